@@ -1,0 +1,12 @@
+/** Plural (Pine Labs) gateway client: HTTP client, wire schemas, statuses, errors and signature helpers. */
+export * from './constants';
+export * from './schemas';
+export * from './errors';
+export * from './signatures';
+export { PluralClient } from './client';
+export type { PluralCallOptions, PluralClientOptions, PluralLogger } from './client';
+export { TokenCache, tokenExpiryMs } from './token-cache';
+export type { AccessToken, TokenCacheOptions } from './token-cache';
+export { redactSensitive } from './redact';
+export { parseWebhookBody } from './webhooks';
+export type { ParsedWebhook } from './webhooks';

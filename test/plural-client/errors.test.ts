@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { errorFromResponse, redactSensitive } from '../../plural-client';
+
+describe('errorFromResponse', () => {
+  const ctx = { operation: 'lookup of order X', requestId: 'r' };
+  it('classifies retryability by status', () => {
+    expect(errorFromResponse(500, undefined, ctx).retryable).toBe(true);
+    expect(errorFromResponse(504, undefined, ctx).retryable).toBe(true);
+    expect(errorFromResponse(408, undefined, ctx).retryable).toBe(true);
+    expect(errorFromResponse(429, undefined, ctx).retryable).toBe(true);
+    expect(errorFromResponse(400, { code: 'INVALID_REQUEST' }, ctx).retryable).toBe(false);
+    expect(errorFromResponse(409, undefined, ctx).retryable).toBe(false);
+    expect(errorFromResponse(422, { code: 'DUPLICATE_REQUEST' }, ctx).retryable).toBe(false);
+  });
+});
+
+describe('redactSensitive', () => {
+  it('masks PAN-like digit runs and JWTs but keeps order ids', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.SflKxwRJSMeKKF2QT4fw';
+    const text = `card 4012-0010-3714-1112 and 4012001037141112 token ${jwt} order v1-240902072711-aa-KAw3iP`;
+    const out = redactSensitive(text);
+    expect(out).not.toContain('4012');
+    expect(out).not.toContain(jwt);
+    expect(out).toContain('v1-240902072711-aa-KAw3iP');
+  });
+});
