@@ -1,0 +1,352 @@
+import { randomBytes } from 'node:crypto';
+import { profileByKey } from './cards';
+import { Customers } from './customers';
+import { ERROR_CODES, invalidRequest, invalidStatus, orderNotFound, PluralError } from './errors';
+import { Instruments } from './instruments';
+import type { ResolvedOptions } from './options';
+import { NativeOtp } from './otp';
+import type { Dice } from './random';
+import type { CreateOrderInput, CreatePaymentsInput } from './schemas';
+import { Settlement } from './settlement';
+import { signCallback } from './signatures';
+import {
+  canTransition,
+  IllegalTransitionError,
+  ORDER_STATUS,
+  PAYMENT_STATUS,
+  WEBHOOK_EVENT,
+  type OrderStatus,
+  type PaymentStatus,
+  type WebhookEvent,
+} from './state-machine';
+import type { OrderRecord, PaymentRecord, Store } from './store';
+
+/** Receives every event the gateway would send as a webhook. */
+export type EventSink = (event: WebhookEvent, order: OrderRecord) => void;
+
+/** Where the customer's browser goes after authentication: the callback URL and the signed fields. */
+export interface CallbackTarget {
+  url: string | undefined;
+  fields: Record<string, string>;
+}
+
+export interface OtpResponse {
+  status?: 'SUCCESS';
+  next?: string[];
+  meta_data?: { resend_after: string };
+}
+
+const ATTEMPT_LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+/**
+ * Plural's order/payment state machine over the in-memory {@link Store}: orders, payment attempts, authentication
+ * and hosted checkout here; card/points instruments, native OTP, capture/cancel/refund and customers in their own
+ * modules, which share this class's primitives (marked internal).
+ */
+export class Gateway {
+  /** Expiry timers of attempts in progress, by order id (unref'd; cleared by stop()). */
+  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+
+  readonly instruments = new Instruments(this);
+  readonly otp = new NativeOtp(this);
+  readonly settlement = new Settlement(this);
+  readonly customers: Customers;
+
+  constructor(
+    readonly store: Store,
+    readonly options: ResolvedOptions,
+    readonly dice: Dice,
+    /** @internal for the services below */
+    readonly emit: EventSink,
+  ) {
+    this.customers = new Customers(store, dice, () => this.now());
+  }
+
+  /** @internal */
+  now(): number {
+    return this.options.now();
+  }
+
+  // ---- orders ------------------------------------------------------------------------------------------------
+
+  createOrder(input: CreateOrderInput): OrderRecord {
+    const ref = input.merchant_order_reference;
+    if (this.store.orderByReference.has(ref)) {
+      throw new PluralError(
+        422,
+        ERROR_CODES.DUPLICATE_REQUEST,
+        `an order with merchant_order_reference ${ref} already exists; fetch it with GET /api/pay/v1/orders/reference/{merchant_order_reference}`,
+      );
+    }
+    const now = this.now();
+    const order: OrderRecord = {
+      id: this.uniqueOrderId('order', ref),
+      type: 'CHARGE',
+      merchantOrderReference: ref,
+      amount: { ...input.order_amount },
+      preAuth: input.pre_auth,
+      status: ORDER_STATUS.CREATED,
+      callbackUrl: input.callback_url,
+      failureCallbackUrl: input.failure_callback_url,
+      allowedPaymentMethods: input.allowed_payment_methods,
+      notes: input.notes,
+      purchaseDetails: input.purchase_details,
+      customerId: input.purchase_details?.customer?.customer_id,
+      parentOrderId: undefined,
+      payments: [],
+      currentPaymentIds: [],
+      challengeToken: undefined,
+      pendingDeadline: undefined,
+      attempts: 0,
+      authorizedAmount: 0,
+      capturedAmount: 0,
+      reversedAmount: 0,
+      refundedAmount: 0,
+      captureCount: 0,
+      captureAttempts: 0,
+      cancelCount: 0,
+      authorizedAt: undefined,
+      capturedAt: undefined,
+      cancelledAt: undefined,
+      history: [{ status: ORDER_STATUS.CREATED, at: now }],
+      webhookSeq: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.store.orders.set(order.id, order);
+    this.store.orderByReference.set(ref, order.id);
+    return order;
+  }
+
+  getOrder(orderId: string): OrderRecord {
+    const order = this.store.orders.get(orderId);
+    if (!order) throw orderNotFound(orderId);
+    this.expireIfOverdue(order);
+    return order;
+  }
+
+  /** Clears every expiry timer. */
+  stop(): void {
+    for (const t of this.expiryTimers.values()) clearTimeout(t);
+    this.expiryTimers.clear();
+  }
+
+  /** Plural fails a payment the customer never finished; checked lazily (fake clocks) and by a timer (real time). */
+  /** @internal */
+  expireIfOverdue(order: OrderRecord, force = false): void {
+    if (order.status !== ORDER_STATUS.PENDING || order.pendingDeadline === undefined) return;
+    if (!force && this.now() < order.pendingDeadline) return;
+    const current = order.payments.filter((p) => order.currentPaymentIds.includes(p.id));
+    this.endAttempt(order);
+    this.failAttempt(order, current, ERROR_CODES.PAYMENT_EXPIRED, 'Payment was not completed in time');
+  }
+
+  /** @internal */
+  endAttempt(order: OrderRecord): void {
+    if (order.challengeToken !== undefined) this.store.orderByChallengeToken.delete(order.challengeToken);
+    order.challengeToken = undefined;
+    order.currentPaymentIds = [];
+    order.pendingDeadline = undefined;
+    const timer = this.expiryTimers.get(order.id);
+    if (timer) clearTimeout(timer);
+    this.expiryTimers.delete(order.id);
+  }
+
+  getOrderByReference(ref: string): OrderRecord {
+    const id = this.store.orderByReference.get(ref) ?? this.store.refundByReference.get(ref);
+    if (id === undefined) {
+      throw new PluralError(404, ERROR_CODES.ORDER_NOT_FOUND, `no order with merchant_order_reference ${ref}`);
+    }
+    return this.getOrder(id);
+  }
+
+  /** @internal */
+  uniqueOrderId(kind: string, key: string): string {
+    for (let salt = 0; ; salt++) {
+      const k = salt === 0 ? key : `${key}~${salt}`;
+      const id = `v1-${this.dice.digits(kind, k, 10)}-aa-${this.dice.alnum(kind, k, 6)}`;
+      if (!this.store.orders.has(id)) return id;
+    }
+  }
+
+  /** @internal */
+  setStatus(order: OrderRecord, to: OrderStatus): void {
+    if (!canTransition(order.status, to)) throw new IllegalTransitionError(order.id, order.status, to);
+    const now = this.now();
+    order.status = to;
+    order.updatedAt = now;
+    order.history.push({ status: to, at: now });
+  }
+
+  /** @internal */
+  setPayment(payment: PaymentRecord, status: PaymentStatus, error?: { code: string; message: string }): void {
+    payment.status = status;
+    payment.errorDetail = error;
+    payment.updatedAt = this.now();
+  }
+
+  // ---- payments ----------------------------------------------------------------------------------------------
+
+  /** Creates the payments of one attempt; returns the order and the challenge token of the attempt. */
+  createPayments(orderId: string, input: CreatePaymentsInput): { order: OrderRecord; challengeToken: string } {
+    const order = this.getOrder(orderId);
+    if (order.status !== ORDER_STATUS.CREATED && order.status !== ORDER_STATUS.ATTEMPTED) {
+      throw invalidStatus(order.id, order.status, 'create a payment for', 'CREATED or ATTEMPTED');
+    }
+    const cards = input.payments.filter((p) => p.payment_method === 'CARD');
+    const points = input.payments.filter((p) => p.payment_method === 'POINTS');
+    if (cards.length > 1 || points.length > 1) {
+      throw invalidRequest('payments: at most one CARD and one POINTS payment per request');
+    }
+    let total = 0;
+    for (const p of input.payments) {
+      if (p.payment_amount.currency !== order.amount.currency) {
+        throw invalidRequest(
+          `payment_amount.currency ${p.payment_amount.currency} differs from order currency ${order.amount.currency}`,
+        );
+      }
+      if (order.allowedPaymentMethods && !order.allowedPaymentMethods.includes(p.payment_method)) {
+        throw invalidRequest(`payment_method ${p.payment_method} is not in the order's allowed_payment_methods`);
+      }
+      total += p.payment_amount.value;
+    }
+    if (total !== order.amount.value) {
+      throw invalidRequest(`payment amounts total ${total} but order ${order.id} is for ${order.amount.value}`);
+    }
+    const attemptLetter = ATTEMPT_LETTERS[order.attempts % ATTEMPT_LETTERS.length] ?? 'z';
+    const now = this.now();
+    const drafts: PaymentRecord[] = [];
+    const card = cards[0];
+    let cardNumberForPoints: string | undefined;
+    if (card) {
+      const draft = this.instruments.cardPayment(order, card, `${order.id}-cc-${attemptLetter}`, now);
+      drafts.push(draft.payment);
+      cardNumberForPoints = draft.number;
+    }
+    const pts = points[0];
+    if (pts)
+      drafts.push(
+        this.instruments.pointsPayment(order, pts, `${order.id}-pt-${attemptLetter}`, cardNumberForPoints, now),
+      );
+
+    // Validation passed: commit the attempt.
+    const token = randomBytes(24).toString('base64url');
+    order.attempts += 1;
+    order.payments.push(...drafts);
+    order.currentPaymentIds = drafts.map((p) => p.id);
+    if (order.challengeToken !== undefined) this.store.orderByChallengeToken.delete(order.challengeToken);
+    order.challengeToken = token;
+    this.store.orderByChallengeToken.set(token, order.id);
+    for (const p of drafts) this.store.orderByPayment.set(p.id, order.id);
+    const timeoutMs = this.options.paymentTimeoutSeconds * 1000;
+    order.pendingDeadline = now + timeoutMs;
+    const timer = setTimeout(() => this.expireIfOverdue(order, true), timeoutMs);
+    timer.unref();
+    this.expiryTimers.set(order.id, timer);
+    this.setStatus(order, ORDER_STATUS.PENDING);
+    return { order, challengeToken: token };
+  }
+
+  // ---- authentication: the challenge page and its outcome (native OTP: otp.ts) ------------------------------
+
+  /** The order behind a live challenge token, or undefined when it is unknown or already used. */
+  orderForChallenge(token: string): OrderRecord | undefined {
+    const id = this.store.orderByChallengeToken.get(token);
+    const order = id === undefined ? undefined : this.store.orders.get(id);
+    if (order) this.expireIfOverdue(order);
+    return order && order.status === ORDER_STATUS.PENDING ? order : undefined;
+  }
+
+  /** Completes the challenge page (the bank ACS): approve or decline. */
+  completeChallenge(token: string, approve: boolean): { order: OrderRecord; callback: CallbackTarget } {
+    const order = this.orderForChallenge(token);
+    if (!order) throw new PluralError(404, ERROR_CODES.NOT_FOUND, 'challenge not found or already completed');
+    this.authenticate(order, approve);
+    return { order, callback: this.callbackFor(order) };
+  }
+
+  /** Completes a payment attempt by payment id, as the control API's ACS shortcut. */
+  completeByPaymentId(paymentId: string, approve: boolean): { order: OrderRecord; callback: CallbackTarget } {
+    const orderId = this.store.orderByPayment.get(paymentId);
+    const order = orderId === undefined ? undefined : this.store.orders.get(orderId);
+    if (!order) throw new PluralError(404, ERROR_CODES.PAYMENT_NOT_FOUND, `payment ${paymentId} not found`);
+    this.expireIfOverdue(order);
+    if (order.status !== ORDER_STATUS.PENDING || !order.currentPaymentIds.includes(paymentId)) {
+      throw invalidStatus(order.id, order.status, 'authenticate', 'PENDING with this payment in progress');
+    }
+    this.authenticate(order, approve);
+    return { order, callback: this.callbackFor(order) };
+  }
+
+  /** Ends the current attempt: authentication result, then the issuer's decision. */
+  /** @internal */
+  authenticate(order: OrderRecord, approved: boolean): void {
+    const current = order.payments.filter((p) => order.currentPaymentIds.includes(p.id));
+    const card = current.find((p) => p.method === 'CARD') ?? current[0];
+    const profile = card ? profileByKey(card.cardKey) : undefined;
+    this.endAttempt(order);
+    if (!approved) {
+      this.failAttempt(order, current, ERROR_CODES.USER_AUTHENTICATION_FAILED, 'Consumer Authentication Failed');
+      return;
+    }
+    if (profile?.outcome === 'decline') {
+      this.failAttempt(
+        order,
+        current,
+        profile.errorCode ?? ERROR_CODES.PAYMENT_DECLINED,
+        profile.errorMessage ?? 'Payment declined',
+      );
+      return;
+    }
+    const status = order.preAuth ? PAYMENT_STATUS.AUTHORIZED : PAYMENT_STATUS.PROCESSED;
+    for (const p of current) this.setPayment(p, status);
+    order.authorizedAmount = order.amount.value;
+    order.authorizedAt = this.now();
+    if (!order.preAuth) {
+      order.capturedAmount = order.amount.value;
+      order.capturedAt = order.authorizedAt;
+    }
+    this.setStatus(order, order.preAuth ? ORDER_STATUS.AUTHORIZED : ORDER_STATUS.PROCESSED);
+    if (card?.saveCard) this.customers.saveToken(order, card);
+    this.emit(order.preAuth ? WEBHOOK_EVENT.ORDER_AUTHORIZED : WEBHOOK_EVENT.ORDER_PROCESSED, order);
+  }
+
+  /** @internal */
+  failAttempt(order: OrderRecord, payments: PaymentRecord[], code: string, message: string): void {
+    for (const p of payments) this.setPayment(p, PAYMENT_STATUS.FAILED, { code, message });
+    const exhausted = order.attempts >= this.options.maxPaymentAttempts;
+    this.setStatus(order, exhausted ? ORDER_STATUS.FAILED : ORDER_STATUS.ATTEMPTED);
+    this.emit(WEBHOOK_EVENT.PAYMENT_FAILED, order);
+    if (exhausted) this.emit(WEBHOOK_EVENT.ORDER_FAILED, order);
+  }
+
+  /** The signed payload the browser carries to the merchant's callback URL. */
+  callbackFor(order: OrderRecord): CallbackTarget {
+    const card = [...order.payments].reverse().find((p) => p.method === 'CARD') ?? order.payments.at(-1);
+    const status = card?.status ?? order.status;
+    const fields: Record<string, string> = { order_id: order.id, status };
+    const failed = status === PAYMENT_STATUS.FAILED;
+    if (failed && card?.errorDetail) {
+      fields.error_code = card.errorDetail.code;
+      fields.error_message = card.errorDetail.message;
+    }
+    fields.signature = signCallback(fields, this.options.callbackSecretHex);
+    return { url: failed ? (order.failureCallbackUrl ?? order.callbackUrl) : order.callbackUrl, fields };
+  }
+
+  // ---- hosted checkout ---------------------------------------------------------------------------------------
+
+  createCheckout(input: CreateOrderInput): { order: OrderRecord; token: string } {
+    const order = this.createOrder(input);
+    const token = randomBytes(24).toString('base64url');
+    this.store.orderByCheckoutToken.set(token, order.id);
+    return { order, token };
+  }
+
+  orderForCheckout(token: string): OrderRecord | undefined {
+    const id = this.store.orderByCheckoutToken.get(token);
+    const order = id === undefined ? undefined : this.store.orders.get(id);
+    if (order) this.expireIfOverdue(order);
+    return order;
+  }
+}

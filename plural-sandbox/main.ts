@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { startSandbox } from './index';
+import { faultConfigSchema } from './options';
+
+/** `npm run sandbox`: starts the sandbox from environment variables (see README "Running"). */
+
+const rate = z.coerce.number().min(0).max(1).optional();
+const ms = z.coerce.number().int().min(0).optional();
+const envSchema = z.object({
+  SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
+  SANDBOX_HOST: z.string().default('0.0.0.0'),
+  SANDBOX_PUBLIC_URL: z.url().optional(),
+  SANDBOX_CLIENT_ID: z.string().min(1).optional(),
+  SANDBOX_CLIENT_SECRET: z.string().min(1).optional(),
+  SANDBOX_CALLBACK_SECRET_HEX: z
+    .string()
+    .regex(/^(?:[0-9a-fA-F]{2})+$/)
+    .optional(),
+  SANDBOX_WEBHOOK_SECRET: z.string().min(1).optional(),
+  SANDBOX_WEBHOOK_URL: z.url().optional(),
+  SANDBOX_WEBHOOK_RETRY_SCALE: z.coerce.number().min(0).optional(),
+  SANDBOX_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).optional(),
+  SANDBOX_LATENCY_MS: ms,
+  SANDBOX_SEED: z.coerce.number().int().min(0).optional(),
+  SANDBOX_CALLBACK_MODE: z.enum(['form_post', 'redirect']).optional(),
+  SANDBOX_OTP_MAX_ATTEMPTS: z.coerce.number().int().min(1).optional(),
+  SANDBOX_OTP_RESEND_AFTER_SECONDS: z.coerce.number().int().min(0).optional(),
+  SANDBOX_OTP_MAX_RESENDS: z.coerce.number().int().min(0).optional(),
+  SANDBOX_MAX_PAYMENT_ATTEMPTS: z.coerce.number().int().min(1).optional(),
+  SANDBOX_PAYMENT_TIMEOUT_SECONDS: z.coerce.number().positive().optional(),
+  SANDBOX_FAULT_ERROR_RATE: rate,
+  SANDBOX_FAULT_ERROR_AFTER_COMMIT_RATE: rate,
+  SANDBOX_FAULT_RATE_LIMIT_RATE: rate,
+  SANDBOX_FAULT_TIMEOUT_RATE: rate,
+  SANDBOX_FAULT_TIMEOUT_AFTER_COMMIT_RATE: rate,
+  SANDBOX_FAULT_LATENCY_MS: ms,
+  SANDBOX_FAULT_LATENCY_JITTER_MS: ms,
+  SANDBOX_FAULT_PATHS: z.string().optional(),
+  SANDBOX_FAULT_WEBHOOK_DROP_RATE: rate,
+  SANDBOX_FAULT_WEBHOOK_DUPLICATE_RATE: rate,
+  SANDBOX_FAULT_WEBHOOK_REORDER_RATE: rate,
+  SANDBOX_FAULT_WEBHOOK_DELAY_RATE: rate,
+  SANDBOX_FAULT_WEBHOOK_DELAY_MS: ms,
+});
+
+async function main(): Promise<void> {
+  const parsed = envSchema.safeParse(process.env);
+  if (!parsed.success) {
+    process.stderr.write(`plural-sandbox: bad environment:\n${z.prettifyError(parsed.error)}\n`);
+    process.exit(2);
+  }
+  const env = parsed.data;
+  const faults = faultConfigSchema.partial().parse(
+    Object.fromEntries(
+      Object.entries({
+        errorRate: env.SANDBOX_FAULT_ERROR_RATE,
+        errorAfterCommitRate: env.SANDBOX_FAULT_ERROR_AFTER_COMMIT_RATE,
+        rateLimitRate: env.SANDBOX_FAULT_RATE_LIMIT_RATE,
+        timeoutRate: env.SANDBOX_FAULT_TIMEOUT_RATE,
+        timeoutAfterCommitRate: env.SANDBOX_FAULT_TIMEOUT_AFTER_COMMIT_RATE,
+        latencyMs: env.SANDBOX_FAULT_LATENCY_MS,
+        latencyJitterMs: env.SANDBOX_FAULT_LATENCY_JITTER_MS,
+        paths: env.SANDBOX_FAULT_PATHS?.split(',').filter((p) => p.length > 0),
+        webhookDropRate: env.SANDBOX_FAULT_WEBHOOK_DROP_RATE,
+        webhookDuplicateRate: env.SANDBOX_FAULT_WEBHOOK_DUPLICATE_RATE,
+        webhookReorderRate: env.SANDBOX_FAULT_WEBHOOK_REORDER_RATE,
+        webhookDelayRate: env.SANDBOX_FAULT_WEBHOOK_DELAY_RATE,
+        webhookDelayMs: env.SANDBOX_FAULT_WEBHOOK_DELAY_MS,
+      }).filter(([, v]) => v !== undefined),
+    ),
+  );
+  const sandbox = await startSandbox({
+    port: env.SANDBOX_PORT,
+    host: env.SANDBOX_HOST,
+    publicUrl: env.SANDBOX_PUBLIC_URL,
+    clientId: env.SANDBOX_CLIENT_ID,
+    clientSecret: env.SANDBOX_CLIENT_SECRET,
+    callbackSecretHex: env.SANDBOX_CALLBACK_SECRET_HEX,
+    webhookSecret: env.SANDBOX_WEBHOOK_SECRET,
+    webhookUrl: env.SANDBOX_WEBHOOK_URL,
+    webhookRetryScale: env.SANDBOX_WEBHOOK_RETRY_SCALE,
+    tokenTtlSeconds: env.SANDBOX_TOKEN_TTL_SECONDS,
+    latencyMs: env.SANDBOX_LATENCY_MS,
+    seed: env.SANDBOX_SEED,
+    callbackMode: env.SANDBOX_CALLBACK_MODE,
+    otp: Object.fromEntries(
+      Object.entries({
+        maxAttempts: env.SANDBOX_OTP_MAX_ATTEMPTS,
+        resendAfterSeconds: env.SANDBOX_OTP_RESEND_AFTER_SECONDS,
+        maxResends: env.SANDBOX_OTP_MAX_RESENDS,
+      }).filter(([, v]) => v !== undefined),
+    ),
+    maxPaymentAttempts: env.SANDBOX_MAX_PAYMENT_ATTEMPTS,
+    paymentTimeoutSeconds: env.SANDBOX_PAYMENT_TIMEOUT_SECONDS,
+    faults,
+  });
+  // Secrets are not printed: only where to find the sandbox and whether webhooks go anywhere.
+  process.stdout.write(
+    `plural-sandbox listening on ${sandbox.baseUrl} (webhooks: ${env.SANDBOX_WEBHOOK_URL ? 'on' : 'off'})\n`,
+  );
+  const shutdown = (): void => {
+    void sandbox.stop().then(() => process.exit(0));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+void main();

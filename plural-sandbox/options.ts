@@ -1,0 +1,200 @@
+import { z } from 'zod';
+
+/** Rules of the native-OTP flow (Plural documents none of these numbers; these are the sandbox's). */
+export interface OtpLimits {
+  /** The OTP the simulated issuer accepts. @default '123456' */
+  correctOtp: string;
+  /** Wrong submissions allowed before the payment fails. @default 3 */
+  maxAttempts: number;
+  /** Seconds before a resend is allowed, returned as `meta_data.resend_after` (the guides show "180"). @default 180 */
+  resendAfterSeconds: number;
+  /** Resends allowed per payment. @default 2 */
+  maxResends: number;
+}
+
+/** Fault injection. Rates are probabilities in [0, 1], drawn deterministically from the seed. */
+export const faultConfigSchema = z.strictObject({
+  /** Answer 5xx before doing anything. */
+  errorRate: z.number().min(0).max(1),
+  /** Do the work, then answer 500 instead of the real response (the effect happened, the answer is lost). */
+  errorAfterCommitRate: z.number().min(0).max(1),
+  /** Answer 429 before doing anything. */
+  rateLimitRate: z.number().min(0).max(1),
+  /** Accept the request and never answer, before doing anything. */
+  timeoutRate: z.number().min(0).max(1),
+  /** Do the work, then never answer. */
+  timeoutAfterCommitRate: z.number().min(0).max(1),
+  /** Added latency per API call, milliseconds. */
+  latencyMs: z.int().min(0).max(600_000),
+  /** Extra random latency in [0, latencyJitterMs). */
+  latencyJitterMs: z.int().min(0).max(600_000),
+  /** Only API paths containing one of these substrings get HTTP faults; empty = every API path. */
+  paths: z.array(z.string().min(1).max(200)).max(50),
+  /** Webhook events never sent. */
+  webhookDropRate: z.number().min(0).max(1),
+  /** Webhook events delivered twice (same webhook-id). */
+  webhookDuplicateRate: z.number().min(0).max(1),
+  /** Webhook events held back and sent after the next event of the same order (or after webhookReorderHoldMs). */
+  webhookReorderRate: z.number().min(0).max(1),
+  /** Longest a reordered event is held, milliseconds. */
+  webhookReorderHoldMs: z.int().min(0).max(3_600_000),
+  /** Webhook events whose first delivery is delayed by webhookDelayMs. */
+  webhookDelayRate: z.number().min(0).max(1),
+  /** Delay for delayed webhook events, milliseconds. */
+  webhookDelayMs: z.int().min(0).max(3_600_000),
+});
+
+/** Fault injection settings; see README "Fault injection". */
+export type FaultConfig = z.infer<typeof faultConfigSchema>;
+
+export const NO_FAULTS: FaultConfig = Object.freeze({
+  errorRate: 0,
+  errorAfterCommitRate: 0,
+  rateLimitRate: 0,
+  timeoutRate: 0,
+  timeoutAfterCommitRate: 0,
+  latencyMs: 0,
+  latencyJitterMs: 0,
+  paths: [],
+  webhookDropRate: 0,
+  webhookDuplicateRate: 0,
+  webhookReorderRate: 0,
+  webhookReorderHoldMs: 1000,
+  webhookDelayRate: 0,
+  webhookDelayMs: 0,
+});
+
+/** How the customer's browser is sent to `callback_url` after checkout or the challenge page. */
+export type CallbackMode = 'form_post' | 'redirect';
+
+/** Options of {@link startSandbox}. Every field has a development default. */
+export interface SandboxOptions {
+  /** @default 0 (ephemeral) */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Base URL put in `redirect_url` / `challenge_url`; @default derived from the request's Host header */
+  publicUrl?: string;
+  /** @default 'sandbox-client-id' */
+  clientId?: string;
+  /** @default 'sandbox-client-secret' */
+  clientSecret?: string;
+  /** Callback signing key as a HEX string (decoded to bytes, as in Plural's Java sample). @default '73616e64626f782d63616c6c6261636b2d736563726574' */
+  callbackSecretHex?: string;
+  /** Webhook signing secret (raw string bytes). @default 'sandbox-webhook-secret' */
+  webhookSecret?: string;
+  /** Where signed webhooks are POSTed; none sent when unset. */
+  webhookUrl?: string;
+  /** Access-token lifetime. @default 3600 */
+  tokenTtlSeconds?: number;
+  /** Native OTP rules. */
+  otp?: Partial<OtpLimits>;
+  /** Payment attempts allowed per order before it becomes FAILED. @default 3 */
+  maxPaymentAttempts?: number;
+  /** A payment still PENDING (customer never finished authentication) fails with PAYMENT_EXPIRED after this. @default 900 */
+  paymentTimeoutSeconds?: number;
+  /** Authorization lifetime reported as `authorizationDeadline` in {@link RunningSandbox.orders}. @default 604800 (7 days) */
+  authorizationTtlSeconds?: number;
+  /** Multiplies Plural's webhook retry schedule (0.001 turns 5 min into 300 ms). @default 1 */
+  webhookRetryScale?: number;
+  /** Per-attempt webhook timeout; Plural counts a delivery as failed after 5 s. @default 5000 */
+  webhookTimeoutMs?: number;
+  /** Fault injection at start. */
+  faults?: Partial<FaultConfig>;
+  /** Seed for every random decision (faults, ids). @default 1 */
+  seed?: number;
+  /** Base latency per API call, milliseconds (timer based; never blocks the event loop). @default 0 */
+  latencyMs?: number;
+  /** @default 'form_post' */
+  callbackMode?: CallbackMode;
+  /** Clock, milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+}
+
+export interface ResolvedOptions {
+  port: number;
+  host: string;
+  publicUrl: string | undefined;
+  clientId: string;
+  clientSecret: string;
+  callbackSecretHex: string;
+  webhookSecret: string;
+  webhookUrl: string | undefined;
+  tokenTtlSeconds: number;
+  otp: OtpLimits;
+  maxPaymentAttempts: number;
+  paymentTimeoutSeconds: number;
+  authorizationTtlSeconds: number;
+  webhookRetryScale: number;
+  webhookTimeoutMs: number;
+  faults: FaultConfig;
+  seed: number;
+  latencyMs: number;
+  callbackMode: CallbackMode;
+  now: () => number;
+}
+
+export const DEFAULT_CREDENTIALS = Object.freeze({
+  clientId: 'sandbox-client-id',
+  clientSecret: 'sandbox-client-secret',
+  // hex of "sandbox-callback-secret"
+  callbackSecretHex: '73616e64626f782d63616c6c6261636b2d736563726574',
+  webhookSecret: 'sandbox-webhook-secret',
+});
+
+export const DEFAULT_OTP: OtpLimits = Object.freeze({
+  correctOtp: '123456',
+  maxAttempts: 3,
+  resendAfterSeconds: 180,
+  maxResends: 2,
+});
+
+/** Thrown by {@link resolveOptions} when an option cannot work. */
+export class SandboxOptionsError extends Error {
+  override readonly name = 'SandboxOptionsError';
+}
+
+function positive(name: string, value: number, min = 0): number {
+  if (!Number.isFinite(value) || value < min)
+    throw new SandboxOptionsError(`option ${name} must be a number >= ${min}`);
+  return value;
+}
+
+/** Fills defaults and checks every option; @throws SandboxOptionsError */
+export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
+  const callbackSecretHex = options.callbackSecretHex ?? DEFAULT_CREDENTIALS.callbackSecretHex;
+  if (!/^(?:[0-9a-fA-F]{2})+$/.test(callbackSecretHex)) {
+    throw new SandboxOptionsError('option callbackSecretHex must be a non-empty hex string of even length');
+  }
+  const faults = faultConfigSchema.safeParse({ ...NO_FAULTS, ...options.faults });
+  if (!faults.success) throw new SandboxOptionsError(`option faults is invalid: ${z.prettifyError(faults.error)}`);
+  const otp = { ...DEFAULT_OTP, ...options.otp };
+  if (!/^\d{4,8}$/.test(otp.correctOtp)) throw new SandboxOptionsError('option otp.correctOtp must be 4-8 digits');
+  return {
+    port: positive('port', options.port ?? 0),
+    host: options.host ?? '127.0.0.1',
+    publicUrl: options.publicUrl?.replace(/\/+$/, ''),
+    clientId: options.clientId ?? DEFAULT_CREDENTIALS.clientId,
+    clientSecret: options.clientSecret ?? DEFAULT_CREDENTIALS.clientSecret,
+    callbackSecretHex,
+    webhookSecret: options.webhookSecret ?? DEFAULT_CREDENTIALS.webhookSecret,
+    webhookUrl: options.webhookUrl,
+    tokenTtlSeconds: positive('tokenTtlSeconds', options.tokenTtlSeconds ?? 3600, 1),
+    otp: {
+      correctOtp: otp.correctOtp,
+      maxAttempts: positive('otp.maxAttempts', otp.maxAttempts, 1),
+      resendAfterSeconds: positive('otp.resendAfterSeconds', otp.resendAfterSeconds),
+      maxResends: positive('otp.maxResends', otp.maxResends),
+    },
+    maxPaymentAttempts: positive('maxPaymentAttempts', options.maxPaymentAttempts ?? 3, 1),
+    paymentTimeoutSeconds: positive('paymentTimeoutSeconds', options.paymentTimeoutSeconds ?? 900, 0.001),
+    authorizationTtlSeconds: positive('authorizationTtlSeconds', options.authorizationTtlSeconds ?? 604_800, 1),
+    webhookRetryScale: positive('webhookRetryScale', options.webhookRetryScale ?? 1),
+    webhookTimeoutMs: positive('webhookTimeoutMs', options.webhookTimeoutMs ?? 5000, 1),
+    faults: faults.data,
+    seed: positive('seed', options.seed ?? 1),
+    latencyMs: positive('latencyMs', options.latencyMs ?? 0),
+    callbackMode: options.callbackMode ?? 'form_post',
+    now: options.now ?? Date.now,
+  };
+}

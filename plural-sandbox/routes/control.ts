@@ -1,0 +1,57 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import type { SandboxContext } from '../context';
+import { parseBody } from '../schemas';
+import { orderSummary } from '../order-view';
+import { NO_FAULTS } from '../options';
+
+/** Control path prefix; cannot collide with Plural's `/api/...`, `/web/...` or `/payment-option`. */
+export const CONTROL_PREFIX = '/__sandbox';
+
+const webhookUrlSchema = z.object({ url: z.url({ protocol: /^https?$/ }).nullable() });
+const authenticateSchema = z.object({ result: z.enum(['approve', 'decline']) });
+
+/** The sandbox's own control API (no auth: it is a local test tool). */
+export function controlRouter(ctx: SandboxContext): Router {
+  const r = Router();
+  r.use(express.json({ limit: '20kb' }));
+
+  r.get('/faults', (_req, res) => {
+    res.json(ctx.faults.get());
+  });
+  r.patch('/faults', (req, res) => {
+    res.json(ctx.faults.set(req.body ?? {}));
+  });
+  r.put('/faults', (req, res) => {
+    ctx.faults.set(NO_FAULTS);
+    res.json(ctx.faults.set(req.body ?? {}));
+  });
+  r.delete('/faults', (_req, res) => {
+    res.json(ctx.faults.set(NO_FAULTS));
+  });
+
+  r.get('/orders', (_req, res) => {
+    const ttl = ctx.options.authorizationTtlSeconds;
+    res.json({ orders: [...ctx.store.orders.values()].map((o) => orderSummary(o, ttl)) });
+  });
+  r.get('/orders/:orderId', (req, res) => {
+    res.json(orderSummary(ctx.gateway.getOrder(req.params.orderId), ctx.options.authorizationTtlSeconds));
+  });
+
+  r.post('/payments/:paymentId/authenticate', (req, res) => {
+    const { result } = parseBody(authenticateSchema, req.body);
+    const { order, callback } = ctx.gateway.completeByPaymentId(req.params.paymentId, result === 'approve');
+    res.json({ order_id: order.id, status: order.status, callback });
+  });
+
+  r.get('/webhooks', (_req, res) => {
+    res.json({ url: ctx.webhookUrl ?? null, deliveries: ctx.webhooks.log() });
+  });
+  r.put('/webhook-url', (req, res) => {
+    const { url } = parseBody(webhookUrlSchema, req.body);
+    ctx.webhookUrl = url ?? undefined;
+    res.json({ url });
+  });
+
+  return r;
+}

@@ -1,0 +1,147 @@
+import express, { Router, type Request, type Response } from 'express';
+import { TEST_CARDS, testCardByKey } from '../cards';
+import { CHALLENGE_PATH, CHECKOUT_PATH, publicBase, type SandboxContext } from '../context';
+import { PluralError } from '../errors';
+import type { CallbackTarget } from '../gateway';
+import { callbackFormPage, callbackRedirectUrl, challengePage, checkoutPage, messagePage } from '../pages';
+import { ORDER_STATUS } from '../state-machine';
+
+const CARD_YEARS_AHEAD = 5;
+
+function field(source: unknown, name: string): string | undefined {
+  if (typeof source !== 'object' || source === null) return undefined;
+  const value = (source as Record<string, unknown>)[name];
+  return typeof value === 'string' && value.length <= 200 ? value : undefined;
+}
+
+function html(res: Response, status: number, body: string): void {
+  res.status(status).type('html').set('Cache-Control', 'no-store').send(body);
+}
+
+/** Hosted checkout (redirect_url) and the simulated bank challenge page (challenge_url). */
+export function pagesRouter(ctx: SandboxContext): Router {
+  const r = Router();
+  const g = ctx.gateway;
+  r.use([CHECKOUT_PATH, CHALLENGE_PATH], express.urlencoded({ extended: false, limit: '10kb' }));
+
+  const finish = (req: Request, res: Response, callback: CallbackTarget): void => {
+    const url = callback.url;
+    if (url === undefined) {
+      html(res, 200, messagePage('Payment finished', `Payment status: ${callback.fields.status ?? 'unknown'}.`));
+      return;
+    }
+    if (ctx.options.callbackMode === 'redirect') {
+      res.redirect(303, callbackRedirectUrl({ ...callback, url }));
+      return;
+    }
+    html(res, 200, callbackFormPage({ ...callback, url }));
+  };
+
+  r.get(CHECKOUT_PATH, (req, res) => {
+    const token = field(req.query, 'token');
+    const order = token === undefined ? undefined : g.orderForCheckout(token);
+    if (!token || !order) {
+      html(res, 404, messagePage('Checkout not found', 'This checkout link is unknown or has expired.'));
+      return;
+    }
+    if (order.status === ORDER_STATUS.PENDING && order.challengeToken !== undefined) {
+      res.redirect(303, `${CHALLENGE_PATH}?token=${encodeURIComponent(order.challengeToken)}`);
+      return;
+    }
+    if (order.status !== ORDER_STATUS.CREATED && order.status !== ORDER_STATUS.ATTEMPTED) {
+      html(res, 409, messagePage('Checkout closed', `This order is ${order.status}; no further payment is possible.`));
+      return;
+    }
+    html(
+      res,
+      200,
+      checkoutPage({
+        orderId: order.id,
+        amount: order.amount,
+        preAuth: order.preAuth,
+        token,
+        action: CHECKOUT_PATH,
+        cards: TEST_CARDS,
+      }),
+    );
+  });
+
+  r.post(CHECKOUT_PATH, (req, res) => {
+    const token = field(req.body, 'token');
+    const order = token === undefined ? undefined : g.orderForCheckout(token);
+    const card = testCardByKey(field(req.body, 'card') ?? '');
+    if (!token || !order) {
+      html(res, 404, messagePage('Checkout not found', 'This checkout link is unknown or has expired.'));
+      return;
+    }
+    if (!card) {
+      html(res, 400, messagePage('Choose a card', 'Pick one of the sandbox test cards.'));
+      return;
+    }
+    try {
+      const { challengeToken } = g.createPayments(order.id, {
+        payments: [
+          {
+            payment_method: 'CARD',
+            payment_amount: { ...order.amount },
+            payment_option: {
+              card_details: {
+                card_number: card.number,
+                cvv: '123',
+                expiry_month: '12',
+                expiry_year: String(new Date(ctx.options.now()).getUTCFullYear() + CARD_YEARS_AHEAD),
+              },
+            },
+          },
+        ],
+      });
+      res.redirect(303, `${publicBase(ctx, req)}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`);
+    } catch (err) {
+      if (!(err instanceof PluralError)) throw err;
+      const page = checkoutPage({
+        orderId: order.id,
+        amount: order.amount,
+        preAuth: order.preAuth,
+        token,
+        action: CHECKOUT_PATH,
+        cards: TEST_CARDS,
+        error: `Payment not possible: ${err.code}`,
+      });
+      html(res, err.status, page);
+    }
+  });
+
+  r.get(CHALLENGE_PATH, (req, res) => {
+    const token = field(req.query, 'token');
+    const order = token === undefined ? undefined : g.orderForChallenge(token);
+    if (!token || !order) {
+      html(
+        res,
+        404,
+        messagePage('Authentication not found', 'This authentication link is unknown or was already used.'),
+      );
+      return;
+    }
+    html(res, 200, challengePage({ orderId: order.id, amount: order.amount, token, action: CHALLENGE_PATH }));
+  });
+
+  r.post(CHALLENGE_PATH, (req, res) => {
+    const token = field(req.body, 'token');
+    const action = field(req.body, 'action');
+    if (action !== 'approve' && action !== 'decline') {
+      html(res, 400, messagePage('Choose Approve or Decline', 'The form needs action=approve or action=decline.'));
+      return;
+    }
+    if (!token || !g.orderForChallenge(token)) {
+      html(
+        res,
+        404,
+        messagePage('Authentication not found', 'This authentication link is unknown or was already used.'),
+      );
+      return;
+    }
+    finish(req, res, g.completeChallenge(token, action === 'approve').callback);
+  });
+
+  return r;
+}

@@ -1,0 +1,175 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { Agent } from 'undici';
+import { TokenStore } from './auth';
+import type { SandboxContext } from './context';
+import { ERROR_CODES, PluralError } from './errors';
+import { faultMiddleware, FaultController } from './faults';
+import { Gateway } from './gateway';
+import { orderJson, orderSummary, type OrderSummary } from './order-view';
+import { resolveOptions, type FaultConfig, type SandboxOptions } from './options';
+import { Dice } from './random';
+import { apiRouter } from './routes/api';
+import { CONTROL_PREFIX, controlRouter } from './routes/control';
+import { pagesRouter } from './routes/pages';
+import { Store } from './store';
+import { WebhookSender, type WebhookDelivery } from './webhooks';
+
+/** A started sandbox. */
+export interface RunningSandbox {
+  /** e.g. `http://127.0.0.1:43121` */
+  readonly baseUrl: string;
+  readonly port: number;
+  readonly credentials: {
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly callbackSecretHex: string;
+    readonly webhookSecret: string;
+  };
+  /** Merges fault settings; @throws PluralError (400) when a setting is invalid. */
+  setFaults(faults: Partial<FaultConfig>): void;
+  faults(): FaultConfig;
+  setWebhookUrl(url: string | undefined): void;
+  /** Snapshot of every order's record (O(n); for tests, not for the hot path). */
+  orders(): readonly OrderSummary[];
+  order(orderId: string): OrderSummary | undefined;
+  orderByReference(merchantOrderReference: string): OrderSummary | undefined;
+  /** Webhook delivery log, oldest first. */
+  webhookDeliveries(): readonly WebhookDelivery[];
+  /** Closes the server and every connection (hung ones included) and stops webhook timers. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+  if (res.headersSent) {
+    next(err);
+    return;
+  }
+  if (err instanceof PluralError) {
+    res.status(err.status).json(err.toBody());
+    return;
+  }
+  const parserError = err as { type?: unknown; status?: unknown };
+  if (typeof parserError.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+    const message =
+      parserError.type === 'entity.parse.failed'
+        ? 'request body is not valid JSON'
+        : parserError.type === 'entity.too.large'
+          ? 'request body is too large'
+          : 'request body could not be read';
+    res.status(400).json({ code: ERROR_CODES.INVALID_REQUEST, message });
+    return;
+  }
+  process.stderr.write(
+    `plural-sandbox: internal error: ${err instanceof Error ? (err.stack ?? err.message) : 'unknown'}\n`,
+  );
+  res.status(500).json({ code: ERROR_CODES.INTERNAL_ERROR, message: 'internal sandbox error' });
+};
+
+/** The Express app over a context; exported for tests that want supertest without a port. */
+export function createApp(ctx: SandboxContext): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(CONTROL_PREFIX, controlRouter(ctx));
+  app.use(pagesRouter(ctx));
+  app.use(express.json({ limit: '100kb' }));
+  app.use(faultMiddleware(ctx.faults, new Dice(ctx.options.seed), ctx.options.latencyMs));
+  app.use(apiRouter(ctx));
+  app.use((req, res) => {
+    res.status(404).json({ code: ERROR_CODES.NOT_FOUND, message: `no such endpoint: ${req.method} ${req.path}` });
+  });
+  app.use(errorHandler);
+  return app;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Starts the Plural sandbox; every option has a development default. */
+export async function startSandbox(options: SandboxOptions = {}): Promise<RunningSandbox> {
+  const opts = resolveOptions(options);
+  const store = new Store();
+  const dice = new Dice(opts.seed);
+  const faults = new FaultController(opts.faults);
+  const holder: { ctx?: SandboxContext } = {};
+  const webhooks = new WebhookSender({
+    agent: new Agent({ connections: 32, keepAliveTimeout: 4_000 }),
+    url: () => holder.ctx?.webhookUrl,
+    secret: opts.webhookSecret,
+    retryScale: opts.webhookRetryScale,
+    timeoutMs: opts.webhookTimeoutMs,
+    faults: () => faults.get(),
+    dice,
+    now: opts.now,
+  });
+  const gateway = new Gateway(store, opts, dice, (event, order) => {
+    order.webhookSeq += 1;
+    webhooks.enqueue(event, order.id, order.webhookSeq, orderJson(order, opts.maxPaymentAttempts));
+  });
+  const ctx: SandboxContext = {
+    options: opts,
+    store,
+    gateway,
+    tokens: new TokenStore(opts.clientId, opts.clientSecret, opts.tokenTtlSeconds, opts.now),
+    faults,
+    webhooks,
+    webhookUrl: opts.webhookUrl,
+  };
+  holder.ctx = ctx;
+
+  const server = createServer(createApp(ctx));
+  server.keepAliveTimeout = 5_000;
+  await listen(server, opts.port, opts.host);
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
+  const ttl = opts.authorizationTtlSeconds;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    baseUrl: `http://${urlHost}:${port}`,
+    port,
+    credentials: {
+      clientId: opts.clientId,
+      clientSecret: opts.clientSecret,
+      callbackSecretHex: opts.callbackSecretHex,
+      webhookSecret: opts.webhookSecret,
+    },
+    setFaults: (f) => {
+      faults.set(f);
+    },
+    faults: () => faults.get(),
+    setWebhookUrl: (url) => {
+      ctx.webhookUrl = url;
+    },
+    orders: () => [...store.orders.values()].map((o) => orderSummary(o, ttl)),
+    order: (id) => {
+      const o = store.orders.get(id);
+      return o ? orderSummary(o, ttl) : undefined;
+    },
+    orderByReference: (ref) => {
+      const id = store.orderByReference.get(ref) ?? store.refundByReference.get(ref);
+      const o = id === undefined ? undefined : store.orders.get(id);
+      return o ? orderSummary(o, ttl) : undefined;
+    },
+    webhookDeliveries: () => [...webhooks.log()],
+    stop: () => {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        gateway.stop();
+        await webhooks.stop();
+        await closed;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,224 @@
+/* eslint-disable @typescript-eslint/no-unsafe-call -- tests walk untyped JSON responses */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startSandbox, type RunningSandbox, type SandboxOptions } from '../../plural-sandbox';
+
+export interface ApiResponse {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response JSON is read ad hoc by tests
+  body: any;
+  headers: Headers;
+  text: string;
+}
+
+/** A tiny HTTP client bound to a sandbox and (optionally) an access token. */
+export class Api {
+  constructor(
+    readonly baseUrl: string,
+    public token: string | undefined = undefined,
+  ) {}
+
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    init: { token?: string | null; raw?: string; contentType?: string; timeoutMs?: number } = {},
+  ): Promise<ApiResponse> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const token = init.token === undefined ? this.token : init.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    let payload: string | undefined;
+    if (init.raw !== undefined) payload = init.raw;
+    else if (body !== undefined) payload = JSON.stringify(body);
+    if (payload !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      body: payload,
+      redirect: 'manual',
+      signal: init.timeoutMs ? AbortSignal.timeout(init.timeoutMs) : undefined,
+    });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text.length > 0 ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, body: parsed, headers: res.headers, text };
+  }
+
+  get = (path: string) => this.call('GET', path);
+  post = (path: string, body?: unknown) => this.call('POST', path, body);
+  put = (path: string, body?: unknown) => this.call('PUT', path, body);
+}
+
+/** Starts a sandbox and returns it with an authenticated client. */
+export async function startWithApi(options: SandboxOptions = {}): Promise<{ sandbox: RunningSandbox; api: Api }> {
+  const sandbox = await startSandbox(options);
+  const api = new Api(sandbox.baseUrl);
+  const res = await api.post('/api/auth/v1/token', {
+    client_id: sandbox.credentials.clientId,
+    client_secret: sandbox.credentials.clientSecret,
+    grant_type: 'client_credentials',
+  });
+  if (res.status !== 200) throw new Error(`token request failed: ${res.status}`);
+  api.token = res.body.access_token;
+  return { sandbox, api };
+}
+
+let refCounter = 0;
+/** A merchant_order_reference unique within the test process. */
+export const uniqueRef = (prefix = 'ref'): string => `${prefix}-${process.pid}-${++refCounter}`;
+
+export const TEST_CARD = {
+  nativeOtp: '4012001037141112',
+  challengeOnly: '5555555555554444',
+  declined: '4000000000000002',
+  insufficientFunds: '4000000000009995',
+  expired: '4000000000000069',
+  captureDeclined: '4000000000000119',
+} as const;
+
+export function orderBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    merchant_order_reference: uniqueRef('order'),
+    order_amount: { value: 50_000, currency: 'INR' },
+    pre_auth: true,
+    callback_url: 'https://merchant.example/callback',
+    failure_callback_url: 'https://merchant.example/failure',
+    purchase_details: { customer: { customer_id: 'cust-test-1', email_id: 'kevin.bob@example.com' } },
+    ...overrides,
+  };
+}
+
+export function cardPayment(
+  number: string,
+  value: number,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    payments: [
+      {
+        merchant_payment_reference: uniqueRef('pay'),
+        payment_method: 'CARD',
+        payment_amount: { value, currency: 'INR' },
+        payment_option: {
+          card_details: {
+            name: 'Kevin Bob',
+            card_number: number,
+            cvv: '123',
+            expiry_month: '12',
+            expiry_year: '2099',
+            ...extra,
+          },
+        },
+      },
+    ],
+  };
+}
+
+/** Creates an order and one card payment; returns ids. */
+export async function pendingOrder(
+  api: Api,
+  opts: { card?: string; amount?: number; preAuth?: boolean; order?: Record<string, unknown> } = {},
+): Promise<{ orderId: string; paymentId: string; challengeUrl: string; ref: string }> {
+  const amount = opts.amount ?? 50_000;
+  const body = orderBody({
+    order_amount: { value: amount, currency: 'INR' },
+    pre_auth: opts.preAuth ?? true,
+    ...opts.order,
+  });
+  const created = await api.post('/api/pay/v1/orders', body);
+  if (created.status !== 200) throw new Error(`create order: ${created.status} ${created.text}`);
+  const orderId: string = created.body.data.order_id;
+  const paid = await api.post(
+    `/api/pay/v1/orders/${orderId}/payments`,
+    cardPayment(opts.card ?? TEST_CARD.nativeOtp, amount),
+  );
+  if (paid.status !== 200) throw new Error(`create payment: ${paid.status} ${paid.text}`);
+  return {
+    orderId,
+    paymentId: paid.body.data.payments.at(-1).id,
+    challengeUrl: paid.body.data.challenge_url,
+    ref: String(body.merchant_order_reference),
+  };
+}
+
+/** Completes authentication through the native OTP API with the correct OTP. */
+export async function authorizeWithOtp(api: Api, paymentId: string): Promise<void> {
+  const gen = await api.post('/api/pay/v1/otp/generate', { payment_id: paymentId });
+  if (gen.status !== 200) throw new Error(`otp generate: ${gen.status} ${gen.text}`);
+  const sub = await api.post('/api/pay/v1/otp/submit', { payment_id: paymentId, otp: '123456' });
+  if (sub.status !== 200) throw new Error(`otp submit: ${sub.status} ${sub.text}`);
+}
+
+/** An AUTHORIZED (pre_auth) order. */
+export async function authorizedOrder(
+  api: Api,
+  opts: { card?: string; amount?: number } = {},
+): Promise<{ orderId: string; paymentId: string; ref: string }> {
+  const o = await pendingOrder(api, { ...opts, preAuth: true });
+  await authorizeWithOtp(api, o.paymentId);
+  return o;
+}
+
+export interface ReceivedWebhook {
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+/** A webhook endpoint that records requests and answers with `respond(n)` (n = 1-based request count). */
+export async function webhookReceiver(respond: (n: number) => number = () => 200): Promise<{
+  url: string;
+  received: ReceivedWebhook[];
+  waitFor: (count: number, timeoutMs?: number) => Promise<void>;
+  close: () => Promise<void>;
+}> {
+  const received: ReceivedWebhook[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+      res.statusCode = respond(received.length);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/webhooks/plural`,
+    received,
+    waitFor: async (count, timeoutMs = 5000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < count) {
+        if (Date.now() > deadline) throw new Error(`expected ${count} webhooks, got ${received.length}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `condition` holds (throws after `timeoutMs`): for effects that land asynchronously. */
+export async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+/** A manually advanced clock. */
+export function fakeClock(startIso = '2025-06-01T00:00:00.000Z'): { now: () => number; advance: (ms: number) => void } {
+  let t = Date.parse(startIso);
+  return { now: () => t, advance: (ms) => (t += ms) };
+}

@@ -1,0 +1,184 @@
+import { createHmac } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSandbox, TEST_CARDS, type RunningSandbox, type SandboxOptions } from '../../plural-sandbox';
+import { orderBody, pendingOrder, startWithApi, TEST_CARD } from './helpers';
+import type { Api } from './helpers';
+
+/** A line-by-line port of the GenerateHash sample in Plural's guides (hex key -> bytes, HMAC-SHA256, upper hex). */
+function javaGenerateHash(input: string, strSecretKey: string): string {
+  const key = new Uint8Array(strSecretKey.length / 2);
+  for (let i = 0; i < strSecretKey.length / 2; i++) key[i] = parseInt(strSecretKey.substring(i * 2, i * 2 + 2), 16);
+  return createHmac('sha256', key).update(input, 'utf8').digest('hex').toUpperCase();
+}
+
+function verifyCallback(fields: Record<string, string>, secretHex: string): boolean {
+  const input = Object.keys(fields)
+    .filter((k) => k !== 'signature')
+    .sort()
+    .map((k) => `${k}=${fields[k]}`)
+    .join('&');
+  return fields.signature === javaGenerateHash(input, secretHex);
+}
+
+const decode = (s: string): string => s.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)));
+
+function parseForm(html: string): { action: string; fields: Record<string, string> } {
+  const action = decode(/<form[^>]*action="([^"]*)"/.exec(html)?.[1] ?? '');
+  const fields: Record<string, string> = {};
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g))
+    fields[decode(m[1]!)] = decode(m[2]!);
+  return { action, fields };
+}
+
+let running: RunningSandbox[] = [];
+afterEach(async () => {
+  await Promise.all(running.map((s) => s.stop()));
+  running = [];
+});
+
+async function start(options: SandboxOptions = {}): Promise<{ sandbox: RunningSandbox; api: Api }> {
+  const started = await startWithApi(options);
+  running.push(started.sandbox);
+  return started;
+}
+
+async function checkout(
+  api: Api,
+  overrides: Record<string, unknown> = {},
+): Promise<{ token: string; orderId: string; redirectUrl: string }> {
+  const res = await api.post('/api/checkout/v1/orders', orderBody(overrides));
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ response_code: 200, response_message: 'Order Creation Successful.' });
+  return { token: res.body.token, orderId: res.body.order_id, redirectUrl: res.body.redirect_url };
+}
+
+async function payOnPage(baseUrl: string, token: string, card: string): Promise<Response> {
+  return fetch(`${baseUrl}/api/v3/checkout-bff/redirect/checkout`, {
+    method: 'POST',
+    body: new URLSearchParams({ token, card }),
+    redirect: 'manual',
+  });
+}
+
+async function answerChallenge(challengeUrl: string, action: 'approve' | 'decline'): Promise<Response> {
+  const url = new URL(challengeUrl);
+  return fetch(`${url.origin}/web/auth/landing/`, {
+    method: 'POST',
+    body: new URLSearchParams({ token: url.searchParams.get('token')!, action }),
+    redirect: 'manual',
+  });
+}
+
+describe('hosted checkout page', () => {
+  it('serves real HTML with the test cards by label and no card number in it', async () => {
+    const { api } = await start();
+    const c = await checkout(api);
+    const page = await fetch(c.redirectUrl);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    expect(html).toContain('<form method="post"');
+    for (const card of TEST_CARDS) {
+      expect(html).toContain(card.key);
+      expect(html).not.toContain(card.number);
+      expect(html).not.toContain(card.number.slice(-4) + '<');
+    }
+  });
+
+  it('pays with a test card, authenticates on the challenge page and posts a signed AUTHORIZED callback (pre_auth)', async () => {
+    const { api, sandbox } = await start();
+    const c = await checkout(api, { pre_auth: true });
+    const pay = await payOnPage(sandbox.baseUrl, c.token, 'visa-native-otp');
+    expect(pay.status).toBe(303);
+    const challengeUrl = pay.headers.get('location')!;
+    expect((await fetch(challengeUrl)).status).toBe(200);
+    const done = await answerChallenge(challengeUrl, 'approve');
+    expect(done.status).toBe(200);
+    const form = parseForm(await done.text());
+    expect(form.action).toBe('https://merchant.example/callback');
+    expect(form.fields).toMatchObject({ order_id: c.orderId, status: 'AUTHORIZED' });
+    expect(verifyCallback(form.fields, sandbox.credentials.callbackSecretHex)).toBe(true);
+    expect(verifyCallback({ ...form.fields, status: 'PROCESSED' }, sandbox.credentials.callbackSecretHex)).toBe(false);
+    expect(sandbox.order(c.orderId)?.status).toBe('AUTHORIZED');
+  });
+
+  it('honours pre_auth false: the callback and the order say PROCESSED', async () => {
+    const { api, sandbox } = await start();
+    const c = await checkout(api, { pre_auth: false });
+    const pay = await payOnPage(sandbox.baseUrl, c.token, 'mastercard-challenge');
+    const form = parseForm(await (await answerChallenge(pay.headers.get('location')!, 'approve')).text());
+    expect(form.fields.status).toBe('PROCESSED');
+    expect(sandbox.order(c.orderId)?.status).toBe('PROCESSED');
+  });
+
+  it('shows the expired card as refused (422) and lets the customer pick another card', async () => {
+    const { api, sandbox } = await start();
+    const c = await checkout(api);
+    const refused = await payOnPage(sandbox.baseUrl, c.token, 'visa-expired');
+    expect(refused.status).toBe(422);
+    expect(await refused.text()).toContain('CARD_EXPIRED');
+    expect(sandbox.order(c.orderId)?.status).toBe('CREATED');
+    expect((await payOnPage(sandbox.baseUrl, c.token, 'visa-native-otp')).status).toBe(303);
+  });
+
+  it('answers an unknown checkout token with a 404 page', async () => {
+    const { sandbox } = await start();
+    expect((await fetch(`${sandbox.baseUrl}/api/v3/checkout-bff/redirect/checkout?token=nope`)).status).toBe(404);
+  });
+});
+
+describe('challenge page (bank ACS)', () => {
+  it('declining sends the browser to failure_callback_url with a signed USER_AUTHENTICATION_FAILED', async () => {
+    const { api, sandbox } = await start();
+    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const page = await fetch(o.challengeUrl);
+    expect(await page.text()).toContain('value="decline"');
+    const form = parseForm(await (await answerChallenge(o.challengeUrl, 'decline')).text());
+    expect(form.action).toBe('https://merchant.example/failure');
+    expect(form.fields).toMatchObject({
+      order_id: o.orderId,
+      status: 'FAILED',
+      error_code: 'USER_AUTHENTICATION_FAILED',
+    });
+    expect(verifyCallback(form.fields, sandbox.credentials.callbackSecretHex)).toBe(true);
+    expect(sandbox.order(o.orderId)?.status).toBe('ATTEMPTED');
+  });
+
+  it('approving a card the issuer declines reports its error code in the signed callback', async () => {
+    const { api, sandbox } = await start();
+    const o = await pendingOrder(api, { card: TEST_CARD.declined });
+    const form = parseForm(await (await answerChallenge(o.challengeUrl, 'approve')).text());
+    expect(form.fields).toMatchObject({ status: 'FAILED', error_code: 'PAYMENT_DECLINED' });
+    expect(verifyCallback(form.fields, sandbox.credentials.callbackSecretHex)).toBe(true);
+  });
+
+  it('is single-use: after completion the link answers 404 and a second POST cannot change the result', async () => {
+    const { api, sandbox } = await start();
+    const o = await pendingOrder(api);
+    await answerChallenge(o.challengeUrl, 'approve');
+    expect((await fetch(o.challengeUrl)).status).toBe(404);
+    expect((await answerChallenge(o.challengeUrl, 'decline')).status).toBe(404);
+    expect(sandbox.order(o.orderId)?.status).toBe('AUTHORIZED');
+  });
+
+  it('with callbackMode redirect, answers 303 to callback_url with the signed fields as query parameters', async () => {
+    const { api } = await start({ callbackMode: 'redirect', callbackSecretHex: 'abcdef0123456789' });
+    const o = await pendingOrder(api);
+    const done = await answerChallenge(o.challengeUrl, 'approve');
+    expect(done.status).toBe(303);
+    const location = new URL(done.headers.get('location')!);
+    expect(location.origin + location.pathname).toBe('https://merchant.example/callback');
+    const fields = Object.fromEntries(location.searchParams);
+    expect(verifyCallback(fields, 'abcdef0123456789')).toBe(true);
+  });
+
+  it('refuses a form without approve/decline with 400', async () => {
+    const sandbox = await startSandbox();
+    running.push(sandbox);
+    const res = await fetch(`${sandbox.baseUrl}/web/auth/landing/`, {
+      method: 'POST',
+      body: new URLSearchParams({ token: 'x', action: 'maybe' }),
+    });
+    expect(res.status).toBe(400);
+  });
+});
