@@ -1,0 +1,240 @@
+/**
+ * Scrubbing of card data and secrets from anything that is about to be logged: key-name redaction at any depth,
+ * masking of Luhn-valid PAN-looking digit runs, `key=value` secrets, bearer credentials, JWTs and card-vault handle
+ * keys inside free text. Pure functions, shared by the logger's hooks and usable on their own.
+ */
+
+/** What replaces a redacted value. */
+export const REDACTED = '[REDACTED]';
+
+const MAX_DEPTH = 10;
+const MAX_STRING_LENGTH = 10_000;
+
+/**
+ * Key names (lower-cased, `_`/`-` removed) whose values are always redacted, whatever their depth or type.
+ * `token`/`tokenid`/`cryptogram` cover network tokens and saved-card tokens, which are PAN-equivalent.
+ */
+const SENSITIVE_KEYS = new Set([
+  'pan',
+  'cardnumber',
+  'cvv',
+  'cvv2',
+  'cvc',
+  'cvc2',
+  'cvd',
+  'securitycode',
+  'otp',
+  'otpvalue',
+  'pin',
+  'token',
+  'tokenid',
+  'cryptogram',
+  'accesstoken',
+  'refreshtoken',
+  'idtoken',
+  'clientsecret',
+  'secret',
+  'password',
+  'passwd',
+  'authorization',
+  'proxyauthorization',
+  'cookie',
+  'setcookie',
+  'apikey',
+  'xapikey',
+  'cardhandle',
+  'cardvaulthandle',
+  'vaulthandle',
+]);
+
+/** Suffixes of normalised key names that mark a secret (`webhookSecret`, `card_vault_token`, `adminPassword`). */
+const SENSITIVE_SUFFIXES = ['secret', 'secrethex', 'password', 'token', 'apikey'];
+
+/** Under a parent whose name mentions a card, these fields are cardholder data too (`card.number`, `card.name`). */
+const CARD_FIELDS = new Set(['number', 'name', 'holdername', 'expirymonth', 'expiryyear', 'expiry']);
+
+function normaliseKey(key: string): string {
+  return key.toLowerCase().replace(/[_\-\s]/g, '');
+}
+
+/** Whether a property with this name holds a secret or card data (given the name of the object that holds it). */
+export function isSensitiveKey(key: string, parentKey?: string): boolean {
+  const k = normaliseKey(key);
+  if (SENSITIVE_KEYS.has(k)) return true;
+  if (SENSITIVE_SUFFIXES.some((s) => k.endsWith(s)) && !k.endsWith('tokentype')) return true;
+  if (parentKey !== undefined && normaliseKey(parentKey).includes('card') && CARD_FIELDS.has(k)) return true;
+  return false;
+}
+
+/** Luhn (mod 10) check over a string of digits. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+// 13 or more digits, optionally grouped by single spaces or dashes, not touching other digits.
+const DIGIT_RUN = /(?<!\d)\d(?:[ -]?\d){12,}(?!\d)/g;
+
+/**
+ * Whether a digit run (separators allowed) contains something with the shape of a PAN: any 13–19 digit window that
+ * passes Luhn. Windows rather than the whole run, so a PAN glued to other digits (`4111…1111 0`) is still caught.
+ */
+export function looksLikePan(run: string): boolean {
+  const digits = run.replace(/[ -]/g, '');
+  for (let len = 13; len <= 19 && len <= digits.length; len++) {
+    for (let start = 0; start + len <= digits.length; start++) {
+      if (luhnValid(digits.slice(start, start + len))) return true;
+    }
+  }
+  return false;
+}
+
+/** Replace every digit run of 13+ digits that contains a Luhn-valid 13–19 digit window with `[REDACTED]`. */
+export function maskPans(text: string): string {
+  return text.replace(DIGIT_RUN, (run) => (looksLikePan(run) ? REDACTED : run));
+}
+
+// `cvv: 123`, `"otp":"123456"`, `client_secret=abc`, `access_token":"eyJ…`: a secret-named key, a `:` or `=` (quotes
+// and spaces around it allowed), then the value up to the next delimiter.
+const KEY_VALUE =
+  /\b(cvv2?|cvc2?|cvd|otp|pin|security[_ -]?code|password|passwd|[a-z_]*secret(?:_hex)?|[a-z_]*token|api[_-]?key|cryptogram)(\\?["']?\s{0,2}[:=]\s{0,2}\\?["']?)([^\s"'\\,;&}\]]+)/gi;
+// `cvv 123`, `OTP 482913`: a numeric secret after its name and spaces only.
+const NUMERIC_AFTER_NAME = /\b(cvv2?|cvc2?|cvd|otp|pin)(\s+)(\d{3,8})\b/gi;
+const JWT = /\beyJ[\w-]+\.[\w-]+\.[\w-]+/g;
+const BEARER = /\b(Bearer|Basic)\s+[\w\-.~+/=]+/gi;
+// Card-vault handles carry the per-secret key after the id: keep the id for correlation, drop the key.
+const VAULT_HANDLE_KEY = /\b(cv1\.[\w-]{16,64}\.)[\w-]{16,}/g;
+
+/**
+ * Scrub free text: PAN-looking runs, secret-named `key=value` pairs, bearer/basic credentials, JWTs, vault handle
+ * keys and any of the `knownSecrets` (exact values from configuration).
+ */
+export function scrubString(text: string, knownSecrets: readonly string[] = []): string {
+  let out = text.length > MAX_STRING_LENGTH ? `${text.slice(0, MAX_STRING_LENGTH)}…[truncated]` : text;
+  for (const secret of knownSecrets) {
+    if (secret.length >= 6) out = out.split(secret).join(REDACTED);
+  }
+  return maskPans(
+    out
+      .replace(VAULT_HANDLE_KEY, `$1${REDACTED}`)
+      .replace(JWT, REDACTED)
+      .replace(BEARER, `$1 ${REDACTED}`)
+      .replace(KEY_VALUE, `$1$2${REDACTED}`)
+      .replace(NUMERIC_AFTER_NAME, `$1$2${REDACTED}`),
+  );
+}
+
+/** A plain, scrubbed rendering of an error: type, message, code and other own fields, stack and cause. */
+function scrubError(err: Error, ctx: Ctx, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    type: err.constructor?.name && err.constructor.name !== 'Object' ? err.constructor.name : err.name,
+    message: scrubString(err.message, ctx.knownSecrets),
+  };
+  for (const key of Object.keys(err)) {
+    if (key === 'message' || key === 'stack' || key === 'cause') continue;
+    out[key] = isSensitiveKey(key)
+      ? REDACTED
+      : scrubValue((err as unknown as Record<string, unknown>)[key], ctx, depth + 1, key);
+  }
+  if (err.stack) out.stack = scrubString(err.stack, ctx.knownSecrets);
+  if (err.cause !== undefined) out.cause = scrubValue(err.cause, ctx, depth + 1, 'cause');
+  return out;
+}
+
+interface Ctx {
+  readonly knownSecrets: readonly string[];
+  readonly seen: WeakSet<object>;
+}
+
+function scrubValue(value: unknown, ctx: Ctx, depth: number, parentKey?: string): unknown {
+  switch (typeof value) {
+    case 'string':
+      return scrubString(value, ctx.knownSecrets);
+    case 'number':
+      // Integers too big for a millisecond timestamp (14+ digits) that pass Luhn are treated as PANs.
+      return Number.isInteger(value) && Math.abs(value) >= 1e13 && looksLikePan(String(Math.abs(value)))
+        ? REDACTED
+        : value;
+    case 'bigint':
+      return looksLikePan(value.toString().replace('-', '')) ? REDACTED : value.toString();
+    case 'object':
+      break;
+    default:
+      return value;
+  }
+  if (value === null) return null;
+  if (depth > MAX_DEPTH) return '[Truncated]';
+  if (ctx.seen.has(value)) return '[Circular]';
+  ctx.seen.add(value);
+  try {
+    if (value instanceof Error) return scrubError(value, ctx, depth);
+    if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+    if (Buffer.isBuffer(value) || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+      return `[binary ${value.byteLength} bytes]`;
+    }
+    if (Array.isArray(value)) return value.map((v) => scrubValue(v, ctx, depth + 1, parentKey));
+    if (value instanceof Map) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of value) {
+        const key = String(k);
+        out[key] = isSensitiveKey(key, parentKey) ? REDACTED : scrubValue(v, ctx, depth + 1, key);
+      }
+      return out;
+    }
+    if (value instanceof Set) return [...value].map((v) => scrubValue(v, ctx, depth + 1, parentKey));
+    const withToJson = value as { toJSON?: unknown };
+    if (typeof withToJson.toJSON === 'function') {
+      return scrubValue((withToJson.toJSON as () => unknown).call(value), ctx, depth + 1, parentKey);
+    }
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      out[key] = isSensitiveKey(key, parentKey)
+        ? REDACTED
+        : scrubValue((value as Record<string, unknown>)[key], ctx, depth + 1, key);
+    }
+    return out;
+  } finally {
+    ctx.seen.delete(value);
+  }
+}
+
+/**
+ * Deep copy of `value` with card data and secrets removed: sensitive keys redacted at any depth, strings masked
+ * (see {@link scrubString}), errors turned into plain `{ type, message, stack, ... }` objects, cycles cut.
+ */
+export function scrub(value: unknown, knownSecrets: readonly string[] = []): unknown {
+  return scrubValue(value, { knownSecrets, seen: new WeakSet() }, 0);
+}
+
+/** A scrubbed, JSON-friendly rendering of an error (for pino's `err` serializer). */
+export function scrubErrorForLog(err: unknown, knownSecrets: readonly string[] = []): unknown {
+  return scrub(err, knownSecrets);
+}
+
+/**
+ * Last line of defence on a finished JSON log line: masks Luhn-valid PAN runs that sit inside JSON strings, and
+ * known secret values. Digit runs in number position (after `:`, `,` or `[`) are left alone, so timestamps and
+ * counters stay intact and the line stays valid JSON; numbers are handled before serialisation.
+ */
+export function scrubJsonLine(line: string, knownSecrets: readonly string[] = []): string {
+  let out = line;
+  for (const secret of knownSecrets) {
+    if (secret.length >= 6 && out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  return out.replace(DIGIT_RUN, (run: string, offset: number) => {
+    const prev = out[offset - 1];
+    if (prev === ':' || prev === ',' || prev === '[') return run;
+    return looksLikePan(run) ? REDACTED : run;
+  });
+}
