@@ -1,37 +1,10 @@
 /** Plural's order and payment statuses, and the only order transitions the sandbox will make. */
 
-export const ORDER_STATUS = {
-  CREATED: 'CREATED',
-  PENDING: 'PENDING',
-  AUTHORIZED: 'AUTHORIZED',
-  PROCESSED: 'PROCESSED',
-  PARTIALLY_CAPTURED: 'PARTIALLY_CAPTURED',
-  ATTEMPTED: 'ATTEMPTED',
-  FAILED: 'FAILED',
-  CANCELLED: 'CANCELLED',
-  PARTIALLY_REFUNDED: 'PARTIALLY_REFUNDED',
-  FULLY_REFUNDED: 'FULLY_REFUNDED',
-} as const;
-export type OrderStatus = (typeof ORDER_STATUS)[keyof typeof ORDER_STATUS];
-
-export const PAYMENT_STATUS = {
-  PENDING: 'PENDING',
-  AUTHORIZED: 'AUTHORIZED',
-  PROCESSED: 'PROCESSED',
-  FAILED: 'FAILED',
-  CANCELLED: 'CANCELLED',
-} as const;
-export type PaymentStatus = (typeof PAYMENT_STATUS)[keyof typeof PAYMENT_STATUS];
-
-export const WEBHOOK_EVENT = {
-  ORDER_AUTHORIZED: 'ORDER_AUTHORIZED',
-  ORDER_PROCESSED: 'ORDER_PROCESSED',
-  ORDER_CANCELLED: 'ORDER_CANCELLED',
-  ORDER_FAILED: 'ORDER_FAILED',
-  PAYMENT_FAILED: 'PAYMENT_FAILED',
-  REFUND_PROCESSED: 'REFUND_PROCESSED',
-} as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENT)[keyof typeof WEBHOOK_EVENT];
+// Plural's vocabularies are defined once, in the client; the sandbox speaks the same wire format.
+import { ORDER_STATUS } from '../plural-client/constants';
+import type { OrderStatus } from '../plural-client/constants';
+export { ORDER_STATUS, PAYMENT_STATUS, WEBHOOK_EVENT } from '../plural-client/constants';
+export type { OrderStatus, PaymentStatus, WebhookEvent } from '../plural-client/constants';
 
 const S = ORDER_STATUS;
 
