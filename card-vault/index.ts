@@ -1,6 +1,7 @@
 /**
- * Card hand-off outside workflow history: the API puts card data in a vault and starts the workflow with a handle;
- * the create-payment activity reads it and destroys it once the outcome is definitive. See README.md for the design.
+ * Card (and OTP) hand-off outside workflow history: the API puts card data in a vault and starts the workflow with a
+ * handle (an OTP: signals the handle); the create-payment (submit-OTP) activity reads it and destroys it once the
+ * outcome is definitive. See README.md for the design.
  */
 export type { CardSecret, CardVault } from './types';
 export { CardSecretSchema } from './types';

@@ -1,7 +1,13 @@
-/** The card hand-off contract: the API puts card data in, the create-payment activity reads it and destroys it. */
+/**
+ * The hand-off contract for short-lived secrets: the API puts card data (or a customer's OTP) in, the activity that
+ * needs it reads it and destroys it.
+ */
 import { z } from 'zod';
 
-/** Card data for one payment. Never logged, never in workflow history, never in an error message. */
+/**
+ * Card data for one payment, or the OTP of one submission. Never logged, never in workflow history, never in an
+ * error message.
+ */
 export interface CardSecret {
   number?: string;
   cvv?: string;
@@ -10,10 +16,12 @@ export interface CardSecret {
   expiryYear?: string;
   token?: string;
   cryptogram?: string;
+  /** A customer's one-time password (native OTP), handed to the submit-OTP activity. */
+  otp?: string;
 }
 
 /**
- * Short-lived card hand-off. `put` returns an opaque handle to pass in workflow input; `get` returns `undefined` for
+ * Short-lived card (and OTP) hand-off. `put` returns an opaque handle to pass in workflow input; `get` returns `undefined` for
  * a handle that is unknown, expired, destroyed, malformed or tampered with (all mean "card data unavailable");
  * `destroy` is idempotent.
  */
@@ -49,9 +57,14 @@ export const CardSecretSchema = z
         .optional(),
       token: z.string().min(1).max(512, { error: 'token must be 1-512 characters' }).optional(),
       cryptogram: z.string().min(1).max(512, { error: 'cryptogram must be 1-512 characters' }).optional(),
+      otp: z
+        .string()
+        .regex(/^\d{4,8}$/, { error: 'otp must be 4-8 digits' })
+        .optional(),
     },
     {
-      error: 'a card secret must be an object with only number, cvv, name, expiryMonth, expiryYear, token, cryptogram',
+      error:
+        'a card secret must be an object with only number, cvv, name, expiryMonth, expiryYear, token, cryptogram, otp',
     },
   )
   .refine((s) => Object.values(s).some((v) => v !== undefined), {

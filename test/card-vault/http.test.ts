@@ -17,6 +17,7 @@ import type { CardSecret, CardVaultError } from '../../card-vault';
 
 const PAN = '4012001037141112';
 const CVV = '739';
+const OTP = '73914628';
 const CARD: CardSecret = { number: PAN, cvv: CVV, name: 'Asha Rao', expiryMonth: '12', expiryYear: '2030' };
 const TOKEN = 't'.repeat(24) + '-vault-token-0123456789';
 const MINUTE = 60_000;
@@ -102,6 +103,17 @@ describe('HttpCardVault with createCardVaultRouter', () => {
       const { key } = parseSplitHandle(handle)!;
       expect(memory.includes(key)).toBe(false);
     }
+  });
+
+  it('round-trips an OTP without the OTP reaching the server', async () => {
+    const handle = await vault.put({ otp: OTP }, 10 * MINUTE);
+    expect(handle).not.toContain(OTP);
+    const memory = Buffer.concat([...store.values()]);
+    expect(memory.includes(Buffer.from(OTP))).toBe(false);
+    expect(memory.toString('base64')).not.toContain(Buffer.from(OTP).toString('base64'));
+    expect(await vault.get(handle)).toEqual({ otp: OTP });
+    await vault.destroy(handle);
+    expect(await vault.get(handle)).toBeUndefined();
   });
 
   it('makes the handle worthless once destroyed', async () => {

@@ -6,6 +6,7 @@ import { open, seal, newId, newKey } from '../../card-vault/sealed';
 
 const PAN = '4012001037141112';
 const CVV = '739';
+const OTP = '73914628';
 const CARD: CardSecret = { number: PAN, cvv: CVV, name: 'Asha Rao', expiryMonth: '12', expiryYear: '2030' };
 const MINUTE = 60_000;
 
@@ -134,6 +135,28 @@ describe('InMemoryCardVault', () => {
     expect((await rejection(v.put(CARD, 2 * 60 * MINUTE))).code).toBe(CARD_VAULT_ERROR_CODE.INVALID_TTL);
     expect((await rejection(v.put(CARD, 1.5))).code).toBe(CARD_VAULT_ERROR_CODE.INVALID_TTL);
   });
+
+  it('hands off an OTP like card data: put, get until destroyed, and sealed in memory', async () => {
+    const v = vault();
+    const handle = await v.put({ otp: OTP }, 10 * MINUTE);
+    expect(handle).not.toContain(OTP);
+    expect(await v.get(handle)).toEqual({ otp: OTP });
+    const memory = Buffer.concat([...v.store.values()].flatMap((e) => [e.sealed, e.key]));
+    for (const needle of encodings(OTP)) expect(memory.includes(needle)).toBe(false);
+    await v.destroy(handle);
+    expect(await v.get(handle)).toBeUndefined();
+  });
+
+  it.each([['12a4'], ['123'], ['123456789'], ['']])(
+    'refuses OTP %j, naming the field but never the value',
+    async (otp) => {
+      const v = vault();
+      const bad = await rejection(v.put({ otp }, MINUTE));
+      expect(bad.code).toBe(CARD_VAULT_ERROR_CODE.INVALID_SECRET);
+      expect(bad.message).toContain('otp must be 4-8 digits');
+      if (otp) expect(bad.message).not.toContain(otp);
+    },
+  );
 
   it('holds no plaintext PAN, CVV or cardholder name in its memory', async () => {
     const v = vault();

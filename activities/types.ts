@@ -1,0 +1,141 @@
+/**
+ * Types shared by the payment activities and the workflow (which imports them as types only).
+ * No value here may carry card data or an OTP (only vault handles): activities return ids, statuses, amounts and
+ * last-4 digits only.
+ */
+import type { Money } from '../workflows/definitions';
+
+export type { CardSecret, CardVault } from '../card-vault';
+
+/** Logger subset the activities use (pino-compatible); never given card data, OTPs or tokens. */
+export interface ActivityLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** One payment of an order, as the workflow sees it. */
+export interface PaymentSnapshot {
+  id: string;
+  method: string;
+  status: string;
+  amount: Money;
+  capturedValue: number;
+  errorCode: string | undefined;
+  errorMessage: string | undefined;
+}
+
+/** An order, as the workflow sees it. */
+export interface OrderSnapshot {
+  orderId: string;
+  status: string;
+  amount: Money;
+  payments: PaymentSnapshot[];
+  /** Sum of the payments' capture data, minor units. */
+  capturedValue: number;
+}
+
+export interface CreateOrderInput {
+  workflowId: string;
+  merchantOrderReference: string;
+  amount: Money;
+  preAuth: boolean;
+  customer?: {
+    customerId?: string;
+    firstName?: string;
+    lastName?: string;
+    email?: string;
+    mobileNumber?: string;
+    countryCode?: string;
+  };
+  callbackUrl?: string;
+  failureCallbackUrl?: string;
+}
+
+export interface CheckoutLinkResult {
+  orderId: string;
+  redirectUrl: string;
+}
+
+export interface CardLookupResult {
+  nativeOtpSupported: boolean;
+  network: string | undefined;
+}
+
+export interface PointsBalanceInput {
+  cardHandle: string;
+  last4: string;
+  registeredMobileNumber: string;
+  amount: Money;
+}
+
+export interface PointsBalanceResult {
+  eligible: boolean;
+  redeemable: Money;
+}
+
+/** What the create-payment activity needs; handles only, never card data. */
+export type PaymentInstrument =
+  | { kind: 'card'; cardHandle: string; save: boolean }
+  | { kind: 'card_token'; tokenId: string; cvvHandle: string }
+  | { kind: 'network_token'; handle: string; last4?: string }
+  | { kind: 'card_points'; cardHandle: string; last4: string; registeredMobileNumber: string; pointsAmount: Money };
+
+export interface CreatePaymentInput {
+  workflowId: string;
+  orderId: string;
+  amount: Money;
+  preAuth: boolean;
+  instrument: PaymentInstrument;
+}
+
+export interface CreatePaymentResult {
+  order: OrderSnapshot;
+  challengeUrl: string | undefined;
+  /** Id of the card payment (the one native OTP applies to). */
+  cardPaymentId: string | undefined;
+}
+
+export interface OtpGenerateResult {
+  eligible: boolean;
+  next: string[];
+  resendAfterSeconds: number | undefined;
+}
+
+/** What the submit-OTP activity needs: the OTP's vault handle, never the OTP. */
+export interface SubmitOtpInput {
+  workflowId: string;
+  paymentId: string;
+  otpHandle: string;
+  /** 1-based submission number: part of the idempotency key, so each submission is a distinct call. */
+  submission: number;
+}
+
+export type OtpSubmitResult =
+  | { outcome: 'ACCEPTED' }
+  | {
+      outcome: 'INCORRECT';
+      next: string[];
+      resendAfterSeconds: number | undefined;
+      message: string;
+      /** False when the OTP was malformed and never reached Plural (no attempt used). */
+      counted: boolean;
+    }
+  | { outcome: 'FAILED'; code: string; message: string };
+
+export type OtpResendResult =
+  | { outcome: 'SENT'; next: string[]; resendAfterSeconds: number | undefined }
+  | { outcome: 'REJECTED'; code: string; message: string; resendAfterSeconds: number | undefined };
+
+export interface CaptureInput {
+  workflowId: string;
+  orderId: string;
+  /** Omit for a full capture. */
+  amount?: Money;
+}
+
+export interface CancelInput {
+  workflowId: string;
+  orderId: string;
+  /** Distinguishes cancellations by cause in the idempotency key (e.g. `cancel`, `late-authorization-cancel`). */
+  step: string;
+}

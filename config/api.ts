@@ -1,0 +1,166 @@
+/** The API process's configuration: read from the environment once, at start-up. */
+import { z } from 'zod';
+import { PAYMENT_TASK_QUEUE } from '../workflows/definitions';
+import type { PaymentDurations } from '../workflows/definitions';
+import type { LogLevel } from '../observability/logger';
+import { CONFIG_KEYS as K } from './keys';
+import {
+  hexSecret,
+  hostPort,
+  httpUrl,
+  integer,
+  logLevel,
+  optionalInteger,
+  requiredString,
+  temporalName,
+} from './fields';
+import { ConfigError, parseEnv } from './load';
+import type { ConfigIssue, Env } from './load';
+import { loadPaymentDurations } from './payment';
+import { CARD_VAULT_TOKEN_MIN_LENGTH } from './worker';
+
+/** Defaults of the API's optional keys (documented in config/README.md). */
+export const API_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  temporalAddress: '127.0.0.1:7233',
+  temporalNamespace: 'default',
+  taskQueue: PAYMENT_TASK_QUEUE,
+  logLevel: 'info',
+  /** Path of the dev stack's merchant return page, the default success and failure URL. */
+  returnPath: '/dev/return',
+} as const;
+
+/** Shortest accepted API key and fingerprint key (`openssl rand -hex 16` gives 32 characters). */
+export const API_KEY_MIN_LENGTH = 16;
+
+/** Validated API configuration. */
+export interface ApiConfig {
+  temporal: { address: string; namespace: string; taskQueue: string };
+  listen: { host: string; port: number };
+  /** `API_PUBLIC_URL`; unset: derived from the bound address by {@link resolveApiUrls}. */
+  publicUrl: string | undefined;
+  /** `MERCHANT_SUCCESS_URL` / `MERCHANT_FAILURE_URL`; unset: `<public URL>/dev/return`. */
+  returnUrls: { success: string | undefined; failure: string | undefined };
+  apiKeys: string[];
+  fingerprintKey: string;
+  plural: { callbackSecretHex: string; webhookSecret: string };
+  /** Set: the API mounts the card-vault server for workers in other processes. */
+  cardVaultToken: string | undefined;
+  bodyLimitBytes: number | undefined;
+  timings: { startWaitMs?: number; actionWaitMs?: number };
+  paymentDurations: Partial<PaymentDurations>;
+  logLevel: LogLevel;
+}
+
+const apiKeyList = z
+  .string({ error: 'is required (comma-separated merchant API keys)' })
+  .transform((value) => value.split(',').map((k) => k.trim()))
+  .refine((keys) => keys.every((k) => k.length >= API_KEY_MIN_LENGTH && k.length <= 256 && !/\s/.test(k)), {
+    error: `must be comma-separated keys of ${API_KEY_MIN_LENGTH}-256 characters each, without spaces`,
+  });
+
+const apiEnvSchema = z.object({
+  [K.TEMPORAL_ADDRESS]: hostPort(API_DEFAULTS.temporalAddress),
+  [K.TEMPORAL_NAMESPACE]: temporalName(API_DEFAULTS.temporalNamespace),
+  [K.TEMPORAL_TASK_QUEUE]: temporalName(API_DEFAULTS.taskQueue),
+  [K.API_KEYS]: apiKeyList,
+  [K.API_FINGERPRINT_KEY]: requiredString('the key of the request-fingerprint HMAC; keep it stable across restarts', {
+    minLength: API_KEY_MIN_LENGTH,
+    maxLength: 1024,
+  }),
+  [K.API_HOST]: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)$/, { error: 'must be a host name or IP address' })
+    .default(API_DEFAULTS.host),
+  [K.API_PORT]: integer({ min: 0, max: 65_535, default: API_DEFAULTS.port, unit: '0 = ephemeral' }),
+  [K.API_PUBLIC_URL]: httpUrl('the base URL browsers and Plural reach the API at').optional(),
+  [K.MERCHANT_SUCCESS_URL]: httpUrl('the merchant page a successful payment returns the browser to').optional(),
+  [K.MERCHANT_FAILURE_URL]: httpUrl('the merchant page a failed payment returns the browser to').optional(),
+  [K.API_BODY_LIMIT_BYTES]: optionalInteger({ min: 1024, max: 10 * 1024 * 1024, unit: 'bytes' }),
+  [K.API_START_WAIT_MS]: optionalInteger({ min: 0, max: 60_000, unit: 'ms' }),
+  [K.API_ACTION_WAIT_MS]: optionalInteger({ min: 0, max: 120_000, unit: 'ms' }),
+  [K.PLURAL_CALLBACK_SECRET_HEX]: hexSecret('the callback signing key issued by Plural, hex', 16),
+  [K.PLURAL_WEBHOOK_SECRET]: requiredString('the webhook signing secret issued by Plural', { maxLength: 1024 }),
+  [K.CARD_VAULT_TOKEN]: requiredString('the bearer token of the card-vault endpoint', {
+    minLength: CARD_VAULT_TOKEN_MIN_LENGTH,
+    maxLength: 1024,
+  }).optional(),
+  [K.LOG_LEVEL]: logLevel,
+});
+
+/**
+ * Reads and validates the API's configuration, payment durations included.
+ * @throws {ConfigError} listing every bad or missing key, without their values.
+ */
+export function loadApiConfig(env: Env): ApiConfig {
+  const issues: ConfigIssue[] = [];
+  const attempt = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      issues.push(...err.issues);
+      return undefined;
+    }
+  };
+  const e = attempt(() => parseEnv(apiEnvSchema, env, 'api'));
+  const durations = attempt(() => loadPaymentDurations(env, 'api'));
+  if (e === undefined || durations === undefined) throw new ConfigError('api', issues);
+  const timings: ApiConfig['timings'] = {};
+  if (e.API_START_WAIT_MS !== undefined) timings.startWaitMs = e.API_START_WAIT_MS;
+  if (e.API_ACTION_WAIT_MS !== undefined) timings.actionWaitMs = e.API_ACTION_WAIT_MS;
+  return {
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    listen: { host: e.API_HOST, port: e.API_PORT },
+    publicUrl: e.API_PUBLIC_URL,
+    returnUrls: { success: e.MERCHANT_SUCCESS_URL, failure: e.MERCHANT_FAILURE_URL },
+    apiKeys: e.API_KEYS,
+    fingerprintKey: e.API_FINGERPRINT_KEY,
+    plural: { callbackSecretHex: e.PLURAL_CALLBACK_SECRET_HEX, webhookSecret: e.PLURAL_WEBHOOK_SECRET },
+    cardVaultToken: e.CARD_VAULT_TOKEN,
+    bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
+    timings,
+    paymentDurations: durations,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** The API's public URLs once its port is known. */
+export interface ApiUrls {
+  /** Base URL without a trailing slash. */
+  publicUrl: string;
+  /** The URL handed to Plural for the browser's return: `<publicUrl>/v1/callbacks/plural`. */
+  callbackUrl: string;
+  returnUrls: { success: string; failure: string };
+}
+
+/**
+ * Fills the URL defaults: `API_PUBLIC_URL` from the listen address and the bound port (a wildcard host becomes
+ * loopback), the merchant pages from the public URL.
+ */
+export function resolveApiUrls(config: ApiConfig, boundPort: number): ApiUrls {
+  let host = config.listen.host;
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  else if (host === '::' || host === '[::]') host = '[::1]';
+  else if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
+  const publicUrl = config.publicUrl ?? `http://${host}:${boundPort}`;
+  const returnPage = `${publicUrl}${API_DEFAULTS.returnPath}`;
+  return {
+    publicUrl,
+    callbackUrl: `${publicUrl}/v1/callbacks/plural`,
+    returnUrls: { success: config.returnUrls.success ?? returnPage, failure: config.returnUrls.failure ?? returnPage },
+  };
+}
+
+/** The secret values of an API configuration, for the logger's `knownSecrets`. */
+export function apiSecrets(config: ApiConfig): string[] {
+  const secrets = [
+    ...config.apiKeys,
+    config.fingerprintKey,
+    config.plural.callbackSecretHex,
+    config.plural.webhookSecret,
+  ];
+  if (config.cardVaultToken !== undefined) secrets.push(config.cardVaultToken);
+  return secrets;
+}

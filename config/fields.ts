@@ -1,0 +1,92 @@
+/**
+ * zod schemas for individual environment variables. Every message says what is expected and never echoes the value
+ * (some values are secrets).
+ */
+import { z } from 'zod';
+import { LOG_LEVELS } from '../observability/logger';
+
+const required = (what: string) => (issue: { input: unknown }) =>
+  issue.input === undefined ? `is required (${what})` : `must be ${what}`;
+
+/** A required non-empty string. */
+export function requiredString(what: string, opts: { minLength?: number; maxLength?: number } = {}) {
+  const min = opts.minLength ?? 1;
+  const max = opts.maxLength ?? 4096;
+  return z
+    .string({ error: required(what) })
+    .min(min, { error: `must be at least ${min} characters (${what})` })
+    .max(max, { error: `must be at most ${max} characters` });
+}
+
+/** An integer in `[min, max]`, with a default when unset. */
+export function integer(opts: { min: number; max: number; default: number; unit?: string }) {
+  return optionalInteger(opts).default(opts.default);
+}
+
+/** An optional integer in `[min, max]`. */
+export function optionalInteger(opts: { min: number; max: number; unit?: string }) {
+  const range = `an integer between ${opts.min} and ${opts.max}${opts.unit ? ` (${opts.unit})` : ''}`;
+  return z
+    .string({ error: `must be ${range}` })
+    .regex(/^-?\d+$/, { error: `must be ${range}` })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(opts.min, { error: `must be ${range}` })
+        .max(opts.max, { error: `must be ${range}` }),
+    )
+    .optional();
+}
+
+/** An `http:` or `https:` URL (trailing slashes removed). */
+export function httpUrl(what: string) {
+  return z
+    .string({ error: required(`an http(s) URL, ${what}`) })
+    .refine(
+      (value) => {
+        try {
+          const url = new URL(value);
+          return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+        } catch {
+          return false;
+        }
+      },
+      { error: `must be an http(s) URL without credentials (${what})` },
+    )
+    .transform((value) => value.replace(/\/+$/, ''));
+}
+
+/** `host:port` (IPv6 hosts in brackets). */
+export function hostPort(defaultValue: string) {
+  return z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'must be host:port, e.g. 127.0.0.1:7233' })
+    .refine((v) => !/:\d+$/.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) <= 65_535, {
+      error: 'must have a port of at most 65535',
+    })
+    .default(defaultValue);
+}
+
+/** A hex string of at least `minBytes` bytes (e.g. an HMAC key). */
+export function hexSecret(what: string, minBytes: number) {
+  return requiredString(what)
+    .regex(/^(?:[0-9a-fA-F]{2})+$/, {
+      error: `must be an even-length hex string of at least ${minBytes} bytes (${what})`,
+    })
+    .refine((v) => !/^(?:[0-9a-fA-F]{2})+$/.test(v) || v.length >= minBytes * 2, {
+      error: `must be at least ${minBytes} bytes of hex (${what})`,
+    });
+}
+
+/** pino log level. */
+export const logLevel = z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info');
+
+/** A Temporal namespace or task-queue name. */
+export function temporalName(defaultValue: string) {
+  return z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/, { error: 'must be 1-255 letters, digits, ".", "_", ":" or "-"' })
+    .default(defaultValue);
+}

@@ -1,0 +1,11 @@
+/** Configuration: one zod schema per process, read from the environment once at start-up. */
+export { CONFIG_KEYS, SECRET_KEYS } from './keys';
+export type { ConfigKey } from './keys';
+export { bothOrNeither, ConfigError, parseEnv } from './load';
+export type { ConfigIssue, CrossCheck, Env } from './load';
+export { CARD_VAULT_TOKEN_MIN_LENGTH, loadWorkerConfig, WORKER_DEFAULTS, workerSecrets } from './worker';
+export type { CardVaultConfig, WorkerConfig } from './worker';
+export { loadPaymentDurations } from './payment';
+export * as fields from './fields';
+export { API_DEFAULTS, API_KEY_MIN_LENGTH, apiSecrets, loadApiConfig, resolveApiUrls } from './api';
+export type { ApiConfig, ApiUrls } from './api';

@@ -1,0 +1,118 @@
+/** The worker process's configuration: read from the environment once, at start-up. */
+import { z } from 'zod';
+import { PAYMENT_TASK_QUEUE } from '../workflows/definitions';
+import type { LogLevel } from '../observability/logger';
+import { CONFIG_KEYS as K } from './keys';
+import { hostPort, httpUrl, integer, logLevel, optionalInteger, requiredString, temporalName } from './fields';
+import { bothOrNeither, parseEnv } from './load';
+import type { Env } from './load';
+
+/** Defaults of the worker's optional keys (documented in config/README.md). */
+export const WORKER_DEFAULTS = {
+  temporalAddress: '127.0.0.1:7233',
+  temporalNamespace: 'default',
+  taskQueue: PAYMENT_TASK_QUEUE,
+  pluralTimeoutMs: 15_000,
+  metricsHost: '0.0.0.0',
+  metricsPort: 9464,
+  shutdownGraceMs: 10_000,
+  logLevel: 'info',
+  maxConcurrentActivities: 100,
+} as const;
+
+/** Minimum length of the card-vault bearer token (e.g. `openssl rand -hex 32` gives 64). */
+export const CARD_VAULT_TOKEN_MIN_LENGTH = 32;
+
+/** Where the card hand-off lives: in this process, or in the API's vault server (cross-process). */
+export type CardVaultConfig = { kind: 'memory' } | { kind: 'http'; url: string; token: string };
+
+/** Validated worker configuration. */
+export interface WorkerConfig {
+  temporal: { address: string; namespace: string; taskQueue: string };
+  plural: { baseUrl: string; clientId: string; clientSecret: string; timeoutMs: number };
+  cardVault: CardVaultConfig;
+  /** Prometheus scrape endpoint of Temporal's runtime metrics; `port: 0` turns it off. */
+  metrics: { host: string; port: number };
+  logLevel: LogLevel;
+  worker: {
+    maxConcurrentActivities: number;
+    /** Unset: the SDK's default (sized from available memory). */
+    maxCachedWorkflows: number | undefined;
+    /** Prebuilt workflow bundle (from `bundleWorkflowCode`); unset: bundle `workflows/` at start-up. */
+    workflowBundlePath: string | undefined;
+    shutdownGraceMs: number;
+  };
+}
+
+const workerEnvSchema = z.object({
+  [K.TEMPORAL_ADDRESS]: hostPort(WORKER_DEFAULTS.temporalAddress),
+  [K.TEMPORAL_NAMESPACE]: temporalName(WORKER_DEFAULTS.temporalNamespace),
+  [K.TEMPORAL_TASK_QUEUE]: temporalName(WORKER_DEFAULTS.taskQueue),
+  [K.PLURAL_BASE_URL]: httpUrl('the Plural API origin, e.g. https://pluraluat.v2.pinepg.in'),
+  [K.PLURAL_CLIENT_ID]: requiredString('the merchant client id issued by Plural', { maxLength: 256 }),
+  [K.PLURAL_CLIENT_SECRET]: requiredString('the merchant client secret issued by Plural', { maxLength: 1024 }),
+  [K.PLURAL_TIMEOUT_MS]: integer({ min: 100, max: 300_000, default: WORKER_DEFAULTS.pluralTimeoutMs, unit: 'ms' }),
+  [K.CARD_VAULT_URL]: httpUrl(
+    'the vault endpoint mounted by the API, e.g. http://api:3000/internal/card-vault',
+  ).optional(),
+  [K.CARD_VAULT_TOKEN]: requiredString('the bearer token of the card-vault endpoint', {
+    minLength: CARD_VAULT_TOKEN_MIN_LENGTH,
+    maxLength: 1024,
+  }).optional(),
+  [K.WORKER_METRICS_HOST]: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)$/, { error: 'must be a host name or IP address' })
+    .default(WORKER_DEFAULTS.metricsHost),
+  [K.WORKER_METRICS_PORT]: integer({ min: 0, max: 65_535, default: WORKER_DEFAULTS.metricsPort, unit: '0 disables' }),
+  [K.WORKER_SHUTDOWN_GRACE_MS]: integer({
+    min: 0,
+    max: 600_000,
+    default: WORKER_DEFAULTS.shutdownGraceMs,
+    unit: 'ms',
+  }),
+  [K.WORKFLOW_BUNDLE_PATH]: z.string().optional(),
+  [K.LOG_LEVEL]: logLevel,
+  [K.MAX_CONCURRENT_ACTIVITIES]: integer({ min: 1, max: 10_000, default: WORKER_DEFAULTS.maxConcurrentActivities }),
+  [K.MAX_CACHED_WORKFLOWS]: optionalInteger({ min: 0, max: 1_000_000 }),
+});
+
+/**
+ * Reads and validates the worker's configuration.
+ * @throws {ConfigError} listing every bad or missing key, without their values.
+ */
+export function loadWorkerConfig(env: Env): WorkerConfig {
+  // Both or neither: a URL without a token (or the reverse) is a half-configured vault, not the in-memory one.
+  const e = parseEnv(workerEnvSchema, env, 'worker', [bothOrNeither(K.CARD_VAULT_URL, K.CARD_VAULT_TOKEN)]);
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+    },
+    plural: {
+      baseUrl: e.PLURAL_BASE_URL,
+      clientId: e.PLURAL_CLIENT_ID,
+      clientSecret: e.PLURAL_CLIENT_SECRET,
+      timeoutMs: e.PLURAL_TIMEOUT_MS,
+    },
+    cardVault:
+      e.CARD_VAULT_URL !== undefined && e.CARD_VAULT_TOKEN !== undefined
+        ? { kind: 'http', url: e.CARD_VAULT_URL, token: e.CARD_VAULT_TOKEN }
+        : { kind: 'memory' },
+    metrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
+    logLevel: e.LOG_LEVEL,
+    worker: {
+      maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
+      maxCachedWorkflows: e.MAX_CACHED_WORKFLOWS,
+      workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+      shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+    },
+  };
+}
+
+/** The secret values of a worker configuration, for the logger's `knownSecrets`. */
+export function workerSecrets(config: WorkerConfig): string[] {
+  const secrets = [config.plural.clientSecret];
+  if (config.cardVault.kind === 'http') secrets.push(config.cardVault.token);
+  return secrets;
+}

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { apiSecrets, ConfigError, loadApiConfig, resolveApiUrls } from '../../config';
+import { PAYMENT_TASK_QUEUE } from '../../workflows/definitions';
+
+const KEY_A = 'sk_test_aaaaaaaaaaaaaaaa';
+const KEY_B = 'sk_test_bbbbbbbbbbbbbbbb';
+const FINGERPRINT = 'fingerprint-key-0123456789';
+const CALLBACK_HEX = '73616e64626f782d63616c6c6261636b2d736563726574';
+const WEBHOOK = 'webhook-secret-value';
+
+const minimal = {
+  API_KEYS: `${KEY_A}, ${KEY_B}`,
+  API_FINGERPRINT_KEY: FINGERPRINT,
+  PLURAL_CALLBACK_SECRET_HEX: CALLBACK_HEX,
+  PLURAL_WEBHOOK_SECRET: WEBHOOK,
+};
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadApiConfig', () => {
+  it('applies the documented defaults to a minimal environment', () => {
+    expect(loadApiConfig(minimal)).toEqual({
+      temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: PAYMENT_TASK_QUEUE },
+      listen: { host: '127.0.0.1', port: 8080 },
+      publicUrl: undefined,
+      returnUrls: { success: undefined, failure: undefined },
+      apiKeys: [KEY_A, KEY_B],
+      fingerprintKey: FINGERPRINT,
+      plural: { callbackSecretHex: CALLBACK_HEX, webhookSecret: WEBHOOK },
+      cardVaultToken: undefined,
+      bodyLimitBytes: undefined,
+      timings: {},
+      paymentDurations: {},
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every key when set', () => {
+    const config = loadApiConfig({
+      ...minimal,
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'payments-prod',
+      TEMPORAL_TASK_QUEUE: 'payments-v2',
+      API_HOST: '0.0.0.0',
+      API_PORT: '0',
+      API_PUBLIC_URL: 'https://pay.example.com/',
+      MERCHANT_SUCCESS_URL: 'https://shop.example.com/paid',
+      MERCHANT_FAILURE_URL: 'https://shop.example.com/failed',
+      API_BODY_LIMIT_BYTES: '65536',
+      API_START_WAIT_MS: '2000',
+      API_ACTION_WAIT_MS: '5000',
+      CARD_VAULT_TOKEN: 't'.repeat(40),
+      LOG_LEVEL: 'warn',
+      PAYMENT_OTP_WINDOW_MS: '120000',
+    });
+    expect(config).toMatchObject({
+      temporal: { address: 'temporal.internal:7233', namespace: 'payments-prod', taskQueue: 'payments-v2' },
+      listen: { host: '0.0.0.0', port: 0 },
+      publicUrl: 'https://pay.example.com',
+      returnUrls: { success: 'https://shop.example.com/paid', failure: 'https://shop.example.com/failed' },
+      cardVaultToken: 't'.repeat(40),
+      bodyLimitBytes: 65_536,
+      timings: { startWaitMs: 2_000, actionWaitMs: 5_000 },
+      paymentDurations: { otpWindowMs: 120_000 },
+      logLevel: 'warn',
+    });
+  });
+
+  it('lists every missing required key in one error', () => {
+    const err = configError(() => loadApiConfig({}));
+    expect(err.issues.map((i) => i.key).sort()).toEqual(
+      ['API_FINGERPRINT_KEY', 'API_KEYS', 'PLURAL_CALLBACK_SECRET_HEX', 'PLURAL_WEBHOOK_SECRET'].sort(),
+    );
+    expect(err.message).toContain('invalid api configuration (4 problems');
+  });
+
+  it('lists bad keys and bad durations together, never echoing values', () => {
+    const err = configError(() =>
+      loadApiConfig({
+        ...minimal,
+        API_KEYS: `${KEY_A},short-key`,
+        API_PORT: '70000',
+        PLURAL_CALLBACK_SECRET_HEX: 'not-hex-secret-value',
+        MERCHANT_SUCCESS_URL: 'ftp://shop.example.com',
+        PAYMENT_OTP_WINDOW_MS: '5',
+      }),
+    );
+    expect(err.issues.map((i) => i.key).sort()).toEqual(
+      ['API_KEYS', 'API_PORT', 'MERCHANT_SUCCESS_URL', 'PAYMENT_OTP_WINDOW_MS', 'PLURAL_CALLBACK_SECRET_HEX'].sort(),
+    );
+    for (const value of [KEY_A, 'short-key', 'not-hex-secret-value', 'ftp://shop']) {
+      expect(err.message).not.toContain(value);
+    }
+  });
+
+  it('treats empty values as unset', () => {
+    const config = loadApiConfig({ ...minimal, API_PORT: '', API_PUBLIC_URL: ' ' });
+    expect(config.listen.port).toBe(8080);
+    expect(config.publicUrl).toBeUndefined();
+  });
+
+  it('rejects a short card-vault token', () => {
+    const err = configError(() => loadApiConfig({ ...minimal, CARD_VAULT_TOKEN: 'too-short' }));
+    expect(err.issues.map((i) => i.key)).toEqual(['CARD_VAULT_TOKEN']);
+  });
+});
+
+describe('resolveApiUrls', () => {
+  it('derives the public URL from the bound port and points the merchant pages at the dev return page', () => {
+    const urls = resolveApiUrls(loadApiConfig({ ...minimal, API_HOST: '0.0.0.0', API_PORT: '0' }), 41234);
+    expect(urls).toEqual({
+      publicUrl: 'http://127.0.0.1:41234',
+      callbackUrl: 'http://127.0.0.1:41234/v1/callbacks/plural',
+      returnUrls: { success: 'http://127.0.0.1:41234/dev/return', failure: 'http://127.0.0.1:41234/dev/return' },
+    });
+  });
+
+  it('keeps the configured public URL and merchant pages', () => {
+    const urls = resolveApiUrls(
+      loadApiConfig({
+        ...minimal,
+        API_PUBLIC_URL: 'https://pay.example.com',
+        MERCHANT_SUCCESS_URL: 'https://shop.example.com/ok',
+      }),
+      8080,
+    );
+    expect(urls.callbackUrl).toBe('https://pay.example.com/v1/callbacks/plural');
+    expect(urls.returnUrls).toEqual({
+      success: 'https://shop.example.com/ok',
+      failure: 'https://pay.example.com/dev/return',
+    });
+  });
+});
+
+describe('apiSecrets', () => {
+  it('lists every secret value for the logger to mask', () => {
+    const secrets = apiSecrets(loadApiConfig({ ...minimal, CARD_VAULT_TOKEN: 'v'.repeat(40) }));
+    expect(secrets.sort()).toEqual([KEY_A, KEY_B, FINGERPRINT, CALLBACK_HEX, WEBHOOK, 'v'.repeat(40)].sort());
+  });
+});

@@ -1,0 +1,309 @@
+/**
+ * The payment worker against the embedded Temporal service and the Plural sandbox: built in-process with
+ * createPaymentWorker (runtime logs forwarded, Prometheus metrics served), and run as `worker/main.ts` in a child
+ * process with a cross-process card vault. Each runs one payment end to end and shuts down cleanly.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Client, Connection } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
+import type { WorkflowBundle } from '@temporalio/worker';
+import express from 'express';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCardVaultRouter, InMemoryCardVault } from '../../card-vault';
+import type { CardVault, CardVaultRouter } from '../../card-vault';
+import { startEmbeddedTemporal } from '../../embedded-temporal';
+import type { EmbeddedTemporal } from '../../embedded-temporal';
+import { createLogger } from '../../observability';
+import { PluralClient } from '../../plural-client';
+import { startSandbox } from '../../plural-sandbox';
+import type { RunningSandbox } from '../../plural-sandbox';
+import { createPaymentWorker, defaultWorkflowsPath } from '../../worker/worker';
+import { installRuntime } from '../../worker/runtime';
+import { ensureSearchAttributes } from '../../worker/search-attributes';
+import { getPaymentQuery, otpSubmittedSignal, paymentWorkflowId } from '../../workflows/definitions';
+import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
+const CVV = '739';
+const CORRECT_OTP = '123456';
+const VAULT_TOKEN = 'worker-test-vault-token-0123456789abcdef';
+
+let temporal: EmbeddedTemporal;
+let sandbox: RunningSandbox;
+let connection: Connection;
+let client: Client;
+let bundle: WorkflowBundle;
+let bundleDir: string;
+let bundlePath: string;
+let metricsPort: number;
+const appLines: Record<string, unknown>[] = [];
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+beforeAll(async () => {
+  // The runtime is process-wide: install it first, with this test's capturing logger and a metrics port.
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        appLines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      cb();
+    },
+  });
+  metricsPort = await freePort();
+  installRuntime({
+    logger: createLogger({ level: 'info', destination }),
+    logLevel: 'info',
+    metrics: { host: '127.0.0.1', port: metricsPort },
+  });
+  [temporal, sandbox] = await Promise.all([startEmbeddedTemporal(), startSandbox({ seed: 11 })]);
+  connection = await Connection.connect({ address: temporal.address });
+  client = new Client({ connection });
+  bundle = {
+    code: (await bundleWorkflowCode({ workflowsPath: defaultWorkflowsPath(), logger: new DefaultLogger('WARN') })).code,
+  };
+  bundleDir = await mkdtemp(path.join(tmpdir(), 'worker-test-'));
+  bundlePath = path.join(bundleDir, 'workflow-bundle.js');
+  await writeFile(bundlePath, bundle.code);
+}, 180_000);
+
+afterAll(async () => {
+  await connection?.close();
+  await Promise.all([temporal?.stop(), sandbox?.stop()]);
+  if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
+});
+
+async function waitForState(
+  handle: WorkflowHandle,
+  done: (s: PaymentState) => boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<PaymentState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: PaymentState | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await handle.query(getPaymentQuery);
+      if (done(last)) return last;
+    } catch {
+      // not yet queryable (first workflow task pending)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last status ${last?.status ?? 'none'}`);
+}
+
+/** Puts a card in `vault`, starts a payment on `taskQueue`, submits the OTP and returns the final state. */
+async function payWithOtp(vault: CardVault, taskQueue: string, ref: string): Promise<PaymentState> {
+  const cardHandle = await vault.put(
+    { number: OTP_CARD, cvv: CVV, name: 'Test Holder', expiryMonth: '12', expiryYear: '2035' },
+    15 * 60_000,
+  );
+  const input: PaymentWorkflowInput = {
+    merchantOrderReference: ref,
+    amount: { value: 5000, currency: 'INR' },
+    preAuth: false,
+    method: { kind: 'card', cardHandle, last4: OTP_CARD.slice(-4) },
+    callbackUrl: 'https://merchant.example/callback',
+  };
+  const handle = await client.workflow.start('paymentWorkflow', {
+    taskQueue,
+    workflowId: paymentWorkflowId(ref),
+    args: [input],
+  });
+  await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
+  // The OTP travels like the card: through the vault, never in a signal payload.
+  const otpHandle = await vault.put({ otp: CORRECT_OTP }, 10 * 60_000);
+  await handle.signal(otpSubmittedSignal, { submissionId: 'otp-1', otpHandle });
+  const final = (await handle.result()) as PaymentState;
+  const history = JSON.stringify(await handle.fetchHistory());
+  expect(history).not.toContain(OTP_CARD);
+  expect(history).not.toContain(Buffer.from(OTP_CARD).toString('base64'));
+  return final;
+}
+
+describe('createPaymentWorker (in-process)', () => {
+  it('starts, serves metrics, runs a payment with the in-memory vault and shuts down cleanly', async () => {
+    const taskQueue = `payments-inproc-${Date.now()}`;
+    const logger = createLogger({ level: 'silent' });
+    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    const plural = new PluralClient({
+      baseUrl: sandbox.baseUrl,
+      clientId: sandbox.credentials.clientId,
+      clientSecret: sandbox.credentials.clientSecret,
+      timeoutMs: 5_000,
+    });
+    const vault = new InMemoryCardVault();
+    try {
+      const worker = await createPaymentWorker({
+        connection: nativeConnection,
+        taskQueue,
+        plural,
+        vault,
+        logger,
+        workflowBundle: bundle,
+      });
+      expect(worker.options.taskQueue).toBe(taskQueue);
+      const running = worker.run();
+      const final = await payWithOtp(vault, taskQueue, `inproc-${Date.now()}`);
+      expect(final.status).toBe('PROCESSED');
+      expect(final.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+      expect(vault.store.size).toBe(0); // the activity destroyed the card once the payment was created
+      expect(worker.getState()).toBe('RUNNING');
+      // The runtime's Prometheus endpoint lives as long as a native connection or worker does.
+      const res = await request(`http://127.0.0.1:${metricsPort}/metrics`);
+      const text = await res.body.text();
+      expect(res.statusCode).toBe(200);
+      expect(text).toMatch(/^temporal_\w+/m);
+      worker.shutdown();
+      await running;
+      expect(worker.getState()).toBe('STOPPED');
+    } finally {
+      vault.close();
+      await plural.close();
+      await nativeConnection.close();
+    }
+  }, 120_000);
+
+  it('registers the payment search attributes once, and finds them there the next time', async () => {
+    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    const logger = createLogger({ level: 'silent' });
+    try {
+      const first = await ensureSearchAttributes(nativeConnection, 'default', logger);
+      expect(first.error).toBeUndefined();
+      const second = await ensureSearchAttributes(nativeConnection, 'default', logger);
+      expect(second).toEqual({ added: [], mismatched: [] });
+      const listed = await nativeConnection.operatorService.listSearchAttributes({ namespace: 'default' });
+      expect(Object.keys(listed.customAttributes ?? {})).toEqual(
+        expect.arrayContaining(['PaymentStatus', 'MerchantOrderReference', 'PluralOrderId', 'PaymentParkedOperation']),
+      );
+    } finally {
+      await nativeConnection.close();
+    }
+  });
+
+  it('forwards Temporal runtime logs to the app logger', () => {
+    const temporalLines = appLines.filter((l) => l.component === 'temporal');
+    expect(temporalLines.length).toBeGreaterThan(0);
+    expect(temporalLines.some((l) => l.sdkComponent === 'worker')).toBe(true);
+  });
+});
+
+describe('worker/main.ts (child process)', () => {
+  let vaultServer: Server | undefined;
+  let router: CardVaultRouter | undefined;
+
+  afterAll(async () => {
+    router?.close();
+    if (vaultServer) await new Promise<void>((resolve) => vaultServer!.close(() => resolve()));
+  });
+
+  function startMain(env: Record<string, string>): {
+    child: ChildProcess;
+    output: () => string;
+    exited: Promise<number | null>;
+  } {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    return { child, output: () => out, exited };
+  }
+
+  async function waitForOutput(output: () => string, text: string, timeoutMs = 90_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!output().includes(text)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for "${text}"; output so far:\n${output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it('runs a payment with the card handed over through the API-side vault, then exits 0 on SIGTERM', async () => {
+    router = createCardVaultRouter({ token: VAULT_TOKEN });
+    const app = express();
+    app.use('/internal/card-vault', router);
+    vaultServer = createServer(app);
+    await new Promise<void>((resolve) => vaultServer!.listen(0, '127.0.0.1', resolve));
+    const vaultUrl = `http://127.0.0.1:${(vaultServer.address() as AddressInfo).port}/internal/card-vault`;
+    const childMetricsPort = await freePort();
+    const taskQueue = `payments-main-${Date.now()}`;
+    const { child, output, exited } = startMain({
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      PLURAL_BASE_URL: sandbox.baseUrl,
+      PLURAL_CLIENT_ID: sandbox.credentials.clientId,
+      PLURAL_CLIENT_SECRET: sandbox.credentials.clientSecret,
+      CARD_VAULT_URL: vaultUrl,
+      CARD_VAULT_TOKEN: VAULT_TOKEN,
+      WORKER_METRICS_HOST: '127.0.0.1',
+      WORKER_METRICS_PORT: String(childMetricsPort),
+      WORKFLOW_BUNDLE_PATH: bundlePath,
+      LOG_LEVEL: 'info',
+    });
+    try {
+      await waitForOutput(output, 'payment worker started');
+      const metrics = await request(`http://127.0.0.1:${childMetricsPort}/metrics`);
+      expect(metrics.statusCode).toBe(200);
+      await metrics.body.dump();
+
+      // The API's side of the hand-off: seal in-process, store ciphertext only, pass the cv1 handle to the workflow.
+      const final = await payWithOtp(router.localVault, taskQueue, `main-${Date.now()}`);
+      expect(final.status).toBe('PROCESSED');
+      expect(router.store.size).toBe(0); // destroyed by the worker's activity, across processes
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const lines = output().split('\n').filter(Boolean);
+      for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+      expect(output()).toContain('payment worker stopped');
+      expect(output()).not.toContain(sandbox.credentials.clientSecret);
+      expect(output()).not.toContain(VAULT_TOKEN);
+      expect(output()).not.toContain(OTP_CARD);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 180_000);
+
+  it('exits 78 with every bad key listed, and no secret echoed, when the configuration is invalid', async () => {
+    const secret = 'not-a-real-secret-but-long';
+    const { output, exited } = startMain({
+      PLURAL_BASE_URL: 'not a url',
+      PLURAL_CLIENT_SECRET: secret,
+      CARD_VAULT_TOKEN: 'short',
+      LOG_LEVEL: 'info',
+    });
+    expect(await exited).toBe(78);
+    const line = JSON.parse(output().trim().split('\n').at(-1)!) as { msg: string; issues: { key: string }[] };
+    expect(line.issues.map((i) => i.key).sort()).toEqual([
+      'CARD_VAULT_TOKEN',
+      'CARD_VAULT_URL',
+      'PLURAL_BASE_URL',
+      'PLURAL_CLIENT_ID',
+    ]);
+    expect(output()).not.toContain(secret);
+    expect(output()).not.toContain('short');
+  }, 60_000);
+});

@@ -1,0 +1,263 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createActivities, referenceFor } from '../../activities';
+import { InMemoryCardVault } from '../../card-vault';
+import { PluralClient } from '../../plural-client';
+import { startSandbox } from '../../plural-sandbox';
+import type { RunningSandbox } from '../../plural-sandbox';
+import { CARDS, CORRECT_OTP, CVV, newReference, OTP_TTL_MS, putCard, WRONG_OTPS } from './harness';
+
+let sandbox: RunningSandbox;
+let plural: PluralClient;
+let vault: InMemoryCardVault;
+let acts: ReturnType<typeof createActivities>;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ seed: 3, otp: { correctOtp: CORRECT_OTP } });
+  plural = new PluralClient({
+    baseUrl: sandbox.baseUrl,
+    clientId: sandbox.credentials.clientId,
+    clientSecret: sandbox.credentials.clientSecret,
+    timeoutMs: 2_000,
+  });
+  vault = new InMemoryCardVault();
+  acts = createActivities({ plural, vault });
+});
+afterAll(async () => {
+  await sandbox?.stop();
+  await plural?.close();
+  vault?.close();
+});
+
+/** Runs an activity as attempt `n` of its retry policy. */
+function run<A extends unknown[], R>(n: number, fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
+  return new MockActivityEnvironment({ attempt: n }).run<A, R, typeof fn>(fn, ...args);
+}
+const money = { value: 5000, currency: 'INR' };
+
+async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    return err as ApplicationFailure;
+  }
+  throw new Error('expected the activity to fail');
+}
+
+async function newOrder(preAuth = true) {
+  const ref = newReference('act');
+  const order = await run(1, acts.createOrder, {
+    workflowId: `payment:${ref}`,
+    merchantOrderReference: ref,
+    amount: money,
+    preAuth,
+  });
+  return { ref, order };
+}
+
+describe('payment activities', () => {
+  it('returns the existing order when a retried create-order finds it, never creating a second one', async () => {
+    const { ref, order } = await newOrder();
+    const again = await run(2, acts.createOrder, {
+      workflowId: `payment:${ref}`,
+      merchantOrderReference: ref,
+      amount: money,
+      preAuth: true,
+    });
+    expect(again.orderId).toBe(order.orderId);
+    // Even a first attempt that meets DUPLICATE_REQUEST resolves to the existing order.
+    const dup = await run(1, acts.createOrder, {
+      workflowId: `payment:${ref}`,
+      merchantOrderReference: ref,
+      amount: money,
+      preAuth: true,
+    });
+    expect(dup.orderId).toBe(order.orderId);
+    expect(sandbox.orders().filter((o) => o.merchantOrderReference === ref)).toHaveLength(1);
+  });
+
+  it('classifies Plural 5xx as a retryable GatewayUnavailable failure', async () => {
+    sandbox.setFaults({ errorRate: 1, paths: ['/api/pay/v1/orders'] });
+    try {
+      const ref = newReference('act');
+      const f = await failureOf(
+        run(1, acts.createOrder, {
+          workflowId: `payment:${ref}`,
+          merchantOrderReference: ref,
+          amount: money,
+          preAuth: true,
+        }),
+      );
+      expect(f.type).toBe('GatewayUnavailable');
+      expect(f.nonRetryable).toBe(false);
+    } finally {
+      sandbox.setFaults({ errorRate: 0, paths: [] });
+    }
+  });
+
+  it('keeps the card hand-off after a transient failure and destroys it after a definitive rejection', async () => {
+    const { ref, order } = await newOrder();
+    const handle = await putCard(vault, CARDS.expired);
+    const input = {
+      workflowId: `payment:${ref}`,
+      orderId: order.orderId,
+      amount: money,
+      preAuth: true,
+      instrument: { kind: 'card' as const, cardHandle: handle, save: false },
+    };
+    sandbox.setFaults({ errorRate: 1, paths: ['/payments'] });
+    try {
+      expect((await failureOf(run(1, acts.createPayment, input))).nonRetryable).toBe(false);
+    } finally {
+      sandbox.setFaults({ errorRate: 0, paths: [] });
+    }
+    expect(await vault.get(handle)).toBeDefined();
+    const rejected = await failureOf(run(2, acts.createPayment, input));
+    expect(rejected).toMatchObject({ type: 'PaymentRejected', nonRetryable: true });
+    expect(rejected.details?.[0]).toEqual({ code: 'CARD_EXPIRED' });
+    expect(await vault.get(handle)).toBeUndefined();
+  });
+
+  it('fails non-retryably with CardDataUnavailable for a missing hand-off', async () => {
+    const { ref, order } = await newOrder();
+    const f = await failureOf(
+      run(1, acts.createPayment, {
+        workflowId: `payment:${ref}`,
+        orderId: order.orderId,
+        amount: money,
+        preAuth: true,
+        instrument: { kind: 'card_token', tokenId: 'token-x', cvvHandle: 'cvm1.AAAAAAAAAAAAAAAAAAAAAA' },
+      }),
+    );
+    expect(f).toMatchObject({ type: 'CardDataUnavailable', nonRetryable: true });
+  });
+
+  it('does not create a second payment when a retry finds the first one', async () => {
+    const { ref, order } = await newOrder();
+    const input = {
+      workflowId: `payment:${ref}`,
+      orderId: order.orderId,
+      amount: money,
+      preAuth: true,
+      instrument: { kind: 'card' as const, cardHandle: await putCard(vault, CARDS.challenge), save: false },
+    };
+    const first = await run(1, acts.createPayment, input);
+    const retried = await run(2, acts.createPayment, input);
+    expect(retried.order.payments.map((p) => p.id)).toEqual(first.order.payments.map((p) => p.id));
+    expect(sandbox.order(order.orderId)?.paymentAttempts).toBe(1);
+  });
+
+  it('never captures twice: a retried capture returns the captured order', async () => {
+    const { ref, order } = await newOrder();
+    const pay = await run(1, acts.createPayment, {
+      workflowId: `payment:${ref}`,
+      orderId: order.orderId,
+      amount: money,
+      preAuth: true,
+      instrument: { kind: 'card', cardHandle: await putCard(vault, CARDS.challenge), save: false },
+    });
+    await fetch(`${sandbox.baseUrl}/__sandbox/payments/${pay.order.payments[0]!.id}/authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ result: 'approve' }),
+    });
+    const input = { workflowId: `payment:${ref}`, orderId: order.orderId, amount: { value: 2000, currency: 'INR' } };
+    const captured = await run(1, acts.captureOrder, input);
+    expect(captured).toMatchObject({ status: 'PARTIALLY_CAPTURED', capturedValue: 2000 });
+    const retried = await run(3, acts.captureOrder, input);
+    expect(retried.status).toBe('PARTIALLY_CAPTURED');
+    const duplicate = await run(1, acts.captureOrder, input);
+    expect(duplicate.capturedValue).toBe(2000);
+    expect(sandbox.order(order.orderId)).toMatchObject({ captureCount: 1, capturedAmount: 2000 });
+  });
+
+  /** An order with a card payment waiting for its native OTP. */
+  async function otpPayment() {
+    const { ref, order } = await newOrder();
+    const pay = await run(1, acts.createPayment, {
+      workflowId: `payment:${ref}`,
+      orderId: order.orderId,
+      amount: money,
+      preAuth: true,
+      instrument: { kind: 'card', cardHandle: await putCard(vault, CARDS.nativeOtp), save: false },
+    });
+    const paymentId = pay.cardPaymentId!;
+    const gen = await run(1, acts.generateOtp, { workflowId: `payment:${ref}`, paymentId });
+    expect(gen).toMatchObject({ eligible: true, next: ['SUBMIT_OTP', 'RESEND_OTP'] });
+    return { ref, paymentId };
+  }
+
+  it('reports an incorrect OTP as a result with the attempts Plural still allows, and destroys its hand-off', async () => {
+    const { ref, paymentId } = await otpPayment();
+    const wrongHandle = await vault.put({ otp: WRONG_OTPS[0] }, OTP_TTL_MS);
+    const wrong = await run(1, acts.submitOtp, {
+      workflowId: `payment:${ref}`,
+      paymentId,
+      otpHandle: wrongHandle,
+      submission: 1,
+    });
+    expect(wrong).toMatchObject({ outcome: 'INCORRECT', counted: true });
+    expect(JSON.stringify(wrong)).not.toContain(WRONG_OTPS[0]);
+    expect(await vault.get(wrongHandle)).toBeUndefined();
+  });
+
+  it('fails an OTP submission whose hand-off is gone as non-retryable OtpUnavailable, without calling Plural', async () => {
+    const { ref, paymentId } = await otpPayment();
+    const gone = await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
+    await vault.destroy(gone);
+    const submit = vi.spyOn(plural, 'submitOtp');
+    try {
+      const f = await failureOf(
+        run(1, acts.submitOtp, { workflowId: `payment:${ref}`, paymentId, otpHandle: gone, submission: 1 }),
+      );
+      expect(f.type).toBe('OtpUnavailable');
+      expect(f.nonRetryable).toBe(true);
+      expect(submit).not.toHaveBeenCalled();
+    } finally {
+      submit.mockRestore();
+    }
+  });
+
+  it('keeps the OTP hand-off while Plural is unavailable (retryable) and destroys it once accepted', async () => {
+    const { ref, paymentId } = await otpPayment();
+    const otpHandle = await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
+    const input = { workflowId: `payment:${ref}`, paymentId, otpHandle, submission: 1 };
+    sandbox.setFaults({ errorRate: 1, paths: ['/otp/submit'] });
+    try {
+      const f = await failureOf(run(1, acts.submitOtp, input));
+      expect(f.type).toBe('GatewayUnavailable');
+      expect(f.nonRetryable).toBe(false);
+      expect(`${f.message} ${JSON.stringify(f.details)}`).not.toContain(CORRECT_OTP);
+    } finally {
+      sandbox.setFaults({ errorRate: 0, paths: [] });
+    }
+    expect(await vault.get(otpHandle)).toEqual({ otp: CORRECT_OTP });
+    expect(await run(2, acts.submitOtp, input)).toEqual({ outcome: 'ACCEPTED' });
+    expect(await vault.get(otpHandle)).toBeUndefined();
+  });
+
+  it('derives Plural references of at most 50 characters from long idempotency keys, stably', () => {
+    const key = `payment:${'x'.repeat(60)}:capture`;
+    expect(referenceFor(key)).toHaveLength(42);
+    expect(referenceFor(key)).toBe(referenceFor(key));
+    expect(referenceFor('payment:short:capture')).toBe('payment:short:capture');
+  });
+
+  it('never returns or throws card data', async () => {
+    const { ref, order } = await newOrder();
+    const cvvHandle = await vault.put({ cvv: CVV }, 60_000);
+    const f = await failureOf(
+      run(1, acts.createPayment, {
+        workflowId: `payment:${ref}`,
+        orderId: order.orderId,
+        amount: money,
+        preAuth: true,
+        instrument: { kind: 'card_token', tokenId: 'token-unknown', cvvHandle },
+      }),
+    );
+    expect(f.type).toBe('PaymentRejected');
+    expect(`${f.message} ${JSON.stringify(f.details)}`).not.toContain(CVV);
+  });
+});

@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cancelRequestedSignal, captureRequestedSignal, operatorRetrySignal } from '../../workflows/definitions';
+import {
+  bundle,
+  CARDS,
+  cardInput,
+  CORRECT_OTP,
+  createFixture,
+  newReference,
+  putCard,
+  scanHistories,
+  startPayment,
+  waitForState,
+  waitForStatus,
+  submitOtp,
+} from './harness';
+import type { Fixture } from './harness';
+import type { PaymentWorkflowInput } from '../../workflows/definitions';
+
+let fx: Fixture;
+
+beforeAll(async () => {
+  fx = await createFixture(await bundle());
+});
+afterAll(async () => {
+  await fx?.teardown();
+});
+
+/** A pre-auth OTP payment taken to AUTHORIZED. */
+async function authorized(
+  card: string = CARDS.nativeOtp,
+  overrides: Partial<PaymentWorkflowInput> = {},
+  timeoutMs = 20_000,
+) {
+  const handle = await startPayment(fx, cardInput(newReference('cap'), await putCard(fx.vault, card), overrides));
+  await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP', timeoutMs);
+  await submitOtp(fx, handle, 'otp', CORRECT_OTP);
+  const state = await waitForState(handle, (s) => s.status === 'AUTHORIZED', 'AUTHORIZED', timeoutMs);
+  return { handle, state, orderId: state.pluralOrderId! };
+}
+
+describe('pre-auth capture and cancel', () => {
+  it('captures the full authorized amount', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await authorized();
+      await handle.signal(captureRequestedSignal, { requestId: 'c1' });
+      const result = await handle.result();
+      expect(result.status).toBe('PROCESSED');
+      expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+      expect(result.lastCapture).toEqual({ requestId: 'c1', outcome: 'CAPTURED' });
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1, capturedAmount: 5000 });
+    });
+  });
+
+  it('captures part of the authorization once', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await authorized();
+      await handle.signal(captureRequestedSignal, { requestId: 'p1', amount: { value: 3000, currency: 'INR' } });
+      const result = await handle.result();
+      expect(result.status).toBe('PROCESSED');
+      expect(result.amountCaptured).toEqual({ value: 3000, currency: 'INR' });
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PARTIALLY_CAPTURED', capturedAmount: 3000 });
+    });
+  });
+
+  it('rejects a capture above the authorized amount without calling Plural', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await authorized();
+      await handle.signal(captureRequestedSignal, { requestId: 'big', amount: { value: 5001, currency: 'INR' } });
+      const s = await waitForState(handle, (x) => x.lastCapture?.requestId === 'big', 'capture answer');
+      expect(s.status).toBe('AUTHORIZED');
+      expect(s.lastCapture).toMatchObject({ outcome: 'REJECTED' });
+      expect(s.lastCapture?.message).toBe(`capture amount 5001 exceeds authorized 5000 for order ${orderId}`);
+      expect(fx.sandbox.order(orderId)?.captureAttempts).toBe(0);
+    });
+  });
+
+  it('cancels an authorization on request', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await authorized();
+      await handle.signal(cancelRequestedSignal, { requestId: 'x1', reason: 'customer changed their mind' });
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');
+    });
+  });
+
+  it('cancels automatically before the authorization expires (days skipped)', async () => {
+    await fx.withWorker(async () => {
+      const { handle, state, orderId } = await authorized();
+      expect(Date.parse(state.autoCancelAt!) - Date.parse(state.authorizedAt!)).toBe(5 * 24 * 3600 * 1000);
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      const auto = result.audit.find((e) => e.cause.startsWith('automatic cancel before the authorization expires'));
+      expect(auto).toBeDefined();
+      expect(Date.parse(auto!.at)).toBeGreaterThanOrEqual(Date.parse(state.autoCancelAt!));
+      expect(Date.parse(auto!.at)).toBeLessThan(Date.parse(state.authorizationExpiresAt!));
+      expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');
+    });
+  });
+
+  it('takes a payment without pre-auth straight to PROCESSED', async () => {
+    await fx.withWorker(async () => {
+      const handle = await startPayment(
+        fx,
+        cardInput(newReference('sale'), await putCard(fx.vault, CARDS.nativeOtp), { preAuth: false }),
+      );
+      await waitForStatus(handle, 'AWAITING_OTP');
+      await submitOtp(fx, handle, 'otp', CORRECT_OTP);
+      const result = await handle.result();
+      expect(result.status).toBe('PROCESSED');
+      expect(result.audit.map((e) => e.to)).not.toContain('AUTHORIZED');
+      expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+    });
+  });
+
+  it('fails the payment when Plural declines the capture and the order fails there', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await authorized(CARDS.captureDeclined);
+      await handle.signal(captureRequestedSignal, { requestId: 'd1' });
+      const result = await handle.result();
+      expect(result.status).toBe('FAILED');
+      expect(result.failure?.code).toBe('PAYMENT_DECLINED');
+      expect(fx.sandbox.order(orderId)?.status).toBe('FAILED');
+    });
+  });
+
+  it('parks a capture that keeps failing and completes it on operator retry', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits: { activityMaxAttempts: 2 } });
+      fx.sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
+      try {
+        await handle.signal(captureRequestedSignal, { requestId: 'park' });
+        const parked = await waitForState(handle, (x) => x.parked !== undefined, 'parked capture');
+        expect(parked.status).toBe('AUTHORIZED');
+        expect(parked.parked).toMatchObject({ operation: 'capture', retries: 0 });
+        expect(parked.nextActions).toEqual(['OPERATOR_RETRY', 'CANCEL']);
+        const described = await handle.describe();
+        expect(described.searchAttributes.PaymentParkedOperation).toEqual(['capture']);
+      } finally {
+        fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+      }
+      await handle.signal(operatorRetrySignal, { operator: 'ops@example' });
+      const result = await handle.result();
+      expect(result.status).toBe('PROCESSED');
+      expect(result.parked).toBeUndefined();
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
+      const described = await handle.describe();
+      expect(described.searchAttributes.PaymentParkedOperation).toEqual(['none']);
+      expect(described.searchAttributes.PaymentStatus).toEqual(['PROCESSED']);
+    });
+  });
+
+  it('cancels the authorization when the operator gives up on a parked capture', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits: { activityMaxAttempts: 1 } });
+      fx.sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
+      try {
+        await handle.signal(captureRequestedSignal, { requestId: 'park' });
+        await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
+        await handle.signal(cancelRequestedSignal, { requestId: 'give-up', reason: 'operator gave up' });
+        const result = await handle.result();
+        expect(result.status).toBe('CANCELLED');
+        expect(result.parked).toBeUndefined();
+        expect(result.lastCapture).toMatchObject({ requestId: 'park', outcome: 'REJECTED' });
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureCount: 0 });
+      } finally {
+        fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+      }
+    });
+  });
+
+  it('retries through a storm of Plural 5xx, 429 and lost answers to one order and one capture', async () => {
+    fx.sandbox.setFaults({ errorRate: 0.4, rateLimitRate: 0.1, errorAfterCommitRate: 0.2 });
+    try {
+      await fx.withWorker(async () => {
+        // Retries back off in real time: short intervals keep the storm quick; still allow a minute per phase.
+        const limits = {
+          activityMaxAttempts: 20,
+          activityRetryInitialIntervalMs: 100,
+          activityRetryMaximumIntervalMs: 1_000,
+        };
+        const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits }, 60_000);
+        await handle.signal(captureRequestedSignal, { requestId: 'storm' });
+        const result = await handle.result();
+        expect(result.status).toBe('PROCESSED');
+        const mine = fx.sandbox.orders().filter((o) => o.merchantOrderReference === result.merchantOrderReference);
+        expect(mine).toHaveLength(1);
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1, paymentAttempts: 1 });
+      });
+    } finally {
+      fx.sandbox.setFaults({ errorRate: 0, rateLimitRate: 0, errorAfterCommitRate: 0 });
+    }
+  }, 240_000);
+
+  it('refuses an automatic-cancel delay that is not below the authorization lifetime, before calling Plural', async () => {
+    await fx.withWorker(async () => {
+      const ref = newReference('dur');
+      const handle = await startPayment(
+        fx,
+        cardInput(ref, await putCard(fx.vault, CARDS.nativeOtp), {
+          durations: { autoCancelAfterMs: 8 * 24 * 3600 * 1000 },
+        }),
+      );
+      const result = await handle.result();
+      expect(result.status).toBe('FAILED');
+      expect(result.failure?.code).toBe('INVALID_DURATIONS');
+      expect(fx.sandbox.orderByReference(ref)).toBeUndefined();
+    });
+  });
+
+  it('keeps the search attributes current', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId, state } = await authorized();
+      const described = await handle.describe();
+      expect(described.searchAttributes).toMatchObject({
+        PaymentStatus: ['AUTHORIZED'],
+        MerchantOrderReference: [state.merchantOrderReference],
+        PluralOrderId: [orderId],
+      });
+    });
+  });
+
+  it('never puts card data in any workflow history of this file', async () => {
+    const scans = await scanHistories(fx);
+    expect(scans.length).toBeGreaterThan(8);
+    expect(scans.filter((s) => !s.decodedInput).map((s) => s.workflowId)).toEqual([]);
+    expect(scans.filter((s) => s.found.length > 0)).toEqual([]);
+  });
+});

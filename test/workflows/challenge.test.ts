@@ -1,0 +1,281 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callbackReceivedSignal, cancelRequestedSignal, webhookReceivedSignal } from '../../workflows/definitions';
+import type { PaymentState } from '../../workflows/definitions';
+import {
+  authenticateAtSandbox,
+  bundle,
+  callbackSignal,
+  CARDS,
+  cardInput,
+  createFixture,
+  newReference,
+  putCard,
+  scanHistories,
+  startPayment,
+  waitForState,
+  waitForStatus,
+} from './harness';
+import type { Fixture, PaymentHandle } from './harness';
+
+let fx: Fixture;
+
+beforeAll(async () => {
+  fx = await createFixture(await bundle());
+});
+afterAll(async () => {
+  await fx?.teardown();
+});
+
+async function startChallenge(card: string = CARDS.challenge, preAuth = true, durations = {}) {
+  const ref = newReference('chl');
+  const handle = await startPayment(fx, cardInput(ref, await putCard(fx.vault, card), { preAuth, durations }));
+  const state = await waitForStatus(handle, 'AWAITING_CHALLENGE');
+  return { handle, state, paymentId: state.pluralPaymentIds[0]! };
+}
+
+const transitionsTo = (s: PaymentState, status: string) => s.audit.filter((e) => e.to === status && e.from !== status);
+
+async function webhooksFor(orderId: string, count: number) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const got = fx.webhooks.received.filter((w) => w.orderId === orderId);
+    if (got.length >= count) return got;
+    if (Date.now() > deadline) throw new Error(`expected ${count} webhooks for ${orderId}, got ${got.length}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function withForwarding<T>(forward: boolean, fn: () => Promise<T>): Promise<T> {
+  fx.webhooks.forward = forward;
+  try {
+    return await fx.withWorker(fn);
+  } finally {
+    fx.webhooks.forward = true;
+  }
+}
+
+describe('3-D Secure challenge', () => {
+  it('waits on the challenge page when the card has no native OTP, exposing challenge_url', async () => {
+    await fx.withWorker(async () => {
+      const { state } = await startChallenge();
+      expect(state.challengeUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/web\/auth\/landing\/\?token=/);
+      expect(state.nextActions).toEqual(['COMPLETE_CHALLENGE', 'CANCEL']);
+      expect(state.otp).toBeUndefined();
+    });
+  });
+
+  it('authorizes on the signed callback alone', async () => {
+    await withForwarding(false, async () => {
+      const { handle, paymentId } = await startChallenge();
+      const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
+      await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+      const s = await waitForStatus(handle, 'AUTHORIZED');
+      expect(transitionsTo(s, 'AUTHORIZED')[0]?.cause).toBe('callback AUTHORIZED');
+    });
+  });
+
+  it('authorizes on the webhook alone', async () => {
+    await withForwarding(true, async () => {
+      const { handle, paymentId } = await startChallenge();
+      await authenticateAtSandbox(fx.sandbox, paymentId);
+      const s = await waitForStatus(handle, 'AUTHORIZED');
+      expect(transitionsTo(s, 'AUTHORIZED')[0]?.cause).toMatch(/^webhook ORDER_AUTHORIZED \(msg_/);
+    });
+  });
+
+  it('authorizes once when the callback arrives before the webhook', async () => {
+    await withForwarding(false, async () => {
+      const { handle, paymentId, state } = await startChallenge();
+      const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
+      const [hook] = await webhooksFor(state.pluralOrderId!, 1);
+      await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+      await handle.signal(webhookReceivedSignal, hook!.signal);
+      const s = await waitForState(
+        handle,
+        (x) => x.audit.some((e) => e.cause.includes('no change')),
+        'both events applied',
+      );
+      expect(s.status).toBe('AUTHORIZED');
+      expect(transitionsTo(s, 'AUTHORIZED').map((e) => e.cause)).toEqual(['callback AUTHORIZED']);
+    });
+  });
+
+  it('authorizes once when the webhook arrives before the callback', async () => {
+    await withForwarding(false, async () => {
+      const { handle, paymentId, state } = await startChallenge();
+      const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
+      const [hook] = await webhooksFor(state.pluralOrderId!, 1);
+      await handle.signal(webhookReceivedSignal, hook!.signal);
+      await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+      const s = await waitForStatus(handle, 'AUTHORIZED');
+      expect(transitionsTo(s, 'AUTHORIZED')).toHaveLength(1);
+      expect(transitionsTo(s, 'AUTHORIZED')[0]?.cause).toMatch(/^webhook ORDER_AUTHORIZED/);
+    });
+  });
+
+  it('ignores duplicated webhooks (same webhook-id) and a repeated callback', async () => {
+    fx.sandbox.setFaults({ webhookDuplicateRate: 1 });
+    try {
+      await withForwarding(true, async () => {
+        const { handle, paymentId, state } = await startChallenge();
+        const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
+        const copies = await webhooksFor(state.pluralOrderId!, 2);
+        expect(copies[0]!.webhookId).toBe(copies[1]!.webhookId);
+        await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+        await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+        const s = await waitForStatus(handle, 'AUTHORIZED');
+        await handle.signal(webhookReceivedSignal, copies[0]!.signal);
+        const after = await handle.query('getPayment');
+        expect(transitionsTo(after as PaymentState, 'AUTHORIZED')).toHaveLength(1);
+        expect((after as PaymentState).audit).toEqual(s.audit);
+      });
+    } finally {
+      fx.sandbox.setFaults({ webhookDuplicateRate: 0 });
+    }
+  });
+
+  it('keeps PROCESSED when ORDER_PROCESSED arrives before ORDER_AUTHORIZED', async () => {
+    await withForwarding(false, async () => {
+      const { handle, state } = await startChallenge();
+      const orderId = state.pluralOrderId!;
+      await handle.signal(webhookReceivedSignal, {
+        webhookId: 'w-processed',
+        eventType: 'ORDER_PROCESSED',
+        orderId,
+        orderStatus: 'PROCESSED',
+        capturedAmount: { value: 5000, currency: 'INR' },
+      });
+      await handle.signal(webhookReceivedSignal, {
+        webhookId: 'w-authorized',
+        eventType: 'ORDER_AUTHORIZED',
+        orderId,
+        orderStatus: 'AUTHORIZED',
+      });
+      const result = await handle.result();
+      expect(result.status).toBe('PROCESSED');
+      expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+      expect(result.audit.at(-1)?.cause).toMatch(/^ignored AUTHORIZED/);
+    });
+  });
+
+  it('never downgrades an AUTHORIZED payment on a late ORDER_FAILED', async () => {
+    await withForwarding(false, async () => {
+      const { handle, paymentId, state } = await startChallenge();
+      const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
+      await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+      await waitForStatus(handle, 'AUTHORIZED');
+      await handle.signal(webhookReceivedSignal, {
+        webhookId: 'w-late-failed',
+        eventType: 'ORDER_FAILED',
+        orderId: state.pluralOrderId!,
+        orderStatus: 'FAILED',
+        errorCode: 'USER_AUTHENTICATION_FAILED',
+      });
+      const s = await waitForState(
+        handle,
+        (x) => x.audit.at(-1)?.cause.startsWith('ignored FAILED') === true,
+        'ignored',
+      );
+      expect(s.status).toBe('AUTHORIZED');
+      expect(s.failure).toBeUndefined();
+    });
+  });
+
+  it('reconciles with Get Order when both the callback and the webhook are lost', async () => {
+    fx.sandbox.setFaults({ webhookDropRate: 1 });
+    try {
+      await fx.withWorker(async () => {
+        const { handle, paymentId } = await startChallenge(CARDS.challenge, false);
+        await authenticateAtSandbox(fx.sandbox, paymentId);
+        const result = await handle.result();
+        expect(result.status).toBe('PROCESSED');
+        expect(transitionsTo(result, 'PROCESSED')[0]?.cause).toMatch(/^reconciliation with Get Order/);
+      });
+    } finally {
+      fx.sandbox.setFaults({ webhookDropRate: 0 });
+    }
+  });
+
+  it('fails the payment when the customer abandons the challenge', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await startChallenge(CARDS.challenge, false);
+      const result = await handle.result();
+      expect(result.status).toBe('FAILED');
+      expect(result.failure?.code).toBe('AUTHENTICATION_WINDOW_CLOSED');
+      expect(result.reconciliations).toBeGreaterThanOrEqual(3);
+    });
+  });
+
+  it('cancels at Plural an authorization that arrives after the payment was failed', async () => {
+    fx.sandbox.setFaults({ webhookDropRate: 1 });
+    try {
+      await fx.withWorker(async () => {
+        // Real-time windows: the test acts between the window closing and the late-authorization watch ending.
+        const { handle, paymentId, state } = await startChallenge(CARDS.challenge, true, {
+          challengeWindowMs: 2_000,
+          reconcileInitialDelayMs: 500,
+          reconcileMaxDelayMs: 1_000,
+          lateAuthorizationWatchMs: 60_000,
+        });
+        await waitForStatus(handle, 'FAILED');
+        await authenticateAtSandbox(fx.sandbox, paymentId);
+        const result = await handle.result();
+        expect(result.status).toBe('FAILED');
+        expect(result.audit.at(-1)?.cause).toBe('late authorization cancelled at Plural');
+        expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('CANCELLED');
+      });
+    } finally {
+      fx.sandbox.setFaults({ webhookDropRate: 0 });
+    }
+  });
+
+  it('cancels a payment whose authentication is still pending when the merchant asks', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await startChallenge(CARDS.challenge, false);
+      await handle.signal(cancelRequestedSignal, { requestId: 'c', reason: 'order withdrawn' });
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(result.failure).toEqual({ code: 'CANCELLED_BEFORE_AUTHORIZATION', message: 'order withdrawn' });
+    });
+  });
+
+  it('fails with the issuer code when the card is declined', async () => {
+    await withForwarding(false, async () => {
+      const { handle, paymentId } = await startChallenge(CARDS.declined, false);
+      const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
+      await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+      const result = await handle.result();
+      expect(result.status).toBe('FAILED');
+      expect(result.failure?.code).toBe('PAYMENT_DECLINED');
+    });
+  });
+
+  it('fails without waiting when Plural rejects the card at payment creation, and destroys the hand-off', async () => {
+    await fx.withWorker(async () => {
+      const ref = newReference('exp');
+      const cardHandle = await putCard(fx.vault, CARDS.expired);
+      const handle: PaymentHandle = await startPayment(fx, cardInput(ref, cardHandle));
+      const result = await handle.result();
+      expect(result.status).toBe('FAILED');
+      expect(result.failure?.code).toBe('CARD_EXPIRED');
+      expect(await fx.vault.get(cardHandle)).toBeUndefined();
+    });
+  });
+
+  it('fails clearly when the card hand-off has expired', async () => {
+    await fx.withWorker(async () => {
+      const handle = await startPayment(fx, cardInput(newReference('gone'), 'card_missing'));
+      const result = await handle.result();
+      expect(result.status).toBe('FAILED');
+      expect(result.failure?.code).toBe('CARD_DATA_UNAVAILABLE');
+      expect(result.failure?.message).toMatch(/enter the card again/);
+    });
+  });
+
+  it('never puts card data in any workflow history of this file', async () => {
+    const scans = await scanHistories(fx);
+    expect(scans.length).toBeGreaterThan(10);
+    expect(scans.filter((s) => !s.decodedInput).map((s) => s.workflowId)).toEqual([]);
+    expect(scans.filter((s) => s.found.length > 0)).toEqual([]);
+  });
+});

@@ -1,0 +1,415 @@
+/**
+ * Test harness for the payment workflow: a time-skipping Temporal environment (the embedded service, or the official
+ * test server with TEMPORAL_TEST_SERVER=official), the Plural sandbox on a clock that follows the environment's
+ * virtual time, real activities over the real client, an in-test card vault, and a webhook receiver that turns the
+ * sandbox's signed webhooks into `webhookReceived` signals (as the API will).
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import type { CardVault, PaymentActivities } from '../../activities';
+import { InMemoryCardVault } from '../../card-vault';
+import { parseWebhookBody, PluralClient, verifyWebhook } from '../../plural-client';
+import { startSandbox } from '../../plural-sandbox';
+import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
+import {
+  getPaymentQuery,
+  otpSubmittedSignal,
+  PAYMENT_TASK_QUEUE,
+  paymentWorkflowId,
+  webhookReceivedSignal,
+} from '../../workflows/definitions';
+import type {
+  PaymentState,
+  PaymentStatus,
+  PaymentWorkflowInput,
+  WebhookReceivedSignal,
+} from '../../workflows/definitions';
+import type { paymentWorkflow } from '../../workflows/payment';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const EMBEDDED_EXECUTABLE = path.join(REPO_ROOT, 'embedded-temporal', 'bin', 'embedded-temporal');
+export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'workflows', 'index.ts');
+
+/** Test cards of the sandbox used by the workflow tests (see plural-sandbox/cards.ts). */
+export const CARDS = {
+  nativeOtp: '4012001037141112',
+  challenge: '5555555555554444',
+  declined: '4000000000000002',
+  insufficientFunds: '4000000000009995',
+  expired: '4000000000000069',
+  captureDeclined: '4000000000000119',
+} as const;
+/** A CVV unlikely to occur by chance in ids or timestamps, so the history scan can look for it. */
+export const CVV = '739';
+/**
+ * The OTP the sandbox accepts in these tests (set with its `otp.correctOtp` option) and the wrong ones the tests
+ * submit: 8 distinctive digits each, so finding one anywhere in a history means an OTP leaked.
+ */
+export const CORRECT_OTP = '73914628';
+export const WRONG_OTP = '52086417';
+export const WRONG_OTPS = [WRONG_OTP, '60493725', '81736054'] as const;
+/** Lifetime of a submitted OTP in the test vault (the API's default: the OTP window). */
+export const OTP_TTL_MS = 10 * 60_000;
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  } catch {
+    // Installed earlier in this process.
+  }
+}
+
+/** Bundles the workflow code; once per test file. */
+export async function bundle(): Promise<WorkflowBundle> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
+  return { code };
+}
+
+/** A time-skipping environment on the embedded service (or the official one with TEMPORAL_TEST_SERVER=official). */
+export async function createEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  if (process.env.TEMPORAL_TEST_SERVER === 'official') return TestWorkflowEnvironment.createTimeSkipping();
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: EMBEDDED_EXECUTABLE } },
+  });
+}
+
+/** Receives the sandbox's signed webhooks; forwards them as signals when `forward` is on, records them always. */
+export class WebhookReceiver {
+  forward = true;
+  readonly received: {
+    webhookId: string;
+    eventType: string;
+    orderId: string;
+    reference: string;
+    signal: WebhookReceivedSignal;
+  }[] = [];
+  private server = createServer();
+  url = '';
+
+  constructor(
+    private readonly env: TestWorkflowEnvironment,
+    private readonly secret: string,
+  ) {}
+
+  async start(): Promise<void> {
+    this.server.on('request', (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void this.handle(req.headers, Buffer.concat(chunks).toString('utf8')).then(
+          (status) => res.writeHead(status).end(),
+          () => res.writeHead(500).end(),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/webhooks`;
+  }
+
+  private async handle(headers: Record<string, string | string[] | undefined>, body: string): Promise<number> {
+    // The sandbox signs with its (virtual) clock, which runs ahead of the wall clock after time skips.
+    const verified = verifyWebhook({ headers, rawBody: body, secret: this.secret, toleranceSeconds: 400 * 86_400 });
+    if (!verified.ok) return 401;
+    const parsed = parseWebhookBody(body);
+    if (!parsed.ok) return 400;
+    if (parsed.kind !== 'order') return 200;
+    const webhookId = String(headers['webhook-id']);
+    const order = parsed.order;
+    const reference = String(order.merchant_order_reference ?? '');
+    const signal = toSignal({ webhookId, eventType: parsed.eventType, order });
+    this.received.push({ webhookId, eventType: parsed.eventType, orderId: order.order_id, reference, signal });
+    if (this.forward) {
+      try {
+        await this.env.client.workflow.getHandle(paymentWorkflowId(reference)).signal(webhookReceivedSignal, signal);
+      } catch {
+        return 200; // workflow already closed: acknowledge, as the API does
+      }
+    }
+    return 200;
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** What the API sends for a verified order webhook. */
+export function toSignal(w: {
+  webhookId: string;
+  eventType: string;
+  order: {
+    order_id: string;
+    status: string;
+    payments: {
+      status: string;
+      error_detail?: { code: string; message?: string | null } | null;
+      capture_data?: { capture_amount: { value: number; currency: string } }[] | null;
+    }[];
+  };
+}): WebhookReceivedSignal {
+  const failed = w.order.payments.find((p) => p.status === 'FAILED');
+  const captured = w.order.payments
+    .flatMap((p) => p.capture_data ?? [])
+    .reduce((s, c) => s + c.capture_amount.value, 0);
+  return {
+    webhookId: w.webhookId,
+    eventType: w.eventType,
+    orderId: w.order.order_id,
+    orderStatus: w.order.status,
+    capturedAmount: captured > 0 ? { value: captured, currency: 'INR' } : undefined,
+    errorCode: failed?.error_detail?.code,
+    errorMessage: failed?.error_detail?.message ?? undefined,
+  };
+}
+
+export interface Fixture {
+  env: TestWorkflowEnvironment;
+  sandbox: RunningSandbox;
+  vault: InMemoryCardVault;
+  plural: PluralClient;
+  webhooks: WebhookReceiver;
+  taskQueue: string;
+  /** Every workflow started through {@link startPayment}, for the history scan. */
+  started: PaymentHandle[];
+  /** Skips virtual time and moves the sandbox clock with it. */
+  skip(ms: number): Promise<void>;
+  /** Runs `fn` with a worker on the fixture's task queue. */
+  withWorker<T>(fn: () => Promise<T>, activities?: Partial<PaymentActivities>): Promise<T>;
+  teardown(): Promise<void>;
+}
+
+/** Environment + sandbox + webhook receiver for one test file. */
+export async function createFixture(
+  workflowBundle: WorkflowBundle,
+  sandboxOptions: SandboxOptions = {},
+): Promise<Fixture> {
+  const env = await createEnv();
+  let offsetMs = 0;
+  const sandbox = await startSandbox({
+    seed: 7,
+    ...sandboxOptions,
+    otp: { correctOtp: CORRECT_OTP, ...sandboxOptions.otp },
+    now: () => Date.now() + offsetMs,
+  });
+  const webhooks = new WebhookReceiver(env, sandbox.credentials.webhookSecret);
+  await webhooks.start();
+  sandbox.setWebhookUrl(webhooks.url);
+  const plural = new PluralClient({
+    baseUrl: sandbox.baseUrl,
+    clientId: sandbox.credentials.clientId,
+    clientSecret: sandbox.credentials.clientSecret,
+    timeoutMs: 5_000,
+  });
+  const vault = new InMemoryCardVault();
+  const taskQueue = `${PAYMENT_TASK_QUEUE}-${randomUUID()}`;
+  const syncClock = async (): Promise<void> => {
+    offsetMs = Math.max(offsetMs, (await env.currentTimeMs()) - Date.now());
+  };
+  return {
+    env,
+    sandbox,
+    vault,
+    plural,
+    webhooks,
+    taskQueue,
+    started: [],
+    async skip(ms) {
+      await env.sleep(ms);
+      await syncClock();
+    },
+    async withWorker(fn, overrides = {}) {
+      const activities = { ...createActivities({ plural, vault }), ...overrides };
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle,
+        activities,
+        shutdownGraceTime: '1 second',
+      });
+      return worker.runUntil(fn());
+    },
+    async teardown() {
+      await webhooks.stop();
+      await sandbox.stop();
+      await plural.close();
+      vault.close();
+      await env.teardown();
+    },
+  };
+}
+
+let refSeq = 0;
+/** A merchant order reference unique to this process. */
+export function newReference(prefix = 'ord'): string {
+  refSeq += 1;
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${refSeq}`;
+}
+
+/** Puts a test card in the vault; returns the handle. */
+export function putCard(vault: CardVault, number: string, cvv = CVV): Promise<string> {
+  return vault.put({ number, cvv, name: 'Test Holder', expiryMonth: '12', expiryYear: '2035' }, 15 * 60_000);
+}
+
+export type PaymentHandle = WorkflowHandle<typeof paymentWorkflow>;
+
+/** Starts the payment workflow for `input`. */
+export async function startPayment(fx: Fixture, input: PaymentWorkflowInput): Promise<PaymentHandle> {
+  const handle = await fx.env.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
+    taskQueue: fx.taskQueue,
+    workflowId: paymentWorkflowId(input.merchantOrderReference),
+    args: [input],
+  });
+  fx.started.push(handle);
+  return handle;
+}
+
+/** All text of a history, with every binary field (payload data, etc.) decoded as UTF-8. */
+export function historyText(history: unknown): string {
+  // Protobuf messages serialize bytes as base64 strings; plain objects keep Uint8Arrays: decode both.
+  return JSON.stringify(history, (key, value: unknown) => {
+    if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+    if (key === 'data' && typeof value === 'string') return Buffer.from(value, 'base64').toString('utf8');
+    // Event and task ids and timestamps are int64s serialized as digit strings; they are not card data.
+    if (typeof value === 'string' && /^\d+$/.test(value) && /(Id|seconds)$/.test(key)) return undefined;
+    return value;
+  });
+}
+
+/**
+ * Secrets that must never appear in a history: every test PAN (plain and grouped), the test CVV, and every test OTP
+ * (right or wrong; anywhere in the text, since they are distinctive).
+ */
+export function secretsFound(text: string): string[] {
+  const found: string[] = [];
+  for (const pan of Object.values(CARDS)) {
+    const grouped = pan.replace(/(\d{4})(?=\d)/g, '$1 ');
+    if (text.includes(pan) || text.includes(grouped)) found.push(`PAN ending ${pan.slice(-4)}`);
+  }
+  if (text.includes(`"${CVV}"`) || text.includes(`\\"${CVV}\\"`)) found.push('CVV');
+  for (const otp of [CORRECT_OTP, ...WRONG_OTPS]) {
+    if (text.includes(otp)) found.push(otp === CORRECT_OTP ? 'correct OTP' : 'wrong OTP');
+  }
+  // Any OTP-shaped value under an `otp` key, whatever its digits (payload JSON is escaped inside the history text).
+  if (/\\?"otp\\?"\s*:\s*\\?"\d{4,8}\\?"/.test(text)) found.push('an otp value');
+  return found;
+}
+
+/** Polls the `getPayment` query until `check` passes (real time; time skipping is locked meanwhile). */
+export async function waitForState(
+  handle: PaymentHandle,
+  check: (s: PaymentState) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<PaymentState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: PaymentState | undefined;
+  for (;;) {
+    try {
+      last = await handle.query(getPaymentQuery);
+      if (check(last)) return last;
+    } catch {
+      // not started yet
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what}; last state: ${JSON.stringify(last?.status)} ${JSON.stringify(last?.audit.at(-1))}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const waitForStatus = (handle: PaymentHandle, status: PaymentStatus): Promise<PaymentState> =>
+  waitForState(handle, (s) => s.status === status, `status ${status}`);
+
+/** Approves (or declines) the current payment attempt at the sandbox's simulated ACS; returns the signed callback. */
+export async function authenticateAtSandbox(
+  sandbox: RunningSandbox,
+  paymentId: string,
+  result: 'approve' | 'decline' = 'approve',
+): Promise<{ order_id: string; status: string; callback: { fields: Record<string, string> } }> {
+  const res = await fetch(`${sandbox.baseUrl}/__sandbox/payments/${encodeURIComponent(paymentId)}/authenticate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ result }),
+  });
+  if (!res.ok) throw new Error(`sandbox authenticate failed: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as { order_id: string; status: string; callback: { fields: Record<string, string> } };
+}
+
+/** The callback signal the API sends for the sandbox's signed callback fields. */
+export function callbackSignal(fields: Record<string, string>) {
+  return {
+    orderId: fields.order_id ?? '',
+    status: fields.status ?? '',
+    errorCode: fields.error_code,
+    errorMessage: fields.error_message,
+  };
+}
+
+/** Short durations for tests (virtual time anyway). */
+export const TEST_DURATIONS = {
+  otpWindowMs: 10 * 60_000,
+  challengeWindowMs: 15 * 60_000,
+  checkoutWindowMs: 30 * 60_000,
+  reconcileInitialDelayMs: 30_000,
+  reconcileMaxDelayMs: 5 * 60_000,
+  lateAuthorizationWatchMs: 2 * 60 * 60_000,
+};
+
+/** Base input for a card payment. */
+export function cardInput(
+  ref: string,
+  cardHandle: string,
+  overrides: Partial<PaymentWorkflowInput> = {},
+): PaymentWorkflowInput {
+  return {
+    merchantOrderReference: ref,
+    amount: { value: 5000, currency: 'INR' },
+    preAuth: true,
+    method: { kind: 'card', cardHandle, last4: '0000' },
+    callbackUrl: 'https://merchant.example/callback',
+    ...overrides,
+  };
+}
+
+/** Submits an OTP as the API does: the OTP goes into the vault, the signal carries only its handle. */
+export async function submitOtp(
+  fx: Fixture,
+  handle: PaymentHandle,
+  submissionId: string,
+  otp: string,
+): Promise<string> {
+  const otpHandle = await fx.vault.put({ otp }, OTP_TTL_MS);
+  await handle.signal(otpSubmittedSignal, { submissionId, otpHandle });
+  return otpHandle;
+}
+
+/** Fetches every started workflow's history and returns the secrets (card data, OTPs) found in each. */
+export async function scanHistories(
+  fx: Fixture,
+): Promise<{ workflowId: string; found: string[]; decodedInput: boolean }[]> {
+  const results = [];
+  for (const handle of fx.started) {
+    const text = historyText(await handle.fetchHistory());
+    // Proof that payloads were decoded: the workflow input's field names are visible.
+    results.push({
+      workflowId: handle.workflowId,
+      found: secretsFound(text),
+      decodedInput: text.includes('merchantOrderReference'),
+    });
+  }
+  return results;
+}

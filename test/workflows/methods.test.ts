@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callbackReceivedSignal, captureRequestedSignal } from '../../workflows/definitions';
+import type { PaymentWorkflowInput } from '../../workflows/definitions';
+import {
+  authenticateAtSandbox,
+  bundle,
+  callbackSignal,
+  CARDS,
+  cardInput,
+  CORRECT_OTP,
+  createFixture,
+  CVV,
+  newReference,
+  putCard,
+  scanHistories,
+  startPayment,
+  waitForStatus,
+  submitOtp,
+} from './harness';
+import type { Fixture, PaymentHandle } from './harness';
+
+let fx: Fixture;
+
+beforeAll(async () => {
+  fx = await createFixture(await bundle());
+});
+afterAll(async () => {
+  await fx?.teardown();
+});
+
+function input(method: PaymentWorkflowInput['method'], overrides: Partial<PaymentWorkflowInput> = {}) {
+  return cardInput(newReference('m'), '', { method, ...overrides });
+}
+
+/** Completes the challenge at the sandbox's ACS and delivers the signed callback, as the API would. */
+async function approveChallenge(handle: PaymentHandle, paymentId: string): Promise<void> {
+  const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
+  await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+  await waitForStatus(handle, 'AUTHORIZED');
+}
+
+async function captureAll(handle: PaymentHandle) {
+  await handle.signal(captureRequestedSignal, { requestId: 'full' });
+  return handle.result();
+}
+
+async function sandboxGet(path: string): Promise<unknown> {
+  const token = (await (
+    await fetch(`${fx.sandbox.baseUrl}/api/auth/v1/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: fx.sandbox.credentials.clientId,
+        client_secret: fx.sandbox.credentials.clientSecret,
+        grant_type: 'client_credentials',
+      }),
+    })
+  ).json()) as { access_token: string };
+  const res = await fetch(`${fx.sandbox.baseUrl}${path}`, {
+    headers: { authorization: `Bearer ${token.access_token}` },
+  });
+  return res.json();
+}
+
+describe('payment methods, each through to capture', () => {
+  it('saves a new card for the customer, then pays with the saved token', async () => {
+    await fx.withWorker(async () => {
+      const customer = await fx.plural.createCustomer({ merchant_customer_reference: newReference('cust') });
+      const first = await startPayment(
+        fx,
+        input(
+          { kind: 'card', cardHandle: await putCard(fx.vault, CARDS.nativeOtp), last4: '1112', save: true },
+          { customer: { customerId: customer.customer_id } },
+        ),
+      );
+      await waitForStatus(first, 'AWAITING_OTP');
+      await submitOtp(fx, first, 'o', CORRECT_OTP);
+      expect((await captureAll(first)).status).toBe('PROCESSED');
+
+      const tokens = (await sandboxGet(`/api/v1/customer/${customer.customer_id}/tokens`)) as {
+        tokens: { token_id: string }[];
+      };
+      expect(tokens.tokens).toHaveLength(1);
+      const cvvHandle = await fx.vault.put({ cvv: CVV }, 60_000);
+      const second = await startPayment(
+        fx,
+        input(
+          { kind: 'card_token', tokenId: tokens.tokens[0]!.token_id, cvvHandle },
+          {
+            customer: { customerId: customer.customer_id },
+          },
+        ),
+      );
+      const waiting = await waitForStatus(second, 'AWAITING_CHALLENGE');
+      await approveChallenge(second, waiting.pluralPaymentIds[0]!);
+      const result = await captureAll(second);
+      expect(result.status).toBe('PROCESSED');
+      expect(result.method).toBe('card_token');
+      expect(await fx.vault.get(cvvHandle)).toBeUndefined();
+      expect(fx.sandbox.order(result.pluralOrderId!)?.status).toBe('PROCESSED');
+    });
+  });
+
+  it('pays with a network token and cryptogram created on another PA/PG', async () => {
+    await fx.withWorker(async () => {
+      const handle = await fx.vault.put(
+        { token: CARDS.challenge, cryptogram: 'AgAAAGQkm6LscccAAAA5gz4AAAA=', expiryMonth: '03', expiryYear: '2034' },
+        60_000,
+      );
+      const wf = await startPayment(fx, input({ kind: 'network_token', handle, last4: '4444' }));
+      const waiting = await waitForStatus(wf, 'AWAITING_CHALLENGE');
+      await approveChallenge(wf, waiting.pluralPaymentIds[0]!);
+      const result = await captureAll(wf);
+      expect(result.status).toBe('PROCESSED');
+      expect(fx.sandbox.order(result.pluralOrderId!)).toMatchObject({ status: 'PROCESSED', capturedAmount: 5000 });
+    });
+  });
+
+  it('splits card + points exactly as the balance check allows, with consent', async () => {
+    await fx.withWorker(async () => {
+      const wf = await startPayment(
+        fx,
+        input({
+          kind: 'card_points',
+          cardHandle: await putCard(fx.vault, CARDS.nativeOtp),
+          last4: '1112',
+          registeredMobileNumber: '9876543210',
+          customerConsent: true,
+        }),
+      );
+      const waiting = await waitForStatus(wf, 'AWAITING_OTP');
+      expect(waiting.split).toEqual({
+        card: { value: 1500, currency: 'INR' },
+        points: { value: 3500, currency: 'INR' },
+      });
+      await submitOtp(fx, wf, 'o', CORRECT_OTP);
+      await waitForStatus(wf, 'AUTHORIZED');
+      const result = await captureAll(wf);
+      expect(result.status).toBe('PROCESSED');
+      const order = fx.sandbox.order(result.pluralOrderId!)!;
+      expect(order.payments.map((p) => [p.method, p.amount.value, p.status])).toEqual([
+        ['CARD', 1500, 'PROCESSED'],
+        ['POINTS', 3500, 'PROCESSED'],
+      ]);
+    });
+  });
+
+  it('refuses to redeem points without the customer consent, before calling Plural', async () => {
+    await fx.withWorker(async () => {
+      const ref = newReference('noconsent');
+      const wf = await startPayment(fx, {
+        ...input({
+          kind: 'card_points',
+          cardHandle: await putCard(fx.vault, CARDS.nativeOtp),
+          last4: '1112',
+          registeredMobileNumber: '9876543210',
+          customerConsent: false,
+        }),
+        merchantOrderReference: ref,
+      });
+      const result = await wf.result();
+      expect(result.status).toBe('FAILED');
+      expect(result.failure?.code).toBe('POINTS_CONSENT_REQUIRED');
+      expect(fx.sandbox.orderByReference(ref)).toBeUndefined();
+    });
+  });
+
+  it('pays on Plural hosted checkout and goes through the same capture lifecycle', async () => {
+    await fx.withWorker(async () => {
+      const wf = await startPayment(fx, input({ kind: 'hosted_checkout' }));
+      const waiting = await waitForStatus(wf, 'AWAITING_CHALLENGE');
+      expect(waiting.redirectUrl).toMatch(/\/api\/v3\/checkout-bff\/redirect\/checkout\?token=/);
+      expect(waiting.nextActions).toEqual(['REDIRECT_TO_CHECKOUT', 'CANCEL']);
+      // The customer picks a card on Plural's page (no card data reaches the engine).
+      const url = new URL(waiting.redirectUrl!);
+      const page = await fetch(url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: url.searchParams.get('token')!, card: 'mastercard-challenge' }).toString(),
+      });
+      expect(page.status).toBe(303);
+      const paymentId = fx.sandbox.order(waiting.pluralOrderId!)!.payments[0]!.id;
+      await approveChallenge(wf, paymentId);
+      const result = await captureAll(wf);
+      expect(result.status).toBe('PROCESSED');
+      expect(fx.sandbox.order(result.pluralOrderId!)?.status).toBe('PROCESSED');
+    });
+  });
+
+  it('never puts card data in any workflow history of this file', async () => {
+    const scans = await scanHistories(fx);
+    expect(scans.length).toBeGreaterThan(5);
+    expect(scans.filter((s) => !s.decodedInput).map((s) => s.workflowId)).toEqual([]);
+    expect(scans.filter((s) => s.found.length > 0)).toEqual([]);
+  });
+});

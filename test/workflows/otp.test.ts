@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { otpResendRequestedSignal, otpSubmittedSignal } from '../../workflows/definitions';
+import {
+  bundle,
+  CARDS,
+  cardInput,
+  CORRECT_OTP,
+  createFixture,
+  newReference,
+  putCard,
+  secretsFound,
+  historyText,
+  CVV,
+  scanHistories,
+  startPayment,
+  waitForState,
+  waitForStatus,
+  WRONG_OTP,
+  OTP_TTL_MS,
+  submitOtp,
+  WRONG_OTPS,
+} from './harness';
+import type { Fixture } from './harness';
+
+const RESEND_AFTER_S = 2;
+let fx: Fixture;
+
+beforeAll(async () => {
+  // A 2 s resend window, waited out in real time (time skipping is locked while the test polls the query).
+  fx = await createFixture(await bundle(), { otp: { resendAfterSeconds: RESEND_AFTER_S } });
+});
+afterAll(async () => {
+  await fx?.teardown();
+});
+
+async function startOtpPayment(preAuth = true) {
+  const ref = newReference('otp');
+  const handle = await startPayment(fx, cardInput(ref, await putCard(fx.vault, CARDS.nativeOtp), { preAuth }));
+  const state = await waitForStatus(handle, 'AWAITING_OTP');
+  return { ref, handle, state };
+}
+
+describe('native OTP', () => {
+  it('authorizes a pre-auth payment when the first OTP is correct', async () => {
+    await fx.withWorker(async () => {
+      const { handle, state } = await startOtpPayment();
+      expect(state.otp?.attemptsLeft).toBe(3);
+      expect(state.nextActions).toContain('SUBMIT_OTP');
+      await submitOtp(fx, handle, 's1', CORRECT_OTP);
+      const done = await waitForStatus(handle, 'AUTHORIZED');
+      expect(done.otp?.lastSubmission).toMatchObject({ submissionId: 's1', outcome: 'ACCEPTED' });
+      expect(done.amountAuthorized).toEqual({ value: 5000, currency: 'INR' });
+      expect(fx.sandbox.order(done.pluralOrderId!)?.status).toBe('AUTHORIZED');
+    });
+  });
+
+  it('counts a wrong OTP as an attempt and then accepts the right one', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      await submitOtp(fx, handle, 'w1', WRONG_OTP);
+      const wrong = await waitForState(handle, (s) => s.otp?.lastSubmission?.submissionId === 'w1', 'wrong OTP');
+      expect(wrong.otp?.lastSubmission?.outcome).toBe('INCORRECT');
+      expect(wrong.otp?.attemptsLeft).toBe(2);
+      expect(wrong.status).toBe('AWAITING_OTP');
+      await submitOtp(fx, handle, 'r1', CORRECT_OTP);
+      await waitForStatus(handle, 'AUTHORIZED');
+    });
+  });
+
+  it('fails the payment when the OTP attempts are exhausted, as Plural does', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      for (const id of ['a', 'b', 'c']) {
+        await submitOtp(fx, handle, id, WRONG_OTP);
+      }
+      const result = await handle.result();
+      expect(result.status).toBe('FAILED');
+      expect(result.failure?.code).toBe('USER_AUTHENTICATION_FAILED');
+      expect(result.otp?.attemptsLeft).toBe(0);
+      expect(fx.sandbox.order(result.pluralOrderId!)?.status).toMatch(/ATTEMPTED|FAILED/);
+    });
+  });
+
+  it('refuses a resend before resend_after without calling Plural', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      await handle.signal(otpResendRequestedSignal, { requestId: 'early' });
+      const s = await waitForState(handle, (x) => x.otp?.lastResend?.requestId === 'early', 'resend answer');
+      expect(s.otp?.lastResend?.outcome).toBe('TOO_EARLY');
+      expect(s.otp?.resendsLeft).toBe(2);
+    });
+  });
+
+  it('resends the OTP once resend_after has passed', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      await new Promise((r) => setTimeout(r, RESEND_AFTER_S * 1000 + 200));
+      await handle.signal(otpResendRequestedSignal, { requestId: 'later' });
+      const s = await waitForState(handle, (x) => x.otp?.lastResend?.requestId === 'later', 'resend answer');
+      expect(s.otp?.lastResend?.outcome).toBe('SENT');
+      expect(s.otp?.resendsLeft).toBe(1);
+      await submitOtp(fx, handle, 'ok', CORRECT_OTP);
+      await waitForStatus(handle, 'AUTHORIZED');
+    });
+  });
+});
+
+describe('OTP hand-off through the vault', () => {
+  it('destroys the OTP in the vault once Plural answered, wrong or right', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      const wrongHandle = await submitOtp(fx, handle, 'v-wrong', WRONG_OTPS[1]);
+      await waitForState(handle, (s) => s.otp?.lastSubmission?.submissionId === 'v-wrong', 'wrong OTP');
+      expect(await fx.vault.get(wrongHandle)).toBeUndefined();
+      const rightHandle = await submitOtp(fx, handle, 'v-right', CORRECT_OTP);
+      await waitForStatus(handle, 'AUTHORIZED');
+      expect(await fx.vault.get(rightHandle)).toBeUndefined();
+    });
+  });
+
+  it('reports a missing OTP hand-off as a failed submission that uses no attempt, and the next OTP still works', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      const gone = await fx.vault.put({ otp: WRONG_OTPS[2] }, OTP_TTL_MS);
+      await fx.vault.destroy(gone); // expired or destroyed before the activity read it
+      await handle.signal(otpSubmittedSignal, { submissionId: 'gone', otpHandle: gone });
+      const failed = await waitForState(handle, (s) => s.otp?.lastSubmission?.submissionId === 'gone', 'answer');
+      expect(failed.status).toBe('AWAITING_OTP');
+      expect(failed.otp?.lastSubmission?.outcome).toBe('FAILED');
+      expect(failed.otp?.lastSubmission?.message).toMatch(/no longer available.*submit the OTP again/);
+      expect(failed.otp?.attemptsLeft).toBe(3);
+      expect(failed.nextActions).toContain('SUBMIT_OTP');
+      expect(fx.sandbox.order(failed.pluralOrderId!)?.status).not.toBe('FAILED');
+      await submitOtp(fx, handle, 'after', CORRECT_OTP);
+      await waitForStatus(handle, 'AUTHORIZED');
+    });
+  });
+});
+
+describe('card data and OTPs', () => {
+  it('the history scan detects a PAN, a CVV or an OTP in a payload (so the next test can fail)', () => {
+    const payload = new TextEncoder().encode(JSON.stringify({ card_number: CARDS.nativeOtp, cvv: CVV }));
+    expect(secretsFound(historyText({ events: [{ payloads: [{ data: payload }] }] }))).toEqual([
+      'PAN ending 1112',
+      'CVV',
+    ]);
+  });
+
+  it('the history scan detects an OTP in a signal payload, right or wrong', () => {
+    const encode = (otp: string) => new TextEncoder().encode(JSON.stringify({ submissionId: 's', otp }));
+    const signal = (otp: string) => ({
+      events: [{ workflowExecutionSignaledEventAttributes: { input: { payloads: [{ data: encode(otp) }] } } }],
+    });
+    expect(secretsFound(historyText(signal(CORRECT_OTP)))).toEqual(['correct OTP', 'an otp value']);
+    for (const wrong of WRONG_OTPS) {
+      expect(secretsFound(historyText(signal(wrong)))).toEqual(['wrong OTP', 'an otp value']);
+    }
+    // Any other OTP under an `otp` key, and the protobuf JSON form of the committed fixtures (base64 `data`).
+    expect(secretsFound(historyText(signal('123456')))).toEqual(['an otp value']);
+    const b64 = { events: [{ payloads: [{ data: Buffer.from(encode(CORRECT_OTP)).toString('base64') }] }] };
+    expect(secretsFound(historyText(b64))).toEqual(['correct OTP', 'an otp value']);
+    // Not flagged: the handle that replaced it, and the payment state's `otp` counters.
+    const clean = new TextEncoder().encode(JSON.stringify({ otpHandle: 'cvm1.abc', otp: { attemptsLeft: 3 } }));
+    expect(secretsFound(historyText({ events: [{ payloads: [{ data: clean }] }] }))).toEqual([]);
+  });
+
+  it('never appear in the history of any workflow of this file', async () => {
+    const scans = await scanHistories(fx);
+    expect(scans.length).toBeGreaterThan(0);
+    expect(scans.every((s) => s.decodedInput)).toBe(true);
+    expect(scans.filter((s) => s.found.length > 0)).toEqual([]);
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * Prebuilds the workflow bundle so workers start without bundling: `npm run build:workflows [out-file]`, then run
+ * workers with `WORKFLOW_BUNDLE_PATH=<out-file>`.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { createLogger, toTemporalLogger } from '../observability';
+import { defaultWorkflowsPath } from './worker';
+
+/** Bundles `workflows/` and writes it to `outFile`; returns the absolute path. */
+export async function buildWorkflowBundle(outFile: string): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: defaultWorkflowsPath(),
+    logger: toTemporalLogger(createLogger({ name: 'build-bundle', level: 'warn' })),
+  });
+  const target = path.resolve(outFile);
+  await mkdir(path.dirname(target), { recursive: true });
+  await writeFile(target, code);
+  return target;
+}
+
+if (require.main === module) {
+  const out = process.argv[2] ?? path.join(__dirname, '..', 'dist', 'workflow-bundle.js');
+  buildWorkflowBundle(out).then(
+    (file) => process.stdout.write(`workflow bundle written to ${file}\n`),
+    (err: unknown) => {
+      process.stderr.write(`workflow bundle failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

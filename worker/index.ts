@@ -1,0 +1,10 @@
+/** The payment worker: build one in-process (tests, dev stack) or run `worker/main.ts`. */
+export { createPaymentWorker, defaultWorkflowsPath } from './worker';
+export type { PaymentWorkerDeps } from './worker';
+export { installRuntime } from './runtime';
+export type { InstallRuntimeOptions } from './runtime';
+export { createConfiguredVault } from './vault';
+export type { ConfiguredVault } from './vault';
+export { ensureSearchAttributes } from './search-attributes';
+export type { SearchAttributesResult } from './search-attributes';
+export { buildWorkflowBundle } from './build-bundle';

@@ -1,0 +1,65 @@
+/** Builds the payment worker from explicit dependencies, so tests and the dev stack can run one in-process. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from '@temporalio/worker';
+import type { NativeConnection, WorkerOptions, WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { CardVault } from '../card-vault';
+import type { AppLogger } from '../observability';
+import type { PluralClient } from '../plural-client';
+import { PAYMENT_TASK_QUEUE } from '../workflows/definitions';
+
+/** Dependencies of {@link createPaymentWorker}. */
+export interface PaymentWorkerDeps {
+  connection: NativeConnection;
+  plural: PluralClient;
+  vault: CardVault;
+  logger: AppLogger;
+  /** @default 'default' */
+  namespace?: string;
+  /** @default PAYMENT_TASK_QUEUE from workflows/definitions.ts */
+  taskQueue?: string;
+  /** A prebuilt bundle (`bundleWorkflowCode`, or `{ codePath }` of a file written by `worker/build-bundle.ts`). */
+  workflowBundle?: WorkflowBundleOption;
+  /** Workflow module to bundle at start-up when no `workflowBundle` is given. @default the `workflows/` folder */
+  workflowsPath?: string;
+  /** @default 100 */
+  maxConcurrentActivityTaskExecutions?: number;
+  /** @default the SDK's (sized from available memory) */
+  maxCachedWorkflows?: number;
+  /** How long running activities get to finish on shutdown before they are cancelled. @default 10000 */
+  shutdownGraceMs?: number;
+  /** Worker identity shown in the Temporal UI. @default the SDK's (`pid@hostname`) */
+  identity?: string;
+}
+
+/** The `workflows/` entry module (`index.ts` from source, `index.js` when compiled). */
+export function defaultWorkflowsPath(): string {
+  for (const file of ['index.ts', 'index.js']) {
+    const candidate = path.join(__dirname, '..', 'workflows', file);
+    if (existsSync(candidate)) return candidate;
+  }
+  return require.resolve('../workflows');
+}
+
+/** Creates (does not run) the payment worker: workflow bundle, activities over the Plural client and card vault. */
+export async function createPaymentWorker(deps: PaymentWorkerDeps): Promise<Worker> {
+  const options: WorkerOptions = {
+    connection: deps.connection,
+    namespace: deps.namespace ?? 'default',
+    taskQueue: deps.taskQueue ?? PAYMENT_TASK_QUEUE,
+    activities: createActivities({
+      plural: deps.plural,
+      vault: deps.vault,
+      logger: deps.logger.child({ component: 'activities' }),
+    }),
+    maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
+    shutdownGraceTime: deps.shutdownGraceMs ?? 10_000,
+    ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
+    ...(deps.identity !== undefined ? { identity: deps.identity } : {}),
+    ...(deps.workflowBundle !== undefined
+      ? { workflowBundle: deps.workflowBundle }
+      : { workflowsPath: deps.workflowsPath ?? defaultWorkflowsPath() }),
+  };
+  return Worker.create(options);
+}

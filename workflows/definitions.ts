@@ -1,0 +1,373 @@
+/**
+ * The payment workflow's public contract: task queue, workflow type and id, signals, the query, merchant-facing
+ * statuses, failure types, search attributes, input and state types, and duration defaults. Callers (the API, the
+ * worker, operators' scripts) import this module; it holds no workflow body.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Task queue the payment worker polls. */
+export const PAYMENT_TASK_QUEUE = 'payments';
+
+/** Workflow type name (the exported workflow function's name). */
+export const PAYMENT_WORKFLOW_TYPE = 'paymentWorkflow';
+
+/** One workflow per order: its id is derived from the merchant order reference, so a second start is rejected. */
+export function paymentWorkflowId(merchantOrderReference: string): string {
+  return `payment:${merchantOrderReference}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Statuses and failure types
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Payment statuses exposed to merchants. PROCESSED, CANCELLED and FAILED are terminal. */
+export const PAYMENT_STATUS = {
+  CREATED: 'CREATED',
+  AWAITING_OTP: 'AWAITING_OTP',
+  AWAITING_CHALLENGE: 'AWAITING_CHALLENGE',
+  AUTHORIZED: 'AUTHORIZED',
+  PROCESSED: 'PROCESSED',
+  CANCELLED: 'CANCELLED',
+  FAILED: 'FAILED',
+} as const;
+export type PaymentStatus = (typeof PAYMENT_STATUS)[keyof typeof PAYMENT_STATUS];
+
+/** Terminal statuses: nothing moves a payment out of them. */
+export const TERMINAL_STATUSES: readonly PaymentStatus[] = [
+  PAYMENT_STATUS.PROCESSED,
+  PAYMENT_STATUS.CANCELLED,
+  PAYMENT_STATUS.FAILED,
+];
+
+/** `ApplicationFailure.type` values thrown by the payment activities; the workflow branches on these. */
+export const FAILURE_TYPE = {
+  /** The card hand-off handle is missing (expired or already destroyed): ask the customer to pay again. */
+  CARD_DATA_UNAVAILABLE: 'CardDataUnavailable',
+  /** The OTP hand-off handle is missing (expired or already destroyed): Plural never saw it; submit the OTP again. */
+  OTP_UNAVAILABLE: 'OtpUnavailable',
+  /** Plural refused to create the order (validation or business rule). */
+  ORDER_REJECTED: 'OrderRejected',
+  /** Plural refused the payment (card expired, declined, invalid token, amount limit…). */
+  PAYMENT_REJECTED: 'PaymentRejected',
+  /** The card's reward points cannot pay the requested split. */
+  POINTS_NOT_ELIGIBLE: 'PointsNotEligible',
+  /** Plural refused the capture. */
+  CAPTURE_REJECTED: 'CaptureRejected',
+  /** Plural refused the cancellation. */
+  CANCEL_REJECTED: 'CancelRejected',
+  /** Any other business rejection (4xx) that retrying cannot fix. */
+  GATEWAY_REJECTED: 'GatewayRejected',
+  /** Plural is unreachable, timing out, rate limiting or failing (5xx): retryable. */
+  GATEWAY_UNAVAILABLE: 'GatewayUnavailable',
+} as const;
+export type FailureType = (typeof FAILURE_TYPE)[keyof typeof FAILURE_TYPE];
+
+/** Engine failure codes (besides Plural's own codes such as PAYMENT_DECLINED) reported in `PaymentState.failure`. */
+export const ENGINE_FAILURE_CODE = {
+  AUTHENTICATION_WINDOW_CLOSED: 'AUTHENTICATION_WINDOW_CLOSED',
+  CARD_DATA_UNAVAILABLE: 'CARD_DATA_UNAVAILABLE',
+  POINTS_CONSENT_REQUIRED: 'POINTS_CONSENT_REQUIRED',
+  POINTS_NOT_ELIGIBLE: 'POINTS_NOT_ELIGIBLE',
+  OTP_ATTEMPTS_EXHAUSTED: 'OTP_ATTEMPTS_EXHAUSTED',
+  CANCELLED_BEFORE_AUTHORIZATION: 'CANCELLED_BEFORE_AUTHORIZATION',
+  GATEWAY_UNAVAILABLE: 'GATEWAY_UNAVAILABLE',
+} as const;
+
+/** What the customer or merchant can do next (`PaymentState.nextActions`). */
+export const NEXT_ACTION = {
+  SUBMIT_OTP: 'SUBMIT_OTP',
+  RESEND_OTP: 'RESEND_OTP',
+  COMPLETE_CHALLENGE: 'COMPLETE_CHALLENGE',
+  REDIRECT_TO_CHECKOUT: 'REDIRECT_TO_CHECKOUT',
+  CAPTURE: 'CAPTURE',
+  CANCEL: 'CANCEL',
+  OPERATOR_RETRY: 'OPERATOR_RETRY',
+} as const;
+export type NextAction = (typeof NEXT_ACTION)[keyof typeof NEXT_ACTION];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Search attributes (Keyword; register them on the namespace before starting workers)
+// ---------------------------------------------------------------------------------------------------------------
+
+export const SEARCH_ATTRIBUTE = {
+  PAYMENT_STATUS: defineSearchAttributeKey('PaymentStatus', SearchAttributeType.KEYWORD),
+  MERCHANT_ORDER_REFERENCE: defineSearchAttributeKey('MerchantOrderReference', SearchAttributeType.KEYWORD),
+  PLURAL_ORDER_ID: defineSearchAttributeKey('PluralOrderId', SearchAttributeType.KEYWORD),
+  /** The parked operation (e.g. `capture`) while the payment waits for an operator; removed once resolved. */
+  PARKED_OPERATION: defineSearchAttributeKey('PaymentParkedOperation', SearchAttributeType.KEYWORD),
+} as const;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Money as integer minor units (paise for INR) plus an ISO 4217 code. */
+export interface Money {
+  value: number;
+  currency: string;
+}
+
+/** A new card. The PAN/CVV/expiry live in the card vault under `cardHandle`; only the handle enters history. */
+export interface NewCardMethod {
+  kind: 'card';
+  cardHandle: string;
+  last4: string;
+  /** Save the card on Plural for the customer (`customer.customerId` required). */
+  save?: boolean;
+}
+
+/** A card saved on Plural; the CVV for this payment is in the vault under `cvvHandle`. */
+export interface SavedCardTokenMethod {
+  kind: 'card_token';
+  tokenId: string;
+  cvvHandle: string;
+}
+
+/** A network/alt token created on another PA/PG; token, cryptogram and expiry are in the vault under `handle`. */
+export interface NetworkTokenMethod {
+  kind: 'network_token';
+  handle: string;
+  last4?: string;
+}
+
+/** Card + reward points split: points pay what the balance check allows, the card pays the rest. */
+export interface CardPointsMethod {
+  kind: 'card_points';
+  cardHandle: string;
+  last4: string;
+  /** The customer's mobile number registered with the issuer (required by Plural for points). */
+  registeredMobileNumber: string;
+  /** The customer's explicit consent to redeem points; without it the payment fails before any call. */
+  customerConsent: boolean;
+}
+
+/** Plural-hosted checkout: the customer pays on Plural's page (`redirect_url`); no card data touches the engine. */
+export interface HostedCheckoutMethod {
+  kind: 'hosted_checkout';
+}
+
+export type PaymentMethodDescriptor =
+  NewCardMethod | SavedCardTokenMethod | NetworkTokenMethod | CardPointsMethod | HostedCheckoutMethod;
+export type PaymentMethodKind = PaymentMethodDescriptor['kind'];
+
+export interface CustomerDetails {
+  /** Plural customer id (needed to save a card). */
+  customerId?: string;
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+  mobileNumber?: string;
+  countryCode?: string;
+}
+
+/** Durations in milliseconds; every field is optional in the input and defaults to {@link DEFAULT_DURATIONS}. */
+export interface PaymentDurations {
+  /** How long the customer has to enter the native OTP. */
+  otpWindowMs: number;
+  /** How long the customer has to complete the 3-D Secure challenge page. */
+  challengeWindowMs: number;
+  /** How long the customer has to pay on Plural's hosted checkout page. */
+  checkoutWindowMs: number;
+  /** First Get Order reconciliation after this long without a callback or webhook; doubles each time. */
+  reconcileInitialDelayMs: number;
+  /** Cap of the reconciliation backoff. */
+  reconcileMaxDelayMs: number;
+  /** After a payment failed for lack of authentication, keep watching this long for a late authorization. */
+  lateAuthorizationWatchMs: number;
+  /** Cancel an uncaptured pre-authorization automatically this long after it was authorized. */
+  autoCancelAfterMs: number;
+  /** Authorization lifetime assumed for `authorizationExpiresAt` (Plural documents none; cards commonly 7 days). */
+  authorizationLifetimeMs: number;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Documented defaults of {@link PaymentDurations}. */
+export const DEFAULT_DURATIONS: Readonly<PaymentDurations> = Object.freeze({
+  otpWindowMs: 10 * MINUTE,
+  challengeWindowMs: 15 * MINUTE,
+  checkoutWindowMs: 30 * MINUTE,
+  reconcileInitialDelayMs: 30_000,
+  reconcileMaxDelayMs: 5 * MINUTE,
+  lateAuthorizationWatchMs: 2 * HOUR,
+  autoCancelAfterMs: 5 * DAY,
+  authorizationLifetimeMs: 7 * DAY,
+});
+
+/** Limits; optional in the input, defaulting to {@link DEFAULT_LIMITS}. */
+export interface PaymentLimits {
+  /** Wrong OTPs the engine shows as allowed (Plural's own limit is authoritative and undocumented). */
+  otpMaxAttempts: number;
+  /** OTP resends the engine allows. */
+  otpMaxResends: number;
+  /** Attempts per activity for transient gateway failures before the step is parked for an operator. */
+  activityMaxAttempts: number;
+  /** First retry delay of an activity; doubles per attempt. */
+  activityRetryInitialIntervalMs: number;
+  /** Cap of the activity retry delay. */
+  activityRetryMaximumIntervalMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<PaymentLimits> = Object.freeze({
+  otpMaxAttempts: 3,
+  otpMaxResends: 2,
+  activityMaxAttempts: 8,
+  activityRetryInitialIntervalMs: 1_000,
+  activityRetryMaximumIntervalMs: 30_000,
+});
+
+/** Workflow input. Holds no card data: only vault handles and the last 4 digits. */
+export interface PaymentWorkflowInput {
+  merchantOrderReference: string;
+  amount: Money;
+  /** Authorize now and capture later (cards and points only). */
+  preAuth: boolean;
+  method: PaymentMethodDescriptor;
+  customer?: CustomerDetails;
+  callbackUrl?: string;
+  failureCallbackUrl?: string;
+  durations?: Partial<PaymentDurations>;
+  limits?: Partial<PaymentLimits>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Signals and the query
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The customer's OTP, as a card-vault handle: the OTP itself never enters history (the API puts `{ otp }` in the
+ * vault, the submit-OTP activity reads and destroys it). `submissionId` lets the caller find the outcome in
+ * `PaymentState.otp.lastSubmission`.
+ */
+export interface OtpSubmittedSignal {
+  submissionId: string;
+  otpHandle: string;
+}
+
+export interface OtpResendRequestedSignal {
+  requestId: string;
+}
+
+/** A signed browser callback, already verified by the API. */
+export interface CallbackReceivedSignal {
+  orderId: string;
+  /** The callback's `status` (a payment status: AUTHORIZED, PROCESSED, FAILED…). */
+  status: string;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/** A signed webhook, already verified by the API, reduced to what the workflow needs. */
+export interface WebhookReceivedSignal {
+  /** The `webhook-id` header: stable across Plural's resends, used to deduplicate. */
+  webhookId: string;
+  eventType: string;
+  orderId: string;
+  orderStatus: string;
+  /** Amount captured, when the event carries capture data. */
+  capturedAmount?: Money;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/** Capture an AUTHORIZED pre-auth payment; omit `amount` for a full capture. */
+export interface CaptureRequestedSignal {
+  requestId: string;
+  amount?: Money;
+}
+
+export interface CancelRequestedSignal {
+  requestId: string;
+  reason?: string;
+}
+
+export interface OperatorRetrySignal {
+  /** Who asked (for the audit trail). */
+  operator?: string;
+}
+
+export const otpSubmittedSignal = defineSignal<[OtpSubmittedSignal]>('otpSubmitted');
+export const otpResendRequestedSignal = defineSignal<[OtpResendRequestedSignal]>('otpResendRequested');
+export const callbackReceivedSignal = defineSignal<[CallbackReceivedSignal]>('callbackReceived');
+export const webhookReceivedSignal = defineSignal<[WebhookReceivedSignal]>('webhookReceived');
+export const captureRequestedSignal = defineSignal<[CaptureRequestedSignal]>('captureRequested');
+export const cancelRequestedSignal = defineSignal<[CancelRequestedSignal]>('cancelRequested');
+/** Retry the parked operation. To give up instead, send `cancelRequested`. */
+export const operatorRetrySignal = defineSignal<[OperatorRetrySignal]>('operatorRetry');
+
+/** A transition (or a noted non-transition, where `from === to`) in the audit trail. */
+export interface AuditEntry {
+  from: PaymentStatus;
+  to: PaymentStatus;
+  cause: string;
+  /** ISO 8601 workflow time. */
+  at: string;
+}
+
+export interface PaymentFailure {
+  code: string;
+  message: string;
+}
+
+/** A step that failed for good and waits for an operator (`operatorRetry` or `cancelRequested`). */
+export interface ParkedOperation {
+  operation: 'create_order' | 'create_payment' | 'authenticate' | 'capture' | 'cancel' | 'reconcile';
+  code: string;
+  message: string;
+  since: string;
+  retries: number;
+}
+
+export type OtpSubmissionOutcome = 'ACCEPTED' | 'INCORRECT' | 'FAILED' | 'IGNORED';
+export type OtpResendOutcome = 'SENT' | 'TOO_EARLY' | 'LIMIT_REACHED' | 'REJECTED' | 'IGNORED';
+
+export interface OtpState {
+  attemptsLeft: number;
+  resendsLeft: number;
+  /** ISO time from which a resend is allowed. */
+  resendAvailableAt: string | undefined;
+  lastSubmission?: { submissionId: string; outcome: OtpSubmissionOutcome; message?: string };
+  lastResend?: { requestId: string; outcome: OtpResendOutcome; message?: string };
+}
+
+export interface CaptureOutcome {
+  requestId: string;
+  outcome: 'CAPTURED' | 'REJECTED' | 'PARKED';
+  message?: string;
+}
+
+/** What `getPayment` returns. Never holds card data. */
+export interface PaymentState {
+  workflowId: string;
+  merchantOrderReference: string;
+  method: PaymentMethodKind;
+  preAuth: boolean;
+  status: PaymentStatus;
+  amount: Money;
+  pluralOrderId: string | undefined;
+  pluralPaymentIds: string[];
+  challengeUrl: string | undefined;
+  redirectUrl: string | undefined;
+  nextActions: NextAction[];
+  otp: OtpState | undefined;
+  /** For card + points: the split the balance check allowed. */
+  split: { card: Money; points: Money } | undefined;
+  amountAuthorized: Money | undefined;
+  amountCaptured: Money | undefined;
+  authorizedAt: string | undefined;
+  authorizationExpiresAt: string | undefined;
+  autoCancelAt: string | undefined;
+  lastCapture: CaptureOutcome | undefined;
+  failure: PaymentFailure | undefined;
+  parked: ParkedOperation | undefined;
+  /** Get Order calls made to reconcile (no callback or webhook, window closing, after a capture). */
+  reconciliations: number;
+  lastReconciledAt: string | undefined;
+  audit: AuditEntry[];
+  updatedAt: string;
+}
+
+export const getPaymentQuery = defineQuery<PaymentState>('getPayment');
