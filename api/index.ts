@@ -1,0 +1,12 @@
+/** The HTTP API: the Express app, its server, the payment-engine port and its Temporal implementation. */
+export { CARD_VAULT_MOUNT_PATH, createApp, DEFAULT_TIMINGS } from './app';
+export type { ApiOptions, ApiTimings } from './app';
+export { EngineUnavailableError, PaymentNotFoundError } from './engine';
+export type { CardVaultPort, DeliveryOutcome, PaymentEngine, PaymentRecord, StartOutcome } from './engine';
+export { startApiServer } from './main';
+export type { RunningApi, StartApiOptions } from './main';
+export { createMetrics } from './metrics';
+export type { ApiMetrics } from './metrics';
+export { buildOpenApiDocument } from './openapi';
+export { createTemporalEngine, FINGERPRINT_MEMO_KEY } from './temporal-engine';
+export type { TemporalEngineOptions } from './temporal-engine';

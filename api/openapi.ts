@@ -1,0 +1,490 @@
+/**
+ * The API's OpenAPI 3.1 document, written by hand. `test/api/openapi.test.ts` checks that every route the app
+ * serves is documented here (and nothing else), so the two cannot drift apart.
+ */
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown) => ({ 'application/json': { schema } });
+const errorResponse = (description: string) => ({ description, content: json(ref('Error')) });
+const paymentResponse = (description: string) => ({ description, content: json(ref('Payment')) });
+
+const referenceParam = {
+  name: 'merchant_order_reference',
+  in: 'path',
+  required: true,
+  description: 'The merchant order reference the payment was created with.',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,50}$' },
+};
+
+const merchantErrors = {
+  '400': errorResponse('Malformed JSON or a field of the wrong type or format (`error.issues` names each field).'),
+  '401': errorResponse('Missing or invalid API key.'),
+  '404': errorResponse('No payment with this reference.'),
+  '413': errorResponse('Request body larger than the limit.'),
+  '415': errorResponse('Body is not JSON.'),
+  '503': errorResponse('The payment engine (Temporal) is unavailable; retry later.'),
+};
+
+const accepted = paymentResponse(
+  'The request was handed to the payment, but its outcome was not known within the wait; poll `GET /v1/payments/{merchant_order_reference}`.',
+);
+
+const money = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['value', 'currency'],
+  properties: {
+    value: { type: 'integer', minimum: 1, description: 'Amount in minor units (paise for INR).' },
+    currency: { type: 'string', pattern: '^[A-Z]{3}$', examples: ['INR'] },
+  },
+};
+const nullable = (schema: unknown) => ({ oneOf: [schema, { type: 'null' }] });
+const digits = (min: number, max: number) => ({ type: 'string', pattern: `^\\d{${min},${max}}$` });
+const expiry = {
+  expiry_month: { type: 'string', pattern: '^(0[1-9]|1[0-2])$' },
+  expiry_year: { type: 'string', pattern: '^\\d{4}$' },
+};
+
+/** Options of {@link buildOpenApiDocument}. */
+export interface OpenApiOptions {
+  /** The API's public base URL, listed as the document's server. */
+  serverUrl: string;
+}
+
+/** The OpenAPI 3.1 document served at `/openapi.json`. */
+export function buildOpenApiDocument(options: OpenApiOptions) {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Plural payment engine API',
+      version: '1.0.0',
+      description:
+        'Start and drive card payments through the Plural (Pine Labs) gateway. Amounts are integer minor units. ' +
+        'Merchant endpoints need `Authorization: Bearer <API key>`. Every error is `{error: {type, code, message}}`.',
+    },
+    servers: [{ url: options.serverUrl }],
+    security: [{ bearerAuth: [] }],
+    tags: [
+      { name: 'payments', description: 'Merchant endpoints' },
+      { name: 'plural', description: 'Called by Plural and by the customer’s browser (signature-verified)' },
+      { name: 'operations', description: 'Health, readiness, metrics and this document' },
+    ],
+    paths: {
+      '/v1/payments': {
+        post: {
+          tags: ['payments'],
+          operationId: 'createPayment',
+          summary: 'Create a payment and start its lifecycle',
+          description:
+            'Starts the payment and answers once it is actionable (AWAITING_OTP, AWAITING_CHALLENGE, a redirect URL, ' +
+            'or a final state) or after a short bounded wait. The reference is the idempotency key: the same ' +
+            'reference and body again answers 200 with the existing payment; a different body answers 409.',
+          requestBody: { required: true, content: json(ref('CreatePaymentRequest')) },
+          responses: {
+            '201': paymentResponse('Payment created.'),
+            '200': paymentResponse('The same request was made before: the existing payment.'),
+            ...merchantErrors,
+            '409': errorResponse('A payment with this reference exists with a different request.'),
+          },
+        },
+      },
+      '/v1/payments/{merchant_order_reference}': {
+        get: {
+          tags: ['payments'],
+          operationId: 'getPayment',
+          summary: 'Get a payment',
+          parameters: [referenceParam],
+          responses: { '200': paymentResponse('The payment.'), ...merchantErrors },
+        },
+      },
+      '/v1/payments/{merchant_order_reference}/otp': {
+        post: {
+          tags: ['payments'],
+          operationId: 'submitOtp',
+          summary: 'Submit the customer’s OTP',
+          description:
+            'Answers once the OTP’s outcome is known: AUTHORIZED/PROCESSED on success, AWAITING_OTP with fewer ' +
+            '`otp.attempts_left` and `otp.last_submission` on a wrong OTP, or FAILED when attempts run out. ' +
+            'AWAITING_OTP with `otp.last_submission.outcome` FAILED and the same attempts left means the OTP could ' +
+            'not be used (its short-lived hand-off expired before the engine read it): submit it again.',
+          parameters: [referenceParam],
+          requestBody: {
+            required: true,
+            content: json({
+              type: 'object',
+              additionalProperties: false,
+              required: ['otp'],
+              properties: { otp: digits(4, 8) },
+            }),
+          },
+          responses: {
+            '200': paymentResponse('The payment after the OTP’s outcome.'),
+            '202': accepted,
+            ...merchantErrors,
+            '409': errorResponse('The payment is not awaiting an OTP.'),
+          },
+        },
+      },
+      '/v1/payments/{merchant_order_reference}/otp/resend': {
+        post: {
+          tags: ['payments'],
+          operationId: 'resendOtp',
+          summary: 'Send the OTP again',
+          parameters: [referenceParam],
+          responses: {
+            '200': paymentResponse('A new OTP was sent.'),
+            '202': accepted,
+            ...merchantErrors,
+            '409': errorResponse('Not awaiting an OTP, no resends left, or the gateway refused.'),
+            '429': {
+              description: 'Too early; `Retry-After` says how many seconds to wait.',
+              headers: { 'Retry-After': { schema: { type: 'integer' } } },
+              content: json(ref('Error')),
+            },
+          },
+        },
+      },
+      '/v1/payments/{merchant_order_reference}/capture': {
+        post: {
+          tags: ['payments'],
+          operationId: 'capturePayment',
+          summary: 'Capture an authorized pre-auth payment',
+          parameters: [referenceParam],
+          requestBody: {
+            required: false,
+            content: json({
+              type: 'object',
+              additionalProperties: false,
+              properties: { amount: { ...ref('Money'), description: 'Omit to capture the full authorized amount.' } },
+            }),
+          },
+          responses: {
+            '200': paymentResponse('Captured: the payment is PROCESSED.'),
+            '202': accepted,
+            ...merchantErrors,
+            '400': errorResponse('Invalid body, or the amount exceeds the authorized amount.'),
+            '409': errorResponse('The payment is not AUTHORIZED, or the gateway refused the capture.'),
+          },
+        },
+      },
+      '/v1/payments/{merchant_order_reference}/cancel': {
+        post: {
+          tags: ['payments'],
+          operationId: 'cancelPayment',
+          summary: 'Cancel a payment that is not final (releases a pre-authorization)',
+          parameters: [referenceParam],
+          requestBody: {
+            required: false,
+            content: json({
+              type: 'object',
+              additionalProperties: false,
+              properties: { reason: { type: 'string', maxLength: 200 } },
+            }),
+          },
+          responses: {
+            '200': paymentResponse('The payment is CANCELLED.'),
+            '202': accepted,
+            ...merchantErrors,
+            '409': errorResponse('The payment is final and cannot be cancelled.'),
+          },
+        },
+      },
+      '/v1/callbacks/plural': {
+        get: callbackOperation('callbackGet', 'query string'),
+        post: callbackOperation('callbackPost', 'form body (application/x-www-form-urlencoded)'),
+      },
+      '/v1/webhooks/plural': {
+        post: {
+          tags: ['plural'],
+          operationId: 'pluralWebhook',
+          summary: 'Plural webhook (Standard Webhooks signature)',
+          description:
+            'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` (timestamp within 300 s), then ' +
+            'signals the payment; answers 2xx only once the signal is accepted. Redeliveries are harmless.',
+          security: [],
+          parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
+            name,
+            in: 'header',
+            required: true,
+            schema: { type: 'string' },
+          })),
+          requestBody: { required: true, content: json({ type: 'object' }) },
+          responses: {
+            '200': {
+              description: 'Received (and delivered to a running payment when `delivered` is true).',
+              content: json({
+                type: 'object',
+                properties: { received: { const: true }, delivered: { type: 'boolean' } },
+              }),
+            },
+            '400': errorResponse('Signed, but not a webhook body the engine understands.'),
+            '401': errorResponse('Missing or bad signature, or a timestamp outside the tolerance.'),
+            '413': errorResponse('Body larger than the limit.'),
+            '503': errorResponse('The payment engine is unavailable; Plural will redeliver.'),
+          },
+        },
+      },
+      '/healthz': { get: opsOperation('healthz', 'Liveness: the process answers', 'application/json') },
+      '/readyz': {
+        get: {
+          ...opsOperation('readyz', 'Readiness: the payment engine (Temporal) is reachable', 'application/json'),
+          responses: {
+            '200': { description: 'Ready.' },
+            '503': errorResponse('Temporal is not reachable.'),
+          },
+        },
+      },
+      '/metrics': { get: opsOperation('metrics', 'Prometheus metrics', 'text/plain') },
+      '/openapi.json': { get: opsOperation('openapi', 'This document', 'application/json') },
+      '/docs': { get: opsOperation('docs', 'Human-readable listing of this document', 'text/html') },
+    },
+    components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A key from `API_KEYS`.' } },
+      schemas: {
+        Money: money,
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['type', 'code', 'message'],
+              properties: {
+                type: {
+                  type: 'string',
+                  enum: [
+                    'invalid_request_error',
+                    'authentication_error',
+                    'not_found_error',
+                    'method_not_allowed_error',
+                    'conflict_error',
+                    'rate_limit_error',
+                    'service_unavailable_error',
+                    'api_error',
+                  ],
+                },
+                code: { type: 'string' },
+                message: { type: 'string' },
+                issues: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: { path: { type: 'string' }, message: { type: 'string' } },
+                  },
+                },
+              },
+            },
+          },
+        },
+        CreatePaymentRequest: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['merchant_order_reference', 'amount'],
+          description:
+            'Exactly one of `card`, `card_token`, `network_token`, `hosted_checkout`; `points` only alongside `card`.',
+          properties: {
+            merchant_order_reference: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,50}$' },
+            amount: ref('Money'),
+            pre_auth: { type: 'boolean', default: false, description: 'Authorize now, capture later.' },
+            card: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['number', 'name', 'expiry_month', 'expiry_year', 'cvv'],
+              properties: {
+                number: { ...digits(12, 19), description: 'Luhn-valid card number, digits only.' },
+                name: { type: 'string', minLength: 1, maxLength: 100 },
+                ...expiry,
+                cvv: digits(3, 4),
+                save: { type: 'boolean', description: 'Save the card on Plural (needs customer.customer_id).' },
+              },
+            },
+            card_token: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['token_id', 'cvv'],
+              properties: { token_id: { type: 'string' }, cvv: digits(3, 4) },
+            },
+            network_token: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['token', 'cryptogram', 'expiry_month', 'expiry_year', 'last4'],
+              properties: {
+                token: digits(12, 19),
+                cryptogram: { type: 'string' },
+                ...expiry,
+                last4: digits(4, 4),
+                cvv: digits(3, 4),
+              },
+            },
+            points: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['customer_consent', 'registered_mobile_number'],
+              properties: { customer_consent: { const: true }, registered_mobile_number: digits(10, 13) },
+            },
+            hosted_checkout: { const: true, description: 'Pay on Plural’s page; the payment has a `redirect_url`.' },
+            customer: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                customer_id: { type: 'string' },
+                first_name: { type: 'string' },
+                last_name: { type: 'string' },
+                email: { type: 'string', format: 'email' },
+                mobile_number: digits(6, 15),
+                country_code: digits(1, 4),
+              },
+            },
+          },
+        },
+        Payment: {
+          type: 'object',
+          additionalProperties: false,
+          required: [
+            'object',
+            'merchant_order_reference',
+            'status',
+            'amount',
+            'pre_auth',
+            'payment_method',
+            'order_id',
+            'payment_id',
+            'next_actions',
+            'events',
+            'created_at',
+            'updated_at',
+          ],
+          properties: {
+            object: { const: 'payment' },
+            merchant_order_reference: { type: 'string' },
+            status: {
+              type: 'string',
+              enum: ['CREATED', 'AWAITING_OTP', 'AWAITING_CHALLENGE', 'AUTHORIZED', 'PROCESSED', 'CANCELLED', 'FAILED'],
+            },
+            amount: ref('Money'),
+            pre_auth: { type: 'boolean' },
+            payment_method: {
+              type: 'string',
+              enum: ['card', 'card_token', 'network_token', 'card_points', 'hosted_checkout'],
+            },
+            order_id: nullable({ type: 'string', description: 'Plural order id.' }),
+            payment_id: nullable({ type: 'string', description: 'Plural payment id (latest attempt).' }),
+            payment_ids: { type: 'array', items: { type: 'string' } },
+            challenge_url: nullable({ type: 'string', description: 'Send the customer here (3-D Secure page).' }),
+            redirect_url: nullable({ type: 'string', description: 'Hosted checkout page.' }),
+            next_actions: {
+              type: 'array',
+              items: {
+                type: 'string',
+                enum: [
+                  'SUBMIT_OTP',
+                  'RESEND_OTP',
+                  'COMPLETE_CHALLENGE',
+                  'REDIRECT_TO_CHECKOUT',
+                  'CAPTURE',
+                  'CANCEL',
+                  'OPERATOR_RETRY',
+                ],
+              },
+            },
+            otp: nullable({
+              type: 'object',
+              properties: {
+                attempts_left: { type: 'integer' },
+                resends_left: { type: 'integer' },
+                resend_available_at: nullable({ type: 'string', format: 'date-time' }),
+                last_submission: nullable({
+                  type: 'object',
+                  properties: {
+                    outcome: { enum: ['ACCEPTED', 'INCORRECT', 'FAILED', 'IGNORED'] },
+                    message: nullable({ type: 'string' }),
+                  },
+                }),
+                last_resend: nullable({
+                  type: 'object',
+                  properties: {
+                    outcome: { enum: ['SENT', 'TOO_EARLY', 'LIMIT_REACHED', 'REJECTED', 'IGNORED'] },
+                    message: nullable({ type: 'string' }),
+                  },
+                }),
+              },
+            }),
+            split: nullable({ type: 'object', properties: { card: ref('Money'), points: ref('Money') } }),
+            authorized_amount: nullable(ref('Money')),
+            captured_amount: nullable(ref('Money')),
+            authorized_at: nullable({ type: 'string', format: 'date-time' }),
+            authorization_expires_at: nullable({ type: 'string', format: 'date-time' }),
+            auto_cancel_at: nullable({ type: 'string', format: 'date-time' }),
+            last_capture: nullable({
+              type: 'object',
+              properties: {
+                outcome: { enum: ['CAPTURED', 'REJECTED', 'PARKED'] },
+                message: nullable({ type: 'string' }),
+              },
+            }),
+            failure: nullable({
+              type: 'object',
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+            }),
+            parked: nullable({
+              type: 'object',
+              description: 'A step that failed for good and waits for an operator.',
+              properties: {
+                operation: { type: 'string' },
+                code: { type: 'string' },
+                message: { type: 'string' },
+                since: { type: 'string', format: 'date-time' },
+                retries: { type: 'integer' },
+              },
+            }),
+            events: {
+              type: 'array',
+              description: 'Audit trail of status transitions.',
+              items: {
+                type: 'object',
+                properties: {
+                  from: { type: 'string' },
+                  to: { type: 'string' },
+                  cause: { type: 'string' },
+                  at: { type: 'string', format: 'date-time' },
+                },
+              },
+            },
+            created_at: { type: 'string', format: 'date-time' },
+            updated_at: { type: 'string', format: 'date-time' },
+          },
+        },
+      },
+    },
+  };
+}
+
+function callbackOperation(operationId: string, where: string) {
+  return {
+    tags: ['plural'],
+    operationId,
+    summary: 'Return URL for the customer’s browser after Plural’s page',
+    description:
+      `Verifies Plural’s signature over the fields received in the ${where}, signals the payment, and redirects ` +
+      '(303) to the merchant’s success or failure page with `merchant_order_reference` and `status`.',
+    security: [],
+    responses: {
+      '303': { description: 'Redirect to the merchant’s return page.' },
+      '400': errorResponse('Signed, but the fields are not a Plural callback.'),
+      '401': errorResponse('Missing or bad signature; nothing reached the payment.'),
+      '404': errorResponse('No running payment for this Plural order.'),
+    },
+  };
+}
+
+function opsOperation(operationId: string, summary: string, contentType: string) {
+  return {
+    tags: ['operations'],
+    operationId,
+    summary,
+    security: [],
+    responses: { '200': { description: summary, content: { [contentType]: {} } } },
+  };
+}
+
+export type OpenApiDocument = ReturnType<typeof buildOpenApiDocument>;

@@ -1,0 +1,58 @@
+/** The payment resource: the engine's `PaymentState` in the API's snake_case vocabulary. Holds no card data. */
+import type { Money } from '../workflows/definitions';
+import type { PaymentRecord } from './engine';
+
+const money = (m: Money | undefined): Money | null => (m ? { value: m.value, currency: m.currency } : null);
+
+/** Build the JSON body for one payment. Absent values are `null` so the shape is stable. */
+export function paymentResource(record: PaymentRecord) {
+  const s = record.state;
+  return {
+    object: 'payment',
+    merchant_order_reference: s.merchantOrderReference,
+    status: s.status,
+    amount: money(s.amount),
+    pre_auth: s.preAuth,
+    payment_method: s.method,
+    order_id: s.pluralOrderId ?? null,
+    payment_id: s.pluralPaymentIds.at(-1) ?? null,
+    payment_ids: [...s.pluralPaymentIds],
+    challenge_url: s.challengeUrl ?? null,
+    redirect_url: s.redirectUrl ?? null,
+    next_actions: [...s.nextActions],
+    otp: s.otp
+      ? {
+          attempts_left: s.otp.attemptsLeft,
+          resends_left: s.otp.resendsLeft,
+          resend_available_at: s.otp.resendAvailableAt ?? null,
+          last_submission: s.otp.lastSubmission
+            ? { outcome: s.otp.lastSubmission.outcome, message: s.otp.lastSubmission.message ?? null }
+            : null,
+          last_resend: s.otp.lastResend
+            ? { outcome: s.otp.lastResend.outcome, message: s.otp.lastResend.message ?? null }
+            : null,
+        }
+      : null,
+    split: s.split ? { card: money(s.split.card), points: money(s.split.points) } : null,
+    authorized_amount: money(s.amountAuthorized),
+    captured_amount: money(s.amountCaptured),
+    authorized_at: s.authorizedAt ?? null,
+    authorization_expires_at: s.authorizationExpiresAt ?? null,
+    auto_cancel_at: s.autoCancelAt ?? null,
+    last_capture: s.lastCapture ? { outcome: s.lastCapture.outcome, message: s.lastCapture.message ?? null } : null,
+    failure: s.failure ? { code: s.failure.code, message: s.failure.message } : null,
+    parked: s.parked
+      ? {
+          operation: s.parked.operation,
+          code: s.parked.code,
+          message: s.parked.message,
+          since: s.parked.since,
+          retries: s.parked.retries,
+        }
+      : null,
+    events: s.audit.map((e) => ({ from: e.from, to: e.to, cause: e.cause, at: e.at })),
+    created_at: record.createdAt,
+    updated_at: s.updatedAt,
+  };
+}
+export type PaymentResource = ReturnType<typeof paymentResource>;

@@ -1,0 +1,116 @@
+/**
+ * API entry point (`npm run api`): configuration validated once (`loadApiConfig`), a Temporal client, and
+ * {@link startApiServer}; stops cleanly on SIGINT/SIGTERM. Workers run elsewhere (`npm run worker`) and reach the
+ * card vault this process mounts when `CARD_VAULT_TOKEN` is set.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { createCardVaultRouter, InMemoryCardVault } from '../card-vault';
+import { apiSecrets, ConfigError, loadApiConfig, resolveApiUrls } from '../config';
+import type { ApiConfig } from '../config';
+import { createLogger } from '../observability';
+import type { AppLogger } from '../observability';
+import { startApiServer } from './main';
+import { createTemporalEngine } from './temporal-engine';
+
+/** Exit code for a configuration error (sysexits EX_CONFIG), as `npm run worker` uses. */
+export const EXIT_CONFIG_ERROR = 78;
+
+async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const router =
+    config.cardVaultToken !== undefined ? createCardVaultRouter({ token: config.cardVaultToken }) : undefined;
+  const memoryVault = router ? undefined : new InMemoryCardVault();
+  if (memoryVault) {
+    logger.warn(
+      'CARD_VAULT_TOKEN is not set: cards stay in this process, which no worker in another process can reach; ' +
+        'set CARD_VAULT_TOKEN here and CARD_VAULT_URL + CARD_VAULT_TOKEN on the workers',
+    );
+  }
+  const urls = resolveApiUrls(config, config.listen.port);
+  if (config.returnUrls.success === undefined || config.returnUrls.failure === undefined) {
+    logger.warn(
+      { returnUrls: urls.returnUrls },
+      'MERCHANT_SUCCESS_URL / MERCHANT_FAILURE_URL unset: the callback redirects to /dev/return, which only the dev stack serves',
+    );
+  }
+  const api = await startApiServer({
+    host: config.listen.host,
+    port: config.listen.port,
+    engine: createTemporalEngine({
+      client: new Client({ connection, namespace: config.temporal.namespace }),
+      taskQueue: config.temporal.taskQueue,
+    }),
+    vault: router ? router.localVault : memoryVault!,
+    ...(router ? { cardVaultRouter: router } : {}),
+    apiKeys: config.apiKeys,
+    callbackSecretHex: config.plural.callbackSecretHex,
+    webhookSecret: config.plural.webhookSecret,
+    fingerprintKey: config.fingerprintKey,
+    publicBaseUrl: urls.publicUrl,
+    returnUrls: urls.returnUrls,
+    logger,
+    timings: config.timings,
+    paymentDurations: config.paymentDurations,
+    ...(config.bodyLimitBytes !== undefined ? { bodyLimitBytes: config.bodyLimitBytes } : {}),
+  });
+  logger.info(
+    {
+      url: api.url,
+      publicUrl: urls.publicUrl,
+      callbackUrl: urls.callbackUrl,
+      temporalAddress: config.temporal.address,
+      namespace: config.temporal.namespace,
+      cardVault: router ? 'mounted' : 'memory',
+    },
+    'API listening',
+  );
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'shutdown requested: stopping the API');
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  await api.stop();
+  router?.close();
+  memoryVault?.close();
+  await connection.close();
+  logger.info('API stopped');
+  return 0;
+}
+
+/** Loads configuration, serves until a shutdown signal, and returns the process exit code. */
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let config: ApiConfig;
+  try {
+    config = loadApiConfig(env);
+    if (config.listen.port === 0 && config.publicUrl === undefined) {
+      throw new ConfigError('api', [
+        { key: 'API_PUBLIC_URL', message: 'is required when API_PORT is 0 (the callback URL needs the port)' },
+      ]);
+    }
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    createLogger({ name: 'api' }).fatal({ issues: err.issues }, err.message);
+    return EXIT_CONFIG_ERROR;
+  }
+  const logger = createLogger({ name: 'api', level: config.logLevel, knownSecrets: apiSecrets(config) });
+  try {
+    return await run(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'API failed');
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`API failed to start: ${err instanceof Error ? err.name : 'unknown error'}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,269 @@
+/**
+ * Property tests: hostile methods, paths, headers and bodies at every route never produce a 5xx or a stack trace,
+ * every error is the JSON error shape, and nothing unauthenticated or unsigned reaches the engine.
+ */
+import fc from 'fast-check';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_KEY, cardPayment, makeApi, orderWebhookBody, OTP_CARD } from './helpers';
+import type { TestApi } from './helpers';
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+}
+
+let api: TestApi;
+let server: http.Server;
+let port: number;
+
+function send(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<RawResponse> {
+  // Frame the body explicitly: Node sends a GET body unframed, which the server's parser (not the app) rejects.
+  if (body !== undefined) headers = { ...headers, 'content-length': String(body.length) };
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const ROUTES: readonly [string, string][] = [
+  ['POST', '/v1/payments'],
+  ['GET', '/v1/payments/{ref}'],
+  ['POST', '/v1/payments/{ref}/otp'],
+  ['POST', '/v1/payments/{ref}/otp/resend'],
+  ['POST', '/v1/payments/{ref}/capture'],
+  ['POST', '/v1/payments/{ref}/cancel'],
+  ['GET', '/v1/callbacks/plural'],
+  ['POST', '/v1/callbacks/plural'],
+  ['POST', '/v1/webhooks/plural'],
+  ['GET', '/healthz'],
+  ['GET', '/readyz'],
+  ['GET', '/metrics'],
+  ['GET', '/openapi.json'],
+  ['GET', '/docs'],
+];
+
+const hostileText = fc.oneof(
+  fc.string({ maxLength: 80 }),
+  fc.constantFrom('..', '%', '%00', '%2F', '%E0%A4%A', '__proto__', 'constructor', 'x'.repeat(300), '\u202e', '😀'),
+);
+
+const ref = fc.oneof(fc.constant('known-1'), fc.constant('known-2'), hostileText);
+
+/** Path: a real route with a hostile reference, or a hostile path altogether (percent-encoded so Node sends it). */
+const pathArb = fc.oneof(
+  fc.tuple(fc.constantFrom(...ROUTES), ref).map(([[, p], r]) => p.replace('{ref}', encodeURIComponent(r))),
+  fc.array(hostileText, { maxLength: 5 }).map((segs) => `/${segs.map(encodeURIComponent).join('/')}`),
+  fc.constantFrom('/v1/payments/', '/v1//payments', '/v1/payments/a/b/c', '//healthz', '/v1/payments/%2e%2e'),
+);
+
+const query = fc.dictionary(fc.string({ maxLength: 20 }), fc.string({ maxLength: 40 }), { maxKeys: 5 }).map((d) => {
+  const q = new URLSearchParams(d).toString();
+  return q === '' ? '' : `?${q}`;
+});
+
+const headerValue = fc.stringMatching(/^[\x20-\x7e]{0,120}$/);
+const authHeader = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(`Bearer ${API_KEY}`),
+  headerValue,
+  fc.constantFrom('Bearer', 'Bearer ', `bearer ${API_KEY}x`, `Basic ${API_KEY}`),
+);
+const contentType = fc.oneof(
+  fc.constantFrom(
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/json; charset=utf-16',
+    'application/json; charset=nope',
+    'application/x-www-form-urlencoded',
+    'text/plain',
+    'multipart/form-data; boundary=x',
+    'application/merge-patch+json',
+  ),
+  headerValue,
+  fc.constant(undefined),
+);
+
+/** Bodies: random JSON, mutated payment requests (with card data), text, bytes, and deep or huge documents. */
+const bodyArb: fc.Arbitrary<Buffer | undefined> = fc.oneof(
+  fc.constant(undefined),
+  fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
+  fc
+    .tuple(fc.string({ maxLength: 20 }), fc.jsonValue(), ref)
+    .map(([key, value, r]) => Buffer.from(JSON.stringify({ ...cardPayment(r), [key]: value }))),
+  fc
+    .record({ otp: fc.oneof(fc.string(), fc.integer(), fc.constant('123456')) })
+    .map((b) => Buffer.from(JSON.stringify(b))),
+  fc.record({ amount: fc.jsonValue() }).map((b) => Buffer.from(JSON.stringify(b))),
+  fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)),
+  fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+  fc.integer({ min: 1, max: 2000 }).map((n) => Buffer.from(`${'['.repeat(n)}${']'.repeat(n)}`)),
+  fc.constant(Buffer.from(`{"a":"${'x'.repeat(70_000)}"}`)),
+);
+
+const requestArb = fc.record({
+  method: fc.oneof(
+    fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
+    fc.constantFrom(...ROUTES).map(([m]) => m),
+  ),
+  path: pathArb,
+  query,
+  auth: authHeader,
+  contentType,
+  body: bodyArb,
+  webhookHeaders: fc.option(
+    fc.record({ 'webhook-id': headerValue, 'webhook-timestamp': headerValue, 'webhook-signature': headerValue }),
+    { nil: undefined },
+  ),
+});
+
+type Req = typeof requestArb extends fc.Arbitrary<infer T> ? T : never;
+const asRequest = (r: Partial<Req> & Pick<Req, 'method' | 'path'>): Req => ({
+  query: '',
+  auth: undefined,
+  contentType: undefined,
+  body: undefined,
+  webhookHeaders: undefined,
+  ...r,
+});
+
+const hex64 = fc.stringMatching(/^[0-9A-Fa-f]{64}$/);
+const forgedCallback = fc
+  .record({
+    method: fc.constantFrom('GET', 'POST'),
+    status: fc.constantFrom('AUTHORIZED', 'PROCESSED', 'FAILED'),
+    signature: fc.oneof(hex64, fc.string({ maxLength: 70 })),
+    extra: fc.dictionary(fc.stringMatching(/^[a-z_]{1,12}$/), fc.string({ maxLength: 20 }), { maxKeys: 2 }),
+  })
+  .map(({ method, status, signature, extra }) => {
+    const fields = new URLSearchParams({ ...extra, order_id: 'v1-ord-known-2', status, signature }).toString();
+    return method === 'GET'
+      ? asRequest({ method, path: '/v1/callbacks/plural', query: `?${fields}` })
+      : asRequest({
+          method,
+          path: '/v1/callbacks/plural',
+          contentType: 'application/x-www-form-urlencoded',
+          body: Buffer.from(fields),
+        });
+  });
+/** A well-formed webhook for a real payment, with a fresh timestamp and a forged `v1,` signature. */
+const forgedWebhook = fc
+  .record({ id: fc.stringMatching(/^msg_[A-Za-z0-9]{1,20}$/), signature: fc.base64String({ maxLength: 60 }) })
+  .map(({ id, signature }) =>
+    asRequest({
+      method: 'POST',
+      path: '/v1/webhooks/plural',
+      contentType: 'application/json',
+      body: Buffer.from(orderWebhookBody('known-2', 'v1-ord-known-2')),
+      webhookHeaders: {
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': `v1,${signature}`,
+      },
+    }),
+  );
+/** Valid merchant calls on a real payment, with a missing or wrong key. */
+const unauthenticatedMerchant = fc
+  .record({
+    call: fc.constantFrom(
+      ['/v1/payments', cardPayment('fresh-1')],
+      ['/v1/payments/known-1/otp', { otp: '123456' }],
+      ['/v1/payments/known-1/otp/resend', {}],
+      ['/v1/payments/known-1/capture', {}],
+      ['/v1/payments/known-1/cancel', {}],
+    ),
+    auth: fc.oneof(
+      fc.constant(undefined),
+      headerValue,
+      fc.constantFrom(`Bearer ${API_KEY}0`, `Bearer ${API_KEY.slice(1)}`, API_KEY),
+    ),
+  })
+  .map(({ call: [path, body], auth }) =>
+    asRequest({
+      method: 'POST',
+      path,
+      auth,
+      contentType: 'application/json',
+      body: Buffer.from(JSON.stringify(body)),
+    }),
+  );
+
+beforeAll(async () => {
+  api = makeApi({ resendAfterMs: 0 }, { timings: { startWaitMs: 50, actionWaitMs: 50, pollIntervalMs: 5 } });
+  await api.engine.start(
+    {
+      merchantOrderReference: 'known-1',
+      amount: { value: 100, currency: 'INR' },
+      preAuth: true,
+      method: { kind: 'card', cardHandle: 'h', last4: '1112' },
+    },
+    'fp',
+  );
+  await api.engine.start(
+    {
+      merchantOrderReference: 'known-2',
+      amount: { value: 100, currency: 'INR' },
+      preAuth: true,
+      method: { kind: 'card', cardHandle: 'h', last4: '4444' },
+    },
+    'fp',
+  );
+  await new Promise((r) => setTimeout(r, 20));
+  server = http.createServer(api.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+describe('hostile input', () => {
+  it('never answers 5xx, never leaks a stack trace, and every error is the JSON error shape', async () => {
+    await fc.assert(
+      fc.asyncProperty(requestArb, async (r) => {
+        const headers: Record<string, string> = { ...r.webhookHeaders };
+        if (r.auth !== undefined) headers.authorization = r.auth;
+        if (r.contentType !== undefined) headers['content-type'] = r.contentType;
+        const res = await send(r.method, `${r.path}${r.query}`, headers, r.body);
+        expect(res.status).toBeGreaterThanOrEqual(200);
+        expect(res.status).toBeLessThan(500);
+        expect(res.text).not.toMatch(/\.ts:\d+|node_modules|at [A-Za-z.]+ \(/);
+        expect(res.text).not.toContain(OTP_CARD);
+        if (res.status >= 400 && r.method !== 'HEAD') {
+          const body = JSON.parse(res.text) as { error: { type: unknown; code: unknown; message: unknown } };
+          expect(typeof body.error.type).toBe('string');
+          expect(typeof body.error.code).toBe('string');
+          expect(typeof body.error.message).toBe('string');
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('sends nothing to the engine from unauthenticated merchant calls or unsigned callbacks and webhooks', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(requestArb, forgedCallback, forgedWebhook, unauthenticatedMerchant), async (r) => {
+        const headers: Record<string, string> = { ...r.webhookHeaders };
+        if (r.auth !== undefined && r.auth !== `Bearer ${API_KEY}`) headers.authorization = r.auth;
+        if (r.contentType !== undefined) headers['content-type'] = r.contentType;
+        const before = api.engine.mutatingCalls.length;
+        const res = await send(r.method, `${r.path}${r.query}`, headers, r.body);
+        expect(res.status).toBeLessThan(500);
+        expect(res.status).not.toBe(303);
+        expect(api.engine.mutatingCalls.length).toBe(before);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});

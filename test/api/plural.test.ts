@@ -1,0 +1,285 @@
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { EngineUnavailableError } from '../../api/engine';
+import { signCallback, webhookHeaders } from '../../plural-client';
+import type { WebhookReceivedSignal } from '../../workflows/definitions';
+import {
+  auth,
+  CALLBACK_SECRET_HEX,
+  CHALLENGE_CARD,
+  cardPayment,
+  FAILURE_URL,
+  makeApi,
+  orderWebhookBody,
+  SUCCESS_URL,
+  WEBHOOK_SECRET,
+} from './helpers';
+import type { TestApi } from './helpers';
+
+const signed = (fields: Record<string, string>, secret = CALLBACK_SECRET_HEX) => ({
+  ...fields,
+  signature: signCallback(fields, secret),
+});
+
+async function challengePayment(api: TestApi, ref: string): Promise<string> {
+  const res = await request(api.app)
+    .post('/v1/payments')
+    .set(auth)
+    .send(
+      cardPayment(ref, {
+        card: { number: CHALLENGE_CARD, name: 'A', expiry_month: '01', expiry_year: '2031', cvv: '999' },
+      }),
+    );
+  expect(res.body.status).toBe('AWAITING_CHALLENGE');
+  api.engine.calls.length = 0;
+  return res.body.order_id as string;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+function sendWebhook(api: TestApi, body: string, headers: Record<string, string>) {
+  return request(api.app).post('/v1/webhooks/plural').set('Content-Type', 'application/json').set(headers).send(body);
+}
+
+describe('GET|POST /v1/callbacks/plural', () => {
+  it('verifies a POSTed form callback, signals the payment and redirects to the success page', async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-1');
+    const res = await request(api.app)
+      .post('/v1/callbacks/plural')
+      .type('form')
+      .send(signed({ order_id: orderId, status: 'AUTHORIZED' }));
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`${SUCCESS_URL}?merchant_order_reference=cb-1&status=AUTHORIZED`);
+    expect(api.engine.mutatingCalls).toEqual([
+      { method: 'deliverCallback', args: [{ orderId, status: 'AUTHORIZED' }] },
+    ]);
+    await new Promise((r) => setTimeout(r, 20));
+    const payment = await request(api.app).get('/v1/payments/cb-1').set(auth);
+    expect(payment.body.status).toBe('AUTHORIZED');
+  });
+
+  it('verifies a GET callback (query string) and redirects a failure to the failure page', async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-2');
+    const fields = signed({
+      order_id: orderId,
+      status: 'FAILED',
+      error_code: 'PAYMENT_DECLINED',
+      error_message: 'Declined by issuer',
+    });
+    const res = await request(api.app).get('/v1/callbacks/plural').query(fields);
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`${FAILURE_URL}?merchant_order_reference=cb-2&status=FAILED`);
+    expect(api.engine.mutatingCalls[0]!.args[0]).toEqual({
+      orderId,
+      status: 'FAILED',
+      errorCode: 'PAYMENT_DECLINED',
+      errorMessage: 'Declined by issuer',
+    });
+  });
+
+  it('accepts a lowercase hex signature', async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-3');
+    const fields = { order_id: orderId, status: 'AUTHORIZED' };
+    const res = await request(api.app)
+      .get('/v1/callbacks/plural')
+      .query({ ...fields, signature: signCallback(fields, CALLBACK_SECRET_HEX).toLowerCase() });
+    expect(res.status).toBe(303);
+  });
+
+  it.each([
+    ['no signature', (f: Record<string, string>) => ({ order_id: f.order_id!, status: 'AUTHORIZED' })],
+    ['an empty signature', (f: Record<string, string>) => ({ ...f, signature: '' })],
+    ['a tampered status', (f: Record<string, string>) => ({ ...f, status: 'PROCESSED' })],
+    ['an added field', (f: Record<string, string>) => ({ ...f, extra: '1' })],
+    [
+      'a signature by another secret',
+      (f: Record<string, string>) => signed({ order_id: f.order_id!, status: 'AUTHORIZED' }, 'ff'.repeat(32)),
+    ],
+    ['a non-hex signature', (f: Record<string, string>) => ({ ...f, signature: 'z'.repeat(64) })],
+  ])('answers a callback with %s with 401 and reaches no payment', async (_name, forge) => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-bad');
+    const fields = forge(signed({ order_id: orderId, status: 'AUTHORIZED' }));
+    for (const res of [
+      await request(api.app).get('/v1/callbacks/plural').query(fields),
+      await request(api.app).post('/v1/callbacks/plural').type('form').send(fields),
+    ]) {
+      expect(res.status).toBe(401);
+      expect(res.body.error.type).toBe('authentication_error');
+    }
+    expect(api.engine.mutatingCalls).toEqual([]);
+    const metrics = await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total');
+    expect(metrics).toMatch(/source="callback"/);
+  });
+
+  it('answers a repeated field (array) with 401 and reaches no payment', async () => {
+    const api = makeApi();
+    const res = await request(api.app).get('/v1/callbacks/plural?order_id=a&order_id=b&status=X&signature=00');
+    expect(res.status).toBe(401);
+    expect(api.engine.mutatingCalls).toEqual([]);
+  });
+
+  it('answers a validly signed callback for an unknown order with 404', async () => {
+    const api = makeApi();
+    const res = await request(api.app)
+      .get('/v1/callbacks/plural')
+      .query(signed({ order_id: 'v1-unknown', status: 'AUTHORIZED' }));
+    expect(res.status).toBe(404);
+  });
+
+  it('answers a validly signed callback without order_id with 400', async () => {
+    const api = makeApi();
+    const res = await request(api.app)
+      .get('/v1/callbacks/plural')
+      .query(signed({ status: 'AUTHORIZED' }));
+    expect(res.status).toBe(400);
+    expect(api.engine.mutatingCalls).toEqual([]);
+  });
+
+  it('answers other methods with 405 and an Allow header', async () => {
+    const api = makeApi();
+    const res = await request(api.app).put('/v1/callbacks/plural');
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('GET, POST');
+  });
+});
+
+describe('POST /v1/webhooks/plural', () => {
+  it('verifies a webhook and signals the payment with the webhook-id, then answers 200', async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'wh-1');
+    const body = orderWebhookBody('wh-1', orderId);
+    const res = await sendWebhook(
+      api,
+      body,
+      webhookHeaders({ id: 'msg_1', timestamp: nowSeconds(), body, secret: WEBHOOK_SECRET }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ received: true, delivered: true });
+    expect(api.engine.mutatingCalls).toHaveLength(1);
+    const [ref, signal] = api.engine.mutatingCalls[0]!.args as [string, WebhookReceivedSignal];
+    expect(ref).toBe('wh-1');
+    expect(signal).toEqual({
+      webhookId: 'msg_1',
+      eventType: 'ORDER_AUTHORIZED',
+      orderId,
+      orderStatus: 'AUTHORIZED',
+    });
+  });
+
+  it('passes captured amounts and the payment error on to the workflow', async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'wh-2');
+    const parsed = JSON.parse(orderWebhookBody('wh-2', orderId, 'PROCESSED', 'ORDER_PROCESSED'));
+    parsed.data.payments[0].capture_data = [{ capture_amount: { value: 100_000, currency: 'INR' } }];
+    parsed.data.payments[0].error_detail = { code: 'X', message: 'y' };
+    const body = JSON.stringify(parsed);
+    await sendWebhook(
+      api,
+      body,
+      webhookHeaders({ id: 'msg_2', timestamp: nowSeconds(), body, secret: WEBHOOK_SECRET }),
+    );
+    const signal = api.engine.mutatingCalls[0]!.args[1] as WebhookReceivedSignal;
+    expect(signal.capturedAmount).toEqual({ value: 100_000, currency: 'INR' });
+    expect(signal).toMatchObject({ errorCode: 'X', errorMessage: 'y' });
+  });
+
+  it('accepts a duplicate delivery harmlessly (200 both times)', async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'wh-3');
+    const body = orderWebhookBody('wh-3', orderId);
+    const headers = webhookHeaders({ id: 'msg_dup', timestamp: nowSeconds(), body, secret: WEBHOOK_SECRET });
+    expect((await sendWebhook(api, body, headers)).status).toBe(200);
+    expect((await sendWebhook(api, body, headers)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 20));
+    const payment = await request(api.app).get('/v1/payments/wh-3').set(auth);
+    const events = (payment.body as { events: { cause: string }[] }).events;
+    expect(events.filter((e) => e.cause === 'webhook')).toHaveLength(1);
+  });
+
+  it('acknowledges a webhook for no known payment with 200 delivered=false', async () => {
+    const api = makeApi();
+    const body = orderWebhookBody('other-system', 'v1-elsewhere');
+    const res = await sendWebhook(
+      api,
+      body,
+      webhookHeaders({ id: 'm', timestamp: nowSeconds(), body, secret: WEBHOOK_SECRET }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.delivered).toBe(false);
+  });
+
+  it('acknowledges an event type the engine does not act on without signalling', async () => {
+    const api = makeApi();
+    const body = JSON.stringify({ event_type: 'CUSTOMER_CREATED', data: { customer_id: 'c' } });
+    const res = await sendWebhook(
+      api,
+      body,
+      webhookHeaders({ id: 'm', timestamp: nowSeconds(), body, secret: WEBHOOK_SECRET }),
+    );
+    expect(res.status).toBe(200);
+    expect(api.engine.mutatingCalls).toEqual([]);
+  });
+
+  it('answers a signed body that is not an order webhook with 400', async () => {
+    const api = makeApi();
+    const body = JSON.stringify({ event_type: 'ORDER_AUTHORIZED', data: { nope: true } });
+    const res = await sendWebhook(
+      api,
+      body,
+      webhookHeaders({ id: 'm', timestamp: nowSeconds(), body, secret: WEBHOOK_SECRET }),
+    );
+    expect(res.status).toBe(400);
+    expect(api.engine.mutatingCalls).toEqual([]);
+  });
+
+  const body = orderWebhookBody('wh-x', 'v1-ord-wh-x');
+  const sign = (id: string, timestamp: number, secret = WEBHOOK_SECRET) =>
+    webhookHeaders({ id, timestamp, body, secret });
+  it.each([
+    ['no headers', () => ({})],
+    ['a wrong secret', () => sign('m', nowSeconds(), 'another-secret')],
+    ['a stale timestamp (301 s old)', () => sign('m', nowSeconds() - 301)],
+    ['a future timestamp (360 s ahead)', () => sign('m', nowSeconds() + 360)],
+    ['a signature for another id', () => ({ ...sign('m', nowSeconds()), 'webhook-id': 'm2' })],
+    ['a non-numeric timestamp', () => ({ ...sign('m', nowSeconds()), 'webhook-timestamp': 'soon' })],
+    [
+      'a garbage signature',
+      () => ({ 'webhook-id': 'm', 'webhook-timestamp': String(nowSeconds()), 'webhook-signature': 'v1,AAAA' }),
+    ],
+  ])('answers a webhook with %s with 401 and reaches no payment', async (_name, headers) => {
+    const api = makeApi();
+    await request(api.app).post('/v1/payments').set(auth).send(cardPayment('wh-x'));
+    api.engine.calls.length = 0;
+    const res = await sendWebhook(api, body, headers());
+    expect(res.status).toBe(401);
+    expect(res.body.error.type).toBe('authentication_error');
+    expect(api.engine.calls).toEqual([]);
+    const metrics = await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total');
+    expect(metrics).toMatch(/source="webhook"/);
+  });
+
+  it('rejects a body altered after signing with 401', async () => {
+    const api = makeApi();
+    const headers = webhookHeaders({ id: 'm', timestamp: nowSeconds(), body, secret: WEBHOOK_SECRET });
+    const res = await sendWebhook(api, body.replace('AUTHORIZED', 'PROCESSED'), headers);
+    expect(res.status).toBe(401);
+    expect(api.engine.calls).toEqual([]);
+  });
+
+  it('answers 503 (so Plural redelivers) when the engine cannot take the signal', async () => {
+    const api = makeApi();
+    api.engine.deliverWebhook = () => Promise.reject(new EngineUnavailableError('down'));
+    const b = orderWebhookBody('wh-y', 'v1-ord-wh-y');
+    const res = await sendWebhook(
+      api,
+      b,
+      webhookHeaders({ id: 'm', timestamp: nowSeconds(), body: b, secret: WEBHOOK_SECRET }),
+    );
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('engine_unavailable');
+  });
+});

@@ -1,0 +1,321 @@
+/**
+ * The API over the real engine: createTemporalEngine against the embedded Temporal service, the payment worker and
+ * the Plural sandbox, driven over HTTP only. Native-OTP pre-auth → capture, a wrong OTP, the challenge page with
+ * its signed callback (and the sandbox's webhooks), idempotent create, and readiness.
+ */
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiServer } from '../../api/main';
+import type { RunningApi } from '../../api/main';
+import { createTemporalEngine } from '../../api/temporal-engine';
+import { InMemoryCardVault } from '../../card-vault';
+import { startEmbeddedTemporal } from '../../embedded-temporal';
+import type { EmbeddedTemporal } from '../../embedded-temporal';
+import { createLogger } from '../../observability';
+import { PluralClient, signCallback, webhookHeaders } from '../../plural-client';
+import { startSandbox } from '../../plural-sandbox';
+import type { RunningSandbox } from '../../plural-sandbox';
+import { createPaymentWorker } from '../../worker/worker';
+import { paymentWorkflowId } from '../../workflows/definitions';
+
+const OTP_CARD = '4012001037141112'; // sandbox: VISA, native OTP, approves
+const CHALLENGE_CARD = '5555555555554444'; // sandbox: Mastercard, challenge page only, approves
+const CVV = '739';
+/** Distinctive OTPs (the sandbox accepts CORRECT_OTP), so finding one in a history or a log means it leaked. */
+const CORRECT_OTP = '73914628';
+const WRONG_OTP = '52086417';
+const API_KEY = 'sk_integration_key_0123456789';
+const SUCCESS_URL = 'https://merchant.example.test/paid';
+
+let temporal: EmbeddedTemporal;
+let sandbox: RunningSandbox;
+let connection: Connection;
+let nativeConnection: NativeConnection;
+let worker: Worker;
+let running: Promise<void>;
+let vault: InMemoryCardVault;
+let plural: PluralClient;
+let api: RunningApi;
+const logLines: string[] = [];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown> & { error?: { code: string } };
+  headers: Headers;
+}
+
+async function call(method: string, path: string, body?: unknown): Promise<Reply> {
+  const res = await fetch(`${api.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${API_KEY}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    redirect: 'manual',
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Reply['body']) : {}, headers: res.headers };
+}
+
+async function until(ref: string, done: (b: Reply['body']) => boolean, what: string): Promise<Reply['body']> {
+  const deadline = Date.now() + 30_000;
+  let last: Reply['body'] = {};
+  while (Date.now() < deadline) {
+    last = (await call('GET', `/v1/payments/${ref}`)).body;
+    if (done(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last status ${String(last.status)}`);
+}
+
+/** The text of every payload in a history (base64 `data` decoded). */
+function payloadText(history: unknown): string {
+  return [...JSON.stringify(history).matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)]
+    .map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'))
+    .join('\n');
+}
+
+/** PAN, CVV and OTPs found in a history's payloads (empty when clean). */
+function secretsIn(history: unknown): string[] {
+  const text = payloadText(history);
+  const found: string[] = [];
+  for (const pan of [OTP_CARD, CHALLENGE_CARD]) if (text.includes(pan)) found.push(`PAN ending ${pan.slice(-4)}`);
+  if (/"cvv"\s*:|"739"/i.test(text)) found.push('CVV');
+  if (text.includes(CORRECT_OTP)) found.push('correct OTP');
+  if (text.includes(WRONG_OTP)) found.push('wrong OTP');
+  // `otp` as a string value (the payment state's `otp` is an object of attempt counters, which is fine).
+  if (/"otp"\s*:\s*"/i.test(text)) found.push('an otp value');
+  return found;
+}
+
+const card = (number: string) => ({ number, name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: CVV });
+
+beforeAll(async () => {
+  [temporal, sandbox] = await Promise.all([
+    startEmbeddedTemporal(),
+    startSandbox({ seed: 7, callbackMode: 'redirect', webhookRetryScale: 0.001, otp: { correctOtp: CORRECT_OTP } }),
+  ]);
+  connection = await Connection.connect({ address: temporal.address });
+  nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  vault = new InMemoryCardVault();
+  plural = new PluralClient({
+    baseUrl: sandbox.baseUrl,
+    clientId: sandbox.credentials.clientId,
+    clientSecret: sandbox.credentials.clientSecret,
+    timeoutMs: 5_000,
+  });
+  const silent = createLogger({ level: 'silent' });
+  worker = await createPaymentWorker({ connection: nativeConnection, plural, vault, logger: silent });
+  running = worker.run();
+  const port = await freePort();
+  api = await startApiServer({
+    port,
+    engine: createTemporalEngine({ client: new Client({ connection }) }),
+    vault,
+    apiKeys: [API_KEY],
+    callbackSecretHex: sandbox.credentials.callbackSecretHex,
+    webhookSecret: sandbox.credentials.webhookSecret,
+    fingerprintKey: 'integration-fingerprint-key',
+    publicBaseUrl: `http://127.0.0.1:${port}`,
+    returnUrls: { success: SUCCESS_URL, failure: 'https://merchant.example.test/failed' },
+    logger: createLogger({ level: 'info', destination: { write: (l: string) => void logLines.push(l) } }),
+    timings: { startWaitMs: 15_000, actionWaitMs: 15_000 },
+  });
+  sandbox.setWebhookUrl(`${api.url}/v1/webhooks/plural`);
+}, 180_000);
+
+afterAll(async () => {
+  await api?.stop();
+  if (worker) {
+    worker.shutdown();
+    await running;
+  }
+  vault?.close();
+  await plural?.close();
+  await nativeConnection?.close();
+  await connection?.close();
+  await Promise.all([temporal?.stop(), sandbox?.stop()]);
+}, 60_000);
+
+describe('API over Temporal, the payment worker and the sandbox', () => {
+  it('runs a native-OTP pre-auth payment to capture over HTTP', async () => {
+    const ref = `it-otp-${Date.now()}`;
+    const body = {
+      merchant_order_reference: ref,
+      amount: { value: 250_000, currency: 'INR' },
+      pre_auth: true,
+      card: card(OTP_CARD),
+    };
+    const created = await call('POST', '/v1/payments', body);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: 'AWAITING_OTP', pre_auth: true, payment_method: 'card' });
+    expect(typeof created.body.order_id).toBe('string');
+
+    const again = await call('POST', '/v1/payments', body);
+    expect(again.status).toBe(200);
+    const conflicting = await call('POST', '/v1/payments', { ...body, amount: { value: 1, currency: 'INR' } });
+    expect(conflicting.status).toBe(409);
+
+    const otp = await call('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP });
+    expect(otp.status).toBe(200);
+    expect(otp.body.status).toBe('AUTHORIZED');
+
+    const tooMuch = await call('POST', `/v1/payments/${ref}/capture`, { amount: { value: 250_001, currency: 'INR' } });
+    expect(tooMuch.status).toBe(400);
+
+    const captured = await call('POST', `/v1/payments/${ref}/capture`);
+    expect(captured.status).toBe(200);
+    expect(captured.body).toMatchObject({ status: 'PROCESSED', captured_amount: { value: 250_000, currency: 'INR' } });
+
+    const fetched = await call('GET', `/v1/payments/${ref}`);
+    expect(fetched.body.status).toBe('PROCESSED');
+    expect((fetched.body.events as unknown[]).length).toBeGreaterThanOrEqual(3);
+
+    // Card data and the OTP stay in the vault: no payload in the workflow's history holds the PAN, CVV or OTP.
+    const history = await new Client({ connection }).workflow.getHandle(paymentWorkflowId(ref)).fetchHistory();
+    expect(payloadText(history)).toContain(ref);
+    expect(payloadText(history)).toContain('otpHandle');
+    expect(secretsIn(history)).toEqual([]);
+    expect(logLines.join('\n')).not.toContain(OTP_CARD);
+    expect(logLines.join('\n')).not.toContain(CORRECT_OTP);
+  }, 90_000);
+
+  it('answers a wrong OTP with AWAITING_OTP and fewer attempts left', async () => {
+    const ref = `it-wrong-${Date.now()}`;
+    const created = await call('POST', '/v1/payments', {
+      merchant_order_reference: ref,
+      amount: { value: 10_000, currency: 'INR' },
+      card: card(OTP_CARD),
+    });
+    expect(created.body.status).toBe('AWAITING_OTP');
+    const before = (created.body.otp as { attempts_left: number }).attempts_left;
+    const wrong = await call('POST', `/v1/payments/${ref}/otp`, { otp: WRONG_OTP });
+    expect(wrong.status).toBe(200);
+    expect(wrong.body.status).toBe('AWAITING_OTP');
+    expect((wrong.body.otp as { attempts_left: number }).attempts_left).toBe(before - 1);
+    expect(JSON.stringify(wrong.body)).not.toContain(WRONG_OTP);
+    const resend = await call('POST', `/v1/payments/${ref}/otp/resend`);
+    expect([200, 429]).toContain(resend.status);
+    const cancelled = await call('POST', `/v1/payments/${ref}/cancel`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe('CANCELLED');
+    const history = await new Client({ connection }).workflow.getHandle(paymentWorkflowId(ref)).fetchHistory();
+    expect(payloadText(history)).toContain('otpHandle');
+    expect(secretsIn(history)).toEqual([]);
+    expect(logLines.join('\n')).not.toContain(WRONG_OTP);
+  }, 90_000);
+
+  it('completes the challenge page: the signed callback reaches the workflow and redirects to the merchant', async () => {
+    const ref = `it-challenge-${Date.now()}`;
+    const created = await call('POST', '/v1/payments', {
+      merchant_order_reference: ref,
+      amount: { value: 50_000, currency: 'INR' },
+      pre_auth: true,
+      card: card(CHALLENGE_CARD),
+    });
+    expect(created.body.status).toBe('AWAITING_CHALLENGE');
+    const challenge = new URL(String(created.body.challenge_url));
+    // The customer approves on the sandbox's page; the sandbox redirects the browser to our callback URL.
+    const page = await fetch(challenge.origin + challenge.pathname, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: challenge.searchParams.get('token') ?? '', action: 'approve' }).toString(),
+      redirect: 'manual',
+    });
+    expect(page.status).toBe(303);
+    const callbackUrl = page.headers.get('location')!;
+    expect(callbackUrl.startsWith(`${api.url}/v1/callbacks/plural?`)).toBe(true);
+
+    const forged = new URL(callbackUrl);
+    forged.searchParams.set('status', 'FAILED');
+    expect((await fetch(forged, { redirect: 'manual' })).status).toBe(401);
+
+    const back = await fetch(callbackUrl, { redirect: 'manual' });
+    expect(back.status).toBe(303);
+    expect(back.headers.get('location')).toBe(`${SUCCESS_URL}?merchant_order_reference=${ref}&status=AUTHORIZED`);
+    const paid = await until(ref, (b) => b.status === 'AUTHORIZED', 'AUTHORIZED after the callback');
+    expect(paid.next_actions).toContain('CAPTURE');
+    // The sandbox also sent signed webhooks for the order, and the API accepted each with 200.
+    const orderId = String(created.body.order_id);
+    await until(
+      ref,
+      () => sandbox.webhookDeliveries().some((d) => d.orderId === orderId && d.eventType === 'ORDER_AUTHORIZED'),
+      'the ORDER_AUTHORIZED webhook',
+    );
+    const deliveries = sandbox.webhookDeliveries().filter((d) => d.orderId === orderId);
+    expect(deliveries.every((d) => d.outcome === 'delivered' && d.status === 200)).toBe(true);
+  }, 90_000);
+
+  it('acknowledges a signed webhook for a finished payment without a workflow to signal', async () => {
+    const ref = `it-done-${Date.now()}`;
+    const created = await call('POST', '/v1/payments', {
+      merchant_order_reference: ref,
+      amount: { value: 10_000, currency: 'INR' },
+      card: card(OTP_CARD),
+    });
+    expect((await call('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP })).body.status).toBe('PROCESSED');
+    await until(ref, () => sandbox.webhookDeliveries().some((d) => d.orderId === created.body.order_id), 'webhooks');
+    await new Client({ connection }).workflow.getHandle(paymentWorkflowId(ref)).result(); // the workflow has closed
+    const body = JSON.stringify({
+      event_type: 'ORDER_PROCESSED',
+      data: {
+        order_id: created.body.order_id,
+        merchant_order_reference: ref,
+        status: 'PROCESSED',
+        order_amount: { value: 10_000, currency: 'INR' },
+        payments: [],
+      },
+    });
+    const headers = webhookHeaders({
+      id: 'msg_replayed',
+      timestamp: Math.floor(Date.now() / 1000),
+      body,
+      secret: sandbox.credentials.webhookSecret,
+    });
+    const res = await fetch(`${api.url}/v1/webhooks/plural`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: true, delivered: false });
+  }, 90_000);
+
+  it('answers a signed callback for an order no payment owns with 404', async () => {
+    const fields = { order_id: 'v1-not-ours', status: 'AUTHORIZED' };
+    const query = new URLSearchParams({
+      ...fields,
+      signature: signCallback(fields, sandbox.credentials.callbackSecretHex),
+    });
+    const res = await fetch(`${api.url}/v1/callbacks/plural?${query.toString()}`, { redirect: 'manual' });
+    expect(res.status).toBe(404);
+  });
+
+  it('the history scan flags a PAN, a CVV or an OTP in a payload (so the checks above can fail)', () => {
+    const history = (value: object) => ({
+      events: [{ payloads: [{ data: Buffer.from(JSON.stringify(value)).toString('base64') }] }],
+    });
+    expect(secretsIn(history({ submissionId: 's', otpHandle: 'cvm1.abc' }))).toEqual([]);
+    expect(secretsIn(history({ submissionId: 's', otp: CORRECT_OTP }))).toEqual(['correct OTP', 'an otp value']);
+    expect(secretsIn(history({ note: `wrong ${WRONG_OTP}` }))).toEqual(['wrong OTP']);
+    expect(secretsIn(history({ number: OTP_CARD, cvv: CVV }))).toEqual(['PAN ending 1112', 'CVV']);
+  });
+
+  it('reports ready while Temporal is reachable, and 404 for an unknown payment', async () => {
+    expect((await fetch(`${api.url}/readyz`)).status).toBe(200);
+    expect((await call('GET', '/v1/payments/never-created')).status).toBe(404);
+  });
+});
