@@ -1,0 +1,358 @@
+/**
+ * The one-command dev stack (`npm start`): Temporal (embedded, or the cluster in `TEMPORAL_ADDRESS`), Plural (the
+ * sandbox, or the gateway in `PLURAL_BASE_URL`), the payment worker and the API, all in this one process.
+ *
+ * One process because it is the fastest to start and the simplest to stop, and because the worker and the API can
+ * then share the in-memory card vault (no vault endpoint or token to set up). Each piece is still configured through
+ * the same `loadWorkerConfig` / `loadApiConfig` as the standalone processes; the stack only fills in what a fresh
+ * clone lacks (addresses of what it started, the sandbox's credentials, development API keys).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
+import express from 'express';
+import { z } from 'zod';
+import { createApp, createTemporalEngine } from '../api';
+import { InMemoryCardVault } from '../card-vault';
+import {
+  apiSecrets,
+  CONFIG_KEYS as K,
+  ConfigError,
+  fields,
+  loadApiConfig,
+  loadWorkerConfig,
+  parseEnv,
+  resolveApiUrls,
+  workerSecrets,
+} from '../config';
+import type { ApiConfig, ConfigIssue, Env, WorkerConfig } from '../config';
+import { startEmbeddedTemporal } from '../embedded-temporal';
+import type { EmbeddedTemporal } from '../embedded-temporal';
+import { createLogger } from '../observability';
+import type { AppLogger } from '../observability';
+import { PluralClient } from '../plural-client';
+import { DEFAULT_CREDENTIALS, startSandbox } from '../plural-sandbox';
+import type { RunningSandbox } from '../plural-sandbox';
+import { createPaymentWorker, ensureSearchAttributes, installRuntime } from '../worker';
+import { createReturnPageRouter } from './return-page';
+import { DEFAULT_BUNDLE_CACHE_DIR, loadWorkflowBundle } from './workflow-bundle';
+
+/** API key the stack accepts when `API_KEYS` is unset. Development only: printed at start-up. */
+export const DEV_API_KEY = 'sk_dev_local_only_0123456789';
+/** Fingerprint key when `API_FINGERPRINT_KEY` is unset; fixed so idempotent create survives a restart. */
+export const DEV_FINGERPRINT_KEY = 'dev-fingerprint-key-local-only';
+
+const ROOT = path.join(__dirname, '..');
+
+const devEnvSchema = z.object({
+  [K.DEV_TEMPORAL_PORT]: fields.integer({ min: 0, max: 65_535, default: 7233, unit: '0 = ephemeral' }),
+  [K.DEV_SANDBOX_PORT]: fields.integer({ min: 0, max: 65_535, default: 8090, unit: '0 = ephemeral' }),
+  [K.DEV_DATA_DIR]: z.string().default('.data'),
+});
+
+/** Where everything is, as printed at start-up (and in the machine-readable `READY` line). */
+export interface DevStackInfo {
+  api: string;
+  docs: string;
+  openapi: string;
+  apiMetrics: string;
+  /** Temporal's runtime metrics (worker), or undefined when `WORKER_METRICS_PORT=0`. */
+  workerMetrics: string | undefined;
+  returnPage: string;
+  temporal: { address: string; namespace: string; embedded: boolean; persistFile: string | undefined };
+  plural: { baseUrl: string; sandbox: boolean };
+  /** Only when the stack made it up (API_KEYS unset); a configured key is never printed. */
+  devApiKey: string | undefined;
+  workflowBundle: 'cache' | 'built' | 'configured';
+  startupMs: number;
+}
+
+/** A running stack. */
+export interface DevStack {
+  readonly info: DevStackInfo;
+  /** The sandbox, when the stack runs one (tests drive its fault controls). */
+  readonly sandbox: RunningSandbox | undefined;
+  /** Stops the API, drains the worker, then stops the sandbox and Temporal. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startDevStack}. */
+export interface DevStackOptions {
+  env: Env;
+  /** @default a logger at `LOG_LEVEL` writing to stdout */
+  logger?: AppLogger;
+}
+
+/** Placeholders for the keys the stack fills once its services run, so configuration is checked before starting. */
+const PLACEHOLDERS = {
+  temporalAddress: '127.0.0.1:7233',
+  pluralBaseUrl: 'http://127.0.0.1:8090',
+};
+
+function withDefaults(env: Env, filled: Record<string, string>): Env {
+  const out: Record<string, string | undefined> = { ...env };
+  const unset = (key: string) => out[key] === undefined || out[key]?.trim() === '';
+  for (const [key, value] of Object.entries(filled)) if (unset(key)) out[key] = value;
+  return out;
+}
+
+/** Every configuration the stack reads, with the problems of all of them in one error (each listed once). */
+function loadAll(env: Env): {
+  dev: z.output<typeof devEnvSchema>;
+  worker: WorkerConfig;
+  api: ApiConfig;
+} {
+  const issues: ConfigIssue[] = [];
+  const attempt = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const issue of err.issues) {
+        if (!issues.some((i) => i.key === issue.key && i.message === issue.message)) issues.push(issue);
+      }
+      return undefined;
+    }
+  };
+  const dev = attempt(() => parseEnv(devEnvSchema, env, 'dev stack'));
+  const worker = attempt(() => loadWorkerConfig(env));
+  const api = attempt(() => loadApiConfig(env));
+  if (!dev || !worker || !api) throw new ConfigError('dev stack', issues);
+  return { dev, worker, api };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Starts the whole stack. Call once per process (it installs Temporal's runtime).
+ * @throws {ConfigError} on bad configuration (before anything starts), or the failure of a piece (after stopping
+ * what had started).
+ */
+export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+  const started = Date.now();
+  const env = options.env;
+  const has = (key: string) => (env[key] ?? '').trim() !== '';
+  const embeddedTemporal = !has(K.TEMPORAL_ADDRESS);
+  const useSandbox = !has(K.PLURAL_BASE_URL);
+
+  // Keys the stack can fill: development API keys always; Plural's from the sandbox; Temporal's from the embedded one.
+  const devDefaults: Record<string, string> = {
+    [K.API_KEYS]: DEV_API_KEY,
+    [K.API_FINGERPRINT_KEY]: DEV_FINGERPRINT_KEY,
+    [K.WORKER_METRICS_HOST]: '127.0.0.1',
+  };
+  const sandboxEnv = (baseUrl: string, s: RunningSandbox['credentials'] | undefined): Record<string, string> =>
+    useSandbox && s
+      ? {
+          [K.PLURAL_BASE_URL]: baseUrl,
+          [K.PLURAL_CLIENT_ID]: s.clientId,
+          [K.PLURAL_CLIENT_SECRET]: s.clientSecret,
+          [K.PLURAL_CALLBACK_SECRET_HEX]: s.callbackSecretHex,
+          [K.PLURAL_WEBHOOK_SECRET]: s.webhookSecret,
+        }
+      : {};
+  const compose = (temporalAddress: string, plural: Record<string, string>): Env => {
+    const composed = withDefaults(env, {
+      ...devDefaults,
+      ...(embeddedTemporal ? { [K.TEMPORAL_ADDRESS]: temporalAddress } : {}),
+    });
+    // The sandbox's credentials replace any stray PLURAL_* values: they belong to the gateway that is not in use.
+    return { ...composed, ...plural, [K.CARD_VAULT_URL]: undefined, [K.CARD_VAULT_TOKEN]: undefined };
+  };
+  // Check every key now, so a typo stops the stack before anything starts. The sandbox runs with its default
+  // credentials, so the logger learns the real secrets to mask here too.
+  const preliminary = compose(
+    PLACEHOLDERS.temporalAddress,
+    sandboxEnv(PLACEHOLDERS.pluralBaseUrl, DEFAULT_CREDENTIALS),
+  );
+  const { dev, worker: preWorker, api: preApi } = loadAll(preliminary);
+  const dataDir = dev.DEV_DATA_DIR === 'none' ? undefined : path.resolve(ROOT, dev.DEV_DATA_DIR);
+
+  const logger =
+    options.logger ??
+    createLogger({
+      name: 'dev',
+      level: preApi.logLevel,
+      knownSecrets: [...workerSecrets(preWorker), ...apiSecrets(preApi)],
+    });
+  installRuntime({ logger, logLevel: preWorker.logLevel, metrics: preWorker.metrics });
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    while (cleanups.length > 0) {
+      const step = cleanups.pop();
+      await step?.().catch((err: unknown) => logger.warn({ err }, 'dev stack: a shutdown step failed'));
+    }
+  };
+
+  try {
+    const persistFile = dataDir !== undefined && embeddedTemporal ? path.join(dataDir, 'temporal.json') : undefined;
+    const settled = await Promise.allSettled([
+      embeddedTemporal
+        ? startEmbeddedTemporal({
+            port: dev.DEV_TEMPORAL_PORT,
+            namespace: preWorker.temporal.namespace,
+            ...(persistFile !== undefined ? { persistPath: persistFile } : {}),
+          })
+        : Promise.resolve(undefined),
+      useSandbox
+        ? startSandbox({ port: dev.DEV_SANDBOX_PORT, host: '127.0.0.1', webhookRetryScale: 0.01 })
+        : Promise.resolve(undefined),
+      preWorker.worker.workflowBundlePath !== undefined
+        ? Promise.resolve(undefined)
+        : loadWorkflowBundle(DEFAULT_BUNDLE_CACHE_DIR, logger),
+    ] as const);
+    const [temporalResult, sandboxResult, bundleResult] = settled;
+    // Registered in start order, run in reverse: Temporal stops last.
+    const temporal: EmbeddedTemporal | undefined =
+      temporalResult.status === 'fulfilled' ? temporalResult.value : undefined;
+    if (temporal) cleanups.push(() => temporal.stop());
+    const sandbox: RunningSandbox | undefined = sandboxResult.status === 'fulfilled' ? sandboxResult.value : undefined;
+    if (sandbox) cleanups.push(() => sandbox.stop());
+    for (const result of settled) if (result.status === 'rejected') throw result.reason;
+    const bundle = bundleResult.status === 'fulfilled' ? bundleResult.value : undefined;
+
+    const finalEnv = compose(
+      temporal?.address ?? PLACEHOLDERS.temporalAddress,
+      sandbox ? sandboxEnv(sandbox.baseUrl, sandbox.credentials) : {},
+    );
+    const { worker: workerConfig, api: apiConfig } = loadAll(finalEnv);
+
+    const nativeConnection = await NativeConnection.connect({ address: workerConfig.temporal.address });
+    cleanups.push(() => nativeConnection.close());
+    const connection = await Connection.connect({ address: apiConfig.temporal.address });
+    cleanups.push(() => connection.close());
+    await ensureSearchAttributes(nativeConnection, workerConfig.temporal.namespace, logger);
+
+    const vault = new InMemoryCardVault();
+    cleanups.push(() => {
+      vault.close();
+      return Promise.resolve();
+    });
+    const plural = new PluralClient({
+      baseUrl: workerConfig.plural.baseUrl,
+      clientId: workerConfig.plural.clientId,
+      clientSecret: workerConfig.plural.clientSecret,
+      timeoutMs: workerConfig.plural.timeoutMs,
+      logger: logger.child({ component: 'plural-client' }),
+    });
+    cleanups.push(() => plural.close());
+
+    const worker: Worker = await createPaymentWorker({
+      connection: nativeConnection,
+      namespace: workerConfig.temporal.namespace,
+      taskQueue: workerConfig.temporal.taskQueue,
+      plural,
+      vault,
+      logger,
+      maxConcurrentActivityTaskExecutions: workerConfig.worker.maxConcurrentActivities,
+      shutdownGraceMs: workerConfig.worker.shutdownGraceMs,
+      ...(workerConfig.worker.maxCachedWorkflows !== undefined
+        ? { maxCachedWorkflows: workerConfig.worker.maxCachedWorkflows }
+        : {}),
+      workflowBundle:
+        workerConfig.worker.workflowBundlePath !== undefined
+          ? { codePath: workerConfig.worker.workflowBundlePath }
+          : bundle!.bundle,
+    });
+    const running = worker.run();
+    running.catch((err: unknown) => logger.error({ err }, 'payment worker stopped with an error'));
+    cleanups.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+    });
+
+    // Listen first, so the public URL (and the callback URL handed to Plural) can use the bound port.
+    const ready: { handler?: http.RequestListener } = {};
+    const server = http.createServer((req, res) => {
+      if (ready.handler) return ready.handler(req, res);
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+      res.end(JSON.stringify({ error: { type: 'api_error', code: 'starting', message: 'the API is starting' } }));
+    });
+    server.requestTimeout = 60_000;
+    server.headersTimeout = 20_000;
+    const port = await listen(server, apiConfig.listen.port, apiConfig.listen.host);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.closeAllConnections(), 5_000);
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          server.closeIdleConnections();
+        }),
+    );
+    const urls = resolveApiUrls(apiConfig, port);
+    const localUrl = resolveApiUrls({ ...apiConfig, publicUrl: undefined }, port).publicUrl;
+    const engine = createTemporalEngine({
+      client: new Client({ connection, namespace: apiConfig.temporal.namespace }),
+      taskQueue: apiConfig.temporal.taskQueue,
+    });
+    const apiApp = createApp({
+      engine,
+      vault,
+      apiKeys: apiConfig.apiKeys,
+      callbackSecretHex: apiConfig.plural.callbackSecretHex,
+      webhookSecret: apiConfig.plural.webhookSecret,
+      fingerprintKey: apiConfig.fingerprintKey,
+      publicBaseUrl: urls.publicUrl,
+      returnUrls: urls.returnUrls,
+      logger: logger.child({ component: 'api' }),
+      timings: apiConfig.timings,
+      paymentDurations: apiConfig.paymentDurations,
+      ...(apiConfig.bodyLimitBytes !== undefined ? { bodyLimitBytes: apiConfig.bodyLimitBytes } : {}),
+    });
+    const devApp = express();
+    devApp.disable('x-powered-by');
+    devApp.use('/dev', createReturnPageRouter({ engine }));
+    ready.handler = (req, res) => {
+      if (req.url === '/dev' || req.url?.startsWith('/dev/') || req.url?.startsWith('/dev?')) devApp(req, res);
+      else apiApp(req, res);
+    };
+    sandbox?.setWebhookUrl(`${localUrl}/v1/webhooks/plural`);
+
+    const metricsPort = workerConfig.metrics.port;
+    const info: DevStackInfo = {
+      api: urls.publicUrl,
+      docs: `${urls.publicUrl}/docs`,
+      openapi: `${urls.publicUrl}/openapi.json`,
+      apiMetrics: `${urls.publicUrl}/metrics`,
+      workerMetrics: metricsPort > 0 ? `http://${workerConfig.metrics.host}:${metricsPort}/metrics` : undefined,
+      returnPage: `${urls.publicUrl}/dev/return`,
+      temporal: {
+        address: workerConfig.temporal.address,
+        namespace: workerConfig.temporal.namespace,
+        embedded: embeddedTemporal,
+        persistFile,
+      },
+      plural: { baseUrl: workerConfig.plural.baseUrl, sandbox: useSandbox },
+      devApiKey: has(K.API_KEYS) ? undefined : DEV_API_KEY,
+      workflowBundle: bundle?.source ?? 'configured',
+      startupMs: Date.now() - started,
+    };
+    let stopping: Promise<void> | undefined;
+    return {
+      info,
+      sandbox,
+      stop() {
+        stopping ??= cleanup();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * End to end: the whole stack started as `npm start` starts it (a child process running `tsx dev/start.ts`, every
+ * port ephemeral), driven over HTTP only — the merchant API, the sandbox's pages as a browser would use them, and
+ * the sandbox's fault control API.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signCallback, webhookHeaders } from '../../plural-client';
+import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
+import { apiClient, eventually, parseForms, startStackProcess, submitForm } from './stack-process';
+import type { Reply, StackProcess } from './stack-process';
+
+const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
+const CHALLENGE_CARD = '5555555555554444'; // sandbox: challenge page only, approves
+const DECLINED_CARD = '4000000000000002'; // sandbox: challenge page, then the issuer declines
+const CVV = '739';
+const OTP = '123456';
+
+let dataDir: string;
+let stack: StackProcess;
+let call: ReturnType<typeof apiClient>;
+let seq = 0;
+
+const ref = (what: string) => `e2e-${what}-${Date.now()}-${++seq}`;
+const card = (number: string) => ({ number, name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: CVV });
+const sandboxUrl = (p: string) => `${stack.info.plural.baseUrl}/__sandbox${p}`;
+
+interface Delivery {
+  webhookId: string;
+  eventType: string;
+  orderId: string;
+  copy: number;
+  outcome: string;
+  status?: number;
+}
+
+async function deliveries(orderId: string): Promise<Delivery[]> {
+  const res = await fetch(sandboxUrl('/webhooks'));
+  const body = (await res.json()) as { deliveries: Delivery[] };
+  return body.deliveries.filter((d) => d.orderId === orderId);
+}
+
+/** The audit trail's state changes (it also records notes, such as an ignored event, as X → X entries). */
+const transitions = (body: Reply['body']) =>
+  (body.events as { from: string; to: string }[]).filter((e) => e.from !== e.to);
+
+/** Replaces the sandbox's fault settings (`undefined` clears them) through its control API. */
+async function setFaults(faults: Record<string, number> | undefined): Promise<void> {
+  const res = await fetch(sandboxUrl('/faults'), {
+    method: faults ? 'PUT' : 'DELETE',
+    ...(faults ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) } : {}),
+  });
+  expect(res.status).toBe(200);
+}
+
+async function payment(reference: string): Promise<Reply['body']> {
+  const res = await call('GET', `/v1/payments/${reference}`);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+async function untilStatus(reference: string, status: string): Promise<Reply['body']> {
+  return eventually(`payment ${reference} to become ${status}`, async () => {
+    const body = await payment(reference);
+    return body.status === status ? body : undefined;
+  });
+}
+
+async function createPayment(reference: string, cardNumber: string, preAuth = true): Promise<Reply> {
+  const created = await call('POST', '/v1/payments', {
+    merchant_order_reference: reference,
+    amount: { value: 125_000, currency: 'INR' },
+    pre_auth: preAuth,
+    card: card(cardNumber),
+  });
+  expect(created.status).toBe(201);
+  return created;
+}
+
+/** The customer's browser on the challenge page: load it, click the button, follow the auto-submitting form. */
+async function completeChallenge(challengeUrl: string, button: 'Approve' | 'Decline') {
+  const pageRes = await fetch(challengeUrl);
+  expect(pageRes.status).toBe(200);
+  const form = parseForms(await pageRes.text(), challengeUrl).find((f) => f.buttons.some((b) => b.label === button));
+  expect(form, `the challenge page has a form with an ${button} button`).toBeDefined();
+  const clicked = form!.buttons.find((b) => b.label === button)!;
+  const afterClick = await submitForm(form!, clicked);
+  // The sandbox posts the signed fields back to the merchant with an auto-submitting form (Plural's default).
+  expect(afterClick.status).toBe(200);
+  const callbackPageUrl = afterClick.url;
+  const callbackForm = parseForms(await afterClick.text(), callbackPageUrl).find((f) => f.id === 'callback');
+  expect(callbackForm, 'the sandbox answered with the auto-submitting callback form').toBeDefined();
+  return { callbackForm: callbackForm! };
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'plural-e2e-'));
+  stack = await startStackProcess(dataDir);
+  call = apiClient(stack.info);
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start, end to end over HTTP', () => {
+  it('prints where everything is and serves health, readiness, docs and metrics', async () => {
+    expect(stack.info).toMatchObject({
+      temporal: { embedded: true, namespace: 'default' },
+      plural: { sandbox: true },
+      devApiKey: expect.any(String) as unknown,
+    });
+    expect(stack.output()).toContain(`API key`);
+    expect((await fetch(`${stack.info.api}/healthz`)).status).toBe(200);
+    expect((await fetch(`${stack.info.api}/readyz`)).status).toBe(200);
+    expect((await fetch(stack.info.docs)).status).toBe(200);
+    const openapi = (await (await fetch(stack.info.openapi)).json()) as { openapi: string };
+    expect(openapi.openapi).toMatch(/^3\./);
+    expect(await (await fetch(stack.info.apiMetrics)).text()).toContain('# TYPE');
+    expect((await call('GET', '/v1/payments/none', undefined, { authorization: 'Bearer wrong-key' })).status).toBe(401);
+  });
+
+  it('runs a native-OTP pre-auth payment to capture', async () => {
+    const reference = ref('otp');
+    const created = await createPayment(reference, OTP_CARD);
+    expect(created.body).toMatchObject({ status: 'AWAITING_OTP', pre_auth: true });
+    const authorized = await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP });
+    expect(authorized.status).toBe(200);
+    expect(authorized.body.status).toBe('AUTHORIZED');
+    const captured = await call('POST', `/v1/payments/${reference}/capture`);
+    expect(captured.status).toBe(200);
+    expect(captured.body).toMatchObject({ status: 'PROCESSED', captured_amount: { value: 125_000, currency: 'INR' } });
+    // The sandbox's webhooks reached the API and were accepted.
+    const orderId = String(created.body.order_id);
+    const seen = await eventually('the ORDER_PROCESSED webhook', async () => {
+      const list = await deliveries(orderId);
+      return list.some((d) => d.eventType === 'ORDER_PROCESSED') ? list : undefined;
+    });
+    expect(seen.every((d) => d.outcome === 'delivered' && d.status === 200)).toBe(true);
+  }, 60_000);
+
+  it('fails the payment once every OTP attempt is used up with a wrong OTP', async () => {
+    const reference = ref('wrong-otp');
+    const created = await createPayment(reference, OTP_CARD);
+    const attempts = (created.body.otp as { attempts_left: number }).attempts_left;
+    expect(attempts).toBeGreaterThan(1);
+    let last: Reply | undefined;
+    let submitted = 0;
+    while (submitted < attempts + 2) {
+      last = await call('POST', `/v1/payments/${reference}/otp`, { otp: '000000' });
+      submitted += 1;
+      expect(last.status).toBe(200);
+      if (last.body.status !== 'AWAITING_OTP') break;
+      expect((last.body.otp as { attempts_left: number }).attempts_left).toBe(attempts - submitted);
+    }
+    expect(submitted).toBe(attempts);
+    expect(last?.body.status).toBe('FAILED');
+    expect(last?.body.failure).not.toBeNull();
+    const again = await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP });
+    expect(again.status).toBe(409);
+  }, 60_000);
+
+  it('completes the challenge page like a browser: callback, merchant return page, webhook', async () => {
+    const reference = ref('challenge');
+    const created = await createPayment(reference, CHALLENGE_CARD);
+    expect(created.body.status).toBe('AWAITING_CHALLENGE');
+    const { callbackForm } = await completeChallenge(String(created.body.challenge_url), 'Approve');
+    expect(callbackForm.action).toBe(`${stack.info.api}/v1/callbacks/plural`);
+
+    const callback = await submitForm(callbackForm);
+    expect(callback.status).toBe(303);
+    const returnUrl = new URL(callback.headers.get('location') ?? '');
+    expect(`${returnUrl.origin}${returnUrl.pathname}`).toBe(stack.info.returnPage);
+    expect(returnUrl.searchParams.get('merchant_order_reference')).toBe(reference);
+
+    const returnPage = await fetch(returnUrl);
+    expect(returnPage.status).toBe(200);
+    expect(await returnPage.text()).toContain('<span id="status">AUTHORIZED</span>');
+    expect((await payment(reference)).status).toBe('AUTHORIZED');
+
+    const orderId = String(created.body.order_id);
+    const authorizedHooks = await eventually('the ORDER_AUTHORIZED webhook', async () => {
+      const list = (await deliveries(orderId)).filter((d) => d.eventType === 'ORDER_AUTHORIZED');
+      return list.length > 0 ? list : undefined;
+    });
+    expect(authorizedHooks.every((d) => d.outcome === 'delivered' && d.status === 200)).toBe(true);
+
+    const captured = await call('POST', `/v1/payments/${reference}/capture`, {
+      amount: { value: 100_000, currency: 'INR' },
+    });
+    expect(captured.status).toBe(200);
+    expect(captured.body).toMatchObject({ status: 'PROCESSED', captured_amount: { value: 100_000, currency: 'INR' } });
+  }, 60_000);
+
+  it('ends a declined card FAILED and shows it on the merchant return page', async () => {
+    const reference = ref('declined');
+    const created = await createPayment(reference, DECLINED_CARD, false);
+    expect(created.body.status).toBe('AWAITING_CHALLENGE');
+    const { callbackForm } = await completeChallenge(String(created.body.challenge_url), 'Approve');
+    expect(callbackForm.fields.status).toBe('FAILED');
+
+    const callback = await submitForm(callbackForm);
+    expect(callback.status).toBe(303);
+    const returnUrl = new URL(callback.headers.get('location') ?? '');
+    expect(returnUrl.searchParams.get('status')).toBe('FAILED');
+    const html = await (await fetch(returnUrl)).text();
+    expect(html).toContain('<span id="status">FAILED</span>');
+
+    const failed = await untilStatus(reference, 'FAILED');
+    expect(failed.failure).toMatchObject({ code: expect.any(String) as unknown });
+    expect((await call('POST', `/v1/payments/${reference}/capture`)).status).toBe(409);
+  }, 60_000);
+
+  it('settles a payment from duplicated webhooks alone when the browser never returns', async () => {
+    await setFaults({ webhookDuplicateRate: 1 });
+    try {
+      const reference = ref('webhooks');
+      const created = await createPayment(reference, CHALLENGE_CARD);
+      const orderId = String(created.body.order_id);
+      // The customer approves, but the browser never posts the callback form back: only webhooks tell the engine.
+      await completeChallenge(String(created.body.challenge_url), 'Approve');
+      const authorized = await untilStatus(reference, 'AUTHORIZED');
+      expect(authorized.next_actions).toContain('CAPTURE');
+
+      // Both copies (same webhook-id) were acknowledged; the second changed nothing.
+      const list = await eventually('both copies of ORDER_AUTHORIZED', async () => {
+        const l = (await deliveries(orderId)).filter((d) => d.eventType === 'ORDER_AUTHORIZED');
+        return l.filter((d) => d.outcome === 'delivered').length >= 2 ? l : undefined;
+      });
+      expect(new Set(list.map((d) => d.webhookId)).size).toBe(1);
+      expect(list.map((d) => d.copy).sort()).toEqual([1, 2]);
+      expect(list.every((d) => d.status === 200)).toBe(true);
+      const events = transitions(await payment(reference));
+      expect(events.filter((e) => e.to === 'AUTHORIZED')).toHaveLength(1);
+    } finally {
+      await setFaults(undefined);
+    }
+  }, 60_000);
+
+  it('ignores a stale webhook that arrives after a newer one (reordered and duplicated)', async () => {
+    // ORDER_AUTHORIZED is held back until the next event of the order (ORDER_PROCESSED) has gone out.
+    await setFaults({ webhookDuplicateRate: 1, webhookReorderRate: 1, webhookReorderHoldMs: 20_000 });
+    try {
+      const reference = ref('reordered');
+      const created = await createPayment(reference, OTP_CARD);
+      const orderId = String(created.body.order_id);
+      expect((await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP })).body.status).toBe('AUTHORIZED');
+      const captured = await call('POST', `/v1/payments/${reference}/capture`);
+      expect(captured.status).toBe(200);
+      expect(captured.body.status).toBe('PROCESSED');
+
+      const list = await eventually('both copies of both events', async () => {
+        const l = (await deliveries(orderId)).filter((d) => d.outcome === 'delivered');
+        const count = (type: string) => l.filter((d) => d.eventType === type).length;
+        return count('ORDER_AUTHORIZED') >= 2 && count('ORDER_PROCESSED') >= 2 ? l : undefined;
+      });
+      expect(list.every((d) => d.status === 200)).toBe(true);
+      const types = list.map((d) => d.eventType);
+      expect(types.indexOf('ORDER_AUTHORIZED')).toBeGreaterThan(types.indexOf('ORDER_PROCESSED'));
+
+      await new Promise((r) => setTimeout(r, 300));
+      const final = await payment(reference);
+      expect(final.status).toBe('PROCESSED');
+      const events = transitions(final);
+      expect(events.filter((e) => e.to === 'AUTHORIZED')).toHaveLength(1);
+      expect(events.filter((e) => e.to === 'PROCESSED')).toHaveLength(1);
+    } finally {
+      await setFaults(undefined);
+    }
+  }, 60_000);
+
+  it('rejects a forged callback and a forged webhook with 401 and leaves the payment unchanged', async () => {
+    const reference = ref('forged');
+    const created = await createPayment(reference, CHALLENGE_CARD);
+    const orderId = String(created.body.order_id);
+    const before = await payment(reference);
+    expect(before.status).toBe('AWAITING_CHALLENGE');
+
+    const fields = { order_id: orderId, status: 'AUTHORIZED' };
+    const forgedQuery = new URLSearchParams({ ...fields, signature: signCallback(fields, 'ab'.repeat(32)) });
+    const forgedGet = await fetch(`${stack.info.api}/v1/callbacks/plural?${forgedQuery.toString()}`, {
+      redirect: 'manual',
+    });
+    expect(forgedGet.status).toBe(401);
+    const unsignedPost = await fetch(`${stack.info.api}/v1/callbacks/plural`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+      redirect: 'manual',
+    });
+    expect(unsignedPost.status).toBe(401);
+
+    const body = JSON.stringify({
+      event_type: 'ORDER_AUTHORIZED',
+      data: {
+        order_id: orderId,
+        merchant_order_reference: reference,
+        status: 'AUTHORIZED',
+        order_amount: { value: 125_000, currency: 'INR' },
+        payments: [],
+      },
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const send = (headers: Record<string, string>) =>
+      fetch(`${stack.info.api}/v1/webhooks/plural`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body,
+      });
+    const wrongSecret = await send(
+      webhookHeaders({ id: 'msg_forged1', timestamp: now, body, secret: 'not-the-secret' }),
+    );
+    expect(wrongSecret.status).toBe(401);
+    const stale = await send(
+      webhookHeaders({ id: 'msg_forged2', timestamp: now - 3_600, body, secret: DEFAULT_CREDENTIALS.webhookSecret }),
+    );
+    expect(stale.status).toBe(401);
+    expect(((await stale.json()) as Reply['body']).error?.type).toBeDefined();
+
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await payment(reference);
+    expect(after.status).toBe('AWAITING_CHALLENGE');
+    expect(after.events).toEqual(before.events);
+    expect((await call('POST', `/v1/payments/${reference}/cancel`)).body.status).toBe('CANCELLED');
+  }, 60_000);
+
+  it('writes no card number, CVV field or secret to its output', () => {
+    const out = stack.output();
+    expect(out).toContain('"route":"/v1/payments"');
+    for (const secret of [
+      OTP_CARD,
+      CHALLENGE_CARD,
+      DECLINED_CARD,
+      DEFAULT_CREDENTIALS.clientSecret,
+      DEFAULT_CREDENTIALS.webhookSecret,
+      DEFAULT_CREDENTIALS.callbackSecretHex,
+    ]) {
+      expect(out.includes(secret), `output contains ${secret.slice(0, 4)}…`).toBe(false);
+    }
+    expect(out).not.toMatch(/"cvv"\s*:\s*"\d/i);
+    expect(out).not.toMatch(/"otp"\s*:\s*"\d/i);
+  });
+
+  it('stops cleanly on SIGTERM and keeps the Temporal state in its data folder across a restart', async () => {
+    const reference = ref('persisted');
+    await createPayment(reference, OTP_CARD, false);
+    expect((await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP })).status).toBeLessThan(300);
+    await untilStatus(reference, 'PROCESSED');
+
+    const code = await stack.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(stack.output()).toContain('STOPPED');
+
+    stack = await startStackProcess(dataDir);
+    call = apiClient(stack.info);
+    expect(stack.info.workflowBundle).toBe('cache');
+    expect((await payment(reference)).status).toBe('PROCESSED');
+    expect(await stack.stop('SIGINT')).toBe(0);
+  }, 180_000);
+});
