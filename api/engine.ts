@@ -3,6 +3,7 @@
  * it over `@temporalio/client`, tests implement it in memory. Nothing here carries card data or an OTP: the workflow
  * input holds vault handles and last-4 digits only, the OTP signal a vault handle.
  */
+import type { CardSecret } from '../card-vault';
 import type {
   CallbackReceivedSignal,
   CancelRequestedSignal,
@@ -66,17 +67,8 @@ export class PaymentNotFoundError extends Error {
   }
 }
 
-/** Card data (or an OTP) as handed to the vault before the workflow uses it (the card-vault contract). */
-export interface CardSecret {
-  number?: string;
-  cvv?: string;
-  name?: string;
-  expiryMonth?: string;
-  expiryYear?: string;
-  token?: string;
-  cryptogram?: string;
-  otp?: string;
-}
+/** Card data (or an OTP) as handed to the vault before the workflow uses it: the card-vault contract, defined there. */
+export type { CardSecret };
 
 /** The part of the card vault the API uses: park card data or an OTP, get an opaque handle, drop it if unused. */
 export interface CardVaultPort {

@@ -20,6 +20,7 @@ import {
   type WebhookEvent,
 } from './state-machine';
 import type { OrderRecord, PaymentRecord, Store } from './store';
+import { newOrderRecord } from './store';
 
 /** Receives every event the gateway would send as a webhook. */
 export type EventSink = (event: WebhookEvent, order: OrderRecord) => void;
@@ -79,40 +80,25 @@ export class Gateway {
       );
     }
     const now = this.now();
-    const order: OrderRecord = {
-      id: this.uniqueOrderId('order', ref),
-      type: 'CHARGE',
-      merchantOrderReference: ref,
-      amount: { ...input.order_amount },
-      preAuth: input.pre_auth,
-      status: ORDER_STATUS.CREATED,
-      callbackUrl: input.callback_url,
-      failureCallbackUrl: input.failure_callback_url,
-      allowedPaymentMethods: input.allowed_payment_methods,
-      notes: input.notes,
-      purchaseDetails: input.purchase_details,
-      customerId: input.purchase_details?.customer?.customer_id,
-      parentOrderId: undefined,
-      payments: [],
-      currentPaymentIds: [],
-      challengeToken: undefined,
-      pendingDeadline: undefined,
-      attempts: 0,
-      authorizedAmount: 0,
-      capturedAmount: 0,
-      reversedAmount: 0,
-      refundedAmount: 0,
-      captureCount: 0,
-      captureAttempts: 0,
-      cancelCount: 0,
-      authorizedAt: undefined,
-      capturedAt: undefined,
-      cancelledAt: undefined,
-      history: [{ status: ORDER_STATUS.CREATED, at: now }],
-      webhookSeq: 0,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const order = newOrderRecord(
+      {
+        id: this.uniqueOrderId('order', ref),
+        type: 'CHARGE',
+        merchantOrderReference: ref,
+        amount: { ...input.order_amount },
+        preAuth: input.pre_auth,
+        status: ORDER_STATUS.CREATED,
+        callbackUrl: input.callback_url,
+        failureCallbackUrl: input.failure_callback_url,
+        allowedPaymentMethods: input.allowed_payment_methods,
+        notes: input.notes,
+        purchaseDetails: input.purchase_details,
+        customerId: input.purchase_details?.customer?.customer_id,
+        parentOrderId: undefined,
+        payments: [],
+      },
+      now,
+    );
     this.store.orders.set(order.id, order);
     this.store.orderByReference.set(ref, order.id);
     return order;

@@ -4,6 +4,7 @@ import type { Gateway } from './gateway';
 import type { CaptureInput, RefundInput } from './schemas';
 import { ORDER_STATUS, PAYMENT_STATUS, WEBHOOK_EVENT, type OrderStatus } from './state-machine';
 import type { OrderRecord, PaymentRecord } from './store';
+import { newOrderRecord } from './store';
 
 /** Capture (full or ONE partial), cancel and refund of an order. */
 export class Settlement {
@@ -150,40 +151,25 @@ export class Settlement {
       createdAt: now,
       updatedAt: now,
     };
-    const refund: OrderRecord = {
-      id,
-      type: 'REFUND',
-      merchantOrderReference: ref,
-      amount: { ...input.order_amount },
-      preAuth: false,
-      status: ORDER_STATUS.PROCESSED,
-      callbackUrl: undefined,
-      failureCallbackUrl: undefined,
-      allowedPaymentMethods: undefined,
-      notes: undefined,
-      purchaseDetails: input.merchant_metadata ? { merchant_metadata: input.merchant_metadata } : undefined,
-      customerId: parent.customerId,
-      parentOrderId: parent.id,
-      payments: [payment],
-      currentPaymentIds: [],
-      challengeToken: undefined,
-      pendingDeadline: undefined,
-      attempts: 0,
-      authorizedAmount: 0,
-      capturedAmount: 0,
-      reversedAmount: 0,
-      refundedAmount: 0,
-      captureCount: 0,
-      captureAttempts: 0,
-      cancelCount: 0,
-      authorizedAt: undefined,
-      capturedAt: undefined,
-      cancelledAt: undefined,
-      history: [{ status: ORDER_STATUS.PROCESSED, at: now }],
-      webhookSeq: 0,
-      createdAt: now,
-      updatedAt: now,
-    };
+    const refund = newOrderRecord(
+      {
+        id,
+        type: 'REFUND',
+        merchantOrderReference: ref,
+        amount: { ...input.order_amount },
+        preAuth: false,
+        status: ORDER_STATUS.PROCESSED,
+        callbackUrl: undefined,
+        failureCallbackUrl: undefined,
+        allowedPaymentMethods: undefined,
+        notes: undefined,
+        purchaseDetails: input.merchant_metadata ? { merchant_metadata: input.merchant_metadata } : undefined,
+        customerId: parent.customerId,
+        parentOrderId: parent.id,
+        payments: [payment],
+      },
+      now,
+    );
     this.gateway.store.orders.set(id, refund);
     this.gateway.store.refundByReference.set(ref, id);
     parent.refundedAmount += input.order_amount.value;

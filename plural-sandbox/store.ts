@@ -81,6 +81,50 @@ export interface OrderRecord {
   updatedAt: number;
 }
 
+/** The fields every new order starts with: no payments, no money moved, one history entry. */
+export function newOrderRecord(
+  fields: Pick<
+    OrderRecord,
+    | 'id'
+    | 'type'
+    | 'merchantOrderReference'
+    | 'amount'
+    | 'preAuth'
+    | 'status'
+    | 'callbackUrl'
+    | 'failureCallbackUrl'
+    | 'allowedPaymentMethods'
+    | 'notes'
+    | 'purchaseDetails'
+    | 'customerId'
+    | 'parentOrderId'
+    | 'payments'
+  >,
+  now: number,
+): OrderRecord {
+  return {
+    ...fields,
+    currentPaymentIds: [],
+    challengeToken: undefined,
+    pendingDeadline: undefined,
+    attempts: 0,
+    authorizedAmount: 0,
+    capturedAmount: 0,
+    reversedAmount: 0,
+    refundedAmount: 0,
+    captureCount: 0,
+    captureAttempts: 0,
+    cancelCount: 0,
+    authorizedAt: undefined,
+    capturedAt: undefined,
+    cancelledAt: undefined,
+    history: [{ status: fields.status, at: now }],
+    webhookSeq: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 export interface SavedToken {
   readonly tokenId: string;
   readonly customerId: string;
