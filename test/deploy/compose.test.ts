@@ -1,0 +1,238 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  clone,
+  commandProblems,
+  configProblems,
+  envKeyProblems,
+  interpolate,
+  parseCompose,
+  portProblems,
+  readCompose,
+  ROOT,
+  schemaProblems,
+  searchAttributeProblems,
+  serviceEnv,
+  startOrderProblems,
+  wiringProblems,
+} from './deploy-checks';
+import type { Compose, Service } from './deploy-checks';
+
+const compose = readCompose();
+const NAMESPACE_SCRIPT = readFileSync(path.join(ROOT, 'deploy', 'temporal', 'create-namespace.sh'), 'utf8');
+
+/** A copy of the compose file with one service changed. */
+function withService(name: string, change: (service: Service) => void): Compose {
+  const doc = clone(compose);
+  const service = doc.services[name];
+  if (!service) throw new Error(`no service ${name}`);
+  change(service);
+  return doc;
+}
+
+function setEnv(name: string, key: string, value: string | undefined): Compose {
+  return withService(name, (s) => {
+    const env = s.environment as Record<string, string>;
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  });
+}
+
+describe('compose interpolation', () => {
+  it('resolves defaults, set variables, empty values and escaped dollars as Compose does', () => {
+    expect(interpolate('${A:-x}')).toBe('x');
+    expect(interpolate('${A:-x}', { A: '' })).toBe('x');
+    expect(interpolate('${A-x}', { A: '' })).toBe('');
+    expect(interpolate('${A:-x}', { A: 'y' })).toBe('y');
+    expect(interpolate('a-${A}-$B-$$C', { A: '1', B: '2' })).toBe('a-1-2-$C');
+    expect(interpolate('${UNSET}')).toBe('');
+  });
+
+  it('reads list-form environments too', () => {
+    expect(serviceEnv({ environment: ['A=${X:-1}', 'B=c=d'] })).toEqual({ A: '1', B: 'c=d' });
+  });
+});
+
+describe('docker-compose.yml', () => {
+  it('is valid against the Compose JSON Schema', () => {
+    expect(schemaProblems(compose)).toEqual([]);
+  });
+
+  it('fails the schema for an unknown service property', () => {
+    const broken = withService('api', (s) => {
+      s.restartt = 'always';
+    });
+    expect(schemaProblems(broken).length).toBeGreaterThan(0);
+  });
+
+  it('fails the schema for a malformed depends_on condition', () => {
+    const broken = parseCompose(
+      'services:\n  a:\n    image: x\n    depends_on:\n      b:\n        condition: when_ready\n  b:\n    image: y\n',
+    );
+    expect(schemaProblems(broken).length).toBeGreaterThan(0);
+  });
+
+  it('runs the worker, API and sandbox entry files, and the Temporal jobs run scripts that exist', () => {
+    expect(commandProblems(compose)).toEqual([]);
+  });
+
+  it('reports a command naming a missing npm script or file', () => {
+    expect(
+      commandProblems(
+        withService('worker', (s) => {
+          s.command = ['npm', 'run', 'no-such-script'];
+        }),
+      ),
+    ).toEqual([expect.stringContaining('npm script "no-such-script" does not exist')]);
+    expect(
+      commandProblems(
+        withService('api', (s) => {
+          s.command = ['node', '--import', 'tsx', 'api/nope.ts'];
+        }),
+      ),
+    ).toEqual([expect.stringContaining('entry file api/nope.ts does not exist')]);
+    expect(
+      commandProblems(
+        withService('sandbox', (s) => {
+          s.command = ['node', '--import', 'tsx', 'api/server.ts'];
+        }),
+      ),
+    ).toEqual([expect.stringContaining('runs api/server.ts, not plural-sandbox/main.ts')]);
+  });
+
+  it('accepts npm run <script> when the script exists', () => {
+    const doc = withService('worker', (s) => {
+      s.command = ['npm', 'run', 'worker'];
+    });
+    expect(commandProblems(doc)).toEqual([]);
+  });
+
+  it('reports a job script that is not mounted or whose file is missing', () => {
+    expect(
+      commandProblems(
+        withService('temporal-create-namespace', (s) => {
+          s.volumes = ['./deploy/temporal/missing.sh:/scripts/create-namespace.sh:ro'];
+        }),
+      ),
+    ).toEqual(expect.arrayContaining([expect.stringContaining('mounted path ./deploy/temporal/missing.sh')]));
+    expect(
+      commandProblems(
+        withService('temporal-schema-setup', (s) => {
+          s.volumes = [];
+        }),
+      ),
+    ).toEqual([expect.stringContaining('which no volume mounts')]);
+  });
+
+  it('sets only configuration keys the worker, API and sandbox read', () => {
+    expect(envKeyProblems(compose)).toEqual([]);
+  });
+
+  it('reports an environment variable the process does not read', () => {
+    expect(envKeyProblems(setEnv('worker', 'PLURAL_BASE_URI', 'http://x'))).toEqual([
+      'worker: PLURAL_BASE_URI is not a configuration key the worker reads',
+    ]);
+    expect(envKeyProblems(setEnv('api', 'API_PORTT', '1'))).toEqual([
+      'api: API_PORTT is not a configuration key the api reads',
+    ]);
+    expect(envKeyProblems(setEnv('sandbox', 'SANDBOX_NOPE', '1'))).toEqual([
+      'sandbox: SANDBOX_NOPE is not a configuration key the sandbox reads',
+    ]);
+  });
+
+  it('gives the worker and the API every required key, in the form their config schemas accept', () => {
+    expect(configProblems(compose)).toEqual([]);
+  });
+
+  it('reports a missing required key or a value the config schema rejects, without echoing it', () => {
+    const missing = configProblems(setEnv('api', 'API_FINGERPRINT_KEY', undefined));
+    expect(missing).toEqual([expect.stringMatching(/^api: API_FINGERPRINT_KEY is required/)]);
+    const short = configProblems(setEnv('worker', 'CARD_VAULT_TOKEN', '${CARD_VAULT_TOKEN:-short-secret}'));
+    expect(short).toEqual([expect.stringMatching(/^worker: CARD_VAULT_TOKEN must be at least 32/)]);
+    expect(short.join()).not.toContain('short-secret');
+    const noDefault = configProblems(setEnv('worker', 'PLURAL_CLIENT_SECRET', '${PLURAL_CLIENT_SECRET}'));
+    expect(noDefault).toEqual([expect.stringContaining('worker: PLURAL_CLIENT_SECRET')]);
+  });
+
+  it('publishes and health-checks the port each process listens on, on all interfaces', () => {
+    expect(portProblems(compose)).toEqual([]);
+  });
+
+  it('reports a published port, health check or listen address that does not match the process', () => {
+    expect(
+      portProblems(
+        withService('api', (s) => {
+          s.ports = ['8080:3000'];
+        }),
+      ),
+    ).toEqual(['api: publishes container port 3000, listens on 8080']);
+    expect(portProblems(setEnv('worker', 'WORKER_METRICS_PORT', '9000'))).toEqual(
+      expect.arrayContaining(['worker: publishes container port 9464, listens on 9000']),
+    );
+    // Unset: the code's default (8090) applies, which the file publishes.
+    expect(portProblems(setEnv('sandbox', 'SANDBOX_PORT', undefined))).toEqual([]);
+    expect(portProblems(setEnv('sandbox', 'SANDBOX_PORT', '9999'))).toEqual(
+      expect.arrayContaining(['sandbox: publishes container port 8090, listens on 9999']),
+    );
+    expect(portProblems(setEnv('api', 'API_HOST', undefined))).toEqual([
+      'api: API_HOST must be 0.0.0.0 in a container',
+    ]);
+  });
+
+  it('wires the services to each other: Temporal, namespace, card vault, gateway and its secrets', () => {
+    expect(wiringProblems(compose)).toEqual([]);
+  });
+
+  it('reports services that would not reach each other', () => {
+    expect(wiringProblems(setEnv('api', 'TEMPORAL_ADDRESS', 'temporal:7234'))).toEqual([
+      "api: TEMPORAL_ADDRESS temporal:7234 is not the temporal service's port",
+    ]);
+    expect(wiringProblems(setEnv('worker', 'TEMPORAL_NAMESPACE', 'payments'))).toEqual([
+      'worker, api and the namespace job use different TEMPORAL_NAMESPACE',
+    ]);
+    expect(wiringProblems(setEnv('api', 'CARD_VAULT_TOKEN', 'another-token-of-at-least-32-characters!'))).toEqual([
+      'worker and api must share CARD_VAULT_TOKEN',
+    ]);
+    expect(wiringProblems(setEnv('worker', 'CARD_VAULT_URL', 'http://api:8080/card-vault'))).toHaveLength(1);
+    expect(wiringProblems(setEnv('sandbox', 'SANDBOX_WEBHOOK_SECRET', 'other'))).toEqual([
+      'engine and sandbox disagree on PLURAL_WEBHOOK_SECRET',
+    ]);
+  });
+
+  it('starts services in order: database, schema, server, namespace, then API and worker', () => {
+    expect(startOrderProblems(compose)).toEqual([]);
+  });
+
+  it('reports a missing start condition or a wait on a service without a health check', () => {
+    expect(
+      startOrderProblems(
+        withService('worker', (s) => {
+          s.depends_on = { api: { condition: 'service_healthy' } };
+        }),
+      ),
+    ).toEqual(['worker must wait for temporal-create-namespace (service_completed_successfully)']);
+    expect(
+      startOrderProblems(
+        withService('api', (s) => {
+          delete s.healthcheck;
+        }),
+      ),
+    ).toEqual(['worker: waits for api to be healthy, but api has no health check']);
+  });
+
+  it('creates the namespace with every payment search attribute', () => {
+    expect(searchAttributeProblems(NAMESPACE_SCRIPT)).toEqual([]);
+    expect(searchAttributeProblems(NAMESPACE_SCRIPT.replaceAll('PluralOrderId', 'OrderId'))).toEqual([
+      'create-namespace.sh does not create search attribute PluralOrderId',
+    ]);
+  });
+
+  it('follows the current Temporal pattern: server and admin-tools images, no auto-setup', () => {
+    const images = Object.values(compose.services).map((s) => s.image ?? '');
+    expect(images.some((i) => i.startsWith('temporalio/auto-setup'))).toBe(false);
+    expect(compose.services.temporal?.image).toMatch(/^temporalio\/server:/);
+    expect(compose.services['temporal-schema-setup']?.image).toMatch(/^temporalio\/admin-tools:/);
+    expect(compose.services['temporal-ui']?.image).toMatch(/^temporalio\/ui:/);
+  });
+});

@@ -1,0 +1,505 @@
+/**
+ * Static checks of docker-compose.yml and the Dockerfile, for CI machines that have no Docker engine. Each check
+ * returns the problems it found (empty: fine), so the tests can run it on the real files and on broken copies.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { CONFIG_KEYS, ConfigError, loadApiConfig, loadWorkerConfig, WORKER_DEFAULTS } from '../../config';
+import { CARD_VAULT_MOUNT_PATH } from '../../api/app';
+import { SEARCH_ATTRIBUTE } from '../../workflows/definitions';
+
+/** Repository root. */
+export const ROOT = path.join(__dirname, '..', '..');
+export const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
+export const DOCKERFILE_PATH = path.join(ROOT, 'Dockerfile');
+export const COMPOSE_SCHEMA_PATH = path.join(__dirname, '..', '..', '..', 'shared', 'schemas', 'compose-spec.json');
+
+/** The engine's services (built from the Dockerfile) and the process each one must run. */
+export const ENGINE_SERVICES = { worker: 'worker/main.ts', api: 'api/server.ts', sandbox: 'plural-sandbox/main.ts' };
+
+export type Compose = { services: Record<string, Service> } & Record<string, unknown>;
+export interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string | string[];
+  entrypoint?: string | string[];
+  environment?: Record<string, string | number | boolean | null> | string[];
+  ports?: (string | number | { target: number; published?: string | number })[];
+  volumes?: (string | { type?: string; source?: string; target: string })[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  healthcheck?: { test?: string | string[]; disable?: boolean };
+  [key: string]: unknown;
+}
+
+/** Parses compose YAML the way Compose does (YAML merge keys resolved). */
+export function parseCompose(source: string): Compose {
+  return parse(source, { merge: true }) as Compose;
+}
+
+export function readCompose(): Compose {
+  return parseCompose(readFileSync(COMPOSE_PATH, 'utf8'));
+}
+
+/** A deep copy to break in a test. */
+export function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Compose
+
+/** Validates against the Compose JSON Schema (draft-07). */
+export function schemaProblems(doc: unknown): string[] {
+  const schema = JSON.parse(readFileSync(COMPOSE_SCHEMA_PATH, 'utf8')) as Record<string, unknown>;
+  // Draft-07 is Ajv's default. The spec names its meta-schema by an https URL Ajv does not register, and uses
+  // `format`s and a `deprecated` annotation that Ajv does not check without plugins: validate the file, not the spec.
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, validateSchema: false });
+  const validate = ajv.compile(schema);
+  if (validate(doc)) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+}
+
+/**
+ * Resolves Compose interpolation with the given shell variables: `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
+ * `$VAR` and `$$` (a literal `$`). Unset variables without a default become empty, as Compose does.
+ */
+export function interpolate(value: string, vars: Record<string, string | undefined> = {}): string {
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (match, braced: string | undefined, op: string | undefined, fallback: string | undefined, bare?: string) => {
+      if (match === '$$') return '$';
+      const name = braced ?? bare ?? '';
+      const current = vars[name];
+      if (op === ':-') return current === undefined || current === '' ? (fallback ?? '') : current;
+      if (op === '-') return current === undefined ? (fallback ?? '') : current;
+      return current ?? '';
+    },
+  );
+}
+
+/** A service's environment with interpolation resolved (as if no variable were set in the shell). */
+export function serviceEnv(service: Service, vars: Record<string, string | undefined> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  const raw = service.environment ?? {};
+  const entries: [string, string][] = Array.isArray(raw)
+    ? raw.map((line) => {
+        const i = line.indexOf('=');
+        return i < 0 ? [line, ''] : [line.slice(0, i), line.slice(i + 1)];
+      })
+    : Object.entries(raw).map(([k, v]) => [k, v === null ? '' : String(v)]);
+  for (const [k, v] of entries) env[k] = interpolate(v, vars);
+  return env;
+}
+
+const asList = (value: string | string[] | undefined): string[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : value.split(/\s+/).filter(Boolean);
+
+/** Container ports a service publishes. */
+export function containerPorts(service: Service): number[] {
+  return (service.ports ?? []).map((p) => {
+    if (typeof p === 'object') return Number(p.target);
+    const spec = String(p).replace(/\/(tcp|udp)$/, '');
+    return Number(spec.slice(spec.lastIndexOf(':') + 1));
+  });
+}
+
+function packageScripts(): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  return pkg.scripts ?? {};
+}
+
+/**
+ * Every engine service runs its own entry file, as `npm run <script>` (an existing script) or `node [flags] <file>`
+ * (an existing file); every other service's script comes from an existing file mounted into it.
+ */
+export function commandProblems(doc: Compose): string[] {
+  const problems: string[] = [];
+  const scripts = packageScripts();
+  for (const [name, expected] of Object.entries(ENGINE_SERVICES)) {
+    const service = doc.services[name];
+    if (!service) {
+      problems.push(`service ${name} is missing`);
+      continue;
+    }
+    if (service.build === undefined) problems.push(`${name}: must be built from the Dockerfile (build: .)`);
+    const cmd = asList(service.command);
+    let file: string | undefined;
+    if (cmd[0] === 'npm' && cmd[1] === 'run') {
+      const script = scripts[cmd[2] ?? ''];
+      if (script === undefined) {
+        problems.push(`${name}: npm script "${cmd[2] ?? ''}" does not exist in package.json`);
+        continue;
+      }
+      file = script.split(/\s+/).find((part) => /\.[cm]?[jt]s$/.test(part));
+    } else if (cmd[0] === 'node') {
+      file = cmd.slice(1).find((part) => !part.startsWith('-') && part !== 'tsx');
+    } else {
+      problems.push(`${name}: command must be "npm run <script>" or "node <file>", got ${JSON.stringify(cmd)}`);
+      continue;
+    }
+    if (file === undefined) problems.push(`${name}: command names no entry file`);
+    else if (!existsSync(path.join(ROOT, file))) problems.push(`${name}: entry file ${file} does not exist`);
+    else if (path.normalize(file) !== path.normalize(expected)) problems.push(`${name}: runs ${file}, not ${expected}`);
+  }
+  for (const [name, service] of Object.entries(doc.services)) {
+    for (const volume of service.volumes ?? []) {
+      const source = typeof volume === 'string' ? volume.split(':')[0] : volume.source;
+      if (source !== undefined && source.startsWith('.') && !existsSync(path.join(ROOT, source))) {
+        problems.push(`${name}: mounted path ${source} does not exist`);
+      }
+    }
+    if (name in ENGINE_SERVICES) continue;
+    const mounted = (service.volumes ?? []).flatMap((v) => {
+      if (typeof v !== 'string') return v.source === undefined ? [] : [[v.source, v.target] as const];
+      const [source, target] = v.split(':');
+      return source !== undefined && target !== undefined ? [[source, target] as const] : [];
+    });
+    for (const arg of [...asList(service.entrypoint), ...asList(service.command)]) {
+      if (!arg.startsWith('/scripts/')) continue;
+      const mount = mounted.find(([, target]) => target === arg);
+      if (!mount) problems.push(`${name}: runs ${arg}, which no volume mounts`);
+      else if (!existsSync(path.join(ROOT, mount[0]))) problems.push(`${name}: ${arg} comes from missing ${mount[0]}`);
+    }
+  }
+  return problems;
+}
+
+function configProblem(err: unknown): string {
+  return err instanceof ConfigError ? err.issues.map((i) => `${i.key} ${i.message}`).join('; ') : String(err);
+}
+
+const SANDBOX_MAIN = path.join(ROOT, 'plural-sandbox', 'main.ts');
+
+/** `SANDBOX_*` keys the sandbox's entry point reads, and its default port, from its source. */
+export function sandboxKeys(): { keys: Set<string>; defaultPort: number } {
+  const source = readFileSync(SANDBOX_MAIN, 'utf8');
+  const keys = new Set(source.match(/\bSANDBOX_[A-Z0-9_]+\b/g) ?? []);
+  const port = /SANDBOX_PORT:[^\n]*\.default\((\d+)\)/.exec(source)?.[1];
+  if (port === undefined) throw new Error('cannot find the default of SANDBOX_PORT in plural-sandbox/main.ts');
+  return { keys, defaultPort: Number(port) };
+}
+
+/** Every variable set on the worker/API is a config key (the sandbox: a `SANDBOX_*` key it reads). */
+export function envKeyProblems(doc: Compose): string[] {
+  const problems: string[] = [];
+  const known = new Set<string>(Object.values(CONFIG_KEYS));
+  const sandbox = sandboxKeys().keys;
+  for (const name of Object.keys(ENGINE_SERVICES)) {
+    const env = serviceEnv(doc.services[name] ?? {});
+    for (const key of Object.keys(env)) {
+      const ok = name === 'sandbox' ? sandbox.has(key) : known.has(key);
+      if (!ok) problems.push(`${name}: ${key} is not a configuration key the ${name} reads`);
+    }
+  }
+  return problems;
+}
+
+/** The worker's and API's environments (defaults of `${VAR:-default}` applied) satisfy their config schemas. */
+export function configProblems(doc: Compose): string[] {
+  const problems: string[] = [];
+  try {
+    loadWorkerConfig(serviceEnv(doc.services.worker ?? {}));
+  } catch (err) {
+    problems.push(`worker: ${configProblem(err)}`);
+  }
+  try {
+    loadApiConfig(serviceEnv(doc.services.api ?? {}));
+  } catch (err) {
+    problems.push(`api: ${configProblem(err)}`);
+  }
+  return problems;
+}
+
+/** The port each engine process listens on, from its environment or its code's default. */
+export function listenPorts(doc: Compose): Record<keyof typeof ENGINE_SERVICES, number | undefined> {
+  const safe = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch {
+      return undefined;
+    }
+  };
+  const sandboxEnv = serviceEnv(doc.services.sandbox ?? {});
+  return {
+    worker: safe(() => loadWorkerConfig(serviceEnv(doc.services.worker ?? {})).metrics.port),
+    api: safe(() => loadApiConfig(serviceEnv(doc.services.api ?? {})).listen.port),
+    sandbox: sandboxEnv.SANDBOX_PORT !== undefined ? Number(sandboxEnv.SANDBOX_PORT) : sandboxKeys().defaultPort,
+  };
+}
+
+/**
+ * Published ports and health checks hit the port each process listens on, and the process listens on all
+ * interfaces (a loopback-only listener cannot be reached from another container).
+ */
+export function portProblems(doc: Compose): string[] {
+  const problems: string[] = [];
+  const listen = listenPorts(doc);
+  for (const name of Object.keys(ENGINE_SERVICES) as (keyof typeof ENGINE_SERVICES)[]) {
+    const service = doc.services[name] ?? {};
+    const port = listen[name];
+    if (port === undefined) {
+      problems.push(`${name}: its configuration does not parse, so its port is unknown`);
+      continue;
+    }
+    const published = containerPorts(service);
+    if (published.length === 0) problems.push(`${name}: publishes no port`);
+    for (const p of published)
+      if (p !== port) problems.push(`${name}: publishes container port ${p}, listens on ${port}`);
+    const check = asList(service.healthcheck?.test).join(' ');
+    if (!check.includes(String(port))) problems.push(`${name}: health check does not probe port ${port}`);
+  }
+  const api = serviceEnv(doc.services.api ?? {});
+  const worker = serviceEnv(doc.services.worker ?? {});
+  const sandbox = serviceEnv(doc.services.sandbox ?? {});
+  const loopback = (host: string | undefined, fallback: string) => /^(127\.|localhost$|::1$)/.test(host ?? fallback);
+  if (loopback(api.API_HOST, '127.0.0.1')) problems.push('api: API_HOST must be 0.0.0.0 in a container');
+  if (loopback(worker.WORKER_METRICS_HOST, WORKER_DEFAULTS.metricsHost)) {
+    problems.push('worker: WORKER_METRICS_HOST must be 0.0.0.0 in a container');
+  }
+  if (loopback(sandbox.SANDBOX_HOST, '0.0.0.0')) problems.push('sandbox: SANDBOX_HOST must be 0.0.0.0 in a container');
+  return problems;
+}
+
+/** Addresses between services point at an existing service and the port it listens on. */
+export function wiringProblems(doc: Compose): string[] {
+  const problems: string[] = [];
+  const listen = listenPorts(doc);
+  const api = serviceEnv(doc.services.api ?? {});
+  const worker = serviceEnv(doc.services.worker ?? {});
+  const sandbox = serviceEnv(doc.services.sandbox ?? {});
+  const ns = serviceEnv(doc.services['temporal-create-namespace'] ?? {});
+
+  for (const [name, env] of [
+    ['worker', worker],
+    ['api', api],
+    ['temporal-create-namespace', ns],
+  ] as const) {
+    const address = env.TEMPORAL_ADDRESS ?? '';
+    const [host, port] = address.split(':');
+    if (host !== 'temporal' || !containerPorts(doc.services.temporal ?? {}).includes(Number(port))) {
+      problems.push(`${name}: TEMPORAL_ADDRESS ${address || '(unset)'} is not the temporal service's port`);
+    }
+  }
+  const namespaces = new Set([worker, api, ns].map((env) => env.TEMPORAL_NAMESPACE ?? 'default'));
+  if (namespaces.size !== 1) problems.push('worker, api and the namespace job use different TEMPORAL_NAMESPACE');
+
+  const vault = worker.CARD_VAULT_URL ?? '';
+  if (vault !== `http://api:${listen.api}${CARD_VAULT_MOUNT_PATH}`) {
+    problems.push(
+      `worker: CARD_VAULT_URL ${vault || '(unset)'} is not http://api:${listen.api}${CARD_VAULT_MOUNT_PATH}`,
+    );
+  }
+  if (worker.CARD_VAULT_TOKEN === undefined || worker.CARD_VAULT_TOKEN !== api.CARD_VAULT_TOKEN) {
+    problems.push('worker and api must share CARD_VAULT_TOKEN');
+  }
+  if (worker.PLURAL_BASE_URL !== `http://sandbox:${listen.sandbox}`) {
+    problems.push(`worker: PLURAL_BASE_URL must default to the sandbox (http://sandbox:${listen.sandbox})`);
+  }
+  const pairs = [
+    [worker.PLURAL_CLIENT_ID, sandbox.SANDBOX_CLIENT_ID, 'PLURAL_CLIENT_ID / SANDBOX_CLIENT_ID'],
+    [worker.PLURAL_CLIENT_SECRET, sandbox.SANDBOX_CLIENT_SECRET, 'PLURAL_CLIENT_SECRET / SANDBOX_CLIENT_SECRET'],
+    [api.PLURAL_CALLBACK_SECRET_HEX, sandbox.SANDBOX_CALLBACK_SECRET_HEX, 'PLURAL_CALLBACK_SECRET_HEX'],
+    [api.PLURAL_WEBHOOK_SECRET, sandbox.SANDBOX_WEBHOOK_SECRET, 'PLURAL_WEBHOOK_SECRET'],
+  ] as const;
+  for (const [engine, gateway, what] of pairs) {
+    if (engine === undefined || engine !== gateway) problems.push(`engine and sandbox disagree on ${what}`);
+  }
+  if (sandbox.SANDBOX_WEBHOOK_URL !== `http://api:${listen.api}/v1/webhooks/plural`) {
+    problems.push('sandbox: SANDBOX_WEBHOOK_URL must be the API webhook route');
+  }
+  return problems;
+}
+
+/** `depends_on` names existing services, and a `service_healthy` condition has a health check to wait for. */
+export function startOrderProblems(doc: Compose): string[] {
+  const problems: string[] = [];
+  for (const [name, service] of Object.entries(doc.services)) {
+    const deps = service.depends_on ?? {};
+    const entries = Array.isArray(deps) ? deps.map((d) => [d, {}] as const) : Object.entries(deps);
+    for (const [dep, opts] of entries) {
+      const target = doc.services[dep];
+      if (!target) problems.push(`${name}: depends on missing service ${dep}`);
+      else if ((opts as { condition?: string }).condition === 'service_healthy' && !target.healthcheck?.test) {
+        problems.push(`${name}: waits for ${dep} to be healthy, but ${dep} has no health check`);
+      }
+    }
+  }
+  const waits = (from: string, on: string, condition: string): boolean => {
+    const deps = doc.services[from]?.depends_on;
+    return !!deps && !Array.isArray(deps) && deps[on]?.condition === condition;
+  };
+  const required: [string, string, string][] = [
+    ['temporal-schema-setup', 'postgresql', 'service_healthy'],
+    ['temporal', 'temporal-schema-setup', 'service_completed_successfully'],
+    ['temporal-create-namespace', 'temporal', 'service_healthy'],
+    ['temporal-ui', 'temporal', 'service_healthy'],
+    ['api', 'temporal-create-namespace', 'service_completed_successfully'],
+    ['worker', 'temporal-create-namespace', 'service_completed_successfully'],
+    ['worker', 'api', 'service_healthy'],
+  ];
+  for (const [from, on, condition] of required) {
+    if (!waits(from, on, condition)) problems.push(`${from} must wait for ${on} (${condition})`);
+  }
+  return problems;
+}
+
+/** The namespace job creates every search attribute the workflows upsert, as Keyword. */
+export function searchAttributeProblems(script: string): string[] {
+  return Object.values(SEARCH_ATTRIBUTE)
+    .filter((key) => !new RegExp(`\\b${key.name}\\b`).test(script))
+    .map((key) => `create-namespace.sh does not create search attribute ${key.name}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Dockerfile
+
+export interface Instruction {
+  op: string;
+  args: string;
+  line: number;
+}
+
+/** Dockerfile instructions, continuation lines joined and comments dropped. */
+export function parseDockerfile(source: string): Instruction[] {
+  const out: Instruction[] = [];
+  const lines = source.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const start = i;
+    let text = lines[i]?.trim() ?? '';
+    if (text === '' || text.startsWith('#')) continue;
+    while (text.endsWith('\\') && i + 1 < lines.length) {
+      i++;
+      text = `${text.slice(0, -1)} ${lines[i]?.trim() ?? ''}`;
+    }
+    const m = /^(\S+)\s*(.*)$/.exec(text);
+    if (m) out.push({ op: (m[1] ?? '').toUpperCase(), args: m[2] ?? '', line: start + 1 });
+  }
+  return out;
+}
+
+interface Stage {
+  name: string | undefined;
+  instructions: Instruction[];
+}
+
+function stages(instructions: Instruction[]): Stage[] {
+  const result: Stage[] = [];
+  for (const ins of instructions) {
+    if (ins.op === 'FROM') {
+      result.push({ name: /\bAS\s+(\S+)\s*$/i.exec(ins.args)?.[1], instructions: [] });
+    } else {
+      result.at(-1)?.instructions.push(ins);
+    }
+  }
+  return result;
+}
+
+/** Parts of a COPY: its flags and its sources (the destination dropped). */
+function copyParts(args: string): { from: string | undefined; sources: string[] } {
+  const words = args.startsWith('[') ? (JSON.parse(args) as string[]) : args.split(/\s+/).filter((w) => w.length > 0);
+  const flags = words.filter((w) => w.startsWith('--'));
+  const rest = words.filter((w) => !w.startsWith('--'));
+  const from = flags.find((f) => f.startsWith('--from='))?.slice('--from='.length);
+  return { from, sources: rest.slice(0, -1) };
+}
+
+/** Patterns of .dockerignore (plain names and paths; enough for this repository's file). */
+function dockerIgnored(file: string): boolean {
+  const ignore = path.join(ROOT, '.dockerignore');
+  if (!existsSync(ignore)) return false;
+  const top = file.replace(/^\.\//, '').split('/')[0] ?? '';
+  return readFileSync(ignore, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .some((pattern) => pattern === file || pattern === top);
+}
+
+/**
+ * Multi-stage, the final stage runs as a non-root user with NODE_ENV=production, every COPY source exists in the build
+ * context (and is not excluded by .dockerignore) or in an earlier stage, and the runtime holds every folder the
+ * engine's entry files import.
+ */
+export function dockerfileProblems(source: string): string[] {
+  const problems: string[] = [];
+  const list = stages(parseDockerfile(source));
+  if (list.length < 2) problems.push(`has ${list.length} FROM stage(s): must be a multi-stage build`);
+  const final = list.at(-1);
+  const users = final?.instructions.filter((i) => i.op === 'USER') ?? [];
+  const user = users.at(-1)?.args.trim();
+  if (user === undefined) problems.push('the final stage sets no USER: it would run as root');
+  else if (/^(root|0)(:|$)/.test(user)) problems.push(`the final stage runs as ${user}`);
+  const env = final?.instructions.filter((i) => i.op === 'ENV').map((i) => i.args) ?? [];
+  if (!env.some((e) => /\bNODE_ENV=production\b/.test(e)))
+    problems.push('the final stage does not set NODE_ENV=production');
+
+  const seen: string[] = [];
+  for (const stage of list) {
+    for (const ins of stage.instructions) {
+      if (ins.op !== 'COPY' && ins.op !== 'ADD') continue;
+      const { from, sources } = copyParts(ins.args);
+      if (from !== undefined) {
+        if (!seen.includes(from)) problems.push(`line ${ins.line}: COPY --from=${from} names no earlier stage`);
+        continue;
+      }
+      for (const src of sources) {
+        if (!existsSync(path.join(ROOT, src))) problems.push(`line ${ins.line}: COPY source ${src} does not exist`);
+        else if (dockerIgnored(src)) problems.push(`line ${ins.line}: COPY source ${src} is excluded by .dockerignore`);
+      }
+    }
+    if (stage.name !== undefined) seen.push(stage.name);
+  }
+
+  const copied = new Set(
+    (final?.instructions ?? [])
+      .filter((i) => i.op === 'COPY')
+      .flatMap((i) => copyParts(i.args).sources.map((s) => s.replace(/^\.\//, '').split('/')[0] ?? '')),
+  );
+  for (const folder of importedFolders(Object.values(ENGINE_SERVICES))) {
+    if (!copied.has(folder)) problems.push(`the final stage does not COPY ${folder}/, which the engine imports`);
+  }
+  if (!/dist\/workflow-bundle\.js/.test(source) || !/build:workflows|build-bundle/.test(source)) {
+    problems.push('does not build the workflow bundle (dist/workflow-bundle.js) ahead of time');
+  }
+  // The stage that bundles needs every folder the bundler's entry imports (its own COPYs or its base stage's).
+  const bundling = list.findIndex((st) =>
+    st.instructions.some((i) => i.op === 'RUN' && /build:workflows|build-bundle/.test(i.args)),
+  );
+  if (bundling >= 0) {
+    const inStage = new Set(
+      list
+        .slice(0, bundling + 1)
+        .flatMap((st) => st.instructions)
+        .filter((i) => i.op === 'COPY' && copyParts(i.args).from === undefined)
+        .flatMap((i) => copyParts(i.args).sources.map((src) => src.replace(/^\.\//, '').split('/')[0] ?? '')),
+    );
+    for (const folder of importedFolders(['worker/build-bundle.ts'])) {
+      if (!inStage.has(folder)) problems.push(`the bundling stage does not COPY ${folder}/, which the bundler imports`);
+    }
+  }
+  return problems;
+}
+
+/** Top-level folders reachable by relative imports from the entry files. */
+export function importedFolders(entries: string[]): Set<string> {
+  const folders = new Set<string>();
+  const visited = new Set<string>();
+  const queue = entries.map((e) => path.join(ROOT, e));
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (visited.has(file)) continue;
+    visited.add(file);
+    folders.add(path.relative(ROOT, file).split(path.sep)[0] ?? '');
+    const source = readFileSync(file, 'utf8');
+    for (const m of source.matchAll(/(?:from|import|require\()\s*'(\.\.?\/[^']+)'/g)) {
+      const base = path.resolve(path.dirname(file), m[1] ?? '');
+      const resolved = [`${base}.ts`, path.join(base, 'index.ts'), base].find(
+        (candidate) => existsSync(candidate) && candidate.endsWith('.ts'),
+      );
+      if (resolved) queue.push(resolved);
+    }
+  }
+  return folders;
+}
