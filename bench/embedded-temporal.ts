@@ -14,6 +14,10 @@
  * - memory: the service runs alone in a child process; this process starts N workflows that wait for a signal and
  *   reads the child's peak RSS (VmHWM in /proc/<pid>/status, sampled every 100 ms as a cross-check).
  * It prints numbers and targets, never asserts: targets are for reading.
+ *
+ * Options: `--only startup,throughput,child,memory` runs some parts; `--profile-child DIR` writes the child server's
+ * CPU profile; `BENCH_WORKER_OPTIONS='{"maxConcurrentWorkflowTaskPolls":4}'` merges extra options into the throughput
+ * worker's (for tuning experiments; the defaults were best in ours).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -35,10 +39,17 @@ interface EmbeddedTemporalModule {
 const ROOT = path.resolve(__dirname, '..');
 const TARGETS = { startupMs: 300, workflowsPerSecond: 100, openWorkflowsRssMb: 300 } as const;
 
+const PARTS = ['startup', 'throughput', 'child', 'memory'] as const;
+type Part = (typeof PARTS)[number];
+
 interface Options {
   short: boolean;
   openWorkflows: number;
   throughputRuns: { concurrency: number; workflows: number }[];
+  /** Parts to run (`--only throughput,child`); all by default. */
+  parts: Set<Part>;
+  /** Directory for CPU profiles of the child-process server (`--profile-child DIR`). */
+  childProfileDir: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -48,8 +59,15 @@ function parseOptions(argv: string[]): Options {
   if (openArg !== undefined && !(Number.isInteger(openArg) && openArg > 0)) {
     throw new Error(`--open needs a positive integer, got "${argv[openIndex + 1]}"`);
   }
+  const onlyIndex = argv.indexOf('--only');
+  const only = onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? '').split(',') : [...PARTS];
+  const unknown = only.filter((part) => !(PARTS as readonly string[]).includes(part));
+  if (unknown.length > 0) throw new Error(`--only takes a list of ${PARTS.join(', ')}; got "${unknown.join(',')}"`);
+  const profileIndex = argv.indexOf('--profile-child');
   return {
     short,
+    parts: new Set(only as Part[]),
+    childProfileDir: profileIndex >= 0 ? path.resolve(argv[profileIndex + 1] ?? '.') : undefined,
     openWorkflows: openArg ?? (short ? 1_000 : 10_000),
     throughputRuns: short
       ? [
@@ -107,11 +125,13 @@ interface ChildServer {
 }
 
 /** Starts the service alone in a child Node process (tsx loader), resolves once it listens. */
-async function spawnChildServer(): Promise<ChildServer & { spawnedAt: number; listeningAt: number }> {
+async function spawnChildServer(
+  nodeArgs: string[] = [],
+): Promise<ChildServer & { spawnedAt: number; listeningAt: number }> {
   const spawnedAt = performance.now();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(__dirname, 'embedded-temporal-server-child.ts')],
+    [...nodeArgs, '--import', 'tsx', path.join(__dirname, 'embedded-temporal-server-child.ts')],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -139,6 +159,17 @@ async function spawnChildServer(): Promise<ChildServer & { spawnedAt: number; li
     },
   };
 }
+
+/** User + system CPU time of another process, in ms (from /proc/<pid>/stat). */
+function readProcessCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** USER_HZ; 100 on every Linux build Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 function readRssMb(pid: number): { rssMb: number; peakRssMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -178,6 +209,11 @@ type ThroughputResult = {
   workflowsPerSecond: number;
   p50LatencyMs: number;
   p99LatencyMs: number;
+  /** CPU time (all threads) of this process per workflow: client, worker (Rust core, workflow thread) and, in the
+   * same-process placement, the service too. */
+  benchProcessCpuMsPerWorkflow: number;
+  /** CPU time of the service's child process per workflow (child-process placement only). */
+  serverProcessCpuMsPerWorkflow: number | undefined;
 }[];
 
 /**
@@ -192,9 +228,15 @@ async function measureThroughput(
   const server =
     placement === 'same-process'
       ? await (await loadEmbedded()).startEmbeddedTemporal({ host: '127.0.0.1', port: 0 })
-      : await spawnChildServer();
+      : await spawnChildServer(
+          options.childProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.childProfileDir}`] : [],
+        );
   const connection = await Connection.connect({ address: server.address });
-  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  // A worker next to a local server has no use for gzip: it only costs CPU on both ends (see README).
+  const nativeConnection = await NativeConnection.connect({
+    address: server.address,
+    grpcCompression: { codec: 'none' },
+  });
   const client = new Client({ connection });
   const taskQueue = 'bench-throughput';
   const worker = await Worker.create({
@@ -204,6 +246,7 @@ async function measureThroughput(
     activities,
     maxCachedWorkflows: 500,
     maxConcurrentActivityTaskExecutions: 200,
+    ...(process.env.BENCH_WORKER_OPTIONS ? (JSON.parse(process.env.BENCH_WORKER_OPTIONS) as object) : {}),
   });
   const running = worker.run();
   let sequence = 0;
@@ -226,6 +269,8 @@ async function measureThroughput(
       const latencies: number[] = [];
       let remaining = workflows;
       const started = performance.now();
+      const cpuBefore = process.cpuUsage();
+      const serverCpuBefore = 'pid' in server ? readProcessCpuMs(server.pid) : 0;
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
           while (remaining > 0) {
@@ -235,6 +280,8 @@ async function measureThroughput(
         }),
       );
       const seconds = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpuBefore);
+      const serverCpuMs = 'pid' in server ? readProcessCpuMs(server.pid) - serverCpuBefore : undefined;
       results.push({
         concurrency,
         workflows,
@@ -242,6 +289,8 @@ async function measureThroughput(
         workflowsPerSecond: round(workflows / seconds),
         p50LatencyMs: round(percentile(latencies, 50)),
         p99LatencyMs: round(percentile(latencies, 99)),
+        benchProcessCpuMsPerWorkflow: round((cpu.user + cpu.system) / 1000 / workflows, 2),
+        serverProcessCpuMsPerWorkflow: serverCpuMs === undefined ? undefined : round(serverCpuMs / workflows, 2),
       });
     }
   } finally {
@@ -337,16 +386,22 @@ async function main(): Promise<void> {
     logger: new DefaultLogger('ERROR'),
   });
 
-  const startup = await measureStartup();
-  const throughput = await measureThroughput(options, workflowBundle, 'same-process');
-  const throughputServerInChildProcess = await measureThroughput(options, workflowBundle, 'child-process');
-  const memory = await measureOpenWorkflows(options, workflowBundle);
+  const { parts } = options;
+  const startup = parts.has('startup') ? await measureStartup() : undefined;
+  const throughput = parts.has('throughput')
+    ? await measureThroughput(options, workflowBundle, 'same-process')
+    : undefined;
+  const throughputServerInChildProcess = parts.has('child')
+    ? await measureThroughput(options, workflowBundle, 'child-process')
+    : undefined;
+  const memory = parts.has('memory') ? await measureOpenWorkflows(options, workflowBundle) : undefined;
 
   const report = {
     benchmark: 'embedded-temporal',
     mode: options.short ? 'short' : 'full',
     node: process.version,
     cpus: (await import('node:os')).cpus().length,
+    loadAverage: (await import('node:os')).loadavg().map((v) => round(v, 2)),
     targets: TARGETS,
     startup,
     throughput,
@@ -355,33 +410,42 @@ async function main(): Promise<void> {
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n\n`);
 
-  const rows: [string, string, string, string][] = [
-    [
-      'start-up, in process (median of 5)',
-      `${startup.inProcessMedianMs} ms`,
-      `<= ${TARGETS.startupMs} ms`,
-      verdict(startup.inProcessMedianMs <= TARGETS.startupMs),
-    ],
-    ['start-up, cold process (node+tsx+service)', `${startup.coldProcessMs} ms`, 'for reference', ''],
-    ...throughput.map((run): [string, string, string, string] => [
-      `throughput, concurrency ${run.concurrency} (${run.workflows} wf, p50 ${run.p50LatencyMs} ms, p99 ${run.p99LatencyMs} ms)`,
+  const rows: [string, string, string, string][] = [];
+  if (startup) {
+    rows.push(
+      [
+        'start-up, in process (median of 5)',
+        `${startup.inProcessMedianMs} ms`,
+        `<= ${TARGETS.startupMs} ms`,
+        verdict(startup.inProcessMedianMs <= TARGETS.startupMs),
+      ],
+      ['start-up, cold process (node+tsx+service)', `${startup.coldProcessMs} ms`, 'for reference', ''],
+    );
+  }
+  for (const run of throughput ?? []) {
+    rows.push([
+      `throughput, concurrency ${run.concurrency} (${run.workflows} wf, p50 ${run.p50LatencyMs} ms, p99 ${run.p99LatencyMs} ms, cpu ${run.benchProcessCpuMsPerWorkflow} ms/wf)`,
       `${run.workflowsPerSecond} wf/s`,
       `>= ${TARGETS.workflowsPerSecond} wf/s`,
       verdict(run.workflowsPerSecond >= TARGETS.workflowsPerSecond),
-    ]),
-    ...throughputServerInChildProcess.map((run): [string, string, string, string] => [
-      `  same, server in a child process, concurrency ${run.concurrency}`,
+    ]);
+  }
+  for (const run of throughputServerInChildProcess ?? []) {
+    rows.push([
+      `  same, server in a child process, concurrency ${run.concurrency} (cpu: server ${run.serverProcessCpuMsPerWorkflow} ms/wf, rest ${run.benchProcessCpuMsPerWorkflow} ms/wf)`,
       `${run.workflowsPerSecond} wf/s`,
       'for reference',
       '',
-    ]),
-    [
+    ]);
+  }
+  if (memory) {
+    rows.push([
       `server peak RSS, ${memory.openWorkflows} open workflows (idle ${memory.idleRssMb} MB)`,
       `${memory.peakRssMb} MB`,
       `<= ${TARGETS.openWorkflowsRssMb} MB${memory.openWorkflows === 10_000 ? '' : ' (at 10,000)'}`,
       memory.openWorkflows === 10_000 ? verdict(memory.peakRssMb <= TARGETS.openWorkflowsRssMb) : 'not the target size',
-    ],
-  ];
+    ]);
+  }
   const widths = [0, 1, 2, 3].map((i) =>
     Math.max(...rows.map((row) => row[i]!.length), ['measure', 'value', 'target', ''][i]!.length),
   );

@@ -10,7 +10,7 @@ import type { NewEvent } from './history';
 import type { ActivityCloseAttributes, ActivityState, WorkflowRun } from './workflow-run';
 
 type ScheduleAttrs = temporal.api.command.v1.IScheduleActivityTaskCommandAttributes;
-type PollActivityResponse = Loose<temporal.api.workflowservice.v1.IPollActivityTaskQueueResponse>;
+export type PollActivityResponse = Loose<temporal.api.workflowservice.v1.IPollActivityTaskQueueResponse>;
 
 /** One attempt of an activity, waiting in an activity task queue. */
 export class ActivityTask implements QueuedTask {
@@ -28,8 +28,17 @@ export class ActivityTask implements QueuedTask {
   }
 }
 
-/** ScheduleActivityTask command: validates and fills timeouts as the real server does, writes the event, offers. */
-export function scheduleActivity(engine: Engine, run: WorkflowRun, attrs: ScheduleAttrs, wftCompletedEventId: number) {
+/**
+ * ScheduleActivityTask command: validates and fills timeouts as the real server does, writes the event, offers.
+ * With `eager` the attempt is prepared but not offered: the caller starts it inline (eager activity execution).
+ */
+export function scheduleActivity(
+  engine: Engine,
+  run: WorkflowRun,
+  attrs: ScheduleAttrs,
+  wftCompletedEventId: number,
+  eager = false,
+): ActivityState {
   const activityId = attrs.activityId ?? '';
   const activityType = attrs.activityType?.name ?? '';
   if (!activityId) throw invalidArgument('ActivityId is not set on command.');
@@ -108,7 +117,9 @@ export function scheduleActivity(engine: Engine, run: WorkflowRun, attrs: Schedu
   };
   run.activities.set(scheduledEventId, activity);
   armScheduleToCloseTimer(engine, run, activity);
-  offerAttempt(engine, run, activity);
+  if (eager) prepareAttempt(engine, run, activity);
+  else offerAttempt(engine, run, activity);
+  return activity;
 }
 
 function clearAttemptTimers(a: ActivityState): void {
@@ -128,6 +139,13 @@ export function setBusy(engine: Engine, a: ActivityState, busy: ActivityState['b
 
 /** Offers the current attempt to the activity task queue (with its schedule-to-start timeout). */
 export function offerAttempt(engine: Engine, run: WorkflowRun, a: ActivityState): void {
+  prepareAttempt(engine, run, a);
+  engine.activityQueues.offer(run.namespace, a.taskQueue, new ActivityTask(run, a, a.dispatchSeq));
+  engine.onChange();
+}
+
+/** Makes the current attempt the one waiting for a worker (with its schedule-to-start timeout), without offering it. */
+function prepareAttempt(engine: Engine, run: WorkflowRun, a: ActivityState): void {
   const now = engine.now();
   clearAttemptTimers(a);
   a.state = 'scheduled';
@@ -144,8 +162,6 @@ export function offerAttempt(engine: Engine, run: WorkflowRun, a: ActivityState)
       }),
     );
   }
-  engine.activityQueues.offer(run.namespace, a.taskQueue, new ActivityTask(run, a, a.dispatchSeq));
-  engine.onChange();
 }
 
 /** Starts an attempt for a poll and builds the activity task. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { temporal } from '@temporalio/proto';
-import { requestCancelActivity, scheduleActivity } from './activities';
+import { ActivityTask, offerAttempt, requestCancelActivity, scheduleActivity, startActivity } from './activities';
+import type { PollActivityResponse } from './activities';
 import type { Engine, EncodedResponse } from './engine';
 import { isRunning, normalizeSearchAttribute } from './engine';
 import { invalidArgument, unimplemented } from './errors';
@@ -15,7 +16,7 @@ import {
   ownPayload,
 } from './proto';
 import type { ICommand } from './proto';
-import type { WorkflowRun, WorkflowTaskState } from './workflow-run';
+import type { ActivityState, WorkflowRun, WorkflowTaskState } from './workflow-run';
 
 type CompletedRequest = temporal.api.workflowservice.v1.IRespondWorkflowTaskCompletedRequest;
 const E = api.enums.v1;
@@ -38,9 +39,13 @@ const SUPPORTED_COMMANDS = new Set<number>([
   CommandType.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES,
 ]);
 
-/** Result of a workflow task completion: a new task started inline when the worker asked for one. */
+/**
+ * Result of a workflow task completion: a new task started inline when the worker asked for one, and the activity
+ * attempts started eagerly for it.
+ */
 export interface CompletionResult {
   newTask: EncodedResponse | undefined;
+  activityTasks: PollActivityResponse[];
 }
 
 /**
@@ -117,9 +122,17 @@ export function completeWorkflowTask(
   run.lastCompletedStartedEventId = finished.startedEventId;
 
   let needNewTask = req.forceCreateNewWorkflowTask === true;
-  for (const command of commands) {
-    if (!isRunning(run)) break;
-    if (applyCommand(engine, run, command, completedId, identity)) needNewTask = true;
+  // Activities the worker asked to run eagerly: prepared but not offered, started below and returned inline.
+  const eager: ActivityState[] = [];
+  try {
+    for (const command of commands) {
+      if (!isRunning(run)) break;
+      if (applyCommand(engine, run, command, completedId, identity, eager)) needNewTask = true;
+    }
+  } catch (err) {
+    // A later command was rejected: the eager attempts prepared so far go to the task queue as usual.
+    for (const a of eager) if (isWaiting(run, a)) offerAttempt(engine, run, a);
+    throw err;
   }
 
   // Query answers that came with the completion.
@@ -150,8 +163,22 @@ export function completeWorkflowTask(
     }
   }
   engine.releaseHeldQueries(run);
+  // Eager activity execution, as the real server does (system.enableActivityEagerExecution, on in the dev server):
+  // attempts the worker asked for (same task queue as the workflow) start now and ride on this response, saving an
+  // activity poll. A run closed by this completion has no activities left to start.
+  const activityTasks: PollActivityResponse[] = [];
+  for (const a of eager) {
+    if (isWaiting(run, a)) {
+      activityTasks.push(startActivity(engine, new ActivityTask(run, a, a.dispatchSeq), identity, randomUUID()));
+    }
+  }
   engine.onChange();
-  return { newTask };
+  return { newTask, activityTasks };
+}
+
+/** True when an activity attempt was prepared and still waits for a worker. */
+function isWaiting(run: WorkflowRun, a: ActivityState): boolean {
+  return isRunning(run) && run.activities.get(a.scheduledEventId) === a && a.state === 'scheduled';
 }
 
 function findDuplicateTimer(run: WorkflowRun, commands: ICommand[]): string | undefined {
@@ -166,11 +193,24 @@ function findDuplicateTimer(run: WorkflowRun, commands: ICommand[]): string | un
 }
 
 /** Applies one command; returns true when it requires a new workflow task. */
-function applyCommand(engine: Engine, run: WorkflowRun, c: ICommand, completedId: number, identity: string): boolean {
+function applyCommand(
+  engine: Engine,
+  run: WorkflowRun,
+  c: ICommand,
+  completedId: number,
+  identity: string,
+  eager: ActivityState[],
+): boolean {
   switch (c.commandType) {
-    case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
-      scheduleActivity(engine, run, c.scheduleActivityTaskCommandAttributes ?? {}, completedId);
+    case CommandType.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK: {
+      const attrs = c.scheduleActivityTaskCommandAttributes ?? {};
+      // Only on the workflow's own task queue, where the asking worker polls (as on the real server).
+      const queue = attrs.taskQueue?.name || run.config.taskQueue;
+      const isEager = attrs.requestEagerExecution === true && queue === run.config.taskQueue;
+      const activity = scheduleActivity(engine, run, attrs, completedId, isEager);
+      if (isEager) eager.push(activity);
       return false;
+    }
     case CommandType.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK: {
       const sid = Number(c.requestCancelActivityTaskCommandAttributes?.scheduledEventId ?? 0);
       return requestCancelActivity(engine, run, sid, completedId, identity);

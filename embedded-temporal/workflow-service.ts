@@ -471,10 +471,13 @@ export function workflowServiceHandlers(engine: Engine, defaultNamespace = 'defa
     PollWorkflowTaskQueue: pollWorkflowTaskQueue,
     RespondWorkflowTaskCompleted: (req: Req<'RespondWorkflowTaskCompletedRequest'>) => {
       const { run, wft } = engine.startedTaskFor(req.taskToken);
-      const { newTask } = completeWorkflowTask(engine, run, wft, req);
-      if (!newTask) return {};
+      const { newTask, activityTasks } = completeWorkflowTask(engine, run, wft, req);
+      if (!newTask) return { activityTasks };
       // The inline task's encoded bytes become field 1 (workflow_task) of the response.
-      return new EncodedResponse(lengthDelimitedField(1, newTask.bytes));
+      const taskField = lengthDelimitedField(1, newTask.bytes);
+      if (activityTasks.length === 0) return new EncodedResponse(taskField);
+      const head = encodeMessage(api.workflowservice.v1.RespondWorkflowTaskCompletedResponse, { activityTasks });
+      return new EncodedResponse(Buffer.concat([head, taskField]));
     },
     RespondWorkflowTaskFailed: (req: Req<'RespondWorkflowTaskFailedRequest'>) => {
       const { run, wft } = engine.startedTaskFor(req.taskToken);
