@@ -14,6 +14,7 @@ import { completeWorkflowTask } from './commands';
 import { EncodedResponse, Engine, isRunning } from './engine';
 import { parseToken } from './task-tokens';
 import type { WorkflowQueueTask } from './engine';
+import type { QueuedTask, TaskQueues } from './task-queues';
 import { invalidArgument, notFound } from './errors';
 import { SYSTEM_SEARCH_ATTRIBUTES } from './operator-service';
 import { appendHistoryField } from './history';
@@ -112,12 +113,18 @@ export function workflowServiceHandlers(engine: Engine, defaultNamespace = 'defa
     isGlobalNamespace: false,
   });
 
-  const pollWorkflowTaskQueue = (req: Req<'PollWorkflowTaskQueueRequest'>, ctx: CallContext): Promise<Res> => {
-    const namespace = ns(req.namespace);
-    const queue = req.taskQueue?.name ?? '';
-    if (!queue) throw invalidArgument('TaskQueue is not set on request.');
-    const identity = req.identity ?? '';
-    return new Promise<Res>((resolve) => {
+  /**
+   * One long poll on a task queue: hands the first valid task to `start` as soon as one is queued, or answers empty
+   * when the poll window closes or the caller goes away (a task is never handed to a cancelled call).
+   */
+  const longPoll = <T extends QueuedTask>(
+    queues: TaskQueues<T>,
+    namespace: string,
+    queue: string,
+    ctx: CallContext,
+    start: (task: T) => Res,
+  ): Promise<Res> =>
+    new Promise<Res>((resolve) => {
       let timer: NodeJS.Timeout | undefined = undefined;
       let unpark: (now: number) => void = () => undefined;
       const finishEmpty = (): void => {
@@ -129,25 +136,33 @@ export function workflowServiceHandlers(engine: Engine, defaultNamespace = 'defa
       };
       const poller = {
         done: false,
-        deliver(task: WorkflowQueueTask): boolean {
+        deliver(task: T): boolean {
           if (poller.done || ctx.signal.aborted || !task.isValid()) return false;
           poller.done = true;
           if (timer) clearTimeout(timer);
           ctx.signal.removeEventListener('abort', finishEmpty);
-          if (task.query) {
-            task.query.dispatched = true;
-            engine.legacyQueries.set(task.query.id, task.query);
-            resolve(engine.startQueryTask(task.run, task.query, queue !== task.run.config.taskQueue));
-          } else {
-            resolve(engine.startWorkflowTask(task.run, task.wft!, identity, randomUUID()));
-          }
+          resolve(start(task));
           return true;
         },
       };
-      unpark = engine.workflowQueues.poll(namespace, queue, poller, engine.now());
+      unpark = queues.poll(namespace, queue, poller, engine.now());
       if (poller.done) return;
       timer = setTimeout(finishEmpty, pollWindow(ctx, MAX_TASK_POLL_MS)).unref();
       ctx.signal.addEventListener('abort', finishEmpty);
+    });
+
+  const pollWorkflowTaskQueue = (req: Req<'PollWorkflowTaskQueueRequest'>, ctx: CallContext): Promise<Res> => {
+    const namespace = ns(req.namespace);
+    const queue = req.taskQueue?.name ?? '';
+    if (!queue) throw invalidArgument('TaskQueue is not set on request.');
+    const identity = req.identity ?? '';
+    return longPoll(engine.workflowQueues, namespace, queue, ctx, (task: WorkflowQueueTask) => {
+      if (task.query) {
+        task.query.dispatched = true;
+        engine.legacyQueries.set(task.query.id, task.query);
+        return engine.startQueryTask(task.run, task.query, queue !== task.run.config.taskQueue);
+      }
+      return engine.startWorkflowTask(task.run, task.wft!, identity, randomUUID());
     });
   };
 
@@ -156,32 +171,9 @@ export function workflowServiceHandlers(engine: Engine, defaultNamespace = 'defa
     const queue = req.taskQueue?.name ?? '';
     if (!queue) throw invalidArgument('TaskQueue is not set on request.');
     const identity = req.identity ?? '';
-    return new Promise<Res>((resolve) => {
-      let timer: NodeJS.Timeout | undefined = undefined;
-      let unpark: (now: number) => void = () => undefined;
-      const finishEmpty = (): void => {
-        if (poller.done) return;
-        poller.done = true;
-        if (timer) clearTimeout(timer);
-        unpark(engine.now());
-        resolve({});
-      };
-      const poller = {
-        done: false,
-        deliver(task: ActivityTask): boolean {
-          if (poller.done || ctx.signal.aborted || !task.isValid()) return false;
-          poller.done = true;
-          if (timer) clearTimeout(timer);
-          ctx.signal.removeEventListener('abort', finishEmpty);
-          resolve(startActivity(engine, task, identity, randomUUID()));
-          return true;
-        },
-      };
-      unpark = engine.activityQueues.poll(namespace, queue, poller, engine.now());
-      if (poller.done) return;
-      timer = setTimeout(finishEmpty, pollWindow(ctx, MAX_TASK_POLL_MS)).unref();
-      ctx.signal.addEventListener('abort', finishEmpty);
-    });
+    return longPoll(engine.activityQueues, namespace, queue, ctx, (task: ActivityTask) =>
+      startActivity(engine, task, identity, randomUUID()),
+    );
   };
 
   const getHistory = async (req: Req<'GetWorkflowExecutionHistoryRequest'>, ctx: CallContext): Promise<Res> => {
