@@ -117,6 +117,14 @@ export function workflowServiceHandlers(engine: Engine, defaultNamespace = 'defa
    * One long poll on a task queue: hands the first valid task to `start` as soon as one is queued, or answers empty
    * when the poll window closes or the caller goes away (a task is never handed to a cancelled call).
    */
+  /** The activity named by a `*ById` request (namespace, workflow id, optional run id, activity id). */
+  const activityByIdRequest = (req: {
+    namespace?: string | null;
+    workflowId?: string | null;
+    runId?: string | null;
+    activityId?: string | null;
+  }) => activityById(engine, ns(req.namespace), req.workflowId ?? '', req.runId, req.activityId ?? '');
+
   const longPoll = <T extends QueuedTask>(
     queues: TaskQueues<T>,
     namespace: string,
@@ -483,13 +491,7 @@ export function workflowServiceHandlers(engine: Engine, defaultNamespace = 'defa
       return { cancelRequested: heartbeatActivity(engine, activity, req.details) };
     },
     RecordActivityTaskHeartbeatById: (req: Req<'RecordActivityTaskHeartbeatByIdRequest'>) => {
-      const { activity } = activityById(
-        engine,
-        ns(req.namespace),
-        req.workflowId ?? '',
-        req.runId,
-        req.activityId ?? '',
-      );
+      const { activity } = activityByIdRequest(req);
       return { cancelRequested: heartbeatActivity(engine, activity, req.details) };
     },
     RespondActivityTaskCompleted: (req: Req<'RespondActivityTaskCompletedRequest'>) => {
@@ -498,13 +500,7 @@ export function workflowServiceHandlers(engine: Engine, defaultNamespace = 'defa
       return {};
     },
     RespondActivityTaskCompletedById: (req: Req<'RespondActivityTaskCompletedByIdRequest'>) => {
-      const { run, activity } = activityById(
-        engine,
-        ns(req.namespace),
-        req.workflowId ?? '',
-        req.runId,
-        req.activityId ?? '',
-      );
+      const { run, activity } = activityByIdRequest(req);
       completeActivity(engine, run, activity, req.result, req.identity ?? '');
       return {};
     },
@@ -514,13 +510,7 @@ export function workflowServiceHandlers(engine: Engine, defaultNamespace = 'defa
       return {};
     },
     RespondActivityTaskFailedById: (req: Req<'RespondActivityTaskFailedByIdRequest'>) => {
-      const { run, activity } = activityById(
-        engine,
-        ns(req.namespace),
-        req.workflowId ?? '',
-        req.runId,
-        req.activityId ?? '',
-      );
+      const { run, activity } = activityByIdRequest(req);
       failActivity(engine, run, activity, req.failure, req.lastHeartbeatDetails, req.identity ?? '');
       return {};
     },
@@ -530,13 +520,7 @@ export function workflowServiceHandlers(engine: Engine, defaultNamespace = 'defa
       return {};
     },
     RespondActivityTaskCanceledById: (req: Req<'RespondActivityTaskCanceledByIdRequest'>) => {
-      const { run, activity } = activityById(
-        engine,
-        ns(req.namespace),
-        req.workflowId ?? '',
-        req.runId,
-        req.activityId ?? '',
-      );
+      const { run, activity } = activityByIdRequest(req);
       cancelActivity(engine, run, activity, req.details, req.identity ?? '');
       return {};
     },
