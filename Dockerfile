@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for the worker, the API and the Plural sandbox; docker-compose.yml picks the process by `command`.
+# One image for the worker, the API, the codec server and the Plural sandbox; docker-compose.yml picks the process by `command`.
 # The processes run their TypeScript through tsx's loader (`node --import tsx`), as `npm run worker|api|sandbox` do,
 # so the image runs exactly the code the tests run; only tsx and esbuild are kept from the dev dependencies.
 
@@ -20,6 +20,7 @@ COPY config config
 COPY observability observability
 COPY plural-client plural-client
 COPY card-vault card-vault
+COPY payload-codec payload-codec
 COPY worker worker
 RUN npm run build:workflows -- dist/workflow-bundle.js
 
@@ -45,11 +46,12 @@ COPY --chown=root:root config config
 COPY --chown=root:root observability observability
 COPY --chown=root:root plural-client plural-client
 COPY --chown=root:root card-vault card-vault
+COPY --chown=root:root payload-codec payload-codec
 COPY --chown=root:root worker worker
 COPY --chown=root:root api api
 COPY --chown=root:root plural-sandbox plural-sandbox
 COPY --from=build --chown=root:root /app/dist/workflow-bundle.js dist/workflow-bundle.js
 # The code stays owned by root and read-only to the process; `node` (uid 1000) ships with the official image.
 USER node
-EXPOSE 8080 8090 9464
+EXPOSE 8080 8081 8090 9464
 CMD ["node", "--import", "tsx", "api/server.ts"]

@@ -8,6 +8,7 @@ import { createCardVaultRouter, InMemoryCardVault } from '../card-vault';
 import { apiSecrets, ConfigError, loadApiConfig, resolveApiUrls } from '../config';
 import type { ApiConfig } from '../config';
 import { createLogger } from '../observability';
+import { createDataConverter } from '../payload-codec';
 import type { AppLogger } from '../observability';
 import { startApiServer } from './main';
 import { createTemporalEngine } from './temporal-engine';
@@ -16,6 +17,9 @@ import { createTemporalEngine } from './temporal-engine';
 export const EXIT_CONFIG_ERROR = 78;
 
 async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
+  if (config.payloadEncryption.mode === 'off') {
+    logger.warn('PAYLOAD_ENCRYPTION=off: workflow inputs, signals and results are stored in Temporal in clear');
+  }
   const connection = await Connection.connect({ address: config.temporal.address });
   const router =
     config.cardVaultToken !== undefined ? createCardVaultRouter({ token: config.cardVaultToken }) : undefined;
@@ -37,7 +41,11 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     host: config.listen.host,
     port: config.listen.port,
     engine: createTemporalEngine({
-      client: new Client({ connection, namespace: config.temporal.namespace }),
+      client: new Client({
+        connection,
+        namespace: config.temporal.namespace,
+        dataConverter: createDataConverter(config.payloadEncryption),
+      }),
       taskQueue: config.temporal.taskQueue,
     }),
     vault: router ? router.localVault : memoryVault!,

@@ -17,6 +17,14 @@ import {
 import { ConfigError, parseEnv } from './load';
 import type { ConfigIssue, Env } from './load';
 import { loadPaymentDurations } from './payment';
+import {
+  payloadEncryptionField,
+  payloadKeySecrets,
+  payloadKeysField,
+  payloadKeysRequired,
+  toPayloadEncryption,
+} from './payload-encryption';
+import type { PayloadEncryptionConfig } from './payload-encryption';
 import { CARD_VAULT_TOKEN_MIN_LENGTH } from './worker';
 
 /** Defaults of the API's optional keys (documented in config/README.md). */
@@ -47,6 +55,8 @@ export interface ApiConfig {
   plural: { callbackSecretHex: string; webhookSecret: string };
   /** Set: the API mounts the card-vault server for workers in other processes. */
   cardVaultToken: string | undefined;
+  /** `PAYLOAD_ENCRYPTION` / `PAYLOAD_KEYS`: the key ring of the Temporal client's payload codec, or explicitly off. */
+  payloadEncryption: PayloadEncryptionConfig;
   bodyLimitBytes: number | undefined;
   timings: { startWaitMs?: number; actionWaitMs?: number };
   paymentDurations: Partial<PaymentDurations>;
@@ -87,6 +97,8 @@ const apiEnvSchema = z.object({
     maxLength: 1024,
   }).optional(),
   [K.LOG_LEVEL]: logLevel,
+  [K.PAYLOAD_ENCRYPTION]: payloadEncryptionField,
+  [K.PAYLOAD_KEYS]: payloadKeysField.optional(),
 });
 
 /**
@@ -104,7 +116,7 @@ export function loadApiConfig(env: Env): ApiConfig {
       return undefined;
     }
   };
-  const e = attempt(() => parseEnv(apiEnvSchema, env, 'api'));
+  const e = attempt(() => parseEnv(apiEnvSchema, env, 'api', [payloadKeysRequired]));
   const durations = attempt(() => loadPaymentDurations(env, 'api'));
   if (e === undefined || durations === undefined) throw new ConfigError('api', issues);
   const timings: ApiConfig['timings'] = {};
@@ -119,6 +131,7 @@ export function loadApiConfig(env: Env): ApiConfig {
     fingerprintKey: e.API_FINGERPRINT_KEY,
     plural: { callbackSecretHex: e.PLURAL_CALLBACK_SECRET_HEX, webhookSecret: e.PLURAL_WEBHOOK_SECRET },
     cardVaultToken: e.CARD_VAULT_TOKEN,
+    payloadEncryption: toPayloadEncryption(e.PAYLOAD_ENCRYPTION, e.PAYLOAD_KEYS),
     bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
     timings,
     paymentDurations: durations,
@@ -162,5 +175,6 @@ export function apiSecrets(config: ApiConfig): string[] {
     config.plural.webhookSecret,
   ];
   if (config.cardVaultToken !== undefined) secrets.push(config.cardVaultToken);
+  secrets.push(...payloadKeySecrets(config.payloadEncryption));
   return secrets;
 }

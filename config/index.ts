@@ -9,3 +9,19 @@ export { loadPaymentDurations } from './payment';
 export * as fields from './fields';
 export { API_DEFAULTS, API_KEY_MIN_LENGTH, apiSecrets, loadApiConfig, resolveApiUrls } from './api';
 export type { ApiConfig, ApiUrls } from './api';
+export {
+  PAYLOAD_KEY_BYTES,
+  payloadEncryptionField,
+  payloadKeySecrets,
+  payloadKeysField,
+  payloadKeysRequired,
+} from './payload-encryption';
+export type { ConfiguredPayloadKey, PayloadEncryptionConfig } from './payload-encryption';
+export {
+  CODEC_SERVER_DEFAULTS,
+  CODEC_TOKEN_MIN_LENGTH,
+  codecServerSecrets,
+  loadCodecServerConfig,
+  originList,
+} from './codec-server';
+export type { CodecServerConfig } from './codec-server';

@@ -5,6 +5,14 @@ import type { LogLevel } from '../observability/logger';
 import { CONFIG_KEYS as K } from './keys';
 import { hostPort, httpUrl, integer, logLevel, optionalInteger, requiredString, temporalName } from './fields';
 import { bothOrNeither, parseEnv } from './load';
+import {
+  payloadEncryptionField,
+  payloadKeySecrets,
+  payloadKeysField,
+  payloadKeysRequired,
+  toPayloadEncryption,
+} from './payload-encryption';
+import type { PayloadEncryptionConfig } from './payload-encryption';
 import type { Env } from './load';
 
 /** Defaults of the worker's optional keys (documented in config/README.md). */
@@ -31,6 +39,8 @@ export interface WorkerConfig {
   temporal: { address: string; namespace: string; taskQueue: string };
   plural: { baseUrl: string; clientId: string; clientSecret: string; timeoutMs: number };
   cardVault: CardVaultConfig;
+  /** `PAYLOAD_ENCRYPTION` / `PAYLOAD_KEYS`: the payload codec's key ring, or explicitly off. */
+  payloadEncryption: PayloadEncryptionConfig;
   /** Prometheus scrape endpoint of Temporal's runtime metrics; `port: 0` turns it off. */
   metrics: { host: string; port: number };
   logLevel: LogLevel;
@@ -74,6 +84,8 @@ const workerEnvSchema = z.object({
   [K.LOG_LEVEL]: logLevel,
   [K.MAX_CONCURRENT_ACTIVITIES]: integer({ min: 1, max: 10_000, default: WORKER_DEFAULTS.maxConcurrentActivities }),
   [K.MAX_CACHED_WORKFLOWS]: optionalInteger({ min: 0, max: 1_000_000 }),
+  [K.PAYLOAD_ENCRYPTION]: payloadEncryptionField,
+  [K.PAYLOAD_KEYS]: payloadKeysField.optional(),
 });
 
 /**
@@ -82,7 +94,10 @@ const workerEnvSchema = z.object({
  */
 export function loadWorkerConfig(env: Env): WorkerConfig {
   // Both or neither: a URL without a token (or the reverse) is a half-configured vault, not the in-memory one.
-  const e = parseEnv(workerEnvSchema, env, 'worker', [bothOrNeither(K.CARD_VAULT_URL, K.CARD_VAULT_TOKEN)]);
+  const e = parseEnv(workerEnvSchema, env, 'worker', [
+    bothOrNeither(K.CARD_VAULT_URL, K.CARD_VAULT_TOKEN),
+    payloadKeysRequired,
+  ]);
   return {
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -99,6 +114,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       e.CARD_VAULT_URL !== undefined && e.CARD_VAULT_TOKEN !== undefined
         ? { kind: 'http', url: e.CARD_VAULT_URL, token: e.CARD_VAULT_TOKEN }
         : { kind: 'memory' },
+    payloadEncryption: toPayloadEncryption(e.PAYLOAD_ENCRYPTION, e.PAYLOAD_KEYS),
     metrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
     logLevel: e.LOG_LEVEL,
     worker: {
@@ -114,5 +130,6 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
 export function workerSecrets(config: WorkerConfig): string[] {
   const secrets = [config.plural.clientSecret];
   if (config.cardVault.kind === 'http') secrets.push(config.cardVault.token);
+  secrets.push(...payloadKeySecrets(config.payloadEncryption));
   return secrets;
 }

@@ -7,6 +7,8 @@
  * the same `loadWorkerConfig` / `loadApiConfig` as the standalone processes; the stack only fills in what a fresh
  * clone lacks (addresses of what it started, the sandbox's credentials, development API keys).
  */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -24,7 +26,9 @@ import {
   fields,
   loadApiConfig,
   loadWorkerConfig,
+  originList,
   parseEnv,
+  payloadKeysField,
   resolveApiUrls,
   workerSecrets,
 } from '../config';
@@ -33,6 +37,7 @@ import { startEmbeddedTemporal } from '../embedded-temporal';
 import type { EmbeddedTemporal } from '../embedded-temporal';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
+import { createCodecRouter, createDataConverter, EncryptionCodec } from '../payload-codec';
 import { PluralClient } from '../plural-client';
 import { DEFAULT_CREDENTIALS, startSandbox } from '../plural-sandbox';
 import type { RunningSandbox } from '../plural-sandbox';
@@ -45,13 +50,56 @@ export const DEV_API_KEY = 'sk_dev_local_only_0123456789';
 /** Fingerprint key when `API_FINGERPRINT_KEY` is unset; fixed so idempotent create survives a restart. */
 export const DEV_FINGERPRINT_KEY = 'dev-fingerprint-key-local-only';
 
+/** Bearer token of the dev stack's codec endpoint when `CODEC_SERVER_TOKENS` is unset. Printed at start-up. */
+export const DEV_CODEC_TOKEN = 'codec_dev_local_only_0123456789abcdef';
+/** File in the data dir holding the payload key the stack made (`PAYLOAD_KEYS` format), mode 0600. */
+export const PAYLOAD_KEYS_FILE = 'payload-keys';
+
 const ROOT = path.join(__dirname, '..');
 
 const devEnvSchema = z.object({
   [K.DEV_TEMPORAL_PORT]: fields.integer({ min: 0, max: 65_535, default: 7233, unit: '0 = ephemeral' }),
   [K.DEV_SANDBOX_PORT]: fields.integer({ min: 0, max: 65_535, default: 8090, unit: '0 = ephemeral' }),
   [K.DEV_DATA_DIR]: z.string().default('.data'),
+  [K.CODEC_SERVER_TOKENS]: z
+    .string()
+    .transform((v) => v.split(',').map((t) => t.trim()))
+    .refine((tokens) => tokens.every((t) => t.length >= 32 && !/\s/.test(t)), {
+      error: 'must be comma-separated tokens of at least 32 characters each, without spaces',
+    })
+    .optional(),
+  [K.CODEC_CORS_ORIGINS]: originList.optional(),
 });
+
+const newDevKey = (id: string): string => `${id}:${randomBytes(32).toString('base64')}`;
+
+/**
+ * The payload key ring the stack uses when `PAYLOAD_KEYS` is unset: kept in `<dataDir>/payload-keys` (made once,
+ * mode 0600) so histories persisted in the data dir stay readable across restarts; without a data dir, a random
+ * key for this run only.
+ */
+async function devPayloadKeys(dataDir: string | undefined): Promise<{ value: string; file: string | undefined }> {
+  if (dataDir === undefined) return { value: newDevKey('dev-ephemeral'), file: undefined };
+  const file = path.join(dataDir, PAYLOAD_KEYS_FILE);
+  try {
+    const value = (await readFile(file, 'utf8')).trim();
+    if (!payloadKeysField.safeParse(value).success) {
+      throw new ConfigError('dev stack', [
+        {
+          key: K.PAYLOAD_KEYS,
+          message: `in ${file} must be keyId:base64 entries of 32-byte keys; fix the file, or delete it (and ${dataDir}, whose histories it encrypted) to start afresh`,
+        },
+      ]);
+    }
+    return { value, file };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const value = newDevKey(`dev-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}`);
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+  return { value, file };
+}
 
 /** Where everything is, as printed at start-up (and in the machine-readable `READY` line). */
 export interface DevStackInfo {
@@ -66,6 +114,20 @@ export interface DevStackInfo {
   plural: { baseUrl: string; sandbox: boolean };
   /** Only when the stack made it up (API_KEYS unset); a configured key is never printed. */
   devApiKey: string | undefined;
+  /**
+   * Payload encryption: the codec endpoint for the Temporal UI and CLI (`<api>/codec`), the ids of the key ring and
+   * where the stack keeps the key it made; undefined with `PAYLOAD_ENCRYPTION=off`.
+   */
+  codec:
+    | {
+        endpoint: string;
+        keyIds: string[];
+        /** `<dataDir>/payload-keys` when the stack made the key and keeps it; undefined for PAYLOAD_KEYS or none. */
+        keyFile: string | undefined;
+        /** Only when the stack made it up (CODEC_SERVER_TOKENS unset). */
+        devToken: string | undefined;
+      }
+    | undefined;
   workflowBundle: 'cache' | 'built' | 'configured';
   startupMs: number;
 }
@@ -145,12 +207,19 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   const has = (key: string) => (env[key] ?? '').trim() !== '';
   const embeddedTemporal = !has(K.TEMPORAL_ADDRESS);
   const useSandbox = !has(K.PLURAL_BASE_URL);
+  const encryptionOff = (env[K.PAYLOAD_ENCRYPTION] ?? '').trim() === 'off';
+  const rawDataDir = (env[K.DEV_DATA_DIR] ?? '').trim() || '.data';
+  const devKeys =
+    encryptionOff || has(K.PAYLOAD_KEYS)
+      ? undefined
+      : await devPayloadKeys(rawDataDir === 'none' ? undefined : path.resolve(ROOT, rawDataDir));
 
   // Keys the stack can fill: development API keys always; Plural's from the sandbox; Temporal's from the embedded one.
   const devDefaults: Record<string, string> = {
     [K.API_KEYS]: DEV_API_KEY,
     [K.API_FINGERPRINT_KEY]: DEV_FINGERPRINT_KEY,
     [K.WORKER_METRICS_HOST]: '127.0.0.1',
+    ...(devKeys ? { [K.PAYLOAD_KEYS]: devKeys.value } : {}),
   };
   const sandboxEnv = (baseUrl: string, s: RunningSandbox['credentials'] | undefined): Record<string, string> =>
     useSandbox && s
@@ -249,7 +318,14 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     });
     cleanups.push(() => plural.close());
 
+    if (workerConfig.payloadEncryption.mode === 'off') {
+      logger.warn(
+        'PAYLOAD_ENCRYPTION=off: workflow inputs, results, signals and failures are stored in Temporal in clear',
+      );
+    }
+    const dataConverter = createDataConverter(workerConfig.payloadEncryption);
     const worker: Worker = await createPaymentWorker({
+      dataConverter,
       connection: nativeConnection,
       namespace: workerConfig.temporal.namespace,
       taskQueue: workerConfig.temporal.taskQueue,
@@ -297,7 +373,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const urls = resolveApiUrls(apiConfig, port);
     const localUrl = resolveApiUrls({ ...apiConfig, publicUrl: undefined }, port).publicUrl;
     const engine = createTemporalEngine({
-      client: new Client({ connection, namespace: apiConfig.temporal.namespace }),
+      client: new Client({ connection, namespace: apiConfig.temporal.namespace, dataConverter }),
       taskQueue: apiConfig.temporal.taskQueue,
     });
     const apiApp = createApp({
@@ -317,8 +393,22 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const devApp = express();
     devApp.disable('x-powered-by');
     devApp.use('/dev', createReturnPageRouter({ engine }));
+    const encryption = workerConfig.payloadEncryption;
+    if (encryption.mode === 'on') {
+      devApp.use(
+        '/codec',
+        createCodecRouter({
+          codec: new EncryptionCodec({ keys: encryption.keys }),
+          auth: { kind: 'token', tokens: dev.CODEC_SERVER_TOKENS ?? [DEV_CODEC_TOKEN] },
+          corsOrigins: dev.CODEC_CORS_ORIGINS ?? [],
+          logger: logger.child({ component: 'codec' }),
+        }),
+      );
+    }
+    const devPrefix = (url: string | undefined, prefix: string): boolean =>
+      url === prefix || url?.startsWith(`${prefix}/`) === true || url?.startsWith(`${prefix}?`) === true;
     ready.handler = (req, res) => {
-      if (req.url === '/dev' || req.url?.startsWith('/dev/') || req.url?.startsWith('/dev?')) devApp(req, res);
+      if (devPrefix(req.url, '/dev') || devPrefix(req.url, '/codec')) devApp(req, res);
       else apiApp(req, res);
     };
     sandbox?.setWebhookUrl(`${localUrl}/v1/webhooks/plural`);
@@ -339,6 +429,15 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       },
       plural: { baseUrl: workerConfig.plural.baseUrl, sandbox: useSandbox },
       devApiKey: has(K.API_KEYS) ? undefined : DEV_API_KEY,
+      codec:
+        encryption.mode === 'on'
+          ? {
+              endpoint: `${urls.publicUrl}/codec`,
+              keyIds: encryption.keys.map((k) => k.id),
+              keyFile: devKeys?.file,
+              devToken: dev.CODEC_SERVER_TOKENS ? undefined : DEV_CODEC_TOKEN,
+            }
+          : undefined,
       workflowBundle: bundle?.source ?? 'configured',
       startupMs: Date.now() - started,
     };

@@ -27,6 +27,14 @@ function banner(info: DevStackInfo): string {
     ],
     ['Plural', `${info.plural.baseUrl}${info.plural.sandbox ? ' (sandbox: OTP 123456)' : ' (PLURAL_BASE_URL)'}`],
     ['API key', info.devApiKey ?? '(from API_KEYS)'],
+    [
+      'Codec endpoint',
+      info.codec
+        ? `${info.codec.endpoint} (Bearer ${info.codec.devToken ?? '<CODEC_SERVER_TOKENS>'}; key ${info.codec.keyIds[0]}${
+            info.codec.keyFile ? ` in ${info.codec.keyFile}` : ''
+          })`
+        : 'off (PAYLOAD_ENCRYPTION=off: payloads stored in clear)',
+    ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../payload-codec';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { toTemporalLogger } from '../observability';
 import type { AppLogger } from '../observability';
@@ -47,6 +48,7 @@ export async function workflowSourceHash(): Promise<string> {
       hash.update(await readFile(file));
     }
   }
+  hash.update(await readFile(FAILURE_CONVERTER_PATH));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -65,6 +67,8 @@ export async function loadWorkflowBundle(cacheDir: string | undefined, logger: A
   const build = async (): Promise<string> => {
     const { code } = await bundleWorkflowCode({
       workflowsPath: defaultWorkflowsPath(),
+      // Failure messages inside workflow code become payloads, so the payload codec encrypts them too.
+      failureConverterPath: FAILURE_CONVERTER_PATH,
       logger: toTemporalLogger(logger.child({ component: 'workflow-bundle' })),
     });
     return code;

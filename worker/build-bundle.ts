@@ -6,12 +6,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createLogger, toTemporalLogger } from '../observability';
+import { FAILURE_CONVERTER_PATH } from '../payload-codec';
 import { defaultWorkflowsPath } from './worker';
 
 /** Bundles `workflows/` and writes it to `outFile`; returns the absolute path. */
 export async function buildWorkflowBundle(outFile: string): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: defaultWorkflowsPath(),
+    // Failure messages inside workflow code become payloads, so the payload codec encrypts them too.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: toTemporalLogger(createLogger({ name: 'build-bundle', level: 'warn' })),
   });
   const target = path.resolve(outFile);

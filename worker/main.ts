@@ -7,6 +7,7 @@ import { ConfigError, loadWorkerConfig, workerSecrets } from '../config';
 import type { WorkerConfig } from '../config';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
+import { createDataConverter } from '../payload-codec';
 import { PluralClient } from '../plural-client';
 import { installRuntime } from './runtime';
 import { ensureSearchAttributes } from './search-attributes';
@@ -47,8 +48,14 @@ async function run(config: WorkerConfig, logger: AppLogger): Promise<number> {
       'CARD_VAULT_URL is not set: using an in-process card vault, which only works with the API in this process',
     );
   }
+  if (config.payloadEncryption.mode === 'off') {
+    logger.warn(
+      'PAYLOAD_ENCRYPTION=off: workflow inputs, results, signals and failures are stored in Temporal in clear',
+    );
+  }
   try {
     const worker = await createPaymentWorker({
+      dataConverter: createDataConverter(config.payloadEncryption),
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
@@ -75,6 +82,8 @@ async function run(config: WorkerConfig, logger: AppLogger): Promise<number> {
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
         cardVault: config.cardVault.kind,
+        payloadEncryption:
+          config.payloadEncryption.mode === 'on' ? `on (key ${config.payloadEncryption.keys[0]?.id})` : 'off',
         metrics: config.metrics.port > 0 ? `http://${config.metrics.host}:${config.metrics.port}/metrics` : 'off',
       },
       'payment worker started',

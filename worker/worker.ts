@@ -1,6 +1,7 @@
 /** Builds the payment worker from explicit dependencies, so tests and the dev stack can run one in-process. */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection, WorkerOptions, WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -31,6 +32,12 @@ export interface PaymentWorkerDeps {
   shutdownGraceMs?: number;
   /** Worker identity shown in the Temporal UI. @default the SDK's (`pid@hostname`) */
   identity?: string;
+  /**
+   * Payload codec and failure converter (`createDataConverter` from payload-codec/); the API's client must use the
+   * same keys. A `workflowBundle` must have been built with the same `failureConverterPath`. @default Temporal's
+   * (payloads in clear)
+   */
+  dataConverter?: DataConverter;
 }
 
 /** The `workflows/` entry module (`index.ts` from source, `index.js` when compiled). */
@@ -57,6 +64,7 @@ export async function createPaymentWorker(deps: PaymentWorkerDeps): Promise<Work
     shutdownGraceTime: deps.shutdownGraceMs ?? 10_000,
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
     ...(deps.identity !== undefined ? { identity: deps.identity } : {}),
+    ...(deps.dataConverter !== undefined ? { dataConverter: deps.dataConverter } : {}),
     ...(deps.workflowBundle !== undefined
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: deps.workflowsPath ?? defaultWorkflowsPath() }),

@@ -7,8 +7,10 @@ const KEY_B = 'sk_test_bbbbbbbbbbbbbbbb';
 const FINGERPRINT = 'fingerprint-key-0123456789';
 const CALLBACK_HEX = '73616e64626f782d63616c6c6261636b2d736563726574';
 const WEBHOOK = 'webhook-secret-value';
+const PAYLOAD_KEY = Buffer.alloc(32, 9).toString('base64');
 
 const minimal = {
+  PAYLOAD_KEYS: `api-1:${PAYLOAD_KEY}`,
   API_KEYS: `${KEY_A}, ${KEY_B}`,
   API_FINGERPRINT_KEY: FINGERPRINT,
   PLURAL_CALLBACK_SECRET_HEX: CALLBACK_HEX,
@@ -36,6 +38,7 @@ describe('loadApiConfig', () => {
       fingerprintKey: FINGERPRINT,
       plural: { callbackSecretHex: CALLBACK_HEX, webhookSecret: WEBHOOK },
       cardVaultToken: undefined,
+      payloadEncryption: { mode: 'on', keys: [{ id: 'api-1', key: Buffer.alloc(32, 9) }] },
       bodyLimitBytes: undefined,
       timings: {},
       paymentDurations: {},
@@ -77,9 +80,9 @@ describe('loadApiConfig', () => {
   it('lists every missing required key in one error', () => {
     const err = configError(() => loadApiConfig({}));
     expect(err.issues.map((i) => i.key).sort()).toEqual(
-      ['API_FINGERPRINT_KEY', 'API_KEYS', 'PLURAL_CALLBACK_SECRET_HEX', 'PLURAL_WEBHOOK_SECRET'].sort(),
+      ['API_FINGERPRINT_KEY', 'API_KEYS', 'PAYLOAD_KEYS', 'PLURAL_CALLBACK_SECRET_HEX', 'PLURAL_WEBHOOK_SECRET'].sort(),
     );
-    expect(err.message).toContain('invalid api configuration (4 problems');
+    expect(err.message).toContain('invalid api configuration (5 problems');
   });
 
   it('lists bad keys and bad durations together, never echoing values', () => {
@@ -143,6 +146,8 @@ describe('resolveApiUrls', () => {
 describe('apiSecrets', () => {
   it('lists every secret value for the logger to mask', () => {
     const secrets = apiSecrets(loadApiConfig({ ...minimal, CARD_VAULT_TOKEN: 'v'.repeat(40) }));
-    expect(secrets.sort()).toEqual([KEY_A, KEY_B, FINGERPRINT, CALLBACK_HEX, WEBHOOK, 'v'.repeat(40)].sort());
+    expect(secrets.sort()).toEqual(
+      [KEY_A, KEY_B, FINGERPRINT, CALLBACK_HEX, WEBHOOK, 'v'.repeat(40), PAYLOAD_KEY].sort(),
+    );
   });
 });

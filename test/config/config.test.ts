@@ -6,11 +6,13 @@ import { PAYMENT_TASK_QUEUE } from '../../workflows/definitions';
 
 const SECRET = 'client-secret-value-xyz';
 const VAULT_TOKEN = 'v'.repeat(40);
+const PAYLOAD_KEY = Buffer.alloc(32, 7).toString('base64');
 
 const minimal = {
   PLURAL_BASE_URL: 'https://pluraluat.v2.pinepg.in/',
   PLURAL_CLIENT_ID: 'merchant-1',
   PLURAL_CLIENT_SECRET: SECRET,
+  PAYLOAD_KEYS: `k1:${PAYLOAD_KEY}`,
 };
 
 function configError(fn: () => unknown): ConfigError {
@@ -35,6 +37,7 @@ describe('loadWorkerConfig', () => {
         timeoutMs: 15_000,
       },
       cardVault: { kind: 'memory' },
+      payloadEncryption: { mode: 'on', keys: [{ id: 'k1', key: Buffer.alloc(32, 7) }] },
       metrics: { host: '0.0.0.0', port: 9464 },
       logLevel: 'info',
       worker: {
@@ -78,7 +81,7 @@ describe('loadWorkerConfig', () => {
       workflowBundlePath: '/app/workflow-bundle.js',
       shutdownGraceMs: 2000,
     });
-    expect(workerSecrets(config)).toEqual([SECRET, VAULT_TOKEN]);
+    expect(workerSecrets(config)).toEqual([SECRET, VAULT_TOKEN, PAYLOAD_KEY]);
   });
 
   it('treats empty values as unset', () => {
@@ -90,11 +93,12 @@ describe('loadWorkerConfig', () => {
   it('lists every missing required key in one error', () => {
     const err = configError(() => loadWorkerConfig({}));
     expect(err.issues.map((i) => i.key).sort()).toEqual([
+      'PAYLOAD_KEYS',
       'PLURAL_BASE_URL',
       'PLURAL_CLIENT_ID',
       'PLURAL_CLIENT_SECRET',
     ]);
-    expect(err.message).toContain('invalid worker configuration (3 problems');
+    expect(err.message).toContain('invalid worker configuration (4 problems');
     expect(err.message).toContain('PLURAL_CLIENT_SECRET is required (');
   });
 

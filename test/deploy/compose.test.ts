@@ -7,6 +7,7 @@ import {
   configProblems,
   envKeyProblems,
   interpolate,
+  MissingVariableError,
   parseCompose,
   portProblems,
   readCompose,
@@ -47,6 +48,13 @@ describe('compose interpolation', () => {
     expect(interpolate('${A:-x}', { A: 'y' })).toBe('y');
     expect(interpolate('a-${A}-$B-$$C', { A: '1', B: '2' })).toBe('a-1-2-$C');
     expect(interpolate('${UNSET}')).toBe('');
+  });
+
+  it('refuses ${VAR:?message} when VAR is unset or empty, with the message, as Compose does', () => {
+    expect(() => interpolate('${K:?set K}')).toThrow(MissingVariableError);
+    expect(() => interpolate('${K:?set K}', { K: '' })).toThrow('required variable K is missing a value: set K');
+    expect(interpolate('${K:?set K}', { K: 'v' })).toBe('v');
+    expect(interpolate('${K?set K}', { K: '' })).toBe('');
   });
 
   it('reads list-form environments too', () => {
@@ -197,6 +205,37 @@ describe('docker-compose.yml', () => {
     expect(wiringProblems(setEnv('worker', 'CARD_VAULT_URL', 'http://api:8080/card-vault'))).toHaveLength(1);
     expect(wiringProblems(setEnv('sandbox', 'SANDBOX_WEBHOOK_SECRET', 'other'))).toEqual([
       'engine and sandbox disagree on PLURAL_WEBHOOK_SECRET',
+    ]);
+  });
+
+  it('requires PAYLOAD_KEYS from the shell or .env for the worker, API and codec server: no published default', () => {
+    for (const name of ['worker', 'api', 'codec-server']) {
+      expect(() => serviceEnv(compose.services[name] ?? {}, {})).toThrow(/required variable PAYLOAD_KEYS.*README/);
+    }
+  });
+
+  it('points the Temporal UI at the codec server, which allows the UI origin and listens on all interfaces', () => {
+    const ui = serviceEnv(compose.services['temporal-ui'] ?? {});
+    expect(ui.TEMPORAL_CODEC_ENDPOINT).toBe('http://localhost:8081');
+    expect(portProblems(setEnv('codec-server', 'CODEC_SERVER_HOST', undefined))).toEqual([
+      'codec-server: CODEC_SERVER_HOST must be 0.0.0.0 in a container',
+    ]);
+    expect(wiringProblems(setEnv('temporal-ui', 'TEMPORAL_CODEC_ENDPOINT', 'http://localhost:9999'))).toEqual([
+      'temporal-ui: TEMPORAL_CODEC_ENDPOINT http://localhost:9999 is not http://localhost:8081',
+    ]);
+    expect(wiringProblems(setEnv('codec-server', 'CODEC_CORS_ORIGINS', 'http://localhost:3000'))).toEqual([
+      "codec-server: CODEC_CORS_ORIGINS must allow the UI's http://localhost:8233",
+    ]);
+  });
+
+  it('reports a worker, API or codec server with its own PAYLOAD_KEYS', () => {
+    const other = `other:${Buffer.alloc(32, 2).toString('base64')}`;
+    expect(wiringProblems(setEnv('api', 'PAYLOAD_KEYS', other))).toEqual(['worker and api must share PAYLOAD_KEYS']);
+    expect(wiringProblems(setEnv('codec-server', 'PAYLOAD_KEYS', other))).toEqual([
+      'codec-server must have the same PAYLOAD_KEYS as the worker',
+    ]);
+    expect(configProblems(setEnv('codec-server', 'CODEC_SERVER_AUTH', 'token'))).toEqual([
+      expect.stringMatching(/^codec-server: CODEC_SERVER_TOKENS is required/),
     ]);
   });
 

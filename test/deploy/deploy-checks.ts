@@ -6,7 +6,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { CONFIG_KEYS, ConfigError, loadApiConfig, loadWorkerConfig, WORKER_DEFAULTS } from '../../config';
+import {
+  CODEC_SERVER_DEFAULTS,
+  CONFIG_KEYS,
+  ConfigError,
+  loadApiConfig,
+  loadCodecServerConfig,
+  loadWorkerConfig,
+  WORKER_DEFAULTS,
+} from '../../config';
 import { CARD_VAULT_MOUNT_PATH } from '../../api/app';
 import { SEARCH_ATTRIBUTE } from '../../workflows/definitions';
 
@@ -17,7 +25,20 @@ export const DOCKERFILE_PATH = path.join(ROOT, 'Dockerfile');
 export const COMPOSE_SCHEMA_PATH = path.join(__dirname, '..', '..', '..', 'shared', 'schemas', 'compose-spec.json');
 
 /** The engine's services (built from the Dockerfile) and the process each one must run. */
-export const ENGINE_SERVICES = { worker: 'worker/main.ts', api: 'api/server.ts', sandbox: 'plural-sandbox/main.ts' };
+export const ENGINE_SERVICES = {
+  worker: 'worker/main.ts',
+  api: 'api/server.ts',
+  sandbox: 'plural-sandbox/main.ts',
+  'codec-server': 'payload-codec/main.ts',
+};
+
+/**
+ * Variables the operator must set in the shell or `.env` (the compose file has no default for them, on purpose):
+ * the checks read the file as if these were set.
+ */
+export const REQUIRED_SHELL_VARS: Readonly<Record<string, string>> = {
+  PAYLOAD_KEYS: `compose-check:${Buffer.alloc(32, 1).toString('base64')}`,
+};
 
 export type Compose = { services: Record<string, Service> } & Record<string, unknown>;
 export interface Service {
@@ -61,9 +82,21 @@ export function schemaProblems(doc: unknown): string[] {
   return (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
 }
 
+/** A `${VAR:?message}` whose variable is unset: Compose refuses to start, printing the message. */
+export class MissingVariableError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly hint: string,
+  ) {
+    super(`required variable ${variable} is missing a value: ${hint}`);
+  }
+}
+
 /**
  * Resolves Compose interpolation with the given shell variables: `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
- * `$VAR` and `$$` (a literal `$`). Unset variables without a default become empty, as Compose does.
+ * `${VAR:?message}`, `${VAR?message}`, `$VAR` and `$$` (a literal `$`). Unset variables without a default become
+ * empty, as Compose does.
+ * @throws {MissingVariableError} for `${VAR:?message}` with VAR unset or empty (`${VAR?message}`: unset).
  */
 export function interpolate(value: string, vars: Record<string, string | undefined> = {}): string {
   return value.replace(
@@ -74,13 +107,19 @@ export function interpolate(value: string, vars: Record<string, string | undefin
       const current = vars[name];
       if (op === ':-') return current === undefined || current === '' ? (fallback ?? '') : current;
       if (op === '-') return current === undefined ? (fallback ?? '') : current;
+      if ((op === ':?' && (current === undefined || current === '')) || (op === '?' && current === undefined)) {
+        throw new MissingVariableError(name, fallback ?? '');
+      }
       return current ?? '';
     },
   );
 }
 
-/** A service's environment with interpolation resolved (as if no variable were set in the shell). */
-export function serviceEnv(service: Service, vars: Record<string, string | undefined> = {}): Record<string, string> {
+/** A service's environment with interpolation resolved (as if only {@link REQUIRED_SHELL_VARS} were set). */
+export function serviceEnv(
+  service: Service,
+  vars: Record<string, string | undefined> = REQUIRED_SHELL_VARS,
+): Record<string, string> {
   const env: Record<string, string> = {};
   const raw = service.environment ?? {};
   const entries: [string, string][] = Array.isArray(raw)
@@ -196,7 +235,7 @@ export function envKeyProblems(doc: Compose): string[] {
   return problems;
 }
 
-/** The worker's and API's environments (defaults of `${VAR:-default}` applied) satisfy their config schemas. */
+/** The worker's, API's and codec server's environments (defaults applied) satisfy their config schemas. */
 export function configProblems(doc: Compose): string[] {
   const problems: string[] = [];
   try {
@@ -208,6 +247,11 @@ export function configProblems(doc: Compose): string[] {
     loadApiConfig(serviceEnv(doc.services.api ?? {}));
   } catch (err) {
     problems.push(`api: ${configProblem(err)}`);
+  }
+  try {
+    loadCodecServerConfig(serviceEnv(doc.services['codec-server'] ?? {}));
+  } catch (err) {
+    problems.push(`codec-server: ${configProblem(err)}`);
   }
   return problems;
 }
@@ -226,6 +270,7 @@ export function listenPorts(doc: Compose): Record<keyof typeof ENGINE_SERVICES, 
     worker: safe(() => loadWorkerConfig(serviceEnv(doc.services.worker ?? {})).metrics.port),
     api: safe(() => loadApiConfig(serviceEnv(doc.services.api ?? {})).listen.port),
     sandbox: sandboxEnv.SANDBOX_PORT !== undefined ? Number(sandboxEnv.SANDBOX_PORT) : sandboxKeys().defaultPort,
+    'codec-server': safe(() => loadCodecServerConfig(serviceEnv(doc.services['codec-server'] ?? {})).listen.port),
   };
 }
 
@@ -259,6 +304,10 @@ export function portProblems(doc: Compose): string[] {
     problems.push('worker: WORKER_METRICS_HOST must be 0.0.0.0 in a container');
   }
   if (loopback(sandbox.SANDBOX_HOST, '0.0.0.0')) problems.push('sandbox: SANDBOX_HOST must be 0.0.0.0 in a container');
+  const codec = serviceEnv(doc.services['codec-server'] ?? {});
+  if (loopback(codec.CODEC_SERVER_HOST, CODEC_SERVER_DEFAULTS.host)) {
+    problems.push('codec-server: CODEC_SERVER_HOST must be 0.0.0.0 in a container');
+  }
   return problems;
 }
 
@@ -309,6 +358,34 @@ export function wiringProblems(doc: Compose): string[] {
   if (sandbox.SANDBOX_WEBHOOK_URL !== `http://api:${listen.api}/v1/webhooks/plural`) {
     problems.push('sandbox: SANDBOX_WEBHOOK_URL must be the API webhook route');
   }
+
+  // Payload encryption: one key ring everywhere, and the UI's browser reaches the codec server it may call.
+  const codec = serviceEnv(doc.services['codec-server'] ?? {});
+  const ui = serviceEnv(doc.services['temporal-ui'] ?? {});
+  if (worker.PAYLOAD_KEYS === undefined || worker.PAYLOAD_KEYS !== api.PAYLOAD_KEYS) {
+    problems.push('worker and api must share PAYLOAD_KEYS');
+  }
+  if (codec.PAYLOAD_KEYS === undefined || codec.PAYLOAD_KEYS !== worker.PAYLOAD_KEYS) {
+    problems.push('codec-server must have the same PAYLOAD_KEYS as the worker');
+  }
+  const hostPort = (name: string, container: number | undefined): string | undefined => {
+    for (const p of doc.services[name]?.ports ?? []) {
+      if (typeof p === 'object') {
+        if (p.target === container && p.published !== undefined) return String(p.published);
+        continue;
+      }
+      const parts = String(p).split(':');
+      if (parts.length >= 2 && Number(parts.at(-1)) === container) return parts.at(-2);
+    }
+    return undefined;
+  };
+  const codecUrl = `http://localhost:${hostPort('codec-server', listen['codec-server']) ?? '(unpublished)'}`;
+  if (ui.TEMPORAL_CODEC_ENDPOINT !== codecUrl) {
+    problems.push(`temporal-ui: TEMPORAL_CODEC_ENDPOINT ${ui.TEMPORAL_CODEC_ENDPOINT ?? '(unset)'} is not ${codecUrl}`);
+  }
+  const uiOrigin = `http://localhost:${hostPort('temporal-ui', 8080) ?? '(unpublished)'}`;
+  const origins = (codec.CODEC_CORS_ORIGINS ?? '').split(',').map((o) => o.trim());
+  if (!origins.includes(uiOrigin)) problems.push(`codec-server: CODEC_CORS_ORIGINS must allow the UI's ${uiOrigin}`);
   return problems;
 }
 

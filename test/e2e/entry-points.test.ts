@@ -123,6 +123,7 @@ describe('npm run api', () => {
         API_FINGERPRINT_KEY: 'fingerprint-key-0123456789',
         PLURAL_CALLBACK_SECRET_HEX: CALLBACK_SECRET_HEX,
         PLURAL_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 3).toString('base64')}`,
         API_PORT: '0',
         TEMPORAL_ADDRESS: temporal.address,
       }),

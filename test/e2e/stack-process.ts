@@ -35,6 +35,10 @@ const INHERITED_KEYS_TO_DROP = [
   'MERCHANT_SUCCESS_URL',
   'MERCHANT_FAILURE_URL',
   'WORKFLOW_BUNDLE_PATH',
+  'PAYLOAD_KEYS',
+  'PAYLOAD_ENCRYPTION',
+  'CODEC_SERVER_TOKENS',
+  'CODEC_CORS_ORIGINS',
 ];
 
 /** Starts `tsx dev/start.ts` with every port ephemeral and its state in `dataDir`. */

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -25,6 +26,7 @@ import type { CardVault, CardVaultRouter } from '../../card-vault';
 import { startEmbeddedTemporal } from '../../embedded-temporal';
 import type { EmbeddedTemporal } from '../../embedded-temporal';
 import { createLogger } from '../../observability';
+import { createDataConverter } from '../../payload-codec';
 import { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
@@ -39,6 +41,8 @@ const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
 const CVV = '739';
 const CORRECT_OTP = '123456';
 const VAULT_TOKEN = 'worker-test-vault-token-0123456789abcdef';
+const PAYLOAD_KEY = { id: 'worker-test', key: randomBytes(32) };
+const PAYLOAD_KEYS = `${PAYLOAD_KEY.id}:${PAYLOAD_KEY.key.toString('base64')}`;
 
 let temporal: EmbeddedTemporal;
 let sandbox: RunningSandbox;
@@ -112,7 +116,12 @@ async function waitForState(
 }
 
 /** Puts a card in `vault`, starts a payment on `taskQueue`, submits the OTP and returns the final state. */
-async function payWithOtp(vault: CardVault, taskQueue: string, ref: string): Promise<PaymentState> {
+async function payWithOtp(
+  vault: CardVault,
+  taskQueue: string,
+  ref: string,
+  via: Client = client,
+): Promise<PaymentState> {
   const cardHandle = await vault.put(
     { number: OTP_CARD, cvv: CVV, name: 'Test Holder', expiryMonth: '12', expiryYear: '2035' },
     15 * 60_000,
@@ -124,7 +133,7 @@ async function payWithOtp(vault: CardVault, taskQueue: string, ref: string): Pro
     method: { kind: 'card', cardHandle, last4: OTP_CARD.slice(-4) },
     callbackUrl: 'https://merchant.example/callback',
   };
-  const handle = await client.workflow.start('paymentWorkflow', {
+  const handle = await via.workflow.start('paymentWorkflow', {
     taskQueue,
     workflowId: paymentWorkflowId(ref),
     args: [input],
@@ -261,16 +270,23 @@ describe('worker/main.ts (child process)', () => {
       WORKER_METRICS_HOST: '127.0.0.1',
       WORKER_METRICS_PORT: String(childMetricsPort),
       WORKFLOW_BUNDLE_PATH: bundlePath,
+      PAYLOAD_KEYS,
       LOG_LEVEL: 'info',
     });
     try {
       await waitForOutput(output, 'payment worker started');
+      expect(output()).toContain(`on (key ${PAYLOAD_KEY.id})`);
       const metrics = await request(`http://127.0.0.1:${childMetricsPort}/metrics`);
       expect(metrics.statusCode).toBe(200);
       await metrics.body.dump();
 
       // The API's side of the hand-off: seal in-process, store ciphertext only, pass the cv1 handle to the workflow.
-      const final = await payWithOtp(router.localVault, taskQueue, `main-${Date.now()}`);
+      // The worker encrypts payloads: the client that starts and queries the payment uses the same keys.
+      const encrypted = new Client({
+        connection,
+        dataConverter: createDataConverter({ mode: 'on', keys: [PAYLOAD_KEY] }),
+      });
+      const final = await payWithOtp(router.localVault, taskQueue, `main-${Date.now()}`, encrypted);
       expect(final.status).toBe('PROCESSED');
       expect(router.store.size).toBe(0); // destroyed by the worker's activity, across processes
 
@@ -282,6 +298,7 @@ describe('worker/main.ts (child process)', () => {
       expect(output()).not.toContain(sandbox.credentials.clientSecret);
       expect(output()).not.toContain(VAULT_TOKEN);
       expect(output()).not.toContain(OTP_CARD);
+      expect(output()).not.toContain(PAYLOAD_KEY.key.toString('base64'));
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
@@ -300,6 +317,7 @@ describe('worker/main.ts (child process)', () => {
     expect(line.issues.map((i) => i.key).sort()).toEqual([
       'CARD_VAULT_TOKEN',
       'CARD_VAULT_URL',
+      'PAYLOAD_KEYS',
       'PLURAL_BASE_URL',
       'PLURAL_CLIENT_ID',
     ]);
