@@ -12,7 +12,15 @@ import path from 'node:path';
 import { DEFAULT_BUNDLE_CACHE_DIR } from '../dev/workflow-bundle';
 import { apiClient, startStackProcess } from '../test/e2e/stack-process';
 
-async function once(run: number, cold: boolean): Promise<{ readyMs: number; processedMs: number; bundle: string }> {
+/** One start of the stack: ms to its READY line and to a first PROCESSED payment, and where the bundle came from. */
+export interface FirstPaymentRun {
+  readyMs: number;
+  processedMs: number;
+  bundle: string;
+}
+
+/** Starts the stack as `npm start` does, makes one payment, stops it. */
+export async function firstPaymentOnce(run: number, cold: boolean): Promise<FirstPaymentRun> {
   if (cold) rmSync(DEFAULT_BUNDLE_CACHE_DIR, { recursive: true, force: true });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'plural-bench-'));
   const t0 = performance.now();
@@ -45,7 +53,7 @@ async function main(): Promise<void> {
   );
   const results = [];
   for (let i = 0; i < runs; i += 1) {
-    const r = await once(i, cold);
+    const r = await firstPaymentOnce(i, cold);
     results.push(r);
     process.stdout.write(
       `run ${i + 1}: READY after ${r.readyMs.toFixed(0)} ms, PROCESSED after ${r.processedMs.toFixed(0)} ms (bundle: ${r.bundle})\n`,
@@ -58,7 +66,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`benchmark failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`benchmark failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
