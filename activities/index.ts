@@ -115,6 +115,16 @@ export function createActivities(deps: ActivityDeps) {
     return { signal: ctx.cancellationSignal, attempt: ctx.info.attempt };
   };
 
+  /** Logs with the activity's identity (workflow id, run id, activity type, attempt) so lines join the payment. */
+  const log = (level: 'info' | 'warn', fields: object, msg: string): void => {
+    if (!logger) return;
+    const { workflowExecution, activityType, attempt } = Context.current().info;
+    logger[level](
+      { workflowId: workflowExecution?.workflowId, runId: workflowExecution?.runId, activityType, attempt, ...fields },
+      msg,
+    );
+  };
+
   async function findByReference(ref: string, signal: AbortSignal): Promise<Order | undefined> {
     try {
       return await plural.getOrderByReference(ref, { signal });
@@ -176,7 +186,7 @@ export function createActivities(deps: ActivityDeps) {
           signal,
           idempotencyKey: `${input.workflowId}:create-order`,
         });
-        logger?.info({ workflowId: input.workflowId, orderId: order.order_id }, 'Plural order created');
+        log('info', { orderId: order.order_id }, 'Plural order created');
         return snapshotOf(order);
       } catch (err) {
         if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
@@ -296,7 +306,7 @@ export function createActivities(deps: ActivityDeps) {
         await destroyHandles();
         const snapshot = snapshotOf(order);
         const card = snapshot.payments.find((p) => p.method === 'CARD');
-        logger?.info({ workflowId: input.workflowId, orderId: input.orderId }, 'Plural payment created');
+        log('info', { orderId: input.orderId }, 'Plural payment created');
         return { order: snapshot, challengeUrl: order.challenge_url ?? undefined, cardPaymentId: card?.id };
       } catch (err) {
         const classified = classify(err, FAILURE_TYPE.PAYMENT_REJECTED);
@@ -341,7 +351,7 @@ export function createActivities(deps: ActivityDeps) {
       // Best effort: the outcome is known, so a vault hiccup must not retry the call; the entry's TTL is the backstop.
       const forget = (): Promise<void> =>
         vault.destroy(input.otpHandle).catch(() => {
-          logger?.warn({ workflowId: input.workflowId }, 'could not destroy the OTP hand-off; it expires with its TTL');
+          log('warn', {}, 'could not destroy the OTP hand-off; it expires with its TTL');
         });
       const definitive = async <T>(result: T): Promise<T> => {
         await forget();

@@ -11,7 +11,7 @@ import { parseWebhookBody, verifyCallbackSignature, verifyWebhook, WEBHOOK_TOLER
 import type { Order } from '../plural-client';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
-import { PAYMENT_STATUS, TERMINAL_STATUSES } from '../workflows/definitions';
+import { PAYMENT_STATUS, paymentWorkflowId, TERMINAL_STATUSES } from '../workflows/definitions';
 import type {
   CustomerDetails,
   PaymentDurations,
@@ -57,8 +57,14 @@ export interface ApiTimings {
   startWaitMs: number;
   /** After an OTP, capture, cancel or resend, wait this long for its outcome. @default 15000 */
   actionWaitMs: number;
-  /** Poll interval of those waits. @default 100 */
+  /**
+   * Longest poll interval of those waits. The first poll comes {@link ApiTimings.firstPollMs} after the action and the
+   * interval grows by half each poll up to this cap: most actions finish within tens of ms, a long one costs few polls.
+   * @default 100
+   */
   pollIntervalMs: number;
+  /** First poll of those waits, this long after the action (capped by `pollIntervalMs`). @default 10 */
+  firstPollMs: number;
   /** `/readyz` gives up on the engine after this long. @default 2000 */
   readyTimeoutMs: number;
 }
@@ -67,6 +73,7 @@ export const DEFAULT_TIMINGS: Readonly<ApiTimings> = Object.freeze({
   startWaitMs: 8_000,
   actionWaitMs: 15_000,
   pollIntervalMs: 100,
+  firstPollMs: 10,
   readyTimeoutMs: 2_000,
 });
 
@@ -252,8 +259,23 @@ export function createApp(options: ApiOptions): express.Express {
       };
       metrics.requests.inc(labels);
       metrics.duration.observe(labels, seconds);
-      logger.info({ requestId, ...labels, durationMs: Math.round(seconds * 1000) }, 'request');
+      const workflowId: unknown = res.locals.workflowId;
+      logger.info(
+        {
+          requestId,
+          ...(typeof workflowId === 'string' ? { workflowId } : {}),
+          ...labels,
+          durationMs: Math.round(seconds * 1000),
+        },
+        'request',
+      );
     });
+    next();
+  });
+
+  // The request line names the payment it addressed (its workflow id), so it joins the worker's lines for it.
+  app.param('merchant_order_reference', (_req, res, next, value: unknown) => {
+    if (typeof value === 'string' && REFERENCE_PATTERN.test(value)) res.locals.workflowId = paymentWorkflowId(value);
     next();
   });
 
@@ -281,18 +303,25 @@ export function createApp(options: ApiOptions): express.Express {
     return record;
   }
 
-  /** Poll until `done` holds or `timeoutMs` passes; returns the last record seen. */
+  /**
+   * Poll until `done` holds or `timeoutMs` passes; returns the last record seen. Called right after a start or a
+   * signal, which the workflow cannot have handled yet, so the first poll waits `firstPollMs`; the interval then grows
+   * by half up to `pollIntervalMs` (a fixed 100 ms interval added 50 ms on average to every call, most of a fast
+   * call's latency), and the last sleep ends at the deadline.
+   */
   async function waitFor(
     ref: string,
     done: (r: PaymentRecord) => boolean,
     timeoutMs: number,
   ): Promise<{ record: PaymentRecord; done: boolean }> {
     const deadline = now() + timeoutMs;
+    let interval = Math.min(timings.firstPollMs, timings.pollIntervalMs);
     for (;;) {
+      await sleep(Math.max(0, Math.min(interval, deadline - now())));
       const record = await load(ref);
       if (done(record)) return { record, done: true };
       if (now() >= deadline) return { record, done: false };
-      await sleep(timings.pollIntervalMs);
+      interval = Math.min(interval * 1.5, timings.pollIntervalMs);
     }
   }
 
@@ -399,6 +428,7 @@ export function createApp(options: ApiOptions): express.Express {
     .post(...merchant, async (req, res) => {
       const body = parse(CreatePaymentSchema, jsonBody(req, true), 'payment request');
       const ref = body.merchant_order_reference;
+      res.locals.workflowId = paymentWorkflowId(ref);
       const fingerprint = requestFingerprint(body, options.fingerprintKey);
       const existing = await engine.get(ref);
       if (existing) {
@@ -647,6 +677,7 @@ export function createApp(options: ApiOptions): express.Express {
     if (!delivered.delivered) {
       throw notFound('payment_not_found', `no running payment for Plural order ${parsed.order_id}`);
     }
+    res.locals.workflowId = paymentWorkflowId(delivered.merchantOrderReference);
     const target = new URL(
       SUCCESS_STATUSES.has(parsed.status) ? options.returnUrls.success : options.returnUrls.failure,
     );
@@ -714,7 +745,9 @@ export function createApp(options: ApiOptions): express.Express {
         reference !== undefined && REFERENCE_PATTERN.test(reference) ? reference : undefined,
         webhookSignal(verified.id, parsed.eventType, parsed.order),
       );
-      if (!outcome.delivered) {
+      if (outcome.delivered) {
+        res.locals.workflowId = paymentWorkflowId(outcome.merchantOrderReference);
+      } else {
         // Nothing to deliver to (another system's order, or a payment that has ended): acknowledge, never retry.
         logger.info({ webhookId: verified.id, eventType: parsed.eventType }, 'webhook matched no running payment');
       }

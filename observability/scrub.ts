@@ -106,9 +106,10 @@ export function maskPans(text: string): string {
 }
 
 // `cvv: 123`, `"otp":"123456"`, `client_secret=abc`, `access_token":"eyJ…`: a secret-named key, a `:` or `=` (quotes
-// and spaces around it allowed), then the value up to the next delimiter.
+// and spaces around it allowed), then the value up to the next delimiter — unless already redacted, so that
+// scrubbing twice (the logger's hook, then its serializers) gives the same text.
 const KEY_VALUE =
-  /\b(cvv2?|cvc2?|cvd|otp|pin|security[_ -]?code|password|passwd|[a-z_]*secret(?:_hex)?|[a-z_]*token|api[_-]?key|cryptogram)(\\?["']?\s{0,2}[:=]\s{0,2}\\?["']?)([^\s"'\\,;&}\]]+)/gi;
+  /\b(cvv2?|cvc2?|cvd|otp|pin|security[_ -]?code|password|passwd|[a-z_]*secret(?:_hex)?|[a-z_]*token|api[_-]?key|cryptogram)(\\?["']?\s{0,2}[:=]\s{0,2}\\?["']?)(?!\[REDACTED\])([^\s"'\\,;&}\]]+)/gi;
 // `cvv 123`, `OTP 482913`: a numeric secret after its name and spaces only.
 const NUMERIC_AFTER_NAME = /\b(cvv2?|cvc2?|cvd|otp|pin)(\s+)(\d{3,8})\b/gi;
 const JWT = /\beyJ[\w-]+\.[\w-]+\.[\w-]+/g;

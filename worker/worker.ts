@@ -7,6 +7,7 @@ import type { NativeConnection, WorkerOptions, WorkflowBundleOption } from '@tem
 import { createActivities } from '../activities';
 import type { CardVault } from '../card-vault';
 import type { AppLogger } from '../observability';
+import { createPaymentMetricsSinks } from '../observability/payment-metrics';
 import type { PluralClient } from '../plural-client';
 import { PAYMENT_TASK_QUEUE } from '../workflows/definitions';
 
@@ -60,6 +61,8 @@ export async function createPaymentWorker(deps: PaymentWorkerDeps): Promise<Work
       vault: deps.vault,
       logger: deps.logger.child({ component: 'activities' }),
     }),
+    // Business counters (payments by final status, OTP submissions, reconciliations…) on the runtime's endpoint.
+    sinks: createPaymentMetricsSinks(),
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
     shutdownGraceTime: deps.shutdownGraceMs ?? 10_000,
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),

@@ -10,6 +10,7 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  log,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -49,6 +50,17 @@ import type {
   PaymentStatus,
   PaymentWorkflowInput,
 } from './definitions';
+import {
+  AUTO_CANCEL_REASON,
+  CAPTURE_KIND,
+  CAPTURE_OUTCOME,
+  OTP_RESEND_OUTCOME,
+  OTP_SUBMISSION_RESULT,
+  paymentMetrics,
+  RECONCILE_OUTCOME,
+  RECONCILE_TRIGGER,
+} from './metrics';
+import type { ReconcileTrigger } from './metrics';
 import { observationFromCallback, observationFromOrder, observationFromWebhook } from './observations';
 import type { Observation } from './observations';
 
@@ -95,6 +107,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   const limits: PaymentLimits = { ...DEFAULT_LIMITS, ...input.limits };
   const workflowId = workflowInfo().workflowId;
   const method = input.method;
+  // Business counters (workflows/metrics.ts): not called while replaying, counted once per run by the worker's sink.
+  const metrics = paymentMetrics();
   const retry = {
     initialInterval: limits.activityRetryInitialIntervalMs,
     backoffCoefficient: 2,
@@ -183,6 +197,9 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     s.audit.push({ from, to, cause, at: isoAt(nowMs()) });
     touch();
     searchAttributes();
+    // The SDK's workflow logger adds workflowId, runId and workflowType, and stays silent while replaying.
+    log.info('payment status changed', { from, to, cause });
+    if (isTerminal(to)) metrics.completed(to, method.kind);
     return true;
   };
 
@@ -329,6 +346,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     s.parked = { operation, code: f.code, message: f.message, since: isoAt(nowMs()), retries: 0 };
     note(`${operation} parked for an operator: ${f.code}`);
     searchAttributes();
+    log.warn('payment operation parked for an operator', { operation, code: f.code });
+    metrics.parked(operation);
   };
 
   const unpark = (): void => {
@@ -384,16 +403,21 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   }
 
   /** Get Order and apply it; failures are noted, not fatal (the next round tries again). */
-  async function reconcile(cause: string, afterCapture = false): Promise<void> {
+  async function reconcile(cause: string, trigger: ReconcileTrigger, afterCapture = false): Promise<void> {
     if (s.pluralOrderId === undefined) return;
+    let order: OrderSnapshot;
     try {
-      const order = await lookups.getOrder({ orderId: s.pluralOrderId });
-      s.reconciliations += 1;
-      s.lastReconciledAt = isoAt(nowMs());
-      applyOrder(order, cause, afterCapture);
+      order = await lookups.getOrder({ orderId: s.pluralOrderId });
     } catch (err) {
       note(`${cause} failed: ${failureInfo(err).code}`);
+      metrics.reconciliation(trigger, RECONCILE_OUTCOME.ERROR);
+      return;
     }
+    const before = s.status;
+    s.reconciliations += 1;
+    s.lastReconciledAt = isoAt(nowMs());
+    applyOrder(order, cause, afterCapture);
+    metrics.reconciliation(trigger, s.status === before ? RECONCILE_OUTCOME.UNCHANGED : RECONCILE_OUTCOME.CHANGED);
   }
 
   const isAwaiting = (): boolean =>
@@ -417,10 +441,12 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         // Plural never saw this OTP: not an attempt; the customer submits again within the window.
         otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'FAILED', message: f.message };
         note('OTP submission failed: the OTP hand-off was unavailable, nothing was sent to Plural');
+        metrics.otpSubmission(OTP_SUBMISSION_RESULT.UNAVAILABLE);
         return;
       }
       otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'IGNORED', message: f.message };
       note(`OTP submission could not reach Plural: ${f.code}`);
+      metrics.otpSubmission(OTP_SUBMISSION_RESULT.ERROR);
       return;
     }
     switch (result.outcome) {
@@ -428,7 +454,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         otpAccepted = true;
         otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'ACCEPTED' };
         note('OTP accepted');
-        await reconcile('Get Order after the OTP was accepted');
+        metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
+        await reconcile('Get Order after the OTP was accepted', RECONCILE_TRIGGER.OTP_ACCEPTED);
         return;
       case 'INCORRECT':
         // Plural's own verdict ends the attempts (FAILED below); the engine's count never shows 0 before that.
@@ -438,10 +465,12 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         }
         otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'INCORRECT', message: result.message };
         note('incorrect OTP');
+        metrics.otpSubmission(OTP_SUBMISSION_RESULT.INCORRECT);
         return;
       case 'FAILED':
         otp.attemptsLeft = 0;
         otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'FAILED', message: result.message };
+        metrics.otpSubmission(OTP_SUBMISSION_RESULT.FAILED);
         fail(result.code, result.message, 'OTP authentication failed');
         return;
     }
@@ -455,6 +484,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     }
     if (otp.resendsLeft <= 0) {
       otp.lastResend = { requestId: sig.requestId, outcome: 'LIMIT_REACHED', message: 'no OTP resends left' };
+      metrics.otpResend(OTP_RESEND_OUTCOME.LIMIT_REACHED);
       return;
     }
     const availableAt = otp.resendAvailableAt === undefined ? 0 : Date.parse(otp.resendAvailableAt);
@@ -464,6 +494,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         outcome: 'TOO_EARLY',
         message: `resend allowed from ${otp.resendAvailableAt}`,
       };
+      metrics.otpResend(OTP_RESEND_OUTCOME.TOO_EARLY);
       return;
     }
     otpResends += 1;
@@ -472,6 +503,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       result = await acts.resendOtp({ workflowId, paymentId: cardPaymentId ?? '', resend: otpResends });
     } catch (err) {
       otp.lastResend = { requestId: sig.requestId, outcome: 'IGNORED', message: failureInfo(err).message };
+      metrics.otpResend(OTP_RESEND_OUTCOME.ERROR);
       return;
     }
     if (result.resendAfterSeconds !== undefined) {
@@ -482,8 +514,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       if (!result.next.includes('RESEND_OTP')) otp.resendsLeft = 0;
       otp.lastResend = { requestId: sig.requestId, outcome: 'SENT' };
       note('OTP resent');
+      metrics.otpResend(OTP_RESEND_OUTCOME.SENT);
     } else {
       otp.lastResend = { requestId: sig.requestId, outcome: 'REJECTED', message: result.message };
+      metrics.otpResend(OTP_RESEND_OUTCOME.REJECTED);
     }
   }
 
@@ -678,7 +712,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       if (t >= deadline) break;
       const reconciling = s.status === PAYMENT_STATUS.AWAITING_CHALLENGE || otpAccepted;
       if (reconciling && t >= nextReconcileAt) {
-        await reconcile('reconciliation with Get Order (no callback or webhook yet)');
+        await reconcile('reconciliation with Get Order (no callback or webhook yet)', RECONCILE_TRIGGER.NO_EVENT);
         delay = Math.min(delay * 2, durations.reconcileMaxDelayMs);
         nextReconcileAt = nowMs() + delay;
         continue;
@@ -690,7 +724,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       );
     }
     if (!isAwaiting()) return false;
-    await reconcile('final Get Order as the authentication window closed');
+    await reconcile('final Get Order as the authentication window closed', RECONCILE_TRIGGER.WINDOW_CLOSED);
     if (!isAwaiting()) return false;
     fail(
       ENGINE_FAILURE_CODE.AUTHENTICATION_WINDOW_CLOSED,
@@ -709,11 +743,12 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     while (lateOutcome === undefined && nowMs() < until) {
       const wait = Math.max(1, Math.min(delay, until - nowMs()));
       if (await condition(() => lateOutcome !== undefined, wait)) break;
-      await reconcile('watch for a late authorization');
+      await reconcile('watch for a late authorization', RECONCILE_TRIGGER.LATE_WATCH);
       delay = Math.min(delay * 2, durations.reconcileMaxDelayMs);
     }
     watchingLateOutcome = false;
     if (lateOutcome === 'AUTHORIZED') {
+      metrics.autoCancel(AUTO_CANCEL_REASON.LATE_AUTHORIZATION);
       const orderId = s.pluralOrderId;
       const cancelled = await step(
         'cancel',
@@ -778,7 +813,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         return;
       }
       // Plural said no: a declined capture fails the order there; anything else leaves it AUTHORIZED (park it).
-      await reconcile('Get Order after a rejected capture', true);
+      await reconcile('Get Order after a rejected capture', RECONCILE_TRIGGER.CAPTURE_REJECTED, true);
       if (s.status !== PAYMENT_STATUS.AUTHORIZED) {
         s.lastCapture = { requestId: req.requestId, outcome: 'REJECTED', message: rejected.message };
         return;
@@ -786,6 +821,15 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       s.lastCapture = { requestId: req.requestId, outcome: 'PARKED', message: rejected.message };
       if (!(await parkUntilOperator('capture', rejected))) return;
     }
+  }
+
+  /** One count per capture request, once its outcome is known (`lastCapture` answers that request). */
+  function countCapture(req: CaptureRequestedSignal): void {
+    const authorized = s.amountAuthorized ?? s.amount;
+    const kind =
+      req.amount !== undefined && req.amount.value < authorized.value ? CAPTURE_KIND.PARTIAL : CAPTURE_KIND.FULL;
+    const captured = s.lastCapture?.requestId === req.requestId && s.lastCapture.outcome === 'CAPTURED';
+    metrics.capture(kind, captured ? CAPTURE_OUTCOME.CAPTURED : CAPTURE_OUTCOME.REJECTED);
   }
 
   async function cancelAuthorization(stepName: string, cause: string): Promise<void> {
@@ -797,7 +841,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       () => 'park',
     );
     if (order) applyOrder(order, cause, true);
-    else await reconcile(`Get Order after ${stepName} was not completed`, true);
+    else await reconcile(`Get Order after ${stepName} was not completed`, RECONCILE_TRIGGER.CANCEL_INCOMPLETE, true);
   }
 
   /** AUTHORIZED pre-auth: wait for capture or cancel; cancel automatically before the authorization expires. */
@@ -806,6 +850,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       const req = captureInbox.shift();
       if (req) {
         await capture(req);
+        countCapture(req);
         continue;
       }
       if (cancelRequest) {
@@ -816,6 +861,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       }
       const remaining = Date.parse(s.autoCancelAt ?? isoAt(nowMs())) - nowMs();
       if (remaining <= 0) {
+        metrics.autoCancel(AUTO_CANCEL_REASON.AUTHORIZATION_EXPIRY);
         await cancelAuthorization('auto-cancel', 'automatic cancel before the authorization expires');
         continue;
       }
@@ -828,6 +874,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
 
   // ---- main -----------------------------------------------------------------------------------------------------
 
+  metrics.started(method.kind);
   await start();
   if (isAwaiting()) {
     const gaveUp = await authenticate();
@@ -840,6 +887,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   // Captures requested after the payment ended get an answer instead of silence.
   for (const req of captureInbox.splice(0)) {
     s.lastCapture = { requestId: req.requestId, outcome: 'REJECTED', message: `payment is ${s.status}` };
+    countCapture(req);
   }
   await condition(allHandlersFinished);
   touch();

@@ -199,4 +199,19 @@ describe('PAN detection', () => {
     expect(scrubString(`cvv: ${CVV}, otp=${OTP}`)).toBe('cvv: [REDACTED], otp=[REDACTED]');
     expect(scrubString('otp_attempts_left=2')).toBe('otp_attempts_left=2');
   });
+
+  it('gives the same text when scrubbed twice (the logger scrubs errors in its hook and its serializer)', () => {
+    const once = scrubString(
+      `card ${PAN} cvv=${CVV} otp: "${OTP}" client_secret=${CLIENT_SECRET} Bearer ${ACCESS_TOKEN}`,
+    );
+    expect(once).toBe('card [REDACTED] cvv=[REDACTED] otp: "[REDACTED]" client_secret=[REDACTED] Bearer [REDACTED]');
+    expect(scrubString(once)).toBe(once);
+  });
+
+  it('logs an error whose message holds a CVV with exactly one [REDACTED] in place of it', () => {
+    const { logger, lines } = capture();
+    logger.warn({ error: new Error(`issuer refused cvv=${CVV}`) }, 'activity failed');
+    const line = JSON.parse(lines[0]!) as { error: { message: string } };
+    expect(line.error.message).toBe('issuer refused cvv=[REDACTED]');
+  });
 });

@@ -32,6 +32,7 @@ import type {
   WebhookReceivedSignal,
 } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
+import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const EMBEDDED_EXECUTABLE = path.join(REPO_ROOT, 'embedded-temporal', 'bin', 'embedded-temporal');
@@ -236,6 +237,7 @@ export async function createFixture(
         taskQueue,
         workflowBundle,
         activities,
+        sinks: createPaymentMetricsSinks(),
         shutdownGraceTime: '1 second',
       });
       return worker.runUntil(fn());

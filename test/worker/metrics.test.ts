@@ -1,0 +1,374 @@
+/**
+ * The worker's business counters on Temporal Core's Prometheus endpoint: payments run end to end on the embedded
+ * Temporal service and the Plural sandbox (whose signed webhooks reach the workflows as signals, as through the API),
+ * then `/metrics` is scraped over HTTP and every counter must have moved by exactly what the payments did. The worker
+ * runs with no workflow cache, so every workflow task replays the whole history, and webhooks race the tasks that
+ * complete payments (the server rejects such a task and the worker runs it again): a counter recorded during replay
+ * or by a rejected attempt would show up here as a double count.
+ */
+import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { Client, Connection } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import type { WorkflowBundle } from '@temporalio/worker';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InMemoryCardVault } from '../../card-vault';
+import { startEmbeddedTemporal } from '../../embedded-temporal';
+import type { EmbeddedTemporal } from '../../embedded-temporal';
+import { createLogger } from '../../observability';
+import { PluralClient } from '../../plural-client';
+import { startSandbox } from '../../plural-sandbox';
+import type { RunningSandbox } from '../../plural-sandbox';
+import { installRuntime } from '../../worker/runtime';
+import { defaultWorkflowsPath } from '../../worker/worker';
+import { createActivities } from '../../activities';
+import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
+import { WebhookReceiver } from '../workflows/harness';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  captureRequestedSignal,
+  getPaymentQuery,
+  otpSubmittedSignal,
+  paymentWorkflowId,
+} from '../../workflows/definitions';
+import type { PaymentDurations, PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
+import { PAYMENT_METRIC, PAYMENT_METRIC_LABELS } from '../../workflows/metrics';
+import type { PaymentMetricName } from '../../workflows/metrics';
+
+const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
+const CHALLENGE_CARD = '5555555555554444'; // sandbox: challenge page only
+const CORRECT_OTP = '73914628';
+const WRONG_OTP = '52086417';
+/** Labels the SDK adds to every metric recorded by workflow code. */
+const SDK_LABELS = ['namespace', 'taskQueue', 'workflowType', 'service_name'];
+const REF_PREFIX = `mx${process.pid}`;
+
+let temporal: EmbeddedTemporal;
+let sandbox: RunningSandbox;
+let connection: Connection;
+let nativeConnection: NativeConnection;
+let client: Client;
+let plural: PluralClient;
+let vault: InMemoryCardVault;
+let bundle: WorkflowBundle;
+let metricsUrl: string;
+let taskQueue: string;
+let webhooks: WebhookReceiver;
+let refSeq = 0;
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+beforeAll(async () => {
+  const metricsPort = await freePort();
+  installRuntime({
+    logger: createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+    logLevel: 'info',
+    metrics: { host: '127.0.0.1', port: metricsPort },
+  });
+  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  [temporal, sandbox] = await Promise.all([
+    startEmbeddedTemporal(),
+    startSandbox({ seed: 5, otp: { correctOtp: CORRECT_OTP } }),
+  ]);
+  connection = await Connection.connect({ address: temporal.address });
+  client = new Client({ connection });
+  nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  plural = new PluralClient({
+    baseUrl: sandbox.baseUrl,
+    clientId: sandbox.credentials.clientId,
+    clientSecret: sandbox.credentials.clientSecret,
+    timeoutMs: 5_000,
+  });
+  vault = new InMemoryCardVault();
+  // The receiver only needs a client to signal with.
+  webhooks = new WebhookReceiver({ client } as unknown as TestWorkflowEnvironment, sandbox.credentials.webhookSecret);
+  await webhooks.start();
+  sandbox.setWebhookUrl(webhooks.url);
+  bundle = {
+    code: (await bundleWorkflowCode({ workflowsPath: defaultWorkflowsPath(), logger: new DefaultLogger('WARN') })).code,
+  };
+  taskQueue = `payments-metrics-${Date.now().toString(36)}`;
+}, 180_000);
+
+afterAll(async () => {
+  await webhooks?.stop();
+  vault?.close();
+  await plural?.close();
+  await nativeConnection?.close();
+  await connection?.close();
+  await Promise.all([temporal?.stop(), sandbox?.stop()]);
+});
+
+// ---- scraping -----------------------------------------------------------------------------------------------------
+
+interface Series {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+async function scrape(): Promise<{ text: string; series: Series[] }> {
+  const res = await request(metricsUrl);
+  const text = await res.body.text();
+  expect(res.statusCode).toBe(200);
+  const series: Series[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    series.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return { text, series };
+}
+
+/** Sum of `name` on this test's task queue over the series whose labels include `labels`. */
+function count(series: Series[], name: PaymentMetricName, labels: Record<string, string> = {}): number {
+  return series
+    .filter((s) => s.name === name && s.labels.taskQueue === taskQueue)
+    .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+// ---- payments -----------------------------------------------------------------------------------------------------
+
+function newRef(): string {
+  refSeq += 1;
+  return `${REF_PREFIX}-${Date.now().toString(36)}-${refSeq}`;
+}
+
+async function startPayment(
+  card: string,
+  preAuth: boolean,
+  durations: Partial<PaymentDurations> = {},
+): Promise<{ ref: string; handle: WorkflowHandle }> {
+  const ref = newRef();
+  const cardHandle = await vault.put(
+    { number: card, cvv: '739', name: 'Test Holder', expiryMonth: '12', expiryYear: '2035' },
+    15 * 60_000,
+  );
+  const input: PaymentWorkflowInput = {
+    merchantOrderReference: ref,
+    amount: { value: 5000, currency: 'INR' },
+    preAuth,
+    method: { kind: 'card', cardHandle, last4: card.slice(-4) },
+    callbackUrl: 'https://merchant.example/callback',
+    durations,
+  };
+  const handle = await client.workflow.start('paymentWorkflow', {
+    taskQueue,
+    workflowId: paymentWorkflowId(ref),
+    args: [input],
+  });
+  return { ref, handle };
+}
+
+async function waitForState(
+  handle: WorkflowHandle,
+  done: (s: PaymentState) => boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<PaymentState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: PaymentState | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await handle.query(getPaymentQuery);
+      if (done(last)) return last;
+    } catch {
+      // not yet queryable (first workflow task pending)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last status ${last?.status ?? 'none'}`);
+}
+
+/** The payment's final state; after 40 s, fails with where it stands instead of hanging the suite. */
+async function finish(handle: WorkflowHandle): Promise<PaymentState> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      handle.query(getPaymentQuery).then(
+        (s) =>
+          reject(new Error(`${handle.workflowId} did not finish: ${s.status}, ${JSON.stringify(s.audit.slice(-4))}`)),
+        (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
+      );
+    }, 40_000);
+  });
+  try {
+    return (await Promise.race([handle.result(), timeout])) as PaymentState;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function submitOtp(handle: WorkflowHandle, submissionId: string, otp: string): Promise<PaymentState> {
+  const otpHandle = await vault.put({ otp }, 10 * 60_000);
+  await handle.signal(otpSubmittedSignal, { submissionId, otpHandle });
+  return waitForState(
+    handle,
+    (s) => s.otp?.lastSubmission?.submissionId === submissionId,
+    `the outcome of OTP submission ${submissionId}`,
+  );
+}
+
+/** A sale paid with the native OTP after one wrong OTP. */
+async function wrongThenRightOtp(): Promise<{ ref: string; final: PaymentState }> {
+  const { ref, handle } = await startPayment(OTP_CARD, false);
+  await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
+  expect((await submitOtp(handle, 'otp-1', WRONG_OTP)).otp?.lastSubmission?.outcome).toBe('INCORRECT');
+  await submitOtp(handle, 'otp-2', CORRECT_OTP);
+  return { ref, final: await finish(handle) };
+}
+
+/** A pre-authorization nobody captures: the engine cancels it automatically. */
+async function autoCancelled(): Promise<{ ref: string; final: PaymentState }> {
+  const { ref, handle } = await startPayment(OTP_CARD, true, {
+    autoCancelAfterMs: 1_500,
+    authorizationLifetimeMs: 60_000,
+  });
+  await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
+  await submitOtp(handle, 'otp-1', CORRECT_OTP);
+  return { ref, final: await finish(handle) };
+}
+
+/**
+ * A challenge-page pre-authorization whose callback never arrives: the workflow learns of the authorization by
+ * reconciling with Get Order; then a capture above the authorized amount is refused and a partial one succeeds.
+ */
+async function reconciledThenCaptured(): Promise<{ ref: string; final: PaymentState }> {
+  const { ref, handle } = await startPayment(CHALLENGE_CARD, true, {
+    reconcileInitialDelayMs: 300,
+    reconcileMaxDelayMs: 600,
+  });
+  const awaiting = await waitForState(handle, (s) => s.status === 'AWAITING_CHALLENGE', 'AWAITING_CHALLENGE');
+  const paymentId = awaiting.pluralPaymentIds[0]!;
+  const res = await fetch(`${sandbox.baseUrl}/__sandbox/payments/${encodeURIComponent(paymentId)}/authenticate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ result: 'approve' }),
+  });
+  expect(res.status).toBe(200);
+  await waitForState(handle, (s) => s.status === 'AUTHORIZED', 'AUTHORIZED by reconciliation');
+  await handle.signal(captureRequestedSignal, { requestId: 'too-much', amount: { value: 9000, currency: 'INR' } });
+  await waitForState(handle, (s) => s.lastCapture?.requestId === 'too-much', 'the refused capture');
+  await handle.signal(captureRequestedSignal, { requestId: 'part', amount: { value: 3000, currency: 'INR' } });
+  return { ref, final: await finish(handle) };
+}
+
+describe('worker business metrics on the Prometheus endpoint', () => {
+  let before: Series[];
+  let after: Series[];
+  let afterText: string;
+  let finals: { ref: string; final: PaymentState }[];
+  let worker: Worker;
+
+  beforeAll(async () => {
+    before = (await scrape()).series;
+    // No workflow cache: every workflow task replays the history from the start.
+    worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: createActivities({ plural, vault }),
+      sinks: createPaymentMetricsSinks(),
+      maxCachedWorkflows: 0,
+      shutdownGraceTime: '1 second',
+    });
+    finals = await worker.runUntil(async () => {
+      // No webhooks for the first: it must learn of its authorization by reconciling.
+      webhooks.forward = false;
+      const reconciled = await reconciledThenCaptured();
+      webhooks.forward = true;
+      return [...(await Promise.all([wrongThenRightOtp(), autoCancelled()])), reconciled];
+    });
+    const scraped = await scrape();
+    after = scraped.series;
+    afterText = scraped.text;
+  }, 150_000);
+
+  it('ends the three payments as PROCESSED, CANCELLED and PROCESSED', () => {
+    expect(finals.map((f) => f.final.status)).toEqual(['PROCESSED', 'CANCELLED', 'PROCESSED']);
+    expect(finals[2]!.final.amountCaptured).toEqual({ value: 3000, currency: 'INR' });
+  });
+
+  it('starts from zero on this task queue', () => {
+    for (const name of Object.values(PAYMENT_METRIC)) expect(count(before, name)).toBe(0);
+  });
+
+  it('counts each payment once, by final status and method, although every task replayed the history', () => {
+    // Core's own metrics prove the premise: workflow tasks were replayed from the start on this task queue.
+    const replays = after
+      .filter((s) => s.name === 'temporal_workflow_task_replay_latency_count' && s.labels.task_queue === taskQueue)
+      .reduce((sum, s) => sum + s.value, 0);
+    expect(replays).toBeGreaterThan(3);
+    expect(count(after, PAYMENT_METRIC.STARTED)).toBe(3);
+    expect(count(after, PAYMENT_METRIC.STARTED, { method: 'card' })).toBe(3);
+    expect(count(after, PAYMENT_METRIC.COMPLETED)).toBe(3);
+    expect(count(after, PAYMENT_METRIC.COMPLETED, { status: 'PROCESSED', method: 'card' })).toBe(2);
+    expect(count(after, PAYMENT_METRIC.COMPLETED, { status: 'CANCELLED', method: 'card' })).toBe(1);
+    expect(count(after, PAYMENT_METRIC.COMPLETED, { status: 'FAILED' })).toBe(0);
+  });
+
+  it('counts OTP submissions by result: one wrong, two accepted', () => {
+    expect(count(after, PAYMENT_METRIC.OTP_SUBMISSIONS, { result: 'incorrect' })).toBe(1);
+    expect(count(after, PAYMENT_METRIC.OTP_SUBMISSIONS, { result: 'accepted' })).toBe(2);
+    expect(count(after, PAYMENT_METRIC.OTP_SUBMISSIONS)).toBe(3);
+    expect(count(after, PAYMENT_METRIC.OTP_RESENDS)).toBe(0);
+  });
+
+  it('counts every Get Order the workflows made, and the one that found the missing authorization', () => {
+    const made = finals.reduce((sum, f) => sum + f.final.reconciliations, 0);
+    const counted =
+      count(after, PAYMENT_METRIC.RECONCILIATIONS, { outcome: 'changed' }) +
+      count(after, PAYMENT_METRIC.RECONCILIATIONS, { outcome: 'unchanged' });
+    expect(made).toBeGreaterThanOrEqual(3);
+    expect(counted).toBe(made);
+    expect(count(after, PAYMENT_METRIC.RECONCILIATIONS, { outcome: 'error' })).toBe(0);
+    expect(count(after, PAYMENT_METRIC.RECONCILIATIONS, { trigger: 'no_event', outcome: 'changed' })).toBe(1);
+    expect(count(after, PAYMENT_METRIC.RECONCILIATIONS, { trigger: 'otp_accepted' })).toBe(2);
+  });
+
+  it('counts the automatic cancel by reason, and captures by kind and outcome', () => {
+    expect(count(after, PAYMENT_METRIC.AUTO_CANCELS, { reason: 'authorization_expiry' })).toBe(1);
+    expect(count(after, PAYMENT_METRIC.AUTO_CANCELS)).toBe(1);
+    expect(count(after, PAYMENT_METRIC.CAPTURES, { kind: 'partial', outcome: 'captured' })).toBe(1);
+    expect(count(after, PAYMENT_METRIC.CAPTURES, { outcome: 'rejected' })).toBe(1);
+    expect(count(after, PAYMENT_METRIC.CAPTURES)).toBe(2);
+    expect(count(after, PAYMENT_METRIC.PARKED)).toBe(0);
+  });
+
+  it('puts no order reference, workflow id or gateway id in any metric, and only the documented labels', () => {
+    expect(afterText).not.toContain(REF_PREFIX);
+    for (const f of finals) {
+      expect(afterText).not.toContain(f.final.workflowId);
+      expect(afterText).not.toContain(f.final.pluralOrderId!);
+    }
+    const ours = after.filter((s) => (Object.values(PAYMENT_METRIC) as string[]).includes(s.name));
+    expect(ours.length).toBeGreaterThan(5);
+    for (const s of ours) {
+      const allowed = [...PAYMENT_METRIC_LABELS[s.name as PaymentMetricName], ...SDK_LABELS];
+      expect(Object.keys(s.labels).filter((k) => !allowed.includes(k))).toEqual([]);
+      expect(s.labels.workflowType).toBe('paymentWorkflow');
+    }
+  });
+
+  it('does not count again when a finished payment is replayed', async () => {
+    const history = await client.workflow.getHandle(paymentWorkflowId(finals[0]!.ref)).fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'metrics-replay' }, history);
+    const again = (await scrape()).series;
+    for (const name of Object.values(PAYMENT_METRIC)) {
+      const series = (s: Series[]) => s.filter((x) => x.name === name).reduce((sum, x) => sum + x.value, 0);
+      expect(series(again)).toBe(series(after));
+    }
+  }, 60_000);
+});
