@@ -11,6 +11,7 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -65,6 +66,12 @@ import { observationFromCallback, observationFromOrder, observationFromWebhook }
 import type { Observation } from './observations';
 
 /** Rank of each status: a payment only moves to an equal or higher rank, and never out of a terminal status. */
+/** Workflow changes made after histories existed (`patched`), so older histories still replay. */
+const PATCH = {
+  /** Skip the post-OTP Get Order once a webhook or callback has already confirmed the outcome. */
+  SKIP_CONFIRMED_OTP_RECONCILE: 'skip-confirmed-otp-reconcile',
+} as const;
+
 const RANK: Record<PaymentStatus, number> = {
   CREATED: 0,
   AWAITING_OTP: 1,
@@ -455,7 +462,11 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'ACCEPTED' };
         note('OTP accepted');
         metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
-        await reconcile('Get Order after the OTP was accepted', RECONCILE_TRIGGER.OTP_ACCEPTED);
+        // A webhook or callback that already confirmed the outcome makes this Get Order redundant, and it would
+        // only hold up a capture the merchant sends as soon as it sees AUTHORIZED.
+        if (isAwaiting() || !patched(PATCH.SKIP_CONFIRMED_OTP_RECONCILE)) {
+          await reconcile('Get Order after the OTP was accepted', RECONCILE_TRIGGER.OTP_ACCEPTED);
+        }
         return;
       case 'INCORRECT':
         // Plural's own verdict ends the attempts (FAILED below); the engine's count never shows 0 before that.
