@@ -6,10 +6,24 @@ import type { Dice } from './random';
 
 const ERROR_STATUSES = [500, 502, 503, 504] as const;
 
+/** Kinds of injected fault, as counted by {@link FaultController.injected}. */
+export type InjectedFault =
+  | 'error'
+  | 'errorAfterCommit'
+  | 'rateLimit'
+  | 'timeout'
+  | 'timeoutAfterCommit'
+  | 'latency'
+  | 'webhookDropped'
+  | 'webhookDuplicated'
+  | 'webhookReordered'
+  | 'webhookDelayed';
+
 /** Holds the live fault configuration; changed at run time by tests or the control API. */
 export class FaultController {
   private config: FaultConfig;
   private readonly counters = new Map<string, number>();
+  private readonly counts = new Map<InjectedFault, number>();
 
   constructor(initial: FaultConfig) {
     this.config = initial;
@@ -32,6 +46,16 @@ export class FaultController {
     const n = (this.counters.get(key) ?? 0) + 1;
     this.counters.set(key, n);
     return n;
+  }
+
+  /** Counts one injected fault (resilience tests report how many of each they survived). */
+  record(kind: InjectedFault): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+  }
+
+  /** How many faults of each kind were injected since start. */
+  injected(): Readonly<Partial<Record<InjectedFault, number>>> {
+    return Object.fromEntries(this.counts);
   }
 
   httpFaultsActive(): boolean {
@@ -70,15 +94,20 @@ export function faultMiddleware(faults: FaultController, dice: Dice, baseLatency
       key = `${base}#${faults.occurrence(base)}`;
       if (f.latencyJitterMs > 0) latency += Math.floor(dice.unit('jitter', key) * f.latencyJitterMs);
     }
-    if (latency > 0) await delay(latency);
+    if (latency > 0) {
+      if (applies && (f.latencyMs > 0 || f.latencyJitterMs > 0)) faults.record('latency');
+      await delay(latency);
+    }
     if (key === '') {
       next();
       return;
     }
     if (dice.chance('timeout', f.timeoutRate, key)) {
+      faults.record('timeout');
       return; // never answers: the socket stays open until the client gives up or stop() closes it
     }
     if (dice.chance('rate-limit', f.rateLimitRate, key)) {
+      faults.record('rateLimit');
       res
         .status(429)
         .set('Retry-After', '1')
@@ -86,6 +115,7 @@ export function faultMiddleware(faults: FaultController, dice: Dice, baseLatency
       return;
     }
     if (dice.chance('error', f.errorRate, key)) {
+      faults.record('error');
       const status = ERROR_STATUSES[Math.floor(dice.unit('error-status', key) * ERROR_STATUSES.length)] ?? 500;
       res
         .status(status)
@@ -95,6 +125,7 @@ export function faultMiddleware(faults: FaultController, dice: Dice, baseLatency
     const loseAnswer = dice.chance('error-after-commit', f.errorAfterCommitRate, key);
     const hangAfter = !loseAnswer && dice.chance('timeout-after-commit', f.timeoutAfterCommitRate, key);
     if (loseAnswer || hangAfter) {
+      faults.record(loseAnswer ? 'errorAfterCommit' : 'timeoutAfterCommit');
       const json = res.json.bind(res);
       res.json = (payload: unknown) => {
         if (res.statusCode >= 300) return json(payload);

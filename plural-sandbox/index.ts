@@ -26,3 +26,4 @@ export type { WebhookDelivery } from './webhooks';
 export { RETRY_SCHEDULE_SECONDS } from './webhooks';
 export { signCallback, signWebhook } from './signatures';
 export { CONTROL_PREFIX } from './routes/control';
+export type { InjectedFault } from './faults';

@@ -5,7 +5,7 @@ import { Agent } from 'undici';
 import { TokenStore } from './auth';
 import type { SandboxContext } from './context';
 import { ERROR_CODES, PluralError } from './errors';
-import { faultMiddleware, FaultController } from './faults';
+import { faultMiddleware, FaultController, type InjectedFault } from './faults';
 import { Gateway } from './gateway';
 import { orderJson, orderSummary, type OrderSummary } from './order-view';
 import { resolveOptions, type FaultConfig, type SandboxOptions } from './options';
@@ -30,6 +30,8 @@ export interface RunningSandbox {
   /** Merges fault settings; @throws PluralError (400) when a setting is invalid. */
   setFaults(faults: Partial<FaultConfig>): void;
   faults(): FaultConfig;
+  /** How many faults of each kind were injected since start (HTTP and webhook). */
+  injectedFaults(): Readonly<Partial<Record<InjectedFault, number>>>;
   setWebhookUrl(url: string | undefined): void;
   /** Snapshot of every order's record (O(n); for tests, not for the hot path). */
   orders(): readonly OrderSummary[];
@@ -110,6 +112,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     faults: () => faults.get(),
     dice,
     now: opts.now,
+    onFault: (kind) => faults.record(kind),
   });
   const gateway = new Gateway(store, opts, dice, (event, order) => {
     order.webhookSeq += 1;
@@ -147,6 +150,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       faults.set(f);
     },
     faults: () => faults.get(),
+    injectedFaults: () => faults.injected(),
     setWebhookUrl: (url) => {
       ctx.webhookUrl = url;
     },

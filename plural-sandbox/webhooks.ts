@@ -40,6 +40,8 @@ export interface WebhookSenderDeps {
   readonly faults: () => FaultConfig;
   readonly dice: Dice;
   readonly now: () => number;
+  /** Told of every webhook fault injected (for the fault counts). */
+  readonly onFault?: (kind: 'webhookDropped' | 'webhookDuplicated' | 'webhookReordered' | 'webhookDelayed') => void;
 }
 
 /** Sends signed webhooks with Plural's retries and the configured webhook faults. */
@@ -67,7 +69,9 @@ export class WebhookSender {
     const previouslyHeld = this.held.get(orderId);
     if (dice.chance('webhook-drop', f.webhookDropRate, webhookId)) {
       this.record(event, 0, 'dropped');
+      this.deps.onFault?.('webhookDropped');
     } else if (!previouslyHeld && dice.chance('webhook-reorder', f.webhookReorderRate, webhookId)) {
+      this.deps.onFault?.('webhookReordered');
       const timer = this.later(f.webhookReorderHoldMs, () => this.release(orderId));
       this.held.set(orderId, { event, timer });
     } else {
@@ -101,9 +105,12 @@ export class WebhookSender {
 
   private dispatch(event: PendingEvent): void {
     const f = this.deps.faults();
-    const delay = this.deps.dice.chance('webhook-delay', f.webhookDelayRate, event.webhookId) ? f.webhookDelayMs : 0;
+    const delayed = this.deps.dice.chance('webhook-delay', f.webhookDelayRate, event.webhookId);
+    const delay = delayed ? f.webhookDelayMs : 0;
+    if (delayed) this.deps.onFault?.('webhookDelayed');
     this.later(delay, () => void this.attempt(event, 1));
     if (this.deps.dice.chance('webhook-duplicate', f.webhookDuplicateRate, event.webhookId)) {
+      this.deps.onFault?.('webhookDuplicated');
       this.later(delay, () => void this.attempt({ ...event, copy: 2 }, 1));
     }
   }

@@ -66,6 +66,8 @@ export const RECONCILE_TRIGGER = {
   WINDOW_CLOSED: 'window_closed',
   /** Right after Plural accepted the OTP. */
   OTP_ACCEPTED: 'otp_accepted',
+  /** Plural refused an OTP submission: was it a retry of one it had accepted? */
+  OTP_REFUSED: 'otp_refused',
   /** Watching for a late authorization after giving up. */
   LATE_WATCH: 'late_watch',
   /** After a capture Plural refused. */

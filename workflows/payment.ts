@@ -70,6 +70,8 @@ import type { Observation } from './observations';
 const PATCH = {
   /** Skip the post-OTP Get Order once a webhook or callback has already confirmed the outcome. */
   SKIP_CONFIRMED_OTP_RECONCILE: 'skip-confirmed-otp-reconcile',
+  /** Confirm an OTP refusal with Get Order: a retried submission is refused once Plural has accepted the first. */
+  CONFIRM_OTP_REFUSAL: 'confirm-otp-refusal',
 } as const;
 
 const RANK: Record<PaymentStatus, number> = {
@@ -478,12 +480,31 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         note('incorrect OTP');
         metrics.otpSubmission(OTP_SUBMISSION_RESULT.INCORRECT);
         return;
-      case 'FAILED':
+      case 'FAILED': {
+        // Plural refuses a retried submission whose first answer was lost (a timeout or a 5xx after it had accepted
+        // the OTP, or a worker that died mid-call): the payment is no longer pending. Ask Plural before failing, and
+        // never fail a payment that has moved on meanwhile.
+        if (patched(PATCH.CONFIRM_OTP_REFUSAL)) {
+          if (isAwaiting()) await reconcile('Get Order after the OTP was refused', RECONCILE_TRIGGER.OTP_REFUSED);
+          const now = s.status as PaymentStatus;
+          if (now === PAYMENT_STATUS.AUTHORIZED || now === PAYMENT_STATUS.PROCESSED) {
+            otpAccepted = true;
+            otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'ACCEPTED' };
+            note('OTP refused on a retry, but Plural had accepted it (the first answer was lost)');
+            metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
+            return;
+          }
+          if (now !== PAYMENT_STATUS.AWAITING_OTP) {
+            otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'FAILED', message: result.message };
+            return;
+          }
+        }
         otp.attemptsLeft = 0;
         otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'FAILED', message: result.message };
         metrics.otpSubmission(OTP_SUBMISSION_RESULT.FAILED);
         fail(result.code, result.message, 'OTP authentication failed');
         return;
+      }
     }
   }
 

@@ -1,12 +1,24 @@
 /**
- * Property tests: hostile methods, paths, headers and bodies at every route never produce a 5xx or a stack trace,
- * every error is the JSON error shape, and nothing unauthenticated or unsigned reaches the engine.
+ * Property tests: hostile methods, paths, headers and bodies at every route (the card-vault endpoint and the
+ * callback and webhook receivers included) never produce a 5xx or a stack trace, every error is the JSON error
+ * shape, and nothing unauthenticated, unsigned or forged reaches the engine: the spy engine records every call, and
+ * genuinely signed callbacks and webhooks (signed with the sandbox's own helpers) prove that it would see one.
  */
 import fc from 'fast-check';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, cardPayment, makeApi, orderWebhookBody, OTP_CARD } from './helpers';
+import { createCardVaultRouter } from '../../card-vault';
+import { signCallback, signWebhook } from '../../plural-sandbox';
+import {
+  API_KEY,
+  CALLBACK_SECRET_HEX,
+  cardPayment,
+  makeApi,
+  orderWebhookBody,
+  OTP_CARD,
+  WEBHOOK_SECRET,
+} from './helpers';
 import type { TestApi } from './helpers';
 
 interface RawResponse {
@@ -19,7 +31,25 @@ let api: TestApi;
 let server: http.Server;
 let port: number;
 
-function send(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<RawResponse> {
+const VAULT_TOKEN = 'vault_token_for_hostile_input_tests_0123456789';
+const vaultRouter = createCardVaultRouter({ token: VAULT_TOKEN });
+
+/** Every answer of this file, and those at or above 500 (reported, and asserted to be none). */
+const tally = { requests: 0, serverErrors: 0 };
+
+async function send(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<RawResponse> {
+  const res = await sendRaw(method, path, headers, body);
+  tally.requests += 1;
+  if (res.status >= 500) tally.serverErrors += 1;
+  return res;
+}
+
+function sendRaw(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<RawResponse> {
   // Frame the body explicitly: Node sends a GET body unframed, which the server's parser (not the app) rejects.
   if (body !== undefined) headers = { ...headers, 'content-length': String(body.length) };
   return new Promise((resolve, reject) => {
@@ -51,6 +81,9 @@ const ROUTES: readonly [string, string][] = [
   ['GET', '/metrics'],
   ['GET', '/openapi.json'],
   ['GET', '/docs'],
+  ['PUT', '/internal/card-vault/secrets/{ref}'],
+  ['GET', '/internal/card-vault/secrets/{ref}'],
+  ['DELETE', '/internal/card-vault/secrets/{ref}'],
 ];
 
 const hostileText = fc.oneof(
@@ -77,7 +110,7 @@ const authHeader = fc.oneof(
   fc.constant(undefined),
   fc.constant(`Bearer ${API_KEY}`),
   headerValue,
-  fc.constantFrom('Bearer', 'Bearer ', `bearer ${API_KEY}x`, `Basic ${API_KEY}`),
+  fc.constantFrom('Bearer', 'Bearer ', `bearer ${API_KEY}x`, `Basic ${API_KEY}`, `Bearer ${VAULT_TOKEN}`),
 );
 const contentType = fc.oneof(
   fc.constantFrom(
@@ -105,6 +138,9 @@ const bodyArb: fc.Arbitrary<Buffer | undefined> = fc.oneof(
     .record({ otp: fc.oneof(fc.string(), fc.integer(), fc.constant('123456')) })
     .map((b) => Buffer.from(JSON.stringify(b))),
   fc.record({ amount: fc.jsonValue() }).map((b) => Buffer.from(JSON.stringify(b))),
+  fc
+    .record({ sealed: fc.oneof(fc.base64String({ maxLength: 120 }), fc.jsonValue()), ttlMs: fc.jsonValue() })
+    .map((b) => Buffer.from(JSON.stringify(b))),
   fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)),
   fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
   fc.integer({ min: 1, max: 2000 }).map((n) => Buffer.from(`${'['.repeat(n)}${']'.repeat(n)}`)),
@@ -199,7 +235,10 @@ const unauthenticatedMerchant = fc
   );
 
 beforeAll(async () => {
-  api = makeApi({ resendAfterMs: 0 }, { timings: { startWaitMs: 50, actionWaitMs: 50, pollIntervalMs: 5 } });
+  api = makeApi(
+    { resendAfterMs: 0 },
+    { timings: { startWaitMs: 50, actionWaitMs: 50, pollIntervalMs: 5 }, cardVaultRouter: vaultRouter },
+  );
   await api.engine.start(
     {
       merchantOrderReference: 'known-1',
@@ -226,26 +265,181 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  vaultRouter.close();
+  process.stdout.write(`HOSTILE requests=${tally.requests} answers_5xx=${tally.serverErrors}\n`);
 });
+
+/** Checks the error body: the API's `{error: {type, code, message}}`, or the internal vault's `{code, message}`. */
+function expectErrorShape(path: string, text: string): void {
+  const body = JSON.parse(text) as { error?: { type: unknown; code: unknown; message: unknown } } & {
+    code?: unknown;
+    message?: unknown;
+  };
+  if (body.error === undefined && path.startsWith('/internal/card-vault/')) {
+    expect(typeof body.code).toBe('string');
+    expect(typeof body.message).toBe('string');
+    return;
+  }
+  expect(typeof body.error?.type).toBe('string');
+  expect(typeof body.error?.code).toBe('string');
+  expect(typeof body.error?.message).toBe('string');
+}
+
+// ---- forged and replayed signatures on the callback and webhook receivers ----------------------------------------
+
+const KNOWN_ORDER = 'v1-ord-known-2';
+const OTHER_ORDER = 'v1-ord-known-1';
+const WRONG_HEX = 'f0'.repeat(32);
+const STATUSES = ['AUTHORIZED', 'PROCESSED', 'FAILED'] as const;
+
+const signed = (fields: Record<string, string>, secretHex = CALLBACK_SECRET_HEX): Record<string, string> => ({
+  ...fields,
+  signature: signCallback(fields, secretHex),
+});
+
+/** Callback fields the sandbox would sign, then tampered with (or signed with the wrong key). */
+const CALLBACK_FORGERIES = [
+  'wrong_key',
+  'changed_status',
+  'changed_order',
+  'added_field',
+  'removed_field',
+  'signature_of_other_order',
+  'truncated_signature',
+  'missing_signature',
+  'empty_signature',
+  'duplicated_signature',
+] as const;
+
+function forgeCallback(forgery: (typeof CALLBACK_FORGERIES)[number], statusIndex: number, extra: string): string {
+  const status = STATUSES[statusIndex % 3] ?? 'AUTHORIZED';
+  const otherStatus = STATUSES[(statusIndex + 1) % 3] ?? 'FAILED';
+  const base = { order_id: KNOWN_ORDER, status };
+  let fields: Record<string, string>;
+  switch (forgery) {
+    case 'wrong_key':
+      fields = signed(base, WRONG_HEX);
+      break;
+    case 'changed_status':
+      fields = { ...signed(base), status: otherStatus };
+      break;
+    case 'changed_order':
+      fields = { ...signed(base), order_id: OTHER_ORDER };
+      break;
+    case 'added_field':
+      fields = { ...signed(base), error_code: extra };
+      break;
+    case 'removed_field': {
+      const { error_code: _dropped, ...rest } = signed({ ...base, error_code: 'PAYMENT_DECLINED' });
+      fields = rest;
+      break;
+    }
+    case 'signature_of_other_order':
+      fields = { ...base, signature: signed({ order_id: OTHER_ORDER, status }).signature ?? '' };
+      break;
+    case 'truncated_signature':
+      fields = { ...base, signature: (signed(base).signature ?? '').slice(0, -2) };
+      break;
+    case 'missing_signature':
+      fields = base;
+      break;
+    case 'empty_signature':
+      fields = { ...base, signature: '' };
+      break;
+    case 'duplicated_signature': {
+      const valid = signed(base);
+      return `${new URLSearchParams(valid).toString()}&signature=${valid.signature ?? ''}`;
+    }
+  }
+  return new URLSearchParams(fields).toString();
+}
+
+const forgedSignedCallback = fc
+  .record({
+    forgery: fc.constantFrom(...CALLBACK_FORGERIES),
+    status: fc.nat(2),
+    extra: fc.string({ maxLength: 20 }),
+    viaGet: fc.boolean(),
+  })
+  .map(({ forgery, status, extra, viaGet }) => {
+    const form = forgeCallback(forgery, status, extra);
+    return viaGet
+      ? asRequest({ method: 'GET', path: '/v1/callbacks/plural', query: `?${form}` })
+      : asRequest({
+          method: 'POST',
+          path: '/v1/callbacks/plural',
+          contentType: 'application/x-www-form-urlencoded',
+          body: Buffer.from(form),
+        });
+  });
+
+/** Webhooks the sandbox would sign, then tampered with, replayed too late or early, or signed with the wrong secret. */
+const WEBHOOK_FORGERIES = [
+  'wrong_secret',
+  'stale',
+  'future',
+  'changed_body',
+  'changed_id',
+  'changed_timestamp',
+  'trailing_byte',
+  'other_scheme',
+  'missing_id',
+  'missing_timestamp',
+  'missing_signature',
+] as const;
+
+const forgedSignedWebhook = fc
+  .record({
+    forgery: fc.constantFrom(...WEBHOOK_FORGERIES),
+    id: fc.stringMatching(/^msg_[A-Za-z0-9]{1,24}$/),
+    skew: fc.integer({ min: 301, max: 10_000_000 }),
+  })
+  .map(({ forgery, id, skew }) => {
+    const now = Math.floor(Date.now() / 1000);
+    const body = orderWebhookBody('known-2', KNOWN_ORDER);
+    const ts = forgery === 'stale' ? now - skew : forgery === 'future' ? now + skew : now;
+    const secret = forgery === 'wrong_secret' ? `${WEBHOOK_SECRET}x` : WEBHOOK_SECRET;
+    const signature = signWebhook(id, ts, body, secret);
+    const headers: Record<string, string> = {
+      'webhook-id': forgery === 'changed_id' ? `${id}x` : id,
+      'webhook-timestamp': String(forgery === 'changed_timestamp' ? ts + 1 : ts),
+      'webhook-signature': forgery === 'other_scheme' ? signature.replace(/^v1,/, 'v2,') : signature,
+    };
+    if (forgery === 'missing_id') delete headers['webhook-id'];
+    if (forgery === 'missing_timestamp') delete headers['webhook-timestamp'];
+    if (forgery === 'missing_signature') delete headers['webhook-signature'];
+    const sent =
+      forgery === 'changed_body'
+        ? orderWebhookBody('known-2', KNOWN_ORDER, 'PROCESSED', 'ORDER_PROCESSED')
+        : forgery === 'trailing_byte'
+          ? `${body} `
+          : body;
+    return asRequest({
+      method: 'POST',
+      path: '/v1/webhooks/plural',
+      contentType: 'application/json',
+      body: Buffer.from(sent),
+      webhookHeaders: headers as Req['webhookHeaders'],
+    });
+  });
+
+async function sendRequest(r: Req, withMerchantKey: boolean): Promise<RawResponse> {
+  const headers: Record<string, string> = { ...r.webhookHeaders };
+  if (r.auth !== undefined && (withMerchantKey || r.auth !== `Bearer ${API_KEY}`)) headers.authorization = r.auth;
+  if (r.contentType !== undefined) headers['content-type'] = r.contentType;
+  return send(r.method, `${r.path}${r.query}`, headers, r.body);
+}
 
 describe('hostile input', () => {
   it('never answers 5xx, never leaks a stack trace, and every error is the JSON error shape', async () => {
     await fc.assert(
       fc.asyncProperty(requestArb, async (r) => {
-        const headers: Record<string, string> = { ...r.webhookHeaders };
-        if (r.auth !== undefined) headers.authorization = r.auth;
-        if (r.contentType !== undefined) headers['content-type'] = r.contentType;
-        const res = await send(r.method, `${r.path}${r.query}`, headers, r.body);
+        const res = await sendRequest(r, true);
         expect(res.status).toBeGreaterThanOrEqual(200);
         expect(res.status).toBeLessThan(500);
         expect(res.text).not.toMatch(/\.ts:\d+|node_modules|at [A-Za-z.]+ \(/);
         expect(res.text).not.toContain(OTP_CARD);
-        if (res.status >= 400 && r.method !== 'HEAD') {
-          const body = JSON.parse(res.text) as { error: { type: unknown; code: unknown; message: unknown } };
-          expect(typeof body.error.type).toBe('string');
-          expect(typeof body.error.code).toBe('string');
-          expect(typeof body.error.message).toBe('string');
-        }
+        if (res.status >= 400 && r.method !== 'HEAD') expectErrorShape(r.path, res.text);
       }),
       { numRuns: 400 },
     );
@@ -254,16 +448,59 @@ describe('hostile input', () => {
   it('sends nothing to the engine from unauthenticated merchant calls or unsigned callbacks and webhooks', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(requestArb, forgedCallback, forgedWebhook, unauthenticatedMerchant), async (r) => {
-        const headers: Record<string, string> = { ...r.webhookHeaders };
-        if (r.auth !== undefined && r.auth !== `Bearer ${API_KEY}`) headers.authorization = r.auth;
-        if (r.contentType !== undefined) headers['content-type'] = r.contentType;
         const before = api.engine.mutatingCalls.length;
-        const res = await send(r.method, `${r.path}${r.query}`, headers, r.body);
+        const res = await sendRequest(r, false);
         expect(res.status).toBeLessThan(500);
         expect(res.status).not.toBe(303);
         expect(api.engine.mutatingCalls.length).toBe(before);
       }),
       { numRuns: 400 },
     );
+  });
+
+  it('answers 4xx with the error shape to forged, tampered, stale and replayed-with-changes callbacks and webhooks, and signals nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(forgedSignedCallback, forgedSignedWebhook), async (r) => {
+        const before = api.engine.calls.length;
+        const res = await sendRequest(r, false);
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(res.status).toBeLessThan(500);
+        expectErrorShape(r.path, res.text);
+        expect(api.engine.calls.slice(before).map((c) => c.method)).toEqual([]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('does signal the engine for a genuinely signed callback and webhook (so the spy would see a forged one)', async () => {
+    const callback = new URLSearchParams(signed({ order_id: KNOWN_ORDER, status: 'AUTHORIZED' })).toString();
+    const before = api.engine.calls.length;
+    const cb = await send(
+      'POST',
+      '/v1/callbacks/plural',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      Buffer.from(callback),
+    );
+    expect(cb.status).toBe(303);
+    const ts = Math.floor(Date.now() / 1000);
+    const body = orderWebhookBody('known-2', KNOWN_ORDER);
+    const wh = await send(
+      'POST',
+      '/v1/webhooks/plural',
+      {
+        'content-type': 'application/json',
+        'webhook-id': 'msg_genuine1',
+        'webhook-timestamp': String(ts),
+        'webhook-signature': signWebhook('msg_genuine1', ts, body, WEBHOOK_SECRET),
+      },
+      Buffer.from(body),
+    );
+    expect(wh.status).toBe(200);
+    expect(api.engine.calls.slice(before).map((c) => c.method)).toEqual(['deliverCallback', 'deliverWebhook']);
+  });
+
+  it('gave no answer at or above 500 to any request of this file', () => {
+    expect(tally.requests).toBeGreaterThan(1_000);
+    expect(tally.serverErrors).toBe(0);
   });
 });

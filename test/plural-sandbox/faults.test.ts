@@ -175,6 +175,22 @@ describe('webhook faults', () => {
   });
 });
 
+describe('injected fault counts', () => {
+  it('counts each injected HTTP and webhook fault by kind, and nothing while faults are off', async () => {
+    const { api, sandbox, hook } = await withHook();
+    await authorizedOrder(api);
+    await hook.waitFor(1);
+    expect(sandbox.injectedFaults()).toEqual({});
+    sandbox.setFaults({ rateLimitRate: 1 });
+    await api.post('/api/pay/v1/orders', orderBody());
+    await api.post('/api/pay/v1/orders', orderBody());
+    sandbox.setFaults({ rateLimitRate: 0, webhookDropRate: 1 });
+    await authorizedOrder(api);
+    expect(sandbox.injectedFaults()).toEqual({ rateLimit: 2, webhookDropped: 1 });
+    expect(hook.received).toHaveLength(1);
+  });
+});
+
 describe('control API', () => {
   it('reads, patches, replaces and clears the fault settings, validating them', async () => {
     const { api, sandbox } = await start();

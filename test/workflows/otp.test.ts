@@ -137,6 +137,37 @@ describe('OTP hand-off through the vault', () => {
   });
 });
 
+describe('an OTP submission whose answer is lost', () => {
+  // Plural accepts the OTP but its answer never arrives (a 5xx after the work was done); the activity's retry is
+  // refused because the payment is no longer pending. The refusal must not fail a payment Plural authorized.
+  it.each([
+    ['no webhook arrives, so Get Order finds the authorization', false],
+    ['the authorization webhook arrives first', true],
+  ])('keeps the payment authorized when %s', async (_, forwardWebhooks) => {
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      fx.webhooks.forward = forwardWebhooks;
+      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/otp/submit'] });
+      try {
+        await submitOtp(fx, handle, 'lost', CORRECT_OTP);
+        const done = await waitForState(
+          handle,
+          (st) => st.otp?.lastSubmission?.submissionId === 'lost' || st.status === 'FAILED',
+          'the lost submission settled',
+        );
+        expect(done.status).toBe('AUTHORIZED');
+        expect(done.otp?.lastSubmission).toMatchObject({ submissionId: 'lost', outcome: 'ACCEPTED' });
+        expect(done.failure).toBeUndefined();
+        expect(fx.sandbox.order(done.pluralOrderId!)?.status).toBe('AUTHORIZED');
+        expect(fx.sandbox.injectedFaults().errorAfterCommit).toBeGreaterThan(0);
+      } finally {
+        fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+        fx.webhooks.forward = true;
+      }
+    });
+  });
+});
+
 describe('card data and OTPs', () => {
   it('the history scan detects a PAN, a CVV or an OTP in a payload (so the next test can fail)', () => {
     const payload = new TextEncoder().encode(JSON.stringify({ card_number: CARDS.nativeOtp, cvv: CVV }));

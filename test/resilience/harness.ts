@@ -1,0 +1,247 @@
+/**
+ * The resilience suite's stack: embedded Temporal, the Plural sandbox and the API in the test process (so the test
+ * reads the sandbox's own record and drives its faults), and the payment worker in a CHILD process (`worker/main.ts`
+ * with its real configuration), so it can be SIGKILLed mid-flight and started again.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { createApp, createTemporalEngine } from '../../api';
+import { createCardVaultRouter } from '../../card-vault';
+import { startEmbeddedTemporal } from '../../embedded-temporal';
+import type { EmbeddedTemporal } from '../../embedded-temporal';
+import { createLogger } from '../../observability';
+import { startSandbox } from '../../plural-sandbox';
+import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { createDataConverter, FAILURE_CONVERTER_PATH } from '../../payload-codec';
+import { defaultWorkflowsPath } from '../../worker/worker';
+import type { PaymentDurations, PaymentLimits } from '../../workflows/definitions';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+export const API_KEY = 'sk_resilience_0123456789abcdef';
+
+/** Options of {@link startHarness}. */
+export interface HarnessOptions {
+  durations: PaymentDurations;
+  limits: Partial<PaymentLimits>;
+  sandbox: SandboxOptions;
+  /** The worker's Plural call timeout (`PLURAL_TIMEOUT_MS`). */
+  pluralTimeoutMs: number;
+  /** Extra worker environment. */
+  workerEnv?: Record<string, string>;
+}
+
+/** The payment worker running as `node --import tsx worker/main.ts`. */
+export interface WorkerProcess {
+  /** Starts a worker; resolves once it logged that it runs. */
+  start(): Promise<void>;
+  /** SIGKILL: no drain, no goodbye; resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** Graceful stop (SIGTERM), SIGKILL after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+  readonly kills: number;
+  readonly starts: number;
+  /** The last few KiB the worker printed (for failure messages; the worker's logger redacts secrets). */
+  output(): string;
+}
+
+export interface Harness {
+  apiUrl: string;
+  sandbox: RunningSandbox;
+  temporal: EmbeddedTemporal;
+  client: Client;
+  worker: WorkerProcess;
+  stop(): Promise<void>;
+}
+
+const OUTPUT_LIMIT = 32 * 1024;
+
+function workerProcess(env: Record<string, string>): WorkerProcess {
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> | undefined;
+  let out = '';
+  let kills = 0;
+  let starts = 0;
+  const append = (chunk: Buffer): void => {
+    out = (out + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
+  };
+  const killOnExit = (): void => {
+    child?.kill('SIGKILL');
+  };
+
+  const signalAndWait = async (signal: NodeJS.Signals, graceMs?: number): Promise<void> => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    c.kill(signal);
+    const timer = graceMs === undefined ? undefined : setTimeout(() => c.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  return {
+    get kills() {
+      return kills;
+    },
+    get starts() {
+      return starts;
+    },
+    output: () => out,
+    async start() {
+      if (child && child.exitCode === null && child.signalCode === null) throw new Error('worker already running');
+      starts += 1;
+      // Readiness is this process's own line: `out` still holds what the previous (killed) worker printed.
+      let mine = '';
+      const c = spawn(process.execPath, ['--import', 'tsx', path.join('worker', 'main.ts')], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child = c;
+      process.once('exit', killOnExit);
+      exited = new Promise<void>((resolve) =>
+        c.once('exit', () => {
+          process.off('exit', killOnExit);
+          resolve();
+        }),
+      );
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`worker did not start within 60 s:\n${out}`)), 60_000);
+        const onData = (chunk: Buffer): void => {
+          append(chunk);
+          mine = (mine + chunk.toString('utf8')).slice(-4_096);
+          if (mine.includes('payment worker started')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        c.stdout?.on('data', onData);
+        c.stderr?.on('data', append);
+        c.once('exit', (code, signal) => {
+          clearTimeout(timer);
+          reject(new Error(`worker exited (${code ?? signal ?? '?'}) before it started:\n${out}`));
+        });
+      });
+    },
+    async kill() {
+      if (child && child.exitCode === null && child.signalCode === null) kills += 1;
+      await signalAndWait('SIGKILL');
+    },
+    stop: (graceMs = 5_000) => signalAndWait('SIGTERM', graceMs),
+  };
+}
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Starts the whole stack with the worker in a child process. */
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    while (cleanups.length > 0)
+      await cleanups
+        .pop()?.()
+        .catch(() => undefined);
+  };
+  try {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'resilience-'));
+    cleanups.push(() => rm(tmp, { recursive: true, force: true }));
+    const [temporal, sandbox, bundlePath] = await Promise.all([
+      startEmbeddedTemporal({ port: 0 }),
+      startSandbox({ ...options.sandbox, port: 0, host: '127.0.0.1' }),
+      // Built once (with the failure converter the encrypting worker needs): each worker start loads it.
+      bundleWorkflowCode({ workflowsPath: defaultWorkflowsPath(), failureConverterPath: FAILURE_CONVERTER_PATH }).then(
+        async ({ code }) => {
+          const file = path.join(tmp, 'workflow-bundle.js');
+          await writeFile(file, code);
+          return file;
+        },
+      ),
+    ]);
+    cleanups.push(() => temporal.stop());
+    cleanups.push(() => sandbox.stop());
+
+    const connection = await Connection.connect({ address: temporal.address });
+    cleanups.push(() => connection.close());
+    // Payload encryption: the worker and this client share one key ring (PAYLOAD_KEYS on the worker).
+    const payloadKey = { id: 'resilience1', key: randomBytes(32) };
+    const client = new Client({
+      connection,
+      namespace: 'default',
+      dataConverter: createDataConverter({ mode: 'on', keys: [payloadKey] }),
+    });
+
+    const vaultToken = randomBytes(32).toString('hex');
+    const vaultRouter = createCardVaultRouter({ token: vaultToken });
+    cleanups.push(() => {
+      vaultRouter.close();
+      return Promise.resolve();
+    });
+
+    const ready: { handler?: http.RequestListener } = {};
+    const server = http.createServer((req, res) => {
+      if (ready.handler) ready.handler(req, res);
+      else res.writeHead(503).end();
+    });
+    const port = await listen(server);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const apiUrl = `http://127.0.0.1:${port}`;
+    ready.handler = createApp({
+      engine: createTemporalEngine({ client }),
+      vault: vaultRouter.localVault,
+      cardVaultRouter: vaultRouter,
+      apiKeys: [API_KEY],
+      callbackSecretHex: sandbox.credentials.callbackSecretHex,
+      webhookSecret: sandbox.credentials.webhookSecret,
+      fingerprintKey: 'resilience-fingerprint-key',
+      publicBaseUrl: apiUrl,
+      returnUrls: { success: `${apiUrl}/return/success`, failure: `${apiUrl}/return/failure` },
+      logger: createLogger({ name: 'api', level: 'fatal' }),
+      // Short waits: the driver polls on its own; long server-side waits would pile up queries under load.
+      timings: { startWaitMs: 1_500, actionWaitMs: 1_500, pollIntervalMs: 500 },
+      paymentDurations: options.durations,
+      paymentLimits: options.limits,
+    }) as http.RequestListener;
+    sandbox.setWebhookUrl(`${apiUrl}/v1/webhooks/plural`);
+
+    const worker = workerProcess({
+      TEMPORAL_ADDRESS: temporal.address,
+      PLURAL_BASE_URL: sandbox.baseUrl,
+      PLURAL_CLIENT_ID: sandbox.credentials.clientId,
+      PLURAL_CLIENT_SECRET: sandbox.credentials.clientSecret,
+      PLURAL_TIMEOUT_MS: String(options.pluralTimeoutMs),
+      CARD_VAULT_URL: `${apiUrl}/internal/card-vault`,
+      CARD_VAULT_TOKEN: vaultToken,
+      PAYLOAD_KEYS: `${payloadKey.id}:${payloadKey.key.toString('base64')}`,
+      WORKER_METRICS_PORT: '0',
+      WORKFLOW_BUNDLE_PATH: bundlePath,
+      // info: the readiness line ('payment worker started') is an info line.
+      LOG_LEVEL: 'info',
+      ...options.workerEnv,
+    });
+    cleanups.push(() => worker.stop());
+    await worker.start();
+
+    return { apiUrl, sandbox, temporal, client, worker, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

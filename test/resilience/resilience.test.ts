@@ -1,0 +1,97 @@
+/**
+ * Chaos run: N concurrent payments (RESILIENCE_PAYMENTS, default 120) through the API, with 5xx, 429, timeouts,
+ * latency and dropped / duplicated / reordered / delayed webhooks injected by the sandbox, callbacks replayed, and
+ * the worker process SIGKILLed and restarted twice mid-flight. Every payment must end in exactly one terminal state
+ * that matches the sandbox's own record: no loss, no double capture, no capture after a cancel, no authorization
+ * left open. The counts are printed as one `RESILIENCE …` line.
+ *
+ *   RESILIENCE_PAYMENTS=1000 npx vitest run test/resilience
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness } from './harness';
+import type { Harness } from './harness';
+import { CHAOS_FAULTS, runScenario } from './scenario';
+
+const PAYMENTS = Number.parseInt(process.env.RESILIENCE_PAYMENTS ?? '120', 10);
+if (!Number.isSafeInteger(PAYMENTS) || PAYMENTS < 1) throw new Error('RESILIENCE_PAYMENTS must be a positive integer');
+const SEED = Number.parseInt(process.env.RESILIENCE_SEED ?? '7', 10);
+
+/** Larger runs get proportionally more time: customers poll less often and windows stay wider than the load. */
+const SCALE = Math.min(3, Math.max(1, PAYMENTS / 200));
+
+/**
+ * Short payment durations so every timer fires within the run. The authorization lifetime leaves room for an
+ * activity stranded by a SIGKILL: it is retried only after its 30 s start-to-close timeout (workflows/payment.ts).
+ */
+const DURATIONS = {
+  otpWindowMs: 20_000 * SCALE,
+  challengeWindowMs: 20_000 * SCALE,
+  checkoutWindowMs: 20_000 * SCALE,
+  reconcileInitialDelayMs: 2_000 * SCALE,
+  reconcileMaxDelayMs: 5_000 * SCALE,
+  lateAuthorizationWatchMs: 8_000,
+  autoCancelAfterMs: 12_000 * SCALE,
+  authorizationLifetimeMs: 75_000 * SCALE,
+};
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({
+    durations: DURATIONS,
+    limits: { activityMaxAttempts: 10, activityRetryInitialIntervalMs: 200, activityRetryMaximumIntervalMs: 2_000 },
+    pluralTimeoutMs: 2_000,
+    sandbox: {
+      seed: SEED,
+      webhookRetryScale: 0.001,
+      authorizationTtlSeconds: DURATIONS.authorizationLifetimeMs / 1000,
+      // Longer than the engine's windows: the engine gives up first, as with Plural's 15 min against our 10.
+      paymentTimeoutSeconds: 40 * SCALE,
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await h?.stop();
+}, 60_000);
+
+describe('resilience under faults and worker kills', () => {
+  it(
+    `${PAYMENTS} concurrent payments each reach one terminal state matching the sandbox, with no double capture, no capture after cancel and no open authorization`,
+    async () => {
+      // Large runs arrive over up to a minute (every payment still overlaps most others: each lasts a minute or more).
+      const startWindowMs = PAYMENTS <= 200 ? PAYMENTS * 20 : Math.min(60_000, PAYMENTS * 60);
+      const result = await runScenario(h, {
+        payments: PAYMENTS,
+        // Each poll is a workflow query the worker answers: at 1,000 payments, 500 ms polls would be most of its work.
+        pollMs: Math.min(5_000, Math.max(400, PAYMENTS * 4)),
+        startWindowMs,
+        killAtMs: [startWindowMs / 2 + 1_000, startWindowMs + 7_000],
+        restartDelayMs: 500,
+        faults: CHAOS_FAULTS,
+        settleTimeoutMs: Math.max(150_000, PAYMENTS * 200),
+        // Fresh sandbox and Temporal per run: fixed references make the seeded fault draws repeat run after run.
+        runId: `res${SEED}`,
+      });
+      process.stdout.write(`${result.summary}\n`);
+      process.stdout.write(`by scenario: ${JSON.stringify(result.byScenario)}\n`);
+      if (result.report.violations.length > 0 || result.driverErrors.length > 0) {
+        process.stdout.write(
+          `violations:\n${result.report.violations.slice(0, 40).join('\n')}\ndriver errors:\n${result.driverErrors.slice(0, 20).join('\n')}\n`,
+        );
+      }
+      expect(result.report.violations).toEqual([]);
+      expect(result.report.lost).toBe(0);
+      expect(result.report.doubleCaptures).toBe(0);
+      expect(result.report.capturesAfterCancel).toBe(0);
+      expect(result.report.openAuthorizations).toBe(0);
+      expect(result.driverErrors).toEqual([]);
+      // The storm really happened: the worker died twice and the sandbox injected faults of every kind asked for.
+      expect(result.workerKills).toBe(2);
+      for (const kind of ['error', 'rateLimit', 'timeout', 'webhookDropped', 'webhookDuplicated', 'webhookReordered']) {
+        expect(result.faultsInjected[kind] ?? 0, kind).toBeGreaterThan(0);
+      }
+    },
+    30 * 60_000,
+  );
+});

@@ -1,0 +1,566 @@
+/**
+ * The resilience scenario: N concurrent payments of every kind driven over HTTP against the API while the sandbox
+ * injects HTTP and webhook faults and the worker process is SIGKILLed and restarted; then the storm stops, every
+ * workflow is left to close (parked ones get an operator retry, as an operator would), and the invariants are checked
+ * against the sandbox's own record.
+ */
+import { Agent, request } from 'undici';
+import {
+  getPaymentQuery,
+  operatorRetrySignal,
+  PAYMENT_WORKFLOW_TYPE,
+  paymentWorkflowId,
+} from '../../workflows/definitions';
+import type { PaymentState } from '../../workflows/definitions';
+import type { FaultConfig } from '../../plural-sandbox';
+import { checkInvariants, summaryLine } from './invariants';
+import type { EngineOutcome, InvariantReport, PaymentUnderTest } from './invariants';
+import { API_KEY } from './harness';
+import type { Harness } from './harness';
+
+/** The sandbox's default OTP and test cards (plural-sandbox/README.md). */
+const CORRECT_OTP = '123456';
+const WRONG_OTP = '000000';
+const OTP_CARD = '4012001037141112';
+const CHALLENGE_CARD = '5555555555554444';
+const CAPTURE_DECLINE_CARD = '4000000000000119';
+
+export const SCENARIOS = [
+  'otp_capture',
+  'otp_partial_capture',
+  'otp_cancel',
+  'otp_cancel_before_auth',
+  'otp_sale',
+  'otp_wrong_then_capture',
+  'otp_capture_declined',
+  'challenge_capture_replayed',
+  'challenge_sale_replayed',
+  'challenge_decline',
+  'challenge_no_callback',
+  'abandoned_otp',
+  'authorized_never_captured',
+] as const;
+export type ScenarioKind = (typeof SCENARIOS)[number];
+
+/** Share of each kind, in twentieths (sums to 20). */
+const MIX: readonly (readonly [ScenarioKind, number])[] = [
+  ['otp_capture', 3],
+  ['otp_partial_capture', 1],
+  ['otp_cancel', 2],
+  ['otp_cancel_before_auth', 1],
+  ['otp_sale', 2],
+  ['otp_wrong_then_capture', 1],
+  ['challenge_capture_replayed', 2],
+  ['challenge_sale_replayed', 1],
+  ['challenge_decline', 1],
+  ['challenge_no_callback', 1],
+  ['abandoned_otp', 1],
+  ['authorized_never_captured', 3],
+  ['otp_capture_declined', 1],
+];
+
+/** The kind of payment number `i` (deterministic, so a failing run can be repeated). */
+export function scenarioOf(i: number): ScenarioKind {
+  let slot = i % 20;
+  for (const [kind, share] of MIX) {
+    if (slot < share) return kind;
+    slot -= share;
+  }
+  return 'otp_capture';
+}
+
+/** The storm while payments run. */
+export const CHAOS_FAULTS: Partial<FaultConfig> = {
+  errorRate: 0.05,
+  errorAfterCommitRate: 0.03,
+  rateLimitRate: 0.05,
+  timeoutRate: 0.02,
+  timeoutAfterCommitRate: 0.02,
+  latencyMs: 5,
+  latencyJitterMs: 60,
+  webhookDropRate: 0.2,
+  webhookDuplicateRate: 0.2,
+  webhookReorderRate: 0.2,
+  webhookReorderHoldMs: 800,
+  webhookDelayRate: 0.2,
+  webhookDelayMs: 1_500,
+};
+
+export interface ScenarioOptions {
+  payments: number;
+  /** How often a driver polls its payment, ms (plus jitter up to the same again); each poll is a workflow query. */
+  pollMs: number;
+  /** Payments are started over this window (all of them are in flight together well after it). */
+  startWindowMs: number;
+  /** When to SIGKILL the worker, ms after the first payment started; it is started again after `restartDelayMs`. */
+  killAtMs: readonly number[];
+  restartDelayMs: number;
+  faults: Partial<FaultConfig>;
+  /** Longest wait for every workflow to close once the storm is over. */
+  settleTimeoutMs: number;
+  /** Prefix of the merchant order references (unique per run). */
+  runId: string;
+}
+
+export interface ScenarioResult {
+  report: InvariantReport;
+  summary: string;
+  byScenario: Record<string, Record<string, number>>;
+  /** Driver-side problems (an API answer no customer flow should ever get). */
+  driverErrors: string[];
+  workerKills: number;
+  faultsInjected: Readonly<Record<string, number>>;
+  durationMs: number;
+}
+
+interface Resource {
+  status: string;
+  parked: unknown;
+  order_id: string | null;
+  payment_id: string | null;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function asResource(body: unknown): Resource | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as Record<string, unknown>;
+  return typeof b.status === 'string' ? (b as unknown as Resource) : undefined;
+}
+
+/** Everything one run shares: the HTTP agent, the harness, counters. */
+class Driver {
+  readonly agent = new Agent({ connections: 256, keepAliveTimeout: 10_000 });
+  readonly errors: string[] = [];
+  /** Calls that still answered 503 engine_unavailable (a retryable answer) when the driver gave up retrying. */
+  unavailableGiveUps = 0;
+  readonly callbacks: { url: string; fields: Record<string, string> }[] = [];
+  callbacksDelivered = 0;
+  /** What each payment's driver is doing now, for the progress line. */
+  readonly steps = new Map<string, string>();
+
+  constructor(
+    readonly h: Harness,
+    readonly pollMs: number,
+  ) {}
+
+  /** One HTTP call to the API; network errors and 5xx are retried (the customer's browser or the merchant would). */
+  async api(method: 'GET' | 'POST', path: string, body?: unknown, deadlineMs = 60_000): Promise<Answer> {
+    const deadline = Date.now() + deadlineMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await request(`${this.h.apiUrl}${path}`, {
+          method,
+          dispatcher: this.agent,
+          headers: {
+            authorization: `Bearer ${API_KEY}`,
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          headersTimeout: 30_000,
+          bodyTimeout: 30_000,
+        });
+        const text = await res.body.text();
+        const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+        if (res.statusCode < 500 || Date.now() > deadline) return { status: res.statusCode, body: parsed };
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+      // Backs off like a client should on 503 engine_unavailable, so retries do not add to the overload.
+      await sleep(Math.min(5_000, 500 * attempt) + Math.floor(Math.random() * 500));
+    }
+  }
+
+  /**
+   * An answer no flow should get: any 5xx but 503 (the engine is unavailable, retry later: a legitimate answer while
+   * the worker is dead or behind, counted apart), or a create refused with a 4xx.
+   */
+  problem(ref: string, what: string, status: number): void {
+    if (status === 503) this.unavailableGiveUps += 1;
+    else if (status >= 500 || (what === 'create' && status >= 400))
+      this.errors.push(`${ref}: ${what} answered ${status}`);
+  }
+
+  async get(ref: string): Promise<Resource | undefined> {
+    const a = await this.api('GET', `/v1/payments/${ref}`);
+    return a.status === 200 ? asResource(a.body) : undefined;
+  }
+
+  /** Polls the payment until `done` holds (or the time is up); returns the last resource seen. */
+  async until(ref: string, done: (r: Resource) => boolean, timeoutMs: number): Promise<Resource | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    let last: Resource | undefined;
+    for (;;) {
+      last = (await this.get(ref)) ?? last;
+      if ((last && done(last)) || Date.now() > deadline) return last;
+      await sleep(this.pollMs + Math.floor(Math.random() * this.pollMs));
+    }
+  }
+
+  async create(ref: string, card: string, amount: number, preAuth: boolean): Promise<Resource | undefined> {
+    this.steps.set(ref, 'create');
+    const body = {
+      merchant_order_reference: ref,
+      amount: { value: amount, currency: 'INR' },
+      pre_auth: preAuth,
+      card: { number: card, name: 'Resilience Test', expiry_month: '12', expiry_year: '2031', cvv: '123' },
+    };
+    const a = await this.api('POST', '/v1/payments', body, 120_000);
+    if (a.status !== 201 && a.status !== 200) {
+      this.problem(ref, 'create', a.status);
+      return undefined;
+    }
+    return this.until(ref, (r) => r.status !== 'CREATED' || r.parked !== null, 120_000);
+  }
+
+  /** Submits OTPs until the payment leaves AWAITING_OTP (a lost submission is submitted again, as a customer would). */
+  async submitOtp(ref: string, otp: string): Promise<Resource | undefined> {
+    this.steps.set(ref, 'otp');
+    let r: Resource | undefined;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const a = await this.api('POST', `/v1/payments/${ref}/otp`, { otp });
+      this.problem(ref, 'OTP', a.status);
+      if (otp === WRONG_OTP) return asResource(a.body);
+      r = await this.until(ref, (x) => x.status !== 'AWAITING_OTP', 12_000 + 4 * this.pollMs);
+      if (r?.status !== 'AWAITING_OTP') return r;
+    }
+    return r;
+  }
+
+  async waitAuthorized(ref: string): Promise<Resource | undefined> {
+    return this.until(ref, (r) => r.status !== 'AWAITING_OTP' && r.status !== 'AWAITING_CHALLENGE', 90_000);
+  }
+
+  async capture(ref: string, amount?: number): Promise<void> {
+    this.steps.set(ref, 'capture');
+    const r = await this.waitAuthorized(ref);
+    if (r?.status !== 'AUTHORIZED') return;
+    const body = amount === undefined ? {} : { amount: { value: amount, currency: 'INR' } };
+    const a = await this.api('POST', `/v1/payments/${ref}/capture`, body);
+    this.problem(ref, 'capture', a.status);
+  }
+
+  async cancel(ref: string): Promise<void> {
+    this.steps.set(ref, 'cancel');
+    const a = await this.api('POST', `/v1/payments/${ref}/cancel`, {});
+    this.problem(ref, 'cancel', a.status);
+  }
+
+  /** The bank's challenge page, answered through the sandbox's control API; returns the signed callback. */
+  async completeChallenge(ref: string, approve: boolean): Promise<{ url: string; fields: Record<string, string> }> {
+    const order = this.h.sandbox.orderByReference(ref);
+    const payment = order?.payments.findLast((p) => p.status === 'PENDING');
+    if (!order || !payment) throw new Error(`${ref}: no pending payment at the sandbox`);
+    const res = await request(`${this.h.sandbox.baseUrl}/__sandbox/payments/${payment.id}/authenticate`, {
+      method: 'POST',
+      dispatcher: this.agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ result: approve ? 'approve' : 'decline' }),
+    });
+    const answer = (await res.body.json()) as { callback?: { url?: string; fields?: Record<string, string> } };
+    if (res.statusCode !== 200 || !answer.callback?.url || !answer.callback.fields) {
+      throw new Error(`${ref}: the sandbox's challenge answered ${res.statusCode}`);
+    }
+    return { url: answer.callback.url, fields: answer.callback.fields };
+  }
+
+  /** The browser's return to the API's callback, as a form POST (or the redirect's GET); 303 when delivered. */
+  async deliverCallback(
+    cb: { url: string; fields: Record<string, string> },
+    asGet = false,
+    maxAttempts = 10,
+  ): Promise<number> {
+    const form = new URLSearchParams(cb.fields).toString();
+    for (let attempt = 1; ; attempt++) {
+      const res = await request(asGet ? `${cb.url}?${form}` : cb.url, {
+        method: asGet ? 'GET' : 'POST',
+        dispatcher: this.agent,
+        ...(asGet ? {} : { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }),
+      });
+      await res.body.dump();
+      if (res.statusCode === 303) this.callbacksDelivered += 1;
+      if (res.statusCode < 500 || attempt >= maxAttempts) return res.statusCode;
+      await sleep(300 * attempt);
+    }
+  }
+
+  async challenge(ref: string, approve: boolean, replays: number, deliver = true): Promise<void> {
+    this.steps.set(ref, 'challenge');
+    const r = await this.until(ref, (x) => x.status !== 'CREATED', 60_000);
+    if (r?.status !== 'AWAITING_CHALLENGE') return;
+    const cb = await this.completeChallenge(ref, approve);
+    if (!deliver) return;
+    this.callbacks.push(cb);
+    const status = await this.deliverCallback(cb);
+    if (status >= 500) this.errors.push(`${ref}: callback answered ${status}`);
+    for (let i = 0; i < replays; i++) {
+      await sleep(Math.floor(Math.random() * 1_500));
+      const replay = await this.deliverCallback(cb, i % 2 === 1);
+      if (replay >= 500) this.errors.push(`${ref}: replayed callback answered ${replay}`);
+    }
+  }
+
+  async run(kind: ScenarioKind, ref: string, amount: number): Promise<void> {
+    switch (kind) {
+      case 'otp_capture':
+      case 'otp_partial_capture':
+      case 'otp_capture_declined': {
+        const card = kind === 'otp_capture_declined' ? CAPTURE_DECLINE_CARD : OTP_CARD;
+        if ((await this.create(ref, card, amount, true))?.status !== 'AWAITING_OTP') return;
+        await this.submitOtp(ref, CORRECT_OTP);
+        await this.capture(ref, kind === 'otp_partial_capture' ? amount - 1_000 : undefined);
+        return;
+      }
+      case 'otp_wrong_then_capture':
+        if ((await this.create(ref, OTP_CARD, amount, true))?.status !== 'AWAITING_OTP') return;
+        await this.submitOtp(ref, WRONG_OTP);
+        await this.submitOtp(ref, CORRECT_OTP);
+        await this.capture(ref);
+        return;
+      case 'otp_cancel':
+        if ((await this.create(ref, OTP_CARD, amount, true))?.status !== 'AWAITING_OTP') return;
+        await this.submitOtp(ref, CORRECT_OTP);
+        if ((await this.waitAuthorized(ref))?.status === 'AUTHORIZED') await this.cancel(ref);
+        return;
+      case 'otp_cancel_before_auth':
+        if ((await this.create(ref, OTP_CARD, amount, true))?.status !== 'AWAITING_OTP') return;
+        await this.cancel(ref);
+        return;
+      case 'otp_sale':
+        if ((await this.create(ref, OTP_CARD, amount, false))?.status !== 'AWAITING_OTP') return;
+        await this.submitOtp(ref, CORRECT_OTP);
+        return;
+      case 'challenge_capture_replayed':
+        await this.create(ref, CHALLENGE_CARD, amount, true);
+        await this.challenge(ref, true, 2);
+        await this.capture(ref);
+        return;
+      case 'challenge_sale_replayed':
+        await this.create(ref, CHALLENGE_CARD, amount, false);
+        await this.challenge(ref, true, 3);
+        return;
+      case 'challenge_decline':
+        await this.create(ref, CHALLENGE_CARD, amount, true);
+        await this.challenge(ref, false, 1);
+        return;
+      case 'challenge_no_callback':
+        // The customer approves, the browser never comes back: only a webhook or reconciliation can tell.
+        await this.create(ref, CHALLENGE_CARD, amount, true);
+        await this.challenge(ref, true, 0, false);
+        await this.capture(ref);
+        return;
+      case 'abandoned_otp':
+        await this.create(ref, OTP_CARD, amount, true);
+        return;
+      case 'authorized_never_captured':
+        if ((await this.create(ref, OTP_CARD, amount, true))?.status !== 'AWAITING_OTP') return;
+        await this.submitOtp(ref, CORRECT_OTP);
+        return;
+    }
+  }
+}
+
+/** The engine's own view of a payment, read from Temporal (not through the API). */
+async function engineOutcome(h: Harness, ref: string): Promise<EngineOutcome> {
+  const handle = h.client.workflow.getHandle(paymentWorkflowId(ref));
+  const none: EngineOutcome = {
+    found: false,
+    closed: false,
+    status: undefined,
+    pluralOrderId: undefined,
+    amount: undefined,
+    amountCaptured: undefined,
+    parked: undefined,
+  };
+  let closed: boolean;
+  let execution: string;
+  try {
+    execution = (await handle.describe()).status.name;
+    closed = execution !== 'RUNNING';
+  } catch {
+    return none;
+  }
+  let state: PaymentState;
+  try {
+    state = closed ? ((await handle.result()) as PaymentState) : await handle.query(getPaymentQuery);
+  } catch (err) {
+    const why = err instanceof Error ? `${err.name}: ${err.message}` : 'unknown';
+    return { ...none, found: true, closed, problem: `workflow ${execution}: ${why}` };
+  }
+  return {
+    found: true,
+    closed,
+    status: state.status,
+    pluralOrderId: state.pluralOrderId,
+    amount: state.amount,
+    amountCaptured: state.amountCaptured,
+    parked: state.parked?.operation,
+    detail: [
+      state.failure ? `failure ${state.failure.code}: ${state.failure.message}` : '',
+      ...state.audit.slice(-6).map((a) => `${a.from}->${a.to} ${a.cause}`),
+    ]
+      .filter((x) => x !== '')
+      .join(' | '),
+  };
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T);
+    }),
+  );
+  return out;
+}
+
+/** Waits until no payment workflow runs; parked ones get one operator retry per park (the storm is over). */
+async function settle(h: Harness, timeoutMs: number): Promise<{ operatorRetries: number; open: number }> {
+  const deadline = Date.now() + timeoutMs;
+  const retried = new Map<string, string>();
+  let operatorRetries = 0;
+  const running = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+  for (;;) {
+    const count = (await h.client.workflow.count(running)).count;
+    if (count === 0 || Date.now() > deadline) return { operatorRetries, open: count };
+    process.stderr.write(`resilience settling: ${count} workflows still open\n`);
+    // Parked payments are found by their search attribute, not by querying every open workflow (queries need the
+    // worker, which is busiest exactly now).
+    const parkedIds: string[] = [];
+    const parkedQuery = `${running} AND PaymentParkedOperation != 'none'`;
+    for await (const info of h.client.workflow.list({ query: parkedQuery })) parkedIds.push(info.workflowId);
+    for (const id of parkedIds) {
+      const handle = h.client.workflow.getHandle(id);
+      const parked = await handle.query(getPaymentQuery).then(
+        (s) => s.parked,
+        () => undefined,
+      );
+      if (parked && retried.get(id) !== `${parked.since}#${parked.retries}`) {
+        retried.set(id, `${parked.since}#${parked.retries}`);
+        await handle.signal(operatorRetrySignal, { operator: 'resilience-suite' }).catch(() => undefined);
+        operatorRetries += 1;
+      }
+    }
+    await sleep(1_000);
+  }
+}
+
+/** Runs the scenario and checks the invariants. */
+export async function runScenario(h: Harness, o: ScenarioOptions): Promise<ScenarioResult> {
+  const started = Date.now();
+  const driver = new Driver(h, o.pollMs);
+  const refs = Array.from({ length: o.payments }, (_, i) => `${o.runId}-${i}`);
+  const amountOf = (i: number): number => 10_000 + i * 7;
+  h.sandbox.setFaults(o.faults);
+
+  // The worker dies mid-flight (SIGKILL) and comes back.
+  const chaos = (async () => {
+    for (const at of o.killAtMs) {
+      await sleep(Math.max(0, started + at - Date.now()));
+      await h.worker.kill();
+      await sleep(o.restartDelayMs);
+      await h.worker.start();
+    }
+  })();
+
+  // A progress line every 10 s on stderr, so a slow or stuck run shows where it is.
+  const progress = setInterval(() => {
+    const counts: Record<string, number> = {};
+    for (const step of driver.steps.values()) counts[step] = (counts[step] ?? 0) + 1;
+    process.stderr.write(
+      `resilience t=${((Date.now() - started) / 1000).toFixed(0)}s drivers=${JSON.stringify(counts)} kills=${h.worker.kills}\n`,
+    );
+  }, 10_000);
+  progress.unref();
+
+  const gap = o.payments > 1 ? o.startWindowMs / (o.payments - 1) : 0;
+  await Promise.all(
+    refs.map(async (ref, i) => {
+      await sleep(Math.floor(i * gap));
+      const kind = scenarioOf(i);
+      try {
+        await driver.run(kind, ref, amountOf(i));
+      } catch (err) {
+        driver.errors.push(`${ref} (${kind}): ${err instanceof Error ? err.message : String(err)}`);
+      }
+      driver.steps.set(ref, 'done');
+    }),
+  );
+  await chaos;
+
+  // The storm is over: no more faults. Replay every browser callback once more (the payments have moved on).
+  h.sandbox.setFaults({
+    errorRate: 0,
+    errorAfterCommitRate: 0,
+    rateLimitRate: 0,
+    timeoutRate: 0,
+    timeoutAfterCommitRate: 0,
+    latencyMs: 0,
+    latencyJitterMs: 0,
+    webhookDropRate: 0,
+    webhookDuplicateRate: 0,
+    webhookReorderRate: 0,
+    webhookDelayRate: 0,
+  });
+  await mapLimit(driver.callbacks, 16, async (cb) => {
+    const status = await driver.deliverCallback(cb, false, 1);
+    driver.problem(cb.fields.order_id ?? '?', 'late callback replay', status);
+  });
+  const settled = await settle(h, o.settleTimeoutMs);
+  clearInterval(progress);
+
+  const outcomes = await mapLimit(refs, 16, (ref) => engineOutcome(h, ref));
+  const payments: PaymentUnderTest[] = refs.map((ref, i) => ({
+    merchantOrderReference: ref,
+    amount: { value: amountOf(i), currency: 'INR' },
+    engine: outcomes[i] as EngineOutcome,
+  }));
+  const report = checkInvariants(
+    payments,
+    h.sandbox.orders().filter((x) => x.merchantOrderReference.startsWith(`${o.runId}-`)),
+    Date.now(),
+  );
+
+  const byScenario: Record<string, Record<string, number>> = {};
+  payments.forEach((p, i) => {
+    const kind = scenarioOf(i);
+    const status = p.engine.status ?? 'MISSING';
+    const row = (byScenario[kind] ??= {});
+    row[status] = (row[status] ?? 0) + 1;
+  });
+  const faultsInjected = { ...h.sandbox.injectedFaults() } as Record<string, number>;
+  const totalFaults = Object.entries(faultsInjected)
+    .filter(([k]) => k !== 'latency')
+    .reduce((sum, [, n]) => sum + n, 0);
+  const deliveries = h.sandbox.webhookDeliveries();
+  const durationMs = Date.now() - started;
+  const summary = summaryLine(report, {
+    worker_kills: h.worker.kills,
+    faults_injected: totalFaults,
+    faults: Object.entries(faultsInjected)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(','),
+    webhooks_delivered: deliveries.filter((d) => d.outcome === 'delivered').length,
+    callbacks_delivered: driver.callbacksDelivered,
+    operator_retries: settled.operatorRetries,
+    driver_errors: driver.errors.length,
+    gave_up_on_503: driver.unavailableGiveUps,
+    duration_s: (durationMs / 1000).toFixed(1),
+  });
+  await driver.agent.close();
+  return {
+    report,
+    summary,
+    byScenario,
+    driverErrors: driver.errors,
+    workerKills: h.worker.kills,
+    faultsInjected,
+    durationMs,
+  };
+}
