@@ -70,6 +70,9 @@ export function completeWorkflowTask(
   }
   const closing = commands.some((c) => CLOSING_COMMANDS.has(c.commandType ?? 0));
   if (closing && run.buffered.length > 0) {
+    // As the real server does (handleBufferedQueries runs before the UnhandledCommand error is returned), answers
+    // that came with the rejected completion still reach their callers; only unanswered queries ride on the next task.
+    settleQueryResults(wft, req);
     engine.failWorkflowTask(
       run,
       wft,
@@ -81,6 +84,7 @@ export function completeWorkflowTask(
   }
   const duplicateTimer = findDuplicateTimer(run, commands);
   if (duplicateTimer) {
+    settleQueryResults(wft, req);
     engine.failWorkflowTask(
       run,
       wft,
@@ -135,17 +139,7 @@ export function completeWorkflowTask(
     throw err;
   }
 
-  // Query answers that came with the completion.
-  for (const [id, result] of Object.entries(req.queryResults ?? {})) {
-    const q = finished.queries.get(id);
-    if (!q) continue;
-    finished.queries.delete(id);
-    if (result.resultType === E.QueryResultType.QUERY_RESULT_TYPE_ANSWERED) {
-      q.settle({ kind: 'answered', answer: result.answer });
-    } else {
-      q.settle({ kind: 'failed', message: result.errorMessage ?? 'query failed', failure: result.failure });
-    }
-  }
+  settleQueryResults(finished, req);
   // Queries attached but not answered are retried with the next task.
   run.heldQueries.unshift(...[...finished.queries.values()].filter((q) => !q.done));
 
@@ -174,6 +168,20 @@ export function completeWorkflowTask(
   }
   engine.onChange();
   return { newTask, activityTasks };
+}
+
+/** Settles the task's queries answered in a completion (and forgets them, so they are not sent again). */
+function settleQueryResults(wft: WorkflowTaskState, req: CompletedRequest): void {
+  for (const [id, result] of Object.entries(req.queryResults ?? {})) {
+    const q = wft.queries.get(id);
+    if (!q) continue;
+    wft.queries.delete(id);
+    if (result.resultType === E.QueryResultType.QUERY_RESULT_TYPE_ANSWERED) {
+      q.settle({ kind: 'answered', answer: result.answer });
+    } else {
+      q.settle({ kind: 'failed', message: result.errorMessage ?? 'query failed', failure: result.failure });
+    }
+  }
 }
 
 /** True when an activity attempt was prepared and still waits for a worker. */

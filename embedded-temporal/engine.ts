@@ -29,6 +29,12 @@ const E = api.enums.v1;
 
 const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 const MAX_WORKFLOW_TASK_TIMEOUT_MS = 120_000;
+/**
+ * A legacy query task handed to a worker and not answered in this window is offered again on the normal queue.
+ * Core drops query tasks it had buffered for a run it then evicts, without answering; query handlers answer in
+ * milliseconds, so a copy sent again only costs a replay, while a lost one would hang its caller until its deadline.
+ */
+const LEGACY_QUERY_ANSWER_WINDOW_MS = 3_000;
 /** The real server treats a sticky queue without a poll in this window as unavailable and uses the normal queue. */
 const STICKY_POLLER_WINDOW_MS = 10_000;
 
@@ -38,10 +44,12 @@ export class WorkflowQueueTask implements QueuedTask {
     readonly run: WorkflowRun,
     readonly wft: WorkflowTaskState | undefined,
     readonly query: PendingQuery | undefined,
+    /** For a query task: which offer of the query this is (only the latest may be handed out). */
+    readonly offer = 0,
   ) {}
 
   isValid(): boolean {
-    if (this.query) return !this.query.done && !this.query.dispatched;
+    if (this.query) return !this.query.done && !this.query.dispatched && this.query.offers === this.offer;
     return this.run.wft === this.wft && this.wft?.state === 'scheduled';
   }
 }
@@ -591,6 +599,8 @@ export class Engine {
     run.sticky = undefined;
     this.flushBuffered(run);
     run.heldQueries.unshift(...wft.queries.values());
+    // The worker evicts its copy of the run and may drop query tasks it had buffered for it: send them again.
+    this.redispatchLegacyQueries(run);
     // An unhandled command is not the worker's fault: the next task is a normal (attempt 1) one.
     const sameAttempt =
       cause === WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND ||
@@ -617,25 +627,27 @@ export class Engine {
   /** Runs a query: attached to a scheduled task, held for an in-flight one, or sent as a legacy query task. */
   query(run: WorkflowRun, query: temporal.api.query.v1.IWorkflowQuery, aborted: AbortSignal): Promise<QueryOutcome> {
     return new Promise<QueryOutcome>((resolve) => {
+      const finish = (): boolean => {
+        if (pending.done) return false;
+        pending.done = true;
+        pending.retryTimer?.cancel();
+        this.legacyQueries.delete(pending.id);
+        run.legacyQueries.delete(pending);
+        this.clock.busy(-1);
+        return true;
+      };
       const pending: PendingQuery = {
         id: `q${++this.querySeq}`,
+        runId: run.runId,
         query,
         done: false,
+        offers: 0,
         settle: (outcome) => {
-          if (pending.done) return;
-          pending.done = true;
-          this.legacyQueries.delete(pending.id);
-          this.clock.busy(-1);
-          resolve(outcome);
+          if (finish()) resolve(outcome);
         },
       };
       this.clock.busy(1);
-      aborted.addEventListener('abort', () => {
-        if (pending.done) return;
-        pending.done = true;
-        this.legacyQueries.delete(pending.id);
-        this.clock.busy(-1);
-      });
+      aborted.addEventListener('abort', finish);
       const wft = run.wft;
       if (wft?.state === 'scheduled') wft.queries.set(pending.id, pending);
       else if (wft?.state === 'started') run.heldQueries.push(pending);
@@ -643,24 +655,58 @@ export class Engine {
     });
   }
 
+  /** Sends a query as a legacy query task: to the run's sticky queue first, then to its normal queue. */
   dispatchLegacyQuery(run: WorkflowRun, query: PendingQuery): void {
     const sticky = isRunning(run) && run.sticky && !this.deadStickyQueues.has(run.sticky.name) ? run.sticky : undefined;
-    const task = new WorkflowQueueTask(run, undefined, query);
-    if (sticky) {
-      // Falls back to the normal queue when the sticky worker does not pick it up in time.
-      this.workflowQueues.offer(run.namespace, sticky.name, task);
-      this.clock.schedule(this.now() + sticky.scheduleToStartMs, () => {
-        if (!query.done && !this.legacyQueries.has(query.id)) {
-          this.workflowQueues.offer(run.namespace, run.config.taskQueue, new WorkflowQueueTask(run, undefined, query));
-        }
-      });
-    } else {
-      this.workflowQueues.offer(run.namespace, run.config.taskQueue, task);
+    if (!sticky) {
+      this.offerLegacyQuery(run, query, run.config.taskQueue);
+      return;
+    }
+    this.offerLegacyQuery(run, query, sticky.name);
+    const offer = query.offers;
+    // As on the real server, the sticky attempt is bounded by the sticky schedule-to-start timeout, whether or not a
+    // worker took the task: a query still unanswered then goes to the normal queue.
+    query.retryTimer = this.clock.schedule(this.now() + sticky.scheduleToStartMs, () => {
+      if (!query.done && query.offers === offer) this.offerLegacyQuery(run, query, run.config.taskQueue);
+    });
+  }
+
+  /** Offers a (new copy of a) legacy query task; earlier copies of the query can no longer be handed out. */
+  private offerLegacyQuery(run: WorkflowRun, query: PendingQuery, queue: string): void {
+    query.retryTimer?.cancel();
+    query.retryTimer = undefined;
+    query.offers += 1;
+    query.dispatched = false;
+    run.legacyQueries.add(query);
+    this.workflowQueues.offer(run.namespace, queue, new WorkflowQueueTask(run, undefined, query, query.offers));
+  }
+
+  /**
+   * Sends the run's unanswered legacy queries again, on its normal queue (with full history). Used when the worker
+   * holding them evicts the run (failed workflow task) or the run closes: core drops query tasks still buffered for
+   * an evicted run without answering them, and the caller would otherwise wait until its own deadline. A worker
+   * that answers the earlier copy after all still settles the query; the later answer is then ignored.
+   */
+  redispatchLegacyQueries(run: WorkflowRun): void {
+    for (const q of [...run.legacyQueries]) {
+      if (q.done) run.legacyQueries.delete(q);
+      else this.offerLegacyQuery(run, q, run.config.taskQueue);
     }
   }
 
   /** Legacy query tasks handed to a worker, by query id. */
   readonly legacyQueries = new Map<string, PendingQuery>();
+
+  /** Marks a legacy query task as handed to a worker; offers it again if no answer comes in time. */
+  handOutLegacyQuery(run: WorkflowRun, query: PendingQuery): void {
+    query.dispatched = true;
+    this.legacyQueries.set(query.id, query);
+    const offer = query.offers;
+    query.retryTimer?.cancel();
+    query.retryTimer = this.clock.schedule(this.now() + LEGACY_QUERY_ANSWER_WINDOW_MS, () => {
+      if (!query.done && query.offers === offer) this.offerLegacyQuery(run, query, run.config.taskQueue);
+    });
+  }
 
   /** Hands queries held for a finished task to the next task, or sends them as legacy query tasks. */
   releaseHeldQueries(run: WorkflowRun): void {
@@ -718,6 +764,8 @@ export class Engine {
     }
     run.activities.clear();
     run.sticky = undefined;
+    // The worker that held the run evicts it; legacy queries it had not answered yet are sent again.
+    this.redispatchLegacyQueries(run);
     this.releaseHeldQueries(run);
     this.onChange();
   }
@@ -818,7 +866,7 @@ export class Engine {
     for (const task of this.workflowQueues.drain(namespace, stickyQueue)) {
       const run = task.run;
       if (task.query) {
-        this.workflowQueues.offer(namespace, run.config.taskQueue, new WorkflowQueueTask(run, undefined, task.query));
+        this.offerLegacyQuery(run, task.query, run.config.taskQueue);
         continue;
       }
       const wft = task.wft;

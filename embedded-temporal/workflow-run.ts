@@ -29,10 +29,18 @@ export type QueryOutcome =
 /** A query waiting for a worker to answer it. */
 export interface PendingQuery {
   readonly id: string;
+  readonly runId: string;
   readonly query: IWorkflowQuery;
   done: boolean;
-  /** Set once handed to a worker as a legacy query task (so a fallback copy is not handed out again). */
+  /**
+   * Legacy query tasks offered for this query so far; only the latest offer may be handed out, so a query offered
+   * again (sticky fallback, or its worker evicted the run) is never handed to two polls for the same offer.
+   */
+  offers: number;
+  /** Set once the latest offer was handed to a worker as a legacy query task. */
   dispatched?: boolean;
+  /** Sends the query again when its sticky attempt or a worker's answer takes too long; cancelled once settled. */
+  retryTimer?: TimerHandle;
   settle(outcome: QueryOutcome): void;
 }
 
@@ -176,6 +184,8 @@ export class WorkflowRun {
   readonly timers = new Map<string, UserTimer>();
   /** Queries held while a workflow task is in flight. */
   heldQueries: PendingQuery[] = [];
+  /** Queries sent as legacy query tasks and not answered yet (offered or handed to a worker). */
+  readonly legacyQueries = new Set<PendingQuery>();
   cancelRequested = false;
   /** Set while the first workflow task waits for a start delay or retry/continue-as-new backoff. */
   firstTaskTimer: TimerHandle | undefined;

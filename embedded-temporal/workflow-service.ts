@@ -166,8 +166,7 @@ export function workflowServiceHandlers(engine: Engine, defaultNamespace = 'defa
     const identity = req.identity ?? '';
     return longPoll(engine.workflowQueues, namespace, queue, ctx, (task: WorkflowQueueTask) => {
       if (task.query) {
-        task.query.dispatched = true;
-        engine.legacyQueries.set(task.query.id, task.query);
+        engine.handOutLegacyQuery(task.run, task.query);
         return engine.startQueryTask(task.run, task.query, queue !== task.run.config.taskQueue);
       }
       return engine.startWorkflowTask(task.run, task.wft!, identity, randomUUID());

@@ -250,3 +250,23 @@ export async function paymentShaped(amountMinor: number): Promise<string> {
   await condition(() => captured);
   return authorization;
 }
+
+/**
+ * Collects `add` signals until `expected` arrived, then keeps its last workflow task in flight with a local activity
+ * of `runMs` before upserting PaymentStatus and completing (the payment workflow's last task), so a test can land a
+ * query and a signal while that task runs; the signal makes the server reject the completion (UNHANDLED_COMMAND).
+ */
+export async function busyLastTask(key: string, expected: number, runMs: number): Promise<string[]> {
+  const { runFor } = proxyLocalActivities<ReturnType<typeof activities.createConformanceActivities>>({
+    startToCloseTimeout: '1 minute',
+  });
+  const received: string[] = [];
+  setHandler(addSignal, (value: string) => {
+    received.push(value);
+  });
+  setHandler(receivedQuery, () => [...received]);
+  await condition(() => received.length >= expected);
+  await runFor({ key, runMs });
+  upsertSearchAttributes([{ key: paymentStatusKey, value: 'PROCESSED' }]);
+  return received;
+}
