@@ -494,15 +494,12 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
             metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
             return;
           }
-          if (now !== PAYMENT_STATUS.AWAITING_OTP) {
-            otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'FAILED', message: result.message };
-            return;
-          }
         }
         otp.attemptsLeft = 0;
         otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'FAILED', message: result.message };
         metrics.otpSubmission(OTP_SUBMISSION_RESULT.FAILED);
-        fail(result.code, result.message, 'OTP authentication failed');
+        // Get Order may already have failed it (Plural fails the payment when the attempts run out).
+        if (!isTerminal(s.status)) fail(result.code, result.message, 'OTP authentication failed');
         return;
       }
     }
