@@ -65,7 +65,6 @@ import type { ReconcileTrigger } from './metrics';
 import { observationFromCallback, observationFromOrder, observationFromWebhook } from './observations';
 import type { Observation } from './observations';
 
-/** Rank of each status: a payment only moves to an equal or higher rank, and never out of a terminal status. */
 /** Workflow changes made after histories existed (`patched`), so older histories still replay. */
 const PATCH = {
   /** Skip the post-OTP Get Order once a webhook or callback has already confirmed the outcome. */
@@ -74,6 +73,7 @@ const PATCH = {
   CONFIRM_OTP_REFUSAL: 'confirm-otp-refusal',
 } as const;
 
+/** Rank of each status: a payment only moves to an equal or higher rank, and never out of a terminal status. */
 const RANK: Record<PaymentStatus, number> = {
   CREATED: 0,
   AWAITING_OTP: 1,
