@@ -331,11 +331,12 @@ describe('worker business metrics on the Prometheus endpoint', () => {
     const counted =
       count(after, PAYMENT_METRIC.RECONCILIATIONS, { outcome: 'changed' }) +
       count(after, PAYMENT_METRIC.RECONCILIATIONS, { outcome: 'unchanged' });
-    expect(made).toBeGreaterThanOrEqual(3);
+    // At least the one that found the missing authorization; the Get Order after an accepted OTP happens only when
+    // no webhook confirmed the authorization first (a race), so the total varies from run to run.
+    expect(made).toBeGreaterThanOrEqual(1);
     expect(counted).toBe(made);
     expect(count(after, PAYMENT_METRIC.RECONCILIATIONS, { outcome: 'error' })).toBe(0);
     expect(count(after, PAYMENT_METRIC.RECONCILIATIONS, { trigger: 'no_event', outcome: 'changed' })).toBe(1);
-    // After an accepted OTP, Get Order runs only when no webhook confirmed the authorization first (a race).
     expect(count(after, PAYMENT_METRIC.RECONCILIATIONS, { trigger: 'otp_accepted' })).toBeLessThanOrEqual(2);
   });
 
