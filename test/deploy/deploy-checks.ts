@@ -22,7 +22,7 @@ import { SEARCH_ATTRIBUTE } from '../../workflows/definitions';
 export const ROOT = path.join(__dirname, '..', '..');
 export const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
 export const DOCKERFILE_PATH = path.join(ROOT, 'Dockerfile');
-export const COMPOSE_SCHEMA_PATH = path.join(__dirname, '..', '..', '..', 'shared', 'schemas', 'compose-spec.json');
+export const COMPOSE_SCHEMA_PATH = path.join(__dirname, '..', 'fixtures', 'schemas', 'compose-spec.json');
 
 /** The engine's services (built from the Dockerfile) and the process each one must run. */
 export const ENGINE_SERVICES = {

@@ -1,4 +1,4 @@
-/** Response bodies adapted from Plural's integration guides (shared/plural-docs), plus MockAgent helpers. */
+/** Response bodies adapted from Plural's integration guides (test/fixtures/plural-docs), plus MockAgent helpers. */
 import { MockAgent } from 'undici';
 import type { Interceptable } from 'undici';
 import type { PluralLogger } from '../../plural-client';

@@ -7,7 +7,7 @@ import { fakeClock, startWithApi, uniqueRef } from './helpers';
 import { shapeDifferences } from './shape';
 
 /**
- * Replays the request bodies of ../shared/plural-docs against the sandbox and checks every documented response key
+ * Replays the request bodies of Plural's guides (test/fixtures/plural-docs) against the sandbox and checks every documented response key
  * comes back with the documented JSON type. Substitutions are limited to what a replay needs: our credentials, ids
  * the sandbox generated, a unique merchant_order_reference, and amounts/cards where the guides contradict themselves
  * (noted at each place). 3ds-native-otp-authorization.md is a rendered copy of native-otp.md without code fences.

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Requests and sample responses extracted from the Plural integration guides in ../shared/plural-docs. */
+/** Requests and sample responses extracted from Plural's integration guides (copied to test/fixtures/plural-docs). */
 
-export const DOCS_DIR = join(__dirname, '..', '..', '..', 'shared', 'plural-docs');
+export const DOCS_DIR = join(__dirname, '..', 'fixtures', 'plural-docs');
 
 export interface DocExchange {
   readonly file: string;
