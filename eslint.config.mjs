@@ -19,8 +19,17 @@ const forbiddenInWorkflows = [
 ];
 
 export default tseslint.config(
-  // dev/ensure-installed.cjs runs before dependencies exist: plain dependency-free CommonJS, outside the typed lint.
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'dev/ensure-installed.cjs'] },
+  // The install guards run before dependencies exist: plain dependency-free CommonJS, outside the typed lint.
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'coverage/**',
+      '.tools/**',
+      'dev/ensure-installed.cjs',
+      'temporal-server/install.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,0 +1,74 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startDevServer } from '../../temporal-server';
+import { TEST_SEARCH_ATTRIBUTES } from '../support/search-attributes';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'temporal-dev-server-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function namespaces(address: string): Promise<string[]> {
+  const connection = await Connection.connect({ address });
+  try {
+    const listed = await connection.workflowService.listNamespaces({});
+    return listed.namespaces.map((n) => n.namespaceInfo?.name ?? '');
+  } finally {
+    await connection.close();
+  }
+}
+
+describe('startDevServer: the official dev server in a child process', () => {
+  it('serves its namespace with the search attributes registered, and the Web UI, then stops', async () => {
+    const server = await startDevServer({
+      namespace: 'payments-test',
+      ui: {},
+      searchAttributes: TEST_SEARCH_ATTRIBUTES,
+    });
+    try {
+      expect(server.address).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(await namespaces(server.address)).toContain('payments-test');
+      const connection = await Connection.connect({ address: server.address });
+      const listed = await connection.operatorService.listSearchAttributes({ namespace: 'payments-test' });
+      await connection.close();
+      expect(Object.keys(listed.customAttributes)).toEqual(
+        expect.arrayContaining(TEST_SEARCH_ATTRIBUTES.map((sa) => sa.name)),
+      );
+      expect((await fetch(server.uiUrl!)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+    await expect(namespaces(server.address)).rejects.toThrow();
+  }, 60_000);
+
+  it('keeps what it stored in its SQLite file across a SIGKILL and a restart on the same file and port', async () => {
+    const dbFile = path.join(dir, 'kill.db');
+    const first = await startDevServer({ dbFile });
+    const port = Number(first.address.split(':')[1]);
+    const connection = await Connection.connect({ address: first.address });
+    await connection.workflowService.registerNamespace({
+      namespace: 'kept-after-kill',
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
+    });
+    await connection.close();
+    await first.kill();
+    const second = await startDevServer({ dbFile, port });
+    try {
+      expect(second.address).toBe(first.address);
+      expect(await namespaces(second.address)).toContain('kept-after-kill');
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+
+  it('fails with the server output when the executable exits before serving', async () => {
+    const broken = path.join(dir, 'broken-temporal');
+    writeFileSync(broken, '#!/bin/sh\necho "something went wrong at start" >&2\nexit 3\n');
+    chmodSync(broken, 0o755);
+    await expect(startDevServer({ cliPath: broken, startTimeoutMs: 10_000 })).rejects.toThrow(
+      /exited \(3\) before serving; its last output:\nsomething went wrong at start/,
+    );
+  });
+});
