@@ -4,6 +4,7 @@
  * worker may not call the OperatorService (Temporal Cloud, restricted roles) it logs the command to run instead.
  */
 import type { SearchAttributeType } from '@temporalio/common';
+import { TypedSearchAttributes } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import type { AppLogger } from '../observability';
@@ -30,12 +31,9 @@ const INDEXED_TYPE: Record<SearchAttributeType, temporal.api.enums.v1.IndexedVal
   KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 };
 
-const pascalType = (type: string): string =>
-  type.charAt(0) +
-  type
-    .slice(1)
-    .toLowerCase()
-    .replace(/_(\w)/g, (_m, c: string) => c.toUpperCase());
+/** The OperatorService's type code of an SDK search attribute type. */
+export const indexedValueType = (type: SearchAttributeType): temporal.api.enums.v1.IndexedValueType =>
+  INDEXED_TYPE[type];
 
 /** Lists the namespace's search attributes and adds the missing payment ones. Never throws. */
 export async function ensureSearchAttributes(
@@ -70,7 +68,7 @@ export async function ensureSearchAttributes(
     result.error = err instanceof Error ? err.message : 'unknown error';
     const commands = wanted.map(
       (k) =>
-        `temporal operator search-attribute create --namespace ${namespace} --name ${k.name} --type ${pascalType(k.type)}`,
+        `temporal operator search-attribute create --namespace ${namespace} --name ${k.name} --type ${TypedSearchAttributes.toMetadataType(k.type)}`,
     );
     logger.warn(
       { namespace, error: result.error, commands },

@@ -13,8 +13,7 @@ import { startApiServer } from '../../api/main';
 import type { RunningApi } from '../../api/main';
 import { createTemporalEngine } from '../../api/temporal-engine';
 import { InMemoryCardVault } from '../../card-vault';
-import { startEmbeddedTemporal } from '../../embedded-temporal';
-import type { EmbeddedTemporal } from '../../embedded-temporal';
+import { sharedTemporalAddress } from '../support/temporal';
 import { createLogger } from '../../observability';
 import { PluralClient, signCallback, webhookHeaders } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
@@ -31,7 +30,6 @@ const WRONG_OTP = '52086417';
 const API_KEY = 'sk_integration_key_0123456789';
 const SUCCESS_URL = 'https://merchant.example.test/paid';
 
-let temporal: EmbeddedTemporal;
 let sandbox: RunningSandbox;
 let connection: Connection;
 let nativeConnection: NativeConnection;
@@ -104,12 +102,14 @@ function secretsIn(history: unknown): string[] {
 const card = (number: string) => ({ number, name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: CVV });
 
 beforeAll(async () => {
-  [temporal, sandbox] = await Promise.all([
-    startEmbeddedTemporal(),
-    startSandbox({ seed: 7, callbackMode: 'redirect', webhookRetryScale: 0.001, otp: { correctOtp: CORRECT_OTP } }),
-  ]);
-  connection = await Connection.connect({ address: temporal.address });
-  nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  sandbox = await startSandbox({
+    seed: 7,
+    callbackMode: 'redirect',
+    webhookRetryScale: 0.001,
+    otp: { correctOtp: CORRECT_OTP },
+  });
+  connection = await Connection.connect({ address: sharedTemporalAddress() });
+  nativeConnection = await NativeConnection.connect({ address: sharedTemporalAddress() });
   vault = new InMemoryCardVault();
   plural = new PluralClient({
     baseUrl: sandbox.baseUrl,
@@ -147,7 +147,7 @@ afterAll(async () => {
   await plural?.close();
   await nativeConnection?.close();
   await connection?.close();
-  await Promise.all([temporal?.stop(), sandbox?.stop()]);
+  await Promise.all([sandbox?.stop()]);
 }, 60_000);
 
 describe('API over Temporal, the payment worker and the sandbox', () => {

@@ -14,8 +14,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
-import { startEmbeddedTemporal } from '../../embedded-temporal';
-import type { EmbeddedTemporal } from '../../embedded-temporal';
+import { sharedTemporalAddress } from '../support/temporal';
 import { createLogger } from '../../observability';
 import { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
@@ -37,7 +36,6 @@ type Line = Record<string, unknown>;
 const lines: Line[] = [];
 const raw: string[] = [];
 
-let temporal: EmbeddedTemporal;
 let sandbox: RunningSandbox;
 let connection: Connection;
 let nativeConnection: NativeConnection;
@@ -71,13 +69,10 @@ const logger = createLogger({
 beforeAll(async () => {
   // The runtime (process-wide) logs through the same redacting logger as the worker, as worker/main.ts does.
   installRuntime({ logger, logLevel: 'info', metrics: { host: '127.0.0.1', port: await freePort() } });
-  [temporal, sandbox] = await Promise.all([
-    startEmbeddedTemporal(),
-    startSandbox({ seed: 9, otp: { correctOtp: OTP } }),
-  ]);
-  connection = await Connection.connect({ address: temporal.address });
+  sandbox = await startSandbox({ seed: 9, otp: { correctOtp: OTP } });
+  connection = await Connection.connect({ address: sharedTemporalAddress() });
   client = new Client({ connection });
-  nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  nativeConnection = await NativeConnection.connect({ address: sharedTemporalAddress() });
   plural = new PluralClient({
     baseUrl: sandbox.baseUrl,
     clientId: sandbox.credentials.clientId,
@@ -95,7 +90,7 @@ afterAll(async () => {
   await plural?.close();
   await nativeConnection?.close();
   await connection?.close();
-  await Promise.all([temporal?.stop(), sandbox?.stop()]);
+  await Promise.all([sandbox?.stop()]);
 });
 
 async function run<T>(

@@ -1,7 +1,7 @@
 /**
- * The proof of payload encryption: a real payment workflow (embedded Temporal, Plural sandbox, the real worker and
- * activities) runs with customer name, e-mail and phone in its input and card data in the vault; then the history
- * as Temporal stores it — the proto bytes WorkflowService returns, and the embedded server's persisted file — is
+ * The proof of payload encryption: a real payment workflow (the official Temporal dev server, Plural sandbox, the real
+ * worker and activities) runs with customer name, e-mail and phone in its input and card data in the vault; then the
+ * history as Temporal stores it — the proto bytes WorkflowService returns, and the server's SQLite database file — is
  * searched for that data. Encrypted: none of it. The same run without the codec: all of it (so the search can fail).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -15,13 +15,13 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@t
 import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryCardVault } from '../../card-vault';
-import { startEmbeddedTemporal } from '../../embedded-temporal';
 import { createLogger } from '../../observability';
 import { createDataConverter, EncryptionCodec, FAILURE_CONVERTER_PATH, isEncryptedPayload } from '../../payload-codec';
 import { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker';
+import { startOwnDevServer } from '../support/temporal';
 import {
   captureRequestedSignal,
   getPaymentQuery,
@@ -125,17 +125,17 @@ interface RunResult {
   clearPayloadPaths: string[];
   /** Every payload of the history, run through the test's codec, as text. */
   decryptedText: string;
-  /** The embedded server's persisted file, plus every base64 string in it decoded to bytes. */
+  /** The server's SQLite database (and write-ahead log, if any) after the server stopped. */
   persistedBytes: Buffer;
 }
 
 /**
- * Runs one OTP payment to PROCESSED (order, payment, OTP signal, capture signal, queries) on its own embedded
- * Temporal service, persisted to its own file, and collects what Temporal stored.
+ * Runs one OTP payment to PROCESSED (order, payment, OTP signal, capture signal, queries) on a dev server of its own,
+ * persisted to its own SQLite file, and collects what Temporal stored.
  */
 async function runPayment(name: string, dataConverter: DataConverter | undefined): Promise<RunResult> {
-  const persistPath = path.join(dataDir, `${name}.json`);
-  const server = await startEmbeddedTemporal({ persistPath });
+  const dbFile = path.join(dataDir, `${name}.db`);
+  const server = await startOwnDevServer({ dbFile });
   const connection = await Connection.connect({ address: server.address });
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   try {
@@ -208,11 +208,10 @@ async function runPayment(name: string, dataConverter: DataConverter | undefined
 
     await connection.close();
     await nativeConnection.close();
-    await server.stop(); // flushes the persisted file
-    const file = await readFile(persistPath, 'utf8');
+    await server.stop(); // checkpoints SQLite's write-ahead log into the database file
     const persistedBytes = Buffer.concat([
-      Buffer.from(file, 'utf8'),
-      ...[...file.matchAll(/"([A-Za-z0-9+/]{8,}={0,2})"/g)].map((m) => Buffer.from(m[1]!, 'base64')),
+      await readFile(dbFile),
+      await readFile(`${dbFile}-wal`).catch(() => Buffer.alloc(0)),
     ]);
     return {
       workflowId,
@@ -267,7 +266,7 @@ describe('payload encryption in stored history', () => {
     expect(found(encrypted.historyBytes)).toEqual([]);
   });
 
-  it("the embedded server's persisted file of the encrypted run holds none of it either", () => {
+  it("the server's database file of the encrypted run holds none of it either", () => {
     expect(encrypted.persistedBytes.includes(Buffer.from(encrypted.workflowId))).toBe(true);
     expect(encrypted.persistedBytes.includes(Buffer.from('binary/encrypted'))).toBe(true);
     expect(found(encrypted.persistedBytes)).toEqual([]);

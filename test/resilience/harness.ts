@@ -1,7 +1,8 @@
 /**
- * The resilience suite's stack: embedded Temporal, the Plural sandbox and the API in the test process (so the test
- * reads the sandbox's own record and drives its faults), and the payment worker in a CHILD process (`worker/main.ts`
- * with its real configuration), so it can be SIGKILLed mid-flight and started again.
+ * The resilience suite's stack: the official Temporal dev server (a child process on its own SQLite file), the Plural
+ * sandbox and the API in the test process (so the test reads the sandbox's own record and drives its faults), and the
+ * payment worker in a CHILD process (`worker/main.ts` with its real configuration), so it can be SIGKILLed
+ * mid-flight and started again.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -14,9 +15,9 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createApp, createTemporalEngine } from '../../api';
 import { createCardVaultRouter } from '../../card-vault';
-import { startEmbeddedTemporal } from '../../embedded-temporal';
-import type { EmbeddedTemporal } from '../../embedded-temporal';
+import type { RunningDevServer } from '../../temporal-server';
 import { createLogger } from '../../observability';
+import { startOwnDevServer } from '../support/temporal';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -56,7 +57,7 @@ export interface WorkerProcess {
 export interface Harness {
   apiUrl: string;
   sandbox: RunningSandbox;
-  temporal: EmbeddedTemporal;
+  temporal: RunningDevServer;
   client: Client;
   worker: WorkerProcess;
   stop(): Promise<void>;
@@ -158,7 +159,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'resilience-'));
     cleanups.push(() => rm(tmp, { recursive: true, force: true }));
     const [temporal, sandbox, bundlePath] = await Promise.all([
-      startEmbeddedTemporal({ port: 0 }),
+      // A dev server of the suite's own, on a SQLite file, so a test can SIGKILL it and restart it on the same file.
+      startOwnDevServer({ dbFile: path.join(tmp, 'temporal.db') }),
       startSandbox({ ...options.sandbox, port: 0, host: '127.0.0.1' }),
       // Built once (with the failure converter the encrypting worker needs): each worker start loads it.
       bundleWorkflowCode({ workflowsPath: defaultWorkflowsPath(), failureConverterPath: FAILURE_CONVERTER_PATH }).then(

@@ -16,8 +16,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryCardVault } from '../../card-vault';
-import { startEmbeddedTemporal } from '../../embedded-temporal';
-import type { EmbeddedTemporal } from '../../embedded-temporal';
+import { sharedTemporalAddress } from '../support/temporal';
 import { createLogger } from '../../observability';
 import { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
@@ -46,7 +45,6 @@ const WRONG_OTP = '52086417';
 const SDK_LABELS = ['namespace', 'taskQueue', 'workflowType', 'service_name'];
 const REF_PREFIX = `mx${process.pid}`;
 
-let temporal: EmbeddedTemporal;
 let sandbox: RunningSandbox;
 let connection: Connection;
 let nativeConnection: NativeConnection;
@@ -75,13 +73,10 @@ beforeAll(async () => {
     metrics: { host: '127.0.0.1', port: metricsPort },
   });
   metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  [temporal, sandbox] = await Promise.all([
-    startEmbeddedTemporal(),
-    startSandbox({ seed: 5, otp: { correctOtp: CORRECT_OTP } }),
-  ]);
-  connection = await Connection.connect({ address: temporal.address });
+  sandbox = await startSandbox({ seed: 5, otp: { correctOtp: CORRECT_OTP } });
+  connection = await Connection.connect({ address: sharedTemporalAddress() });
   client = new Client({ connection });
-  nativeConnection = await NativeConnection.connect({ address: temporal.address });
+  nativeConnection = await NativeConnection.connect({ address: sharedTemporalAddress() });
   plural = new PluralClient({
     baseUrl: sandbox.baseUrl,
     clientId: sandbox.credentials.clientId,
@@ -105,7 +100,7 @@ afterAll(async () => {
   await plural?.close();
   await nativeConnection?.close();
   await connection?.close();
-  await Promise.all([temporal?.stop(), sandbox?.stop()]);
+  await Promise.all([sandbox?.stop()]);
 });
 
 // ---- scraping -----------------------------------------------------------------------------------------------------

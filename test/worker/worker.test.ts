@@ -23,8 +23,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCardVaultRouter, InMemoryCardVault } from '../../card-vault';
 import type { CardVault, CardVaultRouter } from '../../card-vault';
-import { startEmbeddedTemporal } from '../../embedded-temporal';
-import type { EmbeddedTemporal } from '../../embedded-temporal';
+import { sharedTemporalAddress, startOwnDevServer } from '../support/temporal';
 import { createLogger } from '../../observability';
 import { createDataConverter } from '../../payload-codec';
 import { PluralClient } from '../../plural-client';
@@ -44,7 +43,6 @@ const VAULT_TOKEN = 'worker-test-vault-token-0123456789abcdef';
 const PAYLOAD_KEY = { id: 'worker-test', key: randomBytes(32) };
 const PAYLOAD_KEYS = `${PAYLOAD_KEY.id}:${PAYLOAD_KEY.key.toString('base64')}`;
 
-let temporal: EmbeddedTemporal;
 let sandbox: RunningSandbox;
 let connection: Connection;
 let client: Client;
@@ -78,8 +76,8 @@ beforeAll(async () => {
     logLevel: 'info',
     metrics: { host: '127.0.0.1', port: metricsPort },
   });
-  [temporal, sandbox] = await Promise.all([startEmbeddedTemporal(), startSandbox({ seed: 11 })]);
-  connection = await Connection.connect({ address: temporal.address });
+  sandbox = await startSandbox({ seed: 11 });
+  connection = await Connection.connect({ address: sharedTemporalAddress() });
   client = new Client({ connection });
   bundle = {
     code: (await bundleWorkflowCode({ workflowsPath: defaultWorkflowsPath(), logger: new DefaultLogger('WARN') })).code,
@@ -91,7 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await connection?.close();
-  await Promise.all([temporal?.stop(), sandbox?.stop()]);
+  await Promise.all([sandbox?.stop()]);
   if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
 });
 
@@ -153,7 +151,7 @@ describe('createPaymentWorker (in-process)', () => {
   it('starts, serves metrics, runs a payment with the in-memory vault and shuts down cleanly', async () => {
     const taskQueue = `payments-inproc-${Date.now()}`;
     const logger = createLogger({ level: 'silent' });
-    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    const nativeConnection = await NativeConnection.connect({ address: sharedTemporalAddress() });
     const plural = new PluralClient({
       baseUrl: sandbox.baseUrl,
       clientId: sandbox.credentials.clientId,
@@ -193,11 +191,16 @@ describe('createPaymentWorker (in-process)', () => {
   }, 120_000);
 
   it('registers the payment search attributes once, and finds them there the next time', async () => {
-    const nativeConnection = await NativeConnection.connect({ address: temporal.address });
+    // A server of its own, started without the payment search attributes (the shared one has them registered).
+    const server = await startOwnDevServer({ searchAttributes: [] });
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
     const logger = createLogger({ level: 'silent' });
     try {
       const first = await ensureSearchAttributes(nativeConnection, 'default', logger);
-      expect(first.error).toBeUndefined();
+      expect(first).toEqual({
+        added: ['PaymentStatus', 'MerchantOrderReference', 'PluralOrderId', 'PaymentParkedOperation'],
+        mismatched: [],
+      });
       const second = await ensureSearchAttributes(nativeConnection, 'default', logger);
       expect(second).toEqual({ added: [], mismatched: [] });
       const listed = await nativeConnection.operatorService.listSearchAttributes({ namespace: 'default' });
@@ -206,8 +209,9 @@ describe('createPaymentWorker (in-process)', () => {
       );
     } finally {
       await nativeConnection.close();
+      await server.stop();
     }
-  });
+  }, 60_000);
 
   it('forwards Temporal runtime logs to the app logger', () => {
     const temporalLines = appLines.filter((l) => l.component === 'temporal');
@@ -260,7 +264,7 @@ describe('worker/main.ts (child process)', () => {
     const childMetricsPort = await freePort();
     const taskQueue = `payments-main-${Date.now()}`;
     const { child, output, exited } = startMain({
-      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_ADDRESS: sharedTemporalAddress(),
       TEMPORAL_TASK_QUEUE: taskQueue,
       PLURAL_BASE_URL: sandbox.baseUrl,
       PLURAL_CLIENT_ID: sandbox.credentials.clientId,

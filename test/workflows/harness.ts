@@ -1,7 +1,6 @@
 /**
- * Test harness for the payment workflow: a time-skipping Temporal environment (the embedded service, or the official
- * test server with TEMPORAL_TEST_SERVER=official), the Plural sandbox on a clock that follows the environment's
- * virtual time, real activities over the real client, an in-test card vault, and a webhook receiver that turns the
+ * Test harness for the payment workflow: the official time-skipping Temporal test server, the Plural sandbox on a
+ * clock that follows the environment's virtual time, real activities over the real client, an in-test card vault, and a webhook receiver that turns the
  * sandbox's signed webhooks into `webhookReceived` signals (as the API will).
  */
 import { createServer } from 'node:http';
@@ -9,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { CardVault, PaymentActivities } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
@@ -33,9 +32,9 @@ import type {
 } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
+import { createTimeSkippingEnv } from '../support/temporal';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const EMBEDDED_EXECUTABLE = path.join(REPO_ROOT, 'embedded-temporal', 'bin', 'embedded-temporal');
 export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'workflows', 'index.ts');
 
 /** Test cards of the sandbox used by the workflow tests (see plural-sandbox/cards.ts). */
@@ -59,31 +58,14 @@ export const WRONG_OTPS = [WRONG_OTP, '60493725', '81736054'] as const;
 /** Lifetime of a submitted OTP in the test vault (the API's default: the OTP window). */
 export const OTP_TTL_MS = 10 * 60_000;
 
-let runtimeInstalled = false;
-function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  } catch {
-    // Installed earlier in this process.
-  }
-}
-
 /** Bundles the workflow code; once per test file. */
 export async function bundle(): Promise<WorkflowBundle> {
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
   return { code };
 }
 
-/** A time-skipping environment on the embedded service (or the official one with TEMPORAL_TEST_SERVER=official). */
-export async function createEnv(): Promise<TestWorkflowEnvironment> {
-  quietRuntime();
-  if (process.env.TEMPORAL_TEST_SERVER === 'official') return TestWorkflowEnvironment.createTimeSkipping();
-  return TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: EMBEDDED_EXECUTABLE } },
-  });
-}
+/** The official time-skipping test server, one per test file. */
+export const createEnv = createTimeSkippingEnv;
 
 /** Receives the sandbox's signed webhooks; forwards them as signals when `forward` is on, records them always. */
 export class WebhookReceiver {
@@ -218,7 +200,7 @@ export async function createFixture(
   const syncClock = async (): Promise<void> => {
     offsetMs = Math.max(offsetMs, (await env.currentTimeMs()) - Date.now());
   };
-  return {
+  const fixture: Fixture = {
     env,
     sandbox,
     vault,
@@ -240,7 +222,15 @@ export async function createFixture(
         sinks: createPaymentMetricsSinks(),
         shutdownGraceTime: '1 second',
       });
-      return worker.runUntil(fn());
+      const before = fixture.started.length;
+      try {
+        return await worker.runUntil(fn());
+      } finally {
+        // A workflow left running would wake up later, when another test skips time, on the sticky queue of this
+        // stopped worker: the time-skipping server locks time while that task waits, and its sticky timeout is itself
+        // a timer in (locked) virtual time, so the other test would hang. Each test ends its own workflows.
+        await terminateRunning(fixture.started.slice(before));
+      }
     },
     async teardown() {
       await webhooks.stop();
@@ -250,6 +240,17 @@ export async function createFixture(
       await env.teardown();
     },
   };
+  return fixture;
+}
+
+/** Terminates those of `handles` still running (a test's leftovers). */
+async function terminateRunning(handles: readonly PaymentHandle[]): Promise<void> {
+  await Promise.all(
+    handles.map(async (handle) => {
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') await handle.terminate('test over');
+    }),
+  );
 }
 
 let refSeq = 0;
