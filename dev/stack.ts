@@ -1,6 +1,7 @@
 /**
- * The one-command dev stack (`npm start`): Temporal (embedded, or the cluster in `TEMPORAL_ADDRESS`), Plural (the
- * sandbox, or the gateway in `PLURAL_BASE_URL`), the payment worker and the API, all in this one process.
+ * The one-command dev stack (`npm start`): Temporal (the official dev server, `temporal server start-dev` with its Web
+ * UI, in a child process; or the cluster in `TEMPORAL_ADDRESS`), Plural (the sandbox, or the gateway in
+ * `PLURAL_BASE_URL`), the payment worker and the API, the last three in this one process.
  *
  * One process because it is the fastest to start and the simplest to stop, and because the worker and the API can
  * then share the in-memory card vault (no vault endpoint or token to set up). Each piece is still configured through
@@ -33,15 +34,16 @@ import {
   workerSecrets,
 } from '../config';
 import type { ApiConfig, ConfigIssue, Env, WorkerConfig } from '../config';
-import { startEmbeddedTemporal } from '../embedded-temporal';
-import type { EmbeddedTemporal } from '../embedded-temporal';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
 import { createCodecRouter, createDataConverter, EncryptionCodec } from '../payload-codec';
 import { PluralClient } from '../plural-client';
 import { DEFAULT_CREDENTIALS, startSandbox } from '../plural-sandbox';
 import type { RunningSandbox } from '../plural-sandbox';
+import { startDevServer } from '../temporal-server';
+import type { RunningDevServer } from '../temporal-server';
 import { createPaymentWorker, ensureSearchAttributes, installRuntime } from '../worker';
+import { SEARCH_ATTRIBUTE } from '../workflows/definitions';
 import { createReturnPageRouter } from './return-page';
 import { DEFAULT_BUNDLE_CACHE_DIR, loadWorkflowBundle } from './workflow-bundle';
 
@@ -59,6 +61,7 @@ const ROOT = path.join(__dirname, '..');
 
 const devEnvSchema = z.object({
   [K.DEV_TEMPORAL_PORT]: fields.integer({ min: 0, max: 65_535, default: 7233, unit: '0 = ephemeral' }),
+  [K.DEV_TEMPORAL_UI_PORT]: fields.integer({ min: 0, max: 65_535, default: 8233, unit: '0 = ephemeral' }),
   [K.DEV_SANDBOX_PORT]: fields.integer({ min: 0, max: 65_535, default: 8090, unit: '0 = ephemeral' }),
   [K.DEV_DATA_DIR]: z.string().default('.data'),
   [K.CODEC_SERVER_TOKENS]: z
@@ -110,7 +113,13 @@ export interface DevStackInfo {
   /** Temporal's runtime metrics (worker), or undefined when `WORKER_METRICS_PORT=0`. */
   workerMetrics: string | undefined;
   returnPage: string;
-  temporal: { address: string; namespace: string; embedded: boolean; persistFile: string | undefined };
+  /**
+   * Temporal: `devServer` when the stack runs `temporal server start-dev` itself (its SQLite file in `dbFile`, or in
+   * memory), false for the cluster in `TEMPORAL_ADDRESS`.
+   */
+  temporal: { address: string; namespace: string; devServer: boolean; dbFile: string | undefined };
+  /** The Temporal Web UI of the stack's dev server; undefined with `TEMPORAL_ADDRESS`. */
+  temporalUi: string | undefined;
   plural: { baseUrl: string; sandbox: boolean };
   /** Only when the stack made it up (API_KEYS unset); a configured key is never printed. */
   devApiKey: string | undefined;
@@ -186,6 +195,14 @@ function loadAll(env: Env): {
   return { dev, worker, api };
 }
 
+/** The origins a browser may send for the UI at `uiUrl` (127.0.0.1 and localhost name the same loopback UI). */
+function uiOriginsOf(uiUrl: string): string[] {
+  const url = new URL(uiUrl);
+  const origins = [url.origin];
+  if (url.hostname === '127.0.0.1') origins.push(`${url.protocol}//localhost:${url.port}`);
+  return origins;
+}
+
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -205,7 +222,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   const started = Date.now();
   const env = options.env;
   const has = (key: string) => (env[key] ?? '').trim() !== '';
-  const embeddedTemporal = !has(K.TEMPORAL_ADDRESS);
+  const ownTemporal = !has(K.TEMPORAL_ADDRESS);
   const useSandbox = !has(K.PLURAL_BASE_URL);
   const encryptionOff = (env[K.PAYLOAD_ENCRYPTION] ?? '').trim() === 'off';
   const rawDataDir = (env[K.DEV_DATA_DIR] ?? '').trim() || '.data';
@@ -214,7 +231,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       ? undefined
       : await devPayloadKeys(rawDataDir === 'none' ? undefined : path.resolve(ROOT, rawDataDir));
 
-  // Keys the stack can fill: development API keys always; Plural's from the sandbox; Temporal's from the embedded one.
+  // Keys the stack can fill: development API keys always; Plural's from the sandbox; Temporal's from its dev server.
   const devDefaults: Record<string, string> = {
     [K.API_KEYS]: DEV_API_KEY,
     [K.API_FINGERPRINT_KEY]: DEV_FINGERPRINT_KEY,
@@ -234,7 +251,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   const compose = (temporalAddress: string, plural: Record<string, string>): Env => {
     const composed = withDefaults(env, {
       ...devDefaults,
-      ...(embeddedTemporal ? { [K.TEMPORAL_ADDRESS]: temporalAddress } : {}),
+      ...(ownTemporal ? { [K.TEMPORAL_ADDRESS]: temporalAddress } : {}),
     });
     // The sandbox's credentials replace any stray PLURAL_* values: they belong to the gateway that is not in use.
     return { ...composed, ...plural, [K.CARD_VAULT_URL]: undefined, [K.CARD_VAULT_TOKEN]: undefined };
@@ -258,21 +275,55 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   installRuntime({ logger, logLevel: preWorker.logLevel, metrics: preWorker.metrics });
 
   const cleanups: (() => Promise<void>)[] = [];
+  // The API closes first (no new requests while the worker drains), although its socket is opened first.
+  let closeApi: (() => Promise<void>) | undefined;
   const cleanup = async (): Promise<void> => {
-    while (cleanups.length > 0) {
-      const step = cleanups.pop();
-      await step?.().catch((err: unknown) => logger.warn({ err }, 'dev stack: a shutdown step failed'));
+    const steps = [...(closeApi ? [closeApi] : []), ...cleanups.reverse()];
+    closeApi = undefined;
+    cleanups.length = 0;
+    for (const step of steps) {
+      await step().catch((err: unknown) => logger.warn({ err }, 'dev stack: a shutdown step failed'));
     }
   };
 
   try {
-    const persistFile = dataDir !== undefined && embeddedTemporal ? path.join(dataDir, 'temporal.json') : undefined;
+    // The API's socket first: the Temporal UI is told where the codec endpoint is (`<api>/codec`), which needs the
+    // bound port. Until the stack is ready, every request gets a 503.
+    const ready: { handler?: http.RequestListener } = {};
+    const server = http.createServer((req, res) => {
+      if (ready.handler) return ready.handler(req, res);
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+      res.end(JSON.stringify({ error: { type: 'api_error', code: 'starting', message: 'the API is starting' } }));
+    });
+    server.requestTimeout = 60_000;
+    server.headersTimeout = 20_000;
+    const port = await listen(server, preApi.listen.port, preApi.listen.host);
+    closeApi = () =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), 5_000);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    const localUrl = resolveApiUrls({ ...preApi, publicUrl: undefined }, port).publicUrl;
+    const encryptionOn = preWorker.payloadEncryption.mode === 'on';
+
+    const dbFile = dataDir !== undefined && ownTemporal ? path.join(dataDir, 'temporal.db') : undefined;
+    if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
     const settled = await Promise.allSettled([
-      embeddedTemporal
-        ? startEmbeddedTemporal({
-            port: dev.DEV_TEMPORAL_PORT,
+      ownTemporal
+        ? startDevServer({
+            ip: '127.0.0.1',
+            ...(dev.DEV_TEMPORAL_PORT !== 0 ? { port: dev.DEV_TEMPORAL_PORT } : {}),
             namespace: preWorker.temporal.namespace,
-            ...(persistFile !== undefined ? { persistPath: persistFile } : {}),
+            ...(dbFile !== undefined ? { dbFile, logFile: path.join(dataDir!, 'temporal.log') } : {}),
+            ui: {
+              ...(dev.DEV_TEMPORAL_UI_PORT !== 0 ? { port: dev.DEV_TEMPORAL_UI_PORT } : {}),
+              ...(encryptionOn ? { codecEndpoint: `${localUrl}/codec` } : {}),
+            },
+            searchAttributes: Object.values(SEARCH_ATTRIBUTE),
           })
         : Promise.resolve(undefined),
       useSandbox
@@ -284,7 +335,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     ] as const);
     const [temporalResult, sandboxResult, bundleResult] = settled;
     // Registered in start order, run in reverse: Temporal stops last.
-    const temporal: EmbeddedTemporal | undefined =
+    const temporal: RunningDevServer | undefined =
       temporalResult.status === 'fulfilled' ? temporalResult.value : undefined;
     if (temporal) cleanups.push(() => temporal.stop());
     const sandbox: RunningSandbox | undefined = sandboxResult.status === 'fulfilled' ? sandboxResult.value : undefined;
@@ -302,7 +353,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     cleanups.push(() => nativeConnection.close());
     const connection = await Connection.connect({ address: apiConfig.temporal.address });
     cleanups.push(() => connection.close());
-    await ensureSearchAttributes(nativeConnection, workerConfig.temporal.namespace, logger);
+    // The dev server registered them at start; a cluster in TEMPORAL_ADDRESS may not have them yet.
+    if (!temporal) await ensureSearchAttributes(nativeConnection, workerConfig.temporal.namespace, logger);
 
     const vault = new InMemoryCardVault();
     cleanups.push(() => {
@@ -349,29 +401,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       await running.catch(() => undefined);
     });
 
-    // Listen first, so the public URL (and the callback URL handed to Plural) can use the bound port.
-    const ready: { handler?: http.RequestListener } = {};
-    const server = http.createServer((req, res) => {
-      if (ready.handler) return ready.handler(req, res);
-      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
-      res.end(JSON.stringify({ error: { type: 'api_error', code: 'starting', message: 'the API is starting' } }));
-    });
-    server.requestTimeout = 60_000;
-    server.headersTimeout = 20_000;
-    const port = await listen(server, apiConfig.listen.port, apiConfig.listen.host);
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          const force = setTimeout(() => server.closeAllConnections(), 5_000);
-          server.close(() => {
-            clearTimeout(force);
-            resolve();
-          });
-          server.closeIdleConnections();
-        }),
-    );
     const urls = resolveApiUrls(apiConfig, port);
-    const localUrl = resolveApiUrls({ ...apiConfig, publicUrl: undefined }, port).publicUrl;
     const engine = createTemporalEngine({
       client: new Client({ connection, namespace: apiConfig.temporal.namespace, dataConverter }),
       taskQueue: apiConfig.temporal.taskQueue,
@@ -395,12 +425,15 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     devApp.use('/dev', createReturnPageRouter({ engine }));
     const encryption = workerConfig.payloadEncryption;
     if (encryption.mode === 'on') {
+      // The UI's page calls the codec from the user's browser, which cannot send a bearer token: the stack's own UI
+      // origin is trusted without one, from loopback peers only. The CLI and scripts use the token.
+      const uiOrigins = temporal?.uiUrl !== undefined ? uiOriginsOf(temporal.uiUrl) : [];
       devApp.use(
         '/codec',
         createCodecRouter({
           codec: new EncryptionCodec({ keys: encryption.keys }),
-          auth: { kind: 'token', tokens: dev.CODEC_SERVER_TOKENS ?? [DEV_CODEC_TOKEN] },
-          corsOrigins: dev.CODEC_CORS_ORIGINS ?? [],
+          auth: { kind: 'token', tokens: dev.CODEC_SERVER_TOKENS ?? [DEV_CODEC_TOKEN], trustedOrigins: uiOrigins },
+          corsOrigins: [...(dev.CODEC_CORS_ORIGINS ?? []), ...uiOrigins],
           logger: logger.child({ component: 'codec' }),
         }),
       );
@@ -424,9 +457,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       temporal: {
         address: workerConfig.temporal.address,
         namespace: workerConfig.temporal.namespace,
-        embedded: embeddedTemporal,
-        persistFile,
+        devServer: ownTemporal,
+        dbFile,
       },
+      temporalUi: temporal?.uiUrl,
       plural: { baseUrl: workerConfig.plural.baseUrl, sandbox: useSandbox },
       devApiKey: has(K.API_KEYS) ? undefined : DEV_API_KEY,
       codec:

@@ -20,11 +20,12 @@ function banner(info: DevStackInfo): string {
     [
       'Temporal',
       `${info.temporal.address} (namespace ${info.temporal.namespace}; ${
-        info.temporal.embedded
-          ? `embedded, ${info.temporal.persistFile ? `state in ${info.temporal.persistFile}` : 'in memory'}`
+        info.temporal.devServer
+          ? `temporal server start-dev, ${info.temporal.dbFile ? `state in ${info.temporal.dbFile}` : 'in memory'}`
           : 'TEMPORAL_ADDRESS'
       })`,
     ],
+    ['Temporal UI', info.temporalUi ?? "(the cluster's own, with TEMPORAL_ADDRESS)"],
     ['Plural', `${info.plural.baseUrl}${info.plural.sandbox ? ' (sandbox: OTP 123456)' : ' (PLURAL_BASE_URL)'}`],
     ['API key', info.devApiKey ?? '(from API_KEYS)'],
     [

@@ -19,8 +19,11 @@ export const MAX_PAYLOADS_PER_REQUEST = 10_000;
 
 /** How callers authenticate. */
 export type CodecAuth =
-  /** `Authorization: Bearer <token>`, one of `tokens`. */
-  | { kind: 'token'; tokens: readonly string[] }
+  /**
+   * `Authorization: Bearer <token>`, one of `tokens`. A browser request from one of `trustedOrigins` made by a loopback
+   * peer needs no token: the dev stack's own Temporal UI, whose page cannot send one. Never set it in production.
+   */
+  | { kind: 'token'; tokens: readonly string[]; trustedOrigins?: readonly string[] }
   /** No authentication: only behind a proxy that authenticates, or on a loopback-only port in development. */
   | { kind: 'none' };
 
@@ -73,6 +76,9 @@ function toJson(p: Payload): { metadata: Record<string, string>; data: string } 
   return { metadata, data: Buffer.from(p.data ?? new Uint8Array()).toString('base64') };
 }
 
+const isLoopback = (address: string | undefined): boolean =>
+  address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address));
+
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
 /**
@@ -111,6 +117,10 @@ export function createCodecRouter(options: CodecRouterOptions): Router {
 
   router.use((req: Request, _res: Response, next: NextFunction) => {
     if (options.auth.kind === 'none') return next();
+    const origin = req.headers.origin;
+    if (origin !== undefined && options.auth.trustedOrigins?.includes(origin) && isLoopback(req.socket.remoteAddress)) {
+      return next();
+    }
     const header = req.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) {

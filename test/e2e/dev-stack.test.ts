@@ -109,11 +109,14 @@ afterAll(async () => {
 describe('npm start, end to end over HTTP', () => {
   it('prints where everything is and serves health, readiness, docs and metrics', async () => {
     expect(stack.info).toMatchObject({
-      temporal: { embedded: true, namespace: 'default' },
+      temporal: { devServer: true, namespace: 'default', dbFile: path.join(dataDir, 'temporal.db') },
+      temporalUi: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
       plural: { sandbox: true },
       devApiKey: expect.any(String) as unknown,
     });
     expect(stack.output()).toContain(`API key`);
+    expect(stack.output()).toContain(`Temporal UI     ${stack.info.temporalUi}`);
+    expect((await fetch(stack.info.temporalUi!)).status).toBe(200);
     expect((await fetch(`${stack.info.api}/healthz`)).status).toBe(200);
     expect((await fetch(`${stack.info.api}/readyz`)).status).toBe(200);
     expect((await fetch(stack.info.docs)).status).toBe(200);

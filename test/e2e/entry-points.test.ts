@@ -8,17 +8,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as apiMain } from '../../api/server';
-import { startEmbeddedTemporal } from '../../embedded-temporal';
-import type { EmbeddedTemporal } from '../../embedded-temporal';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
+import type { RunningDevServer } from '../../temporal-server';
+import { startOwnDevServer } from '../support/temporal';
 import { apiClient, eventually, startStackProcess } from './stack-process';
 
 const CALLBACK_SECRET_HEX = 'c0ffee00112233445566778899aabbccddeeff00';
 const WEBHOOK_SECRET = 'external-gateway-webhook-secret';
 const CLIENT_SECRET = 'external-gateway-client-secret';
 
-let temporal: EmbeddedTemporal;
+let temporal: RunningDevServer;
 let gateway: RunningSandbox;
 const dirs: string[] = [];
 const tempDir = () => {
@@ -29,7 +29,8 @@ const tempDir = () => {
 
 beforeAll(async () => {
   [temporal, gateway] = await Promise.all([
-    startEmbeddedTemporal({ port: 0 }),
+    // A server of this file's own, for its namespace: the stack must use it rather than start one.
+    startOwnDevServer({ namespace: 'payments-e2e' }),
     startSandbox({
       clientId: 'external-client',
       clientSecret: CLIENT_SECRET,
@@ -58,9 +59,10 @@ describe('npm start with TEMPORAL_ADDRESS and PLURAL_BASE_URL', () => {
     });
     try {
       expect(stack.info).toMatchObject({
-        temporal: { address: temporal.address, namespace: 'payments-e2e', embedded: false },
+        temporal: { address: temporal.address, namespace: 'payments-e2e', devServer: false },
         plural: { baseUrl: gateway.baseUrl, sandbox: false },
       });
+      expect(stack.info.temporalUi).toBeUndefined();
       expect(stack.info.devApiKey).toBeUndefined();
       expect(stack.output()).toContain('(from API_KEYS)');
       expect(stack.output()).not.toContain('sk_external_key_0123456789');

@@ -47,6 +47,7 @@ export async function startStackProcess(dataDir: string, env: Record<string, str
   for (const key of INHERITED_KEYS_TO_DROP) delete childEnv[key];
   Object.assign(childEnv, {
     DEV_TEMPORAL_PORT: '0',
+    DEV_TEMPORAL_UI_PORT: '0',
     DEV_SANDBOX_PORT: '0',
     API_PORT: '0',
     WORKER_METRICS_PORT: '0',
@@ -54,8 +55,8 @@ export async function startStackProcess(dataDir: string, env: Record<string, str
     LOG_LEVEL: 'info',
     ...env,
   });
-  // Its own process group: tsx runs the stack in a grandchild, and a signal to the group reaches both (a SIGKILL to
-  // tsx alone would orphan the stack).
+  // Its own process group: tsx runs the stack in a grandchild, which runs Temporal's dev server in a child of its own;
+  // a signal to the group reaches them all (a SIGKILL to tsx alone would orphan the stack and the server).
   const child = spawn(process.execPath, [TSX_CLI, path.join('dev', 'start.ts')], {
     cwd: ROOT,
     env: childEnv,
