@@ -1,7 +1,7 @@
 /**
  * The engine end to end: payments through API → Temporal → worker → sandbox, the dev stack running as `npm start`
- * runs it (a child process: embedded Temporal with its state file, sandbox, worker and API in one process), driven
- * over HTTP by this process as a merchant would.
+ * runs it (a child process: sandbox, worker and API in one process, Temporal's dev server in a child of its own),
+ * driven over HTTP by this process as a merchant would.
  *
  * 1. Throughput and per-call latency: a pre-auth card payment with native OTP (create → OTP → capture → PROCESSED)
  *    at concurrency 1, 10 and 50, the sandbox adding no latency.
@@ -96,6 +96,7 @@ async function startStack(logLevel: string): Promise<Stack> {
   const t0 = performance.now();
   const child = startChild(path.join('dev', 'start.ts'), {
     DEV_TEMPORAL_PORT: '0',
+    DEV_TEMPORAL_UI_PORT: '0',
     DEV_SANDBOX_PORT: '0',
     API_PORT: '0',
     WORKER_METRICS_PORT: '0',

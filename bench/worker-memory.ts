@@ -1,7 +1,7 @@
 /**
  * Worker memory with payments parked waiting for the customer's OTP. The engine runs as it is deployed: the worker
  * (`worker/main.ts`) and the API (`api/server.ts`, which mounts the card vault the worker reaches over HTTP) each in
- * its own process, Temporal (embedded) and the sandbox in this one. Payments are created over HTTP until N are
+ * its own process, Temporal (the official dev server, in memory, in a child process) and the sandbox in this one. Payments are created over HTTP until N are
  * parked at AWAITING_OTP; the worker's resident memory (/proc/<pid>/status VmRSS, peak VmHWM) is read before and
  * after, alone. A few parked payments are then completed, to show that evicted workflows resume.
  *
@@ -11,9 +11,10 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_BUNDLE_CACHE_DIR, loadWorkflowBundle } from '../dev/workflow-bundle';
-import { startEmbeddedTemporal } from '../embedded-temporal';
 import { createLogger } from '../observability';
 import { startSandbox } from '../plural-sandbox';
+import { startDevServer } from '../temporal-server';
+import { SEARCH_ATTRIBUTE } from '../workflows/definitions';
 import { startChild } from './lib/child';
 import type { BenchChild } from './lib/child';
 import { BENCH_AMOUNT, merchantClient, NATIVE_OTP_CARD, SANDBOX_OTP, unexpected } from './lib/merchant';
@@ -115,7 +116,7 @@ export async function benchWorkerMemory(options: WorkerMemoryOptions): Promise<W
   const logger = createLogger({ name: 'bench', level: 'warn' });
   const bundle = await loadWorkflowBundle(DEFAULT_BUNDLE_CACHE_DIR, logger);
   const codePath = 'codePath' in bundle.bundle ? bundle.bundle.codePath : undefined;
-  const temporal = await startEmbeddedTemporal({ port: 0 });
+  const temporal = await startDevServer({ searchAttributes: Object.values(SEARCH_ATTRIBUTE) });
   const sandbox = await startSandbox({ port: 0, host: '127.0.0.1', webhookRetryScale: 0.01 });
   const children: BenchChild[] = [];
   try {

@@ -1,5 +1,5 @@
 /**
- * The API over the real engine: createTemporalEngine against the embedded Temporal service, the payment worker and
+ * The API over the real engine: createTemporalEngine against the official Temporal dev server, the payment worker and
  * the Plural sandbox, driven over HTTP only. Native-OTP pre-auth → capture, a wrong OTP, the challenge page with
  * its signed callback (and the sandbox's webhooks), idempotent create, and readiness.
  */

@@ -1,6 +1,6 @@
 /**
- * The worker's business counters on Temporal Core's Prometheus endpoint: payments run end to end on the embedded
- * Temporal service and the Plural sandbox (whose signed webhooks reach the workflows as signals, as through the API),
+ * The worker's business counters on Temporal Core's Prometheus endpoint: payments run end to end on the official
+ * Temporal dev server and the Plural sandbox (whose signed webhooks reach the workflows as signals, as through the API),
  * then `/metrics` is scraped over HTTP and every counter must have moved by exactly what the payments did. The worker
  * runs with no workflow cache, so every workflow task replays the whole history, and webhooks race the tasks that
  * complete payments (the server rejects such a task and the worker runs it again): a counter recorded during replay

@@ -1,5 +1,5 @@
 /**
- * The payment worker against the embedded Temporal service and the Plural sandbox: built in-process with
+ * The payment worker against the official Temporal dev server and the Plural sandbox: built in-process with
  * createPaymentWorker (runtime logs forwarded, Prometheus metrics served), and run as `worker/main.ts` in a child
  * process with a cross-process card vault. Each runs one payment end to end and shuts down cleanly.
  */
