@@ -40,7 +40,7 @@ async function main(names: readonly string[]): Promise<void> {
     try {
       for (const name of selected) {
         const scenario = SCENARIOS[name]!;
-        const handle = await fx.withWorker(() => scenario.run(fx));
+        const handle = await fx.withWorker(() => scenario.run(fx), scenario.activities?.(fx));
         const history = await handle.fetchHistory();
         const found = secretsFound(historyText(history));
         if (found.length > 0) throw new Error(`the history of scenario ${name} holds ${found.join(', ')}; not written`);

@@ -19,6 +19,7 @@ import { findTemporalBinary, installHint } from '../../temporal-server';
 import { bundleWorkflows } from '../../worker';
 import { PAYMENT_WORKFLOW_TYPE } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
+import { PATCH } from '../../workflows/payment';
 import { connectSharedServer, installQuietRuntime, sharedTemporalAddress } from '../support/temporal';
 import { historyText, REPO_ROOT, secretsFound } from './harness';
 import { SCENARIOS } from './scenarios';
@@ -52,6 +53,15 @@ async function replay(workflowBundle: WorkflowBundle, fixtures: readonly string[
   return results;
 }
 
+/** The `patched()` ids whose markers a history holds. */
+function patchIds(history: History): string[] {
+  return (history.events ?? []).flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_patch' ? marker.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+  });
+}
+
 let workflowBundle: WorkflowBundle;
 beforeAll(async () => {
   installQuietRuntime();
@@ -69,6 +79,11 @@ describe('committed histories', () => {
     expect(results).toHaveLength(files.length);
     const failures = results.flatMap((r, i) => (r.error ? [`${files[i]}: ${r.error.message}`] : []));
     expect(failures).toEqual([]);
+  });
+
+  it('take every patched() branch of the payment workflow', () => {
+    const covered = new Set(files.flatMap((file) => patchIds(loadFixture(file))));
+    expect([...covered].sort()).toEqual(Object.values(PATCH).sort());
   });
 
   it.each(files)('%s is standard history JSON, exactly as historyToJSON writes it', (file) => {

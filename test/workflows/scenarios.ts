@@ -3,7 +3,10 @@
  * dev server; `replay.test.ts` replays them). Each scenario runs one payment to its end in wall-clock time, so the
  * windows it waits out are short ones given in the workflow input.
  */
+import { createActivities } from '../../activities';
+import type { PaymentActivities } from '../../activities';
 import { callbackReceivedSignal, captureRequestedSignal, operatorRetrySignal } from '../../workflows/definitions';
+import type { paymentWorkflow } from '../../workflows/payment';
 import {
   authenticateAtSandbox,
   callbackSignal,
@@ -17,12 +20,18 @@ import {
   waitForState,
   waitForStatus,
   WRONG_OTP,
+  WRONG_OTPS,
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 
 export interface Scenario {
   /** Runs one payment to a terminal status and returns its handle. */
   run(fx: Fixture): Promise<PaymentHandle>;
+  /**
+   * Activities that replace real ones for this scenario, to produce a timing the sandbox cannot (they wrap the real
+   * activity, which still talks to the sandbox).
+   */
+  activities?(fx: Fixture): Partial<PaymentActivities>;
 }
 
 /** A card payment that reached AWAITING_OTP. */
@@ -157,6 +166,59 @@ export const SCENARIOS: Record<string, Scenario> = {
       await submitOtp(fx, h, 'right', CORRECT_OTP);
       await waitForStatus(h, 'AUTHORIZED');
       return captureAndFinish(h);
+    },
+  },
+  /**
+   * Plural's answer to the OTP arrives after its authorization webhook, so the post-OTP Get Order is skipped
+   * (`patched('skip-confirmed-otp-reconcile')` true); full capture.
+   */
+  'otp-webhook-before-answer': {
+    activities: (fx) => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      return {
+        submitOtp: async (input) => {
+          const result = await real.submitOtp(input);
+          // Hold the answer back until the webhook has authorized the payment, as a slow network would.
+          const h = fx.env.client.workflow.getHandle<typeof paymentWorkflow>(input.workflowId);
+          await waitForStatus(h, 'AUTHORIZED');
+          return result;
+        },
+      };
+    },
+    run: async (fx) => {
+      const h = await otpPayment(fx);
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForState(h, (s) => s.otp?.lastSubmission?.outcome === 'ACCEPTED', 'the OTP answer');
+      return captureAndFinish(h);
+    },
+  },
+  /**
+   * Plural accepts the OTP but its answer is lost and no webhook comes: the retried submission is refused, and
+   * Get Order finds the authorization (`patched('confirm-otp-refusal')` true); full capture.
+   */
+  'otp-answer-lost-get-order': {
+    run: async (fx) => {
+      const h = await otpPayment(fx);
+      fx.webhooks.forward = false;
+      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/otp/submit'] });
+      try {
+        await submitOtp(fx, h, 'lost', CORRECT_OTP);
+        await waitForState(h, (s) => s.otp?.lastSubmission?.submissionId === 'lost', 'the lost submission settled');
+      } finally {
+        fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+        fx.webhooks.forward = true;
+      }
+      await waitForStatus(h, 'AUTHORIZED');
+      return captureAndFinish(h);
+    },
+  },
+  /** Three wrong OTPs: Plural refuses the third and fails the payment (`patched('confirm-otp-refusal')` true). */
+  'otp-attempts-exhausted': {
+    run: async (fx) => {
+      const h = await otpPayment(fx);
+      for (const [i, otp] of WRONG_OTPS.entries()) await submitOtp(fx, h, `wrong-${i + 1}`, otp);
+      await h.result();
+      return h;
     },
   },
 };
