@@ -22,6 +22,7 @@ import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definit
 import { PATCH } from '../../workflows/payment';
 import { connectSharedServer, installQuietRuntime, sharedTemporalAddress } from '../support/temporal';
 import { historyText, REPO_ROOT, secretsFound } from './harness';
+import { RENAMED_ACTIVITY } from './renamed-activity-interceptor';
 import { SCENARIOS } from './scenarios';
 
 type History = temporal.api.history.v1.IHistory;
@@ -97,15 +98,18 @@ describe('committed histories', () => {
   });
 });
 
-describe('a history that no longer matches the code', () => {
-  it('fails to replay (the first activity of the history swapped)', async () => {
-    const history = loadFixture('otp-preauth-capture.json');
-    // The workflow code schedules createOrder; the history now says lookupCard.
-    const scheduled = history.events?.find((e) => e.activityTaskScheduledEventAttributes);
-    scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'lookupCard';
-    await expect(
-      Worker.runReplayHistory({ workflowBundle, replayName: 'tampered' }, history, workflowIdOf(history, 'tampered')),
-    ).rejects.toThrow(DeterminismViolationError);
+describe('a deliberately changed workflow', () => {
+  it(`fails to replay a committed history (${RENAMED_ACTIVITY.from} renamed)`, async () => {
+    const changed = {
+      code: await bundleWorkflows({
+        workflowInterceptorModules: [path.join(__dirname, 'renamed-activity-interceptor.ts')],
+      }),
+    };
+    const [result] = await replay(changed, ['otp-preauth-capture.json']);
+    expect(result?.error).toBeInstanceOf(DeterminismViolationError);
+    expect(result?.error?.message).toMatch(
+      new RegExp(`[Nn]ondeterminism.*'${RENAMED_ACTIVITY.from}'.*'${RENAMED_ACTIVITY.to}'`),
+    );
   });
 });
 
