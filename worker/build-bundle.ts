@@ -5,18 +5,29 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import type { BundleOptions } from '@temporalio/worker';
 import { createLogger, toTemporalLogger } from '../observability';
 import { FAILURE_CONVERTER_PATH } from '../payload-codec';
 import { defaultWorkflowsPath } from './worker';
 
-/** Bundles `workflows/` and writes it to `outFile`; returns the absolute path. */
-export async function buildWorkflowBundle(outFile: string): Promise<string> {
+/**
+ * The worker's workflow bundle as code: `workflows/` with the engine's failure converter. `overrides` are for tests
+ * (a replay with a deliberately changed workflow adds an interceptor module).
+ */
+export async function bundleWorkflows(overrides: Partial<BundleOptions> = {}): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: defaultWorkflowsPath(),
     // Failure messages inside workflow code become payloads, so the payload codec encrypts them too.
     failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: toTemporalLogger(createLogger({ name: 'build-bundle', level: 'warn' })),
+    ...overrides,
   });
+  return code;
+}
+
+/** Bundles `workflows/` and writes it to `outFile`; returns the absolute path. */
+export async function buildWorkflowBundle(outFile: string): Promise<string> {
+  const code = await bundleWorkflows();
   const target = path.resolve(outFile);
   await mkdir(path.dirname(target), { recursive: true });
   await writeFile(target, code);

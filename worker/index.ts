@@ -7,4 +7,4 @@ export { createConfiguredVault } from './vault';
 export type { ConfiguredVault } from './vault';
 export { ensureSearchAttributes } from './search-attributes';
 export type { SearchAttributesResult } from './search-attributes';
-export { buildWorkflowBundle } from './build-bundle';
+export { buildWorkflowBundle, bundleWorkflows } from './build-bundle';

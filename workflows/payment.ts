@@ -66,7 +66,7 @@ import { observationFromCallback, observationFromOrder, observationFromWebhook }
 import type { Observation } from './observations';
 
 /** Workflow changes made after histories existed (`patched`), so older histories still replay. */
-const PATCH = {
+export const PATCH = {
   /** Skip the post-OTP Get Order once a webhook or callback has already confirmed the outcome. */
   SKIP_CONFIRMED_OTP_RECONCILE: 'skip-confirmed-otp-reconcile',
   /** Confirm an OTP refusal with Get Order: a retried submission is refused once Plural has accepted the first. */

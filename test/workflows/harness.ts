@@ -32,7 +32,7 @@ import type {
 } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
-import { createTimeSkippingEnv } from '../support/temporal';
+import { createTimeSkippingEnv } from '../support/temporal-servers';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'workflows', 'index.ts');
@@ -173,12 +173,22 @@ export interface Fixture {
   teardown(): Promise<void>;
 }
 
+/** Options of {@link createFixture}. */
+export interface FixtureOptions {
+  /**
+   * The Temporal environment to run on (e.g. a dev server's, for recording histories in wall-clock time); the fixture
+   * tears it down with the rest. @default a new time-skipping environment ({@link createEnv})
+   */
+  env?: TestWorkflowEnvironment;
+}
+
 /** Environment + sandbox + webhook receiver for one test file. */
 export async function createFixture(
   workflowBundle: WorkflowBundle,
   sandboxOptions: SandboxOptions = {},
+  options: FixtureOptions = {},
 ): Promise<Fixture> {
-  const env = await createEnv();
+  const env = options.env ?? (await createEnv());
   let offsetMs = 0;
   const sandbox = await startSandbox({
     seed: 7,

@@ -1,36 +1,64 @@
 /**
- * Regenerates the committed replay histories: `npx tsx test/workflows/record-histories.ts`.
- * Runs each scenario of `scenarios.ts` against the sandbox and the time-skipping environment and writes its history
- * as JSON (see history-json.ts) to `test/fixtures/histories/<scenario>.json`. Review the diff before committing: a changed history means
- * the workflow's commands changed, and running workflows recorded with the old code may no longer replay.
+ * Records the committed replay histories: `npm run record:histories [scenario…]` (every scenario when none is named).
+ *
+ * Starts an official Temporal dev server of its own, runs each scenario of `scenarios.ts` on it with the worker's
+ * workflow bundle and the real activities against the Plural sandbox, and writes the history with the SDK's
+ * `historyToJSON` (the standard history JSON, as `temporal workflow show --output json` prints it) to
+ * `test/fixtures/histories/<scenario>.json`. A history holding card data or an OTP is not written.
+ *
+ * Review the diff before committing: a changed history means the workflow's commands changed, and workflows started
+ * with the old code may no longer replay (guard such a change with `patched()`, and keep the old fixture).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { format, resolveConfig } from 'prettier';
-import { bundle, createFixture, REPO_ROOT } from './harness';
-import { historyToFixtureJSON } from './history-json';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflows } from '../../worker';
+import { installQuietRuntime, startOwnDevServer } from '../support/temporal-servers';
+import { createFixture, historyText, REPO_ROOT, secretsFound } from './harness';
 import { SCENARIOS } from './scenarios';
 
 export const HISTORIES_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
 
-async function main(): Promise<void> {
-  mkdirSync(HISTORIES_DIR, { recursive: true });
-  const fx = await createFixture(await bundle());
+function selectedScenarios(names: readonly string[]): string[] {
+  const known = Object.keys(SCENARIOS);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    throw new Error(`unknown scenario ${unknown.join(', ')}; the scenarios are: ${known.join(', ')}`);
+  }
+  return names.length > 0 ? [...names] : known;
+}
+
+async function main(names: readonly string[]): Promise<void> {
+  const selected = selectedScenarios(names);
+  installQuietRuntime();
+  const [code, server] = await Promise.all([bundleWorkflows(), startOwnDevServer()]);
+  process.stdout.write(`Temporal dev server on ${server.address} (${server.source})\n`);
   try {
-    for (const [name, scenario] of Object.entries(SCENARIOS)) {
-      const handle = await fx.withWorker(() => scenario(fx));
-      const file = path.join(HISTORIES_DIR, `${name}.json`);
-      // Formatted like the rest of the repository so `prettier --check .` stays green after a re-record.
-      const json = historyToFixtureJSON(await handle.fetchHistory());
-      writeFileSync(file, await format(json, { ...(await resolveConfig(file)), parser: 'json' }));
-      process.stdout.write(`recorded ${path.relative(REPO_ROOT, file)}\n`);
+    const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address });
+    const fx = await createFixture({ code }, {}, { env });
+    try {
+      for (const name of selected) {
+        const scenario = SCENARIOS[name]!;
+        const handle = await fx.withWorker(() => scenario.run(fx), scenario.activities?.(fx));
+        const history = await handle.fetchHistory();
+        const found = secretsFound(historyText(history));
+        if (found.length > 0) throw new Error(`the history of scenario ${name} holds ${found.join(', ')}; not written`);
+        const file = path.join(HISTORIES_DIR, `${name}.json`);
+        writeFileSync(file, `${historyToJSON(history)}\n`);
+        process.stdout.write(
+          `recorded ${path.relative(REPO_ROOT, file)}: ${history.events?.length ?? 0} events (${handle.workflowId})\n`,
+        );
+      }
+    } finally {
+      await fx.teardown();
     }
   } finally {
-    await fx.teardown();
+    await server.stop();
   }
 }
 
-main().catch((err: unknown) => {
+main(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -1,8 +1,12 @@
 /**
- * The main payment paths as scripted scenarios, shared by `record-histories.ts` (which commits their histories) and
- * the replay test. Each returns the finished workflow's handle.
+ * The payment paths whose histories are committed as replay fixtures (`record-histories.ts` records them on the real
+ * dev server; `replay.test.ts` replays them). Each scenario runs one payment to its end in wall-clock time, so the
+ * windows it waits out are short ones given in the workflow input.
  */
+import { createActivities } from '../../activities';
+import type { PaymentActivities } from '../../activities';
 import { callbackReceivedSignal, captureRequestedSignal, operatorRetrySignal } from '../../workflows/definitions';
+import type { paymentWorkflow } from '../../workflows/payment';
 import {
   authenticateAtSandbox,
   callbackSignal,
@@ -12,116 +16,209 @@ import {
   newReference,
   putCard,
   startPayment,
+  submitOtp,
   waitForState,
   waitForStatus,
   WRONG_OTP,
-  submitOtp,
+  WRONG_OTPS,
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 
-export type Scenario = (fx: Fixture) => Promise<PaymentHandle>;
+export interface Scenario {
+  /** Runs one payment to a terminal status and returns its handle. */
+  run(fx: Fixture): Promise<PaymentHandle>;
+  /**
+   * Activities that replace real ones for this scenario, to produce a timing the sandbox cannot (they wrap the real
+   * activity, which still talks to the sandbox).
+   */
+  activities?(fx: Fixture): Partial<PaymentActivities>;
+}
+
+/** A card payment that reached AWAITING_OTP. */
+async function otpPayment(fx: Fixture): Promise<PaymentHandle> {
+  const h = await startPayment(fx, cardInput(newReference('rec'), await putCard(fx.vault, CARDS.nativeOtp)));
+  await waitForStatus(h, 'AWAITING_OTP');
+  return h;
+}
+
+/** Captures an AUTHORIZED pre-auth payment in full and waits for the workflow to end. */
+async function captureAndFinish(h: PaymentHandle): Promise<PaymentHandle> {
+  await h.signal(captureRequestedSignal, { requestId: 'cap' });
+  await h.result();
+  return h;
+}
 
 export const SCENARIOS: Record<string, Scenario> = {
   /** Native OTP (one wrong, then right), pre-auth, full capture. */
-  'otp-preauth-capture': async (fx) => {
-    const h = await startPayment(fx, cardInput(newReference('rec'), await putCard(fx.vault, CARDS.nativeOtp)));
-    await waitForStatus(h, 'AWAITING_OTP');
-    await submitOtp(fx, h, 'wrong', WRONG_OTP);
-    await waitForState(h, (s) => s.otp?.lastSubmission?.submissionId === 'wrong', 'wrong OTP');
-    await submitOtp(fx, h, 'right', CORRECT_OTP);
-    await waitForStatus(h, 'AUTHORIZED');
-    await h.signal(captureRequestedSignal, { requestId: 'cap' });
-    await h.result();
-    return h;
+  'otp-preauth-capture': {
+    run: async (fx) => {
+      const h = await otpPayment(fx);
+      await submitOtp(fx, h, 'wrong', WRONG_OTP);
+      await waitForState(h, (s) => s.otp?.lastSubmission?.submissionId === 'wrong', 'wrong OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForStatus(h, 'AUTHORIZED');
+      return captureAndFinish(h);
+    },
   },
   /** Challenge page, sale (no pre-auth), completed by the callback. */
-  'challenge-callback-sale': async (fx) => {
-    const h = await startPayment(
-      fx,
-      cardInput(newReference('rec'), await putCard(fx.vault, CARDS.challenge), { preAuth: false }),
-    );
-    const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
-    const acs = await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
-    await h.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
-    await h.result();
-    return h;
+  'challenge-callback-sale': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        cardInput(newReference('rec'), await putCard(fx.vault, CARDS.challenge), { preAuth: false }),
+      );
+      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
+      const acs = await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
+      await h.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+      await h.result();
+      return h;
+    },
   },
-  /** Challenge never completed: reconciliation rounds, then FAILED when the window closes. */
-  'challenge-abandoned': async (fx) => {
-    const h = await startPayment(
-      fx,
-      cardInput(newReference('rec'), await putCard(fx.vault, CARDS.challenge), { preAuth: false }),
-    );
-    await h.result();
-    return h;
+  /** Challenge never completed: reconciliation rounds, then FAILED when the (6 s) window closes. */
+  'challenge-abandoned': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        cardInput(newReference('rec'), await putCard(fx.vault, CARDS.challenge), {
+          preAuth: false,
+          durations: { challengeWindowMs: 6_000, reconcileInitialDelayMs: 1_000, reconcileMaxDelayMs: 2_000 },
+        }),
+      );
+      await h.result();
+      return h;
+    },
   },
-  /** Pre-auth left uncaptured: cancelled automatically before the authorization expires. */
-  'otp-preauth-auto-cancel': async (fx) => {
-    const h = await startPayment(fx, cardInput(newReference('rec'), await putCard(fx.vault, CARDS.nativeOtp)));
-    await waitForStatus(h, 'AWAITING_OTP');
-    await submitOtp(fx, h, 'right', CORRECT_OTP);
-    await waitForStatus(h, 'AUTHORIZED');
-    await h.result();
-    return h;
+  /** Pre-auth left uncaptured: cancelled automatically (after 2 s here) before the authorization expires. */
+  'otp-preauth-auto-cancel': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        cardInput(newReference('rec'), await putCard(fx.vault, CARDS.nativeOtp), {
+          durations: { autoCancelAfterMs: 2_000 },
+        }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForStatus(h, 'AUTHORIZED');
+      await h.result();
+      return h;
+    },
   },
   /** A capture parked after Plural kept failing, completed by an operator retry. */
-  'capture-parked-operator-retry': async (fx) => {
-    const h = await startPayment(
-      fx,
-      cardInput(newReference('rec'), await putCard(fx.vault, CARDS.nativeOtp), { limits: { activityMaxAttempts: 2 } }),
-    );
-    await waitForStatus(h, 'AWAITING_OTP');
-    await submitOtp(fx, h, 'right', CORRECT_OTP);
-    await waitForStatus(h, 'AUTHORIZED');
-    fx.sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
-    try {
-      await h.signal(captureRequestedSignal, { requestId: 'cap' });
-      await waitForState(h, (s) => s.parked !== undefined, 'parked');
-    } finally {
-      fx.sandbox.setFaults({ errorRate: 0, paths: [] });
-    }
-    await h.signal(operatorRetrySignal, { operator: 'ops' });
-    await h.result();
-    return h;
+  'capture-parked-operator-retry': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        cardInput(newReference('rec'), await putCard(fx.vault, CARDS.nativeOtp), {
+          limits: { activityMaxAttempts: 2 },
+        }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForStatus(h, 'AUTHORIZED');
+      fx.sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
+      try {
+        await h.signal(captureRequestedSignal, { requestId: 'cap' });
+        await waitForState(h, (s) => s.parked !== undefined, 'parked');
+      } finally {
+        fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+      }
+      await h.signal(operatorRetrySignal, { operator: 'ops' });
+      await h.result();
+      return h;
+    },
   },
   /** Plural hosted checkout, pre-auth, completed by the callback, full capture. */
-  'hosted-checkout-capture': async (fx) => {
-    const h = await startPayment(fx, cardInput(newReference('rec'), '', { method: { kind: 'hosted_checkout' } }));
-    const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
-    const url = new URL(s.redirectUrl!);
-    await fetch(url, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: url.searchParams.get('token')!, card: 'mastercard-challenge' }).toString(),
-    });
-    const paymentId = fx.sandbox.order(s.pluralOrderId!)!.payments[0]!.id;
-    const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
-    await h.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
-    await waitForStatus(h, 'AUTHORIZED');
-    await h.signal(captureRequestedSignal, { requestId: 'cap' });
-    await h.result();
-    return h;
+  'hosted-checkout-capture': {
+    run: async (fx) => {
+      const h = await startPayment(fx, cardInput(newReference('rec'), '', { method: { kind: 'hosted_checkout' } }));
+      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
+      const url = new URL(s.redirectUrl!);
+      await fetch(url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: url.searchParams.get('token')!, card: 'mastercard-challenge' }).toString(),
+      });
+      const paymentId = fx.sandbox.order(s.pluralOrderId!)!.payments[0]!.id;
+      const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
+      await h.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+      await waitForStatus(h, 'AUTHORIZED');
+      return captureAndFinish(h);
+    },
   },
   /** Card + points split after the balance check, native OTP, full capture. */
-  'points-split-capture': async (fx) => {
-    const h = await startPayment(
-      fx,
-      cardInput(newReference('rec'), '', {
-        method: {
-          kind: 'card_points',
-          cardHandle: await putCard(fx.vault, CARDS.nativeOtp),
-          last4: '1112',
-          registeredMobileNumber: '9876543210',
-          customerConsent: true,
+  'points-split-capture': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        cardInput(newReference('rec'), '', {
+          method: {
+            kind: 'card_points',
+            cardHandle: await putCard(fx.vault, CARDS.nativeOtp),
+            last4: '1112',
+            registeredMobileNumber: '9876543210',
+            customerConsent: true,
+          },
+        }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForStatus(h, 'AUTHORIZED');
+      return captureAndFinish(h);
+    },
+  },
+  /**
+   * Plural's answer to the OTP arrives after its authorization webhook, so the post-OTP Get Order is skipped
+   * (`patched('skip-confirmed-otp-reconcile')` true); full capture.
+   */
+  'otp-webhook-before-answer': {
+    activities: (fx) => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      return {
+        submitOtp: async (input) => {
+          const result = await real.submitOtp(input);
+          // Hold the answer back until the webhook has authorized the payment, as a slow network would.
+          const h = fx.env.client.workflow.getHandle<typeof paymentWorkflow>(input.workflowId);
+          await waitForStatus(h, 'AUTHORIZED');
+          return result;
         },
-      }),
-    );
-    await waitForStatus(h, 'AWAITING_OTP');
-    await submitOtp(fx, h, 'right', CORRECT_OTP);
-    await waitForStatus(h, 'AUTHORIZED');
-    await h.signal(captureRequestedSignal, { requestId: 'cap' });
-    await h.result();
-    return h;
+      };
+    },
+    run: async (fx) => {
+      const h = await otpPayment(fx);
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForState(h, (s) => s.otp?.lastSubmission?.outcome === 'ACCEPTED', 'the OTP answer');
+      return captureAndFinish(h);
+    },
+  },
+  /**
+   * Plural accepts the OTP but its answer is lost and no webhook comes: the retried submission is refused, and
+   * Get Order finds the authorization (`patched('confirm-otp-refusal')` true); full capture.
+   */
+  'otp-answer-lost-get-order': {
+    run: async (fx) => {
+      const h = await otpPayment(fx);
+      fx.webhooks.forward = false;
+      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/otp/submit'] });
+      try {
+        await submitOtp(fx, h, 'lost', CORRECT_OTP);
+        await waitForState(h, (s) => s.otp?.lastSubmission?.submissionId === 'lost', 'the lost submission settled');
+      } finally {
+        fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+        fx.webhooks.forward = true;
+      }
+      await waitForStatus(h, 'AUTHORIZED');
+      return captureAndFinish(h);
+    },
+  },
+  /** Three wrong OTPs: Plural refuses the third and fails the payment (`patched('confirm-otp-refusal')` true). */
+  'otp-attempts-exhausted': {
+    run: async (fx) => {
+      const h = await otpPayment(fx);
+      for (const [i, otp] of WRONG_OTPS.entries()) await submitOtp(fx, h, `wrong-${i + 1}`, otp);
+      await h.result();
+      return h;
+    },
   },
 };
