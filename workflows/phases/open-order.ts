@@ -1,0 +1,168 @@
+/**
+ * Phase 1, open the order: validate the input, create the order (or the hosted checkout link) and the payment at
+ * Plural, and send the customer to authenticate (native OTP when the card supports it, else the challenge page).
+ * Leaves the payment awaiting the customer, authorized, or terminal.
+ */
+import { isoAt, nowMs } from '../clock';
+import { ENGINE_FAILURE_CODE, PAYMENT_STATUS } from '../definitions';
+import type { Money } from '../definitions';
+import type { PaymentRun } from '../run';
+import type { FailureInfo } from '../steps';
+
+export async function openOrder(run: PaymentRun): Promise<void> {
+  const { input, durations, limits, payment, steps, workflowId } = run;
+  const { acts } = steps;
+  const method = input.method;
+  payment.upsertSearchAttributes();
+  if (!Number.isSafeInteger(input.amount.value) || input.amount.value <= 0) {
+    payment.fail('INVALID_AMOUNT', `amount ${input.amount.value} must be a positive integer of minor units`, 'input');
+    return;
+  }
+  const badDuration = Object.entries(durations).find(([, ms]) => !Number.isFinite(ms) || ms <= 0);
+  if (badDuration) {
+    payment.fail('INVALID_DURATIONS', `duration ${badDuration[0]} must be a positive number of milliseconds`, 'input');
+    return;
+  }
+  if (durations.autoCancelAfterMs >= durations.authorizationLifetimeMs) {
+    payment.fail(
+      'INVALID_DURATIONS',
+      `autoCancelAfterMs ${durations.autoCancelAfterMs} must be below authorizationLifetimeMs ${durations.authorizationLifetimeMs}`,
+      'input',
+    );
+    return;
+  }
+  const orderInput = {
+    workflowId,
+    merchantOrderReference: input.merchantOrderReference,
+    amount: input.amount,
+    preAuth: input.preAuth,
+    customer: input.customer,
+    callbackUrl: input.callbackUrl,
+    failureCallbackUrl: input.failureCallbackUrl,
+  };
+  const rejectAndFail = (f: FailureInfo): 'stop' => {
+    payment.fail(f.code, f.message, `rejected by Plural (${f.type})`);
+    return 'stop';
+  };
+
+  if (method.kind === 'hosted_checkout') {
+    const link = await steps.run('create_order', () => acts.createCheckoutLink(orderInput), rejectAndFail);
+    if (!link) return cancelledWhileParked(run);
+    payment.setOrderId(link.orderId);
+    payment.s.redirectUrl = link.redirectUrl;
+    payment.advance(PAYMENT_STATUS.AWAITING_CHALLENGE, 'hosted checkout link created; customer redirected to Plural');
+    return;
+  }
+
+  if (method.kind === 'card_points' && !method.customerConsent) {
+    payment.fail(
+      ENGINE_FAILURE_CODE.POINTS_CONSENT_REQUIRED,
+      'paying with reward points needs the customer explicit consent (customerConsent: true)',
+      'input',
+    );
+    return;
+  }
+
+  const order = await steps.run('create_order', () => acts.createOrder(orderInput), rejectAndFail);
+  if (!order) return cancelledWhileParked(run);
+  payment.applyOrder(order, 'order created');
+  if (payment.terminal) return;
+
+  let nativeOtp = false;
+  let pointsAmount: Money | undefined;
+  if (method.kind === 'card' || method.kind === 'card_points') {
+    const card = await steps.run(
+      'create_payment',
+      () => acts.lookupCard({ cardHandle: method.cardHandle, amount: input.amount.value }),
+      rejectAndFail,
+    );
+    if (!card) return cancelledWhileParked(run);
+    nativeOtp = card.nativeOtpSupported;
+  }
+  if (method.kind === 'card_points') {
+    const balance = await steps.run(
+      'create_payment',
+      () =>
+        acts.checkPointsBalance({
+          cardHandle: method.cardHandle,
+          last4: method.last4,
+          registeredMobileNumber: method.registeredMobileNumber,
+          amount: input.amount,
+        }),
+      rejectAndFail,
+    );
+    if (!balance) return cancelledWhileParked(run);
+    const redeemable = Math.min(balance.redeemable.value, input.amount.value);
+    if (!balance.eligible || redeemable <= 0 || balance.redeemable.currency !== input.amount.currency) {
+      payment.fail(
+        ENGINE_FAILURE_CODE.POINTS_NOT_ELIGIBLE,
+        'the card has no redeemable reward points for this amount',
+        'points balance check',
+      );
+      return;
+    }
+    pointsAmount = { value: redeemable, currency: input.amount.currency };
+    payment.s.split = {
+      card: { value: input.amount.value - redeemable, currency: input.amount.currency },
+      points: pointsAmount,
+    };
+    payment.note(`points balance allows ${redeemable} of ${input.amount.value} in points`);
+  }
+
+  const instrument =
+    method.kind === 'card'
+      ? { kind: 'card' as const, cardHandle: method.cardHandle, save: method.save === true }
+      : method.kind === 'card_token'
+        ? { kind: 'card_token' as const, tokenId: method.tokenId, cvvHandle: method.cvvHandle }
+        : method.kind === 'network_token'
+          ? { kind: 'network_token' as const, handle: method.handle, last4: method.last4 }
+          : {
+              kind: 'card_points' as const,
+              cardHandle: method.cardHandle,
+              last4: method.last4,
+              registeredMobileNumber: method.registeredMobileNumber,
+              pointsAmount: pointsAmount ?? { value: 0, currency: input.amount.currency },
+            };
+  const orderId = order.orderId;
+  const created = await steps.run(
+    'create_payment',
+    () => acts.createPayment({ workflowId, orderId, amount: input.amount, preAuth: input.preAuth, instrument }),
+    rejectAndFail,
+  );
+  if (!created) return cancelledWhileParked(run);
+  payment.s.pluralPaymentIds = created.order.payments.map((p) => p.id);
+  payment.s.challengeUrl = created.challengeUrl;
+  payment.cardPaymentId = created.cardPaymentId;
+  payment.applyOrder(created.order, 'payment created');
+  if (payment.terminal || payment.status === PAYMENT_STATUS.AUTHORIZED) return;
+
+  if (nativeOtp && payment.cardPaymentId !== undefined) {
+    const paymentId = payment.cardPaymentId;
+    const otp = await steps.run(
+      'authenticate',
+      () => acts.generateOtp({ workflowId, paymentId }),
+      () => 'stop',
+    );
+    if (otp?.eligible && otp.next.includes('SUBMIT_OTP')) {
+      payment.s.otp = {
+        attemptsLeft: limits.otpMaxAttempts,
+        resendsLeft: otp.next.includes('RESEND_OTP') ? limits.otpMaxResends : 0,
+        resendAvailableAt: isoAt(nowMs() + (otp.resendAfterSeconds ?? 0) * 1000),
+      };
+      payment.advance(PAYMENT_STATUS.AWAITING_OTP, 'native OTP sent to the card holder');
+      return;
+    }
+    if (payment.terminal) return;
+    payment.note('native OTP not available; falling back to the challenge page');
+  }
+  // `advance`, not `moveTo`: a gateway event may have moved the payment on while the calls above ran.
+  payment.advance(PAYMENT_STATUS.AWAITING_CHALLENGE, 'customer sent to the 3-D Secure challenge page');
+}
+
+/** The operator gave up on a parked step before the payment could be authorized. */
+function cancelledWhileParked(run: PaymentRun): void {
+  const { payment, inbox } = run;
+  if (payment.terminal) return;
+  payment.s.failure = { code: ENGINE_FAILURE_CODE.CANCELLED_BEFORE_AUTHORIZATION, message: 'cancelled while parked' };
+  payment.moveTo(PAYMENT_STATUS.CANCELLED, `cancelled by ${inbox.cancel?.reason ?? 'request'} while parked`);
+}
