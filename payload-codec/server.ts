@@ -52,7 +52,9 @@ class CodecHttpError extends Error {
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const base64 = z.string().regex(BASE64, { error: 'must be standard base64' });
-const PayloadsBody = z.object({
+// Protobuf JSON of `Payloads`: an empty list is left out, so `{}` is a valid (empty) body — the Temporal CLI sends
+// exactly that to /encode for a query without arguments. Unknown fields are refused, as protobuf JSON parsers do.
+const PayloadsBody = z.strictObject({
   payloads: z
     .array(
       z.object({
@@ -60,7 +62,8 @@ const PayloadsBody = z.object({
         data: base64.nullish(),
       }),
     )
-    .max(MAX_PAYLOADS_PER_REQUEST, { error: `must hold at most ${MAX_PAYLOADS_PER_REQUEST} payloads` }),
+    .max(MAX_PAYLOADS_PER_REQUEST, { error: `must hold at most ${MAX_PAYLOADS_PER_REQUEST} payloads` })
+    .default([]),
 });
 type JsonPayload = z.infer<typeof PayloadsBody>['payloads'][number];
 

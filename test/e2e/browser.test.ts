@@ -6,34 +6,18 @@
  * Without `/usr/bin/chromium` the test is skipped locally (`apt-get install -y chromium` enables it); under CI
  * (`CI` set) it runs regardless and fails when the browser is missing.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, shouldRunBrowserTests } from '../support/chromium';
 import { apiClient, startStackProcess } from './stack-process';
 import type { StackProcess } from './stack-process';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const CHALLENGE_CARD = '5555555555554444';
 
-const runBrowser = existsSync(CHROMIUM) || Boolean(process.env.CI);
-if (!runBrowser) {
-  process.stderr.write(
-    `test/e2e/browser.test.ts: SKIPPED: ${CHROMIUM} is absent (install it with apt-get install -y chromium; under CI this test fails instead)\n`,
-  );
-}
+const runBrowser = shouldRunBrowserTests('test/e2e/browser.test.ts');
 
 describe.skipIf(!runBrowser)('the challenge page in headless Chromium', () => {
   let dataDir: string;
@@ -42,10 +26,7 @@ describe.skipIf(!runBrowser)('the challenge page in headless Chromium', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'plural-browser-'));
-    [stack, browser] = await Promise.all([
-      startStackProcess(dataDir),
-      chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }),
-    ]);
+    [stack, browser] = await Promise.all([startStackProcess(dataDir), launchChromium()]);
   }, 180_000);
 
   afterAll(async () => {

@@ -118,9 +118,17 @@ describe('codec endpoint', () => {
     expect(res.body).toEqual({ payloads: [] });
   });
 
+  it('reads {} as no payloads, as protobuf JSON leaves an empty list out (the CLI encodes a query without arguments so)', async () => {
+    for (const operation of ['encode', 'decode']) {
+      const res = await request(app()).post(`/codec/default/${operation}`).set(auth).send({});
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ payloads: [] });
+    }
+  });
+
   it.each([
     ['not JSON', '{"payloads": [', 'application/json', 400, 'invalid_json'],
-    ['no payloads array', '{"items": []}', 'application/json', 400, 'invalid_payloads'],
+    ['an unknown field', '{"items": []}', 'application/json', 400, 'invalid_payloads'],
     ['payloads not an array', '{"payloads": {}}', 'application/json', 400, 'invalid_payloads'],
     [
       'data not base64',
