@@ -181,8 +181,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Ru
         logLevel: options.logLevel ?? 'warn',
       });
     } catch (err) {
-      const portsChosenHere = options.port === undefined && (ui === false || ui === undefined || ui.port === undefined);
-      if (attempt < 3 && portsChosenHere && /address already in use/i.test((err as Error).message)) continue;
+      // The server also binds ports of its own choosing (history, matching, HTTP, metrics), which a server started
+      // at the same moment may take: try again, with new ports for those this call chose.
+      if (attempt < 3 && /a port was already in use/.test((err as Error).message)) continue;
       throw err;
     }
   }
@@ -197,11 +198,14 @@ async function spawnDevServer(
   killChildrenOnExit();
   running.add(child);
   const tail: string[] = [];
+  // Seen anywhere in the output, not only in the kept tail (a Go stack trace can push it out).
+  let portTaken = false;
   const log = options.logFile !== undefined ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
   const keep = (chunk: Buffer): void => {
     log?.write(chunk);
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line.trim() === '') continue;
+      if (/address already in use/i.test(line)) portTaken = true;
       tail.push(line);
       if (tail.length > 20) tail.shift();
     }
@@ -249,7 +253,10 @@ async function spawnDevServer(
   } catch (err) {
     await stopWith('SIGKILL', 0);
     const output = tail.length > 0 ? `; its last output:\n${tail.join('\n')}` : '';
-    throw new Error(`Temporal dev server on ${address}: ${(err as Error).message}${output}`, { cause: err });
+    const conflict = portTaken ? ' (a port was already in use)' : '';
+    throw new Error(`Temporal dev server on ${address}${conflict}: ${(err as Error).message}${output}`, {
+      cause: err,
+    });
   }
   let stopping: Promise<void> | undefined;
   return {
