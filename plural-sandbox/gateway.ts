@@ -9,6 +9,7 @@ import type { Dice } from './random';
 import type { CreateOrderInput, CreatePaymentsInput } from './schemas';
 import { Settlement } from './settlement';
 import { signCallback } from './signatures';
+import { OrderTimers } from './timers';
 import {
   canTransition,
   IllegalTransitionError,
@@ -45,8 +46,8 @@ const ATTEMPT_LETTERS = 'abcdefghijklmnopqrstuvwxyz';
  * modules, which share this class's primitives (marked internal).
  */
 export class Gateway {
-  /** Expiry timers of attempts in progress, by order id (unref'd; cleared by stop()). */
-  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  /** Timers of the timed steps (payment expiry, settlement); unref'd, cleared by stop(). @internal */
+  readonly timers = new OrderTimers();
 
   readonly instruments = new Instruments(this);
   readonly otp = new NativeOtp(this);
@@ -107,19 +108,28 @@ export class Gateway {
   getOrder(orderId: string): OrderRecord {
     const order = this.store.orders.get(orderId);
     if (!order) throw orderNotFound(orderId);
-    this.expireIfOverdue(order);
+    this.catchUp(order);
     return order;
   }
 
-  /** Clears every expiry timer. */
+  /** Clears every timer. */
   stop(): void {
-    for (const t of this.expiryTimers.values()) clearTimeout(t);
-    this.expiryTimers.clear();
+    this.timers.stop();
+  }
+
+  /**
+   * Applies every timed step now due on the sandbox clock (payment expiry, settlement). Timers do the same in real
+   * time; checking on every read is what makes a fake `now` clock work.
+   * @internal
+   */
+  catchUp(order: OrderRecord): void {
+    this.expirePayment(order);
+    this.settlement.settleIfDue(order);
   }
 
   /** Plural fails a payment the customer never finished; checked lazily (fake clocks) and by a timer (real time). */
   /** @internal */
-  expireIfOverdue(order: OrderRecord, force = false): void {
+  expirePayment(order: OrderRecord, force = false): void {
     if (order.status !== ORDER_STATUS.PENDING || order.pendingDeadline === undefined) return;
     if (!force && this.now() < order.pendingDeadline) return;
     const current = order.payments.filter((p) => order.currentPaymentIds.includes(p.id));
@@ -133,9 +143,7 @@ export class Gateway {
     order.challengeToken = undefined;
     order.currentPaymentIds = [];
     order.pendingDeadline = undefined;
-    const timer = this.expiryTimers.get(order.id);
-    if (timer) clearTimeout(timer);
-    this.expiryTimers.delete(order.id);
+    this.timers.clear('payment-expiry', order.id);
   }
 
   getOrderByReference(ref: string): OrderRecord {
@@ -226,9 +234,7 @@ export class Gateway {
     for (const p of drafts) this.store.orderByPayment.set(p.id, order.id);
     const timeoutMs = this.options.paymentTimeoutSeconds * 1000;
     order.pendingDeadline = now + timeoutMs;
-    const timer = setTimeout(() => this.expireIfOverdue(order, true), timeoutMs);
-    timer.unref();
-    this.expiryTimers.set(order.id, timer);
+    this.timers.set('payment-expiry', order.id, timeoutMs, () => this.expirePayment(order, true));
     this.setStatus(order, ORDER_STATUS.PENDING);
     return { order, challengeToken: token };
   }
@@ -239,7 +245,7 @@ export class Gateway {
   orderForChallenge(token: string): OrderRecord | undefined {
     const id = this.store.orderByChallengeToken.get(token);
     const order = id === undefined ? undefined : this.store.orders.get(id);
-    if (order) this.expireIfOverdue(order);
+    if (order) this.catchUp(order);
     return order && order.status === ORDER_STATUS.PENDING ? order : undefined;
   }
 
@@ -256,7 +262,7 @@ export class Gateway {
     const orderId = this.store.orderByPayment.get(paymentId);
     const order = orderId === undefined ? undefined : this.store.orders.get(orderId);
     if (!order) throw new PluralError(404, ERROR_CODES.PAYMENT_NOT_FOUND, `payment ${paymentId} not found`);
-    this.expireIfOverdue(order);
+    this.catchUp(order);
     if (order.status !== ORDER_STATUS.PENDING || !order.currentPaymentIds.includes(paymentId)) {
       throw invalidStatus(order.id, order.status, 'authenticate', 'PENDING with this payment in progress');
     }
@@ -284,17 +290,20 @@ export class Gateway {
       );
       return;
     }
-    const status = order.preAuth ? PAYMENT_STATUS.AUTHORIZED : PAYMENT_STATUS.PROCESSED;
-    for (const p of current) this.setPayment(p, status);
+    // A sale may pass through AUTHORIZED before PROCESSED, as Plural's may (saleSettlement option).
+    const saleThroughAuthorized = !order.preAuth && this.options.saleSettlement.throughAuthorized;
+    const authorizedOnly = order.preAuth || saleThroughAuthorized;
+    for (const p of current) this.setPayment(p, authorizedOnly ? PAYMENT_STATUS.AUTHORIZED : PAYMENT_STATUS.PROCESSED);
     order.authorizedAmount = order.amount.value;
     order.authorizedAt = this.now();
-    if (!order.preAuth) {
+    if (!authorizedOnly) {
       order.capturedAmount = order.amount.value;
       order.capturedAt = order.authorizedAt;
     }
-    this.setStatus(order, order.preAuth ? ORDER_STATUS.AUTHORIZED : ORDER_STATUS.PROCESSED);
+    this.setStatus(order, authorizedOnly ? ORDER_STATUS.AUTHORIZED : ORDER_STATUS.PROCESSED);
     if (card?.saveCard) this.customers.saveToken(order, card);
-    this.emit(order.preAuth ? WEBHOOK_EVENT.ORDER_AUTHORIZED : WEBHOOK_EVENT.ORDER_PROCESSED, order);
+    this.emit(authorizedOnly ? WEBHOOK_EVENT.ORDER_AUTHORIZED : WEBHOOK_EVENT.ORDER_PROCESSED, order);
+    if (saleThroughAuthorized) this.settlement.scheduleSale(order);
   }
 
   /** @internal */
@@ -332,7 +341,7 @@ export class Gateway {
   orderForCheckout(token: string): OrderRecord | undefined {
     const id = this.store.orderByCheckoutToken.get(token);
     const order = id === undefined ? undefined : this.store.orders.get(id);
-    if (order) this.expireIfOverdue(order);
+    if (order) this.catchUp(order);
     return order;
   }
 }

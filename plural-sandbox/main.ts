@@ -6,6 +6,10 @@ import { faultConfigSchema } from './options';
 
 const rate = z.coerce.number().min(0).max(1).optional();
 const ms = z.coerce.number().int().min(0).optional();
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1')
+  .optional();
 const envSchema = z.object({
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
   SANDBOX_HOST: z.string().default('0.0.0.0'),
@@ -28,6 +32,8 @@ const envSchema = z.object({
   SANDBOX_OTP_MAX_RESENDS: z.coerce.number().int().min(0).optional(),
   SANDBOX_MAX_PAYMENT_ATTEMPTS: z.coerce.number().int().min(1).optional(),
   SANDBOX_PAYMENT_TIMEOUT_SECONDS: z.coerce.number().positive().optional(),
+  SANDBOX_SALE_THROUGH_AUTHORIZED: flag,
+  SANDBOX_SALE_SETTLE_DELAY_MS: ms,
   SANDBOX_FAULT_ERROR_RATE: rate,
   SANDBOX_FAULT_ERROR_AFTER_COMMIT_RATE: rate,
   SANDBOX_FAULT_RATE_LIMIT_RATE: rate,
@@ -42,6 +48,13 @@ const envSchema = z.object({
   SANDBOX_FAULT_WEBHOOK_DELAY_RATE: rate,
   SANDBOX_FAULT_WEBHOOK_DELAY_MS: ms,
 });
+
+/** The entries of `o` that are set (an unset variable must not override a default). */
+function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
+}
 
 async function main(): Promise<void> {
   const parsed = envSchema.safeParse(process.env);
@@ -83,15 +96,17 @@ async function main(): Promise<void> {
     latencyMs: env.SANDBOX_LATENCY_MS,
     seed: env.SANDBOX_SEED,
     callbackMode: env.SANDBOX_CALLBACK_MODE,
-    otp: Object.fromEntries(
-      Object.entries({
-        maxAttempts: env.SANDBOX_OTP_MAX_ATTEMPTS,
-        resendAfterSeconds: env.SANDBOX_OTP_RESEND_AFTER_SECONDS,
-        maxResends: env.SANDBOX_OTP_MAX_RESENDS,
-      }).filter(([, v]) => v !== undefined),
-    ),
+    otp: defined({
+      maxAttempts: env.SANDBOX_OTP_MAX_ATTEMPTS,
+      resendAfterSeconds: env.SANDBOX_OTP_RESEND_AFTER_SECONDS,
+      maxResends: env.SANDBOX_OTP_MAX_RESENDS,
+    }),
     maxPaymentAttempts: env.SANDBOX_MAX_PAYMENT_ATTEMPTS,
     paymentTimeoutSeconds: env.SANDBOX_PAYMENT_TIMEOUT_SECONDS,
+    saleSettlement: defined({
+      throughAuthorized: env.SANDBOX_SALE_THROUGH_AUTHORIZED,
+      delayMs: env.SANDBOX_SALE_SETTLE_DELAY_MS,
+    }),
     faults,
   });
   // Secrets are not printed: only where to find the sandbox and whether webhooks go anywhere.

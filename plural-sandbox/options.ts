@@ -67,6 +67,21 @@ export const NO_FAULTS: FaultConfig = Object.freeze({
 /** How the customer's browser is sent to `callback_url` after checkout or the challenge page. */
 export type CallbackMode = 'form_post' | 'redirect';
 
+/**
+ * How a successfully authenticated sale (`pre_auth: false`) reaches PROCESSED. Plural's order for a sale may report
+ * AUTHORIZED before PROCESSED; with `throughAuthorized` the sandbox does so: order and payment AUTHORIZED
+ * (`ORDER_AUTHORIZED`, callback status AUTHORIZED), then after `delayMs` PROCESSED (`ORDER_PROCESSED` with
+ * `capture_data`). Capture and cancel of such an order are refused (they apply only to pre-auth orders).
+ */
+export interface SaleSettlement {
+  /** @default false (the sale goes straight to PROCESSED) */
+  throughAuthorized: boolean;
+  /** Milliseconds from AUTHORIZED to PROCESSED (a timer; reads also settle once `now` is past it). @default 2000 */
+  delayMs: number;
+}
+
+export const DEFAULT_SALE_SETTLEMENT: SaleSettlement = Object.freeze({ throughAuthorized: false, delayMs: 2000 });
+
 /** Options of {@link startSandbox}. Every field has a development default. */
 export interface SandboxOptions {
   /** @default 0 (ephemeral) */
@@ -107,6 +122,8 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** @default 'form_post' */
   callbackMode?: CallbackMode;
+  /** Sale settlement through AUTHORIZED; @default off (see {@link SaleSettlement}) */
+  saleSettlement?: Partial<SaleSettlement>;
   /** Clock, milliseconds since the epoch. @default Date.now */
   now?: () => number;
 }
@@ -131,6 +148,7 @@ export interface ResolvedOptions {
   seed: number;
   latencyMs: number;
   callbackMode: CallbackMode;
+  saleSettlement: SaleSettlement;
   now: () => number;
 }
 
@@ -169,6 +187,7 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
   const faults = faultConfigSchema.safeParse({ ...NO_FAULTS, ...options.faults });
   if (!faults.success) throw new SandboxOptionsError(`option faults is invalid: ${z.prettifyError(faults.error)}`);
   const otp = { ...DEFAULT_OTP, ...options.otp };
+  const sale = { ...DEFAULT_SALE_SETTLEMENT, ...options.saleSettlement };
   if (!/^\d{4,8}$/.test(otp.correctOtp)) throw new SandboxOptionsError('option otp.correctOtp must be 4-8 digits');
   return {
     port: positive('port', options.port ?? 0),
@@ -195,6 +214,10 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     seed: positive('seed', options.seed ?? 1),
     latencyMs: positive('latencyMs', options.latencyMs ?? 0),
     callbackMode: options.callbackMode ?? 'form_post',
+    saleSettlement: {
+      throughAuthorized: sale.throughAuthorized,
+      delayMs: positive('saleSettlement.delayMs', sale.delayMs),
+    },
     now: options.now ?? Date.now,
   };
 }

@@ -97,6 +97,8 @@ export interface OrderSummary {
   readonly authorizationDeadline: number | undefined;
   readonly capturedAt: number | undefined;
   readonly cancelledAt: number | undefined;
+  /** When a sale reported AUTHORIZED becomes PROCESSED; undefined when nothing waits (optional: added later). */
+  readonly settleAt?: number | undefined;
   readonly history: readonly { readonly status: OrderStatus; readonly at: number }[];
   readonly payments: readonly {
     readonly id: string;
@@ -129,6 +131,7 @@ export function orderSummary(order: OrderRecord, authorizationTtlSeconds: number
       order.authorizedAt === undefined ? undefined : order.authorizedAt + authorizationTtlSeconds * 1000,
     capturedAt: order.capturedAt,
     cancelledAt: order.cancelledAt,
+    settleAt: order.settleAt,
     history: order.history.map((h) => ({ ...h })),
     payments: order.payments.map((p) => ({
       id: p.id,

@@ -22,7 +22,7 @@ export class NativeOtp {
     if (!order || !payment) {
       throw new PluralError(404, ERROR_CODES.PAYMENT_NOT_FOUND, `payment ${paymentId} not found`);
     }
-    this.gateway.expireIfOverdue(order);
+    this.gateway.catchUp(order);
     const profile = profileByKey(payment.cardKey);
     if (payment.method !== 'CARD' || !profile?.nativeOtp) {
       throw new PluralError(422, ERROR_CODES.OTP_NOT_ELIGIBLE, `payment ${paymentId} is not eligible for native OTP`, {

@@ -37,6 +37,11 @@ export interface RunningSandbox {
   orders(): readonly OrderSummary[];
   order(orderId: string): OrderSummary | undefined;
   orderByReference(merchantOrderReference: string): OrderSummary | undefined;
+  /**
+   * Completes at once what waits on a timer for this order (a sale reported AUTHORIZED becomes PROCESSED), so tests
+   * need not wait. @throws PluralError (422) when nothing is waiting, (404) for an unknown order
+   */
+  settle(orderId: string): OrderSummary;
   /** Webhook delivery log, oldest first. */
   webhookDeliveries(): readonly WebhookDelivery[];
   /** Closes the server and every connection (hung ones included) and stops webhook timers. Idempotent. */
@@ -164,6 +169,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       const o = id === undefined ? undefined : store.orders.get(id);
       return o ? orderSummary(o, ttl) : undefined;
     },
+    settle: (id) => orderSummary(gateway.settlement.settleNow(id), ttl),
     webhookDeliveries: () => [...webhooks.log()],
     stop: () => {
       stopping ??= (async () => {

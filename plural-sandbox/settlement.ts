@@ -6,9 +6,67 @@ import { ORDER_STATUS, PAYMENT_STATUS, WEBHOOK_EVENT, type OrderStatus } from '.
 import type { OrderRecord, PaymentRecord } from './store';
 import { newOrderRecord } from './store';
 
-/** Capture (full or ONE partial), cancel and refund of an order. */
+/** Capture and cancel apply only to pre-auth orders: a sale reporting AUTHORIZED is on its way to PROCESSED. */
+function refuseSale(order: OrderRecord, action: 'capture' | 'cancel'): void {
+  if (order.preAuth) return;
+  throw new PluralError(
+    422,
+    ERROR_CODES.INVALID_ORDER_STATUS,
+    `cannot ${action} order ${order.id}: it is a sale (pre_auth false), which Plural settles itself; capture and cancel apply only to pre-auth orders`,
+  );
+}
+
+/** Capture (full or ONE partial), cancel and refund of an order, and the automatic settlement of a sale. */
 export class Settlement {
   constructor(private readonly gateway: Gateway) {}
+
+  /** Starts the wait of a sale reported AUTHORIZED (saleSettlement.throughAuthorized) before it is PROCESSED. */
+  scheduleSale(order: OrderRecord): void {
+    const delayMs = this.gateway.options.saleSettlement.delayMs;
+    order.settleAt = this.gateway.now() + delayMs;
+    this.gateway.timers.set('settlement', order.id, delayMs, () => this.settle(order));
+  }
+
+  /** Settles the order if its settlement time has come on the sandbox clock. */
+  settleIfDue(order: OrderRecord): void {
+    if (order.settleAt !== undefined && this.gateway.now() >= order.settleAt) this.settle(order);
+  }
+
+  /**
+   * Settles at once what is waiting on a timer (the control API's and tests' shortcut): a sale reported AUTHORIZED.
+   * @throws PluralError 422 when nothing is waiting
+   */
+  settleNow(orderId: string): OrderRecord {
+    const order = this.gateway.getOrder(orderId);
+    if (order.settleAt === undefined) {
+      throw invalidStatus(order.id, order.status, 'settle', 'a sale AUTHORIZED and waiting to be PROCESSED');
+    }
+    this.settle(order);
+    return order;
+  }
+
+  private settle(order: OrderRecord): void {
+    if (order.settleAt === undefined) return;
+    order.settleAt = undefined;
+    this.gateway.timers.clear('settlement', order.id);
+    this.completeSale(order);
+  }
+
+  /** The sale's automatic capture: payments PROCESSED with capture_data, ORDER_PROCESSED. */
+  private completeSale(order: OrderRecord): void {
+    const now = this.gateway.now();
+    // Plural captures a sale itself; the sandbox makes up the capture reference (README: sources disagree, 14).
+    const ref = this.gateway.dice.uuid('sale-capture', order.id);
+    for (const p of order.payments) {
+      if (p.status !== PAYMENT_STATUS.AUTHORIZED) continue;
+      p.captures.push({ merchantCaptureReference: ref, amount: { ...p.amount }, at: now });
+      this.gateway.setPayment(p, PAYMENT_STATUS.PROCESSED);
+    }
+    order.capturedAmount = order.authorizedAmount;
+    order.capturedAt = now;
+    this.gateway.setStatus(order, ORDER_STATUS.PROCESSED);
+    this.gateway.emit(WEBHOOK_EVENT.ORDER_PROCESSED, order);
+  }
 
   capture(orderId: string, input: CaptureInput): OrderRecord {
     const order = this.gateway.getOrder(orderId);
@@ -23,6 +81,7 @@ export class Settlement {
     if (order.status !== ORDER_STATUS.AUTHORIZED) {
       throw invalidStatus(order.id, order.status, 'capture', 'AUTHORIZED');
     }
+    refuseSale(order, 'capture');
     const amount = input.capture_amount?.value ?? order.authorizedAmount;
     if (input.capture_amount && input.capture_amount.currency !== order.amount.currency) {
       throw invalidRequest(
@@ -81,6 +140,7 @@ export class Settlement {
     if (order.status !== ORDER_STATUS.AUTHORIZED) {
       throw invalidStatus(order.id, order.status, 'cancel', 'AUTHORIZED');
     }
+    refuseSale(order, 'cancel');
     for (const p of order.payments) {
       if (p.status === PAYMENT_STATUS.AUTHORIZED) this.gateway.setPayment(p, PAYMENT_STATUS.CANCELLED);
     }

@@ -64,6 +64,8 @@ export interface OrderRecord {
   challengeToken: string | undefined;
   /** When the attempt in progress expires (PENDING only). */
   pendingDeadline: number | undefined;
+  /** When a sale reported AUTHORIZED becomes PROCESSED (saleSettlement.throughAuthorized). */
+  settleAt: number | undefined;
   attempts: number;
   authorizedAmount: number;
   capturedAmount: number;
@@ -107,6 +109,7 @@ export function newOrderRecord(
     currentPaymentIds: [],
     challengeToken: undefined,
     pendingDeadline: undefined,
+    settleAt: undefined,
     attempts: 0,
     authorizedAmount: 0,
     capturedAmount: 0,

@@ -38,6 +38,11 @@ export function controlRouter(ctx: SandboxContext): Router {
     res.json(orderSummary(ctx.gateway.getOrder(req.params.orderId), ctx.options.authorizationTtlSeconds));
   });
 
+  r.post('/orders/:orderId/settle', (req, res) => {
+    const order = ctx.gateway.settlement.settleNow(req.params.orderId);
+    res.json(orderSummary(order, ctx.options.authorizationTtlSeconds));
+  });
+
   r.post('/payments/:paymentId/authenticate', (req, res) => {
     const { result } = parseBody(authenticateSchema, req.body);
     const { order, callback } = ctx.gateway.completeByPaymentId(req.params.paymentId, result === 'approve');
