@@ -40,6 +40,13 @@ export interface OtpResponse {
 
 const ATTEMPT_LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
+/** Statuses in which an order can still be paid (and so can expire). */
+const OPEN_STATUSES: ReadonlySet<OrderStatus> = new Set([
+  ORDER_STATUS.CREATED,
+  ORDER_STATUS.PENDING,
+  ORDER_STATUS.ATTEMPTED,
+]);
+
 /**
  * Plural's order/payment state machine over the in-memory {@link Store}: orders, payment attempts, authentication
  * and hosted checkout here; card/points instruments, native OTP, capture/cancel/refund and customers in their own
@@ -102,6 +109,11 @@ export class Gateway {
     );
     this.store.orders.set(order.id, order);
     this.store.orderByReference.set(ref, order.id);
+    const expiryMs = this.options.orderExpirySeconds * 1000;
+    if (expiryMs > 0) {
+      order.expiresAt = now + expiryMs;
+      this.timers.set('order-expiry', order.id, expiryMs, () => this.expireOrder(order, true));
+    }
     return order;
   }
 
@@ -125,6 +137,21 @@ export class Gateway {
   catchUp(order: OrderRecord): void {
     this.expirePayment(order);
     this.settlement.settleIfDue(order);
+    this.expireOrder(order);
+  }
+
+  /**
+   * An order left unpaid ends: still CREATED or ATTEMPTED at its expiry, it becomes FAILED (`ORDER_FAILED`). A payment
+   * in flight (PENDING) is let finish; if it fails after the expiry, the order expires then.
+   * @internal
+   */
+  expireOrder(order: OrderRecord, force = false): void {
+    if (order.expiresAt === undefined || order.expiredAt !== undefined) return;
+    if (order.status !== ORDER_STATUS.CREATED && order.status !== ORDER_STATUS.ATTEMPTED) return;
+    if (!force && this.now() < order.expiresAt) return;
+    order.expiredAt = this.now();
+    this.setStatus(order, ORDER_STATUS.FAILED);
+    this.emit(WEBHOOK_EVENT.ORDER_FAILED, order);
   }
 
   /** Plural fails a payment the customer never finished; checked lazily (fake clocks) and by a timer (real time). */
@@ -139,7 +166,8 @@ export class Gateway {
 
   /** @internal */
   endAttempt(order: OrderRecord): void {
-    if (order.challengeToken !== undefined) this.store.orderByChallengeToken.delete(order.challengeToken);
+    // The token stays in orderByChallengeToken (dead: order.challengeToken no longer matches) so that its page can
+    // tell an expired order from a used link.
     order.challengeToken = undefined;
     order.currentPaymentIds = [];
     order.pendingDeadline = undefined;
@@ -170,6 +198,7 @@ export class Gateway {
     order.status = to;
     order.updatedAt = now;
     order.history.push({ status: to, at: now });
+    if (!OPEN_STATUSES.has(to)) this.timers.clear('order-expiry', order.id);
   }
 
   /** @internal */
@@ -184,6 +213,13 @@ export class Gateway {
   /** Creates the payments of one attempt; returns the order and the challenge token of the attempt. */
   createPayments(orderId: string, input: CreatePaymentsInput): { order: OrderRecord; challengeToken: string } {
     const order = this.getOrder(orderId);
+    if (order.expiredAt !== undefined) {
+      throw new PluralError(
+        422,
+        ERROR_CODES.INVALID_ORDER_STATUS,
+        `cannot create a payment for order ${order.id}: it expired unpaid at ${new Date(order.expiredAt).toISOString()} and is FAILED`,
+      );
+    }
     if (order.status !== ORDER_STATUS.CREATED && order.status !== ORDER_STATUS.ATTEMPTED) {
       throw invalidStatus(order.id, order.status, 'create a payment for', 'CREATED or ATTEMPTED');
     }
@@ -228,7 +264,6 @@ export class Gateway {
     order.attempts += 1;
     order.payments.push(...drafts);
     order.currentPaymentIds = drafts.map((p) => p.id);
-    if (order.challengeToken !== undefined) this.store.orderByChallengeToken.delete(order.challengeToken);
     order.challengeToken = token;
     this.store.orderByChallengeToken.set(token, order.id);
     for (const p of drafts) this.store.orderByPayment.set(p.id, order.id);
@@ -243,10 +278,16 @@ export class Gateway {
 
   /** The order behind a live challenge token, or undefined when it is unknown or already used. */
   orderForChallenge(token: string): OrderRecord | undefined {
+    const order = this.challengeOwner(token);
+    return order && order.status === ORDER_STATUS.PENDING && order.challengeToken === token ? order : undefined;
+  }
+
+  /** The order a challenge token was ever issued for (live or dead), after applying what is due. */
+  challengeOwner(token: string): OrderRecord | undefined {
     const id = this.store.orderByChallengeToken.get(token);
     const order = id === undefined ? undefined : this.store.orders.get(id);
     if (order) this.catchUp(order);
-    return order && order.status === ORDER_STATUS.PENDING ? order : undefined;
+    return order;
   }
 
   /** Completes the challenge page (the bank ACS): approve or decline. */
@@ -313,6 +354,7 @@ export class Gateway {
     this.setStatus(order, exhausted ? ORDER_STATUS.FAILED : ORDER_STATUS.ATTEMPTED);
     this.emit(WEBHOOK_EVENT.PAYMENT_FAILED, order);
     if (exhausted) this.emit(WEBHOOK_EVENT.ORDER_FAILED, order);
+    else this.expireOrder(order); // the attempt outlived the order's expiry
   }
 
   /** The signed payload the browser carries to the merchant's callback URL. */

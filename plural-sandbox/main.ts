@@ -32,6 +32,7 @@ const envSchema = z.object({
   SANDBOX_OTP_MAX_RESENDS: z.coerce.number().int().min(0).optional(),
   SANDBOX_MAX_PAYMENT_ATTEMPTS: z.coerce.number().int().min(1).optional(),
   SANDBOX_PAYMENT_TIMEOUT_SECONDS: z.coerce.number().positive().optional(),
+  SANDBOX_ORDER_EXPIRY_SECONDS: z.coerce.number().min(0).optional(),
   SANDBOX_SALE_THROUGH_AUTHORIZED: flag,
   SANDBOX_SALE_SETTLE_DELAY_MS: ms,
   SANDBOX_FAULT_ERROR_RATE: rate,
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
     }),
     maxPaymentAttempts: env.SANDBOX_MAX_PAYMENT_ATTEMPTS,
     paymentTimeoutSeconds: env.SANDBOX_PAYMENT_TIMEOUT_SECONDS,
+    orderExpirySeconds: env.SANDBOX_ORDER_EXPIRY_SECONDS,
     saleSettlement: defined({
       throughAuthorized: env.SANDBOX_SALE_THROUGH_AUTHORIZED,
       delayMs: env.SANDBOX_SALE_SETTLE_DELAY_MS,

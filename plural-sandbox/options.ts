@@ -108,6 +108,12 @@ export interface SandboxOptions {
   maxPaymentAttempts?: number;
   /** A payment still PENDING (customer never finished authentication) fails with PAYMENT_EXPIRED after this. @default 900 */
   paymentTimeoutSeconds?: number;
+  /**
+   * An order still CREATED or ATTEMPTED (no payment in flight) this long after creation becomes FAILED
+   * (`ORDER_FAILED`) and its checkout and challenge links refuse payment. Plural's guides do not say when an unpaid
+   * order ends; this is the sandbox's stand-in. 0 = orders never expire. @default 3600
+   */
+  orderExpirySeconds?: number;
   /** Authorization lifetime reported as `authorizationDeadline` in {@link RunningSandbox.orders}. @default 604800 (7 days) */
   authorizationTtlSeconds?: number;
   /** Multiplies Plural's webhook retry schedule (0.001 turns 5 min into 300 ms). @default 1 */
@@ -141,6 +147,7 @@ export interface ResolvedOptions {
   otp: OtpLimits;
   maxPaymentAttempts: number;
   paymentTimeoutSeconds: number;
+  orderExpirySeconds: number;
   authorizationTtlSeconds: number;
   webhookRetryScale: number;
   webhookTimeoutMs: number;
@@ -207,6 +214,7 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     },
     maxPaymentAttempts: positive('maxPaymentAttempts', options.maxPaymentAttempts ?? 3, 1),
     paymentTimeoutSeconds: positive('paymentTimeoutSeconds', options.paymentTimeoutSeconds ?? 900, 0.001),
+    orderExpirySeconds: positive('orderExpirySeconds', options.orderExpirySeconds ?? 3600),
     authorizationTtlSeconds: positive('authorizationTtlSeconds', options.authorizationTtlSeconds ?? 604_800, 1),
     webhookRetryScale: positive('webhookRetryScale', options.webhookRetryScale ?? 1),
     webhookTimeoutMs: positive('webhookTimeoutMs', options.webhookTimeoutMs ?? 5000, 1),

@@ -99,6 +99,10 @@ export interface OrderSummary {
   readonly cancelledAt: number | undefined;
   /** When a sale reported AUTHORIZED becomes PROCESSED; undefined when nothing waits (optional: added later). */
   readonly settleAt?: number | undefined;
+  /** When the order expires if still unpaid (orderExpirySeconds); undefined: never (optional: added later). */
+  readonly expiresAt?: number | undefined;
+  /** When it expired unpaid (status FAILED); undefined otherwise (optional: added later). */
+  readonly expiredAt?: number | undefined;
   readonly history: readonly { readonly status: OrderStatus; readonly at: number }[];
   readonly payments: readonly {
     readonly id: string;
@@ -132,6 +136,8 @@ export function orderSummary(order: OrderRecord, authorizationTtlSeconds: number
     capturedAt: order.capturedAt,
     cancelledAt: order.cancelledAt,
     settleAt: order.settleAt,
+    expiresAt: order.expiresAt,
+    expiredAt: order.expiredAt,
     history: order.history.map((h) => ({ ...h })),
     payments: order.payments.map((p) => ({
       id: p.id,

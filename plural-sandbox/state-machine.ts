@@ -10,9 +10,10 @@ const S = ORDER_STATUS;
 
 /** from → allowed next statuses. Anything else is a sandbox bug and throws. */
 const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
-  CREATED: [S.PENDING],
+  // CREATED/ATTEMPTED -> FAILED: the order expired unpaid (orderExpirySeconds).
+  CREATED: [S.PENDING, S.FAILED],
   PENDING: [S.AUTHORIZED, S.PROCESSED, S.ATTEMPTED, S.FAILED],
-  ATTEMPTED: [S.PENDING],
+  ATTEMPTED: [S.PENDING, S.FAILED],
   AUTHORIZED: [S.PROCESSED, S.PARTIALLY_CAPTURED, S.CANCELLED, S.FAILED],
   PROCESSED: [S.PARTIALLY_REFUNDED, S.FULLY_REFUNDED],
   PARTIALLY_CAPTURED: [S.PARTIALLY_REFUNDED, S.FULLY_REFUNDED],

@@ -66,6 +66,10 @@ export interface OrderRecord {
   pendingDeadline: number | undefined;
   /** When a sale reported AUTHORIZED becomes PROCESSED (saleSettlement.throughAuthorized). */
   settleAt: number | undefined;
+  /** When the order expires if still CREATED or ATTEMPTED (orderExpirySeconds); undefined: never. */
+  expiresAt: number | undefined;
+  /** When it expired (its status is then FAILED). */
+  expiredAt: number | undefined;
   attempts: number;
   authorizedAmount: number;
   capturedAmount: number;
@@ -110,6 +114,8 @@ export function newOrderRecord(
     challengeToken: undefined,
     pendingDeadline: undefined,
     settleAt: undefined,
+    expiresAt: undefined,
+    expiredAt: undefined,
     attempts: 0,
     authorizedAmount: 0,
     capturedAmount: 0,

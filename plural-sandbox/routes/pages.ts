@@ -5,6 +5,7 @@ import { PluralError } from '../errors';
 import type { CallbackTarget } from '../gateway';
 import { callbackFormPage, callbackRedirectUrl, challengePage, checkoutPage, messagePage } from '../pages';
 import { ORDER_STATUS } from '../state-machine';
+import type { OrderRecord } from '../store';
 
 const CARD_YEARS_AHEAD = 5;
 
@@ -16,6 +17,18 @@ function field(source: unknown, name: string): string | undefined {
 
 function html(res: Response, status: number, body: string): void {
   res.status(status).type('html').set('Cache-Control', 'no-store').send(body);
+}
+
+/** An order that expired unpaid: its links are gone for good (410), and nothing can be paid through them. */
+function expiredPage(res: Response, order: OrderRecord): void {
+  html(
+    res,
+    410,
+    messagePage(
+      'Payment link expired',
+      `Order ${order.id} expired unpaid at ${new Date(order.expiredAt ?? order.updatedAt).toISOString()}. No payment was taken; ask the merchant for a new link.`,
+    ),
+  );
 }
 
 /** Hosted checkout (redirect_url) and the simulated bank challenge page (challenge_url). */
@@ -41,7 +54,11 @@ export function pagesRouter(ctx: SandboxContext): Router {
     const token = field(req.query, 'token');
     const order = token === undefined ? undefined : g.orderForCheckout(token);
     if (!token || !order) {
-      html(res, 404, messagePage('Checkout not found', 'This checkout link is unknown or has expired.'));
+      html(res, 404, messagePage('Checkout not found', 'This checkout link is unknown.'));
+      return;
+    }
+    if (order.expiredAt !== undefined) {
+      expiredPage(res, order);
       return;
     }
     if (order.status === ORDER_STATUS.PENDING && order.challengeToken !== undefined) {
@@ -71,7 +88,11 @@ export function pagesRouter(ctx: SandboxContext): Router {
     const order = token === undefined ? undefined : g.orderForCheckout(token);
     const card = testCardByKey(field(req.body, 'card') ?? '');
     if (!token || !order) {
-      html(res, 404, messagePage('Checkout not found', 'This checkout link is unknown or has expired.'));
+      html(res, 404, messagePage('Checkout not found', 'This checkout link is unknown.'));
+      return;
+    }
+    if (order.expiredAt !== undefined) {
+      expiredPage(res, order);
       return;
     }
     if (!card) {
@@ -111,15 +132,21 @@ export function pagesRouter(ctx: SandboxContext): Router {
     }
   });
 
+  /** Answers for a challenge link that is not live: 410 when its order expired, else 404. */
+  const deadChallenge = (res: Response, token: string | undefined): void => {
+    const owner = token === undefined ? undefined : g.challengeOwner(token);
+    if (owner?.expiredAt !== undefined) {
+      expiredPage(res, owner);
+      return;
+    }
+    html(res, 404, messagePage('Authentication not found', 'This authentication link is unknown or was already used.'));
+  };
+
   r.get(CHALLENGE_PATH, (req, res) => {
     const token = field(req.query, 'token');
     const order = token === undefined ? undefined : g.orderForChallenge(token);
     if (!token || !order) {
-      html(
-        res,
-        404,
-        messagePage('Authentication not found', 'This authentication link is unknown or was already used.'),
-      );
+      deadChallenge(res, token);
       return;
     }
     html(res, 200, challengePage({ orderId: order.id, amount: order.amount, token, action: CHALLENGE_PATH }));
@@ -133,11 +160,7 @@ export function pagesRouter(ctx: SandboxContext): Router {
       return;
     }
     if (!token || !g.orderForChallenge(token)) {
-      html(
-        res,
-        404,
-        messagePage('Authentication not found', 'This authentication link is unknown or was already used.'),
-      );
+      deadChallenge(res, token);
       return;
     }
     finish(req, res, g.completeChallenge(token, action === 'approve').callback);

@@ -388,6 +388,14 @@ describe('transition table', () => {
     expect(canTransition('PROCESSED', 'AUTHORIZED')).toBe(false);
   });
 
+  it('lets an unpaid order (CREATED or ATTEMPTED) expire to FAILED, and nothing else skip PENDING', () => {
+    expect(canTransition('CREATED', 'FAILED')).toBe(true);
+    expect(canTransition('ATTEMPTED', 'FAILED')).toBe(true);
+    for (const from of ['CREATED', 'ATTEMPTED'] as OrderStatus[]) {
+      expect(Object.values(ORDER_STATUS).filter((to) => canTransition(from, to))).toEqual(['PENDING', 'FAILED']);
+    }
+  });
+
   it('never records two captures or a capture after cancel, whatever the sequence of calls', async () => {
     type Op = { kind: 'capture'; value: number | undefined } | { kind: 'cancel' } | { kind: 'refund' };
     const op = fc.oneof(
