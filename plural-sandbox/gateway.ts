@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { profileByKey } from './cards';
+import { profileByKey, type TestCard } from './cards';
 import { Customers } from './customers';
 import { ERROR_CODES, invalidRequest, invalidStatus, orderNotFound, PluralError } from './errors';
 import { Instruments } from './instruments';
@@ -39,6 +39,9 @@ export interface OtpResponse {
 }
 
 const ATTEMPT_LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+/** Test cards paid on the checkout page expire this many years after the sandbox clock's year. */
+const CHECKOUT_CARD_YEARS_AHEAD = 5;
 
 /** Statuses in which an order can still be paid (and so can expire). */
 const OPEN_STATUSES: ReadonlySet<OrderStatus> = new Set([
@@ -374,10 +377,49 @@ export class Gateway {
   // ---- hosted checkout ---------------------------------------------------------------------------------------
 
   createCheckout(input: CreateOrderInput): { order: OrderRecord; token: string } {
-    const order = this.createOrder(input);
+    const order = this.createOrder(input.pre_auth ? this.preAuthCheckoutInput(input) : input);
     const token = randomBytes(24).toString('base64url');
     this.store.orderByCheckoutToken.set(token, order.id);
     return { order, token };
+  }
+
+  /** Hosted checkout allows pre-auth for card payments only (pre-authorization guide). */
+  private preAuthCheckoutInput(input: CreateOrderInput): CreateOrderInput {
+    const others = (input.allowed_payment_methods ?? []).filter((m) => m !== 'CARD');
+    if (others.length > 0 && this.options.checkoutPreAuthOtherMethods === 'reject') {
+      throw invalidRequest(
+        `allowed_payment_methods: a pre-auth hosted checkout accepts CARD only, not ${others.join(', ')}`,
+      );
+    }
+    return { ...input, allowed_payment_methods: ['CARD'] };
+  }
+
+  /**
+   * The customer pays on the hosted checkout page with a sandbox test card: a new payment attempt on the link's
+   * order (also after a failed one, while retries remain). Answers the order and the attempt's challenge token.
+   * @throws PluralError as Create Payment does (404 for an unknown link)
+   */
+  payCheckout(token: string, card: TestCard): { order: OrderRecord; challengeToken: string; paymentId: string } {
+    const order = this.orderForCheckout(token);
+    if (!order) throw new PluralError(404, ERROR_CODES.NOT_FOUND, 'checkout link not found');
+    const { challengeToken } = this.createPayments(order.id, {
+      payments: [
+        {
+          payment_method: 'CARD',
+          payment_amount: { ...order.amount },
+          payment_option: {
+            card_details: {
+              card_number: card.number,
+              cvv: '123',
+              expiry_month: '12',
+              expiry_year: String(new Date(this.now()).getUTCFullYear() + CHECKOUT_CARD_YEARS_AHEAD),
+            },
+          },
+        },
+      ],
+    });
+    const paymentId = order.currentPaymentIds[0] ?? '';
+    return { order, challengeToken, paymentId };
   }
 
   orderForCheckout(token: string): OrderRecord | undefined {

@@ -10,6 +10,8 @@ export {
   type FaultConfig,
   type OtpLimits,
   type CallbackMode,
+  type CheckoutPreAuthOtherMethods,
+  type SaleSettlement,
 } from './options';
 export { TEST_CARDS, type TestCard, type CardProfile, type CardOutcome } from './cards';
 export {

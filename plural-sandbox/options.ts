@@ -68,6 +68,14 @@ export const NO_FAULTS: FaultConfig = Object.freeze({
 export type CallbackMode = 'form_post' | 'redirect';
 
 /**
+ * What a hosted checkout order created with `pre_auth: true` does with payment methods other than CARD in
+ * `allowed_payment_methods`. The pre-authorization guide allows pre-auth "for card payments only through hosted
+ * checkout" but does not say what happens to other methods in the request: `drop` limits the order to CARD (the
+ * order then shows `allowed_payment_methods: ["CARD"]`), `reject` refuses the request with 400 INVALID_REQUEST.
+ */
+export type CheckoutPreAuthOtherMethods = 'drop' | 'reject';
+
+/**
  * How a successfully authenticated sale (`pre_auth: false`) reaches PROCESSED. Plural's order for a sale may report
  * AUTHORIZED before PROCESSED; with `throughAuthorized` the sandbox does so: order and payment AUTHORIZED
  * (`ORDER_AUTHORIZED`, callback status AUTHORIZED), then after `delayMs` PROCESSED (`ORDER_PROCESSED` with
@@ -128,6 +136,8 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** @default 'form_post' */
   callbackMode?: CallbackMode;
+  /** @default 'drop' (see {@link CheckoutPreAuthOtherMethods}) */
+  checkoutPreAuthOtherMethods?: CheckoutPreAuthOtherMethods;
   /** Sale settlement through AUTHORIZED; @default off (see {@link SaleSettlement}) */
   saleSettlement?: Partial<SaleSettlement>;
   /** Clock, milliseconds since the epoch. @default Date.now */
@@ -155,6 +165,7 @@ export interface ResolvedOptions {
   seed: number;
   latencyMs: number;
   callbackMode: CallbackMode;
+  checkoutPreAuthOtherMethods: CheckoutPreAuthOtherMethods;
   saleSettlement: SaleSettlement;
   now: () => number;
 }
@@ -222,6 +233,7 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     seed: positive('seed', options.seed ?? 1),
     latencyMs: positive('latencyMs', options.latencyMs ?? 0),
     callbackMode: options.callbackMode ?? 'form_post',
+    checkoutPreAuthOtherMethods: options.checkoutPreAuthOtherMethods ?? 'drop',
     saleSettlement: {
       throughAuthorized: sale.throughAuthorized,
       delayMs: positive('saleSettlement.delayMs', sale.delayMs),

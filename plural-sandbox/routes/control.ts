@@ -1,6 +1,8 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
-import type { SandboxContext } from '../context';
+import { testCardByKey } from '../cards';
+import { CHALLENGE_PATH, publicBase, type SandboxContext } from '../context';
+import { invalidRequest } from '../errors';
 import { parseBody } from '../schemas';
 import { orderSummary } from '../order-view';
 import { NO_FAULTS } from '../options';
@@ -10,6 +12,12 @@ export const CONTROL_PREFIX = '/__sandbox';
 
 const webhookUrlSchema = z.object({ url: z.url({ protocol: /^https?$/ }).nullable() });
 const authenticateSchema = z.object({ result: z.enum(['approve', 'decline']) });
+const checkoutPaymentSchema = z.object({
+  /** A sandbox test card's key, as on the checkout page (e.g. `visa-declined`). */
+  card: z.string().min(1).max(100),
+  /** Also answer the challenge page at once. */
+  result: z.enum(['approve', 'decline']).optional(),
+});
 
 /** The sandbox's own control API (no auth: it is a local test tool). */
 export function controlRouter(ctx: SandboxContext): Router {
@@ -41,6 +49,22 @@ export function controlRouter(ctx: SandboxContext): Router {
   r.post('/orders/:orderId/settle', (req, res) => {
     const order = ctx.gateway.settlement.settleNow(req.params.orderId);
     res.json(orderSummary(order, ctx.options.authorizationTtlSeconds));
+  });
+
+  // The hosted checkout page without a browser: pay the link's order with a test card (again after a failure).
+  r.post('/checkout/:token/payments', (req, res) => {
+    const { card: key, result } = parseBody(checkoutPaymentSchema, req.body);
+    const card = testCardByKey(key);
+    if (!card) throw invalidRequest(`card: unknown test card ${key}; use a key from TEST_CARDS`);
+    const { order, challengeToken, paymentId } = ctx.gateway.payCheckout(req.params.token, card);
+    const challengeUrl = `${publicBase(ctx, req)}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`;
+    const head = { order_id: order.id, payment_id: paymentId };
+    if (result === undefined) {
+      res.json({ ...head, status: order.status, challenge_url: challengeUrl });
+      return;
+    }
+    const done = ctx.gateway.completeChallenge(challengeToken, result === 'approve');
+    res.json({ ...head, status: done.order.status, callback: done.callback });
   });
 
   r.post('/payments/:paymentId/authenticate', (req, res) => {

@@ -7,8 +7,6 @@ import { callbackFormPage, callbackRedirectUrl, challengePage, checkoutPage, mes
 import { ORDER_STATUS } from '../state-machine';
 import type { OrderRecord } from '../store';
 
-const CARD_YEARS_AHEAD = 5;
-
 function field(source: unknown, name: string): string | undefined {
   if (typeof source !== 'object' || source === null) return undefined;
   const value = (source as Record<string, unknown>)[name];
@@ -100,22 +98,7 @@ export function pagesRouter(ctx: SandboxContext): Router {
       return;
     }
     try {
-      const { challengeToken } = g.createPayments(order.id, {
-        payments: [
-          {
-            payment_method: 'CARD',
-            payment_amount: { ...order.amount },
-            payment_option: {
-              card_details: {
-                card_number: card.number,
-                cvv: '123',
-                expiry_month: '12',
-                expiry_year: String(new Date(ctx.options.now()).getUTCFullYear() + CARD_YEARS_AHEAD),
-              },
-            },
-          },
-        ],
-      });
+      const { challengeToken } = g.payCheckout(token, card);
       res.redirect(303, `${publicBase(ctx, req)}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`);
     } catch (err) {
       if (!(err instanceof PluralError)) throw err;

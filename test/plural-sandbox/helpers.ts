@@ -222,3 +222,43 @@ export function fakeClock(startIso = '2025-06-01T00:00:00.000Z'): { now: () => n
   let t = Date.parse(startIso);
   return { now: () => t, advance: (ms) => (t += ms) };
 }
+
+/** A hosted checkout link (`POST /api/checkout/v1/orders`) with {@link orderBody} defaults. */
+export async function checkout(
+  api: Api,
+  overrides: Record<string, unknown> = {},
+): Promise<{ token: string; orderId: string; redirectUrl: string }> {
+  const res = await api.post('/api/checkout/v1/orders', orderBody(overrides));
+  if (res.status !== 200) throw new Error(`checkout link: ${res.status} ${res.text}`);
+  return { token: res.body.token, orderId: res.body.order_id, redirectUrl: res.body.redirect_url };
+}
+
+/** Submits the hosted checkout page's form with a test card key (the browser's POST). */
+export function payOnPage(baseUrl: string, token: string, card: string): Promise<Response> {
+  return fetch(`${baseUrl}/api/v3/checkout-bff/redirect/checkout`, {
+    method: 'POST',
+    body: new URLSearchParams({ token, card }),
+    redirect: 'manual',
+  });
+}
+
+/** Submits the challenge page's form (the bank ACS): approve or decline. */
+export function answerChallenge(challengeUrl: string, action: 'approve' | 'decline'): Promise<Response> {
+  const url = new URL(challengeUrl);
+  return fetch(`${url.origin}/web/auth/landing/`, {
+    method: 'POST',
+    body: new URLSearchParams({ token: url.searchParams.get('token')!, action }),
+    redirect: 'manual',
+  });
+}
+
+const decodeHtml = (s: string): string => s.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)));
+
+/** The action and hidden fields of the auto-submitting callback form page. */
+export function parseForm(html: string): { action: string; fields: Record<string, string> } {
+  const action = decodeHtml(/<form[^>]*action="([^"]*)"/.exec(html)?.[1] ?? '');
+  const fields: Record<string, string> = {};
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g))
+    fields[decodeHtml(m[1]!)] = decodeHtml(m[2]!);
+  return { action, fields };
+}

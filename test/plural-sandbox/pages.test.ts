@@ -1,7 +1,16 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, TEST_CARDS, type RunningSandbox, type SandboxOptions } from '../../plural-sandbox';
-import { orderBody, pendingOrder, startWithApi, TEST_CARD } from './helpers';
+import {
+  answerChallenge,
+  checkout,
+  orderBody,
+  parseForm,
+  payOnPage,
+  pendingOrder,
+  startWithApi,
+  TEST_CARD,
+} from './helpers';
 import type { Api } from './helpers';
 
 /** A line-by-line port of the GenerateHash sample in Plural's guides (hex key -> bytes, HMAC-SHA256, upper hex). */
@@ -20,16 +29,6 @@ function verifyCallback(fields: Record<string, string>, secretHex: string): bool
   return fields.signature === javaGenerateHash(input, secretHex);
 }
 
-const decode = (s: string): string => s.replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)));
-
-function parseForm(html: string): { action: string; fields: Record<string, string> } {
-  const action = decode(/<form[^>]*action="([^"]*)"/.exec(html)?.[1] ?? '');
-  const fields: Record<string, string> = {};
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g))
-    fields[decode(m[1]!)] = decode(m[2]!);
-  return { action, fields };
-}
-
 let running: RunningSandbox[] = [];
 afterEach(async () => {
   await Promise.all(running.map((s) => s.stop()));
@@ -42,34 +41,14 @@ async function start(options: SandboxOptions = {}): Promise<{ sandbox: RunningSa
   return started;
 }
 
-async function checkout(
-  api: Api,
-  overrides: Record<string, unknown> = {},
-): Promise<{ token: string; orderId: string; redirectUrl: string }> {
-  const res = await api.post('/api/checkout/v1/orders', orderBody(overrides));
-  expect(res.status).toBe(200);
-  expect(res.body).toMatchObject({ response_code: 200, response_message: 'Order Creation Successful.' });
-  return { token: res.body.token, orderId: res.body.order_id, redirectUrl: res.body.redirect_url };
-}
-
-async function payOnPage(baseUrl: string, token: string, card: string): Promise<Response> {
-  return fetch(`${baseUrl}/api/v3/checkout-bff/redirect/checkout`, {
-    method: 'POST',
-    body: new URLSearchParams({ token, card }),
-    redirect: 'manual',
-  });
-}
-
-async function answerChallenge(challengeUrl: string, action: 'approve' | 'decline'): Promise<Response> {
-  const url = new URL(challengeUrl);
-  return fetch(`${url.origin}/web/auth/landing/`, {
-    method: 'POST',
-    body: new URLSearchParams({ token: url.searchParams.get('token')!, action }),
-    redirect: 'manual',
-  });
-}
-
 describe('hosted checkout page', () => {
+  it('answers the checkout link request as the guide shows', async () => {
+    const { api } = await start();
+    const res = await api.post('/api/checkout/v1/orders', orderBody());
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ response_code: 200, response_message: 'Order Creation Successful.' });
+  });
+
   it('serves real HTML with the test cards by label and no card number in it', async () => {
     const { api } = await start();
     const c = await checkout(api);
