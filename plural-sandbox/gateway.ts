@@ -83,7 +83,7 @@ export class Gateway {
 
   createOrder(input: CreateOrderInput): OrderRecord {
     const ref = input.merchant_order_reference;
-    if (this.store.orderByReference.has(ref)) {
+    if (this.store.orderByReference.has(ref) || this.store.refundByReference.has(ref)) {
       throw new PluralError(
         422,
         ERROR_CODES.DUPLICATE_REQUEST,

@@ -34,6 +34,7 @@ const envSchema = z.object({
   SANDBOX_MAX_PAYMENT_ATTEMPTS: z.coerce.number().int().min(1).optional(),
   SANDBOX_PAYMENT_TIMEOUT_SECONDS: z.coerce.number().positive().optional(),
   SANDBOX_ORDER_EXPIRY_SECONDS: z.coerce.number().min(0).optional(),
+  SANDBOX_REFUND_PENDING_MS: ms,
   SANDBOX_SALE_THROUGH_AUTHORIZED: flag,
   SANDBOX_SALE_SETTLE_DELAY_MS: ms,
   SANDBOX_FAULT_ERROR_RATE: rate,
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
     maxPaymentAttempts: env.SANDBOX_MAX_PAYMENT_ATTEMPTS,
     paymentTimeoutSeconds: env.SANDBOX_PAYMENT_TIMEOUT_SECONDS,
     orderExpirySeconds: env.SANDBOX_ORDER_EXPIRY_SECONDS,
+    refundPendingMs: env.SANDBOX_REFUND_PENDING_MS,
     saleSettlement: defined({
       throughAuthorized: env.SANDBOX_SALE_THROUGH_AUTHORIZED,
       delayMs: env.SANDBOX_SALE_SETTLE_DELAY_MS,

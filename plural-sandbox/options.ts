@@ -136,6 +136,11 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** @default 'form_post' */
   callbackMode?: CallbackMode;
+  /**
+   * A refund stays PENDING this long before it is PROCESSED (`REFUND_PROCESSED`), so the engine's confirmation path
+   * can be tested; 0 = PROCESSED at once. Plural documents a PENDING refund status but no timing. @default 0
+   */
+  refundPendingMs?: number;
   /** @default 'drop' (see {@link CheckoutPreAuthOtherMethods}) */
   checkoutPreAuthOtherMethods?: CheckoutPreAuthOtherMethods;
   /** Sale settlement through AUTHORIZED; @default off (see {@link SaleSettlement}) */
@@ -166,6 +171,7 @@ export interface ResolvedOptions {
   latencyMs: number;
   callbackMode: CallbackMode;
   checkoutPreAuthOtherMethods: CheckoutPreAuthOtherMethods;
+  refundPendingMs: number;
   saleSettlement: SaleSettlement;
   now: () => number;
 }
@@ -234,6 +240,7 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     latencyMs: positive('latencyMs', options.latencyMs ?? 0),
     callbackMode: options.callbackMode ?? 'form_post',
     checkoutPreAuthOtherMethods: options.checkoutPreAuthOtherMethods ?? 'drop',
+    refundPendingMs: positive('refundPendingMs', options.refundPendingMs ?? 0),
     saleSettlement: {
       throughAuthorized: sale.throughAuthorized,
       delayMs: positive('saleSettlement.delayMs', sale.delayMs),

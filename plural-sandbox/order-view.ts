@@ -97,8 +97,12 @@ export interface OrderSummary {
   readonly authorizationDeadline: number | undefined;
   readonly capturedAt: number | undefined;
   readonly cancelledAt: number | undefined;
-  /** When a sale reported AUTHORIZED becomes PROCESSED; undefined when nothing waits (optional: added later). */
+  /** When a sale reported AUTHORIZED, or a PENDING refund, is PROCESSED; undefined when nothing waits (optional: added later). */
   readonly settleAt?: number | undefined;
+  /** Refunds still PENDING, reserved on this order (optional: added later). */
+  readonly refundPendingAmount?: number;
+  /** Its refund orders' ids, oldest first (optional: added later). */
+  readonly refundIds?: readonly string[];
   /** When the order expires if still unpaid (orderExpirySeconds); undefined: never (optional: added later). */
   readonly expiresAt?: number | undefined;
   /** When it expired unpaid (status FAILED); undefined otherwise (optional: added later). */
@@ -136,6 +140,8 @@ export function orderSummary(order: OrderRecord, authorizationTtlSeconds: number
     capturedAt: order.capturedAt,
     cancelledAt: order.cancelledAt,
     settleAt: order.settleAt,
+    refundPendingAmount: order.refundPendingAmount,
+    refundIds: [...order.refundIds],
     expiresAt: order.expiresAt,
     expiredAt: order.expiredAt,
     history: order.history.map((h) => ({ ...h })),

@@ -13,6 +13,7 @@ import { Dice } from './random';
 import { apiRouter } from './routes/api';
 import { CONTROL_PREFIX, controlRouter } from './routes/control';
 import { pagesRouter } from './routes/pages';
+import type { SettleOutcome } from './settlement';
 import { Store } from './store';
 import { WebhookSender, type WebhookDelivery } from './webhooks';
 
@@ -38,10 +39,11 @@ export interface RunningSandbox {
   order(orderId: string): OrderSummary | undefined;
   orderByReference(merchantOrderReference: string): OrderSummary | undefined;
   /**
-   * Completes at once what waits on a timer for this order (a sale reported AUTHORIZED becomes PROCESSED), so tests
-   * need not wait. @throws PluralError (422) when nothing is waiting, (404) for an unknown order
+   * Completes at once what waits on a timer for this order, so tests need not wait: a sale reported AUTHORIZED
+   * becomes PROCESSED; a PENDING refund becomes PROCESSED, or FAILED (`REFUND_FAILED`) with `outcome: 'failed'`.
+   * @throws PluralError (422) when nothing is waiting, (404) for an unknown order
    */
-  settle(orderId: string): OrderSummary;
+  settle(orderId: string, outcome?: SettleOutcome): OrderSummary;
   /** Webhook delivery log, oldest first. */
   webhookDeliveries(): readonly WebhookDelivery[];
   /** Closes the server and every connection (hung ones included) and stops webhook timers. Idempotent. */
@@ -169,7 +171,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       const o = id === undefined ? undefined : store.orders.get(id);
       return o ? orderSummary(o, ttl) : undefined;
     },
-    settle: (id) => orderSummary(gateway.settlement.settleNow(id), ttl),
+    settle: (id, outcome) => orderSummary(gateway.settlement.settleNow(id, outcome), ttl),
     webhookDeliveries: () => [...webhooks.log()],
     stop: () => {
       stopping ??= (async () => {

@@ -6,6 +6,9 @@ import { ORDER_STATUS, PAYMENT_STATUS, WEBHOOK_EVENT, type OrderStatus } from '.
 import type { OrderRecord, PaymentRecord } from './store';
 import { newOrderRecord } from './store';
 
+/** How a settlement ends: as it should, or (refunds only, through the control API) in failure. */
+export type SettleOutcome = 'processed' | 'failed';
+
 /** Capture and cancel apply only to pre-auth orders: a sale reporting AUTHORIZED is on its way to PROCESSED. */
 function refuseSale(order: OrderRecord, action: 'capture' | 'cancel'): void {
   if (order.preAuth) return;
@@ -27,29 +30,54 @@ export class Settlement {
     this.gateway.timers.set('settlement', order.id, delayMs, () => this.settle(order));
   }
 
-  /** Settles the order if its settlement time has come on the sandbox clock. */
+  /** Settles the order, and its PENDING refunds, if their time has come on the sandbox clock. */
   settleIfDue(order: OrderRecord): void {
     if (order.settleAt !== undefined && this.gateway.now() >= order.settleAt) this.settle(order);
+    if (order.refundPendingAmount === 0) return;
+    for (const id of order.refundIds) {
+      const refund = this.gateway.store.orders.get(id);
+      if (refund?.settleAt !== undefined && this.gateway.now() >= refund.settleAt) this.settle(refund);
+    }
   }
 
   /**
-   * Settles at once what is waiting on a timer (the control API's and tests' shortcut): a sale reported AUTHORIZED.
-   * @throws PluralError 422 when nothing is waiting
+   * Settles at once what is waiting on a timer (the control API's and tests' shortcut): a sale reported AUTHORIZED
+   * becomes PROCESSED; a PENDING refund becomes PROCESSED, or FAILED with `outcome: 'failed'`.
+   * @throws PluralError 422 when nothing is waiting, or `failed` is asked of a sale
    */
-  settleNow(orderId: string): OrderRecord {
+  settleNow(orderId: string, outcome: SettleOutcome = 'processed'): OrderRecord {
     const order = this.gateway.getOrder(orderId);
     if (order.settleAt === undefined) {
-      throw invalidStatus(order.id, order.status, 'settle', 'a sale AUTHORIZED and waiting to be PROCESSED');
+      throw invalidStatus(
+        order.id,
+        order.status,
+        'settle',
+        'a sale AUTHORIZED and waiting to be PROCESSED, or a PENDING refund',
+      );
     }
-    this.settle(order);
+    if (outcome === 'failed' && order.type !== 'REFUND') {
+      throw new PluralError(
+        422,
+        ERROR_CODES.INVALID_ORDER_STATUS,
+        `cannot fail the settlement of order ${order.id}: only a PENDING refund can be made to fail`,
+      );
+    }
+    this.settle(order, outcome);
     return order;
   }
 
-  private settle(order: OrderRecord): void {
+  private settle(order: OrderRecord, outcome: SettleOutcome = 'processed'): void {
     if (order.settleAt === undefined) return;
     order.settleAt = undefined;
     this.gateway.timers.clear('settlement', order.id);
-    this.completeSale(order);
+    if (order.type === 'CHARGE') {
+      this.completeSale(order);
+      return;
+    }
+    const parent = this.gateway.store.orders.get(order.parentOrderId ?? '');
+    if (!parent) throw new Error(`refund ${order.id} has no parent order`);
+    if (outcome === 'failed') this.failRefund(order, parent);
+    else this.completeRefund(order, parent);
   }
 
   /** The sale's automatic capture: payments PROCESSED with capture_data, ORDER_PROCESSED. */
@@ -152,7 +180,11 @@ export class Settlement {
     return order;
   }
 
-  /** Creates (or, for a repeated merchant_order_reference with the same order and amount, returns) a refund. */
+  /**
+   * Creates (or, for a repeated merchant_order_reference with the same order and amount, returns) a refund. The
+   * refund is PROCESSED at once, or PENDING for refundPendingMs first; its amount is reserved on the parent from the
+   * start, so refunds in flight cannot together exceed what was captured.
+   */
   refund(parentId: string, input: RefundInput): { refund: OrderRecord; created: boolean } {
     const parent = this.gateway.getOrder(parentId);
     const ref = input.merchant_order_reference;
@@ -165,7 +197,15 @@ export class Settlement {
       throw new PluralError(
         422,
         ERROR_CODES.DUPLICATE_REQUEST,
-        `refund reference ${ref} is already used by refund ${existing.id}`,
+        `refund reference ${ref} is already used by refund ${existing.id} (order ${existing.parentOrderId ?? '?'}, amount ${existing.amount.value})`,
+      );
+    }
+    const chargeWithRef = this.gateway.store.orderByReference.get(ref);
+    if (chargeWithRef !== undefined) {
+      throw new PluralError(
+        422,
+        ERROR_CODES.DUPLICATE_REQUEST,
+        `merchant_order_reference ${ref} is already used by order ${chargeWithRef}; a refund needs its own reference`,
       );
     }
     const refundable: readonly OrderStatus[] = [
@@ -181,15 +221,17 @@ export class Settlement {
         `order_amount.currency ${input.order_amount.currency} differs from order currency ${parent.amount.currency}`,
       );
     }
-    const available = parent.capturedAmount - parent.refundedAmount;
+    const available = parent.capturedAmount - parent.refundedAmount - parent.refundPendingAmount;
     if (input.order_amount.value > available) {
       throw new PluralError(
         422,
         ERROR_CODES.AMOUNT_LIMIT_EXCEEDED,
-        `refund amount ${input.order_amount.value} exceeds refundable ${available} for order ${parent.id}`,
+        `refund amount ${input.order_amount.value} exceeds refundable ${available} for order ${parent.id} (captured ${parent.capturedAmount}, refunded ${parent.refundedAmount}, refunds pending ${parent.refundPendingAmount})`,
       );
     }
     const now = this.gateway.now();
+    const pendingMs = this.gateway.options.refundPendingMs;
+    const status = pendingMs > 0 ? PAYMENT_STATUS.PENDING : PAYMENT_STATUS.PROCESSED;
     const id = this.gateway.uniqueOrderId('refund', `${parent.id}|${ref}`);
     const source = parent.payments.find((p) => p.status === PAYMENT_STATUS.PROCESSED);
     const payment: PaymentRecord = {
@@ -197,7 +239,7 @@ export class Settlement {
       orderId: id,
       merchantPaymentReference: undefined,
       method: source?.method ?? 'CARD',
-      status: PAYMENT_STATUS.PROCESSED,
+      status,
       amount: { ...input.order_amount },
       cardKey: source?.cardKey ?? '',
       last4: source?.last4,
@@ -218,7 +260,7 @@ export class Settlement {
         merchantOrderReference: ref,
         amount: { ...input.order_amount },
         preAuth: false,
-        status: ORDER_STATUS.PROCESSED,
+        status: pendingMs > 0 ? ORDER_STATUS.PENDING : ORDER_STATUS.PROCESSED,
         callbackUrl: undefined,
         failureCallbackUrl: undefined,
         allowedPaymentMethods: undefined,
@@ -232,12 +274,37 @@ export class Settlement {
     );
     this.gateway.store.orders.set(id, refund);
     this.gateway.store.refundByReference.set(ref, id);
-    parent.refundedAmount += input.order_amount.value;
+    parent.refundIds.push(id);
+    parent.refundPendingAmount += refund.amount.value;
+    if (pendingMs > 0) {
+      refund.settleAt = now + pendingMs;
+      this.gateway.timers.set('settlement', refund.id, pendingMs, () => this.settle(refund));
+    } else {
+      this.completeRefund(refund, parent);
+    }
+    return { refund, created: true };
+  }
+
+  /** The refund reaches the customer: refund PROCESSED, parent PARTIALLY_/FULLY_REFUNDED, REFUND_PROCESSED. */
+  private completeRefund(refund: OrderRecord, parent: OrderRecord): void {
+    const value = refund.amount.value;
+    parent.refundPendingAmount -= value;
+    parent.refundedAmount += value;
+    for (const p of refund.payments) this.gateway.setPayment(p, PAYMENT_STATUS.PROCESSED);
+    if (refund.status !== ORDER_STATUS.PROCESSED) this.gateway.setStatus(refund, ORDER_STATUS.PROCESSED);
     this.gateway.setStatus(
       parent,
       parent.refundedAmount === parent.capturedAmount ? ORDER_STATUS.FULLY_REFUNDED : ORDER_STATUS.PARTIALLY_REFUNDED,
     );
     this.gateway.emit(WEBHOOK_EVENT.REFUND_PROCESSED, refund);
-    return { refund, created: true };
+  }
+
+  /** A PENDING refund fails (control API only): refund FAILED, amount refundable again, REFUND_FAILED. */
+  private failRefund(refund: OrderRecord, parent: OrderRecord): void {
+    parent.refundPendingAmount -= refund.amount.value;
+    const detail = { code: ERROR_CODES.REFUND_FAILED, message: 'Refund failed (sandbox control API)' };
+    for (const p of refund.payments) this.gateway.setPayment(p, PAYMENT_STATUS.FAILED, detail);
+    this.gateway.setStatus(refund, ORDER_STATUS.FAILED);
+    this.gateway.emit(WEBHOOK_EVENT.REFUND_FAILED, refund);
   }
 }

@@ -74,7 +74,12 @@ export interface OrderRecord {
   authorizedAmount: number;
   capturedAmount: number;
   reversedAmount: number;
+  /** Refunds PROCESSED. */
   refundedAmount: number;
+  /** Refunds still PENDING (refundPendingMs): reserved, not yet refunded. */
+  refundPendingAmount: number;
+  /** Refund orders of this order, oldest first. */
+  refundIds: string[];
   captureCount: number;
   captureAttempts: number;
   cancelCount: number;
@@ -121,6 +126,8 @@ export function newOrderRecord(
     capturedAmount: 0,
     reversedAmount: 0,
     refundedAmount: 0,
+    refundPendingAmount: 0,
+    refundIds: [],
     captureCount: 0,
     captureAttempts: 0,
     cancelCount: 0,

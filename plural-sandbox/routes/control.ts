@@ -12,6 +12,7 @@ export const CONTROL_PREFIX = '/__sandbox';
 
 const webhookUrlSchema = z.object({ url: z.url({ protocol: /^https?$/ }).nullable() });
 const authenticateSchema = z.object({ result: z.enum(['approve', 'decline']) });
+const settleSchema = z.object({ outcome: z.enum(['processed', 'failed']).optional() });
 const checkoutPaymentSchema = z.object({
   /** A sandbox test card's key, as on the checkout page (e.g. `visa-declined`). */
   card: z.string().min(1).max(100),
@@ -47,7 +48,8 @@ export function controlRouter(ctx: SandboxContext): Router {
   });
 
   r.post('/orders/:orderId/settle', (req, res) => {
-    const order = ctx.gateway.settlement.settleNow(req.params.orderId);
+    const { outcome } = parseBody(settleSchema, req.body);
+    const order = ctx.gateway.settlement.settleNow(req.params.orderId, outcome);
     res.json(orderSummary(order, ctx.options.authorizationTtlSeconds));
   });
 
