@@ -10,3 +10,5 @@ export type { AccessToken, TokenCacheOptions } from './token-cache';
 export { redactSensitive } from './redact';
 export { parseWebhookBody } from './webhooks';
 export type { ParsedWebhook } from './webhooks';
+export { parseCallback } from './callbacks';
+export type { ParsedCallback } from './callbacks';

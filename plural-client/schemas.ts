@@ -427,6 +427,40 @@ export const GatewayErrorBodySchema = z.looseObject({
   traceId: z.string().nullish(),
 });
 
+/** One callback status value: an upper-case status name such as AUTHORIZED, PROCESSED or FAILED. */
+const CallbackStatusSchema = z.string().regex(/^[A-Z_]{1,40}$/, 'must be a status name');
+
+/**
+ * The fields Plural's browser callback carries to `callback_url` (form POST or query string), after the signature
+ * is verified. The guides name the status field `payment_status` (pre-authorization and pay-by-points samples, every
+ * guide's field list) or `status` (native-OTP and tokenization samples, every signing-string example): either is
+ * accepted, and when both arrive they must agree. Parsed to one `status`.
+ */
+export const PluralCallbackSchema = z
+  .looseObject({
+    order_id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a Plural order id'),
+    payment_status: CallbackStatusSchema.optional(),
+    status: CallbackStatusSchema.optional(),
+    error_code: z.string().max(100).optional(),
+    error_message: z.string().max(500).optional(),
+  })
+  .superRefine((f, ctx) => {
+    if (f.payment_status === undefined && f.status === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['payment_status'], message: 'payment_status (or status) is required' });
+    } else if (f.payment_status !== undefined && f.status !== undefined && f.payment_status !== f.status) {
+      ctx.addIssue({ code: 'custom', path: ['status'], message: 'payment_status and status disagree' });
+    }
+  })
+  .transform((f) => ({
+    orderId: f.order_id,
+    status: (f.payment_status ?? f.status) as string,
+    statusField: f.payment_status !== undefined ? ('payment_status' as const) : ('status' as const),
+    ...(f.error_code !== undefined ? { errorCode: f.error_code } : {}),
+    ...(f.error_message !== undefined ? { errorMessage: f.error_message } : {}),
+  }));
+/** A parsed callback: the payment status under one name, whichever field carried it. */
+export type PluralCallback = z.output<typeof PluralCallbackSchema>;
+
 /** Any webhook: `event_type` plus `data`. */
 export const WebhookPayloadSchema = z.looseObject({ event_type: z.string().min(1), data: z.unknown() });
 export type WebhookPayload = z.infer<typeof WebhookPayloadSchema>;

@@ -17,12 +17,16 @@ import {
 //   printf '%s' 'error_code=USER_AUTHENTICATION_FAILED&error_message=Consumer Authentication required&order_id=v1-4405071524-aa-qlAtAf&status=FAILED' \
 //     | openssl dgst -sha256 -mac HMAC -macopt hexkey:$KEY
 //   => 95f32d32f72a8efd5ae95f9151b91d8b42d0719dcfa89dbe021178a078f92299
+//   printf '%s' 'error_code=USER_AUTHENTICATION_FAILED&error_message=Consumer Authentication required&order_id=v1-4405071524-aa-qlAtAf&payment_status=FAILED' \
+//     | openssl dgst -sha256 -mac HMAC -macopt hexkey:$KEY
+//   => bb888c9691860d45f89357e9d6c465e63bbfef1cfbd949d91c662304762adc0c
 //   Same success string keyed with the secret's raw string bytes instead (the wrong reading of the key):
 //   printf '%s' '...' | openssl dgst -sha256 -hmac $KEY
 //   => 8f537b24a5918e52c02a2797f34d6ef7badf2abffbbd0e17fc4f16d670ab6ef0
 const CALLBACK_SECRET = '6e4f8c2a9b1d3e5f7a0c2b4d6e8f1a3c5b7d9e0f2a4c6b8d0e1f3a5c7b9d2e4f';
 const SUCCESS_SIG = '8365B51E917B6D6A80F002AE2A2AEF9E8A6022CCD506BAF437E0981EA7EF2C52';
 const FAILURE_SIG = '95F32D32F72A8EFD5AE95F9151B91D8B42D0719DCFA89DBE021178A078F92299';
+const FAILURE_PAYMENT_STATUS_SIG = 'BB888C9691860D45F89357E9D6C465E63BBFEF1CFBD949D91C662304762ADC0C';
 const RAW_KEY_SIG = '8F537B24A5918E52C02A2797F34D6EF7BADF2ABFFBBD0E17FC4F16D670AB6EF0';
 
 //   printf '%s' 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W.1731300000.{"event_type":"ORDER_AUTHORIZED","data":{"order_id":"v1-4405071524-aa-qlAtAf","status":"AUTHORIZED"}}' \
@@ -56,6 +60,17 @@ describe('callback signature', () => {
 
   it('verifies the OpenSSL vector for a failure callback with four signed fields', () => {
     expect(verifyCallbackSignature({ ...failureFields, signature: FAILURE_SIG }, CALLBACK_SECRET)).toBe(true);
+  });
+
+  it('verifies the OpenSSL vector for a failure callback carrying payment_status (the guides disagree on the name)', () => {
+    const { status, ...rest } = failureFields;
+    const fields = { ...rest, payment_status: status, signature: FAILURE_PAYMENT_STATUS_SIG };
+    expect(verifyCallbackSignature(fields, CALLBACK_SECRET)).toBe(true);
+    expect(verifyCallbackSignature({ ...fields, payment_status: 'AUTHORIZED' }, CALLBACK_SECRET)).toBe(false);
+    // The same values under the other field name sign a different string.
+    expect(verifyCallbackSignature({ ...failureFields, signature: FAILURE_PAYMENT_STATUS_SIG }, CALLBACK_SECRET)).toBe(
+      false,
+    );
   });
 
   it('accepts a lowercase hex signature', () => {
