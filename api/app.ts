@@ -7,7 +7,13 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
-import { parseWebhookBody, verifyCallbackSignature, verifyWebhook, WEBHOOK_TOLERANCE_SECONDS } from '../plural-client';
+import {
+  parseCallback,
+  parseWebhookBody,
+  verifyCallbackSignature,
+  verifyWebhook,
+  WEBHOOK_TOLERANCE_SECONDS,
+} from '../plural-client';
 import type { Order } from '../plural-client';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
@@ -40,7 +46,6 @@ import type { ApiMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi';
 import { paymentResource } from './resource';
 import {
-  CallbackFieldsSchema,
   CancelSchema,
   CaptureSchema,
   CreatePaymentSchema,
@@ -667,15 +672,18 @@ export function createApp(options: ApiOptions): express.Express {
       logger.warn({ route: 'callback' }, 'callback signature rejected');
       throw signatureRejected('callback_signature_invalid', 'callback signature does not match');
     }
-    const parsed = parse(CallbackFieldsSchema, fields, 'callback');
+    // The status arrives as `payment_status` (as Plural's guides show it) or `status`; the client's parser takes both.
+    const result = parseCallback(fields);
+    if (!result.ok) throw badRequest('invalid_callback', result.message);
+    const parsed = result.callback;
     const delivered = await engine.deliverCallback({
-      orderId: parsed.order_id,
+      orderId: parsed.orderId,
       status: parsed.status,
-      ...(parsed.error_code !== undefined ? { errorCode: parsed.error_code } : {}),
-      ...(parsed.error_message !== undefined ? { errorMessage: parsed.error_message } : {}),
+      ...(parsed.errorCode !== undefined ? { errorCode: parsed.errorCode } : {}),
+      ...(parsed.errorMessage !== undefined ? { errorMessage: parsed.errorMessage } : {}),
     });
     if (!delivered.delivered) {
-      throw notFound('payment_not_found', `no running payment for Plural order ${parsed.order_id}`);
+      throw notFound('payment_not_found', `no running payment for Plural order ${parsed.orderId}`);
     }
     res.locals.workflowId = paymentWorkflowId(delivered.merchantOrderReference);
     const target = new URL(

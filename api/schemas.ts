@@ -125,14 +125,6 @@ export const CancelSchema = z.strictObject({
 /** Bodyless actions (`otp/resend`): an empty object or no body at all. */
 export const EmptySchema = z.strictObject({});
 
-/** Callback fields from Plural's redirect, after the signature is verified. */
-export const CallbackFieldsSchema = z.looseObject({
-  order_id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a Plural order id'),
-  status: z.string().regex(/^[A-Z_]{1,40}$/, 'must be a status name'),
-  error_code: z.string().max(100).optional(),
-  error_message: z.string().max(500).optional(),
-});
-
 /** Turn zod issues into `{path, message}` pairs. Zod 4 messages name rules, not values; keys are sanitized. */
 export function issuesOf(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.map((issue) => {

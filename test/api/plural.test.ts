@@ -79,6 +79,32 @@ describe('GET|POST /v1/callbacks/plural', () => {
     });
   });
 
+  it("takes the status as payment_status, the field Plural's guides show", async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-ps');
+    const res = await request(api.app)
+      .post('/v1/callbacks/plural')
+      .type('form')
+      .send(signed({ order_id: orderId, payment_status: 'AUTHORIZED' }));
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`${SUCCESS_URL}?merchant_order_reference=cb-ps&status=AUTHORIZED`);
+    expect(api.engine.mutatingCalls).toEqual([
+      { method: 'deliverCallback', args: [{ orderId, status: 'AUTHORIZED' }] },
+    ]);
+  });
+
+  it('refuses a signed callback whose payment_status and status disagree, with a 400', async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-both');
+    const res = await request(api.app)
+      .post('/v1/callbacks/plural')
+      .type('form')
+      .send(signed({ order_id: orderId, payment_status: 'FAILED', status: 'AUTHORIZED' }));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_callback');
+    expect(api.engine.mutatingCalls).toEqual([]);
+  });
+
   it('accepts a lowercase hex signature', async () => {
     const api = makeApi();
     const orderId = await challengePayment(api, 'cb-3');

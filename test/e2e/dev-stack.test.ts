@@ -203,7 +203,7 @@ describe('npm start, end to end over HTTP', () => {
     const created = await createPayment(reference, DECLINED_CARD, false);
     expect(created.body.status).toBe('AWAITING_CHALLENGE');
     const { callbackForm } = await completeChallenge(String(created.body.challenge_url), 'Approve');
-    expect(callbackForm.fields.status).toBe('FAILED');
+    expect(callbackForm.fields.payment_status).toBe('FAILED');
 
     const callback = await submitForm(callbackForm);
     expect(callback.status).toBe(303);

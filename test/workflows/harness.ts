@@ -366,7 +366,7 @@ export async function authenticateAtSandbox(
 export function callbackSignal(fields: Record<string, string>) {
   return {
     orderId: fields.order_id ?? '',
-    status: fields.status ?? '',
+    status: fields.payment_status ?? fields.status ?? '',
     errorCode: fields.error_code,
     errorMessage: fields.error_message,
   };
