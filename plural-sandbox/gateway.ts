@@ -364,7 +364,9 @@ export class Gateway {
   callbackFor(order: OrderRecord): CallbackTarget {
     const card = [...order.payments].reverse().find((p) => p.method === 'CARD') ?? order.payments.at(-1);
     const status = card?.status ?? order.status;
-    const fields: Record<string, string> = { order_id: order.id, status };
+    // The guides' field set: order_id, payment_status (or status, by option), error_code and error_message on
+    // failure, and the signature over all the others.
+    const fields: Record<string, string> = { order_id: order.id, [this.options.callbackStatusField]: status };
     const failed = status === PAYMENT_STATUS.FAILED;
     if (failed && card?.errorDetail) {
       fields.error_code = card.errorDetail.code;

@@ -10,6 +10,7 @@ export {
   type FaultConfig,
   type OtpLimits,
   type CallbackMode,
+  type CallbackStatusField,
   type CheckoutPreAuthOtherMethods,
   type SaleSettlement,
 } from './options';

@@ -27,6 +27,7 @@ const envSchema = z.object({
   SANDBOX_LATENCY_MS: ms,
   SANDBOX_SEED: z.coerce.number().int().min(0).optional(),
   SANDBOX_CALLBACK_MODE: z.enum(['form_post', 'redirect']).optional(),
+  SANDBOX_CALLBACK_STATUS_FIELD: z.enum(['payment_status', 'status']).optional(),
   SANDBOX_CHECKOUT_PRE_AUTH_OTHER_METHODS: z.enum(['drop', 'reject']).optional(),
   SANDBOX_OTP_MAX_ATTEMPTS: z.coerce.number().int().min(1).optional(),
   SANDBOX_OTP_RESEND_AFTER_SECONDS: z.coerce.number().int().min(0).optional(),
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
     latencyMs: env.SANDBOX_LATENCY_MS,
     seed: env.SANDBOX_SEED,
     callbackMode: env.SANDBOX_CALLBACK_MODE,
+    callbackStatusField: env.SANDBOX_CALLBACK_STATUS_FIELD,
     checkoutPreAuthOtherMethods: env.SANDBOX_CHECKOUT_PRE_AUTH_OTHER_METHODS,
     otp: defined({
       maxAttempts: env.SANDBOX_OTP_MAX_ATTEMPTS,

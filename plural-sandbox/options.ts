@@ -68,6 +68,13 @@ export const NO_FAULTS: FaultConfig = Object.freeze({
 export type CallbackMode = 'form_post' | 'redirect';
 
 /**
+ * The callback field carrying the payment status. The pre-authorization and pay-by-points guides show
+ * `payment_status` and every guide's signing text lists it; the native-OTP and tokenization samples, and every
+ * guide's signing-string example, show `status`. `status` is for compatibility tests.
+ */
+export type CallbackStatusField = 'payment_status' | 'status';
+
+/**
  * What a hosted checkout order created with `pre_auth: true` does with payment methods other than CARD in
  * `allowed_payment_methods`. The pre-authorization guide allows pre-auth "for card payments only through hosted
  * checkout" but does not say what happens to other methods in the request: `drop` limits the order to CARD (the
@@ -136,6 +143,8 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** @default 'form_post' */
   callbackMode?: CallbackMode;
+  /** @default 'payment_status' (see {@link CallbackStatusField}) */
+  callbackStatusField?: CallbackStatusField;
   /**
    * A refund stays PENDING this long before it is PROCESSED (`REFUND_PROCESSED`), so the engine's confirmation path
    * can be tested; 0 = PROCESSED at once. Plural documents a PENDING refund status but no timing. @default 0
@@ -170,6 +179,7 @@ export interface ResolvedOptions {
   seed: number;
   latencyMs: number;
   callbackMode: CallbackMode;
+  callbackStatusField: CallbackStatusField;
   checkoutPreAuthOtherMethods: CheckoutPreAuthOtherMethods;
   refundPendingMs: number;
   saleSettlement: SaleSettlement;
@@ -239,6 +249,7 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     seed: positive('seed', options.seed ?? 1),
     latencyMs: positive('latencyMs', options.latencyMs ?? 0),
     callbackMode: options.callbackMode ?? 'form_post',
+    callbackStatusField: options.callbackStatusField ?? 'payment_status',
     checkoutPreAuthOtherMethods: options.checkoutPreAuthOtherMethods ?? 'drop',
     refundPendingMs: positive('refundPendingMs', options.refundPendingMs ?? 0),
     saleSettlement: {

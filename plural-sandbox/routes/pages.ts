@@ -38,7 +38,14 @@ export function pagesRouter(ctx: SandboxContext): Router {
   const finish = (req: Request, res: Response, callback: CallbackTarget): void => {
     const url = callback.url;
     if (url === undefined) {
-      html(res, 200, messagePage('Payment finished', `Payment status: ${callback.fields.status ?? 'unknown'}.`));
+      html(
+        res,
+        200,
+        messagePage(
+          'Payment finished',
+          `Payment status: ${callback.fields.payment_status ?? callback.fields.status ?? 'unknown'}.`,
+        ),
+      );
       return;
     }
     if (ctx.options.callbackMode === 'redirect') {

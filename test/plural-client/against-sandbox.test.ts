@@ -369,7 +369,7 @@ describe('sandbox signatures verified by the client', () => {
       .parse(await res.body.json());
     expect(verifyCallbackSignature(callback.fields, sandbox.credentials.callbackSecretHex)).toBe(true);
     expect(
-      verifyCallbackSignature({ ...callback.fields, status: 'FAILED' }, sandbox.credentials.callbackSecretHex),
+      verifyCallbackSignature({ ...callback.fields, payment_status: 'FAILED' }, sandbox.credentials.callbackSecretHex),
     ).toBe(false);
   });
 

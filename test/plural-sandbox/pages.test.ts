@@ -75,9 +75,11 @@ describe('hosted checkout page', () => {
     expect(done.status).toBe(200);
     const form = parseForm(await done.text());
     expect(form.action).toBe('https://merchant.example/callback');
-    expect(form.fields).toMatchObject({ order_id: c.orderId, status: 'AUTHORIZED' });
+    expect(form.fields).toEqual({ order_id: c.orderId, payment_status: 'AUTHORIZED', signature: expect.any(String) });
     expect(verifyCallback(form.fields, sandbox.credentials.callbackSecretHex)).toBe(true);
-    expect(verifyCallback({ ...form.fields, status: 'PROCESSED' }, sandbox.credentials.callbackSecretHex)).toBe(false);
+    expect(verifyCallback({ ...form.fields, payment_status: 'PROCESSED' }, sandbox.credentials.callbackSecretHex)).toBe(
+      false,
+    );
     expect(sandbox.order(c.orderId)?.status).toBe('AUTHORIZED');
   });
 
@@ -86,7 +88,7 @@ describe('hosted checkout page', () => {
     const c = await checkout(api, { pre_auth: false });
     const pay = await payOnPage(sandbox.baseUrl, c.token, 'mastercard-challenge');
     const form = parseForm(await (await answerChallenge(pay.headers.get('location')!, 'approve')).text());
-    expect(form.fields.status).toBe('PROCESSED');
+    expect(form.fields.payment_status).toBe('PROCESSED');
     expect(sandbox.order(c.orderId)?.status).toBe('PROCESSED');
   });
 
@@ -114,20 +116,40 @@ describe('challenge page (bank ACS)', () => {
     expect(await page.text()).toContain('value="decline"');
     const form = parseForm(await (await answerChallenge(o.challengeUrl, 'decline')).text());
     expect(form.action).toBe('https://merchant.example/failure');
-    expect(form.fields).toMatchObject({
+    expect(form.fields).toEqual({
       order_id: o.orderId,
-      status: 'FAILED',
+      payment_status: 'FAILED',
       error_code: 'USER_AUTHENTICATION_FAILED',
+      error_message: 'Consumer Authentication Failed',
+      signature: expect.stringMatching(/^[0-9A-F]{64}$/),
     });
     expect(verifyCallback(form.fields, sandbox.credentials.callbackSecretHex)).toBe(true);
     expect(sandbox.order(o.orderId)?.status).toBe('ATTEMPTED');
+  });
+
+  it("signs exactly the guides' string: error_code, error_message, order_id, payment_status, sorted", async () => {
+    const { api, sandbox } = await start();
+    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const { fields } = parseForm(await (await answerChallenge(o.challengeUrl, 'decline')).text());
+    const input = `error_code=USER_AUTHENTICATION_FAILED&error_message=Consumer Authentication Failed&order_id=${o.orderId}&payment_status=FAILED`;
+    expect(fields.signature).toBe(javaGenerateHash(input, sandbox.credentials.callbackSecretHex));
+  });
+
+  it('with callbackStatusField status, sends and signs status instead of payment_status', async () => {
+    const { api, sandbox } = await start({ callbackStatusField: 'status' });
+    const o = await pendingOrder(api);
+    const { fields } = parseForm(await (await answerChallenge(o.challengeUrl, 'approve')).text());
+    expect(fields).toEqual({ order_id: o.orderId, status: 'AUTHORIZED', signature: expect.any(String) });
+    expect(fields.signature).toBe(
+      javaGenerateHash(`order_id=${o.orderId}&status=AUTHORIZED`, sandbox.credentials.callbackSecretHex),
+    );
   });
 
   it('approving a card the issuer declines reports its error code in the signed callback', async () => {
     const { api, sandbox } = await start();
     const o = await pendingOrder(api, { card: TEST_CARD.declined });
     const form = parseForm(await (await answerChallenge(o.challengeUrl, 'approve')).text());
-    expect(form.fields).toMatchObject({ status: 'FAILED', error_code: 'PAYMENT_DECLINED' });
+    expect(form.fields).toMatchObject({ payment_status: 'FAILED', error_code: 'PAYMENT_DECLINED' });
     expect(verifyCallback(form.fields, sandbox.credentials.callbackSecretHex)).toBe(true);
   });
 
