@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
+import { Api, orderBody, pendingOrder, sleep, TEST_CARD, uniqueRef } from './helpers';
 
 const MAIN = join(__dirname, '..', '..', 'plural-sandbox', 'main.ts');
 
@@ -50,10 +52,67 @@ describe('npm run sandbox (plural-sandbox/main.ts)', () => {
     expect(await proc.exit).toBe(0);
   });
 
+  it('applies the settlement, expiry, refund, callback and checkout variables', async () => {
+    const proc = run({
+      SANDBOX_PORT: '0',
+      SANDBOX_HOST: '127.0.0.1',
+      SANDBOX_SALE_THROUGH_AUTHORIZED: 'true',
+      SANDBOX_SALE_SETTLE_DELAY_MS: '600000',
+      SANDBOX_ORDER_EXPIRY_SECONDS: '0.2',
+      SANDBOX_REFUND_PENDING_MS: '600000',
+      SANDBOX_CALLBACK_STATUS_FIELD: 'status',
+      SANDBOX_CHECKOUT_PRE_AUTH_OTHER_METHODS: 'reject',
+    });
+    try {
+      const url = /listening on (http:\/\/\S+)/.exec(await proc.firstLine)?.[1];
+      const api = new Api(url!);
+      const token = await api.post('/api/auth/v1/token', {
+        client_id: DEFAULT_CREDENTIALS.clientId,
+        client_secret: DEFAULT_CREDENTIALS.clientSecret,
+        grant_type: 'client_credentials',
+      });
+      api.token = token.body.access_token;
+
+      const sale = await pendingOrder(api, { preAuth: false, card: TEST_CARD.challengeOnly });
+      const done = await api.post(`/__sandbox/payments/${sale.paymentId}/authenticate`, { result: 'approve' });
+      expect(done.body.status).toBe('AUTHORIZED');
+      expect(done.body.callback.fields).toMatchObject({ status: 'AUTHORIZED' });
+      expect(done.body.callback.fields.payment_status).toBeUndefined();
+      expect((await api.post(`/__sandbox/orders/${sale.orderId}/settle`)).body.status).toBe('PROCESSED');
+      const refund = await api.post(`/api/pay/v1/refunds/${sale.orderId}`, {
+        merchant_order_reference: uniqueRef('rf'),
+        order_amount: { value: 1_000, currency: 'INR' },
+      });
+      expect(refund.body.data.status).toBe('PENDING');
+
+      const checkout = await api.post(
+        '/api/checkout/v1/orders',
+        orderBody({ pre_auth: true, allowed_payment_methods: ['CARD', 'UPI'] }),
+      );
+      expect(checkout.status).toBe(400);
+
+      const unpaid = await api.post('/api/pay/v1/orders', orderBody());
+      await sleep(400);
+      expect((await api.get(`/api/pay/v1/orders/${unpaid.body.data.order_id as string}`)).body.data.status).toBe(
+        'FAILED',
+      );
+    } finally {
+      proc.kill();
+    }
+    expect(await proc.exit).toBe(0);
+  });
+
   it('refuses a bad environment with exit code 2 naming the variable', async () => {
     const proc = run({ SANDBOX_PORT: 'eighty', SANDBOX_HOST: '127.0.0.1' });
     proc.firstLine.catch(() => undefined);
     expect(await proc.exit).toBe(2);
     expect(proc.stderr()).toContain('SANDBOX_PORT');
+  });
+
+  it('refuses a flag that is not true/false/1/0', async () => {
+    const proc = run({ SANDBOX_PORT: '0', SANDBOX_HOST: '127.0.0.1', SANDBOX_SALE_THROUGH_AUTHORIZED: 'yes' });
+    proc.firstLine.catch(() => undefined);
+    expect(await proc.exit).toBe(2);
+    expect(proc.stderr()).toContain('SANDBOX_SALE_THROUGH_AUTHORIZED');
   });
 });
