@@ -56,7 +56,7 @@ const OPEN_STATUSES: ReadonlySet<OrderStatus> = new Set([
  * modules, which share this class's primitives (marked internal).
  */
 export class Gateway {
-  /** Timers of the timed steps (payment expiry, settlement); unref'd, cleared by stop(). @internal */
+  /** Timers of the timed steps (payment expiry, settlement, order expiry); unref'd, cleared by stop(). @internal */
   readonly timers = new OrderTimers();
 
   readonly instruments = new Instruments(this);
@@ -133,7 +133,7 @@ export class Gateway {
   }
 
   /**
-   * Applies every timed step now due on the sandbox clock (payment expiry, settlement). Timers do the same in real
+   * Applies every timed step now due on the sandbox clock (payment expiry, settlement, order expiry). Timers do the same in real
    * time; checking on every read is what makes a fake `now` clock work.
    * @internal
    */

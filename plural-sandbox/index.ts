@@ -25,6 +25,7 @@ export {
 } from './state-machine';
 export { ERROR_CODES, type ErrorCode } from './errors';
 export type { OrderSummary } from './order-view';
+export type { SettleOutcome } from './settlement';
 export type { WebhookDelivery } from './webhooks';
 export { RETRY_SCHEDULE_SECONDS } from './webhooks';
 export { signCallback, signWebhook } from './signatures';

@@ -1,5 +1,5 @@
 import { profileByKey } from './cards';
-import { ERROR_CODES, invalidRequest, invalidStatus, PluralError } from './errors';
+import { ERROR_CODES, invalidRequest, invalidStatus, orderNotFound, PluralError } from './errors';
 import type { Gateway } from './gateway';
 import type { CaptureInput, RefundInput } from './schemas';
 import { ORDER_STATUS, PAYMENT_STATUS, WEBHOOK_EVENT, type OrderStatus } from './state-machine';
@@ -46,7 +46,9 @@ export class Settlement {
    * @throws PluralError 422 when nothing is waiting, or `failed` is asked of a sale
    */
   settleNow(orderId: string, outcome: SettleOutcome = 'processed'): OrderRecord {
-    const order = this.gateway.getOrder(orderId);
+    // Read without catching up first: with a fake clock past settleAt, the caller still decides the outcome.
+    const order = this.gateway.store.orders.get(orderId);
+    if (!order) throw orderNotFound(orderId);
     if (order.settleAt === undefined) {
       throw invalidStatus(
         order.id,
@@ -63,6 +65,7 @@ export class Settlement {
       );
     }
     this.settle(order, outcome);
+    this.gateway.catchUp(order);
     return order;
   }
 

@@ -220,6 +220,16 @@ describe('refunds that stay PENDING first (refundPendingMs)', () => {
     expect((await api.get(`/api/pay/v1/orders/${id}`)).body.data.status).toBe('PROCESSED');
   });
 
+  it('lets the control API decide the outcome of a refund whose delay has passed on a fake clock', async () => {
+    const clock = fakeClock();
+    const { api, sandbox } = await setup({ refundPendingMs: 60_000, now: clock.now });
+    const parent = await processedOrder(api);
+    const id = (await refund(api, parent, 10_000)).body.data.order_id as string;
+    clock.advance(60_000);
+    expect(sandbox.settle(id, 'failed')).toMatchObject({ status: 'FAILED' });
+    expect(sandbox.order(parent)).toMatchObject({ status: 'PROCESSED', refundedAmount: 0, refundPendingAmount: 0 });
+  });
+
   it('settles at once through the control API, or fails the refund (REFUND_FAILED, amount refundable again)', async () => {
     const { api, sandbox, hook } = await setup({ refundPendingMs: 60_000 });
     const parent = await processedOrder(api);
