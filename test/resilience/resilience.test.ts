@@ -1,16 +1,18 @@
 /**
  * Chaos run: N concurrent payments (RESILIENCE_PAYMENTS, default 120) through the API, with 5xx, 429, timeouts,
- * latency and dropped / duplicated / reordered / delayed webhooks injected by the sandbox, callbacks replayed, and
- * the worker process SIGKILLed and restarted twice mid-flight. Every payment must end in exactly one terminal state
- * that matches the sandbox's own record: no loss, no double capture, no capture after a cancel, no authorization
- * left open. The counts are printed as one `RESILIENCE …` line.
+ * latency and dropped / duplicated / reordered / delayed webhooks injected by the sandbox, callbacks replayed, and the
+ * worker process SIGKILLed and restarted twice mid-flight. Every payment must end in exactly one terminal state that
+ * matches the sandbox's own record: no loss, no double capture, no capture after a cancel, no authorization left open.
+ * The counts are printed as one `RESILIENCE …` line; a payment that does not close is listed with its workflow id, last
+ * known state and history length, and fails the test.
  *
- *   RESILIENCE_PAYMENTS=1000 npx vitest run test/resilience
+ *   RESILIENCE_PAYMENTS=1000 npx vitest run test/resilience/resilience.test.ts
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness } from './harness';
 import type { Harness } from './harness';
 import { CHAOS_FAULTS, runScenario } from './scenario';
+import { formatUnsettled } from './temporal-calls';
 
 const PAYMENTS = Number.parseInt(process.env.RESILIENCE_PAYMENTS ?? '120', 10);
 if (!Number.isSafeInteger(PAYMENTS) || PAYMENTS < 1) throw new Error('RESILIENCE_PAYMENTS must be a positive integer');
@@ -70,6 +72,7 @@ describe('resilience under faults and worker kills', () => {
         restartDelayMs: 500,
         faults: CHAOS_FAULTS,
         settleTimeoutMs: Math.max(150_000, PAYMENTS * 200),
+        callTimeoutMs: 15_000,
         // Fresh sandbox and Temporal per run: fixed references make the seeded fault draws repeat run after run.
         runId: `res${SEED}`,
       });
@@ -80,6 +83,8 @@ describe('resilience under faults and worker kills', () => {
           `violations:\n${result.report.violations.slice(0, 40).join('\n')}\ndriver errors:\n${result.driverErrors.slice(0, 20).join('\n')}\n`,
         );
       }
+      // First: the payments that never closed, each with what Temporal knows about it.
+      expect(result.unsettled.map(formatUnsettled)).toEqual([]);
       expect(result.report.violations).toEqual([]);
       expect(result.report.lost).toBe(0);
       expect(result.report.doubleCaptures).toBe(0);

@@ -2,7 +2,8 @@
  * The resilience scenario: N concurrent payments of every kind driven over HTTP against the API while the sandbox
  * injects HTTP and webhook faults and the worker process is SIGKILLed and restarted; then the storm stops, every
  * workflow is left to close (parked ones get an operator retry, as an operator would), and the invariants are checked
- * against the sandbox's own record.
+ * against the sandbox's own record. Every wait is bounded: a payment that does not close is reported (workflow id, last
+ * known state, history length) instead of being waited for.
  */
 import { Agent, request } from 'undici';
 import {
@@ -17,6 +18,8 @@ import { checkInvariants, summaryLine } from './invariants';
 import type { EngineOutcome, InvariantReport, PaymentUnderTest } from './invariants';
 import { API_KEY } from './harness';
 import type { Harness } from './harness';
+import { diagnoseUnsettled, formatUnsettled, withinDeadline } from './temporal-calls';
+import type { UnsettledPayment } from './temporal-calls';
 
 /** The sandbox's default OTP and test cards (plural-sandbox/README.md). */
 const CORRECT_OTP = '123456';
@@ -98,6 +101,8 @@ export interface ScenarioOptions {
   faults: Partial<FaultConfig>;
   /** Longest wait for every workflow to close once the storm is over. */
   settleTimeoutMs: number;
+  /** Deadline of each Temporal call the suite makes itself (describe, query, result, count, list, signal). */
+  callTimeoutMs: number;
   /** Prefix of the merchant order references (unique per run). */
   runId: string;
 }
@@ -108,6 +113,8 @@ export interface ScenarioResult {
   byScenario: Record<string, Record<string, number>>;
   /** Driver-side problems (an API answer no customer flow should ever get). */
   driverErrors: string[];
+  /** Payment workflows still open when the settle deadline passed, with what Temporal knows about each. */
+  unsettled: UnsettledPayment[];
   workerKills: number;
   faultsInjected: Readonly<Record<string, number>>;
   durationMs: number;
@@ -143,6 +150,8 @@ class Driver {
   callbacksDelivered = 0;
   /** What each payment's driver is doing now, for the progress line. */
   readonly steps = new Map<string, string>();
+  /** The status each payment last answered through the API, for the report on a payment that does not settle. */
+  readonly lastSeen = new Map<string, string>();
 
   constructor(
     readonly h: Harness,
@@ -188,7 +197,9 @@ class Driver {
 
   async get(ref: string): Promise<Resource | undefined> {
     const a = await this.api('GET', `/v1/payments/${ref}`);
-    return a.status === 200 ? asResource(a.body) : undefined;
+    const r = a.status === 200 ? asResource(a.body) : undefined;
+    this.lastSeen.set(ref, r ? `${r.status}${r.parked !== null ? ' (parked)' : ''}` : `GET answered ${a.status}`);
+    return r;
   }
 
   /** Polls the payment until `done` holds (or the time is up); returns the last resource seen. */
@@ -261,6 +272,8 @@ class Driver {
       dispatcher: this.agent,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ result: approve ? 'approve' : 'decline' }),
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
     });
     const answer = (await res.body.json()) as { callback?: { url?: string; fields?: Record<string, string> } };
     if (res.statusCode !== 200 || !answer.callback?.url || !answer.callback.fields) {
@@ -281,6 +294,8 @@ class Driver {
         method: asGet ? 'GET' : 'POST',
         dispatcher: this.agent,
         ...(asGet ? {} : { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }),
+        headersTimeout: 30_000,
+        bodyTimeout: 30_000,
       });
       await res.body.dump();
       if (res.statusCode === 303) this.callbacksDelivered += 1;
@@ -365,9 +380,16 @@ class Driver {
   }
 }
 
-/** The engine's own view of a payment, read from Temporal (not through the API). */
-async function engineOutcome(h: Harness, ref: string): Promise<EngineOutcome> {
-  const handle = h.client.workflow.getHandle(paymentWorkflowId(ref));
+/** Temporal errors are matched by name (they cross process boundaries), never by `instanceof`. */
+const isNamed = (err: unknown, name: string): boolean =>
+  err !== null && typeof err === 'object' && (err as { name?: unknown }).name === name;
+
+const reason = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+/** The engine's own view of a payment, read from Temporal (not through the API); every call has a deadline. */
+async function engineOutcome(h: Harness, ref: string, callTimeoutMs: number): Promise<EngineOutcome> {
+  const id = paymentWorkflowId(ref);
+  const handle = h.client.workflow.getHandle(id);
   const none: EngineOutcome = {
     found: false,
     closed: false,
@@ -380,17 +402,20 @@ async function engineOutcome(h: Harness, ref: string): Promise<EngineOutcome> {
   let closed: boolean;
   let execution: string;
   try {
-    execution = (await handle.describe()).status.name;
+    execution = (await withinDeadline(h.client, `describe ${id}`, callTimeoutMs, () => handle.describe())).status.name;
     closed = execution !== 'RUNNING';
-  } catch {
-    return none;
+  } catch (err) {
+    if (isNamed(err, 'WorkflowNotFoundError')) return none;
+    // Not known to be missing: count it as open, with the reason.
+    return { ...none, found: true, problem: `describe failed: ${reason(err)}` };
   }
   let state: PaymentState;
   try {
-    state = closed ? ((await handle.result()) as PaymentState) : await handle.query(getPaymentQuery);
+    state = await withinDeadline(h.client, `${closed ? 'result' : 'query'} ${id}`, callTimeoutMs, () =>
+      closed ? (handle.result() as Promise<PaymentState>) : handle.query(getPaymentQuery),
+    );
   } catch (err) {
-    const why = err instanceof Error ? `${err.name}: ${err.message}` : 'unknown';
-    return { ...none, found: true, closed, problem: `workflow ${execution}: ${why}` };
+    return { ...none, found: true, closed, problem: `workflow ${execution}: ${reason(err)}` };
   }
   return {
     found: true,
@@ -420,40 +445,106 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-/** Waits until no payment workflow runs; parked ones get one operator retry per park (the storm is over). */
-async function settle(h: Harness, timeoutMs: number): Promise<{ operatorRetries: number; open: number }> {
-  const deadline = Date.now() + timeoutMs;
+/** Options of {@link settle}. */
+export interface SettleOptions {
+  /** Longest wait for every payment workflow to close. */
+  timeoutMs: number;
+  /** Deadline of each Temporal call. */
+  callTimeoutMs: number;
+  /** What the API last answered for a workflow id, for the report on those that do not close. */
+  lastSeen?: (workflowId: string) => string | undefined;
+}
+
+/** Outcome of {@link settle}. */
+export interface Settled {
+  operatorRetries: number;
+  /** Payment workflows still open at the deadline (empty when every one closed). */
+  unsettled: UnsettledPayment[];
+}
+
+/**
+ * Waits until no payment workflow runs; parked ones get one operator retry per park (the storm is over). At the
+ * deadline, returns every payment still open with what Temporal knows about it, instead of waiting for it.
+ * @throws {Error} when, at the deadline, the open payment workflows cannot even be listed
+ */
+export async function settle(h: Harness, o: SettleOptions): Promise<Settled> {
+  const deadline = Date.now() + o.timeoutMs;
   const retried = new Map<string, string>();
   let operatorRetries = 0;
   const running = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+  const listIds = (query: string, what: string): Promise<string[]> =>
+    withinDeadline(h.client, what, o.callTimeoutMs, async () => {
+      const ids: string[] = [];
+      for await (const info of h.client.workflow.list({ query })) ids.push(info.workflowId);
+      return ids;
+    });
   for (;;) {
-    const count = (await h.client.workflow.count(running)).count;
-    if (count === 0 || Date.now() > deadline) return { operatorRetries, open: count };
-    process.stderr.write(`resilience settling: ${count} workflows still open\n`);
+    let count: number | undefined;
+    try {
+      count = (await withinDeadline(h.client, 'count', o.callTimeoutMs, () => h.client.workflow.count(running))).count;
+    } catch (err) {
+      process.stderr.write(`resilience settling: could not count the open workflows (${reason(err)})\n`);
+    }
+    if (count === 0) return { operatorRetries, unsettled: [] };
+    if (Date.now() > deadline) break;
+    if (count !== undefined) process.stderr.write(`resilience settling: ${count} workflows still open\n`);
     // Parked payments are found by their search attribute, not by querying every open workflow (queries need the
     // worker, which is busiest exactly now).
-    const parkedIds: string[] = [];
-    const parkedQuery = `${running} AND PaymentParkedOperation != 'none'`;
-    for await (const info of h.client.workflow.list({ query: parkedQuery })) parkedIds.push(info.workflowId);
+    const parkedIds = await listIds(`${running} AND PaymentParkedOperation != 'none'`, 'list parked').catch(
+      (): string[] => [],
+    );
     for (const id of parkedIds) {
       const handle = h.client.workflow.getHandle(id);
-      const parked = await handle.query(getPaymentQuery).then(
+      const parked = await withinDeadline(h.client, `query ${id}`, o.callTimeoutMs, () =>
+        handle.query(getPaymentQuery),
+      ).then(
         (s) => s.parked,
         () => undefined,
       );
       if (parked && retried.get(id) !== `${parked.since}#${parked.retries}`) {
         retried.set(id, `${parked.since}#${parked.retries}`);
-        await handle.signal(operatorRetrySignal, { operator: 'resilience-suite' }).catch(() => undefined);
+        await withinDeadline(h.client, `signal ${id}`, o.callTimeoutMs, () =>
+          handle.signal(operatorRetrySignal, { operator: 'resilience-suite' }),
+        ).catch(() => undefined);
         operatorRetries += 1;
       }
     }
     await sleep(1_000);
   }
+  let open: string[];
+  try {
+    open = await listIds(running, 'list running');
+  } catch (err) {
+    throw new Error(`payment workflows are still open after ${o.timeoutMs} ms and cannot be listed: ${reason(err)}`, {
+      cause: err,
+    });
+  }
+  // A short query deadline: the worker may be what is stuck, and the report must not take as long as the run.
+  const unsettled = await mapLimit(open, 16, (id) =>
+    diagnoseUnsettled(h.client, id, o.lastSeen?.(id), Math.min(o.callTimeoutMs, 5_000)),
+  );
+  return { operatorRetries, unsettled };
 }
+
+/** The storm is over: no more faults. */
+const CALM: Partial<FaultConfig> = {
+  errorRate: 0,
+  errorAfterCommitRate: 0,
+  rateLimitRate: 0,
+  timeoutRate: 0,
+  timeoutAfterCommitRate: 0,
+  latencyMs: 0,
+  latencyJitterMs: 0,
+  webhookDropRate: 0,
+  webhookDuplicateRate: 0,
+  webhookReorderRate: 0,
+  webhookDelayRate: 0,
+};
 
 /** Runs the scenario and checks the invariants. */
 export async function runScenario(h: Harness, o: ScenarioOptions): Promise<ScenarioResult> {
   const started = Date.now();
+  const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0)}s`;
   const driver = new Driver(h, o.pollMs);
   const refs = Array.from({ length: o.payments }, (_, i) => `${o.runId}-${i}`);
   const amountOf = (i: number): number => 10_000 + i * 7;
@@ -464,17 +555,22 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
     for (const at of o.killAtMs) {
       await sleep(Math.max(0, started + at - Date.now()));
       await h.worker.kill();
+      process.stderr.write(`resilience t=${elapsed()} worker SIGKILLed\n`);
       await sleep(o.restartDelayMs);
       await h.worker.start();
+      process.stderr.write(`resilience t=${elapsed()} worker restarted\n`);
     }
-  })();
+  })().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
 
   // A progress line every 10 s on stderr, so a slow or stuck run shows where it is.
   const progress = setInterval(() => {
     const counts: Record<string, number> = {};
     for (const step of driver.steps.values()) counts[step] = (counts[step] ?? 0) + 1;
     process.stderr.write(
-      `resilience t=${((Date.now() - started) / 1000).toFixed(0)}s drivers=${JSON.stringify(counts)} kills=${h.worker.kills}\n`,
+      `resilience t=${elapsed()} drivers=${JSON.stringify(counts)} worker_kills=${h.worker.kills}\n`,
     );
   }, 10_000);
   progress.unref();
@@ -492,30 +588,34 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
       driver.steps.set(ref, 'done');
     }),
   );
-  await chaos;
+  const chaosError = await chaos;
+  if (chaosError !== undefined) {
+    clearInterval(progress);
+    await driver.agent.close();
+    throw new Error(`a kill or restart failed: ${reason(chaosError)}`, { cause: chaosError });
+  }
 
-  // The storm is over: no more faults. Replay every browser callback once more (the payments have moved on).
-  h.sandbox.setFaults({
-    errorRate: 0,
-    errorAfterCommitRate: 0,
-    rateLimitRate: 0,
-    timeoutRate: 0,
-    timeoutAfterCommitRate: 0,
-    latencyMs: 0,
-    latencyJitterMs: 0,
-    webhookDropRate: 0,
-    webhookDuplicateRate: 0,
-    webhookReorderRate: 0,
-    webhookDelayRate: 0,
-  });
+  // Replay every browser callback once more (the payments have moved on).
+  h.sandbox.setFaults(CALM);
   await mapLimit(driver.callbacks, 16, async (cb) => {
     const status = await driver.deliverCallback(cb, false, 1);
     driver.problem(cb.fields.order_id ?? '?', 'late callback replay', status);
   });
-  const settled = await settle(h, o.settleTimeoutMs);
+  const workflowRef = new Map(refs.map((ref) => [paymentWorkflowId(ref), ref]));
+  const settled = await settle(h, {
+    timeoutMs: o.settleTimeoutMs,
+    callTimeoutMs: o.callTimeoutMs,
+    lastSeen: (id) => {
+      const ref = workflowRef.get(id);
+      return ref === undefined
+        ? undefined
+        : `${driver.lastSeen.get(ref) ?? 'nothing'} (driver step ${driver.steps.get(ref) ?? '?'})`;
+    },
+  });
   clearInterval(progress);
+  for (const u of settled.unsettled) process.stderr.write(`resilience unsettled: ${formatUnsettled(u)}\n`);
 
-  const outcomes = await mapLimit(refs, 16, (ref) => engineOutcome(h, ref));
+  const outcomes = await mapLimit(refs, 16, (ref) => engineOutcome(h, ref, o.callTimeoutMs));
   const payments: PaymentUnderTest[] = refs.map((ref, i) => ({
     merchantOrderReference: ref,
     amount: { value: amountOf(i), currency: 'INR' },
@@ -541,6 +641,7 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
   const deliveries = h.sandbox.webhookDeliveries();
   const durationMs = Date.now() - started;
   const summary = summaryLine(report, {
+    unsettled: settled.unsettled.length,
     worker_kills: h.worker.kills,
     faults_injected: totalFaults,
     faults: Object.entries(faultsInjected)
@@ -559,6 +660,7 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
     summary,
     byScenario,
     driverErrors: driver.errors,
+    unsettled: settled.unsettled,
     workerKills: h.worker.kills,
     faultsInjected,
     durationMs,
