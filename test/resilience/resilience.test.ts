@@ -1,10 +1,11 @@
 /**
  * Chaos run: N concurrent payments (RESILIENCE_PAYMENTS, default 120) through the API, with 5xx, 429, timeouts,
- * latency and dropped / duplicated / reordered / delayed webhooks injected by the sandbox, callbacks replayed, and the
- * worker process SIGKILLed and restarted twice mid-flight. Every payment must end in exactly one terminal state that
- * matches the sandbox's own record: no loss, no double capture, no capture after a cancel, no authorization left open.
- * The counts are printed as one `RESILIENCE …` line; a payment that does not close is listed with its workflow id, last
- * known state and history length, and fails the test.
+ * latency and dropped / duplicated / reordered / delayed webhooks injected by the sandbox, callbacks replayed, the
+ * worker process SIGKILLed and restarted twice and the Temporal server SIGKILLed and restarted once (same SQLite file,
+ * same port) mid-flight. Every payment must end in exactly one terminal state that matches the sandbox's own record:
+ * no loss, no double capture, no capture after a cancel, no authorization left open. The counts are printed as one
+ * `RESILIENCE …` line; a payment that does not close is listed with its workflow id, last known state and history
+ * length, and fails the test.
  *
  *   RESILIENCE_PAYMENTS=1000 npx vitest run test/resilience/resilience.test.ts
  */
@@ -57,7 +58,7 @@ afterAll(async () => {
   await h?.stop();
 }, 60_000);
 
-describe('resilience under faults and worker kills', () => {
+describe('resilience under faults, worker kills and a Temporal server kill', () => {
   it(
     `${PAYMENTS} concurrent payments each reach one terminal state matching the sandbox, with no double capture, no capture after cancel and no open authorization`,
     async () => {
@@ -70,6 +71,10 @@ describe('resilience under faults and worker kills', () => {
         startWindowMs,
         killAtMs: [startWindowMs / 2 + 1_000, startWindowMs + 7_000],
         restartDelayMs: 500,
+        // While most payments wait on OTPs, captures and webhooks: the API answers 503 and the worker's polls fail
+        // until the server is back on the same SQLite file and port.
+        temporalKillAtMs: [startWindowMs + 15_000],
+        temporalRestartDelayMs: 1_000,
         faults: CHAOS_FAULTS,
         settleTimeoutMs: Math.max(150_000, PAYMENTS * 200),
         callTimeoutMs: 15_000,
@@ -91,8 +96,12 @@ describe('resilience under faults and worker kills', () => {
       expect(result.report.capturesAfterCancel).toBe(0);
       expect(result.report.openAuthorizations).toBe(0);
       expect(result.driverErrors).toEqual([]);
-      // The storm really happened: the worker died twice and the sandbox injected faults of every kind asked for.
+      // The storm really happened: the worker died twice, the server once, and the sandbox injected faults of every
+      // kind asked for.
       expect(result.workerKills).toBe(2);
+      expect(result.temporalKills).toBe(1);
+      // The worker rode out the server's crash: it reconnected rather than exiting.
+      expect(result.workerUnexpectedExits).toBe(0);
       for (const kind of ['error', 'rateLimit', 'timeout', 'webhookDropped', 'webhookDuplicated', 'webhookReordered']) {
         expect(result.faultsInjected[kind] ?? 0, kind).toBeGreaterThan(0);
       }

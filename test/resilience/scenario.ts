@@ -1,9 +1,9 @@
 /**
  * The resilience scenario: N concurrent payments of every kind driven over HTTP against the API while the sandbox
- * injects HTTP and webhook faults and the worker process is SIGKILLed and restarted; then the storm stops, every
- * workflow is left to close (parked ones get an operator retry, as an operator would), and the invariants are checked
- * against the sandbox's own record. Every wait is bounded: a payment that does not close is reported (workflow id, last
- * known state, history length) instead of being waited for.
+ * injects HTTP and webhook faults and the worker process and the Temporal server are SIGKILLed and restarted; then the
+ * storm stops, every workflow is left to close (parked ones get an operator retry, as an operator would), and the
+ * invariants are checked against the sandbox's own record. Every wait is bounded: a payment that does not close is
+ * reported (workflow id, last known state, history length) instead of being waited for.
  */
 import { Agent, request } from 'undici';
 import {
@@ -98,6 +98,12 @@ export interface ScenarioOptions {
   /** When to SIGKILL the worker, ms after the first payment started; it is started again after `restartDelayMs`. */
   killAtMs: readonly number[];
   restartDelayMs: number;
+  /**
+   * When to SIGKILL the Temporal server, ms after the first payment started; it is started again on the same SQLite
+   * file and port after `temporalRestartDelayMs`, and the API and the worker reconnect on their own.
+   */
+  temporalKillAtMs: readonly number[];
+  temporalRestartDelayMs: number;
   faults: Partial<FaultConfig>;
   /** Longest wait for every workflow to close once the storm is over. */
   settleTimeoutMs: number;
@@ -116,6 +122,9 @@ export interface ScenarioResult {
   /** Payment workflows still open when the settle deadline passed, with what Temporal knows about each. */
   unsettled: UnsettledPayment[];
   workerKills: number;
+  /** Worker exits nobody asked for (a crash, or the worker giving up while the Temporal server was down). */
+  workerUnexpectedExits: number;
+  temporalKills: number;
   faultsInjected: Readonly<Record<string, number>>;
   durationMs: number;
 }
@@ -146,8 +155,12 @@ class Driver {
   readonly errors: string[] = [];
   /** Calls that still answered 503 engine_unavailable (a retryable answer) when the driver gave up retrying. */
   unavailableGiveUps = 0;
+  /** 503 answers the driver retried (the worker or the Temporal server was down or behind). */
+  unavailableRetried = 0;
   readonly callbacks: { url: string; fields: Record<string, string> }[] = [];
   callbacksDelivered = 0;
+  /** Challenges the customer reached only after the sandbox had expired the payment (the run was held up). */
+  challengesExpired = 0;
   /** What each payment's driver is doing now, for the progress line. */
   readonly steps = new Map<string, string>();
   /** The status each payment last answered through the API, for the report on a payment that does not settle. */
@@ -177,6 +190,7 @@ class Driver {
         const text = await res.body.text();
         const parsed: unknown = text === '' ? undefined : JSON.parse(text);
         if (res.statusCode < 500 || Date.now() > deadline) return { status: res.statusCode, body: parsed };
+        if (res.statusCode === 503) this.unavailableRetried += 1;
       } catch (err) {
         if (Date.now() > deadline) throw err;
       }
@@ -262,11 +276,22 @@ class Driver {
     this.problem(ref, 'cancel', a.status);
   }
 
-  /** The bank's challenge page, answered through the sandbox's control API; returns the signed callback. */
-  async completeChallenge(ref: string, approve: boolean): Promise<{ url: string; fields: Record<string, string> }> {
+  /**
+   * The bank's challenge page, answered through the sandbox's control API; returns the signed callback, or undefined
+   * when the sandbox's payment is no longer pending (it expired while a kill held the payment up: the engine must
+   * still learn that, from a webhook or reconciliation, and the invariants check it did).
+   */
+  async completeChallenge(
+    ref: string,
+    approve: boolean,
+  ): Promise<{ url: string; fields: Record<string, string> } | undefined> {
     const order = this.h.sandbox.orderByReference(ref);
-    const payment = order?.payments.findLast((p) => p.status === 'PENDING');
-    if (!order || !payment) throw new Error(`${ref}: no pending payment at the sandbox`);
+    if (!order) throw new Error(`${ref}: no order at the sandbox for a payment awaiting its challenge`);
+    const payment = order.payments.findLast((p) => p.status === 'PENDING');
+    if (!payment) {
+      this.challengesExpired += 1;
+      return undefined;
+    }
     const res = await request(`${this.h.sandbox.baseUrl}/__sandbox/payments/${payment.id}/authenticate`, {
       method: 'POST',
       dispatcher: this.agent,
@@ -309,7 +334,7 @@ class Driver {
     const r = await this.until(ref, (x) => x.status !== 'CREATED', 60_000);
     if (r?.status !== 'AWAITING_CHALLENGE') return;
     const cb = await this.completeChallenge(ref, approve);
-    if (!deliver) return;
+    if (!cb || !deliver) return;
     this.callbacks.push(cb);
     const status = await this.deliverCallback(cb);
     if (status >= 500) this.errors.push(`${ref}: callback answered ${status}`);
@@ -550,15 +575,24 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
   const amountOf = (i: number): number => 10_000 + i * 7;
   h.sandbox.setFaults(o.faults);
 
-  // The worker dies mid-flight (SIGKILL) and comes back.
+  // The worker and the Temporal server die mid-flight (SIGKILL) and come back, one at a time, in time order.
+  const kills = [
+    ...o.killAtMs.map((at) => ({ at, what: 'worker' as const })),
+    ...o.temporalKillAtMs.map((at) => ({ at, what: 'temporal' as const })),
+  ].sort((a, b) => a.at - b.at);
+  /** From each server SIGKILL until the restarted server serves again. */
+  let temporalDownMs = 0;
   const chaos = (async () => {
-    for (const at of o.killAtMs) {
+    for (const { at, what } of kills) {
       await sleep(Math.max(0, started + at - Date.now()));
-      await h.worker.kill();
-      process.stderr.write(`resilience t=${elapsed()} worker SIGKILLed\n`);
-      await sleep(o.restartDelayMs);
-      await h.worker.start();
-      process.stderr.write(`resilience t=${elapsed()} worker restarted\n`);
+      const target = what === 'worker' ? h.worker : h.temporal;
+      const killedAt = Date.now();
+      await target.kill();
+      process.stderr.write(`resilience t=${elapsed()} ${what} SIGKILLed\n`);
+      await sleep(what === 'worker' ? o.restartDelayMs : o.temporalRestartDelayMs);
+      await target.start();
+      if (what === 'temporal') temporalDownMs += Date.now() - killedAt;
+      process.stderr.write(`resilience t=${elapsed()} ${what} restarted\n`);
     }
   })().then(
     () => undefined,
@@ -570,7 +604,7 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
     const counts: Record<string, number> = {};
     for (const step of driver.steps.values()) counts[step] = (counts[step] ?? 0) + 1;
     process.stderr.write(
-      `resilience t=${elapsed()} drivers=${JSON.stringify(counts)} worker_kills=${h.worker.kills}\n`,
+      `resilience t=${elapsed()} drivers=${JSON.stringify(counts)} worker_kills=${h.worker.kills} temporal_kills=${h.temporal.kills}\n`,
     );
   }, 10_000);
   progress.unref();
@@ -643,14 +677,19 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
   const summary = summaryLine(report, {
     unsettled: settled.unsettled.length,
     worker_kills: h.worker.kills,
+    temporal_kills: h.temporal.kills,
+    temporal_down_s: (temporalDownMs / 1000).toFixed(1),
+    worker_unexpected_exits: h.worker.unexpectedExits,
     faults_injected: totalFaults,
     faults: Object.entries(faultsInjected)
       .map(([k, v]) => `${k}:${v}`)
       .join(','),
     webhooks_delivered: deliveries.filter((d) => d.outcome === 'delivered').length,
     callbacks_delivered: driver.callbacksDelivered,
+    challenges_expired: driver.challengesExpired,
     operator_retries: settled.operatorRetries,
     driver_errors: driver.errors.length,
+    retried_503: driver.unavailableRetried,
     gave_up_on_503: driver.unavailableGiveUps,
     duration_s: (durationMs / 1000).toFixed(1),
   });
@@ -662,6 +701,8 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
     driverErrors: driver.errors,
     unsettled: settled.unsettled,
     workerKills: h.worker.kills,
+    workerUnexpectedExits: h.worker.unexpectedExits,
+    temporalKills: h.temporal.kills,
     faultsInjected,
     durationMs,
   };
