@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createApp, createTemporalEngine } from '../../api';
+import type { ApiTimings } from '../../api';
 import { createCardVaultRouter } from '../../card-vault';
 import type { RunningDevServer } from '../../temporal-server';
 import { createLogger } from '../../observability';
@@ -38,6 +39,13 @@ export interface HarnessOptions {
   pluralTimeoutMs: number;
   /** Extra worker environment. */
   workerEnv?: Record<string, string>;
+  /**
+   * How long the API waits for the engine. @default short waits (1.5 s after a start or an action, 500 ms polls): the
+   * drivers poll on their own, and long server-side waits would pile up queries under load
+   */
+  apiTimings?: Partial<ApiTimings>;
+  /** Deadline of each Temporal call the API makes (`createTemporalEngine`'s `callTimeoutMs`). @default the API's */
+  apiCallTimeoutMs?: number;
 }
 
 /** The payment worker running as `node --import tsx worker/main.ts`. */
@@ -257,7 +265,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     );
     const apiUrl = `http://127.0.0.1:${port}`;
     ready.handler = createApp({
-      engine: createTemporalEngine({ client }),
+      engine: createTemporalEngine({
+        client,
+        ...(options.apiCallTimeoutMs !== undefined ? { callTimeoutMs: options.apiCallTimeoutMs } : {}),
+      }),
       vault: vaultRouter.localVault,
       cardVaultRouter: vaultRouter,
       apiKeys: [API_KEY],
@@ -267,8 +278,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       publicBaseUrl: apiUrl,
       returnUrls: { success: `${apiUrl}/return/success`, failure: `${apiUrl}/return/failure` },
       logger: createLogger({ name: 'api', level: 'fatal' }),
-      // Short waits: the driver polls on its own; long server-side waits would pile up queries under load.
-      timings: { startWaitMs: 1_500, actionWaitMs: 1_500, pollIntervalMs: 500 },
+      timings: { startWaitMs: 1_500, actionWaitMs: 1_500, pollIntervalMs: 500, ...options.apiTimings },
       paymentDurations: options.durations,
       paymentLimits: options.limits,
     }) as http.RequestListener;

@@ -22,9 +22,9 @@ import { diagnoseUnsettled, formatUnsettled, withinDeadline } from './temporal-c
 import type { UnsettledPayment } from './temporal-calls';
 
 /** The sandbox's default OTP and test cards (plural-sandbox/README.md). */
-const CORRECT_OTP = '123456';
+export const CORRECT_OTP = '123456';
 const WRONG_OTP = '000000';
-const OTP_CARD = '4012001037141112';
+export const OTP_CARD = '4012001037141112';
 const CHALLENGE_CARD = '5555555555554444';
 const CAPTURE_DECLINE_CARD = '4000000000000119';
 
@@ -129,28 +129,28 @@ export interface ScenarioResult {
   durationMs: number;
 }
 
-interface Resource {
+export interface Resource {
   status: string;
   parked: unknown;
   order_id: string | null;
   payment_id: string | null;
 }
 
-interface Answer {
+export interface Answer {
   status: number;
   body: unknown;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function asResource(body: unknown): Resource | undefined {
+export function asResource(body: unknown): Resource | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const b = body as Record<string, unknown>;
   return typeof b.status === 'string' ? (b as unknown as Resource) : undefined;
 }
 
 /** Everything one run shares: the HTTP agent, the harness, counters. */
-class Driver {
+export class Driver {
   readonly agent = new Agent({ connections: 256, keepAliveTimeout: 10_000 });
   readonly errors: string[] = [];
   /** Calls that still answered 503 engine_unavailable (a retryable answer) when the driver gave up retrying. */
@@ -170,6 +170,25 @@ class Driver {
     readonly h: Harness,
     readonly pollMs: number,
   ) {}
+
+  /** One HTTP call to the API, not retried, and how long it took to answer. */
+  async once(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer & { ms: number }> {
+    const t0 = performance.now();
+    const res = await request(`${this.h.apiUrl}${path}`, {
+      method,
+      dispatcher: this.agent,
+      headers: {
+        authorization: `Bearer ${API_KEY}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+    });
+    const text = await res.body.text();
+    const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+    return { status: res.statusCode, body: parsed, ms: performance.now() - t0 };
+  }
 
   /** One HTTP call to the API; network errors and 5xx are retried (the customer's browser or the merchant would). */
   async api(method: 'GET' | 'POST', path: string, body?: unknown, deadlineMs = 60_000): Promise<Answer> {
@@ -412,7 +431,7 @@ const isNamed = (err: unknown, name: string): boolean =>
 const reason = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 /** The engine's own view of a payment, read from Temporal (not through the API); every call has a deadline. */
-async function engineOutcome(h: Harness, ref: string, callTimeoutMs: number): Promise<EngineOutcome> {
+export async function engineOutcome(h: Harness, ref: string, callTimeoutMs: number): Promise<EngineOutcome> {
   const id = paymentWorkflowId(ref);
   const handle = h.client.workflow.getHandle(id);
   const none: EngineOutcome = {
@@ -459,7 +478,7 @@ async function engineOutcome(h: Harness, ref: string, callTimeoutMs: number): Pr
   };
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
