@@ -119,7 +119,9 @@ describe('checkInvariants', () => {
       NOW,
     );
     expect(report.openAuthorizations).toBe(1);
-    expect(report.violations.join('\n')).toContain('after its authorization deadline');
+    expect(report.violations.join('\n')).toContain(
+      '1000 ms after its authorization deadline, 11000 ms after its authorization (engine: CANCELLED)',
+    );
   });
 
   it('counts a missing or still-open workflow as lost', () => {
@@ -130,6 +132,15 @@ describe('checkInvariants', () => {
     );
     expect(report.lost).toBe(2);
     expect(report.byStatus).toEqual({ MISSING: 1, AUTHORIZED: 1 });
+  });
+
+  it('labels a closed payment that still reports a parked operation with its final status too', () => {
+    const report = checkInvariants(
+      [payment('a', { parked: 'capture' }), payment('b', { closed: false, status: 'AUTHORIZED', parked: 'capture' })],
+      [order('a'), order('b', { status: 'AUTHORIZED', captureCount: 0, capturedAmount: 0 })],
+      NOW,
+    );
+    expect(report.byStatus).toEqual({ 'PROCESSED+PARKED(capture)': 1, 'PARKED(capture)': 1 });
   });
 
   it('catches an engine status that contradicts the sandbox', () => {

@@ -118,7 +118,14 @@ export function checkInvariants(
   for (const p of payments) {
     const ref = p.merchantOrderReference;
     const e = p.engine;
-    const statusKey = !e.found ? 'MISSING' : e.parked !== undefined ? `PARKED(${e.parked})` : (e.status ?? 'UNKNOWN');
+    // A closed payment keeps its final status in the label, with a parked operation it still reports after it.
+    const parked = e.parked !== undefined ? `PARKED(${e.parked})` : undefined;
+    const statusKey = !e.found
+      ? 'MISSING'
+      : e.closed && e.status !== undefined
+        ? [e.status, parked].filter((x) => x !== undefined).join('+')
+        : (parked ?? e.status ?? 'UNKNOWN');
+    const engineView = `engine: ${statusKey}${e.detail ? ` [${e.detail}]` : ''}`;
     report.byStatus[statusKey] = (report.byStatus[statusKey] ?? 0) + 1;
     const list = ordersByRef.get(ref) ?? [];
     const order = list[0];
@@ -147,9 +154,11 @@ export function checkInvariants(
         resolvedAt !== undefined &&
         resolvedAt > o.authorizationDeadline
       ) {
+        const authorized =
+          o.authorizedAt !== undefined ? `, ${resolvedAt - o.authorizedAt} ms after its authorization` : '';
         violation(
           'openAuthorizations',
-          `${ref}: order ${o.orderId} was captured or cancelled ${resolvedAt - o.authorizationDeadline} ms after its authorization deadline`,
+          `${ref}: order ${o.orderId} was captured or cancelled ${resolvedAt - o.authorizationDeadline} ms after its authorization deadline${authorized} (${engineView})`,
         );
       }
       if (!isMinorUnits(o.amount.value) || !isMinorUnits(o.capturedAmount) || !isMinorUnits(o.authorizedAmount)) {
