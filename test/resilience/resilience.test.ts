@@ -48,7 +48,7 @@ const DURATIONS = {
   checkoutWindowMs: 20_000 * SCALE,
   reconcileInitialDelayMs: 2_000 * SCALE,
   reconcileMaxDelayMs: 5_000 * SCALE,
-  lateAuthorizationWatchMs: 8_000,
+  closingReconcileMaxDelayMs: 5_000 * SCALE,
   autoCancelAfterMs: 12_000 * SCALE,
   authorizationLifetimeMs: 75_000 * SCALE,
 };

@@ -441,6 +441,7 @@ export async function engineOutcome(h: Harness, ref: string, callTimeoutMs: numb
     pluralOrderId: undefined,
     amount: undefined,
     amountCaptured: undefined,
+    amountRefunded: undefined,
     parked: undefined,
   };
   let closed: boolean;
@@ -468,6 +469,7 @@ export async function engineOutcome(h: Harness, ref: string, callTimeoutMs: numb
     pluralOrderId: state.pluralOrderId,
     amount: state.amount,
     amountCaptured: state.amountCaptured,
+    amountRefunded: state.amountRefunded,
     parked: state.parked?.operation,
     detail: [
       state.failure ? `failure ${state.failure.code}: ${state.failure.message}` : '',
