@@ -13,9 +13,17 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { isPluralError, ORDER_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
-import type { CardDetailsResponse, Order, PaymentRequest, PluralApiError, PluralClient } from '../plural-client';
+import type {
+  Address as PluralAddress,
+  CardDetailsResponse,
+  DeviceInfo as PluralDeviceInfo,
+  Order,
+  PaymentRequest,
+  PluralApiError,
+  PluralClient,
+} from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
-import type { FailureType } from '../workflows/definitions';
+import type { Address, DeviceInfo, FailureType } from '../workflows/definitions';
 import type {
   ActivityLogger,
   CancelInput,
@@ -106,6 +114,34 @@ function cardUnavailable(what: string): ApplicationFailure {
   );
 }
 
+/** An address in Plural's words (the same field names; only what is set). */
+function addressBody(a: Address | undefined): PluralAddress | undefined {
+  if (a === undefined) return undefined;
+  const { address1, address2, address3, pincode, city, state, country } = a;
+  return { address1, address2, address3, pincode, city, state, country };
+}
+
+/** The workflow's browser details as Plural's `device_info` (every value a string, as the guides send them). */
+export function deviceInfoBody(d: DeviceInfo | undefined): PluralDeviceInfo | undefined {
+  if (d === undefined) return undefined;
+  const body: Record<string, string> = {};
+  const set = (key: string, value: string | undefined): void => {
+    if (value !== undefined) body[key] = value;
+  };
+  set('device_channel', d.deviceChannel);
+  set('browser_accept_header', d.browserAcceptHeader);
+  set('browser_user_agent', d.browserUserAgent);
+  set('browser_language', d.browserLanguage);
+  set('browser_screen_height', d.browserScreenHeight);
+  set('browser_screen_width', d.browserScreenWidth);
+  set('browser_timezone', d.browserTimezone);
+  set('browser_window_size', d.browserWindowSize);
+  set('browser_screen_color_depth', d.browserScreenColorDepth);
+  set('browser_java_enabled_val', d.browserJavaEnabled);
+  set('browser_javascript_enabled_val', d.browserJavascriptEnabled);
+  return Object.keys(body).length > 0 ? body : undefined;
+}
+
 /** Builds the payment activities over a Plural client and a card vault. */
 export function createActivities(deps: ActivityDeps) {
   const { plural, vault, logger } = deps;
@@ -162,14 +198,20 @@ export function createActivities(deps: ActivityDeps) {
             email_id: c.email,
             mobile_number: c.mobileNumber,
             country_code: c.countryCode,
+            billing_address: addressBody(c.billingAddress),
+            shipping_address: addressBody(c.shippingAddress),
           };
+    // As every guide shows it: metadata beside the customer in purchase_details, notes on the order itself.
+    const metadata = input.merchantMetadata;
     return {
       merchant_order_reference: input.merchantOrderReference,
       order_amount: input.amount,
       pre_auth: input.preAuth,
+      notes: input.notes,
       callback_url: input.callbackUrl,
       failure_callback_url: input.failureCallbackUrl,
-      purchase_details: customer ? { customer } : undefined,
+      purchase_details:
+        customer || metadata ? { customer, merchant_metadata: metadata ? { ...metadata } : undefined } : undefined,
     };
   }
 
@@ -475,6 +517,8 @@ export function createActivities(deps: ActivityDeps) {
   async function buildPayments(input: CreatePaymentInput, key: string): Promise<PaymentRequest[]> {
     const ref = referenceFor(key);
     const i = input.instrument;
+    // 3-D Secure concerns the card: the browser details ride on the CARD payment only.
+    const device_info = deviceInfoBody(input.deviceInfo);
     switch (i.kind) {
       case 'card': {
         const s = await secretOf(i.cardHandle, 'the card');
@@ -485,6 +529,7 @@ export function createActivities(deps: ActivityDeps) {
             payment_method: 'CARD',
             payment_amount: input.amount,
             pre_auth: input.preAuth,
+            device_info,
             payment_option: {
               card_details: {
                 name: s.name,
@@ -506,6 +551,7 @@ export function createActivities(deps: ActivityDeps) {
             payment_method: 'CARD',
             payment_amount: input.amount,
             pre_auth: input.preAuth,
+            device_info,
             payment_option: {
               card_token_details: { token_id: i.tokenId, cvv: s.cvv, token_txn_type: 'NETWORK_TOKEN' },
             },
@@ -523,6 +569,7 @@ export function createActivities(deps: ActivityDeps) {
             payment_method: 'CARD',
             payment_amount: input.amount,
             pre_auth: input.preAuth,
+            device_info,
             payment_option: {
               card_token_details: {
                 token: s.token,
@@ -549,6 +596,7 @@ export function createActivities(deps: ActivityDeps) {
             payment_method: 'CARD',
             payment_amount: { value: cardValue, currency: input.amount.currency },
             pre_auth: input.preAuth,
+            device_info,
             payment_option: {
               card_details: {
                 name: s.name,

@@ -3,7 +3,7 @@
  * No value here may carry card data or an OTP (only vault handles): activities return ids, statuses, amounts and
  * last-4 digits only.
  */
-import type { Money } from '../workflows/definitions';
+import type { Address, DeviceInfo, Money } from '../workflows/definitions';
 
 export type { CardSecret, CardVault } from '../card-vault';
 
@@ -46,9 +46,13 @@ export interface CreateOrderInput {
     email?: string;
     mobileNumber?: string;
     countryCode?: string;
+    billingAddress?: Address;
+    shippingAddress?: Address;
   };
   callbackUrl?: string;
   failureCallbackUrl?: string;
+  notes?: string;
+  merchantMetadata?: Record<string, string>;
 }
 
 export interface CheckoutLinkResult {
@@ -86,6 +90,8 @@ export interface CreatePaymentInput {
   amount: Money;
   preAuth: boolean;
   instrument: PaymentInstrument;
+  /** Browser details for 3-D Secure, sent with the card payment. */
+  deviceInfo?: DeviceInfo;
 }
 
 export interface CreatePaymentResult {

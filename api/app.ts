@@ -19,7 +19,9 @@ import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
 import { PAYMENT_STATUS, paymentWorkflowId, TERMINAL_STATUSES } from '../workflows/definitions';
 import type {
+  Address,
   CustomerDetails,
+  DeviceInfo,
   PaymentDurations,
   PaymentLimits,
   PaymentMethodDescriptor,
@@ -50,6 +52,7 @@ import {
   CaptureSchema,
   CreatePaymentSchema,
   EmptySchema,
+  errorCodeOf,
   issuesOf,
   OtpSchema,
   REFERENCE_PATTERN,
@@ -144,7 +147,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
     const issues = issuesOf(result.error);
     const first = issues[0];
     const summary = first ? `${first.path}: ${first.message}` : 'invalid';
-    throw badRequest('invalid_request', `${what} is invalid: ${summary}`, { issues });
+    throw badRequest(errorCodeOf(result.error) ?? 'invalid_request', `${what} is invalid: ${summary}`, { issues });
   }
   return result.data;
 }
@@ -407,6 +410,31 @@ export function createApp(options: ApiOptions): express.Express {
     if (c.email !== undefined) out.email = c.email;
     if (c.mobile_number !== undefined) out.mobileNumber = c.mobile_number;
     if (c.country_code !== undefined) out.countryCode = c.country_code;
+    if (c.billing_address !== undefined) out.billingAddress = addressOf(c.billing_address);
+    if (c.shipping_address !== undefined) out.shippingAddress = addressOf(c.shipping_address);
+    return out;
+  }
+
+  /** Same field names in both vocabularies; only what was sent. */
+  const addressOf = (a: NonNullable<NonNullable<CreatePaymentRequest['customer']>['billing_address']>): Address => ({
+    ...a,
+  });
+
+  function deviceInfoOf(body: CreatePaymentRequest): DeviceInfo | undefined {
+    const d = body.device_info;
+    if (!d) return undefined;
+    const out: DeviceInfo = {};
+    if (d.device_channel !== undefined) out.deviceChannel = d.device_channel;
+    if (d.browser_accept_header !== undefined) out.browserAcceptHeader = d.browser_accept_header;
+    if (d.browser_user_agent !== undefined) out.browserUserAgent = d.browser_user_agent;
+    if (d.browser_language !== undefined) out.browserLanguage = d.browser_language;
+    if (d.browser_screen_height !== undefined) out.browserScreenHeight = d.browser_screen_height;
+    if (d.browser_screen_width !== undefined) out.browserScreenWidth = d.browser_screen_width;
+    if (d.browser_timezone !== undefined) out.browserTimezone = d.browser_timezone;
+    if (d.browser_window_size !== undefined) out.browserWindowSize = d.browser_window_size;
+    if (d.browser_screen_color_depth !== undefined) out.browserScreenColorDepth = d.browser_screen_color_depth;
+    if (d.browser_java_enabled_val !== undefined) out.browserJavaEnabled = d.browser_java_enabled_val;
+    if (d.browser_javascript_enabled_val !== undefined) out.browserJavascriptEnabled = d.browser_javascript_enabled_val;
     return out;
   }
 
@@ -453,6 +481,10 @@ export function createApp(options: ApiOptions): express.Express {
         };
         const customer = customerOf(body);
         if (customer) input.customer = customer;
+        if (body.notes !== undefined) input.notes = body.notes;
+        if (body.merchant_metadata !== undefined) input.merchantMetadata = { ...body.merchant_metadata };
+        const deviceInfo = deviceInfoOf(body);
+        if (deviceInfo) input.deviceInfo = deviceInfo;
         if (options.paymentDurations) input.durations = { ...options.paymentDurations };
         if (options.paymentLimits) input.limits = { ...options.paymentLimits };
         started = await engine.start(input, fingerprint);

@@ -40,6 +40,57 @@ const money = {
 };
 const nullable = (schema: unknown) => ({ oneOf: [schema, { type: 'null' }] });
 const digits = (min: number, max: number) => ({ type: 'string', pattern: `^\\d{${min},${max}}$` });
+/** Free text: printable characters only (no control characters) and no card number. */
+const text = (maxLength: number, description?: string) => ({
+  type: 'string',
+  maxLength,
+  description: `${description ? `${description} ` : ''}Printable characters only; no card number.`,
+});
+const address = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Sent to Plural as `purchase_details.customer.billing_address` / `shipping_address`.',
+  properties: {
+    address1: text(200),
+    address2: text(200),
+    address3: text(200),
+    pincode: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9 -]{0,19}$' },
+    city: text(100),
+    state: text(100),
+    country: text(100),
+  },
+};
+const stringFlag = { type: 'string', enum: ['true', 'false'] };
+const deviceInfo = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'The customer’s browser, sent with the card payment for 3-D Secure (Plural’s `device_info`). Every value is a ' +
+    'string, as Plural’s guides send them. Not with `hosted_checkout`.',
+  properties: {
+    device_channel: { ...text(20), examples: ['browser'] },
+    browser_accept_header: text(1024),
+    browser_user_agent: text(1024),
+    browser_language: { type: 'string', examples: ['en', 'en-IN'] },
+    browser_screen_height: { ...digits(1, 5), examples: ['768'] },
+    browser_screen_width: { ...digits(1, 5), examples: ['1366'] },
+    browser_timezone: { type: 'string', pattern: '^[+-]?\\d{1,4}$', examples: ['-330'] },
+    browser_window_size: { ...text(20), examples: ['1366x768'] },
+    browser_screen_color_depth: { ...digits(1, 2), examples: ['24'] },
+    browser_java_enabled_val: stringFlag,
+    browser_javascript_enabled_val: stringFlag,
+  },
+};
+const merchantMetadata = {
+  type: 'object',
+  maxProperties: 10,
+  propertyNames: { minLength: 1, maxLength: 256 },
+  additionalProperties: text(256),
+  description:
+    'Your own key-value pairs (at most 10, each of at most 256 characters), sent to Plural as ' +
+    '`purchase_details.merchant_metadata`. Never logged.',
+};
+
 const expiry = {
   expiry_month: { type: 'string', pattern: '^(0[1-9]|1[0-2])$' },
   expiry_year: { type: 'string', pattern: '^\\d{4}$' },
@@ -242,6 +293,8 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A key from `API_KEYS`.' } },
       schemas: {
         Money: money,
+        Address: address,
+        DeviceInfo: deviceInfo,
         Error: {
           type: 'object',
           required: ['error'],
@@ -333,8 +386,13 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
                 email: { type: 'string', format: 'email' },
                 mobile_number: digits(6, 15),
                 country_code: digits(1, 4),
+                billing_address: ref('Address'),
+                shipping_address: ref('Address'),
               },
             },
+            notes: { ...text(500, 'The order’s note at Plural (`notes`). Never logged.'), minLength: 1 },
+            merchant_metadata: merchantMetadata,
+            device_info: ref('DeviceInfo'),
           },
         },
         Payment: {

@@ -3,6 +3,7 @@
  * messages name the field and the rule, never the value received.
  */
 import { z } from 'zod';
+import { maskPans } from '../observability';
 
 /** `merchant_order_reference`: the payment's identity (and its workflow id). */
 export const REFERENCE_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;
@@ -27,6 +28,53 @@ export function luhnValid(number: string): boolean {
     sum += d;
   }
   return sum % 10 === 0;
+}
+
+/**
+ * Characters refused in free text: control characters (tab and newline included), lone surrogates, private-use and
+ * unassigned code points, line and paragraph separators, and format characters (bidi overrides, zero-width spaces,
+ * BOM) except ZWNJ and ZWJ, which Indic scripts and emoji need.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]|(?![\u200C\u200D])\p{Cf}/u;
+
+/** Error codes of free-text rules (carried on the zod issue, answered as the error's `code`). */
+export const TEXT_ERROR_CODE = {
+  UNPRINTABLE: 'unprintable_characters',
+  CARD_NUMBER_IN_TEXT: 'card_number_in_text',
+} as const;
+
+/** Whether `text` holds something shaped like a card number (a Luhn-valid 13-19 digit run). */
+const holdsCardNumber = (text: string): boolean => maskPans(text) !== text;
+
+/**
+ * Checks free text for unprintable characters and card numbers (which would otherwise reach Plural, the workflow's
+ * history and its logs). Adds one issue naming the rule, never the value.
+ */
+function checkText(text: string, ctx: z.RefinementCtx, path: (string | number)[] = []): void {
+  if (UNPRINTABLE.test(text)) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: 'must not contain control characters or other unprintable characters',
+      params: { code: TEXT_ERROR_CODE.UNPRINTABLE },
+    });
+  } else if (holdsCardNumber(text)) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: 'must not contain a card number',
+      params: { code: TEXT_ERROR_CODE.CARD_NUMBER_IN_TEXT },
+    });
+  }
+}
+
+/** Free text of at most `max` characters, printable and holding no card number. */
+export function freeText(max: number, min = 0) {
+  return z
+    .string()
+    .min(min, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
+    .max(max, `must be at most ${max} characters`)
+    .superRefine((text, ctx) => checkText(text, ctx));
 }
 
 export const MoneySchema = z.strictObject({
@@ -66,6 +114,23 @@ const PointsSchema = z.strictObject({
   registered_mobile_number: digits(10, 13, 'mobile number registered with the card issuer'),
 });
 
+/**
+ * A billing or shipping address, with Plural's field names (`purchase_details.customer.billing_address`). Plural
+ * documents no limits; these are the sandbox's.
+ */
+export const AddressSchema = z.strictObject({
+  address1: freeText(200, 1).optional(),
+  address2: freeText(200).optional(),
+  address3: freeText(200).optional(),
+  pincode: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9 -]{0,19}$/, 'must be 1-20 letters, digits, spaces or dashes (postal code)')
+    .optional(),
+  city: freeText(100, 1).optional(),
+  state: freeText(100, 1).optional(),
+  country: freeText(100, 1).optional(),
+});
+
 const CustomerSchema = z.strictObject({
   customer_id: z.string().min(1).max(100).optional(),
   first_name: z.string().min(1).max(100).optional(),
@@ -73,6 +138,58 @@ const CustomerSchema = z.strictObject({
   email: z.email('must be an email address').max(254).optional(),
   mobile_number: digits(6, 15, 'mobile number').optional(),
   country_code: digits(1, 4, 'country calling code').optional(),
+  billing_address: AddressSchema.optional(),
+  shipping_address: AddressSchema.optional(),
+});
+
+/** Plural's API reference: at most 10 metadata pairs of at most 256 characters. */
+export const MERCHANT_METADATA_LIMITS = { pairs: 10, keyLength: 256, valueLength: 256 } as const;
+
+/** A metadata key safe to name in an error (starts with a letter: never a card number). */
+const NAMEABLE_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+/** `merchant_metadata`: the merchant's own string pairs, sent to Plural as `purchase_details.merchant_metadata`. */
+export const MerchantMetadataSchema = z
+  .record(z.string(), z.string('must be a string'))
+  .superRefine((metadata, ctx) => {
+    const entries = Object.entries(metadata);
+    const { pairs, keyLength, valueLength } = MERCHANT_METADATA_LIMITS;
+    if (entries.length > pairs) {
+      ctx.addIssue({ code: 'custom', message: `must hold at most ${pairs} pairs (got ${entries.length})` });
+      return;
+    }
+    entries.forEach(([key, value], i) => {
+      const label = NAMEABLE_KEY.test(key) && !/\d{6}/.test(key) ? key : `#${i + 1}`;
+      if (key.length === 0 || key.length > keyLength) {
+        ctx.addIssue({ code: 'custom', path: [label], message: `keys must be 1-${keyLength} characters` });
+      } else if (value.length > valueLength) {
+        ctx.addIssue({ code: 'custom', path: [label], message: `values must be at most ${valueLength} characters` });
+      } else {
+        checkText(key, ctx, [label]);
+        checkText(value, ctx, [label]);
+      }
+    });
+  });
+
+/** Browser details for 3-D Secure, with Plural's field names; every value a string, as Plural's guides send them. */
+export const DeviceInfoSchema = z.strictObject({
+  device_channel: freeText(20, 1).optional(),
+  browser_accept_header: freeText(1024, 1).optional(),
+  browser_user_agent: freeText(1024, 1).optional(),
+  browser_language: z
+    .string()
+    .regex(/^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$/, 'must be a language tag such as en or en-IN')
+    .optional(),
+  browser_screen_height: digits(1, 5, 'pixels, as a string').optional(),
+  browser_screen_width: digits(1, 5, 'pixels, as a string').optional(),
+  browser_timezone: z
+    .string()
+    .regex(/^[+-]?\d{1,4}$/, 'must be minutes from UTC as a string, such as -330')
+    .optional(),
+  browser_window_size: freeText(20, 1).optional(),
+  browser_screen_color_depth: digits(1, 2, 'bits, as a string').optional(),
+  browser_java_enabled_val: z.enum(['true', 'false'], 'must be the string true or false').optional(),
+  browser_javascript_enabled_val: z.enum(['true', 'false'], 'must be the string true or false').optional(),
 });
 
 const METHOD_FIELDS = ['card', 'card_token', 'network_token', 'hosted_checkout'] as const;
@@ -89,6 +206,9 @@ export const CreatePaymentSchema = z
     points: PointsSchema.optional(),
     hosted_checkout: z.literal(true, 'must be true when present').optional(),
     customer: CustomerSchema.optional(),
+    notes: freeText(500, 1).optional(),
+    merchant_metadata: MerchantMetadataSchema.optional(),
+    device_info: DeviceInfoSchema.optional(),
   })
   .superRefine((body, ctx) => {
     const given = METHOD_FIELDS.filter((f) => body[f] !== undefined);
@@ -104,6 +224,13 @@ export const CreatePaymentSchema = z
     }
     if (body.hosted_checkout === true && body.pre_auth) {
       ctx.addIssue({ code: 'custom', path: ['pre_auth'], message: 'pre_auth is not available with hosted_checkout' });
+    }
+    if (body.device_info !== undefined && body.hosted_checkout === true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['device_info'],
+        message: 'device_info is for card payments; Plural’s hosted checkout page reads the browser itself',
+      });
     }
     if (body.card?.save === true && body.customer?.customer_id === undefined) {
       ctx.addIssue({ code: 'custom', path: ['card', 'save'], message: 'saving a card needs customer.customer_id' });
@@ -124,6 +251,12 @@ export const CancelSchema = z.strictObject({
 
 /** Bodyless actions (`otp/resend`): an empty object or no body at all. */
 export const EmptySchema = z.strictObject({});
+
+/** The specific error code the first issue carries (`params.code` of a custom rule), if any. */
+export function errorCodeOf(error: z.ZodError): string | undefined {
+  const params = (error.issues[0] as { params?: { code?: unknown } } | undefined)?.params;
+  return typeof params?.code === 'string' ? params.code : undefined;
+}
 
 /** Turn zod issues into `{path, message}` pairs. Zod 4 messages name rules, not values; keys are sanitized. */
 export function issuesOf(error: z.ZodError): { path: string; message: string }[] {
