@@ -12,10 +12,11 @@
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { isPluralError, ORDER_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
+import { isPluralError, ORDER_STATUS, PAYMENT_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
 import type {
   Address as PluralAddress,
   CardDetailsResponse,
+  CustomerToken,
   DeviceInfo as PluralDeviceInfo,
   Order,
   PaymentRequest,
@@ -35,12 +36,14 @@ import type {
   CreateOrderInput,
   CreatePaymentInput,
   CreatePaymentResult,
+  GetOrderInput,
   OrderSnapshot,
   OtpGenerateResult,
   OtpResendResult,
   OtpSubmitResult,
   PointsBalanceInput,
   PointsBalanceResult,
+  SavedCardSnapshot,
   SubmitOtpInput,
 } from './types';
 
@@ -79,6 +82,13 @@ export function snapshotOf(order: Order): OrderSnapshot {
     payments,
     capturedValue: payments.reduce((sum, p) => sum + p.capturedValue, 0),
   };
+}
+
+/** Whether the order's card payment has been approved (a saved card exists only after that). */
+function cardApproved(order: OrderSnapshot): boolean {
+  return order.payments.some(
+    (p) => p.method === 'CARD' && (p.status === PAYMENT_STATUS.AUTHORIZED || p.status === PAYMENT_STATUS.PROCESSED),
+  );
 }
 
 function failure(message: string, type: FailureType, nonRetryable: boolean, code?: string): ApplicationFailure {
@@ -178,6 +188,39 @@ export function createActivities(deps: ActivityDeps) {
     } catch (err) {
       throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
     }
+  }
+
+  /**
+   * The newest token Plural lists for the customer's card ending `last4` (Plural's guides show the token id in no
+   * payment or order answer; Get Customer Tokens lists it). Undefined when none yet, or when the lookup failed.
+   */
+  async function findSavedCard(
+    customerId: string,
+    last4: string,
+    signal: AbortSignal,
+  ): Promise<SavedCardSnapshot | undefined> {
+    let tokens: CustomerToken[];
+    try {
+      tokens = (await plural.listCustomerTokens(customerId, { signal })).tokens;
+    } catch (err) {
+      if (isPluralError(err) && err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
+      log('warn', { code: codeOf(err) }, 'saved card lookup failed; the next Get Order will ask again');
+      return undefined;
+    }
+    const token = tokens
+      .filter((t) => t.card_data?.last4_digit === last4 && (t.payment_method ?? 'CARD') === 'CARD')
+      .reduce<CustomerToken | undefined>(
+        (newest, t) => (newest === undefined || (t.created_at ?? '') > (newest.created_at ?? '') ? t : newest),
+        undefined,
+      );
+    if (!token) return undefined;
+    return {
+      tokenId: token.token_id,
+      status: token.status ?? undefined,
+      last4,
+      expiryMonth: token.card_data?.expiry_month ?? undefined,
+      expiryYear: token.card_data?.expiry_year ?? undefined,
+    };
   }
 
   async function secretOf(handle: string, what: string): Promise<CardSecret> {
@@ -453,9 +496,16 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Get Order, for reconciliation. */
-    getOrder: async (input: { orderId: string }): Promise<OrderSnapshot> => {
-      return getOrderSnapshot(input.orderId, call().signal);
+    /**
+     * Get Order, for reconciliation. With `savedCardOf`, once the card payment is authorized, also the card Plural
+     * saved for the customer (`savedCard`): best effort, a failed lookup leaves it out for the next call to find.
+     */
+    getOrder: async (input: GetOrderInput): Promise<OrderSnapshot> => {
+      const { signal } = call();
+      const order = await getOrderSnapshot(input.orderId, signal);
+      if (input.savedCardOf === undefined || !cardApproved(order)) return order;
+      const savedCard = await findSavedCard(input.savedCardOf.customerId, input.savedCardOf.last4, signal);
+      return savedCard ? { ...order, savedCard } : order;
     },
 
     /**

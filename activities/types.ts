@@ -24,6 +24,19 @@ export interface PaymentSnapshot {
   errorMessage: string | undefined;
 }
 
+/**
+ * The card Plural saved for the customer after a `save: true` payment, as Get Customer Tokens reports it: the
+ * token id (pay with it as `card_token`), its status and what a receipt shows. No card data.
+ */
+export interface SavedCardSnapshot {
+  tokenId: string;
+  /** Plural's token status: INITIATED, ACTIVE (can pay), SUSPENDED, FAILED or DEACTIVATED. */
+  status: string | undefined;
+  last4: string;
+  expiryMonth: string | undefined;
+  expiryYear: string | undefined;
+}
+
 /** An order, as the workflow sees it. */
 export interface OrderSnapshot {
   orderId: string;
@@ -32,6 +45,17 @@ export interface OrderSnapshot {
   payments: PaymentSnapshot[];
   /** Sum of the payments' capture data, minor units. */
   capturedValue: number;
+  /**
+   * Set by `getOrder` when asked (`savedCardOf`) and Plural has saved the card: once the card payment is
+   * authorized and Plural lists a token for the customer's card. Absent otherwise (ask again later).
+   */
+  savedCard?: SavedCardSnapshot;
+}
+
+/** Get Order; `savedCardOf` also looks up the card a `save: true` payment saved for the customer. */
+export interface GetOrderInput {
+  orderId: string;
+  savedCardOf?: { customerId: string; last4: string };
 }
 
 export interface CreateOrderInput {

@@ -28,6 +28,8 @@ import type {
   PaymentWorkflowInput,
   WebhookReceivedSignal,
 } from '../workflows/definitions';
+import { CustomerExistsError, CustomerNotFoundError, GatewayRejectedError, GatewayUnavailableError } from './customers';
+import type { CustomerDirectory, CustomerRecord, NewCustomer, SavedCardRecord } from './customers';
 import { docsPage } from './docs-page';
 import { EngineUnavailableError, PaymentNotFoundError } from './engine';
 import type { CardVaultPort, PaymentEngine, PaymentRecord } from './engine';
@@ -50,7 +52,9 @@ import { paymentResource } from './resource';
 import {
   CancelSchema,
   CaptureSchema,
+  CreateCustomerSchema,
   CreatePaymentSchema,
+  CUSTOMER_ID_PATTERN,
   EmptySchema,
   errorCodeOf,
   issuesOf,
@@ -120,6 +124,11 @@ export interface ApiOptions {
   paymentLimits?: Partial<PaymentLimits>;
   /** Clock, ms since epoch (tests). @default Date.now */
   now?: () => number;
+  /**
+   * The gateway's customer vault (`POST /v1/customers`, `GET /v1/customers/{id}/tokens`); unset: those routes answer
+   * 503 `customers_unavailable` (the API has no Plural credentials).
+   */
+  customers?: CustomerDirectory;
   /**
    * The card vault's server router (`createCardVaultRouter`), mounted at {@link CARD_VAULT_MOUNT_PATH} when workers
    * run in other processes and reach the vault over HTTP (`CARD_VAULT_URL`). It authenticates with its own token.
@@ -677,6 +686,93 @@ export function createApp(options: ApiOptions): express.Express {
     .all(methodNotAllowed('POST'));
 
   // -------------------------------------------------------------------------------------------------------------
+  // Customers and their saved cards (the gateway's customer vault)
+  // -------------------------------------------------------------------------------------------------------------
+
+  function customerDirectory(): CustomerDirectory {
+    if (options.customers) return options.customers;
+    throw unavailable(
+      'customers_unavailable',
+      'customers are not available: the API has no gateway credentials (PLURAL_BASE_URL, PLURAL_CLIENT_ID, PLURAL_CLIENT_SECRET)',
+    );
+  }
+
+  /** The customer port's errors as answers; anything else goes on to the error middleware. */
+  function customerError(err: unknown): unknown {
+    if (err instanceof CustomerExistsError) return conflict('customer_exists', err.message);
+    if (err instanceof CustomerNotFoundError) return notFound('customer_not_found', err.message);
+    if (err instanceof GatewayRejectedError) return badRequest('gateway_rejected', err.message);
+    if (err instanceof GatewayUnavailableError) {
+      logger.warn({ operation: err.operation, reason: err.reason }, 'gateway unavailable');
+      return new ApiError(503, ERROR_TYPE.UNAVAILABLE, 'gateway_unavailable', err.message, {}, { 'Retry-After': '5' });
+    }
+    return err;
+  }
+
+  const customerResource = (c: CustomerRecord) => ({
+    object: 'customer',
+    customer_id: c.customerId,
+    merchant_customer_reference: c.merchantCustomerReference,
+    status: c.status ?? null,
+    created_at: c.createdAt ?? null,
+  });
+
+  const savedCardResource = (c: SavedCardRecord) => ({
+    object: 'saved_card',
+    token_id: c.tokenId,
+    status: c.status ?? null,
+    last4: c.last4 ?? null,
+    expiry_month: c.expiryMonth ?? null,
+    expiry_year: c.expiryYear ?? null,
+    network: c.network ?? null,
+    expires_at: c.expiresAt ?? null,
+    created_at: c.createdAt ?? null,
+  });
+
+  app
+    .route('/v1/customers')
+    .post(...merchant, async (req, res) => {
+      const body = parse(CreateCustomerSchema, jsonBody(req, true), 'customer request');
+      const directory = customerDirectory();
+      const customer: NewCustomer = { merchantCustomerReference: body.merchant_customer_reference };
+      if (body.first_name !== undefined) customer.firstName = body.first_name;
+      if (body.last_name !== undefined) customer.lastName = body.last_name;
+      if (body.email !== undefined) customer.email = body.email;
+      if (body.mobile_number !== undefined) customer.mobileNumber = body.mobile_number;
+      if (body.country_code !== undefined) customer.countryCode = body.country_code;
+      if (body.billing_address !== undefined) customer.billingAddress = { ...body.billing_address };
+      if (body.shipping_address !== undefined) customer.shippingAddress = { ...body.shipping_address };
+      if (body.merchant_metadata !== undefined) customer.merchantMetadata = { ...body.merchant_metadata };
+      let created: CustomerRecord;
+      try {
+        created = await directory.create(customer);
+      } catch (err) {
+        throw customerError(err);
+      }
+      res.location(`/v1/customers/${encodeURIComponent(created.customerId)}/tokens`);
+      res.status(201).json(customerResource(created));
+    })
+    .all(methodNotAllowed('POST'));
+
+  app
+    .route('/v1/customers/:customer_id/tokens')
+    .get(authenticate, async (req, res) => {
+      const customerId = req.params.customer_id;
+      if (typeof customerId !== 'string' || !CUSTOMER_ID_PATTERN.test(customerId)) {
+        throw badRequest('invalid_customer_id', 'customer_id in the path must be 1-100 letters, digits, _ or -');
+      }
+      const directory = customerDirectory();
+      let cards: SavedCardRecord[];
+      try {
+        cards = await directory.savedCards(customerId);
+      } catch (err) {
+        throw customerError(err);
+      }
+      res.json({ object: 'list', customer_id: customerId, data: cards.map(savedCardResource) });
+    })
+    .all(methodNotAllowed('GET'));
+
+  // -------------------------------------------------------------------------------------------------------------
   // Plural: browser callback and webhook
   // -------------------------------------------------------------------------------------------------------------
 
@@ -777,6 +873,10 @@ export function createApp(options: ApiOptions): express.Express {
       const parsed = parseWebhookBody(rawBody);
       if (!parsed.ok) throw badRequest('invalid_webhook', parsed.message);
       if (parsed.kind === 'other') {
+        // Customer, token and subscription events carry no order: acknowledged, never delivered. Their data is
+        // customer data (a token id, card digits), so only the event type is logged.
+        const eventType = /^[A-Z][A-Z0-9_]{0,63}$/.test(parsed.eventType) ? parsed.eventType : 'unrecognised';
+        logger.info({ eventType }, 'webhook acknowledged: not a payment event');
         res.status(200).json({ received: true, delivered: false });
         return;
       }

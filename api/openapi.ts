@@ -117,6 +117,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
     security: [{ bearerAuth: [] }],
     tags: [
       { name: 'payments', description: 'Merchant endpoints' },
+      { name: 'customers', description: 'Customers at Plural and their saved cards' },
       { name: 'plural', description: 'Called by Plural and by the customer’s browser (signature-verified)' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
     ],
@@ -240,6 +241,57 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           },
         },
       },
+      '/v1/customers': {
+        post: {
+          tags: ['customers'],
+          operationId: 'createCustomer',
+          summary: 'Create a customer in Plural’s customer vault, to save cards and pay with them later',
+          description:
+            'Creates the customer in Plural’s customer vault and answers its `customer_id`: pass it as ' +
+            '`customer.customer_id` with `card.save: true` to save a card, and list the saved cards with ' +
+            '`GET /v1/customers/{customer_id}/tokens`. Personal data is sent to Plural, not echoed back nor logged.',
+          requestBody: { required: true, content: json(ref('CreateCustomerRequest')) },
+          responses: {
+            '201': { description: 'Created.', content: json(ref('Customer')) },
+            '400': errorResponse(
+              'A field of the wrong type or format (`error.issues` names it), or Plural refused the customer ' +
+                '(`gateway_rejected`, with Plural’s error code).',
+            ),
+            '401': errorResponse('Missing or invalid API key.'),
+            '409': errorResponse('Plural already has a customer with this `merchant_customer_reference`.'),
+            '413': errorResponse('Request body larger than the limit.'),
+            '415': errorResponse('Body is not JSON.'),
+            '503': errorResponse(
+              '`gateway_unavailable`: Plural could not be reached or failed (`Retry-After`); ' +
+                '`customers_unavailable`: the API has no Plural credentials.',
+            ),
+          },
+        },
+      },
+      '/v1/customers/{customer_id}/tokens': {
+        get: {
+          tags: ['customers'],
+          operationId: 'listSavedCards',
+          summary: 'List the cards saved for a customer',
+          description: 'From Plural’s Get Customer Tokens. Pay with one as `card_token: {token_id, cvv}`.',
+          parameters: [
+            {
+              name: 'customer_id',
+              in: 'path',
+              required: true,
+              description: 'The `customer_id` of `POST /v1/customers`.',
+              schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' },
+            },
+          ],
+          responses: {
+            '200': { description: 'The saved cards.', content: json(ref('SavedCardList')) },
+            '400': errorResponse('Malformed customer id.'),
+            '401': errorResponse('Missing or invalid API key.'),
+            '404': errorResponse('Plural has no such customer.'),
+            '503': errorResponse('Plural is unavailable, or the API has no Plural credentials.'),
+          },
+        },
+      },
       '/v1/callbacks/plural': {
         get: callbackOperation('callbackGet', 'query string'),
         post: callbackOperation('callbackPost', 'form body (application/x-www-form-urlencoded)'),
@@ -251,7 +303,9 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           summary: 'Plural webhook (Standard Webhooks signature)',
           description:
             'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` (timestamp within 300 s), then ' +
-            'signals the payment; answers 2xx only once the signal is accepted. Redeliveries are harmless.',
+            'signals the payment; answers 2xx only once the signal is accepted. Redeliveries are harmless. ' +
+            'Events that carry no order (`TOKEN_*`, `CUSTOMER_*`, `SUBSCRIPTION_*`) are verified and acknowledged ' +
+            'with `delivered: false`; only their type is logged.',
           security: [],
           parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
             name,
@@ -329,6 +383,69 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             },
           },
         },
+        CreateCustomerRequest: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['merchant_customer_reference'],
+          properties: {
+            merchant_customer_reference: {
+              type: 'string',
+              pattern: '^[A-Za-z0-9_-]{1,50}$',
+              description: 'Your id for the customer; Plural keeps one customer per reference.',
+            },
+            first_name: { ...text(100), minLength: 1 },
+            last_name: { ...text(100), minLength: 1 },
+            email: { type: 'string', format: 'email' },
+            mobile_number: digits(6, 15),
+            country_code: digits(1, 4),
+            billing_address: ref('Address'),
+            shipping_address: ref('Address'),
+            merchant_metadata: merchantMetadata,
+          },
+        },
+        Customer: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['object', 'customer_id', 'merchant_customer_reference', 'status', 'created_at'],
+          properties: {
+            object: { const: 'customer' },
+            customer_id: { type: 'string', description: 'Plural’s customer id.' },
+            merchant_customer_reference: { type: 'string' },
+            status: nullable({ type: 'string', description: 'Plural’s status (INACTIVE until a first payment).' }),
+            created_at: nullable({ type: 'string', format: 'date-time' }),
+          },
+        },
+        SavedCardList: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['object', 'customer_id', 'data'],
+          properties: {
+            object: { const: 'list' },
+            customer_id: { type: 'string' },
+            data: {
+              type: 'array',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['object', 'token_id', 'status', 'last4', 'expiry_month', 'expiry_year'],
+                properties: {
+                  object: { const: 'saved_card' },
+                  token_id: { type: 'string', description: 'Pay with it as `card_token.token_id`.' },
+                  status: nullable({
+                    type: 'string',
+                    description: 'INITIATED, ACTIVE (can pay), SUSPENDED, FAILED or DEACTIVATED.',
+                  }),
+                  last4: nullable({ type: 'string' }),
+                  expiry_month: nullable({ type: 'string' }),
+                  expiry_year: nullable({ type: 'string' }),
+                  network: nullable({ type: 'string' }),
+                  expires_at: nullable({ type: 'string', description: 'When the token itself expires.' }),
+                  created_at: nullable({ type: 'string' }),
+                },
+              },
+            },
+          },
+        },
         CreatePaymentRequest: {
           type: 'object',
           additionalProperties: false,
@@ -390,7 +507,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
                 shipping_address: ref('Address'),
               },
             },
-            notes: { ...text(500, 'The order’s note at Plural (`notes`). Never logged.'), minLength: 1 },
+            notes: { ...text(500, 'Sent to Plural as the order’s `notes`. Never logged.'), minLength: 1 },
             merchant_metadata: merchantMetadata,
             device_info: ref('DeviceInfo'),
           },
@@ -493,6 +610,23 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
                 message: { type: 'string' },
                 since: { type: 'string', format: 'date-time' },
                 retries: { type: 'integer' },
+              },
+            }),
+            saved_card: nullable({
+              type: 'object',
+              description:
+                'For `card.save: true`: the card Plural saved for the customer, once Plural has it (after ' +
+                'authorization; `null` until then). Pay with it as `card_token.token_id`.',
+              required: ['token_id', 'status', 'last4', 'expiry_month', 'expiry_year'],
+              properties: {
+                token_id: { type: 'string' },
+                status: nullable({
+                  type: 'string',
+                  description: 'Plural’s token status: INITIATED, ACTIVE (can pay), SUSPENDED, FAILED, DEACTIVATED.',
+                }),
+                last4: { type: 'string' },
+                expiry_month: nullable({ type: 'string' }),
+                expiry_year: nullable({ type: 'string' }),
               },
             }),
             events: {

@@ -238,6 +238,23 @@ export const CreatePaymentSchema = z
   });
 export type CreatePaymentRequest = z.infer<typeof CreatePaymentSchema>;
 
+/** A gateway customer id in a path (`cust-v1-0811030624-aa-RBDgpR`). */
+export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
+
+/** `POST /v1/customers`: a customer at the gateway, whose cards can be saved and paid with later. */
+export const CreateCustomerSchema = z.strictObject({
+  merchant_customer_reference: ReferenceSchema,
+  first_name: freeText(100, 1).optional(),
+  last_name: freeText(100, 1).optional(),
+  email: z.email('must be an email address').max(254).optional(),
+  mobile_number: digits(6, 15, 'mobile number').optional(),
+  country_code: digits(1, 4, 'country calling code').optional(),
+  billing_address: AddressSchema.optional(),
+  shipping_address: AddressSchema.optional(),
+  merchant_metadata: MerchantMetadataSchema.optional(),
+});
+export type CreateCustomerRequest = z.infer<typeof CreateCustomerSchema>;
+
 /** `POST /v1/payments/{ref}/otp`. */
 export const OtpSchema = z.strictObject({ otp: digits(4, 8, 'one-time password') });
 

@@ -10,7 +10,9 @@ import type { ApiConfig } from '../config';
 import { createLogger } from '../observability';
 import { createDataConverter } from '../payload-codec';
 import type { AppLogger } from '../observability';
+import { PluralClient } from '../plural-client';
 import { startApiServer } from './main';
+import { createPluralCustomerDirectory } from './plural-customers';
 import { createTemporalEngine } from './temporal-engine';
 
 /** Exit code for a configuration error (sysexits EX_CONFIG), as `npm run worker` uses. */
@@ -30,6 +32,12 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
         'set CARD_VAULT_TOKEN here and CARD_VAULT_URL + CARD_VAULT_TOKEN on the workers',
     );
   }
+  const { baseUrl, credentials, timeoutMs } = config.plural;
+  // The API calls Plural itself only for customers and saved cards; without credentials those routes answer 503.
+  const plural =
+    baseUrl !== undefined && credentials !== undefined
+      ? new PluralClient({ baseUrl, ...credentials, timeoutMs, logger: logger.child({ component: 'plural-client' }) })
+      : undefined;
   const urls = resolveApiUrls(config, config.listen.port);
   if (config.returnUrls.success === undefined || config.returnUrls.failure === undefined) {
     logger.warn(
@@ -49,6 +57,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
       taskQueue: config.temporal.taskQueue,
     }),
     vault: router ? router.localVault : memoryVault!,
+    ...(plural ? { customers: createPluralCustomerDirectory({ plural, timeoutMs }) } : {}),
     ...(router ? { cardVaultRouter: router } : {}),
     apiKeys: config.apiKeys,
     callbackSecretHex: config.plural.callbackSecretHex,
@@ -84,6 +93,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
   await api.stop();
   router?.close();
   memoryVault?.close();
+  await plural?.close();
   await connection.close();
   logger.info('API stopped');
   return 0;

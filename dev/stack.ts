@@ -18,7 +18,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import express from 'express';
 import { z } from 'zod';
-import { createApp, createTemporalEngine } from '../api';
+import { createApp, createPluralCustomerDirectory, createTemporalEngine } from '../api';
 import { InMemoryCardVault } from '../card-vault';
 import {
   apiSecrets,
@@ -409,6 +409,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const apiApp = createApp({
       engine,
       vault,
+      customers: createPluralCustomerDirectory({ plural }),
       apiKeys: apiConfig.apiKeys,
       callbackSecretHex: apiConfig.plural.callbackSecretHex,
       webhookSecret: apiConfig.plural.webhookSecret,

@@ -110,6 +110,38 @@ describe('loadApiConfig', () => {
     expect(config.publicUrl).toBeUndefined();
   });
 
+  it('reads Plural’s origin and credentials as optional, and masks the client secret', () => {
+    expect(loadApiConfig(minimal).plural).toMatchObject({ baseUrl: undefined, credentials: undefined });
+    const config = loadApiConfig({
+      ...minimal,
+      PLURAL_BASE_URL: 'https://pluraluat.v2.pinepg.in/',
+      PLURAL_CLIENT_ID: 'client-id-1',
+      PLURAL_CLIENT_SECRET: 'client-secret-value-1',
+      PLURAL_TIMEOUT_MS: '4000',
+    });
+    expect(config.plural).toMatchObject({
+      baseUrl: 'https://pluraluat.v2.pinepg.in',
+      credentials: { clientId: 'client-id-1', clientSecret: 'client-secret-value-1' },
+      timeoutMs: 4_000,
+    });
+    expect(apiSecrets(config)).toContain('client-secret-value-1');
+    expect(loadApiConfig({ ...minimal, PLURAL_BASE_URL: 'https://pluraluat.v2.pinepg.in' }).plural.credentials).toBe(
+      undefined,
+    );
+  });
+
+  it('wants both Plural credentials, and the origin they are for', () => {
+    const half = configError(() =>
+      loadApiConfig({ ...minimal, PLURAL_BASE_URL: 'https://x.test', PLURAL_CLIENT_ID: 'id' }),
+    );
+    expect(half.issues.map((i) => i.key)).toEqual(['PLURAL_CLIENT_SECRET']);
+    const noOrigin = configError(() =>
+      loadApiConfig({ ...minimal, PLURAL_CLIENT_ID: 'id', PLURAL_CLIENT_SECRET: 'secret-value-1' }),
+    );
+    expect(noOrigin.issues.map((i) => i.key)).toEqual(['PLURAL_BASE_URL']);
+    expect(noOrigin.message).not.toContain('secret-value-1');
+  });
+
   it('rejects a short card-vault token', () => {
     const err = configError(() => loadApiConfig({ ...minimal, CARD_VAULT_TOKEN: 'too-short' }));
     expect(err.issues.map((i) => i.key)).toEqual(['CARD_VAULT_TOKEN']);
