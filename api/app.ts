@@ -31,6 +31,7 @@ import type {
 import { CustomerExistsError, CustomerNotFoundError, GatewayRejectedError, GatewayUnavailableError } from './customers';
 import type { CustomerDirectory, CustomerRecord, NewCustomer, SavedCardRecord } from './customers';
 import { docsPage } from './docs-page';
+import type { GatewayProbe } from './gateway-probe';
 import { EngineUnavailableError, PaymentNotFoundError } from './engine';
 import type { CardVaultPort, PaymentEngine, PaymentRecord } from './engine';
 import {
@@ -124,6 +125,8 @@ export interface ApiOptions {
   paymentLimits?: Partial<PaymentLimits>;
   /** Clock, ms since epoch (tests). @default Date.now */
   now?: () => number;
+  /** Plural's reachability for `/readyz` (`createGatewayProbe`); unset: `gateway.reachable` is null. */
+  gatewayProbe?: GatewayProbe;
   /**
    * The gateway's customer vault (`POST /v1/customers`, `GET /v1/customers/{id}/tokens`); unset: those routes answer
    * 503 `customers_unavailable` (the API has no Plural credentials).
@@ -906,22 +909,41 @@ export function createApp(options: ApiOptions): express.Express {
     })
     .all(methodNotAllowed('GET'));
 
+  /** Whether the engine (Temporal) answers within `readyTimeoutMs`. */
+  async function engineReachable(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out')), timings.readyTimeoutMs);
+    });
+    try {
+      await Promise.race([engine.ping(), timeout]);
+      return true;
+    } catch (err) {
+      logger.warn({ err }, 'readiness check failed');
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // Ready means the engine can take work: a gateway outage is reported (`degraded`) but keeps the 200, since
+  // payments started now are queued and retried by the workflows until Plural is back.
   app
     .route('/readyz')
     .get(async (_req, res) => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timed out')), timings.readyTimeoutMs);
-      });
-      try {
-        await Promise.race([engine.ping(), timeout]);
-      } catch (err) {
-        logger.warn({ err }, 'readiness check failed');
-        throw unavailable('engine_unreachable', 'the payment engine (Temporal) is not reachable');
-      } finally {
-        clearTimeout(timer);
+      const [engineOk, gateway] = await Promise.all([engineReachable(), options.gatewayProbe?.check()]);
+      const body = {
+        status: !engineOk ? 'unavailable' : gateway?.reachable === false ? 'degraded' : 'ready',
+        engine: { reachable: engineOk },
+        gateway: { reachable: gateway?.reachable ?? null, checked_at: gateway?.checkedAt ?? null },
+      };
+      if (!engineOk) {
+        const err = unavailable('engine_unreachable', 'the payment engine (Temporal) is not reachable');
+        res.status(err.status).json({ ...err.toBody(), ...body });
+        return;
       }
-      res.json({ status: 'ready' });
+      if (gateway?.reachable === false) logger.warn('readiness: the gateway (Plural) is not reachable');
+      res.json(body);
     })
     .all(methodNotAllowed('GET'));
 

@@ -333,9 +333,19 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
       '/readyz': {
         get: {
           ...opsOperation('readyz', 'Readiness: the payment engine (Temporal) is reachable', 'application/json'),
+          description:
+            'Reports the engine (Temporal) and the gateway (Plural, when `PLURAL_BASE_URL` is set) separately. Plural ' +
+            'is reachable when its origin gives any HTTP answer; the answer is cached for 5 s. A gateway outage ' +
+            'keeps the 200 with `status: degraded`: payments started now are queued and retried until Plural is back.',
           responses: {
-            '200': { description: 'Ready.' },
-            '503': errorResponse('Temporal is not reachable.'),
+            '200': {
+              description: 'The engine is reachable (`ready`, or `degraded` while Plural is not).',
+              content: json(ref('Readiness')),
+            },
+            '503': {
+              description: 'Temporal is not reachable: the error, plus the same fields as the 200.',
+              content: json({ allOf: [ref('Error'), ref('Readiness')] }),
+            },
           },
         },
       },
@@ -348,6 +358,27 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
       schemas: {
         Money: money,
         Address: address,
+        Readiness: {
+          type: 'object',
+          required: ['status', 'engine', 'gateway'],
+          properties: {
+            status: { enum: ['ready', 'degraded', 'unavailable'] },
+            engine: {
+              type: 'object',
+              required: ['reachable'],
+              properties: { reachable: { type: 'boolean' } },
+            },
+            gateway: {
+              type: 'object',
+              required: ['reachable', 'checked_at'],
+              description: '`null`s when the API knows no Plural origin (`PLURAL_BASE_URL` unset).',
+              properties: {
+                reachable: nullable({ type: 'boolean' }),
+                checked_at: nullable({ type: 'string', format: 'date-time', description: 'When Plural was asked.' }),
+              },
+            },
+          },
+        },
         DeviceInfo: deviceInfo,
         Error: {
           type: 'object',

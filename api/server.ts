@@ -11,6 +11,7 @@ import { createLogger } from '../observability';
 import { createDataConverter } from '../payload-codec';
 import type { AppLogger } from '../observability';
 import { PluralClient } from '../plural-client';
+import { createGatewayProbe } from './gateway-probe';
 import { startApiServer } from './main';
 import { createPluralCustomerDirectory } from './plural-customers';
 import { createTemporalEngine } from './temporal-engine';
@@ -38,6 +39,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     baseUrl !== undefined && credentials !== undefined
       ? new PluralClient({ baseUrl, ...credentials, timeoutMs, logger: logger.child({ component: 'plural-client' }) })
       : undefined;
+  const gatewayProbe = baseUrl !== undefined ? createGatewayProbe({ baseUrl }) : undefined;
   const urls = resolveApiUrls(config, config.listen.port);
   if (config.returnUrls.success === undefined || config.returnUrls.failure === undefined) {
     logger.warn(
@@ -58,6 +60,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     }),
     vault: router ? router.localVault : memoryVault!,
     ...(plural ? { customers: createPluralCustomerDirectory({ plural, timeoutMs }) } : {}),
+    ...(gatewayProbe ? { gatewayProbe } : {}),
     ...(router ? { cardVaultRouter: router } : {}),
     apiKeys: config.apiKeys,
     callbackSecretHex: config.plural.callbackSecretHex,
@@ -94,6 +97,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
   router?.close();
   memoryVault?.close();
   await plural?.close();
+  await gatewayProbe?.close();
   await connection.close();
   logger.info('API stopped');
   return 0;
