@@ -91,8 +91,27 @@ function cardApproved(order: OrderSnapshot): boolean {
   );
 }
 
-function failure(message: string, type: FailureType, nonRetryable: boolean, code?: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type, nonRetryable, details: [{ code: code ?? type }] });
+/**
+ * What a failure's details say beyond its `type`: the code the workflow branches on, and for a Plural error its HTTP
+ * status and error type, which the API reports while the step is retried (never the message: it may echo a request).
+ */
+export interface FailureDetails {
+  code: string;
+  httpStatus?: number;
+  errorType?: string;
+}
+
+function failure(
+  message: string,
+  type: FailureType,
+  nonRetryable: boolean,
+  code?: string,
+  from?: { statusCode: number | undefined; type: string },
+): ApplicationFailure {
+  const details: FailureDetails = { code: code ?? type };
+  if (from?.statusCode !== undefined) details.httpStatus = from.statusCode;
+  if (from !== undefined) details.errorType = from.type;
+  return ApplicationFailure.create({ message, type, nonRetryable, details: [details] });
 }
 
 /**
@@ -103,8 +122,8 @@ export function classify(err: unknown, businessType: FailureType): Error {
   if (err instanceof ApplicationFailure) return err;
   if (isPluralError(err)) {
     if (err.type === PLURAL_ERROR_TYPE.ABORTED) return err;
-    if (err.retryable) return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code);
-    return failure(err.message, businessType, true, err.code);
+    if (err.retryable) return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
+    return failure(err.message, businessType, true, err.code, err);
   }
   return err instanceof Error ? err : new Error('unexpected non-error thrown by the Plural client');
 }

@@ -660,6 +660,26 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
                 expiry_year: nullable({ type: 'string' }),
               },
             }),
+            gateway: nullable({
+              type: 'object',
+              description:
+                'Set while the payment’s current step is being retried because Plural fails (5xx, 429, timeouts, ' +
+                'refused connections); `null` otherwise. Once the retries run out the step is `parked`.',
+              required: ['status', 'reason', 'operation', 'attempt', 'retrying'],
+              properties: {
+                status: { const: 'unavailable' },
+                reason: { enum: ['gateway_unavailable', 'gateway_timeout'] },
+                operation: { type: 'string', description: 'The step: createOrder, createPayment, captureOrder…' },
+                attempt: { type: 'integer', description: 'The attempt running or scheduled next (2 = first retry).' },
+                max_attempts: nullable({ type: 'integer' }),
+                last_error: nullable({
+                  type: 'string',
+                  description: 'What failed last: `HTTP 503 INTERNAL_ERROR`, `PluralConnectionError ECONNREFUSED`.',
+                }),
+                retrying: { type: 'boolean' },
+                next_attempt_at: nullable({ type: 'string', format: 'date-time' }),
+              },
+            }),
             events: {
               type: 'array',
               description: 'Audit trail of status transitions.',

@@ -59,6 +59,18 @@ export function paymentResource(record: PaymentRecord) {
         }
       : null,
     saved_card: savedCardOf((s as WithSavedCard).savedCard),
+    gateway: record.gateway
+      ? {
+          status: record.gateway.status,
+          reason: record.gateway.reason,
+          operation: record.gateway.operation,
+          attempt: record.gateway.attempt,
+          max_attempts: record.gateway.maxAttempts ?? null,
+          last_error: record.gateway.lastError ?? null,
+          retrying: record.gateway.retrying,
+          next_attempt_at: record.gateway.nextAttemptAt ?? null,
+        }
+      : null,
     events: s.audit.map((e) => ({ from: e.from, to: e.to, cause: e.cause, at: e.at })),
     created_at: record.createdAt,
     updated_at: s.updatedAt,

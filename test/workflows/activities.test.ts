@@ -92,6 +92,9 @@ describe('payment activities', () => {
       );
       expect(f.type).toBe('GatewayUnavailable');
       expect(f.nonRetryable).toBe(false);
+      // What the API shows while the step is retried: the HTTP status and Plural's code, not the message.
+      expect(f.details?.[0]).toMatchObject({ httpStatus: expect.any(Number), errorType: 'PluralApiError' });
+      expect((f.details?.[0] as { httpStatus: number }).httpStatus).toBeGreaterThanOrEqual(500);
     } finally {
       sandbox.setFaults({ errorRate: 0, paths: [] });
     }
@@ -116,7 +119,7 @@ describe('payment activities', () => {
     expect(await vault.get(handle)).toBeDefined();
     const rejected = await failureOf(run(2, acts.createPayment, input));
     expect(rejected).toMatchObject({ type: 'PaymentRejected', nonRetryable: true });
-    expect(rejected.details?.[0]).toEqual({ code: 'CARD_EXPIRED' });
+    expect(rejected.details?.[0]).toEqual({ code: 'CARD_EXPIRED', httpStatus: 422, errorType: 'PluralApiError' });
     expect(await vault.get(handle)).toBeUndefined();
   });
 
