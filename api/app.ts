@@ -54,7 +54,7 @@ import {
   CancelSchema,
   CaptureSchema,
   CreateCustomerSchema,
-  CreatePaymentSchema,
+  createPaymentSchema,
   CUSTOMER_ID_PATTERN,
   EmptySchema,
   errorCodeOf,
@@ -119,6 +119,11 @@ export interface ApiOptions {
   bodyLimitBytes?: number;
   /** Webhook body limit, bytes. @default 262144 */
   webhookBodyLimitBytes?: number;
+  /**
+   * Largest amount of a new payment, minor units (Plural documents none; see `DEFAULT_MAX_AMOUNT`).
+   * @default 100000000 (₹10,00,000)
+   */
+  maxAmount?: number;
   /** Passed into each workflow's input. */
   paymentDurations?: Partial<PaymentDurations>;
   /** Passed into each workflow's input. */
@@ -246,6 +251,9 @@ export function createApp(options: ApiOptions): express.Express {
   }
   if (options.webhookSecret.length === 0) throw new TypeError('createApp: webhookSecret must not be empty');
   if (options.fingerprintKey.length === 0) throw new TypeError('createApp: fingerprintKey must not be empty');
+  if (options.maxAmount !== undefined && !(Number.isSafeInteger(options.maxAmount) && options.maxAmount > 0)) {
+    throw new TypeError('createApp: maxAmount must be a positive integer of minor units');
+  }
 
   const { engine, vault } = options;
   const timings: ApiTimings = { ...DEFAULT_TIMINGS, ...options.timings };
@@ -257,6 +265,10 @@ export function createApp(options: ApiOptions): express.Express {
   const callbackUrl = `${publicBaseUrl}/v1/callbacks/plural`;
   const bodyLimit = options.bodyLimitBytes ?? 32 * 1024;
   const openApi = buildOpenApiDocument({ serverUrl: publicBaseUrl });
+  const paymentSchema = createPaymentSchema({
+    now,
+    ...(options.maxAmount !== undefined ? { maxAmount: options.maxAmount } : {}),
+  });
   const docsHtml = docsPage(openApi);
 
   const app = express();
@@ -471,7 +483,7 @@ export function createApp(options: ApiOptions): express.Express {
   app
     .route('/v1/payments')
     .post(...merchant, async (req, res) => {
-      const body = parse(CreatePaymentSchema, jsonBody(req, true), 'payment request');
+      const body = parse(paymentSchema, jsonBody(req, true), 'payment request');
       const ref = body.merchant_order_reference;
       res.locals.workflowId = paymentWorkflowId(ref);
       const fingerprint = requestFingerprint(body, options.fingerprintKey);

@@ -93,7 +93,7 @@ const merchantMetadata = {
 
 const expiry = {
   expiry_month: { type: 'string', pattern: '^(0[1-9]|1[0-2])$' },
-  expiry_year: { type: 'string', pattern: '^\\d{4}$' },
+  expiry_year: { type: 'string', pattern: '^\\d{4}$', description: 'With the month, not before the current month.' },
 };
 
 /** Options of {@link buildOpenApiDocument}. */
@@ -136,6 +136,13 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             '201': paymentResponse('Payment created.'),
             '200': paymentResponse('The same request was made before: the existing payment.'),
             ...merchantErrors,
+            '400': errorResponse(
+              'Malformed JSON or a field of the wrong type or format (`error.issues` names each field; `error.code` ' +
+                '`invalid_request`), or what Plural would refuse: `currency_not_supported` (INR only), ' +
+                '`amount_too_large` (above the API’s limit, `API_MAX_AMOUNT`, default 100000000 = ₹10,00,000), ' +
+                '`card_expired` (expiry month passed), `unprintable_characters` (control, format or unassigned ' +
+                'characters in a name or free text), `card_number_in_text` (a card number in free text).',
+            ),
             '409': errorResponse('A payment with this reference exists with a different request.'),
           },
         },
@@ -230,7 +237,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             content: json({
               type: 'object',
               additionalProperties: false,
-              properties: { reason: { type: 'string', maxLength: 200 } },
+              properties: { reason: text(200) },
             }),
           },
           responses: {
@@ -357,6 +364,16 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A key from `API_KEYS`.' } },
       schemas: {
         Money: money,
+        PaymentAmount: {
+          ...money,
+          description:
+            'The amount of a new payment: INR only (every Plural guide’s card flow is in rupees), at most ' +
+            '`API_MAX_AMOUNT` minor units (default 100000000 = ₹10,00,000; Plural documents no maximum).',
+          properties: {
+            value: { type: 'integer', minimum: 1, description: 'Amount in paise.' },
+            currency: { type: 'string', enum: ['INR'] },
+          },
+        },
         Address: address,
         Readiness: {
           type: 'object',
@@ -485,7 +502,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             'Exactly one of `card`, `card_token`, `network_token`, `hosted_checkout`; `points` only alongside `card`.',
           properties: {
             merchant_order_reference: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,50}$' },
-            amount: ref('Money'),
+            amount: ref('PaymentAmount'),
             pre_auth: { type: 'boolean', default: false, description: 'Authorize now, capture later.' },
             card: {
               type: 'object',
@@ -493,7 +510,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               required: ['number', 'name', 'expiry_month', 'expiry_year', 'cvv'],
               properties: {
                 number: { ...digits(12, 19), description: 'Luhn-valid card number, digits only.' },
-                name: { type: 'string', minLength: 1, maxLength: 100 },
+                name: { ...text(100), minLength: 1 },
                 ...expiry,
                 cvv: digits(3, 4),
                 save: { type: 'boolean', description: 'Save the card on Plural (needs customer.customer_id).' },
@@ -528,9 +545,9 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               type: 'object',
               additionalProperties: false,
               properties: {
-                customer_id: { type: 'string' },
-                first_name: { type: 'string' },
-                last_name: { type: 'string' },
+                customer_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' },
+                first_name: { ...text(100), minLength: 1 },
+                last_name: { ...text(100), minLength: 1 },
                 email: { type: 'string', format: 'email' },
                 mobile_number: digits(6, 15),
                 country_code: digits(1, 4),

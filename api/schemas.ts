@@ -37,10 +37,13 @@ export function luhnValid(number: string): boolean {
  */
 const UNPRINTABLE = /[\p{Cc}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]|(?![\u200C\u200D])\p{Cf}/u;
 
-/** Error codes of free-text rules (carried on the zod issue, answered as the error's `code`). */
-export const TEXT_ERROR_CODE = {
+/** Error codes of specific rules (carried on the zod issue as `params.code`, answered as the error's `code`). */
+export const RULE_ERROR_CODE = {
   UNPRINTABLE: 'unprintable_characters',
   CARD_NUMBER_IN_TEXT: 'card_number_in_text',
+  CURRENCY_NOT_SUPPORTED: 'currency_not_supported',
+  AMOUNT_TOO_LARGE: 'amount_too_large',
+  CARD_EXPIRED: 'card_expired',
 } as const;
 
 /** Whether `text` holds something shaped like a card number (a Luhn-valid 13-19 digit run). */
@@ -50,20 +53,25 @@ const holdsCardNumber = (text: string): boolean => maskPans(text) !== text;
  * Checks free text for unprintable characters and card numbers (which would otherwise reach Plural, the workflow's
  * history and its logs). Adds one issue naming the rule, never the value.
  */
-function checkText(text: string, ctx: z.RefinementCtx, path: (string | number)[] = []): void {
+function checkText(
+  text: string,
+  ctx: z.RefinementCtx,
+  path: (string | number)[] = [],
+  { cardNumbers = true } = {},
+): void {
   if (UNPRINTABLE.test(text)) {
     ctx.addIssue({
       code: 'custom',
       path,
       message: 'must not contain control characters or other unprintable characters',
-      params: { code: TEXT_ERROR_CODE.UNPRINTABLE },
+      params: { code: RULE_ERROR_CODE.UNPRINTABLE },
     });
-  } else if (holdsCardNumber(text)) {
+  } else if (cardNumbers && holdsCardNumber(text)) {
     ctx.addIssue({
       code: 'custom',
       path,
       message: 'must not contain a card number',
-      params: { code: TEXT_ERROR_CODE.CARD_NUMBER_IN_TEXT },
+      params: { code: RULE_ERROR_CODE.CARD_NUMBER_IN_TEXT },
     });
   }
 }
@@ -77,6 +85,68 @@ export function freeText(max: number, min = 0) {
     .superRefine((text, ctx) => checkText(text, ctx));
 }
 
+/**
+ * Currencies Plural accepts for these flows: every guide's order, payment, capture and refund is in INR (and Get
+ * Card Details answers `"currency": "INR"`); Plural is an Indian gateway whose card flows settle in rupees.
+ */
+export const ACCEPTED_CURRENCIES: readonly string[] = ['INR'];
+
+/**
+ * Largest amount the API accepts by default, minor units: ₹10,00,000 (100,000,000 paise). Plural documents no
+ * maximum (only AMOUNT_LIMIT_EXCEEDED, "exceeds allowed limits", from the acquirer), so this is the API's own,
+ * configurable limit (`API_MAX_AMOUNT`).
+ */
+export const DEFAULT_MAX_AMOUNT = 100_000_000;
+
+/** The rules of a payment request that depend on configuration and the clock. */
+export interface PaymentRules {
+  /** Largest `amount.value`, minor units. @default DEFAULT_MAX_AMOUNT */
+  maxAmount: number;
+  /** Clock for card expiry, ms since epoch. @default Date.now */
+  now: () => number;
+}
+
+/** The amount of a new payment: positive integer minor units, an accepted currency, at most `maxAmount`. */
+function paymentAmountSchema(maxAmount: number) {
+  return z.strictObject({
+    value: z
+      .int('must be an integer amount in minor units (paise)')
+      .positive('must be greater than 0')
+      .refine((v) => v <= maxAmount, {
+        message: `must be at most ${maxAmount} minor units (the API's limit per payment)`,
+        params: { code: RULE_ERROR_CODE.AMOUNT_TOO_LARGE },
+      }),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as INR')
+      .refine((c) => ACCEPTED_CURRENCIES.includes(c), {
+        message: `is not accepted: Plural takes ${ACCEPTED_CURRENCIES.join(', ')} for card payments`,
+        params: { code: RULE_ERROR_CODE.CURRENCY_NOT_SUPPORTED },
+      }),
+  });
+}
+
+/**
+ * A card is good through the last day of its expiry month. The month is judged in the earliest time zone
+ * (UTC-12), so a card some customer can still use somewhere is never refused here; Plural has the last word.
+ */
+function expiryCheck(now: () => number) {
+  return (card: { expiry_month: string; expiry_year: string }, ctx: z.RefinementCtx): void => {
+    const today = new Date(now() - 12 * 3_600_000);
+    const year = today.getUTCFullYear();
+    const month = today.getUTCMonth() + 1;
+    const expiryYear = Number(card.expiry_year);
+    const expired = expiryYear < year ? 'expiry_year' : expiryYear === year && Number(card.expiry_month) < month;
+    if (expired === false) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: [expired === true ? 'expiry_month' : expired],
+      message: 'the card has expired (its expiry is before the current month)',
+      params: { code: RULE_ERROR_CODE.CARD_EXPIRED },
+    });
+  };
+}
+
 export const MoneySchema = z.strictObject({
   value: z.int('must be an integer amount in minor units (paise)').positive('must be greater than 0'),
   currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as INR'),
@@ -86,28 +156,44 @@ const ExpiryMonthSchema = z.string().regex(/^(0[1-9]|1[0-2])$/, 'must be a two-d
 const ExpiryYearSchema = z.string().regex(/^\d{4}$/, 'must be a four-digit year');
 const CvvSchema = digits(3, 4, 'card security code');
 
-const CardSchema = z.strictObject({
-  number: digits(12, 19, 'card number, no spaces').refine(luhnValid, 'is not a valid card number (Luhn check)'),
-  name: z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters'),
-  expiry_month: ExpiryMonthSchema,
-  expiry_year: ExpiryYearSchema,
-  cvv: CvvSchema,
-  save: z.boolean().optional(),
-});
+const cardSchema = (now: () => number) =>
+  z
+    .strictObject({
+      number: digits(12, 19, 'card number, no spaces').refine(luhnValid, 'is not a valid card number (Luhn check)'),
+      // Checked before trimming: a control character is refused, not silently dropped.
+      name: z
+        .string()
+        .superRefine((text, ctx) => checkText(text, ctx))
+        .trim()
+        .min(1, 'must not be empty')
+        .max(100, 'must be at most 100 characters'),
+      expiry_month: ExpiryMonthSchema,
+      expiry_year: ExpiryYearSchema,
+      cvv: CvvSchema,
+      save: z.boolean().optional(),
+    })
+    .superRefine(expiryCheck(now));
 
 const CardTokenSchema = z.strictObject({
   token_id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be 1-100 characters of A-Z, a-z, 0-9, _ or -'),
   cvv: CvvSchema,
 });
 
-const NetworkTokenSchema = z.strictObject({
-  token: digits(12, 19, 'network token'),
-  cryptogram: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
-  expiry_month: ExpiryMonthSchema,
-  expiry_year: ExpiryYearSchema,
-  last4: digits(4, 4, 'last 4 digits of the card'),
-  cvv: CvvSchema.optional(),
-});
+const networkTokenSchema = (now: () => number) =>
+  z
+    .strictObject({
+      token: digits(12, 19, 'network token'),
+      cryptogram: z
+        .string()
+        .min(1, 'must not be empty')
+        .max(200, 'must be at most 200 characters')
+        .superRefine((text, ctx) => checkText(text, ctx, [], { cardNumbers: false })),
+      expiry_month: ExpiryMonthSchema,
+      expiry_year: ExpiryYearSchema,
+      last4: digits(4, 4, 'last 4 digits of the card'),
+      cvv: CvvSchema.optional(),
+    })
+    .superRefine(expiryCheck(now));
 
 const PointsSchema = z.strictObject({
   customer_consent: z.literal(true, 'must be true: redeeming points needs the customer’s explicit consent'),
@@ -131,10 +217,14 @@ export const AddressSchema = z.strictObject({
   country: freeText(100, 1).optional(),
 });
 
+/** A gateway customer id (`cust-v1-0811030624-aa-RBDgpR`). */
+export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
+const CustomerIdSchema = z.string().regex(CUSTOMER_ID_PATTERN, 'must be 1-100 letters, digits, _ or -');
+
 const CustomerSchema = z.strictObject({
-  customer_id: z.string().min(1).max(100).optional(),
-  first_name: z.string().min(1).max(100).optional(),
-  last_name: z.string().min(1).max(100).optional(),
+  customer_id: CustomerIdSchema.optional(),
+  first_name: freeText(100, 1).optional(),
+  last_name: freeText(100, 1).optional(),
   email: z.email('must be an email address').max(254).optional(),
   mobile_number: digits(6, 15, 'mobile number').optional(),
   country_code: digits(1, 4, 'country calling code').optional(),
@@ -194,52 +284,59 @@ export const DeviceInfoSchema = z.strictObject({
 
 const METHOD_FIELDS = ['card', 'card_token', 'network_token', 'hosted_checkout'] as const;
 
-/** `POST /v1/payments`. Exactly one payment method; `points` rides alongside `card`. */
-export const CreatePaymentSchema = z
-  .strictObject({
-    merchant_order_reference: ReferenceSchema,
-    amount: MoneySchema,
-    pre_auth: z.boolean().default(false),
-    card: CardSchema.optional(),
-    card_token: CardTokenSchema.optional(),
-    network_token: NetworkTokenSchema.optional(),
-    points: PointsSchema.optional(),
-    hosted_checkout: z.literal(true, 'must be true when present').optional(),
-    customer: CustomerSchema.optional(),
-    notes: freeText(500, 1).optional(),
-    merchant_metadata: MerchantMetadataSchema.optional(),
-    device_info: DeviceInfoSchema.optional(),
-  })
-  .superRefine((body, ctx) => {
-    const given = METHOD_FIELDS.filter((f) => body[f] !== undefined);
-    if (given.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [],
-        message: `exactly one payment method is required among ${METHOD_FIELDS.join(', ')} (got ${given.length === 0 ? 'none' : given.join(', ')})`,
-      });
-    }
-    if (body.points !== undefined && body.card === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['points'], message: 'points can only be used alongside a new card' });
-    }
-    if (body.hosted_checkout === true && body.pre_auth) {
-      ctx.addIssue({ code: 'custom', path: ['pre_auth'], message: 'pre_auth is not available with hosted_checkout' });
-    }
-    if (body.device_info !== undefined && body.hosted_checkout === true) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['device_info'],
-        message: 'device_info is for card payments; Plural’s hosted checkout page reads the browser itself',
-      });
-    }
-    if (body.card?.save === true && body.customer?.customer_id === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['card', 'save'], message: 'saving a card needs customer.customer_id' });
-    }
-  });
-export type CreatePaymentRequest = z.infer<typeof CreatePaymentSchema>;
+/**
+ * `POST /v1/payments`. Exactly one payment method; `points` rides alongside `card`. What Plural would refuse is
+ * refused here with a 400 naming the field: another currency than INR, more than `maxAmount`, an expired card,
+ * unprintable characters or a card number in free text.
+ */
+export function createPaymentSchema(rules: Partial<PaymentRules> = {}) {
+  const { maxAmount = DEFAULT_MAX_AMOUNT, now = Date.now } = rules;
+  return z
+    .strictObject({
+      merchant_order_reference: ReferenceSchema,
+      amount: paymentAmountSchema(maxAmount),
+      pre_auth: z.boolean().default(false),
+      card: cardSchema(now).optional(),
+      card_token: CardTokenSchema.optional(),
+      network_token: networkTokenSchema(now).optional(),
+      points: PointsSchema.optional(),
+      hosted_checkout: z.literal(true, 'must be true when present').optional(),
+      customer: CustomerSchema.optional(),
+      notes: freeText(500, 1).optional(),
+      merchant_metadata: MerchantMetadataSchema.optional(),
+      device_info: DeviceInfoSchema.optional(),
+    })
+    .superRefine((body, ctx) => {
+      const given = METHOD_FIELDS.filter((f) => body[f] !== undefined);
+      if (given.length !== 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: `exactly one payment method is required among ${METHOD_FIELDS.join(', ')} (got ${given.length === 0 ? 'none' : given.join(', ')})`,
+        });
+      }
+      if (body.points !== undefined && body.card === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['points'], message: 'points can only be used alongside a new card' });
+      }
+      if (body.hosted_checkout === true && body.pre_auth) {
+        ctx.addIssue({ code: 'custom', path: ['pre_auth'], message: 'pre_auth is not available with hosted_checkout' });
+      }
+      if (body.device_info !== undefined && body.hosted_checkout === true) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['device_info'],
+          message: 'device_info is for card payments; Plural’s hosted checkout page reads the browser itself',
+        });
+      }
+      if (body.card?.save === true && body.customer?.customer_id === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['card', 'save'], message: 'saving a card needs customer.customer_id' });
+      }
+    });
+}
 
-/** A gateway customer id in a path (`cust-v1-0811030624-aa-RBDgpR`). */
-export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
+/** {@link createPaymentSchema} with the default limit and the system clock. */
+export const CreatePaymentSchema = createPaymentSchema();
+export type CreatePaymentRequest = z.infer<typeof CreatePaymentSchema>;
 
 /** `POST /v1/customers`: a customer at the gateway, whose cards can be saved and paid with later. */
 export const CreateCustomerSchema = z.strictObject({
@@ -263,7 +360,7 @@ export const CaptureSchema = z.strictObject({ amount: MoneySchema.optional() });
 
 /** `POST /v1/payments/{ref}/cancel`. */
 export const CancelSchema = z.strictObject({
-  reason: z.string().max(200, 'must be at most 200 characters').optional(),
+  reason: freeText(200).optional(),
 });
 
 /** Bodyless actions (`otp/resend`): an empty object or no body at all. */

@@ -71,6 +71,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     logger,
     timings: config.timings,
     paymentDurations: config.paymentDurations,
+    ...(config.maxAmount !== undefined ? { maxAmount: config.maxAmount } : {}),
     ...(config.bodyLimitBytes !== undefined ? { bodyLimitBytes: config.bodyLimitBytes } : {}),
   });
   logger.info(

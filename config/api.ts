@@ -68,6 +68,8 @@ export interface ApiConfig {
   payloadEncryption: PayloadEncryptionConfig;
   bodyLimitBytes: number | undefined;
   timings: { startWaitMs?: number; actionWaitMs?: number };
+  /** `API_MAX_AMOUNT`: largest amount of a new payment, minor units; unset: the API's default (₹10,00,000). */
+  maxAmount: number | undefined;
   paymentDurations: Partial<PaymentDurations>;
   logLevel: LogLevel;
 }
@@ -99,6 +101,7 @@ const apiEnvSchema = z.object({
   [K.API_BODY_LIMIT_BYTES]: optionalInteger({ min: 1024, max: 10 * 1024 * 1024, unit: 'bytes' }),
   [K.API_START_WAIT_MS]: optionalInteger({ min: 0, max: 60_000, unit: 'ms' }),
   [K.API_ACTION_WAIT_MS]: optionalInteger({ min: 0, max: 120_000, unit: 'ms' }),
+  [K.API_MAX_AMOUNT]: optionalInteger({ min: 1, max: Number.MAX_SAFE_INTEGER, unit: 'minor units (paise)' }),
   [K.PLURAL_CALLBACK_SECRET_HEX]: hexSecret('the callback signing key issued by Plural, hex', 16),
   [K.PLURAL_WEBHOOK_SECRET]: requiredString('the webhook signing secret issued by Plural', { maxLength: 1024 }),
   [K.PLURAL_BASE_URL]: httpUrl('the Plural API origin, e.g. https://pluraluat.v2.pinepg.in').optional(),
@@ -170,6 +173,7 @@ export function loadApiConfig(env: Env): ApiConfig {
     payloadEncryption: toPayloadEncryption(e.PAYLOAD_ENCRYPTION, e.PAYLOAD_KEYS),
     bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
     timings,
+    maxAmount: e.API_MAX_AMOUNT,
     paymentDurations: durations,
     logLevel: e.LOG_LEVEL,
   };

@@ -423,6 +423,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       logger: logger.child({ component: 'api' }),
       timings: apiConfig.timings,
       paymentDurations: apiConfig.paymentDurations,
+      ...(apiConfig.maxAmount !== undefined ? { maxAmount: apiConfig.maxAmount } : {}),
       ...(apiConfig.bodyLimitBytes !== undefined ? { bodyLimitBytes: apiConfig.bodyLimitBytes } : {}),
     });
     const devApp = express();

@@ -60,6 +60,7 @@ describe('loadApiConfig', () => {
       API_BODY_LIMIT_BYTES: '65536',
       API_START_WAIT_MS: '2000',
       API_ACTION_WAIT_MS: '5000',
+      API_MAX_AMOUNT: '5000000',
       CARD_VAULT_TOKEN: 't'.repeat(40),
       LOG_LEVEL: 'warn',
       PAYMENT_OTP_WINDOW_MS: '120000',
@@ -72,6 +73,7 @@ describe('loadApiConfig', () => {
       cardVaultToken: 't'.repeat(40),
       bodyLimitBytes: 65_536,
       timings: { startWaitMs: 2_000, actionWaitMs: 5_000 },
+      maxAmount: 5_000_000,
       paymentDurations: { otpWindowMs: 120_000 },
       logLevel: 'warn',
     });
