@@ -45,7 +45,7 @@ import {
   unauthorized,
   unavailable,
 } from './errors';
-import { requestFingerprint } from './fingerprint';
+import { fingerprintMatches, requestFingerprint } from './fingerprint';
 import { createMetrics } from './metrics';
 import type { ApiMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi';
@@ -468,8 +468,9 @@ export function createApp(options: ApiOptions): express.Express {
     }
   };
 
-  const sameOrConflict = (ref: string, fingerprint: string, existing: string | undefined): void => {
-    if (existing !== fingerprint) {
+  /** The stored fingerprint is compared the way it was computed (`v2:`, or `v1:` for older payments). */
+  const sameOrConflict = (ref: string, body: CreatePaymentRequest, existing: string | undefined): void => {
+    if (!fingerprintMatches(body, options.fingerprintKey, existing)) {
       throw conflict(
         'idempotency_conflict',
         `a payment with merchant_order_reference ${ref} already exists with a different request; use a new reference`,
@@ -489,7 +490,7 @@ export function createApp(options: ApiOptions): express.Express {
       const fingerprint = requestFingerprint(body, options.fingerprintKey);
       const existing = await engine.get(ref);
       if (existing) {
-        sameOrConflict(ref, fingerprint, existing.requestFingerprint);
+        sameOrConflict(ref, body, existing.requestFingerprint);
         return send(res, 200, existing);
       }
       const handles: string[] = [];
@@ -519,7 +520,7 @@ export function createApp(options: ApiOptions): express.Express {
       if (!started.started) {
         // Lost a race with an identical (or conflicting) request: the other one owns the payment.
         await destroyAll(handles);
-        sameOrConflict(ref, fingerprint, started.existingFingerprint);
+        sameOrConflict(ref, body, started.existingFingerprint);
         return send(res, 200, await load(ref));
       }
       const { record } = await waitFor(ref, actionable, timings.startWaitMs);
