@@ -43,6 +43,8 @@ import type {
   OtpSubmitResult,
   PointsBalanceInput,
   PointsBalanceResult,
+  RefundInput,
+  RefundSnapshot,
   SavedCardSnapshot,
   SubmitOtpInput,
 } from './types';
@@ -71,7 +73,13 @@ export function snapshotOf(order: Order): OrderSnapshot {
     method: p.payment_method,
     status: p.status,
     amount: { value: p.payment_amount.value, currency: p.payment_amount.currency },
-    capturedValue: (p.capture_data ?? []).reduce((sum, c) => sum + c.capture_amount.value, 0),
+    // A pre-auth's captures are listed; a processed sale took its whole amount without a capture of its own.
+    capturedValue:
+      p.capture_data && p.capture_data.length > 0
+        ? p.capture_data.reduce((sum, c) => sum + c.capture_amount.value, 0)
+        : p.status === PAYMENT_STATUS.PROCESSED
+          ? p.payment_amount.value
+          : 0,
     errorCode: p.error_detail?.code ?? undefined,
     errorMessage: p.error_detail?.message ?? undefined,
   }));
@@ -579,6 +587,31 @@ export function createActivities(deps: ActivityDeps) {
           );
         }
         throw classify(err, FAILURE_TYPE.CANCEL_REJECTED);
+      }
+    },
+
+    /**
+     * Refund `amount` of a captured order. The refund's merchant reference derives from `<workflowId>:<step>`, and
+     * Plural returns the same refund for the same reference and amount, so a retry never refunds twice.
+     */
+    refundOrder: async (input: RefundInput): Promise<RefundSnapshot> => {
+      const { signal } = call();
+      const key = `${input.workflowId}:${input.step}`;
+      const reference = referenceFor(key);
+      try {
+        const refund = await plural.refundOrder(
+          input.orderId,
+          { merchant_order_reference: reference, order_amount: input.amount },
+          { signal, idempotencyKey: key },
+        );
+        return {
+          refundOrderId: refund.order_id,
+          reference,
+          status: refund.status,
+          amount: { value: refund.order_amount.value, currency: refund.order_amount.currency },
+        };
+      } catch (err) {
+        throw classify(err, FAILURE_TYPE.REFUND_REJECTED);
       }
     },
   };

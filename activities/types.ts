@@ -163,6 +163,25 @@ export interface CaptureInput {
   amount?: Money;
 }
 
+export interface RefundInput {
+  workflowId: string;
+  /** The order to refund (its captured money). */
+  orderId: string;
+  amount: Money;
+  /** Names the refund in its idempotency key and merchant reference (e.g. `auto-refund`). */
+  step: string;
+}
+
+/** A refund order as the workflow sees it. */
+export interface RefundSnapshot {
+  refundOrderId: string;
+  /** The refund's merchant reference at Plural. */
+  reference: string;
+  /** Plural's refund status: CREATED, PENDING, PROCESSED or FAILED. */
+  status: string;
+  amount: Money;
+}
+
 export interface CancelInput {
   workflowId: string;
   orderId: string;

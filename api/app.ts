@@ -683,17 +683,27 @@ export function createApp(options: ApiOptions): express.Express {
       const ref = referenceOf(req);
       const { reason } = parse(CancelSchema, jsonBody(req, false), 'cancel request');
       const current = await load(ref);
-      if (TERMINAL_STATUSES.includes(current.state.status)) {
-        throw conflict('payment_not_cancellable', `payment ${ref} is ${current.state.status} and cannot be cancelled`);
+      const status = current.state.status;
+      if (status === PAYMENT_STATUS.CLOSING) return send(res, 202, current);
+      if (status === PAYMENT_STATUS.PROCESSING) {
+        throw conflict(
+          'payment_not_cancellable',
+          `payment ${ref} is a sale Plural has authorized and is processing; it cannot be cancelled (refund it once PROCESSED)`,
+        );
+      }
+      if (TERMINAL_STATUSES.includes(status)) {
+        throw conflict('payment_not_cancellable', `payment ${ref} is ${status} and cannot be cancelled`);
       }
       const requestId = randomUUID();
       await signal(ref, () => engine.cancel(ref, reason !== undefined ? { requestId, reason } : { requestId }));
+      // An authorization is cancelled at Plural at once; a payment not yet authorized is CLOSING until Plural's order
+      // can take no more money (Plural cancels only authorized orders), and answers 202 meanwhile.
       const { record, done } = await waitFor(
         ref,
-        (r) => TERMINAL_STATUSES.includes(r.state.status),
+        (r) => TERMINAL_STATUSES.includes(r.state.status) || r.state.status === PAYMENT_STATUS.CLOSING,
         timings.actionWaitMs,
       );
-      if (!done) return send(res, 202, record);
+      if (!done || record.state.status === PAYMENT_STATUS.CLOSING) return send(res, 202, record);
       if (record.state.status !== PAYMENT_STATUS.CANCELLED) {
         throw conflict('payment_not_cancellable', `payment ${ref} ended ${record.state.status} and was not cancelled`);
       }

@@ -231,6 +231,10 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           tags: ['payments'],
           operationId: 'cancelPayment',
           summary: 'Cancel a payment that is not final (releases a pre-authorization)',
+          description:
+            'An AUTHORIZED pre-authorization is cancelled by Plural and answers 200 CANCELLED. A payment not yet authorized answers ' +
+            '202 CLOSING: Plural cancels only authorized orders, so the customer may still pay on its page; the engine ' +
+            "cancels an authorization or refunds a payment that arrives, and ends CANCELLED once Plural's order is final.",
           parameters: [referenceParam],
           requestBody: {
             required: false,
@@ -242,9 +246,9 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           },
           responses: {
             '200': paymentResponse('The payment is CANCELLED.'),
-            '202': accepted,
+            '202': paymentResponse('The payment is CLOSING (or the cancel is still in progress).'),
             ...merchantErrors,
-            '409': errorResponse('The payment is final and cannot be cancelled.'),
+            '409': errorResponse('The payment is final, or a sale Plural is processing, and cannot be cancelled.'),
           },
         },
       },
@@ -582,7 +586,21 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             merchant_order_reference: { type: 'string' },
             status: {
               type: 'string',
-              enum: ['CREATED', 'AWAITING_OTP', 'AWAITING_CHALLENGE', 'AUTHORIZED', 'PROCESSED', 'CANCELLED', 'FAILED'],
+              enum: [
+                'CREATED',
+                'AWAITING_OTP',
+                'AWAITING_CHALLENGE',
+                'AUTHORIZED',
+                'PROCESSING',
+                'CLOSING',
+                'PROCESSED',
+                'CANCELLED',
+                'FAILED',
+              ],
+              description:
+                "PROCESSED, CANCELLED and FAILED are final and agree with Plural's order. PROCESSING: a sale Plural has " +
+                "authorized and is processing. CLOSING: cancelled or given up before authorization while Plural's order " +
+                'could still take money; the engine cancels or refunds what it takes, then ends CANCELLED or FAILED.',
             },
             amount: ref('Money'),
             pre_auth: { type: 'boolean' },
@@ -635,6 +653,31 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             split: nullable({ type: 'object', properties: { card: ref('Money'), points: ref('Money') } }),
             authorized_amount: nullable(ref('Money')),
             captured_amount: nullable(ref('Money')),
+            refunded_amount: nullable(ref('Money')),
+            refunds: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  reason: { enum: ['AUTO'] },
+                  amount: ref('Money'),
+                  status: { enum: ['PENDING', 'PROCESSED', 'FAILED'] },
+                  refund_order_id: nullable({ type: 'string' }),
+                  created_at: { type: 'string', format: 'date-time' },
+                },
+              },
+            },
+            plural_order_status: nullable({ type: 'string', description: "Plural's order status at its last answer." }),
+            closing: nullable({
+              type: 'object',
+              properties: {
+                reason: {
+                  enum: ['MERCHANT_CANCEL', 'OPERATOR_CANCEL', 'WORKFLOW_CANCELLED', 'AUTHENTICATION_WINDOW_CLOSED'],
+                },
+                since: { type: 'string', format: 'date-time' },
+                detail: nullable({ type: 'string' }),
+              },
+            }),
             authorized_at: nullable({ type: 'string', format: 'date-time' }),
             authorization_expires_at: nullable({ type: 'string', format: 'date-time' }),
             auto_cancel_at: nullable({ type: 'string', format: 'date-time' }),

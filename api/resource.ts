@@ -44,6 +44,17 @@ export function paymentResource(record: PaymentRecord) {
     split: s.split ? { card: money(s.split.card), points: money(s.split.points) } : null,
     authorized_amount: money(s.amountAuthorized),
     captured_amount: money(s.amountCaptured),
+    // Money Plural took while the payment was closing, and the engine returned; net taken = captured − refunded.
+    refunded_amount: money(s.amountRefunded),
+    refunds: s.refunds.map((r) => ({
+      reason: r.reason,
+      amount: money(r.amount),
+      status: r.status,
+      refund_order_id: r.refundOrderId ?? null,
+      created_at: r.at,
+    })),
+    plural_order_status: s.pluralOrderStatus ?? null,
+    closing: s.closing ? { reason: s.closing.reason, since: s.closing.since, detail: s.closing.detail ?? null } : null,
     authorized_at: s.authorizedAt ?? null,
     authorization_expires_at: s.authorizationExpiresAt ?? null,
     auto_cancel_at: s.autoCancelAt ?? null,

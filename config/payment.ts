@@ -22,7 +22,7 @@ const DURATION_KEYS = {
   checkoutWindowMs: [K.PAYMENT_CHECKOUT_WINDOW_MS, ms(MINUTE, DAY)],
   reconcileInitialDelayMs: [K.PAYMENT_RECONCILE_INITIAL_DELAY_MS, ms(1_000, DAY)],
   reconcileMaxDelayMs: [K.PAYMENT_RECONCILE_MAX_DELAY_MS, ms(1_000, DAY)],
-  lateAuthorizationWatchMs: [K.PAYMENT_LATE_AUTHORIZATION_WATCH_MS, ms(0, 7 * DAY)],
+  closingReconcileMaxDelayMs: [K.PAYMENT_CLOSING_RECONCILE_MAX_DELAY_MS, ms(1_000, DAY)],
   autoCancelAfterMs: [K.PAYMENT_AUTO_CANCEL_AFTER_MS, ms(MINUTE, 7 * DAY)],
   authorizationLifetimeMs: [K.PAYMENT_AUTHORIZATION_LIFETIME_MS, ms(MINUTE, 30 * DAY)],
 } as const satisfies Record<keyof PaymentDurations, readonly [string, unknown]>;

@@ -65,6 +65,10 @@ export async function createPaymentWorker(deps: PaymentWorkerDeps): Promise<Work
     sinks: createPaymentMetricsSinks(),
     maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions ?? 100,
     shutdownGraceTime: deps.shutdownGraceMs ?? 10_000,
+    // A payment cached by a worker that died waits this long on that worker's sticky queue before the server hands
+    // its next task (or query) to another worker. The SDK's 10 s equals the API's deadline per Temporal call, so every
+    // first read of such a payment answered 503 (measured by test/resilience/parked-payments.test.ts); 3 s does not.
+    stickyQueueScheduleToStartTimeout: '3 seconds',
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
     ...(deps.identity !== undefined ? { identity: deps.identity } : {}),
     ...(deps.dataConverter !== undefined ? { dataConverter: deps.dataConverter } : {}),

@@ -21,12 +21,27 @@ export function paymentWorkflowId(merchantOrderReference: string): string {
 // Statuses and failure types
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Payment statuses exposed to merchants. PROCESSED, CANCELLED and FAILED are terminal. */
+/**
+ * Payment statuses exposed to merchants. PROCESSED, CANCELLED and FAILED are terminal, and a payment reaches one only
+ * once Plural's order is final: until then the status says the engine is still working (`PROCESSING`, `CLOSING`).
+ */
 export const PAYMENT_STATUS = {
+  /** The order is being created at Plural. */
   CREATED: 'CREATED',
+  /** The native OTP was sent to the card holder. */
   AWAITING_OTP: 'AWAITING_OTP',
+  /** The customer must complete the 3-D Secure challenge page or pay on Plural's hosted checkout page. */
   AWAITING_CHALLENGE: 'AWAITING_CHALLENGE',
+  /** A pre-authorization is authorized: capture it or cancel it. */
   AUTHORIZED: 'AUTHORIZED',
+  /** A sale is authorized at Plural and on its way to PROCESSED; nothing to do but wait. */
+  PROCESSING: 'PROCESSING',
+  /**
+   * The payment is being stopped (the merchant cancelled before authorization, or the customer did not authenticate
+   * in time) while Plural's order could still take money: the engine cancels an authorization that arrives, refunds a
+   * payment Plural completes, and ends the payment CANCELLED or FAILED once Plural's order is final.
+   */
+  CLOSING: 'CLOSING',
   PROCESSED: 'PROCESSED',
   CANCELLED: 'CANCELLED',
   FAILED: 'FAILED',
@@ -56,6 +71,8 @@ export const FAILURE_TYPE = {
   CAPTURE_REJECTED: 'CaptureRejected',
   /** Plural refused the cancellation. */
   CANCEL_REJECTED: 'CancelRejected',
+  /** Plural refused the refund. */
+  REFUND_REJECTED: 'RefundRejected',
   /** Any other business rejection (4xx) that retrying cannot fix. */
   GATEWAY_REJECTED: 'GatewayRejected',
   /** Plural is unreachable, timing out, rate limiting or failing (5xx): retryable. */
@@ -73,6 +90,19 @@ export const ENGINE_FAILURE_CODE = {
   CANCELLED_BEFORE_AUTHORIZATION: 'CANCELLED_BEFORE_AUTHORIZATION',
   GATEWAY_UNAVAILABLE: 'GATEWAY_UNAVAILABLE',
 } as const;
+
+/** Why a payment is {@link PAYMENT_STATUS.CLOSING}, and so how it ends (CANCELLED, or FAILED for a closed window). */
+export const CLOSING_REASON = {
+  /** The merchant cancelled before authorization. */
+  MERCHANT_CANCEL: 'MERCHANT_CANCEL',
+  /** An operator gave up on a parked step. */
+  OPERATOR_CANCEL: 'OPERATOR_CANCEL',
+  /** Temporal's own cancellation of the workflow (the UI's "Request Cancellation"), handled as a cancel. */
+  WORKFLOW_CANCELLED: 'WORKFLOW_CANCELLED',
+  /** The customer did not complete authentication within the window. */
+  AUTHENTICATION_WINDOW_CLOSED: 'AUTHENTICATION_WINDOW_CLOSED',
+} as const;
+export type ClosingReason = (typeof CLOSING_REASON)[keyof typeof CLOSING_REASON];
 
 /** What the customer or merchant can do next (`PaymentState.nextActions`). */
 export const NEXT_ACTION = {
@@ -209,8 +239,11 @@ export interface PaymentDurations {
   reconcileInitialDelayMs: number;
   /** Cap of the reconciliation backoff. */
   reconcileMaxDelayMs: number;
-  /** After a payment failed for lack of authentication, keep watching this long for a late authorization. */
-  lateAuthorizationWatchMs: number;
+  /**
+   * Cap of the Get Order backoff while a payment is CLOSING (watching Plural's order until it is final). Plural's
+   * webhooks, confirmed with Get Order, usually end the watch sooner.
+   */
+  closingReconcileMaxDelayMs: number;
   /** Cancel an uncaptured pre-authorization automatically this long after it was authorized. */
   autoCancelAfterMs: number;
   /** Authorization lifetime assumed for `authorizationExpiresAt` (Plural documents none; cards commonly 7 days). */
@@ -228,7 +261,7 @@ export const DEFAULT_DURATIONS: Readonly<PaymentDurations> = Object.freeze({
   checkoutWindowMs: 30 * MINUTE,
   reconcileInitialDelayMs: 30_000,
   reconcileMaxDelayMs: 5 * MINUTE,
-  lateAuthorizationWatchMs: 2 * HOUR,
+  closingReconcileMaxDelayMs: HOUR,
   autoCancelAfterMs: 5 * DAY,
   authorizationLifetimeMs: 7 * DAY,
 });
@@ -356,7 +389,7 @@ export interface PaymentFailure {
 
 /** A step that failed for good and waits for an operator (`operatorRetry` or `cancelRequested`). */
 export interface ParkedOperation {
-  operation: 'create_order' | 'create_payment' | 'authenticate' | 'capture' | 'cancel' | 'reconcile';
+  operation: 'create_order' | 'create_payment' | 'authenticate' | 'capture' | 'cancel' | 'refund' | 'reconcile';
   code: string;
   message: string;
   since: string;
@@ -381,6 +414,27 @@ export interface CaptureOutcome {
   message?: string;
 }
 
+/** A refund the engine asked Plural for. */
+export interface RefundRecord {
+  /** Why: `AUTO` = money Plural took after the payment was being closed. */
+  reason: 'AUTO';
+  amount: Money;
+  /** The refund's own merchant reference at Plural (its idempotency key). */
+  reference: string;
+  /** Plural's refund order, once created. */
+  refundOrderId: string | undefined;
+  status: 'PENDING' | 'PROCESSED' | 'FAILED';
+  at: string;
+}
+
+/** Why and since when a payment is CLOSING. */
+export interface ClosingInfo {
+  reason: ClosingReason;
+  since: string;
+  /** The cancel request's reason, when a person asked. */
+  detail?: string;
+}
+
 /** What `getPayment` returns. Never holds card data. */
 export interface PaymentState {
   workflowId: string;
@@ -398,7 +452,15 @@ export interface PaymentState {
   /** For card + points: the split the balance check allowed. */
   split: { card: Money; points: Money } | undefined;
   amountAuthorized: Money | undefined;
+  /** What Plural took (captured), whether or not it was refunded since. */
   amountCaptured: Money | undefined;
+  /** What the engine refunded and Plural confirmed; net money taken = captured − refunded. */
+  amountRefunded: Money | undefined;
+  refunds: RefundRecord[];
+  /** Plural's order status at the last answer the engine had (create, Get Order, capture, cancel). */
+  pluralOrderStatus: string | undefined;
+  /** Set while (and after) the payment was CLOSING. */
+  closing: ClosingInfo | undefined;
   authorizedAt: string | undefined;
   authorizationExpiresAt: string | undefined;
   autoCancelAt: string | undefined;

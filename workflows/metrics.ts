@@ -27,6 +27,7 @@ export const PAYMENT_METRIC = {
   AUTO_CANCELS: 'payment_auto_cancels_total',
   CAPTURES: 'payment_captures_total',
   PARKED: 'payment_operations_parked_total',
+  AUTO_REFUNDS: 'payment_auto_refunds_total',
 } as const;
 export type PaymentMetricName = (typeof PAYMENT_METRIC)[keyof typeof PAYMENT_METRIC];
 
@@ -68,8 +69,12 @@ export const RECONCILE_TRIGGER = {
   OTP_ACCEPTED: 'otp_accepted',
   /** Plural refused an OTP submission: was it a retry of one it had accepted? */
   OTP_REFUSED: 'otp_refused',
-  /** Watching for a late authorization after giving up. */
-  LATE_WATCH: 'late_watch',
+  /** A signed callback or webhook arrived: Plural's order is read before anything moves. */
+  EVENT: 'event',
+  /** A sale Plural has authorized but not yet processed. */
+  SALE_PROCESSING: 'sale_processing',
+  /** Watching Plural's order while the payment is CLOSING, until the order is final. */
+  CLOSING: 'closing',
   /** After a capture Plural refused. */
   CAPTURE_REJECTED: 'capture_rejected',
   /** After a cancel that did not complete. */
@@ -91,10 +96,23 @@ export type ReconcileOutcome = (typeof RECONCILE_OUTCOME)[keyof typeof RECONCILE
 export const AUTO_CANCEL_REASON = {
   /** `autoCancelAfterMs` passed without a capture, before the authorization expires at the issuer. */
   AUTHORIZATION_EXPIRY: 'authorization_expiry',
-  /** Plural authorized after the engine had given up on authentication. */
+  /** Plural authorized while the payment was CLOSING (the merchant had cancelled, or the engine had given up). */
   LATE_AUTHORIZATION: 'late_authorization',
 } as const;
 export type AutoCancelReason = (typeof AUTO_CANCEL_REASON)[keyof typeof AUTO_CANCEL_REASON];
+
+/** Why the engine refunded money on its own: Plural took it while the payment was CLOSING, for this closing reason. */
+export const AUTO_REFUND_REASON = {
+  MERCHANT_CANCEL: 'merchant_cancel',
+  OPERATOR_CANCEL: 'operator_cancel',
+  WORKFLOW_CANCELLED: 'workflow_cancelled',
+  AUTHENTICATION_WINDOW_CLOSED: 'authentication_window_closed',
+} as const;
+export type AutoRefundReason = (typeof AUTO_REFUND_REASON)[keyof typeof AUTO_REFUND_REASON];
+
+/** `refunded`: Plural confirmed it; `failed`: Plural refused it or reported it failed (the step is parked). */
+export const AUTO_REFUND_OUTCOME = { REFUNDED: 'refunded', FAILED: 'failed' } as const;
+export type AutoRefundOutcome = (typeof AUTO_REFUND_OUTCOME)[keyof typeof AUTO_REFUND_OUTCOME];
 
 export const CAPTURE_KIND = { FULL: 'full', PARTIAL: 'partial' } as const;
 export type CaptureKind = (typeof CAPTURE_KIND)[keyof typeof CAPTURE_KIND];
@@ -113,6 +131,7 @@ export const PAYMENT_METRIC_LABELS: Record<PaymentMetricName, readonly string[]>
   [PAYMENT_METRIC.AUTO_CANCELS]: ['reason'],
   [PAYMENT_METRIC.CAPTURES]: ['kind', 'outcome'],
   [PAYMENT_METRIC.PARKED]: ['operation'],
+  [PAYMENT_METRIC.AUTO_REFUNDS]: ['reason', 'outcome'],
 };
 
 /** The sink the workflow records through; the worker injects it (`createPaymentMetricsSinks`). */
@@ -137,6 +156,7 @@ export interface PaymentMetrics {
   autoCancel(reason: AutoCancelReason): void;
   capture(kind: CaptureKind, outcome: CaptureOutcome): void;
   parked(operation: ParkedOperation['operation']): void;
+  autoRefund(reason: AutoRefundReason, outcome: AutoRefundOutcome): void;
 }
 
 /** Help text of each counter on the Prometheus endpoint. */
@@ -149,6 +169,7 @@ export const PAYMENT_METRIC_DESCRIPTIONS: Record<PaymentMetricName, string> = {
   [PAYMENT_METRIC.AUTO_CANCELS]: 'Authorizations the engine cancelled on its own, by reason',
   [PAYMENT_METRIC.CAPTURES]: 'Capture requests, by kind and outcome',
   [PAYMENT_METRIC.PARKED]: 'Operations parked for an operator, by operation',
+  [PAYMENT_METRIC.AUTO_REFUNDS]: 'Refunds of money Plural took while a payment was closing, by reason and outcome',
 };
 
 /** Whether `name` is one of {@link PAYMENT_METRIC}. */
@@ -175,5 +196,6 @@ export function paymentMetrics(): PaymentMetrics {
     autoCancel: (reason) => add(PAYMENT_METRIC.AUTO_CANCELS, { reason }),
     capture: (kind, outcome) => add(PAYMENT_METRIC.CAPTURES, { kind, outcome }),
     parked: (operation) => add(PAYMENT_METRIC.PARKED, { operation }),
+    autoRefund: (reason, outcome) => add(PAYMENT_METRIC.AUTO_REFUNDS, { reason, outcome }),
   };
 }

@@ -1,10 +1,7 @@
 /**
  * Workflow changes made after histories existed, each behind `patched(id)` so that a payment started before the change
- * replays its old branch. `test/workflows/replay.test.ts` requires a committed history holding each id's marker.
+ * replays its old branch (workflows/README.md, "Versioning"). `test/workflows/replay.test.ts` requires a committed
+ * history holding each id's marker. None is live: the last incompatible change (Get Order confirmation, CLOSING,
+ * automatic refunds) came before any production history and re-recorded the fixtures instead.
  */
-export const PATCH = {
-  /** Skip the post-OTP Get Order once a webhook or callback has already confirmed the outcome. */
-  SKIP_CONFIRMED_OTP_RECONCILE: 'skip-confirmed-otp-reconcile',
-  /** Confirm an OTP refusal with Get Order: a retried submission is refused once Plural has accepted the first. */
-  CONFIRM_OTP_REFUSAL: 'confirm-otp-refusal',
-} as const;
+export const PATCH = {} as const;

@@ -1,14 +1,18 @@
 /**
  * The payment's state and the only code that changes it: status moves (through the transition table of
- * `state-machine.ts`), the audit trail, search attributes, what Plural's callbacks, webhooks and orders say, and the
- * next actions offered to the merchant. Phases (`phases/`) call its methods; the `getPayment` query reads
- * {@link Payment.snapshot}.
+ * `state-machine.ts`), the audit trail, search attributes, what Plural's order says, and the next actions offered to
+ * the merchant. Phases (`phases/`) call its methods; the `getPayment` query reads {@link Payment.snapshot}.
+ *
+ * Money moves on Plural's word only: {@link Payment.applyOrder} takes an order read from Plural (Get Order, or the
+ * answer to the engine's own create, capture, cancel or refund). A signed callback or webhook is not applied; it asks
+ * for a Get Order (`messages.ts`), so even a validly signed but forged event cannot mark a payment paid.
  */
 import { log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { OrderSnapshot } from '../activities';
 import { isoAt, nowMs } from './clock';
-import { NEXT_ACTION, PAYMENT_STATUS, SEARCH_ATTRIBUTE } from './definitions';
+import { CLOSING_REASON, ENGINE_FAILURE_CODE, NEXT_ACTION, PAYMENT_STATUS, SEARCH_ATTRIBUTE } from './definitions';
 import type {
+  ClosingReason,
   NextAction,
   PaymentDurations,
   PaymentMethodDescriptor,
@@ -18,8 +22,8 @@ import type {
 } from './definitions';
 import { paymentMetrics } from './metrics';
 import type { PaymentMetrics } from './metrics';
-import { observationFromOrder } from './observations';
-import type { Observation } from './observations';
+import { failureOf, stageOf } from './plural-order';
+import type { OrderStage } from './plural-order';
 import { assertTransition, canTransition, isTerminal } from './state-machine';
 
 export class Payment {
@@ -29,8 +33,11 @@ export class Payment {
   /** Business counters (workflows/metrics.ts): not called while replaying, counted once per run by the worker. */
   readonly metrics: PaymentMetrics = paymentMetrics();
 
-  /** Plural accepted an OTP: no further submission or resend applies. */
-  otpAccepted = false;
+  /**
+   * No further OTP submission or resend applies: Plural accepted one, or refused for good. The authentication loop
+   * then reads Plural's order on a backoff until it decides.
+   */
+  otpSettled = false;
   /** A capture was sent to Plural (Plural allows one per order). */
   captureAttempted = false;
   /** OTP submissions and resends sent to Plural (each numbers its idempotency key). */
@@ -38,9 +45,6 @@ export class Payment {
   otpResends = 0;
   /** The card payment's id at Plural, for OTP calls. */
   cardPaymentId: string | undefined;
-  /** Set when Plural authorizes or processes after the engine gave up on authentication. */
-  lateOutcome: 'AUTHORIZED' | 'PROCESSED' | undefined;
-  watchingLateOutcome = false;
 
   constructor(
     input: PaymentWorkflowInput,
@@ -55,6 +59,7 @@ export class Payment {
       status: PAYMENT_STATUS.CREATED,
       amount: { ...input.amount },
       pluralOrderId: undefined,
+      pluralOrderStatus: undefined,
       pluralPaymentIds: [],
       challengeUrl: undefined,
       redirectUrl: undefined,
@@ -63,12 +68,15 @@ export class Payment {
       split: undefined,
       amountAuthorized: undefined,
       amountCaptured: undefined,
+      amountRefunded: undefined,
+      refunds: [],
       authorizedAt: undefined,
       authorizationExpiresAt: undefined,
       autoCancelAt: undefined,
       lastCapture: undefined,
       failure: undefined,
       parked: undefined,
+      closing: undefined,
       reconciliations: 0,
       lastReconciledAt: undefined,
       audit: [],
@@ -87,6 +95,16 @@ export class Payment {
   /** Waiting for the customer: the native OTP, the challenge page or the hosted checkout. */
   get awaiting(): boolean {
     return this.s.status === PAYMENT_STATUS.AWAITING_OTP || this.s.status === PAYMENT_STATUS.AWAITING_CHALLENGE;
+  }
+
+  /** Plural's order as of the last answer ('OPEN' before the order exists). */
+  get stage(): OrderStage {
+    return stageOf(this.s.pluralOrderStatus ?? 'CREATED');
+  }
+
+  /** Captured minus refunded, minor units: what Plural has kept of the customer's money. */
+  get netCaptured(): number {
+    return (this.s.amountCaptured?.value ?? 0) - (this.s.amountRefunded?.value ?? 0);
   }
 
   touch(): void {
@@ -110,8 +128,8 @@ export class Payment {
   }
 
   /**
-   * A move the workflow makes on its own account (the order was created, the customer was sent to the challenge
-   * page, the merchant cancelled).
+   * A move the workflow makes on its own account (the customer was sent to the challenge page, the merchant
+   * cancelled, the close ended).
    * @throws {IllegalTransitionError} when the transition table does not allow it: a bug, which fails the workflow task
    */
   moveTo(to: PaymentStatus, cause: string): void {
@@ -121,8 +139,8 @@ export class Payment {
   }
 
   /**
-   * A move that what Plural reports asks for: made when the table allows it, else recorded as ignored (a late or
-   * stale event never moves a payment backwards or out of a terminal status). Returns whether the status changed.
+   * A move what Plural says asks for: made when the table allows it, else recorded as ignored (a payment never moves
+   * backwards or out of a terminal status). Returns whether the status changed.
    */
   advance(to: PaymentStatus, cause: string): boolean {
     const from = this.s.status;
@@ -159,6 +177,87 @@ export class Payment {
     this.upsertSearchAttributes();
   }
 
+  /**
+   * Starts closing the payment: it stays CLOSING until Plural's order is final, and the closing phase cancels or
+   * refunds what Plural takes meanwhile.
+   */
+  close(reason: ClosingReason, cause: string, detail?: string): void {
+    this.s.closing = { reason, since: isoAt(nowMs()), ...(detail !== undefined ? { detail } : {}) };
+    this.moveTo(PAYMENT_STATUS.CLOSING, cause);
+  }
+
+  /** Ends a CLOSING payment: FAILED when the customer did not authenticate in time, else CANCELLED. */
+  finishClosing(cause: string): void {
+    const closing = this.s.closing;
+    if (closing?.reason === CLOSING_REASON.AUTHENTICATION_WINDOW_CLOSED) {
+      this.s.failure = {
+        code: ENGINE_FAILURE_CODE.AUTHENTICATION_WINDOW_CLOSED,
+        message: closing.detail ?? 'the customer did not complete authentication in time',
+      };
+      this.moveTo(PAYMENT_STATUS.FAILED, cause);
+      return;
+    }
+    this.s.failure = {
+      code: ENGINE_FAILURE_CODE.CANCELLED_BEFORE_AUTHORIZATION,
+      message: closing?.detail ?? 'cancelled before authorization',
+    };
+    this.moveTo(PAYMENT_STATUS.CANCELLED, cause);
+  }
+
+  /**
+   * Applies what Plural's order says: the amounts it took and refunded, and the status it implies. While CLOSING only
+   * the amounts and Plural's status are recorded: the closing phase decides what to do about them.
+   */
+  applyOrder(order: OrderSnapshot, source: string): void {
+    const s = this.s;
+    if (s.pluralOrderId !== undefined && order.orderId !== s.pluralOrderId) {
+      this.note(`ignored ${source}: Plural order ${order.orderId} is not this payment's order ${s.pluralOrderId}`);
+      return;
+    }
+    this.setOrderId(order.orderId);
+    s.pluralOrderStatus = order.status;
+    const stage = stageOf(order.status);
+    if (order.capturedValue > 0) s.amountCaptured = { value: order.capturedValue, currency: s.amount.currency };
+    if (stage === 'REFUNDED' && s.amountCaptured && (s.amountRefunded?.value ?? 0) < s.amountCaptured.value) {
+      // Refunded in full at Plural, by the engine or by someone else (Plural's dashboard): the order's status says so.
+      s.amountRefunded = { ...s.amountCaptured };
+    }
+    if (this.terminal || s.status === PAYMENT_STATUS.CLOSING) return;
+    const cause = `${source}: Plural order ${order.status}`;
+    switch (stage) {
+      case 'OPEN':
+        return;
+      case 'ATTEMPT_FAILED': {
+        const failure = failureOf(order);
+        if (this.method.kind === 'hosted_checkout') {
+          // On Plural's page the customer may try again (another card) until the order's attempts run out.
+          this.note(`${cause}: the customer's payment failed (${failure?.code ?? 'no code'}); they may retry`);
+          return;
+        }
+        // A seamless payment: the engine's one attempt failed, and only the engine could make another.
+        this.fail(failure?.code ?? 'PAYMENT_FAILED', failure?.message ?? 'the payment attempt failed', cause);
+        return;
+      }
+      case 'AUTHORIZED':
+        if (s.preAuth) this.markAuthorized(cause);
+        // A sale: Plural authorized it and will process it; neither capture nor cancel applies.
+        else this.advance(PAYMENT_STATUS.PROCESSING, cause);
+        return;
+      case 'CAPTURED':
+      case 'REFUNDED':
+        this.markProcessed(cause);
+        return;
+      case 'CANCELLED':
+        this.advance(PAYMENT_STATUS.CANCELLED, cause);
+        return;
+      case 'FAILED': {
+        const failure = failureOf(order);
+        this.fail(failure?.code ?? 'PAYMENT_FAILED', failure?.message ?? 'Plural reported the order as failed', cause);
+        return;
+      }
+    }
+  }
+
   private markAuthorized(cause: string): void {
     if (!this.advance(PAYMENT_STATUS.AUTHORIZED, cause)) return;
     const at = nowMs();
@@ -168,64 +267,11 @@ export class Payment {
     this.s.autoCancelAt = isoAt(at + this.durations.autoCancelAfterMs);
   }
 
-  private markProcessed(capturedValue: number | undefined, cause: string): void {
+  private markProcessed(cause: string): void {
     if (!this.advance(PAYMENT_STATUS.PROCESSED, cause)) return;
     this.s.amountAuthorized ??= { ...this.s.amount };
-    const value = capturedValue !== undefined && capturedValue > 0 ? capturedValue : this.s.amountAuthorized.value;
-    this.s.amountCaptured = { value, currency: this.s.amount.currency };
-  }
-
-  /**
-   * Applies what Plural says about the order. `afterCapture`: the observation follows our own capture attempt, so
-   * a FAILED order after authorization is real (a declined capture) rather than a late authentication failure.
-   */
-  observe(o: Observation, afterCapture = false): void {
-    if (this.s.pluralOrderId !== undefined && o.orderId !== this.s.pluralOrderId) {
-      this.note(`ignored ${o.source} for another order ${o.orderId}`);
-      return;
-    }
-    const auditLength = this.s.audit.length;
-    this.applyObservation(o, afterCapture);
-    // Record that a gateway event arrived even when it changed nothing (e.g. the webhook after the callback).
-    if (this.s.audit.length === auditLength && o.source !== 'order') {
-      this.note(`${o.label}: no change, payment is ${this.s.status}`);
-    }
-  }
-
-  private applyObservation(o: Observation, afterCapture: boolean): void {
-    const cause = o.label;
-    switch (o.kind) {
-      case 'AUTHORIZED':
-      case 'PROCESSED':
-        if (this.s.status === PAYMENT_STATUS.FAILED || this.s.status === PAYMENT_STATUS.CANCELLED) {
-          if (this.watchingLateOutcome && this.lateOutcome === undefined) {
-            this.lateOutcome = o.kind;
-            this.note(`late ${o.kind} at Plural after the payment was ${this.s.status} (${cause})`);
-          }
-          return;
-        }
-        if (o.kind === 'AUTHORIZED') this.markAuthorized(cause);
-        else this.markProcessed(o.capturedValue, cause);
-        return;
-      case 'CANCELLED':
-        this.advance(PAYMENT_STATUS.CANCELLED, cause);
-        return;
-      case 'FAILED':
-        if (this.s.status === PAYMENT_STATUS.AUTHORIZED && !afterCapture) {
-          this.note(`ignored FAILED (${cause}): an authorized payment is not downgraded`);
-          return;
-        }
-        this.fail(o.errorCode ?? 'PAYMENT_FAILED', o.errorMessage ?? 'Plural reported the payment as failed', cause);
-        return;
-      case 'NONE':
-        return;
-    }
-  }
-
-  /** Applies a Get Order (or create, capture, cancel) answer. */
-  applyOrder(order: OrderSnapshot, source: string, afterCapture = false): void {
-    this.setOrderId(order.orderId);
-    this.observe(observationFromOrder(order, source), afterCapture);
+    // A sale processed without capture data took the whole amount.
+    this.s.amountCaptured ??= { ...this.s.amountAuthorized };
   }
 
   /** What the merchant or customer can do now. */
@@ -257,8 +303,10 @@ export class Payment {
       ...s,
       nextActions: this.nextActions(),
       pluralPaymentIds: [...s.pluralPaymentIds],
+      refunds: s.refunds.map((r) => ({ ...r })),
       audit: s.audit.map((e) => ({ ...e })),
       otp: s.otp === undefined ? undefined : { ...s.otp },
+      closing: s.closing === undefined ? undefined : { ...s.closing },
     };
   }
 }

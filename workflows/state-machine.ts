@@ -12,13 +12,28 @@ const S = PAYMENT_STATUS;
 /**
  * from → the statuses it may move to. Statuses only move forward: a payment never returns to an earlier status, and
  * nothing leaves PROCESSED, CANCELLED or FAILED. A payment awaiting the customer may switch between the native OTP and
- * the challenge page; AUTHORIZED → FAILED is a declined capture (Plural fails the order).
+ * the challenge page. A pre-auth AUTHORIZED ends captured, cancelled or failed (a declined capture); a sale's
+ * PROCESSING ends processed or failed. CLOSING ends cancelled or failed once Plural's order is final (money Plural took
+ * meanwhile is refunded, and shows in the amounts).
  */
 export const PAYMENT_TRANSITIONS: Readonly<Record<PaymentStatus, readonly PaymentStatus[]>> = Object.freeze({
-  CREATED: [S.AWAITING_OTP, S.AWAITING_CHALLENGE, S.AUTHORIZED, S.PROCESSED, S.CANCELLED, S.FAILED],
-  AWAITING_OTP: [S.AWAITING_CHALLENGE, S.AUTHORIZED, S.PROCESSED, S.CANCELLED, S.FAILED],
-  AWAITING_CHALLENGE: [S.AWAITING_OTP, S.AUTHORIZED, S.PROCESSED, S.CANCELLED, S.FAILED],
+  CREATED: [
+    S.AWAITING_OTP,
+    S.AWAITING_CHALLENGE,
+    S.AUTHORIZED,
+    S.PROCESSING,
+    S.PROCESSED,
+    S.CLOSING,
+    S.CANCELLED,
+    S.FAILED,
+  ],
+  // CANCELLED straight from awaiting only when Plural's order says so (an operator cancelled it there); the engine's
+  // own cancel of a payment awaiting the customer goes through CLOSING.
+  AWAITING_OTP: [S.AWAITING_CHALLENGE, S.AUTHORIZED, S.PROCESSING, S.PROCESSED, S.CLOSING, S.CANCELLED, S.FAILED],
+  AWAITING_CHALLENGE: [S.AWAITING_OTP, S.AUTHORIZED, S.PROCESSING, S.PROCESSED, S.CLOSING, S.CANCELLED, S.FAILED],
   AUTHORIZED: [S.PROCESSED, S.CANCELLED, S.FAILED],
+  PROCESSING: [S.PROCESSED, S.FAILED],
+  CLOSING: [S.CANCELLED, S.FAILED],
   PROCESSED: [],
   CANCELLED: [],
   FAILED: [],

@@ -7,9 +7,9 @@ import { ActivityFailure, ApplicationFailure, condition, log, proxyActivities } 
 import type { OrderSnapshot, PaymentActivities } from '../activities';
 import { isoAt, nowMs } from './clock';
 import { ENGINE_FAILURE_CODE, FAILURE_TYPE } from './definitions';
-import type { ParkedOperation, PaymentLimits } from './definitions';
+import type { ParkedOperation, PaymentDurations, PaymentLimits } from './definitions';
 import type { Inbox } from './messages';
-import { RECONCILE_OUTCOME } from './metrics';
+import { RECONCILE_OUTCOME, RECONCILE_TRIGGER } from './metrics';
 import type { ReconcileTrigger } from './metrics';
 import type { Payment } from './payment-state';
 
@@ -45,11 +45,17 @@ export class Steps {
   /** Reconciliation is best effort: a short retry budget, the next round will try again. */
   private readonly lookups: PaymentActivities;
 
+  /** When a failed confirmation Get Order may be tried again, and the delay after the next failure. */
+  private confirmAt = 0;
+  private confirmDelayMs: number;
+
   constructor(
     private readonly payment: Payment,
     private readonly inbox: Inbox,
     limits: PaymentLimits,
+    private readonly durations: PaymentDurations,
   ) {
+    this.confirmDelayMs = durations.reconcileInitialDelayMs;
     const retry = {
       initialInterval: limits.activityRetryInitialIntervalMs,
       backoffCoefficient: 2,
@@ -72,7 +78,8 @@ export class Steps {
     p.metrics.parked(operation);
   }
 
-  private unpark(): void {
+  /** Clears the parked step (the operator retried it, or it succeeded). */
+  unpark(): void {
     const p = this.payment;
     if (!p.s.parked) return;
     p.s.parked = undefined;
@@ -120,29 +127,84 @@ export class Steps {
           p.fail(ENGINE_FAILURE_CODE.CARD_DATA_UNAVAILABLE, f.message, `${operation}: card data unavailable`);
           return undefined;
         }
-        if (f.type !== FAILURE_TYPE.GATEWAY_UNAVAILABLE && onRejected(f) === 'stop') return undefined;
-        if (p.terminal) return undefined;
+        // A step that ends here (rejected for good, or the payment ended) is no longer waiting for an operator.
+        if (f.type !== FAILURE_TYPE.GATEWAY_UNAVAILABLE && onRejected(f) === 'stop') {
+          this.unpark();
+          return undefined;
+        }
+        if (p.terminal) {
+          this.unpark();
+          return undefined;
+        }
         if (!(await this.parkUntilOperator(operation, f))) return undefined;
       }
     }
   }
 
-  /** Get Order and apply it; failures are noted, not fatal (the next round tries again). */
-  async reconcile(cause: string, trigger: ReconcileTrigger, afterCapture = false): Promise<void> {
+  /** Get Order and apply it; failures are noted, not fatal (the next round tries again). Returns whether it ran. */
+  async reconcile(cause: string, trigger: ReconcileTrigger): Promise<boolean> {
     const p = this.payment;
-    if (p.s.pluralOrderId === undefined) return;
+    if (p.s.pluralOrderId === undefined) return false;
     let order: OrderSnapshot;
     try {
       order = await this.lookups.getOrder({ orderId: p.s.pluralOrderId });
     } catch (err) {
       p.note(`${cause} failed: ${failureInfo(err).code}`);
       p.metrics.reconciliation(trigger, RECONCILE_OUTCOME.ERROR);
-      return;
+      return false;
     }
     const before = p.status;
     p.s.reconciliations += 1;
     p.s.lastReconciledAt = isoAt(nowMs());
-    p.applyOrder(order, cause, afterCapture);
+    p.applyOrder(order, cause);
     p.metrics.reconciliation(trigger, p.status === before ? RECONCILE_OUTCOME.UNCHANGED : RECONCILE_OUTCOME.CHANGED);
+    return true;
+  }
+
+  /** Get Order of any order (a refund's, say), best effort: undefined when Plural cannot be reached. */
+  async lookup(orderId: string): Promise<OrderSnapshot | undefined> {
+    try {
+      return await this.lookups.getOrder({ orderId });
+    } catch (err) {
+      this.payment.note(`Get Order of ${orderId} failed: ${failureInfo(err).code}`);
+      return undefined;
+    }
+  }
+
+  /** Gateway events wait for confirmation, and their Get Order is due. */
+  confirmDue(): boolean {
+    return this.inbox.unconfirmed.length > 0 && this.payment.s.pluralOrderId !== undefined && nowMs() >= this.confirmAt;
+  }
+
+  /**
+   * Confirms the gateway events that arrived with one Get Order, and moves the payment on what Plural's order says.
+   * When Plural cannot be reached the events stay queued and the next try backs off. Returns whether it ran.
+   */
+  async confirmEvents(): Promise<boolean> {
+    if (!this.confirmDue()) return false;
+    const labels = this.inbox.unconfirmed.splice(0);
+    const before = this.payment.status;
+    if (await this.reconcile(`Get Order to confirm ${labels.join(', ')}`, RECONCILE_TRIGGER.EVENT)) {
+      this.confirmDelayMs = this.durations.reconcileInitialDelayMs;
+      if (this.payment.status === before) {
+        this.payment.note(
+          `${labels.join(', ')}: Plural's order is ${this.payment.s.pluralOrderStatus ?? 'unknown'}, payment stays ${before}`,
+        );
+      }
+    } else {
+      this.inbox.unconfirmed.unshift(...labels);
+      this.confirmAt = nowMs() + this.confirmDelayMs;
+      this.confirmDelayMs = Math.min(this.confirmDelayMs * 2, this.durations.reconcileMaxDelayMs);
+    }
+    return true;
+  }
+
+  /** Waits until `ready()` holds, a gateway event's confirmation is due, or the time `until` (epoch ms) comes. */
+  async waitFor(until: number | undefined, ready: () => boolean): Promise<void> {
+    const confirmAt = this.inbox.unconfirmed.length > 0 ? this.confirmAt : Infinity;
+    const wakeAt = Math.min(until ?? Infinity, confirmAt);
+    const predicate = (): boolean => ready() || this.confirmDue();
+    if (wakeAt === Infinity) await condition(predicate);
+    else await condition(predicate, Math.max(1, wakeAt - nowMs()));
   }
 }

@@ -129,6 +129,10 @@ export class FakeEngine implements PaymentEngine {
       split: undefined,
       amountAuthorized: undefined,
       amountCaptured: undefined,
+      amountRefunded: undefined,
+      refunds: [],
+      pluralOrderStatus: undefined,
+      closing: undefined,
       authorizedAt: undefined,
       authorizationExpiresAt: undefined,
       autoCancelAt: undefined,
@@ -271,7 +275,10 @@ export class FakeEngine implements PaymentEngine {
     this.calls.push({ method: 'cancel', args: [ref, signal] });
     const e = this.entry(ref);
     this.later(() => {
-      if (!TERMINAL.includes(e.state.status)) this.move(e, 'CANCELLED', signal.reason ?? 'cancel requested');
+      // As the workflow does: an authorization is cancelled at Plural at once; a payment not yet authorized closes
+      // until Plural's order is final (the fake never finalizes it).
+      if (e.state.status === 'AUTHORIZED') this.move(e, 'CANCELLED', signal.reason ?? 'cancel requested');
+      else if (!TERMINAL.includes(e.state.status)) this.move(e, 'CLOSING', signal.reason ?? 'cancel requested');
     });
     return Promise.resolve();
   }

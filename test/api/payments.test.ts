@@ -706,6 +706,30 @@ describe('POST /v1/payments/{ref}/cancel', () => {
     expect(api.engine.calls.filter((c) => c.method === 'cancel')).toEqual([]);
   });
 
+  it('answers 202 CLOSING for a payment not yet authorized (Plural cancels only authorizations), and again on a repeat', async () => {
+    const api = makeApi();
+    const created = await request(api.app).post('/v1/payments').set(auth).send(cardPayment('can-3'));
+    expect(created.body.status).toBe('AWAITING_OTP');
+    const res = await request(api.app).post('/v1/payments/can-3/cancel').set(auth).send({ reason: 'order withdrawn' });
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('CLOSING');
+    const again = await request(api.app).post('/v1/payments/can-3/cancel').set(auth);
+    expect(again.status).toBe(202);
+    expect(api.engine.calls.filter((c) => c.method === 'cancel')).toHaveLength(1);
+  });
+
+  it('answers 409 for a sale Plural is processing: it is refunded, not cancelled', async () => {
+    const api = makeApi();
+    await request(api.app)
+      .post('/v1/payments')
+      .set(auth)
+      .send(cardPayment('can-4', { pre_auth: false }));
+    api.engine.force('can-4', 'PROCESSING');
+    const res = await request(api.app).post('/v1/payments/can-4/cancel').set(auth);
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toMatch(/cannot be cancelled \(refund it once PROCESSED\)/);
+  });
+
   it('answers 404 for an unknown payment', async () => {
     const api = makeApi();
     expect((await request(api.app).post('/v1/payments/ghost/cancel').set(auth)).status).toBe(404);

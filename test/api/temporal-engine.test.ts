@@ -211,9 +211,11 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
     expect(JSON.stringify(wrong.body)).not.toContain(WRONG_OTP);
     const resend = await call('POST', `/v1/payments/${ref}/otp/resend`);
     expect([200, 429]).toContain(resend.status);
+    // Not yet authorized: CLOSING until Plural's pending payment ends (Plural cancels only authorized orders).
     const cancelled = await call('POST', `/v1/payments/${ref}/cancel`);
-    expect(cancelled.status).toBe(200);
-    expect(cancelled.body.status).toBe('CANCELLED');
+    expect(cancelled.status).toBe(202);
+    expect(cancelled.body.status).toBe('CLOSING');
+    expect(cancelled.body.closing).toMatchObject({ reason: 'MERCHANT_CANCEL' });
     const history = await new Client({ connection }).workflow.getHandle(paymentWorkflowId(ref)).fetchHistory();
     expect(payloadText(history)).toContain('otpHandle');
     expect(secretsIn(history)).toEqual([]);

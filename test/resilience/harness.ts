@@ -1,8 +1,8 @@
 /**
- * The resilience suite's stack: the official Temporal dev server (a child process on its own SQLite file), the Plural
- * sandbox and the API in the test process (so the test reads the sandbox's own record and drives its faults), and the
- * payment worker in a CHILD process (`worker/main.ts` with its real configuration), so it can be SIGKILLed
- * mid-flight and started again.
+ * The resilience suite's stack: the official Temporal dev server (a child process on its own SQLite file, so it can be
+ * SIGKILLed and started again on the same file and port), the Plural sandbox and the API in the test process (so the
+ * test reads the sandbox's own record and drives its faults), and the payment worker in a CHILD process
+ * (`worker/main.ts` with its real configuration), so it can be SIGKILLed mid-flight and started again.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createApp, createTemporalEngine } from '../../api';
+import type { ApiTimings } from '../../api';
 import { createCardVaultRouter } from '../../card-vault';
 import type { RunningDevServer } from '../../temporal-server';
 import { createLogger } from '../../observability';
@@ -38,6 +39,13 @@ export interface HarnessOptions {
   pluralTimeoutMs: number;
   /** Extra worker environment. */
   workerEnv?: Record<string, string>;
+  /**
+   * How long the API waits for the engine. @default short waits (1.5 s after a start or an action, 500 ms polls): the
+   * drivers poll on their own, and long server-side waits would pile up queries under load
+   */
+  apiTimings?: Partial<ApiTimings>;
+  /** Deadline of each Temporal call the API makes (`createTemporalEngine`'s `callTimeoutMs`). @default the API's */
+  apiCallTimeoutMs?: number;
 }
 
 /** The payment worker running as `node --import tsx worker/main.ts`. */
@@ -50,14 +58,28 @@ export interface WorkerProcess {
   stop(graceMs?: number): Promise<void>;
   readonly kills: number;
   readonly starts: number;
+  /** Times the worker exited without being killed or stopped (it crashed, or gave up on Temporal). */
+  readonly unexpectedExits: number;
   /** The last few KiB the worker printed (for failure messages; the worker's logger redacts secrets). */
   output(): string;
+}
+
+/** The suite's own Temporal dev server, on a SQLite file, that can crash and come back on the same file and port. */
+export interface TemporalServerProcess {
+  /** `host:port` of the gRPC frontend; the same after every restart, so the API and the worker reconnect. */
+  readonly address: string;
+  /** SIGKILL, as a crash would: no shutdown, whatever the server held only in memory is gone. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same SQLite file and port; resolves once it serves. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly kills: number;
 }
 
 export interface Harness {
   apiUrl: string;
   sandbox: RunningSandbox;
-  temporal: RunningDevServer;
+  temporal: TemporalServerProcess;
   client: Client;
   worker: WorkerProcess;
   stop(): Promise<void>;
@@ -71,6 +93,9 @@ function workerProcess(env: Record<string, string>): WorkerProcess {
   let out = '';
   let kills = 0;
   let starts = 0;
+  let unexpectedExits = 0;
+  /** Set while we kill or stop the worker, so its exit is not counted as a crash. */
+  let ending = false;
   const append = (chunk: Buffer): void => {
     out = (out + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
   };
@@ -81,6 +106,7 @@ function workerProcess(env: Record<string, string>): WorkerProcess {
   const signalAndWait = async (signal: NodeJS.Signals, graceMs?: number): Promise<void> => {
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    ending = true;
     c.kill(signal);
     const timer = graceMs === undefined ? undefined : setTimeout(() => c.kill('SIGKILL'), graceMs);
     await exited;
@@ -94,6 +120,9 @@ function workerProcess(env: Record<string, string>): WorkerProcess {
     get starts() {
       return starts;
     },
+    get unexpectedExits() {
+      return unexpectedExits;
+    },
     output: () => out,
     async start() {
       if (child && child.exitCode === null && child.signalCode === null) throw new Error('worker already running');
@@ -106,10 +135,12 @@ function workerProcess(env: Record<string, string>): WorkerProcess {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = c;
+      ending = false;
       process.once('exit', killOnExit);
       exited = new Promise<void>((resolve) =>
         c.once('exit', () => {
           process.off('exit', killOnExit);
+          if (!ending) unexpectedExits += 1;
           resolve();
         }),
       );
@@ -139,6 +170,34 @@ function workerProcess(env: Record<string, string>): WorkerProcess {
   };
 }
 
+async function temporalServerProcess(dbFile: string): Promise<TemporalServerProcess> {
+  let server: RunningDevServer | undefined = await startOwnDevServer({ dbFile });
+  const address = server.address;
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  let kills = 0;
+  return {
+    address,
+    get kills() {
+      return kills;
+    },
+    async kill() {
+      if (!server) return;
+      kills += 1;
+      const dying = server;
+      server = undefined;
+      await dying.kill();
+    },
+    async start() {
+      if (server) throw new Error(`the Temporal dev server on ${address} is already running`);
+      server = await startOwnDevServer({ dbFile, port });
+    },
+    async stop() {
+      await server?.stop();
+      server = undefined;
+    },
+  };
+}
+
 function listen(server: http.Server): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -160,7 +219,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     cleanups.push(() => rm(tmp, { recursive: true, force: true }));
     const [temporal, sandbox, bundlePath] = await Promise.all([
       // A dev server of the suite's own, on a SQLite file, so a test can SIGKILL it and restart it on the same file.
-      startOwnDevServer({ dbFile: path.join(tmp, 'temporal.db') }),
+      temporalServerProcess(path.join(tmp, 'temporal.db')),
       startSandbox({ ...options.sandbox, port: 0, host: '127.0.0.1' }),
       // Built once (with the failure converter the encrypting worker needs): each worker start loads it.
       bundleWorkflowCode({ workflowsPath: defaultWorkflowsPath(), failureConverterPath: FAILURE_CONVERTER_PATH }).then(
@@ -206,7 +265,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     );
     const apiUrl = `http://127.0.0.1:${port}`;
     ready.handler = createApp({
-      engine: createTemporalEngine({ client }),
+      engine: createTemporalEngine({
+        client,
+        ...(options.apiCallTimeoutMs !== undefined ? { callTimeoutMs: options.apiCallTimeoutMs } : {}),
+      }),
       vault: vaultRouter.localVault,
       cardVaultRouter: vaultRouter,
       apiKeys: [API_KEY],
@@ -216,8 +278,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       publicBaseUrl: apiUrl,
       returnUrls: { success: `${apiUrl}/return/success`, failure: `${apiUrl}/return/failure` },
       logger: createLogger({ name: 'api', level: 'fatal' }),
-      // Short waits: the driver polls on its own; long server-side waits would pile up queries under load.
-      timings: { startWaitMs: 1_500, actionWaitMs: 1_500, pollIntervalMs: 500 },
+      timings: { startWaitMs: 1_500, actionWaitMs: 1_500, pollIntervalMs: 500, ...options.apiTimings },
       paymentDurations: options.durations,
       paymentLimits: options.limits,
     }) as http.RequestListener;

@@ -50,6 +50,7 @@ function payment(ref: string, engine: Partial<EngineOutcome> = {}): PaymentUnder
       pluralOrderId: `v1-${ref}`,
       amount: INR(10_000),
       amountCaptured: INR(10_000),
+      amountRefunded: undefined,
       parked: undefined,
       ...engine,
     },
@@ -119,7 +120,9 @@ describe('checkInvariants', () => {
       NOW,
     );
     expect(report.openAuthorizations).toBe(1);
-    expect(report.violations.join('\n')).toContain('after its authorization deadline');
+    expect(report.violations.join('\n')).toContain(
+      '1000 ms after its authorization deadline, 11000 ms after its authorization (engine: CANCELLED)',
+    );
   });
 
   it('counts a missing or still-open workflow as lost', () => {
@@ -130,6 +133,15 @@ describe('checkInvariants', () => {
     );
     expect(report.lost).toBe(2);
     expect(report.byStatus).toEqual({ MISSING: 1, AUTHORIZED: 1 });
+  });
+
+  it('labels a closed payment that still reports a parked operation with its final status too', () => {
+    const report = checkInvariants(
+      [payment('a', { parked: 'capture' }), payment('b', { closed: false, status: 'AUTHORIZED', parked: 'capture' })],
+      [order('a'), order('b', { status: 'AUTHORIZED', captureCount: 0, capturedAmount: 0 })],
+      NOW,
+    );
+    expect(report.byStatus).toEqual({ 'PROCESSED+PARKED(capture)': 1, 'PARKED(capture)': 1 });
   });
 
   it('catches an engine status that contradicts the sandbox', () => {
@@ -144,6 +156,35 @@ describe('checkInvariants', () => {
       NOW,
     );
     expect(report.amountMismatches).toBe(3);
+  });
+
+  it('passes a payment the customer paid after the cancel, which the engine refunded in full', () => {
+    const report = checkInvariants(
+      [payment('a', { status: 'CANCELLED', amountCaptured: INR(10_000), amountRefunded: INR(10_000) })],
+      [order('a', { status: 'FULLY_REFUNDED', preAuth: false, refundedAmount: 10_000, captureCount: 0 })],
+      NOW,
+    );
+    expect(report.violations).toEqual([]);
+  });
+
+  it('catches net money that differs from the sandbox order (captured − refunded)', () => {
+    const report = checkInvariants(
+      [
+        payment('a', { status: 'CANCELLED', amountCaptured: INR(10_000), amountRefunded: INR(10_000) }),
+        payment('b', { status: 'FAILED', amountCaptured: undefined }),
+      ],
+      [
+        order('a', { status: 'FULLY_REFUNDED', preAuth: false, refundedAmount: 6_000, captureCount: 0 }),
+        order('b', { status: 'FULLY_REFUNDED', preAuth: false, refundedAmount: 4_000, captureCount: 0 }),
+      ],
+      NOW,
+    );
+    expect(report.moneyMismatches).toBe(2);
+    expect(report.violations).toEqual([
+      expect.stringMatching(/^a: engine net 0 \(captured 10000 − refunded 10000\), sandbox order v1-a net 4000/),
+      expect.stringMatching(/^b: engine net 0 \(captured 0 − refunded 0\), sandbox order v1-b net 6000/),
+    ]);
+    expect(summaryLine(report)).toContain(' money_mismatches=2 ');
   });
 
   it('catches a second sandbox order for one payment and an order no payment accounts for', () => {

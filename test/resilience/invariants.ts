@@ -16,6 +16,8 @@ export interface EngineOutcome {
   pluralOrderId: string | undefined;
   amount: Money | undefined;
   amountCaptured: Money | undefined;
+  /** What the engine refunded (money Plural took while the payment was closing). */
+  amountRefunded: Money | undefined;
   /** The parked operation, when the payment still waits for an operator. */
   parked: string | undefined;
   /** Why the engine's state could not be read (a failed or terminated workflow, say). */
@@ -47,6 +49,8 @@ export interface InvariantReport {
   openAuthorizations: number;
   /** Amounts that are not integer minor units or differ between the engine and the sandbox. */
   amountMismatches: number;
+  /** Payments whose net money (captured − refunded) differs between the engine and the sandbox's order. */
+  moneyMismatches: number;
   /** Sandbox charge orders no payment under test accounts for (a second order for one payment, say). */
   strayOrders: number;
   /** One line per violation: what happened, to which payment. */
@@ -67,11 +71,12 @@ function statusMatches(status: PaymentStatus, order: OrderSummary): boolean {
     case 'PROCESSED':
       return CAPTURED_ORDER.includes(order.status);
     case 'CANCELLED':
-      // Cancelled after authorization (released at Plural) or before it (nothing was ever held).
-      return order.status === 'CANCELLED' || NO_MONEY_ORDER.includes(order.status);
+      // Cancelled after authorization (released at Plural), before it (nothing was ever held), or paid after the
+      // cancel and refunded in full (the money check below compares the amounts).
+      return order.status === 'CANCELLED' || NO_MONEY_ORDER.includes(order.status) || order.status === 'FULLY_REFUNDED';
     case 'FAILED':
-      // Declined, abandoned, or a late authorization the engine cancelled.
-      return NO_MONEY_ORDER.includes(order.status) || order.status === 'CANCELLED';
+      // Declined, abandoned, a late authorization the engine cancelled, or a late payment it refunded.
+      return NO_MONEY_ORDER.includes(order.status) || order.status === 'CANCELLED' || order.status === 'FULLY_REFUNDED';
     default:
       return false;
   }
@@ -95,6 +100,7 @@ export function checkInvariants(
     capturesAfterCancel: 0,
     openAuthorizations: 0,
     amountMismatches: 0,
+    moneyMismatches: 0,
     strayOrders: 0,
     violations: [],
   };
@@ -118,7 +124,14 @@ export function checkInvariants(
   for (const p of payments) {
     const ref = p.merchantOrderReference;
     const e = p.engine;
-    const statusKey = !e.found ? 'MISSING' : e.parked !== undefined ? `PARKED(${e.parked})` : (e.status ?? 'UNKNOWN');
+    // A closed payment keeps its final status in the label, with a parked operation it still reports after it.
+    const parked = e.parked !== undefined ? `PARKED(${e.parked})` : undefined;
+    const statusKey = !e.found
+      ? 'MISSING'
+      : e.closed && e.status !== undefined
+        ? [e.status, parked].filter((x) => x !== undefined).join('+')
+        : (parked ?? e.status ?? 'UNKNOWN');
+    const engineView = `engine: ${statusKey}${e.detail ? ` [${e.detail}]` : ''}`;
     report.byStatus[statusKey] = (report.byStatus[statusKey] ?? 0) + 1;
     const list = ordersByRef.get(ref) ?? [];
     const order = list[0];
@@ -147,9 +160,11 @@ export function checkInvariants(
         resolvedAt !== undefined &&
         resolvedAt > o.authorizationDeadline
       ) {
+        const authorized =
+          o.authorizedAt !== undefined ? `, ${resolvedAt - o.authorizedAt} ms after its authorization` : '';
         violation(
           'openAuthorizations',
-          `${ref}: order ${o.orderId} was captured or cancelled ${resolvedAt - o.authorizationDeadline} ms after its authorization deadline`,
+          `${ref}: order ${o.orderId} was captured or cancelled ${resolvedAt - o.authorizationDeadline} ms after its authorization deadline${authorized} (${engineView})`,
         );
       }
       if (!isMinorUnits(o.amount.value) || !isMinorUnits(o.capturedAmount) || !isMinorUnits(o.authorizedAmount)) {
@@ -203,6 +218,15 @@ export function checkInvariants(
         `${ref}: sandbox order amount ${order.amount.value} differs from ${p.amount.value}`,
       );
     }
+    // Money agrees with Plural: what the engine says was taken and not returned is what Plural's order kept.
+    const engineNet = (e.amountCaptured?.value ?? 0) - (e.amountRefunded?.value ?? 0);
+    const pluralNet = order.capturedAmount - order.refundedAmount;
+    if (engineNet !== pluralNet) {
+      violation(
+        'moneyMismatches',
+        `${ref}: engine net ${engineNet} (captured ${e.amountCaptured?.value ?? 0} − refunded ${e.amountRefunded?.value ?? 0}), sandbox order ${order.orderId} net ${pluralNet} (${order.status})${e.detail ? ` [${e.detail}]` : ''}`,
+      );
+    }
     if (e.status === 'PROCESSED') {
       const captured = e.amountCaptured;
       if (
@@ -236,6 +260,7 @@ export function summaryLine(report: InvariantReport, extra: Record<string, numbe
     open_authorizations: report.openAuthorizations,
     status_mismatches: report.statusMismatches,
     amount_mismatches: report.amountMismatches,
+    money_mismatches: report.moneyMismatches,
     stray_orders: report.strayOrders,
     ...extra,
   };

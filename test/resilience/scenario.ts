@@ -1,8 +1,9 @@
 /**
  * The resilience scenario: N concurrent payments of every kind driven over HTTP against the API while the sandbox
- * injects HTTP and webhook faults and the worker process is SIGKILLed and restarted; then the storm stops, every
- * workflow is left to close (parked ones get an operator retry, as an operator would), and the invariants are checked
- * against the sandbox's own record.
+ * injects HTTP and webhook faults and the worker process and the Temporal server are SIGKILLed and restarted; then the
+ * storm stops, every workflow is left to close (parked ones get an operator retry, as an operator would), and the
+ * invariants are checked against the sandbox's own record. Every wait is bounded: a payment that does not close is
+ * reported (workflow id, last known state, history length) instead of being waited for.
  */
 import { Agent, request } from 'undici';
 import {
@@ -17,11 +18,13 @@ import { checkInvariants, summaryLine } from './invariants';
 import type { EngineOutcome, InvariantReport, PaymentUnderTest } from './invariants';
 import { API_KEY } from './harness';
 import type { Harness } from './harness';
+import { diagnoseUnsettled, formatUnsettled, withinDeadline } from './temporal-calls';
+import type { UnsettledPayment } from './temporal-calls';
 
 /** The sandbox's default OTP and test cards (plural-sandbox/README.md). */
-const CORRECT_OTP = '123456';
+export const CORRECT_OTP = '123456';
 const WRONG_OTP = '000000';
-const OTP_CARD = '4012001037141112';
+export const OTP_CARD = '4012001037141112';
 const CHALLENGE_CARD = '5555555555554444';
 const CAPTURE_DECLINE_CARD = '4000000000000119';
 
@@ -95,9 +98,17 @@ export interface ScenarioOptions {
   /** When to SIGKILL the worker, ms after the first payment started; it is started again after `restartDelayMs`. */
   killAtMs: readonly number[];
   restartDelayMs: number;
+  /**
+   * When to SIGKILL the Temporal server, ms after the first payment started; it is started again on the same SQLite
+   * file and port after `temporalRestartDelayMs`, and the API and the worker reconnect on their own.
+   */
+  temporalKillAtMs: readonly number[];
+  temporalRestartDelayMs: number;
   faults: Partial<FaultConfig>;
   /** Longest wait for every workflow to close once the storm is over. */
   settleTimeoutMs: number;
+  /** Deadline of each Temporal call the suite makes itself (describe, query, result, count, list, signal). */
+  callTimeoutMs: number;
   /** Prefix of the merchant order references (unique per run). */
   runId: string;
 }
@@ -108,46 +119,76 @@ export interface ScenarioResult {
   byScenario: Record<string, Record<string, number>>;
   /** Driver-side problems (an API answer no customer flow should ever get). */
   driverErrors: string[];
+  /** Payment workflows still open when the settle deadline passed, with what Temporal knows about each. */
+  unsettled: UnsettledPayment[];
   workerKills: number;
+  /** Worker exits nobody asked for (a crash, or the worker giving up while the Temporal server was down). */
+  workerUnexpectedExits: number;
+  temporalKills: number;
   faultsInjected: Readonly<Record<string, number>>;
   durationMs: number;
 }
 
-interface Resource {
+export interface Resource {
   status: string;
   parked: unknown;
   order_id: string | null;
   payment_id: string | null;
 }
 
-interface Answer {
+export interface Answer {
   status: number;
   body: unknown;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function asResource(body: unknown): Resource | undefined {
+export function asResource(body: unknown): Resource | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const b = body as Record<string, unknown>;
   return typeof b.status === 'string' ? (b as unknown as Resource) : undefined;
 }
 
 /** Everything one run shares: the HTTP agent, the harness, counters. */
-class Driver {
+export class Driver {
   readonly agent = new Agent({ connections: 256, keepAliveTimeout: 10_000 });
   readonly errors: string[] = [];
   /** Calls that still answered 503 engine_unavailable (a retryable answer) when the driver gave up retrying. */
   unavailableGiveUps = 0;
+  /** 503 answers the driver retried (the worker or the Temporal server was down or behind). */
+  unavailableRetried = 0;
   readonly callbacks: { url: string; fields: Record<string, string> }[] = [];
   callbacksDelivered = 0;
+  /** Challenges the customer reached only after the sandbox had expired the payment (the run was held up). */
+  challengesExpired = 0;
   /** What each payment's driver is doing now, for the progress line. */
   readonly steps = new Map<string, string>();
+  /** The status each payment last answered through the API, for the report on a payment that does not settle. */
+  readonly lastSeen = new Map<string, string>();
 
   constructor(
     readonly h: Harness,
     readonly pollMs: number,
   ) {}
+
+  /** One HTTP call to the API, not retried, and how long it took to answer. */
+  async once(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer & { ms: number }> {
+    const t0 = performance.now();
+    const res = await request(`${this.h.apiUrl}${path}`, {
+      method,
+      dispatcher: this.agent,
+      headers: {
+        authorization: `Bearer ${API_KEY}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+    });
+    const text = await res.body.text();
+    const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+    return { status: res.statusCode, body: parsed, ms: performance.now() - t0 };
+  }
 
   /** One HTTP call to the API; network errors and 5xx are retried (the customer's browser or the merchant would). */
   async api(method: 'GET' | 'POST', path: string, body?: unknown, deadlineMs = 60_000): Promise<Answer> {
@@ -168,6 +209,7 @@ class Driver {
         const text = await res.body.text();
         const parsed: unknown = text === '' ? undefined : JSON.parse(text);
         if (res.statusCode < 500 || Date.now() > deadline) return { status: res.statusCode, body: parsed };
+        if (res.statusCode === 503) this.unavailableRetried += 1;
       } catch (err) {
         if (Date.now() > deadline) throw err;
       }
@@ -188,7 +230,9 @@ class Driver {
 
   async get(ref: string): Promise<Resource | undefined> {
     const a = await this.api('GET', `/v1/payments/${ref}`);
-    return a.status === 200 ? asResource(a.body) : undefined;
+    const r = a.status === 200 ? asResource(a.body) : undefined;
+    this.lastSeen.set(ref, r ? `${r.status}${r.parked !== null ? ' (parked)' : ''}` : `GET answered ${a.status}`);
+    return r;
   }
 
   /** Polls the payment until `done` holds (or the time is up); returns the last resource seen. */
@@ -251,16 +295,29 @@ class Driver {
     this.problem(ref, 'cancel', a.status);
   }
 
-  /** The bank's challenge page, answered through the sandbox's control API; returns the signed callback. */
-  async completeChallenge(ref: string, approve: boolean): Promise<{ url: string; fields: Record<string, string> }> {
+  /**
+   * The bank's challenge page, answered through the sandbox's control API; returns the signed callback, or undefined
+   * when the sandbox's payment is no longer pending (it expired while a kill held the payment up: the engine must
+   * still learn that, from a webhook or reconciliation, and the invariants check it did).
+   */
+  async completeChallenge(
+    ref: string,
+    approve: boolean,
+  ): Promise<{ url: string; fields: Record<string, string> } | undefined> {
     const order = this.h.sandbox.orderByReference(ref);
-    const payment = order?.payments.findLast((p) => p.status === 'PENDING');
-    if (!order || !payment) throw new Error(`${ref}: no pending payment at the sandbox`);
+    if (!order) throw new Error(`${ref}: no order at the sandbox for a payment awaiting its challenge`);
+    const payment = order.payments.findLast((p) => p.status === 'PENDING');
+    if (!payment) {
+      this.challengesExpired += 1;
+      return undefined;
+    }
     const res = await request(`${this.h.sandbox.baseUrl}/__sandbox/payments/${payment.id}/authenticate`, {
       method: 'POST',
       dispatcher: this.agent,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ result: approve ? 'approve' : 'decline' }),
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
     });
     const answer = (await res.body.json()) as { callback?: { url?: string; fields?: Record<string, string> } };
     if (res.statusCode !== 200 || !answer.callback?.url || !answer.callback.fields) {
@@ -281,6 +338,8 @@ class Driver {
         method: asGet ? 'GET' : 'POST',
         dispatcher: this.agent,
         ...(asGet ? {} : { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }),
+        headersTimeout: 30_000,
+        bodyTimeout: 30_000,
       });
       await res.body.dump();
       if (res.statusCode === 303) this.callbacksDelivered += 1;
@@ -294,7 +353,7 @@ class Driver {
     const r = await this.until(ref, (x) => x.status !== 'CREATED', 60_000);
     if (r?.status !== 'AWAITING_CHALLENGE') return;
     const cb = await this.completeChallenge(ref, approve);
-    if (!deliver) return;
+    if (!cb || !deliver) return;
     this.callbacks.push(cb);
     const status = await this.deliverCallback(cb);
     if (status >= 500) this.errors.push(`${ref}: callback answered ${status}`);
@@ -365,9 +424,16 @@ class Driver {
   }
 }
 
-/** The engine's own view of a payment, read from Temporal (not through the API). */
-async function engineOutcome(h: Harness, ref: string): Promise<EngineOutcome> {
-  const handle = h.client.workflow.getHandle(paymentWorkflowId(ref));
+/** Temporal errors are matched by name (they cross process boundaries), never by `instanceof`. */
+const isNamed = (err: unknown, name: string): boolean =>
+  err !== null && typeof err === 'object' && (err as { name?: unknown }).name === name;
+
+const reason = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+
+/** The engine's own view of a payment, read from Temporal (not through the API); every call has a deadline. */
+export async function engineOutcome(h: Harness, ref: string, callTimeoutMs: number): Promise<EngineOutcome> {
+  const id = paymentWorkflowId(ref);
+  const handle = h.client.workflow.getHandle(id);
   const none: EngineOutcome = {
     found: false,
     closed: false,
@@ -375,22 +441,26 @@ async function engineOutcome(h: Harness, ref: string): Promise<EngineOutcome> {
     pluralOrderId: undefined,
     amount: undefined,
     amountCaptured: undefined,
+    amountRefunded: undefined,
     parked: undefined,
   };
   let closed: boolean;
   let execution: string;
   try {
-    execution = (await handle.describe()).status.name;
+    execution = (await withinDeadline(h.client, `describe ${id}`, callTimeoutMs, () => handle.describe())).status.name;
     closed = execution !== 'RUNNING';
-  } catch {
-    return none;
+  } catch (err) {
+    if (isNamed(err, 'WorkflowNotFoundError')) return none;
+    // Not known to be missing: count it as open, with the reason.
+    return { ...none, found: true, problem: `describe failed: ${reason(err)}` };
   }
   let state: PaymentState;
   try {
-    state = closed ? ((await handle.result()) as PaymentState) : await handle.query(getPaymentQuery);
+    state = await withinDeadline(h.client, `${closed ? 'result' : 'query'} ${id}`, callTimeoutMs, () =>
+      closed ? (handle.result() as Promise<PaymentState>) : handle.query(getPaymentQuery),
+    );
   } catch (err) {
-    const why = err instanceof Error ? `${err.name}: ${err.message}` : 'unknown';
-    return { ...none, found: true, closed, problem: `workflow ${execution}: ${why}` };
+    return { ...none, found: true, closed, problem: `workflow ${execution}: ${reason(err)}` };
   }
   return {
     found: true,
@@ -399,6 +469,7 @@ async function engineOutcome(h: Harness, ref: string): Promise<EngineOutcome> {
     pluralOrderId: state.pluralOrderId,
     amount: state.amount,
     amountCaptured: state.amountCaptured,
+    amountRefunded: state.amountRefunded,
     parked: state.parked?.operation,
     detail: [
       state.failure ? `failure ${state.failure.code}: ${state.failure.message}` : '',
@@ -409,7 +480,7 @@ async function engineOutcome(h: Harness, ref: string): Promise<EngineOutcome> {
   };
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
   await Promise.all(
@@ -420,61 +491,141 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   return out;
 }
 
-/** Waits until no payment workflow runs; parked ones get one operator retry per park (the storm is over). */
-async function settle(h: Harness, timeoutMs: number): Promise<{ operatorRetries: number; open: number }> {
-  const deadline = Date.now() + timeoutMs;
+/** Options of {@link settle}. */
+export interface SettleOptions {
+  /** Longest wait for every payment workflow to close. */
+  timeoutMs: number;
+  /** Deadline of each Temporal call. */
+  callTimeoutMs: number;
+  /** What the API last answered for a workflow id, for the report on those that do not close. */
+  lastSeen?: (workflowId: string) => string | undefined;
+}
+
+/** Outcome of {@link settle}. */
+export interface Settled {
+  operatorRetries: number;
+  /** Payment workflows still open at the deadline (empty when every one closed). */
+  unsettled: UnsettledPayment[];
+}
+
+/**
+ * Waits until no payment workflow runs; parked ones get one operator retry per park (the storm is over). At the
+ * deadline, returns every payment still open with what Temporal knows about it, instead of waiting for it.
+ * @throws {Error} when, at the deadline, the open payment workflows cannot even be listed
+ */
+export async function settle(h: Harness, o: SettleOptions): Promise<Settled> {
+  const deadline = Date.now() + o.timeoutMs;
   const retried = new Map<string, string>();
   let operatorRetries = 0;
   const running = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+  const listIds = (query: string, what: string): Promise<string[]> =>
+    withinDeadline(h.client, what, o.callTimeoutMs, async () => {
+      const ids: string[] = [];
+      for await (const info of h.client.workflow.list({ query })) ids.push(info.workflowId);
+      return ids;
+    });
   for (;;) {
-    const count = (await h.client.workflow.count(running)).count;
-    if (count === 0 || Date.now() > deadline) return { operatorRetries, open: count };
-    process.stderr.write(`resilience settling: ${count} workflows still open\n`);
+    let count: number | undefined;
+    try {
+      count = (await withinDeadline(h.client, 'count', o.callTimeoutMs, () => h.client.workflow.count(running))).count;
+    } catch (err) {
+      process.stderr.write(`resilience settling: could not count the open workflows (${reason(err)})\n`);
+    }
+    if (count === 0) return { operatorRetries, unsettled: [] };
+    if (Date.now() > deadline) break;
+    if (count !== undefined) process.stderr.write(`resilience settling: ${count} workflows still open\n`);
     // Parked payments are found by their search attribute, not by querying every open workflow (queries need the
     // worker, which is busiest exactly now).
-    const parkedIds: string[] = [];
-    const parkedQuery = `${running} AND PaymentParkedOperation != 'none'`;
-    for await (const info of h.client.workflow.list({ query: parkedQuery })) parkedIds.push(info.workflowId);
+    const parkedIds = await listIds(`${running} AND PaymentParkedOperation != 'none'`, 'list parked').catch(
+      (): string[] => [],
+    );
     for (const id of parkedIds) {
       const handle = h.client.workflow.getHandle(id);
-      const parked = await handle.query(getPaymentQuery).then(
+      const parked = await withinDeadline(h.client, `query ${id}`, o.callTimeoutMs, () =>
+        handle.query(getPaymentQuery),
+      ).then(
         (s) => s.parked,
         () => undefined,
       );
       if (parked && retried.get(id) !== `${parked.since}#${parked.retries}`) {
         retried.set(id, `${parked.since}#${parked.retries}`);
-        await handle.signal(operatorRetrySignal, { operator: 'resilience-suite' }).catch(() => undefined);
+        await withinDeadline(h.client, `signal ${id}`, o.callTimeoutMs, () =>
+          handle.signal(operatorRetrySignal, { operator: 'resilience-suite' }),
+        ).catch(() => undefined);
         operatorRetries += 1;
       }
     }
     await sleep(1_000);
   }
+  let open: string[];
+  try {
+    open = await listIds(running, 'list running');
+  } catch (err) {
+    throw new Error(`payment workflows are still open after ${o.timeoutMs} ms and cannot be listed: ${reason(err)}`, {
+      cause: err,
+    });
+  }
+  // A short query deadline: the worker may be what is stuck, and the report must not take as long as the run.
+  const unsettled = await mapLimit(open, 16, (id) =>
+    diagnoseUnsettled(h.client, id, o.lastSeen?.(id), Math.min(o.callTimeoutMs, 5_000)),
+  );
+  return { operatorRetries, unsettled };
 }
+
+/** The storm is over: no more faults. */
+const CALM: Partial<FaultConfig> = {
+  errorRate: 0,
+  errorAfterCommitRate: 0,
+  rateLimitRate: 0,
+  timeoutRate: 0,
+  timeoutAfterCommitRate: 0,
+  latencyMs: 0,
+  latencyJitterMs: 0,
+  webhookDropRate: 0,
+  webhookDuplicateRate: 0,
+  webhookReorderRate: 0,
+  webhookDelayRate: 0,
+};
 
 /** Runs the scenario and checks the invariants. */
 export async function runScenario(h: Harness, o: ScenarioOptions): Promise<ScenarioResult> {
   const started = Date.now();
+  const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0)}s`;
   const driver = new Driver(h, o.pollMs);
   const refs = Array.from({ length: o.payments }, (_, i) => `${o.runId}-${i}`);
   const amountOf = (i: number): number => 10_000 + i * 7;
   h.sandbox.setFaults(o.faults);
 
-  // The worker dies mid-flight (SIGKILL) and comes back.
+  // The worker and the Temporal server die mid-flight (SIGKILL) and come back, one at a time, in time order.
+  const kills = [
+    ...o.killAtMs.map((at) => ({ at, what: 'worker' as const })),
+    ...o.temporalKillAtMs.map((at) => ({ at, what: 'temporal' as const })),
+  ].sort((a, b) => a.at - b.at);
+  /** From each server SIGKILL until the restarted server serves again. */
+  let temporalDownMs = 0;
   const chaos = (async () => {
-    for (const at of o.killAtMs) {
+    for (const { at, what } of kills) {
       await sleep(Math.max(0, started + at - Date.now()));
-      await h.worker.kill();
-      await sleep(o.restartDelayMs);
-      await h.worker.start();
+      const target = what === 'worker' ? h.worker : h.temporal;
+      const killedAt = Date.now();
+      await target.kill();
+      process.stderr.write(`resilience t=${elapsed()} ${what} SIGKILLed\n`);
+      await sleep(what === 'worker' ? o.restartDelayMs : o.temporalRestartDelayMs);
+      await target.start();
+      if (what === 'temporal') temporalDownMs += Date.now() - killedAt;
+      process.stderr.write(`resilience t=${elapsed()} ${what} restarted\n`);
     }
-  })();
+  })().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
 
   // A progress line every 10 s on stderr, so a slow or stuck run shows where it is.
   const progress = setInterval(() => {
     const counts: Record<string, number> = {};
     for (const step of driver.steps.values()) counts[step] = (counts[step] ?? 0) + 1;
     process.stderr.write(
-      `resilience t=${((Date.now() - started) / 1000).toFixed(0)}s drivers=${JSON.stringify(counts)} kills=${h.worker.kills}\n`,
+      `resilience t=${elapsed()} drivers=${JSON.stringify(counts)} worker_kills=${h.worker.kills} temporal_kills=${h.temporal.kills}\n`,
     );
   }, 10_000);
   progress.unref();
@@ -492,30 +643,34 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
       driver.steps.set(ref, 'done');
     }),
   );
-  await chaos;
+  const chaosError = await chaos;
+  if (chaosError !== undefined) {
+    clearInterval(progress);
+    await driver.agent.close();
+    throw new Error(`a kill or restart failed: ${reason(chaosError)}`, { cause: chaosError });
+  }
 
-  // The storm is over: no more faults. Replay every browser callback once more (the payments have moved on).
-  h.sandbox.setFaults({
-    errorRate: 0,
-    errorAfterCommitRate: 0,
-    rateLimitRate: 0,
-    timeoutRate: 0,
-    timeoutAfterCommitRate: 0,
-    latencyMs: 0,
-    latencyJitterMs: 0,
-    webhookDropRate: 0,
-    webhookDuplicateRate: 0,
-    webhookReorderRate: 0,
-    webhookDelayRate: 0,
-  });
+  // Replay every browser callback once more (the payments have moved on).
+  h.sandbox.setFaults(CALM);
   await mapLimit(driver.callbacks, 16, async (cb) => {
     const status = await driver.deliverCallback(cb, false, 1);
     driver.problem(cb.fields.order_id ?? '?', 'late callback replay', status);
   });
-  const settled = await settle(h, o.settleTimeoutMs);
+  const workflowRef = new Map(refs.map((ref) => [paymentWorkflowId(ref), ref]));
+  const settled = await settle(h, {
+    timeoutMs: o.settleTimeoutMs,
+    callTimeoutMs: o.callTimeoutMs,
+    lastSeen: (id) => {
+      const ref = workflowRef.get(id);
+      return ref === undefined
+        ? undefined
+        : `${driver.lastSeen.get(ref) ?? 'nothing'} (driver step ${driver.steps.get(ref) ?? '?'})`;
+    },
+  });
   clearInterval(progress);
+  for (const u of settled.unsettled) process.stderr.write(`resilience unsettled: ${formatUnsettled(u)}\n`);
 
-  const outcomes = await mapLimit(refs, 16, (ref) => engineOutcome(h, ref));
+  const outcomes = await mapLimit(refs, 16, (ref) => engineOutcome(h, ref, o.callTimeoutMs));
   const payments: PaymentUnderTest[] = refs.map((ref, i) => ({
     merchantOrderReference: ref,
     amount: { value: amountOf(i), currency: 'INR' },
@@ -541,15 +696,21 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
   const deliveries = h.sandbox.webhookDeliveries();
   const durationMs = Date.now() - started;
   const summary = summaryLine(report, {
+    unsettled: settled.unsettled.length,
     worker_kills: h.worker.kills,
+    temporal_kills: h.temporal.kills,
+    temporal_down_s: (temporalDownMs / 1000).toFixed(1),
+    worker_unexpected_exits: h.worker.unexpectedExits,
     faults_injected: totalFaults,
     faults: Object.entries(faultsInjected)
       .map(([k, v]) => `${k}:${v}`)
       .join(','),
     webhooks_delivered: deliveries.filter((d) => d.outcome === 'delivered').length,
     callbacks_delivered: driver.callbacksDelivered,
+    challenges_expired: driver.challengesExpired,
     operator_retries: settled.operatorRetries,
     driver_errors: driver.errors.length,
+    retried_503: driver.unavailableRetried,
     gave_up_on_503: driver.unavailableGiveUps,
     duration_s: (durationMs / 1000).toFixed(1),
   });
@@ -559,7 +720,10 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
     summary,
     byScenario,
     driverErrors: driver.errors,
+    unsettled: settled.unsettled,
     workerKills: h.worker.kills,
+    workerUnexpectedExits: h.worker.unexpectedExits,
+    temporalKills: h.temporal.kills,
     faultsInjected,
     durationMs,
   };

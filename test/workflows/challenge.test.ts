@@ -35,6 +35,16 @@ async function startChallenge(card: string = CARDS.challenge, preAuth = true, du
 
 const transitionsTo = (s: PaymentState, status: string) => s.audit.filter((e) => e.to === status && e.from !== status);
 
+const RECEIVED = / received; confirming with Get Order$/;
+/** Every gateway event the payment received has been confirmed with a Get Order (its label shows in a later entry). */
+const allConfirmed = (s: PaymentState): boolean =>
+  s.audit
+    .filter((e) => RECEIVED.test(e.cause))
+    .every((e) => {
+      const label = e.cause.replace(RECEIVED, '');
+      return s.audit.some((o) => !RECEIVED.test(o.cause) && o.cause.includes(label));
+    });
+
 async function webhooksFor(orderId: string, count: number) {
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -70,7 +80,10 @@ describe('3-D Secure challenge', () => {
       const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
       await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
       const s = await waitForStatus(handle, 'AUTHORIZED');
-      expect(transitionsTo(s, 'AUTHORIZED')[0]?.cause).toBe('callback AUTHORIZED');
+      // The callback is confirmed with Get Order: the payment moves on Plural's order, not on the callback.
+      expect(transitionsTo(s, 'AUTHORIZED')[0]?.cause).toBe(
+        'Get Order to confirm callback AUTHORIZED: Plural order AUTHORIZED',
+      );
     });
   });
 
@@ -79,7 +92,9 @@ describe('3-D Secure challenge', () => {
       const { handle, paymentId } = await startChallenge();
       await authenticateAtSandbox(fx.sandbox, paymentId);
       const s = await waitForStatus(handle, 'AUTHORIZED');
-      expect(transitionsTo(s, 'AUTHORIZED')[0]?.cause).toMatch(/^webhook ORDER_AUTHORIZED \(msg_/);
+      expect(transitionsTo(s, 'AUTHORIZED')[0]?.cause).toMatch(
+        /^Get Order to confirm webhook ORDER_AUTHORIZED \(msg_.*\): Plural order AUTHORIZED$/,
+      );
     });
   });
 
@@ -92,11 +107,13 @@ describe('3-D Secure challenge', () => {
       await handle.signal(webhookReceivedSignal, hook!.signal);
       const s = await waitForState(
         handle,
-        (x) => x.audit.some((e) => e.cause.includes('no change')),
-        'both events applied',
+        (x) => x.audit.some((e) => /webhook ORDER_AUTHORIZED .*payment stays AUTHORIZED$/.test(e.cause)),
+        'both events confirmed',
       );
       expect(s.status).toBe('AUTHORIZED');
-      expect(transitionsTo(s, 'AUTHORIZED').map((e) => e.cause)).toEqual(['callback AUTHORIZED']);
+      expect(transitionsTo(s, 'AUTHORIZED').map((e) => e.cause)).toEqual([
+        'Get Order to confirm callback AUTHORIZED: Plural order AUTHORIZED',
+      ]);
     });
   });
 
@@ -109,7 +126,7 @@ describe('3-D Secure challenge', () => {
       await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
       const s = await waitForStatus(handle, 'AUTHORIZED');
       expect(transitionsTo(s, 'AUTHORIZED')).toHaveLength(1);
-      expect(transitionsTo(s, 'AUTHORIZED')[0]?.cause).toMatch(/^webhook ORDER_AUTHORIZED/);
+      expect(transitionsTo(s, 'AUTHORIZED')[0]?.cause).toMatch(/^Get Order to confirm webhook ORDER_AUTHORIZED/);
     });
   });
 
@@ -123,10 +140,20 @@ describe('3-D Secure challenge', () => {
         expect(copies[0]!.webhookId).toBe(copies[1]!.webhookId);
         await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
         await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
-        const s = await waitForStatus(handle, 'AUTHORIZED');
+        const id = copies[0]!.webhookId;
+        const s = await waitForState(handle, (x) => x.status === 'AUTHORIZED' && allConfirmed(x), 'events confirmed');
+        expect(s.audit.filter((e) => e.cause.startsWith(`webhook ORDER_AUTHORIZED (${id}) received`))).toHaveLength(1);
         await handle.signal(webhookReceivedSignal, copies[0]!.signal);
         const after = await handle.query('getPayment');
         expect(transitionsTo(after as PaymentState, 'AUTHORIZED')).toHaveLength(1);
+        console.log(
+          JSON.stringify(
+            (after as PaymentState).audit.map((e) => e.cause),
+            null,
+            1,
+          ),
+          JSON.stringify(s.audit.map((e) => e.cause)),
+        );
         expect((after as PaymentState).audit).toEqual(s.audit);
       });
     } finally {
@@ -134,27 +161,30 @@ describe('3-D Secure challenge', () => {
     }
   });
 
-  it('keeps PROCESSED when ORDER_PROCESSED arrives before ORDER_AUTHORIZED', async () => {
+  it("does not move on a validly signed event that Plural's order contradicts (a forged ORDER_PROCESSED)", async () => {
     await withForwarding(false, async () => {
-      const { handle, state } = await startChallenge();
+      const { handle, state } = await startChallenge(CARDS.challenge, false);
       const orderId = state.pluralOrderId!;
+      // What a leaked webhook secret would let an attacker send: well formed, signed, for this payment's order.
       await handle.signal(webhookReceivedSignal, {
-        webhookId: 'w-processed',
+        webhookId: 'w-forged-processed',
         eventType: 'ORDER_PROCESSED',
         orderId,
         orderStatus: 'PROCESSED',
         capturedAmount: { value: 5000, currency: 'INR' },
       });
-      await handle.signal(webhookReceivedSignal, {
-        webhookId: 'w-authorized',
-        eventType: 'ORDER_AUTHORIZED',
-        orderId,
-        orderStatus: 'AUTHORIZED',
-      });
-      const result = await handle.result();
-      expect(result.status).toBe('PROCESSED');
-      expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
-      expect(result.audit.at(-1)?.cause).toMatch(/^ignored AUTHORIZED/);
+      await handle.signal(callbackReceivedSignal, { orderId, status: 'PROCESSED' });
+      const s = await waitForState(
+        handle,
+        (x) =>
+          x.audit.some((e) =>
+            /ORDER_PROCESSED.*: Plural's order is PENDING, payment stays AWAITING_CHALLENGE$/.test(e.cause),
+          ),
+        'the forged events confirmed against Plural',
+      );
+      expect(s.status).toBe('AWAITING_CHALLENGE');
+      expect(s.amountCaptured).toBeUndefined();
+      expect(fx.sandbox.order(orderId)?.status).toBe('PENDING');
     });
   });
 
@@ -173,8 +203,8 @@ describe('3-D Secure challenge', () => {
       });
       const s = await waitForState(
         handle,
-        (x) => x.audit.at(-1)?.cause.startsWith('ignored FAILED') === true,
-        'ignored',
+        (x) => x.audit.at(-1)?.cause.endsWith("Plural's order is AUTHORIZED, payment stays AUTHORIZED") === true,
+        'the late event confirmed against Plural',
       );
       expect(s.status).toBe('AUTHORIZED');
       expect(s.failure).toBeUndefined();
@@ -196,33 +226,45 @@ describe('3-D Secure challenge', () => {
     }
   });
 
-  it('fails the payment when the customer abandons the challenge', async () => {
+  it('fails the payment when the customer abandons the challenge, once Plural has ended the payment', async () => {
     await fx.withWorker(async () => {
-      const { handle } = await startChallenge(CARDS.challenge, false);
+      // The window (10 min) closes before Plural times the pending payment out (the sandbox's 15 min).
+      const { handle, state } = await startChallenge(CARDS.challenge, false, { challengeWindowMs: 10 * 60_000 });
       const result = await handle.result();
       expect(result.status).toBe('FAILED');
       expect(result.failure?.code).toBe('AUTHENTICATION_WINDOW_CLOSED');
+      expect(result.audit.map((e) => e.to)).toContain('CLOSING');
+      expect(result.closing?.reason).toBe('AUTHENTICATION_WINDOW_CLOSED');
       expect(result.reconciliations).toBeGreaterThanOrEqual(3);
+      // Final only once Plural's order could take no money: the pending payment had expired there.
+      expect(['ATTEMPTED', 'FAILED']).toContain(fx.sandbox.order(state.pluralOrderId!)?.status);
+      expect(result.amountCaptured).toBeUndefined();
     });
   });
 
-  it('cancels at Plural an authorization that arrives after the payment was failed', async () => {
+  it('cancels at Plural an authorization that arrives after the engine gave up on authentication', async () => {
     fx.sandbox.setFaults({ webhookDropRate: 1 });
     try {
       await fx.withWorker(async () => {
-        // Real-time windows: the test acts between the window closing and the late-authorization watch ending.
+        // Real-time windows: the test approves while the payment is closing.
         const { handle, paymentId, state } = await startChallenge(CARDS.challenge, true, {
           challengeWindowMs: 2_000,
           reconcileInitialDelayMs: 500,
           reconcileMaxDelayMs: 1_000,
-          lateAuthorizationWatchMs: 60_000,
+          closingReconcileMaxDelayMs: 1_000,
         });
-        await waitForStatus(handle, 'FAILED');
+        await waitForStatus(handle, 'CLOSING');
         await authenticateAtSandbox(fx.sandbox, paymentId);
+        // Real time (the windows are seconds long): no time skipping while the cancel's activities run.
+        await waitForStatus(handle, 'FAILED');
         const result = await handle.result();
         expect(result.status).toBe('FAILED');
-        expect(result.audit.at(-1)?.cause).toBe('late authorization cancelled at Plural');
+        expect(result.failure?.code).toBe('AUTHENTICATION_WINDOW_CLOSED');
+        expect(result.audit.map((e) => e.cause)).toContain(
+          'Plural authorized the payment while it was closing: cancelling the authorization at Plural',
+        );
         expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('CANCELLED');
+        expect(result.pluralOrderStatus).toBe('CANCELLED');
       });
     } finally {
       fx.sandbox.setFaults({ webhookDropRate: 0 });

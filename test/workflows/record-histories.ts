@@ -36,7 +36,8 @@ async function main(names: readonly string[]): Promise<void> {
   process.stdout.write(`Temporal dev server on ${server.address} (${server.source})\n`);
   try {
     const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address });
-    const fx = await createFixture({ code }, {}, { env });
+    // Plural times a pending payment out after 8 s here, so a closing payment's order becomes final in the recording.
+    const fx = await createFixture({ code }, { paymentTimeoutSeconds: 8 }, { env });
     try {
       for (const name of selected) {
         const scenario = SCENARIOS[name]!;

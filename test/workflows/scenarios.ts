@@ -5,7 +5,12 @@
  */
 import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
-import { callbackReceivedSignal, captureRequestedSignal, operatorRetrySignal } from '../../workflows/definitions';
+import {
+  callbackReceivedSignal,
+  cancelRequestedSignal,
+  captureRequestedSignal,
+  operatorRetrySignal,
+} from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import {
   authenticateAtSandbox,
@@ -74,16 +79,42 @@ export const SCENARIOS: Record<string, Scenario> = {
       return h;
     },
   },
-  /** Challenge never completed: reconciliation rounds, then FAILED when the (6 s) window closes. */
+  /**
+   * Challenge never completed: reconciliation rounds, CLOSING when the (6 s) window closes, then FAILED once Plural
+   * has timed the pending payment out (the recorder's sandbox does after 8 s).
+   */
   'challenge-abandoned': {
     run: async (fx) => {
       const h = await startPayment(
         fx,
         cardInput(newReference('rec'), await putCard(fx.vault, CARDS.challenge), {
           preAuth: false,
-          durations: { challengeWindowMs: 6_000, reconcileInitialDelayMs: 1_000, reconcileMaxDelayMs: 2_000 },
+          durations: {
+            challengeWindowMs: 6_000,
+            reconcileInitialDelayMs: 1_000,
+            reconcileMaxDelayMs: 2_000,
+            closingReconcileMaxDelayMs: 2_000,
+          },
         }),
       );
+      await h.result();
+      return h;
+    },
+  },
+  /** A sale cancelled while the customer is on the challenge page, approved there anyway: refunded, CANCELLED. */
+  'challenge-sale-cancelled-then-paid': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        cardInput(newReference('rec'), await putCard(fx.vault, CARDS.challenge), {
+          preAuth: false,
+          durations: { reconcileInitialDelayMs: 1_000, closingReconcileMaxDelayMs: 2_000 },
+        }),
+      );
+      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
+      await h.signal(cancelRequestedSignal, { requestId: 'rec-cancel', reason: 'order withdrawn' });
+      await waitForStatus(h, 'CLOSING');
+      await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
       await h.result();
       return h;
     },
@@ -169,18 +200,22 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   /**
-   * Plural's answer to the OTP arrives after its authorization webhook, so the post-OTP Get Order is skipped
-   * (`patched('skip-confirmed-otp-reconcile')` true); full capture.
+   * Plural's ORDER_AUTHORIZED webhook arrives while the OTP submission's answer is still on its way: the event waits
+   * for the main body, which takes the answer, then confirms the event with Get Order; full capture.
    */
-  'otp-webhook-before-answer': {
+  'otp-webhook-during-answer': {
     activities: (fx) => {
       const real = createActivities({ plural: fx.plural, vault: fx.vault });
       return {
         submitOtp: async (input) => {
           const result = await real.submitOtp(input);
-          // Hold the answer back until the webhook has authorized the payment, as a slow network would.
+          // Hold the answer back until the webhook has reached the workflow, as a slow network would.
           const h = fx.env.client.workflow.getHandle<typeof paymentWorkflow>(input.workflowId);
-          await waitForStatus(h, 'AUTHORIZED');
+          await waitForState(
+            h,
+            (s) => s.audit.some((e) => /^webhook ORDER_AUTHORIZED .* received/.test(e.cause)),
+            'the webhook received',
+          );
           return result;
         },
       };
@@ -194,7 +229,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
   /**
    * Plural accepts the OTP but its answer is lost and no webhook comes: the retried submission is refused, and
-   * Get Order finds the authorization (`patched('confirm-otp-refusal')` true); full capture.
+   * Get Order finds the authorization; full capture.
    */
   'otp-answer-lost-get-order': {
     run: async (fx) => {
@@ -212,7 +247,7 @@ export const SCENARIOS: Record<string, Scenario> = {
       return captureAndFinish(h);
     },
   },
-  /** Three wrong OTPs: Plural refuses the third and fails the payment (`patched('confirm-otp-refusal')` true). */
+  /** Three wrong OTPs: Plural refuses the third and fails the payment, which Get Order confirms. */
   'otp-attempts-exhausted': {
     run: async (fx) => {
       const h = await otpPayment(fx);

@@ -17,6 +17,8 @@ const ORDER: Record<PaymentStatus, number> = {
   AWAITING_OTP: 1,
   AWAITING_CHALLENGE: 1,
   AUTHORIZED: 2,
+  PROCESSING: 2,
+  CLOSING: 2,
   PROCESSED: 3,
   CANCELLED: 3,
   FAILED: 3,

@@ -3,17 +3,19 @@
  * resending OTPs as they arrive and reconciling with Get Order on a backoff, until Plural authorizes or processes the
  * payment, the merchant cancels, or the authentication window closes.
  */
-import { condition, patched } from '@temporalio/workflow';
 import { isoAt, nowMs } from '../clock';
-import { ENGINE_FAILURE_CODE, FAILURE_TYPE, PAYMENT_STATUS } from '../definitions';
-import type { OtpResendRequestedSignal, OtpSubmittedSignal, PaymentStatus } from '../definitions';
+import { CLOSING_REASON, FAILURE_TYPE, PAYMENT_STATUS } from '../definitions';
+import type { ClosingReason, OtpResendRequestedSignal, OtpSubmittedSignal } from '../definitions';
+import type { CancelSource } from '../messages';
 import { OTP_RESEND_OUTCOME, OTP_SUBMISSION_RESULT, RECONCILE_TRIGGER } from '../metrics';
-import { PATCH } from '../patches';
 import type { PaymentRun } from '../run';
 import { failureInfo } from '../steps';
 
-/** Waits for authentication until the window closes; returns whether the engine gave up on it. */
-export async function authenticate(run: PaymentRun): Promise<boolean> {
+/**
+ * Waits for authentication until Plural's order moves the payment on, the merchant cancels (the payment starts
+ * CLOSING), or the window closes (a last Get Order, then CLOSING unless Plural has decided meanwhile).
+ */
+export async function authenticate(run: PaymentRun): Promise<void> {
   const { durations, payment, inbox, steps } = run;
   const windowMs =
     payment.status === PAYMENT_STATUS.AWAITING_OTP
@@ -26,13 +28,16 @@ export async function authenticate(run: PaymentRun): Promise<boolean> {
   let nextReconcileAt = nowMs() + delay;
   while (payment.awaiting) {
     if (inbox.cancel) {
-      payment.s.failure = {
-        code: ENGINE_FAILURE_CODE.CANCELLED_BEFORE_AUTHORIZATION,
-        message: inbox.cancel.reason ?? 'cancelled before authorization',
-      };
-      payment.moveTo(PAYMENT_STATUS.CANCELLED, `cancel requested before authorization (${inbox.cancel.requestId})`);
-      return true;
+      const request = inbox.cancel;
+      inbox.cancel = undefined;
+      payment.close(
+        closingReasonOf(request.source),
+        `cancel requested before authorization (${request.requestId})`,
+        request.reason ?? 'cancelled before authorization',
+      );
+      return;
     }
+    if (await steps.confirmEvents()) continue;
     const sub = inbox.otps.shift();
     if (sub) {
       await submitOtp(run, sub);
@@ -45,28 +50,35 @@ export async function authenticate(run: PaymentRun): Promise<boolean> {
     }
     const t = nowMs();
     if (t >= deadline) break;
-    const reconciling = payment.status === PAYMENT_STATUS.AWAITING_CHALLENGE || payment.otpAccepted;
+    const reconciling = payment.status === PAYMENT_STATUS.AWAITING_CHALLENGE || payment.otpSettled;
     if (reconciling && t >= nextReconcileAt) {
       await steps.reconcile('reconciliation with Get Order (no callback or webhook yet)', RECONCILE_TRIGGER.NO_EVENT);
       delay = Math.min(delay * 2, durations.reconcileMaxDelayMs);
       nextReconcileAt = nowMs() + delay;
       continue;
     }
-    const wakeAt = reconciling ? Math.min(deadline, nextReconcileAt) : deadline;
-    await condition(
+    await steps.waitFor(
+      reconciling ? Math.min(deadline, nextReconcileAt) : deadline,
       () => !payment.awaiting || inbox.otps.length > 0 || inbox.resends.length > 0 || inbox.cancel !== undefined,
-      Math.max(1, wakeAt - t),
     );
   }
-  if (!payment.awaiting) return false;
+  if (!payment.awaiting) return;
   await steps.reconcile('final Get Order as the authentication window closed', RECONCILE_TRIGGER.WINDOW_CLOSED);
-  if (!payment.awaiting) return false;
-  payment.fail(
-    ENGINE_FAILURE_CODE.AUTHENTICATION_WINDOW_CLOSED,
-    `the customer did not complete authentication within ${Math.round(windowMs / 1000)} s`,
+  if (!payment.awaiting) return;
+  payment.close(
+    CLOSING_REASON.AUTHENTICATION_WINDOW_CLOSED,
     'authentication window closed',
+    `the customer did not complete authentication within ${Math.round(windowMs / 1000)} s`,
   );
-  return true;
+}
+
+/** The closing reason a cancel request gives. */
+export function closingReasonOf(source: CancelSource): ClosingReason {
+  return source === 'operator'
+    ? CLOSING_REASON.OPERATOR_CANCEL
+    : source === 'workflow'
+      ? CLOSING_REASON.WORKFLOW_CANCELLED
+      : CLOSING_REASON.MERCHANT_CANCEL;
 }
 
 async function submitOtp(run: PaymentRun, sig: OtpSubmittedSignal): Promise<void> {
@@ -75,7 +87,7 @@ async function submitOtp(run: PaymentRun, sig: OtpSubmittedSignal): Promise<void
   if (
     payment.status !== PAYMENT_STATUS.AWAITING_OTP ||
     !otp ||
-    payment.otpAccepted ||
+    payment.otpSettled ||
     payment.s.pluralPaymentIds.length === 0
   ) {
     if (otp) {
@@ -113,13 +125,13 @@ async function submitOtp(run: PaymentRun, sig: OtpSubmittedSignal): Promise<void
   }
   switch (result.outcome) {
     case 'ACCEPTED':
-      payment.otpAccepted = true;
+      payment.otpSettled = true;
       otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'ACCEPTED' };
       payment.note('OTP accepted');
       payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
-      // A webhook or callback that already confirmed the outcome makes this Get Order redundant, and it would
-      // only hold up a capture the merchant sends as soon as it sees AUTHORIZED.
-      if (payment.awaiting || !patched(PATCH.SKIP_CONFIRMED_OTP_RECONCILE)) {
+      // A webhook or callback that already moved the payment on makes this Get Order redundant, and it would only
+      // hold up a capture the merchant sends as soon as it sees AUTHORIZED.
+      if (payment.awaiting) {
         await steps.reconcile('Get Order after the OTP was accepted', RECONCILE_TRIGGER.OTP_ACCEPTED);
       }
       return;
@@ -137,24 +149,29 @@ async function submitOtp(run: PaymentRun, sig: OtpSubmittedSignal): Promise<void
       // Plural refuses a retried submission whose first answer was lost (a timeout or a 5xx after it had accepted
       // the OTP, or a worker that died mid-call): the payment is no longer pending. Ask Plural before failing, and
       // never fail a payment that has moved on meanwhile.
-      if (patched(PATCH.CONFIRM_OTP_REFUSAL)) {
-        if (payment.awaiting) {
-          await steps.reconcile('Get Order after the OTP was refused', RECONCILE_TRIGGER.OTP_REFUSED);
-        }
-        const now = payment.status as PaymentStatus;
-        if (now === PAYMENT_STATUS.AUTHORIZED || now === PAYMENT_STATUS.PROCESSED) {
-          payment.otpAccepted = true;
-          otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'ACCEPTED' };
-          payment.note('OTP refused on a retry, but Plural had accepted it (the first answer was lost)');
-          payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
-          return;
-        }
+      if (payment.awaiting) {
+        await steps.reconcile('Get Order after the OTP was refused', RECONCILE_TRIGGER.OTP_REFUSED);
+      }
+      const movedOn: readonly string[] = [
+        PAYMENT_STATUS.AUTHORIZED,
+        PAYMENT_STATUS.PROCESSING,
+        PAYMENT_STATUS.PROCESSED,
+      ];
+      if (movedOn.includes(payment.status)) {
+        payment.otpSettled = true;
+        otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'ACCEPTED' };
+        payment.note('OTP refused on a retry, but Plural had accepted it (the first answer was lost)');
+        payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
+        return;
       }
       otp.attemptsLeft = 0;
       otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'FAILED', message: result.message };
       payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.FAILED);
-      // Get Order may already have failed it (Plural fails the payment when the attempts run out).
-      if (!payment.terminal) payment.fail(result.code, result.message, 'OTP authentication failed');
+      // No more OTPs; the payment's outcome is Plural's order's (the reconciliation backoff reads it), never this
+      // refusal alone.
+      payment.otpSettled = true;
+      if (payment.awaiting)
+        payment.note(`OTP refused by Plural (${result.code}); waiting for Plural's order to settle`);
       return;
     }
   }
@@ -163,7 +180,7 @@ async function submitOtp(run: PaymentRun, sig: OtpSubmittedSignal): Promise<void
 async function resendOtp(run: PaymentRun, sig: OtpResendRequestedSignal): Promise<void> {
   const { payment, steps, workflowId } = run;
   const otp = payment.s.otp;
-  if (!otp || payment.status !== PAYMENT_STATUS.AWAITING_OTP || payment.otpAccepted) {
+  if (!otp || payment.status !== PAYMENT_STATUS.AWAITING_OTP || payment.otpSettled) {
     if (otp) otp.lastResend = { requestId: sig.requestId, outcome: 'IGNORED', message: `payment is ${payment.status}` };
     return;
   }

@@ -8,6 +8,7 @@ import { ENGINE_FAILURE_CODE, PAYMENT_STATUS } from '../definitions';
 import type { Money } from '../definitions';
 import type { PaymentRun } from '../run';
 import type { FailureInfo } from '../steps';
+import { closingReasonOf } from './authenticate';
 
 export async function openOrder(run: PaymentRun): Promise<void> {
   const { input, durations, limits, payment, steps, workflowId } = run;
@@ -169,10 +170,20 @@ export async function openOrder(run: PaymentRun): Promise<void> {
   payment.advance(PAYMENT_STATUS.AWAITING_CHALLENGE, 'customer sent to the 3-D Secure challenge page');
 }
 
-/** The operator gave up on a parked step before the payment could be authorized. */
+/**
+ * The operator gave up on a parked step before the payment could be authorized. Without an order at Plural nothing
+ * can take money; with one, the payment closes until Plural's order is final.
+ */
 function cancelledWhileParked(run: PaymentRun): void {
   const { payment, inbox } = run;
   if (payment.terminal) return;
-  payment.s.failure = { code: ENGINE_FAILURE_CODE.CANCELLED_BEFORE_AUTHORIZATION, message: 'cancelled while parked' };
-  payment.moveTo(PAYMENT_STATUS.CANCELLED, `cancelled by ${inbox.cancel?.reason ?? 'request'} while parked`);
+  const request = inbox.cancel;
+  inbox.cancel = undefined;
+  const detail = request?.reason ?? 'cancelled while parked';
+  if (payment.s.pluralOrderId === undefined) {
+    payment.s.failure = { code: ENGINE_FAILURE_CODE.CANCELLED_BEFORE_AUTHORIZATION, message: detail };
+    payment.moveTo(PAYMENT_STATUS.CANCELLED, `cancelled while parked, before any order existed at Plural (${detail})`);
+    return;
+  }
+  payment.close(closingReasonOf(request?.source ?? 'operator'), `cancelled while parked (${detail})`, detail);
 }

@@ -2,7 +2,6 @@
  * Phase 3, settle an authorized pre-auth: capture (full, or Plural's one partial capture) or cancel on the merchant's
  * request, and cancel automatically before the authorization expires.
  */
-import { condition } from '@temporalio/workflow';
 import { isoAt, nowMs } from '../clock';
 import { PAYMENT_STATUS } from '../definitions';
 import type { CaptureRequestedSignal } from '../definitions';
@@ -12,8 +11,9 @@ import type { FailureInfo } from '../steps';
 
 /** AUTHORIZED pre-auth: wait for capture or cancel; cancel automatically before the authorization expires. */
 export async function settle(run: PaymentRun): Promise<void> {
-  const { payment, inbox } = run;
+  const { payment, inbox, steps } = run;
   while (payment.status === PAYMENT_STATUS.AUTHORIZED) {
+    if (await steps.confirmEvents()) continue;
     const req = inbox.captures.shift();
     if (req) {
       await capture(run, req);
@@ -26,21 +26,21 @@ export async function settle(run: PaymentRun): Promise<void> {
       await cancelAuthorization(run, 'cancel', `cancelled: ${reason}`);
       continue;
     }
-    const remaining = Date.parse(payment.s.autoCancelAt ?? isoAt(nowMs())) - nowMs();
-    if (remaining <= 0) {
+    const autoCancelAt = Date.parse(payment.s.autoCancelAt ?? isoAt(nowMs()));
+    if (nowMs() >= autoCancelAt) {
       payment.metrics.autoCancel(AUTO_CANCEL_REASON.AUTHORIZATION_EXPIRY);
       await cancelAuthorization(run, 'auto-cancel', 'automatic cancel before the authorization expires');
       continue;
     }
-    await condition(
+    await steps.waitFor(
+      autoCancelAt,
       () => payment.status !== PAYMENT_STATUS.AUTHORIZED || inbox.captures.length > 0 || inbox.cancel !== undefined,
-      remaining,
     );
   }
 }
 
-/** Captures requested after the payment ended get an answer instead of silence. */
-export function answerLateCaptures(run: PaymentRun): void {
+/** Captures that cannot apply (the payment is not an authorized pre-auth) get an answer instead of silence. */
+export function rejectCaptures(run: PaymentRun): void {
   const { payment, inbox } = run;
   for (const req of inbox.captures.splice(0)) {
     payment.s.lastCapture = { requestId: req.requestId, outcome: 'REJECTED', message: `payment is ${payment.status}` };
@@ -85,12 +85,9 @@ async function capture(run: PaymentRun, req: CaptureRequestedSignal): Promise<vo
       },
     );
     if (order) {
-      payment.applyOrder(order, `captured (${req.requestId})`, true);
-      if (order.status === 'PROCESSED' || order.status === 'PARTIALLY_CAPTURED') {
-        const value = order.capturedValue || (partial ?? authorized).value;
-        s.amountCaptured = { value, currency: authorized.currency };
+      payment.applyOrder(order, `captured (${req.requestId})`);
+      if (payment.status === PAYMENT_STATUS.PROCESSED)
         s.lastCapture = { requestId: req.requestId, outcome: 'CAPTURED' };
-      }
       return;
     }
     if (!rejected) {
@@ -98,7 +95,7 @@ async function capture(run: PaymentRun, req: CaptureRequestedSignal): Promise<vo
       return;
     }
     // Plural said no: a declined capture fails the order there; anything else leaves it AUTHORIZED (park it).
-    await steps.reconcile('Get Order after a rejected capture', RECONCILE_TRIGGER.CAPTURE_REJECTED, true);
+    await steps.reconcile('Get Order after a rejected capture', RECONCILE_TRIGGER.CAPTURE_REJECTED);
     if (payment.status !== PAYMENT_STATUS.AUTHORIZED) {
       s.lastCapture = { requestId: req.requestId, outcome: 'REJECTED', message: rejected.message };
       return;
@@ -127,8 +124,6 @@ async function cancelAuthorization(run: PaymentRun, stepName: string, cause: str
     () => steps.acts.cancelOrder({ workflowId, orderId, step: stepName }),
     () => 'park',
   );
-  if (order) payment.applyOrder(order, cause, true);
-  else {
-    await steps.reconcile(`Get Order after ${stepName} was not completed`, RECONCILE_TRIGGER.CANCEL_INCOMPLETE, true);
-  }
+  if (order) payment.applyOrder(order, cause);
+  else await steps.reconcile(`Get Order after ${stepName} was not completed`, RECONCILE_TRIGGER.CANCEL_INCOMPLETE);
 }

@@ -1,0 +1,268 @@
+/**
+ * The engine never disagrees with Plural about money: what a customer can still do on Plural's pages after the merchant
+ * cancelled, after a declined attempt, or after the engine's own window closed, ends in a payment whose status and
+ * amounts agree with Plural's order (money taken after a cancel is refunded). Every test ends by comparing the
+ * engine's net captured amount (captured − refunded) with the sandbox's own record of the order.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowBundle } from '@temporalio/worker';
+import { cancelRequestedSignal } from '../../workflows/definitions';
+import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
+import type { RunningSandbox } from '../../plural-sandbox';
+import {
+  authenticateAtSandbox,
+  bundle,
+  CARDS,
+  cardInput,
+  CORRECT_OTP,
+  createFixture,
+  newReference,
+  putCard,
+  scanHistories,
+  startPayment,
+  submitOtp,
+  waitForState,
+  waitForStatus,
+} from './harness';
+import type { Fixture, PaymentHandle } from './harness';
+
+let code: WorkflowBundle;
+let fx: Fixture;
+
+beforeAll(async () => {
+  code = await bundle();
+  fx = await createFixture(code);
+});
+afterAll(async () => {
+  await fx?.teardown();
+});
+
+/** The engine's and the sandbox's net captured amounts for the payment, which must be equal. */
+function netMoney(sandbox: RunningSandbox, s: PaymentState): { engine: number; plural: number } {
+  const order = sandbox.order(s.pluralOrderId!);
+  return {
+    engine: (s.amountCaptured?.value ?? 0) - (s.amountRefunded?.value ?? 0),
+    plural: (order?.capturedAmount ?? 0) - (order?.refundedAmount ?? 0),
+  };
+}
+
+function expectMoneyAgrees(sandbox: RunningSandbox, s: PaymentState, net: number): void {
+  expect(netMoney(sandbox, s)).toEqual({ engine: net, plural: net });
+}
+
+/** Pays on the hosted checkout page of `redirectUrl` with a sandbox test card, as the customer would. */
+async function payOnCheckout(
+  sandbox: RunningSandbox,
+  redirectUrl: string,
+  card: string,
+  result: 'approve' | 'decline' = 'approve',
+): Promise<{ status: string }> {
+  const token = new URL(redirectUrl).searchParams.get('token') ?? '';
+  const res = await fetch(`${sandbox.baseUrl}/__sandbox/checkout/${encodeURIComponent(token)}/payments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ card, result }),
+  });
+  if (!res.ok) throw new Error(`checkout payment failed: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as { status: string };
+}
+
+async function hostedCheckout(preAuth: boolean): Promise<{ handle: PaymentHandle; state: PaymentState }> {
+  const input: PaymentWorkflowInput = {
+    ...cardInput(newReference('hc'), 'unused', { preAuth }),
+    method: { kind: 'hosted_checkout' },
+  };
+  const handle = await startPayment(fx, input);
+  return { handle, state: await waitForStatus(handle, 'AWAITING_CHALLENGE') };
+}
+
+async function challenge(preAuth: boolean, durations = {}) {
+  const handle = await startPayment(
+    fx,
+    cardInput(newReference('chm'), await putCard(fx.vault, CARDS.challenge), { preAuth, durations }),
+  );
+  const state = await waitForStatus(handle, 'AWAITING_CHALLENGE');
+  return { handle, state, paymentId: state.pluralPaymentIds[0]! };
+}
+
+const cancel = (handle: PaymentHandle) =>
+  handle.signal(cancelRequestedSignal, { requestId: 'merchant-cancel', reason: 'order withdrawn' });
+
+describe('an order is over only when Plural says so', () => {
+  it('hosted checkout: a declined card, then another card on the same link, ends PROCESSED as at Plural', async () => {
+    await fx.withWorker(async () => {
+      const { handle, state } = await hostedCheckout(false);
+      expect((await payOnCheckout(fx.sandbox, state.redirectUrl!, 'visa-declined')).status).toBe('ATTEMPTED');
+      const attempted = await waitForState(
+        handle,
+        (s) => s.audit.some((e) => /payment failed \(PAYMENT_DECLINED\); they may retry$/.test(e.cause)),
+        'the declined attempt confirmed',
+      );
+      expect(attempted.status).toBe('AWAITING_CHALLENGE');
+      expect(attempted.failure).toBeUndefined();
+      expect((await payOnCheckout(fx.sandbox, state.redirectUrl!, 'mastercard-challenge')).status).toBe('PROCESSED');
+      const result = await handle.result();
+      expect(result.status).toBe('PROCESSED');
+      expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+      expectMoneyAgrees(fx.sandbox, result, 5000);
+    });
+  });
+
+  it('hosted checkout pre-auth (cards only) authorizes on the link, then captures', async () => {
+    await fx.withWorker(async () => {
+      const { handle, state } = await hostedCheckout(true);
+      await payOnCheckout(fx.sandbox, state.redirectUrl!, 'mastercard-challenge');
+      const authorized = await waitForStatus(handle, 'AUTHORIZED');
+      expect(authorized.nextActions).toEqual(['CAPTURE', 'CANCEL']);
+      expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('AUTHORIZED');
+    });
+  });
+});
+
+describe('a cancel before authorization, then the customer pays on the old page', () => {
+  it('hosted checkout sale: the money Plural takes is refunded and the payment ends CANCELLED', async () => {
+    await fx.withWorker(async () => {
+      const { handle, state } = await hostedCheckout(false);
+      await cancel(handle);
+      const closing = await waitForStatus(handle, 'CLOSING');
+      expect(closing.closing).toMatchObject({ reason: 'MERCHANT_CANCEL', detail: 'order withdrawn' });
+      expect(closing.nextActions).toEqual([]);
+      expect((await payOnCheckout(fx.sandbox, state.redirectUrl!, 'mastercard-challenge')).status).toBe('PROCESSED');
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+      expect(result.amountRefunded).toEqual({ value: 5000, currency: 'INR' });
+      expect(result.refunds).toMatchObject([{ reason: 'AUTO', status: 'PROCESSED', amount: { value: 5000 } }]);
+      expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('FULLY_REFUNDED');
+      expectMoneyAgrees(fx.sandbox, result, 0);
+    });
+  });
+
+  it('challenge sale: approved on the old challenge page, refunded, CANCELLED', async () => {
+    await fx.withWorker(async () => {
+      const { handle, state, paymentId } = await challenge(false);
+      await cancel(handle);
+      await waitForStatus(handle, 'CLOSING');
+      expect((await authenticateAtSandbox(fx.sandbox, paymentId)).status).toBe('PROCESSED');
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(result.amountRefunded).toEqual({ value: 5000, currency: 'INR' });
+      expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('FULLY_REFUNDED');
+      expectMoneyAgrees(fx.sandbox, result, 0);
+    });
+  });
+
+  it('challenge pre-auth: the late authorization is cancelled at Plural, CANCELLED', async () => {
+    await fx.withWorker(async () => {
+      const { handle, state, paymentId } = await challenge(true);
+      await cancel(handle);
+      await waitForStatus(handle, 'CLOSING');
+      expect((await authenticateAtSandbox(fx.sandbox, paymentId)).status).toBe('AUTHORIZED');
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(result.refunds).toEqual([]);
+      expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('CANCELLED');
+      expectMoneyAgrees(fx.sandbox, result, 0);
+    });
+  });
+
+  it('with nothing paid, the payment is CANCELLED once Plural has ended the pending payment', async () => {
+    await fx.withWorker(async () => {
+      const { handle, state } = await challenge(false);
+      await cancel(handle);
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(result.failure).toEqual({ code: 'CANCELLED_BEFORE_AUTHORIZATION', message: 'order withdrawn' });
+      expect(['ATTEMPTED', 'FAILED']).toContain(fx.sandbox.order(state.pluralOrderId!)?.status);
+      expectMoneyAgrees(fx.sandbox, result, 0);
+    });
+  });
+});
+
+describe("after the engine's authentication window closed", () => {
+  it('a late approval of a sale is refunded, and the payment ends FAILED with the money returned', async () => {
+    await fx.withWorker(async () => {
+      const { handle, state, paymentId } = await challenge(false, {
+        challengeWindowMs: 2_000,
+        reconcileInitialDelayMs: 500,
+        reconcileMaxDelayMs: 1_000,
+        closingReconcileMaxDelayMs: 1_000,
+      });
+      await waitForStatus(handle, 'CLOSING');
+      await authenticateAtSandbox(fx.sandbox, paymentId);
+      // Real time (the windows are seconds long): no time skipping while the refund's activities run.
+      await waitForStatus(handle, 'FAILED');
+      const result = await handle.result();
+      expect(result.failure?.code).toBe('AUTHENTICATION_WINDOW_CLOSED');
+      expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+      expect(result.amountRefunded).toEqual({ value: 5000, currency: 'INR' });
+      expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('FULLY_REFUNDED');
+      expectMoneyAgrees(fx.sandbox, result, 0);
+    });
+  });
+});
+
+describe("Temporal's own cancellation of the workflow", () => {
+  it('cancels an authorization at Plural instead of abandoning it, and completes CANCELLED', async () => {
+    await fx.withWorker(async () => {
+      const handle = await startPayment(
+        fx,
+        cardInput(newReference('tcancel'), await putCard(fx.vault, CARDS.nativeOtp)),
+      );
+      await waitForStatus(handle, 'AWAITING_OTP');
+      await submitOtp(fx, handle, 'otp', CORRECT_OTP);
+      const authorized = await waitForStatus(handle, 'AUTHORIZED');
+      await handle.cancel();
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect((await handle.describe()).status.name).toBe('COMPLETED');
+      expect(fx.sandbox.order(authorized.pluralOrderId!)?.status).toBe('CANCELLED');
+      expectMoneyAgrees(fx.sandbox, result, 0);
+    });
+  });
+});
+
+describe('a sale Plural reports AUTHORIZED before PROCESSED', () => {
+  let sfx: Fixture;
+  beforeAll(async () => {
+    sfx = await createFixture(code, { saleSettlement: { throughAuthorized: true, delayMs: 90_000 } });
+  });
+  afterAll(async () => {
+    await sfx?.teardown();
+  });
+
+  it('is PROCESSING with nothing to capture or cancel, is never cancelled, and ends PROCESSED', async () => {
+    await sfx.withWorker(async () => {
+      const handle = await startPayment(
+        sfx,
+        cardInput(newReference('sale'), await putCard(sfx.vault, CARDS.nativeOtp), { preAuth: false }),
+      );
+      await waitForStatus(handle, 'AWAITING_OTP');
+      await submitOtp(sfx, handle, 'otp', CORRECT_OTP);
+      const processing = await waitForStatus(handle, 'PROCESSING');
+      expect(processing.nextActions).toEqual([]);
+      expect(sfx.sandbox.order(processing.pluralOrderId!)?.status).toBe('AUTHORIZED');
+      await cancel(handle);
+      const refused = await waitForState(
+        handle,
+        (s) => s.audit.some((e) => e.cause.startsWith('cancel merchant-cancel refused')),
+        'the cancel refused',
+      );
+      expect(refused.status).toBe('PROCESSING');
+      const result = await handle.result();
+      expect(result.status).toBe('PROCESSED');
+      expect(result.audit.map((e) => e.to)).not.toContain('AUTHORIZED');
+      expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+      expect(sfx.sandbox.order(result.pluralOrderId!)).toMatchObject({ status: 'PROCESSED', cancelCount: 0 });
+      expectMoneyAgrees(sfx.sandbox, result, 5000);
+    });
+  });
+});
+
+describe('card data', () => {
+  it('never appears in any workflow history of this file', async () => {
+    const scans = [...(await scanHistories(fx))];
+    expect(scans.length).toBeGreaterThan(5);
+    expect(scans.filter((s) => s.found.length > 0)).toEqual([]);
+  });
+});

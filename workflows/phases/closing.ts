@@ -1,0 +1,172 @@
+/**
+ * A payment being stopped (CLOSING): the merchant or an operator cancelled before authorization, or the customer did
+ * not authenticate in time, while Plural's order could still take money — Plural cancels only authorized orders, so a
+ * checkout link or a pending challenge keeps working until Plural ends it. Until Plural's order is final the engine
+ * reads it (on a backoff capped by `closingReconcileMaxDelayMs`, and at every callback or webhook) and acts on it:
+ * an authorization is cancelled, money Plural took is refunded (idempotently) and confirmed. The payment then ends
+ * CANCELLED, or FAILED when the customer did not authenticate in time, with the money Plural took and returned in its
+ * amounts.
+ */
+import { isoAt, nowMs } from '../clock';
+import { PAYMENT_STATUS } from '../definitions';
+import type { ClosingReason, RefundRecord } from '../definitions';
+import { AUTO_CANCEL_REASON, AUTO_REFUND_OUTCOME, AUTO_REFUND_REASON, RECONCILE_TRIGGER } from '../metrics';
+import type { AutoRefundReason } from '../metrics';
+import { isFinalStage, refundOutcome } from '../plural-order';
+import type { PaymentRun } from '../run';
+import { rejectCaptures } from './settle';
+
+/** Plural's smallest refund (₹1), minor units. */
+const MIN_REFUND = 100;
+
+const refundReason = (reason: ClosingReason | undefined): AutoRefundReason =>
+  reason === 'OPERATOR_CANCEL'
+    ? AUTO_REFUND_REASON.OPERATOR_CANCEL
+    : reason === 'WORKFLOW_CANCELLED'
+      ? AUTO_REFUND_REASON.WORKFLOW_CANCELLED
+      : reason === 'AUTHENTICATION_WINDOW_CLOSED'
+        ? AUTO_REFUND_REASON.AUTHENTICATION_WINDOW_CLOSED
+        : AUTO_REFUND_REASON.MERCHANT_CANCEL;
+
+export async function closePayment(run: PaymentRun): Promise<void> {
+  const { durations, payment, inbox, steps, input } = run;
+  let delay = durations.reconcileInitialDelayMs;
+  // The first look at Plural's order comes at once: it may be final already.
+  let nextAt = nowMs();
+  const lookSoon = (): void => {
+    nextAt = nowMs();
+  };
+  while (payment.status === PAYMENT_STATUS.CLOSING) {
+    rejectCaptures(run);
+    if (inbox.cancel) {
+      inbox.cancel = undefined;
+      payment.note('cancel requested again: the payment is already closing');
+    }
+    if (payment.s.pluralOrderId === undefined) {
+      // Nothing was created at Plural: nothing can take money.
+      payment.finishClosing('closed: no order exists at Plural');
+      return;
+    }
+    if (await steps.confirmEvents()) continue;
+    const pending = payment.s.refunds.find((r) => r.status === 'PENDING');
+    if (nowMs() >= nextAt) {
+      if (pending?.refundOrderId !== undefined) await checkRefund(run, pending);
+      await steps.reconcile('Get Order while the payment is closing', RECONCILE_TRIGGER.CLOSING);
+      delay = Math.min(delay * 2, durations.closingReconcileMaxDelayMs);
+      nextAt = nowMs() + delay;
+    }
+    const stage = payment.stage;
+    if (stage === 'AUTHORIZED' && input.preAuth) {
+      await cancelLateAuthorization(run);
+      lookSoon();
+      continue;
+    }
+    if ((stage === 'CAPTURED' || stage === 'REFUNDED') && payment.netCaptured > 0 && pending === undefined) {
+      await refundTakenMoney(run);
+      lookSoon();
+      continue;
+    }
+    const settled =
+      isFinalStage(stage) ||
+      ((stage === 'CAPTURED' || stage === 'REFUNDED') && payment.netCaptured <= 0 && pending === undefined) ||
+      // A seamless payment's failed attempt: only the engine could make another, and it will not.
+      (stage === 'ATTEMPT_FAILED' && input.method.kind !== 'hosted_checkout');
+    if (settled) {
+      const refunded = payment.s.amountRefunded?.value ?? 0;
+      payment.finishClosing(
+        `closed: Plural order ${payment.s.pluralOrderStatus ?? 'unknown'}` +
+          (refunded > 0 ? `, ${refunded} refunded of ${payment.s.amountCaptured?.value ?? 0} taken` : ''),
+      );
+      return;
+    }
+    await steps.waitFor(nextAt, () => payment.status !== PAYMENT_STATUS.CLOSING || inbox.captures.length > 0);
+  }
+}
+
+/** Plural authorized a pre-auth while the payment was closing: cancel the authorization there. */
+async function cancelLateAuthorization(run: PaymentRun): Promise<void> {
+  const { payment, steps, workflowId } = run;
+  const orderId = payment.s.pluralOrderId ?? '';
+  payment.note('Plural authorized the payment while it was closing: cancelling the authorization at Plural');
+  payment.metrics.autoCancel(AUTO_CANCEL_REASON.LATE_AUTHORIZATION);
+  const order = await steps.run(
+    'cancel',
+    () => steps.acts.cancelOrder({ workflowId, orderId, step: 'late-authorization-cancel' }),
+    () => 'park',
+  );
+  if (order) payment.applyOrder(order, 'late authorization cancelled');
+}
+
+/** Plural took money while the payment was closing: refund what it kept, once, and record it. */
+async function refundTakenMoney(run: PaymentRun): Promise<void> {
+  const { payment, steps, workflowId } = run;
+  const s = payment.s;
+  const amount = { value: payment.netCaptured, currency: s.amount.currency };
+  const reason = refundReason(s.closing?.reason);
+  payment.note(`Plural took ${amount.value} while the payment was closing: refunding it`);
+  const blocked =
+    amount.value < MIN_REFUND
+      ? {
+          code: 'REFUND_BELOW_MINIMUM',
+          message: `${amount.value} is below Plural's minimum refund of ${MIN_REFUND}; refund it by hand, then retry`,
+        }
+      : s.refunds.at(-1)?.status === 'FAILED'
+        ? {
+            code: 'REFUND_FAILED',
+            message: `Plural failed refund ${s.refunds.at(-1)?.refundOrderId ?? ''}; retry to refund again`,
+          }
+        : undefined;
+  if (blocked) {
+    // An operator looks at the order, refunds by hand or not, then retries: Plural's order decides what is left.
+    if (await steps.parkUntilOperator('refund', { type: 'RefundBlocked', ...blocked })) {
+      steps.unpark();
+      await steps.reconcile("Get Order after the operator's retry", RECONCILE_TRIGGER.CLOSING);
+    }
+    if (payment.netCaptured <= 0 || amount.value < MIN_REFUND) return;
+  }
+  // Each refund's step name makes a retry of its activity (or a replayed answer) the same refund at Plural.
+  const step = `auto-refund-${s.refunds.length + 1}`;
+  const refund = await steps.run(
+    'refund',
+    () => steps.acts.refundOrder({ workflowId, orderId: s.pluralOrderId ?? '', amount, step }),
+    () => 'park',
+  );
+  if (!refund) return;
+  const record: RefundRecord = {
+    reason: 'AUTO',
+    amount: refund.amount,
+    reference: refund.reference,
+    refundOrderId: refund.refundOrderId,
+    status: 'PENDING',
+    at: isoAt(nowMs()),
+  };
+  s.refunds.push(record);
+  applyRefundStatus(run, record, refund.status, reason);
+}
+
+/** Reads a pending refund's order at Plural. */
+async function checkRefund(run: PaymentRun, record: RefundRecord): Promise<void> {
+  const order = await run.steps.lookup(record.refundOrderId ?? '');
+  if (order) applyRefundStatus(run, record, order.status, refundReason(run.payment.s.closing?.reason));
+}
+
+function applyRefundStatus(run: PaymentRun, record: RefundRecord, status: string, reason: AutoRefundReason): void {
+  const { payment } = run;
+  const outcome = refundOutcome(status);
+  if (outcome === 'PENDING' || record.status !== 'PENDING') return;
+  record.status = outcome;
+  if (outcome === 'PROCESSED') {
+    const s = payment.s;
+    const already = s.amountRefunded?.value ?? 0;
+    // A full refund may already show in the order's status (FULLY_REFUNDED); never count money twice.
+    s.amountRefunded = {
+      value: Math.min(already + record.amount.value, s.amountCaptured?.value ?? record.amount.value),
+      currency: record.amount.currency,
+    };
+    payment.note(`refund ${record.refundOrderId ?? ''} of ${record.amount.value} processed by Plural`);
+    payment.metrics.autoRefund(reason, AUTO_REFUND_OUTCOME.REFUNDED);
+  } else {
+    payment.note(`refund ${record.refundOrderId ?? ''} of ${record.amount.value} failed at Plural`);
+    payment.metrics.autoRefund(reason, AUTO_REFUND_OUTCOME.FAILED);
+  }
+}

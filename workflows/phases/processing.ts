@@ -1,0 +1,36 @@
+/**
+ * A sale Plural has authorized but not yet processed (PROCESSING): neither capture nor cancel applies, and nothing
+ * cancels it automatically. The engine reads Plural's order on a backoff (and at every callback or webhook) until it
+ * is processed or failed.
+ */
+import { nowMs } from '../clock';
+import { PAYMENT_STATUS } from '../definitions';
+import { RECONCILE_TRIGGER } from '../metrics';
+import type { PaymentRun } from '../run';
+import { rejectCaptures } from './settle';
+
+export async function awaitSaleProcessed(run: PaymentRun): Promise<void> {
+  const { durations, payment, inbox, steps } = run;
+  let delay = durations.reconcileInitialDelayMs;
+  let nextAt = nowMs() + delay;
+  while (payment.status === PAYMENT_STATUS.PROCESSING) {
+    rejectCaptures(run);
+    if (inbox.cancel) {
+      payment.note(
+        `cancel ${inbox.cancel.requestId} refused: a sale Plural has authorized is processed, not cancelled`,
+      );
+      inbox.cancel = undefined;
+    }
+    if (await steps.confirmEvents()) continue;
+    if (nowMs() >= nextAt) {
+      await steps.reconcile('Get Order while the sale is processing', RECONCILE_TRIGGER.SALE_PROCESSING);
+      delay = Math.min(delay * 2, durations.reconcileMaxDelayMs);
+      nextAt = nowMs() + delay;
+      continue;
+    }
+    await steps.waitFor(
+      nextAt,
+      () => payment.status !== PAYMENT_STATUS.PROCESSING || inbox.captures.length > 0 || inbox.cancel !== undefined,
+    );
+  }
+}
