@@ -270,12 +270,13 @@ describe('payment activities', () => {
     const found = await run(1, acts.getOrder, { orderId: order.orderId, savedCardOf });
     const listed = (await plural.listCustomerTokens(customer.customer_id)).tokens;
     expect(listed).toHaveLength(1);
+    expect(listed[0]!.card_data?.expiry_year).toMatch(/^\d{4}$/);
     expect(found.savedCard).toEqual({
       tokenId: listed[0]!.token_id,
       status: 'ACTIVE',
       last4: '1112',
-      expiryMonth: '12',
-      expiryYear: '2035',
+      expiryMonth: listed[0]!.card_data?.expiry_month,
+      expiryYear: listed[0]!.card_data?.expiry_year,
     });
     // Only when asked, and only for the customer's card.
     expect((await run(1, acts.getOrder, { orderId: order.orderId })).savedCard).toBeUndefined();
