@@ -13,9 +13,18 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { isPluralError, ORDER_STATUS, PAYMENT_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
-import type { CardDetailsResponse, Order, PaymentRequest, PluralApiError, PluralClient } from '../plural-client';
+import type {
+  Address as PluralAddress,
+  CardDetailsResponse,
+  CustomerToken,
+  DeviceInfo as PluralDeviceInfo,
+  Order,
+  PaymentRequest,
+  PluralApiError,
+  PluralClient,
+} from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
-import type { FailureType } from '../workflows/definitions';
+import type { Address, DeviceInfo, FailureType } from '../workflows/definitions';
 import type {
   ActivityLogger,
   CancelInput,
@@ -27,6 +36,7 @@ import type {
   CreateOrderInput,
   CreatePaymentInput,
   CreatePaymentResult,
+  GetOrderInput,
   OrderSnapshot,
   OtpGenerateResult,
   OtpResendResult,
@@ -35,6 +45,7 @@ import type {
   PointsBalanceResult,
   RefundInput,
   RefundSnapshot,
+  SavedCardSnapshot,
   SubmitOtpInput,
 } from './types';
 
@@ -81,8 +92,34 @@ export function snapshotOf(order: Order): OrderSnapshot {
   };
 }
 
-function failure(message: string, type: FailureType, nonRetryable: boolean, code?: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type, nonRetryable, details: [{ code: code ?? type }] });
+/** Whether the order's card payment has been approved (a saved card exists only after that). */
+function cardApproved(order: OrderSnapshot): boolean {
+  return order.payments.some(
+    (p) => p.method === 'CARD' && (p.status === PAYMENT_STATUS.AUTHORIZED || p.status === PAYMENT_STATUS.PROCESSED),
+  );
+}
+
+/**
+ * What a failure's details say beyond its `type`: the code the workflow branches on, and for a Plural error its HTTP
+ * status and error type, which the API reports while the step is retried (never the message: it may echo a request).
+ */
+export interface FailureDetails {
+  code: string;
+  httpStatus?: number;
+  errorType?: string;
+}
+
+function failure(
+  message: string,
+  type: FailureType,
+  nonRetryable: boolean,
+  code?: string,
+  from?: { statusCode: number | undefined; type: string },
+): ApplicationFailure {
+  const details: FailureDetails = { code: code ?? type };
+  if (from?.statusCode !== undefined) details.httpStatus = from.statusCode;
+  if (from !== undefined) details.errorType = from.type;
+  return ApplicationFailure.create({ message, type, nonRetryable, details: [details] });
 }
 
 /**
@@ -93,8 +130,8 @@ export function classify(err: unknown, businessType: FailureType): Error {
   if (err instanceof ApplicationFailure) return err;
   if (isPluralError(err)) {
     if (err.type === PLURAL_ERROR_TYPE.ABORTED) return err;
-    if (err.retryable) return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code);
-    return failure(err.message, businessType, true, err.code);
+    if (err.retryable) return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
+    return failure(err.message, businessType, true, err.code, err);
   }
   return err instanceof Error ? err : new Error('unexpected non-error thrown by the Plural client');
 }
@@ -112,6 +149,34 @@ function cardUnavailable(what: string): ApplicationFailure {
     FAILURE_TYPE.CARD_DATA_UNAVAILABLE,
     true,
   );
+}
+
+/** An address in Plural's words (the same field names; only what is set). */
+function addressBody(a: Address | undefined): PluralAddress | undefined {
+  if (a === undefined) return undefined;
+  const { address1, address2, address3, pincode, city, state, country } = a;
+  return { address1, address2, address3, pincode, city, state, country };
+}
+
+/** The workflow's browser details as Plural's `device_info` (every value a string, as the guides send them). */
+export function deviceInfoBody(d: DeviceInfo | undefined): PluralDeviceInfo | undefined {
+  if (d === undefined) return undefined;
+  const body: Record<string, string> = {};
+  const set = (key: string, value: string | undefined): void => {
+    if (value !== undefined) body[key] = value;
+  };
+  set('device_channel', d.deviceChannel);
+  set('browser_accept_header', d.browserAcceptHeader);
+  set('browser_user_agent', d.browserUserAgent);
+  set('browser_language', d.browserLanguage);
+  set('browser_screen_height', d.browserScreenHeight);
+  set('browser_screen_width', d.browserScreenWidth);
+  set('browser_timezone', d.browserTimezone);
+  set('browser_window_size', d.browserWindowSize);
+  set('browser_screen_color_depth', d.browserScreenColorDepth);
+  set('browser_java_enabled_val', d.browserJavaEnabled);
+  set('browser_javascript_enabled_val', d.browserJavascriptEnabled);
+  return Object.keys(body).length > 0 ? body : undefined;
 }
 
 /** Builds the payment activities over a Plural client and a card vault. */
@@ -152,6 +217,39 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
+  /**
+   * The newest token Plural lists for the customer's card ending `last4` (Plural's guides show the token id in no
+   * payment or order answer; Get Customer Tokens lists it). Undefined when none yet, or when the lookup failed.
+   */
+  async function findSavedCard(
+    customerId: string,
+    last4: string,
+    signal: AbortSignal,
+  ): Promise<SavedCardSnapshot | undefined> {
+    let tokens: CustomerToken[];
+    try {
+      tokens = (await plural.listCustomerTokens(customerId, { signal })).tokens;
+    } catch (err) {
+      if (isPluralError(err) && err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
+      log('warn', { code: codeOf(err) }, 'saved card lookup failed; the next Get Order will ask again');
+      return undefined;
+    }
+    const token = tokens
+      .filter((t) => t.card_data?.last4_digit === last4 && (t.payment_method ?? 'CARD') === 'CARD')
+      .reduce<CustomerToken | undefined>(
+        (newest, t) => (newest === undefined || (t.created_at ?? '') > (newest.created_at ?? '') ? t : newest),
+        undefined,
+      );
+    if (!token) return undefined;
+    return {
+      tokenId: token.token_id,
+      status: token.status ?? undefined,
+      last4,
+      expiryMonth: token.card_data?.expiry_month ?? undefined,
+      expiryYear: token.card_data?.expiry_year ?? undefined,
+    };
+  }
+
   async function secretOf(handle: string, what: string): Promise<CardSecret> {
     const secret = await vault.get(handle);
     if (!secret) throw cardUnavailable(what);
@@ -170,14 +268,20 @@ export function createActivities(deps: ActivityDeps) {
             email_id: c.email,
             mobile_number: c.mobileNumber,
             country_code: c.countryCode,
+            billing_address: addressBody(c.billingAddress),
+            shipping_address: addressBody(c.shippingAddress),
           };
+    // As every guide shows it: metadata beside the customer in purchase_details, notes on the order itself.
+    const metadata = input.merchantMetadata;
     return {
       merchant_order_reference: input.merchantOrderReference,
       order_amount: input.amount,
       pre_auth: input.preAuth,
+      notes: input.notes,
       callback_url: input.callbackUrl,
       failure_callback_url: input.failureCallbackUrl,
-      purchase_details: customer ? { customer } : undefined,
+      purchase_details:
+        customer || metadata ? { customer, merchant_metadata: metadata ? { ...metadata } : undefined } : undefined,
     };
   }
 
@@ -419,9 +523,16 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Get Order, for reconciliation. */
-    getOrder: async (input: { orderId: string }): Promise<OrderSnapshot> => {
-      return getOrderSnapshot(input.orderId, call().signal);
+    /**
+     * Get Order, for reconciliation. With `savedCardOf`, once the card payment is authorized, also the card Plural
+     * saved for the customer (`savedCard`): best effort, a failed lookup leaves it out for the next call to find.
+     */
+    getOrder: async (input: GetOrderInput): Promise<OrderSnapshot> => {
+      const { signal } = call();
+      const order = await getOrderSnapshot(input.orderId, signal);
+      if (input.savedCardOf === undefined || !cardApproved(order)) return order;
+      const savedCard = await findSavedCard(input.savedCardOf.customerId, input.savedCardOf.last4, signal);
+      return savedCard ? { ...order, savedCard } : order;
     },
 
     /**
@@ -508,6 +619,8 @@ export function createActivities(deps: ActivityDeps) {
   async function buildPayments(input: CreatePaymentInput, key: string): Promise<PaymentRequest[]> {
     const ref = referenceFor(key);
     const i = input.instrument;
+    // 3-D Secure concerns the card: the browser details ride on the CARD payment only.
+    const device_info = deviceInfoBody(input.deviceInfo);
     switch (i.kind) {
       case 'card': {
         const s = await secretOf(i.cardHandle, 'the card');
@@ -518,6 +631,7 @@ export function createActivities(deps: ActivityDeps) {
             payment_method: 'CARD',
             payment_amount: input.amount,
             pre_auth: input.preAuth,
+            device_info,
             payment_option: {
               card_details: {
                 name: s.name,
@@ -539,6 +653,7 @@ export function createActivities(deps: ActivityDeps) {
             payment_method: 'CARD',
             payment_amount: input.amount,
             pre_auth: input.preAuth,
+            device_info,
             payment_option: {
               card_token_details: { token_id: i.tokenId, cvv: s.cvv, token_txn_type: 'NETWORK_TOKEN' },
             },
@@ -556,6 +671,7 @@ export function createActivities(deps: ActivityDeps) {
             payment_method: 'CARD',
             payment_amount: input.amount,
             pre_auth: input.preAuth,
+            device_info,
             payment_option: {
               card_token_details: {
                 token: s.token,
@@ -582,6 +698,7 @@ export function createActivities(deps: ActivityDeps) {
             payment_method: 'CARD',
             payment_amount: { value: cardValue, currency: input.amount.currency },
             pre_auth: input.preAuth,
+            device_info,
             payment_option: {
               card_details: {
                 name: s.name,

@@ -3,7 +3,7 @@
  * No value here may carry card data or an OTP (only vault handles): activities return ids, statuses, amounts and
  * last-4 digits only.
  */
-import type { Money } from '../workflows/definitions';
+import type { Address, DeviceInfo, Money } from '../workflows/definitions';
 
 export type { CardSecret, CardVault } from '../card-vault';
 
@@ -24,6 +24,19 @@ export interface PaymentSnapshot {
   errorMessage: string | undefined;
 }
 
+/**
+ * The card Plural saved for the customer after a `save: true` payment, as Get Customer Tokens reports it: the
+ * token id (pay with it as `card_token`), its status and what a receipt shows. No card data.
+ */
+export interface SavedCardSnapshot {
+  tokenId: string;
+  /** Plural's token status: INITIATED, ACTIVE (can pay), SUSPENDED, FAILED or DEACTIVATED. */
+  status: string | undefined;
+  last4: string;
+  expiryMonth: string | undefined;
+  expiryYear: string | undefined;
+}
+
 /** An order, as the workflow sees it. */
 export interface OrderSnapshot {
   orderId: string;
@@ -32,6 +45,17 @@ export interface OrderSnapshot {
   payments: PaymentSnapshot[];
   /** Sum of the payments' capture data, minor units. */
   capturedValue: number;
+  /**
+   * Set by `getOrder` when asked (`savedCardOf`) and Plural has saved the card: once the card payment is
+   * authorized and Plural lists a token for the customer's card. Absent otherwise (ask again later).
+   */
+  savedCard?: SavedCardSnapshot;
+}
+
+/** Get Order; `savedCardOf` also looks up the card a `save: true` payment saved for the customer. */
+export interface GetOrderInput {
+  orderId: string;
+  savedCardOf?: { customerId: string; last4: string };
 }
 
 export interface CreateOrderInput {
@@ -46,9 +70,13 @@ export interface CreateOrderInput {
     email?: string;
     mobileNumber?: string;
     countryCode?: string;
+    billingAddress?: Address;
+    shippingAddress?: Address;
   };
   callbackUrl?: string;
   failureCallbackUrl?: string;
+  notes?: string;
+  merchantMetadata?: Record<string, string>;
 }
 
 export interface CheckoutLinkResult {
@@ -86,6 +114,8 @@ export interface CreatePaymentInput {
   amount: Money;
   preAuth: boolean;
   instrument: PaymentInstrument;
+  /** Browser details for 3-D Secure, sent with the card payment. */
+  deviceInfo?: DeviceInfo;
 }
 
 export interface CreatePaymentResult {

@@ -19,14 +19,19 @@ import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
 import { PAYMENT_STATUS, paymentWorkflowId, TERMINAL_STATUSES } from '../workflows/definitions';
 import type {
+  Address,
   CustomerDetails,
+  DeviceInfo,
   PaymentDurations,
   PaymentLimits,
   PaymentMethodDescriptor,
   PaymentWorkflowInput,
   WebhookReceivedSignal,
 } from '../workflows/definitions';
+import { CustomerExistsError, CustomerNotFoundError, GatewayRejectedError, GatewayUnavailableError } from './customers';
+import type { CustomerDirectory, CustomerRecord, NewCustomer, SavedCardRecord } from './customers';
 import { docsPage } from './docs-page';
+import type { GatewayProbe } from './gateway-probe';
 import { EngineUnavailableError, PaymentNotFoundError } from './engine';
 import type { CardVaultPort, PaymentEngine, PaymentRecord } from './engine';
 import {
@@ -40,7 +45,7 @@ import {
   unauthorized,
   unavailable,
 } from './errors';
-import { requestFingerprint } from './fingerprint';
+import { fingerprintMatches, requestFingerprint } from './fingerprint';
 import { createMetrics } from './metrics';
 import type { ApiMetrics } from './metrics';
 import { buildOpenApiDocument } from './openapi';
@@ -48,8 +53,11 @@ import { paymentResource } from './resource';
 import {
   CancelSchema,
   CaptureSchema,
-  CreatePaymentSchema,
+  CreateCustomerSchema,
+  createPaymentSchema,
+  CUSTOMER_ID_PATTERN,
   EmptySchema,
+  errorCodeOf,
   issuesOf,
   OtpSchema,
   REFERENCE_PATTERN,
@@ -111,12 +119,24 @@ export interface ApiOptions {
   bodyLimitBytes?: number;
   /** Webhook body limit, bytes. @default 262144 */
   webhookBodyLimitBytes?: number;
+  /**
+   * Largest amount of a new payment, minor units (Plural documents none; see `DEFAULT_MAX_AMOUNT`).
+   * @default 100000000 (₹10,00,000)
+   */
+  maxAmount?: number;
   /** Passed into each workflow's input. */
   paymentDurations?: Partial<PaymentDurations>;
   /** Passed into each workflow's input. */
   paymentLimits?: Partial<PaymentLimits>;
   /** Clock, ms since epoch (tests). @default Date.now */
   now?: () => number;
+  /** Plural's reachability for `/readyz` (`createGatewayProbe`); unset: `gateway.reachable` is null. */
+  gatewayProbe?: GatewayProbe;
+  /**
+   * The gateway's customer vault (`POST /v1/customers`, `GET /v1/customers/{id}/tokens`); unset: those routes answer
+   * 503 `customers_unavailable` (the API has no Plural credentials).
+   */
+  customers?: CustomerDirectory;
   /**
    * The card vault's server router (`createCardVaultRouter`), mounted at {@link CARD_VAULT_MOUNT_PATH} when workers
    * run in other processes and reach the vault over HTTP (`CARD_VAULT_URL`). It authenticates with its own token.
@@ -144,7 +164,7 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
     const issues = issuesOf(result.error);
     const first = issues[0];
     const summary = first ? `${first.path}: ${first.message}` : 'invalid';
-    throw badRequest('invalid_request', `${what} is invalid: ${summary}`, { issues });
+    throw badRequest(errorCodeOf(result.error) ?? 'invalid_request', `${what} is invalid: ${summary}`, { issues });
   }
   return result.data;
 }
@@ -231,6 +251,9 @@ export function createApp(options: ApiOptions): express.Express {
   }
   if (options.webhookSecret.length === 0) throw new TypeError('createApp: webhookSecret must not be empty');
   if (options.fingerprintKey.length === 0) throw new TypeError('createApp: fingerprintKey must not be empty');
+  if (options.maxAmount !== undefined && !(Number.isSafeInteger(options.maxAmount) && options.maxAmount > 0)) {
+    throw new TypeError('createApp: maxAmount must be a positive integer of minor units');
+  }
 
   const { engine, vault } = options;
   const timings: ApiTimings = { ...DEFAULT_TIMINGS, ...options.timings };
@@ -242,6 +265,10 @@ export function createApp(options: ApiOptions): express.Express {
   const callbackUrl = `${publicBaseUrl}/v1/callbacks/plural`;
   const bodyLimit = options.bodyLimitBytes ?? 32 * 1024;
   const openApi = buildOpenApiDocument({ serverUrl: publicBaseUrl });
+  const paymentSchema = createPaymentSchema({
+    now,
+    ...(options.maxAmount !== undefined ? { maxAmount: options.maxAmount } : {}),
+  });
   const docsHtml = docsPage(openApi);
 
   const app = express();
@@ -407,6 +434,31 @@ export function createApp(options: ApiOptions): express.Express {
     if (c.email !== undefined) out.email = c.email;
     if (c.mobile_number !== undefined) out.mobileNumber = c.mobile_number;
     if (c.country_code !== undefined) out.countryCode = c.country_code;
+    if (c.billing_address !== undefined) out.billingAddress = addressOf(c.billing_address);
+    if (c.shipping_address !== undefined) out.shippingAddress = addressOf(c.shipping_address);
+    return out;
+  }
+
+  /** Same field names in both vocabularies; only what was sent. */
+  const addressOf = (a: NonNullable<NonNullable<CreatePaymentRequest['customer']>['billing_address']>): Address => ({
+    ...a,
+  });
+
+  function deviceInfoOf(body: CreatePaymentRequest): DeviceInfo | undefined {
+    const d = body.device_info;
+    if (!d) return undefined;
+    const out: DeviceInfo = {};
+    if (d.device_channel !== undefined) out.deviceChannel = d.device_channel;
+    if (d.browser_accept_header !== undefined) out.browserAcceptHeader = d.browser_accept_header;
+    if (d.browser_user_agent !== undefined) out.browserUserAgent = d.browser_user_agent;
+    if (d.browser_language !== undefined) out.browserLanguage = d.browser_language;
+    if (d.browser_screen_height !== undefined) out.browserScreenHeight = d.browser_screen_height;
+    if (d.browser_screen_width !== undefined) out.browserScreenWidth = d.browser_screen_width;
+    if (d.browser_timezone !== undefined) out.browserTimezone = d.browser_timezone;
+    if (d.browser_window_size !== undefined) out.browserWindowSize = d.browser_window_size;
+    if (d.browser_screen_color_depth !== undefined) out.browserScreenColorDepth = d.browser_screen_color_depth;
+    if (d.browser_java_enabled_val !== undefined) out.browserJavaEnabled = d.browser_java_enabled_val;
+    if (d.browser_javascript_enabled_val !== undefined) out.browserJavascriptEnabled = d.browser_javascript_enabled_val;
     return out;
   }
 
@@ -416,8 +468,9 @@ export function createApp(options: ApiOptions): express.Express {
     }
   };
 
-  const sameOrConflict = (ref: string, fingerprint: string, existing: string | undefined): void => {
-    if (existing !== fingerprint) {
+  /** The stored fingerprint is compared the way it was computed (`v2:`, or `v1:` for older payments). */
+  const sameOrConflict = (ref: string, body: CreatePaymentRequest, existing: string | undefined): void => {
+    if (!fingerprintMatches(body, options.fingerprintKey, existing)) {
       throw conflict(
         'idempotency_conflict',
         `a payment with merchant_order_reference ${ref} already exists with a different request; use a new reference`,
@@ -431,13 +484,13 @@ export function createApp(options: ApiOptions): express.Express {
   app
     .route('/v1/payments')
     .post(...merchant, async (req, res) => {
-      const body = parse(CreatePaymentSchema, jsonBody(req, true), 'payment request');
+      const body = parse(paymentSchema, jsonBody(req, true), 'payment request');
       const ref = body.merchant_order_reference;
       res.locals.workflowId = paymentWorkflowId(ref);
       const fingerprint = requestFingerprint(body, options.fingerprintKey);
       const existing = await engine.get(ref);
       if (existing) {
-        sameOrConflict(ref, fingerprint, existing.requestFingerprint);
+        sameOrConflict(ref, body, existing.requestFingerprint);
         return send(res, 200, existing);
       }
       const handles: string[] = [];
@@ -453,6 +506,10 @@ export function createApp(options: ApiOptions): express.Express {
         };
         const customer = customerOf(body);
         if (customer) input.customer = customer;
+        if (body.notes !== undefined) input.notes = body.notes;
+        if (body.merchant_metadata !== undefined) input.merchantMetadata = { ...body.merchant_metadata };
+        const deviceInfo = deviceInfoOf(body);
+        if (deviceInfo) input.deviceInfo = deviceInfo;
         if (options.paymentDurations) input.durations = { ...options.paymentDurations };
         if (options.paymentLimits) input.limits = { ...options.paymentLimits };
         started = await engine.start(input, fingerprint);
@@ -463,7 +520,7 @@ export function createApp(options: ApiOptions): express.Express {
       if (!started.started) {
         // Lost a race with an identical (or conflicting) request: the other one owns the payment.
         await destroyAll(handles);
-        sameOrConflict(ref, fingerprint, started.existingFingerprint);
+        sameOrConflict(ref, body, started.existingFingerprint);
         return send(res, 200, await load(ref));
       }
       const { record } = await waitFor(ref, actionable, timings.startWaitMs);
@@ -655,6 +712,93 @@ export function createApp(options: ApiOptions): express.Express {
     .all(methodNotAllowed('POST'));
 
   // -------------------------------------------------------------------------------------------------------------
+  // Customers and their saved cards (the gateway's customer vault)
+  // -------------------------------------------------------------------------------------------------------------
+
+  function customerDirectory(): CustomerDirectory {
+    if (options.customers) return options.customers;
+    throw unavailable(
+      'customers_unavailable',
+      'customers are not available: the API has no gateway credentials (PLURAL_BASE_URL, PLURAL_CLIENT_ID, PLURAL_CLIENT_SECRET)',
+    );
+  }
+
+  /** The customer port's errors as answers; anything else goes on to the error middleware. */
+  function customerError(err: unknown): unknown {
+    if (err instanceof CustomerExistsError) return conflict('customer_exists', err.message);
+    if (err instanceof CustomerNotFoundError) return notFound('customer_not_found', err.message);
+    if (err instanceof GatewayRejectedError) return badRequest('gateway_rejected', err.message);
+    if (err instanceof GatewayUnavailableError) {
+      logger.warn({ operation: err.operation, reason: err.reason }, 'gateway unavailable');
+      return new ApiError(503, ERROR_TYPE.UNAVAILABLE, 'gateway_unavailable', err.message, {}, { 'Retry-After': '5' });
+    }
+    return err;
+  }
+
+  const customerResource = (c: CustomerRecord) => ({
+    object: 'customer',
+    customer_id: c.customerId,
+    merchant_customer_reference: c.merchantCustomerReference,
+    status: c.status ?? null,
+    created_at: c.createdAt ?? null,
+  });
+
+  const savedCardResource = (c: SavedCardRecord) => ({
+    object: 'saved_card',
+    token_id: c.tokenId,
+    status: c.status ?? null,
+    last4: c.last4 ?? null,
+    expiry_month: c.expiryMonth ?? null,
+    expiry_year: c.expiryYear ?? null,
+    network: c.network ?? null,
+    expires_at: c.expiresAt ?? null,
+    created_at: c.createdAt ?? null,
+  });
+
+  app
+    .route('/v1/customers')
+    .post(...merchant, async (req, res) => {
+      const body = parse(CreateCustomerSchema, jsonBody(req, true), 'customer request');
+      const directory = customerDirectory();
+      const customer: NewCustomer = { merchantCustomerReference: body.merchant_customer_reference };
+      if (body.first_name !== undefined) customer.firstName = body.first_name;
+      if (body.last_name !== undefined) customer.lastName = body.last_name;
+      if (body.email !== undefined) customer.email = body.email;
+      if (body.mobile_number !== undefined) customer.mobileNumber = body.mobile_number;
+      if (body.country_code !== undefined) customer.countryCode = body.country_code;
+      if (body.billing_address !== undefined) customer.billingAddress = { ...body.billing_address };
+      if (body.shipping_address !== undefined) customer.shippingAddress = { ...body.shipping_address };
+      if (body.merchant_metadata !== undefined) customer.merchantMetadata = { ...body.merchant_metadata };
+      let created: CustomerRecord;
+      try {
+        created = await directory.create(customer);
+      } catch (err) {
+        throw customerError(err);
+      }
+      res.location(`/v1/customers/${encodeURIComponent(created.customerId)}/tokens`);
+      res.status(201).json(customerResource(created));
+    })
+    .all(methodNotAllowed('POST'));
+
+  app
+    .route('/v1/customers/:customer_id/tokens')
+    .get(authenticate, async (req, res) => {
+      const customerId = req.params.customer_id;
+      if (typeof customerId !== 'string' || !CUSTOMER_ID_PATTERN.test(customerId)) {
+        throw badRequest('invalid_customer_id', 'customer_id in the path must be 1-100 letters, digits, _ or -');
+      }
+      const directory = customerDirectory();
+      let cards: SavedCardRecord[];
+      try {
+        cards = await directory.savedCards(customerId);
+      } catch (err) {
+        throw customerError(err);
+      }
+      res.json({ object: 'list', customer_id: customerId, data: cards.map(savedCardResource) });
+    })
+    .all(methodNotAllowed('GET'));
+
+  // -------------------------------------------------------------------------------------------------------------
   // Plural: browser callback and webhook
   // -------------------------------------------------------------------------------------------------------------
 
@@ -755,6 +899,10 @@ export function createApp(options: ApiOptions): express.Express {
       const parsed = parseWebhookBody(rawBody);
       if (!parsed.ok) throw badRequest('invalid_webhook', parsed.message);
       if (parsed.kind === 'other') {
+        // Customer, token and subscription events carry no order: acknowledged, never delivered. Their data is
+        // customer data (a token id, card digits), so only the event type is logged.
+        const eventType = /^[A-Z][A-Z0-9_]{0,63}$/.test(parsed.eventType) ? parsed.eventType : 'unrecognised';
+        logger.info({ eventType }, 'webhook acknowledged: not a payment event');
         res.status(200).json({ received: true, delivered: false });
         return;
       }
@@ -784,22 +932,41 @@ export function createApp(options: ApiOptions): express.Express {
     })
     .all(methodNotAllowed('GET'));
 
+  /** Whether the engine (Temporal) answers within `readyTimeoutMs`. */
+  async function engineReachable(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out')), timings.readyTimeoutMs);
+    });
+    try {
+      await Promise.race([engine.ping(), timeout]);
+      return true;
+    } catch (err) {
+      logger.warn({ err }, 'readiness check failed');
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // Ready means the engine can take work: a gateway outage is reported (`degraded`) but keeps the 200, since
+  // payments started now are queued and retried by the workflows until Plural is back.
   app
     .route('/readyz')
     .get(async (_req, res) => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timed out')), timings.readyTimeoutMs);
-      });
-      try {
-        await Promise.race([engine.ping(), timeout]);
-      } catch (err) {
-        logger.warn({ err }, 'readiness check failed');
-        throw unavailable('engine_unreachable', 'the payment engine (Temporal) is not reachable');
-      } finally {
-        clearTimeout(timer);
+      const [engineOk, gateway] = await Promise.all([engineReachable(), options.gatewayProbe?.check()]);
+      const body = {
+        status: !engineOk ? 'unavailable' : gateway?.reachable === false ? 'degraded' : 'ready',
+        engine: { reachable: engineOk },
+        gateway: { reachable: gateway?.reachable ?? null, checked_at: gateway?.checkedAt ?? null },
+      };
+      if (!engineOk) {
+        const err = unavailable('engine_unreachable', 'the payment engine (Temporal) is not reachable');
+        res.status(err.status).json({ ...err.toBody(), ...body });
+        return;
       }
-      res.json({ status: 'ready' });
+      if (gateway?.reachable === false) logger.warn('readiness: the gateway (Plural) is not reachable');
+      res.json(body);
     })
     .all(methodNotAllowed('GET'));
 

@@ -15,6 +15,28 @@ import type {
   WebhookReceivedSignal,
 } from '../workflows/definitions';
 
+/**
+ * The payment's current step is being retried because the gateway fails (5xx, 429, timeouts, refused connections):
+ * read from the engine's pending work, not from the payment's state.
+ */
+export interface GatewayRetryStatus {
+  status: 'unavailable';
+  /** `gateway_unavailable`: Plural answered an error or could not be reached; `gateway_timeout`: the call hung. */
+  reason: 'gateway_unavailable' | 'gateway_timeout';
+  /** The step being retried (the activity: `createOrder`, `createPayment`, `captureOrder`…). */
+  operation: string;
+  /** The attempt running or scheduled next (2 = first retry). */
+  attempt: number;
+  /** The retry budget, when there is one. */
+  maxAttempts: number | undefined;
+  /** What went wrong last, as `HTTP 503 INTERNAL_ERROR` or `PluralConnectionError ECONNREFUSED`: never a message. */
+  lastError: string | undefined;
+  /** True while Temporal still retries (an attempt is scheduled or running). */
+  retrying: boolean;
+  /** When the next attempt starts, while waiting out the backoff (ISO 8601). */
+  nextAttemptAt: string | undefined;
+}
+
 /** A payment as the engine reports it, plus what the API stored at start time. */
 export interface PaymentRecord {
   state: PaymentState;
@@ -22,6 +44,8 @@ export interface PaymentRecord {
   createdAt: string;
   /** Fingerprint of the creating request (see `fingerprint.ts`); undefined if the payment was started elsewhere. */
   requestFingerprint: string | undefined;
+  /** Set while a step of the payment is retried because the gateway fails. */
+  gateway?: GatewayRetryStatus | undefined;
 }
 
 /** Outcome of {@link PaymentEngine.start}. */

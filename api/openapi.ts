@@ -40,9 +40,60 @@ const money = {
 };
 const nullable = (schema: unknown) => ({ oneOf: [schema, { type: 'null' }] });
 const digits = (min: number, max: number) => ({ type: 'string', pattern: `^\\d{${min},${max}}$` });
+/** Free text: printable characters only (no control characters) and no card number. */
+const text = (maxLength: number, description?: string) => ({
+  type: 'string',
+  maxLength,
+  description: `${description ? `${description} ` : ''}Printable characters only; no card number.`,
+});
+const address = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Sent to Plural as `purchase_details.customer.billing_address` / `shipping_address`.',
+  properties: {
+    address1: text(200),
+    address2: text(200),
+    address3: text(200),
+    pincode: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9 -]{0,19}$' },
+    city: text(100),
+    state: text(100),
+    country: text(100),
+  },
+};
+const stringFlag = { type: 'string', enum: ['true', 'false'] };
+const deviceInfo = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'The customer’s browser, sent with the card payment for 3-D Secure (Plural’s `device_info`). Every value is a ' +
+    'string, as Plural’s guides send them. Not with `hosted_checkout`.',
+  properties: {
+    device_channel: { ...text(20), examples: ['browser'] },
+    browser_accept_header: text(1024),
+    browser_user_agent: text(1024),
+    browser_language: { type: 'string', examples: ['en', 'en-IN'] },
+    browser_screen_height: { ...digits(1, 5), examples: ['768'] },
+    browser_screen_width: { ...digits(1, 5), examples: ['1366'] },
+    browser_timezone: { type: 'string', pattern: '^[+-]?\\d{1,4}$', examples: ['-330'] },
+    browser_window_size: { ...text(20), examples: ['1366x768'] },
+    browser_screen_color_depth: { ...digits(1, 2), examples: ['24'] },
+    browser_java_enabled_val: stringFlag,
+    browser_javascript_enabled_val: stringFlag,
+  },
+};
+const merchantMetadata = {
+  type: 'object',
+  maxProperties: 10,
+  propertyNames: { minLength: 1, maxLength: 256 },
+  additionalProperties: text(256),
+  description:
+    'Your own key-value pairs (at most 10, each of at most 256 characters), sent to Plural as ' +
+    '`purchase_details.merchant_metadata`. Never logged.',
+};
+
 const expiry = {
   expiry_month: { type: 'string', pattern: '^(0[1-9]|1[0-2])$' },
-  expiry_year: { type: 'string', pattern: '^\\d{4}$' },
+  expiry_year: { type: 'string', pattern: '^\\d{4}$', description: 'With the month, not before the current month.' },
 };
 
 /** Options of {@link buildOpenApiDocument}. */
@@ -66,6 +117,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
     security: [{ bearerAuth: [] }],
     tags: [
       { name: 'payments', description: 'Merchant endpoints' },
+      { name: 'customers', description: 'Customers at Plural and their saved cards' },
       { name: 'plural', description: 'Called by Plural and by the customer’s browser (signature-verified)' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
     ],
@@ -84,6 +136,13 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             '201': paymentResponse('Payment created.'),
             '200': paymentResponse('The same request was made before: the existing payment.'),
             ...merchantErrors,
+            '400': errorResponse(
+              'Malformed JSON or a field of the wrong type or format (`error.issues` names each field; `error.code` ' +
+                '`invalid_request`), or what Plural would refuse: `currency_not_supported` (INR only), ' +
+                '`amount_too_large` (above the API’s limit, `API_MAX_AMOUNT`, default 100000000 = ₹10,00,000), ' +
+                '`card_expired` (expiry month passed), `unprintable_characters` (control, format or unassigned ' +
+                'characters in a name or free text), `card_number_in_text` (a card number in free text).',
+            ),
             '409': errorResponse('A payment with this reference exists with a different request.'),
           },
         },
@@ -182,7 +241,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             content: json({
               type: 'object',
               additionalProperties: false,
-              properties: { reason: { type: 'string', maxLength: 200 } },
+              properties: { reason: text(200) },
             }),
           },
           responses: {
@@ -190,6 +249,57 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             '202': paymentResponse('The payment is CLOSING (or the cancel is still in progress).'),
             ...merchantErrors,
             '409': errorResponse('The payment is final, or a sale Plural is processing, and cannot be cancelled.'),
+          },
+        },
+      },
+      '/v1/customers': {
+        post: {
+          tags: ['customers'],
+          operationId: 'createCustomer',
+          summary: 'Create a customer in Plural’s customer vault, to save cards and pay with them later',
+          description:
+            'Creates the customer in Plural’s customer vault and answers its `customer_id`: pass it as ' +
+            '`customer.customer_id` with `card.save: true` to save a card, and list the saved cards with ' +
+            '`GET /v1/customers/{customer_id}/tokens`. Personal data is sent to Plural, not echoed back nor logged.',
+          requestBody: { required: true, content: json(ref('CreateCustomerRequest')) },
+          responses: {
+            '201': { description: 'Created.', content: json(ref('Customer')) },
+            '400': errorResponse(
+              'A field of the wrong type or format (`error.issues` names it), or Plural refused the customer ' +
+                '(`gateway_rejected`, with Plural’s error code).',
+            ),
+            '401': errorResponse('Missing or invalid API key.'),
+            '409': errorResponse('Plural already has a customer with this `merchant_customer_reference`.'),
+            '413': errorResponse('Request body larger than the limit.'),
+            '415': errorResponse('Body is not JSON.'),
+            '503': errorResponse(
+              '`gateway_unavailable`: Plural could not be reached or failed (`Retry-After`); ' +
+                '`customers_unavailable`: the API has no Plural credentials.',
+            ),
+          },
+        },
+      },
+      '/v1/customers/{customer_id}/tokens': {
+        get: {
+          tags: ['customers'],
+          operationId: 'listSavedCards',
+          summary: 'List the cards saved for a customer',
+          description: 'From Plural’s Get Customer Tokens. Pay with one as `card_token: {token_id, cvv}`.',
+          parameters: [
+            {
+              name: 'customer_id',
+              in: 'path',
+              required: true,
+              description: 'The `customer_id` of `POST /v1/customers`.',
+              schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' },
+            },
+          ],
+          responses: {
+            '200': { description: 'The saved cards.', content: json(ref('SavedCardList')) },
+            '400': errorResponse('Malformed customer id.'),
+            '401': errorResponse('Missing or invalid API key.'),
+            '404': errorResponse('Plural has no such customer.'),
+            '503': errorResponse('Plural is unavailable, or the API has no Plural credentials.'),
           },
         },
       },
@@ -204,7 +314,9 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           summary: 'Plural webhook (Standard Webhooks signature)',
           description:
             'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` (timestamp within 300 s), then ' +
-            'signals the payment; answers 2xx only once the signal is accepted. Redeliveries are harmless.',
+            'signals the payment; answers 2xx only once the signal is accepted. Redeliveries are harmless. ' +
+            'Events that carry no order (`TOKEN_*`, `CUSTOMER_*`, `SUBSCRIPTION_*`) are verified and acknowledged ' +
+            'with `delivered: false`; only their type is logged.',
           security: [],
           parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
             name,
@@ -232,9 +344,19 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
       '/readyz': {
         get: {
           ...opsOperation('readyz', 'Readiness: the payment engine (Temporal) is reachable', 'application/json'),
+          description:
+            'Reports the engine (Temporal) and the gateway (Plural, when `PLURAL_BASE_URL` is set) separately. Plural ' +
+            'is reachable when its origin gives any HTTP answer; the answer is cached for 5 s. A gateway outage ' +
+            'keeps the 200 with `status: degraded`: payments started now are queued and retried until Plural is back.',
           responses: {
-            '200': { description: 'Ready.' },
-            '503': errorResponse('Temporal is not reachable.'),
+            '200': {
+              description: 'The engine is reachable (`ready`, or `degraded` while Plural is not).',
+              content: json(ref('Readiness')),
+            },
+            '503': {
+              description: 'Temporal is not reachable: the error, plus the same fields as the 200.',
+              content: json({ allOf: [ref('Error'), ref('Readiness')] }),
+            },
           },
         },
       },
@@ -246,6 +368,39 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A key from `API_KEYS`.' } },
       schemas: {
         Money: money,
+        PaymentAmount: {
+          ...money,
+          description:
+            'The amount of a new payment: INR only (every Plural guide’s card flow is in rupees), at most ' +
+            '`API_MAX_AMOUNT` minor units (default 100000000 = ₹10,00,000; Plural documents no maximum).',
+          properties: {
+            value: { type: 'integer', minimum: 1, description: 'Amount in paise.' },
+            currency: { type: 'string', enum: ['INR'] },
+          },
+        },
+        Address: address,
+        Readiness: {
+          type: 'object',
+          required: ['status', 'engine', 'gateway'],
+          properties: {
+            status: { enum: ['ready', 'degraded', 'unavailable'] },
+            engine: {
+              type: 'object',
+              required: ['reachable'],
+              properties: { reachable: { type: 'boolean' } },
+            },
+            gateway: {
+              type: 'object',
+              required: ['reachable', 'checked_at'],
+              description: '`null`s when the API knows no Plural origin (`PLURAL_BASE_URL` unset).',
+              properties: {
+                reachable: nullable({ type: 'boolean' }),
+                checked_at: nullable({ type: 'string', format: 'date-time', description: 'When Plural was asked.' }),
+              },
+            },
+          },
+        },
+        DeviceInfo: deviceInfo,
         Error: {
           type: 'object',
           required: ['error'],
@@ -280,6 +435,69 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             },
           },
         },
+        CreateCustomerRequest: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['merchant_customer_reference'],
+          properties: {
+            merchant_customer_reference: {
+              type: 'string',
+              pattern: '^[A-Za-z0-9_-]{1,50}$',
+              description: 'Your id for the customer; Plural keeps one customer per reference.',
+            },
+            first_name: { ...text(100), minLength: 1 },
+            last_name: { ...text(100), minLength: 1 },
+            email: { type: 'string', format: 'email' },
+            mobile_number: digits(6, 15),
+            country_code: digits(1, 4),
+            billing_address: ref('Address'),
+            shipping_address: ref('Address'),
+            merchant_metadata: merchantMetadata,
+          },
+        },
+        Customer: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['object', 'customer_id', 'merchant_customer_reference', 'status', 'created_at'],
+          properties: {
+            object: { const: 'customer' },
+            customer_id: { type: 'string', description: 'Plural’s customer id.' },
+            merchant_customer_reference: { type: 'string' },
+            status: nullable({ type: 'string', description: 'Plural’s status (INACTIVE until a first payment).' }),
+            created_at: nullable({ type: 'string', format: 'date-time' }),
+          },
+        },
+        SavedCardList: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['object', 'customer_id', 'data'],
+          properties: {
+            object: { const: 'list' },
+            customer_id: { type: 'string' },
+            data: {
+              type: 'array',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['object', 'token_id', 'status', 'last4', 'expiry_month', 'expiry_year'],
+                properties: {
+                  object: { const: 'saved_card' },
+                  token_id: { type: 'string', description: 'Pay with it as `card_token.token_id`.' },
+                  status: nullable({
+                    type: 'string',
+                    description: 'INITIATED, ACTIVE (can pay), SUSPENDED, FAILED or DEACTIVATED.',
+                  }),
+                  last4: nullable({ type: 'string' }),
+                  expiry_month: nullable({ type: 'string' }),
+                  expiry_year: nullable({ type: 'string' }),
+                  network: nullable({ type: 'string' }),
+                  expires_at: nullable({ type: 'string', description: 'When the token itself expires.' }),
+                  created_at: nullable({ type: 'string' }),
+                },
+              },
+            },
+          },
+        },
         CreatePaymentRequest: {
           type: 'object',
           additionalProperties: false,
@@ -288,7 +506,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             'Exactly one of `card`, `card_token`, `network_token`, `hosted_checkout`; `points` only alongside `card`.',
           properties: {
             merchant_order_reference: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,50}$' },
-            amount: ref('Money'),
+            amount: ref('PaymentAmount'),
             pre_auth: { type: 'boolean', default: false, description: 'Authorize now, capture later.' },
             card: {
               type: 'object',
@@ -296,7 +514,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               required: ['number', 'name', 'expiry_month', 'expiry_year', 'cvv'],
               properties: {
                 number: { ...digits(12, 19), description: 'Luhn-valid card number, digits only.' },
-                name: { type: 'string', minLength: 1, maxLength: 100 },
+                name: { ...text(100), minLength: 1 },
                 ...expiry,
                 cvv: digits(3, 4),
                 save: { type: 'boolean', description: 'Save the card on Plural (needs customer.customer_id).' },
@@ -331,14 +549,19 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               type: 'object',
               additionalProperties: false,
               properties: {
-                customer_id: { type: 'string' },
-                first_name: { type: 'string' },
-                last_name: { type: 'string' },
+                customer_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' },
+                first_name: { ...text(100), minLength: 1 },
+                last_name: { ...text(100), minLength: 1 },
                 email: { type: 'string', format: 'email' },
                 mobile_number: digits(6, 15),
                 country_code: digits(1, 4),
+                billing_address: ref('Address'),
+                shipping_address: ref('Address'),
               },
             },
+            notes: { ...text(500, 'Sent to Plural as the order’s `notes`. Never logged.'), minLength: 1 },
+            merchant_metadata: merchantMetadata,
+            device_info: ref('DeviceInfo'),
           },
         },
         Payment: {
@@ -478,6 +701,43 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
                 message: { type: 'string' },
                 since: { type: 'string', format: 'date-time' },
                 retries: { type: 'integer' },
+              },
+            }),
+            saved_card: nullable({
+              type: 'object',
+              description:
+                'For `card.save: true`: the card Plural saved for the customer, once Plural has it (after ' +
+                'authorization; `null` until then). Pay with it as `card_token.token_id`.',
+              required: ['token_id', 'status', 'last4', 'expiry_month', 'expiry_year'],
+              properties: {
+                token_id: { type: 'string' },
+                status: nullable({
+                  type: 'string',
+                  description: 'Plural’s token status: INITIATED, ACTIVE (can pay), SUSPENDED, FAILED, DEACTIVATED.',
+                }),
+                last4: { type: 'string' },
+                expiry_month: nullable({ type: 'string' }),
+                expiry_year: nullable({ type: 'string' }),
+              },
+            }),
+            gateway: nullable({
+              type: 'object',
+              description:
+                'Set while the payment’s current step is being retried because Plural fails (5xx, 429, timeouts, ' +
+                'refused connections); `null` otherwise. Once the retries run out the step is `parked`.',
+              required: ['status', 'reason', 'operation', 'attempt', 'retrying'],
+              properties: {
+                status: { const: 'unavailable' },
+                reason: { enum: ['gateway_unavailable', 'gateway_timeout'] },
+                operation: { type: 'string', description: 'The step: createOrder, createPayment, captureOrder…' },
+                attempt: { type: 'integer', description: 'The attempt running or scheduled next (2 = first retry).' },
+                max_attempts: nullable({ type: 'integer' }),
+                last_error: nullable({
+                  type: 'string',
+                  description: 'What failed last: `HTTP 503 INTERNAL_ERROR`, `PluralConnectionError ECONNREFUSED`.',
+                }),
+                retrying: { type: 'boolean' },
+                next_attempt_at: nullable({ type: 'string', format: 'date-time' }),
               },
             }),
             events: {

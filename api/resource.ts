@@ -1,6 +1,14 @@
 /** The payment resource: the engine's `PaymentState` in the API's snake_case vocabulary. Holds no card data. */
+import type { SavedCardSnapshot } from '../activities/types';
 import type { Money } from '../workflows/definitions';
 import type { PaymentRecord } from './engine';
+
+/**
+ * The state's `savedCard`: the workflow copies `OrderSnapshot.savedCard` (from the `getOrder` activity asked with
+ * `savedCardOf`) into its state once Plural has saved the card of a `save: true` payment. Read structurally, so the
+ * resource shows it as soon as the workflow fills it.
+ */
+type WithSavedCard = PaymentRecord['state'] & { savedCard?: SavedCardSnapshot | undefined };
 
 const money = (m: Money | undefined): Money | null => (m ? { value: m.value, currency: m.currency } : null);
 
@@ -61,9 +69,34 @@ export function paymentResource(record: PaymentRecord) {
           retries: s.parked.retries,
         }
       : null,
+    saved_card: savedCardOf((s as WithSavedCard).savedCard),
+    gateway: record.gateway
+      ? {
+          status: record.gateway.status,
+          reason: record.gateway.reason,
+          operation: record.gateway.operation,
+          attempt: record.gateway.attempt,
+          max_attempts: record.gateway.maxAttempts ?? null,
+          last_error: record.gateway.lastError ?? null,
+          retrying: record.gateway.retrying,
+          next_attempt_at: record.gateway.nextAttemptAt ?? null,
+        }
+      : null,
     events: s.audit.map((e) => ({ from: e.from, to: e.to, cause: e.cause, at: e.at })),
     created_at: record.createdAt,
     updated_at: s.updatedAt,
   };
 }
 export type PaymentResource = ReturnType<typeof paymentResource>;
+
+/** The card saved for the customer (`card.save: true`), once Plural has it: pay with `card_token.token_id`. */
+function savedCardOf(c: SavedCardSnapshot | undefined) {
+  if (!c) return null;
+  return {
+    token_id: c.tokenId,
+    status: c.status ?? null,
+    last4: c.last4,
+    expiry_month: c.expiryMonth ?? null,
+    expiry_year: c.expiryYear ?? null,
+  };
+}

@@ -10,7 +10,10 @@ import type { ApiConfig } from '../config';
 import { createLogger } from '../observability';
 import { createDataConverter } from '../payload-codec';
 import type { AppLogger } from '../observability';
+import { PluralClient } from '../plural-client';
+import { createGatewayProbe } from './gateway-probe';
 import { startApiServer } from './main';
+import { createPluralCustomerDirectory } from './plural-customers';
 import { createTemporalEngine } from './temporal-engine';
 
 /** Exit code for a configuration error (sysexits EX_CONFIG), as `npm run worker` uses. */
@@ -30,6 +33,13 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
         'set CARD_VAULT_TOKEN here and CARD_VAULT_URL + CARD_VAULT_TOKEN on the workers',
     );
   }
+  const { baseUrl, credentials, timeoutMs } = config.plural;
+  // The API calls Plural itself only for customers and saved cards; without credentials those routes answer 503.
+  const plural =
+    baseUrl !== undefined && credentials !== undefined
+      ? new PluralClient({ baseUrl, ...credentials, timeoutMs, logger: logger.child({ component: 'plural-client' }) })
+      : undefined;
+  const gatewayProbe = baseUrl !== undefined ? createGatewayProbe({ baseUrl }) : undefined;
   const urls = resolveApiUrls(config, config.listen.port);
   if (config.returnUrls.success === undefined || config.returnUrls.failure === undefined) {
     logger.warn(
@@ -49,6 +59,8 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
       taskQueue: config.temporal.taskQueue,
     }),
     vault: router ? router.localVault : memoryVault!,
+    ...(plural ? { customers: createPluralCustomerDirectory({ plural, timeoutMs }) } : {}),
+    ...(gatewayProbe ? { gatewayProbe } : {}),
     ...(router ? { cardVaultRouter: router } : {}),
     apiKeys: config.apiKeys,
     callbackSecretHex: config.plural.callbackSecretHex,
@@ -59,6 +71,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     logger,
     timings: config.timings,
     paymentDurations: config.paymentDurations,
+    ...(config.maxAmount !== undefined ? { maxAmount: config.maxAmount } : {}),
     ...(config.bodyLimitBytes !== undefined ? { bodyLimitBytes: config.bodyLimitBytes } : {}),
   });
   logger.info(
@@ -84,6 +97,8 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
   await api.stop();
   router?.close();
   memoryVault?.close();
+  await plural?.close();
+  await gatewayProbe?.close();
   await connection.close();
   logger.info('API stopped');
   return 0;

@@ -17,6 +17,7 @@ import {
 } from '../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../workflows/definitions';
 import { EngineUnavailableError, PaymentNotFoundError } from './engine';
+import { gatewayRetryStatus } from './gateway-status';
 import type { DeliveryOutcome, PaymentEngine, PaymentRecord, StartOutcome } from './engine';
 
 /** Memo key holding the creating request's fingerprint. */
@@ -94,10 +95,15 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
           ? await call('result', () => handle.result() as Promise<PaymentState>)
           : await call('query', () => handle.query(getPaymentQuery));
       const fingerprint = description.memo?.[FINGERPRINT_MEMO_KEY];
+      const gateway =
+        description.status.name === 'RUNNING'
+          ? await gatewayRetryStatus(description.raw.pendingActivities, client.options.loadedDataConverter)
+          : undefined;
       return {
         state,
         createdAt: description.startTime.toISOString(),
         requestFingerprint: typeof fingerprint === 'string' ? fingerprint : undefined,
+        ...(gateway ? { gateway } : {}),
       };
     } catch (err) {
       if (isNamed(err, 'WorkflowNotFoundError')) return undefined;

@@ -14,8 +14,8 @@ import {
   requiredString,
   temporalName,
 } from './fields';
-import { ConfigError, parseEnv } from './load';
-import type { ConfigIssue, Env } from './load';
+import { bothOrNeither, ConfigError, parseEnv } from './load';
+import type { ConfigIssue, CrossCheck, Env } from './load';
 import { loadPaymentDurations } from './payment';
 import {
   payloadEncryptionField,
@@ -52,13 +52,24 @@ export interface ApiConfig {
   returnUrls: { success: string | undefined; failure: string | undefined };
   apiKeys: string[];
   fingerprintKey: string;
-  plural: { callbackSecretHex: string; webhookSecret: string };
+  plural: {
+    callbackSecretHex: string;
+    webhookSecret: string;
+    /** `PLURAL_BASE_URL`: set, `/readyz` reports whether Plural answers. */
+    baseUrl: string | undefined;
+    /** `PLURAL_CLIENT_ID` / `PLURAL_CLIENT_SECRET` (with the base URL): set, the customer routes call Plural. */
+    credentials: { clientId: string; clientSecret: string } | undefined;
+    /** `PLURAL_TIMEOUT_MS`: deadline of the API's own Plural calls. */
+    timeoutMs: number | undefined;
+  };
   /** Set: the API mounts the card-vault server for workers in other processes. */
   cardVaultToken: string | undefined;
   /** `PAYLOAD_ENCRYPTION` / `PAYLOAD_KEYS`: the key ring of the Temporal client's payload codec, or explicitly off. */
   payloadEncryption: PayloadEncryptionConfig;
   bodyLimitBytes: number | undefined;
   timings: { startWaitMs?: number; actionWaitMs?: number };
+  /** `API_MAX_AMOUNT`: largest amount of a new payment, minor units; unset: the API's default (₹10,00,000). */
+  maxAmount: number | undefined;
   paymentDurations: Partial<PaymentDurations>;
   logLevel: LogLevel;
 }
@@ -90,8 +101,15 @@ const apiEnvSchema = z.object({
   [K.API_BODY_LIMIT_BYTES]: optionalInteger({ min: 1024, max: 10 * 1024 * 1024, unit: 'bytes' }),
   [K.API_START_WAIT_MS]: optionalInteger({ min: 0, max: 60_000, unit: 'ms' }),
   [K.API_ACTION_WAIT_MS]: optionalInteger({ min: 0, max: 120_000, unit: 'ms' }),
+  [K.API_MAX_AMOUNT]: optionalInteger({ min: 1, max: Number.MAX_SAFE_INTEGER, unit: 'minor units (paise)' }),
   [K.PLURAL_CALLBACK_SECRET_HEX]: hexSecret('the callback signing key issued by Plural, hex', 16),
   [K.PLURAL_WEBHOOK_SECRET]: requiredString('the webhook signing secret issued by Plural', { maxLength: 1024 }),
+  [K.PLURAL_BASE_URL]: httpUrl('the Plural API origin, e.g. https://pluraluat.v2.pinepg.in').optional(),
+  [K.PLURAL_CLIENT_ID]: requiredString('the merchant client id issued by Plural', { maxLength: 256 }).optional(),
+  [K.PLURAL_CLIENT_SECRET]: requiredString('the merchant client secret issued by Plural', {
+    maxLength: 1024,
+  }).optional(),
+  [K.PLURAL_TIMEOUT_MS]: optionalInteger({ min: 100, max: 60_000, unit: 'ms' }),
   [K.CARD_VAULT_TOKEN]: requiredString('the bearer token of the card-vault endpoint', {
     minLength: CARD_VAULT_TOKEN_MIN_LENGTH,
     maxLength: 1024,
@@ -100,6 +118,12 @@ const apiEnvSchema = z.object({
   [K.PAYLOAD_ENCRYPTION]: payloadEncryptionField,
   [K.PAYLOAD_KEYS]: payloadKeysField.optional(),
 });
+
+/** Plural's credentials are useless to the API without the origin they are for. */
+const credentialsNeedBaseUrl: CrossCheck = (env) =>
+  env[K.PLURAL_CLIENT_ID] !== undefined && env[K.PLURAL_BASE_URL] === undefined
+    ? [{ key: K.PLURAL_BASE_URL, message: 'is required when PLURAL_CLIENT_ID is set (the origin they are for)' }]
+    : [];
 
 /**
  * Reads and validates the API's configuration, payment durations included.
@@ -116,7 +140,13 @@ export function loadApiConfig(env: Env): ApiConfig {
       return undefined;
     }
   };
-  const e = attempt(() => parseEnv(apiEnvSchema, env, 'api', [payloadKeysRequired]));
+  const e = attempt(() =>
+    parseEnv(apiEnvSchema, env, 'api', [
+      payloadKeysRequired,
+      bothOrNeither(K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET),
+      credentialsNeedBaseUrl,
+    ]),
+  );
   const durations = attempt(() => loadPaymentDurations(env, 'api'));
   if (e === undefined || durations === undefined) throw new ConfigError('api', issues);
   const timings: ApiConfig['timings'] = {};
@@ -129,11 +159,21 @@ export function loadApiConfig(env: Env): ApiConfig {
     returnUrls: { success: e.MERCHANT_SUCCESS_URL, failure: e.MERCHANT_FAILURE_URL },
     apiKeys: e.API_KEYS,
     fingerprintKey: e.API_FINGERPRINT_KEY,
-    plural: { callbackSecretHex: e.PLURAL_CALLBACK_SECRET_HEX, webhookSecret: e.PLURAL_WEBHOOK_SECRET },
+    plural: {
+      callbackSecretHex: e.PLURAL_CALLBACK_SECRET_HEX,
+      webhookSecret: e.PLURAL_WEBHOOK_SECRET,
+      baseUrl: e.PLURAL_BASE_URL,
+      credentials:
+        e.PLURAL_CLIENT_ID !== undefined && e.PLURAL_CLIENT_SECRET !== undefined
+          ? { clientId: e.PLURAL_CLIENT_ID, clientSecret: e.PLURAL_CLIENT_SECRET }
+          : undefined,
+      timeoutMs: e.PLURAL_TIMEOUT_MS,
+    },
     cardVaultToken: e.CARD_VAULT_TOKEN,
     payloadEncryption: toPayloadEncryption(e.PAYLOAD_ENCRYPTION, e.PAYLOAD_KEYS),
     bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
     timings,
+    maxAmount: e.API_MAX_AMOUNT,
     paymentDurations: durations,
     logLevel: e.LOG_LEVEL,
   };
@@ -174,6 +214,7 @@ export function apiSecrets(config: ApiConfig): string[] {
     config.plural.callbackSecretHex,
     config.plural.webhookSecret,
   ];
+  if (config.plural.credentials !== undefined) secrets.push(config.plural.credentials.clientSecret);
   if (config.cardVaultToken !== undefined) secrets.push(config.cardVaultToken);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));
   return secrets;

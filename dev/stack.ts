@@ -18,7 +18,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import express from 'express';
 import { z } from 'zod';
-import { createApp, createTemporalEngine } from '../api';
+import { createApp, createGatewayProbe, createPluralCustomerDirectory, createTemporalEngine } from '../api';
 import { InMemoryCardVault } from '../card-vault';
 import {
   apiSecrets,
@@ -406,9 +406,14 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       client: new Client({ connection, namespace: apiConfig.temporal.namespace, dataConverter }),
       taskQueue: apiConfig.temporal.taskQueue,
     });
+    const gatewayProbe =
+      apiConfig.plural.baseUrl !== undefined ? createGatewayProbe({ baseUrl: apiConfig.plural.baseUrl }) : undefined;
+    if (gatewayProbe) cleanups.push(() => gatewayProbe.close());
     const apiApp = createApp({
       engine,
       vault,
+      customers: createPluralCustomerDirectory({ plural }),
+      ...(gatewayProbe ? { gatewayProbe } : {}),
       apiKeys: apiConfig.apiKeys,
       callbackSecretHex: apiConfig.plural.callbackSecretHex,
       webhookSecret: apiConfig.plural.webhookSecret,
@@ -418,6 +423,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       logger: logger.child({ component: 'api' }),
       timings: apiConfig.timings,
       paymentDurations: apiConfig.paymentDurations,
+      ...(apiConfig.maxAmount !== undefined ? { maxAmount: apiConfig.maxAmount } : {}),
       ...(apiConfig.bodyLimitBytes !== undefined ? { bodyLimitBytes: apiConfig.bodyLimitBytes } : {}),
     });
     const devApp = express();

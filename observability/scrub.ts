@@ -47,6 +47,22 @@ const SENSITIVE_KEYS = new Set([
   'vaulthandle',
 ]);
 
+/**
+ * Customer data the engine passes through to Plural but never logs: merchant metadata, order notes, billing and
+ * shipping addresses, the browser details sent for 3-D Secure, and Plural's `purchase_details` that holds them.
+ */
+const CUSTOMER_DATA_KEYS = new Set([
+  'merchantmetadata',
+  'notes',
+  'purchasedetails',
+  'billingaddress',
+  'shippingaddress',
+  'address1',
+  'address2',
+  'address3',
+  'deviceinfo',
+]);
+
 /** Suffixes of normalised key names that mark a secret (`webhookSecret`, `card_vault_token`, `adminPassword`). */
 const SENSITIVE_SUFFIXES = ['secret', 'secrethex', 'password', 'token', 'apikey'];
 
@@ -57,10 +73,13 @@ function normaliseKey(key: string): string {
   return key.toLowerCase().replace(/[_\-\s]/g, '');
 }
 
-/** Whether a property with this name holds a secret or card data (given the name of the object that holds it). */
+/**
+ * Whether a property with this name holds a secret, card data or customer data passed through to Plural (given the
+ * name of the object that holds it).
+ */
 export function isSensitiveKey(key: string, parentKey?: string): boolean {
   const k = normaliseKey(key);
-  if (SENSITIVE_KEYS.has(k)) return true;
+  if (SENSITIVE_KEYS.has(k) || CUSTOMER_DATA_KEYS.has(k)) return true;
   if (SENSITIVE_SUFFIXES.some((s) => k.endsWith(s)) && !k.endsWith('tokentype')) return true;
   if (parentKey !== undefined && normaliseKey(parentKey).includes('card') && CARD_FIELDS.has(k)) return true;
   return false;

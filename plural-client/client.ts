@@ -27,6 +27,7 @@ import {
   CreateOrderRequestSchema,
   CreatePaymentRequestSchema,
   CustomerSchema,
+  CustomerTokensResponseSchema,
   OrderEnvelopeSchema,
   OtpGenerateResponseSchema,
   OtpPaymentRequestSchema,
@@ -47,6 +48,7 @@ import type {
   CreateOrderRequest,
   CreatePaymentRequest,
   Customer,
+  CustomerTokens,
   Order,
   OtpGenerateResponse,
   OtpPaymentRequest,
@@ -464,6 +466,23 @@ export class PluralClient {
         body: ref === undefined ? body : { ...body, merchant_customer_reference: ref },
         schema: CustomerSchema,
         idempotencyKey: options.idempotencyKey ?? ref,
+      },
+      options,
+    );
+  }
+
+  /**
+   * The cards saved for a customer (`GET /api/v1/customer/{customer_id}/tokens`, Plural's API reference): token id,
+   * status and card data (last 4 digits). Token ids pay with `card_token_details.token_id`; never log them.
+   */
+  async listCustomerTokens(customerId: string, options: PluralCallOptions = {}): Promise<CustomerTokens> {
+    this.requireId(customerId, 'customer id', 'customer tokens lookup', options);
+    return this.call(
+      {
+        method: 'GET',
+        path: PLURAL_PATHS.customerTokens(customerId),
+        operation: `lookup of the saved cards of customer ${customerId}`,
+        schema: CustomerTokensResponseSchema,
       },
       options,
     );

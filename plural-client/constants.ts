@@ -49,6 +49,33 @@ export const WEBHOOK_EVENT = {
 } as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENT)[keyof typeof WEBHOOK_EVENT];
 
+/**
+ * Customer and saved-card (token) events (Pine Labs' webhook "Available events" list). The engine verifies and
+ * acknowledges them without acting on them: they carry no order.
+ */
+export const CUSTOMER_WEBHOOK_EVENT = {
+  CUSTOMER_ACTIVATED: 'CUSTOMER_ACTIVATED',
+  CUSTOMER_DELETED: 'CUSTOMER_DELETED',
+  CUSTOMER_SUSPENDED: 'CUSTOMER_SUSPENDED',
+  CUSTOMER_CREATION_FAILED: 'CUSTOMER_CREATION_FAILED',
+} as const;
+export const TOKEN_WEBHOOK_EVENT = {
+  TOKEN_ACTIVATED: 'TOKEN_ACTIVATED',
+  TOKEN_DEACTIVATED: 'TOKEN_DEACTIVATED',
+  TOKEN_SUSPENDED: 'TOKEN_SUSPENDED',
+  TOKEN_PROVISION_FAILED: 'TOKEN_PROVISION_FAILED',
+} as const;
+
+/** Statuses of a saved card token (Get Customer Tokens). Only ACTIVE tokens can pay. */
+export const TOKEN_STATUS = {
+  INITIATED: 'INITIATED',
+  ACTIVE: 'ACTIVE',
+  SUSPENDED: 'SUSPENDED',
+  FAILED: 'FAILED',
+  DEACTIVATED: 'DEACTIVATED',
+} as const;
+export type TokenStatus = (typeof TOKEN_STATUS)[keyof typeof TOKEN_STATUS];
+
 /** Next steps offered by the native OTP endpoints (`next[]`). */
 export const OTP_NEXT_ACTION = {
   SUBMIT_OTP: 'SUBMIT_OTP',
@@ -105,6 +132,7 @@ export const PLURAL_PATHS = {
   otpSubmit: '/api/pay/v1/otp/submit',
   otpResend: '/api/pay/v1/otp/resend',
   customers: '/api/v1/customer',
+  customerTokens: (customerId: string) => `/api/v1/customer/${encodeURIComponent(customerId)}/tokens`,
   pointsBalance: '/payment-option',
   checkoutOrders: '/api/checkout/v1/orders',
 } as const;

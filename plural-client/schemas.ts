@@ -217,6 +217,27 @@ export const PaymentOptionSchema = z.looseObject({
   points_card_details: PointsCardDetailsSchema.optional(),
 });
 
+/**
+ * The customer's browser, for 3-D Secure (`payments[].device_info`, 3DS/NO guides). Every value is a string, as the
+ * guides send them (`"768"`, `"true"`, `"-330"`); fields Plural adds later pass as strings too.
+ */
+export const DeviceInfoSchema = z
+  .object({
+    device_channel: z.string().optional(),
+    browser_accept_header: z.string().optional(),
+    browser_user_agent: z.string().optional(),
+    browser_language: z.string().optional(),
+    browser_screen_height: z.string().optional(),
+    browser_screen_width: z.string().optional(),
+    browser_timezone: z.string().optional(),
+    browser_window_size: z.string().optional(),
+    browser_screen_color_depth: z.string().optional(),
+    browser_java_enabled_val: z.string().optional(),
+    browser_javascript_enabled_val: z.string().optional(),
+  })
+  .catchall(z.string());
+export type DeviceInfo = z.input<typeof DeviceInfoSchema>;
+
 export const PaymentRequestSchema = z
   .looseObject({
     merchant_payment_reference: MerchantReferenceSchema.optional(),
@@ -224,7 +245,7 @@ export const PaymentRequestSchema = z
     payment_amount: MoneySchema,
     pre_auth: z.boolean().optional(),
     payment_option: PaymentOptionSchema,
-    device_info: z.record(z.string(), z.string()).optional(),
+    device_info: DeviceInfoSchema.optional(),
   })
   .superRefine((p, ctx) => {
     const o = p.payment_option;
@@ -376,6 +397,43 @@ export const CustomerSchema = z.looseObject({
   updated_at: z.string().nullish(),
 });
 export type Customer = z.infer<typeof CustomerSchema>;
+
+/** Card data of a saved token: last 4 digits and network; the sandbox (and some answers) add the card's expiry. */
+export const TokenCardDataSchema = z.looseObject({
+  last4_digit: z.string().nullish(),
+  expiry_month: z.string().nullish(),
+  expiry_year: z.string().nullish(),
+  card_type: z.string().nullish(),
+  network_name: z.string().nullish(),
+  issuer_name: z.string().nullish(),
+});
+
+/** One saved card of a customer. `token_id` pays with `card_token_details`; never log it. */
+export const CustomerTokenSchema = z.looseObject({
+  token_id: z.string().min(1),
+  merchant_token_reference: z.string().nullish(),
+  customer_id: z.string().nullish(),
+  /** INITIATED, ACTIVE, SUSPENDED, FAILED or DEACTIVATED (`TOKEN_STATUS`); read as any string. */
+  status: z.string().nullish(),
+  payment_method: z.string().nullish(),
+  /** When the token itself expires (ISO 8601). */
+  expired_at: z.string().nullish(),
+  card_data: TokenCardDataSchema.nullish(),
+  created_at: z.string().nullish(),
+  updated_at: z.string().nullish(),
+});
+export type CustomerToken = z.infer<typeof CustomerTokenSchema>;
+
+/** Get Customer Tokens (`GET /api/v1/customer/{customer_id}/tokens`); `tokens: null` reads as none. */
+export const CustomerTokensResponseSchema = z.looseObject({
+  customer_id: z.string().nullish(),
+  total_tokens: z.int().nonnegative().nullish(),
+  tokens: z
+    .array(CustomerTokenSchema)
+    .nullish()
+    .transform((t) => t ?? []),
+});
+export type CustomerTokens = z.infer<typeof CustomerTokensResponseSchema>;
 
 /** Check Point Balance (`POST /payment-option`). */
 export const PointsBalanceRequestSchema = z.looseObject({

@@ -181,6 +181,17 @@ export type PaymentMethodDescriptor =
   NewCardMethod | SavedCardTokenMethod | NetworkTokenMethod | CardPointsMethod | HostedCheckoutMethod;
 export type PaymentMethodKind = PaymentMethodDescriptor['kind'];
 
+/** A postal address, as Plural's `billing_address` / `shipping_address` carry it (every field a string). */
+export interface Address {
+  address1?: string;
+  address2?: string;
+  address3?: string;
+  pincode?: string;
+  city?: string;
+  state?: string;
+  country?: string;
+}
+
 export interface CustomerDetails {
   /** Plural customer id (needed to save a card). */
   customerId?: string;
@@ -189,6 +200,31 @@ export interface CustomerDetails {
   email?: string;
   mobileNumber?: string;
   countryCode?: string;
+  /** Sent as `purchase_details.customer.billing_address`. */
+  billingAddress?: Address;
+  /** Sent as `purchase_details.customer.shipping_address`. */
+  shippingAddress?: Address;
+}
+
+/**
+ * The customer's browser, sent with a card payment for 3-D Secure (Plural's `device_info`). Every value is a string,
+ * as Plural's guides send them (`"768"`, `"true"`, `"-330"`).
+ */
+export interface DeviceInfo {
+  /** `browser` for a web checkout. */
+  deviceChannel?: string;
+  browserAcceptHeader?: string;
+  browserUserAgent?: string;
+  browserLanguage?: string;
+  browserScreenHeight?: string;
+  browserScreenWidth?: string;
+  /** Minutes from UTC as the browser reports them (`"-330"` for IST). */
+  browserTimezone?: string;
+  /** `"1366x768"`. */
+  browserWindowSize?: string;
+  browserScreenColorDepth?: string;
+  browserJavaEnabled?: string;
+  browserJavascriptEnabled?: string;
 }
 
 /** Durations in milliseconds; every field is optional in the input and defaults to {@link DEFAULT_DURATIONS}. */
@@ -264,6 +300,12 @@ export interface PaymentWorkflowInput {
   failureCallbackUrl?: string;
   durations?: Partial<PaymentDurations>;
   limits?: Partial<PaymentLimits>;
+  /** The order's `notes` at Plural. */
+  notes?: string;
+  /** The merchant's own key-value pairs, sent as `purchase_details.merchant_metadata`. */
+  merchantMetadata?: Record<string, string>;
+  /** Browser details for 3-D Secure, sent with the card payment as `device_info`. */
+  deviceInfo?: DeviceInfo;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

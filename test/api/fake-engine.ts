@@ -6,6 +6,7 @@ import type {
   CardSecret,
   CardVaultPort,
   DeliveryOutcome,
+  GatewayRetryStatus,
   PaymentEngine,
   PaymentRecord,
   StartOutcome,
@@ -56,6 +57,8 @@ const TERMINAL: readonly PaymentStatus[] = ['PROCESSED', 'CANCELLED', 'FAILED'];
 export class FakeEngine implements PaymentEngine {
   readonly calls: EngineCall[] = [];
   readonly payments = new Map<string, Entry>();
+  /** What `get` reports as the payment's gateway retry status (as the Temporal engine reads it from `describe`). */
+  readonly gatewayStatus = new Map<string, GatewayRetryStatus>();
   reachable = true;
 
   /** The vault the OTP signal's handle points into (as the submit-OTP activity reads it). */
@@ -172,10 +175,12 @@ export class FakeEngine implements PaymentEngine {
     const e = this.payments.get(ref);
     if (!e) return Promise.resolve(undefined);
     // A deep copy, as a Temporal query result would be.
+    const gateway = this.gatewayStatus.get(ref);
     return Promise.resolve({
       state: structuredClone(e.state),
       createdAt: e.createdAt,
       requestFingerprint: e.fingerprint,
+      ...(gateway ? { gateway: { ...gateway } } : {}),
     });
   }
 

@@ -7,11 +7,14 @@
 import fc from 'fast-check';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCardVaultRouter } from '../../card-vault';
 import { signCallback, signWebhook } from '../../plural-sandbox';
+import { DEFAULT_MAX_AMOUNT } from '../../api/schemas';
 import {
   API_KEY,
+  auth,
   CALLBACK_SECRET_HEX,
   cardPayment,
   makeApi,
@@ -76,6 +79,8 @@ const ROUTES: readonly [string, string][] = [
   ['GET', '/v1/callbacks/plural'],
   ['POST', '/v1/callbacks/plural'],
   ['POST', '/v1/webhooks/plural'],
+  ['POST', '/v1/customers'],
+  ['GET', '/v1/customers/{ref}/tokens'],
   ['GET', '/healthz'],
   ['GET', '/readyz'],
   ['GET', '/metrics'],
@@ -237,7 +242,20 @@ const unauthenticatedMerchant = fc
 beforeAll(async () => {
   api = makeApi(
     { resendAfterMs: 0 },
-    { timings: { startWaitMs: 50, actionWaitMs: 50, pollIntervalMs: 5 }, cardVaultRouter: vaultRouter },
+    {
+      timings: { startWaitMs: 50, actionWaitMs: 50, pollIntervalMs: 5 },
+      cardVaultRouter: vaultRouter,
+      customers: {
+        create: (c) =>
+          Promise.resolve({
+            customerId: 'cust-fuzz',
+            merchantCustomerReference: c.merchantCustomerReference,
+            status: 'INACTIVE',
+            createdAt: undefined,
+          }),
+        savedCards: () => Promise.resolve([]),
+      },
+    },
   );
   await api.engine.start(
     {
@@ -502,5 +520,116 @@ describe('hostile input', () => {
   it('gave no answer at or above 500 to any request of this file', () => {
     expect(tally.requests).toBeGreaterThan(1_000);
     expect(tally.serverErrors).toBe(0);
+  });
+});
+
+// ---- what Plural would refuse, refused at the edge ----------------------------------------------------------------
+
+/** Characters the API refuses in free text: C0/C1 controls, bidi and zero-width format characters, separators. */
+const unprintable = fc.oneof(
+  fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)),
+  fc.integer({ min: 0x7f, max: 0x9f }).map((c) => String.fromCharCode(c)),
+  fc.constantFrom('\u200b', '\u200e', '\u202a', '\u202e', '\u2066', '\u2069', '\ufeff', '\u2028', '\u2029', '\ud800'),
+);
+/** Printable text around one unprintable character. */
+const withUnprintable = fc
+  .tuple(fc.string({ unit: 'grapheme', maxLength: 30 }), unprintable, fc.string({ unit: 'grapheme', maxLength: 30 }))
+  .map(([a, bad, b]) => `${a}${bad}${b}`);
+/** Where free text goes in a payment request, and the path the 400 names. */
+const FREE_TEXT_FIELDS: readonly [string, (text: string) => Record<string, unknown>][] = [
+  ['card.name', (t) => ({ card: { number: OTP_CARD, name: t, expiry_month: '12', expiry_year: '2030', cvv: '123' } })],
+  ['customer.first_name', (t) => ({ customer: { first_name: t } })],
+  ['customer.last_name', (t) => ({ customer: { last_name: t } })],
+  ['notes', (t) => ({ notes: t })],
+  ['merchant_metadata.memo', (t) => ({ merchant_metadata: { memo: t } })],
+  ['customer.shipping_address.city', (t) => ({ customer: { shipping_address: { city: t } } })],
+  ['device_info.browser_user_agent', (t) => ({ device_info: { browser_user_agent: t } })],
+];
+
+describe('refused at the edge, whatever the value (properties)', () => {
+  const edgeApi = makeApi();
+  const create = (ref: string, extra: Record<string, unknown>) =>
+    request(edgeApi.app).post('/v1/payments').set(auth).send(cardPayment(ref, extra));
+  const issuePaths = (body: unknown) =>
+    (body as { error: { issues: { path: string }[] } }).error.issues.map((i) => i.path);
+
+  it('refuses an unprintable character in any name or free-text field, naming the field, and starts nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat(FREE_TEXT_FIELDS.length - 1), withUnprintable, async (i, text) => {
+        const [path, place] = FREE_TEXT_FIELDS[i]!;
+        const before = edgeApi.engine.mutatingCalls.length;
+        const res = await create('edge-text', place(text));
+        expect(res.status).toBe(400);
+        expect(issuePaths(res.body)).toContain(path);
+        expect(edgeApi.engine.mutatingCalls.length).toBe(before);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses every currency but INR with currency_not_supported', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.stringMatching(/^[A-Z]{3}$/).filter((c) => c !== 'INR'),
+        async (currency) => {
+          const res = await create('edge-cur', { amount: { value: 1000, currency } });
+          expect(res.status).toBe(400);
+          expect(res.body.error.code).toBe('currency_not_supported');
+          expect(issuePaths(res.body)).toEqual(['amount.currency']);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('refuses every amount above the limit with amount_too_large, and never one within it', async () => {
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.integer({ min: DEFAULT_MAX_AMOUNT + 1, max: Number.MAX_SAFE_INTEGER }),
+          fc.integer({ min: 1, max: DEFAULT_MAX_AMOUNT }),
+        ),
+        async (value) => {
+          const res = await create(`edge-amt-${n++}`, { amount: { value, currency: 'INR' } });
+          if (value > DEFAULT_MAX_AMOUNT) {
+            expect(res.status).toBe(400);
+            expect(res.body.error.code).toBe('amount_too_large');
+          } else {
+            expect(res.status).toBe(201);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('refuses every expiry before the current month with card_expired, and accepts every later one', async () => {
+    const now = new Date();
+    // Months counted from year 0; the current one is judged at UTC-12 by the API, so stay a month clear of it.
+    const current = now.getUTCFullYear() * 12 + now.getUTCMonth();
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.integer({ min: 1000 * 12, max: current - 2 }),
+          fc.integer({ min: current + 1, max: 9999 * 12 + 11 }),
+        ),
+        async (months) => {
+          const year = String(Math.floor(months / 12));
+          const month = String((months % 12) + 1).padStart(2, '0');
+          const res = await create(`edge-exp-${n++}`, {
+            card: { number: OTP_CARD, name: 'A', expiry_month: month, expiry_year: year, cvv: '123' },
+          });
+          if (months < current) {
+            expect(res.status).toBe(400);
+            expect(res.body.error.code).toBe('card_expired');
+          } else {
+            expect(res.status).toBe(201);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });

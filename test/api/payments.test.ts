@@ -1,6 +1,8 @@
 import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
 import { PaymentNotFoundError } from '../../api/engine';
+import { legacyRequestFingerprint } from '../../api/fingerprint';
+import { CreatePaymentSchema } from '../../api/schemas';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import { CHALLENGE_LAST4, CORRECT_OTP } from './fake-engine';
 import { API_KEY, auth, CHALLENGE_CARD, cardPayment, makeApi, OTHER_API_KEY, OTP_CARD } from './helpers';
@@ -311,11 +313,69 @@ describe('POST /v1/payments', () => {
     expect(res.body.error).toMatchObject({ type: 'conflict_error', code: 'idempotency_conflict' });
   });
 
+  it('answers the same reference with another card of the same last 4 digits and expiry with 409', async () => {
+    const api = makeApi();
+    await created(api, 'idem-card');
+    // Luhn-valid, ends in 1112 like OTP_CARD, same expiry: only the full number tells them apart.
+    const other = '4000000000051112';
+    const res = await request(api.app)
+      .post('/v1/payments')
+      .set(auth)
+      .send(
+        cardPayment('idem-card', {
+          card: { number: other, name: 'Asha Rao', expiry_month: '12', expiry_year: '2030', cvv: '123' },
+        }),
+      );
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('idempotency_conflict');
+    expect(res.text).not.toContain(other);
+    // The identical request still answers 200, whatever the CVV.
+    const again = await request(api.app)
+      .post('/v1/payments')
+      .set(auth)
+      .send(
+        cardPayment('idem-card', {
+          card: { number: OTP_CARD, name: 'Asha Rao', expiry_month: '12', expiry_year: '2030', cvv: '999' },
+        }),
+      );
+    expect(again.status).toBe(200);
+  });
+
+  it('answers the same reference with another saved-card token with 409', async () => {
+    const api = makeApi();
+    const body = (tokenId: string) => ({
+      merchant_order_reference: 'idem-tok',
+      amount: { value: 1000, currency: 'INR' },
+      card_token: { token_id: tokenId, cvv: '123' },
+    });
+    expect((await request(api.app).post('/v1/payments').set(auth).send(body('token-a'))).status).toBe(201);
+    expect((await request(api.app).post('/v1/payments').set(auth).send(body('token-a'))).status).toBe(200);
+    expect((await request(api.app).post('/v1/payments').set(auth).send(body('token-b'))).status).toBe(409);
+  });
+
+  it('still answers a repeat of a payment created before v2 fingerprints (stored v1:) with 200', async () => {
+    const api = makeApi();
+    const body = cardPayment('idem-v1');
+    await api.engine.start(
+      {
+        merchantOrderReference: 'idem-v1',
+        amount: { value: 150_000, currency: 'INR' },
+        preAuth: true,
+        method: { kind: 'card', cardHandle: 'vh_old', last4: '1112' },
+      },
+      legacyRequestFingerprint(CreatePaymentSchema.parse(body), 'fingerprint-key-for-tests'),
+    );
+    expect((await request(api.app).post('/v1/payments').set(auth).send(body)).status).toBe(200);
+    const changed = cardPayment('idem-v1', { amount: { value: 1, currency: 'INR' } });
+    expect((await request(api.app).post('/v1/payments').set(auth).send(changed)).status).toBe(409);
+  });
+
   it('stores a fingerprint that holds no card data', async () => {
     const api = makeApi();
     await created(api, 'fp-1');
     const fingerprint = api.engine.calls.find((c) => c.method === 'start')!.args[1] as string;
-    expect(fingerprint).toMatch(/^v1:[0-9a-f]{64}$/);
+    expect(fingerprint).toMatch(/^v2:[0-9a-f]{64}$/);
+    expect(fingerprint).not.toContain(OTP_CARD);
   });
 
   it('treats a concurrent identical request that loses the start race as 200 and destroys its vault entry', async () => {

@@ -9,6 +9,8 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGatewayProbe } from '../../api/gateway-probe';
+import type { GatewayProbe } from '../../api/gateway-probe';
 import { startApiServer } from '../../api/main';
 import type { RunningApi } from '../../api/main';
 import { createTemporalEngine } from '../../api/temporal-engine';
@@ -54,8 +56,8 @@ interface Reply {
   headers: Headers;
 }
 
-async function call(method: string, path: string, body?: unknown): Promise<Reply> {
-  const res = await fetch(`${api.url}${path}`, {
+async function call(method: string, path: string, body?: unknown, on: RunningApi = api): Promise<Reply> {
+  const res = await fetch(`${on.url}${path}`, {
     method,
     headers: {
       authorization: `Bearer ${API_KEY}`,
@@ -319,5 +321,124 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
   it('reports ready while Temporal is reachable, and 404 for an unknown payment', async () => {
     expect((await fetch(`${api.url}/readyz`)).status).toBe(200);
     expect((await call('GET', '/v1/payments/never-created')).status).toBe(404);
+  });
+});
+
+describe('the API while Plural fails, over the real engine (the sandbox’s fault injection)', () => {
+  /** A second API over the same engine: payments retry Plural every 0.3-0.6 s, and the API waits 4 s at most. */
+  let fast: RunningApi;
+  let probe: GatewayProbe;
+
+  beforeAll(async () => {
+    probe = createGatewayProbe({ baseUrl: sandbox.baseUrl });
+    fast = await startApiServer({
+      engine: createTemporalEngine({ client: new Client({ connection }) }),
+      vault,
+      apiKeys: [API_KEY],
+      callbackSecretHex: sandbox.credentials.callbackSecretHex,
+      webhookSecret: sandbox.credentials.webhookSecret,
+      fingerprintKey: 'integration-fingerprint-key',
+      publicBaseUrl: api.url,
+      returnUrls: { success: SUCCESS_URL, failure: 'https://merchant.example.test/failed' },
+      logger: createLogger({ level: 'silent' }),
+      timings: { startWaitMs: 4_000, actionWaitMs: 4_000 },
+      paymentLimits: {
+        activityRetryInitialIntervalMs: 300,
+        activityRetryMaximumIntervalMs: 600,
+        activityMaxAttempts: 60,
+      },
+      gatewayProbe: probe,
+    });
+  });
+  afterAll(async () => {
+    sandbox.setFaults({ errorRate: 0, paths: [] });
+    await fast?.stop();
+    await probe?.close();
+  });
+
+  const fastCall = (method: string, path: string, body?: unknown) => call(method, path, body, fast);
+
+  async function fastUntil(ref: string, done: (b: Reply['body']) => boolean, what: string): Promise<Reply['body']> {
+    const deadline = Date.now() + 30_000;
+    let last: Reply['body'] = {};
+    while (Date.now() < deadline) {
+      last = (await fastCall('GET', `/v1/payments/${ref}`)).body;
+      if (done(last)) return last;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}; last status ${String(last.status)}`);
+  }
+
+  it('answers a create that Plural keeps failing with the payment CREATED and gateway.retrying, then goes on', async () => {
+    const ref = `it-down-${Date.now()}`;
+    sandbox.setFaults({ errorRate: 1, paths: ['/api/pay/v1/orders'] });
+    let created: Reply;
+    try {
+      created = await fastCall('POST', '/v1/payments', {
+        merchant_order_reference: ref,
+        amount: { value: 10_000, currency: 'INR' },
+        pre_auth: true,
+        card: card(OTP_CARD),
+      });
+    } finally {
+      sandbox.setFaults({ errorRate: 0, paths: [] });
+    }
+    expect(created.status).toBe(201);
+    expect(created.body.status).toBe('CREATED');
+    expect(created.body.gateway).toMatchObject({
+      status: 'unavailable',
+      reason: 'gateway_unavailable',
+      operation: 'createOrder',
+      retrying: true,
+      max_attempts: 60,
+      last_error: expect.stringMatching(/^HTTP 50\d( [A-Z_]+)?$/),
+    });
+    expect((created.body.gateway as { attempt: number }).attempt).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(created.body.gateway)).not.toContain(OTP_CARD);
+
+    // Plural is back: the same payment goes on by itself, and the gateway field clears.
+    const recovered = await fastUntil(ref, (b) => b.status === 'AWAITING_OTP', 'AWAITING_OTP after the outage');
+    expect(recovered.gateway).toBeNull();
+    // Let it go (CANCELLED, or CLOSING while Plural's order is not final).
+    expect([200, 202]).toContain((await fastCall('POST', `/v1/payments/${ref}/cancel`)).status);
+  }, 60_000);
+
+  it('answers a capture that Plural keeps failing with 202 and gateway.retrying on captureOrder', async () => {
+    const ref = `it-capdown-${Date.now()}`;
+    const created = await fastCall('POST', '/v1/payments', {
+      merchant_order_reference: ref,
+      amount: { value: 20_000, currency: 'INR' },
+      pre_auth: true,
+      card: card(OTP_CARD),
+    });
+    expect(created.body.status).toBe('AWAITING_OTP');
+    expect(created.body.gateway).toBeNull();
+    expect((await fastCall('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP })).body.status).toBe('AUTHORIZED');
+
+    sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
+    let capture: Reply;
+    try {
+      capture = await fastCall('POST', `/v1/payments/${ref}/capture`);
+    } finally {
+      sandbox.setFaults({ errorRate: 0, paths: [] });
+    }
+    expect(capture.status).toBe(202);
+    expect(capture.body.status).toBe('AUTHORIZED');
+    expect(capture.body.gateway).toMatchObject({ operation: 'captureOrder', retrying: true });
+    expect((capture.body.gateway as { attempt: number }).attempt).toBeGreaterThanOrEqual(2);
+
+    const processed = await fastUntil(ref, (b) => b.status === 'PROCESSED', 'PROCESSED after the outage');
+    expect(processed.gateway).toBeNull();
+    expect(sandbox.order(String(processed.order_id))?.captureCount).toBe(1);
+  }, 60_000);
+
+  it('reports the sandbox reachable on /readyz alongside the engine', async () => {
+    const res = await fetch(`${fast.url}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      status: 'ready',
+      engine: { reachable: true },
+      gateway: { reachable: true },
+    });
   });
 });

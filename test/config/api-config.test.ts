@@ -60,6 +60,7 @@ describe('loadApiConfig', () => {
       API_BODY_LIMIT_BYTES: '65536',
       API_START_WAIT_MS: '2000',
       API_ACTION_WAIT_MS: '5000',
+      API_MAX_AMOUNT: '5000000',
       CARD_VAULT_TOKEN: 't'.repeat(40),
       LOG_LEVEL: 'warn',
       PAYMENT_OTP_WINDOW_MS: '120000',
@@ -72,6 +73,7 @@ describe('loadApiConfig', () => {
       cardVaultToken: 't'.repeat(40),
       bodyLimitBytes: 65_536,
       timings: { startWaitMs: 2_000, actionWaitMs: 5_000 },
+      maxAmount: 5_000_000,
       paymentDurations: { otpWindowMs: 120_000 },
       logLevel: 'warn',
     });
@@ -108,6 +110,38 @@ describe('loadApiConfig', () => {
     const config = loadApiConfig({ ...minimal, API_PORT: '', API_PUBLIC_URL: ' ' });
     expect(config.listen.port).toBe(8080);
     expect(config.publicUrl).toBeUndefined();
+  });
+
+  it('reads Plural’s origin and credentials as optional, and masks the client secret', () => {
+    expect(loadApiConfig(minimal).plural).toMatchObject({ baseUrl: undefined, credentials: undefined });
+    const config = loadApiConfig({
+      ...minimal,
+      PLURAL_BASE_URL: 'https://pluraluat.v2.pinepg.in/',
+      PLURAL_CLIENT_ID: 'client-id-1',
+      PLURAL_CLIENT_SECRET: 'client-secret-value-1',
+      PLURAL_TIMEOUT_MS: '4000',
+    });
+    expect(config.plural).toMatchObject({
+      baseUrl: 'https://pluraluat.v2.pinepg.in',
+      credentials: { clientId: 'client-id-1', clientSecret: 'client-secret-value-1' },
+      timeoutMs: 4_000,
+    });
+    expect(apiSecrets(config)).toContain('client-secret-value-1');
+    expect(loadApiConfig({ ...minimal, PLURAL_BASE_URL: 'https://pluraluat.v2.pinepg.in' }).plural.credentials).toBe(
+      undefined,
+    );
+  });
+
+  it('wants both Plural credentials, and the origin they are for', () => {
+    const half = configError(() =>
+      loadApiConfig({ ...minimal, PLURAL_BASE_URL: 'https://x.test', PLURAL_CLIENT_ID: 'id' }),
+    );
+    expect(half.issues.map((i) => i.key)).toEqual(['PLURAL_CLIENT_SECRET']);
+    const noOrigin = configError(() =>
+      loadApiConfig({ ...minimal, PLURAL_CLIENT_ID: 'id', PLURAL_CLIENT_SECRET: 'secret-value-1' }),
+    );
+    expect(noOrigin.issues.map((i) => i.key)).toEqual(['PLURAL_BASE_URL']);
+    expect(noOrigin.message).not.toContain('secret-value-1');
   });
 
   it('rejects a short card-vault token', () => {

@@ -86,6 +86,31 @@ describe('createLogger', () => {
     expect(text()).toContain('[REDACTED]');
   });
 
+  it('redacts customer data passed through to Plural: merchant metadata, notes, addresses, device info', () => {
+    const { logger, text } = capture();
+    const address = { address1: '10 Downing Street', pincode: '51524036', city: 'Westminster' };
+    logger.info(
+      {
+        orderId: 'v1-2',
+        body: {
+          notes: 'gift for Asha',
+          purchase_details: { customer: { billing_address: address }, merchant_metadata: { loyalty: 'GOLD-77' } },
+        },
+        input: {
+          merchantMetadata: { loyalty: 'GOLD-77' },
+          customer: { billingAddress: address, shippingAddress: address },
+          deviceInfo: { browser_user_agent: 'Mozilla/5.0 (X11; Quirky)' },
+        },
+        payments: [{ device_info: { browser_user_agent: 'Mozilla/5.0 (X11; Quirky)' } }],
+      },
+      'order body',
+    );
+    for (const value of ['gift for Asha', 'Downing', '51524036', 'Westminster', 'GOLD-77', 'Quirky']) {
+      expect(text()).not.toContain(value);
+    }
+    expect(text()).toContain('v1-2');
+  });
+
   it('masks PANs, CVVs, OTPs and tokens inside free text (messages, error messages, stacks)', () => {
     const { logger, text } = capture();
     logger.warn(`charging card ${PAN} / ${PAN_SPACED} / ${AMEX}`);

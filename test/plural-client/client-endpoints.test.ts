@@ -232,6 +232,39 @@ describe('payments', () => {
     expect(result.payments[0]!.id).toBe(PAYMENT_ID);
   });
 
+  it('createPayment sends the 3-D Secure device_info with every value a string, as the guides show it', async () => {
+    const seen = intercept('POST', `/api/pay/v1/orders/${ORDER_ID}/payments`, 200, pendingOrder);
+    const deviceInfo = {
+      device_channel: 'browser',
+      browser_accept_header: '*/*',
+      browser_user_agent: 'mozilla/5.0+x11;+ubuntu;+linux+x86_64;+rv:72.0)+gecko/20100101+firefox/72.0',
+      browser_language: 'en',
+      browser_screen_height: '768',
+      browser_screen_width: '1366',
+      browser_timezone: '-330',
+      browser_window_size: '1366x768',
+      browser_screen_color_depth: '24',
+      browser_java_enabled_val: 'true',
+      browser_javascript_enabled_val: 'true',
+    };
+    const payments = [
+      {
+        payment_method: 'CARD' as const,
+        payment_amount: { value: 1100, currency: 'INR' },
+        payment_option: { card_details: { card_number: CARD_NUMBER, cvv: CVV, expiry_month: '03', expiry_year: '30' } },
+        device_info: deviceInfo,
+      },
+    ];
+    await client.createPayment(ORDER_ID, { payments }, { idempotencyKey: 'wf-3ds:payment' });
+    expect((seen[0]!.body as { payments: { device_info: unknown }[] }).payments[0]!.device_info).toEqual(deviceInfo);
+    const numeric = [{ ...payments[0]!, device_info: { browser_screen_height: 768 } }];
+    const err = await rejection(
+      client.createPayment(ORDER_ID, { payments: numeric as never }, { idempotencyKey: 'k' }),
+    );
+    expect(err.type).toBe(PLURAL_ERROR_TYPE.REQUEST_VALIDATION);
+    expect(err.message).toContain('device_info.browser_screen_height');
+  });
+
   it('createPayment with a card saved on Plural sends card_token_details.token_id', async () => {
     const seen = intercept('POST', `/api/pay/v1/orders/${ORDER_ID}/payments`, 200, pendingOrder);
     const tokenDetails = { token_id: 'token-v1-0811030624-bb-RBDgpR', cvv: CVV, token_txn_type: 'NETWORK_TOKEN' };
@@ -601,6 +634,34 @@ describe('customers, points, hosted checkout', () => {
     expect(result.customer_id).toBe('cust-v1-0811030624-aa-RBDgpR');
   });
 
+  it('listCustomerTokens reads the saved cards of a customer (Get Customer Tokens)', async () => {
+    intercept('GET', '/api/v1/customer/cust-v1-0811030624-aa-RBDgpR/tokens', 200, {
+      customer_id: 'cust-v1-0811030624-aa-RBDgpR',
+      total_tokens: 1,
+      tokens: [
+        {
+          token_id: 'token-v1-0811030624-bb-RBDgpR',
+          customer_id: 'cust-v1-0811030624-aa-RBDgpR',
+          status: 'ACTIVE',
+          payment_method: 'CARD',
+          card_data: { last4_digit: '4895', card_type: 'CREDIT', network_name: 'VISA', cvv_required: true },
+          created_at: '2024-10-04T13:11:29.645591Z',
+        },
+      ],
+    });
+    const result = await client.listCustomerTokens('cust-v1-0811030624-aa-RBDgpR');
+    expect(result.tokens).toHaveLength(1);
+    expect(result.tokens[0]).toMatchObject({ token_id: 'token-v1-0811030624-bb-RBDgpR', status: 'ACTIVE' });
+    expect(result.tokens[0]!.card_data?.last4_digit).toBe('4895');
+  });
+
+  it('listCustomerTokens reads tokens: null as no saved card, and refuses an empty customer id before sending', async () => {
+    intercept('GET', '/api/v1/customer/cust-2/tokens', 200, { customer_id: 'cust-2', tokens: null });
+    expect((await client.listCustomerTokens('cust-2')).tokens).toEqual([]);
+    const err = await rejection(client.listCustomerTokens(' '));
+    expect(err.type).toBe(PLURAL_ERROR_TYPE.REQUEST_VALIDATION);
+  });
+
   it('getPointsBalance posts to /payment-option and returns the redeemable amount', async () => {
     const seen = intercept('POST', '/payment-option', 200, {
       balance: { value: 23718050, currency: 'INR' },
@@ -735,6 +796,13 @@ describe('every endpoint', () => {
       '/api/v1/customer',
       { customer_id: 'cust-1' },
       (c) => c.createCustomer({ first_name: 'K' }, o),
+    ],
+    [
+      'listCustomerTokens',
+      'GET',
+      '/api/v1/customer/cust-1/tokens',
+      { tokens: [] },
+      (c) => c.listCustomerTokens('cust-1', o),
     ],
     [
       'getPointsBalance',

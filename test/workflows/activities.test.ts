@@ -92,6 +92,9 @@ describe('payment activities', () => {
       );
       expect(f.type).toBe('GatewayUnavailable');
       expect(f.nonRetryable).toBe(false);
+      // What the API shows while the step is retried: the HTTP status and Plural's code, not the message.
+      expect(f.details?.[0]).toMatchObject({ httpStatus: expect.any(Number), errorType: 'PluralApiError' });
+      expect((f.details?.[0] as { httpStatus: number }).httpStatus).toBeGreaterThanOrEqual(500);
     } finally {
       sandbox.setFaults({ errorRate: 0, paths: [] });
     }
@@ -116,7 +119,7 @@ describe('payment activities', () => {
     expect(await vault.get(handle)).toBeDefined();
     const rejected = await failureOf(run(2, acts.createPayment, input));
     expect(rejected).toMatchObject({ type: 'PaymentRejected', nonRetryable: true });
-    expect(rejected.details?.[0]).toEqual({ code: 'CARD_EXPIRED' });
+    expect(rejected.details?.[0]).toEqual({ code: 'CARD_EXPIRED', httpStatus: 422, errorType: 'PluralApiError' });
     expect(await vault.get(handle)).toBeUndefined();
   });
 
@@ -238,6 +241,92 @@ describe('payment activities', () => {
     expect(await vault.get(otpHandle)).toBeUndefined();
   });
 
+  it('finds the card a save: true payment saved, once authorized, and that token pays a new order', async () => {
+    const customer = await plural.createCustomer({ merchant_customer_reference: newReference('cust') });
+    const ref = newReference('save');
+    const workflowId = `payment:${ref}`;
+    const order = await run(1, acts.createOrder, {
+      workflowId,
+      merchantOrderReference: ref,
+      amount: money,
+      preAuth: true,
+      customer: { customerId: customer.customer_id },
+    });
+    const pay = await run(1, acts.createPayment, {
+      workflowId,
+      orderId: order.orderId,
+      amount: money,
+      preAuth: true,
+      instrument: { kind: 'card', cardHandle: await putCard(vault, CARDS.nativeOtp), save: true },
+    });
+    const savedCardOf = { customerId: customer.customer_id, last4: '1112' };
+    // Not yet: Plural saves the card once the payment is authorized.
+    expect((await run(1, acts.getOrder, { orderId: order.orderId, savedCardOf })).savedCard).toBeUndefined();
+    await run(1, acts.generateOtp, { workflowId, paymentId: pay.cardPaymentId! });
+    const otpHandle = await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
+    const otp = { workflowId, paymentId: pay.cardPaymentId!, otpHandle, submission: 1 };
+    expect(await run(1, acts.submitOtp, otp)).toEqual({ outcome: 'ACCEPTED' });
+
+    const found = await run(1, acts.getOrder, { orderId: order.orderId, savedCardOf });
+    const listed = (await plural.listCustomerTokens(customer.customer_id)).tokens;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]!.card_data?.expiry_year).toMatch(/^\d{4}$/);
+    expect(found.savedCard).toEqual({
+      tokenId: listed[0]!.token_id,
+      status: 'ACTIVE',
+      last4: '1112',
+      expiryMonth: listed[0]!.card_data?.expiry_month,
+      expiryYear: listed[0]!.card_data?.expiry_year,
+    });
+    // Only when asked, and only for the customer's card.
+    expect((await run(1, acts.getOrder, { orderId: order.orderId })).savedCard).toBeUndefined();
+    const other = { customerId: customer.customer_id, last4: '4444' };
+    expect((await run(1, acts.getOrder, { orderId: order.orderId, savedCardOf: other })).savedCard).toBeUndefined();
+
+    const next = await newOrder();
+    const paid = await run(1, acts.createPayment, {
+      workflowId: `payment:${next.ref}`,
+      orderId: next.order.orderId,
+      amount: money,
+      preAuth: true,
+      instrument: {
+        kind: 'card_token',
+        tokenId: found.savedCard!.tokenId,
+        cvvHandle: await vault.put({ cvv: CVV }, 60_000),
+      },
+    });
+    expect(paid.order.payments[0]).toMatchObject({ method: 'CARD', status: 'PENDING' });
+  });
+
+  it('leaves the saved card out, without failing Get Order, when the token lookup fails', async () => {
+    const { order } = await newOrder();
+    const approved = {
+      ...(await plural.getOrder(order.orderId)),
+      payments: [
+        {
+          id: 'v1-pay-approved',
+          status: 'AUTHORIZED' as const,
+          payment_amount: money,
+          payment_method: 'CARD',
+        },
+      ],
+    };
+    const lookup = vi.spyOn(plural, 'listCustomerTokens').mockRejectedValue(new Error('unreachable'));
+    const getOrder = vi.spyOn(plural, 'getOrder').mockResolvedValue(approved);
+    try {
+      const found = await run(1, acts.getOrder, {
+        orderId: order.orderId,
+        savedCardOf: { customerId: 'cust-x', last4: '1112' },
+      });
+      expect(lookup).toHaveBeenCalledTimes(1);
+      expect(found.orderId).toBe(order.orderId);
+      expect(found.savedCard).toBeUndefined();
+    } finally {
+      lookup.mockRestore();
+      getOrder.mockRestore();
+    }
+  });
+
   it('derives Plural references of at most 50 characters from long idempotency keys, stably', () => {
     const key = `payment:${'x'.repeat(60)}:capture`;
     expect(referenceFor(key)).toHaveLength(42);
@@ -258,6 +347,7 @@ describe('payment activities', () => {
       }),
     );
     expect(f.type).toBe('PaymentRejected');
-    expect(`${f.message} ${JSON.stringify(f.details)}`).not.toContain(CVV);
+    // The CVV as a number of its own: Plural's order ids are digit runs that may hold "739" by chance.
+    expect(`${f.message} ${JSON.stringify(f.details)}`).not.toMatch(new RegExp(`(?<!\\d)${CVV}(?!\\d)`));
   });
 });

@@ -188,6 +188,35 @@ describe('payment methods, each through to capture', () => {
     });
   });
 
+  it('passes notes, merchant metadata, both addresses and the 3-D Secure browser details on to Plural', async () => {
+    await fx.withWorker(async () => {
+      const address = { address1: 'H.No 15, Sector 17', pincode: '144001', city: 'CHANDIGARH', country: 'INDIA' };
+      const wf = await startPayment(
+        fx,
+        input(
+          { kind: 'card', cardHandle: await putCard(fx.vault, CARDS.challenge), last4: '4444' },
+          {
+            notes: 'gift wrap',
+            merchantMetadata: { channel: 'web' },
+            customer: { firstName: 'Asha', billingAddress: address, shippingAddress: { ...address, city: 'MOHALI' } },
+            deviceInfo: { deviceChannel: 'browser', browserScreenHeight: '768', browserJavaEnabled: 'false' },
+          },
+        ),
+      );
+      const waiting = await waitForStatus(wf, 'AWAITING_CHALLENGE');
+      const order = await fx.plural.getOrder(waiting.pluralOrderId!);
+      expect(order).toMatchObject({
+        notes: 'gift wrap',
+        purchase_details: {
+          customer: { first_name: 'Asha', billing_address: address, shipping_address: { city: 'MOHALI' } },
+          merchant_metadata: { channel: 'web' },
+        },
+      });
+      await approveChallenge(wf, waiting.pluralPaymentIds[0]!);
+      expect((await captureAll(wf)).status).toBe('PROCESSED');
+    });
+  });
+
   it('never puts card data in any workflow history of this file', async () => {
     const scans = await scanHistories(fx);
     expect(scans.length).toBeGreaterThan(5);

@@ -40,6 +40,8 @@ export async function openOrder(run: PaymentRun): Promise<void> {
     customer: input.customer,
     callbackUrl: input.callbackUrl,
     failureCallbackUrl: input.failureCallbackUrl,
+    notes: input.notes,
+    merchantMetadata: input.merchantMetadata,
   };
   const rejectAndFail = (f: FailureInfo): 'stop' => {
     payment.fail(f.code, f.message, `rejected by Plural (${f.type})`);
@@ -127,7 +129,15 @@ export async function openOrder(run: PaymentRun): Promise<void> {
   const orderId = order.orderId;
   const created = await steps.run(
     'create_payment',
-    () => acts.createPayment({ workflowId, orderId, amount: input.amount, preAuth: input.preAuth, instrument }),
+    () =>
+      acts.createPayment({
+        workflowId,
+        orderId,
+        amount: input.amount,
+        preAuth: input.preAuth,
+        instrument,
+        deviceInfo: input.deviceInfo,
+      }),
     rejectAndFail,
   );
   if (!created) return cancelledWhileParked(run);
