@@ -3,13 +3,6 @@ import type { SavedCardSnapshot } from '../activities/types';
 import type { Money } from '../workflows/definitions';
 import type { PaymentRecord } from './engine';
 
-/**
- * The state's `savedCard`: the workflow copies `OrderSnapshot.savedCard` (from the `getOrder` activity asked with
- * `savedCardOf`) into its state once Plural has saved the card of a `save: true` payment. Read structurally, so the
- * resource shows it as soon as the workflow fills it.
- */
-type WithSavedCard = PaymentRecord['state'] & { savedCard?: SavedCardSnapshot | undefined };
-
 const money = (m: Money | undefined): Money | null => (m ? { value: m.value, currency: m.currency } : null);
 
 /** Build the JSON body for one payment. Absent values are `null` so the shape is stable. */
@@ -69,7 +62,7 @@ export function paymentResource(record: PaymentRecord) {
           retries: s.parked.retries,
         }
       : null,
-    saved_card: savedCardOf((s as WithSavedCard).savedCard),
+    saved_card: savedCardOf(s.savedCard),
     gateway: record.gateway
       ? {
           status: record.gateway.status,

@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { SavedCardSnapshot } from '../activities/types';
 
 /** Task queue the payment worker polls. */
 export const PAYMENT_TASK_QUEUE = 'payments';
@@ -461,6 +462,8 @@ export interface PaymentState {
   pluralOrderStatus: string | undefined;
   /** Set while (and after) the payment was CLOSING. */
   closing: ClosingInfo | undefined;
+  /** The card a `save: true` payment saved for the customer at Plural, once Plural lists it (pay with `tokenId`). */
+  savedCard: SavedCardSnapshot | undefined;
   authorizedAt: string | undefined;
   authorizationExpiresAt: string | undefined;
   autoCancelAt: string | undefined;

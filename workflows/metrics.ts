@@ -75,6 +75,8 @@ export const RECONCILE_TRIGGER = {
   SALE_PROCESSING: 'sale_processing',
   /** Watching Plural's order while the payment is CLOSING, until the order is final. */
   CLOSING: 'closing',
+  /** A processed payment that saved its card: the token Plural saved may only now be listed. */
+  SAVED_CARD: 'saved_card',
   /** After a capture Plural refused. */
   CAPTURE_REJECTED: 'capture_rejected',
   /** After a cancel that did not complete. */

@@ -77,6 +77,7 @@ export class Payment {
       failure: undefined,
       parked: undefined,
       closing: undefined,
+      savedCard: undefined,
       reconciliations: 0,
       lastReconciledAt: undefined,
       audit: [],
@@ -216,6 +217,8 @@ export class Payment {
     }
     this.setOrderId(order.orderId);
     s.pluralOrderStatus = order.status;
+    // The newest answer wins: Plural's token moves INITIATED → ACTIVE.
+    if (order.savedCard) s.savedCard = { ...order.savedCard };
     const stage = stageOf(order.status);
     if (order.capturedValue > 0) s.amountCaptured = { value: order.capturedValue, currency: s.amount.currency };
     if (stage === 'REFUNDED' && s.amountCaptured && (s.amountRefunded?.value ?? 0) < s.amountCaptured.value) {
@@ -307,6 +310,7 @@ export class Payment {
       audit: s.audit.map((e) => ({ ...e })),
       otp: s.otp === undefined ? undefined : { ...s.otp },
       closing: s.closing === undefined ? undefined : { ...s.closing },
+      savedCard: s.savedCard === undefined ? undefined : { ...s.savedCard },
     };
   }
 }

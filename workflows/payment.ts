@@ -9,6 +9,7 @@ import { allHandlersFinished, CancellationScope, condition, workflowInfo } from 
 import { DEFAULT_DURATIONS, DEFAULT_LIMITS, PAYMENT_STATUS } from './definitions';
 import type { PaymentState, PaymentWorkflowInput } from './definitions';
 import { Inbox, registerHandlers } from './messages';
+import { RECONCILE_TRIGGER } from './metrics';
 import { Payment } from './payment-state';
 import { authenticate } from './phases/authenticate';
 import { closePayment } from './phases/closing';
@@ -26,7 +27,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   const limits = { ...DEFAULT_LIMITS, ...input.limits };
   const payment = new Payment(input, durations);
   const inbox = new Inbox();
-  const steps = new Steps(payment, inbox, limits, durations);
+  const steps = new Steps(payment, inbox, limits, durations, input.customer?.customerId);
   const run: PaymentRun = { input, workflowId: workflowInfo().workflowId, durations, limits, payment, inbox, steps };
   registerHandlers(payment, inbox);
 
@@ -47,6 +48,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       else break;
     }
     rejectCaptures(run);
+    // A card saved by a sale Plural processed at once may be listed only now: one more look, best effort.
+    if (payment.status === PAYMENT_STATUS.PROCESSED && steps.savedCardLookup() !== undefined) {
+      await steps.reconcile('Get Order for the saved card', RECONCILE_TRIGGER.SAVED_CARD);
+    }
     await condition(allHandlersFinished);
     payment.touch();
     return { ...payment.snapshot(), nextActions: [] };

@@ -54,6 +54,7 @@ export class Steps {
     private readonly inbox: Inbox,
     limits: PaymentLimits,
     private readonly durations: PaymentDurations,
+    private readonly customerId: string | undefined,
   ) {
     this.confirmDelayMs = durations.reconcileInitialDelayMs;
     const retry = {
@@ -147,7 +148,11 @@ export class Steps {
     if (p.s.pluralOrderId === undefined) return false;
     let order: OrderSnapshot;
     try {
-      order = await this.lookups.getOrder({ orderId: p.s.pluralOrderId });
+      const savedCardOf = this.savedCardLookup();
+      order = await this.lookups.getOrder({
+        orderId: p.s.pluralOrderId,
+        ...(savedCardOf !== undefined ? { savedCardOf } : {}),
+      });
     } catch (err) {
       p.note(`${cause} failed: ${failureInfo(err).code}`);
       p.metrics.reconciliation(trigger, RECONCILE_OUTCOME.ERROR);
@@ -159,6 +164,19 @@ export class Steps {
     p.applyOrder(order, cause);
     p.metrics.reconciliation(trigger, p.status === before ? RECONCILE_OUTCOME.UNCHANGED : RECONCILE_OUTCOME.CHANGED);
     return true;
+  }
+
+  /**
+   * For a payment that saves its card (`save: true` with a customer), Get Order also asks for the token Plural saved,
+   * until it is ACTIVE; otherwise undefined.
+   */
+  savedCardLookup(): { customerId: string; last4: string } | undefined {
+    const p = this.payment;
+    const method = p.method;
+    const customerId = this.customerId;
+    if (method.kind !== 'card' || method.save !== true || customerId === undefined) return undefined;
+    if (p.s.savedCard?.status === 'ACTIVE') return undefined;
+    return { customerId, last4: method.last4 };
   }
 
   /** Get Order of any order (a refund's, say), best effort: undefined when Plural cannot be reached. */

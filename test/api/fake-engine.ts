@@ -133,6 +133,7 @@ export class FakeEngine implements PaymentEngine {
       refunds: [],
       pluralOrderStatus: undefined,
       closing: undefined,
+      savedCard: undefined,
       authorizedAt: undefined,
       authorizationExpiresAt: undefined,
       autoCancelAt: undefined,

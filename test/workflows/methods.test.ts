@@ -75,12 +75,15 @@ describe('payment methods, each through to capture', () => {
       );
       await waitForStatus(first, 'AWAITING_OTP');
       await submitOtp(fx, first, 'o', CORRECT_OTP);
-      expect((await captureAll(first)).status).toBe('PROCESSED');
+      const firstResult = await captureAll(first);
+      expect(firstResult.status).toBe('PROCESSED');
 
       const tokens = (await sandboxGet(`/api/v1/customer/${customer.customer_id}/tokens`)) as {
         tokens: { token_id: string }[];
       };
       expect(tokens.tokens).toHaveLength(1);
+      // The merchant learns the token from the payment itself, once Plural lists it.
+      expect(firstResult.savedCard).toMatchObject({ tokenId: tokens.tokens[0]!.token_id, last4: '1112' });
       const cvvHandle = await fx.vault.put({ cvv: CVV }, 60_000);
       const second = await startPayment(
         fx,
