@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowBundle } from '@temporalio/worker';
-import { cancelRequestedSignal } from '../../workflows/definitions';
+import { cancelRequestedSignal, captureRequestedSignal } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import type { RunningSandbox } from '../../plural-sandbox';
 import {
@@ -114,7 +114,12 @@ describe('an order is over only when Plural says so', () => {
       await payOnCheckout(fx.sandbox, state.redirectUrl!, 'mastercard-challenge');
       const authorized = await waitForStatus(handle, 'AUTHORIZED');
       expect(authorized.nextActions).toEqual(['CAPTURE', 'CANCEL']);
-      expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('AUTHORIZED');
+      expect(fx.sandbox.order(state.pluralOrderId!)).toMatchObject({ status: 'AUTHORIZED', preAuth: true });
+      await handle.signal(captureRequestedSignal, { requestId: 'hc-capture' });
+      const result = await handle.result();
+      expect(result.status).toBe('PROCESSED');
+      expect(fx.sandbox.order(state.pluralOrderId!)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
+      expectMoneyAgrees(fx.sandbox, result, 5000);
     });
   });
 });
