@@ -3,7 +3,7 @@
  * statuses, failure types, search attributes, input and state types, and duration defaults. Callers (the API, the
  * worker, operators' scripts) import this module; it holds no workflow body.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { SavedCardSnapshot } from '../activities/types';
 
@@ -307,25 +307,107 @@ export interface PaymentWorkflowInput {
   merchantMetadata?: Record<string, string>;
   /** Browser details for 3-D Secure, sent with the card payment as `device_info`. */
   deviceInfo?: DeviceInfo;
+  /** The id of the API request that created the payment (see {@link OpenPaymentRequest}). */
+  requestId?: string;
+  /** HMAC of the creating request, no card data: a repeat with another fingerprint is refused. */
+  requestFingerprint?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Signals and the query
+// Messages: Updates for requests that want an answer, Signals for Plural's fire-and-forget events, the query
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * The customer's OTP, as a card-vault handle: the OTP itself never enters history (the API puts `{ otp }` in the
- * vault, the submit-OTP activity reads and destroys it). `submissionId` lets the caller find the outcome in
- * `PaymentState.otp.lastSubmission`.
+ * Why an Update's validator refused a request, before anything was written to history (the failure's `type`). The
+ * API answers each with its HTTP status; nothing else in the API knows the workflow's rules.
  */
-export interface OtpSubmittedSignal {
-  submissionId: string;
-  otpHandle: string;
+export const UPDATE_REJECTION = {
+  /** The payment is not in a status where the request applies (409). */
+  INVALID_STATE: 'InvalidState',
+  /** The request itself is wrong for this payment: a capture above the authorized amount, say (400). */
+  INVALID_REQUEST: 'InvalidRequest',
+  /** Not yet: details `[{ availableAt }]`, when it will be allowed (429). */
+  TOO_EARLY: 'TooEarly',
+  /** Nothing of the kind is left (no OTP resends; Plural's one capture used) (409). */
+  LIMIT_REACHED: 'LimitReached',
+  /** The same merchant order reference with a different request (409). */
+  REQUEST_CONFLICT: 'RequestConflict',
+} as const;
+export type UpdateRejection = (typeof UPDATE_REJECTION)[keyof typeof UPDATE_REJECTION];
+
+/**
+ * Sent with the payment's start (update-with-start): answers once the payment is actionable (awaiting the customer,
+ * authorized, parked, or final). A repeat of the creating request (same fingerprint) attaches to the running payment
+ * and gets the same answer; another request under the same reference is refused (`RequestConflict`).
+ */
+export interface OpenPaymentRequest {
+  /** The API's id for this HTTP request: the payment was created by it when it equals the input's `requestId`. */
+  requestId: string;
+  /** HMAC of the create request (no card data): equal fingerprints are the same request. */
+  requestFingerprint: string;
+}
+export interface OpenPaymentAnswer {
+  state: PaymentState;
+  /** This request started the payment (201), rather than finding it running (200). */
+  created: boolean;
 }
 
-export interface OtpResendRequestedSignal {
-  requestId: string;
+/**
+ * The customer's OTP, as a card-vault handle: the OTP itself never enters history (the API puts `{ otp }` in the
+ * vault, the submit-OTP activity reads and destroys it).
+ */
+export interface SubmitOtpRequest {
+  otpHandle: string;
 }
+export interface SubmitOtpAnswer {
+  /** ACCEPTED, INCORRECT (attempts left), FAILED (Plural ended it, or the OTP never reached Plural), IGNORED. */
+  outcome: OtpSubmissionOutcome;
+  attemptsLeft: number;
+  message?: string;
+  state: PaymentState;
+}
+
+export interface ResendOtpAnswer {
+  outcome: OtpResendOutcome;
+  message?: string;
+  state: PaymentState;
+}
+
+/** Capture an AUTHORIZED pre-auth payment; omit `amount` for a full capture. */
+export interface CaptureRequest {
+  amount?: Money;
+}
+export interface CaptureAnswer {
+  outcome: CaptureOutcome['outcome'];
+  /** What this capture took, when it did. */
+  amountCaptured?: Money;
+  message?: string;
+  state: PaymentState;
+}
+
+export interface CancelRequest {
+  reason?: string;
+}
+/** The payment after the cancel: CANCELLED, or CLOSING (not authorized yet: Plural cancels only authorizations). */
+export interface PaymentAnswer {
+  state: PaymentState;
+}
+
+export interface OperatorRequest {
+  /** Who asked (for the audit trail). */
+  operator?: string;
+  reason?: string;
+}
+
+export const openPaymentUpdate = defineUpdate<OpenPaymentAnswer, [OpenPaymentRequest]>('openPayment');
+export const submitOtpUpdate = defineUpdate<SubmitOtpAnswer, [SubmitOtpRequest]>('submitOtp');
+export const resendOtpUpdate = defineUpdate<ResendOtpAnswer, []>('resendOtp');
+export const captureUpdate = defineUpdate<CaptureAnswer, [CaptureRequest]>('capture');
+export const cancelUpdate = defineUpdate<PaymentAnswer, [CancelRequest]>('cancel');
+/** Retry the parked step; answers once it has run again (unparked, or parked again). */
+export const operatorRetryUpdate = defineUpdate<PaymentAnswer, [OperatorRequest]>('operatorRetry');
+/** Give up on the parked step: a cancel (an authorization is cancelled at Plural; otherwise the payment closes). */
+export const operatorGiveUpUpdate = defineUpdate<PaymentAnswer, [OperatorRequest]>('operatorGiveUp');
 
 /** A signed browser callback, already verified by the API. */
 export interface CallbackReceivedSignal {
@@ -349,30 +431,8 @@ export interface WebhookReceivedSignal {
   errorMessage?: string;
 }
 
-/** Capture an AUTHORIZED pre-auth payment; omit `amount` for a full capture. */
-export interface CaptureRequestedSignal {
-  requestId: string;
-  amount?: Money;
-}
-
-export interface CancelRequestedSignal {
-  requestId: string;
-  reason?: string;
-}
-
-export interface OperatorRetrySignal {
-  /** Who asked (for the audit trail). */
-  operator?: string;
-}
-
-export const otpSubmittedSignal = defineSignal<[OtpSubmittedSignal]>('otpSubmitted');
-export const otpResendRequestedSignal = defineSignal<[OtpResendRequestedSignal]>('otpResendRequested');
 export const callbackReceivedSignal = defineSignal<[CallbackReceivedSignal]>('callbackReceived');
 export const webhookReceivedSignal = defineSignal<[WebhookReceivedSignal]>('webhookReceived');
-export const captureRequestedSignal = defineSignal<[CaptureRequestedSignal]>('captureRequested');
-export const cancelRequestedSignal = defineSignal<[CancelRequestedSignal]>('cancelRequested');
-/** Retry the parked operation. To give up instead, send `cancelRequested`. */
-export const operatorRetrySignal = defineSignal<[OperatorRetrySignal]>('operatorRetry');
 
 /** A transition (or a noted non-transition, where `from === to`) in the audit trail. */
 export interface AuditEntry {
@@ -405,12 +465,11 @@ export interface OtpState {
   resendsLeft: number;
   /** ISO time from which a resend is allowed. */
   resendAvailableAt: string | undefined;
-  lastSubmission?: { submissionId: string; outcome: OtpSubmissionOutcome; message?: string };
-  lastResend?: { requestId: string; outcome: OtpResendOutcome; message?: string };
+  lastSubmission?: { outcome: OtpSubmissionOutcome; message?: string };
+  lastResend?: { outcome: OtpResendOutcome; message?: string };
 }
 
 export interface CaptureOutcome {
-  requestId: string;
   outcome: 'CAPTURED' | 'REJECTED' | 'PARKED';
   message?: string;
 }
@@ -478,3 +537,18 @@ export interface PaymentState {
 }
 
 export const getPaymentQuery = defineQuery<PaymentState>('getPayment');
+
+/** Memo key of the payment's {@link PaymentSummary}, kept current by the workflow at every status change. */
+export const PAYMENT_MEMO_KEY = 'payment';
+/** Memo key of the creating request's fingerprint, set at start. */
+export const FINGERPRINT_MEMO_KEY = 'requestFingerprint';
+
+/** What the memo holds: enough to answer a read when no worker answers the query (marked stale by the API). */
+export interface PaymentSummary {
+  status: PaymentStatus;
+  pluralOrderId: string | undefined;
+  amount: Money;
+  amountCaptured: Money | undefined;
+  amountRefunded: Money | undefined;
+  updatedAt: string;
+}

@@ -1,73 +1,203 @@
 /**
- * The payment's message handlers. Requests from the merchant and the customer (OTP, resend, capture, cancel, the
- * operator's retry) only go into the {@link Inbox}: every activity call happens in the main body, one at a time, so
- * the state moves in one place. Plural's callbacks and webhooks are deduplicated and queued for confirmation: the main
- * body reads Plural's order (Get Order) and moves the payment on what the order says, never on the event itself.
+ * The payment's message handlers. Requests that want an answer are Updates: each has a validator
+ * (`validators.ts`) that refuses what cannot apply now before anything is written to history; an accepted request
+ * goes into the {@link Inbox} with its Update id, the main body acts on it (every activity call happens there, one at
+ * a time, so the state moves in one place) and the handler returns that request's own answer. Plural's callbacks and
+ * webhooks stay Signals (fire-and-forget): deduplicated and queued for confirmation, the main body reads Plural's order
+ * (Get Order) and moves the payment on what the order says, never on the event itself.
  */
-import { setHandler } from '@temporalio/workflow';
+import { condition, currentUpdateInfo, setHandler } from '@temporalio/workflow';
+import { nowMs } from './clock';
 import {
   callbackReceivedSignal,
-  cancelRequestedSignal,
-  captureRequestedSignal,
+  cancelUpdate,
+  captureUpdate,
   getPaymentQuery,
-  operatorRetrySignal,
-  otpResendRequestedSignal,
-  otpSubmittedSignal,
+  openPaymentUpdate,
+  operatorGiveUpUpdate,
+  operatorRetryUpdate,
+  PAYMENT_STATUS,
+  resendOtpUpdate,
+  submitOtpUpdate,
+  TERMINAL_STATUSES,
   webhookReceivedSignal,
 } from './definitions';
 import type {
-  CancelRequestedSignal,
-  CaptureRequestedSignal,
-  OtpResendRequestedSignal,
-  OtpSubmittedSignal,
+  CaptureAnswer,
+  CaptureRequest,
+  OpenPaymentRequest,
+  PaymentAnswer,
+  PaymentWorkflowInput,
+  ResendOtpAnswer,
+  SubmitOtpAnswer,
 } from './definitions';
 import type { Payment } from './payment-state';
+import {
+  validateCancel,
+  validateCapture,
+  validateOpen,
+  validateOperator,
+  validateResendOtp,
+  validateSubmitOtp,
+} from './validators';
 
 /** Who asked to cancel. */
 export type CancelSource = 'merchant' | 'operator' | 'workflow';
 
-/** What arrived and has not been handled yet; drained by the phases. */
+/** A cancel waiting to be acted on, with the Updates that wait for its answer. */
+export interface PendingCancel {
+  reason: string | undefined;
+  source: CancelSource;
+  /** Update ids to answer once the cancel has been acted on (none for Temporal's own cancellation). */
+  ids: string[];
+}
+
+/** What arrived and has not been handled yet; drained by the phases, which answer each request by its Update id. */
 export class Inbox {
-  readonly otps: OtpSubmittedSignal[] = [];
-  readonly resends: OtpResendRequestedSignal[] = [];
-  readonly captures: CaptureRequestedSignal[] = [];
-  /** The first cancel request not yet acted on (later ones add nothing). */
-  cancel: (CancelRequestedSignal & { source: CancelSource }) | undefined;
+  readonly otps: { id: string; otpHandle: string }[] = [];
+  readonly resends: { id: string }[] = [];
+  readonly captures: (CaptureRequest & { id: string })[] = [];
+  /** The cancel not yet acted on (later requests join it). */
+  cancel: PendingCancel | undefined;
   /** How many times an operator asked to retry a parked step. */
   operatorRetries = 0;
   /** Gateway events already seen (`callback:<order>:<status>`, `webhook:<webhook-id>`). */
   readonly seenEvents = new Set<string>();
   /** Gateway events waiting for a Get Order to confirm what they say (labels, for the audit trail). */
   readonly unconfirmed: string[] = [];
+  private readonly answers = new Map<string, unknown>();
 
-  /** Records a cancel request unless one is already waiting. */
-  requestCancel(request: CancelRequestedSignal, source: CancelSource): void {
-    this.cancel ??= { ...request, source };
+  /** Records a cancel request; one already waiting absorbs it (both get its answer). */
+  requestCancel(reason: string | undefined, source: CancelSource, id?: string): void {
+    this.cancel ??= { reason, source, ids: [] };
+    if (id !== undefined) this.cancel.ids.push(id);
+  }
+
+  /** Takes the waiting cancel, for a phase to act on (then {@link answerAll} its ids). */
+  takeCancel(): PendingCancel | undefined {
+    const cancel = this.cancel;
+    this.cancel = undefined;
+    return cancel;
+  }
+
+  answer(id: string, value: unknown): void {
+    this.answers.set(id, value);
+  }
+
+  answerAll(ids: readonly string[], value: unknown): void {
+    for (const id of ids) this.answers.set(id, value);
+  }
+
+  /** Waits for the main body's answer to the Update `id`. */
+  async answerOf<T>(id: string): Promise<T> {
+    await condition(() => this.answers.has(id));
+    const value = this.answers.get(id) as T;
+    this.answers.delete(id);
+    return value;
   }
 }
 
-/** Registers the query and every signal handler of `payment`. */
-export function registerHandlers(payment: Payment, inbox: Inbox): void {
+/** The running Update's id (handlers only run inside an Update). */
+function updateId(): string {
+  return currentUpdateInfo()?.id ?? 'unknown-update';
+}
+
+/** The state as the query shows it (and the validators read it). */
+const stateOf = (payment: Payment) => payment.snapshot();
+
+/** The payment is actionable: the customer can act, it is authorized, parked, closing or final. */
+function actionable(payment: Payment): boolean {
+  const s = payment.s;
+  return s.status !== PAYMENT_STATUS.CREATED || s.redirectUrl !== undefined || s.parked !== undefined;
+}
+
+/** Registers the query, every Update with its validator, and the gateway's Signals. */
+export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, inbox: Inbox): void {
   setHandler(getPaymentQuery, () => payment.snapshot());
 
-  setHandler(otpSubmittedSignal, (sig) => {
-    inbox.otps.push(sig);
-  });
-  setHandler(otpResendRequestedSignal, (sig) => {
-    inbox.resends.push(sig);
-  });
-  setHandler(captureRequestedSignal, (sig) => {
-    inbox.captures.push(sig);
-  });
-  setHandler(cancelRequestedSignal, (sig) => {
-    // A cancel sent while a step is parked is the operator giving up on it.
-    inbox.requestCancel(sig, payment.s.parked ? 'operator' : 'merchant');
-  });
-  setHandler(operatorRetrySignal, (sig) => {
-    inbox.operatorRetries += 1;
-    const parked = payment.s.parked;
-    if (parked) payment.note(`operator retry of ${parked.operation}${sig.operator ? ` by ${sig.operator}` : ''}`);
-  });
+  setHandler(
+    openPaymentUpdate,
+    async (request) => {
+      await condition(() => actionable(payment));
+      return { state: payment.snapshot(), created: request.requestId === input.requestId };
+    },
+    { validator: (request: OpenPaymentRequest) => validateOpen(input, request) },
+  );
+
+  setHandler(
+    submitOtpUpdate,
+    async (request): Promise<SubmitOtpAnswer> => {
+      const id = updateId();
+      inbox.otps.push({ id, otpHandle: request.otpHandle });
+      return inbox.answerOf<SubmitOtpAnswer>(id);
+    },
+    { validator: (_request) => validateSubmitOtp(stateOf(payment)) },
+  );
+
+  setHandler(
+    resendOtpUpdate,
+    async (): Promise<ResendOtpAnswer> => {
+      const id = updateId();
+      inbox.resends.push({ id });
+      return inbox.answerOf<ResendOtpAnswer>(id);
+    },
+    { validator: () => validateResendOtp(stateOf(payment), nowMs()) },
+  );
+
+  setHandler(
+    captureUpdate,
+    async (request): Promise<CaptureAnswer> => {
+      const id = updateId();
+      inbox.captures.push({ ...request, id });
+      return inbox.answerOf<CaptureAnswer>(id);
+    },
+    { validator: (request: CaptureRequest) => validateCapture(stateOf(payment), request) },
+  );
+
+  setHandler(
+    cancelUpdate,
+    async (request): Promise<PaymentAnswer> => {
+      // Already closing: the cancel is under way; answer with the payment as it is.
+      if (payment.status === PAYMENT_STATUS.CLOSING) return { state: payment.snapshot() };
+      const id = updateId();
+      // A cancel sent while a step is parked is the operator giving up on it.
+      inbox.requestCancel(request.reason, payment.s.parked ? 'operator' : 'merchant', id);
+      return inbox.answerOf<PaymentAnswer>(id);
+    },
+    { validator: (_request) => validateCancel(stateOf(payment)) },
+  );
+
+  setHandler(
+    operatorRetryUpdate,
+    async (request): Promise<PaymentAnswer> => {
+      const parked = payment.s.parked;
+      const retries = parked?.retries ?? 0;
+      inbox.operatorRetries += 1;
+      if (parked) {
+        payment.note(`operator retry of ${parked.operation}${request.operator ? ` by ${request.operator}` : ''}`);
+      }
+      // Answered once the step has run again: unparked (done), parked again (failed again), or the payment ended.
+      await condition(
+        () =>
+          payment.s.parked === undefined ||
+          payment.s.parked.retries > retries ||
+          TERMINAL_STATUSES.includes(payment.status),
+      );
+      return { state: payment.snapshot() };
+    },
+    { validator: (_request) => validateOperator(stateOf(payment)) },
+  );
+
+  setHandler(
+    operatorGiveUpUpdate,
+    async (request): Promise<PaymentAnswer> => {
+      const id = updateId();
+      const who = request.operator ? `operator ${request.operator}` : 'operator';
+      inbox.requestCancel(`${who}: ${request.reason ?? 'gave up on the parked step'}`, 'operator', id);
+      return inbox.answerOf<PaymentAnswer>(id);
+    },
+    { validator: (_request) => validateOperator(stateOf(payment)) },
+  );
 
   /** Queues a verified gateway event for confirmation with Get Order, once per event id. */
   const gatewayEvent = (id: string, orderId: string, label: string): void => {

@@ -7,10 +7,17 @@
  * answer to the engine's own create, capture, cancel or refund). A signed callback or webhook is not applied; it asks
  * for a Get Order (`messages.ts`), so even a validly signed but forged event cannot mark a payment paid.
  */
-import { log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { log, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { OrderSnapshot } from '../activities';
 import { isoAt, nowMs } from './clock';
-import { CLOSING_REASON, ENGINE_FAILURE_CODE, NEXT_ACTION, PAYMENT_STATUS, SEARCH_ATTRIBUTE } from './definitions';
+import {
+  CLOSING_REASON,
+  ENGINE_FAILURE_CODE,
+  NEXT_ACTION,
+  PAYMENT_MEMO_KEY,
+  PAYMENT_STATUS,
+  SEARCH_ATTRIBUTE,
+} from './definitions';
 import type {
   ClosingReason,
   NextAction,
@@ -18,6 +25,7 @@ import type {
   PaymentMethodDescriptor,
   PaymentState,
   PaymentStatus,
+  PaymentSummary,
   PaymentWorkflowInput,
 } from './definitions';
 import { paymentMetrics } from './metrics';
@@ -160,6 +168,7 @@ export class Payment {
     this.s.audit.push({ from, to, cause, at: isoAt(nowMs()) });
     this.touch();
     this.upsertSearchAttributes();
+    this.upsertMemo();
     // The SDK's workflow logger adds workflowId, runId and workflowType, and stays silent while replaying.
     log.info('payment status changed', { from, to, cause });
     if (isTerminal(to)) this.metrics.completed(to, this.method.kind);
@@ -176,6 +185,24 @@ export class Payment {
     if (this.s.pluralOrderId === orderId) return;
     this.s.pluralOrderId = orderId;
     this.upsertSearchAttributes();
+    this.upsertMemo();
+  }
+
+  /**
+   * The payment's summary in the workflow's memo (encrypted like every payload), so the API can still answer a read
+   * from `describe()` when no worker answers the query.
+   */
+  upsertMemo(): void {
+    const s = this.s;
+    const summary: PaymentSummary = {
+      status: s.status,
+      pluralOrderId: s.pluralOrderId,
+      amount: s.amount,
+      amountCaptured: s.amountCaptured,
+      amountRefunded: s.amountRefunded,
+      updatedAt: s.updatedAt,
+    };
+    upsertMemo({ [PAYMENT_MEMO_KEY]: summary });
   }
 
   /**
@@ -283,6 +310,8 @@ export class Payment {
     if (s.parked) return [NEXT_ACTION.OPERATOR_RETRY, NEXT_ACTION.CANCEL];
     switch (s.status) {
       case PAYMENT_STATUS.AWAITING_OTP: {
+        // Plural accepted an OTP, or refused for good: only its order's outcome is left to wait for.
+        if (this.otpSettled) return [NEXT_ACTION.CANCEL];
         const actions: NextAction[] = [NEXT_ACTION.SUBMIT_OTP];
         if (s.otp && s.otp.resendsLeft > 0) actions.push(NEXT_ACTION.RESEND_OTP);
         return [...actions, NEXT_ACTION.CANCEL];

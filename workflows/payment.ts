@@ -15,7 +15,8 @@ import { authenticate } from './phases/authenticate';
 import { closePayment } from './phases/closing';
 import { openOrder } from './phases/open-order';
 import { awaitSaleProcessed } from './phases/processing';
-import { rejectCaptures, settle } from './phases/settle';
+import { answerPending } from './phases/finish';
+import { settle } from './phases/settle';
 import type { PaymentRun } from './run';
 import { Steps } from './steps';
 
@@ -29,13 +30,13 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   const inbox = new Inbox();
   const steps = new Steps(payment, inbox, limits, durations, input.customer?.customerId);
   const run: PaymentRun = { input, workflowId: workflowInfo().workflowId, durations, limits, payment, inbox, steps };
-  registerHandlers(payment, inbox);
+  registerHandlers(input, payment, inbox);
 
   // Temporal's own cancellation (`temporal workflow cancel`, the UI's "Request Cancellation") is a cancel request like
   // the merchant's: abandoning the workflow there would leave an authorization open or money taken at Plural. The
   // phases therefore run in a scope it cannot interrupt.
   CancellationScope.current().cancelRequested.catch(() => {
-    inbox.requestCancel({ requestId: 'workflow-cancellation', reason: 'Temporal workflow cancellation' }, 'workflow');
+    inbox.requestCancel('Temporal workflow cancellation', 'workflow');
   });
   return CancellationScope.nonCancellable(async () => {
     payment.metrics.started(input.method.kind);
@@ -47,7 +48,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       else if (payment.status === PAYMENT_STATUS.CLOSING) await closePayment(run);
       else break;
     }
-    rejectCaptures(run);
+    answerPending(run);
     // A card saved by a sale Plural processed at once may be listed only now: one more look, best effort.
     if (payment.status === PAYMENT_STATUS.PROCESSED && steps.savedCardLookup() !== undefined) {
       await steps.reconcile('Get Order for the saved card', RECONCILE_TRIGGER.SAVED_CARD);

@@ -92,16 +92,15 @@ export class Steps {
   async parkUntilOperator(operation: ParkedOperation['operation'], f: FailureInfo): Promise<boolean> {
     const p = this.payment;
     if (p.s.parked?.operation === operation) {
-      p.s.parked = { ...p.s.parked, code: f.code, message: f.message };
+      // Parked again after an operator's retry: the retry ran and failed again.
+      p.s.parked = { ...p.s.parked, code: f.code, message: f.message, retries: p.s.parked.retries + 1 };
+      p.touch();
     } else {
       this.park(operation, f);
     }
     const retriesBefore = this.inbox.operatorRetries;
     await condition(() => this.inbox.operatorRetries > retriesBefore || this.inbox.cancel !== undefined || p.terminal);
-    if (this.inbox.operatorRetries > retriesBefore && !p.terminal) {
-      if (p.s.parked) p.s.parked.retries += 1;
-      return true;
-    }
+    if (this.inbox.operatorRetries > retriesBefore && !p.terminal) return true;
     this.unpark();
     return false;
   }

@@ -5,7 +5,13 @@
  */
 import { isoAt, nowMs } from '../clock';
 import { CLOSING_REASON, FAILURE_TYPE, PAYMENT_STATUS } from '../definitions';
-import type { ClosingReason, OtpResendRequestedSignal, OtpSubmittedSignal } from '../definitions';
+import type {
+  ClosingReason,
+  OtpResendOutcome,
+  OtpSubmissionOutcome,
+  ResendOtpAnswer,
+  SubmitOtpAnswer,
+} from '../definitions';
 import type { CancelSource } from '../messages';
 import { OTP_RESEND_OUTCOME, OTP_SUBMISSION_RESULT, RECONCILE_TRIGGER } from '../metrics';
 import type { PaymentRun } from '../run';
@@ -27,25 +33,25 @@ export async function authenticate(run: PaymentRun): Promise<void> {
   let delay = durations.reconcileInitialDelayMs;
   let nextReconcileAt = nowMs() + delay;
   while (payment.awaiting) {
-    if (inbox.cancel) {
-      const request = inbox.cancel;
-      inbox.cancel = undefined;
+    const cancel = inbox.takeCancel();
+    if (cancel) {
       payment.close(
-        closingReasonOf(request.source),
-        `cancel requested before authorization (${request.requestId})`,
-        request.reason ?? 'cancelled before authorization',
+        closingReasonOf(cancel.source),
+        `cancel requested before authorization (${cancel.source})`,
+        cancel.reason ?? 'cancelled before authorization',
       );
+      inbox.answerAll(cancel.ids, { state: payment.snapshot() });
       return;
     }
     if (await steps.confirmEvents()) continue;
     const sub = inbox.otps.shift();
     if (sub) {
-      await submitOtp(run, sub);
+      inbox.answer(sub.id, await submitOtp(run, sub.otpHandle));
       continue;
     }
     const resend = inbox.resends.shift();
     if (resend) {
-      await resendOtp(run, resend);
+      inbox.answer(resend.id, await resendOtp(run));
       continue;
     }
     const t = nowMs();
@@ -81,52 +87,47 @@ export function closingReasonOf(source: CancelSource): ClosingReason {
       : CLOSING_REASON.MERCHANT_CANCEL;
 }
 
-async function submitOtp(run: PaymentRun, sig: OtpSubmittedSignal): Promise<void> {
+/** Sends one OTP to Plural and says what became of it (the Update's answer). */
+async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpAnswer> {
   const { payment, steps, workflowId } = run;
   const otp = payment.s.otp;
+  const answer = (outcome: OtpSubmissionOutcome, message?: string): SubmitOtpAnswer => {
+    if (otp) otp.lastSubmission = { outcome, ...(message !== undefined ? { message } : {}) };
+    return {
+      outcome,
+      attemptsLeft: otp?.attemptsLeft ?? 0,
+      ...(message !== undefined ? { message } : {}),
+      state: payment.snapshot(),
+    };
+  };
   if (
     payment.status !== PAYMENT_STATUS.AWAITING_OTP ||
     !otp ||
     payment.otpSettled ||
     payment.s.pluralPaymentIds.length === 0
   ) {
-    if (otp) {
-      otp.lastSubmission = {
-        submissionId: sig.submissionId,
-        outcome: 'IGNORED',
-        message: `payment is ${payment.status}`,
-      };
-    }
-    return;
+    return answer('IGNORED', `payment is ${payment.status}; no OTP is expected`);
   }
   payment.otpSubmissions += 1;
   const paymentId = payment.cardPaymentId ?? payment.s.pluralPaymentIds[0] ?? '';
   let result;
   try {
-    result = await steps.acts.submitOtp({
-      workflowId,
-      paymentId,
-      otpHandle: sig.otpHandle,
-      submission: payment.otpSubmissions,
-    });
+    result = await steps.acts.submitOtp({ workflowId, paymentId, otpHandle, submission: payment.otpSubmissions });
   } catch (err) {
     const f = failureInfo(err);
     if (f.type === FAILURE_TYPE.OTP_UNAVAILABLE) {
       // Plural never saw this OTP: not an attempt; the customer submits again within the window.
-      otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'FAILED', message: f.message };
       payment.note('OTP submission failed: the OTP hand-off was unavailable, nothing was sent to Plural');
       payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.UNAVAILABLE);
-      return;
+      return answer('FAILED', f.message);
     }
-    otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'IGNORED', message: f.message };
     payment.note(`OTP submission could not reach Plural: ${f.code}`);
     payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.ERROR);
-    return;
+    return answer('IGNORED', f.message);
   }
   switch (result.outcome) {
     case 'ACCEPTED':
       payment.otpSettled = true;
-      otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'ACCEPTED' };
       payment.note('OTP accepted');
       payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
       // A webhook or callback that already moved the payment on makes this Get Order redundant, and it would only
@@ -134,83 +135,69 @@ async function submitOtp(run: PaymentRun, sig: OtpSubmittedSignal): Promise<void
       if (payment.awaiting) {
         await steps.reconcile('Get Order after the OTP was accepted', RECONCILE_TRIGGER.OTP_ACCEPTED);
       }
-      return;
+      return answer('ACCEPTED');
     case 'INCORRECT':
       // Plural's own verdict ends the attempts (FAILED below); the engine's count never shows 0 before that.
       if (result.counted) otp.attemptsLeft = Math.max(1, otp.attemptsLeft - 1);
       if (result.resendAfterSeconds !== undefined) {
         otp.resendAvailableAt = isoAt(nowMs() + result.resendAfterSeconds * 1000);
       }
-      otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'INCORRECT', message: result.message };
       payment.note('incorrect OTP');
       payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.INCORRECT);
-      return;
+      return answer('INCORRECT', result.message);
     case 'FAILED': {
       // Plural refuses a retried submission whose first answer was lost (a timeout or a 5xx after it had accepted
-      // the OTP, or a worker that died mid-call): the payment is no longer pending. Ask Plural before failing, and
-      // never fail a payment that has moved on meanwhile.
+      // the OTP, or a worker that died mid-call): the payment is no longer pending. Ask Plural before answering,
+      // and never fail a payment that has moved on meanwhile.
       if (payment.awaiting) {
         await steps.reconcile('Get Order after the OTP was refused', RECONCILE_TRIGGER.OTP_REFUSED);
       }
-      const movedOn: readonly string[] = [
-        PAYMENT_STATUS.AUTHORIZED,
-        PAYMENT_STATUS.PROCESSING,
-        PAYMENT_STATUS.PROCESSED,
-      ];
+      const movedOn: readonly string[] = [PAYMENT_STATUS.AUTHORIZED, PAYMENT_STATUS.PROCESSING, PAYMENT_STATUS.PROCESSED];
       if (movedOn.includes(payment.status)) {
         payment.otpSettled = true;
-        otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'ACCEPTED' };
         payment.note('OTP refused on a retry, but Plural had accepted it (the first answer was lost)');
         payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
-        return;
+        return answer('ACCEPTED');
       }
       otp.attemptsLeft = 0;
-      otp.lastSubmission = { submissionId: sig.submissionId, outcome: 'FAILED', message: result.message };
       payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.FAILED);
       // No more OTPs; the payment's outcome is Plural's order's (the reconciliation backoff reads it), never this
       // refusal alone.
       payment.otpSettled = true;
-      if (payment.awaiting)
-        payment.note(`OTP refused by Plural (${result.code}); waiting for Plural's order to settle`);
-      return;
+      if (payment.awaiting) payment.note(`OTP refused by Plural (${result.code}); waiting for Plural's order to settle`);
+      return answer('FAILED', result.message);
     }
   }
 }
 
-async function resendOtp(run: PaymentRun, sig: OtpResendRequestedSignal): Promise<void> {
+/** Asks Plural to send the OTP again and says what became of it (the Update's answer). */
+async function resendOtp(run: PaymentRun): Promise<ResendOtpAnswer> {
   const { payment, steps, workflowId } = run;
   const otp = payment.s.otp;
+  const answer = (outcome: OtpResendOutcome, message?: string): ResendOtpAnswer => {
+    if (otp) otp.lastResend = { outcome, ...(message !== undefined ? { message } : {}) };
+    return { outcome, ...(message !== undefined ? { message } : {}), state: payment.snapshot() };
+  };
+  // The validator checked these when the request arrived; the payment may have moved on since.
   if (!otp || payment.status !== PAYMENT_STATUS.AWAITING_OTP || payment.otpSettled) {
-    if (otp) otp.lastResend = { requestId: sig.requestId, outcome: 'IGNORED', message: `payment is ${payment.status}` };
-    return;
+    return answer('IGNORED', `payment is ${payment.status}; no OTP is expected`);
   }
   if (otp.resendsLeft <= 0) {
-    otp.lastResend = { requestId: sig.requestId, outcome: 'LIMIT_REACHED', message: 'no OTP resends left' };
     payment.metrics.otpResend(OTP_RESEND_OUTCOME.LIMIT_REACHED);
-    return;
+    return answer('LIMIT_REACHED', 'no OTP resends left');
   }
   const availableAt = otp.resendAvailableAt === undefined ? 0 : Date.parse(otp.resendAvailableAt);
   if (nowMs() < availableAt) {
-    otp.lastResend = {
-      requestId: sig.requestId,
-      outcome: 'TOO_EARLY',
-      message: `resend allowed from ${otp.resendAvailableAt}`,
-    };
     payment.metrics.otpResend(OTP_RESEND_OUTCOME.TOO_EARLY);
-    return;
+    return answer('TOO_EARLY', `resend allowed from ${otp.resendAvailableAt}`);
   }
   payment.otpResends += 1;
   let result;
   try {
-    result = await steps.acts.resendOtp({
-      workflowId,
-      paymentId: payment.cardPaymentId ?? '',
-      resend: payment.otpResends,
-    });
+    result = await steps.acts.resendOtp({ workflowId, paymentId: payment.cardPaymentId ?? '', resend: payment.otpResends });
   } catch (err) {
-    otp.lastResend = { requestId: sig.requestId, outcome: 'IGNORED', message: failureInfo(err).message };
     payment.metrics.otpResend(OTP_RESEND_OUTCOME.ERROR);
-    return;
+    return answer('IGNORED', failureInfo(err).message);
   }
   if (result.resendAfterSeconds !== undefined) {
     otp.resendAvailableAt = isoAt(nowMs() + result.resendAfterSeconds * 1000);
@@ -218,11 +205,10 @@ async function resendOtp(run: PaymentRun, sig: OtpResendRequestedSignal): Promis
   if (result.outcome === 'SENT') {
     otp.resendsLeft -= 1;
     if (!result.next.includes('RESEND_OTP')) otp.resendsLeft = 0;
-    otp.lastResend = { requestId: sig.requestId, outcome: 'SENT' };
     payment.note('OTP resent');
     payment.metrics.otpResend(OTP_RESEND_OUTCOME.SENT);
-  } else {
-    otp.lastResend = { requestId: sig.requestId, outcome: 'REJECTED', message: result.message };
-    payment.metrics.otpResend(OTP_RESEND_OUTCOME.REJECTED);
+    return answer('SENT');
   }
+  payment.metrics.otpResend(OTP_RESEND_OUTCOME.REJECTED);
+  return answer('REJECTED', result.message);
 }

@@ -38,9 +38,10 @@ export async function closePayment(run: PaymentRun): Promise<void> {
   };
   while (payment.status === PAYMENT_STATUS.CLOSING) {
     rejectCaptures(run);
-    if (inbox.cancel) {
-      inbox.cancel = undefined;
+    const cancel = inbox.takeCancel();
+    if (cancel) {
       payment.note('cancel requested again: the payment is already closing');
+      inbox.answerAll(cancel.ids, { state: payment.snapshot() });
     }
     if (payment.s.pluralOrderId === undefined) {
       // Nothing was created at Plural: nothing can take money.

@@ -177,13 +177,13 @@ export async function openOrder(run: PaymentRun): Promise<void> {
 function cancelledWhileParked(run: PaymentRun): void {
   const { payment, inbox } = run;
   if (payment.terminal) return;
-  const request = inbox.cancel;
-  inbox.cancel = undefined;
+  const request = inbox.takeCancel();
   const detail = request?.reason ?? 'cancelled while parked';
   if (payment.s.pluralOrderId === undefined) {
     payment.s.failure = { code: ENGINE_FAILURE_CODE.CANCELLED_BEFORE_AUTHORIZATION, message: detail };
     payment.moveTo(PAYMENT_STATUS.CANCELLED, `cancelled while parked, before any order existed at Plural (${detail})`);
-    return;
+  } else {
+    payment.close(closingReasonOf(request?.source ?? 'operator'), `cancelled while parked (${detail})`, detail);
   }
-  payment.close(closingReasonOf(request?.source ?? 'operator'), `cancelled while parked (${detail})`, detail);
+  inbox.answerAll(request?.ids ?? [], { state: payment.snapshot() });
 }

@@ -15,11 +15,11 @@ export async function awaitSaleProcessed(run: PaymentRun): Promise<void> {
   let nextAt = nowMs() + delay;
   while (payment.status === PAYMENT_STATUS.PROCESSING) {
     rejectCaptures(run);
-    if (inbox.cancel) {
-      payment.note(
-        `cancel ${inbox.cancel.requestId} refused: a sale Plural has authorized is processed, not cancelled`,
-      );
-      inbox.cancel = undefined;
+    // A cancel that arrived before Plural authorized the sale: refused now (the validator refuses new ones).
+    const cancel = inbox.takeCancel();
+    if (cancel) {
+      payment.note('cancel refused: a sale Plural has authorized is processed, not cancelled');
+      inbox.answerAll(cancel.ids, { state: payment.snapshot() });
     }
     if (await steps.confirmEvents()) continue;
     if (nowMs() >= nextAt) {

@@ -4,7 +4,7 @@
  */
 import { isoAt, nowMs } from '../clock';
 import { PAYMENT_STATUS } from '../definitions';
-import type { CaptureRequestedSignal } from '../definitions';
+import type { CaptureAnswer, CaptureRequest, Money, PaymentStatus } from '../definitions';
 import { AUTO_CANCEL_REASON, CAPTURE_KIND, CAPTURE_OUTCOME, RECONCILE_TRIGGER } from '../metrics';
 import type { PaymentRun } from '../run';
 import type { FailureInfo } from '../steps';
@@ -16,14 +16,18 @@ export async function settle(run: PaymentRun): Promise<void> {
     if (await steps.confirmEvents()) continue;
     const req = inbox.captures.shift();
     if (req) {
-      await capture(run, req);
-      countCapture(run, req);
+      const { answer, parked, partial } = await capture(run, req);
+      inbox.answer(req.id, answer);
+      if (parked) await retryParkedCapture(run, parked, partial);
+      // Counted once its outcome is known: a parked capture by what the operator's retries made of it.
+      const captured = (payment.status as PaymentStatus) === PAYMENT_STATUS.PROCESSED;
+      countCapture(run, req, parked ? (captured ? 'CAPTURED' : 'REJECTED') : answer.outcome);
       continue;
     }
-    if (inbox.cancel) {
-      const reason = inbox.cancel.reason ?? 'merchant request';
-      inbox.cancel = undefined;
-      await cancelAuthorization(run, 'cancel', `cancelled: ${reason}`);
+    const cancel = inbox.takeCancel();
+    if (cancel) {
+      await cancelAuthorization(run, 'cancel', `cancelled: ${cancel.reason ?? 'merchant request'}`);
+      inbox.answerAll(cancel.ids, { state: payment.snapshot() });
       continue;
     }
     const autoCancelAt = Date.parse(payment.s.autoCancelAt ?? isoAt(nowMs()));
@@ -43,76 +47,98 @@ export async function settle(run: PaymentRun): Promise<void> {
 export function rejectCaptures(run: PaymentRun): void {
   const { payment, inbox } = run;
   for (const req of inbox.captures.splice(0)) {
-    payment.s.lastCapture = { requestId: req.requestId, outcome: 'REJECTED', message: `payment is ${payment.status}` };
-    countCapture(run, req);
+    const message = `payment is ${payment.status}; it cannot be captured`;
+    payment.s.lastCapture = { outcome: 'REJECTED', message };
+    countCapture(run, req, 'REJECTED');
+    inbox.answer(req.id, { outcome: 'REJECTED', message, state: payment.snapshot() });
   }
 }
 
-async function capture(run: PaymentRun, req: CaptureRequestedSignal): Promise<void> {
-  const { payment, steps, workflowId } = run;
+/** Captures the authorization (or the amount asked for) and says what became of this request. */
+async function capture(
+  run: PaymentRun,
+  req: CaptureRequest,
+): Promise<{ answer: CaptureAnswer; parked?: FailureInfo; partial?: Money }> {
+  const { payment } = run;
   const s = payment.s;
   const authorized = s.amountAuthorized ?? s.amount;
-  const reject = (message: string): void => {
-    s.lastCapture = { requestId: req.requestId, outcome: 'REJECTED', message };
-    payment.note(`capture ${req.requestId} rejected: ${message}`);
-  };
-  if (payment.captureAttempted) return reject(`order ${s.pluralOrderId ?? ''} was already captured once`);
-  const amount = req.amount;
-  if (amount !== undefined) {
-    if (amount.currency !== authorized.currency) {
-      return reject(`capture currency ${amount.currency} differs from authorized ${authorized.currency}`);
-    }
-    if (!Number.isSafeInteger(amount.value) || amount.value <= 0) {
-      return reject(`capture amount ${amount.value} must be a positive integer of minor units`);
-    }
-    if (amount.value > authorized.value) {
-      return reject(
-        `capture amount ${amount.value} exceeds authorized ${authorized.value} for order ${s.pluralOrderId ?? ''}`,
-      );
-    }
+  // The validator checked the request when it arrived; one capture per order stays the rule here too.
+  if (payment.captureAttempted) {
+    return { answer: captureAnswer(run, 'REJECTED', `order ${s.pluralOrderId ?? ''} was already captured once`) };
   }
   payment.captureAttempted = true;
-  const partial = amount !== undefined && amount.value < authorized.value ? amount : undefined;
-  const orderId = s.pluralOrderId ?? '';
-  for (;;) {
-    let rejected: FailureInfo | undefined;
-    const order = await steps.run(
-      'capture',
-      () => steps.acts.captureOrder({ workflowId, orderId, amount: partial }),
-      (f) => {
-        rejected = f;
-        return 'stop';
-      },
-    );
-    if (order) {
-      payment.applyOrder(order, `captured (${req.requestId})`);
-      if (payment.status === PAYMENT_STATUS.PROCESSED)
-        s.lastCapture = { requestId: req.requestId, outcome: 'CAPTURED' };
-      return;
-    }
-    if (!rejected) {
-      s.lastCapture = { requestId: req.requestId, outcome: 'REJECTED', message: 'capture abandoned while parked' };
-      return;
-    }
-    // Plural said no: a declined capture fails the order there; anything else leaves it AUTHORIZED (park it).
-    await steps.reconcile('Get Order after a rejected capture', RECONCILE_TRIGGER.CAPTURE_REJECTED);
-    if (payment.status !== PAYMENT_STATUS.AUTHORIZED) {
-      s.lastCapture = { requestId: req.requestId, outcome: 'REJECTED', message: rejected.message };
-      return;
-    }
-    s.lastCapture = { requestId: req.requestId, outcome: 'PARKED', message: rejected.message };
-    if (!(await steps.parkUntilOperator('capture', rejected))) return;
+  const partial = req.amount !== undefined && req.amount.value < authorized.value ? req.amount : undefined;
+  const attempt = await attemptCapture(run, partial);
+  if (attempt.parked) {
+    // The merchant hears PARKED now; the operator's retry (or give-up) decides later.
+    return { answer: captureAnswer(run, 'PARKED', attempt.parked.message), parked: attempt.parked, partial };
+  }
+  return { answer: attempt.answer };
+}
+
+/** One capture at Plural: the answer, or the refusal to park on when Plural said no but kept the authorization. */
+async function attemptCapture(
+  run: PaymentRun,
+  partial: Money | undefined,
+): Promise<{ answer: CaptureAnswer; parked?: undefined } | { parked: FailureInfo }> {
+  const { payment, steps, workflowId } = run;
+  const orderId = payment.s.pluralOrderId ?? '';
+  let rejected: FailureInfo | undefined;
+  const order = await steps.run(
+    'capture',
+    () => steps.acts.captureOrder({ workflowId, orderId, amount: partial }),
+    (f) => {
+      rejected = f;
+      return 'stop';
+    },
+  );
+  if (order) {
+    payment.applyOrder(order, 'captured');
+    return {
+      answer:
+        payment.status === PAYMENT_STATUS.PROCESSED
+          ? captureAnswer(run, 'CAPTURED')
+          : captureAnswer(run, 'REJECTED', `Plural's order is ${order.status} after the capture`),
+    };
+  }
+  if (!rejected) return { answer: captureAnswer(run, 'REJECTED', 'capture abandoned while parked') };
+  // Plural said no: a declined capture fails the order there; anything else leaves it AUTHORIZED (park it).
+  await steps.reconcile('Get Order after a rejected capture', RECONCILE_TRIGGER.CAPTURE_REJECTED);
+  if (payment.status !== PAYMENT_STATUS.AUTHORIZED) return { answer: captureAnswer(run, 'REJECTED', rejected.message) };
+  return { parked: rejected };
+}
+
+/** A parked capture: wait for the operator, capture again, until it is done or the operator gives up. */
+async function retryParkedCapture(run: PaymentRun, parked: FailureInfo, partial: Money | undefined): Promise<void> {
+  let refusal: FailureInfo | undefined = parked;
+  while (refusal) {
+    run.payment.s.lastCapture = { outcome: 'PARKED', message: refusal.message };
+    if (!(await run.steps.parkUntilOperator('capture', refusal))) return;
+    const attempt = await attemptCapture(run, partial);
+    refusal = attempt.parked;
   }
 }
 
-/** One count per capture request, once its outcome is known (`lastCapture` answers that request). */
-function countCapture(run: PaymentRun, req: CaptureRequestedSignal): void {
+function captureAnswer(run: PaymentRun, outcome: CaptureAnswer['outcome'], message?: string): CaptureAnswer {
+  const { payment } = run;
+  const s = payment.s;
+  s.lastCapture = { outcome, ...(message !== undefined ? { message } : {}) };
+  if (outcome === 'REJECTED' && message !== undefined) payment.note(`capture rejected: ${message}`);
+  return {
+    outcome,
+    ...(outcome === 'CAPTURED' && s.amountCaptured ? { amountCaptured: { ...s.amountCaptured } } : {}),
+    ...(message !== undefined ? { message } : {}),
+    state: payment.snapshot(),
+  };
+}
+
+/** One count per capture request, once its outcome is known. */
+function countCapture(run: PaymentRun, req: CaptureRequest, outcome: CaptureAnswer['outcome']): void {
   const s = run.payment.s;
   const authorized = s.amountAuthorized ?? s.amount;
   const kind =
     req.amount !== undefined && req.amount.value < authorized.value ? CAPTURE_KIND.PARTIAL : CAPTURE_KIND.FULL;
-  const captured = s.lastCapture?.requestId === req.requestId && s.lastCapture.outcome === 'CAPTURED';
-  run.payment.metrics.capture(kind, captured ? CAPTURE_OUTCOME.CAPTURED : CAPTURE_OUTCOME.REJECTED);
+  run.payment.metrics.capture(kind, outcome === 'CAPTURED' ? CAPTURE_OUTCOME.CAPTURED : CAPTURE_OUTCOME.REJECTED);
 }
 
 async function cancelAuthorization(run: PaymentRun, stepName: string, cause: string): Promise<void> {
