@@ -3,8 +3,7 @@
  *
  * - Every mutating call carries the idempotency key `<workflowId>:<step>`; merchant references Plural limits to 50
  *   characters are derived from the same key (hashed when longer), so a retry sends the same reference.
- * - Failures become `ApplicationFailure`s with a `type` from `FAILURE_TYPE`: Plural 5xx/429/timeouts/connection errors
- *   stay retryable (`GatewayUnavailable`); business rejections are non-retryable.
+ * - Failures are classified in `failures.ts`.
  * - A retried attempt of a non-idempotent call first checks the order's state at Plural, so an answer lost in transit
  *   never yields two orders, two payments or two captures.
  * - Card data is read from the vault only inside `lookupCard`, `checkPointsBalance` and `createPayment`, the OTP only
@@ -24,7 +23,7 @@ import type {
   PluralClient,
 } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
-import type { Address, DeviceInfo, FailureType } from '../workflows/definitions';
+import type { Address, DeviceInfo } from '../workflows/definitions';
 import type {
   ActivityLogger,
   CancelInput,
@@ -48,8 +47,11 @@ import type {
   SavedCardSnapshot,
   SubmitOtpInput,
 } from './types';
+import { classify, codeOf, failure } from './failures';
 
 export type * from './types';
+export { classify } from './failures';
+export type { FailureDetails } from './failures';
 
 /** Dependencies of {@link createActivities}. */
 export interface ActivityDeps {
@@ -99,49 +101,10 @@ function cardApproved(order: OrderSnapshot): boolean {
   );
 }
 
-/**
- * What a failure's details say beyond its `type`: the code the workflow branches on, and for a Plural error its HTTP
- * status and error type, which the API reports while the step is retried (never the message: it may echo a request).
- */
-export interface FailureDetails {
-  code: string;
-  httpStatus?: number;
-  errorType?: string;
-}
-
-function failure(
-  message: string,
-  type: FailureType,
-  nonRetryable: boolean,
-  code?: string,
-  from?: { statusCode: number | undefined; type: string },
-): ApplicationFailure {
-  const details: FailureDetails = { code: code ?? type };
-  if (from?.statusCode !== undefined) details.httpStatus = from.statusCode;
-  if (from !== undefined) details.errorType = from.type;
-  return ApplicationFailure.create({ message, type, nonRetryable, details: [details] });
-}
-
-/**
- * Maps a thrown value to an `ApplicationFailure`: retryable Plural errors keep retrying with the same key; others
- * become non-retryable with `businessType`. A caller abort (activity cancellation) is rethrown unchanged.
- */
-export function classify(err: unknown, businessType: FailureType): Error {
-  if (err instanceof ApplicationFailure) return err;
-  if (isPluralError(err)) {
-    if (err.type === PLURAL_ERROR_TYPE.ABORTED) return err;
-    if (err.retryable) return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
-    return failure(err.message, businessType, true, err.code, err);
-  }
-  return err instanceof Error ? err : new Error('unexpected non-error thrown by the Plural client');
-}
-
 /** A 422 from an OTP endpoint: a business answer (`next[]`, `resend_after`), not a failure to retry. */
 function isOtpRejection(err: unknown): err is PluralApiError {
   return isPluralError(err) && err.type === PLURAL_ERROR_TYPE.API && err.statusCode === 422;
 }
-
-const codeOf = (err: unknown): string | undefined => (isPluralError(err) ? err.code : undefined);
 
 function cardUnavailable(what: string): ApplicationFailure {
   return failure(
