@@ -1,16 +1,14 @@
 /**
  * Payment activities: thin translations between the workflow's vocabulary and the Plural client.
  *
- * - Every mutating call carries the idempotency key `<workflowId>:<step>`; merchant references Plural limits to 50
- *   characters are derived from the same key (hashed when longer), so a retry sends the same reference.
+ * - Idempotency keys and merchant references: `referenceFor` in `context.ts`.
  * - Failures are classified in `failures.ts`.
  * - A retried attempt of a non-idempotent call first checks the order's state at Plural, so an answer lost in transit
  *   never yields two orders, two payments or two captures.
  * - Card data is read from the vault only inside `lookupCard`, `checkPointsBalance` and `createPayment`, the OTP only
  *   inside `submitOtp`; neither is ever returned, logged or put in an error.
  */
-import { createHash } from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { isPluralError, ORDER_STATUS, PAYMENT_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
 import type {
   Address as PluralAddress,
@@ -20,17 +18,14 @@ import type {
   Order,
   PaymentRequest,
   PluralApiError,
-  PluralClient,
 } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import type { Address, DeviceInfo } from '../workflows/definitions';
 import type {
-  ActivityLogger,
   CancelInput,
   CaptureInput,
   CardLookupResult,
   CardSecret,
-  CardVault,
   CheckoutLinkResult,
   CreateOrderInput,
   CreatePaymentInput,
@@ -47,52 +42,15 @@ import type {
   SavedCardSnapshot,
   SubmitOtpInput,
 } from './types';
+import { createActivityContext, referenceFor, snapshotOf } from './context';
+import type { ActivityDeps } from './context';
 import { classify, codeOf, failure } from './failures';
 
 export type * from './types';
+export { referenceFor, snapshotOf } from './context';
+export type { ActivityDeps } from './context';
 export { classify } from './failures';
 export type { FailureDetails } from './failures';
-
-/** Dependencies of {@link createActivities}. */
-export interface ActivityDeps {
-  plural: PluralClient;
-  vault: CardVault;
-  logger?: ActivityLogger;
-}
-
-const MAX_REFERENCE_LENGTH = 50;
-
-/** A merchant reference of at most 50 characters derived from an idempotency key (stable across retries). */
-export function referenceFor(key: string): string {
-  if (key.length <= MAX_REFERENCE_LENGTH) return key;
-  return `h-${createHash('sha256').update(key).digest('base64url').slice(0, 40)}`;
-}
-
-/** Plural's answer to an order, reduced to what the workflow needs (no card data). */
-export function snapshotOf(order: Order): OrderSnapshot {
-  const payments = order.payments.map((p) => ({
-    id: p.id,
-    method: p.payment_method,
-    status: p.status,
-    amount: { value: p.payment_amount.value, currency: p.payment_amount.currency },
-    // A pre-auth's captures are listed; a processed sale took its whole amount without a capture of its own.
-    capturedValue:
-      p.capture_data && p.capture_data.length > 0
-        ? p.capture_data.reduce((sum, c) => sum + c.capture_amount.value, 0)
-        : p.status === PAYMENT_STATUS.PROCESSED
-          ? p.payment_amount.value
-          : 0,
-    errorCode: p.error_detail?.code ?? undefined,
-    errorMessage: p.error_detail?.message ?? undefined,
-  }));
-  return {
-    orderId: order.order_id,
-    status: order.status,
-    amount: { value: order.order_amount.value, currency: order.order_amount.currency },
-    payments,
-    capturedValue: payments.reduce((sum, p) => sum + p.capturedValue, 0),
-  };
-}
 
 /** Whether the order's card payment has been approved (a saved card exists only after that). */
 function cardApproved(order: OrderSnapshot): boolean {
@@ -144,22 +102,7 @@ export function deviceInfoBody(d: DeviceInfo | undefined): PluralDeviceInfo | un
 
 /** Builds the payment activities over a Plural client and a card vault. */
 export function createActivities(deps: ActivityDeps) {
-  const { plural, vault, logger } = deps;
-
-  const call = () => {
-    const ctx = Context.current();
-    return { signal: ctx.cancellationSignal, attempt: ctx.info.attempt };
-  };
-
-  /** Logs with the activity's identity (workflow id, run id, activity type, attempt) so lines join the payment. */
-  const log = (level: 'info' | 'warn', fields: object, msg: string): void => {
-    if (!logger) return;
-    const { workflowExecution, activityType, attempt } = Context.current().info;
-    logger[level](
-      { workflowId: workflowExecution?.workflowId, runId: workflowExecution?.runId, activityType, attempt, ...fields },
-      msg,
-    );
-  };
+  const { plural, vault, call, log, getOrderSnapshot } = createActivityContext(deps);
 
   async function findByReference(ref: string, signal: AbortSignal): Promise<Order | undefined> {
     try {
@@ -168,14 +111,6 @@ export function createActivities(deps: ActivityDeps) {
       if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
         return undefined;
       }
-      throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
-    }
-  }
-
-  async function getOrderSnapshot(orderId: string, signal: AbortSignal): Promise<OrderSnapshot> {
-    try {
-      return snapshotOf(await plural.getOrder(orderId, { signal }));
-    } catch (err) {
       throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
     }
   }
