@@ -9,28 +9,22 @@
  *   inside `submitOtp`; neither is ever returned, logged or put in an error.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { isPluralError, ORDER_STATUS, PAYMENT_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
+import { isPluralError, ORDER_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
 import type {
-  Address as PluralAddress,
   CardDetailsResponse,
-  CustomerToken,
   DeviceInfo as PluralDeviceInfo,
-  Order,
   PaymentRequest,
   PluralApiError,
 } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
-import type { Address, DeviceInfo } from '../workflows/definitions';
+import type { DeviceInfo } from '../workflows/definitions';
 import type {
   CancelInput,
   CaptureInput,
   CardLookupResult,
   CardSecret,
-  CheckoutLinkResult,
-  CreateOrderInput,
   CreatePaymentInput,
   CreatePaymentResult,
-  GetOrderInput,
   OrderSnapshot,
   OtpGenerateResult,
   OtpResendResult,
@@ -39,12 +33,12 @@ import type {
   PointsBalanceResult,
   RefundInput,
   RefundSnapshot,
-  SavedCardSnapshot,
   SubmitOtpInput,
 } from './types';
 import { createActivityContext, referenceFor, snapshotOf } from './context';
 import type { ActivityDeps } from './context';
 import { classify, codeOf, failure } from './failures';
+import { createOrderActivities } from './orders';
 
 export type * from './types';
 export { referenceFor, snapshotOf } from './context';
@@ -52,31 +46,12 @@ export type { ActivityDeps } from './context';
 export { classify } from './failures';
 export type { FailureDetails } from './failures';
 
-/** Whether the order's card payment has been approved (a saved card exists only after that). */
-function cardApproved(order: OrderSnapshot): boolean {
-  return order.payments.some(
-    (p) => p.method === 'CARD' && (p.status === PAYMENT_STATUS.AUTHORIZED || p.status === PAYMENT_STATUS.PROCESSED),
-  );
-}
-
-/** A 422 from an OTP endpoint: a business answer (`next[]`, `resend_after`), not a failure to retry. */
-function isOtpRejection(err: unknown): err is PluralApiError {
-  return isPluralError(err) && err.type === PLURAL_ERROR_TYPE.API && err.statusCode === 422;
-}
-
 function cardUnavailable(what: string): ApplicationFailure {
   return failure(
     `${what} is no longer available (the hand-off expired or was already used); ask the customer to enter the card again`,
     FAILURE_TYPE.CARD_DATA_UNAVAILABLE,
     true,
   );
-}
-
-/** An address in Plural's words (the same field names; only what is set). */
-function addressBody(a: Address | undefined): PluralAddress | undefined {
-  if (a === undefined) return undefined;
-  const { address1, address2, address3, pincode, city, state, country } = a;
-  return { address1, address2, address3, pincode, city, state, country };
 }
 
 /** The workflow's browser details as Plural's `device_info` (every value a string, as the guides send them). */
@@ -100,53 +75,15 @@ export function deviceInfoBody(d: DeviceInfo | undefined): PluralDeviceInfo | un
   return Object.keys(body).length > 0 ? body : undefined;
 }
 
+/** A 422 from an OTP endpoint: a business answer (`next[]`, `resend_after`), not a failure to retry. */
+function isOtpRejection(err: unknown): err is PluralApiError {
+  return isPluralError(err) && err.type === PLURAL_ERROR_TYPE.API && err.statusCode === 422;
+}
+
 /** Builds the payment activities over a Plural client and a card vault. */
 export function createActivities(deps: ActivityDeps) {
-  const { plural, vault, call, log, getOrderSnapshot } = createActivityContext(deps);
-
-  async function findByReference(ref: string, signal: AbortSignal): Promise<Order | undefined> {
-    try {
-      return await plural.getOrderByReference(ref, { signal });
-    } catch (err) {
-      if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
-        return undefined;
-      }
-      throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
-    }
-  }
-
-  /**
-   * The newest token Plural lists for the customer's card ending `last4` (Plural's guides show the token id in no
-   * payment or order answer; Get Customer Tokens lists it). Undefined when none yet, or when the lookup failed.
-   */
-  async function findSavedCard(
-    customerId: string,
-    last4: string,
-    signal: AbortSignal,
-  ): Promise<SavedCardSnapshot | undefined> {
-    let tokens: CustomerToken[];
-    try {
-      tokens = (await plural.listCustomerTokens(customerId, { signal })).tokens;
-    } catch (err) {
-      if (isPluralError(err) && err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
-      log('warn', { code: codeOf(err) }, 'saved card lookup failed; the next Get Order will ask again');
-      return undefined;
-    }
-    const token = tokens
-      .filter((t) => t.card_data?.last4_digit === last4 && (t.payment_method ?? 'CARD') === 'CARD')
-      .reduce<CustomerToken | undefined>(
-        (newest, t) => (newest === undefined || (t.created_at ?? '') > (newest.created_at ?? '') ? t : newest),
-        undefined,
-      );
-    if (!token) return undefined;
-    return {
-      tokenId: token.token_id,
-      status: token.status ?? undefined,
-      last4,
-      expiryMonth: token.card_data?.expiry_month ?? undefined,
-      expiryYear: token.card_data?.expiry_year ?? undefined,
-    };
-  }
+  const ctx = createActivityContext(deps);
+  const { plural, vault, call, log, getOrderSnapshot } = ctx;
 
   async function secretOf(handle: string, what: string): Promise<CardSecret> {
     const secret = await vault.get(handle);
@@ -154,82 +91,8 @@ export function createActivities(deps: ActivityDeps) {
     return secret;
   }
 
-  function orderBody(input: CreateOrderInput) {
-    const c = input.customer;
-    const customer =
-      c === undefined
-        ? undefined
-        : {
-            customer_id: c.customerId,
-            first_name: c.firstName,
-            last_name: c.lastName,
-            email_id: c.email,
-            mobile_number: c.mobileNumber,
-            country_code: c.countryCode,
-            billing_address: addressBody(c.billingAddress),
-            shipping_address: addressBody(c.shippingAddress),
-          };
-    // As every guide shows it: metadata beside the customer in purchase_details, notes on the order itself.
-    const metadata = input.merchantMetadata;
-    return {
-      merchant_order_reference: input.merchantOrderReference,
-      order_amount: input.amount,
-      pre_auth: input.preAuth,
-      notes: input.notes,
-      callback_url: input.callbackUrl,
-      failure_callback_url: input.failureCallbackUrl,
-      purchase_details:
-        customer || metadata ? { customer, merchant_metadata: metadata ? { ...metadata } : undefined } : undefined,
-    };
-  }
-
   return {
-    /** Create the order; a retry (or DUPLICATE_REQUEST) returns the order already created for this reference. */
-    createOrder: async (input: CreateOrderInput): Promise<OrderSnapshot> => {
-      const { signal, attempt } = call();
-      if (attempt > 1) {
-        const existing = await findByReference(input.merchantOrderReference, signal);
-        if (existing) return snapshotOf(existing);
-      }
-      try {
-        const order = await plural.createOrder(orderBody(input), {
-          signal,
-          idempotencyKey: `${input.workflowId}:create-order`,
-        });
-        log('info', { orderId: order.order_id }, 'Plural order created');
-        return snapshotOf(order);
-      } catch (err) {
-        if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
-          const existing = await findByReference(input.merchantOrderReference, signal);
-          if (existing) return snapshotOf(existing);
-        }
-        throw classify(err, FAILURE_TYPE.ORDER_REJECTED);
-      }
-    },
-
-    /** Create a Plural-hosted checkout order and return its `redirect_url`. */
-    createCheckoutLink: async (input: CreateOrderInput): Promise<CheckoutLinkResult> => {
-      const { signal, attempt } = call();
-      const lost = (): ApplicationFailure =>
-        failure(
-          `checkout order for reference ${input.merchantOrderReference} exists at Plural but its redirect_url was lost in transit; start the payment again with a new merchant order reference`,
-          FAILURE_TYPE.ORDER_REJECTED,
-          true,
-          'CHECKOUT_LINK_LOST',
-        );
-      if (attempt > 1 && (await findByReference(input.merchantOrderReference, signal))) throw lost();
-      try {
-        const link = await plural.createCheckoutLink(orderBody(input), {
-          signal,
-          idempotencyKey: `${input.workflowId}:create-checkout`,
-        });
-        return { orderId: link.order_id, redirectUrl: link.redirect_url };
-      } catch (err) {
-        if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) throw lost();
-        throw classify(err, FAILURE_TYPE.ORDER_REJECTED);
-      }
-    },
-
+    ...createOrderActivities(ctx),
     /** Card network and native-OTP support for the card behind `cardHandle` (read-only; the handle stays). */
     lookupCard: async (input: { cardHandle: string; amount: number }): Promise<CardLookupResult> => {
       const { signal } = call();
@@ -419,18 +282,6 @@ export function createActivities(deps: ActivityDeps) {
         }
         throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
       }
-    },
-
-    /**
-     * Get Order, for reconciliation. With `savedCardOf`, once the card payment is authorized, also the card Plural
-     * saved for the customer (`savedCard`): best effort, a failed lookup leaves it out for the next call to find.
-     */
-    getOrder: async (input: GetOrderInput): Promise<OrderSnapshot> => {
-      const { signal } = call();
-      const order = await getOrderSnapshot(input.orderId, signal);
-      if (input.savedCardOf === undefined || !cardApproved(order)) return order;
-      const savedCard = await findSavedCard(input.savedCardOf.customerId, input.savedCardOf.last4, signal);
-      return savedCard ? { ...order, savedCard } : order;
     },
 
     /**
