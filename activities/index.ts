@@ -8,25 +8,14 @@
  * - Card data is read from the vault only inside `lookupCard`, `checkPointsBalance` and `createPayment`, the OTP only
  *   inside `submitOtp`; neither is ever returned, logged or put in an error.
  */
-import { ApplicationFailure } from '@temporalio/activity';
-import { isPluralError, ORDER_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
-import type { PluralApiError } from '../plural-client';
+import { isPluralError, ORDER_STATUS, PLURAL_ERROR_CODE } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
-import type {
-  CancelInput,
-  CaptureInput,
-  OrderSnapshot,
-  OtpGenerateResult,
-  OtpResendResult,
-  OtpSubmitResult,
-  RefundInput,
-  RefundSnapshot,
-  SubmitOtpInput,
-} from './types';
+import type { CancelInput, CaptureInput, OrderSnapshot, RefundInput, RefundSnapshot } from './types';
 import { createActivityContext, referenceFor, snapshotOf } from './context';
 import type { ActivityDeps } from './context';
 import { classify, codeOf, failure } from './failures';
 import { createOrderActivities } from './orders';
+import { createOtpActivities } from './otp';
 import { createPaymentActivities } from './payments';
 
 export type * from './types';
@@ -36,115 +25,15 @@ export { classify } from './failures';
 export type { FailureDetails } from './failures';
 export { deviceInfoBody } from './payments';
 
-/** A 422 from an OTP endpoint: a business answer (`next[]`, `resend_after`), not a failure to retry. */
-function isOtpRejection(err: unknown): err is PluralApiError {
-  return isPluralError(err) && err.type === PLURAL_ERROR_TYPE.API && err.statusCode === 422;
-}
-
 /** Builds the payment activities over a Plural client and a card vault. */
 export function createActivities(deps: ActivityDeps) {
   const ctx = createActivityContext(deps);
-  const { plural, vault, call, log, getOrderSnapshot } = ctx;
+  const { plural, call, getOrderSnapshot } = ctx;
 
   return {
     ...createOrderActivities(ctx),
     ...createPaymentActivities(ctx),
-    /** Send the native OTP; `eligible: false` when Plural says the payment cannot use native OTP. */
-    generateOtp: async (input: { workflowId: string; paymentId: string }): Promise<OtpGenerateResult> => {
-      const { signal } = call();
-      try {
-        const res = await plural.generateOtp(
-          { payment_id: input.paymentId },
-          { signal, idempotencyKey: `${input.workflowId}:generate-otp` },
-        );
-        return { eligible: true, next: res.next, resendAfterSeconds: res.meta_data?.resend_after ?? undefined };
-      } catch (err) {
-        if (isPluralError(err) && !err.retryable && err.statusCode === 422) {
-          return { eligible: false, next: [], resendAfterSeconds: undefined };
-        }
-        throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
-      }
-    },
-
-    /**
-     * Submit the customer's OTP, read from the vault under `otpHandle` (the OTP never enters history). Business
-     * outcomes (incorrect, failed) are results, not errors. The vault entry is destroyed once the outcome is
-     * definitive and kept while a transient failure is retried; a missing entry is the non-retryable
-     * `OtpUnavailable` (Plural never saw the OTP).
-     */
-    submitOtp: async (input: SubmitOtpInput): Promise<OtpSubmitResult> => {
-      const { signal } = call();
-      const secret = await vault.get(input.otpHandle);
-      if (secret?.otp === undefined) {
-        throw failure(
-          'the submitted OTP is no longer available (its hand-off expired or was already used); submit the OTP again',
-          FAILURE_TYPE.OTP_UNAVAILABLE,
-          true,
-        );
-      }
-      // Best effort: the outcome is known, so a vault hiccup must not retry the call; the entry's TTL is the backstop.
-      const forget = (): Promise<void> =>
-        vault.destroy(input.otpHandle).catch(() => {
-          log('warn', {}, 'could not destroy the OTP hand-off; it expires with its TTL');
-        });
-      const definitive = async <T>(result: T): Promise<T> => {
-        await forget();
-        return result;
-      };
-      try {
-        await plural.submitOtp(
-          { payment_id: input.paymentId, otp: secret.otp },
-          { signal, idempotencyKey: `${input.workflowId}:submit-otp:${input.submission}` },
-        );
-        return await definitive({ outcome: 'ACCEPTED' });
-      } catch (err) {
-        if (isPluralError(err) && !err.retryable && err.type === PLURAL_ERROR_TYPE.REQUEST_VALIDATION) {
-          return await definitive({
-            outcome: 'INCORRECT',
-            next: ['SUBMIT_OTP'],
-            resendAfterSeconds: undefined,
-            message: 'the OTP must be 4-8 digits',
-            counted: false,
-          });
-        }
-        if (isOtpRejection(err)) {
-          const next = err.next ?? [];
-          const message = err.message;
-          if (next.includes('SUBMIT_OTP')) {
-            return await definitive({
-              outcome: 'INCORRECT',
-              next: [...next],
-              resendAfterSeconds: err.resendAfterSeconds,
-              message,
-              counted: true,
-            });
-          }
-          return await definitive({ outcome: 'FAILED', code: err.code ?? 'USER_AUTHENTICATION_FAILED', message });
-        }
-        const classified = classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
-        if (classified instanceof ApplicationFailure && classified.nonRetryable) await forget();
-        throw classified;
-      }
-    },
-
-    /** Ask Plural to resend the OTP; a 422 (limit reached, too early) is a result. */
-    resendOtp: async (input: { workflowId: string; paymentId: string; resend: number }): Promise<OtpResendResult> => {
-      const { signal } = call();
-      try {
-        const res = await plural.resendOtp(
-          { payment_id: input.paymentId },
-          { signal, idempotencyKey: `${input.workflowId}:resend-otp:${input.resend}` },
-        );
-        return { outcome: 'SENT', next: res.next, resendAfterSeconds: res.meta_data?.resend_after ?? undefined };
-      } catch (err) {
-        if (isOtpRejection(err)) {
-          const resendAfterSeconds = err.resendAfterSeconds;
-          return { outcome: 'REJECTED', code: err.code ?? 'HTTP_422', message: err.message, resendAfterSeconds };
-        }
-        throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
-      }
-    },
-
+    ...createOtpActivities(ctx),
     /**
      * Capture (full when `amount` is omitted). Plural allows one capture: a retry first looks at the order and
      * returns it when it is already captured; a DUPLICATE_REQUEST also resolves to the order's state.
