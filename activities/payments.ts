@@ -19,6 +19,7 @@ import type {
   CardSecret,
   CreatePaymentInput,
   CreatePaymentResult,
+  OrderSnapshot,
   PointsBalanceInput,
   PointsBalanceResult,
 } from './types';
@@ -53,9 +54,14 @@ export function deviceInfoBody(d: DeviceInfo | undefined): PluralDeviceInfo | un
   return Object.keys(body).length > 0 ? body : undefined;
 }
 
+/** Create Payment's result: the order, the 3-D Secure challenge URL if any, and the card payment's id. */
+function created(order: OrderSnapshot, challengeUrl: string | undefined): CreatePaymentResult {
+  return { order, challengeUrl, cardPaymentId: order.payments.find((p) => p.method === 'CARD')?.id };
+}
+
 /** Card details, the points balance and Create Payment (the only readers of card data). */
 export function createPaymentActivities(ctx: ActivityContext) {
-  const { plural, vault, call, log } = ctx;
+  const { plural, vault, call, log, getOrderSnapshot } = ctx;
 
   /** The card data behind a vault handle; `CardDataUnavailable` once the hand-off has expired or been used. */
   async function secretOf(handle: string, what: string): Promise<CardSecret> {
@@ -133,15 +139,10 @@ export function createPaymentActivities(ctx: ActivityContext) {
 
       if (attempt > 1) {
         // An earlier attempt may have created the payment and lost the answer: never create a second one.
-        const order = snapshotOf(
-          await plural.getOrder(input.orderId, { signal }).catch((err: unknown) => {
-            throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
-          }),
-        );
+        const order = await getOrderSnapshot(input.orderId, signal);
         if (order.payments.length > 0 && order.status !== ORDER_STATUS.ATTEMPTED) {
           await destroyHandles();
-          const card = order.payments.find((p) => p.method === 'CARD');
-          return { order, challengeUrl: undefined, cardPaymentId: card?.id };
+          return created(order, undefined);
         }
       }
 
@@ -150,9 +151,8 @@ export function createPaymentActivities(ctx: ActivityContext) {
         const order = await plural.createPayment(input.orderId, { payments }, { signal, idempotencyKey: key });
         await destroyHandles();
         const snapshot = snapshotOf(order);
-        const card = snapshot.payments.find((p) => p.method === 'CARD');
         log('info', { orderId: input.orderId }, 'Plural payment created');
-        return { order: snapshot, challengeUrl: order.challenge_url ?? undefined, cardPaymentId: card?.id };
+        return created(snapshot, order.challenge_url ?? undefined);
       } catch (err) {
         const classified = classify(err, FAILURE_TYPE.PAYMENT_REJECTED);
         if (classified instanceof ApplicationFailure && classified.nonRetryable) await destroyHandles();
