@@ -24,6 +24,9 @@ import type {
   PointsBalanceResult,
 } from './types';
 
+/** Plural's `card_details`: a new card's number, expiry, CVV and name. */
+type CardDetails = NonNullable<PaymentRequest['payment_option']['card_details']>;
+
 /** Card data the vault no longer holds: non-retryable (`what` names the data, never its value). */
 function cardUnavailable(what: string): ApplicationFailure {
   return failure(
@@ -161,48 +164,42 @@ export function createPaymentActivities(ctx: ActivityContext) {
     },
   };
 
+  /** The card behind `handle` as Plural's `card_details`: its number and expiry are required. */
+  async function cardDetailsOf(handle: string): Promise<CardDetails> {
+    const s = await secretOf(handle, 'the card');
+    if (!s.number || !s.expiryMonth || !s.expiryYear) throw cardUnavailable('the card number or expiry');
+    return { name: s.name, card_number: s.number, cvv: s.cvv, expiry_month: s.expiryMonth, expiry_year: s.expiryYear };
+  }
+
+  /** Create Payment's `payments[]` for the instrument, with its card data read from the vault. */
   async function buildPayments(input: CreatePaymentInput, key: string): Promise<PaymentRequest[]> {
     const ref = referenceFor(key);
     const i = input.instrument;
     // 3-D Secure concerns the card: the browser details ride on the CARD payment only.
     const device_info = deviceInfoBody(input.deviceInfo);
+    const cardPayment = (
+      reference: string,
+      amount: PaymentRequest['payment_amount'],
+      payment_option: PaymentRequest['payment_option'],
+    ): PaymentRequest => ({
+      merchant_payment_reference: reference,
+      payment_method: 'CARD',
+      payment_amount: amount,
+      pre_auth: input.preAuth,
+      device_info,
+      payment_option,
+    });
     switch (i.kind) {
       case 'card': {
-        const s = await secretOf(i.cardHandle, 'the card');
-        if (!s.number || !s.expiryMonth || !s.expiryYear) throw cardUnavailable('the card number or expiry');
-        return [
-          {
-            merchant_payment_reference: ref,
-            payment_method: 'CARD',
-            payment_amount: input.amount,
-            pre_auth: input.preAuth,
-            device_info,
-            payment_option: {
-              card_details: {
-                name: s.name,
-                card_number: s.number,
-                cvv: s.cvv,
-                expiry_month: s.expiryMonth,
-                expiry_year: s.expiryYear,
-                save: i.save || undefined,
-              },
-            },
-          },
-        ];
+        const card = await cardDetailsOf(i.cardHandle);
+        return [cardPayment(ref, input.amount, { card_details: { ...card, save: i.save || undefined } })];
       }
       case 'card_token': {
         const s = await secretOf(i.cvvHandle, 'the CVV');
         return [
-          {
-            merchant_payment_reference: ref,
-            payment_method: 'CARD',
-            payment_amount: input.amount,
-            pre_auth: input.preAuth,
-            device_info,
-            payment_option: {
-              card_token_details: { token_id: i.tokenId, cvv: s.cvv, token_txn_type: 'NETWORK_TOKEN' },
-            },
-          },
+          cardPayment(ref, input.amount, {
+            card_token_details: { token_id: i.tokenId, cvv: s.cvv, token_txn_type: 'NETWORK_TOKEN' },
+          }),
         ];
       }
       case 'network_token': {
@@ -211,50 +208,32 @@ export function createPaymentActivities(ctx: ActivityContext) {
           throw cardUnavailable('the network token, cryptogram or expiry');
         }
         return [
-          {
-            merchant_payment_reference: ref,
-            payment_method: 'CARD',
-            payment_amount: input.amount,
-            pre_auth: input.preAuth,
-            device_info,
-            payment_option: {
-              card_token_details: {
-                token: s.token,
-                cryptogram: s.cryptogram,
-                expiry_month: s.expiryMonth,
-                expiry_year: s.expiryYear,
-                last4_digit: i.last4 ?? s.token.slice(-4),
-                name: s.name,
-                cvv: s.cvv,
-                token_txn_type: 'ALT_TOKEN',
-              },
+          cardPayment(ref, input.amount, {
+            card_token_details: {
+              token: s.token,
+              cryptogram: s.cryptogram,
+              expiry_month: s.expiryMonth,
+              expiry_year: s.expiryYear,
+              last4_digit: i.last4 ?? s.token.slice(-4),
+              name: s.name,
+              cvv: s.cvv,
+              token_txn_type: 'ALT_TOKEN',
             },
-          },
+          }),
         ];
       }
       case 'card_points': {
-        const s = await secretOf(i.cardHandle, 'the card');
-        if (!s.number || !s.expiryMonth || !s.expiryYear) throw cardUnavailable('the card number or expiry');
+        const card = await cardDetailsOf(i.cardHandle);
         const cardValue = input.amount.value - i.pointsAmount.value;
         const payments: PaymentRequest[] = [];
         if (cardValue > 0) {
-          payments.push({
-            merchant_payment_reference: referenceFor(`${key}:card`),
-            payment_method: 'CARD',
-            payment_amount: { value: cardValue, currency: input.amount.currency },
-            pre_auth: input.preAuth,
-            device_info,
-            payment_option: {
-              card_details: {
-                name: s.name,
-                card_number: s.number,
-                cvv: s.cvv,
-                expiry_month: s.expiryMonth,
-                expiry_year: s.expiryYear,
-                registered_mobile_number: i.registeredMobileNumber,
-              },
-            },
-          });
+          payments.push(
+            cardPayment(
+              referenceFor(`${key}:card`),
+              { value: cardValue, currency: input.amount.currency },
+              { card_details: { ...card, registered_mobile_number: i.registeredMobileNumber } },
+            ),
+          );
         }
         payments.push({
           merchant_payment_reference: referenceFor(`${key}:points`),
@@ -263,7 +242,7 @@ export function createPaymentActivities(ctx: ActivityContext) {
           pre_auth: input.preAuth,
           payment_option: {
             points_card_details: {
-              card_number: s.number,
+              card_number: card.card_number,
               card_last4: i.last4,
               registered_mobile_number: i.registeredMobileNumber,
             },
