@@ -1,0 +1,49 @@
+/**
+ * How the activities fail: every failure becomes an `ApplicationFailure` with a `type` from `FAILURE_TYPE`. Plural
+ * 5xx/429/timeouts/connection errors stay retryable (`GatewayUnavailable`); business rejections are non-retryable.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { isPluralError, PLURAL_ERROR_TYPE } from '../plural-client';
+import { FAILURE_TYPE } from '../workflows/definitions';
+import type { FailureType } from '../workflows/definitions';
+
+/**
+ * What a failure's details say beyond its `type`: the code the workflow branches on, and for a Plural error its HTTP
+ * status and error type, which the API reports while the step is retried (never the message: it may echo a request).
+ */
+export interface FailureDetails {
+  code: string;
+  httpStatus?: number;
+  errorType?: string;
+}
+
+/** An `ApplicationFailure` of `type` whose details carry `code` (default: the type) and what `from` said. */
+export function failure(
+  message: string,
+  type: FailureType,
+  nonRetryable: boolean,
+  code?: string,
+  from?: { statusCode: number | undefined; type: string },
+): ApplicationFailure {
+  const details: FailureDetails = { code: code ?? type };
+  if (from?.statusCode !== undefined) details.httpStatus = from.statusCode;
+  if (from !== undefined) details.errorType = from.type;
+  return ApplicationFailure.create({ message, type, nonRetryable, details: [details] });
+}
+
+/**
+ * Maps a thrown value to an `ApplicationFailure`: retryable Plural errors keep retrying with the same key; others
+ * become non-retryable with `businessType`. A caller abort (activity cancellation) is rethrown unchanged.
+ */
+export function classify(err: unknown, businessType: FailureType): Error {
+  if (err instanceof ApplicationFailure) return err;
+  if (isPluralError(err)) {
+    if (err.type === PLURAL_ERROR_TYPE.ABORTED) return err;
+    if (err.retryable) return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
+    return failure(err.message, businessType, true, err.code, err);
+  }
+  return err instanceof Error ? err : new Error('unexpected non-error thrown by the Plural client');
+}
+
+/** Plural's error code (`DUPLICATE_REQUEST`, `ORDER_NOT_FOUND`…) when `err` is a Plural error. */
+export const codeOf = (err: unknown): string | undefined => (isPluralError(err) ? err.code : undefined);

@@ -1,0 +1,169 @@
+/**
+ * Plural's order operations: Create Order, the hosted checkout link, and Get Order (with the card a `save: true`
+ * payment saved for the customer).
+ *
+ * A retried create (or one Plural answers DUPLICATE_REQUEST) first looks the order up by its merchant reference, so an
+ * answer lost in transit never yields two orders.
+ */
+import type { ApplicationFailure } from '@temporalio/activity';
+import { isPluralError, PAYMENT_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
+import type { Address as PluralAddress, CustomerToken, Order } from '../plural-client';
+import { FAILURE_TYPE } from '../workflows/definitions';
+import type { Address } from '../workflows/definitions';
+import { snapshotOf } from './context';
+import type { ActivityContext } from './context';
+import { classify, codeOf, failure } from './failures';
+import type { CheckoutLinkResult, CreateOrderInput, GetOrderInput, OrderSnapshot, SavedCardSnapshot } from './types';
+
+/** Whether the order's card payment has been approved (a saved card exists only after that). */
+function cardApproved(order: OrderSnapshot): boolean {
+  return order.payments.some(
+    (p) => p.method === 'CARD' && (p.status === PAYMENT_STATUS.AUTHORIZED || p.status === PAYMENT_STATUS.PROCESSED),
+  );
+}
+
+/** An address in Plural's words (the same field names; only what is set). */
+function addressBody(a: Address | undefined): PluralAddress | undefined {
+  if (a === undefined) return undefined;
+  const { address1, address2, address3, pincode, city, state, country } = a;
+  return { address1, address2, address3, pincode, city, state, country };
+}
+
+/** Create Order's body (the hosted checkout's too), in Plural's words. */
+function orderBody(input: CreateOrderInput) {
+  const c = input.customer;
+  const customer =
+    c === undefined
+      ? undefined
+      : {
+          customer_id: c.customerId,
+          first_name: c.firstName,
+          last_name: c.lastName,
+          email_id: c.email,
+          mobile_number: c.mobileNumber,
+          country_code: c.countryCode,
+          billing_address: addressBody(c.billingAddress),
+          shipping_address: addressBody(c.shippingAddress),
+        };
+  // As every guide shows it: metadata beside the customer in purchase_details, notes on the order itself.
+  const metadata = input.merchantMetadata;
+  return {
+    merchant_order_reference: input.merchantOrderReference,
+    order_amount: input.amount,
+    pre_auth: input.preAuth,
+    notes: input.notes,
+    callback_url: input.callbackUrl,
+    failure_callback_url: input.failureCallbackUrl,
+    purchase_details:
+      customer || metadata ? { customer, merchant_metadata: metadata ? { ...metadata } : undefined } : undefined,
+  };
+}
+
+/** Create Order, the hosted checkout link and Get Order. */
+export function createOrderActivities(ctx: ActivityContext) {
+  const { plural, call, log, getOrderSnapshot } = ctx;
+
+  async function findByReference(ref: string, signal: AbortSignal): Promise<Order | undefined> {
+    try {
+      return await plural.getOrderByReference(ref, { signal });
+    } catch (err) {
+      if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
+        return undefined;
+      }
+      throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
+    }
+  }
+
+  /**
+   * The newest token Plural lists for the customer's card ending `last4` (Plural's guides show the token id in no
+   * payment or order answer; Get Customer Tokens lists it). Undefined when none yet, or when the lookup failed.
+   */
+  async function findSavedCard(
+    customerId: string,
+    last4: string,
+    signal: AbortSignal,
+  ): Promise<SavedCardSnapshot | undefined> {
+    let tokens: CustomerToken[];
+    try {
+      tokens = (await plural.listCustomerTokens(customerId, { signal })).tokens;
+    } catch (err) {
+      if (isPluralError(err) && err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
+      log('warn', { code: codeOf(err) }, 'saved card lookup failed; the next Get Order will ask again');
+      return undefined;
+    }
+    const token = tokens
+      .filter((t) => t.card_data?.last4_digit === last4 && (t.payment_method ?? 'CARD') === 'CARD')
+      .reduce<CustomerToken | undefined>(
+        (newest, t) => (newest === undefined || (t.created_at ?? '') > (newest.created_at ?? '') ? t : newest),
+        undefined,
+      );
+    if (!token) return undefined;
+    return {
+      tokenId: token.token_id,
+      status: token.status ?? undefined,
+      last4,
+      expiryMonth: token.card_data?.expiry_month ?? undefined,
+      expiryYear: token.card_data?.expiry_year ?? undefined,
+    };
+  }
+
+  return {
+    /** Create the order; a retry (or DUPLICATE_REQUEST) returns the order already created for this reference. */
+    createOrder: async (input: CreateOrderInput): Promise<OrderSnapshot> => {
+      const { signal, attempt } = call();
+      if (attempt > 1) {
+        const existing = await findByReference(input.merchantOrderReference, signal);
+        if (existing) return snapshotOf(existing);
+      }
+      try {
+        const order = await plural.createOrder(orderBody(input), {
+          signal,
+          idempotencyKey: `${input.workflowId}:create-order`,
+        });
+        log('info', { orderId: order.order_id }, 'Plural order created');
+        return snapshotOf(order);
+      } catch (err) {
+        if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
+          const existing = await findByReference(input.merchantOrderReference, signal);
+          if (existing) return snapshotOf(existing);
+        }
+        throw classify(err, FAILURE_TYPE.ORDER_REJECTED);
+      }
+    },
+
+    /** Create a Plural-hosted checkout order and return its `redirect_url`. */
+    createCheckoutLink: async (input: CreateOrderInput): Promise<CheckoutLinkResult> => {
+      const { signal, attempt } = call();
+      const lost = (): ApplicationFailure =>
+        failure(
+          `checkout order for reference ${input.merchantOrderReference} exists at Plural but its redirect_url was lost in transit; start the payment again with a new merchant order reference`,
+          FAILURE_TYPE.ORDER_REJECTED,
+          true,
+          'CHECKOUT_LINK_LOST',
+        );
+      if (attempt > 1 && (await findByReference(input.merchantOrderReference, signal))) throw lost();
+      try {
+        const link = await plural.createCheckoutLink(orderBody(input), {
+          signal,
+          idempotencyKey: `${input.workflowId}:create-checkout`,
+        });
+        return { orderId: link.order_id, redirectUrl: link.redirect_url };
+      } catch (err) {
+        if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) throw lost();
+        throw classify(err, FAILURE_TYPE.ORDER_REJECTED);
+      }
+    },
+
+    /**
+     * Get Order, for reconciliation. With `savedCardOf`, once the card payment is authorized, also the card Plural
+     * saved for the customer (`savedCard`): best effort, a failed lookup leaves it out for the next call to find.
+     */
+    getOrder: async (input: GetOrderInput): Promise<OrderSnapshot> => {
+      const { signal } = call();
+      const order = await getOrderSnapshot(input.orderId, signal);
+      if (input.savedCardOf === undefined || !cardApproved(order)) return order;
+      const savedCard = await findSavedCard(input.savedCardOf.customerId, input.savedCardOf.last4, signal);
+      return savedCard ? { ...order, savedCard } : order;
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Plural's native OTP operations: generate, submit, resend. Plural's business answers (a wrong OTP, a limit reached,
+ * a resend too early) are results the workflow branches on, not failures.
+ *
+ * The OTP is read from the vault only inside `submitOtp`; it is never returned, logged or put in an error.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { isPluralError, PLURAL_ERROR_TYPE } from '../plural-client';
+import type { PluralApiError } from '../plural-client';
+import { FAILURE_TYPE } from '../workflows/definitions';
+import type { ActivityContext } from './context';
+import { classify, failure } from './failures';
+import type { OtpGenerateResult, OtpResendResult, OtpSubmitResult, SubmitOtpInput } from './types';
+
+/** A 422 from an OTP endpoint: a business answer (`next[]`, `resend_after`), not a failure to retry. */
+function isOtpRejection(err: unknown): err is PluralApiError {
+  return isPluralError(err) && err.type === PLURAL_ERROR_TYPE.API && err.statusCode === 422;
+}
+
+/** Generate, submit and resend the native OTP. */
+export function createOtpActivities(ctx: ActivityContext) {
+  const { plural, vault, call, log } = ctx;
+
+  return {
+    /** Send the native OTP; `eligible: false` when Plural says the payment cannot use native OTP. */
+    generateOtp: async (input: { workflowId: string; paymentId: string }): Promise<OtpGenerateResult> => {
+      const { signal } = call();
+      try {
+        const res = await plural.generateOtp(
+          { payment_id: input.paymentId },
+          { signal, idempotencyKey: `${input.workflowId}:generate-otp` },
+        );
+        return { eligible: true, next: res.next, resendAfterSeconds: res.meta_data?.resend_after ?? undefined };
+      } catch (err) {
+        if (isPluralError(err) && !err.retryable && err.statusCode === 422) {
+          return { eligible: false, next: [], resendAfterSeconds: undefined };
+        }
+        throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
+      }
+    },
+
+    /**
+     * Submit the customer's OTP, read from the vault under `otpHandle` (the OTP never enters history). Business
+     * outcomes (incorrect, failed) are results, not errors. The vault entry is destroyed once the outcome is
+     * definitive and kept while a transient failure is retried; a missing entry is the non-retryable
+     * `OtpUnavailable` (Plural never saw the OTP).
+     */
+    submitOtp: async (input: SubmitOtpInput): Promise<OtpSubmitResult> => {
+      const { signal } = call();
+      const secret = await vault.get(input.otpHandle);
+      if (secret?.otp === undefined) {
+        throw failure(
+          'the submitted OTP is no longer available (its hand-off expired or was already used); submit the OTP again',
+          FAILURE_TYPE.OTP_UNAVAILABLE,
+          true,
+        );
+      }
+      // Best effort: the outcome is known, so a vault hiccup must not retry the call; the entry's TTL is the backstop.
+      const forget = (): Promise<void> =>
+        vault.destroy(input.otpHandle).catch(() => {
+          log('warn', {}, 'could not destroy the OTP hand-off; it expires with its TTL');
+        });
+      const definitive = async <T>(result: T): Promise<T> => {
+        await forget();
+        return result;
+      };
+      try {
+        await plural.submitOtp(
+          { payment_id: input.paymentId, otp: secret.otp },
+          { signal, idempotencyKey: `${input.workflowId}:submit-otp:${input.submission}` },
+        );
+        return await definitive({ outcome: 'ACCEPTED' });
+      } catch (err) {
+        if (isPluralError(err) && !err.retryable && err.type === PLURAL_ERROR_TYPE.REQUEST_VALIDATION) {
+          return await definitive({
+            outcome: 'INCORRECT',
+            next: ['SUBMIT_OTP'],
+            resendAfterSeconds: undefined,
+            message: 'the OTP must be 4-8 digits',
+            counted: false,
+          });
+        }
+        if (isOtpRejection(err)) {
+          const next = err.next ?? [];
+          const message = err.message;
+          if (next.includes('SUBMIT_OTP')) {
+            return await definitive({
+              outcome: 'INCORRECT',
+              next: [...next],
+              resendAfterSeconds: err.resendAfterSeconds,
+              message,
+              counted: true,
+            });
+          }
+          return await definitive({ outcome: 'FAILED', code: err.code ?? 'USER_AUTHENTICATION_FAILED', message });
+        }
+        const classified = classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
+        if (classified instanceof ApplicationFailure && classified.nonRetryable) await forget();
+        throw classified;
+      }
+    },
+
+    /** Ask Plural to resend the OTP; a 422 (limit reached, too early) is a result. */
+    resendOtp: async (input: { workflowId: string; paymentId: string; resend: number }): Promise<OtpResendResult> => {
+      const { signal } = call();
+      try {
+        const res = await plural.resendOtp(
+          { payment_id: input.paymentId },
+          { signal, idempotencyKey: `${input.workflowId}:resend-otp:${input.resend}` },
+        );
+        return { outcome: 'SENT', next: res.next, resendAfterSeconds: res.meta_data?.resend_after ?? undefined };
+      } catch (err) {
+        if (isOtpRejection(err)) {
+          const resendAfterSeconds = err.resendAfterSeconds;
+          return { outcome: 'REJECTED', code: err.code ?? 'HTTP_422', message: err.message, resendAfterSeconds };
+        }
+        throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
+      }
+    },
+  };
+}

@@ -1,0 +1,255 @@
+/**
+ * Plural's payment operations: the card's details (network, native OTP), the reward-points balance, and Create Payment
+ * with the instrument built from the vault.
+ *
+ * Card data (number, CVV, expiry, network token, cryptogram) is read from the vault only here, inside `lookupCard`,
+ * `checkPointsBalance` and `createPayment`; it is never returned, logged or put in an error. A retried
+ * `createPayment` first reads the order at Plural, so an answer lost in transit never yields two payments.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { ORDER_STATUS } from '../plural-client';
+import type { CardDetailsResponse, DeviceInfo as PluralDeviceInfo, PaymentRequest } from '../plural-client';
+import { FAILURE_TYPE } from '../workflows/definitions';
+import type { DeviceInfo } from '../workflows/definitions';
+import { referenceFor, snapshotOf } from './context';
+import type { ActivityContext } from './context';
+import { classify, failure } from './failures';
+import type {
+  CardLookupResult,
+  CardSecret,
+  CreatePaymentInput,
+  CreatePaymentResult,
+  OrderSnapshot,
+  PointsBalanceInput,
+  PointsBalanceResult,
+} from './types';
+
+/** Plural's `card_details`: a new card's number, expiry, CVV and name. */
+type CardDetails = NonNullable<PaymentRequest['payment_option']['card_details']>;
+
+/** Card data the vault no longer holds: non-retryable (`what` names the data, never its value). */
+function cardUnavailable(what: string): ApplicationFailure {
+  return failure(
+    `${what} is no longer available (the hand-off expired or was already used); ask the customer to enter the card again`,
+    FAILURE_TYPE.CARD_DATA_UNAVAILABLE,
+    true,
+  );
+}
+
+/** The workflow's browser details as Plural's `device_info` (every value a string, as the guides send them). */
+export function deviceInfoBody(d: DeviceInfo | undefined): PluralDeviceInfo | undefined {
+  if (d === undefined) return undefined;
+  const body: Record<string, string> = {};
+  const set = (key: string, value: string | undefined): void => {
+    if (value !== undefined) body[key] = value;
+  };
+  set('device_channel', d.deviceChannel);
+  set('browser_accept_header', d.browserAcceptHeader);
+  set('browser_user_agent', d.browserUserAgent);
+  set('browser_language', d.browserLanguage);
+  set('browser_screen_height', d.browserScreenHeight);
+  set('browser_screen_width', d.browserScreenWidth);
+  set('browser_timezone', d.browserTimezone);
+  set('browser_window_size', d.browserWindowSize);
+  set('browser_screen_color_depth', d.browserScreenColorDepth);
+  set('browser_java_enabled_val', d.browserJavaEnabled);
+  set('browser_javascript_enabled_val', d.browserJavascriptEnabled);
+  return Object.keys(body).length > 0 ? body : undefined;
+}
+
+/** Create Payment's result: the order, the 3-D Secure challenge URL if any, and the card payment's id. */
+function created(order: OrderSnapshot, challengeUrl: string | undefined): CreatePaymentResult {
+  return { order, challengeUrl, cardPaymentId: order.payments.find((p) => p.method === 'CARD')?.id };
+}
+
+/** Card details, the points balance and Create Payment (the only readers of card data). */
+export function createPaymentActivities(ctx: ActivityContext) {
+  const { plural, vault, call, log, getOrderSnapshot } = ctx;
+
+  /** The card data behind a vault handle; `CardDataUnavailable` once the hand-off has expired or been used. */
+  async function secretOf(handle: string, what: string): Promise<CardSecret> {
+    const secret = await vault.get(handle);
+    if (!secret) throw cardUnavailable(what);
+    return secret;
+  }
+
+  return {
+    /** Card network and native-OTP support for the card behind `cardHandle` (read-only; the handle stays). */
+    lookupCard: async (input: { cardHandle: string; amount: number }): Promise<CardLookupResult> => {
+      const { signal } = call();
+      const secret = await secretOf(input.cardHandle, 'the card');
+      const number = secret.number ?? secret.token;
+      if (number === undefined) throw cardUnavailable('the card number');
+      let res: CardDetailsResponse;
+      try {
+        res = await plural.getCardDetails(
+          { amount: input.amount, card_details: [{ payment_identifier: number, payment_reference_type: 'CARD' }] },
+          { signal },
+        );
+      } catch (err) {
+        throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
+      }
+      const details = res.card_payment_details[0];
+      return {
+        nativeOtpSupported: details?.is_native_otp_supported ?? false,
+        network: details?.card_network ?? undefined,
+      };
+    },
+
+    /** Reward-points balance check; the split the workflow uses is exactly `redeemable`. */
+    checkPointsBalance: async (input: PointsBalanceInput): Promise<PointsBalanceResult> => {
+      const { signal } = call();
+      const secret = await secretOf(input.cardHandle, 'the points card');
+      try {
+        const res = await plural.getPointsBalance(
+          {
+            payment_option: {
+              points_card_details: {
+                card_number: secret.number,
+                card_last4: input.last4,
+                registered_mobile_number: input.registeredMobileNumber,
+              },
+            },
+            order_details: { order_amount: input.amount },
+          },
+          { signal },
+        );
+        return {
+          eligible: res.is_eligible,
+          redeemable: { value: res.redeemable_amount.value, currency: res.redeemable_amount.currency },
+        };
+      } catch (err) {
+        throw classify(err, FAILURE_TYPE.POINTS_NOT_ELIGIBLE);
+      }
+    },
+
+    /**
+     * Create the payment with the card data from the vault. The vault entry is destroyed once the outcome is
+     * definitive (created, or rejected for good) so that retries of a transient failure can still read it.
+     */
+    createPayment: async (input: CreatePaymentInput): Promise<CreatePaymentResult> => {
+      const { signal, attempt } = call();
+      const key = `${input.workflowId}:create-payment`;
+      const handles =
+        input.instrument.kind === 'card' || input.instrument.kind === 'card_points'
+          ? [input.instrument.cardHandle]
+          : input.instrument.kind === 'card_token'
+            ? [input.instrument.cvvHandle]
+            : [input.instrument.handle];
+      const destroyHandles = async (): Promise<void> => {
+        for (const h of handles) await vault.destroy(h);
+      };
+
+      if (attempt > 1) {
+        // An earlier attempt may have created the payment and lost the answer: never create a second one.
+        const order = await getOrderSnapshot(input.orderId, signal);
+        if (order.payments.length > 0 && order.status !== ORDER_STATUS.ATTEMPTED) {
+          await destroyHandles();
+          return created(order, undefined);
+        }
+      }
+
+      const payments = await buildPayments(input, key);
+      try {
+        const order = await plural.createPayment(input.orderId, { payments }, { signal, idempotencyKey: key });
+        await destroyHandles();
+        const snapshot = snapshotOf(order);
+        log('info', { orderId: input.orderId }, 'Plural payment created');
+        return created(snapshot, order.challenge_url ?? undefined);
+      } catch (err) {
+        const classified = classify(err, FAILURE_TYPE.PAYMENT_REJECTED);
+        if (classified instanceof ApplicationFailure && classified.nonRetryable) await destroyHandles();
+        throw classified;
+      }
+    },
+  };
+
+  /** The card behind `handle` as Plural's `card_details`: its number and expiry are required. */
+  async function cardDetailsOf(handle: string): Promise<CardDetails> {
+    const s = await secretOf(handle, 'the card');
+    if (!s.number || !s.expiryMonth || !s.expiryYear) throw cardUnavailable('the card number or expiry');
+    return { name: s.name, card_number: s.number, cvv: s.cvv, expiry_month: s.expiryMonth, expiry_year: s.expiryYear };
+  }
+
+  /** Create Payment's `payments[]` for the instrument, with its card data read from the vault. */
+  async function buildPayments(input: CreatePaymentInput, key: string): Promise<PaymentRequest[]> {
+    const ref = referenceFor(key);
+    const i = input.instrument;
+    // 3-D Secure concerns the card: the browser details ride on the CARD payment only.
+    const device_info = deviceInfoBody(input.deviceInfo);
+    const cardPayment = (
+      reference: string,
+      amount: PaymentRequest['payment_amount'],
+      payment_option: PaymentRequest['payment_option'],
+    ): PaymentRequest => ({
+      merchant_payment_reference: reference,
+      payment_method: 'CARD',
+      payment_amount: amount,
+      pre_auth: input.preAuth,
+      device_info,
+      payment_option,
+    });
+    switch (i.kind) {
+      case 'card': {
+        const card = await cardDetailsOf(i.cardHandle);
+        return [cardPayment(ref, input.amount, { card_details: { ...card, save: i.save || undefined } })];
+      }
+      case 'card_token': {
+        const s = await secretOf(i.cvvHandle, 'the CVV');
+        return [
+          cardPayment(ref, input.amount, {
+            card_token_details: { token_id: i.tokenId, cvv: s.cvv, token_txn_type: 'NETWORK_TOKEN' },
+          }),
+        ];
+      }
+      case 'network_token': {
+        const s = await secretOf(i.handle, 'the network token');
+        if (!s.token || !s.cryptogram || !s.expiryMonth || !s.expiryYear) {
+          throw cardUnavailable('the network token, cryptogram or expiry');
+        }
+        return [
+          cardPayment(ref, input.amount, {
+            card_token_details: {
+              token: s.token,
+              cryptogram: s.cryptogram,
+              expiry_month: s.expiryMonth,
+              expiry_year: s.expiryYear,
+              last4_digit: i.last4 ?? s.token.slice(-4),
+              name: s.name,
+              cvv: s.cvv,
+              token_txn_type: 'ALT_TOKEN',
+            },
+          }),
+        ];
+      }
+      case 'card_points': {
+        const card = await cardDetailsOf(i.cardHandle);
+        const cardValue = input.amount.value - i.pointsAmount.value;
+        const payments: PaymentRequest[] = [];
+        if (cardValue > 0) {
+          payments.push(
+            cardPayment(
+              referenceFor(`${key}:card`),
+              { value: cardValue, currency: input.amount.currency },
+              { card_details: { ...card, registered_mobile_number: i.registeredMobileNumber } },
+            ),
+          );
+        }
+        payments.push({
+          merchant_payment_reference: referenceFor(`${key}:points`),
+          payment_method: 'POINTS',
+          payment_amount: i.pointsAmount,
+          pre_auth: input.preAuth,
+          payment_option: {
+            points_card_details: {
+              card_number: card.card_number,
+              card_last4: i.last4,
+              registered_mobile_number: i.registeredMobileNumber,
+            },
+          },
+        });
+        return payments;
+      }
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Plural's settlement operations on an order: capture, cancel (void) and refund.
+ *
+ * A retried capture or cancel first reads the order at Plural and returns it when the operation already took effect,
+ * so an answer lost in transit never yields two captures; a refund's merchant reference derives from its idempotency
+ * key, and Plural answers the same reference and amount with the same refund.
+ */
+import { isPluralError, ORDER_STATUS, PLURAL_ERROR_CODE } from '../plural-client';
+import { FAILURE_TYPE } from '../workflows/definitions';
+import { referenceFor, snapshotOf } from './context';
+import type { ActivityContext } from './context';
+import { classify, codeOf, failure } from './failures';
+import type { CancelInput, CaptureInput, OrderSnapshot, RefundInput, RefundSnapshot } from './types';
+
+/** Capture, cancel and refund. */
+export function createSettlementActivities(ctx: ActivityContext) {
+  const { plural, call, getOrderSnapshot } = ctx;
+
+  return {
+    /**
+     * Capture (full when `amount` is omitted). Plural allows one capture: a retry first looks at the order and
+     * returns it when it is already captured; a DUPLICATE_REQUEST also resolves to the order's state.
+     */
+    captureOrder: async (input: CaptureInput): Promise<OrderSnapshot> => {
+      const { signal, attempt } = call();
+      const captured = (o: OrderSnapshot): boolean =>
+        o.status === ORDER_STATUS.PROCESSED || o.status === ORDER_STATUS.PARTIALLY_CAPTURED;
+      if (attempt > 1) {
+        const order = await getOrderSnapshot(input.orderId, signal);
+        if (captured(order)) return order;
+      }
+      const key = `${input.workflowId}:capture`;
+      try {
+        const order = await plural.captureOrder(
+          input.orderId,
+          { merchant_capture_reference: referenceFor(key), capture_amount: input.amount },
+          { signal, idempotencyKey: key },
+        );
+        return snapshotOf(order);
+      } catch (err) {
+        if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
+          const order = await getOrderSnapshot(input.orderId, signal);
+          if (captured(order)) return order;
+        }
+        throw classify(err, FAILURE_TYPE.CAPTURE_REJECTED);
+      }
+    },
+
+    /** Cancel (void) an AUTHORIZED order; an order already CANCELLED counts as success. */
+    cancelOrder: async (input: CancelInput): Promise<OrderSnapshot> => {
+      const { signal, attempt } = call();
+      if (attempt > 1) {
+        const order = await getOrderSnapshot(input.orderId, signal);
+        if (order.status === ORDER_STATUS.CANCELLED) return order;
+      }
+      try {
+        return snapshotOf(
+          await plural.cancelOrder(input.orderId, { signal, idempotencyKey: `${input.workflowId}:${input.step}` }),
+        );
+      } catch (err) {
+        if (isPluralError(err) && !err.retryable) {
+          const order = await getOrderSnapshot(input.orderId, signal);
+          if (order.status === ORDER_STATUS.CANCELLED) return order;
+          throw failure(
+            `${err.message} (order ${input.orderId} is ${order.status})`,
+            FAILURE_TYPE.CANCEL_REJECTED,
+            true,
+            err.code,
+          );
+        }
+        throw classify(err, FAILURE_TYPE.CANCEL_REJECTED);
+      }
+    },
+
+    /**
+     * Refund `amount` of a captured order. The refund's merchant reference derives from `<workflowId>:<step>`, and
+     * Plural returns the same refund for the same reference and amount, so a retry never refunds twice.
+     */
+    refundOrder: async (input: RefundInput): Promise<RefundSnapshot> => {
+      const { signal } = call();
+      const key = `${input.workflowId}:${input.step}`;
+      const reference = referenceFor(key);
+      try {
+        const refund = await plural.refundOrder(
+          input.orderId,
+          { merchant_order_reference: reference, order_amount: input.amount },
+          { signal, idempotencyKey: key },
+        );
+        return {
+          refundOrderId: refund.order_id,
+          reference,
+          status: refund.status,
+          amount: { value: refund.order_amount.value, currency: refund.order_amount.currency },
+        };
+      } catch (err) {
+        throw classify(err, FAILURE_TYPE.REFUND_REJECTED);
+      }
+    },
+  };
+}
