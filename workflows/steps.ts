@@ -114,6 +114,7 @@ export class Steps {
     operation: ParkedOperation['operation'],
     call: () => Promise<T>,
     onRejected: (f: FailureInfo) => 'park' | 'stop',
+    onParked?: (f: FailureInfo) => void,
   ): Promise<T | undefined> {
     const p = this.payment;
     for (;;) {
@@ -136,6 +137,8 @@ export class Steps {
           this.unpark();
           return undefined;
         }
+        // Whoever waits for this step (a merchant's Update) hears now that it is parked, not when an operator acts.
+        onParked?.(f);
         if (!(await this.parkUntilOperator(operation, f))) return undefined;
       }
     }

@@ -22,7 +22,7 @@ import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
 import { installRuntime } from '../../worker/runtime';
 import { defaultWorkflowsPath } from '../../worker/worker';
-import { FAILURE_TYPE, getPaymentQuery, otpSubmittedSignal, paymentWorkflowId } from '../../workflows/definitions';
+import { FAILURE_TYPE, getPaymentQuery, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 
 const PAN = '4012001037141112'; // sandbox: native OTP, approves
@@ -147,7 +147,7 @@ describe('worker logs', () => {
       const handle = await start(taskQueue, ref);
       await waitForStatus(handle, 'AWAITING_OTP');
       const otpHandle = await vault.put({ otp: OTP }, 60_000);
-      await handle.signal(otpSubmittedSignal, { submissionId: 'otp-1', otpHandle });
+      await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId: 'otp-1' });
       return (await handle.result()) as PaymentState;
     });
     expect(final.status).toBe('PROCESSED');

@@ -23,10 +23,10 @@ import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker';
 import { startOwnDevServer } from '../support/temporal';
 import {
-  captureRequestedSignal,
+  captureUpdate,
   getPaymentQuery,
-  otpSubmittedSignal,
   paymentWorkflowId,
+  submitOtpUpdate,
 } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
@@ -179,9 +179,9 @@ async function runPayment(name: string, dataConverter: DataConverter | undefined
       });
       await waitFor(handle, 'AWAITING_OTP');
       const otpHandle = await vault.put({ otp: OTP }, 60_000);
-      await handle.signal(otpSubmittedSignal, { submissionId: 's1', otpHandle });
+      await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId: 's1' });
       await waitFor(handle, 'AUTHORIZED');
-      await handle.signal(captureRequestedSignal, { requestId: 'c1' });
+      await handle.executeUpdate(captureUpdate, { args: [{}], updateId: 'c1' });
       return waitFor(handle, 'PROCESSED');
     });
 

@@ -6,9 +6,10 @@
  * reported (workflow id, last known state, history length) instead of being waited for.
  */
 import { Agent, request } from 'undici';
+import { WorkflowUpdateStage } from '@temporalio/client';
 import {
   getPaymentQuery,
-  operatorRetrySignal,
+  operatorRetryUpdate,
   PAYMENT_WORKFLOW_TYPE,
   paymentWorkflowId,
 } from '../../workflows/definitions';
@@ -549,8 +550,12 @@ export async function settle(h: Harness, o: SettleOptions): Promise<Settled> {
       );
       if (parked && retried.get(id) !== `${parked.since}#${parked.retries}`) {
         retried.set(id, `${parked.since}#${parked.retries}`);
-        await withinDeadline(h.client, `signal ${id}`, o.callTimeoutMs, () =>
-          handle.signal(operatorRetrySignal, { operator: 'resilience-suite' }),
+        // Accepted is enough: the step runs again in the workflow; the loop sees the result on its next pass.
+        await withinDeadline(h.client, `operator retry ${id}`, o.callTimeoutMs, () =>
+          handle.startUpdate(operatorRetryUpdate, {
+            args: [{ operator: 'resilience-suite' }],
+            waitForStage: WorkflowUpdateStage.ACCEPTED,
+          }),
         ).catch(() => undefined);
         operatorRetries += 1;
       }

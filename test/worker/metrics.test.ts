@@ -28,10 +28,11 @@ import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
 import { WebhookReceiver } from '../workflows/harness';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
-  captureRequestedSignal,
+  captureUpdate,
   getPaymentQuery,
-  otpSubmittedSignal,
   paymentWorkflowId,
+  submitOtpUpdate,
+  UPDATE_REJECTION,
 } from '../../workflows/definitions';
 import type { PaymentDurations, PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import { PAYMENT_METRIC, PAYMENT_METRIC_LABELS } from '../../workflows/metrics';
@@ -206,21 +207,16 @@ async function finish(handle: WorkflowHandle): Promise<PaymentState> {
   }
 }
 
-async function submitOtp(handle: WorkflowHandle, submissionId: string, otp: string): Promise<PaymentState> {
+async function submitOtp(handle: WorkflowHandle, submissionId: string, otp: string) {
   const otpHandle = await vault.put({ otp }, 10 * 60_000);
-  await handle.signal(otpSubmittedSignal, { submissionId, otpHandle });
-  return waitForState(
-    handle,
-    (s) => s.otp?.lastSubmission?.submissionId === submissionId,
-    `the outcome of OTP submission ${submissionId}`,
-  );
+  return handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId: submissionId });
 }
 
 /** A sale paid with the native OTP after one wrong OTP. */
 async function wrongThenRightOtp(): Promise<{ ref: string; final: PaymentState }> {
   const { ref, handle } = await startPayment(OTP_CARD, false);
   await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
-  expect((await submitOtp(handle, 'otp-1', WRONG_OTP)).otp?.lastSubmission?.outcome).toBe('INCORRECT');
+  expect((await submitOtp(handle, 'otp-1', WRONG_OTP)).outcome).toBe('INCORRECT');
   await submitOtp(handle, 'otp-2', CORRECT_OTP);
   return { ref, final: await finish(handle) };
 }
@@ -254,9 +250,11 @@ async function reconciledThenCaptured(): Promise<{ ref: string; final: PaymentSt
   });
   expect(res.status).toBe(200);
   await waitForState(handle, (s) => s.status === 'AUTHORIZED', 'AUTHORIZED by reconciliation');
-  await handle.signal(captureRequestedSignal, { requestId: 'too-much', amount: { value: 9000, currency: 'INR' } });
-  await waitForState(handle, (s) => s.lastCapture?.requestId === 'too-much', 'the refused capture');
-  await handle.signal(captureRequestedSignal, { requestId: 'part', amount: { value: 3000, currency: 'INR' } });
+  // Refused by the Update's validator: nothing reaches history, so no capture is counted for it.
+  const tooMuch = handle.executeUpdate(captureUpdate, { args: [{ amount: { value: 9000, currency: 'INR' } }] });
+  await expect(tooMuch).rejects.toMatchObject({ cause: { type: UPDATE_REJECTION.INVALID_REQUEST } });
+  const part = await handle.executeUpdate(captureUpdate, { args: [{ amount: { value: 3000, currency: 'INR' } }] });
+  expect(part.outcome).toBe('CAPTURED');
   return { ref, final: await finish(handle) };
 }
 

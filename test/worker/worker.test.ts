@@ -32,7 +32,7 @@ import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker, defaultWorkflowsPath } from '../../worker/worker';
 import { installRuntime } from '../../worker/runtime';
 import { ensureSearchAttributes } from '../../worker/search-attributes';
-import { getPaymentQuery, otpSubmittedSignal, paymentWorkflowId } from '../../workflows/definitions';
+import { getPaymentQuery, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -137,9 +137,9 @@ async function payWithOtp(
     args: [input],
   });
   await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
-  // The OTP travels like the card: through the vault, never in a signal payload.
+  // The OTP travels like the card: through the vault, never in an Update's payload.
   const otpHandle = await vault.put({ otp: CORRECT_OTP }, 10 * 60_000);
-  await handle.signal(otpSubmittedSignal, { submissionId: 'otp-1', otpHandle });
+  await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId: 'otp-1' });
   const final = (await handle.result()) as PaymentState;
   const history = JSON.stringify(await handle.fetchHistory());
   expect(history).not.toContain(OTP_CARD);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cancelRequestedSignal, captureRequestedSignal, operatorRetrySignal } from '../../workflows/definitions';
 import {
   bundle,
   CARDS,
@@ -13,6 +12,11 @@ import {
   waitForState,
   waitForStatus,
   submitOtp,
+  capture,
+  cancel,
+  operatorGiveUp,
+  operatorRetry,
+  rejection,
 } from './harness';
 import type { Fixture } from './harness';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
@@ -43,11 +47,13 @@ describe('pre-auth capture and cancel', () => {
   it('captures the full authorized amount', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId } = await authorized();
-      await handle.signal(captureRequestedSignal, { requestId: 'c1' });
+      const answer = await capture(handle, 'c1');
+      expect(answer).toMatchObject({ outcome: 'CAPTURED', amountCaptured: { value: 5000, currency: 'INR' } });
+      expect(answer.state.status).toBe('PROCESSED');
       const result = await handle.result();
       expect(result.status).toBe('PROCESSED');
       expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
-      expect(result.lastCapture).toEqual({ requestId: 'c1', outcome: 'CAPTURED' });
+      expect(result.lastCapture).toEqual({ outcome: 'CAPTURED' });
       expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1, capturedAmount: 5000 });
     });
   });
@@ -55,7 +61,8 @@ describe('pre-auth capture and cancel', () => {
   it('captures part of the authorization once', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId } = await authorized();
-      await handle.signal(captureRequestedSignal, { requestId: 'p1', amount: { value: 3000, currency: 'INR' } });
+      const answer = await capture(handle, 'p1', { value: 3000, currency: 'INR' });
+      expect(answer).toMatchObject({ outcome: 'CAPTURED', amountCaptured: { value: 3000, currency: 'INR' } });
       const result = await handle.result();
       expect(result.status).toBe('PROCESSED');
       expect(result.amountCaptured).toEqual({ value: 3000, currency: 'INR' });
@@ -63,22 +70,26 @@ describe('pre-auth capture and cancel', () => {
     });
   });
 
-  it('rejects a capture above the authorized amount without calling Plural', async () => {
+  it('refuses a capture above the authorized amount, and a second capture, without calling Plural', async () => {
     await fx.withWorker(async () => {
-      const { handle, orderId } = await authorized();
-      await handle.signal(captureRequestedSignal, { requestId: 'big', amount: { value: 5001, currency: 'INR' } });
-      const s = await waitForState(handle, (x) => x.lastCapture?.requestId === 'big', 'capture answer');
-      expect(s.status).toBe('AUTHORIZED');
-      expect(s.lastCapture).toMatchObject({ outcome: 'REJECTED' });
-      expect(s.lastCapture?.message).toBe(`capture amount 5001 exceeds authorized 5000 for order ${orderId}`);
+      const { handle, orderId, state } = await authorized();
+      const big = await rejection(capture(handle, 'big', { value: 5001, currency: 'INR' }));
+      expect(big).toEqual({
+        type: 'InvalidRequest',
+        message: `capture amount 5001 exceeds authorized 5000 for order ${state.merchantOrderReference}`,
+      });
       expect(fx.sandbox.order(orderId)?.captureAttempts).toBe(0);
+      expect((await capture(handle, 'part', { value: 3000, currency: 'INR' })).outcome).toBe('CAPTURED');
+      // Plural allows one (partial) capture per order: the payment has ended, a second capture is refused.
+      await rejection(capture(handle, 'again', { value: 1000, currency: 'INR' }));
+      expect(fx.sandbox.order(orderId)?.captureAttempts).toBe(1);
     });
   });
 
   it('cancels an authorization on request', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId } = await authorized();
-      await handle.signal(cancelRequestedSignal, { requestId: 'x1', reason: 'customer changed their mind' });
+      expect((await cancel(handle, 'x1', 'customer changed their mind')).status).toBe('CANCELLED');
       const result = await handle.result();
       expect(result.status).toBe('CANCELLED');
       expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');
@@ -117,7 +128,8 @@ describe('pre-auth capture and cancel', () => {
   it('fails the payment when Plural declines the capture and the order fails there', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId } = await authorized(CARDS.captureDeclined);
-      await handle.signal(captureRequestedSignal, { requestId: 'd1' });
+      const answer = await capture(handle, 'd1');
+      expect(answer).toMatchObject({ outcome: 'REJECTED', state: { status: 'FAILED' } });
       const result = await handle.result();
       expect(result.status).toBe('FAILED');
       expect(result.failure?.code).toBe('PAYMENT_DECLINED');
@@ -130,7 +142,8 @@ describe('pre-auth capture and cancel', () => {
       const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits: { activityMaxAttempts: 2 } });
       fx.sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
       try {
-        await handle.signal(captureRequestedSignal, { requestId: 'park' });
+        const answer = await capture(handle, 'park');
+        expect(answer.outcome).toBe('PARKED');
         const parked = await waitForState(handle, (x) => x.parked !== undefined, 'parked capture');
         expect(parked.status).toBe('AUTHORIZED');
         expect(parked.parked).toMatchObject({ operation: 'capture', retries: 0 });
@@ -140,7 +153,8 @@ describe('pre-auth capture and cancel', () => {
       } finally {
         fx.sandbox.setFaults({ errorRate: 0, paths: [] });
       }
-      await handle.signal(operatorRetrySignal, { operator: 'ops@example' });
+      // The operator's Update answers once the step has run again.
+      expect((await operatorRetry(handle, 'ops@example')).status).toBe('PROCESSED');
       const result = await handle.result();
       expect(result.status).toBe('PROCESSED');
       expect(result.parked).toBeUndefined();
@@ -156,13 +170,13 @@ describe('pre-auth capture and cancel', () => {
       const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits: { activityMaxAttempts: 1 } });
       fx.sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
       try {
-        await handle.signal(captureRequestedSignal, { requestId: 'park' });
+        expect((await capture(handle, 'park')).outcome).toBe('PARKED');
         await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
-        await handle.signal(cancelRequestedSignal, { requestId: 'give-up', reason: 'operator gave up' });
+        expect((await operatorGiveUp(handle, 'ops@example', 'capture keeps failing')).status).toBe('CANCELLED');
         const result = await handle.result();
         expect(result.status).toBe('CANCELLED');
         expect(result.parked).toBeUndefined();
-        expect(result.lastCapture).toMatchObject({ requestId: 'park', outcome: 'REJECTED' });
+        expect(result.lastCapture).toEqual({ outcome: 'REJECTED', message: 'capture abandoned while parked' });
         expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureCount: 0 });
       } finally {
         fx.sandbox.setFaults({ errorRate: 0, paths: [] });
@@ -181,7 +195,7 @@ describe('pre-auth capture and cancel', () => {
           activityRetryMaximumIntervalMs: 1_000,
         };
         const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits }, 60_000);
-        await handle.signal(captureRequestedSignal, { requestId: 'storm' });
+        expect((await capture(handle, 'storm')).outcome).toBe('CAPTURED');
         const result = await handle.result();
         expect(result.status).toBe('PROCESSED');
         const mine = fx.sandbox.orders().filter((o) => o.merchantOrderReference === result.merchantOrderReference);

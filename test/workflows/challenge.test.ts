@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callbackReceivedSignal, cancelRequestedSignal, webhookReceivedSignal } from '../../workflows/definitions';
+import { callbackReceivedSignal, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
 import {
   authenticateAtSandbox,
   bundle,
   callbackSignal,
+  cancel,
   CARDS,
   cardInput,
   createFixture,
@@ -274,7 +275,7 @@ describe('3-D Secure challenge', () => {
   it('cancels a payment whose authentication is still pending when the merchant asks', async () => {
     await fx.withWorker(async () => {
       const { handle } = await startChallenge(CARDS.challenge, false);
-      await handle.signal(cancelRequestedSignal, { requestId: 'c', reason: 'order withdrawn' });
+      expect((await cancel(handle, 'c', 'order withdrawn')).status).toBe('CLOSING');
       const result = await handle.result();
       expect(result.status).toBe('CANCELLED');
       expect(result.failure).toEqual({ code: 'CANCELLED_BEFORE_AUTHORIZATION', message: 'order withdrawn' });

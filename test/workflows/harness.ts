@@ -19,13 +19,20 @@ import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
 import {
   getPaymentQuery,
-  otpSubmittedSignal,
+  cancelUpdate,
+  captureUpdate,
+  operatorGiveUpUpdate,
+  operatorRetryUpdate,
+  submitOtpUpdate,
   PAYMENT_TASK_QUEUE,
   paymentWorkflowId,
   webhookReceivedSignal,
 } from '../../workflows/definitions';
 import type {
+  CaptureAnswer,
+  Money,
   PaymentState,
+  SubmitOtpAnswer,
   PaymentStatus,
   PaymentWorkflowInput,
   WebhookReceivedSignal,
@@ -354,7 +361,8 @@ export async function waitForState(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out waiting for ${what}; last state: ${JSON.stringify(last?.status)} ${JSON.stringify(last?.audit.at(-1))}`,
+        `timed out waiting for ${what}; last state: ${JSON.stringify(last?.status)} ${JSON.stringify(last?.audit.at(-1))}` +
+          (last?.failure ? ` failure ${JSON.stringify(last.failure)}` : ''),
       );
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -415,16 +423,50 @@ export function cardInput(
   };
 }
 
-/** Submits an OTP as the API does: the OTP goes into the vault, the signal carries only its handle. */
+/**
+ * Submits an OTP as the API does: the OTP goes into the vault, the Update carries only its handle; returns the
+ * Update's answer (the OTP's outcome) and the handle.
+ */
 export async function submitOtp(
   fx: Fixture,
   handle: PaymentHandle,
-  submissionId: string,
+  updateId: string,
   otp: string,
-): Promise<string> {
+): Promise<SubmitOtpAnswer & { otpHandle: string }> {
   const otpHandle = await fx.vault.put({ otp }, OTP_TTL_MS);
-  await handle.signal(otpSubmittedSignal, { submissionId, otpHandle });
-  return otpHandle;
+  const answer = await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId });
+  return { ...answer, otpHandle };
+}
+
+/** Captures (all, or `amount`) as the API does; returns the Update's answer. */
+export function capture(handle: PaymentHandle, updateId: string, amount?: Money): Promise<CaptureAnswer> {
+  return handle.executeUpdate(captureUpdate, { args: [amount ? { amount } : {}], updateId });
+}
+
+/** Cancels as the API does; returns the payment after the cancel (CANCELLED, or CLOSING before authorization). */
+export async function cancel(handle: PaymentHandle, updateId: string, reason?: string): Promise<PaymentState> {
+  return (await handle.executeUpdate(cancelUpdate, { args: [reason ? { reason } : {}], updateId })).state;
+}
+
+/** An operator's retry of the parked step; answers once the step has run again. */
+export async function operatorRetry(handle: PaymentHandle, operator: string): Promise<PaymentState> {
+  return (await handle.executeUpdate(operatorRetryUpdate, { args: [{ operator }] })).state;
+}
+
+/** An operator gives up on the parked step. */
+export async function operatorGiveUp(handle: PaymentHandle, operator: string, reason: string): Promise<PaymentState> {
+  return (await handle.executeUpdate(operatorGiveUpUpdate, { args: [{ operator, reason }] })).state;
+}
+
+/** The refusal of an Update's validator: its `type` (UPDATE_REJECTION) and message; fails if the Update succeeded. */
+export async function rejection(update: Promise<unknown>): Promise<{ type: string | undefined; message: string }> {
+  try {
+    await update;
+  } catch (err) {
+    const cause = (err as { cause?: { type?: string; message?: string } }).cause;
+    return { type: cause?.type, message: cause?.message ?? (err as Error).message };
+  }
+  throw new Error('expected the Update to be refused, but it was accepted');
 }
 
 /** Fetches every started workflow's history and returns the secrets (card data, OTPs) found in each. */

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callbackReceivedSignal, captureRequestedSignal } from '../../workflows/definitions';
+import { callbackReceivedSignal } from '../../workflows/definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import {
   authenticateAtSandbox,
   bundle,
   callbackSignal,
+  capture,
   CARDS,
   cardInput,
   CORRECT_OTP,
@@ -40,7 +41,7 @@ async function approveChallenge(handle: PaymentHandle, paymentId: string): Promi
 }
 
 async function captureAll(handle: PaymentHandle) {
-  await handle.signal(captureRequestedSignal, { requestId: 'full' });
+  expect((await capture(handle, 'full')).outcome).toBe('CAPTURED');
   return handle.result();
 }
 

@@ -6,12 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowBundle } from '@temporalio/worker';
-import { cancelRequestedSignal, captureRequestedSignal } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import type { RunningSandbox } from '../../plural-sandbox';
 import {
   authenticateAtSandbox,
   bundle,
+  cancel as cancelPayment,
+  capture,
   CARDS,
   cardInput,
   CORRECT_OTP,
@@ -85,8 +86,7 @@ async function challenge(preAuth: boolean, durations = {}) {
   return { handle, state, paymentId: state.pluralPaymentIds[0]! };
 }
 
-const cancel = (handle: PaymentHandle) =>
-  handle.signal(cancelRequestedSignal, { requestId: 'merchant-cancel', reason: 'order withdrawn' });
+const cancel = (handle: PaymentHandle) => cancelPayment(handle, 'merchant-cancel', 'order withdrawn');
 
 describe('an order is over only when Plural says so', () => {
   it('hosted checkout: a declined card, then another card on the same link, ends PROCESSED as at Plural', async () => {
@@ -115,7 +115,7 @@ describe('an order is over only when Plural says so', () => {
       const authorized = await waitForStatus(handle, 'AUTHORIZED');
       expect(authorized.nextActions).toEqual(['CAPTURE', 'CANCEL']);
       expect(fx.sandbox.order(state.pluralOrderId!)).toMatchObject({ status: 'AUTHORIZED', preAuth: true });
-      await handle.signal(captureRequestedSignal, { requestId: 'hc-capture' });
+      expect((await capture(handle, 'hc-capture')).outcome).toBe('CAPTURED');
       const result = await handle.result();
       expect(result.status).toBe('PROCESSED');
       expect(fx.sandbox.order(state.pluralOrderId!)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });

@@ -1,5 +1,6 @@
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { otpResendRequestedSignal, otpSubmittedSignal } from '../../workflows/definitions';
+import { resendOtpUpdate, submitOtpUpdate } from '../../workflows/definitions';
 import {
   bundle,
   CARDS,
@@ -17,6 +18,7 @@ import {
   waitForStatus,
   WRONG_OTP,
   OTP_TTL_MS,
+  rejection,
   submitOtp,
   WRONG_OTPS,
 } from './harness';
@@ -46,9 +48,11 @@ describe('native OTP', () => {
       const { handle, state } = await startOtpPayment();
       expect(state.otp?.attemptsLeft).toBe(3);
       expect(state.nextActions).toContain('SUBMIT_OTP');
-      await submitOtp(fx, handle, 's1', CORRECT_OTP);
+      const answer = await submitOtp(fx, handle, 's1', CORRECT_OTP);
+      // The Update answers once Plural's order says what the OTP did: the payment is authorized by then.
+      expect(answer).toMatchObject({ outcome: 'ACCEPTED', state: { status: 'AUTHORIZED' } });
       const done = await waitForStatus(handle, 'AUTHORIZED');
-      expect(done.otp?.lastSubmission).toMatchObject({ submissionId: 's1', outcome: 'ACCEPTED' });
+      expect(done.otp?.lastSubmission).toMatchObject({ outcome: 'ACCEPTED' });
       expect(done.amountAuthorized).toEqual({ value: 5000, currency: 'INR' });
       expect(fx.sandbox.order(done.pluralOrderId!)?.status).toBe('AUTHORIZED');
     });
@@ -57,11 +61,9 @@ describe('native OTP', () => {
   it('counts a wrong OTP as an attempt and then accepts the right one', async () => {
     await fx.withWorker(async () => {
       const { handle } = await startOtpPayment();
-      await submitOtp(fx, handle, 'w1', WRONG_OTP);
-      const wrong = await waitForState(handle, (s) => s.otp?.lastSubmission?.submissionId === 'w1', 'wrong OTP');
-      expect(wrong.otp?.lastSubmission?.outcome).toBe('INCORRECT');
-      expect(wrong.otp?.attemptsLeft).toBe(2);
-      expect(wrong.status).toBe('AWAITING_OTP');
+      const wrong = await submitOtp(fx, handle, 'w1', WRONG_OTP);
+      expect(wrong).toMatchObject({ outcome: 'INCORRECT', attemptsLeft: 2, state: { status: 'AWAITING_OTP' } });
+      expect(wrong.state.otp?.lastSubmission?.outcome).toBe('INCORRECT');
       await submitOtp(fx, handle, 'r1', CORRECT_OTP);
       await waitForStatus(handle, 'AUTHORIZED');
     });
@@ -70,9 +72,10 @@ describe('native OTP', () => {
   it('fails the payment when the OTP attempts are exhausted, as Plural does', async () => {
     await fx.withWorker(async () => {
       const { handle } = await startOtpPayment();
-      for (const id of ['a', 'b', 'c']) {
-        await submitOtp(fx, handle, id, WRONG_OTP);
+      for (const id of ['a', 'b']) {
+        expect((await submitOtp(fx, handle, id, WRONG_OTP)).outcome).toBe('INCORRECT');
       }
+      expect((await submitOtp(fx, handle, 'c', WRONG_OTP)).outcome).toBe('FAILED');
       const result = await handle.result();
       expect(result.status).toBe('FAILED');
       expect(result.failure?.code).toBe('USER_AUTHENTICATION_FAILED');
@@ -81,13 +84,27 @@ describe('native OTP', () => {
     });
   });
 
-  it('refuses a resend before resend_after without calling Plural', async () => {
+  it('refuses a resend before resend_after, naming when it opens, without calling Plural or writing history', async () => {
     await fx.withWorker(async () => {
-      const { handle } = await startOtpPayment();
-      await handle.signal(otpResendRequestedSignal, { requestId: 'early' });
-      const s = await waitForState(handle, (x) => x.otp?.lastResend?.requestId === 'early', 'resend answer');
-      expect(s.otp?.lastResend?.outcome).toBe('TOO_EARLY');
-      expect(s.otp?.resendsLeft).toBe(2);
+      const { handle, state } = await startOtpPayment();
+      const before = (await handle.fetchHistory()).events?.length;
+      const refused = await rejection(handle.executeUpdate(resendOtpUpdate, { args: [] }));
+      expect(refused.type).toBe('TooEarly');
+      expect(refused.message).toContain(`a resend is allowed from ${state.otp!.resendAvailableAt!}`);
+      const after = await handle.query('getPayment');
+      expect((after as { otp: { resendsLeft: number } }).otp.resendsLeft).toBe(2);
+      // Refused before anything was written: no Update event, no activity (the time-skipping test server still
+      // records the workflow task that ran the validator; the dev server does not, see test/worker/updates.test.ts).
+      const E = temporal.api.enums.v1.EventType;
+      const recorded = [
+        E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED,
+        E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+        E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_REJECTED,
+        E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+        E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+      ];
+      const added = ((await handle.fetchHistory()).events ?? []).slice(before ?? 0);
+      expect(added.filter((e) => recorded.includes(e.eventType ?? 0))).toEqual([]);
     });
   });
 
@@ -95,10 +112,9 @@ describe('native OTP', () => {
     await fx.withWorker(async () => {
       const { handle } = await startOtpPayment();
       await new Promise((r) => setTimeout(r, RESEND_AFTER_S * 1000 + 200));
-      await handle.signal(otpResendRequestedSignal, { requestId: 'later' });
-      const s = await waitForState(handle, (x) => x.otp?.lastResend?.requestId === 'later', 'resend answer');
-      expect(s.otp?.lastResend?.outcome).toBe('SENT');
-      expect(s.otp?.resendsLeft).toBe(1);
+      const sent = await handle.executeUpdate(resendOtpUpdate, { args: [] });
+      expect(sent.outcome).toBe('SENT');
+      expect(sent.state.otp?.resendsLeft).toBe(1);
       await submitOtp(fx, handle, 'ok', CORRECT_OTP);
       await waitForStatus(handle, 'AUTHORIZED');
     });
@@ -109,12 +125,11 @@ describe('OTP hand-off through the vault', () => {
   it('destroys the OTP in the vault once Plural answered, wrong or right', async () => {
     await fx.withWorker(async () => {
       const { handle } = await startOtpPayment();
-      const wrongHandle = await submitOtp(fx, handle, 'v-wrong', WRONG_OTPS[1]);
-      await waitForState(handle, (s) => s.otp?.lastSubmission?.submissionId === 'v-wrong', 'wrong OTP');
-      expect(await fx.vault.get(wrongHandle)).toBeUndefined();
-      const rightHandle = await submitOtp(fx, handle, 'v-right', CORRECT_OTP);
+      const wrong = await submitOtp(fx, handle, 'v-wrong', WRONG_OTPS[1]);
+      expect(await fx.vault.get(wrong.otpHandle)).toBeUndefined();
+      const right = await submitOtp(fx, handle, 'v-right', CORRECT_OTP);
       await waitForStatus(handle, 'AUTHORIZED');
-      expect(await fx.vault.get(rightHandle)).toBeUndefined();
+      expect(await fx.vault.get(right.otpHandle)).toBeUndefined();
     });
   });
 
@@ -123,12 +138,11 @@ describe('OTP hand-off through the vault', () => {
       const { handle } = await startOtpPayment();
       const gone = await fx.vault.put({ otp: WRONG_OTPS[2] }, OTP_TTL_MS);
       await fx.vault.destroy(gone); // expired or destroyed before the activity read it
-      await handle.signal(otpSubmittedSignal, { submissionId: 'gone', otpHandle: gone });
-      const failed = await waitForState(handle, (s) => s.otp?.lastSubmission?.submissionId === 'gone', 'answer');
+      const answer = await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle: gone }] });
+      expect(answer).toMatchObject({ outcome: 'FAILED', attemptsLeft: 3 });
+      expect(answer.message).toMatch(/no longer available.*submit the OTP again/);
+      const failed = answer.state;
       expect(failed.status).toBe('AWAITING_OTP');
-      expect(failed.otp?.lastSubmission?.outcome).toBe('FAILED');
-      expect(failed.otp?.lastSubmission?.message).toMatch(/no longer available.*submit the OTP again/);
-      expect(failed.otp?.attemptsLeft).toBe(3);
       expect(failed.nextActions).toContain('SUBMIT_OTP');
       expect(fx.sandbox.order(failed.pluralOrderId!)?.status).not.toBe('FAILED');
       await submitOtp(fx, handle, 'after', CORRECT_OTP);
@@ -149,14 +163,10 @@ describe('an OTP submission whose answer is lost', () => {
       fx.webhooks.forward = forwardWebhooks;
       fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/otp/submit'] });
       try {
-        await submitOtp(fx, handle, 'lost', CORRECT_OTP);
-        const done = await waitForState(
-          handle,
-          (st) => st.otp?.lastSubmission?.submissionId === 'lost' || st.status === 'FAILED',
-          'the lost submission settled',
-        );
-        expect(done.status).toBe('AUTHORIZED');
-        expect(done.otp?.lastSubmission).toMatchObject({ submissionId: 'lost', outcome: 'ACCEPTED' });
+        const answer = await submitOtp(fx, handle, 'lost', CORRECT_OTP);
+        expect(answer.outcome).toBe('ACCEPTED');
+        const done = await waitForStatus(handle, 'AUTHORIZED');
+        expect(done.otp?.lastSubmission).toMatchObject({ outcome: 'ACCEPTED' });
         expect(done.failure).toBeUndefined();
         expect(fx.sandbox.order(done.pluralOrderId!)?.status).toBe('AUTHORIZED');
         expect(fx.sandbox.injectedFaults().errorAfterCommit).toBeGreaterThan(0);
@@ -177,10 +187,16 @@ describe('card data and OTPs', () => {
     ]);
   });
 
-  it('the history scan detects an OTP in a signal payload, right or wrong', () => {
-    const encode = (otp: string) => new TextEncoder().encode(JSON.stringify({ submissionId: 's', otp }));
+  it('the history scan detects an OTP in an Update payload, right or wrong', () => {
+    const encode = (otp: string) => new TextEncoder().encode(JSON.stringify({ otp }));
     const signal = (otp: string) => ({
-      events: [{ workflowExecutionSignaledEventAttributes: { input: { payloads: [{ data: encode(otp) }] } } }],
+      events: [
+        {
+          workflowExecutionUpdateAcceptedEventAttributes: {
+            acceptedRequest: { input: { args: { payloads: [{ data: encode(otp) }] } } },
+          },
+        },
+      ],
     });
     expect(secretsFound(historyText(signal(CORRECT_OTP)))).toEqual(['correct OTP', 'an otp value']);
     for (const wrong of WRONG_OTPS) {

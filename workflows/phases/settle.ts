@@ -16,8 +16,14 @@ export async function settle(run: PaymentRun): Promise<void> {
     if (await steps.confirmEvents()) continue;
     const req = inbox.captures.shift();
     if (req) {
-      const { answer, parked, partial } = await capture(run, req);
-      inbox.answer(req.id, answer);
+      let answered = false;
+      const reply = (a: CaptureAnswer): void => {
+        if (answered) return;
+        answered = true;
+        inbox.answer(req.id, a);
+      };
+      const { answer, parked, partial } = await capture(run, req, reply);
+      reply(answer);
       if (parked) await retryParkedCapture(run, parked, partial);
       // Counted once its outcome is known: a parked capture by what the operator's retries made of it.
       const captured = (payment.status as PaymentStatus) === PAYMENT_STATUS.PROCESSED;
@@ -58,6 +64,7 @@ export function rejectCaptures(run: PaymentRun): void {
 async function capture(
   run: PaymentRun,
   req: CaptureRequest,
+  reply: (answer: CaptureAnswer) => void,
 ): Promise<{ answer: CaptureAnswer; parked?: FailureInfo; partial?: Money }> {
   const { payment } = run;
   const s = payment.s;
@@ -68,7 +75,8 @@ async function capture(
   }
   payment.captureAttempted = true;
   const partial = req.amount !== undefined && req.amount.value < authorized.value ? req.amount : undefined;
-  const attempt = await attemptCapture(run, partial);
+  // Plural unreachable past the retries: the step parks inside `run`, and the merchant hears PARKED at once.
+  const attempt = await attemptCapture(run, partial, (f) => reply(captureAnswer(run, 'PARKED', f.message)));
   if (attempt.parked) {
     // The merchant hears PARKED now; the operator's retry (or give-up) decides later.
     return { answer: captureAnswer(run, 'PARKED', attempt.parked.message), parked: attempt.parked, partial };
@@ -80,6 +88,7 @@ async function capture(
 async function attemptCapture(
   run: PaymentRun,
   partial: Money | undefined,
+  onParked?: (f: FailureInfo) => void,
 ): Promise<{ answer: CaptureAnswer; parked?: undefined } | { parked: FailureInfo }> {
   const { payment, steps, workflowId } = run;
   const orderId = payment.s.pluralOrderId ?? '';
@@ -91,6 +100,7 @@ async function attemptCapture(
       rejected = f;
       return 'stop';
     },
+    onParked,
   );
   if (order) {
     payment.applyOrder(order, 'captured');
