@@ -1,17 +1,24 @@
 /**
  * The API's port to the payment engine. The HTTP layer talks only to this interface; `temporal-engine.ts` implements
- * it over `@temporalio/client`, tests implement it in memory. Nothing here carries card data or an OTP: the workflow
- * input holds vault handles and last-4 digits only, the OTP signal a vault handle.
+ * it over `@temporalio/client` (update-with-start, Updates, Signals), tests implement it in memory. Nothing here
+ * carries card data or an OTP: the workflow input holds vault handles and last-4 digits only, the OTP Update a vault
+ * handle. The workflow owns every rule: a refused request comes back as an {@link UpdateRejectedError} carrying the
+ * workflow's own reason, which the API only translates into HTTP.
  */
 import type { CardSecret } from '../card-vault';
 import type {
   CallbackReceivedSignal,
-  CancelRequestedSignal,
-  CaptureRequestedSignal,
-  OtpResendRequestedSignal,
-  OtpSubmittedSignal,
+  CancelRequest,
+  CaptureAnswer,
+  CaptureRequest,
+  OpenPaymentRequest,
+  PaymentAnswer,
   PaymentState,
   PaymentWorkflowInput,
+  ResendOtpAnswer,
+  SubmitOtpAnswer,
+  SubmitOtpRequest,
+  UpdateRejection,
   WebhookReceivedSignal,
 } from '../workflows/definitions';
 
@@ -37,19 +44,31 @@ export interface GatewayRetryStatus {
   nextAttemptAt: string | undefined;
 }
 
-/** A payment as the engine reports it, plus what the API stored at start time. */
+/** A payment as the engine reports it. */
 export interface PaymentRecord {
   state: PaymentState;
-  /** When the payment's workflow started (ISO 8601). */
-  createdAt: string;
   /** Fingerprint of the creating request (see `fingerprint.ts`); undefined if the payment was started elsewhere. */
   requestFingerprint: string | undefined;
   /** Set while a step of the payment is retried because the gateway fails. */
   gateway?: GatewayRetryStatus | undefined;
+  /**
+   * True when no worker answered in time and the state comes from the payment's memo (status, ids, amounts as of
+   * its last status change): correct but possibly behind, and without the details only the workflow holds.
+   */
+  stale?: boolean;
 }
 
-/** Outcome of {@link PaymentEngine.start}. */
-export type StartOutcome = { started: true } | { started: false; existingFingerprint: string | undefined };
+/** What an action's Update answered, or that it has not answered within the wait (it goes on in the workflow). */
+export type Answer<T> = { answered: true; answer: T } | { answered: false };
+
+/** Outcome of {@link PaymentEngine.create}. */
+export type CreateOutcome =
+  /** The payment is actionable; `created` when this request started it. */
+  | { answered: true; created: boolean; state: PaymentState }
+  /** Started (or found) but not actionable within the wait: read it later. */
+  | { answered: false }
+  /** The payment exists and has ended: the API compares the request with it. */
+  | { answered: false; closed: PaymentRecord };
 
 /** Where a verified webhook or callback was delivered. */
 export type DeliveryOutcome = { delivered: true; merchantOrderReference: string } | { delivered: false };
@@ -57,20 +76,21 @@ export type DeliveryOutcome = { delivered: true; merchantOrderReference: string 
 /** Operations the API needs from the payment engine. Every method is safe to call concurrently. */
 export interface PaymentEngine {
   /**
-   * Start the payment workflow for `input.merchantOrderReference`, storing `requestFingerprint` alongside it.
-   * Returns `started: false` (and starts nothing) when a payment with this reference already exists.
+   * Start the payment for `input.merchantOrderReference` and wait (up to `waitMs`) until it is actionable, in one
+   * call (update-with-start). A repeat of the creating request (same fingerprint) attaches to the running payment.
+   * @throws {UpdateRejectedError} another request already holds this reference (`RequestConflict`)
    */
-  start(input: PaymentWorkflowInput, requestFingerprint: string): Promise<StartOutcome>;
+  create(input: PaymentWorkflowInput, request: OpenPaymentRequest, waitMs: number): Promise<CreateOutcome>;
   /** The payment, or undefined when no payment has this reference. */
   get(merchantOrderReference: string): Promise<PaymentRecord | undefined>;
-  /** @throws {PaymentNotFoundError} */
-  submitOtp(merchantOrderReference: string, signal: OtpSubmittedSignal): Promise<void>;
-  /** @throws {PaymentNotFoundError} */
-  resendOtp(merchantOrderReference: string, signal: OtpResendRequestedSignal): Promise<void>;
-  /** @throws {PaymentNotFoundError} */
-  capture(merchantOrderReference: string, signal: CaptureRequestedSignal): Promise<void>;
-  /** @throws {PaymentNotFoundError} */
-  cancel(merchantOrderReference: string, signal: CancelRequestedSignal): Promise<void>;
+  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} */
+  submitOtp(ref: string, request: SubmitOtpRequest, waitMs: number): Promise<Answer<SubmitOtpAnswer>>;
+  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} */
+  resendOtp(ref: string, waitMs: number): Promise<Answer<ResendOtpAnswer>>;
+  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} */
+  capture(ref: string, request: CaptureRequest, waitMs: number): Promise<Answer<CaptureAnswer>>;
+  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} */
+  cancel(ref: string, request: CancelRequest, waitMs: number): Promise<Answer<PaymentAnswer>>;
   /** Signal the payment whose Plural order is `signal.orderId`; `delivered: false` when none is running. */
   deliverCallback(signal: CallbackReceivedSignal): Promise<DeliveryOutcome>;
   /**
@@ -82,12 +102,29 @@ export interface PaymentEngine {
   ping(): Promise<void>;
 }
 
-/** No payment has this merchant order reference. */
+/** No payment has this merchant order reference (or it has ended, for an action). */
 export class PaymentNotFoundError extends Error {
   override readonly name = 'PaymentNotFoundError';
   readonly type = 'PaymentNotFound';
   constructor(readonly merchantOrderReference: string) {
     super(`no payment with merchant_order_reference ${merchantOrderReference}`);
+  }
+}
+
+/**
+ * The workflow's validator refused the request; nothing was written to the payment's history. `kind` is the
+ * refusal's family (`UPDATE_REJECTION`), `code` the workflow's own code for it (`payment_not_authorized`…).
+ */
+export class UpdateRejectedError extends Error {
+  override readonly name = 'UpdateRejectedError';
+  constructor(
+    readonly kind: UpdateRejection,
+    readonly code: string,
+    message: string,
+    /** When a `TooEarly` request will be allowed (ISO 8601). */
+    readonly availableAt?: string,
+  ) {
+    super(message);
   }
 }
 

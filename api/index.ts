@@ -1,8 +1,8 @@
 /** The HTTP API: the Express app, its server, the payment-engine port and its Temporal implementation. */
 export { CARD_VAULT_MOUNT_PATH, createApp, DEFAULT_TIMINGS } from './app';
 export type { ApiOptions, ApiTimings } from './app';
-export { EngineUnavailableError, PaymentNotFoundError } from './engine';
-export type { CardVaultPort, DeliveryOutcome, PaymentEngine, PaymentRecord, StartOutcome } from './engine';
+export { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';
+export type { Answer, CardVaultPort, CreateOutcome, DeliveryOutcome, PaymentEngine, PaymentRecord } from './engine';
 export { CustomerExistsError, CustomerNotFoundError, GatewayRejectedError, GatewayUnavailableError } from './customers';
 export type { CustomerDirectory, CustomerRecord, NewCustomer, SavedCardRecord } from './customers';
 export { createPluralCustomerDirectory } from './plural-customers';
@@ -14,5 +14,5 @@ export type { RunningApi, StartApiOptions } from './main';
 export { createMetrics } from './metrics';
 export type { ApiMetrics } from './metrics';
 export { buildOpenApiDocument } from './openapi';
-export { createTemporalEngine, FINGERPRINT_MEMO_KEY } from './temporal-engine';
+export { createTemporalEngine } from './temporal-engine';
 export type { TemporalEngineOptions } from './temporal-engine';

@@ -26,7 +26,8 @@ const merchantErrors = {
 };
 
 const accepted = paymentResponse(
-  'The request was handed to the payment, but its outcome was not known within the wait; poll `GET /v1/payments/{merchant_order_reference}`.',
+  'The payment accepted the request, but its outcome was not known within the wait (it goes on in the payment); ' +
+    'read `GET /v1/payments/{merchant_order_reference}` later.',
 );
 
 const money = {
@@ -129,12 +130,15 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           summary: 'Create a payment and start its lifecycle',
           description:
             'Starts the payment and answers once it is actionable (AWAITING_OTP, AWAITING_CHALLENGE, a redirect URL, ' +
-            'or a final state) or after a short bounded wait. The reference is the idempotency key: the same ' +
-            'reference and body again answers 200 with the existing payment; a different body answers 409.',
+            'parked, or a final state), in one call to Temporal (update-with-start). The reference is the ' +
+            'idempotency key: the same reference and body again answers 200 with the existing payment (concurrent ' +
+            'identical requests all get it); a different body answers 409. Not actionable within a bounded wait ' +
+            '(`API_START_WAIT_MS`): 202 with the payment as it is, and `Location` to read it.',
           requestBody: { required: true, content: json(ref('CreatePaymentRequest')) },
           responses: {
             '201': paymentResponse('Payment created.'),
             '200': paymentResponse('The same request was made before: the existing payment.'),
+            '202': accepted,
             ...merchantErrors,
             '400': errorResponse(
               'Malformed JSON or a field of the wrong type or format (`error.issues` names each field; `error.code` ' +
@@ -180,7 +184,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             '200': paymentResponse('The payment after the OTP’s outcome.'),
             '202': accepted,
             ...merchantErrors,
-            '409': errorResponse('The payment is not awaiting an OTP.'),
+            '409': errorResponse('The payment is not awaiting an OTP (`payment_not_awaiting_otp`).'),
           },
         },
       },
@@ -194,7 +198,10 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             '200': paymentResponse('A new OTP was sent.'),
             '202': accepted,
             ...merchantErrors,
-            '409': errorResponse('Not awaiting an OTP, no resends left, or the gateway refused.'),
+            '409': errorResponse(
+              'Not awaiting an OTP (`payment_not_awaiting_otp`), no resends left (`otp_resend_limit_reached`), or ' +
+                'the gateway refused (`otp_resend_rejected`).',
+            ),
             '429': {
               description: 'Too early; `Retry-After` says how many seconds to wait.',
               headers: { 'Retry-After': { schema: { type: 'integer' } } },
@@ -219,10 +226,19 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           },
           responses: {
             '200': paymentResponse('Captured: the payment is PROCESSED.'),
-            '202': accepted,
+            '202': paymentResponse(
+              'The outcome was not known within the wait, or Plural kept failing and the capture is parked for an ' +
+                'operator (`parked`).',
+            ),
             ...merchantErrors,
-            '400': errorResponse('Invalid body, or the amount exceeds the authorized amount.'),
-            '409': errorResponse('The payment is not AUTHORIZED, or the gateway refused the capture.'),
+            '400': errorResponse(
+              'Invalid body, or an amount the payment refuses: above the authorized amount ' +
+                '(`capture_amount_too_large`), another currency (`capture_currency_mismatch`).',
+            ),
+            '409': errorResponse(
+              'The payment is not AUTHORIZED (`payment_not_authorized`), its one capture was already made ' +
+                '(`capture_limit_reached`: Plural allows one), or the gateway refused it (`capture_rejected`).',
+            ),
           },
         },
       },
@@ -248,7 +264,9 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             '200': paymentResponse('The payment is CANCELLED.'),
             '202': paymentResponse('The payment is CLOSING (or the cancel is still in progress).'),
             ...merchantErrors,
-            '409': errorResponse('The payment is final, or a sale Plural is processing, and cannot be cancelled.'),
+            '409': errorResponse(
+              'The payment is final, or a sale Plural is processing, and cannot be cancelled (`payment_not_cancellable`).',
+            ),
           },
         },
       },
@@ -755,6 +773,13 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             },
             created_at: { type: 'string', format: 'date-time' },
             updated_at: { type: 'string', format: 'date-time' },
+            stale: {
+              type: 'boolean',
+              description:
+                'True when no worker answered in time and the payment was read from its memo: `status`, ids and ' +
+                'amounts are correct as of its last status change; details only the workflow holds (OTP, events, ' +
+                'next actions) are empty. Read it again shortly.',
+            },
           },
         },
       },

@@ -76,8 +76,10 @@ export function paymentResource(record: PaymentRecord) {
         }
       : null,
     events: s.audit.map((e) => ({ from: e.from, to: e.to, cause: e.cause, at: e.at })),
-    created_at: record.createdAt,
+    created_at: s.createdAt,
     updated_at: s.updatedAt,
+    // No worker answered in time: status, ids and amounts come from the payment's memo (as of its last status change).
+    stale: record.stale === true,
   };
 }
 export type PaymentResource = ReturnType<typeof paymentResource>;

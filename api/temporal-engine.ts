@@ -1,35 +1,42 @@
 /**
- * {@link PaymentEngine} over `@temporalio/client`: one workflow per merchant order reference. Thin on purpose: it
- * maps each port method to one or two Temporal calls and Temporal's failures to the port's errors.
+ * {@link PaymentEngine} over `@temporalio/client`: one workflow per merchant order reference. Thin on purpose: a
+ * create is one update-with-start, each merchant action one Update (its validator is the workflow's rule, its answer
+ * that request's outcome), each gateway event one Signal, a read one query — or the memo when no worker answers.
  */
+import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import {
   callbackReceivedSignal,
-  cancelRequestedSignal,
-  captureRequestedSignal,
+  cancelUpdate,
+  captureUpdate,
+  FINGERPRINT_MEMO_KEY,
   getPaymentQuery,
-  otpResendRequestedSignal,
-  otpSubmittedSignal,
+  openPaymentUpdate,
+  PAYMENT_MEMO_KEY,
+  PAYMENT_STATUS,
   PAYMENT_TASK_QUEUE,
   PAYMENT_WORKFLOW_TYPE,
   paymentWorkflowId,
+  resendOtpUpdate,
+  submitOtpUpdate,
+  UPDATE_REJECTION,
   webhookReceivedSignal,
 } from '../workflows/definitions';
-import type { PaymentState, PaymentWorkflowInput } from '../workflows/definitions';
-import { EngineUnavailableError, PaymentNotFoundError } from './engine';
+import type { PaymentState, PaymentSummary, PaymentWorkflowInput, UpdateRejection } from '../workflows/definitions';
+import { validateCancel, validateCapture, validateResendOtp, validateSubmitOtp } from '../workflows/validators';
+import { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';
 import { gatewayRetryStatus } from './gateway-status';
-import type { DeliveryOutcome, PaymentEngine, PaymentRecord, StartOutcome } from './engine';
-
-/** Memo key holding the creating request's fingerprint. */
-export const FINGERPRINT_MEMO_KEY = 'requestFingerprint';
+import type { Answer, CreateOutcome, DeliveryOutcome, PaymentEngine, PaymentRecord } from './engine';
 
 /** Options of {@link createTemporalEngine}. */
 export interface TemporalEngineOptions {
   client: Client;
   /** @default PAYMENT_TASK_QUEUE */
   taskQueue?: string;
-  /** Deadline of each Temporal call, ms. @default 10000 */
+  /** Deadline of each Temporal call that waits for nothing but the server, ms. @default 10000 */
   callTimeoutMs?: number;
+  /** How long a read waits for a worker to answer the query before answering from the memo, ms. @default 3000 */
+  queryTimeoutMs?: number;
 }
 
 /** Temporal errors are matched by name (they cross process boundaries), never by `instanceof`. */
@@ -39,28 +46,77 @@ const isNamed = (err: unknown, name: string): boolean =>
 /** Plural order ids go into a visibility query: accept only characters that need no escaping. */
 const SAFE_ORDER_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
+const REJECTIONS: ReadonlySet<string> = new Set(Object.values(UPDATE_REJECTION));
+
+/** A validator's refusal (an `ApplicationFailure` of an `UPDATE_REJECTION` type) as the port's error, else undefined. */
+export function rejectionOf(failure: unknown): UpdateRejectedError | undefined {
+  if (!isNamed(failure, 'ApplicationFailure')) return undefined;
+  const f = failure as { type?: unknown; message: string; details?: unknown };
+  if (typeof f.type !== 'string' || !REJECTIONS.has(f.type)) return undefined;
+  const detail = (Array.isArray(f.details) ? f.details[0] : undefined) as
+    { code?: unknown; availableAt?: unknown } | undefined;
+  return new UpdateRejectedError(
+    f.type as UpdateRejection,
+    typeof detail?.code === 'string' ? detail.code : 'request_refused',
+    f.message,
+    typeof detail?.availableAt === 'string' ? detail.availableAt : undefined,
+  );
+}
+
+/** What the memo's summary says, as a state: correct as of the last status change, without the workflow's details. */
+export function stateFromSummary(workflowId: string, summary: PaymentSummary): PaymentState {
+  return {
+    workflowId,
+    merchantOrderReference: summary.merchantOrderReference,
+    method: summary.method,
+    preAuth: summary.preAuth,
+    status: summary.status,
+    amount: summary.amount,
+    pluralOrderId: summary.pluralOrderId,
+    pluralPaymentIds: [],
+    challengeUrl: undefined,
+    redirectUrl: undefined,
+    nextActions: [],
+    otp: undefined,
+    split: undefined,
+    amountAuthorized: undefined,
+    amountCaptured: summary.amountCaptured,
+    amountRefunded: summary.amountRefunded,
+    refunds: [],
+    pluralOrderStatus: undefined,
+    closing: undefined,
+    savedCard: undefined,
+    authorizedAt: undefined,
+    authorizationExpiresAt: undefined,
+    autoCancelAt: undefined,
+    lastCapture: undefined,
+    failure: undefined,
+    parked: undefined,
+    reconciliations: 0,
+    lastReconciledAt: undefined,
+    audit: [],
+    createdAt: summary.createdAt,
+    updatedAt: summary.updatedAt,
+  };
+}
+
+const isSummary = (value: unknown): value is PaymentSummary =>
+  value !== null && typeof value === 'object' && typeof (value as { status?: unknown }).status === 'string';
+
 export function createTemporalEngine(options: TemporalEngineOptions): PaymentEngine {
   const { client } = options;
   const taskQueue = options.taskQueue ?? PAYMENT_TASK_QUEUE;
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
+  const queryTimeoutMs = options.queryTimeoutMs ?? 3_000;
   const handleOf = (ref: string): WorkflowHandle => client.workflow.getHandle(paymentWorkflowId(ref));
 
   /** Run a Temporal call with a deadline; anything but "not found" becomes EngineUnavailableError. */
-  async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  async function call<T>(what: string, fn: () => Promise<T>, timeoutMs = callTimeoutMs): Promise<T> {
     try {
-      return await client.withDeadline(Date.now() + callTimeoutMs, fn);
+      return await client.withDeadline(Date.now() + timeoutMs, fn);
     } catch (err) {
-      if (isNamed(err, 'WorkflowNotFoundError') || err instanceof PaymentNotFoundError) throw err;
+      if (isNamed(err, 'WorkflowNotFoundError')) throw err;
       throw new EngineUnavailableError(`Temporal call failed: ${what}`, err);
-    }
-  }
-
-  async function signalRef(ref: string, fn: (h: WorkflowHandle) => Promise<void>): Promise<void> {
-    try {
-      await call('signal', () => fn(handleOf(ref)));
-    } catch (err) {
-      if (isNamed(err, 'WorkflowNotFoundError')) throw new PaymentNotFoundError(ref);
-      throw err;
     }
   }
 
@@ -87,60 +143,147 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
 
   async function get(ref: string): Promise<PaymentRecord | undefined> {
     const handle = handleOf(ref);
+    let description: Awaited<ReturnType<WorkflowHandle['describe']>>;
     try {
-      const description = await call('describe', () => handle.describe());
-      // A completed workflow returns its final state; no worker is needed to read it.
-      const state: PaymentState =
-        description.status.name === 'COMPLETED'
-          ? await call('result', () => handle.result() as Promise<PaymentState>)
-          : await call('query', () => handle.query(getPaymentQuery));
-      const fingerprint = description.memo?.[FINGERPRINT_MEMO_KEY];
-      const gateway =
-        description.status.name === 'RUNNING'
-          ? await gatewayRetryStatus(description.raw.pendingActivities, client.options.loadedDataConverter)
-          : undefined;
-      return {
-        state,
-        createdAt: description.startTime.toISOString(),
-        requestFingerprint: typeof fingerprint === 'string' ? fingerprint : undefined,
-        ...(gateway ? { gateway } : {}),
-      };
+      description = await call('describe', () => handle.describe());
     } catch (err) {
       if (isNamed(err, 'WorkflowNotFoundError')) return undefined;
       throw err;
     }
+    const memo = description.memo ?? {};
+    const fingerprint = memo[FINGERPRINT_MEMO_KEY];
+    const base = { requestFingerprint: typeof fingerprint === 'string' ? fingerprint : undefined };
+    const summary = memo[PAYMENT_MEMO_KEY];
+    const fromMemo = (cause: unknown): PaymentRecord => {
+      if (!isSummary(summary))
+        throw new EngineUnavailableError('no worker answered and the payment has no memo', cause);
+      return { ...base, state: stateFromSummary(description.workflowId, summary), stale: true };
+    };
+    const status = description.status.name;
+    // A completed workflow returns its final state: no worker is needed to read it.
+    if (status === 'COMPLETED')
+      return { ...base, state: await call('result', () => handle.result() as Promise<PaymentState>) };
+    if (status !== 'RUNNING') return fromMemo(undefined);
+    let state: PaymentState;
+    try {
+      state = await call('query', () => handle.query(getPaymentQuery), queryTimeoutMs);
+    } catch (err) {
+      // No worker answered in time (all down, or busy): the memo still knows the status, ids and amounts.
+      return fromMemo(err);
+    }
+    const gateway = await gatewayRetryStatus(description.raw.pendingActivities, client.options.loadedDataConverter);
+    return { ...base, state, ...(gateway ? { gateway } : {}) };
+  }
+
+  /**
+   * Send an Update and wait up to `waitMs` for its answer. A refusal by the validator becomes
+   * {@link UpdateRejectedError}; a payment that has ended is refused by the same validator run on its final state.
+   */
+  async function update<Ret>(
+    ref: string,
+    name: string,
+    send: (handle: WorkflowHandle) => Promise<Ret>,
+    waitMs: number,
+    validate: (state: PaymentState) => void,
+  ): Promise<Answer<Ret>> {
+    try {
+      const answer = await client.withDeadline(Date.now() + waitMs, () => send(handleOf(ref)));
+      return { answered: true, answer };
+    } catch (err) {
+      if (isNamed(err, 'WorkflowUpdateFailedError')) {
+        const rejection = rejectionOf((err as { cause?: unknown }).cause);
+        if (rejection) throw rejection;
+        throw new EngineUnavailableError(`the payment failed to handle ${name}`, err);
+      }
+      if (isNamed(err, 'WorkflowUpdateRPCTimeoutOrCancelledError')) return { answered: false };
+      if (!isNamed(err, 'WorkflowNotFoundError'))
+        throw new EngineUnavailableError(`Temporal call failed: ${name}`, err);
+    }
+    // Not running: gone, or ended (a terminal payment refuses every action, by the workflow's own rules).
+    const record = await get(ref);
+    if (!record) throw new PaymentNotFoundError(ref);
+    try {
+      validate(record.state);
+    } catch (failure) {
+      throw rejectionOf(failure) ?? failure;
+    }
+    throw new UpdateRejectedError(
+      UPDATE_REJECTION.INVALID_STATE,
+      'payment_ended',
+      `payment ${ref} is ${record.state.status} and has ended`,
+    );
   }
 
   const referenceOf = (workflowId: string): string => workflowId.replace(/^payment:/, '');
 
   return {
-    async start(input: PaymentWorkflowInput, requestFingerprint: string): Promise<StartOutcome> {
+    async create(input: PaymentWorkflowInput, request, waitMs): Promise<CreateOutcome> {
+      const ref = input.merchantOrderReference;
+      const summary: PaymentSummary = {
+        merchantOrderReference: ref,
+        method: input.method.kind,
+        preAuth: input.preAuth,
+        status: PAYMENT_STATUS.CREATED,
+        pluralOrderId: undefined,
+        amount: input.amount,
+        amountCaptured: undefined,
+        amountRefunded: undefined,
+        createdAt: new Date().toISOString(),
+        updatedAt: new Date().toISOString(),
+      };
+      const startWorkflowOperation = new WithStartWorkflowOperation(PAYMENT_WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: paymentWorkflowId(ref),
+        args: [input],
+        // The memo answers reads before a worker first runs the payment (the workflow keeps it current after).
+        memo: { [FINGERPRINT_MEMO_KEY]: request.requestFingerprint, [PAYMENT_MEMO_KEY]: summary },
+        // A running payment takes the Update (its validator compares the requests); an ended one is never restarted.
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
       try {
-        await call('start', () =>
-          client.workflow.start(PAYMENT_WORKFLOW_TYPE, {
-            taskQueue,
-            workflowId: paymentWorkflowId(input.merchantOrderReference),
-            args: [input],
-            memo: { [FINGERPRINT_MEMO_KEY]: requestFingerprint },
-            // The reference is the payment's identity for good: never start a second payment with it.
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          }),
+        const answer = await client.withDeadline(Date.now() + waitMs, () =>
+          client.workflow.executeUpdateWithStart(openPaymentUpdate, { args: [request], startWorkflowOperation }),
         );
-        return { started: true };
+        return { answered: true, created: answer.created, state: answer.state };
       } catch (err) {
-        const cause = err instanceof EngineUnavailableError ? err.cause : err;
-        if (!isNamed(cause, 'WorkflowExecutionAlreadyStartedError')) throw err;
-        const existing = await get(input.merchantOrderReference);
-        return { started: false, existingFingerprint: existing?.requestFingerprint };
+        if (isNamed(err, 'WorkflowUpdateFailedError')) {
+          const rejection = rejectionOf((err as { cause?: unknown }).cause);
+          if (rejection) throw rejection;
+          throw new EngineUnavailableError('the payment failed to open', err);
+        }
+        if (isNamed(err, 'WorkflowUpdateRPCTimeoutOrCancelledError')) return { answered: false };
+        if (!isNamed(err, 'WorkflowExecutionAlreadyStartedError')) {
+          throw new EngineUnavailableError('Temporal call failed: update-with-start', err);
+        }
       }
+      const closed = await get(ref);
+      if (!closed) throw new EngineUnavailableError(`payment ${ref} exists but cannot be read`);
+      return { answered: false, closed };
     },
 
     get,
 
-    submitOtp: (ref, signal) => signalRef(ref, (h) => h.signal(otpSubmittedSignal, signal)),
-    resendOtp: (ref, signal) => signalRef(ref, (h) => h.signal(otpResendRequestedSignal, signal)),
-    capture: (ref, signal) => signalRef(ref, (h) => h.signal(captureRequestedSignal, signal)),
-    cancel: (ref, signal) => signalRef(ref, (h) => h.signal(cancelRequestedSignal, signal)),
+    submitOtp: (ref, request, waitMs) =>
+      update(ref, 'submitOtp', (h) => h.executeUpdate(submitOtpUpdate, { args: [request] }), waitMs, validateSubmitOtp),
+    resendOtp: (ref, waitMs) =>
+      update(
+        ref,
+        'resendOtp',
+        (h) => h.executeUpdate(resendOtpUpdate),
+        waitMs,
+        (s) => validateResendOtp(s, Date.now()),
+      ),
+    capture: (ref, request, waitMs) =>
+      update(
+        ref,
+        'capture',
+        (h) => h.executeUpdate(captureUpdate, { args: [request] }),
+        waitMs,
+        (s) => validateCapture(s, request),
+      ),
+    cancel: (ref, request, waitMs) =>
+      update(ref, 'cancel', (h) => h.executeUpdate(cancelUpdate, { args: [request] }), waitMs, validateCancel),
 
     async deliverCallback(signal): Promise<DeliveryOutcome> {
       const workflowId = await workflowIdForOrder(signal.orderId);

@@ -533,6 +533,8 @@ export interface PaymentState {
   reconciliations: number;
   lastReconciledAt: string | undefined;
   audit: AuditEntry[];
+  /** When the payment's workflow started (ISO 8601). */
+  createdAt: string;
   updatedAt: string;
 }
 
@@ -545,10 +547,14 @@ export const FINGERPRINT_MEMO_KEY = 'requestFingerprint';
 
 /** What the memo holds: enough to answer a read when no worker answers the query (marked stale by the API). */
 export interface PaymentSummary {
+  merchantOrderReference: string;
+  method: PaymentMethodKind;
+  preAuth: boolean;
   status: PaymentStatus;
   pluralOrderId: string | undefined;
   amount: Money;
   amountCaptured: Money | undefined;
   amountRefunded: Money | undefined;
+  createdAt: string;
   updatedAt: string;
 }

@@ -148,6 +148,8 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
     captureUpdate,
     async (request): Promise<CaptureAnswer> => {
       const id = updateId();
+      // Runs right after its validator, before the next Update of the same batch is validated: that one is refused.
+      payment.captureRequested = true;
       inbox.captures.push({ ...request, id });
       return inbox.answerOf<CaptureAnswer>(id);
     },

@@ -48,6 +48,11 @@ export class Payment {
   otpSettled = false;
   /** A capture was sent to Plural (Plural allows one per order). */
   captureAttempted = false;
+  /**
+   * A capture Update was accepted and waits its turn: Plural allows one capture, so from this moment the validator
+   * refuses another (`capture_limit_reached`) rather than queueing a request that could only be refused later.
+   */
+  captureRequested = false;
   /** OTP submissions and resends sent to Plural (each numbers its idempotency key). */
   otpSubmissions = 0;
   otpResends = 0;
@@ -89,6 +94,7 @@ export class Payment {
       reconciliations: 0,
       lastReconciledAt: undefined,
       audit: [],
+      createdAt: workflowInfo().startTime.toISOString(),
       updatedAt: isoAt(nowMs()),
     };
   }
@@ -195,11 +201,15 @@ export class Payment {
   upsertMemo(): void {
     const s = this.s;
     const summary: PaymentSummary = {
+      merchantOrderReference: s.merchantOrderReference,
+      method: s.method,
+      preAuth: s.preAuth,
       status: s.status,
       pluralOrderId: s.pluralOrderId,
       amount: s.amount,
       amountCaptured: s.amountCaptured,
       amountRefunded: s.amountRefunded,
+      createdAt: s.createdAt,
       updatedAt: s.updatedAt,
     };
     upsertMemo({ [PAYMENT_MEMO_KEY]: summary });
@@ -322,7 +332,9 @@ export class Payment {
           NEXT_ACTION.CANCEL,
         ];
       case PAYMENT_STATUS.AUTHORIZED:
-        return this.captureAttempted ? [NEXT_ACTION.CANCEL] : [NEXT_ACTION.CAPTURE, NEXT_ACTION.CANCEL];
+        return this.captureAttempted || this.captureRequested
+          ? [NEXT_ACTION.CANCEL]
+          : [NEXT_ACTION.CAPTURE, NEXT_ACTION.CANCEL];
       default:
         return [];
     }

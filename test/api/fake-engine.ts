@@ -1,35 +1,52 @@
 /**
  * An in-memory {@link PaymentEngine} that behaves like a small payment workflow, and an in-memory card vault.
+ * Requests are refused by the workflow's own validators (`workflows/validators.ts`), as the real engine refuses them.
  * Every call is recorded so tests can assert what reached the engine (and that nothing did).
  */
 import type {
+  Answer,
   CardSecret,
   CardVaultPort,
+  CreateOutcome,
   DeliveryOutcome,
   GatewayRetryStatus,
   PaymentEngine,
   PaymentRecord,
-  StartOutcome,
 } from '../../api/engine';
 import { PaymentNotFoundError } from '../../api/engine';
+import { rejectionOf } from '../../api/temporal-engine';
 import type {
   CallbackReceivedSignal,
-  CancelRequestedSignal,
-  CaptureRequestedSignal,
-  OtpResendRequestedSignal,
-  OtpSubmittedSignal,
+  CancelRequest,
+  CaptureAnswer,
+  CaptureRequest,
+  OpenPaymentRequest,
+  OtpSubmissionOutcome,
+  PaymentAnswer,
   PaymentState,
   PaymentStatus,
   PaymentWorkflowInput,
+  ResendOtpAnswer,
+  SubmitOtpAnswer,
+  SubmitOtpRequest,
   WebhookReceivedSignal,
 } from '../../workflows/definitions';
+import {
+  validateCancel,
+  validateCapture,
+  validateOpen,
+  validateResendOtp,
+  validateSubmitOtp,
+} from '../../workflows/validators';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export const CORRECT_OTP = '123456';
 /** Cards ending in this go through the challenge page instead of native OTP. */
 export const CHALLENGE_LAST4 = '4444';
 
 export interface FakeEngineOptions {
-  /** Signals are recorded but never acted on (an engine that does not answer in time). */
+  /** Requests are recorded but never answered (an engine whose workers do not answer in time). */
   unresponsive?: boolean;
   /** Delay before each state change, ms. @default 5 */
   transitionDelayMs?: number;
@@ -42,12 +59,13 @@ export interface FakeEngineOptions {
 export interface EngineCall {
   method: keyof PaymentEngine;
   args: unknown[];
+  /** The workflow's validator refused it: nothing happened (no history in the real engine). */
+  refused?: boolean;
 }
 
 interface Entry {
   state: PaymentState;
   input: PaymentWorkflowInput;
-  createdAt: string;
   fingerprint: string;
   webhookIds: Set<string>;
 }
@@ -60,6 +78,8 @@ export class FakeEngine implements PaymentEngine {
   /** What `get` reports as the payment's gateway retry status (as the Temporal engine reads it from `describe`). */
   readonly gatewayStatus = new Map<string, GatewayRetryStatus>();
   reachable = true;
+  /** Reads answer from the "memo" (no worker answered): marked stale. */
+  stale = false;
 
   /** The vault the OTP signal's handle points into (as the submit-OTP activity reads it). */
   constructor(
@@ -67,9 +87,9 @@ export class FakeEngine implements PaymentEngine {
     readonly vault: FakeVault = new FakeVault(),
   ) {}
 
-  /** Calls other than reads (`get`, `ping`). */
+  /** Calls other than reads (`get`, `ping`) that the payment did not refuse. */
   get mutatingCalls(): EngineCall[] {
-    return this.calls.filter((c) => c.method !== 'get' && c.method !== 'ping');
+    return this.calls.filter((c) => c.method !== 'get' && c.method !== 'ping' && !c.refused);
   }
 
   private later(fn: () => void): void {
@@ -107,11 +127,69 @@ export class FakeEngine implements PaymentEngine {
     if (status === 'AUTHORIZED') e.state.amountAuthorized = { ...e.state.amount };
   }
 
-  start(input: PaymentWorkflowInput, requestFingerprint: string): Promise<StartOutcome> {
-    this.calls.push({ method: 'start', args: [input, requestFingerprint] });
+  /**
+   * Answer an accepted request: after the transition delay `act` changes the payment and gives the answer; an
+   * unresponsive engine answers nothing within `waitMs`.
+   */
+  private async answer<T>(waitMs: number, act: () => T): Promise<Answer<T>> {
+    if (this.options.unresponsive) {
+      await sleep(waitMs);
+      return { answered: false };
+    }
+    await sleep(this.options.transitionDelayMs ?? 5);
+    return { answered: true, answer: act() };
+  }
+
+  /** The workflow's own validator, refusing as the Temporal engine does. */
+  private validate(check: () => void): void {
+    try {
+      check();
+    } catch (failure) {
+      const last = this.calls.at(-1);
+      if (last) last.refused = true;
+      throw rejectionOf(failure) ?? failure;
+    }
+  }
+
+  /** The calls of `method` the payment accepted (not refused by its validator). */
+  accepted(method: keyof PaymentEngine): EngineCall[] {
+    return this.calls.filter((c) => c.method === method && !c.refused);
+  }
+
+  /** A payment started elsewhere (an older build, another API instance), optionally already in `status`. */
+  seed(input: PaymentWorkflowInput, requestFingerprint: string, status?: PaymentStatus): void {
+    const e = this.open(input, requestFingerprint);
+    if (status !== undefined) this.move(e, status, 'test');
+  }
+
+  async create(input: PaymentWorkflowInput, request: OpenPaymentRequest, waitMs: number): Promise<CreateOutcome> {
+    this.calls.push({ method: 'create', args: [input, request] });
     const ref = input.merchantOrderReference;
-    const existing = this.payments.get(ref);
-    if (existing) return Promise.resolve({ started: false, existingFingerprint: existing.fingerprint });
+    let e = this.payments.get(ref);
+    if (e && TERMINAL.includes(e.state.status)) return { answered: false, closed: this.record(e) };
+    if (e) {
+      const existing = e;
+      this.validate(() => validateOpen(existing.input, request));
+    } else {
+      e = this.open(input, request.requestFingerprint);
+    }
+    const entry = e;
+    const deadline = Date.now() + waitMs;
+    while (!this.actionable(entry.state) && Date.now() < deadline) await sleep(1);
+    if (!this.actionable(entry.state)) return { answered: false };
+    return {
+      answered: true,
+      created: request.requestId === entry.input.requestId,
+      state: structuredClone(entry.state),
+    };
+  }
+
+  private actionable(s: PaymentState): boolean {
+    return s.status !== 'CREATED' || s.redirectUrl !== undefined || s.parked !== undefined;
+  }
+
+  private open(input: PaymentWorkflowInput, requestFingerprint: string): Entry {
+    const ref = input.merchantOrderReference;
     const now = new Date().toISOString();
     const state: PaymentState = {
       workflowId: `payment:${ref}`,
@@ -143,9 +221,10 @@ export class FakeEngine implements PaymentEngine {
       audit: [],
       reconciliations: 0,
       lastReconciledAt: undefined,
+      createdAt: now,
       updatedAt: now,
     };
-    const e: Entry = { state, input, createdAt: now, fingerprint: requestFingerprint, webhookIds: new Set() };
+    const e: Entry = { state, input, fingerprint: requestFingerprint, webhookIds: new Set() };
     this.payments.set(ref, e);
     this.later(() => {
       state.pluralOrderId = `v1-ord-${ref}`;
@@ -168,21 +247,24 @@ export class FakeEngine implements PaymentEngine {
       };
       this.move(e, 'AWAITING_OTP', 'OTP sent');
     });
-    return Promise.resolve({ started: true });
+    return e;
+  }
+
+  /** A deep copy, as a Temporal query result would be. */
+  private record(e: Entry): PaymentRecord {
+    const gateway = this.gatewayStatus.get(e.state.merchantOrderReference);
+    return {
+      state: structuredClone(e.state),
+      requestFingerprint: e.fingerprint,
+      ...(gateway ? { gateway: { ...gateway } } : {}),
+      ...(this.stale ? { stale: true } : {}),
+    };
   }
 
   get(ref: string): Promise<PaymentRecord | undefined> {
     this.calls.push({ method: 'get', args: [ref] });
     const e = this.payments.get(ref);
-    if (!e) return Promise.resolve(undefined);
-    // A deep copy, as a Temporal query result would be.
-    const gateway = this.gatewayStatus.get(ref);
-    return Promise.resolve({
-      state: structuredClone(e.state),
-      createdAt: e.createdAt,
-      requestFingerprint: e.fingerprint,
-      ...(gateway ? { gateway: { ...gateway } } : {}),
-    });
+    return Promise.resolve(e ? this.record(e) : undefined);
   }
 
   private authorize(e: Entry, cause: string): void {
@@ -195,93 +277,94 @@ export class FakeEngine implements PaymentEngine {
     }
   }
 
-  submitOtp(ref: string, signal: OtpSubmittedSignal): Promise<void> {
-    this.calls.push({ method: 'submitOtp', args: [ref, signal] });
+  async submitOtp(ref: string, request: SubmitOtpRequest, waitMs: number): Promise<Answer<SubmitOtpAnswer>> {
+    this.calls.push({ method: 'submitOtp', args: [ref, request] });
     const e = this.entry(ref);
-    this.later(() => {
+    this.validate(() => validateSubmitOtp(e.state));
+    return this.answer(waitMs, () => {
       const otp = e.state.otp;
-      if (e.state.status !== 'AWAITING_OTP' || !otp) {
-        if (otp) otp.lastSubmission = { submissionId: signal.submissionId, outcome: 'IGNORED' };
-        return;
-      }
-      // As the submit-OTP activity: read the OTP from the vault, destroy it once the outcome is known.
-      const submitted = this.vault.secrets.get(signal.otpHandle)?.otp;
-      if (submitted === undefined) {
-        otp.lastSubmission = {
-          submissionId: signal.submissionId,
-          outcome: 'FAILED',
-          message: 'the submitted OTP is no longer available; submit the OTP again',
+      const reply = (outcome: OtpSubmissionOutcome, message?: string): SubmitOtpAnswer => {
+        if (otp) otp.lastSubmission = { outcome, ...(message !== undefined ? { message } : {}) };
+        return {
+          outcome,
+          attemptsLeft: otp?.attemptsLeft ?? 0,
+          ...(message !== undefined ? { message } : {}),
+          state: structuredClone(e.state),
         };
-        return;
+      };
+      if (e.state.status !== 'AWAITING_OTP' || !otp) return reply('IGNORED', `payment is ${e.state.status}`);
+      // As the submit-OTP activity: read the OTP from the vault, destroy it once the outcome is known.
+      const submitted = this.vault.secrets.get(request.otpHandle)?.otp;
+      if (submitted === undefined) {
+        return reply('FAILED', 'the submitted OTP is no longer available; submit the OTP again');
       }
-      void this.vault.destroy(signal.otpHandle);
+      void this.vault.destroy(request.otpHandle);
       if (submitted === CORRECT_OTP) {
-        otp.lastSubmission = { submissionId: signal.submissionId, outcome: 'ACCEPTED' };
         this.authorize(e, 'OTP accepted');
-        return;
+        return reply('ACCEPTED');
       }
       otp.attemptsLeft -= 1;
       if (otp.attemptsLeft <= 0) {
-        otp.lastSubmission = {
-          submissionId: signal.submissionId,
-          outcome: 'FAILED',
-          message: 'OTP attempts exhausted',
-        };
         e.state.failure = { code: 'OTP_ATTEMPTS_EXHAUSTED', message: 'too many wrong OTPs' };
         this.move(e, 'FAILED', 'OTP attempts exhausted');
-      } else {
-        otp.lastSubmission = { submissionId: signal.submissionId, outcome: 'INCORRECT', message: 'incorrect OTP' };
-        e.state.updatedAt = new Date().toISOString();
+        return reply('FAILED', 'OTP attempts exhausted');
       }
+      e.state.updatedAt = new Date().toISOString();
+      return reply('INCORRECT', 'incorrect OTP');
     });
-    return Promise.resolve();
   }
 
-  resendOtp(ref: string, signal: OtpResendRequestedSignal): Promise<void> {
-    this.calls.push({ method: 'resendOtp', args: [ref, signal] });
+  async resendOtp(ref: string, waitMs: number): Promise<Answer<ResendOtpAnswer>> {
+    this.calls.push({ method: 'resendOtp', args: [ref] });
     const e = this.entry(ref);
-    this.later(() => {
+    this.validate(() => validateResendOtp(e.state, Date.now()));
+    return this.answer(waitMs, () => {
       const otp = e.state.otp;
-      if (!otp) return;
-      if (otp.resendsLeft <= 0) {
-        otp.lastResend = { requestId: signal.requestId, outcome: 'LIMIT_REACHED' };
-        return;
-      }
+      if (!otp) return { outcome: 'IGNORED', state: structuredClone(e.state) };
       otp.resendsLeft -= 1;
+      if (otp.resendsLeft <= 0) e.state.nextActions = e.state.nextActions.filter((a) => a !== 'RESEND_OTP');
       otp.resendAvailableAt = new Date(Date.now() + (this.options.resendAfterMs ?? 30_000)).toISOString();
-      otp.lastResend = { requestId: signal.requestId, outcome: 'SENT' };
+      otp.lastResend = { outcome: 'SENT' };
+      return { outcome: 'SENT', state: structuredClone(e.state) };
     });
-    return Promise.resolve();
   }
 
-  capture(ref: string, signal: CaptureRequestedSignal): Promise<void> {
-    this.calls.push({ method: 'capture', args: [ref, signal] });
+  async capture(ref: string, request: CaptureRequest, waitMs: number): Promise<Answer<CaptureAnswer>> {
+    this.calls.push({ method: 'capture', args: [ref, request] });
     const e = this.entry(ref);
-    this.later(() => {
+    this.validate(() => validateCapture(e.state, request));
+    // The workflow takes one capture at a time: a second one sees CAPTURE gone from the next actions.
+    e.state.nextActions = e.state.nextActions.filter((a) => a !== 'CAPTURE');
+    return this.answer(waitMs, () => {
       const outcome = this.options.captureOutcome ?? 'CAPTURED';
-      e.state.lastCapture = {
-        requestId: signal.requestId,
-        outcome,
-        ...(outcome === 'REJECTED' ? { message: 'capture declined' } : {}),
-      };
+      const message = outcome === 'REJECTED' ? 'capture declined' : undefined;
+      e.state.lastCapture = { outcome, ...(message !== undefined ? { message } : {}) };
+      const amountCaptured = request.amount ?? e.state.amountAuthorized ?? e.state.amount;
       if (outcome === 'CAPTURED') {
-        e.state.amountCaptured = signal.amount ?? e.state.amountAuthorized ?? e.state.amount;
+        e.state.amountCaptured = amountCaptured;
         this.move(e, 'PROCESSED', 'captured');
       }
+      return {
+        outcome,
+        ...(outcome === 'CAPTURED' ? { amountCaptured } : {}),
+        ...(message !== undefined ? { message } : {}),
+        state: structuredClone(e.state),
+      };
     });
-    return Promise.resolve();
   }
 
-  cancel(ref: string, signal: CancelRequestedSignal): Promise<void> {
-    this.calls.push({ method: 'cancel', args: [ref, signal] });
+  async cancel(ref: string, request: CancelRequest, waitMs: number): Promise<Answer<PaymentAnswer>> {
+    this.calls.push({ method: 'cancel', args: [ref, request] });
     const e = this.entry(ref);
-    this.later(() => {
+    this.validate(() => validateCancel(e.state));
+    if (e.state.status === 'CLOSING') return { answered: true, answer: { state: structuredClone(e.state) } };
+    return this.answer(waitMs, () => {
       // As the workflow does: an authorization is cancelled at Plural at once; a payment not yet authorized closes
       // until Plural's order is final (the fake never finalizes it).
-      if (e.state.status === 'AUTHORIZED') this.move(e, 'CANCELLED', signal.reason ?? 'cancel requested');
-      else if (!TERMINAL.includes(e.state.status)) this.move(e, 'CLOSING', signal.reason ?? 'cancel requested');
+      if (e.state.status === 'AUTHORIZED') this.move(e, 'CANCELLED', request.reason ?? 'cancel requested');
+      else if (!TERMINAL.includes(e.state.status)) this.move(e, 'CLOSING', request.reason ?? 'cancel requested');
+      return { state: structuredClone(e.state) };
     });
-    return Promise.resolve();
   }
 
   private byOrderId(orderId: string): Entry | undefined {

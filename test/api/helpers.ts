@@ -49,7 +49,7 @@ export function makeApi(engineOptions: FakeEngineOptions = {}, overrides: Partia
       destination: { write: (line: string) => void logs.push(line) },
     }),
     metrics,
-    timings: { startWaitMs: 1_000, actionWaitMs: 1_000, pollIntervalMs: 5, readyTimeoutMs: 200 },
+    timings: { startWaitMs: 1_000, actionWaitMs: 1_000, readyTimeoutMs: 200 },
     ...overrides,
   });
   return { app, engine, vault, logs, metrics };

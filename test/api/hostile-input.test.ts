@@ -243,7 +243,7 @@ beforeAll(async () => {
   api = makeApi(
     { resendAfterMs: 0 },
     {
-      timings: { startWaitMs: 50, actionWaitMs: 50, pollIntervalMs: 5 },
+      timings: { startWaitMs: 50, actionWaitMs: 50 },
       cardVaultRouter: vaultRouter,
       customers: {
         create: (c) =>
@@ -257,7 +257,7 @@ beforeAll(async () => {
       },
     },
   );
-  await api.engine.start(
+  api.engine.seed(
     {
       merchantOrderReference: 'known-1',
       amount: { value: 100, currency: 'INR' },
@@ -266,7 +266,7 @@ beforeAll(async () => {
     },
     'fp',
   );
-  await api.engine.start(
+  api.engine.seed(
     {
       merchantOrderReference: 'known-2',
       amount: { value: 100, currency: 'INR' },

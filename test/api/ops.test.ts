@@ -8,16 +8,24 @@ import { CORRECT_OTP } from './fake-engine';
 import { auth, cardPayment, makeApi } from './helpers';
 
 /** Every `METHOD path` the Express app routes, in OpenAPI path syntax. */
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+}
+
+/** Every route the app serves, through its mounted routers (the API groups its routes by concern). */
 function appRoutes(app: unknown): string[] {
-  const stack = (app as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router
-    .stack;
-  return stack.flatMap((layer) =>
-    layer.route
-      ? Object.keys(layer.route.methods)
-          .filter((m) => m !== '_all')
-          .map((m) => `${m.toUpperCase()} ${layer.route!.path.replace(/:([A-Za-z_]+)/g, '{$1}')}`)
-      : [],
-  );
+  const walk = (stack: Layer[]): string[] =>
+    stack.flatMap((layer) =>
+      layer.route
+        ? Object.keys(layer.route.methods)
+            .filter((m) => m !== '_all')
+            .map((m) => `${m.toUpperCase()} ${layer.route!.path.replace(/:([A-Za-z_]+)/g, '{$1}')}`)
+        : Array.isArray(layer.handle?.stack)
+          ? walk(layer.handle.stack)
+          : [],
+    );
+  return walk((app as { router: { stack: Layer[] } }).router.stack);
 }
 
 function documentedRoutes(doc: ReturnType<typeof buildOpenApiDocument>): string[] {

@@ -35,7 +35,7 @@ const deviceInfo = {
 };
 
 function startInput(api: TestApi): PaymentWorkflowInput {
-  const start = api.engine.calls.find((c) => c.method === 'start');
+  const start = api.engine.calls.find((c) => c.method === 'create');
   expect(start).toBeDefined();
   return start!.args[0] as PaymentWorkflowInput;
 }

@@ -383,7 +383,8 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
     } finally {
       sandbox.setFaults({ errorRate: 0, paths: [] });
     }
-    expect(created.status).toBe(201);
+    // Not actionable within the wait: 202, the payment as it is (its gateway retries shown), read it again later.
+    expect(created.status).toBe(202);
     expect(created.body.status).toBe('CREATED');
     expect(created.body.gateway).toMatchObject({
       status: 'unavailable',
@@ -441,4 +442,86 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
       gateway: { reachable: true },
     });
   });
+});
+
+describe('merchant actions as Updates over the real engine', () => {
+  it('answers concurrent identical creates all at once: one 201, the rest 200 with the same payment', async () => {
+    const ref = `it-same-${Date.now()}`;
+    const body = { merchant_order_reference: ref, amount: { value: 20_000, currency: 'INR' }, card: card(OTP_CARD) };
+    const replies = await Promise.all(Array.from({ length: 6 }, () => call('POST', '/v1/payments', body)));
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 201]);
+    expect(new Set(replies.map((r) => r.body.order_id)).size).toBe(1);
+    expect(replies.every((r) => r.body.status === 'AWAITING_OTP')).toBe(true);
+  }, 60_000);
+
+  it('tells each of 12 parallel captures of different amounts its own outcome: one captures, none is told another’s amount', async () => {
+    const ref = `it-race-${Date.now()}`;
+    const created = await call('POST', '/v1/payments', {
+      merchant_order_reference: ref,
+      amount: { value: 100_000, currency: 'INR' },
+      pre_auth: true,
+      card: card(OTP_CARD),
+    });
+    expect(created.status).toBe(201);
+    expect((await call('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP })).body.status).toBe('AUTHORIZED');
+    const amounts = Array.from({ length: 12 }, (_, i) => 50_000 + i * 1_000);
+    const replies = await Promise.all(
+      amounts.map((value) => call('POST', `/v1/payments/${ref}/capture`, { amount: { value, currency: 'INR' } })),
+    );
+    const captured = replies.filter((r) => r.status === 200);
+    expect(captured).toHaveLength(1);
+    const winner = amounts[replies.indexOf(captured[0]!)];
+    expect(captured[0]!.body.captured_amount).toEqual({ value: winner, currency: 'INR' });
+    // Every other request was refused with its own reason (Plural allows one capture), never answered as a success.
+    for (const r of replies.filter((x) => x.status !== 200)) {
+      expect(r.status).toBe(409);
+      expect(['capture_limit_reached', 'payment_not_authorized']).toContain(r.body.error?.code);
+    }
+    const final = await call('GET', `/v1/payments/${ref}`);
+    expect(final.body).toMatchObject({ status: 'PROCESSED', captured_amount: { value: winner, currency: 'INR' } });
+  }, 60_000);
+
+  it('answers reads from the memo, marked stale, when no worker answers', async () => {
+    // An API whose payments go to a task queue no worker polls: nothing answers the Update or the query.
+    const idle = await startApiServer({
+      engine: createTemporalEngine({
+        client: new Client({ connection }),
+        taskQueue: `no-worker-${Date.now()}`,
+        queryTimeoutMs: 500,
+      }),
+      vault,
+      apiKeys: [API_KEY],
+      callbackSecretHex: sandbox.credentials.callbackSecretHex,
+      webhookSecret: sandbox.credentials.webhookSecret,
+      fingerprintKey: 'integration-fingerprint-key',
+      publicBaseUrl: api.url,
+      returnUrls: { success: SUCCESS_URL, failure: 'https://merchant.example.test/failed' },
+      logger: createLogger({ level: 'silent' }),
+      timings: { startWaitMs: 800, actionWaitMs: 800 },
+    });
+    const ref = `it-stale-${Date.now()}`;
+    try {
+      const created = await call(
+        'POST',
+        '/v1/payments',
+        { merchant_order_reference: ref, amount: { value: 7_500, currency: 'INR' }, card: card(OTP_CARD) },
+        idle,
+      );
+      expect(created.status).toBe(202);
+      expect(created.body).toMatchObject({
+        merchant_order_reference: ref,
+        status: 'CREATED',
+        amount: { value: 7_500, currency: 'INR' },
+        payment_method: 'card',
+        stale: true,
+      });
+      const read = await call('GET', `/v1/payments/${ref}`, undefined, idle);
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ status: 'CREATED', stale: true });
+      expect(JSON.stringify(read.body)).not.toContain(OTP_CARD);
+    } finally {
+      await idle.stop();
+      await new Client({ connection }).workflow.getHandle(paymentWorkflowId(ref)).terminate('test cleanup');
+    }
+  }, 60_000);
 });

@@ -278,7 +278,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       publicBaseUrl: apiUrl,
       returnUrls: { success: `${apiUrl}/return/success`, failure: `${apiUrl}/return/failure` },
       logger: createLogger({ name: 'api', level: 'fatal' }),
-      timings: { startWaitMs: 1_500, actionWaitMs: 1_500, pollIntervalMs: 500, ...options.apiTimings },
+      timings: { startWaitMs: 1_500, actionWaitMs: 1_500, ...options.apiTimings },
       paymentDurations: options.durations,
       paymentLimits: options.limits,
     }) as http.RequestListener;

@@ -1,0 +1,35 @@
+/**
+ * Plural's verified events as the payment workflow's Signals: what a browser callback and an order webhook say,
+ * reduced to what the workflow needs (it confirms each with Get Order before anything moves). The one mapping the API
+ * and the workflow tests' webhook forwarder both use.
+ */
+import type { Order, PluralCallback } from '../plural-client';
+import type { CallbackReceivedSignal, WebhookReceivedSignal } from '../workflows/definitions';
+
+/** A verified callback as the `callbackReceived` Signal. */
+export function callbackSignalOf(callback: PluralCallback): CallbackReceivedSignal {
+  return {
+    orderId: callback.orderId,
+    status: callback.status,
+    ...(callback.errorCode !== undefined ? { errorCode: callback.errorCode } : {}),
+    ...(callback.errorMessage !== undefined ? { errorMessage: callback.errorMessage } : {}),
+  };
+}
+
+/** A verified order webhook as the `webhookReceived` Signal (`webhookId` is the `webhook-id` header). */
+export function webhookSignalOf(webhookId: string, eventType: string, order: Order): WebhookReceivedSignal {
+  const signal: WebhookReceivedSignal = { webhookId, eventType, orderId: order.order_id, orderStatus: order.status };
+  const captures = order.payments.flatMap((p) => p.capture_data ?? []);
+  if (captures.length > 0) {
+    signal.capturedAmount = {
+      value: captures.reduce((sum, c) => sum + c.capture_amount.value, 0),
+      currency: captures[0]?.capture_amount.currency ?? order.order_amount.currency,
+    };
+  }
+  const failed = [...order.payments].reverse().find((p) => p.error_detail);
+  if (failed?.error_detail) {
+    signal.errorCode = failed.error_detail.code;
+    if (failed.error_detail.message) signal.errorMessage = failed.error_detail.message;
+  }
+  return signal;
+}

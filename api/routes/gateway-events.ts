@@ -1,0 +1,120 @@
+/**
+ * Plural's events: the browser callback (HMAC over the fields) and the webhook (Standard Webhooks signature). Both are
+ * verified here and delivered to the payment as Signals (fire-and-forget); the workflow confirms each with Get Order
+ * before anything moves, so even a validly signed forgery cannot mark a payment paid.
+ */
+import express, { Router } from 'express';
+import type { RequestHandler } from 'express';
+import {
+  parseCallback,
+  parseWebhookBody,
+  verifyCallbackSignature,
+  verifyWebhook,
+  WEBHOOK_TOLERANCE_SECONDS,
+} from '../../plural-client';
+import { paymentWorkflowId } from '../../workflows/definitions';
+import { badRequest, notFound, signatureRejected } from '../errors';
+import { callbackSignalOf, webhookSignalOf } from '../gateway-events';
+import { methodNotAllowed } from '../http';
+import { REFERENCE_PATTERN } from '../schemas';
+import type { RouteContext } from './context';
+
+const SUCCESS_STATUSES: ReadonlySet<string> = new Set(['AUTHORIZED', 'PROCESSED']);
+
+/** The callback's fields as a flat string record, or undefined when a field repeats or nests. */
+function callbackFields(source: unknown): Record<string, string> | undefined {
+  if (source === null || typeof source !== 'object') return undefined;
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(source as Record<string, unknown>)) {
+    if (typeof v !== 'string') return undefined;
+    fields[k] = v;
+  }
+  return fields;
+}
+
+export function gatewayEventRoutes(ctx: RouteContext): Router {
+  const { options, engine, metrics, logger } = ctx;
+  const router = Router();
+
+  const callbackHandler: RequestHandler = async (req, res) => {
+    const body = req.body as unknown;
+    const fromBody = req.method === 'POST' && body !== null && typeof body === 'object' && Object.keys(body).length > 0;
+    const fields = callbackFields(fromBody ? body : req.query);
+    if (!fields?.signature) {
+      metrics.signatureFailures.inc({ source: 'callback', reason: 'missing_signature' });
+      throw signatureRejected('callback_signature_missing', 'callback has no signature (or a malformed field)');
+    }
+    if (!verifyCallbackSignature(fields, options.callbackSecretHex)) {
+      metrics.signatureFailures.inc({ source: 'callback', reason: 'no_matching_signature' });
+      logger.warn({ route: 'callback' }, 'callback signature rejected');
+      throw signatureRejected('callback_signature_invalid', 'callback signature does not match');
+    }
+    // The status arrives as `payment_status` (as Plural's guides show it) or `status`; the client's parser takes both.
+    const result = parseCallback(fields);
+    if (!result.ok) throw badRequest('invalid_callback', result.message);
+    const parsed = result.callback;
+    const delivered = await engine.deliverCallback(callbackSignalOf(parsed));
+    if (!delivered.delivered) {
+      throw notFound('payment_not_found', `no running payment for Plural order ${parsed.orderId}`);
+    }
+    res.locals.workflowId = paymentWorkflowId(delivered.merchantOrderReference);
+    const target = new URL(
+      SUCCESS_STATUSES.has(parsed.status) ? options.returnUrls.success : options.returnUrls.failure,
+    );
+    target.searchParams.set('merchant_order_reference', delivered.merchantOrderReference);
+    target.searchParams.set('status', parsed.status);
+    res.redirect(303, target.toString());
+  };
+
+  router
+    .route('/v1/callbacks/plural')
+    .get(callbackHandler)
+    .post(express.urlencoded({ extended: false, limit: ctx.bodyLimit, parameterLimit: 100 }), callbackHandler)
+    .all(methodNotAllowed('GET, POST'));
+
+  router
+    .route('/v1/webhooks/plural')
+    .post(express.raw({ type: () => true, limit: options.webhookBodyLimitBytes ?? 256 * 1024 }), async (req, res) => {
+      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const verified = verifyWebhook({
+        headers: req.headers,
+        rawBody,
+        secret: options.webhookSecret,
+        nowSeconds: Math.floor(ctx.now() / 1000),
+        toleranceSeconds: options.webhookToleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS,
+      });
+      if (!verified.ok) {
+        metrics.signatureFailures.inc({ source: 'webhook', reason: verified.reason });
+        logger.warn({ route: 'webhook', reason: verified.reason }, 'webhook signature rejected');
+        throw signatureRejected(
+          `webhook_${verified.reason}`,
+          `webhook rejected: ${verified.reason.replace(/_/g, ' ')}`,
+        );
+      }
+      const parsed = parseWebhookBody(rawBody);
+      if (!parsed.ok) throw badRequest('invalid_webhook', parsed.message);
+      if (parsed.kind === 'other') {
+        // Customer, token and subscription events carry no order: acknowledged, never delivered. Their data is
+        // customer data (a token id, card digits), so only the event type is logged.
+        const eventType = /^[A-Z][A-Z0-9_]{0,63}$/.test(parsed.eventType) ? parsed.eventType : 'unrecognised';
+        logger.info({ eventType }, 'webhook acknowledged: not a payment event');
+        res.status(200).json({ received: true, delivered: false });
+        return;
+      }
+      const reference = parsed.order.merchant_order_reference ?? undefined;
+      const outcome = await engine.deliverWebhook(
+        reference !== undefined && REFERENCE_PATTERN.test(reference) ? reference : undefined,
+        webhookSignalOf(verified.id, parsed.eventType, parsed.order),
+      );
+      if (outcome.delivered) {
+        res.locals.workflowId = paymentWorkflowId(outcome.merchantOrderReference);
+      } else {
+        // Nothing to deliver to (another system's order, or a payment that has ended): acknowledge, never retry.
+        logger.info({ webhookId: verified.id, eventType: parsed.eventType }, 'webhook matched no running payment');
+      }
+      res.status(200).json({ received: true, delivered: outcome.delivered });
+    })
+    .all(methodNotAllowed('POST'));
+
+  return router;
+}

@@ -1,0 +1,199 @@
+/**
+ * `POST /v1/payments` (one update-with-start: the answer comes when the payment is actionable) and
+ * `GET /v1/payments/{ref}` (the workflow's query, or its memo marked `stale` when no worker answers in time).
+ */
+import { randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import { paymentWorkflowId } from '../../workflows/definitions';
+import type {
+  CustomerDetails,
+  DeviceInfo,
+  PaymentMethodDescriptor,
+  PaymentWorkflowInput,
+} from '../../workflows/definitions';
+import type { CardVaultPort } from '../engine';
+import { conflict } from '../errors';
+import { fingerprintMatches, requestFingerprint } from '../fingerprint';
+import { jsonBody, methodNotAllowed, parse, referenceOf } from '../http';
+import { createPaymentSchema } from '../schemas';
+import type { CreatePaymentRequest } from '../schemas';
+import { destroyAll, load, sendPayment } from './context';
+import type { RouteContext } from './context';
+
+const CARD_TTL_MS = 15 * 60_000;
+
+export function paymentRoutes(ctx: RouteContext): Router {
+  const { options, engine, timings } = ctx;
+  const callbackUrl = `${options.publicBaseUrl.replace(/\/+$/, '')}/v1/callbacks/plural`;
+  const paymentSchema = createPaymentSchema({
+    now: ctx.now,
+    ...(options.maxAmount !== undefined ? { maxAmount: options.maxAmount } : {}),
+  });
+
+  /** Park card data in the vault; the workflow input carries only handles and last 4 digits. */
+  async function methodOf(body: CreatePaymentRequest, handles: string[]): Promise<PaymentMethodDescriptor> {
+    const put = async (secret: Parameters<CardVaultPort['put']>[0]): Promise<string> => {
+      const handle = await ctx.vault.put(secret, options.cardTtlMs ?? CARD_TTL_MS);
+      handles.push(handle);
+      return handle;
+    };
+    if (body.card) {
+      const c = body.card;
+      const cardHandle = await put({
+        number: c.number,
+        cvv: c.cvv,
+        name: c.name,
+        expiryMonth: c.expiry_month,
+        expiryYear: c.expiry_year,
+      });
+      const last4 = c.number.slice(-4);
+      if (body.points) {
+        return {
+          kind: 'card_points',
+          cardHandle,
+          last4,
+          registeredMobileNumber: body.points.registered_mobile_number,
+          customerConsent: body.points.customer_consent,
+        };
+      }
+      return { kind: 'card', cardHandle, last4, ...(c.save !== undefined ? { save: c.save } : {}) };
+    }
+    if (body.card_token) {
+      return {
+        kind: 'card_token',
+        tokenId: body.card_token.token_id,
+        cvvHandle: await put({ cvv: body.card_token.cvv }),
+      };
+    }
+    if (body.network_token) {
+      const t = body.network_token;
+      const handle = await put({
+        token: t.token,
+        cryptogram: t.cryptogram,
+        expiryMonth: t.expiry_month,
+        expiryYear: t.expiry_year,
+        ...(t.cvv !== undefined ? { cvv: t.cvv } : {}),
+      });
+      return { kind: 'network_token', handle, last4: t.last4 };
+    }
+    return { kind: 'hosted_checkout' };
+  }
+
+  /** The workflow's input: the request in the engine's vocabulary, card data replaced by vault handles. */
+  async function inputOf(
+    body: CreatePaymentRequest,
+    handles: string[],
+    fingerprint: string,
+  ): Promise<PaymentWorkflowInput> {
+    const input: PaymentWorkflowInput = {
+      merchantOrderReference: body.merchant_order_reference,
+      amount: { value: body.amount.value, currency: body.amount.currency },
+      preAuth: body.pre_auth,
+      method: await methodOf(body, handles),
+      callbackUrl,
+      failureCallbackUrl: callbackUrl,
+      requestId: randomUUID(),
+      requestFingerprint: fingerprint,
+    };
+    const customer = customerOf(body);
+    if (customer) input.customer = customer;
+    if (body.notes !== undefined) input.notes = body.notes;
+    if (body.merchant_metadata !== undefined) input.merchantMetadata = { ...body.merchant_metadata };
+    const deviceInfo = deviceInfoOf(body);
+    if (deviceInfo) input.deviceInfo = deviceInfo;
+    if (options.paymentDurations) input.durations = { ...options.paymentDurations };
+    if (options.paymentLimits) input.limits = { ...options.paymentLimits };
+    return input;
+  }
+
+  const router = Router();
+
+  router
+    .route('/v1/payments')
+    .post(...ctx.merchant, async (req, res) => {
+      const body = parse(paymentSchema, jsonBody(req, true), 'payment request');
+      const ref = body.merchant_order_reference;
+      res.locals.workflowId = paymentWorkflowId(ref);
+      const fingerprint = requestFingerprint(body, options.fingerprintKey);
+      const handles: string[] = [];
+      let outcome: Awaited<ReturnType<typeof engine.create>>;
+      let input: PaymentWorkflowInput;
+      try {
+        input = await inputOf(body, handles, fingerprint);
+        // A repeat of this request attaches to the payment; another request under the reference is refused by the
+        // workflow's validator (409 idempotency_conflict).
+        outcome = await engine.create(
+          input,
+          { requestId: input.requestId ?? randomUUID(), requestFingerprint: fingerprint },
+          timings.startWaitMs,
+        );
+      } catch (err) {
+        await destroyAll(ctx, handles);
+        throw err;
+      }
+      res.location(`/v1/payments/${ref}`);
+      if (outcome.answered) {
+        if (!outcome.created) await destroyAll(ctx, handles);
+        sendPayment(res, outcome.created ? 201 : 200, { state: outcome.state, requestFingerprint: fingerprint });
+        return;
+      }
+      if ('closed' in outcome) {
+        // The payment has ended: an identical request gets it, another one a conflict. It is never started again.
+        await destroyAll(ctx, handles);
+        if (!fingerprintMatches(body, options.fingerprintKey, outcome.closed.requestFingerprint)) {
+          throw conflict(
+            'idempotency_conflict',
+            `a payment with merchant_order_reference ${ref} already exists with a different request; use a new reference`,
+          );
+        }
+        sendPayment(res, 200, outcome.closed);
+        return;
+      }
+      // Started (or found running) but not actionable within the wait: 202 with what is known; GET it later.
+      sendPayment(res, 202, await load(ctx, ref));
+    })
+    .all(methodNotAllowed('POST'));
+
+  router
+    .route('/v1/payments/:merchant_order_reference')
+    .get(ctx.authenticate, async (req, res) => {
+      sendPayment(res, 200, await load(ctx, referenceOf(req)));
+    })
+    .all(methodNotAllowed('GET'));
+
+  return router;
+}
+
+function customerOf(body: CreatePaymentRequest): CustomerDetails | undefined {
+  const c = body.customer;
+  if (!c) return undefined;
+  const out: CustomerDetails = {};
+  if (c.customer_id !== undefined) out.customerId = c.customer_id;
+  if (c.first_name !== undefined) out.firstName = c.first_name;
+  if (c.last_name !== undefined) out.lastName = c.last_name;
+  if (c.email !== undefined) out.email = c.email;
+  if (c.mobile_number !== undefined) out.mobileNumber = c.mobile_number;
+  if (c.country_code !== undefined) out.countryCode = c.country_code;
+  // Same field names in both vocabularies; only what was sent.
+  if (c.billing_address !== undefined) out.billingAddress = { ...c.billing_address };
+  if (c.shipping_address !== undefined) out.shippingAddress = { ...c.shipping_address };
+  return out;
+}
+
+function deviceInfoOf(body: CreatePaymentRequest): DeviceInfo | undefined {
+  const d = body.device_info;
+  if (!d) return undefined;
+  const out: DeviceInfo = {};
+  if (d.device_channel !== undefined) out.deviceChannel = d.device_channel;
+  if (d.browser_accept_header !== undefined) out.browserAcceptHeader = d.browser_accept_header;
+  if (d.browser_user_agent !== undefined) out.browserUserAgent = d.browser_user_agent;
+  if (d.browser_language !== undefined) out.browserLanguage = d.browser_language;
+  if (d.browser_screen_height !== undefined) out.browserScreenHeight = d.browser_screen_height;
+  if (d.browser_screen_width !== undefined) out.browserScreenWidth = d.browser_screen_width;
+  if (d.browser_timezone !== undefined) out.browserTimezone = d.browser_timezone;
+  if (d.browser_window_size !== undefined) out.browserWindowSize = d.browser_window_size;
+  if (d.browser_screen_color_depth !== undefined) out.browserScreenColorDepth = d.browser_screen_color_depth;
+  if (d.browser_java_enabled_val !== undefined) out.browserJavaEnabled = d.browser_java_enabled_val;
+  if (d.browser_javascript_enabled_val !== undefined) out.browserJavascriptEnabled = d.browser_javascript_enabled_val;
+  return out;
+}
