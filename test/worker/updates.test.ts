@@ -221,7 +221,7 @@ describe('Updates the validators refuse write nothing to history (real dev serve
     const failure = await expectRefusedWithoutHistory(handle, UPDATE_REJECTION.TOO_EARLY, 'early-resend', (updateId) =>
       handle.executeUpdate(resendOtpUpdate, { args: [], updateId }),
     );
-    expect(failure.details).toEqual([{ availableAt }]);
+    expect(failure.details).toEqual([{ code: 'otp_resend_too_early', availableAt }]);
     expect((await handle.query(getPaymentQuery)).otp?.resendsLeft).toBe(2);
   });
 
