@@ -14,6 +14,7 @@ import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { CardVault, PaymentActivities } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
+import { webhookSignalOf } from '../../api/gateway-events';
 import { parseWebhookBody, PluralClient, verifyWebhook } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
@@ -123,7 +124,8 @@ export class WebhookReceiver {
     const webhookId = String(headers['webhook-id']);
     const order = parsed.order;
     const reference = String(order.merchant_order_reference ?? '');
-    const signal = toSignal({ webhookId, eventType: parsed.eventType, order });
+    // The API's own mapping: what the workflow receives here is what it receives in production.
+    const signal = webhookSignalOf(webhookId, parsed.eventType, order);
     this.received.push({ webhookId, eventType: parsed.eventType, orderId: order.order_id, reference, signal });
     if (this.forward) {
       try {
@@ -139,35 +141,6 @@ export class WebhookReceiver {
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
-}
-
-/** What the API sends for a verified order webhook. */
-export function toSignal(w: {
-  webhookId: string;
-  eventType: string;
-  order: {
-    order_id: string;
-    status: string;
-    payments: {
-      status: string;
-      error_detail?: { code: string; message?: string | null } | null;
-      capture_data?: { capture_amount: { value: number; currency: string } }[] | null;
-    }[];
-  };
-}): WebhookReceivedSignal {
-  const failed = w.order.payments.find((p) => p.status === 'FAILED');
-  const captured = w.order.payments
-    .flatMap((p) => p.capture_data ?? [])
-    .reduce((s, c) => s + c.capture_amount.value, 0);
-  return {
-    webhookId: w.webhookId,
-    eventType: w.eventType,
-    orderId: w.order.order_id,
-    orderStatus: w.order.status,
-    capturedAmount: captured > 0 ? { value: captured, currency: 'INR' } : undefined,
-    errorCode: failed?.error_detail?.code,
-    errorMessage: failed?.error_detail?.message ?? undefined,
-  };
 }
 
 export interface Fixture {
