@@ -11,6 +11,7 @@ import type {
   PaymentMethodDescriptor,
   PaymentWorkflowInput,
 } from '../../workflows/definitions';
+import { EngineUnavailableError } from '../engine';
 import type { CardVaultPort } from '../engine';
 import { conflict } from '../errors';
 import { fingerprintMatches, requestFingerprint } from '../fingerprint';
@@ -128,7 +129,9 @@ export function paymentRoutes(ctx: RouteContext): Router {
           timings.startWaitMs,
         );
       } catch (err) {
-        await destroyAll(ctx, handles);
+        // Refused, or invalid: the card data will never be used. Temporal unreachable: the start may have taken effect
+        // (its answer lost), so the entries are kept until they expire.
+        if (!(err instanceof EngineUnavailableError)) await destroyAll(ctx, handles);
         throw err;
       }
       res.location(`/v1/payments/${ref}`);
@@ -149,8 +152,12 @@ export function paymentRoutes(ctx: RouteContext): Router {
         sendPayment(res, 200, outcome.closed);
         return;
       }
-      // Started (or found running) but not actionable within the wait: 202 with what is known; GET it later.
-      sendPayment(res, 202, await load(ctx, ref));
+      // Not answered within the wait. Started (or found running): 202 with what is known; GET it later. Not found:
+      // Temporal did not confirm the start (it may be down): 503, and the same request again is safe. The vault
+      // entries are kept (they expire) in case the start took effect after all.
+      const record = await engine.get(ref);
+      if (!record) throw new EngineUnavailableError(`payment ${ref} was not confirmed started; retry the same request`);
+      sendPayment(res, 202, record);
     })
     .all(methodNotAllowed('POST'));
 

@@ -392,6 +392,17 @@ describe('POST /v1/payments', () => {
     expect(api.vault.secrets.size).toBe(1);
   });
 
+  it('answers 503 when Temporal did not confirm the start, keeping the card for a retry of the same request', async () => {
+    const api = makeApi();
+    // As when the Temporal server dies mid-request: no answer within the wait, and no payment to be found.
+    api.engine.create = () => Promise.resolve({ answered: false });
+    const res = await request(api.app).post('/v1/payments').set(auth).send(cardPayment('lost-start'));
+    expect(res.status).toBe(503);
+    expect(res.body.error).toMatchObject({ code: 'engine_unavailable' });
+    expect(api.vault.destroyed).toEqual([]);
+    expect(api.vault.secrets.size).toBe(1);
+  });
+
   it('answers 202 with the CREATED payment and its Location when it is not actionable within the wait', async () => {
     const api = makeApi({ unresponsive: true }, { timings: { startWaitMs: 30 } });
     const res = await request(api.app).post('/v1/payments').set(auth).send(cardPayment('slow-1'));

@@ -22,12 +22,7 @@ import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker';
 import { startOwnDevServer } from '../support/temporal';
-import {
-  captureUpdate,
-  getPaymentQuery,
-  paymentWorkflowId,
-  submitOtpUpdate,
-} from '../../workflows/definitions';
+import { captureUpdate, getPaymentQuery, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { WORKFLOWS_PATH } from '../workflows/harness';

@@ -158,6 +158,14 @@ export class Driver {
   unavailableGiveUps = 0;
   /** 503 answers the driver retried (the worker or the Temporal server was down or behind). */
   unavailableRetried = 0;
+  /** Creates answered 202 (started, not actionable within the API's wait): the driver read on until it was. */
+  createsAccepted = 0;
+  /**
+   * Flows that stopped after the create because the payment never became actionable for the customer (a create the
+   * engine parked, or a payment still CREATED after two minutes): the workflow still settles, but the flow's own
+   * ending (capture, cancel…) was not exercised.
+   */
+  flowsCutShort = 0;
   readonly callbacks: { url: string; fields: Record<string, string> }[] = [];
   callbacksDelivered = 0;
   /** Challenges the customer reached only after the sandbox had expired the payment (the run was held up). */
@@ -256,11 +264,16 @@ export class Driver {
       card: { number: card, name: 'Resilience Test', expiry_month: '12', expiry_year: '2031', cvv: '123' },
     };
     const a = await this.api('POST', '/v1/payments', body, 120_000);
-    if (a.status !== 201 && a.status !== 200) {
+    // 202: started, not actionable within the API's wait (a slow or restarting worker); read it until it is.
+    if (a.status !== 201 && a.status !== 200 && a.status !== 202) {
       this.problem(ref, 'create', a.status);
+      this.flowsCutShort += 1;
       return undefined;
     }
-    return this.until(ref, (r) => r.status !== 'CREATED' || r.parked !== null, 120_000);
+    if (a.status === 202) this.createsAccepted += 1;
+    const r = await this.until(ref, (x) => x.status !== 'CREATED' || x.parked !== null, 120_000);
+    if (r?.status !== 'AWAITING_OTP' && r?.status !== 'AWAITING_CHALLENGE') this.flowsCutShort += 1;
+    return r;
   }
 
   /** Submits OTPs until the payment leaves AWAITING_OTP (a lost submission is submitted again, as a customer would). */
@@ -716,6 +729,8 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
     operator_retries: settled.operatorRetries,
     driver_errors: driver.errors.length,
     retried_503: driver.unavailableRetried,
+    creates_202: driver.createsAccepted,
+    flows_cut_short: driver.flowsCutShort,
     gave_up_on_503: driver.unavailableGiveUps,
     duration_s: (durationMs / 1000).toFixed(1),
   });

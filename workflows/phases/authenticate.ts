@@ -152,7 +152,11 @@ async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpA
       if (payment.awaiting) {
         await steps.reconcile('Get Order after the OTP was refused', RECONCILE_TRIGGER.OTP_REFUSED);
       }
-      const movedOn: readonly string[] = [PAYMENT_STATUS.AUTHORIZED, PAYMENT_STATUS.PROCESSING, PAYMENT_STATUS.PROCESSED];
+      const movedOn: readonly string[] = [
+        PAYMENT_STATUS.AUTHORIZED,
+        PAYMENT_STATUS.PROCESSING,
+        PAYMENT_STATUS.PROCESSED,
+      ];
       if (movedOn.includes(payment.status)) {
         payment.otpSettled = true;
         payment.note('OTP refused on a retry, but Plural had accepted it (the first answer was lost)');
@@ -164,7 +168,8 @@ async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpA
       // No more OTPs; the payment's outcome is Plural's order's (the reconciliation backoff reads it), never this
       // refusal alone.
       payment.otpSettled = true;
-      if (payment.awaiting) payment.note(`OTP refused by Plural (${result.code}); waiting for Plural's order to settle`);
+      if (payment.awaiting)
+        payment.note(`OTP refused by Plural (${result.code}); waiting for Plural's order to settle`);
       return answer('FAILED', result.message);
     }
   }
@@ -194,7 +199,11 @@ async function resendOtp(run: PaymentRun): Promise<ResendOtpAnswer> {
   payment.otpResends += 1;
   let result;
   try {
-    result = await steps.acts.resendOtp({ workflowId, paymentId: payment.cardPaymentId ?? '', resend: payment.otpResends });
+    result = await steps.acts.resendOtp({
+      workflowId,
+      paymentId: payment.cardPaymentId ?? '',
+      resend: payment.otpResends,
+    });
   } catch (err) {
     payment.metrics.otpResend(OTP_RESEND_OUTCOME.ERROR);
     return answer('IGNORED', failureInfo(err).message);
