@@ -6,7 +6,13 @@
  * answer lost in transit never yields two orders.
  */
 import type { ApplicationFailure } from '@temporalio/activity';
-import { isPluralError, PAYMENT_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
+import {
+  ALLOWED_PAYMENT_METHOD,
+  isPluralError,
+  PAYMENT_STATUS,
+  PLURAL_ERROR_CODE,
+  PLURAL_ERROR_TYPE,
+} from '../plural-client';
 import type { Address as PluralAddress, CustomerToken, Order } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import type { Address } from '../workflows/definitions';
@@ -143,7 +149,12 @@ export function createOrderActivities(ctx: ActivityContext) {
         );
       if (attempt > 1 && (await findByReference(input.merchantOrderReference, signal))) throw lost();
       try {
-        const link = await plural.createCheckoutLink(orderBody(input), {
+        // Plural pre-authorizes card payments only on its hosted checkout (pre-authorization guide): a pre-auth link
+        // offers cards alone, so the customer cannot pick a method that would be captured at once.
+        const body = input.preAuth
+          ? { ...orderBody(input), allowed_payment_methods: [ALLOWED_PAYMENT_METHOD.CARD] }
+          : orderBody(input);
+        const link = await plural.createCheckoutLink(body, {
           signal,
           idempotencyKey: `${input.workflowId}:create-checkout`,
         });

@@ -128,6 +128,17 @@ describe('pass-through fields on the wire (MockAgent)', () => {
     });
   });
 
+  it('limits a pre-auth hosted checkout link to cards (Plural pre-authorizes cards only), and a sale to nothing', async () => {
+    const seen: SeenRequest[] = [];
+    const link = { order_id: ORDER_ID, redirect_url: 'https://checkout.example/pay', token: 't' };
+    pool.intercept({ path: '/api/checkout/v1/orders', method: 'POST' }).reply(recordingReply(seen, 200, link));
+    pool.intercept({ path: '/api/checkout/v1/orders', method: 'POST' }).reply(recordingReply(seen, 200, link));
+    await run(acts.createCheckoutLink, { ...orderInput('pt-link-1'), preAuth: true });
+    await run(acts.createCheckoutLink, orderInput('pt-link-2'));
+    expect(seen[0]!.body).toMatchObject({ pre_auth: true, allowed_payment_methods: ['CARD'] });
+    expect(seen[1]!.body).not.toHaveProperty('allowed_payment_methods');
+  });
+
   it('sends merchant_metadata without a customer, and no purchase_details at all when there is neither', async () => {
     const seen: SeenRequest[] = [];
     pool
