@@ -14,6 +14,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
+import { waitForPaymentStatus } from '../support/payment-state';
 import { sharedTemporalAddress } from '../support/temporal';
 import { createLogger } from '../../observability';
 import { PluralClient } from '../../plural-client';
@@ -22,7 +23,7 @@ import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
 import { installRuntime } from '../../worker/runtime';
 import { defaultWorkflowsPath } from '../../worker/worker';
-import { FAILURE_TYPE, getPaymentQuery, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
+import { FAILURE_TYPE, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 
 const PAN = '4012001037141112'; // sandbox: native OTP, approves
@@ -127,16 +128,6 @@ async function start(taskQueue: string, ref: string): Promise<WorkflowHandle> {
   return client.workflow.start('paymentWorkflow', { taskQueue, workflowId: paymentWorkflowId(ref), args: [input] });
 }
 
-async function waitForStatus(handle: WorkflowHandle, status: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const s = await handle.query(getPaymentQuery).catch((): PaymentState | undefined => undefined);
-    if (s?.status === status) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${status}`);
-}
-
 const linesOf = (workflowId: string): Line[] => lines.filter((l) => l.workflowId === workflowId);
 
 describe('worker logs', () => {
@@ -145,7 +136,7 @@ describe('worker logs', () => {
     const taskQueue = `logs-ok-${Date.now().toString(36)}`;
     const final = await run(taskQueue, {}, async () => {
       const handle = await start(taskQueue, ref);
-      await waitForStatus(handle, 'AWAITING_OTP');
+      await waitForPaymentStatus(handle, 'AWAITING_OTP');
       const otpHandle = await vault.put({ otp: OTP }, 60_000);
       await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId: 'otp-1' });
       return (await handle.result()) as PaymentState;

@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
-import type { WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import type { WorkflowBundle } from '@temporalio/worker';
 import express from 'express';
@@ -23,7 +22,9 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCardVaultRouter, InMemoryCardVault } from '../../card-vault';
 import type { CardVault, CardVaultRouter } from '../../card-vault';
+import { waitForPaymentStatus } from '../support/payment-state';
 import { sharedTemporalAddress, startOwnDevServer } from '../support/temporal';
+import { waitFor } from '../support/wait';
 import { createLogger } from '../../observability';
 import { createDataConverter } from '../../payload-codec';
 import { PluralClient } from '../../plural-client';
@@ -32,7 +33,7 @@ import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker, defaultWorkflowsPath } from '../../worker/worker';
 import { installRuntime } from '../../worker/runtime';
 import { ensureSearchAttributes } from '../../worker/search-attributes';
-import { getPaymentQuery, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
+import { paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -93,26 +94,6 @@ afterAll(async () => {
   if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
 });
 
-async function waitForState(
-  handle: WorkflowHandle,
-  done: (s: PaymentState) => boolean,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<PaymentState> {
-  const deadline = Date.now() + timeoutMs;
-  let last: PaymentState | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await handle.query(getPaymentQuery);
-      if (done(last)) return last;
-    } catch {
-      // not yet queryable (first workflow task pending)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last status ${last?.status ?? 'none'}`);
-}
-
 /** Puts a card in `vault`, starts a payment on `taskQueue`, submits the OTP and returns the final state. */
 async function payWithOtp(
   vault: CardVault,
@@ -136,7 +117,7 @@ async function payWithOtp(
     workflowId: paymentWorkflowId(ref),
     args: [input],
   });
-  await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
+  await waitForPaymentStatus(handle, 'AWAITING_OTP', { timeoutMs: 60_000 });
   // The OTP travels like the card: through the vault, never in an Update's payload.
   const otpHandle = await vault.put({ otp: CORRECT_OTP }, 10 * 60_000);
   await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId: 'otp-1' });
@@ -246,12 +227,11 @@ describe('worker/main.ts (child process)', () => {
     return { child, output: () => out, exited };
   }
 
-  async function waitForOutput(output: () => string, text: string, timeoutMs = 90_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!output().includes(text)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for "${text}"; output so far:\n${output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  function waitForOutput(output: () => string, text: string, timeoutMs = 90_000): Promise<boolean> {
+    return waitFor(`"${text}"`, () => output().includes(text), {
+      timeoutMs,
+      describeLast: () => `output so far:\n${output()}`,
+    });
   }
 
   it('runs a payment with the card handed over through the API-side vault, then exits 0 on SIGTERM', async () => {
