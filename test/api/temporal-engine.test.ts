@@ -16,6 +16,7 @@ import type { RunningApi } from '../../api/main';
 import { createTemporalEngine } from '../../api/temporal-engine';
 import { InMemoryCardVault } from '../../card-vault';
 import { sharedTemporalAddress } from '../support/temporal';
+import { waitFor } from '../support/wait';
 import { createLogger } from '../../observability';
 import { PluralClient, signCallback, webhookHeaders } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
@@ -70,15 +71,22 @@ async function call(method: string, path: string, body?: unknown, on: RunningApi
   return { status: res.status, body: text ? (JSON.parse(text) as Reply['body']) : {}, headers: res.headers };
 }
 
-async function until(ref: string, done: (b: Reply['body']) => boolean, what: string): Promise<Reply['body']> {
-  const deadline = Date.now() + 30_000;
+/** Reads the payment through `on` (the main API unless told) until `done` holds; returns the last body read. */
+function until(
+  ref: string,
+  done: (b: Reply['body']) => boolean,
+  what: string,
+  on: RunningApi = api,
+): Promise<Reply['body']> {
   let last: Reply['body'] = {};
-  while (Date.now() < deadline) {
-    last = (await call('GET', `/v1/payments/${ref}`)).body;
-    if (done(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last status ${String(last.status)}`);
+  return waitFor(
+    what,
+    async () => {
+      last = (await call('GET', `/v1/payments/${ref}`, undefined, on)).body;
+      return done(last) ? last : undefined;
+    },
+    { timeoutMs: 30_000, describeLast: () => `last status ${String(last.status)}` },
+  );
 }
 
 /** The text of every payload in a history (base64 `data` decoded). */
@@ -358,17 +366,6 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
 
   const fastCall = (method: string, path: string, body?: unknown) => call(method, path, body, fast);
 
-  async function fastUntil(ref: string, done: (b: Reply['body']) => boolean, what: string): Promise<Reply['body']> {
-    const deadline = Date.now() + 30_000;
-    let last: Reply['body'] = {};
-    while (Date.now() < deadline) {
-      last = (await fastCall('GET', `/v1/payments/${ref}`)).body;
-      if (done(last)) return last;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${what}; last status ${String(last.status)}`);
-  }
-
   it('answers a create that Plural keeps failing with the payment CREATED and gateway.retrying, then goes on', async () => {
     const ref = `it-down-${Date.now()}`;
     sandbox.setFaults({ errorRate: 1, paths: ['/api/pay/v1/orders'] });
@@ -398,7 +395,7 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
     expect(JSON.stringify(created.body.gateway)).not.toContain(OTP_CARD);
 
     // Plural is back: the same payment goes on by itself, and the gateway field clears.
-    const recovered = await fastUntil(ref, (b) => b.status === 'AWAITING_OTP', 'AWAITING_OTP after the outage');
+    const recovered = await until(ref, (b) => b.status === 'AWAITING_OTP', 'AWAITING_OTP after the outage', fast);
     expect(recovered.gateway).toBeNull();
     // Let it go (CANCELLED, or CLOSING while Plural's order is not final).
     expect([200, 202]).toContain((await fastCall('POST', `/v1/payments/${ref}/cancel`)).status);
@@ -428,7 +425,7 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
     expect(capture.body.gateway).toMatchObject({ operation: 'captureOrder', retrying: true });
     expect((capture.body.gateway as { attempt: number }).attempt).toBeGreaterThanOrEqual(2);
 
-    const processed = await fastUntil(ref, (b) => b.status === 'PROCESSED', 'PROCESSED after the outage');
+    const processed = await until(ref, (b) => b.status === 'PROCESSED', 'PROCESSED after the outage', fast);
     expect(processed.gateway).toBeNull();
     expect(sandbox.order(String(processed.order_id))?.captureCount).toBe(1);
   }, 60_000);
