@@ -21,6 +21,7 @@ import {
 import type { Order, PluralError, PluralCallOptions } from '../../plural-client';
 import { NO_FAULTS, startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
+import { waitFor } from '../support/wait';
 
 const OTP_CARD = '4012001037141112'; // VISA, native OTP, points, approves
 const CORRECT_OTP = '123456';
@@ -375,14 +376,15 @@ describe('sandbox signatures verified by the client', () => {
 
   it('webhooks verify with the webhook secret and parse as order payloads', async () => {
     const order = await authorizedOrder(1_200);
-    const deadline = Date.now() + 10_000;
-    const forOrder = () =>
-      received.filter((r) => {
-        const parsed = OrderWebhookPayloadSchema.safeParse(JSON.parse(r.body.toString('utf8')));
-        return parsed.success && parsed.data.data.order_id === order.order_id;
-      });
-    while (forOrder().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const delivery = forOrder()[0]!;
+    const delivery = await waitFor(
+      `a webhook for order ${order.order_id}`,
+      () =>
+        received.find((r) => {
+          const parsed = OrderWebhookPayloadSchema.safeParse(JSON.parse(r.body.toString('utf8')));
+          return parsed.success && parsed.data.data.order_id === order.order_id;
+        }),
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
     const verdict = verifyWebhook({
       headers: delivery.headers,
       rawBody: delivery.body,

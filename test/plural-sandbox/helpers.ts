@@ -2,6 +2,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startSandbox, type RunningSandbox, type SandboxOptions } from '../../plural-sandbox';
+import { waitFor } from '../support/wait';
 
 export interface ApiResponse {
   status: number;
@@ -192,11 +193,11 @@ export async function webhookReceiver(respond: (n: number) => number = () => 200
     url: `http://127.0.0.1:${port}/webhooks/plural`,
     received,
     waitFor: async (count, timeoutMs = 5000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} webhooks, got ${received.length}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitFor(`${count} webhooks`, () => received.length >= count, {
+        timeoutMs,
+        intervalMs: 10,
+        describeLast: () => `got ${received.length}`,
+      });
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -210,11 +211,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /** Polls until `condition` holds (throws after `timeoutMs`): for effects that land asynchronously. */
 export async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
+  await waitFor('the condition', condition, { timeoutMs, intervalMs: 10 });
 }
 
 /** A manually advanced clock. */
