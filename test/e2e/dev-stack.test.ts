@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCallback, webhookHeaders } from '../../plural-client';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
-import { apiClient, eventually, parseForms, startStackProcess, submitForm } from './stack-process';
+import { waitFor } from '../support/wait';
+import { apiClient, parseForms, startStackProcess, submitForm } from './stack-process';
 import type { Reply, StackProcess } from './stack-process';
 
 const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
@@ -62,10 +63,16 @@ async function payment(reference: string): Promise<Reply['body']> {
 }
 
 async function untilStatus(reference: string, status: string): Promise<Reply['body']> {
-  return eventually(`payment ${reference} to become ${status}`, async () => {
-    const body = await payment(reference);
-    return body.status === status ? body : undefined;
-  });
+  let last: string | undefined;
+  return waitFor(
+    `payment ${reference} to become ${status}`,
+    async () => {
+      const body = await payment(reference);
+      last = String(body.status);
+      return body.status === status ? body : undefined;
+    },
+    { describeLast: () => `last status ${last ?? 'none'}` },
+  );
 }
 
 async function createPayment(reference: string, cardNumber: string, preAuth = true): Promise<Reply> {
@@ -138,7 +145,7 @@ describe('npm start, end to end over HTTP', () => {
     expect(captured.body).toMatchObject({ status: 'PROCESSED', captured_amount: { value: 125_000, currency: 'INR' } });
     // The sandbox's webhooks reached the API and were accepted.
     const orderId = String(created.body.order_id);
-    const seen = await eventually('the ORDER_PROCESSED webhook', async () => {
+    const seen = await waitFor('the ORDER_PROCESSED webhook', async () => {
       const list = await deliveries(orderId);
       return list.some((d) => d.eventType === 'ORDER_PROCESSED') ? list : undefined;
     });
@@ -185,7 +192,7 @@ describe('npm start, end to end over HTTP', () => {
     expect((await payment(reference)).status).toBe('AUTHORIZED');
 
     const orderId = String(created.body.order_id);
-    const authorizedHooks = await eventually('the ORDER_AUTHORIZED webhook', async () => {
+    const authorizedHooks = await waitFor('the ORDER_AUTHORIZED webhook', async () => {
       const list = (await deliveries(orderId)).filter((d) => d.eventType === 'ORDER_AUTHORIZED');
       return list.length > 0 ? list : undefined;
     });
@@ -229,7 +236,7 @@ describe('npm start, end to end over HTTP', () => {
       expect(authorized.next_actions).toContain('CAPTURE');
 
       // Both copies (same webhook-id) were acknowledged; the second changed nothing.
-      const list = await eventually('both copies of ORDER_AUTHORIZED', async () => {
+      const list = await waitFor('both copies of ORDER_AUTHORIZED', async () => {
         const l = (await deliveries(orderId)).filter((d) => d.eventType === 'ORDER_AUTHORIZED');
         return l.filter((d) => d.outcome === 'delivered').length >= 2 ? l : undefined;
       });
@@ -255,7 +262,7 @@ describe('npm start, end to end over HTTP', () => {
       expect(captured.status).toBe(200);
       expect(captured.body.status).toBe('PROCESSED');
 
-      const list = await eventually('both copies of both events', async () => {
+      const list = await waitFor('both copies of both events', async () => {
         const l = (await deliveries(orderId)).filter((d) => d.outcome === 'delivered');
         const count = (type: string) => l.filter((d) => d.eventType === type).length;
         return count('ORDER_AUTHORIZED') >= 2 && count('ORDER_PROCESSED') >= 2 ? l : undefined;
