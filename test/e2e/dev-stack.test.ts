@@ -9,13 +9,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCallback, webhookHeaders } from '../../plural-client';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
 import { apiClient, parseForms, startStackProcess, submitForm } from './stack-process';
 import type { Reply, StackProcess } from './stack-process';
 
-const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
-const CHALLENGE_CARD = '5555555555554444'; // sandbox: challenge page only, approves
-const DECLINED_CARD = '4000000000000002'; // sandbox: challenge page, then the issuer declines
 const CVV = '739';
 const OTP = '123456';
 
@@ -135,7 +133,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('runs a native-OTP pre-auth payment to capture', async () => {
     const reference = ref('otp');
-    const created = await createPayment(reference, OTP_CARD);
+    const created = await createPayment(reference, CARDS.nativeOtp);
     expect(created.body).toMatchObject({ status: 'AWAITING_OTP', pre_auth: true });
     const authorized = await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP });
     expect(authorized.status).toBe(200);
@@ -154,7 +152,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('fails the payment once every OTP attempt is used up with a wrong OTP', async () => {
     const reference = ref('wrong-otp');
-    const created = await createPayment(reference, OTP_CARD);
+    const created = await createPayment(reference, CARDS.nativeOtp);
     const attempts = (created.body.otp as { attempts_left: number }).attempts_left;
     expect(attempts).toBeGreaterThan(1);
     let last: Reply | undefined;
@@ -175,7 +173,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('completes the challenge page like a browser: callback, merchant return page, webhook', async () => {
     const reference = ref('challenge');
-    const created = await createPayment(reference, CHALLENGE_CARD);
+    const created = await createPayment(reference, CARDS.challenge);
     expect(created.body.status).toBe('AWAITING_CHALLENGE');
     const { callbackForm } = await completeChallenge(String(created.body.challenge_url), 'Approve');
     expect(callbackForm.action).toBe(`${stack.info.api}/v1/callbacks/plural`);
@@ -207,7 +205,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('ends a declined card FAILED and shows it on the merchant return page', async () => {
     const reference = ref('declined');
-    const created = await createPayment(reference, DECLINED_CARD, false);
+    const created = await createPayment(reference, CARDS.declined, false);
     expect(created.body.status).toBe('AWAITING_CHALLENGE');
     const { callbackForm } = await completeChallenge(String(created.body.challenge_url), 'Approve');
     expect(callbackForm.fields.payment_status).toBe('FAILED');
@@ -228,7 +226,7 @@ describe('npm start, end to end over HTTP', () => {
     await setFaults({ webhookDuplicateRate: 1 });
     try {
       const reference = ref('webhooks');
-      const created = await createPayment(reference, CHALLENGE_CARD);
+      const created = await createPayment(reference, CARDS.challenge);
       const orderId = String(created.body.order_id);
       // The customer approves, but the browser never posts the callback form back: only webhooks tell the engine.
       await completeChallenge(String(created.body.challenge_url), 'Approve');
@@ -255,7 +253,7 @@ describe('npm start, end to end over HTTP', () => {
     await setFaults({ webhookDuplicateRate: 1, webhookReorderRate: 1, webhookReorderHoldMs: 20_000 });
     try {
       const reference = ref('reordered');
-      const created = await createPayment(reference, OTP_CARD);
+      const created = await createPayment(reference, CARDS.nativeOtp);
       const orderId = String(created.body.order_id);
       expect((await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP })).body.status).toBe('AUTHORIZED');
       const captured = await call('POST', `/v1/payments/${reference}/capture`);
@@ -284,7 +282,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('rejects a forged callback and a forged webhook with 401 and leaves the payment unchanged', async () => {
     const reference = ref('forged');
-    const created = await createPayment(reference, CHALLENGE_CARD);
+    const created = await createPayment(reference, CARDS.challenge);
     const orderId = String(created.body.order_id);
     const before = await payment(reference);
     expect(before.status).toBe('AWAITING_CHALLENGE');
@@ -342,9 +340,9 @@ describe('npm start, end to end over HTTP', () => {
     const out = stack.output();
     expect(out).toContain('"route":"/v1/payments"');
     for (const secret of [
-      OTP_CARD,
-      CHALLENGE_CARD,
-      DECLINED_CARD,
+      CARDS.nativeOtp,
+      CARDS.challenge,
+      CARDS.declined,
       DEFAULT_CREDENTIALS.clientSecret,
       DEFAULT_CREDENTIALS.webhookSecret,
       DEFAULT_CREDENTIALS.callbackSecretHex,
@@ -357,7 +355,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('stops cleanly on SIGTERM and keeps the Temporal state in its data folder across a restart', async () => {
     const reference = ref('persisted');
-    await createPayment(reference, OTP_CARD, false);
+    await createPayment(reference, CARDS.nativeOtp, false);
     expect((await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP })).status).toBeLessThan(300);
     await untilStatus(reference, 'PROCESSED');
 

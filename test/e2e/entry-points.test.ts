@@ -11,6 +11,7 @@ import { main as apiMain } from '../../api/server';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import type { RunningDevServer } from '../../temporal-server';
+import { CARDS } from '../support/cards';
 import { startOwnDevServer } from '../support/temporal';
 import { waitFor } from '../support/wait';
 import { apiClient, startStackProcess } from './stack-process';
@@ -75,7 +76,7 @@ describe('npm start with TEMPORAL_ADDRESS and PLURAL_BASE_URL', () => {
         merchant_order_reference: reference,
         amount: { value: 20_000, currency: 'INR' },
         pre_auth: false,
-        card: { number: '4012001037141112', name: 'Test', expiry_month: '12', expiry_year: '2035', cvv: '739' },
+        card: { number: CARDS.nativeOtp, name: 'Test', expiry_month: '12', expiry_year: '2035', cvv: '739' },
       });
       expect(created.status).toBe(201);
       const paid = await call('POST', `/v1/payments/${reference}/otp`, { otp: '123456' });

@@ -13,11 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTemporalBinary } from '../../temporal-server';
 import { paymentWorkflowId } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
 import { apiClient, startStackProcess } from './stack-process';
 import type { StackProcess } from './stack-process';
 
-const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
 const OTP = '123456';
 
 let dataDir: string;
@@ -78,7 +78,7 @@ describe('the operator guide, with the Temporal CLI against the dev stack', () =
       merchant_order_reference: reference,
       amount: { value: 150_000, currency: 'INR' },
       pre_auth: true,
-      card: { number: OTP_CARD, name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: '739' },
+      card: { number: CARDS.nativeOtp, name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: '739' },
     });
     expect(created.status).toBe(201);
     expect((await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP })).body.status).toBe('AUTHORIZED');

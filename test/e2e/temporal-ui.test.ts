@@ -16,15 +16,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_CARDS } from '../../plural-sandbox';
 import { findTemporalBinary } from '../../temporal-server';
 import { paymentWorkflowId } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
 import { launchChromium, shouldRunBrowserTests } from '../support/chromium';
 import { waitFor } from '../support/wait';
 import { apiClient, startStackProcess } from './stack-process';
 import type { StackProcess } from './stack-process';
 
-const PAN = TEST_CARDS.find((card) => card.key === 'visa-native-otp')!.number;
+const PAN = CARDS.nativeOtp;
 const CVV = '6083';
 /** Distinctive enough that finding it anywhere means it came from this payment's input. */
 const CUSTOMER = { first_name: 'Philippa', last_name: 'Quennell-Achterberg' };

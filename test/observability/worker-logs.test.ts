@@ -14,6 +14,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
+import { CARDS } from '../support/cards';
 import { waitForPaymentStatus } from '../support/payment-state';
 import { sharedTemporalAddress } from '../support/temporal';
 import { createLogger } from '../../observability';
@@ -26,8 +27,8 @@ import { defaultWorkflowsPath } from '../../worker/worker';
 import { FAILURE_TYPE, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 
-const PAN = '4012001037141112'; // sandbox: native OTP, approves
-const PAN_GROUPED = '4012 0010 3714 1112';
+const PAN = CARDS.nativeOtp; // approves after the native OTP
+const PAN_GROUPED = PAN.replace(/(\d{4})(?=\d)/g, '$1 ');
 const CVV = '739';
 const OTP = '73914628';
 const RUN_ID = /^[0-9a-f-]{36}$/;

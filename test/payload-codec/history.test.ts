@@ -21,6 +21,7 @@ import { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker';
+import { CARDS } from '../support/cards';
 import { waitForPaymentStatus } from '../support/payment-state';
 import { startOwnDevServer } from '../support/temporal';
 import { captureUpdate, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
@@ -28,7 +29,7 @@ import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definit
 import type { paymentWorkflow } from '../../workflows/payment';
 import { WORKFLOWS_PATH } from '../workflows/harness';
 
-const PAN = '4012001037141112';
+const PAN = CARDS.nativeOtp;
 const CVV = '7391';
 const OTP = '64820573';
 /** Customer data distinctive enough that finding it anywhere means it leaked. */

@@ -16,6 +16,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryCardVault } from '../../card-vault';
+import { CARDS } from '../support/cards';
 import { waitForPaymentState, waitForPaymentStatus } from '../support/payment-state';
 import { sharedTemporalAddress } from '../support/temporal';
 import { createLogger } from '../../observability';
@@ -39,8 +40,6 @@ import type { PaymentDurations, PaymentState, PaymentWorkflowInput } from '../..
 import { PAYMENT_METRIC, PAYMENT_METRIC_LABELS } from '../../workflows/metrics';
 import type { PaymentMetricName } from '../../workflows/metrics';
 
-const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
-const CHALLENGE_CARD = '5555555555554444'; // sandbox: challenge page only
 const CORRECT_OTP = '73914628';
 const WRONG_OTP = '52086417';
 /** Labels the SDK adds to every metric recorded by workflow code. */
@@ -195,7 +194,7 @@ async function submitOtp(handle: WorkflowHandle, submissionId: string, otp: stri
 
 /** A sale paid with the native OTP after one wrong OTP. */
 async function wrongThenRightOtp(): Promise<{ ref: string; final: PaymentState }> {
-  const { ref, handle } = await startPayment(OTP_CARD, false);
+  const { ref, handle } = await startPayment(CARDS.nativeOtp, false);
   await waitForPaymentStatus(handle, 'AWAITING_OTP');
   expect((await submitOtp(handle, 'otp-1', WRONG_OTP)).outcome).toBe('INCORRECT');
   await submitOtp(handle, 'otp-2', CORRECT_OTP);
@@ -204,7 +203,7 @@ async function wrongThenRightOtp(): Promise<{ ref: string; final: PaymentState }
 
 /** A pre-authorization nobody captures: the engine cancels it automatically. */
 async function autoCancelled(): Promise<{ ref: string; final: PaymentState }> {
-  const { ref, handle } = await startPayment(OTP_CARD, true, {
+  const { ref, handle } = await startPayment(CARDS.nativeOtp, true, {
     autoCancelAfterMs: 1_500,
     authorizationLifetimeMs: 60_000,
   });
@@ -218,7 +217,7 @@ async function autoCancelled(): Promise<{ ref: string; final: PaymentState }> {
  * reconciling with Get Order; then a capture above the authorized amount is refused and a partial one succeeds.
  */
 async function reconciledThenCaptured(): Promise<{ ref: string; final: PaymentState }> {
-  const { ref, handle } = await startPayment(CHALLENGE_CARD, true, {
+  const { ref, handle } = await startPayment(CARDS.challenge, true, {
     reconcileInitialDelayMs: 300,
     reconcileMaxDelayMs: 600,
   });

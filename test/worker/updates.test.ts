@@ -35,7 +35,8 @@ import type { paymentWorkflow } from '../../workflows/payment';
 import { waitForPaymentStatus } from '../support/payment-state';
 import { connectSharedServer } from '../support/temporal';
 import { waitFor } from '../support/wait';
-import { CARDS, cardInput, CORRECT_OTP, newReference, OTP_TTL_MS, putCard } from '../workflows/harness';
+import { CARDS } from '../support/cards';
+import { cardInput, CORRECT_OTP, newReference, OTP_TTL_MS, putCard } from '../workflows/harness';
 
 type PaymentHandle = WorkflowHandle<typeof paymentWorkflow>;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;

@@ -22,6 +22,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCardVaultRouter, InMemoryCardVault } from '../../card-vault';
 import type { CardVault, CardVaultRouter } from '../../card-vault';
+import { CARDS } from '../support/cards';
 import { waitForPaymentStatus } from '../support/payment-state';
 import { sharedTemporalAddress, startOwnDevServer } from '../support/temporal';
 import { waitFor } from '../support/wait';
@@ -37,7 +38,6 @@ import { paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions'
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
 const CVV = '739';
 const CORRECT_OTP = '123456';
 const VAULT_TOKEN = 'worker-test-vault-token-0123456789abcdef';
@@ -102,14 +102,14 @@ async function payWithOtp(
   via: Client = client,
 ): Promise<PaymentState> {
   const cardHandle = await vault.put(
-    { number: OTP_CARD, cvv: CVV, name: 'Test Holder', expiryMonth: '12', expiryYear: '2035' },
+    { number: CARDS.nativeOtp, cvv: CVV, name: 'Test Holder', expiryMonth: '12', expiryYear: '2035' },
     15 * 60_000,
   );
   const input: PaymentWorkflowInput = {
     merchantOrderReference: ref,
     amount: { value: 5000, currency: 'INR' },
     preAuth: false,
-    method: { kind: 'card', cardHandle, last4: OTP_CARD.slice(-4) },
+    method: { kind: 'card', cardHandle, last4: CARDS.nativeOtp.slice(-4) },
     callbackUrl: 'https://merchant.example/callback',
   };
   const handle = await via.workflow.start('paymentWorkflow', {
@@ -123,8 +123,8 @@ async function payWithOtp(
   await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId: 'otp-1' });
   const final = (await handle.result()) as PaymentState;
   const history = JSON.stringify(await handle.fetchHistory());
-  expect(history).not.toContain(OTP_CARD);
-  expect(history).not.toContain(Buffer.from(OTP_CARD).toString('base64'));
+  expect(history).not.toContain(CARDS.nativeOtp);
+  expect(history).not.toContain(Buffer.from(CARDS.nativeOtp).toString('base64'));
   return final;
 }
 
@@ -281,7 +281,7 @@ describe('worker/main.ts (child process)', () => {
       expect(output()).toContain('payment worker stopped');
       expect(output()).not.toContain(sandbox.credentials.clientSecret);
       expect(output()).not.toContain(VAULT_TOKEN);
-      expect(output()).not.toContain(OTP_CARD);
+      expect(output()).not.toContain(CARDS.nativeOtp);
       expect(output()).not.toContain(PAYLOAD_KEY.key.toString('base64'));
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');

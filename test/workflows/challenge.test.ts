@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callbackReceivedSignal, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
 import { waitFor } from '../support/wait';
+import { CARDS } from '../support/cards';
 import {
   authenticateAtSandbox,
   bundle,
   callbackSignal,
   cancel,
-  CARDS,
   cardInput,
   createFixture,
   newReference,

@@ -39,21 +39,13 @@ import type {
 } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
+import { CARDS } from '../support/cards';
 import { waitForPaymentState } from '../support/payment-state';
 import { createTimeSkippingEnv } from '../support/temporal-servers';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'workflows', 'index.ts');
 
-/** Test cards of the sandbox used by the workflow tests (see plural-sandbox/cards.ts). */
-export const CARDS = {
-  nativeOtp: '4012001037141112',
-  challenge: '5555555555554444',
-  declined: '4000000000000002',
-  insufficientFunds: '4000000000009995',
-  expired: '4000000000000069',
-  captureDeclined: '4000000000000119',
-} as const;
 /** A CVV unlikely to occur by chance in ids or timestamps, so the history scan can look for it. */
 export const CVV = '739';
 /**
