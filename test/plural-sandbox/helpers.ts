@@ -2,6 +2,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startSandbox, type RunningSandbox, type SandboxOptions } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
 
 export interface ApiResponse {
@@ -72,15 +73,6 @@ let refCounter = 0;
 /** A merchant_order_reference unique within the test process. */
 export const uniqueRef = (prefix = 'ref'): string => `${prefix}-${process.pid}-${++refCounter}`;
 
-export const TEST_CARD = {
-  nativeOtp: '4012001037141112',
-  challengeOnly: '5555555555554444',
-  declined: '4000000000000002',
-  insufficientFunds: '4000000000009995',
-  expired: '4000000000000069',
-  captureDeclined: '4000000000000119',
-} as const;
-
 export function orderBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     merchant_order_reference: uniqueRef('order'),
@@ -135,7 +127,7 @@ export async function pendingOrder(
   const orderId: string = created.body.data.order_id;
   const paid = await api.post(
     `/api/pay/v1/orders/${orderId}/payments`,
-    cardPayment(opts.card ?? TEST_CARD.nativeOtp, amount),
+    cardPayment(opts.card ?? CARDS.nativeOtp, amount),
   );
   if (paid.status !== 200) throw new Error(`create payment: ${paid.status} ${paid.text}`);
   return {
