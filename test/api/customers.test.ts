@@ -20,7 +20,8 @@ import { PluralClient, webhookHeaders } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import type { PaymentState } from '../../workflows/definitions';
-import { auth, cardPayment, makeApi, OTP_CARD, WEBHOOK_SECRET } from './helpers';
+import { CARDS } from '../support/cards';
+import { auth, cardPayment, makeApi, WEBHOOK_SECRET } from './helpers';
 
 let sandbox: RunningSandbox;
 let plural: PluralClient;
@@ -103,12 +104,12 @@ describe('POST /v1/customers', () => {
       [{ merchant_customer_reference: 'a b' }, 'merchant_customer_reference'],
       [{ merchant_customer_reference: 'c1', first_name: 'Ke\u0000vin' }, 'first_name'],
       [{ merchant_customer_reference: 'c1', email: 'not-an-email' }, 'email'],
-      [{ merchant_customer_reference: 'c1', card: { number: OTP_CARD } }, '(body)'],
+      [{ merchant_customer_reference: 'c1', card: { number: CARDS.nativeOtp } }, '(body)'],
     ] as const) {
       const res = await request(api.app).post('/v1/customers').set(auth).send(body);
       expect(res.status).toBe(400);
       expect((res.body as { error: { issues: { path: string }[] } }).error.issues.map((i) => i.path)).toContain(path);
-      expect(res.text).not.toContain(OTP_CARD);
+      expect(res.text).not.toContain(CARDS.nativeOtp);
     }
     expect(calls).toEqual([]);
   });
@@ -176,7 +177,13 @@ describe('GET /v1/customers/{customer_id}/tokens', () => {
           payment_method: 'CARD',
           payment_amount: { value: 5000, currency: 'INR' },
           payment_option: {
-            card_details: { card_number: OTP_CARD, cvv: '123', expiry_month: '12', expiry_year: '2031', save: true },
+            card_details: {
+              card_number: CARDS.nativeOtp,
+              cvv: '123',
+              expiry_month: '12',
+              expiry_year: '2031',
+              save: true,
+            },
           },
         },
       ],
@@ -221,7 +228,7 @@ describe('the payment’s saved card', () => {
       .set(auth)
       .send(
         cardPayment('save-1', {
-          card: { number: OTP_CARD, name: 'A', expiry_month: '12', expiry_year: '2030', cvv: '123', save: true },
+          card: { number: CARDS.nativeOtp, name: 'A', expiry_month: '12', expiry_year: '2030', cvv: '123', save: true },
           customer: { customer_id: 'cust-1' },
         }),
       );

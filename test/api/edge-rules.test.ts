@@ -5,7 +5,8 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { ACCEPTED_CURRENCIES, DEFAULT_MAX_AMOUNT } from '../../api/schemas';
-import { auth, cardPayment, makeApi, OTP_CARD } from './helpers';
+import { CARDS } from '../support/cards';
+import { auth, cardPayment, makeApi } from './helpers';
 import type { TestApi } from './helpers';
 
 /** An API whose clock reads `iso` (and moves on from there, so bounded waits still end). */
@@ -15,7 +16,7 @@ function apiAt(iso: string, overrides: Parameters<typeof makeApi>[1] = {}): Test
 }
 
 const card = (overrides: Record<string, unknown> = {}) => ({
-  number: OTP_CARD,
+  number: CARDS.nativeOtp,
   name: 'Asha Rao',
   expiry_month: '12',
   expiry_year: '2030',

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, fingerprintMatches, legacyRequestFingerprint, requestFingerprint } from '../../api/fingerprint';
 import { CreatePaymentSchema } from '../../api/schemas';
-import { cardPayment, OTP_CARD } from './helpers';
+import { CARDS } from '../support/cards';
+import { cardPayment } from './helpers';
 
 const KEY = 'fingerprint-test-key';
 const fp = (body: Record<string, unknown>, key = KEY) => requestFingerprint(CreatePaymentSchema.parse(body), key);
 const withCard = (card: Record<string, unknown>) =>
   cardPayment('fp-1', {
-    card: { number: OTP_CARD, name: 'Asha Rao', expiry_month: '12', expiry_year: '2030', cvv: '123', ...card },
+    card: { number: CARDS.nativeOtp, name: 'Asha Rao', expiry_month: '12', expiry_year: '2030', cvv: '123', ...card },
   });
 
 describe('request fingerprints', () => {
@@ -27,13 +28,13 @@ describe('request fingerprints', () => {
   });
 
   it('depends on the last 4 digits and the expiry, and on the key', () => {
-    expect(fp(withCard({ number: '5555555555554444' }))).not.toBe(fp(withCard({})));
+    expect(fp(withCard({ number: CARDS.challenge }))).not.toBe(fp(withCard({})));
     expect(fp(withCard({ expiry_year: '2031' }))).not.toBe(fp(withCard({})));
     expect(fp(withCard({}), 'another-key')).not.toBe(fp(withCard({})));
   });
 
   it('depends on the full card number, not only its last 4 digits and expiry (v2)', () => {
-    // Luhn-valid, ends in 1112 like OTP_CARD: v1 could not tell them apart.
+    // Luhn-valid, ends in 1112 like CARDS.nativeOtp: v1 could not tell them apart.
     const twin = withCard({ number: '4000000000051112' });
     expect(fp(twin)).not.toBe(fp(withCard({})));
     expect(legacyRequestFingerprint(CreatePaymentSchema.parse(twin), KEY)).toBe(
@@ -82,7 +83,7 @@ describe('request fingerprints', () => {
 
   it('never holds card data in its text, only in keyed hashes', () => {
     const value = fp(withCard({}));
-    expect(value).not.toContain(OTP_CARD);
+    expect(value).not.toContain(CARDS.nativeOtp);
     expect(value).not.toContain('1112');
   });
 });

@@ -4,6 +4,7 @@ import { createApp } from '../../api/app';
 import type { ApiOptions } from '../../api/app';
 import { createMetrics } from '../../api/metrics';
 import { createLogger } from '../../observability';
+import { CARDS } from '../support/cards';
 import { FakeEngine, FakeVault } from './fake-engine';
 import type { FakeEngineOptions } from './fake-engine';
 
@@ -13,10 +14,6 @@ export const CALLBACK_SECRET_HEX = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6
 export const WEBHOOK_SECRET = 'whsec_test_secret_for_api_tests';
 export const SUCCESS_URL = 'https://merchant.example.test/paid';
 export const FAILURE_URL = 'https://merchant.example.test/failed';
-
-/** Luhn-valid test cards. */
-export const OTP_CARD = '4012001037141112';
-export const CHALLENGE_CARD = '5555555555554444';
 
 export const auth = { Authorization: `Bearer ${API_KEY}` };
 
@@ -61,7 +58,7 @@ export function cardPayment(ref: string, overrides: Record<string, unknown> = {}
     merchant_order_reference: ref,
     amount: { value: 150_000, currency: 'INR' },
     pre_auth: true,
-    card: { number: OTP_CARD, name: 'Asha Rao', expiry_month: '12', expiry_year: '2030', cvv: '123' },
+    card: { number: CARDS.nativeOtp, name: 'Asha Rao', expiry_month: '12', expiry_year: '2030', cvv: '123' },
     ...overrides,
   };
 }

@@ -12,16 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCardVaultRouter } from '../../card-vault';
 import { signCallback, signWebhook } from '../../plural-sandbox';
 import { DEFAULT_MAX_AMOUNT } from '../../api/schemas';
-import {
-  API_KEY,
-  auth,
-  CALLBACK_SECRET_HEX,
-  cardPayment,
-  makeApi,
-  orderWebhookBody,
-  OTP_CARD,
-  WEBHOOK_SECRET,
-} from './helpers';
+import { CARDS } from '../support/cards';
+import { API_KEY, auth, CALLBACK_SECRET_HEX, cardPayment, makeApi, orderWebhookBody, WEBHOOK_SECRET } from './helpers';
 import type { TestApi } from './helpers';
 
 interface RawResponse {
@@ -456,7 +448,7 @@ describe('hostile input', () => {
         expect(res.status).toBeGreaterThanOrEqual(200);
         expect(res.status).toBeLessThan(500);
         expect(res.text).not.toMatch(/\.ts:\d+|node_modules|at [A-Za-z.]+ \(/);
-        expect(res.text).not.toContain(OTP_CARD);
+        expect(res.text).not.toContain(CARDS.nativeOtp);
         if (res.status >= 400 && r.method !== 'HEAD') expectErrorShape(r.path, res.text);
       }),
       { numRuns: 400 },
@@ -537,7 +529,10 @@ const withUnprintable = fc
   .map(([a, bad, b]) => `${a}${bad}${b}`);
 /** Where free text goes in a payment request, and the path the 400 names. */
 const FREE_TEXT_FIELDS: readonly [string, (text: string) => Record<string, unknown>][] = [
-  ['card.name', (t) => ({ card: { number: OTP_CARD, name: t, expiry_month: '12', expiry_year: '2030', cvv: '123' } })],
+  [
+    'card.name',
+    (t) => ({ card: { number: CARDS.nativeOtp, name: t, expiry_month: '12', expiry_year: '2030', cvv: '123' } }),
+  ],
   ['customer.first_name', (t) => ({ customer: { first_name: t } })],
   ['customer.last_name', (t) => ({ customer: { last_name: t } })],
   ['notes', (t) => ({ notes: t })],
@@ -619,7 +614,7 @@ describe('refused at the edge, whatever the value (properties)', () => {
           const year = String(Math.floor(months / 12));
           const month = String((months % 12) + 1).padStart(2, '0');
           const res = await create(`edge-exp-${n++}`, {
-            card: { number: OTP_CARD, name: 'A', expiry_month: month, expiry_year: year, cvv: '123' },
+            card: { number: CARDS.nativeOtp, name: 'A', expiry_month: month, expiry_year: year, cvv: '123' },
           });
           if (months < current) {
             expect(res.status).toBe(400);

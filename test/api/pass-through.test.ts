@@ -8,7 +8,8 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../../api/openapi';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
-import { auth, cardPayment, makeApi, OTP_CARD } from './helpers';
+import { CARDS } from '../support/cards';
+import { auth, cardPayment, makeApi } from './helpers';
 import type { TestApi } from './helpers';
 
 const billing = {
@@ -137,10 +138,10 @@ describe('pass-through fields of POST /v1/payments', () => {
 
   it('does not name a metadata key that could be card data, and never echoes it', async () => {
     const res = await rejected(
-      cardPayment('pt-7', { merchant_metadata: { [OTP_CARD]: 'x'.repeat(300) } }),
+      cardPayment('pt-7', { merchant_metadata: { [CARDS.nativeOtp]: 'x'.repeat(300) } }),
       'merchant_metadata.#1',
     );
-    expect(res.text).not.toContain(OTP_CARD);
+    expect(res.text).not.toContain(CARDS.nativeOtp);
   });
 
   it('refuses notes over 500 characters, and unknown address or device_info fields', async () => {
@@ -174,12 +175,15 @@ describe('pass-through fields of POST /v1/payments', () => {
 
   it('refuses a card number in notes, metadata or an address, without echoing it', async () => {
     for (const [body, path] of [
-      [{ notes: `card ${OTP_CARD}` }, 'notes'],
-      [{ merchant_metadata: { memo: OTP_CARD } }, 'merchant_metadata.memo'],
-      [{ customer: { shipping_address: { address1: `c/o ${OTP_CARD}` } } }, 'customer.shipping_address.address1'],
+      [{ notes: `card ${CARDS.nativeOtp}` }, 'notes'],
+      [{ merchant_metadata: { memo: CARDS.nativeOtp } }, 'merchant_metadata.memo'],
+      [
+        { customer: { shipping_address: { address1: `c/o ${CARDS.nativeOtp}` } } },
+        'customer.shipping_address.address1',
+      ],
     ] as const) {
       const res = await rejected(cardPayment('pt-14', body), path, 'card_number_in_text');
-      expect(res.text).not.toContain(OTP_CARD);
+      expect(res.text).not.toContain(CARDS.nativeOtp);
     }
   });
 });

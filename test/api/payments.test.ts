@@ -5,7 +5,8 @@ import { legacyRequestFingerprint } from '../../api/fingerprint';
 import { CreatePaymentSchema } from '../../api/schemas';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import { CHALLENGE_LAST4, CORRECT_OTP } from './fake-engine';
-import { API_KEY, auth, CHALLENGE_CARD, cardPayment, makeApi, OTHER_API_KEY, OTP_CARD } from './helpers';
+import { CARDS } from '../support/cards';
+import { API_KEY, auth, cardPayment, makeApi, OTHER_API_KEY } from './helpers';
 import type { TestApi } from './helpers';
 
 async function created(api: TestApi, ref: string, overrides: Record<string, unknown> = {}) {
@@ -89,25 +90,25 @@ describe('POST /v1/payments', () => {
     expect(input.method).toEqual({ kind: 'card', cardHandle: 'vh_1', last4: '1112' });
     expect(input.callbackUrl).toBe('http://api.example.test/v1/callbacks/plural');
     const serialized = JSON.stringify(api.engine.calls);
-    expect(serialized).not.toContain(OTP_CARD);
+    expect(serialized).not.toContain(CARDS.nativeOtp);
     expect(serialized).not.toContain('"123"');
     expect(serialized).not.toContain('Asha');
     expect(api.vault.secrets.get('vh_1')).toEqual({
-      number: OTP_CARD,
+      number: CARDS.nativeOtp,
       cvv: '123',
       name: 'Asha Rao',
       expiryMonth: '12',
       expiryYear: '2030',
     });
-    expect(JSON.stringify(res.body)).not.toContain(OTP_CARD);
+    expect(JSON.stringify(res.body)).not.toContain(CARDS.nativeOtp);
   });
 
   it('answers a challenge-page card with AWAITING_CHALLENGE and its challenge_url', async () => {
     const api = makeApi();
     const res = await created(api, 'order-ch', {
-      card: { number: CHALLENGE_CARD, name: 'A B', expiry_month: '01', expiry_year: '2031', cvv: '999' },
+      card: { number: CARDS.challenge, name: 'A B', expiry_month: '01', expiry_year: '2031', cvv: '999' },
     });
-    expect(CHALLENGE_CARD.endsWith(CHALLENGE_LAST4)).toBe(true);
+    expect(CARDS.challenge.endsWith(CHALLENGE_LAST4)).toBe(true);
     expect(res.body.status).toBe('AWAITING_CHALLENGE');
     expect(res.body.challenge_url).toMatch(/^https:\/\//);
   });
@@ -245,11 +246,18 @@ describe('POST /v1/payments', () => {
       .set(auth)
       .send(
         cardPayment('echo', {
-          card: { number: OTP_CARD, name: 7, expiry_month: '13', expiry_year: '30', cvv: '12a', [OTP_CARD]: 'x' },
+          card: {
+            number: CARDS.nativeOtp,
+            name: 7,
+            expiry_month: '13',
+            expiry_year: '30',
+            cvv: '12a',
+            [CARDS.nativeOtp]: 'x',
+          },
         }),
       );
     expect(res.status).toBe(400);
-    expect(res.text).not.toContain(OTP_CARD);
+    expect(res.text).not.toContain(CARDS.nativeOtp);
     expect(res.text).not.toContain('12a');
     expect(res.body.error.issues.length).toBeGreaterThanOrEqual(4);
   });
@@ -317,7 +325,7 @@ describe('POST /v1/payments', () => {
   it('answers the same reference with another card of the same last 4 digits and expiry with 409', async () => {
     const api = makeApi();
     await created(api, 'idem-card');
-    // Luhn-valid, ends in 1112 like OTP_CARD, same expiry: only the full number tells them apart.
+    // Luhn-valid, ends in 1112 like CARDS.nativeOtp, same expiry: only the full number tells them apart.
     const other = '4000000000051112';
     const res = await request(api.app)
       .post('/v1/payments')
@@ -336,7 +344,7 @@ describe('POST /v1/payments', () => {
       .set(auth)
       .send(
         cardPayment('idem-card', {
-          card: { number: OTP_CARD, name: 'Asha Rao', expiry_month: '12', expiry_year: '2030', cvv: '999' },
+          card: { number: CARDS.nativeOtp, name: 'Asha Rao', expiry_month: '12', expiry_year: '2030', cvv: '999' },
         }),
       );
     expect(again.status).toBe(200);
@@ -379,7 +387,7 @@ describe('POST /v1/payments', () => {
     const fingerprint = (api.engine.calls.find((c) => c.method === 'create')!.args[1] as { requestFingerprint: string })
       .requestFingerprint;
     expect(fingerprint).toMatch(/^v2:[0-9a-f]{64}$/);
-    expect(fingerprint).not.toContain(OTP_CARD);
+    expect(fingerprint).not.toContain(CARDS.nativeOtp);
   });
 
   it('treats a concurrent identical request that loses the start race as 200 and destroys its vault entry', async () => {
@@ -566,7 +574,7 @@ describe('POST /v1/payments/{ref}/otp', () => {
     const logs = api.logs.join('\n');
     expect(api.logs.length).toBeGreaterThan(0);
     expect(logs).not.toContain(CORRECT_OTP);
-    expect(logs).not.toContain(OTP_CARD);
+    expect(logs).not.toContain(CARDS.nativeOtp);
     expect(logs).not.toContain(API_KEY);
   });
 });

@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { EngineUnavailableError } from '../../api/engine';
 import { signCallback, webhookHeaders } from '../../plural-client';
 import type { WebhookReceivedSignal } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
 import {
   auth,
   CALLBACK_SECRET_HEX,
-  CHALLENGE_CARD,
   cardPayment,
   FAILURE_URL,
   makeApi,
@@ -27,7 +27,7 @@ async function challengePayment(api: TestApi, ref: string): Promise<string> {
     .set(auth)
     .send(
       cardPayment(ref, {
-        card: { number: CHALLENGE_CARD, name: 'A', expiry_month: '01', expiry_year: '2031', cvv: '999' },
+        card: { number: CARDS.challenge, name: 'A', expiry_month: '01', expiry_year: '2031', cvv: '999' },
       }),
     );
   expect(res.body.status).toBe('AWAITING_CHALLENGE');

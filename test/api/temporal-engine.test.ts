@@ -15,7 +15,9 @@ import { startApiServer } from '../../api/main';
 import type { RunningApi } from '../../api/main';
 import { createTemporalEngine } from '../../api/temporal-engine';
 import { InMemoryCardVault } from '../../card-vault';
+import { CARDS } from '../support/cards';
 import { sharedTemporalAddress } from '../support/temporal';
+import { waitFor } from '../support/wait';
 import { createLogger } from '../../observability';
 import { PluralClient, signCallback, webhookHeaders } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
@@ -23,8 +25,6 @@ import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker/worker';
 import { paymentWorkflowId } from '../../workflows/definitions';
 
-const OTP_CARD = '4012001037141112'; // sandbox: VISA, native OTP, approves
-const CHALLENGE_CARD = '5555555555554444'; // sandbox: Mastercard, challenge page only, approves
 const CVV = '739';
 /** Distinctive OTPs (the sandbox accepts CORRECT_OTP), so finding one in a history or a log means it leaked. */
 const CORRECT_OTP = '73914628';
@@ -70,15 +70,22 @@ async function call(method: string, path: string, body?: unknown, on: RunningApi
   return { status: res.status, body: text ? (JSON.parse(text) as Reply['body']) : {}, headers: res.headers };
 }
 
-async function until(ref: string, done: (b: Reply['body']) => boolean, what: string): Promise<Reply['body']> {
-  const deadline = Date.now() + 30_000;
+/** Reads the payment through `on` (the main API unless told) until `done` holds; returns the last body read. */
+function until(
+  ref: string,
+  done: (b: Reply['body']) => boolean,
+  what: string,
+  on: RunningApi = api,
+): Promise<Reply['body']> {
   let last: Reply['body'] = {};
-  while (Date.now() < deadline) {
-    last = (await call('GET', `/v1/payments/${ref}`)).body;
-    if (done(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last status ${String(last.status)}`);
+  return waitFor(
+    what,
+    async () => {
+      last = (await call('GET', `/v1/payments/${ref}`, undefined, on)).body;
+      return done(last) ? last : undefined;
+    },
+    { timeoutMs: 30_000, describeLast: () => `last status ${String(last.status)}` },
+  );
 }
 
 /** The text of every payload in a history (base64 `data` decoded). */
@@ -92,7 +99,8 @@ function payloadText(history: unknown): string {
 function secretsIn(history: unknown): string[] {
   const text = payloadText(history);
   const found: string[] = [];
-  for (const pan of [OTP_CARD, CHALLENGE_CARD]) if (text.includes(pan)) found.push(`PAN ending ${pan.slice(-4)}`);
+  for (const pan of [CARDS.nativeOtp, CARDS.challenge])
+    if (text.includes(pan)) found.push(`PAN ending ${pan.slice(-4)}`);
   if (/"cvv"\s*:|"739"/i.test(text)) found.push('CVV');
   if (text.includes(CORRECT_OTP)) found.push('correct OTP');
   if (text.includes(WRONG_OTP)) found.push('wrong OTP');
@@ -159,7 +167,7 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
       merchant_order_reference: ref,
       amount: { value: 250_000, currency: 'INR' },
       pre_auth: true,
-      card: card(OTP_CARD),
+      card: card(CARDS.nativeOtp),
     };
     const created = await call('POST', '/v1/payments', body);
     expect(created.status).toBe(201);
@@ -191,7 +199,7 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
     expect(payloadText(history)).toContain(ref);
     expect(payloadText(history)).toContain('otpHandle');
     expect(secretsIn(history)).toEqual([]);
-    expect(logLines.join('\n')).not.toContain(OTP_CARD);
+    expect(logLines.join('\n')).not.toContain(CARDS.nativeOtp);
     expect(logLines.join('\n')).not.toContain(CORRECT_OTP);
   }, 90_000);
 
@@ -200,7 +208,7 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
     const created = await call('POST', '/v1/payments', {
       merchant_order_reference: ref,
       amount: { value: 10_000, currency: 'INR' },
-      card: card(OTP_CARD),
+      card: card(CARDS.nativeOtp),
     });
     expect(created.body.status).toBe('AWAITING_OTP');
     const before = (created.body.otp as { attempts_left: number }).attempts_left;
@@ -228,7 +236,7 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
       merchant_order_reference: ref,
       amount: { value: 50_000, currency: 'INR' },
       pre_auth: true,
-      card: card(CHALLENGE_CARD),
+      card: card(CARDS.challenge),
     });
     expect(created.body.status).toBe('AWAITING_CHALLENGE');
     const challenge = new URL(String(created.body.challenge_url));
@@ -268,7 +276,7 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
     const created = await call('POST', '/v1/payments', {
       merchant_order_reference: ref,
       amount: { value: 10_000, currency: 'INR' },
-      card: card(OTP_CARD),
+      card: card(CARDS.nativeOtp),
     });
     expect((await call('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP })).body.status).toBe('PROCESSED');
     await until(ref, () => sandbox.webhookDeliveries().some((d) => d.orderId === created.body.order_id), 'webhooks');
@@ -315,7 +323,10 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
     expect(secretsIn(history({ submissionId: 's', otpHandle: 'cvm1.abc' }))).toEqual([]);
     expect(secretsIn(history({ submissionId: 's', otp: CORRECT_OTP }))).toEqual(['correct OTP', 'an otp value']);
     expect(secretsIn(history({ note: `wrong ${WRONG_OTP}` }))).toEqual(['wrong OTP']);
-    expect(secretsIn(history({ number: OTP_CARD, cvv: CVV }))).toEqual(['PAN ending 1112', 'CVV']);
+    expect(secretsIn(history({ number: CARDS.nativeOtp, cvv: CVV }))).toEqual([
+      `PAN ending ${CARDS.nativeOtp.slice(-4)}`,
+      'CVV',
+    ]);
   });
 
   it('reports ready while Temporal is reachable, and 404 for an unknown payment', async () => {
@@ -358,17 +369,6 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
 
   const fastCall = (method: string, path: string, body?: unknown) => call(method, path, body, fast);
 
-  async function fastUntil(ref: string, done: (b: Reply['body']) => boolean, what: string): Promise<Reply['body']> {
-    const deadline = Date.now() + 30_000;
-    let last: Reply['body'] = {};
-    while (Date.now() < deadline) {
-      last = (await fastCall('GET', `/v1/payments/${ref}`)).body;
-      if (done(last)) return last;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${what}; last status ${String(last.status)}`);
-  }
-
   it('answers a create that Plural keeps failing with the payment CREATED and gateway.retrying, then goes on', async () => {
     const ref = `it-down-${Date.now()}`;
     sandbox.setFaults({ errorRate: 1, paths: ['/api/pay/v1/orders'] });
@@ -378,7 +378,7 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
         merchant_order_reference: ref,
         amount: { value: 10_000, currency: 'INR' },
         pre_auth: true,
-        card: card(OTP_CARD),
+        card: card(CARDS.nativeOtp),
       });
     } finally {
       sandbox.setFaults({ errorRate: 0, paths: [] });
@@ -395,10 +395,10 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
       last_error: expect.stringMatching(/^HTTP 50\d( [A-Z_]+)?$/),
     });
     expect((created.body.gateway as { attempt: number }).attempt).toBeGreaterThanOrEqual(2);
-    expect(JSON.stringify(created.body.gateway)).not.toContain(OTP_CARD);
+    expect(JSON.stringify(created.body.gateway)).not.toContain(CARDS.nativeOtp);
 
     // Plural is back: the same payment goes on by itself, and the gateway field clears.
-    const recovered = await fastUntil(ref, (b) => b.status === 'AWAITING_OTP', 'AWAITING_OTP after the outage');
+    const recovered = await until(ref, (b) => b.status === 'AWAITING_OTP', 'AWAITING_OTP after the outage', fast);
     expect(recovered.gateway).toBeNull();
     // Let it go (CANCELLED, or CLOSING while Plural's order is not final).
     expect([200, 202]).toContain((await fastCall('POST', `/v1/payments/${ref}/cancel`)).status);
@@ -410,7 +410,7 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
       merchant_order_reference: ref,
       amount: { value: 20_000, currency: 'INR' },
       pre_auth: true,
-      card: card(OTP_CARD),
+      card: card(CARDS.nativeOtp),
     });
     expect(created.body.status).toBe('AWAITING_OTP');
     expect(created.body.gateway).toBeNull();
@@ -428,7 +428,7 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
     expect(capture.body.gateway).toMatchObject({ operation: 'captureOrder', retrying: true });
     expect((capture.body.gateway as { attempt: number }).attempt).toBeGreaterThanOrEqual(2);
 
-    const processed = await fastUntil(ref, (b) => b.status === 'PROCESSED', 'PROCESSED after the outage');
+    const processed = await until(ref, (b) => b.status === 'PROCESSED', 'PROCESSED after the outage', fast);
     expect(processed.gateway).toBeNull();
     expect(sandbox.order(String(processed.order_id))?.captureCount).toBe(1);
   }, 60_000);
@@ -447,7 +447,11 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
 describe('merchant actions as Updates over the real engine', () => {
   it('answers concurrent identical creates all at once: one 201, the rest 200 with the same payment', async () => {
     const ref = `it-same-${Date.now()}`;
-    const body = { merchant_order_reference: ref, amount: { value: 20_000, currency: 'INR' }, card: card(OTP_CARD) };
+    const body = {
+      merchant_order_reference: ref,
+      amount: { value: 20_000, currency: 'INR' },
+      card: card(CARDS.nativeOtp),
+    };
     const replies = await Promise.all(Array.from({ length: 6 }, () => call('POST', '/v1/payments', body)));
     expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 201]);
     expect(new Set(replies.map((r) => r.body.order_id)).size).toBe(1);
@@ -460,7 +464,7 @@ describe('merchant actions as Updates over the real engine', () => {
       merchant_order_reference: ref,
       amount: { value: 100_000, currency: 'INR' },
       pre_auth: true,
-      card: card(OTP_CARD),
+      card: card(CARDS.nativeOtp),
     });
     expect(created.status).toBe(201);
     expect((await call('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP })).body.status).toBe('AUTHORIZED');
@@ -504,7 +508,7 @@ describe('merchant actions as Updates over the real engine', () => {
       const created = await call(
         'POST',
         '/v1/payments',
-        { merchant_order_reference: ref, amount: { value: 7_500, currency: 'INR' }, card: card(OTP_CARD) },
+        { merchant_order_reference: ref, amount: { value: 7_500, currency: 'INR' }, card: card(CARDS.nativeOtp) },
         idle,
       );
       expect(created.status).toBe(202);
@@ -518,7 +522,7 @@ describe('merchant actions as Updates over the real engine', () => {
       const read = await call('GET', `/v1/payments/${ref}`, undefined, idle);
       expect(read.status).toBe(200);
       expect(read.body).toMatchObject({ status: 'CREATED', stale: true });
-      expect(JSON.stringify(read.body)).not.toContain(OTP_CARD);
+      expect(JSON.stringify(read.body)).not.toContain(CARDS.nativeOtp);
     } finally {
       await idle.stop();
       await new Client({ connection }).workflow.getHandle(paymentWorkflowId(ref)).terminate('test cleanup');

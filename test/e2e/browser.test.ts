@@ -11,11 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CARDS } from '../support/cards';
 import { launchChromium, shouldRunBrowserTests } from '../support/chromium';
 import { apiClient, startStackProcess } from './stack-process';
 import type { StackProcess } from './stack-process';
-
-const CHALLENGE_CARD = '5555555555554444';
 
 const runBrowser = shouldRunBrowserTests('test/e2e/browser.test.ts');
 
@@ -42,7 +41,7 @@ describe.skipIf(!runBrowser)('the challenge page in headless Chromium', () => {
       merchant_order_reference: reference,
       amount: { value: 49_900, currency: 'INR' },
       pre_auth: true,
-      card: { number: CHALLENGE_CARD, name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: '739' },
+      card: { number: CARDS.challenge, name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: '739' },
     });
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('AWAITING_CHALLENGE');

@@ -9,12 +9,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCallback, webhookHeaders } from '../../plural-client';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
-import { apiClient, eventually, parseForms, startStackProcess, submitForm } from './stack-process';
+import { CARDS } from '../support/cards';
+import { waitFor } from '../support/wait';
+import { apiClient, parseForms, startStackProcess, submitForm } from './stack-process';
 import type { Reply, StackProcess } from './stack-process';
 
-const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
-const CHALLENGE_CARD = '5555555555554444'; // sandbox: challenge page only, approves
-const DECLINED_CARD = '4000000000000002'; // sandbox: challenge page, then the issuer declines
 const CVV = '739';
 const OTP = '123456';
 
@@ -62,10 +61,16 @@ async function payment(reference: string): Promise<Reply['body']> {
 }
 
 async function untilStatus(reference: string, status: string): Promise<Reply['body']> {
-  return eventually(`payment ${reference} to become ${status}`, async () => {
-    const body = await payment(reference);
-    return body.status === status ? body : undefined;
-  });
+  let last: string | undefined;
+  return waitFor(
+    `payment ${reference} to become ${status}`,
+    async () => {
+      const body = await payment(reference);
+      last = String(body.status);
+      return body.status === status ? body : undefined;
+    },
+    { describeLast: () => `last status ${last ?? 'none'}` },
+  );
 }
 
 async function createPayment(reference: string, cardNumber: string, preAuth = true): Promise<Reply> {
@@ -128,7 +133,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('runs a native-OTP pre-auth payment to capture', async () => {
     const reference = ref('otp');
-    const created = await createPayment(reference, OTP_CARD);
+    const created = await createPayment(reference, CARDS.nativeOtp);
     expect(created.body).toMatchObject({ status: 'AWAITING_OTP', pre_auth: true });
     const authorized = await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP });
     expect(authorized.status).toBe(200);
@@ -138,7 +143,7 @@ describe('npm start, end to end over HTTP', () => {
     expect(captured.body).toMatchObject({ status: 'PROCESSED', captured_amount: { value: 125_000, currency: 'INR' } });
     // The sandbox's webhooks reached the API and were accepted.
     const orderId = String(created.body.order_id);
-    const seen = await eventually('the ORDER_PROCESSED webhook', async () => {
+    const seen = await waitFor('the ORDER_PROCESSED webhook', async () => {
       const list = await deliveries(orderId);
       return list.some((d) => d.eventType === 'ORDER_PROCESSED') ? list : undefined;
     });
@@ -147,7 +152,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('fails the payment once every OTP attempt is used up with a wrong OTP', async () => {
     const reference = ref('wrong-otp');
-    const created = await createPayment(reference, OTP_CARD);
+    const created = await createPayment(reference, CARDS.nativeOtp);
     const attempts = (created.body.otp as { attempts_left: number }).attempts_left;
     expect(attempts).toBeGreaterThan(1);
     let last: Reply | undefined;
@@ -168,7 +173,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('completes the challenge page like a browser: callback, merchant return page, webhook', async () => {
     const reference = ref('challenge');
-    const created = await createPayment(reference, CHALLENGE_CARD);
+    const created = await createPayment(reference, CARDS.challenge);
     expect(created.body.status).toBe('AWAITING_CHALLENGE');
     const { callbackForm } = await completeChallenge(String(created.body.challenge_url), 'Approve');
     expect(callbackForm.action).toBe(`${stack.info.api}/v1/callbacks/plural`);
@@ -185,7 +190,7 @@ describe('npm start, end to end over HTTP', () => {
     expect((await payment(reference)).status).toBe('AUTHORIZED');
 
     const orderId = String(created.body.order_id);
-    const authorizedHooks = await eventually('the ORDER_AUTHORIZED webhook', async () => {
+    const authorizedHooks = await waitFor('the ORDER_AUTHORIZED webhook', async () => {
       const list = (await deliveries(orderId)).filter((d) => d.eventType === 'ORDER_AUTHORIZED');
       return list.length > 0 ? list : undefined;
     });
@@ -200,7 +205,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('ends a declined card FAILED and shows it on the merchant return page', async () => {
     const reference = ref('declined');
-    const created = await createPayment(reference, DECLINED_CARD, false);
+    const created = await createPayment(reference, CARDS.declined, false);
     expect(created.body.status).toBe('AWAITING_CHALLENGE');
     const { callbackForm } = await completeChallenge(String(created.body.challenge_url), 'Approve');
     expect(callbackForm.fields.payment_status).toBe('FAILED');
@@ -221,7 +226,7 @@ describe('npm start, end to end over HTTP', () => {
     await setFaults({ webhookDuplicateRate: 1 });
     try {
       const reference = ref('webhooks');
-      const created = await createPayment(reference, CHALLENGE_CARD);
+      const created = await createPayment(reference, CARDS.challenge);
       const orderId = String(created.body.order_id);
       // The customer approves, but the browser never posts the callback form back: only webhooks tell the engine.
       await completeChallenge(String(created.body.challenge_url), 'Approve');
@@ -229,7 +234,7 @@ describe('npm start, end to end over HTTP', () => {
       expect(authorized.next_actions).toContain('CAPTURE');
 
       // Both copies (same webhook-id) were acknowledged; the second changed nothing.
-      const list = await eventually('both copies of ORDER_AUTHORIZED', async () => {
+      const list = await waitFor('both copies of ORDER_AUTHORIZED', async () => {
         const l = (await deliveries(orderId)).filter((d) => d.eventType === 'ORDER_AUTHORIZED');
         return l.filter((d) => d.outcome === 'delivered').length >= 2 ? l : undefined;
       });
@@ -248,14 +253,14 @@ describe('npm start, end to end over HTTP', () => {
     await setFaults({ webhookDuplicateRate: 1, webhookReorderRate: 1, webhookReorderHoldMs: 20_000 });
     try {
       const reference = ref('reordered');
-      const created = await createPayment(reference, OTP_CARD);
+      const created = await createPayment(reference, CARDS.nativeOtp);
       const orderId = String(created.body.order_id);
       expect((await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP })).body.status).toBe('AUTHORIZED');
       const captured = await call('POST', `/v1/payments/${reference}/capture`);
       expect(captured.status).toBe(200);
       expect(captured.body.status).toBe('PROCESSED');
 
-      const list = await eventually('both copies of both events', async () => {
+      const list = await waitFor('both copies of both events', async () => {
         const l = (await deliveries(orderId)).filter((d) => d.outcome === 'delivered');
         const count = (type: string) => l.filter((d) => d.eventType === type).length;
         return count('ORDER_AUTHORIZED') >= 2 && count('ORDER_PROCESSED') >= 2 ? l : undefined;
@@ -277,7 +282,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('rejects a forged callback and a forged webhook with 401 and leaves the payment unchanged', async () => {
     const reference = ref('forged');
-    const created = await createPayment(reference, CHALLENGE_CARD);
+    const created = await createPayment(reference, CARDS.challenge);
     const orderId = String(created.body.order_id);
     const before = await payment(reference);
     expect(before.status).toBe('AWAITING_CHALLENGE');
@@ -335,9 +340,9 @@ describe('npm start, end to end over HTTP', () => {
     const out = stack.output();
     expect(out).toContain('"route":"/v1/payments"');
     for (const secret of [
-      OTP_CARD,
-      CHALLENGE_CARD,
-      DECLINED_CARD,
+      CARDS.nativeOtp,
+      CARDS.challenge,
+      CARDS.declined,
       DEFAULT_CREDENTIALS.clientSecret,
       DEFAULT_CREDENTIALS.webhookSecret,
       DEFAULT_CREDENTIALS.callbackSecretHex,
@@ -350,7 +355,7 @@ describe('npm start, end to end over HTTP', () => {
 
   it('stops cleanly on SIGTERM and keeps the Temporal state in its data folder across a restart', async () => {
     const reference = ref('persisted');
-    await createPayment(reference, OTP_CARD, false);
+    await createPayment(reference, CARDS.nativeOtp, false);
     expect((await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP })).status).toBeLessThan(300);
     await untilStatus(reference, 'PROCESSED');
 

@@ -11,8 +11,10 @@ import { main as apiMain } from '../../api/server';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import type { RunningDevServer } from '../../temporal-server';
+import { CARDS } from '../support/cards';
 import { startOwnDevServer } from '../support/temporal';
-import { apiClient, eventually, startStackProcess } from './stack-process';
+import { waitFor } from '../support/wait';
+import { apiClient, startStackProcess } from './stack-process';
 
 const CALLBACK_SECRET_HEX = 'c0ffee00112233445566778899aabbccddeeff00';
 const WEBHOOK_SECRET = 'external-gateway-webhook-secret';
@@ -74,21 +76,21 @@ describe('npm start with TEMPORAL_ADDRESS and PLURAL_BASE_URL', () => {
         merchant_order_reference: reference,
         amount: { value: 20_000, currency: 'INR' },
         pre_auth: false,
-        card: { number: '4012001037141112', name: 'Test', expiry_month: '12', expiry_year: '2035', cvv: '739' },
+        card: { number: CARDS.nativeOtp, name: 'Test', expiry_month: '12', expiry_year: '2035', cvv: '739' },
       });
       expect(created.status).toBe(201);
       const paid = await call('POST', `/v1/payments/${reference}/otp`, { otp: '123456' });
       expect(paid.status).toBeLessThan(300);
-      await eventually('the payment to be PROCESSED', async () => {
+      await waitFor('the payment to be PROCESSED', async () => {
         const body = (await call('GET', `/v1/payments/${reference}`)).body;
         return body.status === 'PROCESSED' ? body : undefined;
       });
       // The payment ran on the given cluster and namespace, and the gateway's webhooks verified with its secret.
       const orderId = String(created.body.order_id);
       expect(gateway.order(orderId)?.status).toBe('PROCESSED');
-      const hooks = await eventually('the ORDER_PROCESSED webhook', () => {
+      const hooks = await waitFor('the ORDER_PROCESSED webhook', () => {
         const list = gateway.webhookDeliveries().filter((d) => d.orderId === orderId);
-        return Promise.resolve(list.some((d) => d.eventType === 'ORDER_PROCESSED') ? list : undefined);
+        return list.some((d) => d.eventType === 'ORDER_PROCESSED') ? list : undefined;
       });
       expect(hooks.every((d) => d.status === 200)).toBe(true);
     } finally {

@@ -13,10 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTemporalBinary } from '../../temporal-server';
 import { paymentWorkflowId } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
-import { apiClient, eventually, startStackProcess } from './stack-process';
+import { CARDS } from '../support/cards';
+import { waitFor } from '../support/wait';
+import { apiClient, startStackProcess } from './stack-process';
 import type { StackProcess } from './stack-process';
 
-const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
 const OTP = '123456';
 
 let dataDir: string;
@@ -77,12 +78,12 @@ describe('the operator guide, with the Temporal CLI against the dev stack', () =
       merchant_order_reference: reference,
       amount: { value: 150_000, currency: 'INR' },
       pre_auth: true,
-      card: { number: OTP_CARD, name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: '739' },
+      card: { number: CARDS.nativeOtp, name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: '739' },
     });
     expect(created.status).toBe(201);
     expect((await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP })).body.status).toBe('AUTHORIZED');
 
-    const listed = await eventually('the list to show the payment', async () => {
+    const listed = await waitFor('the list to show the payment', async () => {
       const out = await temporalCli([
         'workflow',
         'list',
@@ -128,7 +129,7 @@ describe('the operator guide, with the Temporal CLI against the dev stack', () =
     );
     // The Update answers with the payment after the cancel, decrypted through the codec.
     expect(updated).toContain('CANCELLED');
-    const after = await eventually('the payment to be CANCELLED', async () => {
+    const after = await waitFor('the payment to be CANCELLED', async () => {
       const state = await getPayment(workflowId);
       return state.status === 'CANCELLED' ? state : undefined;
     });

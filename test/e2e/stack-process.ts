@@ -218,14 +218,3 @@ export async function submitForm(form: HtmlForm, clicked?: { name: string; value
     redirect: 'manual',
   });
 }
-
-/** Polls `fn` until it returns a value other than undefined (at most `timeoutMs`). */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -16,14 +16,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_CARDS } from '../../plural-sandbox';
 import { findTemporalBinary } from '../../temporal-server';
 import { paymentWorkflowId } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
 import { launchChromium, shouldRunBrowserTests } from '../support/chromium';
-import { apiClient, eventually, startStackProcess } from './stack-process';
+import { waitFor } from '../support/wait';
+import { apiClient, startStackProcess } from './stack-process';
 import type { StackProcess } from './stack-process';
 
-const PAN = TEST_CARDS.find((card) => card.key === 'visa-native-otp')!.number;
+const PAN = CARDS.nativeOtp;
 const CVV = '6083';
 /** Distinctive enough that finding it anywhere means it came from this payment's input. */
 const CUSTOMER = { first_name: 'Philippa', last_name: 'Quennell-Achterberg' };
@@ -92,7 +93,7 @@ describe.skipIf(!runBrowser)('the Temporal Web UI of the dev stack, in headless 
       const query = `MerchantOrderReference = '${reference}'`;
       const listUrl = `${temporalUi}/namespaces/${temporal.namespace}/workflows?query=${encodeURIComponent(query)}`;
       const row = page.locator(`a[href*="/workflows/${encodeURIComponent(workflowId)}/"]`).first();
-      await eventually(
+      await waitFor(
         `the workflow list to show ${workflowId}`,
         async () => {
           await page.goto(listUrl);
@@ -101,7 +102,7 @@ describe.skipIf(!runBrowser)('the Temporal Web UI of the dev stack, in headless 
             () => undefined,
           );
         },
-        30_000,
+        { timeoutMs: 30_000 },
       );
       await row.click();
       await page.waitForURL((url) => url.pathname.includes(`/workflows/${encodeURIComponent(workflowId)}/`));
@@ -169,20 +170,18 @@ async function decodedText(res: Response): Promise<{ status: number; text: strin
 }
 
 /** Waits for `text` on the page; on timeout, says what the codec endpoint answered the UI. */
-async function waitForText(
+function waitForText(
   page: Page,
   text: string,
   codecAnswers: Promise<{ status: number; text: string }>[],
-): Promise<void> {
-  try {
-    await page.getByText(text).first().waitFor({ timeout: 30_000 });
-  } catch (err) {
-    const statuses = (await Promise.all(codecAnswers)).map((a) => a.status);
-    throw new Error(
-      `the page never showed "${text}" (the decoded input); codec endpoint answers to the UI: ${
+): Promise<boolean> {
+  return waitFor(`the page to show "${text}" (the decoded input)`, () => page.getByText(text).first().isVisible(), {
+    timeoutMs: 30_000,
+    describeLast: async () => {
+      const statuses = (await Promise.all(codecAnswers)).map((a) => a.status);
+      return `codec endpoint answers to the UI: ${
         statuses.length > 0 ? statuses.join(', ') : 'none (the UI never called it)'
-      }`,
-      { cause: err },
-    );
-  }
+      }`;
+    },
+  });
 }

@@ -6,15 +6,8 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { signCallback, webhookHeaders } from '../../plural-client';
 import { paymentWorkflowId } from '../../workflows/definitions';
-import {
-  auth,
-  CALLBACK_SECRET_HEX,
-  CHALLENGE_CARD,
-  cardPayment,
-  makeApi,
-  orderWebhookBody,
-  WEBHOOK_SECRET,
-} from '../api/helpers';
+import { CARDS } from '../support/cards';
+import { auth, CALLBACK_SECRET_HEX, cardPayment, makeApi, orderWebhookBody, WEBHOOK_SECRET } from '../api/helpers';
 import type { TestApi } from '../api/helpers';
 
 interface RequestLine {
@@ -43,7 +36,7 @@ async function challengePayment(api: TestApi, ref: string): Promise<string> {
     .set('X-Request-Id', `create-${ref}`)
     .send(
       cardPayment(ref, {
-        card: { number: CHALLENGE_CARD, name: 'A', expiry_month: '01', expiry_year: '2031', cvv: '999' },
+        card: { number: CARDS.challenge, name: 'A', expiry_month: '01', expiry_year: '2031', cvv: '999' },
       }),
     );
   expect(res.status).toBe(201);

@@ -14,6 +14,8 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
+import { CARDS } from '../support/cards';
+import { waitForPaymentStatus } from '../support/payment-state';
 import { sharedTemporalAddress } from '../support/temporal';
 import { createLogger } from '../../observability';
 import { PluralClient } from '../../plural-client';
@@ -22,11 +24,11 @@ import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
 import { installRuntime } from '../../worker/runtime';
 import { defaultWorkflowsPath } from '../../worker/worker';
-import { FAILURE_TYPE, getPaymentQuery, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
+import { FAILURE_TYPE, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 
-const PAN = '4012001037141112'; // sandbox: native OTP, approves
-const PAN_GROUPED = '4012 0010 3714 1112';
+const PAN = CARDS.nativeOtp; // approves after the native OTP
+const PAN_GROUPED = PAN.replace(/(\d{4})(?=\d)/g, '$1 ');
 const CVV = '739';
 const OTP = '73914628';
 const RUN_ID = /^[0-9a-f-]{36}$/;
@@ -127,16 +129,6 @@ async function start(taskQueue: string, ref: string): Promise<WorkflowHandle> {
   return client.workflow.start('paymentWorkflow', { taskQueue, workflowId: paymentWorkflowId(ref), args: [input] });
 }
 
-async function waitForStatus(handle: WorkflowHandle, status: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const s = await handle.query(getPaymentQuery).catch((): PaymentState | undefined => undefined);
-    if (s?.status === status) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${status}`);
-}
-
 const linesOf = (workflowId: string): Line[] => lines.filter((l) => l.workflowId === workflowId);
 
 describe('worker logs', () => {
@@ -145,7 +137,7 @@ describe('worker logs', () => {
     const taskQueue = `logs-ok-${Date.now().toString(36)}`;
     const final = await run(taskQueue, {}, async () => {
       const handle = await start(taskQueue, ref);
-      await waitForStatus(handle, 'AWAITING_OTP');
+      await waitForPaymentStatus(handle, 'AWAITING_OTP');
       const otpHandle = await vault.put({ otp: OTP }, 60_000);
       await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId: 'otp-1' });
       return (await handle.result()) as PaymentState;

@@ -14,6 +14,7 @@ import { DEV_CODEC_TOKEN, PAYLOAD_KEYS_FILE, startDevStack } from '../../dev/sta
 import type { DevStack } from '../../dev/stack';
 import { createLogger } from '../../observability';
 import { paymentWorkflowId } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
 
 const EMAIL = 'meenakshi.sundaram.devstack@example.in';
 const LAST_NAME = 'Sundaramoorthy';
@@ -127,7 +128,7 @@ describe('dev stack payload encryption', () => {
       merchant_order_reference: reference,
       amount: { value: 25_000, currency: 'INR' },
       pre_auth: true,
-      card: { number: '4012001037141112', name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: '7391' },
+      card: { number: CARDS.nativeOtp, name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: '7391' },
       customer: {
         first_name: 'Meenakshi',
         last_name: LAST_NAME,
@@ -139,7 +140,7 @@ describe('dev stack payload encryption', () => {
     expect(created.status).toBe(201);
     const { bytes, payloads } = await storedHistory(paymentWorkflowId(reference));
     expect(bytes.includes(Buffer.from('binary/encrypted'))).toBe(true);
-    for (const needle of [EMAIL, LAST_NAME, PHONE, '4012001037141112']) {
+    for (const needle of [EMAIL, LAST_NAME, PHONE, CARDS.nativeOtp]) {
       expect(bytes.includes(Buffer.from(needle))).toBe(false);
     }
     const decoded = await decodeViaEndpoint(payloads);

@@ -21,13 +21,15 @@ import { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker';
+import { CARDS } from '../support/cards';
+import { waitForPaymentStatus } from '../support/payment-state';
 import { startOwnDevServer } from '../support/temporal';
-import { captureUpdate, getPaymentQuery, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
+import { captureUpdate, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { WORKFLOWS_PATH } from '../workflows/harness';
 
-const PAN = '4012001037141112';
+const PAN = CARDS.nativeOtp;
 const CVV = '7391';
 const OTP = '64820573';
 /** Customer data distinctive enough that finding it anywhere means it leaked. */
@@ -90,24 +92,6 @@ afterAll(async () => {
   await sandbox?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
-
-async function waitFor(
-  handle: { query: (q: typeof getPaymentQuery) => Promise<PaymentState> },
-  status: string,
-): Promise<PaymentState> {
-  const deadline = Date.now() + 30_000;
-  let last: PaymentState | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await handle.query(getPaymentQuery);
-      if (last.status === status) return last;
-    } catch {
-      // not started yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${status}; last status ${String(last?.status)}`);
-}
 
 /** What one run left behind. */
 interface RunResult {
@@ -172,12 +156,12 @@ async function runPayment(name: string, dataConverter: DataConverter | undefined
         workflowId,
         args: [input],
       });
-      await waitFor(handle, 'AWAITING_OTP');
+      await waitForPaymentStatus(handle, 'AWAITING_OTP');
       const otpHandle = await vault.put({ otp: OTP }, 60_000);
       await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId: 's1' });
-      await waitFor(handle, 'AUTHORIZED');
+      await waitForPaymentStatus(handle, 'AUTHORIZED');
       await handle.executeUpdate(captureUpdate, { args: [{}], updateId: 'c1' });
-      return waitFor(handle, 'PROCESSED');
+      return waitForPaymentStatus(handle, 'PROCESSED');
     });
 
     const chunks: Buffer[] = [];

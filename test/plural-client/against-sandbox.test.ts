@@ -21,8 +21,9 @@ import {
 import type { Order, PluralError, PluralCallOptions } from '../../plural-client';
 import { NO_FAULTS, startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
+import { waitFor } from '../support/wait';
 
-const OTP_CARD = '4012001037141112'; // VISA, native OTP, points, approves
 const CORRECT_OTP = '123456';
 
 let sandbox: RunningSandbox;
@@ -63,7 +64,7 @@ async function rejection(p: Promise<unknown>): Promise<PluralError> {
   throw new Error('expected the call to reject');
 }
 
-function cardPayment(value: number, card = OTP_CARD) {
+function cardPayment(value: number, card = CARDS.nativeOtp) {
   return {
     payment_method: 'CARD' as const,
     payment_amount: { value, currency: 'INR' },
@@ -111,7 +112,7 @@ describe('client against the sandbox', () => {
   it('card details, OTP generate / wrong submit / right submit authorize a pre-auth payment', async () => {
     const details = await client.getCardDetails({
       amount: 10_000,
-      card_details: [{ payment_identifier: OTP_CARD, payment_reference_type: 'CARD' }],
+      card_details: [{ payment_identifier: CARDS.nativeOtp, payment_reference_type: 'CARD' }],
     });
     expect(details.card_payment_details[0]!.is_native_otp_supported).toBe(true);
 
@@ -188,7 +189,11 @@ describe('client against the sandbox', () => {
   it('points balance, then a card + POINTS split payment', async () => {
     const balance = await client.getPointsBalance({
       payment_option: {
-        points_card_details: { card_last4: '1112', card_number: OTP_CARD, registered_mobile_number: '9876543210' },
+        points_card_details: {
+          card_last4: CARDS.nativeOtp.slice(-4),
+          card_number: CARDS.nativeOtp,
+          registered_mobile_number: '9876543210',
+        },
       },
       order_details: { order_amount: { value: 5_000, currency: 'INR' } },
     });
@@ -206,8 +211,8 @@ describe('client against the sandbox', () => {
             payment_amount: { value: points, currency: 'INR' },
             payment_option: {
               points_card_details: {
-                card_last4: '1112',
-                card_number: OTP_CARD,
+                card_last4: CARDS.nativeOtp.slice(-4),
+                card_number: CARDS.nativeOtp,
                 registered_mobile_number: '9876543210',
               },
             },
@@ -274,11 +279,11 @@ describe('client against the sandbox', () => {
             payment_amount: { value: 1_500, currency: 'INR' },
             payment_option: {
               card_token_details: {
-                token: OTP_CARD,
+                token: CARDS.nativeOtp,
                 cryptogram: 'AgAAAGQkm6LscccAAAA5gz4AAAA=',
                 expiry_month: '03',
                 expiry_year: '2035',
-                last4_digit: '1112',
+                last4_digit: CARDS.nativeOtp.slice(-4),
                 token_txn_type: 'ALT_TOKEN',
               },
             },
@@ -306,12 +311,11 @@ describe('client against the sandbox', () => {
 
   it('a declined card at payment creation is a non-retryable 422 with the card number nowhere in the error', async () => {
     const order = await client.createOrder({ order_amount: { value: 1_000, currency: 'INR' } }, opts('o'));
-    const expiredCard = '4000000000000069';
     const err = await rejection(
-      client.createPayment(order.order_id, { payments: [cardPayment(1_000, expiredCard)] }, opts('p')),
+      client.createPayment(order.order_id, { payments: [cardPayment(1_000, CARDS.expired)] }, opts('p')),
     );
     expect(err).toMatchObject({ statusCode: 422, code: 'CARD_EXPIRED', retryable: false });
-    expect(err.message).not.toContain(expiredCard);
+    expect(err.message).not.toContain(CARDS.expired);
   });
 
   it('injected 5xx, 429 and hangs map to retryable errors', async () => {
@@ -375,14 +379,15 @@ describe('sandbox signatures verified by the client', () => {
 
   it('webhooks verify with the webhook secret and parse as order payloads', async () => {
     const order = await authorizedOrder(1_200);
-    const deadline = Date.now() + 10_000;
-    const forOrder = () =>
-      received.filter((r) => {
-        const parsed = OrderWebhookPayloadSchema.safeParse(JSON.parse(r.body.toString('utf8')));
-        return parsed.success && parsed.data.data.order_id === order.order_id;
-      });
-    while (forOrder().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const delivery = forOrder()[0]!;
+    const delivery = await waitFor(
+      `a webhook for order ${order.order_id}`,
+      () =>
+        received.find((r) => {
+          const parsed = OrderWebhookPayloadSchema.safeParse(JSON.parse(r.body.toString('utf8')));
+          return parsed.success && parsed.data.data.order_id === order.order_id;
+        }),
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
     const verdict = verifyWebhook({
       headers: delivery.headers,
       rawBody: delivery.body,

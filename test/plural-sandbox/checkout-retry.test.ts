@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
 import {
   answerChallenge,
   checkout,
@@ -159,13 +160,13 @@ describe('pre-auth hosted checkout accepts cards only', () => {
           payment_method: 'CARD',
           payment_amount: { value: 20_000, currency: 'INR' },
           payment_option: {
-            card_details: { card_number: '4012001037141112', cvv: '123', expiry_month: '12', expiry_year: '2099' },
+            card_details: { card_number: CARDS.nativeOtp, cvv: '123', expiry_month: '12', expiry_year: '2099' },
           },
         },
         {
           payment_method: 'POINTS',
           payment_amount: { value: 30_000, currency: 'INR' },
-          payment_option: { points_card_details: { card_number: '4012001037141112' } },
+          payment_option: { points_card_details: { card_number: CARDS.nativeOtp } },
         },
       ],
     });

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseCallback } from '../../plural-client/callbacks';
 import { verifyCallbackSignature, verifyWebhook } from '../../plural-client/signatures';
 import type { SandboxOptions } from '../../plural-sandbox';
-import { authorizedOrder, pendingOrder, startWithApi, TEST_CARD, webhookReceiver } from './helpers';
+import { CARDS } from '../support/cards';
+import { authorizedOrder, pendingOrder, startWithApi, webhookReceiver } from './helpers';
 
 /** The sandbox's signed output must verify with the engine's own client helpers (plural-client/signatures.ts). */
 
@@ -35,7 +36,7 @@ describe('plural-client verifies what the sandbox signs', () => {
     expect(verifyCallbackSignature(fields, '0a1b2c3d4e5f')).toBe(true);
     expect(verifyCallbackSignature({ ...fields, payment_status: 'FAILED' }, '0a1b2c3d4e5f')).toBe(false);
 
-    const bad = await pendingOrder(api, { card: TEST_CARD.declined });
+    const bad = await pendingOrder(api, { card: CARDS.declined });
     const failure = await api.post(`/__sandbox/payments/${bad.paymentId}/authenticate`, { result: 'approve' });
     const failed = failure.body.callback.fields as Record<string, string>;
     expect(failed.error_code).toBe('PAYMENT_DECLINED');
@@ -46,7 +47,7 @@ describe('plural-client verifies what the sandbox signs', () => {
     'parses the callback sent with callbackStatusField %s to the same result',
     async (field) => {
       const { api } = await start(undefined, { callbackStatusField: field });
-      const bad = await pendingOrder(api, { card: TEST_CARD.declined });
+      const bad = await pendingOrder(api, { card: CARDS.declined });
       const res = await api.post(`/__sandbox/payments/${bad.paymentId}/authenticate`, { result: 'approve' });
       const fields = res.body.callback.fields as Record<string, string>;
       expect(Object.keys(fields).sort()).toEqual(

@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return -- tests walk untyped JSON responses */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningSandbox } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
 import { docExchange } from './docs';
 import type { Api } from './helpers';
 import { fakeClock, startWithApi, uniqueRef } from './helpers';
@@ -90,7 +91,7 @@ describe('docs replay: native-otp.md', () => {
     expect(card.card_payment_details[0].is_native_otp_supported).toBe(true);
 
     const payBody = clone(payDoc.body) as Json;
-    payBody.payments[0].payment_option.card_details.card_number = '4012001037141112';
+    payBody.payments[0].payment_option.card_details.card_number = CARDS.nativeOtp;
     const paid = await replay(file, '/payments', `/api/pay/v1/orders/${orderId}/payments`, payBody);
     expect(paid.data.status).toBe('PENDING');
     expect(paid.data.payments[0].status).toBe('PENDING');

@@ -2,6 +2,8 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startSandbox, type RunningSandbox, type SandboxOptions } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
+import { waitFor } from '../support/wait';
 
 export interface ApiResponse {
   status: number;
@@ -71,15 +73,6 @@ let refCounter = 0;
 /** A merchant_order_reference unique within the test process. */
 export const uniqueRef = (prefix = 'ref'): string => `${prefix}-${process.pid}-${++refCounter}`;
 
-export const TEST_CARD = {
-  nativeOtp: '4012001037141112',
-  challengeOnly: '5555555555554444',
-  declined: '4000000000000002',
-  insufficientFunds: '4000000000009995',
-  expired: '4000000000000069',
-  captureDeclined: '4000000000000119',
-} as const;
-
 export function orderBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     merchant_order_reference: uniqueRef('order'),
@@ -134,7 +127,7 @@ export async function pendingOrder(
   const orderId: string = created.body.data.order_id;
   const paid = await api.post(
     `/api/pay/v1/orders/${orderId}/payments`,
-    cardPayment(opts.card ?? TEST_CARD.nativeOtp, amount),
+    cardPayment(opts.card ?? CARDS.nativeOtp, amount),
   );
   if (paid.status !== 200) throw new Error(`create payment: ${paid.status} ${paid.text}`);
   return {
@@ -192,11 +185,11 @@ export async function webhookReceiver(respond: (n: number) => number = () => 200
     url: `http://127.0.0.1:${port}/webhooks/plural`,
     received,
     waitFor: async (count, timeoutMs = 5000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} webhooks, got ${received.length}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitFor(`${count} webhooks`, () => received.length >= count, {
+        timeoutMs,
+        intervalMs: 10,
+        describeLast: () => `got ${received.length}`,
+      });
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -210,11 +203,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /** Polls until `condition` holds (throws after `timeoutMs`): for effects that land asynchronously. */
 export async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
+  await waitFor('the condition', condition, { timeoutMs, intervalMs: 10 });
 }
 
 /** A manually advanced clock. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
 import {
   answerChallenge,
   authorizeWithOtp,
@@ -10,7 +11,6 @@ import {
   payOnPage,
   pendingOrder,
   startWithApi,
-  TEST_CARD,
   waitUntil,
   webhookReceiver,
   type Api,
@@ -62,7 +62,7 @@ describe('the merchant cannot cancel an unpaid order, so money can still be take
     const { api, sandbox } = await setup();
     const created = await api.post('/api/pay/v1/orders', orderBody());
     const pending = await pendingOrder(api);
-    const attempted = await pendingOrder(api, { card: TEST_CARD.declined });
+    const attempted = await pendingOrder(api, { card: CARDS.declined });
     await api.post(`/__sandbox/payments/${attempted.paymentId}/authenticate`, { result: 'approve' });
     const ids = [created.body.data.order_id as string, pending.orderId, attempted.orderId];
     for (const id of ids) await giveUp(api, id);
@@ -72,7 +72,7 @@ describe('the merchant cannot cancel an unpaid order, so money can still be take
 
   it('a pending challenge approved after the refused cancel authorizes the pre-auth order (ORDER_AUTHORIZED)', async () => {
     const { api, sandbox, hook } = await setup();
-    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly, preAuth: true });
+    const o = await pendingOrder(api, { card: CARDS.challenge, preAuth: true });
     await giveUp(api, o.orderId);
     expect((await fetch(o.challengeUrl)).status).toBe(200);
     const done = parseForm(await (await answerChallenge(o.challengeUrl, 'approve')).text());
@@ -114,7 +114,7 @@ describe('the merchant cannot cancel an unpaid order, so money can still be take
       orderExpirySeconds: 3600,
       tokenTtlSeconds: 86_400,
     });
-    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const o = await pendingOrder(api, { card: CARDS.challenge });
     const c = await checkout(api);
     await giveUp(api, o.orderId);
     await giveUp(api, c.orderId);

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
-import { Api, orderBody, pendingOrder, sleep, TEST_CARD, uniqueRef } from './helpers';
+import { CARDS } from '../support/cards';
+import { Api, orderBody, pendingOrder, sleep, uniqueRef } from './helpers';
 
 const MAIN = join(__dirname, '..', '..', 'plural-sandbox', 'main.ts');
 
@@ -73,7 +74,7 @@ describe('npm run sandbox (plural-sandbox/main.ts)', () => {
       });
       api.token = token.body.access_token;
 
-      const sale = await pendingOrder(api, { preAuth: false, card: TEST_CARD.challengeOnly });
+      const sale = await pendingOrder(api, { preAuth: false, card: CARDS.challenge });
       const done = await api.post(`/__sandbox/payments/${sale.paymentId}/authenticate`, { result: 'approve' });
       expect(done.body.status).toBe('AUTHORIZED');
       expect(done.body.callback.fields).toMatchObject({ status: 'AUTHORIZED' });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
 import {
   cardPayment,
   fakeClock,
@@ -7,7 +8,6 @@ import {
   pendingOrder,
   sleep,
   startWithApi,
-  TEST_CARD,
   waitUntil,
   webhookReceiver,
   type Api,
@@ -78,7 +78,7 @@ describe('order expiry', () => {
   it('fails an ATTEMPTED order (a declined payment, retries left) at expiry', async () => {
     const clock = fakeClock();
     const { api, sandbox, hook } = await setup({ now: clock.now });
-    const o = await pendingOrder(api, { card: TEST_CARD.declined });
+    const o = await pendingOrder(api, { card: CARDS.declined });
     await api.post(`/__sandbox/payments/${o.paymentId}/authenticate`, { result: 'approve' });
     expect(sandbox.order(o.orderId)?.status).toBe('ATTEMPTED');
     clock.advance(HOUR);
@@ -93,7 +93,7 @@ describe('order expiry', () => {
     const { api } = await setup({ now: clock.now });
     const id = await createdOrder(api);
     clock.advance(HOUR);
-    const res = await api.post(`/api/pay/v1/orders/${id}/payments`, cardPayment(TEST_CARD.nativeOtp, 50_000));
+    const res = await api.post(`/api/pay/v1/orders/${id}/payments`, cardPayment(CARDS.nativeOtp, 50_000));
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('INVALID_ORDER_STATUS');
     expect(res.body.message).toContain('expired');
@@ -104,7 +104,7 @@ describe('order expiry', () => {
     const { api, sandbox } = await setup({ now: clock.now, paymentTimeoutSeconds: 900 });
     const id = await createdOrder(api);
     clock.advance(HOUR - 60_000);
-    const paid = await api.post(`/api/pay/v1/orders/${id}/payments`, cardPayment(TEST_CARD.challengeOnly, 50_000));
+    const paid = await api.post(`/api/pay/v1/orders/${id}/payments`, cardPayment(CARDS.challenge, 50_000));
     clock.advance(120_000); // past the order's expiry, within the payment's timeout
     expect((await api.get(`/api/pay/v1/orders/${id}`)).body.data.status).toBe('PENDING');
     const challenge = await fetch(paid.body.data.challenge_url as string);
@@ -123,7 +123,7 @@ describe('order expiry', () => {
     const { api, sandbox, hook } = await setup({ now: clock.now, paymentTimeoutSeconds: 900 });
     const id = await createdOrder(api);
     clock.advance(HOUR - 60_000);
-    await api.post(`/api/pay/v1/orders/${id}/payments`, cardPayment(TEST_CARD.challengeOnly, 50_000));
+    await api.post(`/api/pay/v1/orders/${id}/payments`, cardPayment(CARDS.challenge, 50_000));
     clock.advance(900_000); // the payment times out after the order's expiry
     expect((await api.get(`/api/pay/v1/orders/${id}`)).body.data.status).toBe('FAILED');
     expect(sandbox.order(id)?.history.map((h) => h.status)).toEqual(['CREATED', 'PENDING', 'ATTEMPTED', 'FAILED']);
@@ -136,7 +136,7 @@ describe('order expiry', () => {
     const { api } = await setup({ now: clock.now });
     const id = await createdOrder(api);
     clock.advance(HOUR - 60_000);
-    const paid = await api.post(`/api/pay/v1/orders/${id}/payments`, cardPayment(TEST_CARD.challengeOnly, 50_000));
+    const paid = await api.post(`/api/pay/v1/orders/${id}/payments`, cardPayment(CARDS.challenge, 50_000));
     clock.advance(120_000);
     const done = await api.post(`/__sandbox/payments/${paid.body.data.payments[0].id as string}/authenticate`, {
       result: 'decline',

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningSandbox } from '../../plural-sandbox';
-import { fakeClock, pendingOrder, startWithApi, TEST_CARD } from './helpers';
+import { CARDS } from '../support/cards';
+import { fakeClock, pendingOrder, startWithApi } from './helpers';
 import type { Api } from './helpers';
 
 let sandbox: RunningSandbox;
@@ -32,7 +33,7 @@ describe('native OTP', () => {
   });
 
   it('refuses OTP for a card without native OTP (challenge flow only) with 422', async () => {
-    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const o = await pendingOrder(api, { card: CARDS.challenge });
     const res = await generate(o.paymentId);
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('OTP_NOT_ELIGIBLE');
@@ -110,7 +111,7 @@ describe('native OTP', () => {
   });
 
   it('reports the issuer decline after a correct OTP (insufficient funds card)', async () => {
-    const o = await pendingOrder(api, { card: TEST_CARD.insufficientFunds });
+    const o = await pendingOrder(api, { card: CARDS.insufficientFunds });
     await generate(o.paymentId);
     const res = await submit(o.paymentId, '123456');
     expect(res.status).toBe(422);

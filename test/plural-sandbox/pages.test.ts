@@ -1,16 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, TEST_CARDS, type RunningSandbox, type SandboxOptions } from '../../plural-sandbox';
-import {
-  answerChallenge,
-  checkout,
-  orderBody,
-  parseForm,
-  payOnPage,
-  pendingOrder,
-  startWithApi,
-  TEST_CARD,
-} from './helpers';
+import { CARDS } from '../support/cards';
+import { answerChallenge, checkout, orderBody, parseForm, payOnPage, pendingOrder, startWithApi } from './helpers';
 import type { Api } from './helpers';
 
 /** A line-by-line port of the GenerateHash sample in Plural's guides (hex key -> bytes, HMAC-SHA256, upper hex). */
@@ -111,7 +103,7 @@ describe('hosted checkout page', () => {
 describe('challenge page (bank ACS)', () => {
   it('declining sends the browser to failure_callback_url with a signed USER_AUTHENTICATION_FAILED', async () => {
     const { api, sandbox } = await start();
-    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const o = await pendingOrder(api, { card: CARDS.challenge });
     const page = await fetch(o.challengeUrl);
     expect(await page.text()).toContain('value="decline"');
     const form = parseForm(await (await answerChallenge(o.challengeUrl, 'decline')).text());
@@ -129,7 +121,7 @@ describe('challenge page (bank ACS)', () => {
 
   it("signs exactly the guides' string: error_code, error_message, order_id, payment_status, sorted", async () => {
     const { api, sandbox } = await start();
-    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const o = await pendingOrder(api, { card: CARDS.challenge });
     const { fields } = parseForm(await (await answerChallenge(o.challengeUrl, 'decline')).text());
     const input = `error_code=USER_AUTHENTICATION_FAILED&error_message=Consumer Authentication Failed&order_id=${o.orderId}&payment_status=FAILED`;
     expect(fields.signature).toBe(javaGenerateHash(input, sandbox.credentials.callbackSecretHex));
@@ -147,7 +139,7 @@ describe('challenge page (bank ACS)', () => {
 
   it('approving a card the issuer declines reports its error code in the signed callback', async () => {
     const { api, sandbox } = await start();
-    const o = await pendingOrder(api, { card: TEST_CARD.declined });
+    const o = await pendingOrder(api, { card: CARDS.declined });
     const form = parseForm(await (await answerChallenge(o.challengeUrl, 'approve')).text());
     expect(form.fields).toMatchObject({ payment_status: 'FAILED', error_code: 'PAYMENT_DECLINED' });
     expect(verifyCallback(form.fields, sandbox.credentials.callbackSecretHex)).toBe(true);

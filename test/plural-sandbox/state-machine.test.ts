@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { canTransition, ORDER_STATUS, type OrderStatus } from '../../plural-sandbox/state-machine';
+import { CARDS } from '../support/cards';
 import {
   authorizedOrder,
   authorizeWithOtp,
@@ -10,7 +11,6 @@ import {
   orderBody,
   pendingOrder,
   startWithApi,
-  TEST_CARD,
   uniqueRef,
 } from './helpers';
 import type { Api } from './helpers';
@@ -76,7 +76,7 @@ describe('payments', () => {
 
   it('refuses a second payment while one is PENDING', async () => {
     const o = await pendingOrder(api);
-    const again = await api.post(`/api/pay/v1/orders/${o.orderId}/payments`, cardPayment(TEST_CARD.nativeOtp, 50_000));
+    const again = await api.post(`/api/pay/v1/orders/${o.orderId}/payments`, cardPayment(CARDS.nativeOtp, 50_000));
     expect(again.status).toBe(422);
     expect(again.body.code).toBe('INVALID_ORDER_STATUS');
   });
@@ -85,7 +85,7 @@ describe('payments', () => {
     const created = await api.post('/api/pay/v1/orders', orderBody());
     const res = await api.post(
       `/api/pay/v1/orders/${created.body.data.order_id as string}/payments`,
-      cardPayment(TEST_CARD.nativeOtp, 49_999),
+      cardPayment(CARDS.nativeOtp, 49_999),
     );
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('INVALID_REQUEST');
@@ -106,13 +106,13 @@ describe('payments', () => {
   });
 
   it('marks an issuer decline FAILED with its code, leaves the order ATTEMPTED and accepts a retry', async () => {
-    const o = await pendingOrder(api, { card: TEST_CARD.declined });
+    const o = await pendingOrder(api, { card: CARDS.declined });
     await approve(o.paymentId);
     const after = await api.get(`/api/pay/v1/orders/${o.orderId}`);
     expect(after.body.data.status).toBe('ATTEMPTED');
     expect(after.body.data.payments[0]).toMatchObject({ status: 'FAILED', error_detail: { code: 'PAYMENT_DECLINED' } });
     expect(after.body.data.payment_retries_remaining).toBe(2);
-    const retry = await api.post(`/api/pay/v1/orders/${o.orderId}/payments`, cardPayment(TEST_CARD.nativeOtp, 50_000));
+    const retry = await api.post(`/api/pay/v1/orders/${o.orderId}/payments`, cardPayment(CARDS.nativeOtp, 50_000));
     expect(retry.status).toBe(200);
     expect(retry.body.data.payments).toHaveLength(2);
     await authorizeWithOtp(api, retry.body.data.payments[1].id);
@@ -120,29 +120,29 @@ describe('payments', () => {
   });
 
   it('fails the order after the last allowed payment attempt and refuses further payments', async () => {
-    const o = await pendingOrder(api, { card: TEST_CARD.insufficientFunds });
+    const o = await pendingOrder(api, { card: CARDS.insufficientFunds });
     await approve(o.paymentId);
     for (let i = 0; i < 2; i++) {
       const retry = await api.post(
         `/api/pay/v1/orders/${o.orderId}/payments`,
-        cardPayment(TEST_CARD.insufficientFunds, 50_000),
+        cardPayment(CARDS.insufficientFunds, 50_000),
       );
       await approve(retry.body.data.payments.at(-1).id);
     }
     expect(sandbox.order(o.orderId)).toMatchObject({ status: 'FAILED', paymentAttempts: 3 });
-    const more = await api.post(`/api/pay/v1/orders/${o.orderId}/payments`, cardPayment(TEST_CARD.nativeOtp, 50_000));
+    const more = await api.post(`/api/pay/v1/orders/${o.orderId}/payments`, cardPayment(CARDS.nativeOtp, 50_000));
     expect(more.status).toBe(422);
   });
 
   it('refuses the expired test card and a past expiry date with 422 CARD_EXPIRED, creating nothing', async () => {
     const created = await api.post('/api/pay/v1/orders', orderBody());
     const id = created.body.data.order_id as string;
-    const expiredCard = await api.post(`/api/pay/v1/orders/${id}/payments`, cardPayment(TEST_CARD.expired, 50_000));
+    const expiredCard = await api.post(`/api/pay/v1/orders/${id}/payments`, cardPayment(CARDS.expired, 50_000));
     expect(expiredCard.status).toBe(422);
     expect(expiredCard.body.code).toBe('CARD_EXPIRED');
     const pastDate = await api.post(
       `/api/pay/v1/orders/${id}/payments`,
-      cardPayment(TEST_CARD.nativeOtp, 50_000, { expiry_year: '2001' }),
+      cardPayment(CARDS.nativeOtp, 50_000, { expiry_year: '2001' }),
     );
     expect(pastDate.body.code).toBe('CARD_EXPIRED');
     expect(sandbox.order(id)).toMatchObject({ status: 'CREATED', paymentAttempts: 0, payments: [] });
@@ -152,8 +152,8 @@ describe('payments', () => {
     const res = await api.post('/api/pay/v1/getCardDetails', {
       amount: '100',
       card_details: [
-        { payment_identifier: TEST_CARD.nativeOtp, payment_reference_type: 'CARD' },
-        { payment_identifier: TEST_CARD.challengeOnly, payment_reference_type: 'CARD' },
+        { payment_identifier: CARDS.nativeOtp, payment_reference_type: 'CARD' },
+        { payment_identifier: CARDS.challenge, payment_reference_type: 'CARD' },
       ],
     });
     expect(
@@ -214,7 +214,7 @@ describe('capture', () => {
   });
 
   it('fails the order when the acquirer declines the capture', async () => {
-    const o = await authorizedOrder(api, { card: TEST_CARD.captureDeclined });
+    const o = await authorizedOrder(api, { card: CARDS.captureDeclined });
     const res = await capture(o.orderId);
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('PAYMENT_DECLINED');
@@ -304,13 +304,13 @@ describe('points and saved cards', () => {
     const a = await api.post('/api/pay/v1/orders', orderBody({ order_amount: { value: 10_000, currency: 'INR' } }));
     const over = await api.post(
       `/api/pay/v1/orders/${a.body.data.order_id as string}/payments`,
-      split(TEST_CARD.nativeOtp, 2_000, 8_000),
+      split(CARDS.nativeOtp, 2_000, 8_000),
     );
     expect(over.status).toBe(422);
     expect(over.body.code).toBe('AMOUNT_LIMIT_EXCEEDED');
     const none = await api.post(
       `/api/pay/v1/orders/${a.body.data.order_id as string}/payments`,
-      split(TEST_CARD.challengeOnly, 5_000, 5_000),
+      split(CARDS.challenge, 5_000, 5_000),
     );
     expect(none.body.code).toBe('POINTS_NOT_ELIGIBLE');
   });
@@ -322,12 +322,12 @@ describe('points and saved cards', () => {
     const id = created.body.data.order_id as string;
     const paid = await api.post(
       `/api/pay/v1/orders/${id}/payments`,
-      cardPayment(TEST_CARD.nativeOtp, 50_000, { save: true }),
+      cardPayment(CARDS.nativeOtp, 50_000, { save: true }),
     );
     await authorizeWithOtp(api, paid.body.data.payments[0].id);
     const tokens = await api.get(`/api/v1/customer/${customer}/tokens`);
     expect(tokens.body.tokens).toHaveLength(1);
-    expect(JSON.stringify(tokens.body)).not.toContain(TEST_CARD.nativeOtp);
+    expect(JSON.stringify(tokens.body)).not.toContain(CARDS.nativeOtp);
     const second = await api.post('/api/pay/v1/orders', orderBody(order));
     const tokenPay = (extra: Record<string, unknown>) => ({
       payments: [

@@ -3,12 +3,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RETRY_SCHEDULE_SECONDS, type RunningSandbox, type SandboxOptions } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
 import {
   authorizedOrder,
   pendingOrder,
   sleep,
   startWithApi,
-  TEST_CARD,
   uniqueRef,
   waitUntil,
   webhookReceiver,
@@ -88,7 +88,7 @@ describe('webhooks', () => {
 
   it('sends PAYMENT_FAILED with the payment error_detail when authentication fails', async () => {
     const { api, hook } = await setup();
-    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const o = await pendingOrder(api, { card: CARDS.challenge });
     await api.post(`/__sandbox/payments/${o.paymentId}/authenticate`, { result: 'decline' });
     await hook.waitFor(1);
     const e = event(hook.received[0]!);

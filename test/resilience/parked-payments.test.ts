@@ -17,11 +17,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TIMINGS } from '../../api';
 import { PAYMENT_STATUS, paymentWorkflowId } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
 import { startHarness } from './harness';
 import type { Harness } from './harness';
 import { checkInvariants } from './invariants';
 import type { EngineOutcome, PaymentUnderTest } from './invariants';
-import { asResource, CORRECT_OTP, Driver, engineOutcome, mapLimit, OTP_CARD, settle } from './scenario';
+import { asResource, CORRECT_OTP, Driver, engineOutcome, mapLimit, settle } from './scenario';
 import { formatUnsettled } from './temporal-calls';
 
 /** Payments parked at each of AWAITING_OTP and AUTHORIZED. */
@@ -79,7 +80,9 @@ describe('idle payments after a worker SIGKILL on the real Temporal server', () 
     // Park them: all reach AWAITING_OTP; half get their OTP and wait, AUTHORIZED, for a capture.
     await Promise.all(
       [...otpRefs, ...authRefs].map(async (ref) => {
-        expect((await driver.create(ref, OTP_CARD, amount, true))?.status, ref).toBe(PAYMENT_STATUS.AWAITING_OTP);
+        expect((await driver.create(ref, CARDS.nativeOtp, amount, true))?.status, ref).toBe(
+          PAYMENT_STATUS.AWAITING_OTP,
+        );
       }),
     );
     await Promise.all(
@@ -151,7 +154,7 @@ describe('idle payments after a worker SIGKILL on the real Temporal server', () 
 describe('the report on a payment that does not settle', () => {
   it('settle stops at its deadline and lists the open payment by workflow id, last known state and history length', async () => {
     const ref = 'stuck-otp-0';
-    expect((await driver.create(ref, OTP_CARD, 10_000, true))?.status).toBe(PAYMENT_STATUS.AWAITING_OTP);
+    expect((await driver.create(ref, CARDS.nativeOtp, 10_000, true))?.status).toBe(PAYMENT_STATUS.AWAITING_OTP);
 
     // Nobody submits the OTP and its window is minutes long: the payment cannot close before settle's deadline.
     const settled = await settle(h, {

@@ -15,6 +15,7 @@ import {
 } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
 import type { FaultConfig } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
 import { checkInvariants, summaryLine } from './invariants';
 import type { EngineOutcome, InvariantReport, PaymentUnderTest } from './invariants';
 import { API_KEY } from './harness';
@@ -22,12 +23,9 @@ import type { Harness } from './harness';
 import { diagnoseUnsettled, formatUnsettled, withinDeadline } from './temporal-calls';
 import type { UnsettledPayment } from './temporal-calls';
 
-/** The sandbox's default OTP and test cards (plural-sandbox/README.md). */
+/** The sandbox's default OTP (plural-sandbox/README.md). */
 export const CORRECT_OTP = '123456';
 const WRONG_OTP = '000000';
-export const OTP_CARD = '4012001037141112';
-const CHALLENGE_CARD = '5555555555554444';
-const CAPTURE_DECLINE_CARD = '4000000000000119';
 
 export const SCENARIOS = [
   'otp_capture',
@@ -383,55 +381,55 @@ export class Driver {
       case 'otp_capture':
       case 'otp_partial_capture':
       case 'otp_capture_declined': {
-        const card = kind === 'otp_capture_declined' ? CAPTURE_DECLINE_CARD : OTP_CARD;
+        const card = kind === 'otp_capture_declined' ? CARDS.captureDeclined : CARDS.nativeOtp;
         if ((await this.create(ref, card, amount, true))?.status !== 'AWAITING_OTP') return;
         await this.submitOtp(ref, CORRECT_OTP);
         await this.capture(ref, kind === 'otp_partial_capture' ? amount - 1_000 : undefined);
         return;
       }
       case 'otp_wrong_then_capture':
-        if ((await this.create(ref, OTP_CARD, amount, true))?.status !== 'AWAITING_OTP') return;
+        if ((await this.create(ref, CARDS.nativeOtp, amount, true))?.status !== 'AWAITING_OTP') return;
         await this.submitOtp(ref, WRONG_OTP);
         await this.submitOtp(ref, CORRECT_OTP);
         await this.capture(ref);
         return;
       case 'otp_cancel':
-        if ((await this.create(ref, OTP_CARD, amount, true))?.status !== 'AWAITING_OTP') return;
+        if ((await this.create(ref, CARDS.nativeOtp, amount, true))?.status !== 'AWAITING_OTP') return;
         await this.submitOtp(ref, CORRECT_OTP);
         if ((await this.waitAuthorized(ref))?.status === 'AUTHORIZED') await this.cancel(ref);
         return;
       case 'otp_cancel_before_auth':
-        if ((await this.create(ref, OTP_CARD, amount, true))?.status !== 'AWAITING_OTP') return;
+        if ((await this.create(ref, CARDS.nativeOtp, amount, true))?.status !== 'AWAITING_OTP') return;
         await this.cancel(ref);
         return;
       case 'otp_sale':
-        if ((await this.create(ref, OTP_CARD, amount, false))?.status !== 'AWAITING_OTP') return;
+        if ((await this.create(ref, CARDS.nativeOtp, amount, false))?.status !== 'AWAITING_OTP') return;
         await this.submitOtp(ref, CORRECT_OTP);
         return;
       case 'challenge_capture_replayed':
-        await this.create(ref, CHALLENGE_CARD, amount, true);
+        await this.create(ref, CARDS.challenge, amount, true);
         await this.challenge(ref, true, 2);
         await this.capture(ref);
         return;
       case 'challenge_sale_replayed':
-        await this.create(ref, CHALLENGE_CARD, amount, false);
+        await this.create(ref, CARDS.challenge, amount, false);
         await this.challenge(ref, true, 3);
         return;
       case 'challenge_decline':
-        await this.create(ref, CHALLENGE_CARD, amount, true);
+        await this.create(ref, CARDS.challenge, amount, true);
         await this.challenge(ref, false, 1);
         return;
       case 'challenge_no_callback':
         // The customer approves, the browser never comes back: only a webhook or reconciliation can tell.
-        await this.create(ref, CHALLENGE_CARD, amount, true);
+        await this.create(ref, CARDS.challenge, amount, true);
         await this.challenge(ref, true, 0, false);
         await this.capture(ref);
         return;
       case 'abandoned_otp':
-        await this.create(ref, OTP_CARD, amount, true);
+        await this.create(ref, CARDS.nativeOtp, amount, true);
         return;
       case 'authorized_never_captured':
-        if ((await this.create(ref, OTP_CARD, amount, true))?.status !== 'AWAITING_OTP') return;
+        if ((await this.create(ref, CARDS.nativeOtp, amount, true))?.status !== 'AWAITING_OTP') return;
         await this.submitOtp(ref, CORRECT_OTP);
         return;
     }

@@ -16,6 +16,8 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryCardVault } from '../../card-vault';
+import { CARDS } from '../support/cards';
+import { waitForPaymentState, waitForPaymentStatus } from '../support/payment-state';
 import { sharedTemporalAddress } from '../support/temporal';
 import { createLogger } from '../../observability';
 import { PluralClient } from '../../plural-client';
@@ -38,8 +40,6 @@ import type { PaymentDurations, PaymentState, PaymentWorkflowInput } from '../..
 import { PAYMENT_METRIC, PAYMENT_METRIC_LABELS } from '../../workflows/metrics';
 import type { PaymentMetricName } from '../../workflows/metrics';
 
-const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
-const CHALLENGE_CARD = '5555555555554444'; // sandbox: challenge page only
 const CORRECT_OTP = '73914628';
 const WRONG_OTP = '52086417';
 /** Labels the SDK adds to every metric recorded by workflow code. */
@@ -168,26 +168,6 @@ async function startPayment(
   return { ref, handle };
 }
 
-async function waitForState(
-  handle: WorkflowHandle,
-  done: (s: PaymentState) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<PaymentState> {
-  const deadline = Date.now() + timeoutMs;
-  let last: PaymentState | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await handle.query(getPaymentQuery);
-      if (done(last)) return last;
-    } catch {
-      // not yet queryable (first workflow task pending)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last status ${last?.status ?? 'none'}`);
-}
-
 /** The payment's final state; after 40 s, fails with where it stands instead of hanging the suite. */
 async function finish(handle: WorkflowHandle): Promise<PaymentState> {
   let timer: NodeJS.Timeout | undefined;
@@ -214,8 +194,8 @@ async function submitOtp(handle: WorkflowHandle, submissionId: string, otp: stri
 
 /** A sale paid with the native OTP after one wrong OTP. */
 async function wrongThenRightOtp(): Promise<{ ref: string; final: PaymentState }> {
-  const { ref, handle } = await startPayment(OTP_CARD, false);
-  await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
+  const { ref, handle } = await startPayment(CARDS.nativeOtp, false);
+  await waitForPaymentStatus(handle, 'AWAITING_OTP');
   expect((await submitOtp(handle, 'otp-1', WRONG_OTP)).outcome).toBe('INCORRECT');
   await submitOtp(handle, 'otp-2', CORRECT_OTP);
   return { ref, final: await finish(handle) };
@@ -223,11 +203,11 @@ async function wrongThenRightOtp(): Promise<{ ref: string; final: PaymentState }
 
 /** A pre-authorization nobody captures: the engine cancels it automatically. */
 async function autoCancelled(): Promise<{ ref: string; final: PaymentState }> {
-  const { ref, handle } = await startPayment(OTP_CARD, true, {
+  const { ref, handle } = await startPayment(CARDS.nativeOtp, true, {
     autoCancelAfterMs: 1_500,
     authorizationLifetimeMs: 60_000,
   });
-  await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
+  await waitForPaymentStatus(handle, 'AWAITING_OTP');
   await submitOtp(handle, 'otp-1', CORRECT_OTP);
   return { ref, final: await finish(handle) };
 }
@@ -237,11 +217,11 @@ async function autoCancelled(): Promise<{ ref: string; final: PaymentState }> {
  * reconciling with Get Order; then a capture above the authorized amount is refused and a partial one succeeds.
  */
 async function reconciledThenCaptured(): Promise<{ ref: string; final: PaymentState }> {
-  const { ref, handle } = await startPayment(CHALLENGE_CARD, true, {
+  const { ref, handle } = await startPayment(CARDS.challenge, true, {
     reconcileInitialDelayMs: 300,
     reconcileMaxDelayMs: 600,
   });
-  const awaiting = await waitForState(handle, (s) => s.status === 'AWAITING_CHALLENGE', 'AWAITING_CHALLENGE');
+  const awaiting = await waitForPaymentStatus(handle, 'AWAITING_CHALLENGE');
   const paymentId = awaiting.pluralPaymentIds[0]!;
   const res = await fetch(`${sandbox.baseUrl}/__sandbox/payments/${encodeURIComponent(paymentId)}/authenticate`, {
     method: 'POST',
@@ -249,7 +229,7 @@ async function reconciledThenCaptured(): Promise<{ ref: string; final: PaymentSt
     body: JSON.stringify({ result: 'approve' }),
   });
   expect(res.status).toBe(200);
-  await waitForState(handle, (s) => s.status === 'AUTHORIZED', 'AUTHORIZED by reconciliation');
+  await waitForPaymentState(handle, (s) => s.status === 'AUTHORIZED', 'AUTHORIZED by reconciliation');
   // Refused by the Update's validator: nothing reaches history, so no capture is counted for it.
   const tooMuch = handle.executeUpdate(captureUpdate, { args: [{ amount: { value: 9000, currency: 'INR' } }] });
   await expect(tooMuch).rejects.toMatchObject({ cause: { type: UPDATE_REJECTION.INVALID_REQUEST } });

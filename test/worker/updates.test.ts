@@ -32,8 +32,11 @@ import {
 } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput, UpdateRejection } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
+import { waitForPaymentStatus } from '../support/payment-state';
 import { connectSharedServer } from '../support/temporal';
-import { CARDS, cardInput, CORRECT_OTP, newReference, OTP_TTL_MS, putCard } from '../workflows/harness';
+import { waitFor } from '../support/wait';
+import { CARDS } from '../support/cards';
+import { cardInput, CORRECT_OTP, newReference, OTP_TTL_MS, putCard } from '../workflows/harness';
 
 type PaymentHandle = WorkflowHandle<typeof paymentWorkflow>;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -104,7 +107,7 @@ async function startOtpPayment(): Promise<{ handle: PaymentHandle; state: Paymen
     args: [otpInput(ref, await putCard(vault, CARDS.nativeOtp))],
   });
   started.push(handle);
-  const state = await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
+  const state = await waitForPaymentStatus(handle, 'AWAITING_OTP', { timeoutMs: 20_000 });
   return { handle, state };
 }
 
@@ -117,41 +120,28 @@ async function authorizedPayment(): Promise<{ handle: PaymentHandle; state: Paym
   return { handle, state: answer.state };
 }
 
-async function waitForState(
-  handle: PaymentHandle,
-  done: (s: PaymentState) => boolean,
-  what: string,
-): Promise<PaymentState> {
-  const deadline = Date.now() + 20_000;
-  let last: PaymentState | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await handle.query(getPaymentQuery);
-      if (done(last)) return last;
-    } catch {
-      // not queryable yet (first workflow task pending)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}; last status ${last?.status ?? 'none'}`);
-}
-
 /**
  * The history once the workflow waits: no workflow task or activity pending, and the history unchanged over two
  * reads (the query that saw the state can answer before that task's commands are written).
  */
-async function idleHistory(handle: PaymentHandle): Promise<HistoryEvent[]> {
-  const deadline = Date.now() + 10_000;
+function idleHistory(handle: PaymentHandle): Promise<HistoryEvent[]> {
   let previous = -1;
-  for (;;) {
-    const { raw } = await handle.describe();
-    const busy = Boolean(raw.pendingWorkflowTask) || (raw.pendingActivities?.length ?? 0) > 0;
-    const events = (await handle.fetchHistory()).events ?? [];
-    if (!busy && events.length === previous) return events;
-    if (Date.now() > deadline) throw new Error(`workflow ${handle.workflowId} did not settle`);
-    previous = busy ? -1 : events.length;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  return waitFor(
+    `workflow ${handle.workflowId} to settle`,
+    async () => {
+      const { raw } = await handle.describe();
+      const busy = Boolean(raw.pendingWorkflowTask) || (raw.pendingActivities?.length ?? 0) > 0;
+      const events = (await handle.fetchHistory()).events ?? [];
+      if (!busy && events.length === previous) return events;
+      previous = busy ? -1 : events.length;
+      return undefined;
+    },
+    {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+      describeLast: () => (previous < 0 ? 'last seen busy' : `last seen idle with ${previous} events`),
+    },
+  );
 }
 
 /** The failure of an Update the client saw: must be `WorkflowUpdateFailedError` over an `ApplicationFailure`. */

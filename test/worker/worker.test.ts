@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
-import type { WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import type { WorkflowBundle } from '@temporalio/worker';
 import express from 'express';
@@ -23,7 +22,10 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCardVaultRouter, InMemoryCardVault } from '../../card-vault';
 import type { CardVault, CardVaultRouter } from '../../card-vault';
+import { CARDS } from '../support/cards';
+import { waitForPaymentStatus } from '../support/payment-state';
 import { sharedTemporalAddress, startOwnDevServer } from '../support/temporal';
+import { waitFor } from '../support/wait';
 import { createLogger } from '../../observability';
 import { createDataConverter } from '../../payload-codec';
 import { PluralClient } from '../../plural-client';
@@ -32,11 +34,10 @@ import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker, defaultWorkflowsPath } from '../../worker/worker';
 import { installRuntime } from '../../worker/runtime';
 import { ensureSearchAttributes } from '../../worker/search-attributes';
-import { getPaymentQuery, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
+import { paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const OTP_CARD = '4012001037141112'; // sandbox: native OTP, approves
 const CVV = '739';
 const CORRECT_OTP = '123456';
 const VAULT_TOKEN = 'worker-test-vault-token-0123456789abcdef';
@@ -93,26 +94,6 @@ afterAll(async () => {
   if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
 });
 
-async function waitForState(
-  handle: WorkflowHandle,
-  done: (s: PaymentState) => boolean,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<PaymentState> {
-  const deadline = Date.now() + timeoutMs;
-  let last: PaymentState | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await handle.query(getPaymentQuery);
-      if (done(last)) return last;
-    } catch {
-      // not yet queryable (first workflow task pending)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; last status ${last?.status ?? 'none'}`);
-}
-
 /** Puts a card in `vault`, starts a payment on `taskQueue`, submits the OTP and returns the final state. */
 async function payWithOtp(
   vault: CardVault,
@@ -121,14 +102,14 @@ async function payWithOtp(
   via: Client = client,
 ): Promise<PaymentState> {
   const cardHandle = await vault.put(
-    { number: OTP_CARD, cvv: CVV, name: 'Test Holder', expiryMonth: '12', expiryYear: '2035' },
+    { number: CARDS.nativeOtp, cvv: CVV, name: 'Test Holder', expiryMonth: '12', expiryYear: '2035' },
     15 * 60_000,
   );
   const input: PaymentWorkflowInput = {
     merchantOrderReference: ref,
     amount: { value: 5000, currency: 'INR' },
     preAuth: false,
-    method: { kind: 'card', cardHandle, last4: OTP_CARD.slice(-4) },
+    method: { kind: 'card', cardHandle, last4: CARDS.nativeOtp.slice(-4) },
     callbackUrl: 'https://merchant.example/callback',
   };
   const handle = await via.workflow.start('paymentWorkflow', {
@@ -136,14 +117,14 @@ async function payWithOtp(
     workflowId: paymentWorkflowId(ref),
     args: [input],
   });
-  await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
+  await waitForPaymentStatus(handle, 'AWAITING_OTP', { timeoutMs: 60_000 });
   // The OTP travels like the card: through the vault, never in an Update's payload.
   const otpHandle = await vault.put({ otp: CORRECT_OTP }, 10 * 60_000);
   await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId: 'otp-1' });
   const final = (await handle.result()) as PaymentState;
   const history = JSON.stringify(await handle.fetchHistory());
-  expect(history).not.toContain(OTP_CARD);
-  expect(history).not.toContain(Buffer.from(OTP_CARD).toString('base64'));
+  expect(history).not.toContain(CARDS.nativeOtp);
+  expect(history).not.toContain(Buffer.from(CARDS.nativeOtp).toString('base64'));
   return final;
 }
 
@@ -246,12 +227,11 @@ describe('worker/main.ts (child process)', () => {
     return { child, output: () => out, exited };
   }
 
-  async function waitForOutput(output: () => string, text: string, timeoutMs = 90_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!output().includes(text)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for "${text}"; output so far:\n${output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  function waitForOutput(output: () => string, text: string, timeoutMs = 90_000): Promise<boolean> {
+    return waitFor(`"${text}"`, () => output().includes(text), {
+      timeoutMs,
+      describeLast: () => `output so far:\n${output()}`,
+    });
   }
 
   it('runs a payment with the card handed over through the API-side vault, then exits 0 on SIGTERM', async () => {
@@ -301,7 +281,7 @@ describe('worker/main.ts (child process)', () => {
       expect(output()).toContain('payment worker stopped');
       expect(output()).not.toContain(sandbox.credentials.clientSecret);
       expect(output()).not.toContain(VAULT_TOKEN);
-      expect(output()).not.toContain(OTP_CARD);
+      expect(output()).not.toContain(CARDS.nativeOtp);
       expect(output()).not.toContain(PAYLOAD_KEY.key.toString('base64'));
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');

@@ -27,7 +27,8 @@ import {
   recordingReply,
 } from '../plural-client/fixtures';
 import type { SeenRequest } from '../plural-client/fixtures';
-import { CARDS, putCard } from './harness';
+import { CARDS } from '../support/cards';
+import { putCard } from './harness';
 
 const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
   new MockActivityEnvironment({ attempt: 1 }).run<A, R, typeof fn>(fn, ...args);

@@ -6,7 +6,8 @@ import { InMemoryCardVault } from '../../card-vault';
 import { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
-import { CARDS, CORRECT_OTP, CVV, newReference, OTP_TTL_MS, putCard, WRONG_OTPS } from './harness';
+import { CARDS } from '../support/cards';
+import { CORRECT_OTP, CVV, newReference, OTP_TTL_MS, putCard, WRONG_OTPS } from './harness';
 
 let sandbox: RunningSandbox;
 let plural: PluralClient;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CARDS } from '../support/cards';
 import {
   bundle,
-  CARDS,
   cardInput,
   CORRECT_OTP,
   createFixture,

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callbackReceivedSignal, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
+import { waitFor } from '../support/wait';
+import { CARDS } from '../support/cards';
 import {
   authenticateAtSandbox,
   bundle,
   callbackSignal,
   cancel,
-  CARDS,
   cardInput,
   createFixture,
   newReference,
@@ -46,14 +47,13 @@ const allConfirmed = (s: PaymentState): boolean =>
       return s.audit.some((o) => !RECEIVED.test(o.cause) && o.cause.includes(label));
     });
 
-async function webhooksFor(orderId: string, count: number) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const got = fx.webhooks.received.filter((w) => w.orderId === orderId);
-    if (got.length >= count) return got;
-    if (Date.now() > deadline) throw new Error(`expected ${count} webhooks for ${orderId}, got ${got.length}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function webhooksFor(orderId: string, count: number) {
+  const got = () => fx.webhooks.received.filter((w) => w.orderId === orderId);
+  return waitFor(`${count} webhooks for ${orderId}`, () => (got().length >= count ? got() : undefined), {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    describeLast: () => `got ${got().length}`,
+  });
 }
 
 async function withForwarding<T>(forward: boolean, fn: () => Promise<T>): Promise<T> {

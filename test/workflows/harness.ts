@@ -19,7 +19,6 @@ import { parseWebhookBody, PluralClient, verifyWebhook } from '../../plural-clie
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
 import {
-  getPaymentQuery,
   cancelUpdate,
   captureUpdate,
   operatorGiveUpUpdate,
@@ -40,20 +39,13 @@ import type {
 } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
+import { CARDS } from '../support/cards';
+import { waitForPaymentState } from '../support/payment-state';
 import { createTimeSkippingEnv } from '../support/temporal-servers';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'workflows', 'index.ts');
 
-/** Test cards of the sandbox used by the workflow tests (see plural-sandbox/cards.ts). */
-export const CARDS = {
-  nativeOtp: '4012001037141112',
-  challenge: '5555555555554444',
-  declined: '4000000000000002',
-  insufficientFunds: '4000000000009995',
-  expired: '4000000000000069',
-  captureDeclined: '4000000000000119',
-} as const;
 /** A CVV unlikely to occur by chance in ids or timestamps, so the history scan can look for it. */
 export const CVV = '739';
 /**
@@ -318,29 +310,13 @@ export function secretsFound(text: string): string[] {
 }
 
 /** Polls the `getPayment` query until `check` passes (real time; time skipping is locked meanwhile). */
-export async function waitForState(
+export function waitForState(
   handle: PaymentHandle,
   check: (s: PaymentState) => boolean,
   what: string,
   timeoutMs = 20_000,
 ): Promise<PaymentState> {
-  const deadline = Date.now() + timeoutMs;
-  let last: PaymentState | undefined;
-  for (;;) {
-    try {
-      last = await handle.query(getPaymentQuery);
-      if (check(last)) return last;
-    } catch {
-      // not started yet
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}; last state: ${JSON.stringify(last?.status)} ${JSON.stringify(last?.audit.at(-1))}` +
-          (last?.failure ? ` failure ${JSON.stringify(last.failure)}` : ''),
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitForPaymentState(handle, check, what, { timeoutMs, intervalMs: 50 });
 }
 
 export const waitForStatus = (handle: PaymentHandle, status: PaymentStatus): Promise<PaymentState> =>

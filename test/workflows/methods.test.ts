@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callbackReceivedSignal } from '../../workflows/definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
 import {
   authenticateAtSandbox,
   bundle,
   callbackSignal,
   capture,
-  CARDS,
   cardInput,
   CORRECT_OTP,
   createFixture,

@@ -9,12 +9,12 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { getPaymentQuery } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import type { RunningSandbox } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
 import {
   authenticateAtSandbox,
   bundle,
   cancel as cancelPayment,
   capture,
-  CARDS,
   cardInput,
   CORRECT_OTP,
   createFixture,

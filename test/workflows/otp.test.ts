@@ -1,9 +1,9 @@
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resendOtpUpdate, submitOtpUpdate } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
 import {
   bundle,
-  CARDS,
   cardInput,
   CORRECT_OTP,
   createFixture,

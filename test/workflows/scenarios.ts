@@ -8,12 +8,12 @@ import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { callbackReceivedSignal } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
+import { CARDS } from '../support/cards';
 import {
   authenticateAtSandbox,
   callbackSignal,
   cancel,
   capture,
-  CARDS,
   cardInput,
   CORRECT_OTP,
   newReference,
