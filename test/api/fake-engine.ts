@@ -158,7 +158,7 @@ export class FakeEngine implements PaymentEngine {
 
   /** A payment started elsewhere (an older build, another API instance), optionally already in `status`. */
   seed(input: PaymentWorkflowInput, requestFingerprint: string, status?: PaymentStatus): void {
-    const e = this.open(input, requestFingerprint);
+    const e = this.open(input, requestFingerprint, status === undefined);
     if (status !== undefined) this.move(e, status, 'test');
   }
 
@@ -188,7 +188,8 @@ export class FakeEngine implements PaymentEngine {
     return s.status !== 'CREATED' || s.redirectUrl !== undefined || s.parked !== undefined;
   }
 
-  private open(input: PaymentWorkflowInput, requestFingerprint: string): Entry {
+  /** A new payment; with `run`, it then moves on by itself (order, payment, OTP or challenge) as the workflow does. */
+  private open(input: PaymentWorkflowInput, requestFingerprint: string, run = true): Entry {
     const ref = input.merchantOrderReference;
     const now = new Date().toISOString();
     const state: PaymentState = {
@@ -226,6 +227,7 @@ export class FakeEngine implements PaymentEngine {
     };
     const e: Entry = { state, input, fingerprint: requestFingerprint, webhookIds: new Set() };
     this.payments.set(ref, e);
+    if (!run) return e;
     this.later(() => {
       state.pluralOrderId = `v1-ord-${ref}`;
       if (input.method.kind === 'hosted_checkout') {
