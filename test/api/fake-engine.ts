@@ -231,6 +231,8 @@ export class FakeEngine implements PaymentEngine {
     this.payments.set(ref, e);
     this.later(() => {
       state.pluralOrderId = `v1-ord-${ref}`;
+      // A payment a test has already put in a status (`seed`, `force`) stays there: the timer must not move it back.
+      if (state.status !== 'CREATED') return;
       if (input.method.kind === 'hosted_checkout') {
         state.redirectUrl = `https://checkout.example.test/pay/${ref}`;
         state.nextActions = ['REDIRECT_TO_CHECKOUT', 'CANCEL'];
