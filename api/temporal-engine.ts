@@ -261,24 +261,29 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     )
       throw new TypeError('not a page token of this engine');
     let ordered = given === undefined ? orderBySupported !== false : given[0] === ORDER.START_TIME_DESC;
-    const page = (): Promise<temporal.api.workflowservice.v1.ListWorkflowExecutionsResponse> =>
-      client.withDeadline(Date.now() + callTimeoutMs, () =>
-        client.workflowService.listWorkflowExecutions({
-          namespace,
-          query: paymentListQuery(request, { orderByStartTime: ordered }),
-          pageSize: request.limit,
-          nextPageToken: given?.subarray(1),
-        }),
-      );
+    /** One page of the query in the given order (built first: a filter it refuses is a bug, not an outage). */
+    const pageOf = (orderByStartTime: boolean) => {
+      const query = paymentListQuery(request, { orderByStartTime });
+      return (): Promise<temporal.api.workflowservice.v1.ListWorkflowExecutionsResponse> =>
+        client.withDeadline(Date.now() + callTimeoutMs, () =>
+          client.workflowService.listWorkflowExecutions({
+            namespace,
+            query,
+            pageSize: request.limit,
+            nextPageToken: given?.subarray(1),
+          }),
+        );
+    };
     let response: temporal.api.workflowservice.v1.ListWorkflowExecutionsResponse;
+    const first = pageOf(ordered);
     try {
-      response = await page();
+      response = await first();
     } catch (err) {
       if (!(ordered && given === undefined && refusedOrderBy(err)))
         throw new EngineUnavailableError('Temporal call failed: list', err);
       orderBySupported = false;
       ordered = false;
-      response = await call('list', page);
+      response = await call('list', pageOf(false));
     }
     if (ordered) orderBySupported = true;
     const payments: PaymentSummary[] = [];
