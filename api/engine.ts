@@ -14,6 +14,8 @@ import type {
   OpenPaymentRequest,
   PaymentAnswer,
   PaymentState,
+  PaymentStatus,
+  PaymentSummary,
   PaymentWorkflowInput,
   ResendOtpAnswer,
   SubmitOtpAnswer,
@@ -73,6 +75,34 @@ export type CreateOutcome =
 /** Where a verified webhook or callback was delivered. */
 export type DeliveryOutcome = { delivered: true; merchantOrderReference: string } | { delivered: false };
 
+/** Which payments {@link PaymentEngine.list} returns: every filter given must match (AND). */
+export interface PaymentListFilters {
+  /** Any of these statuses; absent: every status. */
+  statuses?: readonly PaymentStatus[];
+  /** Created (the workflow started) at or after this instant. */
+  createdFrom?: Date;
+  /** Created before this instant (exclusive, so consecutive ranges do not overlap). */
+  createdTo?: Date;
+  /** The merchant order reference starts with this (case-sensitive): letters, digits, `_` and `-` only. */
+  referencePrefix?: string;
+}
+
+/** A page request of {@link PaymentEngine.list}. */
+export interface PaymentListRequest extends PaymentListFilters {
+  /** Largest number of payments on the page. */
+  limit: number;
+  /** The `nextPageToken` of the previous page, with the same filters; absent: the first page. */
+  pageToken?: Uint8Array;
+}
+
+/** One page of payments, newest first, and the token of the next one. */
+export interface PaymentListPage {
+  /** Each payment's summary as of its last status change (from the workflow's memo). */
+  payments: PaymentSummary[];
+  /** Opaque to the API; undefined on the last page. A page may hold fewer than `limit` payments and still have one. */
+  nextPageToken: Uint8Array | undefined;
+}
+
 /** Operations the API needs from the payment engine. Every method is safe to call concurrently. */
 export interface PaymentEngine {
   /**
@@ -98,6 +128,11 @@ export interface PaymentEngine {
    * Plural order id. `delivered: false` when no running payment matches.
    */
   deliverWebhook(merchantOrderReference: string | undefined, signal: WebhookReceivedSignal): Promise<DeliveryOutcome>;
+  /**
+   * One page of the payments matching `request`, newest first, from the engine's search index. The index is
+   * eventually consistent: a payment created or changed a moment ago may be missing or show its previous status.
+   */
+  list(request: PaymentListRequest): Promise<PaymentListPage>;
   /** Resolves when the engine (Temporal) is reachable; rejects otherwise. */
   ping(): Promise<void>;
 }

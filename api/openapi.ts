@@ -2,6 +2,8 @@
  * The API's OpenAPI 3.1 document, written by hand. `test/api/openapi.test.ts` checks that every route the app
  * serves is documented here (and nothing else), so the two cannot drift apart.
  */
+import { PAYMENT_STATUS } from '../workflows/definitions';
+import { LIST_LIMIT } from './schemas';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -24,6 +26,55 @@ const merchantErrors = {
   '415': errorResponse('Body is not JSON.'),
   '503': errorResponse('The payment engine (Temporal) is unavailable; retry later.'),
 };
+
+/** `GET /v1/payments`'s query parameters. */
+const listParameters = [
+  {
+    name: 'status',
+    in: 'query',
+    description:
+      'Payments in this status, or in any of several separated by commas (`status=PROCESSED,CANCELLED,FAILED`). ' +
+      `One of ${Object.values(PAYMENT_STATUS).join(', ')}.`,
+    schema: {
+      type: 'string',
+      pattern: `^(${Object.values(PAYMENT_STATUS).join('|')})(,(${Object.values(PAYMENT_STATUS).join('|')}))*$`,
+    },
+  },
+  {
+    name: 'created_from',
+    in: 'query',
+    description:
+      'Created at or after this instant: ISO 8601 with a time zone, at most millisecond precision. "Created" is ' +
+      'when the payment’s workflow started (Temporal’s `StartTime`).',
+    schema: { type: 'string', format: 'date-time', examples: ['2026-01-31T00:00:00+05:30'] },
+  },
+  {
+    name: 'created_to',
+    in: 'query',
+    description: 'Created before this instant (excluded, so consecutive ranges do not overlap); after `created_from`.',
+    schema: { type: 'string', format: 'date-time' },
+  },
+  {
+    name: 'reference_prefix',
+    in: 'query',
+    description: 'The merchant order reference starts with this (case-sensitive).',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,50}$' },
+  },
+  {
+    name: 'limit',
+    in: 'query',
+    description: 'Largest number of payments on the page.',
+    schema: { type: 'integer', minimum: 1, maximum: LIST_LIMIT.MAX, default: LIST_LIMIT.DEFAULT },
+  },
+  {
+    name: 'cursor',
+    in: 'query',
+    description:
+      'The `next_cursor` of the previous page, unchanged, sent with the same filters as the request that returned ' +
+      'it (`limit` may change). Opaque and signed: a made-up or altered cursor, or one sent with other filters, is a 400.',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,4096}$' },
+  },
+];
 
 const accepted = paymentResponse(
   'The payment accepted the request, but its outcome was not known within the wait (it goes on in the payment); ' +
@@ -124,6 +175,31 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
     ],
     paths: {
       '/v1/payments': {
+        get: {
+          tags: ['payments'],
+          operationId: 'listPayments',
+          summary: 'Search payments',
+          description:
+            'Payments matching every filter given, newest first, a page at a time: follow `next_cursor` until it is ' +
+            '`null`. A page may hold fewer than `limit` payments (even none) and still have a `next_cursor`. Each ' +
+            'entry is the payment’s summary as of its last status change; `GET /v1/payments/{merchant_order_reference}` ' +
+            'has the rest. Backed by Temporal’s visibility store, which is eventually consistent: a payment created or ' +
+            'changed a moment ago may be missing, or listed with its previous status, for up to a few seconds. ' +
+            '"Newest first" is by creation where the store can sort (Elasticsearch); SQL stores and Temporal Cloud ' +
+            'list running payments newest first, then ended ones most recently ended first.',
+          parameters: listParameters,
+          responses: {
+            '200': { description: 'A page of payments.', content: json(ref('PaymentList')) },
+            '400': errorResponse(
+              'A filter the search cannot take, named in `error.code`: `invalid_status`, `invalid_date` (not ISO ' +
+                '8601 with a time zone), `invalid_date_range` (`created_from` not before `created_to`), ' +
+                '`invalid_reference_prefix`, `invalid_limit` (not 1-100), `invalid_cursor` (not a `next_cursor` ' +
+                'issued for these filters), `unknown_parameter`, `repeated_parameter`.',
+            ),
+            '401': errorResponse('Missing or invalid API key.'),
+            '503': errorResponse('The payment engine (Temporal) is unavailable; retry later.'),
+          },
+        },
         post: {
           tags: ['payments'],
           operationId: 'createPayment',
@@ -483,6 +559,53 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             merchant_customer_reference: { type: 'string' },
             status: nullable({ type: 'string', description: 'Plural’s status (INACTIVE until a first payment).' }),
             created_at: nullable({ type: 'string', format: 'date-time' }),
+          },
+        },
+        PaymentList: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['object', 'data', 'next_cursor'],
+          properties: {
+            object: { const: 'list' },
+            data: { type: 'array', items: ref('PaymentSummary') },
+            next_cursor: nullable({
+              type: 'string',
+              description: 'Send as `cursor` (with the same filters) for the next page; `null` on the last page.',
+            }),
+          },
+        },
+        PaymentSummary: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'A payment as of its last status change (from the payment’s memo in Temporal).',
+          required: [
+            'object',
+            'merchant_order_reference',
+            'status',
+            'amount',
+            'pre_auth',
+            'payment_method',
+            'order_id',
+            'captured_amount',
+            'refunded_amount',
+            'created_at',
+            'updated_at',
+          ],
+          properties: {
+            object: { const: 'payment_summary' },
+            merchant_order_reference: { type: 'string' },
+            status: { type: 'string', enum: Object.values(PAYMENT_STATUS), description: 'As in `Payment`.' },
+            amount: ref('Money'),
+            pre_auth: { type: 'boolean' },
+            payment_method: {
+              type: 'string',
+              enum: ['card', 'card_token', 'network_token', 'card_points', 'hosted_checkout'],
+            },
+            order_id: nullable({ type: 'string', description: 'Plural order id.' }),
+            captured_amount: nullable(ref('Money')),
+            refunded_amount: nullable(ref('Money')),
+            created_at: { type: 'string', format: 'date-time' },
+            updated_at: { type: 'string', format: 'date-time' },
           },
         },
         SavedCardList: {

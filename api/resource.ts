@@ -1,6 +1,9 @@
-/** The payment resource: the engine's `PaymentState` in the API's snake_case vocabulary. Holds no card data. */
+/**
+ * The payment resource (the engine's `PaymentState`) and the list's payment summary (its `PaymentSummary`) in the
+ * API's snake_case vocabulary. Neither holds card data.
+ */
 import type { SavedCardSnapshot } from '../activities/types';
-import type { Money } from '../workflows/definitions';
+import type { Money, PaymentSummary } from '../workflows/definitions';
 import type { PaymentRecord } from './engine';
 
 const money = (m: Money | undefined): Money | null => (m ? { value: m.value, currency: m.currency } : null);
@@ -83,6 +86,27 @@ export function paymentResource(record: PaymentRecord) {
   };
 }
 export type PaymentResource = ReturnType<typeof paymentResource>;
+
+/**
+ * One payment of `GET /v1/payments`: what the payment's memo holds (as of its last status change), with the same
+ * field names as the payment resource. `GET /v1/payments/{ref}` has the rest.
+ */
+export function paymentSummaryResource(s: PaymentSummary) {
+  return {
+    object: 'payment_summary',
+    merchant_order_reference: s.merchantOrderReference,
+    status: s.status,
+    amount: money(s.amount),
+    pre_auth: s.preAuth,
+    payment_method: s.method,
+    order_id: s.pluralOrderId ?? null,
+    captured_amount: money(s.amountCaptured),
+    refunded_amount: money(s.amountRefunded),
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+  };
+}
+export type PaymentSummaryResource = ReturnType<typeof paymentSummaryResource>;
 
 /** The card saved for the customer (`card.save: true`), once Plural has it: pay with `card_token.token_id`. */
 function savedCardOf(c: SavedCardSnapshot | undefined) {

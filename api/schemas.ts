@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { maskPans } from '../observability';
+import { PAYMENT_STATUS } from '../workflows/definitions';
+import type { PaymentStatus } from '../workflows/definitions';
 
 /** `merchant_order_reference`: the payment's identity (and its workflow id). */
 export const REFERENCE_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;
@@ -365,6 +367,88 @@ export const CancelSchema = z.strictObject({
 
 /** Bodyless actions (`otp/resend`): an empty object or no body at all. */
 export const EmptySchema = z.strictObject({});
+
+/** `GET /v1/payments`: its query parameters, and the page size's bounds. */
+export const LIST_PARAMETERS = ['status', 'created_from', 'created_to', 'reference_prefix', 'limit', 'cursor'] as const;
+export const LIST_LIMIT = { DEFAULT: 20, MAX: 100 } as const;
+/** A cursor is the API's own base64url text; anything longer was not issued by it. */
+export const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,4096}$/;
+
+/** Error codes of the list's query parameters (answered as the error's `code`). */
+export const LIST_ERROR_CODE = {
+  INVALID_STATUS: 'invalid_status',
+  INVALID_DATE: 'invalid_date',
+  INVALID_DATE_RANGE: 'invalid_date_range',
+  INVALID_REFERENCE_PREFIX: 'invalid_reference_prefix',
+  INVALID_LIMIT: 'invalid_limit',
+  INVALID_CURSOR: 'invalid_cursor',
+} as const;
+
+const STATUS_ORDER: readonly PaymentStatus[] = Object.values(PAYMENT_STATUS);
+const ISO_DATE_TIME = z.iso.datetime({ offset: true });
+
+/** A query parameter's rule: a custom issue carrying the error code, naming the rule and never the value. */
+const queryRule = <T>(check: (value: string) => T | undefined, code: string, message: string) =>
+  z.string().transform((value, ctx): T => {
+    const parsed = check(value);
+    if (parsed === undefined) {
+      ctx.addIssue({ code: 'custom', message, params: { code } });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+
+/** An instant: ISO 8601 with a time zone, at most millisecond precision (finer would be silently truncated). */
+const instantParam = queryRule(
+  (v) => (ISO_DATE_TIME.safeParse(v).success && !/\.\d{4,}/.test(v) ? new Date(v) : undefined),
+  LIST_ERROR_CODE.INVALID_DATE,
+  'must be an ISO 8601 date-time with a time zone and at most millisecond precision, e.g. 2026-01-31T18:30:00Z',
+);
+
+/**
+ * `GET /v1/payments` query parameters, each given at most once (the route refuses unknown and repeated ones first).
+ * Statuses come back deduplicated in `PAYMENT_STATUS` order, so the same set always makes the same engine query.
+ */
+export const ListPaymentsQuerySchema = z
+  .strictObject({
+    status: queryRule(
+      (v) => {
+        const given = v.split(',');
+        if (!given.every((s) => (STATUS_ORDER as readonly string[]).includes(s))) return undefined;
+        return STATUS_ORDER.filter((s) => given.includes(s));
+      },
+      LIST_ERROR_CODE.INVALID_STATUS,
+      `must be one or more of ${STATUS_ORDER.join(', ')}, separated by commas`,
+    ).optional(),
+    created_from: instantParam.optional(),
+    created_to: instantParam.optional(),
+    reference_prefix: queryRule(
+      (v) => (REFERENCE_PATTERN.test(v) ? v : undefined),
+      LIST_ERROR_CODE.INVALID_REFERENCE_PREFIX,
+      'must be 1-50 characters, each a letter, digit, _ or - (as in a merchant_order_reference)',
+    ).optional(),
+    limit: queryRule(
+      (v) => (/^[1-9]\d{0,2}$/.test(v) && Number(v) <= LIST_LIMIT.MAX ? Number(v) : undefined),
+      LIST_ERROR_CODE.INVALID_LIMIT,
+      `must be a whole number from 1 to ${LIST_LIMIT.MAX}`,
+    ).default(LIST_LIMIT.DEFAULT),
+    cursor: queryRule(
+      (v) => (CURSOR_PATTERN.test(v) ? v : undefined),
+      LIST_ERROR_CODE.INVALID_CURSOR,
+      'must be the next_cursor of a previous page, unchanged',
+    ).optional(),
+  })
+  .superRefine((q, ctx) => {
+    if (q.created_from && q.created_to && q.created_from.getTime() >= q.created_to.getTime()) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['created_from'],
+        message: 'must be before created_to (the range includes created_from and excludes created_to)',
+        params: { code: LIST_ERROR_CODE.INVALID_DATE_RANGE },
+      });
+    }
+  });
+export type ListPaymentsQuery = z.infer<typeof ListPaymentsQuerySchema>;
 
 /** The specific error code the first issue carries (`params.code` of a custom rule), if any. */
 export function errorCodeOf(error: z.ZodError): string | undefined {

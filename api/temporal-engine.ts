@@ -1,10 +1,13 @@
 /**
  * {@link PaymentEngine} over `@temporalio/client`: one workflow per merchant order reference. Thin on purpose: a
  * create is one update-with-start, each merchant action one Update (its validator is the workflow's rule, its answer
- * that request's outcome), each gateway event one Signal, a read one query — or the memo when no worker answers.
+ * that request's outcome), each gateway event one Signal, a read one query — or the memo when no worker answers — and
+ * a search one visibility list (search attributes to filter, the memo for each payment's summary).
  */
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import type { temporal } from '@temporalio/proto';
 import {
   callbackReceivedSignal,
   cancelUpdate,
@@ -18,6 +21,7 @@ import {
   PAYMENT_WORKFLOW_TYPE,
   paymentWorkflowId,
   resendOtpUpdate,
+  SEARCH_ATTRIBUTE,
   submitOtpUpdate,
   UPDATE_REJECTION,
   webhookReceivedSignal,
@@ -26,7 +30,16 @@ import type { PaymentState, PaymentSummary, PaymentWorkflowInput, UpdateRejectio
 import { validateCancel, validateCapture, validateResendOtp, validateSubmitOtp } from '../workflows/validators';
 import { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';
 import { gatewayRetryStatus } from './gateway-status';
-import type { Answer, CreateOutcome, DeliveryOutcome, PaymentEngine, PaymentRecord } from './engine';
+import type {
+  Answer,
+  CreateOutcome,
+  DeliveryOutcome,
+  PaymentEngine,
+  PaymentListPage,
+  PaymentListRequest,
+  PaymentRecord,
+} from './engine';
+import { paymentListQuery } from './visibility-query';
 
 /** Options of {@link createTemporalEngine}. */
 export interface TemporalEngineOptions {
@@ -45,6 +58,22 @@ const isNamed = (err: unknown, name: string): boolean =>
 
 /** Plural order ids go into a visibility query: accept only characters that need no escaping. */
 const SAFE_ORDER_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+/** gRPC `INVALID_ARGUMENT`: how the server refuses a list filter it cannot run. */
+const GRPC_INVALID_ARGUMENT = 3;
+
+/** The visibility store refused `ORDER BY` (SQL stores and Temporal Cloud do; only Elasticsearch takes it). */
+const refusedOrderBy = (err: unknown): boolean =>
+  err !== null &&
+  typeof err === 'object' &&
+  (err as { code?: unknown }).code === GRPC_INVALID_ARGUMENT &&
+  /ORDER BY/i.test(String((err as { details?: unknown }).details ?? (err as { message?: unknown }).message));
+
+/**
+ * First byte of the engine's page tokens: which order the first page was asked in, so every later page of that
+ * listing asks the same way (a server page token is only valid for the query that returned it).
+ */
+const ORDER = { STORE_DEFAULT: 0, START_TIME_DESC: 1 } as const;
 
 const REJECTIONS: ReadonlySet<string> = new Set(Object.values(UPDATE_REJECTION));
 
@@ -216,6 +245,69 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
 
   const referenceOf = (workflowId: string): string => workflowId.replace(/^payment:/, '');
 
+  /**
+   * Whether the visibility store takes `ORDER BY StartTime DESC`: unknown until the first list asks; a refusal
+   * (SQL stores, Temporal Cloud) is remembered, and those stores' own order is used: running workflows first, newest
+   * started first, then ended ones, most recently ended first.
+   */
+  let orderBySupported: boolean | undefined;
+
+  async function list(request: PaymentListRequest): Promise<PaymentListPage> {
+    const { namespace } = client.options;
+    const given = request.pageToken;
+    if (
+      given !== undefined &&
+      (given.length < 2 || (given[0] !== ORDER.STORE_DEFAULT && given[0] !== ORDER.START_TIME_DESC))
+    )
+      throw new TypeError('not a page token of this engine');
+    let ordered = given === undefined ? orderBySupported !== false : given[0] === ORDER.START_TIME_DESC;
+    /** One page of the query in the given order (built first: a filter it refuses is a bug, not an outage). */
+    const pageOf = (orderByStartTime: boolean) => {
+      const query = paymentListQuery(request, { orderByStartTime });
+      return (): Promise<temporal.api.workflowservice.v1.ListWorkflowExecutionsResponse> =>
+        client.withDeadline(Date.now() + callTimeoutMs, () =>
+          client.workflowService.listWorkflowExecutions({
+            namespace,
+            query,
+            pageSize: request.limit,
+            nextPageToken: given?.subarray(1),
+          }),
+        );
+    };
+    let response: temporal.api.workflowservice.v1.ListWorkflowExecutionsResponse;
+    const first = pageOf(ordered);
+    try {
+      response = await first();
+    } catch (err) {
+      if (!(ordered && given === undefined && refusedOrderBy(err)))
+        throw new EngineUnavailableError('Temporal call failed: list', err);
+      orderBySupported = false;
+      ordered = false;
+      response = await call('list', pageOf(false));
+    }
+    if (ordered) orderBySupported = true;
+    const payments: PaymentSummary[] = [];
+    for (const raw of response.executions) {
+      // Decoded as the SDK's own list() decodes it, through the client's data converter (and payload codec).
+      const info = await call('decode memo', () =>
+        executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, namespace),
+      );
+      const summary = info.memo?.[PAYMENT_MEMO_KEY];
+      // Without a summary it is not a payment this engine started.
+      if (!isSummary(summary)) continue;
+      // STARTS_WITH is case-insensitive on SQLite: the reference is case-sensitive, so check it again here.
+      if (request.referencePrefix !== undefined && !summary.merchantOrderReference.startsWith(request.referencePrefix))
+        continue;
+      payments.push(summary);
+    }
+    const next = response.nextPageToken;
+    const nextPageToken =
+      next && next.length > 0
+        ? Uint8Array.from([ordered ? ORDER.START_TIME_DESC : ORDER.STORE_DEFAULT, ...next])
+        : undefined;
+    return { payments, nextPageToken };
+  }
+
   return {
     async create(input: PaymentWorkflowInput, request, waitMs): Promise<CreateOutcome> {
       const ref = input.merchantOrderReference;
@@ -237,6 +329,12 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
         args: [input],
         // The memo answers reads before a worker first runs the payment (the workflow keeps it current after).
         memo: { [FINGERPRINT_MEMO_KEY]: request.requestFingerprint, [PAYMENT_MEMO_KEY]: summary },
+        // Searchable from the start, before a worker first runs it (the workflow upserts the same set at each change).
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTE.PAYMENT_STATUS, value: PAYMENT_STATUS.CREATED },
+          { key: SEARCH_ATTRIBUTE.MERCHANT_ORDER_REFERENCE, value: ref },
+          { key: SEARCH_ATTRIBUTE.PARKED_OPERATION, value: 'none' },
+        ],
         // A running payment takes the Update (its validator compares the requests); an ended one is never restarted.
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -302,6 +400,8 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
       const ok = await signalIfRunning(workflowId, (h) => h.signal(webhookReceivedSignal, signal));
       return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };
     },
+
+    list,
 
     async ping(): Promise<void> {
       await call('getSystemInfo', () => client.workflowService.getSystemInfo({}));

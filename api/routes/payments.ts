@@ -1,6 +1,7 @@
 /**
- * `POST /v1/payments` (one update-with-start: the answer comes when the payment is actionable) and
- * `GET /v1/payments/{ref}` (the workflow's query, or its memo marked `stale` when no worker answers in time).
+ * `POST /v1/payments` (one update-with-start: the answer comes when the payment is actionable),
+ * `GET /v1/payments/{ref}` (the workflow's query, or its memo marked `stale` when no worker answers in time) and,
+ * on the same path as the create, the search `GET /v1/payments` (its handler is in `search.ts`).
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
@@ -20,6 +21,7 @@ import { createPaymentSchema } from '../schemas';
 import type { CreatePaymentRequest } from '../schemas';
 import { destroyAll, load, sendPayment } from './context';
 import type { RouteContext } from './context';
+import { listPayments } from './search';
 
 const CARD_TTL_MS = 15 * 60_000;
 
@@ -111,6 +113,7 @@ export function paymentRoutes(ctx: RouteContext): Router {
 
   router
     .route('/v1/payments')
+    .get(ctx.authenticate, listPayments(ctx))
     .post(...ctx.merchant, async (req, res) => {
       const body = parse(paymentSchema, jsonBody(req, true), 'payment request');
       const ref = body.merchant_order_reference;
@@ -159,7 +162,7 @@ export function paymentRoutes(ctx: RouteContext): Router {
       if (!record) throw new EngineUnavailableError(`payment ${ref} was not confirmed started; retry the same request`);
       sendPayment(res, 202, record);
     })
-    .all(methodNotAllowed('POST'));
+    .all(methodNotAllowed('GET, POST'));
 
   router
     .route('/v1/payments/:merchant_order_reference')

@@ -11,6 +11,8 @@ import type {
   DeliveryOutcome,
   GatewayRetryStatus,
   PaymentEngine,
+  PaymentListPage,
+  PaymentListRequest,
   PaymentRecord,
 } from '../../api/engine';
 import { PaymentNotFoundError } from '../../api/engine';
@@ -25,6 +27,7 @@ import type {
   PaymentAnswer,
   PaymentState,
   PaymentStatus,
+  PaymentSummary,
   PaymentWorkflowInput,
   ResendOtpAnswer,
   SubmitOtpAnswer,
@@ -87,9 +90,9 @@ export class FakeEngine implements PaymentEngine {
     readonly vault: FakeVault = new FakeVault(),
   ) {}
 
-  /** Calls other than reads (`get`, `ping`) that the payment did not refuse. */
+  /** Calls other than reads (`get`, `list`, `ping`) that the payment did not refuse. */
   get mutatingCalls(): EngineCall[] {
-    return this.calls.filter((c) => c.method !== 'get' && c.method !== 'ping' && !c.refused);
+    return this.calls.filter((c) => c.method !== 'get' && c.method !== 'list' && c.method !== 'ping' && !c.refused);
   }
 
   private later(fn: () => void): void {
@@ -230,6 +233,8 @@ export class FakeEngine implements PaymentEngine {
     if (!run) return e;
     this.later(() => {
       state.pluralOrderId = `v1-ord-${ref}`;
+      // A payment a test has already put in a status (`seed`, `force`) stays there: the timer must not move it back.
+      if (state.status !== 'CREATED') return;
       if (input.method.kind === 'hosted_checkout') {
         state.redirectUrl = `https://checkout.example.test/pay/${ref}`;
         state.nextActions = ['REDIRECT_TO_CHECKOUT', 'CANCEL'];
@@ -400,6 +405,45 @@ export class FakeEngine implements PaymentEngine {
       });
     }
     return Promise.resolve({ delivered: true, merchantOrderReference: e.state.merchantOrderReference });
+  }
+
+  /**
+   * As visibility lists them: newest created first (ties: the later created first), filtered like the Temporal
+   * engine's query. The page token is the offset of the next page, as text.
+   */
+  list(request: PaymentListRequest): Promise<PaymentListPage> {
+    this.calls.push({ method: 'list', args: [request] });
+    const from = request.createdFrom?.getTime() ?? -Infinity;
+    const to = request.createdTo?.getTime() ?? Infinity;
+    const matching = [...this.payments.values()]
+      .map((e) => e.state)
+      .reverse()
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
+      .filter(
+        (s) =>
+          (request.statuses === undefined || request.statuses.includes(s.status)) &&
+          Date.parse(s.createdAt) >= from &&
+          Date.parse(s.createdAt) < to &&
+          (request.referencePrefix === undefined || s.merchantOrderReference.startsWith(request.referencePrefix)),
+      );
+    const offset = request.pageToken ? Number(Buffer.from(request.pageToken).toString('utf8')) : 0;
+    const end = offset + request.limit;
+    const summary = (s: PaymentState): PaymentSummary => ({
+      merchantOrderReference: s.merchantOrderReference,
+      method: s.method,
+      preAuth: s.preAuth,
+      status: s.status,
+      pluralOrderId: s.pluralOrderId,
+      amount: { ...s.amount },
+      amountCaptured: s.amountCaptured && { ...s.amountCaptured },
+      amountRefunded: s.amountRefunded && { ...s.amountRefunded },
+      createdAt: s.createdAt,
+      updatedAt: s.updatedAt,
+    });
+    return Promise.resolve({
+      payments: matching.slice(offset, end).map(summary),
+      nextPageToken: end < matching.length ? new Uint8Array(Buffer.from(String(end), 'utf8')) : undefined,
+    });
   }
 
   ping(): Promise<void> {

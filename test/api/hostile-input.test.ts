@@ -63,6 +63,7 @@ function sendRaw(method: string, path: string, headers: Record<string, string>, 
 
 const ROUTES: readonly [string, string][] = [
   ['POST', '/v1/payments'],
+  ['GET', '/v1/payments'],
   ['GET', '/v1/payments/{ref}'],
   ['POST', '/v1/payments/{ref}/otp'],
   ['POST', '/v1/payments/{ref}/otp/resend'],

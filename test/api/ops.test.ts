@@ -163,8 +163,8 @@ describe('errors', () => {
   });
 
   it.each([
-    ['DELETE', '/v1/payments', 'POST'],
-    ['GET', '/v1/payments', 'POST'],
+    ['DELETE', '/v1/payments', 'GET, POST'],
+    ['PATCH', '/v1/payments', 'GET, POST'],
     ['POST', '/v1/payments/ref-1', 'GET'],
     ['GET', '/v1/payments/ref-1/otp', 'POST'],
     ['PUT', '/v1/payments/ref-1/capture', 'POST'],
