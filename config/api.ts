@@ -17,6 +17,7 @@ import {
 import { bothOrNeither, ConfigError, parseEnv } from './load';
 import type { ConfigIssue, CrossCheck, Env } from './load';
 import { loadPaymentDurations } from './payment';
+import { refuseInProduction } from './production';
 import {
   payloadEncryptionField,
   payloadKeySecrets,
@@ -126,8 +127,10 @@ const credentialsNeedBaseUrl: CrossCheck = (env) =>
     : [];
 
 /**
- * Reads and validates the API's configuration, payment durations included.
+ * Reads and validates the API's configuration, payment durations included; in production mode, refuses development
+ * values.
  * @throws {ConfigError} listing every bad or missing key, without their values.
+ * @throws {ProductionConfigError} in production mode, naming each development value or missing secret in one line.
  */
 export function loadApiConfig(env: Env): ApiConfig {
   const issues: ConfigIssue[] = [];
@@ -149,6 +152,25 @@ export function loadApiConfig(env: Env): ApiConfig {
   );
   const durations = attempt(() => loadPaymentDurations(env, 'api'));
   if (e === undefined || durations === undefined) throw new ConfigError('api', issues);
+  refuseInProduction(env, 'api', {
+    secrets: [
+      K.API_KEYS,
+      K.API_FINGERPRINT_KEY,
+      K.PLURAL_CALLBACK_SECRET_HEX,
+      K.PLURAL_WEBHOOK_SECRET,
+      K.PLURAL_CLIENT_ID,
+      K.PLURAL_CLIENT_SECRET,
+      K.CARD_VAULT_TOKEN,
+      K.PAYLOAD_KEYS,
+    ],
+    required: [
+      {
+        key: K.CARD_VAULT_TOKEN,
+        why: 'without it cards stay in the API process, which no worker of another process can reach',
+      },
+    ],
+    payloadEncryption: true,
+  });
   const timings: ApiConfig['timings'] = {};
   if (e.API_START_WAIT_MS !== undefined) timings.startWaitMs = e.API_START_WAIT_MS;
   if (e.API_ACTION_WAIT_MS !== undefined) timings.actionWaitMs = e.API_ACTION_WAIT_MS;

@@ -5,6 +5,7 @@ import type { LogLevel } from '../observability/logger';
 import { CONFIG_KEYS as K } from './keys';
 import { hostPort, httpUrl, integer, logLevel, optionalInteger, requiredString, temporalName } from './fields';
 import { bothOrNeither, parseEnv } from './load';
+import { refuseInProduction } from './production';
 import {
   payloadEncryptionField,
   payloadKeySecrets,
@@ -89,8 +90,9 @@ const workerEnvSchema = z.object({
 });
 
 /**
- * Reads and validates the worker's configuration.
+ * Reads and validates the worker's configuration; in production mode, refuses development values.
  * @throws {ConfigError} listing every bad or missing key, without their values.
+ * @throws {ProductionConfigError} in production mode, naming each development value or missing secret in one line.
  */
 export function loadWorkerConfig(env: Env): WorkerConfig {
   // Both or neither: a URL without a token (or the reverse) is a half-configured vault, not the in-memory one.
@@ -98,6 +100,14 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     bothOrNeither(K.CARD_VAULT_URL, K.CARD_VAULT_TOKEN),
     payloadKeysRequired,
   ]);
+  refuseInProduction(env, 'worker', {
+    secrets: [K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET, K.CARD_VAULT_TOKEN, K.PAYLOAD_KEYS],
+    required: [
+      { key: K.CARD_VAULT_URL, why: "the in-process card vault works only with the API in the worker's process" },
+      { key: K.CARD_VAULT_TOKEN, why: 'the card-vault endpoint needs it' },
+    ],
+    payloadEncryption: true,
+  });
   return {
     temporal: {
       address: e.TEMPORAL_ADDRESS,

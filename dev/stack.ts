@@ -24,6 +24,9 @@ import {
   apiSecrets,
   CONFIG_KEYS as K,
   ConfigError,
+  DEV_API_KEY,
+  DEV_CODEC_TOKEN,
+  DEV_FINGERPRINT_KEY,
   fields,
   loadApiConfig,
   loadWorkerConfig,
@@ -47,13 +50,8 @@ import { SEARCH_ATTRIBUTE } from '../workflows/definitions';
 import { createReturnPageRouter } from './return-page';
 import { DEFAULT_BUNDLE_CACHE_DIR, loadWorkflowBundle } from './workflow-bundle';
 
-/** API key the stack accepts when `API_KEYS` is unset. Development only: printed at start-up. */
-export const DEV_API_KEY = 'sk_dev_local_only_0123456789';
-/** Fingerprint key when `API_FINGERPRINT_KEY` is unset; fixed so idempotent create survives a restart. */
-export const DEV_FINGERPRINT_KEY = 'dev-fingerprint-key-local-only';
-
-/** Bearer token of the dev stack's codec endpoint when `CODEC_SERVER_TOKENS` is unset. Printed at start-up. */
-export const DEV_CODEC_TOKEN = 'codec_dev_local_only_0123456789abcdef';
+// The stack's fixed development keys live with every other published value, which production mode refuses.
+export { DEV_API_KEY, DEV_CODEC_TOKEN, DEV_FINGERPRINT_KEY };
 /** File in the data dir holding the payload key the stack made (`PAYLOAD_KEYS` format), mode 0600. */
 export const PAYLOAD_KEYS_FILE = 'payload-keys';
 
