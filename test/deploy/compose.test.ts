@@ -12,6 +12,7 @@ import {
   MissingVariableError,
   parseCompose,
   portProblems,
+  publishedPortProblems,
   readCompose,
   REQUIRED_SHELL_VARS,
   requiredVariables,
@@ -169,7 +170,7 @@ describe('docker-compose.yml', () => {
     expect(noDefault).toEqual([expect.stringContaining('worker: PLURAL_CLIENT_SECRET')]);
   });
 
-  it('publishes and health-checks the port each process listens on, on all interfaces', () => {
+  it('publishes or exposes and health-checks the port each process listens on, on all interfaces', () => {
     expect(portProblems(compose)).toEqual([]);
   });
 
@@ -182,7 +183,7 @@ describe('docker-compose.yml', () => {
       ),
     ).toEqual(['api: publishes container port 3000, listens on 8080']);
     expect(portProblems(setEnv('worker', 'WORKER_METRICS_PORT', '9000'))).toEqual(
-      expect.arrayContaining(['worker: publishes container port 9464, listens on 9000']),
+      expect.arrayContaining(['worker: exposes container port 9464, listens on 9000']),
     );
     // Unset: the code's default (8090) applies, which the file publishes.
     expect(portProblems(setEnv('sandbox', 'SANDBOX_PORT', undefined))).toEqual([]);
@@ -267,6 +268,52 @@ describe('docker-compose.yml', () => {
     expect(envExampleProblems(compose, ENV_EXAMPLE.replace(/^POSTGRES_PASSWORD=$/m, ''))).toEqual([
       '.env.example does not name POSTGRES_PASSWORD',
     ]);
+  });
+
+  it('publishes nothing but the API, and the UI, codec server and sandbox pages on 127.0.0.1 only', () => {
+    expect(publishedPortProblems(compose)).toEqual([]);
+    const published = Object.fromEntries(
+      Object.entries(compose.services)
+        .filter(([, s]) => (s.ports ?? []).length > 0)
+        .map(([name, s]) => [name, s.ports]),
+    );
+    expect(published).toEqual({
+      api: ['8080:8080'],
+      'temporal-ui': ['127.0.0.1:8233:8080'],
+      'codec-server': ['127.0.0.1:8081:8081'],
+      sandbox: ['127.0.0.1:8090:8090'],
+    });
+  });
+
+  it("reports Temporal's port, the worker's metrics or the UI published on the network", () => {
+    expect(
+      publishedPortProblems(
+        withService('temporal', (s) => {
+          s.ports = ['7233:7233'];
+        }),
+      ),
+    ).toEqual(['temporal: publishes 7233->7233; nothing but the API may face a network']);
+    expect(
+      publishedPortProblems(
+        withService('worker', (s) => {
+          s.ports = [{ target: 9464, published: 9464, host_ip: '127.0.0.1' }];
+        }),
+      ),
+    ).toEqual(['worker: publishes 9464->9464; nothing but the API may face a network']);
+    expect(
+      publishedPortProblems(
+        withService('temporal-ui', (s) => {
+          s.ports = ['8233:8080'];
+        }),
+      ),
+    ).toEqual(['temporal-ui: publishes 8233->8080 on every interface, not 127.0.0.1 only']);
+    expect(
+      publishedPortProblems(
+        withService('codec-server', (s) => {
+          s.ports = ['0.0.0.0:8081:8081'];
+        }),
+      ),
+    ).toEqual(['codec-server: publishes 8081->8081 on 0.0.0.0, not 127.0.0.1 only']);
   });
 
   it('points the Temporal UI at the codec server, which allows the UI origin and listens on all interfaces', () => {

@@ -72,6 +72,18 @@ export const COMPOSE_SECRET_VARS: ReadonlySet<string> = new Set([
  */
 export const OPTIONAL_EMPTY_SECRETS: ReadonlySet<string> = new Set(['CODEC_SERVER_TOKENS']);
 
+/**
+ * Where each service may publish a port on the host: `any` interface (the API: the one door), `loopback` only
+ * (`127.0.0.1:…`: the UI, its codec server and the sandbox's pages, for a browser on the host), and no other
+ * service at all (Temporal's gRPC port, the worker's metrics, the database).
+ */
+export const PUBLISHED_PORTS: Readonly<Record<string, 'any' | 'loopback'>> = {
+  api: 'any',
+  'temporal-ui': 'loopback',
+  'codec-server': 'loopback',
+  sandbox: 'loopback',
+};
+
 export type Compose = { services: Record<string, Service> } & Record<string, unknown>;
 export interface Service {
   image?: string;
@@ -379,6 +391,25 @@ export function portProblems(doc: Compose): string[] {
   const codec = serviceEnv(doc.services['codec-server'] ?? {});
   if (loopback(codec.CODEC_SERVER_HOST, CODEC_SERVER_DEFAULTS.host)) {
     problems.push('codec-server: CODEC_SERVER_HOST must be 0.0.0.0 in a container');
+  }
+  return problems;
+}
+
+/**
+ * Only the API is published on every interface; the UI, the codec server and the sandbox only on the host's loopback;
+ * nothing else at all (Temporal's 7233 above all: whoever reaches it can signal any payment).
+ */
+export function publishedPortProblems(doc: Compose): string[] {
+  const problems: string[] = [];
+  for (const [name, service] of Object.entries(doc.services)) {
+    const allowed = PUBLISHED_PORTS[name];
+    for (const p of publishedPorts(service)) {
+      const where = `${p.published ?? '(random)'}->${p.target}`;
+      if (allowed === undefined) problems.push(`${name}: publishes ${where}; nothing but the API may face a network`);
+      else if (allowed === 'loopback' && p.hostIp !== '127.0.0.1') {
+        problems.push(`${name}: publishes ${where} on ${p.hostIp ?? 'every interface'}, not 127.0.0.1 only`);
+      }
+    }
   }
   return problems;
 }
