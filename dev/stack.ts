@@ -435,7 +435,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       devApp.use(
         '/codec',
         createCodecRouter({
-          codec: new EncryptionCodec({ keys: encryption.keys }),
+          // A viewer: it shows a plain-text payload someone wrote without the codec, which the worker refuses.
+          codec: new EncryptionCodec({ keys: encryption.keys, unencrypted: 'pass' }),
           auth: { kind: 'token', tokens: dev.CODEC_SERVER_TOKENS ?? [DEV_CODEC_TOKEN], trustedOrigins: uiOrigins },
           corsOrigins: [...(dev.CODEC_CORS_ORIGINS ?? []), ...uiOrigins],
           logger: logger.child({ component: 'codec' }),
