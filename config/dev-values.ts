@@ -6,7 +6,7 @@
 
 /** API key the dev stack accepts when `API_KEYS` is unset. Development only: printed at start-up. */
 export const DEV_API_KEY = 'sk_dev_local_only_0123456789';
-/** Fingerprint key of the dev stack when `API_FINGERPRINT_KEY` is unset; fixed so idempotent create survives a restart. */
+/** Fingerprint key when `API_FINGERPRINT_KEY` is unset; fixed so idempotent create survives a restart. */
 export const DEV_FINGERPRINT_KEY = 'dev-fingerprint-key-local-only';
 /** Bearer token of the dev stack's codec endpoint when `CODEC_SERVER_TOKENS` is unset. Printed at start-up. */
 export const DEV_CODEC_TOKEN = 'codec_dev_local_only_0123456789abcdef';
