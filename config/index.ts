@@ -43,3 +43,10 @@ export {
   refuseInProduction,
 } from './production';
 export type { ProductionRules } from './production';
+export {
+  TEMPORAL_CONNECTION_KEYS,
+  temporalConnectionOptions,
+  temporalConnectionSecrets,
+  temporalConnectionSecurity,
+} from './temporal-connection';
+export type { TemporalConnectionSecurity } from './temporal-connection';

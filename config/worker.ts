@@ -7,6 +7,13 @@ import { hostPort, httpUrl, integer, logLevel, optionalInteger, requiredString, 
 import { bothOrNeither, parseEnv } from './load';
 import { refuseInProduction } from './production';
 import {
+  temporalConnectionChecks,
+  temporalConnectionFields,
+  temporalConnectionSecrets,
+  temporalConnectionSecurity,
+} from './temporal-connection';
+import type { TemporalConnectionSecurity } from './temporal-connection';
+import {
   payloadEncryptionField,
   payloadKeySecrets,
   payloadKeysField,
@@ -37,7 +44,8 @@ export type CardVaultConfig = { kind: 'memory' } | { kind: 'http'; url: string; 
 
 /** Validated worker configuration. */
 export interface WorkerConfig {
-  temporal: { address: string; namespace: string; taskQueue: string };
+  /** Where Temporal is, and (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`) how to authenticate to it. */
+  temporal: { address: string; namespace: string; taskQueue: string } & TemporalConnectionSecurity;
   plural: { baseUrl: string; clientId: string; clientSecret: string; timeoutMs: number };
   cardVault: CardVaultConfig;
   /** `PAYLOAD_ENCRYPTION` / `PAYLOAD_KEYS`: the payload codec's key ring, or explicitly off. */
@@ -59,6 +67,7 @@ const workerEnvSchema = z.object({
   [K.TEMPORAL_ADDRESS]: hostPort(WORKER_DEFAULTS.temporalAddress),
   [K.TEMPORAL_NAMESPACE]: temporalName(WORKER_DEFAULTS.temporalNamespace),
   [K.TEMPORAL_TASK_QUEUE]: temporalName(WORKER_DEFAULTS.taskQueue),
+  ...temporalConnectionFields,
   [K.PLURAL_BASE_URL]: httpUrl('the Plural API origin, e.g. https://pluraluat.v2.pinepg.in'),
   [K.PLURAL_CLIENT_ID]: requiredString('the merchant client id issued by Plural', { maxLength: 256 }),
   [K.PLURAL_CLIENT_SECRET]: requiredString('the merchant client secret issued by Plural', { maxLength: 1024 }),
@@ -99,6 +108,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
   const e = parseEnv(workerEnvSchema, env, 'worker', [
     bothOrNeither(K.CARD_VAULT_URL, K.CARD_VAULT_TOKEN),
     payloadKeysRequired,
+    temporalConnectionChecks,
   ]);
   refuseInProduction(env, 'worker', {
     secrets: [K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET, K.CARD_VAULT_TOKEN, K.PAYLOAD_KEYS],
@@ -113,6 +123,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
+      ...temporalConnectionSecurity(env),
     },
     plural: {
       baseUrl: e.PLURAL_BASE_URL,
@@ -141,5 +152,6 @@ export function workerSecrets(config: WorkerConfig): string[] {
   const secrets = [config.plural.clientSecret];
   if (config.cardVault.kind === 'http') secrets.push(config.cardVault.token);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));
+  secrets.push(...temporalConnectionSecrets(config.temporal));
   return secrets;
 }

@@ -34,6 +34,7 @@ import {
   parseEnv,
   payloadKeysField,
   resolveApiUrls,
+  temporalConnectionOptions,
   workerSecrets,
 } from '../config';
 import type { ApiConfig, ConfigIssue, Env, WorkerConfig } from '../config';
@@ -347,9 +348,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     );
     const { worker: workerConfig, api: apiConfig } = loadAll(finalEnv);
 
-    const nativeConnection = await NativeConnection.connect({ address: workerConfig.temporal.address });
+    // TEMPORAL_TLS* and TEMPORAL_API_KEY are for a cluster in TEMPORAL_ADDRESS, not for our own dev server.
+    const at = (config: WorkerConfig | ApiConfig) =>
+      temporal ? { address: config.temporal.address } : temporalConnectionOptions(config.temporal);
+    const nativeConnection = await NativeConnection.connect(at(workerConfig));
     cleanups.push(() => nativeConnection.close());
-    const connection = await Connection.connect({ address: apiConfig.temporal.address });
+    const connection = await Connection.connect(at(apiConfig));
     cleanups.push(() => connection.close());
     // The dev server registered them at start; a cluster in TEMPORAL_ADDRESS may not have them yet.
     if (!temporal) await ensureSearchAttributes(nativeConnection, workerConfig.temporal.namespace, logger);
