@@ -5,7 +5,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { createCardVaultRouter, InMemoryCardVault } from '../card-vault';
-import { apiSecrets, ConfigError, loadApiConfig, resolveApiUrls } from '../config';
+import { apiSecrets, ConfigError, loadApiConfig, resolveApiUrls, temporalConnectionOptions } from '../config';
 import type { ApiConfig } from '../config';
 import { createLogger } from '../observability';
 import { createDataConverter } from '../payload-codec';
@@ -23,7 +23,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
   if (config.payloadEncryption.mode === 'off') {
     logger.warn('PAYLOAD_ENCRYPTION=off: workflow inputs, signals and results are stored in Temporal in clear');
   }
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const router =
     config.cardVaultToken !== undefined ? createCardVaultRouter({ token: config.cardVaultToken }) : undefined;
   const memoryVault = router ? undefined : new InMemoryCardVault();

@@ -17,6 +17,14 @@ import {
 import { bothOrNeither, ConfigError, parseEnv } from './load';
 import type { ConfigIssue, CrossCheck, Env } from './load';
 import { loadPaymentDurations } from './payment';
+import { refuseInProduction } from './production';
+import {
+  temporalConnectionChecks,
+  temporalConnectionFields,
+  temporalConnectionSecrets,
+  temporalConnectionSecurity,
+} from './temporal-connection';
+import type { TemporalConnectionSecurity } from './temporal-connection';
 import {
   payloadEncryptionField,
   payloadKeySecrets,
@@ -44,7 +52,8 @@ export const API_KEY_MIN_LENGTH = 16;
 
 /** Validated API configuration. */
 export interface ApiConfig {
-  temporal: { address: string; namespace: string; taskQueue: string };
+  /** Where Temporal is, and (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`) how to authenticate to it. */
+  temporal: { address: string; namespace: string; taskQueue: string } & TemporalConnectionSecurity;
   listen: { host: string; port: number };
   /** `API_PUBLIC_URL`; unset: derived from the bound address by {@link resolveApiUrls}. */
   publicUrl: string | undefined;
@@ -85,6 +94,7 @@ const apiEnvSchema = z.object({
   [K.TEMPORAL_ADDRESS]: hostPort(API_DEFAULTS.temporalAddress),
   [K.TEMPORAL_NAMESPACE]: temporalName(API_DEFAULTS.temporalNamespace),
   [K.TEMPORAL_TASK_QUEUE]: temporalName(API_DEFAULTS.taskQueue),
+  ...temporalConnectionFields,
   [K.API_KEYS]: apiKeyList,
   [K.API_FINGERPRINT_KEY]: requiredString('the key of the request-fingerprint HMAC; keep it stable across restarts', {
     minLength: API_KEY_MIN_LENGTH,
@@ -126,8 +136,10 @@ const credentialsNeedBaseUrl: CrossCheck = (env) =>
     : [];
 
 /**
- * Reads and validates the API's configuration, payment durations included.
+ * Reads and validates the API's configuration, payment durations included; in production mode, refuses development
+ * values.
  * @throws {ConfigError} listing every bad or missing key, without their values.
+ * @throws {ProductionConfigError} in production mode, naming each development value or missing secret in one line.
  */
 export function loadApiConfig(env: Env): ApiConfig {
   const issues: ConfigIssue[] = [];
@@ -145,15 +157,40 @@ export function loadApiConfig(env: Env): ApiConfig {
       payloadKeysRequired,
       bothOrNeither(K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET),
       credentialsNeedBaseUrl,
+      temporalConnectionChecks,
     ]),
   );
   const durations = attempt(() => loadPaymentDurations(env, 'api'));
   if (e === undefined || durations === undefined) throw new ConfigError('api', issues);
+  refuseInProduction(env, 'api', {
+    secrets: [
+      K.API_KEYS,
+      K.API_FINGERPRINT_KEY,
+      K.PLURAL_CALLBACK_SECRET_HEX,
+      K.PLURAL_WEBHOOK_SECRET,
+      K.PLURAL_CLIENT_ID,
+      K.PLURAL_CLIENT_SECRET,
+      K.CARD_VAULT_TOKEN,
+      K.PAYLOAD_KEYS,
+    ],
+    required: [
+      {
+        key: K.CARD_VAULT_TOKEN,
+        why: 'without it cards stay in the API process, which no worker of another process can reach',
+      },
+    ],
+    payloadEncryption: true,
+  });
   const timings: ApiConfig['timings'] = {};
   if (e.API_START_WAIT_MS !== undefined) timings.startWaitMs = e.API_START_WAIT_MS;
   if (e.API_ACTION_WAIT_MS !== undefined) timings.actionWaitMs = e.API_ACTION_WAIT_MS;
   return {
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      ...temporalConnectionSecurity(env),
+    },
     listen: { host: e.API_HOST, port: e.API_PORT },
     publicUrl: e.API_PUBLIC_URL,
     returnUrls: { success: e.MERCHANT_SUCCESS_URL, failure: e.MERCHANT_FAILURE_URL },
@@ -217,5 +254,6 @@ export function apiSecrets(config: ApiConfig): string[] {
   if (config.plural.credentials !== undefined) secrets.push(config.plural.credentials.clientSecret);
   if (config.cardVaultToken !== undefined) secrets.push(config.cardVaultToken);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));
+  secrets.push(...temporalConnectionSecrets(config.temporal));
   return secrets;
 }

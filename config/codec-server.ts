@@ -6,6 +6,7 @@ import { integer, logLevel } from './fields';
 import { parseEnv } from './load';
 import type { CrossCheck, Env } from './load';
 import { payloadKeysField } from './payload-encryption';
+import { refuseInProduction } from './production';
 import type { ConfiguredPayloadKey } from './payload-encryption';
 
 /** Defaults of the codec server's optional keys (documented in config/README.md). */
@@ -80,11 +81,13 @@ const tokensRequired: CrossCheck = (env) =>
 
 /**
  * Reads and validates the codec server's configuration. `PAYLOAD_KEYS` is always required (`PAYLOAD_ENCRYPTION` does
- * not apply: a codec server without keys has nothing to do).
+ * not apply: a codec server without keys has nothing to do). In production mode, refuses development values.
  * @throws {ConfigError} listing every bad or missing key, without their values.
+ * @throws {ProductionConfigError} in production mode, naming each development value in one line.
  */
 export function loadCodecServerConfig(env: Env): CodecServerConfig {
   const e = parseEnv(codecEnvSchema, env, 'codec server', [tokensRequired]);
+  refuseInProduction(env, 'codec server', { secrets: [K.CODEC_SERVER_TOKENS, K.PAYLOAD_KEYS] });
   return {
     listen: { host: e.CODEC_SERVER_HOST, port: e.CODEC_SERVER_PORT },
     keys: e.PAYLOAD_KEYS,

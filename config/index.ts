@@ -25,3 +25,28 @@ export {
   originList,
 } from './codec-server';
 export type { CodecServerConfig } from './codec-server';
+export {
+  DEV_API_KEY,
+  DEV_CODEC_TOKEN,
+  DEV_FINGERPRINT_KEY,
+  DEV_PAYLOAD_KEY_ID,
+  KNOWN_DEV_VALUES,
+  knownDevValue,
+  SANDBOX_PUBLISHED_CREDENTIALS,
+} from './dev-values';
+export type { KnownDevValue } from './dev-values';
+export {
+  isProduction,
+  PRODUCTION_MODE,
+  ProductionConfigError,
+  productionIssues,
+  refuseInProduction,
+} from './production';
+export type { ProductionRules } from './production';
+export {
+  TEMPORAL_CONNECTION_KEYS,
+  temporalConnectionOptions,
+  temporalConnectionSecrets,
+  temporalConnectionSecurity,
+} from './temporal-connection';
+export type { TemporalConnectionSecurity } from './temporal-connection';

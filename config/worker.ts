@@ -5,6 +5,14 @@ import type { LogLevel } from '../observability/logger';
 import { CONFIG_KEYS as K } from './keys';
 import { hostPort, httpUrl, integer, logLevel, optionalInteger, requiredString, temporalName } from './fields';
 import { bothOrNeither, parseEnv } from './load';
+import { refuseInProduction } from './production';
+import {
+  temporalConnectionChecks,
+  temporalConnectionFields,
+  temporalConnectionSecrets,
+  temporalConnectionSecurity,
+} from './temporal-connection';
+import type { TemporalConnectionSecurity } from './temporal-connection';
 import {
   payloadEncryptionField,
   payloadKeySecrets,
@@ -36,7 +44,8 @@ export type CardVaultConfig = { kind: 'memory' } | { kind: 'http'; url: string; 
 
 /** Validated worker configuration. */
 export interface WorkerConfig {
-  temporal: { address: string; namespace: string; taskQueue: string };
+  /** Where Temporal is, and (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`) how to authenticate to it. */
+  temporal: { address: string; namespace: string; taskQueue: string } & TemporalConnectionSecurity;
   plural: { baseUrl: string; clientId: string; clientSecret: string; timeoutMs: number };
   cardVault: CardVaultConfig;
   /** `PAYLOAD_ENCRYPTION` / `PAYLOAD_KEYS`: the payload codec's key ring, or explicitly off. */
@@ -58,6 +67,7 @@ const workerEnvSchema = z.object({
   [K.TEMPORAL_ADDRESS]: hostPort(WORKER_DEFAULTS.temporalAddress),
   [K.TEMPORAL_NAMESPACE]: temporalName(WORKER_DEFAULTS.temporalNamespace),
   [K.TEMPORAL_TASK_QUEUE]: temporalName(WORKER_DEFAULTS.taskQueue),
+  ...temporalConnectionFields,
   [K.PLURAL_BASE_URL]: httpUrl('the Plural API origin, e.g. https://pluraluat.v2.pinepg.in'),
   [K.PLURAL_CLIENT_ID]: requiredString('the merchant client id issued by Plural', { maxLength: 256 }),
   [K.PLURAL_CLIENT_SECRET]: requiredString('the merchant client secret issued by Plural', { maxLength: 1024 }),
@@ -89,20 +99,31 @@ const workerEnvSchema = z.object({
 });
 
 /**
- * Reads and validates the worker's configuration.
+ * Reads and validates the worker's configuration; in production mode, refuses development values.
  * @throws {ConfigError} listing every bad or missing key, without their values.
+ * @throws {ProductionConfigError} in production mode, naming each development value or missing secret in one line.
  */
 export function loadWorkerConfig(env: Env): WorkerConfig {
   // Both or neither: a URL without a token (or the reverse) is a half-configured vault, not the in-memory one.
   const e = parseEnv(workerEnvSchema, env, 'worker', [
     bothOrNeither(K.CARD_VAULT_URL, K.CARD_VAULT_TOKEN),
     payloadKeysRequired,
+    temporalConnectionChecks,
   ]);
+  refuseInProduction(env, 'worker', {
+    secrets: [K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET, K.CARD_VAULT_TOKEN, K.PAYLOAD_KEYS],
+    required: [
+      { key: K.CARD_VAULT_URL, why: "the in-process card vault works only with the API in the worker's process" },
+      { key: K.CARD_VAULT_TOKEN, why: 'the card-vault endpoint needs it' },
+    ],
+    payloadEncryption: true,
+  });
   return {
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
+      ...temporalConnectionSecurity(env),
     },
     plural: {
       baseUrl: e.PLURAL_BASE_URL,
@@ -131,5 +152,6 @@ export function workerSecrets(config: WorkerConfig): string[] {
   const secrets = [config.plural.clientSecret];
   if (config.cardVault.kind === 'http') secrets.push(config.cardVault.token);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));
+  secrets.push(...temporalConnectionSecrets(config.temporal));
   return secrets;
 }

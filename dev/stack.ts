@@ -24,6 +24,9 @@ import {
   apiSecrets,
   CONFIG_KEYS as K,
   ConfigError,
+  DEV_API_KEY,
+  DEV_CODEC_TOKEN,
+  DEV_FINGERPRINT_KEY,
   fields,
   loadApiConfig,
   loadWorkerConfig,
@@ -31,6 +34,7 @@ import {
   parseEnv,
   payloadKeysField,
   resolveApiUrls,
+  temporalConnectionOptions,
   workerSecrets,
 } from '../config';
 import type { ApiConfig, ConfigIssue, Env, WorkerConfig } from '../config';
@@ -47,13 +51,8 @@ import { SEARCH_ATTRIBUTE } from '../workflows/definitions';
 import { createReturnPageRouter } from './return-page';
 import { DEFAULT_BUNDLE_CACHE_DIR, loadWorkflowBundle } from './workflow-bundle';
 
-/** API key the stack accepts when `API_KEYS` is unset. Development only: printed at start-up. */
-export const DEV_API_KEY = 'sk_dev_local_only_0123456789';
-/** Fingerprint key when `API_FINGERPRINT_KEY` is unset; fixed so idempotent create survives a restart. */
-export const DEV_FINGERPRINT_KEY = 'dev-fingerprint-key-local-only';
-
-/** Bearer token of the dev stack's codec endpoint when `CODEC_SERVER_TOKENS` is unset. Printed at start-up. */
-export const DEV_CODEC_TOKEN = 'codec_dev_local_only_0123456789abcdef';
+// The stack's fixed development keys live with every other published value, which production mode refuses.
+export { DEV_API_KEY, DEV_CODEC_TOKEN, DEV_FINGERPRINT_KEY };
 /** File in the data dir holding the payload key the stack made (`PAYLOAD_KEYS` format), mode 0600. */
 export const PAYLOAD_KEYS_FILE = 'payload-keys';
 
@@ -349,9 +348,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     );
     const { worker: workerConfig, api: apiConfig } = loadAll(finalEnv);
 
-    const nativeConnection = await NativeConnection.connect({ address: workerConfig.temporal.address });
+    // TEMPORAL_TLS* and TEMPORAL_API_KEY are for a cluster in TEMPORAL_ADDRESS, not for our own dev server.
+    const at = (config: WorkerConfig | ApiConfig) =>
+      temporal ? { address: config.temporal.address } : temporalConnectionOptions(config.temporal);
+    const nativeConnection = await NativeConnection.connect(at(workerConfig));
     cleanups.push(() => nativeConnection.close());
-    const connection = await Connection.connect({ address: apiConfig.temporal.address });
+    const connection = await Connection.connect(at(apiConfig));
     cleanups.push(() => connection.close());
     // The dev server registered them at start; a cluster in TEMPORAL_ADDRESS may not have them yet.
     if (!temporal) await ensureSearchAttributes(nativeConnection, workerConfig.temporal.namespace, logger);
@@ -437,7 +439,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       devApp.use(
         '/codec',
         createCodecRouter({
-          codec: new EncryptionCodec({ keys: encryption.keys }),
+          // A viewer: it shows a plain-text payload someone wrote without the codec, which the worker refuses.
+          codec: new EncryptionCodec({ keys: encryption.keys, unencrypted: 'pass' }),
           auth: { kind: 'token', tokens: dev.CODEC_SERVER_TOKENS ?? [DEV_CODEC_TOKEN], trustedOrigins: uiOrigins },
           corsOrigins: [...(dev.CODEC_CORS_ORIGINS ?? []), ...uiOrigins],
           logger: logger.child({ component: 'codec' }),

@@ -40,6 +40,11 @@ export const PAYLOAD_CODEC_ERROR_CODE = {
   DECRYPTION_FAILED: 'decryption_failed',
   /** The payload says it is encrypted but lacks a key id, the data, or has another cipher. */
   MALFORMED: 'malformed_encrypted_payload',
+  /**
+   * The payload is not encrypted at all: written by a client without the codec (the Temporal CLI or an SDK talking
+   * to Temporal directly), so the engine did not write it. Refused unless the codec passes such payloads through.
+   */
+  UNENCRYPTED: 'unencrypted_payload',
   /** The key ring given to the codec is unusable. */
   INVALID_KEYS: 'invalid_keys',
 } as const;
@@ -82,15 +87,24 @@ export interface EncryptionCodecOptions {
    * @throws {PayloadCodecError} `invalid_keys` when empty, a key is not 32 bytes, an id is malformed or repeated.
    */
   keys: readonly PayloadKey[];
+  /**
+   * What decoding does with a payload that is not encrypted. `refuse` (workers and the API's client): it fails, so
+   * a plain-text signal or input sent to Temporal by anyone who reaches it — the CLI without the codec, say — fails
+   * the workflow task loudly instead of reaching the payment. `pass`: returned as it is, for read-only viewers such
+   * as the codec endpoint the Temporal UI and CLI call, which must show such a payload to explain the failure.
+   * @default 'refuse'
+   */
+  unencrypted?: 'refuse' | 'pass';
 }
 
 /**
  * AES-256-GCM {@link PayloadCodec} with a key ring. Encoding an already encrypted payload leaves it as it is (no
- * double encryption); decoding a payload without the `binary/encrypted` encoding leaves it as it is (histories
- * written before encryption was switched on stay readable).
+ * double encryption); decoding a payload without the `binary/encrypted` encoding fails (see
+ * {@link EncryptionCodecOptions.unencrypted}).
  */
 export class EncryptionCodec implements PayloadCodec {
   readonly activeKeyId: string;
+  readonly unencrypted: 'refuse' | 'pass';
   /** KeyObjects, not Buffers: inspecting or logging the codec never prints key bytes. */
   readonly #keys: ReadonlyMap<string, KeyObject>;
 
@@ -121,6 +135,7 @@ export class EncryptionCodec implements PayloadCodec {
     }
     this.activeKeyId = first.id;
     this.#keys = keys;
+    this.unencrypted = options.unencrypted ?? 'refuse';
   }
 
   /** The ids of the ring, the active one first. */
@@ -156,11 +171,22 @@ export class EncryptionCodec implements PayloadCodec {
   }
 
   /**
-   * Decrypts one payload (one without the `binary/encrypted` encoding is returned unchanged).
-   * @throws {PayloadCodecError} for an unknown key id, a tag that does not verify, or a malformed payload.
+   * Decrypts one payload.
+   * @throws {PayloadCodecError} `unencrypted_payload` for a payload that is not encrypted (unless the codec passes
+   * them through); for an unknown key id, a tag that does not verify, or a malformed payload.
    */
   decryptOne(payload: Payload): Payload {
-    if (!isEncryptedPayload(payload)) return payload;
+    if (!isEncryptedPayload(payload)) {
+      if (this.unencrypted === 'pass') return payload;
+      // The encoding is named only when it is a plain token: the metadata came from whoever wrote to Temporal.
+      const encoding = text(payload.metadata?.[METADATA_ENCODING_KEY]);
+      const shown = encoding === undefined ? 'none' : /^[\w./+-]{1,64}$/.test(encoding) ? encoding : '(not shown)';
+      throw new PayloadCodecError(
+        PAYLOAD_CODEC_ERROR_CODE.UNENCRYPTED,
+        `refused a payload that is not encrypted (encoding ${shown}) while payload encryption is on: the engine did ` +
+          'not write it; something reached Temporal without the codec (e.g. the Temporal CLI without --codec-endpoint)',
+      );
+    }
     const keyId = text(payload.metadata?.[METADATA_KEY_ID]);
     if (keyId === undefined || keyId === '') {
       throw new PayloadCodecError(

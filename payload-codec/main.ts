@@ -31,7 +31,9 @@ export async function startCodecServer(config: CodecServerConfig, logger: AppLog
   });
   app.use(
     createCodecRouter({
-      codec: new EncryptionCodec({ keys: config.keys }),
+      // A viewer for the UI and CLI: it shows a plain-text payload someone wrote without the codec (which the workers
+      // refuse), so the operator can see what failed the workflow task.
+      codec: new EncryptionCodec({ keys: config.keys, unencrypted: 'pass' }),
       auth: config.auth,
       corsOrigins: config.corsOrigins,
       logger,

@@ -3,7 +3,7 @@
  * app logger and Prometheus metrics, the payment worker, and a graceful shutdown on SIGINT/SIGTERM.
  */
 import { NativeConnection } from '@temporalio/worker';
-import { ConfigError, loadWorkerConfig, workerSecrets } from '../config';
+import { ConfigError, loadWorkerConfig, temporalConnectionOptions, workerSecrets } from '../config';
 import type { WorkerConfig } from '../config';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
@@ -33,7 +33,7 @@ async function run(config: WorkerConfig, logger: AppLogger): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   installRuntime({ logger, logLevel: config.logLevel, metrics: config.metrics });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   await ensureSearchAttributes(connection, config.temporal.namespace, logger);
   const plural = new PluralClient({
     baseUrl: config.plural.baseUrl,

@@ -23,6 +23,7 @@ import {
   webhookReceivedSignal,
 } from './definitions';
 import type {
+  CallbackReceivedSignal,
   CaptureAnswer,
   CaptureRequest,
   OpenPaymentRequest,
@@ -30,8 +31,10 @@ import type {
   PaymentWorkflowInput,
   ResendOtpAnswer,
   SubmitOtpAnswer,
+  WebhookReceivedSignal,
 } from './definitions';
 import type { Payment } from './payment-state';
+import { callbackSignalProblem, webhookSignalProblem } from './signal-guards';
 import {
   validateCancel,
   validateCapture,
@@ -213,10 +216,18 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
     payment.note(`${label} received; confirming with Get Order`);
     inbox.unconfirmed.push(label);
   };
-  setHandler(callbackReceivedSignal, (sig) => {
+  // Anyone who reaches Temporal can send a Signal with any payload: a malformed one is noted (without its content)
+  // and otherwise ignored, rather than failing the workflow task or reaching the payment.
+  setHandler(callbackReceivedSignal, (payload: unknown) => {
+    const problem = callbackSignalProblem(payload);
+    if (problem !== undefined) return payment.note(`ignored a malformed callbackReceived signal: ${problem}`);
+    const sig = payload as CallbackReceivedSignal;
     gatewayEvent(`callback:${sig.orderId}:${sig.status}`, sig.orderId, `callback ${sig.status}`);
   });
-  setHandler(webhookReceivedSignal, (sig) => {
+  setHandler(webhookReceivedSignal, (payload: unknown) => {
+    const problem = webhookSignalProblem(payload);
+    if (problem !== undefined) return payment.note(`ignored a malformed webhookReceived signal: ${problem}`);
+    const sig = payload as WebhookReceivedSignal;
     gatewayEvent(`webhook:${sig.webhookId}`, sig.orderId, `webhook ${sig.eventType} (${sig.webhookId})`);
   });
 }

@@ -5,15 +5,21 @@ import {
   clone,
   commandProblems,
   configProblems,
+  ENV_EXAMPLE_PATH,
+  envExampleProblems,
   envKeyProblems,
   interpolate,
   MissingVariableError,
   parseCompose,
   portProblems,
+  publishedPortProblems,
   readCompose,
+  REQUIRED_SHELL_VARS,
+  requiredVariables,
   ROOT,
   schemaProblems,
   searchAttributeProblems,
+  secretDefaultProblems,
   serviceEnv,
   startOrderProblems,
   wiringProblems,
@@ -22,6 +28,7 @@ import type { Compose, Service } from './deploy-checks';
 
 const compose = readCompose();
 const NAMESPACE_SCRIPT = readFileSync(path.join(ROOT, 'deploy', 'temporal', 'create-namespace.sh'), 'utf8');
+const ENV_EXAMPLE = readFileSync(ENV_EXAMPLE_PATH, 'utf8');
 
 /** A copy of the compose file with one service changed. */
 function withService(name: string, change: (service: Service) => void): Compose {
@@ -149,21 +156,21 @@ describe('docker-compose.yml', () => {
     ]);
   });
 
-  it('gives the worker and the API every required key, in the form their config schemas accept', () => {
+  it('gives the worker and the API every required key, in the form their config schemas accept in production mode', () => {
     expect(configProblems(compose)).toEqual([]);
   });
 
   it('reports a missing required key or a value the config schema rejects, without echoing it', () => {
     const missing = configProblems(setEnv('api', 'API_FINGERPRINT_KEY', undefined));
     expect(missing).toEqual([expect.stringMatching(/^api: API_FINGERPRINT_KEY is required/)]);
-    const short = configProblems(setEnv('worker', 'CARD_VAULT_TOKEN', '${CARD_VAULT_TOKEN:-short-secret}'));
+    const short = configProblems(setEnv('worker', 'CARD_VAULT_TOKEN', 'short-secret'));
     expect(short).toEqual([expect.stringMatching(/^worker: CARD_VAULT_TOKEN must be at least 32/)]);
     expect(short.join()).not.toContain('short-secret');
-    const noDefault = configProblems(setEnv('worker', 'PLURAL_CLIENT_SECRET', '${PLURAL_CLIENT_SECRET}'));
+    const noDefault = configProblems(setEnv('worker', 'PLURAL_CLIENT_SECRET', '${NOT_SET_ANYWHERE}'));
     expect(noDefault).toEqual([expect.stringContaining('worker: PLURAL_CLIENT_SECRET')]);
   });
 
-  it('publishes and health-checks the port each process listens on, on all interfaces', () => {
+  it('publishes or exposes and health-checks the port each process listens on, on all interfaces', () => {
     expect(portProblems(compose)).toEqual([]);
   });
 
@@ -176,7 +183,7 @@ describe('docker-compose.yml', () => {
       ),
     ).toEqual(['api: publishes container port 3000, listens on 8080']);
     expect(portProblems(setEnv('worker', 'WORKER_METRICS_PORT', '9000'))).toEqual(
-      expect.arrayContaining(['worker: publishes container port 9464, listens on 9000']),
+      expect.arrayContaining(['worker: exposes container port 9464, listens on 9000']),
     );
     // Unset: the code's default (8090) applies, which the file publishes.
     expect(portProblems(setEnv('sandbox', 'SANDBOX_PORT', undefined))).toEqual([]);
@@ -209,9 +216,104 @@ describe('docker-compose.yml', () => {
   });
 
   it('requires PAYLOAD_KEYS from the shell or .env for the worker, API and codec server: no published default', () => {
+    const withoutKeys = { ...REQUIRED_SHELL_VARS, PAYLOAD_KEYS: undefined };
     for (const name of ['worker', 'api', 'codec-server']) {
-      expect(() => serviceEnv(compose.services[name] ?? {}, {})).toThrow(/required variable PAYLOAD_KEYS.*README/);
+      expect(() => serviceEnv(compose.services[name] ?? {}, withoutKeys)).toThrow(
+        /required variable PAYLOAD_KEYS.*README/,
+      );
     }
+  });
+
+  it('takes every secret from .env with no default, so Compose refuses to start while one is missing', () => {
+    expect(secretDefaultProblems(compose)).toEqual([]);
+    expect(requiredVariables(compose).sort()).toEqual(Object.keys(REQUIRED_SHELL_VARS).sort());
+    for (const variable of requiredVariables(compose)) {
+      const without = { ...REQUIRED_SHELL_VARS, [variable]: '' };
+      const refused = Object.values(compose.services).some((service) => {
+        try {
+          serviceEnv(service, without);
+          return false;
+        } catch (err) {
+          return err instanceof MissingVariableError && err.variable === variable;
+        }
+      });
+      expect(refused, `${variable} empty must stop Compose`).toBe(true);
+    }
+  });
+
+  it('reports a secret with a default, a literal secret, or an optional one, without quoting the value', () => {
+    const message = (service: string, key: string) =>
+      `${service}: ${key} must be exactly \${VAR:?message} (from .env, no default, refused when empty)`;
+    expect(
+      secretDefaultProblems(setEnv('api', 'PLURAL_WEBHOOK_SECRET', '${PLURAL_WEBHOOK_SECRET:-sandbox-webhook-secret}')),
+    ).toEqual([message('api', 'PLURAL_WEBHOOK_SECRET')]);
+    expect(secretDefaultProblems(setEnv('worker', 'CARD_VAULT_TOKEN', 'a-literal-token-of-at-least-32-chars'))).toEqual(
+      [message('worker', 'CARD_VAULT_TOKEN')],
+    );
+    expect(secretDefaultProblems(setEnv('sandbox', 'SANDBOX_CLIENT_SECRET', '${PLURAL_CLIENT_SECRET}'))).toEqual([
+      message('sandbox', 'SANDBOX_CLIENT_SECRET'),
+    ]);
+    expect(secretDefaultProblems(setEnv('postgresql', 'POSTGRES_PASSWORD', '${POSTGRES_PASSWORD:-temporal}'))).toEqual([
+      message('postgresql', 'POSTGRES_PASSWORD'),
+    ]);
+    expect(secretDefaultProblems(setEnv('api', 'API_KEYS', '${API_KEYS:?}'))).toEqual([message('api', 'API_KEYS')]);
+    expect(secretDefaultProblems(setEnv('api', 'API_KEYS', '${API_KEYS:?set it}'))).toEqual([]);
+  });
+
+  it('ships .env.example naming every required variable with an empty placeholder', () => {
+    expect(envExampleProblems(compose, ENV_EXAMPLE)).toEqual([]);
+    expect(
+      envExampleProblems(compose, ENV_EXAMPLE.replace(/^API_KEYS=$/m, 'API_KEYS=dev-api-key-change-me-0001')),
+    ).toEqual(['.env.example gives API_KEYS a value; leave it empty for the operator to fill']);
+    expect(envExampleProblems(compose, ENV_EXAMPLE.replace(/^POSTGRES_PASSWORD=$/m, ''))).toEqual([
+      '.env.example does not name POSTGRES_PASSWORD',
+    ]);
+  });
+
+  it('publishes nothing but the API, and the UI, codec server and sandbox pages on 127.0.0.1 only', () => {
+    expect(publishedPortProblems(compose)).toEqual([]);
+    const published = Object.fromEntries(
+      Object.entries(compose.services)
+        .filter(([, s]) => (s.ports ?? []).length > 0)
+        .map(([name, s]) => [name, s.ports]),
+    );
+    expect(published).toEqual({
+      api: ['8080:8080'],
+      'temporal-ui': ['127.0.0.1:8233:8080'],
+      'codec-server': ['127.0.0.1:8081:8081'],
+      sandbox: ['127.0.0.1:8090:8090'],
+    });
+  });
+
+  it("reports Temporal's port, the worker's metrics or the UI published on the network", () => {
+    expect(
+      publishedPortProblems(
+        withService('temporal', (s) => {
+          s.ports = ['7233:7233'];
+        }),
+      ),
+    ).toEqual(['temporal: publishes 7233->7233; nothing but the API may face a network']);
+    expect(
+      publishedPortProblems(
+        withService('worker', (s) => {
+          s.ports = [{ target: 9464, published: 9464, host_ip: '127.0.0.1' }];
+        }),
+      ),
+    ).toEqual(['worker: publishes 9464->9464; nothing but the API may face a network']);
+    expect(
+      publishedPortProblems(
+        withService('temporal-ui', (s) => {
+          s.ports = ['8233:8080'];
+        }),
+      ),
+    ).toEqual(['temporal-ui: publishes 8233->8080 on every interface, not 127.0.0.1 only']);
+    expect(
+      publishedPortProblems(
+        withService('codec-server', (s) => {
+          s.ports = ['0.0.0.0:8081:8081'];
+        }),
+      ),
+    ).toEqual(['codec-server: publishes 8081->8081 on 0.0.0.0, not 127.0.0.1 only']);
   });
 
   it('points the Temporal UI at the codec server, which allows the UI origin and listens on all interfaces', () => {

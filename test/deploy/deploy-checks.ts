@@ -10,6 +10,7 @@ import {
   CODEC_SERVER_DEFAULTS,
   CONFIG_KEYS,
   ConfigError,
+  SECRET_KEYS,
   loadApiConfig,
   loadCodecServerConfig,
   loadWorkerConfig,
@@ -21,6 +22,7 @@ import { SEARCH_ATTRIBUTE } from '../../workflows/definitions';
 /** Repository root. */
 export const ROOT = path.join(__dirname, '..', '..');
 export const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
+export const ENV_EXAMPLE_PATH = path.join(ROOT, '.env.example');
 export const DOCKERFILE_PATH = path.join(ROOT, 'Dockerfile');
 export const COMPOSE_SCHEMA_PATH = path.join(__dirname, '..', 'fixtures', 'schemas', 'compose-spec.json');
 
@@ -34,10 +36,52 @@ export const ENGINE_SERVICES = {
 
 /**
  * Variables the operator must set in the shell or `.env` (the compose file has no default for them, on purpose):
- * the checks read the file as if these were set.
+ * the checks read the file as if these were set, to values of an operator's own (none of them published).
  */
 export const REQUIRED_SHELL_VARS: Readonly<Record<string, string>> = {
+  POSTGRES_PASSWORD: 'compose-check-postgres-password',
+  API_KEYS: 'compose-check-api-key-0123456789',
+  API_FINGERPRINT_KEY: 'compose-check-fingerprint-key-0123456789',
+  CARD_VAULT_TOKEN: 'compose-check-card-vault-token-0123456789',
   PAYLOAD_KEYS: `compose-check:${Buffer.alloc(32, 1).toString('base64')}`,
+  PLURAL_CLIENT_ID: 'compose-check-client',
+  PLURAL_CLIENT_SECRET: 'compose-check-client-secret',
+  PLURAL_CALLBACK_SECRET_HEX: 'c0ffee'.repeat(8),
+  PLURAL_WEBHOOK_SECRET: 'compose-check-webhook-secret',
+};
+
+/**
+ * Environment variables whose values are secrets, in any service: the engine's `SECRET_KEYS`, the Plural client id
+ * (the sandbox's is published), the sandbox's own names for the same values, and the database password.
+ */
+export const COMPOSE_SECRET_VARS: ReadonlySet<string> = new Set([
+  ...SECRET_KEYS,
+  'PLURAL_CLIENT_ID',
+  'SANDBOX_CLIENT_ID',
+  'SANDBOX_CLIENT_SECRET',
+  'SANDBOX_CALLBACK_SECRET_HEX',
+  'SANDBOX_WEBHOOK_SECRET',
+  'POSTGRES_PASSWORD',
+  'POSTGRES_PWD',
+  'SQL_PASSWORD',
+]);
+
+/**
+ * Secrets that may be left empty (`${VAR:-}`: unset), because the process has an explicit mode without them:
+ * the codec server's tokens, unused with `CODEC_SERVER_AUTH=none` (the Temporal UI cannot send one).
+ */
+export const OPTIONAL_EMPTY_SECRETS: ReadonlySet<string> = new Set(['CODEC_SERVER_TOKENS']);
+
+/**
+ * Where each service may publish a port on the host: `any` interface (the API: the one door), `loopback` only
+ * (`127.0.0.1:…`: the UI, its codec server and the sandbox's pages, for a browser on the host), and no other
+ * service at all (Temporal's gRPC port, the worker's metrics, the database).
+ */
+export const PUBLISHED_PORTS: Readonly<Record<string, 'any' | 'loopback'>> = {
+  api: 'any',
+  'temporal-ui': 'loopback',
+  'codec-server': 'loopback',
+  sandbox: 'loopback',
 };
 
 export type Compose = { services: Record<string, Service> } & Record<string, unknown>;
@@ -47,7 +91,7 @@ export interface Service {
   command?: string | string[];
   entrypoint?: string | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
-  ports?: (string | number | { target: number; published?: string | number })[];
+  ports?: (string | number | { target: number; published?: string | number; host_ip?: string })[];
   volumes?: (string | { type?: string; source?: string; target: string })[];
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[]; disable?: boolean };
@@ -137,11 +181,45 @@ const asList = (value: string | string[] | undefined): string[] =>
 
 /** Container ports a service publishes. */
 export function containerPorts(service: Service): number[] {
+  return publishedPorts(service).map((p) => p.target);
+}
+
+/** A published port: the host interface (`undefined`: every interface), host port and container port. */
+export interface PublishedPort {
+  hostIp: string | undefined;
+  published: string | undefined;
+  target: number;
+}
+
+/** The ports a service publishes, short (`[ip:][host:]container[/proto]`) or long form. */
+export function publishedPorts(service: Service): PublishedPort[] {
   return (service.ports ?? []).map((p) => {
-    if (typeof p === 'object') return Number(p.target);
-    const spec = String(p).replace(/\/(tcp|udp)$/, '');
-    return Number(spec.slice(spec.lastIndexOf(':') + 1));
+    if (typeof p === 'object') {
+      return {
+        hostIp: p.host_ip,
+        published: p.published === undefined ? undefined : String(p.published),
+        target: Number(p.target),
+      };
+    }
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
+    const target = Number(parts.at(-1));
+    if (parts.length >= 3) return { hostIp: parts.slice(0, -2).join(':'), published: parts.at(-2), target };
+    return { hostIp: undefined, published: parts.length === 2 ? parts[0] : undefined, target };
   });
+}
+
+/** Container ports a service exposes to the other services only (`expose:`). */
+export function exposedPorts(service: Service): number[] {
+  return ((service.expose as (string | number)[] | undefined) ?? []).map((p) =>
+    Number(String(p).replace(/\/(tcp|udp)$/, '')),
+  );
+}
+
+/** Ports other services reach a service at: those it exposes inside the network and those it publishes. */
+export function networkPorts(service: Service): number[] {
+  return [...exposedPorts(service), ...containerPorts(service)];
 }
 
 function packageScripts(): Record<string, string> {
@@ -235,21 +313,25 @@ export function envKeyProblems(doc: Compose): string[] {
   return problems;
 }
 
-/** The worker's, API's and codec server's environments (defaults applied) satisfy their config schemas. */
-export function configProblems(doc: Compose): string[] {
+/**
+ * The worker's, API's and codec server's environments (defaults applied, the operator's `.env` values set) satisfy
+ * their config schemas in production mode, as the image runs them (`NODE_ENV=production`).
+ */
+export function configProblems(doc: Compose, vars: Record<string, string | undefined> = REQUIRED_SHELL_VARS): string[] {
   const problems: string[] = [];
+  const envOf = (name: string) => ({ ...serviceEnv(doc.services[name] ?? {}, vars), NODE_ENV: 'production' });
   try {
-    loadWorkerConfig(serviceEnv(doc.services.worker ?? {}));
+    loadWorkerConfig(envOf('worker'));
   } catch (err) {
     problems.push(`worker: ${configProblem(err)}`);
   }
   try {
-    loadApiConfig(serviceEnv(doc.services.api ?? {}));
+    loadApiConfig(envOf('api'));
   } catch (err) {
     problems.push(`api: ${configProblem(err)}`);
   }
   try {
-    loadCodecServerConfig(serviceEnv(doc.services['codec-server'] ?? {}));
+    loadCodecServerConfig(envOf('codec-server'));
   } catch (err) {
     problems.push(`codec-server: ${configProblem(err)}`);
   }
@@ -275,8 +357,8 @@ export function listenPorts(doc: Compose): Record<keyof typeof ENGINE_SERVICES, 
 }
 
 /**
- * Published ports and health checks hit the port each process listens on, and the process listens on all
- * interfaces (a loopback-only listener cannot be reached from another container).
+ * Published and exposed ports and health checks hit the port each process listens on, and the process listens on
+ * all interfaces (a loopback-only listener cannot be reached from another container).
  */
 export function portProblems(doc: Compose): string[] {
   const problems: string[] = [];
@@ -289,9 +371,11 @@ export function portProblems(doc: Compose): string[] {
       continue;
     }
     const published = containerPorts(service);
-    if (published.length === 0) problems.push(`${name}: publishes no port`);
+    const exposed = exposedPorts(service);
+    if (published.length === 0 && exposed.length === 0) problems.push(`${name}: neither publishes nor exposes a port`);
     for (const p of published)
       if (p !== port) problems.push(`${name}: publishes container port ${p}, listens on ${port}`);
+    for (const p of exposed) if (p !== port) problems.push(`${name}: exposes container port ${p}, listens on ${port}`);
     const check = asList(service.healthcheck?.test).join(' ');
     if (!check.includes(String(port))) problems.push(`${name}: health check does not probe port ${port}`);
   }
@@ -307,6 +391,98 @@ export function portProblems(doc: Compose): string[] {
   const codec = serviceEnv(doc.services['codec-server'] ?? {});
   if (loopback(codec.CODEC_SERVER_HOST, CODEC_SERVER_DEFAULTS.host)) {
     problems.push('codec-server: CODEC_SERVER_HOST must be 0.0.0.0 in a container');
+  }
+  return problems;
+}
+
+/**
+ * Only the API is published on every interface; the UI, the codec server and the sandbox only on the host's loopback;
+ * nothing else at all (Temporal's 7233 above all: whoever reaches it can signal any payment).
+ */
+export function publishedPortProblems(doc: Compose): string[] {
+  const problems: string[] = [];
+  for (const [name, service] of Object.entries(doc.services)) {
+    const allowed = PUBLISHED_PORTS[name];
+    for (const p of publishedPorts(service)) {
+      const where = `${p.published ?? '(random)'}->${p.target}`;
+      if (allowed === undefined) problems.push(`${name}: publishes ${where}; nothing but the API may face a network`);
+      else if (allowed === 'loopback' && p.hostIp !== '127.0.0.1') {
+        problems.push(`${name}: publishes ${where} on ${p.hostIp ?? 'every interface'}, not 127.0.0.1 only`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Each `${VAR…}` reference in a value: its name, operator (`:-`, `-`, `:?`, `?`, none) and default or message. */
+function references(value: string): { name: string; op: string; rest: string }[] {
+  return [...value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g)].map((m) => ({
+    name: m[1] ?? '',
+    op: m[2] ?? '',
+    rest: m[3] ?? '',
+  }));
+}
+
+/**
+ * Every secret in every service comes from the shell or `.env` with no default: exactly `${VAR:?message}`
+ * (Compose refuses to start while VAR is unset or empty). The only exception is {@link OPTIONAL_EMPTY_SECRETS},
+ * which may be `${VAR:-}` (empty: unset). Problems never quote a value.
+ */
+export function secretDefaultProblems(doc: Compose): string[] {
+  const problems: string[] = [];
+  for (const [name, service] of Object.entries(doc.services)) {
+    const raw = service.environment ?? {};
+    const entries: [string, string][] = Array.isArray(raw)
+      ? raw.map((line) => [line.split('=')[0] ?? '', line.slice(line.indexOf('=') + 1)])
+      : Object.entries(raw).map(([k, v]) => [k, v === null ? '' : String(v)]);
+    for (const [key, value] of entries) {
+      if (!COMPOSE_SECRET_VARS.has(key)) continue;
+      const refs = references(value);
+      const only = refs.length === 1 && value.trim() === value.trim().match(/^\$\{[^}]*\}$/)?.[0];
+      const ref = refs[0];
+      if (only && ref && OPTIONAL_EMPTY_SECRETS.has(key) && ref.op === ':-' && ref.rest === '') continue;
+      if (!only || !ref || ref.op !== ':?' || ref.rest.trim() === '') {
+        problems.push(`${name}: ${key} must be exactly \${VAR:?message} (from .env, no default, refused when empty)`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** The variables the compose file requires (`${VAR:?…}`), in order of first use. */
+export function requiredVariables(doc: Compose): string[] {
+  const names: string[] = [];
+  for (const service of Object.values(doc.services)) {
+    const raw = service.environment ?? {};
+    const values = Array.isArray(raw) ? raw : Object.values(raw).map((v) => (v === null ? '' : String(v)));
+    for (const value of values) {
+      for (const ref of references(value)) if (ref.op === ':?' && !names.includes(ref.name)) names.push(ref.name);
+    }
+  }
+  return names;
+}
+
+/** Parses a dotenv file: `KEY=value` lines, comments and blank lines skipped. */
+export function parseDotenv(source: string): Map<string, string> {
+  const vars = new Map<string, string>();
+  for (const line of source.split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m?.[1] !== undefined) vars.set(m[1], (m[2] ?? '').trim());
+  }
+  return vars;
+}
+
+/**
+ * `.env.example` names every variable the compose file requires, each with an empty value: a placeholder Compose
+ * refuses, never a value someone could deploy.
+ */
+export function envExampleProblems(doc: Compose, source: string): string[] {
+  const problems: string[] = [];
+  const vars = parseDotenv(source);
+  for (const name of requiredVariables(doc)) {
+    const value = vars.get(name);
+    if (value === undefined) problems.push(`.env.example does not name ${name}`);
+    else if (value !== '') problems.push(`.env.example gives ${name} a value; leave it empty for the operator to fill`);
   }
   return problems;
 }
@@ -327,7 +503,7 @@ export function wiringProblems(doc: Compose): string[] {
   ] as const) {
     const address = env.TEMPORAL_ADDRESS ?? '';
     const [host, port] = address.split(':');
-    if (host !== 'temporal' || !containerPorts(doc.services.temporal ?? {}).includes(Number(port))) {
+    if (host !== 'temporal' || !networkPorts(doc.services.temporal ?? {}).includes(Number(port))) {
       problems.push(`${name}: TEMPORAL_ADDRESS ${address || '(unset)'} is not the temporal service's port`);
     }
   }

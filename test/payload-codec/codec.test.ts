@@ -134,11 +134,38 @@ describe('EncryptionCodec', () => {
     expect(err.message).not.toContain('<script>');
   });
 
-  it('leaves unencrypted payloads alone on decode and encrypted ones alone on encode', async () => {
+  it('refuses to decode a payload that is not encrypted, saying so without its content', async () => {
+    const codec = new EncryptionCodec({ keys: [NEW] });
+    const plain = payloadOf({ orderId: 'v1-attacker', status: 'PROCESSED' });
+    const err = await codecError(() => codec.decode([plain]));
+    expect(err.code).toBe('unencrypted_payload');
+    expect(err.message).toContain('not encrypted (encoding json/plain)');
+    expect(err.message).not.toContain('PROCESSED');
+    const noEncoding: Payload = { metadata: {}, data: Buffer.from('raw') };
+    expect((await codecError(() => codec.decode([noEncoding]))).message).toContain('(encoding none)');
+    const oddEncoding: Payload = { metadata: { encoding: Buffer.from('x\n<script>') }, data: Buffer.from('raw') };
+    const odd = await codecError(() => codec.decode([oddEncoding]));
+    expect(odd.message).toContain('(encoding (not shown))');
+    expect(odd.message).not.toContain('<script>');
+    // One plain payload among encrypted ones fails the whole batch: nothing of it reaches the workflow.
+    const [sealed] = await codec.encode([payloadOf('fine')]);
+    expect((await codecError(() => codec.decode([sealed!, plain]))).code).toBe('unencrypted_payload');
+  });
+
+  it('passes unencrypted payloads through on decode when asked (the codec endpoint, a viewer)', async () => {
+    const viewer = new EncryptionCodec({ keys: [NEW], unencrypted: 'pass' });
+    const plain = payloadOf(SECRET_VALUE);
+    const noEncoding: Payload = { metadata: {}, data: Buffer.from('raw') };
+    expect(await viewer.decode([plain, noEncoding])).toEqual([plain, noEncoding]);
+    // It still refuses what claims to be encrypted and is not ours.
+    const [sealed] = await new EncryptionCodec({ keys: [OLD] }).encode([plain]);
+    expect((await codecError(() => viewer.decode([sealed!]))).code).toBe('unknown_key_id');
+  });
+
+  it('leaves encrypted payloads alone on encode, and encrypts one without an encoding', async () => {
     const codec = new EncryptionCodec({ keys: [NEW] });
     const plain = payloadOf(SECRET_VALUE);
     const noEncoding: Payload = { metadata: {}, data: Buffer.from('raw') };
-    expect(await codec.decode([plain, noEncoding])).toEqual([plain, noEncoding]);
     const encrypted = await codec.encode([plain]);
     expect(await codec.encode(encrypted)).toEqual(encrypted);
     // A payload without an encoding is still encrypted, and comes back as it was.

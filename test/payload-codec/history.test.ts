@@ -54,7 +54,8 @@ const NEEDLES = {
 const CUSTOMER_NEEDLES = ['first name', 'last name', 'e-mail', 'phone'] as const;
 
 const KEYS = [{ id: 'test-2026', key: randomBytes(32) }];
-const codec = new EncryptionCodec({ keys: KEYS });
+// Reads the whole stored history like the codec endpoint does, search attributes (never encrypted) included.
+const codec = new EncryptionCodec({ keys: KEYS, unencrypted: 'pass' });
 
 let bundle: WorkflowBundle;
 let dataDir: string;

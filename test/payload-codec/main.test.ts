@@ -54,4 +54,23 @@ describe('codec server entry point', () => {
     const denied = await fetch(`${server.url}/decode`, { method: 'POST', body: JSON.stringify(body) });
     expect(denied.status).toBe(401);
   });
+
+  it('shows a plain-text payload as it is (what the workers refuse, the operator must be able to read)', async () => {
+    const plain = converter.toPayload({ orderId: 'v1-from-the-cli', status: 'PROCESSED' });
+    const res = await fetch(`${server!.url}/decode`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        payloads: [
+          {
+            metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+            data: Buffer.from(plain.data!).toString('base64'),
+          },
+        ],
+      }),
+    });
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as { payloads: { data: string }[] };
+    expect(Buffer.from(out.payloads[0]!.data, 'base64').toString('utf8')).toContain('v1-from-the-cli');
+  });
 });
