@@ -7,11 +7,11 @@ import { callbackSignalOf, webhookSignalOf } from '../../api/gateway-events';
 import { callbackReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
 import { callbackSignalProblem, webhookSignalProblem } from '../../workflows/signal-guards';
+import { CARDS } from '../support/cards';
 import {
   authenticateAtSandbox,
   bundle,
   callbackSignal,
-  CARDS,
   cardInput,
   createFixture,
   newReference,
