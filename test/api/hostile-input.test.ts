@@ -400,6 +400,8 @@ const WEBHOOK_FORGERIES = [
   'changed_id',
   'changed_timestamp',
   'trailing_byte',
+  'signature_trailing_junk',
+  'signature_unpadded',
   'other_scheme',
   'missing_id',
   'missing_timestamp',
@@ -411,8 +413,10 @@ const forgedSignedWebhook = fc
     forgery: fc.constantFrom(...WEBHOOK_FORGERIES),
     id: fc.stringMatching(/^msg_[A-Za-z0-9]{1,24}$/),
     skew: fc.integer({ min: 301, max: 10_000_000 }),
+    // After a correct signature: any printable junk but a space (a space starts another, separate entry).
+    junk: fc.stringMatching(/^[!-~]{1,16}$/),
   })
-  .map(({ forgery, id, skew }) => {
+  .map(({ forgery, id, skew, junk }) => {
     const now = Math.floor(Date.now() / 1000);
     const body = orderWebhookBody('known-2', KNOWN_ORDER);
     const ts = forgery === 'stale' ? now - skew : forgery === 'future' ? now + skew : now;
@@ -421,7 +425,14 @@ const forgedSignedWebhook = fc
     const headers: Record<string, string> = {
       'webhook-id': forgery === 'changed_id' ? `${id}x` : id,
       'webhook-timestamp': String(forgery === 'changed_timestamp' ? ts + 1 : ts),
-      'webhook-signature': forgery === 'other_scheme' ? signature.replace(/^v1,/, 'v2,') : signature,
+      'webhook-signature':
+        forgery === 'other_scheme'
+          ? signature.replace(/^v1,/, 'v2,')
+          : forgery === 'signature_trailing_junk'
+            ? `${signature}${junk}`
+            : forgery === 'signature_unpadded'
+              ? signature.replace(/=+$/, '')
+              : signature,
     };
     if (forgery === 'missing_id') delete headers['webhook-id'];
     if (forgery === 'missing_timestamp') delete headers['webhook-timestamp'];

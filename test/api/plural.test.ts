@@ -288,6 +288,29 @@ describe('POST /v1/webhooks/plural', () => {
     expect(metrics).toMatch(/source="webhook"/);
   });
 
+  it.each([
+    ['trailing junk', (sig: string) => `${sig}!!`],
+    ['bytes after the padding', (sig: string) => `${sig}AAAA`],
+    ['no padding', (sig: string) => sig.replace(/=$/, '')],
+  ])(
+    'answers a correct signature with %s with 401 malformed_signature, counted, and reaches no payment',
+    async (_name, spoil) => {
+      const api = makeApi();
+      await request(api.app).post('/v1/payments').set(auth).send(cardPayment('wh-x'));
+      api.engine.calls.length = 0;
+      const headers = sign('m-junk', nowSeconds());
+      const res = await sendWebhook(api, body, {
+        ...headers,
+        'webhook-signature': spoil(headers['webhook-signature'] ?? ''),
+      });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('webhook_malformed_signature');
+      expect(api.engine.calls).toEqual([]);
+      const metrics = await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total');
+      expect(metrics).toContain('api_signature_failures_total{source="webhook",reason="malformed_signature"} 1');
+    },
+  );
+
   it('rejects a body altered after signing with 401', async () => {
     const api = makeApi();
     const headers = webhookHeaders({ id: 'm', timestamp: nowSeconds(), body, secret: WEBHOOK_SECRET });
