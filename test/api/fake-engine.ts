@@ -228,6 +228,8 @@ export class FakeEngine implements PaymentEngine {
     this.payments.set(ref, e);
     this.later(() => {
       state.pluralOrderId = `v1-ord-${ref}`;
+      // A payment seeded in another status (a test's ended payment) keeps it.
+      if (state.status !== 'CREATED') return;
       if (input.method.kind === 'hosted_checkout') {
         state.redirectUrl = `https://checkout.example.test/pay/${ref}`;
         state.nextActions = ['REDIRECT_TO_CHECKOUT', 'CANCEL'];
