@@ -26,7 +26,14 @@ import type { PaymentState, PaymentSummary, PaymentWorkflowInput, UpdateRejectio
 import { validateCancel, validateCapture, validateResendOtp, validateSubmitOtp } from '../workflows/validators';
 import { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';
 import { gatewayRetryStatus } from './gateway-status';
-import type { Answer, CreateOutcome, DeliveryOutcome, PaymentEngine, PaymentRecord } from './engine';
+import type {
+  Answer,
+  CallbackDeliveryOutcome,
+  CreateOutcome,
+  DeliveryOutcome,
+  PaymentEngine,
+  PaymentRecord,
+} from './engine';
 
 /** Options of {@link createTemporalEngine}. */
 export interface TemporalEngineOptions {
@@ -131,12 +138,17 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     }
   }
 
-  /** The running payment workflow whose Plural order is `orderId` (found by the PluralOrderId search attribute). */
-  async function workflowIdForOrder(orderId: string): Promise<string | undefined> {
+  /**
+   * The running payment workflow whose Plural order is `orderId` (found by the PluralOrderId search attribute), and
+   * when it started.
+   */
+  async function paymentForOrder(orderId: string): Promise<{ workflowId: string; startTime: Date } | undefined> {
     if (!SAFE_ORDER_ID.test(orderId)) return undefined;
     return call('list', async () => {
       const query = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND PluralOrderId = '${orderId}' AND ExecutionStatus = 'Running'`;
-      for await (const info of client.workflow.list({ query, pageSize: 2 })) return info.workflowId;
+      for await (const info of client.workflow.list({ query, pageSize: 2 })) {
+        return { workflowId: info.workflowId, startTime: info.startTime };
+      }
       return undefined;
     });
   }
@@ -285,9 +297,14 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     cancel: (ref, request, waitMs) =>
       update(ref, 'cancel', (h) => h.executeUpdate(cancelUpdate, { args: [request] }), waitMs, validateCancel),
 
-    async deliverCallback(signal): Promise<DeliveryOutcome> {
-      const workflowId = await workflowIdForOrder(signal.orderId);
-      if (workflowId === undefined) return { delivered: false };
+    async deliverCallback(signal, deliveryOptions = {}): Promise<CallbackDeliveryOutcome> {
+      const found = await paymentForOrder(signal.orderId);
+      if (found === undefined) return { delivered: false };
+      const { workflowId, startTime } = found;
+      const after = deliveryOptions.startedAfterMs;
+      if (after !== undefined && startTime.getTime() < after) {
+        return { delivered: false, tooOld: true, merchantOrderReference: referenceOf(workflowId) };
+      }
       const ok = await signalIfRunning(workflowId, (h) => h.signal(callbackReceivedSignal, signal));
       return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };
     },
@@ -297,7 +314,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
         const ok = await signalIfRunning(paymentWorkflowId(ref), (h) => h.signal(webhookReceivedSignal, signal));
         if (ok) return { delivered: true, merchantOrderReference: ref };
       }
-      const workflowId = await workflowIdForOrder(signal.orderId);
+      const workflowId = (await paymentForOrder(signal.orderId))?.workflowId;
       if (workflowId === undefined) return { delivered: false };
       const ok = await signalIfRunning(workflowId, (h) => h.signal(webhookReceivedSignal, signal));
       return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };
