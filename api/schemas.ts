@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { maskPans } from '../observability';
+import { FREE_TEXT_MAX_LENGTH } from '../workflows/definitions';
 
 /** `merchant_order_reference`: the payment's identity (and its workflow id). */
 export const REFERENCE_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;
@@ -360,7 +361,7 @@ export const CaptureSchema = z.strictObject({ amount: MoneySchema.optional() });
 
 /** `POST /v1/payments/{ref}/cancel`. */
 export const CancelSchema = z.strictObject({
-  reason: freeText(200).optional(),
+  reason: freeText(FREE_TEXT_MAX_LENGTH).optional(),
 });
 
 /** Bodyless actions (`otp/resend`): an empty object or no body at all. */
