@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   buildConfigProblems,
@@ -6,7 +7,9 @@ import {
   DOCKERFILE_PATH,
   dockerfileProblems,
   importedFolders,
+  NODE_LTS_MAJOR,
   parseDockerfile,
+  ROOT,
 } from './deploy-checks';
 
 const dockerfile = readFileSync(DOCKERFILE_PATH, 'utf8');
@@ -127,6 +130,15 @@ describe('Dockerfile', () => {
     expect(dockerfileProblems(dockerfile.replace('WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js', 'X=1'))).toEqual([
       'the final stage does not set WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js (built ahead of time)',
     ]);
+  });
+});
+
+describe('CI', () => {
+  it('runs the test suite on the exact Node version the image runs', () => {
+    const image = /^ARG NODE_VERSION=(\S+)$/m.exec(dockerfile)?.[1];
+    const ci = /^NODE_LTS_VERSION=(\S+)$/m.exec(readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8'))?.[1];
+    expect(image).toMatch(new RegExp(`^${NODE_LTS_MAJOR}\\.\\d+\\.\\d+$`));
+    expect(ci).toBe(image);
   });
 });
 
