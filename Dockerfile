@@ -1,57 +1,44 @@
 # syntax=docker/dockerfile:1
-# One image for the worker, the API, the codec server and the Plural sandbox; docker-compose.yml picks the process by `command`.
-# The processes run their TypeScript through tsx's loader (`node --import tsx`), as `npm run worker|api|sandbox` do,
-# so the image runs exactly the code the tests run; only tsx and esbuild are kept from the dev dependencies.
+# One image for the worker, the API, the codec server and the Plural sandbox; docker-compose.yml picks the process by
+# `command`. The TypeScript is compiled once (`npm run build`: tsc into dist/, plus the workflow bundle) and the
+# runtime runs `node` on that JavaScript, with the production dependencies only: no TypeScript loader, no sources.
+# Node 24 (Krypton, LTS until April 2028; @temporalio/* 1.24 supports it) on Debian 13 (trixie), the current stable.
 
-ARG NODE_VERSION=20.20.2
+ARG NODE_VERSION=24.22.3
 
-# --- deps: every dependency, from the lockfile --------------------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS deps
+# --- build: every dependency from the lockfile, then the compiled JavaScript and the workflow bundle ----------------
+FROM node:${NODE_VERSION}-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-
-# --- build: the workflow bundle, ahead of time (workers start without bundling) ------------------------------------
-FROM deps AS build
-COPY tsconfig.json ./
-COPY workflows workflows
+COPY tsconfig.json tsconfig.build.json ./
 COPY activities activities
+COPY api api
+COPY card-vault card-vault
 COPY config config
 COPY observability observability
-COPY plural-client plural-client
-COPY card-vault card-vault
 COPY payload-codec payload-codec
+COPY plural-client plural-client
+COPY plural-sandbox plural-sandbox
 COPY worker worker
-RUN npm run build:workflows -- dist/workflow-bundle.js
+COPY workflows workflows
+RUN npm run build
 
-# --- prod-deps: runtime dependencies only, plus the TypeScript loader -----------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS prod-deps
+# --- prod-deps: runtime dependencies only -------------------------------------------------------------------------
+FROM node:${NODE_VERSION}-trixie-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
-COPY --from=deps /app/node_modules/tsx node_modules/tsx
-COPY --from=deps /app/node_modules/esbuild node_modules/esbuild
-COPY --from=deps /app/node_modules/@esbuild node_modules/@esbuild
 
 # --- runtime ----------------------------------------------------------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM node:${NODE_VERSION}-trixie-slim AS runtime
 ENV NODE_ENV=production \
     WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
 WORKDIR /app
 COPY --from=prod-deps --chown=root:root /app/node_modules node_modules
-COPY --chown=root:root package.json tsconfig.json ./
-COPY --chown=root:root workflows workflows
-COPY --chown=root:root activities activities
-COPY --chown=root:root config config
-COPY --chown=root:root observability observability
-COPY --chown=root:root plural-client plural-client
-COPY --chown=root:root card-vault card-vault
-COPY --chown=root:root payload-codec payload-codec
-COPY --chown=root:root worker worker
-COPY --chown=root:root api api
-COPY --chown=root:root plural-sandbox plural-sandbox
-COPY --from=build --chown=root:root /app/dist/workflow-bundle.js dist/workflow-bundle.js
+COPY --chown=root:root package.json ./
+COPY --from=build --chown=root:root /app/dist dist
 # The code stays owned by root and read-only to the process; `node` (uid 1000) ships with the official image.
 USER node
 EXPOSE 8080 8081 8090 9464
-CMD ["node", "--import", "tsx", "api/server.ts"]
+CMD ["node", "dist/api/server.js"]

@@ -68,6 +68,11 @@ export interface ApiOptions {
   otpTtlMs?: number;
   /** Webhook timestamp tolerance, seconds. @default 300 */
   webhookToleranceSeconds?: number;
+  /**
+   * How long after its payment started a browser callback is still delivered, ms (Plural's callback carries no
+   * timestamp; see `callback-replays.ts`). @default the longest customer window of `paymentDurations` + 15 min
+   */
+  callbackMaxAgeMs?: number;
   /** JSON and form body limit, bytes. @default 32768 */
   bodyLimitBytes?: number;
   /** Webhook body limit, bytes. @default 262144 */

@@ -103,6 +103,18 @@ export interface PaymentListPage {
   nextPageToken: Uint8Array | undefined;
 }
 
+/** Options of {@link PaymentEngine.deliverCallback}. */
+export interface CallbackDeliveryOptions {
+  /** Deliver only to a payment that started at or after this time (ms since epoch): an older one's callback is stale. */
+  startedAfterMs?: number;
+}
+
+/** Outcome of {@link PaymentEngine.deliverCallback}. */
+export type CallbackDeliveryOutcome =
+  | DeliveryOutcome
+  /** Not delivered: the running payment started before `startedAfterMs`. */
+  | { delivered: false; tooOld: true; merchantOrderReference: string };
+
 /** Operations the API needs from the payment engine. Every method is safe to call concurrently. */
 export interface PaymentEngine {
   /**
@@ -121,8 +133,11 @@ export interface PaymentEngine {
   capture(ref: string, request: CaptureRequest, waitMs: number): Promise<Answer<CaptureAnswer>>;
   /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} */
   cancel(ref: string, request: CancelRequest, waitMs: number): Promise<Answer<PaymentAnswer>>;
-  /** Signal the payment whose Plural order is `signal.orderId`; `delivered: false` when none is running. */
-  deliverCallback(signal: CallbackReceivedSignal): Promise<DeliveryOutcome>;
+  /**
+   * Signal the payment whose Plural order is `signal.orderId`; `delivered: false` when none is running, and with
+   * `tooOld` when it started before `options.startedAfterMs` (then nothing is sent to it).
+   */
+  deliverCallback(signal: CallbackReceivedSignal, options?: CallbackDeliveryOptions): Promise<CallbackDeliveryOutcome>;
   /**
    * Signal the payment for a verified webhook: by merchant order reference when the webhook carries one, else by
    * Plural order id. `delivered: false` when no running payment matches.

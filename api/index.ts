@@ -2,7 +2,16 @@
 export { CARD_VAULT_MOUNT_PATH, createApp, DEFAULT_TIMINGS } from './app';
 export type { ApiOptions, ApiTimings } from './app';
 export { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';
-export type { Answer, CardVaultPort, CreateOutcome, DeliveryOutcome, PaymentEngine, PaymentRecord } from './engine';
+export type {
+  Answer,
+  CallbackDeliveryOptions,
+  CallbackDeliveryOutcome,
+  CardVaultPort,
+  CreateOutcome,
+  DeliveryOutcome,
+  PaymentEngine,
+  PaymentRecord,
+} from './engine';
 export { CustomerExistsError, CustomerNotFoundError, GatewayRejectedError, GatewayUnavailableError } from './customers';
 export type { CustomerDirectory, CustomerRecord, NewCustomer, SavedCardRecord } from './customers';
 export { createPluralCustomerDirectory } from './plural-customers';

@@ -428,7 +428,10 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               }),
             },
             '400': errorResponse('Signed, but not a webhook body the engine understands.'),
-            '401': errorResponse('Missing or bad signature, or a timestamp outside the tolerance.'),
+            '401': errorResponse(
+              'Missing, malformed (not exactly base64 of the digest) or bad signature, or a timestamp outside the ' +
+                'tolerance.',
+            ),
             '413': errorResponse('Body larger than the limit.'),
             '503': errorResponse('The payment engine is unavailable; Plural will redeliver.'),
           },
@@ -917,10 +920,13 @@ function callbackOperation(operationId: string, where: string) {
     summary: 'Return URL for the customer’s browser after Plural’s page',
     description:
       `Verifies Plural’s signature over the fields received in the ${where}, signals the payment, and redirects ` +
-      '(303) to the merchant’s success or failure page with `merchant_order_reference` and `status`.',
+      '(303) to the merchant’s success or failure page with `merchant_order_reference` and `status`. The callback ' +
+      'carries no timestamp: one already delivered (a reload of the return URL, or a replay) and one for a payment ' +
+      'that started longer ago than its customer could still be paying are redirected the same way but signal ' +
+      'nothing. The merchant’s page reads the payment’s status from `GET /v1/payments/{ref}`.',
     security: [],
     responses: {
-      '303': { description: 'Redirect to the merchant’s return page.' },
+      '303': { description: 'Redirect to the merchant’s return page (also for a repeated or stale callback).' },
       '400': errorResponse('Signed, but the fields are not a Plural callback.'),
       '401': errorResponse('Missing or bad signature; nothing reached the payment.'),
       '404': errorResponse('No running payment for this Plural order.'),

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { maskPans } from '../observability';
-import { PAYMENT_STATUS } from '../workflows/definitions';
+import { FREE_TEXT_MAX_LENGTH, PAYMENT_STATUS } from '../workflows/definitions';
 import type { PaymentStatus } from '../workflows/definitions';
 
 /** `merchant_order_reference`: the payment's identity (and its workflow id). */
@@ -362,7 +362,7 @@ export const CaptureSchema = z.strictObject({ amount: MoneySchema.optional() });
 
 /** `POST /v1/payments/{ref}/cancel`. */
 export const CancelSchema = z.strictObject({
-  reason: freeText(200).optional(),
+  reason: freeText(FREE_TEXT_MAX_LENGTH).optional(),
 });
 
 /** Bodyless actions (`otp/resend`): an empty object or no body at all. */

@@ -32,6 +32,7 @@ import { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } fro
 import { gatewayRetryStatus } from './gateway-status';
 import type {
   Answer,
+  CallbackDeliveryOutcome,
   CreateOutcome,
   DeliveryOutcome,
   PaymentEngine,
@@ -160,12 +161,17 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     }
   }
 
-  /** The running payment workflow whose Plural order is `orderId` (found by the PluralOrderId search attribute). */
-  async function workflowIdForOrder(orderId: string): Promise<string | undefined> {
+  /**
+   * The running payment workflow whose Plural order is `orderId` (found by the PluralOrderId search attribute), and
+   * when it started.
+   */
+  async function paymentForOrder(orderId: string): Promise<{ workflowId: string; startTime: Date } | undefined> {
     if (!SAFE_ORDER_ID.test(orderId)) return undefined;
     return call('list', async () => {
       const query = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND PluralOrderId = '${orderId}' AND ExecutionStatus = 'Running'`;
-      for await (const info of client.workflow.list({ query, pageSize: 2 })) return info.workflowId;
+      for await (const info of client.workflow.list({ query, pageSize: 2 })) {
+        return { workflowId: info.workflowId, startTime: info.startTime };
+      }
       return undefined;
     });
   }
@@ -383,9 +389,14 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     cancel: (ref, request, waitMs) =>
       update(ref, 'cancel', (h) => h.executeUpdate(cancelUpdate, { args: [request] }), waitMs, validateCancel),
 
-    async deliverCallback(signal): Promise<DeliveryOutcome> {
-      const workflowId = await workflowIdForOrder(signal.orderId);
-      if (workflowId === undefined) return { delivered: false };
+    async deliverCallback(signal, deliveryOptions = {}): Promise<CallbackDeliveryOutcome> {
+      const found = await paymentForOrder(signal.orderId);
+      if (found === undefined) return { delivered: false };
+      const { workflowId, startTime } = found;
+      const after = deliveryOptions.startedAfterMs;
+      if (after !== undefined && startTime.getTime() < after) {
+        return { delivered: false, tooOld: true, merchantOrderReference: referenceOf(workflowId) };
+      }
       const ok = await signalIfRunning(workflowId, (h) => h.signal(callbackReceivedSignal, signal));
       return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };
     },
@@ -395,7 +406,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
         const ok = await signalIfRunning(paymentWorkflowId(ref), (h) => h.signal(webhookReceivedSignal, signal));
         if (ok) return { delivered: true, merchantOrderReference: ref };
       }
-      const workflowId = await workflowIdForOrder(signal.orderId);
+      const workflowId = (await paymentForOrder(signal.orderId))?.workflowId;
       if (workflowId === undefined) return { delivered: false };
       const ok = await signalIfRunning(workflowId, (h) => h.signal(webhookReceivedSignal, signal));
       return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };

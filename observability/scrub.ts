@@ -8,7 +8,19 @@
 export const REDACTED = '[REDACTED]';
 
 const MAX_DEPTH = 10;
-const MAX_STRING_LENGTH = 10_000;
+/** Longest string kept in a log line (error stacks are the long ones). */
+export const MAX_STRING_LENGTH = 10_000;
+/** Longest free text kept under a {@link FREE_TEXT_KEYS} key: a person's words, not something to debug with. */
+export const MAX_FREE_TEXT_LENGTH = 500;
+/** Text scrubbed past a cut, so a card number straddling it is still recognised (19 digits and 18 separators fit). */
+const CUT_MARGIN = 64;
+
+/**
+ * Keys (normalised, see {@link isSensitiveKey}) of free text a person wrote or that embeds it: a cancel's `reason`,
+ * an operator's name, the workflow's `cause` of a status change ("cancelled: <reason>"). Logged scrubbed and cut
+ * to {@link MAX_FREE_TEXT_LENGTH}.
+ */
+const FREE_TEXT_KEYS = new Set(['reason', 'cause', 'detail', 'note', 'comment', 'description', 'operator', 'remarks']);
 
 /**
  * Key names (lower-cased, `_`/`-` removed) whose values are always redacted, whatever their depth or type.
@@ -129,23 +141,31 @@ export function maskPans(text: string): string {
 // scrubbing twice (the logger's hook, then its serializers) gives the same text.
 const KEY_VALUE =
   /\b(cvv2?|cvc2?|cvd|otp|pin|security[_ -]?code|password|passwd|[a-z_]*secret(?:_hex)?|[a-z_]*token|api[_-]?key|cryptogram)(\\?["']?\s{0,2}[:=]\s{0,2}\\?["']?)(?!\[REDACTED\])([^\s"'\\,;&}\]]+)/gi;
-// `cvv 123`, `OTP 482913`: a numeric secret after its name and spaces only.
-const NUMERIC_AFTER_NAME = /\b(cvv2?|cvc2?|cvd|otp|pin)(\s+)(\d{3,8})\b/gi;
+// `cvv 123`, `OTP 482913`, `the OTP was 482913`, `otp is: 4829`: a numeric secret after its name, within a few
+// words (no digits, no sentence end between them).
+const NUMERIC_AFTER_NAME = /\b(cvv2?|cvc2?|cvd|otp|pin)\b([^\d.!?\n]{1,24}?)(\d{3,8})\b/gi;
 const JWT = /\beyJ[\w-]+\.[\w-]+\.[\w-]+/g;
 const BEARER = /\b(Bearer|Basic)\s+[\w\-.~+/=]+/gi;
 // Card-vault handles carry the per-secret key after the id: keep the id for correlation, drop the key.
 const VAULT_HANDLE_KEY = /\b(cv1\.[\w-]{16,64}\.)[\w-]{16,}/g;
 
 /**
- * Scrub free text: PAN-looking runs, secret-named `key=value` pairs, bearer/basic credentials, JWTs, vault handle
- * keys and any of the `knownSecrets` (exact values from configuration).
+ * Scrub free text: PAN-looking runs, secret-named `key=value` pairs, numbers after a secret's name, bearer/basic
+ * credentials, JWTs, vault handle keys and any of the `knownSecrets` (exact values from configuration); then cut it
+ * to `maxLength` characters, saying how many were dropped.
  */
-export function scrubString(text: string, knownSecrets: readonly string[] = []): string {
-  let out = text.length > MAX_STRING_LENGTH ? `${text.slice(0, MAX_STRING_LENGTH)}…[truncated]` : text;
+export function scrubString(
+  text: string,
+  knownSecrets: readonly string[] = [],
+  maxLength: number = MAX_STRING_LENGTH,
+): string {
+  // Scrub a little past the cut before cutting, so the cut never leaves the first digits of a card number behind.
+  const long = text.length > maxLength;
+  let out = long ? text.slice(0, maxLength + CUT_MARGIN) : text;
   for (const secret of knownSecrets) {
     if (secret.length >= 6) out = out.split(secret).join(REDACTED);
   }
-  return maskPans(
+  out = maskPans(
     out
       .replace(VAULT_HANDLE_KEY, `$1${REDACTED}`)
       .replace(JWT, REDACTED)
@@ -153,6 +173,12 @@ export function scrubString(text: string, knownSecrets: readonly string[] = []):
       .replace(KEY_VALUE, `$1$2${REDACTED}`)
       .replace(NUMERIC_AFTER_NAME, `$1$2${REDACTED}`),
   );
+  return long ? `${out.slice(0, maxLength)}…[truncated ${text.length - maxLength} chars]` : out;
+}
+
+/** Whether a property with this name holds free text (see {@link FREE_TEXT_KEYS}). */
+export function isFreeTextKey(key: string): boolean {
+  return FREE_TEXT_KEYS.has(normaliseKey(key));
 }
 
 /** A plain, scrubbed rendering of an error: type, message, code and other own fields, stack and cause. */
@@ -180,7 +206,11 @@ interface Ctx {
 function scrubValue(value: unknown, ctx: Ctx, depth: number, parentKey?: string): unknown {
   switch (typeof value) {
     case 'string':
-      return scrubString(value, ctx.knownSecrets);
+      return scrubString(
+        value,
+        ctx.knownSecrets,
+        parentKey !== undefined && isFreeTextKey(parentKey) ? MAX_FREE_TEXT_LENGTH : MAX_STRING_LENGTH,
+      );
     case 'number':
       // Integers too big for a millisecond timestamp (14+ digits) that pass Luhn are treated as PANs.
       return Number.isInteger(value) && Math.abs(value) >= 1e13 && looksLikePan(String(Math.abs(value)))

@@ -103,6 +103,8 @@ export const WEBHOOK_VERIFICATION_FAILURE = {
   INVALID_TIMESTAMP: 'invalid_timestamp',
   TIMESTAMP_TOO_OLD: 'timestamp_too_old',
   TIMESTAMP_TOO_NEW: 'timestamp_too_new',
+  /** A `v1,` entry that is not exactly the canonical base64 of one HMAC-SHA256 (trailing bytes, junk, bad padding). */
+  MALFORMED_SIGNATURE: 'malformed_signature',
   NO_MATCHING_SIGNATURE: 'no_matching_signature',
 } as const;
 export type WebhookVerificationFailure =
@@ -135,7 +137,8 @@ function header(headers: WebhookHeaders, name: string): string | undefined {
 
 /**
  * Verify a webhook delivery: `webhook-id`, `webhook-timestamp` within the tolerance, and at least one `v1,<base64>`
- * entry of the space-separated `webhook-signature` matching HMAC-SHA256(secret, `id.timestamp.rawBody`).
+ * entry of the space-separated `webhook-signature` matching HMAC-SHA256(secret, `id.timestamp.rawBody`). An entry
+ * must be the canonical base64 of the 32-byte digest and nothing else: no trailing bytes, junk or missing padding.
  * Comparison is constant-time. Never throws for a bad delivery; returns the reason instead.
  */
 export function verifyWebhook(input: WebhookVerifyInput): WebhookVerificationResult {
@@ -154,14 +157,36 @@ export function verifyWebhook(input: WebhookVerifyInput): WebhookVerificationRes
 
   const expected = webhookDigest(id, ts, input.rawBody, input.secret);
   let matched = false;
+  let malformed = false;
   for (const entry of sigHeader.split(' ')) {
     const comma = entry.indexOf(',');
     if (comma < 0 || entry.slice(0, comma) !== 'v1') continue;
-    const given = Buffer.from(entry.slice(comma + 1), 'base64');
+    const given = strictDigest(entry.slice(comma + 1));
+    if (given === undefined) {
+      malformed = true;
+      continue;
+    }
     // Check every entry (no early exit) so timing does not reveal which one matched.
-    if (given.length === expected.length && timingSafeEqual(given, expected)) matched = true;
+    if (timingSafeEqual(given, expected)) matched = true;
   }
-  return matched
-    ? { ok: true, id, timestamp }
-    : { ok: false, reason: WEBHOOK_VERIFICATION_FAILURE.NO_MATCHING_SIGNATURE };
+  if (matched) return { ok: true, id, timestamp };
+  return {
+    ok: false,
+    reason: malformed
+      ? WEBHOOK_VERIFICATION_FAILURE.MALFORMED_SIGNATURE
+      : WEBHOOK_VERIFICATION_FAILURE.NO_MATCHING_SIGNATURE,
+  };
+}
+
+/** Bytes of one HMAC-SHA256. */
+const DIGEST_BYTES = 32;
+
+/**
+ * The digest a `v1,` entry carries, or undefined unless the entry is exactly the canonical base64 of 32 bytes.
+ * Node's base64 decoder is lenient (it skips junk, stops at `=`, accepts the URL-safe alphabet and missing padding),
+ * so `v1,<valid>!!` or `v1,<valid>=junk` would decode to the valid digest: re-encoding and comparing refuses them.
+ */
+function strictDigest(encoded: string): Buffer | undefined {
+  const decoded = Buffer.from(encoded, 'base64');
+  return decoded.length === DIGEST_BYTES && decoded.toString('base64') === encoded ? decoded : undefined;
 }

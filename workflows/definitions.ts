@@ -385,7 +385,15 @@ export interface CaptureAnswer {
   state: PaymentState;
 }
 
+/**
+ * Longest free text a person adds to a payment (a cancel's `reason`, an operator's name or reason): the API refuses
+ * more, and the workflow keeps at most this much of what reaches it another way (Temporal's CLI or UI), so its
+ * history, audit trail and log lines stay bounded.
+ */
+export const FREE_TEXT_MAX_LENGTH = 200;
+
 export interface CancelRequest {
+  /** At most {@link FREE_TEXT_MAX_LENGTH} characters are kept. */
   reason?: string;
 }
 /** The payment after the cancel: CANCELLED, or CLOSING (not authorized yet: Plural cancels only authorizations). */
@@ -394,7 +402,7 @@ export interface PaymentAnswer {
 }
 
 export interface OperatorRequest {
-  /** Who asked (for the audit trail). */
+  /** Who asked (for the audit trail). At most {@link FREE_TEXT_MAX_LENGTH} characters are kept, as of `reason`. */
   operator?: string;
   reason?: string;
 }

@@ -12,6 +12,7 @@ import {
   callbackReceivedSignal,
   cancelUpdate,
   captureUpdate,
+  FREE_TEXT_MAX_LENGTH,
   getPaymentQuery,
   openPaymentUpdate,
   operatorGiveUpUpdate,
@@ -72,7 +73,7 @@ export class Inbox {
 
   /** Records a cancel request; one already waiting absorbs it (both get its answer). */
   requestCancel(reason: string | undefined, source: CancelSource, id?: string): void {
-    this.cancel ??= { reason, source, ids: [] };
+    this.cancel ??= { reason: reason === undefined ? undefined : clip(reason), source, ids: [] };
     if (id !== undefined) this.cancel.ids.push(id);
   }
 
@@ -98,6 +99,15 @@ export class Inbox {
     this.answers.delete(id);
     return value;
   }
+}
+
+/**
+ * Free text from a person, cut to {@link FREE_TEXT_MAX_LENGTH} characters (whole code points) so what reaches the
+ * workflow outside the API cannot grow its history or its log lines without bound.
+ */
+export function clip(text: string, max = FREE_TEXT_MAX_LENGTH): string {
+  if (text.length <= max) return text;
+  return `${Array.from(text).slice(0, max).join('')}…`;
 }
 
 /** The running Update's id (handlers only run inside an Update). */
@@ -179,7 +189,7 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
       const retries = parked?.retries ?? 0;
       inbox.operatorRetries += 1;
       if (parked) {
-        payment.note(`operator retry of ${parked.operation}${request.operator ? ` by ${request.operator}` : ''}`);
+        payment.note(`operator retry of ${parked.operation}${request.operator ? ` by ${clip(request.operator)}` : ''}`);
       }
       // Answered once the step has run again: unparked (done), parked again (failed again), or the payment ended.
       await condition(
@@ -197,8 +207,8 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
     operatorGiveUpUpdate,
     async (request): Promise<PaymentAnswer> => {
       const id = updateId();
-      const who = request.operator ? `operator ${request.operator}` : 'operator';
-      inbox.requestCancel(`${who}: ${request.reason ?? 'gave up on the parked step'}`, 'operator', id);
+      const who = request.operator ? `operator ${clip(request.operator)}` : 'operator';
+      inbox.requestCancel(`${who}: ${clip(request.reason ?? 'gave up on the parked step')}`, 'operator', id);
       return inbox.answerOf<PaymentAnswer>(id);
     },
     { validator: (_request) => validateOperator(stateOf(payment)) },

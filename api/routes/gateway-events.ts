@@ -1,7 +1,8 @@
 /**
  * Plural's events: the browser callback (HMAC over the fields) and the webhook (Standard Webhooks signature). Both are
  * verified here and delivered to the payment as Signals (fire-and-forget); the workflow confirms each with Get Order
- * before anything moves, so even a validly signed forgery cannot mark a payment paid.
+ * before anything moves, so even a validly signed forgery cannot mark a payment paid. A callback already delivered,
+ * or one for a payment older than a customer could still be paying, is not delivered (callback-replays.ts).
  */
 import express, { Router } from 'express';
 import type { RequestHandler } from 'express';
@@ -13,6 +14,7 @@ import {
   WEBHOOK_TOLERANCE_SECONDS,
 } from '../../plural-client';
 import { paymentWorkflowId } from '../../workflows/definitions';
+import { callbackMaxAgeMs, SeenCallbacks } from '../callback-replays';
 import { badRequest, notFound, signatureRejected } from '../errors';
 import { callbackSignalOf, webhookSignalOf } from '../gateway-events';
 import { methodNotAllowed } from '../http';
@@ -35,6 +37,8 @@ function callbackFields(source: unknown): Record<string, string> | undefined {
 export function gatewayEventRoutes(ctx: RouteContext): Router {
   const { options, engine, metrics, logger } = ctx;
   const router = Router();
+  const maxAgeMs = options.callbackMaxAgeMs ?? callbackMaxAgeMs(options.paymentDurations);
+  const seenCallbacks = new SeenCallbacks(maxAgeMs);
 
   const callbackHandler: RequestHandler = async (req, res) => {
     const body = req.body as unknown;
@@ -53,15 +57,30 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     const result = parseCallback(fields);
     if (!result.ok) throw badRequest('invalid_callback', result.message);
     const parsed = result.callback;
-    const delivered = await engine.deliverCallback(callbackSignalOf(parsed));
-    if (!delivered.delivered) {
-      throw notFound('payment_not_found', `no running payment for Plural order ${parsed.orderId}`);
+    // A repeat or a stale callback is not delivered, but the browser still goes to the merchant's page (a reload of
+    // the return URL looks exactly like a replay): see callback-replays.ts.
+    const now = ctx.now();
+    let reference = seenCallbacks.deliveredTo(fields.signature, now);
+    if (reference !== undefined) {
+      metrics.signatureFailures.inc({ source: 'callback', reason: 'replayed' });
+      logger.info({ route: 'callback', reason: 'replayed' }, 'callback not delivered: already delivered');
+    } else {
+      const delivered = await engine.deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
+      if (!delivered.delivered && 'tooOld' in delivered) {
+        metrics.signatureFailures.inc({ source: 'callback', reason: 'too_old' });
+        logger.warn({ route: 'callback', reason: 'too_old' }, 'callback not delivered: its payment is too old');
+      } else if (!delivered.delivered) {
+        throw notFound('payment_not_found', `no running payment for Plural order ${parsed.orderId}`);
+      } else {
+        seenCallbacks.remember(fields.signature, delivered.merchantOrderReference, now);
+      }
+      reference = delivered.merchantOrderReference;
     }
-    res.locals.workflowId = paymentWorkflowId(delivered.merchantOrderReference);
+    res.locals.workflowId = paymentWorkflowId(reference);
     const target = new URL(
       SUCCESS_STATUSES.has(parsed.status) ? options.returnUrls.success : options.returnUrls.failure,
     );
-    target.searchParams.set('merchant_order_reference', delivered.merchantOrderReference);
+    target.searchParams.set('merchant_order_reference', reference);
     target.searchParams.set('status', parsed.status);
     res.redirect(303, target.toString());
   };

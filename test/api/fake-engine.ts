@@ -5,6 +5,8 @@
  */
 import type {
   Answer,
+  CallbackDeliveryOptions,
+  CallbackDeliveryOutcome,
   CardSecret,
   CardVaultPort,
   CreateOutcome,
@@ -378,10 +380,21 @@ export class FakeEngine implements PaymentEngine {
     return [...this.payments.values()].find((e) => e.state.pluralOrderId === orderId);
   }
 
-  deliverCallback(signal: CallbackReceivedSignal): Promise<DeliveryOutcome> {
+  deliverCallback(
+    signal: CallbackReceivedSignal,
+    options: CallbackDeliveryOptions = {},
+  ): Promise<CallbackDeliveryOutcome> {
     this.calls.push({ method: 'deliverCallback', args: [signal] });
     const e = this.byOrderId(signal.orderId);
     if (!e) return Promise.resolve({ delivered: false });
+    // As the Temporal engine: the workflow's start time is the payment's `createdAt`.
+    if (options.startedAfterMs !== undefined && Date.parse(e.state.createdAt) < options.startedAfterMs) {
+      return Promise.resolve({
+        delivered: false,
+        tooOld: true,
+        merchantOrderReference: e.state.merchantOrderReference,
+      });
+    }
     this.later(() => {
       if (e.state.status !== 'AWAITING_CHALLENGE') return;
       if (signal.status === 'AUTHORIZED' || signal.status === 'PROCESSED') this.authorize(e, 'callback');

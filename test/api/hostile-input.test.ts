@@ -2,7 +2,8 @@
  * Property tests: hostile methods, paths, headers and bodies at every route (the card-vault endpoint and the
  * callback and webhook receivers included) never produce a 5xx or a stack trace, every error is the JSON error
  * shape, and nothing unauthenticated, unsigned or forged reaches the engine: the spy engine records every call, and
- * genuinely signed callbacks and webhooks (signed with the sandbox's own helpers) prove that it would see one.
+ * genuinely signed callbacks and webhooks (signed with the sandbox's own helpers) prove that it would see one. A
+ * genuine callback reaches the engine once: its replays are redirected like a reload and signal nothing.
  */
 import fc from 'fast-check';
 import http from 'node:http';
@@ -317,6 +318,7 @@ const CALLBACK_FORGERIES = [
   'removed_field',
   'signature_of_other_order',
   'truncated_signature',
+  'signature_trailing_junk',
   'missing_signature',
   'empty_signature',
   'duplicated_signature',
@@ -350,6 +352,9 @@ function forgeCallback(forgery: (typeof CALLBACK_FORGERIES)[number], statusIndex
       break;
     case 'truncated_signature':
       fields = { ...base, signature: (signed(base).signature ?? '').slice(0, -2) };
+      break;
+    case 'signature_trailing_junk':
+      fields = { ...base, signature: `${signed(base).signature ?? ''}${extra === '' ? '0' : extra}` };
       break;
     case 'missing_signature':
       fields = base;
@@ -393,6 +398,8 @@ const WEBHOOK_FORGERIES = [
   'changed_id',
   'changed_timestamp',
   'trailing_byte',
+  'signature_trailing_junk',
+  'signature_unpadded',
   'other_scheme',
   'missing_id',
   'missing_timestamp',
@@ -404,8 +411,10 @@ const forgedSignedWebhook = fc
     forgery: fc.constantFrom(...WEBHOOK_FORGERIES),
     id: fc.stringMatching(/^msg_[A-Za-z0-9]{1,24}$/),
     skew: fc.integer({ min: 301, max: 10_000_000 }),
+    // After a correct signature: any printable junk but a space (a space starts another, separate entry).
+    junk: fc.stringMatching(/^[!-~]{1,16}$/),
   })
-  .map(({ forgery, id, skew }) => {
+  .map(({ forgery, id, skew, junk }) => {
     const now = Math.floor(Date.now() / 1000);
     const body = orderWebhookBody('known-2', KNOWN_ORDER);
     const ts = forgery === 'stale' ? now - skew : forgery === 'future' ? now + skew : now;
@@ -414,7 +423,14 @@ const forgedSignedWebhook = fc
     const headers: Record<string, string> = {
       'webhook-id': forgery === 'changed_id' ? `${id}x` : id,
       'webhook-timestamp': String(forgery === 'changed_timestamp' ? ts + 1 : ts),
-      'webhook-signature': forgery === 'other_scheme' ? signature.replace(/^v1,/, 'v2,') : signature,
+      'webhook-signature':
+        forgery === 'other_scheme'
+          ? signature.replace(/^v1,/, 'v2,')
+          : forgery === 'signature_trailing_junk'
+            ? `${signature}${junk}`
+            : forgery === 'signature_unpadded'
+              ? signature.replace(/=+$/, '')
+              : signature,
     };
     if (forgery === 'missing_id') delete headers['webhook-id'];
     if (forgery === 'missing_timestamp') delete headers['webhook-timestamp'];
@@ -432,6 +448,30 @@ const forgedSignedWebhook = fc
       body: Buffer.from(sent),
       webhookHeaders: headers as Req['webhookHeaders'],
     });
+  });
+
+/**
+ * Genuine callbacks for the other known payment, each delivered once before the replays: a failure per error code
+ * (distinct signed fields), so they do not collide with the genuine callback of the test that expects a delivery.
+ */
+const REPLAYED = ['PAYMENT_DECLINED', 'CARD_EXPIRED', 'INSUFFICIENT_FUNDS'].map((code) =>
+  signed({ order_id: OTHER_ORDER, status: 'FAILED', error_code: code }),
+);
+/** One of {@link REPLAYED} again: as a form POST or the redirect's GET, its signature in either hex case. */
+const replayedCallback = fc
+  .record({ which: fc.nat(REPLAYED.length - 1), viaGet: fc.boolean(), lower: fc.boolean() })
+  .map(({ which, viaGet, lower }) => {
+    const fields = { ...REPLAYED[which]! };
+    if (lower) fields.signature = (fields.signature ?? '').toLowerCase();
+    const form = new URLSearchParams(fields).toString();
+    return viaGet
+      ? asRequest({ method: 'GET', path: '/v1/callbacks/plural', query: `?${form}` })
+      : asRequest({
+          method: 'POST',
+          path: '/v1/callbacks/plural',
+          contentType: 'application/x-www-form-urlencoded',
+          body: Buffer.from(form),
+        });
   });
 
 async function sendRequest(r: Req, withMerchantKey: boolean): Promise<RawResponse> {
@@ -508,6 +548,37 @@ describe('hostile input', () => {
     );
     expect(wh.status).toBe(200);
     expect(api.engine.calls.slice(before).map((c) => c.method)).toEqual(['deliverCallback', 'deliverWebhook']);
+  });
+
+  it('delivers a genuine callback once: its replays (GET or POST, either hex case) redirect to the merchant page, signal nothing and are counted', async () => {
+    for (const fields of REPLAYED) {
+      const form = Buffer.from(new URLSearchParams(fields).toString());
+      const first = await send(
+        'POST',
+        '/v1/callbacks/plural',
+        { 'content-type': 'application/x-www-form-urlencoded' },
+        form,
+      );
+      expect(first.status).toBe(303);
+    }
+    const before = api.engine.calls.length;
+    const counted = async () =>
+      (await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total')).match(
+        /api_signature_failures_total\{source="callback",reason="replayed"\} (\d+)/,
+      )?.[1] ?? '0';
+    const countedBefore = Number(await counted());
+    await fc.assert(
+      fc.asyncProperty(replayedCallback, async (r) => {
+        const res = await sendRequest(r, false);
+        expect(res.status).toBe(303);
+        expect(res.headers.location).toMatch(
+          /^https:\/\/merchant\.example\.test\/failed\?merchant_order_reference=known-1&status=FAILED$/,
+        );
+      }),
+      { numRuns: 200 },
+    );
+    expect(api.engine.calls.slice(before)).toEqual([]);
+    expect(Number(await counted()) - countedBefore).toBe(200);
   });
 
   it('gave no answer at or above 500 to any request of this file', () => {

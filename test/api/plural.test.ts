@@ -165,6 +165,76 @@ describe('GET|POST /v1/callbacks/plural', () => {
     expect(api.engine.mutatingCalls).toEqual([]);
   });
 
+  it('delivers a callback once: a reload or replay (POST, GET, other hex case) redirects the same way, signals nothing and is counted', async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-replay');
+    const fields = signed({ order_id: orderId, status: 'AUTHORIZED' });
+    const first = await request(api.app).post('/v1/callbacks/plural').type('form').send(fields);
+    expect(first.status).toBe(303);
+    const replays = [
+      await request(api.app).post('/v1/callbacks/plural').type('form').send(fields),
+      await request(api.app).get('/v1/callbacks/plural').query(fields),
+      await request(api.app)
+        .get('/v1/callbacks/plural')
+        .query({ ...fields, signature: fields.signature.toLowerCase() }),
+    ];
+    for (const res of replays) {
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(first.headers.location);
+    }
+    expect(api.engine.mutatingCalls.map((c) => c.method)).toEqual(['deliverCallback']);
+    const metrics = await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total');
+    expect(metrics).toContain('api_signature_failures_total{source="callback",reason="replayed"} 3');
+  });
+
+  it('delivers another signed result for the same order (a failure, then the retried payment)', async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-two');
+    const failed = signed({ order_id: orderId, status: 'FAILED', error_code: 'PAYMENT_DECLINED' });
+    const paid = signed({ order_id: orderId, status: 'AUTHORIZED' });
+    expect((await request(api.app).get('/v1/callbacks/plural').query(failed)).status).toBe(303);
+    expect((await request(api.app).get('/v1/callbacks/plural').query(paid)).status).toBe(303);
+    expect(api.engine.mutatingCalls.map((c) => c.method)).toEqual(['deliverCallback', 'deliverCallback']);
+  });
+
+  it('does not deliver a callback for a payment older than the longest customer window + 15 min; redirects, counted too_old', async () => {
+    let offsetMs = 0;
+    const api = makeApi({}, { now: () => Date.now() + offsetMs });
+    const orderId = await challengePayment(api, 'cb-old');
+    const fields = signed({ order_id: orderId, status: 'AUTHORIZED' });
+    offsetMs = 46 * 60_000; // the default windows: hosted checkout 30 min, + 15 min
+    const res = await request(api.app).post('/v1/callbacks/plural').type('form').send(fields);
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`${SUCCESS_URL}?merchant_order_reference=cb-old&status=AUTHORIZED`);
+    expect(api.engine.calls.map((c) => c.method)).toEqual(['deliverCallback']);
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await request(api.app).get('/v1/payments/cb-old').set(auth)).body.status).toBe('AWAITING_CHALLENGE');
+    const metrics = await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total');
+    expect(metrics).toContain('api_signature_failures_total{source="callback",reason="too_old"} 1');
+  });
+
+  it('takes the window from the configured customer windows: 44 min delivers; a 2 h checkout window keeps 2 h 14 min open', async () => {
+    let offsetMs = 44 * 60_000;
+    const api = makeApi({}, { now: () => Date.now() + offsetMs });
+    const orderId = await challengePayment(api, 'cb-young');
+    const fields = signed({ order_id: orderId, status: 'AUTHORIZED' });
+    expect((await request(api.app).get('/v1/callbacks/plural').query(fields)).status).toBe(303);
+    expect(api.engine.mutatingCalls).toHaveLength(1);
+
+    offsetMs = 134 * 60_000;
+    const long = makeApi(
+      {},
+      { now: () => Date.now() + offsetMs, paymentDurations: { checkoutWindowMs: 2 * 3_600_000 } },
+    );
+    const longOrder = await challengePayment(long, 'cb-long');
+    await request(long.app)
+      .get('/v1/callbacks/plural')
+      .query(signed({ order_id: longOrder, status: 'AUTHORIZED' }));
+    expect(long.engine.mutatingCalls).toHaveLength(1);
+    const metrics = await long.metrics.registry.getSingleMetricAsString('api_signature_failures_total');
+    expect(metrics).not.toContain('too_old');
+  });
+
   it('answers other methods with 405 and an Allow header', async () => {
     const api = makeApi();
     const res = await request(api.app).put('/v1/callbacks/plural');
@@ -287,6 +357,29 @@ describe('POST /v1/webhooks/plural', () => {
     const metrics = await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total');
     expect(metrics).toMatch(/source="webhook"/);
   });
+
+  it.each([
+    ['trailing junk', (sig: string) => `${sig}!!`],
+    ['bytes after the padding', (sig: string) => `${sig}AAAA`],
+    ['no padding', (sig: string) => sig.replace(/=$/, '')],
+  ])(
+    'answers a correct signature with %s with 401 malformed_signature, counted, and reaches no payment',
+    async (_name, spoil) => {
+      const api = makeApi();
+      await request(api.app).post('/v1/payments').set(auth).send(cardPayment('wh-x'));
+      api.engine.calls.length = 0;
+      const headers = sign('m-junk', nowSeconds());
+      const res = await sendWebhook(api, body, {
+        ...headers,
+        'webhook-signature': spoil(headers['webhook-signature'] ?? ''),
+      });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('webhook_malformed_signature');
+      expect(api.engine.calls).toEqual([]);
+      const metrics = await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total');
+      expect(metrics).toContain('api_signature_failures_total{source="webhook",reason="malformed_signature"} 1');
+    },
+  );
 
   it('rejects a body altered after signing with 401', async () => {
     const api = makeApi();

@@ -1,7 +1,8 @@
 /**
  * The API over the real engine: createTemporalEngine against the official Temporal dev server, the payment worker and
  * the Plural sandbox, driven over HTTP only. Native-OTP pre-auth → capture, a wrong OTP, the challenge page with
- * its signed callback (and the sandbox's webhooks), idempotent create, and readiness.
+ * its signed callback (delivered once, however often the browser comes back, and the sandbox's webhooks),
+ * idempotent create, and readiness.
  */
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -255,11 +256,30 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
     forged.searchParams.set('status', 'FAILED');
     expect((await fetch(forged, { redirect: 'manual' })).status).toBe(401);
 
+    // The engine finds the payment by its Plural order and refuses to signal one that started before the bound.
+    const fields = Object.fromEntries(new URL(callbackUrl).searchParams);
+    const engine = createTemporalEngine({ client: new Client({ connection }) });
+    const signal = { orderId: String(fields.order_id), status: 'AUTHORIZED' };
+    expect(await engine.deliverCallback(signal, { startedAfterMs: Date.now() + 60_000 })).toEqual({
+      delivered: false,
+      tooOld: true,
+      merchantOrderReference: ref,
+    });
+
     const back = await fetch(callbackUrl, { redirect: 'manual' });
     expect(back.status).toBe(303);
     expect(back.headers.get('location')).toBe(`${SUCCESS_URL}?merchant_order_reference=${ref}&status=AUTHORIZED`);
     const paid = await until(ref, (b) => b.status === 'AUTHORIZED', 'AUTHORIZED after the callback');
     expect(paid.next_actions).toContain('CAPTURE');
+    // The customer reloads the return URL: the same redirect, and no second Signal reaches the payment.
+    const reload = await fetch(callbackUrl, { redirect: 'manual' });
+    expect(reload.status).toBe(303);
+    expect(reload.headers.get('location')).toBe(back.headers.get('location'));
+    const history = await new Client({ connection }).workflow.getHandle(paymentWorkflowId(ref)).fetchHistory();
+    const callbacks = (history.events ?? []).filter(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'callbackReceived',
+    );
+    expect(callbacks).toHaveLength(1);
     // The sandbox also sent signed webhooks for the order, and the API accepted each with 200.
     const orderId = String(created.body.order_id);
     await until(

@@ -88,11 +88,11 @@ describe('docker-compose.yml', () => {
     expect(schemaProblems(broken).length).toBeGreaterThan(0);
   });
 
-  it('runs the worker, API and sandbox entry files, and the Temporal jobs run scripts that exist', () => {
+  it('runs the compiled worker, API, sandbox and codec server entry files, and the Temporal jobs run scripts that exist', () => {
     expect(commandProblems(compose)).toEqual([]);
   });
 
-  it('reports a command naming a missing npm script or file', () => {
+  it('reports a command naming a missing npm script, another entry, or TypeScript through tsx', () => {
     expect(
       commandProblems(
         withService('worker', (s) => {
@@ -103,17 +103,37 @@ describe('docker-compose.yml', () => {
     expect(
       commandProblems(
         withService('api', (s) => {
-          s.command = ['node', '--import', 'tsx', 'api/nope.ts'];
+          s.command = ['node', 'dist/api/nope.js'];
         }),
       ),
-    ).toEqual([expect.stringContaining('entry file api/nope.ts does not exist')]);
+    ).toEqual([expect.stringContaining('runs dist/api/nope.js, not dist/api/server.js')]);
     expect(
       commandProblems(
         withService('sandbox', (s) => {
+          s.command = ['node', 'dist/api/server.js'];
+        }),
+      ),
+    ).toEqual([expect.stringContaining('runs dist/api/server.js, not dist/plural-sandbox/main.js')]);
+    expect(
+      commandProblems(
+        withService('api', (s) => {
           s.command = ['node', '--import', 'tsx', 'api/server.ts'];
         }),
       ),
-    ).toEqual([expect.stringContaining('runs api/server.ts, not plural-sandbox/main.ts')]);
+    ).toEqual([
+      expect.stringContaining('api: runs TypeScript through tsx'),
+      expect.stringContaining('runs api/server.ts, not dist/api/server.js'),
+    ]);
+    expect(
+      commandProblems(
+        withService('worker', (s) => {
+          s.command = ['npm', 'run', 'worker:dev'];
+        }),
+      ),
+    ).toEqual([
+      expect.stringContaining('worker: runs TypeScript through tsx'),
+      expect.stringContaining('runs worker/main.ts, not dist/worker/main.js'),
+    ]);
   });
 
   it('accepts npm run <script> when the script exists', () => {

@@ -26,13 +26,22 @@ export const ENV_EXAMPLE_PATH = path.join(ROOT, '.env.example');
 export const DOCKERFILE_PATH = path.join(ROOT, 'Dockerfile');
 export const COMPOSE_SCHEMA_PATH = path.join(__dirname, '..', 'fixtures', 'schemas', 'compose-spec.json');
 
-/** The engine's services (built from the Dockerfile) and the process each one must run. */
+/** The engine's services (built from the Dockerfile) and the source of the process each one must run. */
 export const ENGINE_SERVICES = {
   worker: 'worker/main.ts',
   api: 'api/server.ts',
   sandbox: 'plural-sandbox/main.ts',
   'codec-server': 'payload-codec/main.ts',
 };
+
+/** Where `npm run build` (tsc -p tsconfig.build.json) puts the JavaScript compiled from `source`. */
+export function compiledEntry(source: string): string {
+  return path.posix.join('dist', source.replace(/\.ts$/, '.js'));
+}
+
+/** The Node.js LTS line the image runs (and CI tests on besides the machines' Node 20). */
+export const NODE_LTS_MAJOR = 24;
+export const TSCONFIG_BUILD_PATH = path.join(ROOT, 'tsconfig.build.json');
 
 /**
  * Variables the operator must set in the shell or `.env` (the compose file has no default for them, on purpose):
@@ -228,8 +237,9 @@ function packageScripts(): Record<string, string> {
 }
 
 /**
- * Every engine service runs its own entry file, as `npm run <script>` (an existing script) or `node [flags] <file>`
- * (an existing file); every other service's script comes from an existing file mounted into it.
+ * Every engine service runs its own entry file compiled (`dist/…/*.js`, from an existing source), as
+ * `npm run <script>` (an existing script) or `node <file>`, never TypeScript through tsx (the image has neither); every
+ * other service's script comes from an existing file mounted into it.
  */
 export function commandProblems(doc: Compose): string[] {
   const problems: string[] = [];
@@ -242,23 +252,28 @@ export function commandProblems(doc: Compose): string[] {
     }
     if (service.build === undefined) problems.push(`${name}: must be built from the Dockerfile (build: .)`);
     const cmd = asList(service.command);
-    let file: string | undefined;
+    let run: string[];
     if (cmd[0] === 'npm' && cmd[1] === 'run') {
       const script = scripts[cmd[2] ?? ''];
       if (script === undefined) {
         problems.push(`${name}: npm script "${cmd[2] ?? ''}" does not exist in package.json`);
         continue;
       }
-      file = script.split(/\s+/).find((part) => /\.[cm]?[jt]s$/.test(part));
+      run = script.split(/\s+/);
     } else if (cmd[0] === 'node') {
-      file = cmd.slice(1).find((part) => !part.startsWith('-') && part !== 'tsx');
+      run = cmd;
     } else {
       problems.push(`${name}: command must be "npm run <script>" or "node <file>", got ${JSON.stringify(cmd)}`);
       continue;
     }
+    if (run.some((part) => /\btsx\b/.test(part))) {
+      problems.push(`${name}: runs TypeScript through tsx; the image holds compiled JavaScript only (node dist/…)`);
+    }
+    const file = run.slice(1).find((part) => /\.[cm]?[jt]s$/.test(part));
+    const compiled = compiledEntry(expected);
     if (file === undefined) problems.push(`${name}: command names no entry file`);
-    else if (!existsSync(path.join(ROOT, file))) problems.push(`${name}: entry file ${file} does not exist`);
-    else if (path.normalize(file) !== path.normalize(expected)) problems.push(`${name}: runs ${file}, not ${expected}`);
+    else if (path.normalize(file) !== path.normalize(compiled)) problems.push(`${name}: runs ${file}, not ${compiled}`);
+    else if (!existsSync(path.join(ROOT, expected))) problems.push(`${name}: the source ${expected} does not exist`);
   }
   for (const [name, service] of Object.entries(doc.services)) {
     for (const volume of service.volumes ?? []) {
@@ -670,15 +685,61 @@ function dockerIgnored(file: string): boolean {
     .some((pattern) => pattern === file || pattern === top);
 }
 
+/** The top-level folders of a stage's COPYs from the build context (not from other stages). */
+function contextFolders(stage: Stage | undefined): Set<string> {
+  return new Set(
+    (stage?.instructions ?? [])
+      .filter((i) => i.op === 'COPY' && copyParts(i.args).from === undefined)
+      .flatMap((i) => copyParts(i.args).sources.map((src) => src.replace(/^\.\//, '').split('/')[0] ?? '')),
+  );
+}
+
+/** Folders `tsconfig.build.json` compiles (its `include`). */
+export function buildIncludes(): string[] {
+  const config = JSON.parse(readFileSync(TSCONFIG_BUILD_PATH, 'utf8')) as { include?: string[] };
+  return (config.include ?? []).map((i) => i.replace(/\/.*$/, ''));
+}
+
+/** `tsconfig.build.json` compiles every folder the engine's entry files and the bundler import. */
+export function buildConfigProblems(includes: readonly string[] = buildIncludes()): string[] {
+  return [...importedFolders([...Object.values(ENGINE_SERVICES), 'worker/build-bundle.ts'])]
+    .filter((folder) => !includes.includes(folder))
+    .map((folder) => `tsconfig.build.json does not compile ${folder}/, which the engine imports`);
+}
+
 /**
- * Multi-stage, the final stage runs as a non-root user with NODE_ENV=production, every COPY source exists in the build
- * context (and is not excluded by .dockerignore) or in an earlier stage, and the runtime holds every folder the
- * engine's entry files import.
+ * Multi-stage, every stage on the Node {@link NODE_LTS_MAJOR} image at an exact version; the final stage runs as a
+ * non-root user with NODE_ENV=production and runs `node` on compiled JavaScript (`dist/`, built by `npm run build` in
+ * an earlier stage that has every folder the build compiles), with production dependencies only and no tsx; every
+ * COPY source exists in the build context (and is not excluded by .dockerignore) or names an earlier stage.
  */
 export function dockerfileProblems(source: string): string[] {
   const problems: string[] = [];
-  const list = stages(parseDockerfile(source));
+  const instructions = parseDockerfile(source);
+  const list = stages(instructions);
   if (list.length < 2) problems.push(`has ${list.length} FROM stage(s): must be a multi-stage build`);
+
+  // Base images: ARG defaults resolved; an earlier stage's name is not an image.
+  const args = new Map<string, string>();
+  for (const ins of instructions.filter((i) => i.op === 'ARG')) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(\S+)$/.exec(ins.args.trim());
+    if (m) args.set(m[1] ?? '', m[2] ?? '');
+  }
+  const named: string[] = [];
+  for (const ins of instructions.filter((i) => i.op === 'FROM')) {
+    const image = (ins.args.split(/\s+/)[0] ?? '').replace(
+      /\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g,
+      (_m, v: string) => args.get(v) ?? '',
+    );
+    if (!named.includes(image) && !new RegExp(`^node:${NODE_LTS_MAJOR}\\.\\d+\\.\\d+-[a-z]+(?:-slim)?$`).test(image)) {
+      problems.push(
+        `line ${ins.line}: FROM ${image} is not node:${NODE_LTS_MAJOR}.<minor>.<patch>-<debian> (Node ${NODE_LTS_MAJOR} LTS, an exact version)`,
+      );
+    }
+    const alias = /\bAS\s+(\S+)\s*$/i.exec(ins.args)?.[1];
+    if (alias) named.push(alias);
+  }
+
   const final = list.at(-1);
   const users = final?.instructions.filter((i) => i.op === 'USER') ?? [];
   const user = users.at(-1)?.args.trim();
@@ -705,32 +766,59 @@ export function dockerfileProblems(source: string): string[] {
     if (stage.name !== undefined) seen.push(stage.name);
   }
 
-  const copied = new Set(
-    (final?.instructions ?? [])
-      .filter((i) => i.op === 'COPY')
-      .flatMap((i) => copyParts(i.args).sources.map((s) => s.replace(/^\.\//, '').split('/')[0] ?? '')),
-  );
-  for (const folder of importedFolders(Object.values(ENGINE_SERVICES))) {
-    if (!copied.has(folder)) problems.push(`the final stage does not COPY ${folder}/, which the engine imports`);
+  // The process: `node dist/<entry>.js`, exec form, compiled from one of the engine's entry files.
+  const cmdLine = final?.instructions.filter((i) => i.op === 'CMD' || i.op === 'ENTRYPOINT') ?? [];
+  const cmd = cmdLine.at(-1);
+  let argv: string[];
+  try {
+    argv = cmd?.args.startsWith('[') ? (JSON.parse(cmd.args) as string[]) : [];
+  } catch {
+    argv = [];
   }
-  if (!/dist\/workflow-bundle\.js/.test(source) || !/build:workflows|build-bundle/.test(source)) {
-    problems.push('does not build the workflow bundle (dist/workflow-bundle.js) ahead of time');
+  const compiled = Object.values(ENGINE_SERVICES).map(compiledEntry);
+  if (argv[0] !== 'node' || argv.length !== 2 || !compiled.includes(argv[1] ?? '')) {
+    problems.push(`the final stage's CMD must be ["node", "<one of ${compiled.join(', ')}>"] (exec form, no loader)`);
   }
-  // The stage that bundles needs every folder the bundler's entry imports (its own COPYs or its base stage's).
-  const bundling = list.findIndex((st) =>
-    st.instructions.some((i) => i.op === 'RUN' && /build:workflows|build-bundle/.test(i.args)),
-  );
-  if (bundling >= 0) {
-    const inStage = new Set(
-      list
-        .slice(0, bundling + 1)
-        .flatMap((st) => st.instructions)
-        .filter((i) => i.op === 'COPY' && copyParts(i.args).from === undefined)
-        .flatMap((i) => copyParts(i.args).sources.map((src) => src.replace(/^\.\//, '').split('/')[0] ?? '')),
+  if (final?.instructions.some((i) => /\btsx\b|esbuild/.test(i.args))) {
+    problems.push(
+      'the final stage mentions tsx or esbuild: it must run compiled JavaScript without a TypeScript loader',
     );
-    for (const folder of importedFolders(['worker/build-bundle.ts'])) {
-      if (!inStage.has(folder)) problems.push(`the bundling stage does not COPY ${folder}/, which the bundler imports`);
+  }
+
+  // Its files: dist/ from the stage that runs `npm run build`, node_modules from an `npm ci --omit=dev`, no sources.
+  const finalCopies = (final?.instructions ?? []).filter((i) => i.op === 'COPY').map((i) => copyParts(i.args));
+  const builder = list.find((st) => st.instructions.some((i) => i.op === 'RUN' && /\bnpm run build\b/.test(i.args)));
+  const distFrom = finalCopies.find(
+    (c) => c.from !== undefined && c.sources.some((src) => /^\/app\/dist\/?$/.test(src)),
+  );
+  if (!builder?.name || distFrom?.from !== builder.name) {
+    problems.push('the final stage does not COPY /app/dist from the stage that runs `npm run build`');
+  }
+  const modulesFrom = finalCopies.find((c) => c.sources.some((src) => /node_modules\/?$/.test(src)))?.from;
+  const modulesStage = list.find((st) => st.name !== undefined && st.name === modulesFrom);
+  if (!modulesStage?.instructions.some((i) => i.op === 'RUN' && /npm ci\b.*--omit=dev/.test(i.args))) {
+    problems.push('the final stage does not take node_modules from a stage that runs `npm ci --omit=dev`');
+  }
+  const sources = [...contextFolders(final)].filter((f) => !/^package(-lock)?\.json$/.test(f));
+  if (sources.length > 0) problems.push(`the final stage copies sources (${sources.join(', ')}): it runs dist/ only`);
+
+  // The build stage has what the build compiles and bundles, and the workflow bundle is where the image looks.
+  if (builder) {
+    const index = list.indexOf(builder);
+    const inBuild = new Set(list.slice(0, index + 1).flatMap((st) => [...contextFolders(st)]));
+    for (const file of ['tsconfig.json', 'tsconfig.build.json']) {
+      if (!inBuild.has(file)) problems.push(`the build stage does not COPY ${file}`);
     }
+    for (const folder of buildIncludes()) {
+      if (!inBuild.has(folder)) problems.push(`the build stage does not COPY ${folder}/, which the build compiles`);
+    }
+  } else {
+    problems.push('no stage runs `npm run build`');
+  }
+  if (!env.some((e) => /\bWORKFLOW_BUNDLE_PATH=\/app\/dist\/workflow-bundle\.js\b/.test(e))) {
+    problems.push(
+      'the final stage does not set WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js (built ahead of time)',
+    );
   }
   return problems;
 }

@@ -1,11 +1,21 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DOCKERFILE_PATH, dockerfileProblems, importedFolders, parseDockerfile } from './deploy-checks';
+import {
+  buildConfigProblems,
+  buildIncludes,
+  DOCKERFILE_PATH,
+  dockerfileProblems,
+  importedFolders,
+  NODE_LTS_MAJOR,
+  parseDockerfile,
+  ROOT,
+} from './deploy-checks';
 
 const dockerfile = readFileSync(DOCKERFILE_PATH, 'utf8');
 
 describe('Dockerfile', () => {
-  it('is multi-stage, non-root, production, copies only existing files and holds everything the engine imports', () => {
+  it('builds once and runs node on the compiled JavaScript, on Node 24, non-root, production, without tsx', () => {
     expect(dockerfileProblems(dockerfile)).toEqual([]);
   });
 
@@ -24,6 +34,61 @@ describe('Dockerfile', () => {
     expect(folders).not.toContain('test');
   });
 
+  it('reports a final stage running TypeScript through tsx, as the image did before', () => {
+    const withTsx = dockerfile
+      .replace('CMD ["node", "dist/api/server.js"]', 'CMD ["node", "--import", "tsx", "api/server.ts"]')
+      .replace('USER node', 'COPY --from=build /app/node_modules/tsx node_modules/tsx\nUSER node');
+    expect(dockerfileProblems(withTsx)).toEqual([
+      expect.stringContaining("the final stage's CMD must be"),
+      expect.stringContaining('the final stage mentions tsx'),
+    ]);
+  });
+
+  it('reports a CMD that runs a source file or another file than an entry', () => {
+    expect(dockerfileProblems(dockerfile.replace('dist/api/server.js', 'api/server.ts'))).toEqual([
+      expect.stringContaining("the final stage's CMD must be"),
+    ]);
+    expect(
+      dockerfileProblems(dockerfile.replace('CMD ["node", "dist/api/server.js"]', 'CMD node dist/api/server.js')),
+    ).toEqual([expect.stringContaining("the final stage's CMD must be")]);
+  });
+
+  it('reports a base image that is not Node 24 at an exact version', () => {
+    expect(dockerfileProblems(dockerfile.replace(/^ARG NODE_VERSION=.*$/m, 'ARG NODE_VERSION=20.20.2'))).toEqual([
+      expect.stringContaining('FROM node:20.20.2-trixie-slim is not node:24'),
+      expect.stringContaining('FROM node:20.20.2-trixie-slim is not node:24'),
+      expect.stringContaining('FROM node:20.20.2-trixie-slim is not node:24'),
+    ]);
+    expect(dockerfileProblems(dockerfile.replace(/^ARG NODE_VERSION=.*$/m, 'ARG NODE_VERSION=24'))).toHaveLength(3);
+  });
+
+  it('reports a final stage that copies sources, or takes node_modules with the dev dependencies', () => {
+    expect(dockerfileProblems(dockerfile.replace('USER node', 'COPY api api\nUSER node'))).toEqual([
+      'the final stage copies sources (api): it runs dist/ only',
+    ]);
+    expect(dockerfileProblems(dockerfile.replace('COPY --from=prod-deps', 'COPY --from=build'))).toEqual([
+      'the final stage does not take node_modules from a stage that runs `npm ci --omit=dev`',
+    ]);
+  });
+
+  it('reports a missing build, or a dist/ not taken from it', () => {
+    expect(dockerfileProblems(dockerfile.replace('RUN npm run build', 'RUN true'))).toEqual(
+      expect.arrayContaining(['no stage runs `npm run build`']),
+    );
+    expect(dockerfileProblems(dockerfile.replace('COPY --from=build --chown=root:root /app/dist dist\n', ''))).toEqual([
+      'the final stage does not COPY /app/dist from the stage that runs `npm run build`',
+    ]);
+  });
+
+  it('reports a build stage missing a folder the build compiles, or the build config', () => {
+    expect(dockerfileProblems(dockerfile.replace(/^COPY card-vault card-vault\n/m, ''))).toEqual([
+      'the build stage does not COPY card-vault/, which the build compiles',
+    ]);
+    expect(
+      dockerfileProblems(dockerfile.replace('COPY tsconfig.json tsconfig.build.json ./', 'COPY tsconfig.json ./')),
+    ).toEqual(['the build stage does not COPY tsconfig.build.json']);
+  });
+
   it('reports a final stage running as root', () => {
     expect(dockerfileProblems(dockerfile.replace(/^USER node$/m, ''))).toEqual([
       'the final stage sets no USER: it would run as root',
@@ -34,7 +99,7 @@ describe('Dockerfile', () => {
   });
 
   it('reports a single-stage build', () => {
-    const single = 'FROM node:20-slim\nENV NODE_ENV=production\nCOPY package.json ./\nUSER node\n';
+    const single = 'FROM node:24.22.3-trixie-slim\nENV NODE_ENV=production\nCOPY package.json ./\nUSER node\n';
     expect(dockerfileProblems(single)).toEqual(
       expect.arrayContaining(['has 1 FROM stage(s): must be a multi-stage build']),
     );
@@ -47,38 +112,41 @@ describe('Dockerfile', () => {
   });
 
   it('reports a COPY of a missing or ignored file, or from an unknown stage', () => {
-    expect(dockerfileProblems(dockerfile.replace('COPY tsconfig.json ./', 'COPY tsconfig.prod.json ./'))).toEqual([
-      expect.stringMatching(/COPY source tsconfig\.prod\.json does not exist/),
-    ]);
-    expect(dockerfileProblems(`${dockerfile}\nCOPY bench bench\n`)).toEqual([
+    expect(
+      dockerfileProblems(
+        dockerfile.replace('COPY package.json package-lock.json ./', 'COPY package.json npm-shrinkwrap.json ./'),
+      ),
+    ).toEqual([expect.stringMatching(/COPY source npm-shrinkwrap\.json does not exist/)]);
+    expect(dockerfileProblems(dockerfile.replace('RUN npm run build', 'COPY bench bench\nRUN npm run build'))).toEqual([
       expect.stringMatching(/COPY source bench is excluded by \.dockerignore/),
     ]);
-    expect(dockerfileProblems(dockerfile.replace('COPY --from=build', 'COPY --from=bulid'))).toEqual([
-      expect.stringMatching(/COPY --from=bulid names no earlier stage/),
+    expect(dockerfileProblems(dockerfile.replace('COPY --from=prod-deps', 'COPY --from=prod-dpes'))).toEqual([
+      expect.stringMatching(/COPY --from=prod-dpes names no earlier stage/),
+      'the final stage does not take node_modules from a stage that runs `npm ci --omit=dev`',
     ]);
   });
 
-  it('reports a runtime stage missing a folder the engine imports', () => {
-    const withoutVault = dockerfile.replace(/^COPY --chown=root:root card-vault card-vault\n/m, '');
-    expect(dockerfileProblems(withoutVault)).toEqual([
-      'the final stage does not COPY card-vault/, which the engine imports',
+  it('reports an image that does not look for the prebuilt workflow bundle', () => {
+    expect(dockerfileProblems(dockerfile.replace('WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js', 'X=1'))).toEqual([
+      'the final stage does not set WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js (built ahead of time)',
     ]);
   });
+});
 
-  it('reports a bundling stage missing a folder the workflow bundler imports', () => {
-    const withoutActivities = dockerfile.replace(/^COPY activities activities\n/m, '');
-    expect(dockerfileProblems(withoutActivities)).toEqual([
-      'the bundling stage does not COPY activities/, which the bundler imports',
-    ]);
+describe('CI', () => {
+  it('runs the test suite on the exact Node version the image runs', () => {
+    const image = /^ARG NODE_VERSION=(\S+)$/m.exec(dockerfile)?.[1];
+    const ci = /^NODE_LTS_VERSION=(\S+)$/m.exec(readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8'))?.[1];
+    expect(image).toMatch(new RegExp(`^${NODE_LTS_MAJOR}\\.\\d+\\.\\d+$`));
+    expect(ci).toBe(image);
   });
+});
 
-  it('reports a missing ahead-of-time workflow bundle', () => {
-    const noBundle = dockerfile
-      .split('\n')
-      .filter((l) => !/build:workflows|workflow-bundle/.test(l))
-      .join('\n');
-    expect(dockerfileProblems(noBundle)).toEqual([
-      'does not build the workflow bundle (dist/workflow-bundle.js) ahead of time',
+describe('tsconfig.build.json', () => {
+  it('compiles every folder the engine and the workflow bundler import', () => {
+    expect(buildConfigProblems()).toEqual([]);
+    expect(buildConfigProblems(buildIncludes().filter((f) => f !== 'payload-codec'))).toEqual([
+      'tsconfig.build.json does not compile payload-codec/, which the engine imports',
     ]);
   });
 });

@@ -126,6 +126,52 @@ describe('createLogger', () => {
     expect(text()).toContain('cv1.AbCdEfGhIjKlMnOpQrStUv.'); // the id survives for correlation
   });
 
+  it("scrubs a merchant's cancel reason and cuts it to 500 characters, as the workflow's status-change cause too", () => {
+    const { logger, lines, text } = capture();
+    const reason = `customer read out the OTP ${OTP} and card ${PAN_SPACED}; ${'x'.repeat(10 * 1024)}`;
+    logger.info({ reason }, 'cancel requested');
+    // The workflow's line (toTemporalLogger, as the worker's runtime forwards it): the reason inside `cause`.
+    toTemporalLogger(logger).info('payment status changed', {
+      from: 'AUTHORIZED',
+      to: 'CANCELLED',
+      cause: `cancelled: ${reason}`,
+    });
+    logger.info({ operator: 'y'.repeat(5_000), detail: 'z'.repeat(5_000) }, 'operator gave up');
+    expectClean(text());
+    const [cancel, changed, gaveUp] = lines.map((l) => JSON.parse(l) as Record<string, string>);
+    expect(cancel!.reason).toMatch(
+      /^customer read out the OTP \[REDACTED\] and card \[REDACTED\]; x+…\[truncated \d+ chars\]$/,
+    );
+    expect(cancel!.reason!.length).toBeLessThan(540);
+    expect(changed!.cause!.length).toBeLessThan(540);
+    expect(gaveUp!.operator!.length).toBeLessThan(540);
+    expect(gaveUp!.detail!.length).toBeLessThan(540);
+    for (const line of lines) expect(line.length).toBeLessThan(2_000);
+  });
+
+  it('never leaves the first digits of a card number at a cut', () => {
+    const { logger, text } = capture();
+    for (let pad = 480; pad <= 500; pad++) logger.info({ reason: `${'x'.repeat(pad)}${PAN}` }, 'cut');
+    for (let pad = 9_980; pad <= 10_000; pad += 5) logger.info({ stack: `${'x'.repeat(pad)}${PAN}` }, 'cut');
+    expect(text()).not.toMatch(/\d{6}/);
+  });
+
+  it('cuts every other string at 10 000 characters', () => {
+    const { logger, lines } = capture();
+    logger.info({ body: 'b'.repeat(50_000) }, 'long');
+    const line = JSON.parse(lines[0]!) as { body: string };
+    expect(line.body).toBe(`${'b'.repeat(10_000)}…[truncated 40000 chars]`);
+  });
+
+  it('masks an OTP written in words near its name, not other numbers', () => {
+    expect(scrubString(`the OTP is ${OTP}`)).toBe('the OTP is [REDACTED]');
+    expect(scrubString(`otp was: ${OTP}, thanks`)).toBe('otp was: [REDACTED], thanks');
+    expect(scrubString(`PIN 4821`)).toBe('PIN [REDACTED]');
+    expect(scrubString('OTP sent. Order 482913 is waiting')).toBe('OTP sent. Order 482913 is waiting');
+    expect(scrubString('OTP for order v1-4405071524-aa')).toBe('OTP for order v1-4405071524-aa');
+    expect(scrubString('pincode 560001')).toBe('pincode 560001');
+  });
+
   it('redacts sensitive own properties of error objects and keeps the useful ones', () => {
     const { logger, lines, text } = capture();
     const err = Object.assign(new Error('capture failed'), {

@@ -24,7 +24,13 @@ import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
 import { installRuntime } from '../../worker/runtime';
 import { defaultWorkflowsPath } from '../../worker/worker';
-import { FAILURE_TYPE, paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
+import {
+  cancelUpdate,
+  FAILURE_TYPE,
+  FREE_TEXT_MAX_LENGTH,
+  paymentWorkflowId,
+  submitOtpUpdate,
+} from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 
 const PAN = CARDS.nativeOtp; // approves after the native OTP
@@ -114,7 +120,7 @@ async function run<T>(
   return worker.runUntil(fn());
 }
 
-async function start(taskQueue: string, ref: string): Promise<WorkflowHandle> {
+async function start(taskQueue: string, ref: string, preAuth = false): Promise<WorkflowHandle> {
   const cardHandle = await vault.put(
     { number: PAN, cvv: CVV, name: 'Test Holder', expiryMonth: '12', expiryYear: '2035' },
     15 * 60_000,
@@ -122,7 +128,7 @@ async function start(taskQueue: string, ref: string): Promise<WorkflowHandle> {
   const input: PaymentWorkflowInput = {
     merchantOrderReference: ref,
     amount: { value: 5000, currency: 'INR' },
-    preAuth: false,
+    preAuth,
     method: { kind: 'card', cardHandle, last4: PAN.slice(-4) },
     callbackUrl: 'https://merchant.example/callback',
   };
@@ -158,6 +164,34 @@ describe('worker logs', () => {
     }
     const text = raw.join('\n');
     for (const secret of [PAN, PAN_GROUPED, OTP]) expect(text).not.toContain(secret);
+  }, 60_000);
+
+  it('logs a cancel reason sent straight to Temporal (10 kB, a PAN, an OTP) cut short and scrubbed', async () => {
+    const ref = `logs-reason-${Date.now().toString(36)}`;
+    const taskQueue = `logs-reason-${Date.now().toString(36)}`;
+    // The API refuses such a reason; an operator's `temporal workflow update execute` does not go through it.
+    const reason = `customer says card ${PAN_GROUPED} and OTP is ${OTP} ${'x'.repeat(10 * 1024)}`;
+    const final = await run(taskQueue, {}, async () => {
+      const handle = await start(taskQueue, ref, true);
+      await waitForPaymentStatus(handle, 'AWAITING_OTP');
+      const otpHandle = await vault.put({ otp: OTP }, 60_000);
+      await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId: 'otp-1' });
+      await waitForPaymentStatus(handle, 'AUTHORIZED');
+      return (await handle.executeUpdate(cancelUpdate, { args: [{ reason }], updateId: 'cancel-1' })).state;
+    });
+    expect(final.status).toBe('CANCELLED');
+    // The workflow keeps at most FREE_TEXT_MAX_LENGTH characters of it (its audit trail, history and log lines).
+    const audit = final.audit.find((e) => e.to === 'CANCELLED');
+    expect(audit?.cause.startsWith('cancelled: customer says card')).toBe(true);
+    expect(audit!.cause.length).toBeLessThanOrEqual(FREE_TEXT_MAX_LENGTH + 50);
+
+    const mine = linesOf(paymentWorkflowId(ref));
+    const cancelled = mine.find((l) => l.msg === 'payment status changed' && l.to === 'CANCELLED');
+    expect(cancelled?.cause).toMatch(
+      /^cancelled: customer says card \[REDACTED\] and OTP is \[REDACTED\] x+…: Plural order CANCELLED$/,
+    );
+    const text = raw.filter((l) => l.includes(ref)).join('\n');
+    for (const secret of [PAN, PAN_GROUPED, OTP, 'x'.repeat(600)]) expect(text).not.toContain(secret);
   }, 60_000);
 
   it('logs an activity failure carrying a PAN and a CVV with both redacted', async () => {

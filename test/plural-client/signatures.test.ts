@@ -170,6 +170,30 @@ describe('webhook signature', () => {
     });
   });
 
+  it('refuses a v1 entry that is not exactly the canonical base64 of the digest (junk, trailing bytes, padding)', () => {
+    const b64 = WEBHOOK_SIG.slice('v1,'.length);
+    // Each decodes to the right digest with Node's lenient base64 decoder.
+    const lenient = [
+      `${b64}!!`,
+      `${b64}junk`,
+      `${b64}=AAAA`,
+      `${b64}=`,
+      b64.slice(0, -1),
+      b64.replace('/', '_'),
+      `${b64.slice(0, -2)}Z=`,
+      `${b64.slice(0, 10)}.${b64.slice(10)}`,
+    ];
+    for (const entry of lenient) {
+      expect(Buffer.from(entry, 'base64').equals(Buffer.from(b64, 'base64'))).toBe(true);
+      expect(verify({ headers: { ...headers, 'webhook-signature': `v1,${entry}` } })).toEqual({
+        ok: false,
+        reason: WEBHOOK_VERIFICATION_FAILURE.MALFORMED_SIGNATURE,
+      });
+    }
+    // A malformed entry beside the exact one does not spoil it (several entries are allowed).
+    expect(verify({ headers: { ...headers, 'webhook-signature': `v1,${b64}!! ${WEBHOOK_SIG}` } }).ok).toBe(true);
+  });
+
   it('rejects timestamps outside the 300 s window and accepts the edges', () => {
     expect(verify({ nowSeconds: WEBHOOK_TS + 300 }).ok).toBe(true);
     expect(verify({ nowSeconds: WEBHOOK_TS - 300 }).ok).toBe(true);
