@@ -12,7 +12,7 @@ const flag = z
   .optional();
 const envSchema = z.object({
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
-  SANDBOX_HOST: z.string().default('0.0.0.0'),
+  SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
   SANDBOX_PUBLIC_URL: z.url().optional(),
   SANDBOX_CLIENT_ID: z.string().min(1).optional(),
   SANDBOX_CLIENT_SECRET: z.string().min(1).optional(),
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   });
   // Secrets are not printed: only where to find the sandbox and whether webhooks go anywhere.
   process.stdout.write(
-    `plural-sandbox listening on ${sandbox.baseUrl} (webhooks: ${env.SANDBOX_WEBHOOK_URL ? 'on' : 'off'})\n`,
+    `plural-sandbox listening on ${sandbox.baseUrl} (bound to ${sandbox.host}; webhooks: ${env.SANDBOX_WEBHOOK_URL ? 'on' : 'off'})\n`,
   );
   const shutdown = (): void => {
     void sandbox.stop().then(() => process.exit(0));

@@ -101,9 +101,13 @@ export const DEFAULT_SALE_SETTLEMENT: SaleSettlement = Object.freeze({ throughAu
 export interface SandboxOptions {
   /** @default 0 (ephemeral) */
   port?: number;
-  /** @default '127.0.0.1' */
+  /** Listen address. Loopback by default: the sandbox is a test tool, not a service for a network. @default '127.0.0.1' */
   host?: string;
-  /** Base URL put in `redirect_url` / `challenge_url`; @default derived from the request's Host header */
+  /**
+   * Base URL of every link and redirect the sandbox hands out (`redirect_url`, `challenge_url`, the checkout page's
+   * redirect to the challenge page). Never taken from a request's `Host` header, which the client chooses.
+   * @default the bound address, `http://127.0.0.1:<port>` for a wildcard or loopback host
+   */
   publicUrl?: string;
   /** @default 'sandbox-client-id' */
   clientId?: string;
@@ -214,6 +218,14 @@ function positive(name: string, value: number, min = 0): number {
 
 /** Fills defaults and checks every option; @throws SandboxOptionsError */
 export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
+  let publicUrl: string | undefined;
+  if (options.publicUrl !== undefined) {
+    const parsed = URL.canParse(options.publicUrl) ? new URL(options.publicUrl) : undefined;
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.search !== '' || parsed.hash !== '') {
+      throw new SandboxOptionsError('option publicUrl must be an http(s) URL without query or fragment');
+    }
+    publicUrl = options.publicUrl.replace(/\/+$/, '');
+  }
   const callbackSecretHex = options.callbackSecretHex ?? DEFAULT_CREDENTIALS.callbackSecretHex;
   if (!/^(?:[0-9a-fA-F]{2})+$/.test(callbackSecretHex)) {
     throw new SandboxOptionsError('option callbackSecretHex must be a non-empty hex string of even length');
@@ -226,7 +238,7 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
   return {
     port: positive('port', options.port ?? 0),
     host: options.host ?? '127.0.0.1',
-    publicUrl: options.publicUrl?.replace(/\/+$/, ''),
+    publicUrl,
     clientId: options.clientId ?? DEFAULT_CREDENTIALS.clientId,
     clientSecret: options.clientSecret ?? DEFAULT_CREDENTIALS.clientSecret,
     callbackSecretHex,

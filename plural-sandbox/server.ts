@@ -21,6 +21,8 @@ import { WebhookSender, type WebhookDelivery } from './webhooks';
 export interface RunningSandbox {
   /** e.g. `http://127.0.0.1:43121` */
   readonly baseUrl: string;
+  /** The address it listens on (`127.0.0.1` unless the `host` option said otherwise). */
+  readonly host: string;
   readonly port: number;
   readonly credentials: {
     readonly clientId: string;
@@ -93,6 +95,13 @@ export function createApp(ctx: SandboxContext): Express {
   return app;
 }
 
+/** The host part of a URL reaching a server bound to `host` (a wildcard is reached through loopback). */
+function urlHostOf(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -125,6 +134,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     order.webhookSeq += 1;
     webhooks.enqueue(event, order.id, order.webhookSeq, orderJson(order, opts.maxPaymentAttempts));
   });
+  // Listen before the app exists: the default public URL is the bound address, known only once bound.
+  const server = createServer();
+  server.keepAliveTimeout = 5_000;
+  await listen(server, opts.port, opts.host);
+  const port = (server.address() as AddressInfo).port;
+  const baseUrl = `http://${urlHostOf(opts.host)}:${port}`;
   const ctx: SandboxContext = {
     options: opts,
     store,
@@ -133,19 +148,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     faults,
     webhooks,
     webhookUrl: opts.webhookUrl,
+    publicUrl: opts.publicUrl ?? baseUrl,
   };
   holder.ctx = ctx;
-
-  const server = createServer(createApp(ctx));
-  server.keepAliveTimeout = 5_000;
-  await listen(server, opts.port, opts.host);
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
+  server.on('request', createApp(ctx));
   const ttl = opts.authorizationTtlSeconds;
   let stopping: Promise<void> | undefined;
 
   return {
-    baseUrl: `http://${urlHost}:${port}`,
+    baseUrl,
+    host: opts.host,
     port,
     credentials: {
       clientId: opts.clientId,

@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { testCardByKey } from '../cards';
-import { CHALLENGE_PATH, publicBase, type SandboxContext } from '../context';
+import { CHALLENGE_PATH, type SandboxContext } from '../context';
 import { invalidRequest } from '../errors';
 import { parseBody } from '../schemas';
 import { orderSummary } from '../order-view';
@@ -59,7 +59,7 @@ export function controlRouter(ctx: SandboxContext): Router {
     const card = testCardByKey(key);
     if (!card) throw invalidRequest(`card: unknown test card ${key}; use a key from TEST_CARDS`);
     const { order, challengeToken, paymentId } = ctx.gateway.payCheckout(req.params.token, card);
-    const challengeUrl = `${publicBase(ctx, req)}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`;
+    const challengeUrl = `${ctx.publicUrl}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`;
     const head = { order_id: order.id, payment_id: paymentId };
     if (result === undefined) {
       res.json({ ...head, status: order.status, challenge_url: challengeUrl });

@@ -1,6 +1,6 @@
 import express, { Router, type Request, type Response } from 'express';
 import { TEST_CARDS, testCardByKey } from '../cards';
-import { CHALLENGE_PATH, CHECKOUT_PATH, publicBase, type SandboxContext } from '../context';
+import { CHALLENGE_PATH, CHECKOUT_PATH, type SandboxContext } from '../context';
 import { PluralError } from '../errors';
 import type { CallbackTarget } from '../gateway';
 import { callbackFormPage, callbackRedirectUrl, challengePage, checkoutPage, messagePage } from '../pages';
@@ -67,7 +67,7 @@ export function pagesRouter(ctx: SandboxContext): Router {
       return;
     }
     if (order.status === ORDER_STATUS.PENDING && order.challengeToken !== undefined) {
-      res.redirect(303, `${CHALLENGE_PATH}?token=${encodeURIComponent(order.challengeToken)}`);
+      res.redirect(303, `${ctx.publicUrl}${CHALLENGE_PATH}?token=${encodeURIComponent(order.challengeToken)}`);
       return;
     }
     if (order.status !== ORDER_STATUS.CREATED && order.status !== ORDER_STATUS.ATTEMPTED) {
@@ -106,7 +106,7 @@ export function pagesRouter(ctx: SandboxContext): Router {
     }
     try {
       const { challengeToken } = g.payCheckout(token, card);
-      res.redirect(303, `${publicBase(ctx, req)}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`);
+      res.redirect(303, `${ctx.publicUrl}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`);
     } catch (err) {
       if (!(err instanceof PluralError)) throw err;
       const page = checkoutPage({

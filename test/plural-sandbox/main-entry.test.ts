@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
@@ -6,13 +8,14 @@ import { Api, orderBody, pendingOrder, sleep, TEST_CARD, uniqueRef } from './hel
 
 const MAIN = join(__dirname, '..', '..', 'plural-sandbox', 'main.ts');
 
-function run(env: Record<string, string>): {
+function run(env: Record<string, string | undefined>): {
   firstLine: Promise<string>;
   exit: Promise<number | null>;
   stderr: () => string;
   kill: () => void;
 } {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    // An undefined value unsets the variable (spawn ignores undefined entries).
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -31,7 +34,42 @@ function run(env: Record<string, string>): {
   return { firstLine, exit, stderr: () => err, kill: () => child.kill('SIGTERM') };
 }
 
+/** Whether a TCP connection to host:port is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 2_000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** This machine's first non-loopback IPv4 address, if it has one. */
+const externalIpv4 = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
+
 describe('npm run sandbox (plural-sandbox/main.ts)', () => {
+  it('binds loopback only when SANDBOX_HOST is unset', async () => {
+    const proc = run({ SANDBOX_PORT: '0', SANDBOX_HOST: undefined });
+    try {
+      const line = await proc.firstLine;
+      const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1]);
+      expect(await accepts('127.0.0.1', port)).toBe(true);
+      if (externalIpv4 !== undefined) expect(await accepts(externalIpv4, port)).toBe(false);
+      expect(line).toContain('bound to 127.0.0.1');
+    } finally {
+      proc.kill();
+    }
+    expect(await proc.exit).toBe(0);
+  });
+
   it('starts from environment variables, applies fault settings, and stops cleanly on SIGTERM', async () => {
     const proc = run({
       SANDBOX_PORT: '0',
