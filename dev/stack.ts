@@ -120,7 +120,8 @@ export interface DevStackInfo {
   temporal: { address: string; namespace: string; devServer: boolean; dbFile: string | undefined };
   /** The Temporal Web UI of the stack's dev server; undefined with `TEMPORAL_ADDRESS`. */
   temporalUi: string | undefined;
-  plural: { baseUrl: string; sandbox: boolean };
+  /** `controlToken`: the Bearer token of the sandbox's control API (`/__sandbox/...`), when the stack runs one. */
+  plural: { baseUrl: string; sandbox: boolean; controlToken: string | undefined };
   /** Only when the stack made it up (API_KEYS unset); a configured key is never printed. */
   devApiKey: string | undefined;
   /**
@@ -467,7 +468,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
         dbFile,
       },
       temporalUi: temporal?.uiUrl,
-      plural: { baseUrl: workerConfig.plural.baseUrl, sandbox: useSandbox },
+      plural: { baseUrl: workerConfig.plural.baseUrl, sandbox: useSandbox, controlToken: sandbox?.controlToken },
       devApiKey: has(K.API_KEYS) ? undefined : DEV_API_KEY,
       codec:
         encryption.mode === 'on'

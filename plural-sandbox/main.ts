@@ -14,6 +14,7 @@ const envSchema = z.object({
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
   SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
   SANDBOX_PUBLIC_URL: z.url().optional(),
+  SANDBOX_CONTROL_TOKEN: z.string().min(16).optional(),
   SANDBOX_CLIENT_ID: z.string().min(1).optional(),
   SANDBOX_CLIENT_SECRET: z.string().min(1).optional(),
   SANDBOX_CALLBACK_SECRET_HEX: z
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
     port: env.SANDBOX_PORT,
     host: env.SANDBOX_HOST,
     publicUrl: env.SANDBOX_PUBLIC_URL,
+    controlToken: env.SANDBOX_CONTROL_TOKEN,
     clientId: env.SANDBOX_CLIENT_ID,
     clientSecret: env.SANDBOX_CLIENT_SECRET,
     callbackSecretHex: env.SANDBOX_CALLBACK_SECRET_HEX,
@@ -117,9 +119,15 @@ async function main(): Promise<void> {
     }),
     faults,
   });
-  // Secrets are not printed: only where to find the sandbox and whether webhooks go anywhere.
+  // Configured secrets are not printed: where to find the sandbox, whether webhooks go anywhere, and the control
+  // token only when it was made here (the tester has no other way to learn it).
   process.stdout.write(
     `plural-sandbox listening on ${sandbox.baseUrl} (bound to ${sandbox.host}; webhooks: ${env.SANDBOX_WEBHOOK_URL ? 'on' : 'off'})\n`,
+  );
+  process.stdout.write(
+    env.SANDBOX_CONTROL_TOKEN === undefined
+      ? `control API token (made at start): ${sandbox.controlToken}\n`
+      : 'control API token: SANDBOX_CONTROL_TOKEN\n',
   );
   const shutdown = (): void => {
     void sandbox.stop().then(() => process.exit(0));

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
 /** Rules of the native-OTP flow (Plural documents none of these numbers; these are the sandbox's). */
@@ -109,6 +110,11 @@ export interface SandboxOptions {
    * @default the bound address, `http://127.0.0.1:<port>` for a wildcard or loopback host
    */
   publicUrl?: string;
+  /**
+   * Bearer token the control API (`/__sandbox/...`) requires: it approves payments without an OTP and redirects
+   * webhooks. At least 16 characters, no spaces. @default a random token made at start (`RunningSandbox.controlToken`)
+   */
+  controlToken?: string;
   /** @default 'sandbox-client-id' */
   clientId?: string;
   /** @default 'sandbox-client-secret' */
@@ -166,6 +172,7 @@ export interface ResolvedOptions {
   port: number;
   host: string;
   publicUrl: string | undefined;
+  controlToken: string;
   clientId: string;
   clientSecret: string;
   callbackSecretHex: string;
@@ -218,6 +225,10 @@ function positive(name: string, value: number, min = 0): number {
 
 /** Fills defaults and checks every option; @throws SandboxOptionsError */
 export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
+  const controlToken = options.controlToken ?? randomBytes(24).toString('base64url');
+  if (controlToken.length < 16 || /\s/.test(controlToken)) {
+    throw new SandboxOptionsError('option controlToken must be at least 16 characters without spaces');
+  }
   let publicUrl: string | undefined;
   if (options.publicUrl !== undefined) {
     const parsed = URL.canParse(options.publicUrl) ? new URL(options.publicUrl) : undefined;
@@ -239,6 +250,7 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     port: positive('port', options.port ?? 0),
     host: options.host ?? '127.0.0.1',
     publicUrl,
+    controlToken,
     clientId: options.clientId ?? DEFAULT_CREDENTIALS.clientId,
     clientSecret: options.clientSecret ?? DEFAULT_CREDENTIALS.clientSecret,
     callbackSecretHex,

@@ -24,6 +24,8 @@ export interface RunningSandbox {
   /** The address it listens on (`127.0.0.1` unless the `host` option said otherwise). */
   readonly host: string;
   readonly port: number;
+  /** Bearer token of the control API (`/__sandbox/...`): the `controlToken` option, or the one made at start. */
+  readonly controlToken: string;
   readonly credentials: {
     readonly clientId: string;
     readonly clientSecret: string;
@@ -159,6 +161,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     baseUrl,
     host: opts.host,
     port,
+    controlToken: opts.controlToken,
     credentials: {
       clientId: opts.clientId,
       clientSecret: opts.clientSecret,

@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
+import { requireControlToken } from '../auth';
 import { testCardByKey } from '../cards';
 import { CHALLENGE_PATH, type SandboxContext } from '../context';
 import { invalidRequest } from '../errors';
@@ -20,9 +21,11 @@ const checkoutPaymentSchema = z.object({
   result: z.enum(['approve', 'decline']).optional(),
 });
 
-/** The sandbox's own control API (no auth: it is a local test tool). */
+/** The sandbox's own control API, for tests and tools holding the control token. */
 export function controlRouter(ctx: SandboxContext): Router {
   const r = Router();
+  // The token before anything else: an unauthenticated body is never parsed.
+  r.use(requireControlToken(ctx.options.controlToken));
   r.use(express.json({ limit: '20kb' }));
 
   r.get('/faults', (_req, res) => {

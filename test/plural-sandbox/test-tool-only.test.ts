@@ -1,11 +1,11 @@
 /**
- * The sandbox is a test tool only: the links and redirects it hands out come from its configured public URL (never
- * the client's `Host` header).
+ * The sandbox is a test tool only: its control API answers only to the control token, and the links and redirects
+ * it hands out come from its configured public URL (never the client's `Host` header).
  */
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
-import { cardPayment, checkout, orderBody, startWithApi, TEST_CARD } from './helpers';
+import { cardPayment, checkout, orderBody, pendingOrder, startWithApi, TEST_CARD } from './helpers';
 import type { Api } from './helpers';
 
 let running: RunningSandbox[] = [];
@@ -19,6 +19,60 @@ async function start(options: SandboxOptions = {}): Promise<{ sandbox: RunningSa
   running.push(started.sandbox);
   return started;
 }
+
+describe('control API', () => {
+  const CONTROL_CALLS: readonly [string, string][] = [
+    ['GET', '/__sandbox/faults'],
+    ['PATCH', '/__sandbox/faults'],
+    ['PUT', '/__sandbox/faults'],
+    ['DELETE', '/__sandbox/faults'],
+    ['GET', '/__sandbox/orders'],
+    ['GET', '/__sandbox/orders/v1-any'],
+    ['POST', '/__sandbox/orders/v1-any/settle'],
+    ['POST', '/__sandbox/checkout/any-token/payments'],
+    ['POST', '/__sandbox/payments/any-payment/authenticate'],
+    ['GET', '/__sandbox/webhooks'],
+    ['PUT', '/__sandbox/webhook-url'],
+    ['GET', '/__sandbox/no-such-thing'],
+  ];
+
+  it('refuses every call without the control token, or with another token, with 401', async () => {
+    const { api } = await start();
+    for (const [method, path] of CONTROL_CALLS) {
+      for (const token of [null, 'not-the-control-token-0123', api.token!]) {
+        const res = await api.call(method, path, method === 'GET' ? undefined : {}, { token });
+        expect({ method, path, status: res.status }).toEqual({ method, path, status: 401 });
+        expect(res.body).toMatchObject({ code: 'UNAUTHORIZED' });
+      }
+    }
+  });
+
+  it('does not approve a payment without the token; does with it', async () => {
+    const { sandbox, api } = await start();
+    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const path = `/__sandbox/payments/${o.paymentId}/authenticate`;
+    const refused = await api.call('POST', path, { result: 'approve' }, { token: null });
+    expect(refused.status).toBe(401);
+    expect(sandbox.order(o.orderId)?.status).toBe('PENDING');
+    const approved = await api.post(path, { result: 'approve' });
+    expect(approved.status).toBe(200);
+    expect(sandbox.order(o.orderId)?.status).toBe('AUTHORIZED');
+  });
+
+  it('takes a configured token, and refuses one too short to be a secret', async () => {
+    const controlToken = 'configured-control-token-0123456789';
+    const { sandbox, api } = await start({ controlToken });
+    expect(sandbox.controlToken).toBe(controlToken);
+    expect((await api.call('GET', '/__sandbox/faults', undefined, { token: controlToken })).status).toBe(200);
+    await expect(start({ controlToken: 'short' })).rejects.toThrow(/controlToken/);
+  });
+
+  it('makes a different token at each start', async () => {
+    const [a, b] = await Promise.all([start(), start()]);
+    expect(a.sandbox.controlToken).not.toBe(b.sandbox.controlToken);
+    expect(a.sandbox.controlToken.length).toBeGreaterThanOrEqual(32);
+  });
+});
 
 const EVIL_HOST = 'attacker.example:4444';
 
