@@ -328,7 +328,13 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
           })
         : Promise.resolve(undefined),
       useSandbox
-        ? startSandbox({ port: dev.DEV_SANDBOX_PORT, host: '127.0.0.1', webhookRetryScale: 0.01 })
+        ? startSandbox({
+            port: dev.DEV_SANDBOX_PORT,
+            host: '127.0.0.1',
+            webhookRetryScale: 0.01,
+            // Its webhooks go to this stack's API, whatever address API_HOST gave it.
+            webhookAllowedHosts: [new URL(localUrl).hostname],
+          })
         : Promise.resolve(undefined),
       preWorker.worker.workflowBundlePath !== undefined
         ? Promise.resolve(undefined)

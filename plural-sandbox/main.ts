@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { startSandbox } from './index';
-import { faultConfigSchema } from './options';
+import { faultConfigSchema, SandboxOptionsError } from './options';
 
 /** `npm run sandbox`: starts the sandbox from environment variables (see README "Running"). */
 
@@ -23,6 +23,7 @@ const envSchema = z.object({
     .optional(),
   SANDBOX_WEBHOOK_SECRET: z.string().min(1).optional(),
   SANDBOX_WEBHOOK_URL: z.url().optional(),
+  SANDBOX_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   SANDBOX_WEBHOOK_RETRY_SCALE: z.coerce.number().min(0).optional(),
   SANDBOX_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).optional(),
   SANDBOX_LATENCY_MS: ms,
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
     callbackSecretHex: env.SANDBOX_CALLBACK_SECRET_HEX,
     webhookSecret: env.SANDBOX_WEBHOOK_SECRET,
     webhookUrl: env.SANDBOX_WEBHOOK_URL,
+    webhookAllowedHosts: env.SANDBOX_WEBHOOK_ALLOWED_HOSTS?.split(',').filter((h) => h.trim().length > 0),
     webhookRetryScale: env.SANDBOX_WEBHOOK_RETRY_SCALE,
     tokenTtlSeconds: env.SANDBOX_TOKEN_TTL_SECONDS,
     latencyMs: env.SANDBOX_LATENCY_MS,
@@ -136,4 +138,11 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-void main();
+main().catch((err: unknown) => {
+  // An option that cannot work is the operator's to fix: one line naming it, no stack.
+  if (err instanceof SandboxOptionsError) {
+    process.stderr.write(`plural-sandbox: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+});

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { normalizeHost, webhookTargetRefusal } from './webhook-target';
 
 /** Rules of the native-OTP flow (Plural documents none of these numbers; these are the sandbox's). */
 export interface OtpLimits {
@@ -115,6 +116,12 @@ export interface SandboxOptions {
    * webhooks. At least 16 characters, no spaces. @default a random token made at start (`RunningSandbox.controlToken`)
    */
   controlToken?: string;
+  /**
+   * Hosts (names or IP literals, case-insensitive) webhooks may be sent to besides loopback (`127.0.0.0/8`, `::1`,
+   * `localhost`): a webhook URL elsewhere is refused, so the sandbox cannot be aimed at other machines. Checked on the
+   * URL as written, never by resolving or connecting to it. @default [] (loopback only)
+   */
+  webhookAllowedHosts?: readonly string[];
   /** @default 'sandbox-client-id' */
   clientId?: string;
   /** @default 'sandbox-client-secret' */
@@ -123,7 +130,7 @@ export interface SandboxOptions {
   callbackSecretHex?: string;
   /** Webhook signing secret (raw string bytes). @default 'sandbox-webhook-secret' */
   webhookSecret?: string;
-  /** Where signed webhooks are POSTed; none sent when unset. */
+  /** Where signed webhooks are POSTed (loopback, or a host in `webhookAllowedHosts`); none sent when unset. */
   webhookUrl?: string;
   /** Access-token lifetime. @default 3600 */
   tokenTtlSeconds?: number;
@@ -173,6 +180,7 @@ export interface ResolvedOptions {
   host: string;
   publicUrl: string | undefined;
   controlToken: string;
+  webhookAllowedHosts: readonly string[];
   clientId: string;
   clientSecret: string;
   callbackSecretHex: string;
@@ -229,6 +237,13 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
   if (controlToken.length < 16 || /\s/.test(controlToken)) {
     throw new SandboxOptionsError('option controlToken must be at least 16 characters without spaces');
   }
+  const webhookAllowedHosts = (options.webhookAllowedHosts ?? []).map(normalizeHost);
+  if (webhookAllowedHosts.some((h) => h.length === 0 || /[\s/@?#]/.test(h))) {
+    throw new SandboxOptionsError('option webhookAllowedHosts must hold host names or IP literals');
+  }
+  const webhookRefusal =
+    options.webhookUrl === undefined ? undefined : webhookTargetRefusal(options.webhookUrl, webhookAllowedHosts);
+  if (webhookRefusal !== undefined) throw new SandboxOptionsError(`option webhookUrl ${webhookRefusal}`);
   let publicUrl: string | undefined;
   if (options.publicUrl !== undefined) {
     const parsed = URL.canParse(options.publicUrl) ? new URL(options.publicUrl) : undefined;
@@ -251,6 +266,7 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
     host: options.host ?? '127.0.0.1',
     publicUrl,
     controlToken,
+    webhookAllowedHosts,
     clientId: options.clientId ?? DEFAULT_CREDENTIALS.clientId,
     clientSecret: options.clientSecret ?? DEFAULT_CREDENTIALS.clientSecret,
     callbackSecretHex,

@@ -8,13 +8,14 @@ import { ERROR_CODES, PluralError } from './errors';
 import { faultMiddleware, FaultController, type InjectedFault } from './faults';
 import { Gateway } from './gateway';
 import { orderJson, orderSummary, type OrderSummary } from './order-view';
-import { resolveOptions, type FaultConfig, type SandboxOptions } from './options';
+import { resolveOptions, SandboxOptionsError, type FaultConfig, type SandboxOptions } from './options';
 import { Dice } from './random';
 import { apiRouter } from './routes/api';
 import { CONTROL_PREFIX, controlRouter } from './routes/control';
 import { pagesRouter } from './routes/pages';
 import type { SettleOutcome } from './settlement';
 import { Store } from './store';
+import { webhookTargetRefusal } from './webhook-target';
 import { WebhookSender, type WebhookDelivery } from './webhooks';
 
 /** A started sandbox. */
@@ -37,6 +38,7 @@ export interface RunningSandbox {
   faults(): FaultConfig;
   /** How many faults of each kind were injected since start (HTTP and webhook). */
   injectedFaults(): Readonly<Partial<Record<InjectedFault, number>>>;
+  /** @throws SandboxOptionsError when `url` is neither loopback nor on the `webhookAllowedHosts` list */
   setWebhookUrl(url: string | undefined): void;
   /** Snapshot of every order's record (O(n); for tests, not for the hot path). */
   orders(): readonly OrderSummary[];
@@ -174,6 +176,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     faults: () => faults.get(),
     injectedFaults: () => faults.injected(),
     setWebhookUrl: (url) => {
+      const refusal = url === undefined ? undefined : webhookTargetRefusal(url, opts.webhookAllowedHosts);
+      if (refusal !== undefined) throw new SandboxOptionsError(`webhook URL ${refusal}`);
       ctx.webhookUrl = url;
     },
     orders: () => [...store.orders.values()].map((o) => orderSummary(o, ttl)),

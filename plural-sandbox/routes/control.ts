@@ -5,6 +5,7 @@ import { testCardByKey } from '../cards';
 import { CHALLENGE_PATH, type SandboxContext } from '../context';
 import { invalidRequest } from '../errors';
 import { parseBody } from '../schemas';
+import { webhookTargetRefusal } from '../webhook-target';
 import { orderSummary } from '../order-view';
 import { NO_FAULTS } from '../options';
 
@@ -83,6 +84,8 @@ export function controlRouter(ctx: SandboxContext): Router {
   });
   r.put('/webhook-url', (req, res) => {
     const { url } = parseBody(webhookUrlSchema, req.body);
+    const refusal = url === null ? undefined : webhookTargetRefusal(url, ctx.options.webhookAllowedHosts);
+    if (refusal !== undefined) throw invalidRequest(`url ${refusal}`);
     ctx.webhookUrl = url ?? undefined;
     res.json({ url });
   });

@@ -157,6 +157,13 @@ describe('npm run sandbox (plural-sandbox/main.ts)', () => {
     expect(proc.stderr()).toContain('SANDBOX_PORT');
   });
 
+  it('refuses a webhook URL off loopback at start with exit code 2 and one line naming it', async () => {
+    const proc = run({ SANDBOX_PORT: '0', SANDBOX_HOST: '127.0.0.1', SANDBOX_WEBHOOK_URL: 'http://10.0.0.7/hook' });
+    proc.banner.catch(() => undefined);
+    expect(await proc.exit).toBe(2);
+    expect(proc.stderr()).toMatch(/^plural-sandbox: option webhookUrl must point at loopback[^\n]*\n$/);
+  });
+
   it('refuses a flag that is not true/false/1/0', async () => {
     const proc = run({ SANDBOX_PORT: '0', SANDBOX_HOST: '127.0.0.1', SANDBOX_SALE_THROUGH_AUTHORIZED: 'yes' });
     proc.banner.catch(() => undefined);

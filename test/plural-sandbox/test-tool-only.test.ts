@@ -1,11 +1,25 @@
 /**
- * The sandbox is a test tool only: its control API answers only to the control token, and the links and redirects
- * it hands out come from its configured public URL (never the client's `Host` header).
+ * The sandbox is a test tool only: its control API answers only to the control token, its webhooks go to loopback
+ * unless a host is explicitly allowed (and a refusal says nothing about the target), and the links and redirects it
+ * hands out come from its configured public URL (never the client's `Host` header).
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
-import { cardPayment, checkout, orderBody, pendingOrder, startWithApi, TEST_CARD } from './helpers';
+import {
+  authorizedOrder,
+  cardPayment,
+  checkout,
+  orderBody,
+  pendingOrder,
+  startWithApi,
+  TEST_CARD,
+  waitUntil,
+  webhookReceiver,
+} from './helpers';
 import type { Api } from './helpers';
 
 let running: RunningSandbox[] = [];
@@ -71,6 +85,91 @@ describe('control API', () => {
     const [a, b] = await Promise.all([start(), start()]);
     expect(a.sandbox.controlToken).not.toBe(b.sandbox.controlToken);
     expect(a.sandbox.controlToken.length).toBeGreaterThanOrEqual(32);
+  });
+});
+
+/** This machine's first non-loopback IPv4 address, if it has one. */
+const externalIpv4 = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
+
+describe('webhook target', () => {
+  const ELSEWHERE = [
+    'http://10.0.0.7:8080/hook',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://attacker.example/hook',
+    'http://localhost.attacker.example/hook',
+    'http://127.0.0.1.nip.io/hook',
+    'http://[::ffff:10.0.0.7]/hook',
+    'http://[fd00::2]:22/',
+    'http://0.0.0.0:22/',
+  ];
+
+  it('refuses every URL off loopback with the same answer, and keeps the URL it had', async () => {
+    const hook = await webhookReceiver();
+    try {
+      const { api } = await start({ webhookUrl: hook.url });
+      const answers = new Set<string>();
+      for (const url of ELSEWHERE) {
+        const res = await api.put('/__sandbox/webhook-url', { url });
+        expect({ url, status: res.status }).toEqual({ url, status: 400 });
+        answers.add(res.text);
+      }
+      expect(answers.size).toBe(1);
+      expect((await api.get('/__sandbox/webhooks')).body.url).toBe(hook.url);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it.skipIf(externalIpv4 === undefined)(
+    'answers an open and a closed port off loopback alike, without connecting to either (no port-scan oracle)',
+    async () => {
+      let connections = 0;
+      const open = createServer((_req, res) => res.end('ok'));
+      open.on('connection', () => (connections += 1));
+      await new Promise<void>((resolve) => open.listen(0, '0.0.0.0', resolve));
+      const openPort = (open.address() as AddressInfo).port;
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '0.0.0.0', resolve));
+      const closedPort = (closed.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      try {
+        const { api } = await start();
+        const a = await api.put('/__sandbox/webhook-url', { url: `http://${externalIpv4!}:${openPort}/` });
+        const b = await api.put('/__sandbox/webhook-url', { url: `http://${externalIpv4!}:${closedPort}/` });
+        expect([a.status, b.status]).toEqual([400, 400]);
+        expect(a.text).toBe(b.text);
+        expect(a.text).not.toContain(String(openPort));
+        await authorizedOrder(api);
+        expect(connections).toBe(0);
+      } finally {
+        open.closeAllConnections();
+        await new Promise<void>((resolve) => open.close(() => resolve()));
+      }
+    },
+  );
+
+  it('refuses such a URL as an option and from setWebhookUrl, before sending anything', async () => {
+    await expect(start({ webhookUrl: 'http://10.0.0.7/hook' })).rejects.toThrow(/webhookUrl must point at loopback/);
+    const { sandbox } = await start();
+    expect(() => sandbox.setWebhookUrl('http://attacker.example/hook')).toThrow(/must point at loopback/);
+    expect(() => sandbox.setWebhookUrl('http://[::1]:9/hook')).not.toThrow();
+  });
+
+  it('sends to loopback, and to a host only when webhookAllowedHosts names it', async () => {
+    const hook = await webhookReceiver();
+    try {
+      const { api, sandbox } = await start({ webhookAllowedHosts: ['Hooks.Example.Test'] });
+      expect((await api.put('/__sandbox/webhook-url', { url: 'https://hooks.example.test/plural' })).status).toBe(200);
+      expect((await api.put('/__sandbox/webhook-url', { url: 'https://other.example.test/plural' })).status).toBe(400);
+      expect((await api.put('/__sandbox/webhook-url', { url: hook.url })).status).toBe(200);
+      await authorizedOrder(api);
+      await waitUntil(() => sandbox.webhookDeliveries().some((d) => d.outcome === 'delivered'));
+      expect(hook.received.length).toBeGreaterThan(0);
+    } finally {
+      await hook.close();
+    }
   });
 });
 
