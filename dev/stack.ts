@@ -435,7 +435,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     });
     const devApp = express();
     devApp.disable('x-powered-by');
-    devApp.use('/dev', createReturnPageRouter({ engine }));
+    devApp.use('/dev', createReturnPageRouter({ engine, logger: logger.child({ component: 'return-page' }) }));
     const encryption = workerConfig.payloadEncryption;
     if (encryption.mode === 'on') {
       // The UI's page calls the codec from the user's browser, which cannot send a bearer token: the stack's own UI
