@@ -1,6 +1,7 @@
 /**
  * The dev stack's stand-in for the merchant's return page: the API's callback redirects the browser here with
- * `merchant_order_reference` and `status`; the page shows the payment's status as the engine reports it.
+ * `merchant_order_reference` and `status`, signed and short-lived (`api/return-link.ts`); the page shows the payment's
+ * status as the engine reports it, and only to such a link: a guessed or edited reference shows nothing.
  *
  * Every answer is a page (errors included: never a stack or a file path), with the headers helmet sets for it.
  */
@@ -8,7 +9,8 @@ import { createHash } from 'node:crypto';
 import express from 'express';
 import type { ErrorRequestHandler, Response, Router } from 'express';
 import helmet from 'helmet';
-import type { PaymentEngine, PaymentRecord } from '../api';
+import { RETURN_LINK_REFUSAL } from '../api';
+import type { PaymentEngine, PaymentRecord, ReturnLinks } from '../api';
 import { REFERENCE_PATTERN } from '../api/schemas';
 import type { AppLogger } from '../observability';
 import { PAYMENT_STATUS } from '../workflows/definitions';
@@ -17,6 +19,8 @@ import type { PaymentStatus } from '../workflows/definitions';
 /** Options of {@link createReturnPageRouter}. */
 export interface ReturnPageOptions {
   engine: PaymentEngine;
+  /** Verifies the link's signature and expiry; the API's callback signs with the same (`ApiOptions.returnLinks`). */
+  links: ReturnLinks;
   /**
    * The callback signals the workflow and redirects at once; wait up to this long for the signal's outcome so the
    * page shows the settled status rather than AWAITING_CHALLENGE. @default 5000
@@ -102,9 +106,19 @@ export function createReturnPageRouter(options: ReturnPageOptions): Router {
   }
 
   router.get('/return', async (req, res) => {
-    const ref = req.query.merchant_order_reference;
-    const callbackStatus = typeof req.query.status === 'string' ? req.query.status.slice(0, 40) : '';
-    if (typeof ref !== 'string' || !REFERENCE_PATTERN.test(ref)) {
+    const link = options.links.verify(req.query);
+    if (!link.ok) {
+      // Nothing is read for a link the callback did not make: the page cannot tell anyone about a payment.
+      if (link.reason === RETURN_LINK_REFUSAL.EXPIRED) {
+        sendMessage(res, 410, 'Link expired', "This link has expired. Ask the shop for the payment's status.");
+      } else {
+        sendMessage(res, 403, 'Invalid link', "This link is not valid. Ask the shop for the payment's status.");
+      }
+      return;
+    }
+    const ref = link.reference;
+    const callbackStatus = link.status.slice(0, 40);
+    if (!REFERENCE_PATTERN.test(ref)) {
       sendMessage(res, 400, 'Unknown payment', 'The link has no valid merchant_order_reference.');
       return;
     }

@@ -18,7 +18,13 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import express from 'express';
 import { z } from 'zod';
-import { createApp, createGatewayProbe, createPluralCustomerDirectory, createTemporalEngine } from '../api';
+import {
+  createApp,
+  createGatewayProbe,
+  createPluralCustomerDirectory,
+  createReturnLinks,
+  createTemporalEngine,
+} from '../api';
 import { InMemoryCardVault } from '../card-vault';
 import {
   apiSecrets,
@@ -416,6 +422,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const gatewayProbe =
       apiConfig.plural.baseUrl !== undefined ? createGatewayProbe({ baseUrl: apiConfig.plural.baseUrl }) : undefined;
     if (gatewayProbe) cleanups.push(() => gatewayProbe.close());
+    // The callback's redirect to /dev/return is signed with a key made for this run: links die with the stack.
+    const returnLinks = createReturnLinks({ key: randomBytes(32) });
     const apiApp = createApp({
       engine,
       vault,
@@ -427,6 +435,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       fingerprintKey: apiConfig.fingerprintKey,
       publicBaseUrl: urls.publicUrl,
       returnUrls: urls.returnUrls,
+      returnLinks,
       logger: logger.child({ component: 'api' }),
       timings: apiConfig.timings,
       paymentDurations: apiConfig.paymentDurations,
@@ -435,7 +444,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     });
     const devApp = express();
     devApp.disable('x-powered-by');
-    devApp.use('/dev', createReturnPageRouter({ engine, logger: logger.child({ component: 'return-page' }) }));
+    devApp.use(
+      '/dev',
+      createReturnPageRouter({ engine, links: returnLinks, logger: logger.child({ component: 'return-page' }) }),
+    );
     const encryption = workerConfig.payloadEncryption;
     if (encryption.mode === 'on') {
       // The UI's page calls the codec from the user's browser, which cannot send a bearer token: the stack's own UI

@@ -63,6 +63,7 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     );
     target.searchParams.set('merchant_order_reference', delivered.merchantOrderReference);
     target.searchParams.set('status', parsed.status);
+    options.returnLinks?.sign(target);
     res.redirect(303, target.toString());
   };
 
