@@ -121,6 +121,12 @@ async function main(): Promise<void> {
     }),
     faults,
   });
+  const shutdown = (): void => {
+    void sandbox.stop().then(() => process.exit(0));
+  };
+  // Before the start-up lines: whoever reads them may signal at once.
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
   // Configured secrets are not printed: where to find the sandbox, whether webhooks go anywhere, and the control
   // token only when it was made here (the tester has no other way to learn it).
   process.stdout.write(
@@ -131,11 +137,6 @@ async function main(): Promise<void> {
       ? `control API token (made at start): ${sandbox.controlToken}\n`
       : 'control API token: SANDBOX_CONTROL_TOKEN\n',
   );
-  const shutdown = (): void => {
-    void sandbox.stop().then(() => process.exit(0));
-  };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
 }
 
 main().catch((err: unknown) => {
