@@ -25,6 +25,7 @@ import { customerRoutes } from './routes/customers';
 import { gatewayEventRoutes } from './routes/gateway-events';
 import { operationRoutes } from './routes/operations';
 import { paymentRoutes } from './routes/payments';
+import type { ReturnLinks } from './return-link';
 import { REFERENCE_PATTERN } from './schemas';
 
 /** How long the API waits for the engine before answering; every wait is bounded. */
@@ -59,6 +60,11 @@ export interface ApiOptions {
   publicBaseUrl: string;
   /** Merchant pages the callback redirects the browser to. */
   returnUrls: { success: string; failure: string };
+  /**
+   * Signs the callback's redirect to the return page (adds `expires` and `signature`, see `return-link.ts`), for a
+   * page that shows the payment only to a signed link, as the dev stack's does; unset: reference and status only.
+   */
+  returnLinks?: ReturnLinks;
   logger?: AppLogger;
   metrics?: ApiMetrics;
   timings?: Partial<ApiTimings>;

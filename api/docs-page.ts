@@ -15,6 +15,10 @@ interface DocumentLike {
   paths: Record<string, Record<string, Operation>>;
 }
 
+/** The page's one inline style; the route's Content-Security-Policy allows it by hash. */
+export const DOCS_STYLE = `body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+section{border-top:1px solid #ccc;padding:.5rem 0}.m{font-family:monospace;background:#eef;padding:0 .3rem}`;
+
 /** Render the document as one HTML page: each operation with its summary, description and responses. */
 export function docsPage(doc: DocumentLike): string {
   const sections = Object.entries(doc.paths).flatMap(([path, ops]) =>
@@ -33,8 +37,7 @@ ${op.description ? `<p>${escapeHtml(op.description)}</p>` : ''}
   );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(doc.info.title)}</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-section{border-top:1px solid #ccc;padding:.5rem 0}.m{font-family:monospace;background:#eef;padding:0 .3rem}</style>
+<style>${DOCS_STYLE}</style>
 </head><body>
 <h1>${escapeHtml(doc.info.title)} <small>${escapeHtml(doc.info.version)}</small></h1>
 <p>${escapeHtml(doc.info.description ?? '')}</p>

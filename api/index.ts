@@ -23,5 +23,7 @@ export type { RunningApi, StartApiOptions } from './main';
 export { createMetrics } from './metrics';
 export type { ApiMetrics } from './metrics';
 export { buildOpenApiDocument } from './openapi';
+export { createReturnLinks, RETURN_LINK_PARAM, RETURN_LINK_REFUSAL } from './return-link';
+export type { ReturnLinkCheck, ReturnLinkOptions, ReturnLinkRefusal, ReturnLinks } from './return-link';
 export { createTemporalEngine } from './temporal-engine';
 export type { TemporalEngineOptions } from './temporal-engine';

@@ -113,10 +113,10 @@ async function startStack(logLevel: string): Promise<Stack> {
   }
 }
 
-async function setSandboxLatency(baseUrl: string, latencyMs: number): Promise<void> {
-  const res = await fetch(`${baseUrl}/__sandbox/faults`, {
+async function setSandboxLatency(plural: Stack['info']['plural'], latencyMs: number): Promise<void> {
+  const res = await fetch(`${plural.baseUrl}/__sandbox/faults`, {
     method: 'PATCH',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${plural.controlToken ?? ''}` },
     body: JSON.stringify({ latencyMs }),
   });
   if (!res.ok) throw new Error(`sandbox refused latency ${latencyMs} ms: HTTP ${res.status}`);
@@ -279,7 +279,7 @@ async function overhead(stack: Stack, runId: string, payments: number, latencyMs
     if (failures.length < MAX_FAILURES_KEPT) failures.push(outcome);
   };
   try {
-    await setSandboxLatency(stack.info.plural.baseUrl, latencyMs);
+    await setSandboxLatency(stack.info.plural, latencyMs);
     // Warm both paths (the direct client fetches its token here; the engine's worker has one already).
     note(await directPayment(plural, `${runId}-dw`, callbackUrl, new Recorder()).catch(describe));
     note(await enginePayment(api, `${runId}-ew`, new Recorder()).catch(describe));
@@ -289,7 +289,7 @@ async function overhead(stack: Stack, runId: string, payments: number, latencyMs
       note(await directPayment(plural, `${runId}-d${i}`, callbackUrl, directRec).catch(describe));
     }
   } finally {
-    await setSandboxLatency(stack.info.plural.baseUrl, 0).catch(() => undefined);
+    await setSandboxLatency(stack.info.plural, 0).catch(() => undefined);
     await api.close();
     await plural.close();
   }

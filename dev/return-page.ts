@@ -1,17 +1,26 @@
 /**
  * The dev stack's stand-in for the merchant's return page: the API's callback redirects the browser here with
- * `merchant_order_reference` and `status`; the page shows the payment's status as the engine reports it.
+ * `merchant_order_reference` and `status`, signed and short-lived (`api/return-link.ts`); the page shows the payment's
+ * status as the engine reports it, and only to such a link: a guessed or edited reference shows nothing.
+ *
+ * Every answer is a page (errors included: never a stack or a file path), with the headers helmet sets for it.
  */
+import { createHash } from 'node:crypto';
 import express from 'express';
-import type { Router } from 'express';
-import type { PaymentEngine } from '../api';
+import type { ErrorRequestHandler, Response, Router } from 'express';
+import helmet from 'helmet';
+import { RETURN_LINK_REFUSAL } from '../api';
+import type { PaymentEngine, PaymentRecord, ReturnLinks } from '../api';
 import { REFERENCE_PATTERN } from '../api/schemas';
+import type { AppLogger } from '../observability';
 import { PAYMENT_STATUS } from '../workflows/definitions';
 import type { PaymentStatus } from '../workflows/definitions';
 
 /** Options of {@link createReturnPageRouter}. */
 export interface ReturnPageOptions {
   engine: PaymentEngine;
+  /** Verifies the link's signature and expiry; the API's callback signs with the same (`ApiOptions.returnLinks`). */
+  links: ReturnLinks;
   /**
    * The callback signals the workflow and redirects at once; wait up to this long for the signal's outcome so the
    * page shows the settled status rather than AWAITING_CHALLENGE. @default 5000
@@ -19,6 +28,8 @@ export interface ReturnPageOptions {
   settleWaitMs?: number;
   /** @default 100 */
   pollIntervalMs?: number;
+  /** Where a failed read is reported (the page itself says only that it failed). */
+  logger?: AppLogger;
 }
 
 const WAITING: ReadonlySet<PaymentStatus> = new Set([
@@ -30,47 +41,103 @@ const WAITING: ReadonlySet<PaymentStatus> = new Set([
 const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}
+.status{font-size:1.6rem;font-weight:600}.muted{color:#666;font-size:.9rem}`;
+
+/**
+ * The page needs its one inline style and nothing else: no script, no form, no frame, no other origin. The style is
+ * allowed by its hash (it never changes), and the link's query is kept from other sites (`no-referrer`).
+ */
+const pageHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      styleSrc: [`'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+  xFrameOptions: { action: 'deny' },
+  referrerPolicy: { policy: 'no-referrer' },
+  // Served over plain HTTP on loopback by the dev stack: a Strict-Transport-Security header would mean nothing.
+  strictTransportSecurity: false,
+});
+
 function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}
-.status{font-size:1.6rem;font-weight:600}.muted{color:#666;font-size:.9rem}</style></head>
+<style>${STYLE}</style></head>
 <body>${body}</body></html>`;
+}
+
+/** A page for an answer that shows no payment: a title and one sentence, nothing from the request. */
+function sendMessage(res: Response, status: number, title: string, text: string): void {
+  res
+    .status(status)
+    .type('html')
+    .send(page(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>`));
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** `GET /return` (mount under `/dev`). */
+/** `GET /return` (mount under `/dev`); any other path under the mount answers a 404 page. */
 export function createReturnPageRouter(options: ReturnPageOptions): Router {
   const settleWaitMs = options.settleWaitMs ?? 5_000;
   const pollIntervalMs = options.pollIntervalMs ?? 100;
   const router = express.Router();
-
-  router.get('/return', async (req, res) => {
-    const ref = req.query.merchant_order_reference;
-    const callbackStatus = typeof req.query.status === 'string' ? req.query.status.slice(0, 40) : '';
+  router.use(pageHeaders);
+  router.use((_req, res, next) => {
     res.set('Cache-Control', 'no-store');
-    if (typeof ref !== 'string' || !REFERENCE_PATTERN.test(ref)) {
-      res
-        .status(400)
-        .type('html')
-        .send(
-          page('Unknown payment', '<h1>Unknown payment</h1><p>The link has no valid merchant_order_reference.</p>'),
-        );
-      return;
-    }
+    next();
+  });
+
+  /** The payment, once it has left the waiting statuses or `settleWaitMs` has passed. */
+  async function settledRecord(ref: string): Promise<PaymentRecord | undefined> {
     const deadline = Date.now() + settleWaitMs;
     let record = await options.engine.get(ref);
     while (record && WAITING.has(record.state.status) && Date.now() < deadline) {
       await sleep(pollIntervalMs);
       record = await options.engine.get(ref);
     }
+    return record;
+  }
+
+  router.get('/return', async (req, res) => {
+    const link = options.links.verify(req.query);
+    if (!link.ok) {
+      // Nothing is read for a link the callback did not make: the page cannot tell anyone about a payment.
+      if (link.reason === RETURN_LINK_REFUSAL.EXPIRED) {
+        sendMessage(res, 410, 'Link expired', "This link has expired. Ask the shop for the payment's status.");
+      } else {
+        sendMessage(res, 403, 'Invalid link', "This link is not valid. Ask the shop for the payment's status.");
+      }
+      return;
+    }
+    const ref = link.reference;
+    const callbackStatus = link.status.slice(0, 40);
+    if (!REFERENCE_PATTERN.test(ref)) {
+      sendMessage(res, 400, 'Unknown payment', 'The link has no valid merchant_order_reference.');
+      return;
+    }
+    let record: PaymentRecord | undefined;
+    try {
+      record = await settledRecord(ref);
+    } catch (err) {
+      // The engine (Temporal) did not answer: say so, and try again later; the payment itself is unaffected.
+      options.logger?.warn({ err }, 'return page: the payment could not be read');
+      sendMessage(
+        res,
+        503,
+        'Status unavailable',
+        "The payment's status cannot be read right now. Reload this page in a moment.",
+      );
+      return;
+    }
     if (!record) {
-      res
-        .status(404)
-        .type('html')
-        .send(page('Unknown payment', `<h1>Unknown payment</h1><p>No payment ${escapeHtml(ref)}.</p>`));
+      sendMessage(res, 404, 'Unknown payment', 'No such payment.');
       return;
     }
     const status = record.state.status;
@@ -92,5 +159,25 @@ This page stands in for the merchant's return page in the dev stack.</p>`,
         ),
       );
   });
+
+  router.use((_req, res) => {
+    sendMessage(res, 404, 'Not found', 'There is no page here.');
+  });
+
+  // Express's own handler would answer with the stack and file paths outside production.
+  const pageErrors: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    options.logger?.error({ err }, 'return page: unexpected error');
+    const status = (err as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      sendMessage(res, status, 'Bad request', 'This request cannot be answered.');
+      return;
+    }
+    sendMessage(res, 500, 'Something went wrong', 'This page could not be shown. Try again later.');
+  };
+  router.use(pageErrors);
   return router;
 }

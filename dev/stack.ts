@@ -18,7 +18,13 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Worker } from '@temporalio/worker';
 import express from 'express';
 import { z } from 'zod';
-import { createApp, createGatewayProbe, createPluralCustomerDirectory, createTemporalEngine } from '../api';
+import {
+  createApp,
+  createGatewayProbe,
+  createPluralCustomerDirectory,
+  createReturnLinks,
+  createTemporalEngine,
+} from '../api';
 import { InMemoryCardVault } from '../card-vault';
 import {
   apiSecrets,
@@ -119,7 +125,8 @@ export interface DevStackInfo {
   temporal: { address: string; namespace: string; devServer: boolean; dbFile: string | undefined };
   /** The Temporal Web UI of the stack's dev server; undefined with `TEMPORAL_ADDRESS`. */
   temporalUi: string | undefined;
-  plural: { baseUrl: string; sandbox: boolean };
+  /** `controlToken`: the Bearer token of the sandbox's control API (`/__sandbox/...`), when the stack runs one. */
+  plural: { baseUrl: string; sandbox: boolean; controlToken: string | undefined };
   /** Only when the stack made it up (API_KEYS unset); a configured key is never printed. */
   devApiKey: string | undefined;
   /**
@@ -326,7 +333,13 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
           })
         : Promise.resolve(undefined),
       useSandbox
-        ? startSandbox({ port: dev.DEV_SANDBOX_PORT, host: '127.0.0.1', webhookRetryScale: 0.01 })
+        ? startSandbox({
+            port: dev.DEV_SANDBOX_PORT,
+            host: '127.0.0.1',
+            webhookRetryScale: 0.01,
+            // Its webhooks go to this stack's API, whatever address API_HOST gave it.
+            webhookAllowedHosts: [new URL(localUrl).hostname],
+          })
         : Promise.resolve(undefined),
       preWorker.worker.workflowBundlePath !== undefined
         ? Promise.resolve(undefined)
@@ -411,6 +424,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const gatewayProbe =
       apiConfig.plural.baseUrl !== undefined ? createGatewayProbe({ baseUrl: apiConfig.plural.baseUrl }) : undefined;
     if (gatewayProbe) cleanups.push(() => gatewayProbe.close());
+    // The callback's redirect to /dev/return is signed with a key made for this run: links die with the stack.
+    const returnLinks = createReturnLinks({ key: randomBytes(32) });
     const apiApp = createApp({
       engine,
       vault,
@@ -422,6 +437,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       fingerprintKey: apiConfig.fingerprintKey,
       publicBaseUrl: urls.publicUrl,
       returnUrls: urls.returnUrls,
+      returnLinks,
       logger: logger.child({ component: 'api' }),
       timings: apiConfig.timings,
       paymentDurations: apiConfig.paymentDurations,
@@ -430,7 +446,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     });
     const devApp = express();
     devApp.disable('x-powered-by');
-    devApp.use('/dev', createReturnPageRouter({ engine }));
+    devApp.use(
+      '/dev',
+      createReturnPageRouter({ engine, links: returnLinks, logger: logger.child({ component: 'return-page' }) }),
+    );
     const encryption = workerConfig.payloadEncryption;
     if (encryption.mode === 'on') {
       // The UI's page calls the codec from the user's browser, which cannot send a bearer token: the stack's own UI
@@ -470,7 +489,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
         dbFile,
       },
       temporalUi: temporal?.uiUrl,
-      plural: { baseUrl: workerConfig.plural.baseUrl, sandbox: useSandbox },
+      plural: { baseUrl: workerConfig.plural.baseUrl, sandbox: useSandbox, controlToken: sandbox?.controlToken },
       devApiKey: has(K.API_KEYS) ? undefined : DEV_API_KEY,
       codec:
         encryption.mode === 'on'

@@ -10,6 +10,10 @@ import type { DevStack, DevStackInfo } from './stack';
 const EXIT_CONFIG_ERROR = 78;
 
 function banner(info: DevStackInfo): string {
+  const sandboxControl: [string, string][] =
+    info.plural.controlToken !== undefined
+      ? [['Plural control', `${info.plural.baseUrl}/__sandbox (Bearer ${info.plural.controlToken})`]]
+      : [];
   const rows: [string, string][] = [
     ['API', info.api],
     ['API docs', info.docs],
@@ -27,6 +31,7 @@ function banner(info: DevStackInfo): string {
     ],
     ['Temporal UI', info.temporalUi ?? "(the cluster's own, with TEMPORAL_ADDRESS)"],
     ['Plural', `${info.plural.baseUrl}${info.plural.sandbox ? ' (sandbox: OTP 123456)' : ' (PLURAL_BASE_URL)'}`],
+    ...sandboxControl,
     ['API key', info.devApiKey ?? '(from API_KEYS)'],
     [
       'Codec endpoint',

@@ -67,3 +67,22 @@ export function requireToken(tokens: TokenStore): RequestHandler {
     });
   };
 }
+
+/**
+ * The control API's guard: `Authorization: Bearer <control token>`. The control API approves payments without an
+ * OTP and points webhooks anywhere allowed, so even on loopback it answers only to who was given the token.
+ */
+export function requireControlToken(controlToken: string): RequestHandler {
+  return (req, res, next) => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
+    if (match?.[1] && sameSecret(match[1], controlToken)) {
+      next();
+      return;
+    }
+    res.status(401).json({
+      code: ERROR_CODES.UNAUTHORIZED,
+      message:
+        'the control API requires Authorization: Bearer <control token> (printed at start; RunningSandbox.controlToken)',
+    });
+  };
+}

@@ -1,4 +1,3 @@
-import type { Request } from 'express';
 import type { TokenStore } from './auth';
 import type { FaultController } from './faults';
 import type { Gateway } from './gateway';
@@ -16,11 +15,8 @@ export interface SandboxContext {
   readonly faults: FaultController;
   readonly webhooks: WebhookSender;
   webhookUrl: string | undefined;
-}
-
-/** Base URL for links the sandbox hands out (redirect_url, challenge_url). */
-export function publicBase(ctx: SandboxContext, req: Request): string {
-  return ctx.options.publicUrl ?? `${req.protocol}://${req.get('host') ?? `${ctx.options.host}:${ctx.options.port}`}`;
+  /** Base URL of every link and redirect handed out: the `publicUrl` option, else the bound address. */
+  readonly publicUrl: string;
 }
 
 export function renderOrder(ctx: SandboxContext, order: OrderRecord): Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { startSandbox } from './index';
-import { faultConfigSchema } from './options';
+import { faultConfigSchema, SandboxOptionsError } from './options';
 
 /** `npm run sandbox`: starts the sandbox from environment variables (see README "Running"). */
 
@@ -12,8 +12,9 @@ const flag = z
   .optional();
 const envSchema = z.object({
   SANDBOX_PORT: z.coerce.number().int().min(0).max(65_535).default(8090),
-  SANDBOX_HOST: z.string().default('0.0.0.0'),
+  SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
   SANDBOX_PUBLIC_URL: z.url().optional(),
+  SANDBOX_CONTROL_TOKEN: z.string().min(16).optional(),
   SANDBOX_CLIENT_ID: z.string().min(1).optional(),
   SANDBOX_CLIENT_SECRET: z.string().min(1).optional(),
   SANDBOX_CALLBACK_SECRET_HEX: z
@@ -22,6 +23,7 @@ const envSchema = z.object({
     .optional(),
   SANDBOX_WEBHOOK_SECRET: z.string().min(1).optional(),
   SANDBOX_WEBHOOK_URL: z.url().optional(),
+  SANDBOX_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   SANDBOX_WEBHOOK_RETRY_SCALE: z.coerce.number().min(0).optional(),
   SANDBOX_TOKEN_TTL_SECONDS: z.coerce.number().int().min(1).optional(),
   SANDBOX_LATENCY_MS: ms,
@@ -90,11 +92,13 @@ async function main(): Promise<void> {
     port: env.SANDBOX_PORT,
     host: env.SANDBOX_HOST,
     publicUrl: env.SANDBOX_PUBLIC_URL,
+    controlToken: env.SANDBOX_CONTROL_TOKEN,
     clientId: env.SANDBOX_CLIENT_ID,
     clientSecret: env.SANDBOX_CLIENT_SECRET,
     callbackSecretHex: env.SANDBOX_CALLBACK_SECRET_HEX,
     webhookSecret: env.SANDBOX_WEBHOOK_SECRET,
     webhookUrl: env.SANDBOX_WEBHOOK_URL,
+    webhookAllowedHosts: env.SANDBOX_WEBHOOK_ALLOWED_HOSTS?.split(',').filter((h) => h.trim().length > 0),
     webhookRetryScale: env.SANDBOX_WEBHOOK_RETRY_SCALE,
     tokenTtlSeconds: env.SANDBOX_TOKEN_TTL_SECONDS,
     latencyMs: env.SANDBOX_LATENCY_MS,
@@ -117,15 +121,29 @@ async function main(): Promise<void> {
     }),
     faults,
   });
-  // Secrets are not printed: only where to find the sandbox and whether webhooks go anywhere.
-  process.stdout.write(
-    `plural-sandbox listening on ${sandbox.baseUrl} (webhooks: ${env.SANDBOX_WEBHOOK_URL ? 'on' : 'off'})\n`,
-  );
   const shutdown = (): void => {
     void sandbox.stop().then(() => process.exit(0));
   };
+  // Before the start-up lines: whoever reads them may signal at once.
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+  // Configured secrets are not printed: where to find the sandbox, whether webhooks go anywhere, and the control
+  // token only when it was made here (the tester has no other way to learn it).
+  process.stdout.write(
+    `plural-sandbox listening on ${sandbox.baseUrl} (bound to ${sandbox.host}; webhooks: ${env.SANDBOX_WEBHOOK_URL ? 'on' : 'off'})\n`,
+  );
+  process.stdout.write(
+    env.SANDBOX_CONTROL_TOKEN === undefined
+      ? `control API token (made at start): ${sandbox.controlToken}\n`
+      : 'control API token: SANDBOX_CONTROL_TOKEN\n',
+  );
 }
 
-void main();
+main().catch((err: unknown) => {
+  // An option that cannot work is the operator's to fix: one line naming it, no stack.
+  if (err instanceof SandboxOptionsError) {
+    process.stderr.write(`plural-sandbox: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+});

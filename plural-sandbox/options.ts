@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { normalizeHost, webhookTargetRefusal } from './webhook-target';
 
 /** Rules of the native-OTP flow (Plural documents none of these numbers; these are the sandbox's). */
 export interface OtpLimits {
@@ -101,10 +103,25 @@ export const DEFAULT_SALE_SETTLEMENT: SaleSettlement = Object.freeze({ throughAu
 export interface SandboxOptions {
   /** @default 0 (ephemeral) */
   port?: number;
-  /** @default '127.0.0.1' */
+  /** Listen address. Loopback by default: the sandbox is a test tool, not a service for a network. @default '127.0.0.1' */
   host?: string;
-  /** Base URL put in `redirect_url` / `challenge_url`; @default derived from the request's Host header */
+  /**
+   * Base URL of every link and redirect the sandbox hands out (`redirect_url`, `challenge_url`, the checkout page's
+   * redirect to the challenge page). Never taken from a request's `Host` header, which the client chooses.
+   * @default the bound address, `http://127.0.0.1:<port>` for a wildcard or loopback host
+   */
   publicUrl?: string;
+  /**
+   * Bearer token the control API (`/__sandbox/...`) requires: it approves payments without an OTP and redirects
+   * webhooks. At least 16 characters, no spaces. @default a random token made at start (`RunningSandbox.controlToken`)
+   */
+  controlToken?: string;
+  /**
+   * Hosts (names or IP literals, case-insensitive) webhooks may be sent to besides loopback (`127.0.0.0/8`, `::1`,
+   * `localhost`): a webhook URL elsewhere is refused, so the sandbox cannot be aimed at other machines. Checked on the
+   * URL as written, never by resolving or connecting to it. @default [] (loopback only)
+   */
+  webhookAllowedHosts?: readonly string[];
   /** @default 'sandbox-client-id' */
   clientId?: string;
   /** @default 'sandbox-client-secret' */
@@ -113,7 +130,7 @@ export interface SandboxOptions {
   callbackSecretHex?: string;
   /** Webhook signing secret (raw string bytes). @default 'sandbox-webhook-secret' */
   webhookSecret?: string;
-  /** Where signed webhooks are POSTed; none sent when unset. */
+  /** Where signed webhooks are POSTed (loopback, or a host in `webhookAllowedHosts`); none sent when unset. */
   webhookUrl?: string;
   /** Access-token lifetime. @default 3600 */
   tokenTtlSeconds?: number;
@@ -162,6 +179,8 @@ export interface ResolvedOptions {
   port: number;
   host: string;
   publicUrl: string | undefined;
+  controlToken: string;
+  webhookAllowedHosts: readonly string[];
   clientId: string;
   clientSecret: string;
   callbackSecretHex: string;
@@ -214,6 +233,25 @@ function positive(name: string, value: number, min = 0): number {
 
 /** Fills defaults and checks every option; @throws SandboxOptionsError */
 export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
+  const controlToken = options.controlToken ?? randomBytes(24).toString('base64url');
+  if (controlToken.length < 16 || /\s/.test(controlToken)) {
+    throw new SandboxOptionsError('option controlToken must be at least 16 characters without spaces');
+  }
+  const webhookAllowedHosts = (options.webhookAllowedHosts ?? []).map(normalizeHost);
+  if (webhookAllowedHosts.some((h) => h.length === 0 || /[\s/@?#]/.test(h))) {
+    throw new SandboxOptionsError('option webhookAllowedHosts must hold host names or IP literals');
+  }
+  const webhookRefusal =
+    options.webhookUrl === undefined ? undefined : webhookTargetRefusal(options.webhookUrl, webhookAllowedHosts);
+  if (webhookRefusal !== undefined) throw new SandboxOptionsError(`option webhookUrl ${webhookRefusal}`);
+  let publicUrl: string | undefined;
+  if (options.publicUrl !== undefined) {
+    const parsed = URL.canParse(options.publicUrl) ? new URL(options.publicUrl) : undefined;
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.search !== '' || parsed.hash !== '') {
+      throw new SandboxOptionsError('option publicUrl must be an http(s) URL without query or fragment');
+    }
+    publicUrl = options.publicUrl.replace(/\/+$/, '');
+  }
   const callbackSecretHex = options.callbackSecretHex ?? DEFAULT_CREDENTIALS.callbackSecretHex;
   if (!/^(?:[0-9a-fA-F]{2})+$/.test(callbackSecretHex)) {
     throw new SandboxOptionsError('option callbackSecretHex must be a non-empty hex string of even length');
@@ -226,7 +264,9 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
   return {
     port: positive('port', options.port ?? 0),
     host: options.host ?? '127.0.0.1',
-    publicUrl: options.publicUrl?.replace(/\/+$/, ''),
+    publicUrl,
+    controlToken,
+    webhookAllowedHosts,
     clientId: options.clientId ?? DEFAULT_CREDENTIALS.clientId,
     clientSecret: options.clientSecret ?? DEFAULT_CREDENTIALS.clientSecret,
     callbackSecretHex,

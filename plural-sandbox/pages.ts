@@ -10,6 +10,16 @@ export function escapeHtml(text: string): string {
 
 const formatMoney = (m: Money): string => `${escapeHtml(m.currency)} ${(m.value / 100).toFixed(2)}`;
 
+/** Every page's one inline style; the Content-Security-Policy allows it by hash (`page-headers.ts`). */
+export const PAGE_STYLE = `
+body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
+fieldset{border:1px solid #ccc;border-radius:6px}label{display:block;margin:.4rem 0}
+button{font-size:1rem;padding:.5rem 1.2rem;margin:.5rem .5rem 0 0}.muted{color:#666;font-size:.9rem}
+`;
+
+/** The callback page's one script (auto-submits the form); allowed by hash on that page only. */
+export const AUTO_SUBMIT_SCRIPT = "document.getElementById('callback').submit();";
+
 function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -17,11 +27,7 @@ function layout(title: string, body: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} - Plural sandbox</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
-fieldset{border:1px solid #ccc;border-radius:6px}label{display:block;margin:.4rem 0}
-button{font-size:1rem;padding:.5rem 1.2rem;margin:.5rem .5rem 0 0}.muted{color:#666;font-size:.9rem}
-</style>
+<style>${PAGE_STYLE}</style>
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>
@@ -87,7 +93,7 @@ export function callbackFormPage(target: CallbackTarget & { url: string }): stri
 ${inputs}
 <noscript><button type="submit">Continue</button></noscript>
 </form>
-<script>document.getElementById('callback').submit();</script>`,
+<script>${AUTO_SUBMIT_SCRIPT}</script>`,
   );
 }
 

@@ -8,20 +8,25 @@ import { ERROR_CODES, PluralError } from './errors';
 import { faultMiddleware, FaultController, type InjectedFault } from './faults';
 import { Gateway } from './gateway';
 import { orderJson, orderSummary, type OrderSummary } from './order-view';
-import { resolveOptions, type FaultConfig, type SandboxOptions } from './options';
+import { resolveOptions, SandboxOptionsError, type FaultConfig, type SandboxOptions } from './options';
 import { Dice } from './random';
 import { apiRouter } from './routes/api';
 import { CONTROL_PREFIX, controlRouter } from './routes/control';
 import { pagesRouter } from './routes/pages';
 import type { SettleOutcome } from './settlement';
 import { Store } from './store';
+import { webhookTargetRefusal } from './webhook-target';
 import { WebhookSender, type WebhookDelivery } from './webhooks';
 
 /** A started sandbox. */
 export interface RunningSandbox {
   /** e.g. `http://127.0.0.1:43121` */
   readonly baseUrl: string;
+  /** The address it listens on (`127.0.0.1` unless the `host` option said otherwise). */
+  readonly host: string;
   readonly port: number;
+  /** Bearer token of the control API (`/__sandbox/...`): the `controlToken` option, or the one made at start. */
+  readonly controlToken: string;
   readonly credentials: {
     readonly clientId: string;
     readonly clientSecret: string;
@@ -33,6 +38,7 @@ export interface RunningSandbox {
   faults(): FaultConfig;
   /** How many faults of each kind were injected since start (HTTP and webhook). */
   injectedFaults(): Readonly<Partial<Record<InjectedFault, number>>>;
+  /** @throws SandboxOptionsError when `url` is neither loopback nor on the `webhookAllowedHosts` list */
   setWebhookUrl(url: string | undefined): void;
   /** Snapshot of every order's record (O(n); for tests, not for the hot path). */
   orders(): readonly OrderSummary[];
@@ -93,6 +99,13 @@ export function createApp(ctx: SandboxContext): Express {
   return app;
 }
 
+/** The host part of a URL reaching a server bound to `host` (a wildcard is reached through loopback). */
+function urlHostOf(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -125,6 +138,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     order.webhookSeq += 1;
     webhooks.enqueue(event, order.id, order.webhookSeq, orderJson(order, opts.maxPaymentAttempts));
   });
+  // Listen before the app exists: the default public URL is the bound address, known only once bound.
+  const server = createServer();
+  server.keepAliveTimeout = 5_000;
+  await listen(server, opts.port, opts.host);
+  const port = (server.address() as AddressInfo).port;
+  const baseUrl = `http://${urlHostOf(opts.host)}:${port}`;
   const ctx: SandboxContext = {
     options: opts,
     store,
@@ -133,20 +152,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     faults,
     webhooks,
     webhookUrl: opts.webhookUrl,
+    publicUrl: opts.publicUrl ?? baseUrl,
   };
   holder.ctx = ctx;
-
-  const server = createServer(createApp(ctx));
-  server.keepAliveTimeout = 5_000;
-  await listen(server, opts.port, opts.host);
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
+  server.on('request', createApp(ctx));
   const ttl = opts.authorizationTtlSeconds;
   let stopping: Promise<void> | undefined;
 
   return {
-    baseUrl: `http://${urlHost}:${port}`,
+    baseUrl,
+    host: opts.host,
     port,
+    controlToken: opts.controlToken,
     credentials: {
       clientId: opts.clientId,
       clientSecret: opts.clientSecret,
@@ -159,6 +176,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     faults: () => faults.get(),
     injectedFaults: () => faults.injected(),
     setWebhookUrl: (url) => {
+      const refusal = url === undefined ? undefined : webhookTargetRefusal(url, opts.webhookAllowedHosts);
+      if (refusal !== undefined) throw new SandboxOptionsError(`webhook URL ${refusal}`);
       ctx.webhookUrl = url;
     },
     orders: () => [...store.orders.values()].map((o) => orderSummary(o, ttl)),

@@ -82,6 +82,7 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     );
     target.searchParams.set('merchant_order_reference', reference);
     target.searchParams.set('status', parsed.status);
+    options.returnLinks?.sign(target);
     res.redirect(303, target.toString());
   };
 

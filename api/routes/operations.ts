@@ -1,10 +1,33 @@
 /** Operations: liveness, readiness (Temporal reachable; Plural's reachability reported), metrics, OpenAPI, docs. */
+import { createHash } from 'node:crypto';
 import { Router } from 'express';
-import { docsPage } from '../docs-page';
+import helmet from 'helmet';
+import { DOCS_STYLE, docsPage } from '../docs-page';
 import { unavailable } from '../errors';
 import { methodNotAllowed } from '../http';
 import { buildOpenApiDocument } from '../openapi';
 import type { RouteContext } from './context';
+
+/**
+ * helmet for `/docs`, which is one static page: its style allowed by hash and nothing else (no script, form, frame or
+ * other origin), no framing, no referrer. HSTS is left to the TLS terminator, which knows whether every subdomain
+ * is served over HTTPS.
+ */
+const docsHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      styleSrc: [`'sha256-${createHash('sha256').update(DOCS_STYLE).digest('base64')}'`],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+  xFrameOptions: { action: 'deny' },
+  referrerPolicy: { policy: 'no-referrer' },
+  strictTransportSecurity: false,
+});
 
 export function operationRoutes(ctx: RouteContext): Router {
   const { options, engine, logger, metrics, timings } = ctx;
@@ -73,7 +96,7 @@ export function operationRoutes(ctx: RouteContext): Router {
 
   router
     .route('/docs')
-    .get((_req, res) => {
+    .get(docsHeaders, (_req, res) => {
       res.type('html').send(docsHtml);
     })
     .all(methodNotAllowed('GET'));

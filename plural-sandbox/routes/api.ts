@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { requireToken } from '../auth';
-import { CHALLENGE_PATH, CHECKOUT_PATH, publicBase, renderOrder, type SandboxContext } from '../context';
+import { CHALLENGE_PATH, CHECKOUT_PATH, renderOrder, type SandboxContext } from '../context';
 import {
   captureSchema,
   cardDetailsRequestSchema,
@@ -68,7 +68,7 @@ export function apiRouter(ctx: SandboxContext): Router {
   r.post('/api/pay/v1/orders/:orderId/payments', (req, res) => {
     const { order, challengeToken } = g.createPayments(req.params.orderId, parseBody(createPaymentsSchema, req.body));
     const { payments, ...head } = renderOrder(ctx, order);
-    const challengeUrl = `${publicBase(ctx, req)}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`;
+    const challengeUrl = `${ctx.publicUrl}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`;
     res.json({ data: { ...head, challenge_url: challengeUrl, payments } });
   });
 
@@ -126,7 +126,7 @@ export function apiRouter(ctx: SandboxContext): Router {
     res.json({
       token,
       order_id: order.id,
-      redirect_url: `${publicBase(ctx, req)}${CHECKOUT_PATH}?token=${encodeURIComponent(token)}`,
+      redirect_url: `${ctx.publicUrl}${CHECKOUT_PATH}?token=${encodeURIComponent(token)}`,
       response_code: 200,
       response_message: 'Order Creation Successful.',
     });

@@ -1,9 +1,11 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
+import { requireControlToken } from '../auth';
 import { testCardByKey } from '../cards';
-import { CHALLENGE_PATH, publicBase, type SandboxContext } from '../context';
+import { CHALLENGE_PATH, type SandboxContext } from '../context';
 import { invalidRequest } from '../errors';
 import { parseBody } from '../schemas';
+import { webhookTargetRefusal } from '../webhook-target';
 import { orderSummary } from '../order-view';
 import { NO_FAULTS } from '../options';
 
@@ -20,9 +22,11 @@ const checkoutPaymentSchema = z.object({
   result: z.enum(['approve', 'decline']).optional(),
 });
 
-/** The sandbox's own control API (no auth: it is a local test tool). */
+/** The sandbox's own control API, for tests and tools holding the control token. */
 export function controlRouter(ctx: SandboxContext): Router {
   const r = Router();
+  // The token before anything else: an unauthenticated body is never parsed.
+  r.use(requireControlToken(ctx.options.controlToken));
   r.use(express.json({ limit: '20kb' }));
 
   r.get('/faults', (_req, res) => {
@@ -59,7 +63,7 @@ export function controlRouter(ctx: SandboxContext): Router {
     const card = testCardByKey(key);
     if (!card) throw invalidRequest(`card: unknown test card ${key}; use a key from TEST_CARDS`);
     const { order, challengeToken, paymentId } = ctx.gateway.payCheckout(req.params.token, card);
-    const challengeUrl = `${publicBase(ctx, req)}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`;
+    const challengeUrl = `${ctx.publicUrl}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`;
     const head = { order_id: order.id, payment_id: paymentId };
     if (result === undefined) {
       res.json({ ...head, status: order.status, challenge_url: challengeUrl });
@@ -80,6 +84,8 @@ export function controlRouter(ctx: SandboxContext): Router {
   });
   r.put('/webhook-url', (req, res) => {
     const { url } = parseBody(webhookUrlSchema, req.body);
+    const refusal = url === null ? undefined : webhookTargetRefusal(url, ctx.options.webhookAllowedHosts);
+    if (refusal !== undefined) throw invalidRequest(`url ${refusal}`);
     ctx.webhookUrl = url ?? undefined;
     res.json({ url });
   });

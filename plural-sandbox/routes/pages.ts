@@ -1,8 +1,9 @@
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { TEST_CARDS, testCardByKey } from '../cards';
-import { CHALLENGE_PATH, CHECKOUT_PATH, publicBase, type SandboxContext } from '../context';
+import { CHALLENGE_PATH, CHECKOUT_PATH, type SandboxContext } from '../context';
 import { PluralError } from '../errors';
 import type { CallbackTarget } from '../gateway';
+import { pageHeaders } from '../page-headers';
 import { callbackFormPage, callbackRedirectUrl, challengePage, checkoutPage, messagePage } from '../pages';
 import { ORDER_STATUS } from '../state-machine';
 import type { OrderRecord } from '../store';
@@ -33,7 +34,20 @@ function expiredPage(res: Response, order: OrderRecord): void {
 export function pagesRouter(ctx: SandboxContext): Router {
   const r = Router();
   const g = ctx.gateway;
-  r.use([CHECKOUT_PATH, CHALLENGE_PATH], express.urlencoded({ extended: false, limit: '10kb' }));
+  const pages = [CHECKOUT_PATH, CHALLENGE_PATH];
+  // Each page's headers allow what it does and nothing else; the strictest first, for answers made before a route.
+  const strict = pageHeaders({ formAction: ["'none'"], autoSubmit: false });
+  // The checkout form posts here and is redirected to the challenge page at the public URL.
+  const checkoutHeaders = pageHeaders({ formAction: ["'self'", new URL(ctx.publicUrl).origin], autoSubmit: false });
+  // In redirect mode the challenge form's answer is a redirect to the merchant's callback URL (and on from there).
+  const challengeHeaders = pageHeaders({
+    formAction: ctx.options.callbackMode === 'redirect' ? null : ["'self'"],
+    autoSubmit: false,
+  });
+  // The answer to the challenge form: the auto-submitting form to the merchant's callback URL.
+  const callbackHeaders = pageHeaders({ formAction: null, autoSubmit: true });
+  r.use(pages, strict);
+  r.use(pages, express.urlencoded({ extended: false, limit: '10kb' }));
 
   const finish = (req: Request, res: Response, callback: CallbackTarget): void => {
     const url = callback.url;
@@ -55,7 +69,7 @@ export function pagesRouter(ctx: SandboxContext): Router {
     html(res, 200, callbackFormPage({ ...callback, url }));
   };
 
-  r.get(CHECKOUT_PATH, (req, res) => {
+  r.get(CHECKOUT_PATH, checkoutHeaders, (req, res) => {
     const token = field(req.query, 'token');
     const order = token === undefined ? undefined : g.orderForCheckout(token);
     if (!token || !order) {
@@ -67,7 +81,7 @@ export function pagesRouter(ctx: SandboxContext): Router {
       return;
     }
     if (order.status === ORDER_STATUS.PENDING && order.challengeToken !== undefined) {
-      res.redirect(303, `${CHALLENGE_PATH}?token=${encodeURIComponent(order.challengeToken)}`);
+      res.redirect(303, `${ctx.publicUrl}${CHALLENGE_PATH}?token=${encodeURIComponent(order.challengeToken)}`);
       return;
     }
     if (order.status !== ORDER_STATUS.CREATED && order.status !== ORDER_STATUS.ATTEMPTED) {
@@ -88,7 +102,7 @@ export function pagesRouter(ctx: SandboxContext): Router {
     );
   });
 
-  r.post(CHECKOUT_PATH, (req, res) => {
+  r.post(CHECKOUT_PATH, checkoutHeaders, (req, res) => {
     const token = field(req.body, 'token');
     const order = token === undefined ? undefined : g.orderForCheckout(token);
     const card = testCardByKey(field(req.body, 'card') ?? '');
@@ -106,7 +120,7 @@ export function pagesRouter(ctx: SandboxContext): Router {
     }
     try {
       const { challengeToken } = g.payCheckout(token, card);
-      res.redirect(303, `${publicBase(ctx, req)}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`);
+      res.redirect(303, `${ctx.publicUrl}${CHALLENGE_PATH}?token=${encodeURIComponent(challengeToken)}`);
     } catch (err) {
       if (!(err instanceof PluralError)) throw err;
       const page = checkoutPage({
@@ -132,7 +146,7 @@ export function pagesRouter(ctx: SandboxContext): Router {
     html(res, 404, messagePage('Authentication not found', 'This authentication link is unknown or was already used.'));
   };
 
-  r.get(CHALLENGE_PATH, (req, res) => {
+  r.get(CHALLENGE_PATH, challengeHeaders, (req, res) => {
     const token = field(req.query, 'token');
     const order = token === undefined ? undefined : g.orderForChallenge(token);
     if (!token || !order) {
@@ -142,7 +156,7 @@ export function pagesRouter(ctx: SandboxContext): Router {
     html(res, 200, challengePage({ orderId: order.id, amount: order.amount, token, action: CHALLENGE_PATH }));
   });
 
-  r.post(CHALLENGE_PATH, (req, res) => {
+  r.post(CHALLENGE_PATH, callbackHeaders, (req, res) => {
     const token = field(req.body, 'token');
     const action = field(req.body, 'action');
     if (action !== 'approve' && action !== 'decline') {
@@ -155,6 +169,28 @@ export function pagesRouter(ctx: SandboxContext): Router {
     }
     finish(req, res, g.completeChallenge(token, action === 'approve').callback);
   });
+
+  // A page's error is a page: the refusal's code at most, never a stack, a path or the app's JSON.
+  const pageErrors: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    if (err instanceof PluralError) {
+      html(res, err.status, messagePage('Payment not possible', `The sandbox refused this step: ${err.code}.`));
+      return;
+    }
+    const status = (err as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      html(res, 400, messagePage('Bad request', 'The form could not be read.'));
+      return;
+    }
+    process.stderr.write(
+      `plural-sandbox: page error: ${err instanceof Error ? (err.stack ?? err.message) : 'unknown'}\n`,
+    );
+    html(res, 500, messagePage('Something went wrong', 'The sandbox could not show this page.'));
+  };
+  r.use(pages, pageErrors);
 
   return r;
 }

@@ -25,6 +25,8 @@ let seq = 0;
 const ref = (what: string) => `e2e-${what}-${Date.now()}-${++seq}`;
 const card = (number: string) => ({ number, name: 'Test Holder', expiry_month: '12', expiry_year: '2035', cvv: CVV });
 const sandboxUrl = (p: string) => `${stack.info.plural.baseUrl}/__sandbox${p}`;
+/** The sandbox's control API wants the token the stack printed in READY. */
+const control = () => ({ authorization: `Bearer ${stack.info.plural.controlToken ?? ''}` });
 
 interface Delivery {
   webhookId: string;
@@ -36,7 +38,7 @@ interface Delivery {
 }
 
 async function deliveries(orderId: string): Promise<Delivery[]> {
-  const res = await fetch(sandboxUrl('/webhooks'));
+  const res = await fetch(sandboxUrl('/webhooks'), { headers: control() });
   const body = (await res.json()) as { deliveries: Delivery[] };
   return body.deliveries.filter((d) => d.orderId === orderId);
 }
@@ -49,7 +51,8 @@ const transitions = (body: Reply['body']) =>
 async function setFaults(faults: Record<string, number> | undefined): Promise<void> {
   const res = await fetch(sandboxUrl('/faults'), {
     method: faults ? 'PUT' : 'DELETE',
-    ...(faults ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) } : {}),
+    headers: { ...control(), ...(faults ? { 'content-type': 'application/json' } : {}) },
+    ...(faults ? { body: JSON.stringify(faults) } : {}),
   });
   expect(res.status).toBe(200);
 }
@@ -129,6 +132,17 @@ describe('npm start, end to end over HTTP', () => {
     expect(openapi.openapi).toMatch(/^3\./);
     expect(await (await fetch(stack.info.apiMetrics)).text()).toContain('# TYPE');
     expect((await call('GET', '/v1/payments/none', undefined, { authorization: 'Bearer wrong-key' })).status).toBe(401);
+  });
+
+  it("prints the sandbox's control token in READY and the banner, and its control API wants it", async () => {
+    const token = stack.info.plural.controlToken;
+    expect(token).toMatch(/^\S{16,}$/);
+    expect(stack.output()).toContain(`Plural control  ${stack.info.plural.baseUrl}/__sandbox (Bearer ${token})`);
+    expect((await fetch(sandboxUrl('/faults'))).status).toBe(401);
+    expect(
+      (await fetch(sandboxUrl('/faults'), { headers: { authorization: 'Bearer not-the-token-0123' } })).status,
+    ).toBe(401);
+    expect((await fetch(sandboxUrl('/faults'), { headers: control() })).status).toBe(200);
   });
 
   it('runs a native-OTP pre-auth payment to capture', async () => {

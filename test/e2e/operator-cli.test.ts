@@ -135,7 +135,9 @@ describe('the operator guide, with the Temporal CLI against the dev stack', () =
     });
     expect(after.audit.map((e) => e.cause)).toContain('cancelled: operator: test: cancelling at Plural');
     const order = (await (
-      await fetch(`${stack.info.plural.baseUrl}/__sandbox/orders/${before.pluralOrderId}`)
+      await fetch(`${stack.info.plural.baseUrl}/__sandbox/orders/${before.pluralOrderId}`, {
+        headers: { authorization: `Bearer ${stack.info.plural.controlToken ?? ''}` },
+      })
     ).json()) as {
       status: string;
     };

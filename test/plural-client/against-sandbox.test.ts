@@ -364,7 +364,7 @@ describe('sandbox signatures verified by the client', () => {
     const pending = await client.createPayment(order.order_id, { payments: [cardPayment(1_000)] }, opts('p'));
     const res = await request(`${sandbox.baseUrl}/__sandbox/payments/${pending.payments[0]!.id}/authenticate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${sandbox.controlToken}` },
       body: JSON.stringify({ result: 'approve' }),
       dispatcher: agent,
     });

@@ -13,11 +13,15 @@ export interface ApiResponse {
   text: string;
 }
 
-/** A tiny HTTP client bound to a sandbox and (optionally) an access token. */
+/**
+ * A tiny HTTP client bound to a sandbox and (optionally) an access token for Plural's API and the control token for
+ * `/__sandbox/...`.
+ */
 export class Api {
   constructor(
     readonly baseUrl: string,
     public token: string | undefined = undefined,
+    public controlToken: string | undefined = undefined,
   ) {}
 
   async call(
@@ -27,7 +31,8 @@ export class Api {
     init: { token?: string | null; raw?: string; contentType?: string; timeoutMs?: number } = {},
   ): Promise<ApiResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    const token = init.token === undefined ? this.token : init.token;
+    const fallback = path.startsWith('/__sandbox') ? this.controlToken : this.token;
+    const token = init.token === undefined ? fallback : init.token;
     if (token) headers.authorization = `Bearer ${token}`;
     let payload: string | undefined;
     if (init.raw !== undefined) payload = init.raw;
@@ -58,7 +63,7 @@ export class Api {
 /** Starts a sandbox and returns it with an authenticated client. */
 export async function startWithApi(options: SandboxOptions = {}): Promise<{ sandbox: RunningSandbox; api: Api }> {
   const sandbox = await startSandbox(options);
-  const api = new Api(sandbox.baseUrl);
+  const api = new Api(sandbox.baseUrl, undefined, sandbox.controlToken);
   const res = await api.post('/api/auth/v1/token', {
     client_id: sandbox.credentials.clientId,
     client_secret: sandbox.credentials.clientSecret,

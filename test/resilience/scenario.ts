@@ -326,7 +326,7 @@ export class Driver {
     const res = await request(`${this.h.sandbox.baseUrl}/__sandbox/payments/${payment.id}/authenticate`, {
       method: 'POST',
       dispatcher: this.agent,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${this.h.sandbox.controlToken}` },
       body: JSON.stringify({ result: approve ? 'approve' : 'decline' }),
       headersTimeout: 30_000,
       bodyTimeout: 30_000,

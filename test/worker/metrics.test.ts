@@ -225,7 +225,7 @@ async function reconciledThenCaptured(): Promise<{ ref: string; final: PaymentSt
   const paymentId = awaiting.pluralPaymentIds[0]!;
   const res = await fetch(`${sandbox.baseUrl}/__sandbox/payments/${encodeURIComponent(paymentId)}/authenticate`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${sandbox.controlToken}` },
     body: JSON.stringify({ result: 'approve' }),
   });
   expect(res.status).toBe(200);

@@ -164,7 +164,7 @@ describe('payment activities', () => {
     });
     await fetch(`${sandbox.baseUrl}/__sandbox/payments/${pay.order.payments[0]!.id}/authenticate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${sandbox.controlToken}` },
       body: JSON.stringify({ result: 'approve' }),
     });
     const input = { workflowId: `payment:${ref}`, orderId: order.orderId, amount: { value: 2000, currency: 'INR' } };

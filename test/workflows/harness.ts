@@ -330,7 +330,7 @@ export async function authenticateAtSandbox(
 ): Promise<{ order_id: string; status: string; callback: { fields: Record<string, string> } }> {
   const res = await fetch(`${sandbox.baseUrl}/__sandbox/payments/${encodeURIComponent(paymentId)}/authenticate`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${sandbox.controlToken}` },
     body: JSON.stringify({ result }),
   });
   if (!res.ok) throw new Error(`sandbox authenticate failed: HTTP ${res.status} ${await res.text()}`);

@@ -63,7 +63,7 @@ async function payOnCheckout(
   const token = new URL(redirectUrl).searchParams.get('token') ?? '';
   const res = await fetch(`${sandbox.baseUrl}/__sandbox/checkout/${encodeURIComponent(token)}/payments`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${sandbox.controlToken}` },
     body: JSON.stringify({ card, result }),
   });
   if (!res.ok) throw new Error(`checkout payment failed: HTTP ${res.status} ${await res.text()}`);
