@@ -4,7 +4,8 @@
  * 1. payments per second and p50/p95/p99 of each API call, end to end (API → Temporal → worker → sandbox), at
  *    concurrency 1, 10 and 50 (bench/engine.ts);
  * 2. the engine's overhead against calling the Plural client directly, sandbox at 100 ms per call, same run;
- * 3. worker memory with payments parked at AWAITING_OTP, SDK-default and bounded workflow cache (bench/worker-memory.ts);
+ * 3. worker memory with payments parked at AWAITING_OTP, the worker compiled to JavaScript, SDK-default and bounded
+ *    workflow cache (bench/worker-memory.ts);
  * 4. `npm start` to a first successful payment (bench/dev-stack-first-payment.ts).
  *
  * Prints a table to stdout (progress to stderr) and writes the numbers as JSON to bench/results/ (latest.json and a
@@ -21,6 +22,7 @@ import type { EngineBenchResult } from './engine';
 import { hookSignals } from './lib/child';
 import { machineInfo } from './lib/machine';
 import type { MachineInfo } from './lib/machine';
+import { compileWorker } from './lib/compile';
 import { formatNumber, renderTable } from './lib/table';
 import { benchWorkerMemory } from './worker-memory';
 import type { WorkerMemoryResult } from './worker-memory';
@@ -144,7 +146,7 @@ function tables(r: BenchReport): string {
   if (r.workerMemory && r.workerMemory.length > 0) {
     out.push(
       '',
-      '3. Worker memory (worker/main.ts alone in its process), payments parked at AWAITING_OTP:',
+      '3. Worker memory (worker/main.ts compiled to JavaScript, alone in its process), payments parked at AWAITING_OTP:',
       renderTable(
         [
           'MAX_CACHED_WORKFLOWS',
@@ -209,7 +211,7 @@ function summary(r: BenchReport): string {
   ]);
   for (const w of r.workerMemory ?? []) {
     rows.push([
-      `worker RSS, ${w.parked} parked, cache ${w.maxCachedWorkflows}, old space ${w.maxOldSpaceMiB}, arenas ${w.mallocArenaMax}` +
+      `worker RSS (compiled JS), ${w.parked} parked, cache ${w.maxCachedWorkflows}, old space ${w.maxOldSpaceMiB}, arenas ${w.mallocArenaMax}` +
         (r.mode === 'short' ? ' (full: 10,000)' : ''),
       `≤ ${TARGETS.parkedWorkerMiB} MB`,
       `${formatNumber(w.rssAfterMiB)} MiB`,
@@ -275,14 +277,27 @@ async function main(): Promise<void> {
   }
   if (parts.has('3')) {
     report.workerMemory = [];
-    for (const setting of plan.workerSettings) {
+    let workerEntry: string | undefined;
+    await attempt('3 (compile)', async () => {
+      log('worker memory: compiling the worker (bench/tsconfig.worker.json → dist/bench/)…');
+      workerEntry = await compileWorker();
+    });
+    for (const setting of workerEntry === undefined ? [] : plan.workerSettings) {
       const options = {
         maxCachedWorkflows: 'maxCachedWorkflows' in setting ? setting.maxCachedWorkflows : undefined,
         maxOldSpaceMiB: 'maxOldSpaceMiB' in setting ? setting.maxOldSpaceMiB : undefined,
         mallocArenaMax: 'mallocArenaMax' in setting ? setting.mallocArenaMax : undefined,
       };
       await attempt(`3 (cache ${options.maxCachedWorkflows ?? 'default'})`, async () => {
-        report.workerMemory?.push(await benchWorkerMemory({ parked: plan.parked, concurrency: 50, ...options, log }));
+        report.workerMemory?.push(
+          await benchWorkerMemory({
+            parked: plan.parked,
+            concurrency: 50,
+            workerEntry: workerEntry ?? '',
+            ...options,
+            log,
+          }),
+        );
       });
     }
   }
