@@ -31,7 +31,7 @@ import type { Deployment, ProcessName } from './lib/deployment';
 import { merchantClient } from './lib/merchant';
 import { engineRoute, floorRoute, makePayment } from './lib/payment-paths';
 import type { PaymentRoute } from './lib/payment-paths';
-import { processCpuMs, processMemory } from './lib/proc';
+import { processCpuMs, processMemory, settle } from './lib/proc';
 import { Recorder, runPool } from './lib/stats';
 import { benchOverhead, stepLatencies } from './overhead';
 import type { OverheadResult, StepLatencies } from './overhead';
@@ -211,11 +211,21 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
     const enginePids = { api: d.pids.api, worker: d.pids.worker, sandbox: d.pids.sandbox, temporal: d.pids.temporal };
     const engineLevel = (id: string, concurrency: number, payments: number) =>
       runLevel(d.apiUrl, d.apiKey, engineRoute, enginePids, (i) => `${id}-${i}`, concurrency, payments);
+    // Payments answered 202 go on in the background: let them finish before the next measurement starts.
+    const quiet = async (after: string): Promise<void> => {
+      const pids = [d.pids.api, d.pids.worker, d.pids.floorRoute, d.pids.floorWorker, d.pids.temporal];
+      const waited = await settle(
+        pids.filter((p): p is number => p !== undefined),
+        60_000,
+      );
+      if (waited > 2_000) log(`engine:   ${Math.round(waited / 1000)} s until idle after ${after}`);
+    };
     log(
       `engine: ready in ${startMs} ms; warming up (${WARM_UP.payments} payments at concurrency ${WARM_UP.concurrency})`,
     );
     const warm = await engineLevel(`${runId}w`, WARM_UP.concurrency, WARM_UP.payments);
     if (warm.completed === 0) throw new Error(`no warm-up payment completed: ${warm.failures.join('; ')}`);
+    await quiet('the warm-up');
 
     let shape: ShapeReport | undefined;
     let floorLevel: ((id: string, concurrency: number, payments: number) => Promise<PathResult>) | undefined;
@@ -234,6 +244,7 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
       log(`engine: the payment's shape ${JSON.stringify(common.count.shape)} (${common.share}/${counts.length})`);
       log('engine: warming up the floor');
       await floorLevel(`${runId}fw`, WARM_UP.concurrency, WARM_UP.payments);
+      await quiet("the floor's warm-up");
       const [floorCount] = await countHistories(d.temporalAddress, [floorWorkflowId(`${runId}fw-0`)]);
       shape = {
         engine: common.count,
@@ -249,6 +260,7 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
       const { concurrency, payments } = level;
       log(`engine: ${payments} payments at concurrency ${concurrency}…`);
       const engine = await engineLevel(`${runId}-c${concurrency}`, concurrency, payments);
+      await quiet(`the engine at concurrency ${concurrency}`);
       log(
         `engine:   ${engine.paymentsPerSecond} payments/s, p50 ${engine.latencyMs.payment.p50} ms, ` +
           `${engine.notAnswered} not answered, ${engine.failed} failed`,
@@ -257,6 +269,7 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
       if (floorLevel) {
         log(`floor: ${payments} payments at concurrency ${concurrency}…`);
         floor = await floorLevel(`${runId}-f${concurrency}`, concurrency, payments);
+        await quiet(`the floor at concurrency ${concurrency}`);
         log(
           `floor:    ${floor.paymentsPerSecond} payments/s, p50 ${floor.latencyMs.payment.p50} ms, ` +
             `${floor.notAnswered} not answered, ${floor.failed} failed`,

@@ -14,7 +14,7 @@ import { startDeployment } from './lib/deployment';
 import { merchantClient, SANDBOX_OTP, unexpected } from './lib/merchant';
 import type { MerchantReply } from './lib/merchant';
 import { engineRoute } from './lib/payment-paths';
-import { processCpuMs, processMemory } from './lib/proc';
+import { processCpuMs, processMemory, settle } from './lib/proc';
 import { runPool } from './lib/stats';
 
 /** Options of {@link benchWorkerMemory}. */
@@ -66,18 +66,6 @@ export interface WorkerMemoryResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Waits until `pid` used less than 5% of a core over a second (at most `timeoutMs`). */
-async function settle(pid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let before = processCpuMs(pid) ?? 0;
-  while (Date.now() < deadline) {
-    await sleep(1_000);
-    const after = processCpuMs(pid) ?? 0;
-    if (after - before < 50) return;
-    before = after;
-  }
-}
-
 const describe = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 /** Parks `options.parked` payments and measures the worker's memory; one fresh set of processes per call. */
@@ -127,7 +115,7 @@ export async function benchWorkerMemory(options: WorkerMemoryOptions): Promise<W
     if (first.status !== 201 || first.body.status !== 'AWAITING_OTP') {
       throw new Error(`${unexpected('first create', first, '201 AWAITING_OTP')}\n${worker.tail().slice(-4000)}`);
     }
-    await settle(worker.pid, 10_000);
+    await settle([worker.pid], 10_000);
     const before = processMemory(worker.pid);
     const cpu0 = processCpuMs(worker.pid) ?? 0;
     options.log(
@@ -156,7 +144,7 @@ export async function benchWorkerMemory(options: WorkerMemoryOptions): Promise<W
       }
     });
     const parkingSeconds = (performance.now() - t0) / 1000;
-    await settle(worker.pid, 60_000);
+    await settle([worker.pid], 60_000);
     const after = processMemory(worker.pid);
     const cpu1 = processCpuMs(worker.pid) ?? 0;
 
