@@ -3,11 +3,12 @@
  * docker-compose deploys them (bench/lib/deployment.ts), driven over HTTP by this process as a merchant would.
  *
  * 1. Throughput, latency per call and CPU per payment of each process: a pre-auth card payment with native OTP
- *    (create → OTP → capture → PROCESSED) at each concurrency, the sandbox adding no latency; and at each concurrency
- *    right after, the floor (bench/floor/): a no-op workflow of the same shape — the activities, Updates, Signals and
- *    timers counted in the warm-up payments' histories — on the same Temporal server, through a tiny HTTP route of its
- *    own with the same Temporal client settings, driven by the same driver. Engine ÷ floor says how much of what
- *    Temporal allows on this machine the engine reaches.
+ *    (create → OTP → capture → PROCESSED) at each concurrency, the sandbox adding no latency; and at each concurrency,
+ *    interleaved with it (half the engine's payments, the floor's, then the engine's other half), the floor
+ *    (bench/floor/): a no-op workflow of the same shape — the activities, Updates and Signals counted in the warm-up
+ *    payments' histories — on the same Temporal server, through a tiny HTTP route of its own with the same Temporal
+ *    client settings, driven by the same driver. Engine ÷ floor says how much of what Temporal allows on this machine
+ *    the engine reaches. Between batches the benchmark waits for every process to go idle.
  * 2. Overhead on a slow gateway (bench/overhead.ts): the same payment with the sandbox at 100 ms per call, through the
  *    engine and by calling the Plural client directly, alternating, and the ratio.
  *
@@ -116,61 +117,81 @@ const HISTORIES_COUNTED = 10;
 
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
-/** Makes `payments` payments along `route`, `concurrency` at a time, reading the CPU of `pids` before and after. */
-async function runLevel(
-  url: string,
-  apiKey: string,
-  route: PaymentRoute,
-  pids: Partial<Record<Role, number>>,
+/** Where and how one path's payments are made, and the processes whose CPU it is charged. */
+interface PaymentPath {
+  url: string;
+  apiKey: string;
+  route: PaymentRoute;
+  pids: Partial<Record<Role, number>>;
+}
+
+/** What the batches of one path at one concurrency add up to. */
+class Tally {
+  payments = 0;
+  completed = 0;
+  notAnswered = 0;
+  elapsedMs = 0;
+  readonly failures: string[] = [];
+  readonly cpuMs: Partial<Record<Role, number>> = {};
+  readonly rec = new Recorder();
+
+  result(): PathResult {
+    const cpuMsPerPayment: Partial<Record<Role, number>> = {};
+    for (const [role, ms] of Object.entries(this.cpuMs) as [Role, number][]) {
+      if (this.completed > 0) cpuMsPerPayment[role] = r1(ms / this.completed);
+    }
+    return {
+      payments: this.payments,
+      completed: this.completed,
+      notAnswered: this.notAnswered,
+      failed: this.payments - this.completed - this.notAnswered,
+      failures: this.failures,
+      elapsedMs: Math.round(this.elapsedMs),
+      paymentsPerSecond: r1((this.completed / this.elapsedMs) * 1000),
+      cpuMsPerPayment,
+      latencyMs: stepLatencies(this.rec),
+    };
+  }
+}
+
+/** Makes `payments` payments along `path`, `concurrency` at a time, into `tally` (with the CPU its processes used). */
+async function runBatch(
+  path: PaymentPath,
+  tally: Tally,
   refs: (i: number) => string,
   concurrency: number,
   payments: number,
-): Promise<PathResult> {
-  const client = merchantClient(url, apiKey, concurrency);
-  const rec = new Recorder();
-  const failures: string[] = [];
-  let completed = 0;
-  let notAnswered = 0;
-  const roles = (Object.entries(pids) as [Role, number | undefined][]).filter(
+): Promise<void> {
+  const client = merchantClient(path.url, path.apiKey, concurrency);
+  const roles = (Object.entries(path.pids) as [Role, number | undefined][]).filter(
     (e): e is [Role, number] => e[1] !== undefined,
   );
   const cpu0 = roles.map(([, pid]) => processCpuMs(pid));
   const t0 = performance.now();
   try {
     await runPool(payments, concurrency, async (i) => {
-      const outcome = await makePayment(client, route, refs(i), rec);
+      const outcome = await makePayment(client, path.route, refs(i), tally.rec);
       if (outcome.kind === 'completed') {
-        completed += 1;
+        tally.completed += 1;
         return;
       }
-      if (outcome.kind === 'not-answered') notAnswered += 1;
-      if (failures.length < MAX_FAILURES_KEPT) {
-        failures.push(outcome.kind === 'failed' ? outcome.reason : `${outcome.call}: 202, not answered in the wait`);
+      if (outcome.kind === 'not-answered') tally.notAnswered += 1;
+      if (tally.failures.length < MAX_FAILURES_KEPT) {
+        tally.failures.push(
+          outcome.kind === 'failed' ? outcome.reason : `${outcome.call}: 202, not answered in the wait`,
+        );
       }
     });
   } finally {
     await client.close();
   }
-  const elapsedMs = performance.now() - t0;
-  const cpuMsPerPayment: Partial<Record<Role, number>> = {};
+  tally.payments += payments;
+  tally.elapsedMs += performance.now() - t0;
   roles.forEach(([role, pid], i) => {
     const before = cpu0[i];
     const after = processCpuMs(pid);
-    if (before !== undefined && after !== undefined && completed > 0) {
-      cpuMsPerPayment[role] = r1((after - before) / completed);
-    }
+    if (before !== undefined && after !== undefined) tally.cpuMs[role] = (tally.cpuMs[role] ?? 0) + after - before;
   });
-  return {
-    payments,
-    completed,
-    notAnswered,
-    failed: payments - completed - notAnswered,
-    failures,
-    elapsedMs: Math.round(elapsedMs),
-    paymentsPerSecond: r1((completed / elapsedMs) * 1000),
-    cpuMsPerPayment,
-    latencyMs: stepLatencies(rec),
-  };
 }
 
 /** Counts the histories of the completed workflows among `workflowIds` (payloads stay encrypted: none is read). */
@@ -208,9 +229,12 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
     });
     const d = deployment;
     const startMs = Math.round(performance.now() - t0);
-    const enginePids = { api: d.pids.api, worker: d.pids.worker, sandbox: d.pids.sandbox, temporal: d.pids.temporal };
-    const engineLevel = (id: string, concurrency: number, payments: number) =>
-      runLevel(d.apiUrl, d.apiKey, engineRoute, enginePids, (i) => `${id}-${i}`, concurrency, payments);
+    const engine: PaymentPath = {
+      url: d.apiUrl,
+      apiKey: d.apiKey,
+      route: engineRoute,
+      pids: { api: d.pids.api, worker: d.pids.worker, sandbox: d.pids.sandbox, temporal: d.pids.temporal },
+    };
     // Payments answered 202 go on in the background: let them finish before the next measurement starts.
     const quiet = async (after: string): Promise<void> => {
       const pids = [d.pids.api, d.pids.worker, d.pids.floorRoute, d.pids.floorWorker, d.pids.temporal];
@@ -220,32 +244,37 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
       );
       if (waited > 2_000) log(`engine:   ${Math.round(waited / 1000)} s until idle after ${after}`);
     };
+    /** One batch of `path` into `tally`, refs `<runId>-<prefix>-<offset + i>`, then a pause until idle. */
+    const batch = async (path: PaymentPath, tally: Tally, prefix: string, offset: number, count: number, c: number) => {
+      await runBatch(path, tally, (i) => `${runId}-${prefix}-${offset + i}`, c, count);
+      await quiet(`${prefix} (${count} at concurrency ${c})`);
+    };
     log(
       `engine: ready in ${startMs} ms; warming up (${WARM_UP.payments} payments at concurrency ${WARM_UP.concurrency})`,
     );
-    const warm = await engineLevel(`${runId}w`, WARM_UP.concurrency, WARM_UP.payments);
+    const warm = new Tally();
+    await batch(engine, warm, 'warm', 0, WARM_UP.payments, WARM_UP.concurrency);
     if (warm.completed === 0) throw new Error(`no warm-up payment completed: ${warm.failures.join('; ')}`);
-    await quiet('the warm-up');
 
     let shape: ShapeReport | undefined;
-    let floorLevel: ((id: string, concurrency: number, payments: number) => Promise<PathResult>) | undefined;
+    let floor: PaymentPath | undefined;
     if (withFloor && d.floorUrl !== undefined) {
       const counts = await countHistories(
         d.temporalAddress,
-        Array.from({ length: HISTORIES_COUNTED }, (_, i) => paymentWorkflowId(`${runId}w-${i}`)),
+        Array.from({ length: HISTORIES_COUNTED }, (_, i) => paymentWorkflowId(`${runId}-warm-${i}`)),
       );
       const common = commonShape(counts);
       const totals = counts.map((c) => c.activitiesTotal);
-      const floorUrl = d.floorUrl;
-      const route = floorRoute(common.count.shape);
-      const floorPids = { api: d.pids.floorRoute, worker: d.pids.floorWorker, temporal: d.pids.temporal };
-      floorLevel = (id, concurrency, payments) =>
-        runLevel(floorUrl, d.apiKey, route, floorPids, (i) => `${id}-${i}`, concurrency, payments);
+      floor = {
+        url: d.floorUrl,
+        apiKey: d.apiKey,
+        route: floorRoute(common.count.shape),
+        pids: { api: d.pids.floorRoute, worker: d.pids.floorWorker, temporal: d.pids.temporal },
+      };
       log(`engine: the payment's shape ${JSON.stringify(common.count.shape)} (${common.share}/${counts.length})`);
       log('engine: warming up the floor');
-      await floorLevel(`${runId}fw`, WARM_UP.concurrency, WARM_UP.payments);
-      await quiet("the floor's warm-up");
-      const [floorCount] = await countHistories(d.temporalAddress, [floorWorkflowId(`${runId}fw-0`)]);
+      await batch(floor, new Tally(), 'floor-warm', 0, WARM_UP.payments, WARM_UP.concurrency);
+      const [floorCount] = await countHistories(d.temporalAddress, [floorWorkflowId(`${runId}-floor-warm-0`)]);
       shape = {
         engine: common.count,
         share: common.share,
@@ -256,32 +285,39 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
     }
 
     const throughput: ThroughputResult[] = [];
-    for (const level of options.levels) {
-      const { concurrency, payments } = level;
-      log(`engine: ${payments} payments at concurrency ${concurrency}…`);
-      const engine = await engineLevel(`${runId}-c${concurrency}`, concurrency, payments);
-      await quiet(`the engine at concurrency ${concurrency}`);
-      log(
-        `engine:   ${engine.paymentsPerSecond} payments/s, p50 ${engine.latencyMs.payment.p50} ms, ` +
-          `${engine.notAnswered} not answered, ${engine.failed} failed`,
-      );
-      let floor: PathResult | undefined;
-      if (floorLevel) {
-        log(`floor: ${payments} payments at concurrency ${concurrency}…`);
-        floor = await floorLevel(`${runId}-f${concurrency}`, concurrency, payments);
-        await quiet(`the floor at concurrency ${concurrency}`);
-        log(
-          `floor:    ${floor.paymentsPerSecond} payments/s, p50 ${floor.latencyMs.payment.p50} ms, ` +
-            `${floor.notAnswered} not answered, ${floor.failed} failed`,
-        );
+    for (const { concurrency: c, payments } of options.levels) {
+      // Engine, floor, floor, engine (half the payments each time), so that a load that drifts during the level
+      // weighs on both alike.
+      const first = Math.ceil(payments / 2);
+      const e = new Tally();
+      const f = new Tally();
+      log(`engine and floor: ${payments} payments each at concurrency ${c}, in halves (engine, floor, floor, engine)…`);
+      await batch(engine, e, `c${c}`, 0, first, c);
+      if (floor) {
+        await batch(floor, f, `f${c}`, 0, first, c);
+        await batch(floor, f, `f${c}`, first, payments - first, c);
+      }
+      await batch(engine, e, `c${c}`, first, payments - first, c);
+      const er = e.result();
+      const fr = floor ? f.result() : undefined;
+      for (const [name, r] of [
+        ['engine', er],
+        ['floor', fr],
+      ] as const) {
+        if (r) {
+          log(
+            `${name}: ${r.paymentsPerSecond} payments/s, p50 ${r.latencyMs.payment.p50} ms, ` +
+              `${r.notAnswered} not answered, ${r.failed} failed`,
+          );
+        }
       }
       throughput.push({
-        concurrency,
-        engine,
-        floor,
+        concurrency: c,
+        engine: er,
+        floor: fr,
         engineOverFloor:
-          floor && floor.paymentsPerSecond > 0
-            ? Math.round((engine.paymentsPerSecond / floor.paymentsPerSecond) * 100) / 100
+          fr && fr.paymentsPerSecond > 0
+            ? Math.round((er.paymentsPerSecond / fr.paymentsPerSecond) * 100) / 100
             : undefined,
       });
     }

@@ -116,7 +116,8 @@ function engineTables(e: EngineBenchResult): string[] {
     '',
     `1. End to end, sandbox adding no latency: the engine (API → Temporal → worker → sandbox, each its own process) ` +
       `and the floor (a no-op workflow of the payment's shape with its own worker and tiny HTTP route, same Temporal ` +
-      `client settings and driver), engine then floor at each concurrency, on one Temporal dev server (state in a ` +
+      `client settings and driver), at each concurrency in halves (engine, floor, floor, engine), on one Temporal ` +
+      `dev server (state in a ` +
       `${e.deployment.temporalState}). Ready in ${e.deployment.startMs} ms; RSS after the run, MiB: ${rss}.`,
   );
   const sh = e.shape;
