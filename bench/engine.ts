@@ -1,359 +1,356 @@
 /**
- * The engine end to end: payments through API → Temporal → worker → sandbox, the dev stack running as `npm start`
- * runs it (a child process: sandbox, worker and API in one process, Temporal's dev server in a child of its own),
- * driven over HTTP by this process as a merchant would.
+ * The engine end to end: payments through API → Temporal → worker → sandbox, each a process of its own as
+ * docker-compose deploys them (bench/lib/deployment.ts), driven over HTTP by this process as a merchant would.
  *
- * 1. Throughput and per-call latency: a pre-auth card payment with native OTP (create → OTP → capture → PROCESSED)
- *    at concurrency 1, 10 and 50, the sandbox adding no latency.
- * 2. Overhead: the same payment with the sandbox at 100 ms per call, made through the engine and by calling the
- *    Plural client directly with the same gateway calls (token cached; create order, card details, create payment,
- *    generate OTP, submit OTP, get order, capture), one after the other in the same run, and the ratio.
+ * 1. Throughput, latency per call and CPU per payment of each process: a pre-auth card payment with native OTP
+ *    (create → OTP → capture → PROCESSED) at each concurrency, the sandbox adding no latency; and at each concurrency,
+ *    interleaved with it (half the engine's payments, the floor's, then the engine's other half), the floor
+ *    (bench/floor/): a no-op workflow of the same shape — the activities, Updates and Signals counted in the warm-up
+ *    payments' histories — on the same Temporal server, through a tiny HTTP route of its own with the same Temporal
+ *    client settings, driven by the same driver. Engine ÷ floor says how much of what Temporal allows on this machine
+ *    the engine reaches. Between batches the benchmark waits for every process to go idle.
+ * 2. Overhead on a slow gateway (bench/overhead.ts): the same payment with the sandbox at 100 ms per call, through the
+ *    engine and by calling the Plural client directly, alternating, and the ratio.
  *
  * Prints numbers; asserts nothing. Run through `bench/index.ts` (`npm run bench`) or alone:
  *   node --import tsx bench/engine.ts [--full]
  * Alone it reads BENCH_LEVELS (concurrencies, `1,10,50`), BENCH_OVERHEAD_PAYMENTS, BENCH_LOG_LEVEL and
- * BENCH_PERSIST=off (no Temporal state file); BENCH_CHILD_NODE_ARGS adds node flags to the stack (`--cpu-prof …`).
+ * BENCH_PERSIST=off (Temporal's state in memory rather than in a SQLite file, as `npm start` keeps it);
+ * BENCH_CHILD_NODE_ARGS adds node flags to every child (`--cpu-prof …`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DevStackInfo } from '../dev/stack';
-import { PluralClient } from '../plural-client';
-import { DEFAULT_CREDENTIALS } from '../plural-sandbox';
-import { startChild } from './lib/child';
-import type { BenchChild } from './lib/child';
-import { BENCH_AMOUNT, merchantClient, NATIVE_OTP_CARD, SANDBOX_OTP, unexpected } from './lib/merchant';
-import type { MerchantClient } from './lib/merchant';
-import { processCpuMs, processMemory } from './lib/proc';
-import { Recorder, runPool, summarize } from './lib/stats';
-import type { LatencySummary } from './lib/stats';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { paymentWorkflowId } from '../workflows/definitions';
+import { floorWorkflowId } from './floor/definitions';
+import { commonShape, countHistory } from './floor/shape';
+import type { HistoryCount } from './floor/shape';
+import { startDeployment } from './lib/deployment';
+import type { Deployment, ProcessName } from './lib/deployment';
+import { merchantClient } from './lib/merchant';
+import { engineRoute, floorRoute, makePayment } from './lib/payment-paths';
+import type { PaymentRoute } from './lib/payment-paths';
+import { processCpuMs, processMemory, settle } from './lib/proc';
+import { Recorder, runPool } from './lib/stats';
+import { benchOverhead, stepLatencies } from './overhead';
+import type { OverheadResult, StepLatencies } from './overhead';
 
 /** Options of {@link benchEngine}. */
 export interface EngineBenchOptions {
-  /** Concurrency levels of part 1 and the payments made at each. */
+  /** Concurrency levels of part 1 and the payments made at each (by the engine, then by the floor). */
   levels: { concurrency: number; payments: number }[];
-  /** Payments (each way) of part 2. @default 20 */
+  /** Payments (each way) of part 2; 0 skips it. */
   overheadPayments: number;
-  /** Sandbox latency per gateway call in part 2, ms. @default 100 */
+  /** Sandbox latency per gateway call in part 2, ms. */
   overheadLatencyMs: number;
-  /** LOG_LEVEL of the stack. @default 'info' (what a deployment runs with) */
+  /** LOG_LEVEL of the API and the worker (`info` is what a deployment runs with). */
   logLevel: string;
+  /** Temporal's state in a SQLite file, as `npm start` keeps it; false: in memory. */
+  persist: boolean;
   /** Progress lines go here. */
   log: (line: string) => void;
+}
+
+/** The processes a path's CPU is read from: the engine's API/worker/sandbox, or the floor's route/worker. */
+export type Role = 'api' | 'worker' | 'sandbox' | 'temporal';
+
+/** One path (engine or floor) at one concurrency. */
+export interface PathResult {
+  payments: number;
+  completed: number;
+  /** Ended by an answer 202: not answered within the API's wait (API_START_WAIT_MS / API_ACTION_WAIT_MS). */
+  notAnswered: number;
+  failed: number;
+  /** The first few failures and 202s (call, status and error code only). */
+  failures: string[];
+  elapsedMs: number;
+  /** Completed payments per second. */
+  paymentsPerSecond: number;
+  /** CPU each process used per completed payment, ms (the floor's route counts as `api`). */
+  cpuMsPerPayment: Partial<Record<Role, number>>;
+  latencyMs: StepLatencies;
 }
 
 /** One concurrency level of part 1. */
 export interface ThroughputResult {
   concurrency: number;
-  payments: number;
-  failed: number;
-  /** The first few failures (status and error code only). */
-  failures: string[];
-  elapsedMs: number;
-  paymentsPerSecond: number;
-  /** CPU the stack process used per successful payment (Temporal, worker, API and sandbox together), ms. */
-  stackCpuMsPerPayment: number | undefined;
-  latencyMs: { create: LatencySummary; otp: LatencySummary; capture: LatencySummary; payment: LatencySummary };
+  engine: PathResult;
+  floor: PathResult | undefined;
+  /** engine ÷ floor payments per second (target ≥ 0.8). */
+  engineOverFloor: number | undefined;
 }
 
-/** Part 2. */
-export interface OverheadResult {
-  sandboxLatencyMs: number;
-  payments: number;
-  gatewayCallsPerPayment: number;
-  failed: number;
-  failures: string[];
-  engine: { create: LatencySummary; otp: LatencySummary; capture: LatencySummary; payment: LatencySummary };
-  direct: {
-    create: LatencySummary;
-    otp: LatencySummary;
-    capture: LatencySummary;
-    payment: LatencySummary;
-  };
-  /** engine p50 / direct p50 of the whole payment (target ≤ 1.3). */
-  ratioP50: number;
-  ratioMean: number;
+/** What the payment's history holds and what the floor was given (and did). */
+export interface ShapeReport {
+  /** The most common count among the warm-up payments… */
+  engine: HistoryCount;
+  /** …shared by this many of them… */
+  share: number;
+  /** …of this many counted. */
+  counted: number;
+  /** Total activities scheduled, fewest and most, over the counted payments. */
+  activitiesRange: [number, number];
+  /** A floor payment's own history, counted the same way. */
+  floor: HistoryCount | undefined;
 }
 
 export interface EngineBenchResult {
-  stack: { readyMs: number; rssAfterMiB: number | undefined; peakRssMiB: number | undefined };
+  deployment: {
+    startMs: number;
+    temporalState: 'sqlite file' | 'memory';
+    workflowBundle: string;
+    /** RSS of each process after the run, MiB. */
+    rssAfterMiB: Partial<Record<ProcessName, number>>;
+  };
+  shape: ShapeReport | undefined;
   throughput: ThroughputResult[];
   /** Undefined when `overheadPayments` is 0. */
   overhead: OverheadResult | undefined;
 }
 
 const MAX_FAILURES_KEPT = 5;
+const WARM_UP = { concurrency: 5, payments: 20 };
+/** Warm-up payments whose histories are counted for the floor's shape. */
+const HISTORIES_COUNTED = 10;
 
-interface Stack {
-  child: BenchChild;
-  info: DevStackInfo;
-  readyMs: number;
-  dataDir: string;
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** Where and how one path's payments are made, and the processes whose CPU it is charged. */
+interface PaymentPath {
+  url: string;
+  apiKey: string;
+  route: PaymentRoute;
+  pids: Partial<Record<Role, number>>;
 }
 
-async function startStack(logLevel: string): Promise<Stack> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'plural-bench-engine-'));
-  const t0 = performance.now();
-  const child = startChild(path.join('dev', 'start.ts'), {
-    DEV_TEMPORAL_PORT: '0',
-    DEV_TEMPORAL_UI_PORT: '0',
-    DEV_SANDBOX_PORT: '0',
-    API_PORT: '0',
-    WORKER_METRICS_PORT: '0',
-    DEV_DATA_DIR: process.env.BENCH_PERSIST === 'off' ? 'none' : dataDir,
-    LOG_LEVEL: logLevel,
-  });
-  try {
-    const m = await child.waitFor(/^READY (\{.*\})$/m, 120_000);
-    return { child, info: JSON.parse(m[1] ?? '{}') as DevStackInfo, readyMs: performance.now() - t0, dataDir };
-  } catch (err) {
-    await child.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    throw err;
+/** What the batches of one path at one concurrency add up to. */
+class Tally {
+  payments = 0;
+  completed = 0;
+  notAnswered = 0;
+  elapsedMs = 0;
+  readonly failures: string[] = [];
+  readonly cpuMs: Partial<Record<Role, number>> = {};
+  readonly rec = new Recorder();
+
+  result(): PathResult {
+    const cpuMsPerPayment: Partial<Record<Role, number>> = {};
+    for (const [role, ms] of Object.entries(this.cpuMs) as [Role, number][]) {
+      if (this.completed > 0) cpuMsPerPayment[role] = r1(ms / this.completed);
+    }
+    return {
+      payments: this.payments,
+      completed: this.completed,
+      notAnswered: this.notAnswered,
+      failed: this.payments - this.completed - this.notAnswered,
+      failures: this.failures,
+      elapsedMs: Math.round(this.elapsedMs),
+      paymentsPerSecond: r1((this.completed / this.elapsedMs) * 1000),
+      cpuMsPerPayment,
+      latencyMs: stepLatencies(this.rec),
+    };
   }
 }
 
-async function setSandboxLatency(plural: Stack['info']['plural'], latencyMs: number): Promise<void> {
-  const res = await fetch(`${plural.baseUrl}/__sandbox/faults`, {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${plural.controlToken ?? ''}` },
-    body: JSON.stringify({ latencyMs }),
-  });
-  if (!res.ok) throw new Error(`sandbox refused latency ${latencyMs} ms: HTTP ${res.status}`);
-}
-
-/** One payment through the API; returns a failure description, or undefined when it reached PROCESSED. */
-async function enginePayment(api: MerchantClient, ref: string, rec: Recorder): Promise<string | undefined> {
-  const t0 = performance.now();
-  const created = await rec.time('create', () =>
-    api.call('POST', '/v1/payments', {
-      merchant_order_reference: ref,
-      amount: BENCH_AMOUNT,
-      pre_auth: true,
-      card: NATIVE_OTP_CARD,
-    }),
-  );
-  if (created.status !== 201 || created.body.status !== 'AWAITING_OTP') {
-    return unexpected('create', created, '201 AWAITING_OTP');
-  }
-  const otp = await rec.time('otp', () => api.call('POST', `/v1/payments/${ref}/otp`, { otp: SANDBOX_OTP }));
-  if (otp.status !== 200 || otp.body.status !== 'AUTHORIZED') return unexpected('otp', otp, '200 AUTHORIZED');
-  const captured = await rec.time('capture', () => api.call('POST', `/v1/payments/${ref}/capture`, {}));
-  if (captured.status !== 200 || captured.body.status !== 'PROCESSED') {
-    return unexpected('capture', captured, '200 PROCESSED');
-  }
-  rec.add('payment', performance.now() - t0);
-  return undefined;
-}
-
-/** The same gateway calls the workflow makes for this payment, straight through the Plural client. */
-async function directPayment(
-  plural: PluralClient,
-  ref: string,
-  callbackUrl: string,
-  rec: Recorder,
-): Promise<string | undefined> {
-  const t0 = performance.now();
-  const { order, paymentId } = await rec.time('create', async () => {
-    const created = await plural.createOrder(
-      {
-        merchant_order_reference: ref,
-        order_amount: BENCH_AMOUNT,
-        pre_auth: true,
-        callback_url: callbackUrl,
-        failure_callback_url: callbackUrl,
-      },
-      { idempotencyKey: `direct:${ref}:create-order` },
-    );
-    await plural.getCardDetails({
-      amount: BENCH_AMOUNT.value,
-      card_details: [{ payment_identifier: NATIVE_OTP_CARD.number, payment_reference_type: 'CARD' }],
-    });
-    const paid = await plural.createPayment(
-      created.order_id,
-      {
-        payments: [
-          {
-            merchant_payment_reference: `${ref}-p`,
-            payment_method: 'CARD',
-            payment_amount: BENCH_AMOUNT,
-            pre_auth: true,
-            payment_option: {
-              card_details: {
-                name: NATIVE_OTP_CARD.name,
-                card_number: NATIVE_OTP_CARD.number,
-                cvv: NATIVE_OTP_CARD.cvv,
-                expiry_month: NATIVE_OTP_CARD.expiry_month,
-                expiry_year: NATIVE_OTP_CARD.expiry_year,
-              },
-            },
-          },
-        ],
-      },
-      { idempotencyKey: `direct:${ref}:create-payment` },
-    );
-    const id = paid.payments[0]?.id ?? '';
-    await plural.generateOtp({ payment_id: id }, { idempotencyKey: `direct:${ref}:generate-otp` });
-    return { order: created, paymentId: id };
-  });
-  const authorized = await rec.time('otp', async () => {
-    await plural.submitOtp({ payment_id: paymentId, otp: SANDBOX_OTP }, { idempotencyKey: `direct:${ref}:submit-otp` });
-    return plural.getOrder(order.order_id);
-  });
-  if (authorized.status !== 'AUTHORIZED') return `direct: order ${authorized.status} after the OTP (wanted AUTHORIZED)`;
-  const captured = await rec.time('capture', () =>
-    plural.captureOrder(
-      order.order_id,
-      { merchant_capture_reference: `${ref}-c` },
-      { idempotencyKey: `direct:${ref}:capture` },
-    ),
-  );
-  if (captured.status !== 'PROCESSED') return `direct: order ${captured.status} after the capture (wanted PROCESSED)`;
-  rec.add('payment', performance.now() - t0);
-  return undefined;
-}
-
-const describe = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
-
-async function throughputLevel(
-  stack: Stack,
-  runId: string,
+/** Makes `payments` payments along `path`, `concurrency` at a time, into `tally` (with the CPU its processes used). */
+async function runBatch(
+  path: PaymentPath,
+  tally: Tally,
+  refs: (i: number) => string,
   concurrency: number,
   payments: number,
-): Promise<ThroughputResult> {
-  const api = merchantClient(stack.info.api, stack.info.devApiKey ?? '', concurrency);
-  const rec = new Recorder();
-  const failures: string[] = [];
-  let failed = 0;
-  const cpu0 = processCpuMs(stack.child.pid);
+): Promise<void> {
+  const client = merchantClient(path.url, path.apiKey, concurrency);
+  const roles = (Object.entries(path.pids) as [Role, number | undefined][]).filter(
+    (e): e is [Role, number] => e[1] !== undefined,
+  );
+  const cpu0 = roles.map(([, pid]) => processCpuMs(pid));
   const t0 = performance.now();
   try {
     await runPool(payments, concurrency, async (i) => {
-      const outcome = await enginePayment(api, `${runId}-c${concurrency}-${i}`, rec).catch(describe);
-      if (outcome !== undefined) {
-        failed += 1;
-        if (failures.length < MAX_FAILURES_KEPT) failures.push(outcome);
+      const outcome = await makePayment(client, path.route, refs(i), tally.rec);
+      if (outcome.kind === 'completed') {
+        tally.completed += 1;
+        return;
+      }
+      if (outcome.kind === 'not-answered') tally.notAnswered += 1;
+      if (tally.failures.length < MAX_FAILURES_KEPT) {
+        tally.failures.push(
+          outcome.kind === 'failed' ? outcome.reason : `${outcome.call}: 202, not answered in the wait`,
+        );
       }
     });
   } finally {
-    await api.close();
+    await client.close();
   }
-  const elapsedMs = performance.now() - t0;
-  const cpu1 = processCpuMs(stack.child.pid);
-  const ok = payments - failed;
-  const s = rec.summary();
-  const empty = summarize([]);
-  return {
-    concurrency,
-    payments,
-    failed,
-    failures,
-    elapsedMs: Math.round(elapsedMs),
-    paymentsPerSecond: Math.round((ok / elapsedMs) * 1000 * 10) / 10,
-    stackCpuMsPerPayment:
-      cpu0 !== undefined && cpu1 !== undefined && ok > 0 ? Math.round(((cpu1 - cpu0) / ok) * 10) / 10 : undefined,
-    latencyMs: {
-      create: s.create ?? empty,
-      otp: s.otp ?? empty,
-      capture: s.capture ?? empty,
-      payment: s.payment ?? empty,
-    },
-  };
+  tally.payments += payments;
+  tally.elapsedMs += performance.now() - t0;
+  roles.forEach(([role, pid], i) => {
+    const before = cpu0[i];
+    const after = processCpuMs(pid);
+    if (before !== undefined && after !== undefined) tally.cpuMs[role] = (tally.cpuMs[role] ?? 0) + after - before;
+  });
 }
 
-async function overhead(stack: Stack, runId: string, payments: number, latencyMs: number): Promise<OverheadResult> {
-  const api = merchantClient(stack.info.api, stack.info.devApiKey ?? '', 1);
-  const plural = new PluralClient({
-    baseUrl: stack.info.plural.baseUrl,
-    clientId: DEFAULT_CREDENTIALS.clientId,
-    clientSecret: DEFAULT_CREDENTIALS.clientSecret,
-  });
-  const callbackUrl = `${stack.info.api}/v1/callbacks/plural`;
-  const engineRec = new Recorder();
-  const directRec = new Recorder();
-  const failures: string[] = [];
-  let failed = 0;
-  const note = (outcome: string | undefined): void => {
-    if (outcome === undefined) return;
-    failed += 1;
-    if (failures.length < MAX_FAILURES_KEPT) failures.push(outcome);
-  };
+/** Counts the histories of the completed workflows among `workflowIds` (payloads stay encrypted: none is read). */
+async function countHistories(address: string, workflowIds: readonly string[]): Promise<HistoryCount[]> {
+  const connection = await Connection.connect({ address });
+  const typeName = (n: number): string => temporal.api.enums.v1.EventType[n] ?? String(n);
+  const counts: HistoryCount[] = [];
   try {
-    await setSandboxLatency(stack.info.plural, latencyMs);
-    // Warm both paths (the direct client fetches its token here; the engine's worker has one already).
-    note(await directPayment(plural, `${runId}-dw`, callbackUrl, new Recorder()).catch(describe));
-    note(await enginePayment(api, `${runId}-ew`, new Recorder()).catch(describe));
-    // Alternate, so that a noisy neighbour hurts both sides alike.
-    for (let i = 0; i < payments; i += 1) {
-      note(await enginePayment(api, `${runId}-e${i}`, engineRec).catch(describe));
-      note(await directPayment(plural, `${runId}-d${i}`, callbackUrl, directRec).catch(describe));
+    const client = new Client({ connection });
+    for (const id of workflowIds) {
+      const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+      if (typeName(events.at(-1)?.eventType ?? 0) !== 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED') continue;
+      counts.push(countHistory(events, typeName));
     }
   } finally {
-    await setSandboxLatency(stack.info.plural, 0).catch(() => undefined);
-    await api.close();
-    await plural.close();
+    await connection.close();
   }
-  const e = engineRec.summary();
-  const d = directRec.summary();
-  const empty = summarize([]);
-  const pick = (s: Record<string, LatencySummary>) => ({
-    create: s.create ?? empty,
-    otp: s.otp ?? empty,
-    capture: s.capture ?? empty,
-    payment: s.payment ?? empty,
-  });
-  const engine = pick(e);
-  const direct = pick(d);
-  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
-  return {
-    sandboxLatencyMs: latencyMs,
-    payments,
-    gatewayCallsPerPayment: 7,
-    failed,
-    failures,
-    engine,
-    direct,
-    ratioP50: ratio(engine.payment.p50, direct.payment.p50),
-    ratioMean: ratio(engine.payment.mean, direct.payment.mean),
-  };
+  return counts;
 }
 
-/** Parts 1 and 2 against one stack. */
+/** Parts 1 and 2 against one deployment. */
 export async function benchEngine(options: EngineBenchOptions): Promise<EngineBenchResult> {
+  const { log } = options;
   const runId = `b${Date.now().toString(36)}`;
-  options.log('engine: starting the dev stack (child process)…');
-  const stack = await startStack(options.logLevel);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'plural-bench-engine-'));
+  const withFloor = options.levels.length > 0;
+  log(`engine: starting Temporal, the sandbox, the API and the worker${withFloor ? ', and the floor' : ''}…`);
+  const t0 = performance.now();
+  let deployment: Deployment | undefined;
   try {
-    options.log(`engine: stack READY in ${Math.round(stack.readyMs)} ms; warming up`);
-    await throughputLevel(stack, `${runId}w`, 5, 20);
-    const throughput: ThroughputResult[] = [];
-    for (const level of options.levels) {
-      options.log(`engine: ${level.payments} payments at concurrency ${level.concurrency}…`);
-      const r = await throughputLevel(stack, runId, level.concurrency, level.payments);
-      options.log(
-        `engine:   ${r.paymentsPerSecond} payments/s, payment p50 ${r.latencyMs.payment.p50} ms, ${r.failed} failed`,
+    deployment = await startDeployment({
+      temporalDbFile: options.persist ? path.join(dataDir, 'temporal.db') : undefined,
+      logLevel: options.logLevel,
+      floor: withFloor,
+    });
+    const d = deployment;
+    const startMs = Math.round(performance.now() - t0);
+    const engine: PaymentPath = {
+      url: d.apiUrl,
+      apiKey: d.apiKey,
+      route: engineRoute,
+      pids: { api: d.pids.api, worker: d.pids.worker, sandbox: d.pids.sandbox, temporal: d.pids.temporal },
+    };
+    // Payments answered 202 go on in the background: let them finish before the next measurement starts.
+    const quiet = async (after: string): Promise<void> => {
+      const pids = [d.pids.api, d.pids.worker, d.pids.floorRoute, d.pids.floorWorker, d.pids.temporal];
+      const waited = await settle(
+        pids.filter((p): p is number => p !== undefined),
+        60_000,
       );
-      throughput.push(r);
+      if (waited > 2_000) log(`engine:   ${Math.round(waited / 1000)} s until idle after ${after}`);
+    };
+    /** One batch of `path` into `tally`, refs `<runId>-<prefix>-<offset + i>`, then a pause until idle. */
+    const batch = async (path: PaymentPath, tally: Tally, prefix: string, offset: number, count: number, c: number) => {
+      await runBatch(path, tally, (i) => `${runId}-${prefix}-${offset + i}`, c, count);
+      await quiet(`${prefix} (${count} at concurrency ${c})`);
+    };
+    log(
+      `engine: ready in ${startMs} ms; warming up (${WARM_UP.payments} payments at concurrency ${WARM_UP.concurrency})`,
+    );
+    const warm = new Tally();
+    await batch(engine, warm, 'warm', 0, WARM_UP.payments, WARM_UP.concurrency);
+    if (warm.completed === 0) throw new Error(`no warm-up payment completed: ${warm.failures.join('; ')}`);
+
+    let shape: ShapeReport | undefined;
+    let floor: PaymentPath | undefined;
+    if (withFloor && d.floorUrl !== undefined) {
+      const counts = await countHistories(
+        d.temporalAddress,
+        Array.from({ length: HISTORIES_COUNTED }, (_, i) => paymentWorkflowId(`${runId}-warm-${i}`)),
+      );
+      const common = commonShape(counts);
+      const totals = counts.map((c) => c.activitiesTotal);
+      floor = {
+        url: d.floorUrl,
+        apiKey: d.apiKey,
+        route: floorRoute(common.count.shape),
+        pids: { api: d.pids.floorRoute, worker: d.pids.floorWorker, temporal: d.pids.temporal },
+      };
+      log(`engine: the payment's shape ${JSON.stringify(common.count.shape)} (${common.share}/${counts.length})`);
+      log('engine: warming up the floor');
+      await batch(floor, new Tally(), 'floor-warm', 0, WARM_UP.payments, WARM_UP.concurrency);
+      const [floorCount] = await countHistories(d.temporalAddress, [floorWorkflowId(`${runId}-floor-warm-0`)]);
+      shape = {
+        engine: common.count,
+        share: common.share,
+        counted: counts.length,
+        activitiesRange: [Math.min(...totals), Math.max(...totals)],
+        floor: floorCount,
+      };
     }
-    let o: OverheadResult | undefined;
+
+    const throughput: ThroughputResult[] = [];
+    for (const { concurrency: c, payments } of options.levels) {
+      // Engine, floor, floor, engine (half the payments each time), so that a load that drifts during the level
+      // weighs on both alike.
+      const first = Math.ceil(payments / 2);
+      const e = new Tally();
+      const f = new Tally();
+      log(`engine and floor: ${payments} payments each at concurrency ${c}, in halves (engine, floor, floor, engine)…`);
+      await batch(engine, e, `c${c}`, 0, first, c);
+      if (floor) {
+        await batch(floor, f, `f${c}`, 0, first, c);
+        await batch(floor, f, `f${c}`, first, payments - first, c);
+      }
+      await batch(engine, e, `c${c}`, first, payments - first, c);
+      const er = e.result();
+      const fr = floor ? f.result() : undefined;
+      for (const [name, r] of [
+        ['engine', er],
+        ['floor', fr],
+      ] as const) {
+        if (r) {
+          log(
+            `${name}: ${r.paymentsPerSecond} payments/s, p50 ${r.latencyMs.payment.p50} ms, ` +
+              `${r.notAnswered} not answered, ${r.failed} failed`,
+          );
+        }
+      }
+      throughput.push({
+        concurrency: c,
+        engine: er,
+        floor: fr,
+        engineOverFloor:
+          fr && fr.paymentsPerSecond > 0
+            ? Math.round((er.paymentsPerSecond / fr.paymentsPerSecond) * 100) / 100
+            : undefined,
+      });
+    }
+
+    let overhead: OverheadResult | undefined;
     if (options.overheadPayments > 0) {
-      options.log(
+      log(
         `engine: overhead, ${options.overheadPayments} payments each way with the sandbox at ${options.overheadLatencyMs} ms per call…`,
       );
-      o = await overhead(stack, runId, options.overheadPayments, options.overheadLatencyMs);
-      options.log(
-        `engine:   engine p50 ${o.engine.payment.p50} ms, direct p50 ${o.direct.payment.p50} ms, ratio ${o.ratioP50}`,
+      overhead = await benchOverhead(d, runId, options.overheadPayments, options.overheadLatencyMs);
+      log(
+        `engine:   engine p50 ${overhead.engine.payment.p50} ms, direct p50 ${overhead.direct.payment.p50} ms, ratio ${overhead.ratioP50}`,
       );
     }
-    const mem = processMemory(stack.child.pid);
+    const rssAfterMiB: Partial<Record<ProcessName, number>> = {};
+    for (const [name, pid] of Object.entries(d.pids) as [ProcessName, number][]) {
+      const mem = processMemory(pid);
+      if (mem) rssAfterMiB[name] = r1(mem.rssMiB);
+    }
     return {
-      stack: { readyMs: Math.round(stack.readyMs), rssAfterMiB: mem?.rssMiB, peakRssMiB: mem?.peakRssMiB },
+      deployment: {
+        startMs,
+        temporalState: options.persist ? 'sqlite file' : 'memory',
+        workflowBundle: d.workflowBundle,
+        rssAfterMiB,
+      },
+      shape,
       throughput,
-      overhead: o,
+      overhead,
     };
   } finally {
-    await stack.child.stop();
-    rmSync(stack.dataDir, { recursive: true, force: true });
+    await deployment?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -367,11 +364,12 @@ if (require.main === module) {
     overheadPayments: Number(process.env.BENCH_OVERHEAD_PAYMENTS ?? (full ? 50 : 15)),
     overheadLatencyMs: 100,
     logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
+    persist: process.env.BENCH_PERSIST !== 'off',
     log: (line) => process.stderr.write(`${line}\n`),
   }).then(
     (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
     (err: unknown) => {
-      process.stderr.write(`benchmark failed: ${describe(err)}\n`);
+      process.stderr.write(`benchmark failed: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(1);
     },
   );

@@ -1,26 +1,34 @@
 /**
  * `npm run bench`: the engine's benchmarks in one run, short by default, full with `-- --full` (or BENCH_MODE=full).
+ * The engine runs as deployed, one process each (API, worker, sandbox, Temporal's official dev server).
  *
- * 1. payments per second and p50/p95/p99 of each API call, end to end (API → Temporal → worker → sandbox), at
- *    concurrency 1, 10 and 50 (bench/engine.ts);
- * 2. the engine's overhead against calling the Plural client directly, sandbox at 100 ms per call, same run;
- * 3. worker memory with payments parked at AWAITING_OTP, SDK-default and bounded workflow cache (bench/worker-memory.ts);
+ * 1. payments per second, p50/p95/p99 of each API call and CPU per payment of each process, end to end
+ *    (API → Temporal → worker → sandbox), at concurrency 1, 10 and 50; and at each, the floor: a no-op workflow of
+ *    the payment's shape on the same server, driven the same way; engine ÷ floor (bench/engine.ts, bench/floor/);
+ * 2. the engine's overhead against calling the Plural client directly, sandbox at 100 ms per call, same run
+ *    (bench/overhead.ts);
+ * 3. worker memory with payments parked at AWAITING_OTP, the worker compiled to JavaScript, SDK-default and bounded
+ *    workflow cache (bench/worker-memory.ts);
  * 4. `npm start` to a first successful payment (bench/dev-stack-first-payment.ts).
  *
  * Prints a table to stdout (progress to stderr) and writes the numbers as JSON to bench/results/ (latest.json and a
  * timestamped copy). Asserts nothing: the targets are printed next to the numbers. Environment:
- * BENCH_MODE=short|full, BENCH_PARTS=1,2,3,4 (a subset), BENCH_LOG_LEVEL (the stack's, default info),
- * BENCH_OVERHEAD_PAYMENTS (part 2's count each way).
+ * BENCH_MODE=short|full, BENCH_PARTS=1,2,3,4 (a subset), BENCH_LOG_LEVEL (the API's and worker's, default info),
+ * BENCH_OVERHEAD_PAYMENTS (part 2's count each way), BENCH_PERSIST=off (Temporal's state in memory, not in a SQLite
+ * file as `npm start` keeps it).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { firstPaymentOnce } from './dev-stack-first-payment';
 import type { FirstPaymentRun } from './dev-stack-first-payment';
 import { benchEngine } from './engine';
-import type { EngineBenchResult } from './engine';
+import type { EngineBenchResult, PathResult, Role } from './engine';
+import type { FloorPhase } from './floor/definitions';
+import type { HistoryCount } from './floor/shape';
 import { hookSignals } from './lib/child';
 import { machineInfo } from './lib/machine';
 import type { MachineInfo } from './lib/machine';
+import { compileWorker } from './lib/compile';
 import { formatNumber, renderTable } from './lib/table';
 import { benchWorkerMemory } from './worker-memory';
 import type { WorkerMemoryResult } from './worker-memory';
@@ -73,6 +81,7 @@ export interface BenchReport {
 
 const TARGETS = {
   paymentsPerSecond: 100,
+  engineOverFloor: 0.8,
   overheadRatio: 1.3,
   parkedWorkerMiB: 300,
   firstPaymentMs: 15_000,
@@ -83,6 +92,119 @@ const log = (line: string): void => {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 };
 
+/** A history's count in one line. */
+function historyLine(c: HistoryCount): string {
+  const named = (m: Record<string, number>) =>
+    Object.entries(m)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
+  return (
+    `${c.activitiesTotal} activities (${named(c.activities)}); Updates ${c.updates.join(' → ')}; ` +
+    `Signals: ${named(c.signals)}; ${c.timersStarted} timers; ${c.searchAttributeUpserts} search-attribute upserts, ` +
+    `${c.memoUpdates} memo updates; ${c.workflowTasks} workflow tasks, ${c.events} events`
+  );
+}
+
+/** Part 1's tables: throughput and CPU per process, then latency per call, engine beside floor. */
+function engineTables(e: EngineBenchResult): string[] {
+  const out: string[] = [];
+  if (e.throughput.length === 0) return out;
+  const rss = Object.entries(e.deployment.rssAfterMiB)
+    .map(([k, v]) => `${k} ${formatNumber(v)}`)
+    .join(', ');
+  out.push(
+    '',
+    `1. End to end, sandbox adding no latency: the engine (API → Temporal → worker → sandbox, each its own process) ` +
+      `and the floor (a no-op workflow of the payment's shape with its own worker and tiny HTTP route, same Temporal ` +
+      `client settings and driver), at each concurrency in halves (engine, floor, floor, engine), on one Temporal ` +
+      `dev server (state in a ` +
+      `${e.deployment.temporalState}). Ready in ${e.deployment.startMs} ms; RSS after the run, MiB: ${rss}.`,
+  );
+  const sh = e.shape;
+  if (sh) {
+    const phase = (name: string, p: FloorPhase) =>
+      `${name} ${p.activities} awaited + ${p.background} after the answer, ${p.signals} signals`;
+    out.push(
+      `   The payment's history (${sh.share} of ${sh.counted} warm-up payments; ${sh.activitiesRange[0]}–${sh.activitiesRange[1]} activities): ${historyLine(sh.engine)}.`,
+      `   The floor's per phase: ${phase('open', sh.engine.shape.open)}; ${phase('OTP', sh.engine.shape.otp)}; ${phase('capture', sh.engine.shape.capture)}.`,
+      `   A floor payment's history: ${sh.floor ? historyLine(sh.floor) : 'not counted'}.`,
+    );
+  }
+  const cpu = (p: PathResult, role: Role) => p.cpuMsPerPayment[role] ?? NaN;
+  const total = (p: PathResult) => Object.values(p.cpuMsPerPayment).reduce((a, b) => a + b, 0);
+  out.push(
+    "   Payments: completed, ended by a 202 (not answered within the API's wait), failed. CPU: ms per completed payment, by process.",
+    renderTable(
+      [
+        'concurrency',
+        'path',
+        'payments',
+        'completed',
+        '202',
+        'failed',
+        'payments/s',
+        'engine ÷ floor',
+        'API CPU',
+        'worker CPU',
+        'sandbox CPU',
+        'Temporal CPU',
+        'all CPU',
+      ],
+      e.throughput.flatMap((t) =>
+        (
+          [
+            ['engine', t.engine],
+            ['floor', t.floor],
+          ] as const
+        ).flatMap(([name, p], i) =>
+          p
+            ? [
+                [
+                  i === 0 ? String(t.concurrency) : '',
+                  name === 'floor' ? 'floor (route)' : name,
+                  p.payments,
+                  p.completed,
+                  p.notAnswered,
+                  p.failed,
+                  p.paymentsPerSecond,
+                  i === 0 ? formatNumber(t.engineOverFloor ?? NaN) : '',
+                  cpu(p, 'api'),
+                  cpu(p, 'worker'),
+                  name === 'floor' ? '' : formatNumber(cpu(p, 'sandbox')),
+                  cpu(p, 'temporal'),
+                  total(p),
+                ],
+              ]
+            : [],
+        ),
+      ),
+    ),
+    '   Latency per call, ms:',
+    renderTable(
+      ['concurrency', 'call', 'engine p50', 'p95', 'p99', 'max', 'floor p50', 'p95', 'p99', 'max'],
+      e.throughput.flatMap((t) =>
+        (['create', 'otp', 'capture', 'payment'] as const).map((call, i) => {
+          const en = t.engine.latencyMs[call];
+          const fl = t.floor?.latencyMs[call];
+          return [
+            i === 0 ? String(t.concurrency) : '',
+            call === 'payment' ? 'whole payment' : call,
+            en.p50,
+            en.p95,
+            en.p99,
+            en.max,
+            fl?.p50 ?? NaN,
+            fl?.p95 ?? NaN,
+            fl?.p99 ?? NaN,
+            fl?.max ?? NaN,
+          ];
+        }),
+      ),
+    ),
+  );
+  return out;
+}
+
 function tables(r: BenchReport): string {
   const out: string[] = [];
   const m = r.machine.atStart;
@@ -92,28 +214,7 @@ function tables(r: BenchReport): string {
   );
   if (r.engine) {
     const e = r.engine;
-    out.push(
-      '',
-      `1. End to end, sandbox adding no latency (dev stack in a child process, READY in ${e.stack.readyMs} ms; ` +
-        `its RSS ${formatNumber(e.stack.rssAfterMiB ?? NaN)} MiB after the run). Latency per API call, ms:`,
-      renderTable(
-        ['concurrency', 'payments', 'failed', 'payments/s', 'stack CPU ms/payment', 'call', 'p50', 'p95', 'p99', 'max'],
-        e.throughput.flatMap((t) =>
-          (['create', 'otp', 'capture', 'payment'] as const).map((call, i) => [
-            i === 0 ? String(t.concurrency) : '',
-            i === 0 ? String(t.payments) : '',
-            i === 0 ? String(t.failed) : '',
-            i === 0 ? formatNumber(t.paymentsPerSecond) : '',
-            i === 0 ? formatNumber(t.stackCpuMsPerPayment ?? NaN) : '',
-            call === 'payment' ? 'whole payment' : call,
-            t.latencyMs[call].p50,
-            t.latencyMs[call].p95,
-            t.latencyMs[call].p99,
-            t.latencyMs[call].max,
-          ]),
-        ),
-      ),
-    );
+    out.push(...engineTables(e));
     const o = e.overhead;
     if (o)
       out.push(
@@ -144,7 +245,7 @@ function tables(r: BenchReport): string {
   if (r.workerMemory && r.workerMemory.length > 0) {
     out.push(
       '',
-      '3. Worker memory (worker/main.ts alone in its process), payments parked at AWAITING_OTP:',
+      '3. Worker memory (worker/main.ts compiled to JavaScript, alone in its process), payments parked at AWAITING_OTP:',
       renderTable(
         [
           'MAX_CACHED_WORKFLOWS',
@@ -196,7 +297,9 @@ function tables(r: BenchReport): string {
 function summary(r: BenchReport): string {
   const rows: (string | number)[][] = [];
   const bestRate =
-    r.engine && r.engine.throughput.length > 0 ? Math.max(...r.engine.throughput.map((t) => t.paymentsPerSecond)) : NaN;
+    r.engine && r.engine.throughput.length > 0
+      ? Math.max(...r.engine.throughput.map((t) => t.engine.paymentsPerSecond))
+      : NaN;
   rows.push([
     'end-to-end payments/s (best of concurrency 1/10/50)',
     `≥ ${TARGETS.paymentsPerSecond}`,
@@ -207,9 +310,15 @@ function summary(r: BenchReport): string {
     `≤ ${TARGETS.overheadRatio}`,
     r.engine?.overhead ? r.engine.overhead.ratioP50.toFixed(2) : '-',
   ]);
+  const ratios = r.engine?.throughput.filter((t) => t.engineOverFloor !== undefined) ?? [];
+  rows.push([
+    `engine ÷ floor payments/s (concurrency ${ratios.map((t) => t.concurrency).join('/') || '-'})`,
+    `≥ ${TARGETS.engineOverFloor}`,
+    ratios.map((t) => formatNumber(t.engineOverFloor ?? NaN)).join(' / ') || '-',
+  ]);
   for (const w of r.workerMemory ?? []) {
     rows.push([
-      `worker RSS, ${w.parked} parked, cache ${w.maxCachedWorkflows}, old space ${w.maxOldSpaceMiB}, arenas ${w.mallocArenaMax}` +
+      `worker RSS (compiled JS), ${w.parked} parked, cache ${w.maxCachedWorkflows}, old space ${w.maxOldSpaceMiB}, arenas ${w.mallocArenaMax}` +
         (r.mode === 'short' ? ' (full: 10,000)' : ''),
       `≤ ${TARGETS.parkedWorkerMiB} MB`,
       `${formatNumber(w.rssAfterMiB)} MiB`,
@@ -269,20 +378,34 @@ async function main(): Promise<void> {
         overheadPayments: parts.has('2') ? Number(process.env.BENCH_OVERHEAD_PAYMENTS ?? plan.overheadPayments) : 0,
         overheadLatencyMs: 100,
         logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
+        persist: process.env.BENCH_PERSIST !== 'off',
         log,
       });
     });
   }
   if (parts.has('3')) {
     report.workerMemory = [];
-    for (const setting of plan.workerSettings) {
+    let workerEntry: string | undefined;
+    await attempt('3 (compile)', async () => {
+      log('worker memory: compiling the worker (bench/tsconfig.worker.json → dist/bench/)…');
+      workerEntry = await compileWorker();
+    });
+    for (const setting of workerEntry === undefined ? [] : plan.workerSettings) {
       const options = {
         maxCachedWorkflows: 'maxCachedWorkflows' in setting ? setting.maxCachedWorkflows : undefined,
         maxOldSpaceMiB: 'maxOldSpaceMiB' in setting ? setting.maxOldSpaceMiB : undefined,
         mallocArenaMax: 'mallocArenaMax' in setting ? setting.mallocArenaMax : undefined,
       };
       await attempt(`3 (cache ${options.maxCachedWorkflows ?? 'default'})`, async () => {
-        report.workerMemory?.push(await benchWorkerMemory({ parked: plan.parked, concurrency: 50, ...options, log }));
+        report.workerMemory?.push(
+          await benchWorkerMemory({
+            parked: plan.parked,
+            concurrency: 50,
+            workerEntry: workerEntry ?? '',
+            ...options,
+            log,
+          }),
+        );
       });
     }
   }

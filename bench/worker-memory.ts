@@ -1,24 +1,20 @@
 /**
- * Worker memory with payments parked waiting for the customer's OTP. The engine runs as it is deployed: the worker
- * (`worker/main.ts`) and the API (`api/server.ts`, which mounts the card vault the worker reaches over HTTP) each in
- * its own process, Temporal (the official dev server, in memory, in a child process) and the sandbox in this one. Payments are created over HTTP until N are
- * parked at AWAITING_OTP; the worker's resident memory (/proc/<pid>/status VmRSS, peak VmHWM) is read before and
- * after, alone. A few parked payments are then completed, to show that evicted workflows resume.
+ * Worker memory with payments parked waiting for the customer's OTP. The engine runs as it is deployed, one process
+ * each (bench/lib/deployment.ts: Temporal's dev server in memory, the sandbox, the API with the card vault, the
+ * worker), the worker from compiled JavaScript (bench/lib/compile.ts) so that tsx's loader is not counted. Payments
+ * are created over HTTP until N are parked at AWAITING_OTP; the worker's resident memory (/proc/<pid>/status VmRSS,
+ * peak VmHWM) is read before and after, alone. A few parked payments are then completed, to show that evicted
+ * workflows resume.
  *
  * Prints numbers; asserts nothing. Run through `bench/index.ts` (`npm run bench`) or alone:
  *   node --import tsx bench/worker-memory.ts [parked=2000] [<MAX_CACHED_WORKFLOWS|default>[/<old space MiB>[/<MALLOC_ARENA_MAX>]] ...]
  */
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { DEFAULT_BUNDLE_CACHE_DIR, loadWorkflowBundle } from '../dev/workflow-bundle';
-import { createLogger } from '../observability';
-import { startSandbox } from '../plural-sandbox';
-import { startDevServer } from '../temporal-server';
-import { SEARCH_ATTRIBUTE } from '../workflows/definitions';
-import { startChild } from './lib/child';
-import type { BenchChild } from './lib/child';
-import { BENCH_AMOUNT, merchantClient, NATIVE_OTP_CARD, SANDBOX_OTP, unexpected } from './lib/merchant';
-import { processCpuMs, processMemory } from './lib/proc';
+import { compileWorker } from './lib/compile';
+import { startDeployment } from './lib/deployment';
+import { merchantClient, SANDBOX_OTP, unexpected } from './lib/merchant';
+import type { MerchantReply } from './lib/merchant';
+import { engineRoute } from './lib/payment-paths';
+import { processCpuMs, processMemory, settle } from './lib/proc';
 import { runPool } from './lib/stats';
 
 /** Options of {@link benchWorkerMemory}. */
@@ -33,6 +29,8 @@ export interface WorkerMemoryOptions {
   maxOldSpaceMiB?: number | undefined;
   /** glibc `MALLOC_ARENA_MAX` of the worker (fewer arenas, less RSS with many threads); undefined for glibc's. */
   mallocArenaMax?: number | undefined;
+  /** The worker's compiled entry ({@link compileWorker}). */
+  workerEntry: string;
   log: (line: string) => void;
 }
 
@@ -43,8 +41,11 @@ export interface WorkerMemoryResult {
   maxOldSpaceMiB: number | 'default';
   /** The worker's `MALLOC_ARENA_MAX`, or `'default'`. */
   mallocArenaMax: number | 'default';
+  /** Payments asked for. */
+  asked: number;
+  /** Payments parked (asked − failed). */
   parked: number;
-  /** Of those, answered AWAITING_OTP within the API's start wait (the rest were parked a moment later). */
+  /** Of those, answered AWAITING_OTP within the API's start wait (the rest answered 202 and parked a moment later). */
   answeredAwaitingOtp: number;
   failed: number;
   failures: string[];
@@ -63,47 +64,7 @@ export interface WorkerMemoryResult {
   resumed: { completed: number; tried: number; maxMs: number };
 }
 
-const API_KEY = 'sk_bench_only_0123456789abcdef';
-const VAULT_TOKEN = 'bench-card-vault-token-0123456789abcdef';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Waits until `pid` used less than 5% of a core over a second (at most `timeoutMs`). */
-async function settle(pid: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let before = processCpuMs(pid) ?? 0;
-  while (Date.now() < deadline) {
-    await sleep(1_000);
-    const after = processCpuMs(pid) ?? 0;
-    if (after - before < 50) return;
-    before = after;
-  }
-}
-
-async function untilReady(url: string, child: BenchChild, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await fetch(url).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    if (child.child.exitCode !== null) throw new Error(`the API exited before ready:\n${child.tail().slice(-4000)}`);
-    if (Date.now() > deadline) throw new Error(`the API was not ready within ${timeoutMs} ms:\n${child.tail()}`);
-    await sleep(100);
-  }
-}
 
 const describe = (err: unknown): string => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
@@ -113,47 +74,13 @@ export async function benchWorkerMemory(options: WorkerMemoryOptions): Promise<W
   const heapLabel =
     (options.maxOldSpaceMiB === undefined ? '' : `, old space ${options.maxOldSpaceMiB} MiB`) +
     (options.mallocArenaMax === undefined ? '' : `, MALLOC_ARENA_MAX ${options.mallocArenaMax}`);
-  const logger = createLogger({ name: 'bench', level: 'warn' });
-  const bundle = await loadWorkflowBundle(DEFAULT_BUNDLE_CACHE_DIR, logger);
-  const codePath = 'codePath' in bundle.bundle ? bundle.bundle.codePath : undefined;
-  const temporal = await startDevServer({ searchAttributes: Object.values(SEARCH_ATTRIBUTE) });
-  const sandbox = await startSandbox({ port: 0, host: '127.0.0.1', webhookRetryScale: 0.01 });
-  const children: BenchChild[] = [];
-  try {
-    const apiPort = await freePort();
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    const plural = {
-      PLURAL_BASE_URL: sandbox.baseUrl,
-      PLURAL_CLIENT_ID: sandbox.credentials.clientId,
-      PLURAL_CLIENT_SECRET: sandbox.credentials.clientSecret,
-      PLURAL_CALLBACK_SECRET_HEX: sandbox.credentials.callbackSecretHex,
-      PLURAL_WEBHOOK_SECRET: sandbox.credentials.webhookSecret,
-    };
-    const api = startChild('api/server.ts', {
-      ...plural,
-      TEMPORAL_ADDRESS: temporal.address,
-      API_KEYS: API_KEY,
-      API_FINGERPRINT_KEY: 'bench-fingerprint-key-0123456789',
-      API_HOST: '127.0.0.1',
-      API_PORT: String(apiPort),
-      API_PUBLIC_URL: apiUrl,
-      CARD_VAULT_TOKEN: VAULT_TOKEN,
-      // Parked payments must outlive the run: a one-hour OTP window.
-      PAYMENT_OTP_WINDOW_MS: String(3_600_000),
-      LOG_LEVEL: 'warn',
-    });
-    children.push(api);
-    await untilReady(`${apiUrl}/readyz`, api, 60_000);
-    sandbox.setWebhookUrl(`${apiUrl}/v1/webhooks/plural`);
-
-    const worker = startChild('worker/main.ts', {
-      ...plural,
-      TEMPORAL_ADDRESS: temporal.address,
-      CARD_VAULT_URL: `${apiUrl}/internal/card-vault`,
-      CARD_VAULT_TOKEN: VAULT_TOKEN,
-      WORKER_METRICS_PORT: '0',
-      LOG_LEVEL: 'warn',
-      ...(codePath !== undefined ? { WORKFLOW_BUNDLE_PATH: codePath } : {}),
+  const deployment = await startDeployment({
+    temporalDbFile: undefined,
+    logLevel: 'warn',
+    workerEntry: options.workerEntry,
+    // Parked payments must outlive the run: a one-hour OTP window.
+    apiEnv: { PAYMENT_OTP_WINDOW_MS: String(3_600_000) },
+    workerEnv: {
       ...(options.maxCachedWorkflows !== undefined ? { MAX_CACHED_WORKFLOWS: String(options.maxCachedWorkflows) } : {}),
       // Extra worker environment for experiments, e.g. BENCH_WORKER_ENV=MALLOC_ARENA_MAX=2.
       ...Object.fromEntries(
@@ -166,105 +93,99 @@ export async function benchWorkerMemory(options: WorkerMemoryOptions): Promise<W
       ...(options.maxOldSpaceMiB !== undefined
         ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${options.maxOldSpaceMiB}`.trim() }
         : {}),
-    });
-    children.push(worker);
-
-    const client = merchantClient(apiUrl, API_KEY, options.concurrency);
-    const runId = `m${Date.now().toString(36)}`;
-    const create = (ref: string) =>
-      client.call('POST', '/v1/payments', {
-        merchant_order_reference: ref,
-        amount: BENCH_AMOUNT,
-        pre_auth: true,
-        card: NATIVE_OTP_CARD,
-      });
-    try {
-      // One payment parked: the worker is polling and the workflow code is loaded.
-      // The worker may still be starting: wait for the first payment to park (at most a minute).
-      let first = await create(`${runId}-first`);
-      const firstDeadline = Date.now() + 60_000;
-      while (first.status === 201 && first.body.status === 'CREATED' && Date.now() < firstDeadline) {
-        await sleep(250);
-        first = await client.call('GET', `/v1/payments/${runId}-first`);
-        if (first.status === 200) first = { ...first, status: 201 };
-      }
-      if (first.status !== 201 || first.body.status !== 'AWAITING_OTP') {
-        throw new Error(`${unexpected('first create', first, '201 AWAITING_OTP')}\n${worker.tail().slice(-4000)}`);
-      }
-      await settle(worker.pid, 10_000);
-      const before = processMemory(worker.pid);
-      const cpu0 = processCpuMs(worker.pid) ?? 0;
-      options.log(
-        `worker memory (cache ${cacheLabel}${heapLabel}): RSS ${before?.rssMiB.toFixed(1)} MiB with 1 payment parked; parking ${options.parked}…`,
-      );
-
-      let failed = 0;
-      let awaiting = 0;
-      const failures: string[] = [];
-      const t0 = performance.now();
-      let lastReport = t0;
-      let done = 0;
-      await runPool(options.parked, options.concurrency, async (i) => {
-        const reply = await create(`${runId}-${i}`).catch((err: unknown) => describe(err));
-        done += 1;
-        if (typeof reply === 'string' || reply.status !== 201) {
-          failed += 1;
-          if (failures.length < 5)
-            failures.push(typeof reply === 'string' ? reply : unexpected('create', reply, '201'));
-        } else if (reply.body.status === 'AWAITING_OTP') awaiting += 1;
-        if (performance.now() - lastReport > 15_000) {
-          lastReport = performance.now();
-          options.log(
-            `worker memory:   ${done}/${options.parked} created, worker RSS ${processMemory(worker.pid)?.rssMiB.toFixed(0)} MiB`,
-          );
-        }
-      });
-      const parkingSeconds = (performance.now() - t0) / 1000;
-      await settle(worker.pid, 60_000);
-      const after = processMemory(worker.pid);
-      const cpu1 = processCpuMs(worker.pid) ?? 0;
-
-      // Resume a few of the oldest parked payments (evicted from the cache first, if the cache is bounded).
-      const tried = Math.min(5, options.parked - failed);
-      let completed = 0;
-      let maxMs = 0;
-      for (let i = 0; i < tried; i += 1) {
-        const t = performance.now();
-        const ref = `${runId}-${i}`;
-        const otp = await client.call('POST', `/v1/payments/${ref}/otp`, { otp: SANDBOX_OTP });
-        const cap = otp.status === 200 ? await client.call('POST', `/v1/payments/${ref}/capture`, {}) : otp;
-        if (cap.status === 200 && cap.body.status === 'PROCESSED') completed += 1;
-        else if (failures.length < 5) failures.push(unexpected('resume', cap, '200 PROCESSED'));
-        maxMs = Math.max(maxMs, performance.now() - t);
-      }
-
-      const parked = options.parked - failed;
-      const rssBefore = before?.rssMiB ?? NaN;
-      const rssAfter = after?.rssMiB ?? NaN;
-      const r1 = (x: number) => Math.round(x * 10) / 10;
-      return {
-        maxCachedWorkflows: cacheLabel,
-        maxOldSpaceMiB: options.maxOldSpaceMiB ?? 'default',
-        mallocArenaMax: options.mallocArenaMax ?? 'default',
-        parked,
-        answeredAwaitingOtp: awaiting,
-        failed,
-        failures,
-        parkingSeconds: r1(parkingSeconds),
-        rssBeforeMiB: r1(rssBefore),
-        rssAfterMiB: r1(rssAfter),
-        peakRssMiB: r1(processMemory(worker.pid)?.peakRssMiB ?? NaN),
-        perPaymentKiB: r1(((rssAfter - rssBefore) * 1024) / Math.max(1, parked)),
-        workerCpuMsPerPayment: r1((cpu1 - cpu0) / Math.max(1, parked)),
-        resumed: { completed, tried, maxMs: Math.round(maxMs) },
-      };
-    } finally {
-      await client.close();
+    },
+  });
+  const worker = deployment.worker;
+  const client = merchantClient(deployment.apiUrl, deployment.apiKey, options.concurrency);
+  const runId = `m${Date.now().toString(36)}`;
+  const create = (ref: string): Promise<MerchantReply> => {
+    const [call] = engineRoute(ref);
+    return client.call('POST', call?.path ?? '/v1/payments', call?.body);
+  };
+  try {
+    // One payment parked: the worker is polling and the workflow code is loaded. The worker may still be starting
+    // (the create then answers 202): wait for the payment to park, at most a minute.
+    let first = await create(`${runId}-first`);
+    const firstDeadline = Date.now() + 60_000;
+    while (first.status === 202 && Date.now() < firstDeadline) {
+      await sleep(250);
+      const read = await client.call('GET', `/v1/payments/${runId}-first`);
+      if (read.status === 200 && read.body.status !== 'CREATED') first = { ...read, status: 201 };
     }
+    if (first.status !== 201 || first.body.status !== 'AWAITING_OTP') {
+      throw new Error(`${unexpected('first create', first, '201 AWAITING_OTP')}\n${worker.tail().slice(-4000)}`);
+    }
+    await settle([worker.pid], 10_000);
+    const before = processMemory(worker.pid);
+    const cpu0 = processCpuMs(worker.pid) ?? 0;
+    options.log(
+      `worker memory (cache ${cacheLabel}${heapLabel}): RSS ${before?.rssMiB.toFixed(1)} MiB with 1 payment parked; parking ${options.parked}…`,
+    );
+
+    let failed = 0;
+    let awaiting = 0;
+    const failures: string[] = [];
+    const t0 = performance.now();
+    let lastReport = t0;
+    let done = 0;
+    await runPool(options.parked, options.concurrency, async (i) => {
+      const reply = await create(`${runId}-${i}`).catch((err: unknown) => describe(err));
+      done += 1;
+      // 202: started, not yet actionable within the API's wait; it parks a moment later.
+      if (typeof reply === 'string' || (reply.status !== 201 && reply.status !== 202)) {
+        failed += 1;
+        if (failures.length < 5) failures.push(typeof reply === 'string' ? reply : unexpected('create', reply, '201'));
+      } else if (reply.body.status === 'AWAITING_OTP') awaiting += 1;
+      if (performance.now() - lastReport > 15_000) {
+        lastReport = performance.now();
+        options.log(
+          `worker memory:   ${done}/${options.parked} created, worker RSS ${processMemory(worker.pid)?.rssMiB.toFixed(0)} MiB`,
+        );
+      }
+    });
+    const parkingSeconds = (performance.now() - t0) / 1000;
+    await settle([worker.pid], 60_000);
+    const after = processMemory(worker.pid);
+    const cpu1 = processCpuMs(worker.pid) ?? 0;
+
+    // Resume a few of the oldest parked payments (evicted from the cache first, if the cache is bounded).
+    const tried = Math.min(5, options.parked - failed);
+    let completed = 0;
+    let maxMs = 0;
+    for (let i = 0; i < tried; i += 1) {
+      const t = performance.now();
+      const ref = `${runId}-${i}`;
+      const otp = await client.call('POST', `/v1/payments/${ref}/otp`, { otp: SANDBOX_OTP });
+      const cap = otp.status === 200 ? await client.call('POST', `/v1/payments/${ref}/capture`, {}) : otp;
+      if (cap.status === 200 && cap.body.status === 'PROCESSED') completed += 1;
+      else if (failures.length < 5) failures.push(unexpected('resume', cap, '200 PROCESSED'));
+      maxMs = Math.max(maxMs, performance.now() - t);
+    }
+
+    const parked = options.parked - failed;
+    const rssBefore = before?.rssMiB ?? NaN;
+    const rssAfter = after?.rssMiB ?? NaN;
+    const r1 = (x: number) => Math.round(x * 10) / 10;
+    return {
+      maxCachedWorkflows: cacheLabel,
+      maxOldSpaceMiB: options.maxOldSpaceMiB ?? 'default',
+      mallocArenaMax: options.mallocArenaMax ?? 'default',
+      asked: options.parked,
+      parked,
+      answeredAwaitingOtp: awaiting,
+      failed,
+      failures,
+      parkingSeconds: r1(parkingSeconds),
+      rssBeforeMiB: r1(rssBefore),
+      rssAfterMiB: r1(rssAfter),
+      peakRssMiB: r1(processMemory(worker.pid)?.peakRssMiB ?? NaN),
+      perPaymentKiB: r1(((rssAfter - rssBefore) * 1024) / Math.max(1, parked)),
+      workerCpuMsPerPayment: r1((cpu1 - cpu0) / Math.max(1, parked)),
+      resumed: { completed, tried, maxMs: Math.round(maxMs) },
+    };
   } finally {
-    for (const c of children.reverse()) await c.stop();
-    await sandbox.stop();
-    await temporal.stop();
+    await client.close();
+    await deployment.stop();
   }
 }
 
@@ -280,10 +201,12 @@ if (require.main === module) {
     };
   });
   void (async () => {
+    const workerEntry = await compileWorker();
     for (const setting of settings.length > 0 ? settings : [{ maxCachedWorkflows: undefined }]) {
       const r = await benchWorkerMemory({
         parked,
         concurrency: 50,
+        workerEntry,
         ...setting,
         log: (line) => process.stderr.write(`${line}\n`),
       });

@@ -1,6 +1,7 @@
 /**
- * Child processes for benchmarks: a TypeScript entry run as `node --import tsx <entry>` (one process, so its pid is
- * the one to measure), in its own process group, output kept as a bounded tail for error messages.
+ * Child processes for benchmarks: a TypeScript entry run as `node --import tsx <entry>`, or a compiled `.js` entry run
+ * as `node <entry>` (one process either way, so its pid is the one to measure), in its own process group, output kept
+ * as a bounded tail for error messages.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -69,14 +70,18 @@ export interface BenchChild {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Starts `node --import tsx <entry>` from the project root with `env` on top of a cleaned copy of ours. */
+/**
+ * Starts `entry` from the project root with `env` on top of a cleaned copy of ours: a `.ts` entry through tsx's
+ * loader, a `.js` entry (compiled) with plain node.
+ */
 export function startChild(entry: string, env: Record<string, string>): BenchChild {
   const childEnv: Record<string, string | undefined> = { ...process.env };
   for (const key of INHERITED_KEYS_TO_DROP) delete childEnv[key];
   Object.assign(childEnv, { PAYLOAD_KEYS: BENCH_PAYLOAD_KEYS }, env);
   // Extra node flags for the child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes.
   const extra = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', entry], {
+  const loader = entry.endsWith('.js') ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...extra, ...loader, entry], {
     cwd: ROOT,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

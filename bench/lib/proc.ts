@@ -29,3 +29,19 @@ export function processCpuMs(pid: number): number | undefined {
   const ticks = Number(rest[11]) + Number(rest[12]);
   return (ticks * 1000) / 100; // USER_HZ is 100 on every Linux Node supports
 }
+
+/**
+ * Waits until each of `pids` used less than 5% of a core over a second (at most `timeoutMs`), so that work left over
+ * from one measurement does not land in the next. Resolves with how long it waited, ms.
+ */
+export async function settle(pids: readonly number[], timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  let before = pids.map((pid) => processCpuMs(pid) ?? 0);
+  while (Date.now() - t0 < timeoutMs) {
+    await new Promise<void>((r) => setTimeout(r, 1_000));
+    const after = pids.map((pid) => processCpuMs(pid) ?? 0);
+    if (after.every((ms, i) => ms - (before[i] ?? 0) < 50)) break;
+    before = after;
+  }
+  return Date.now() - t0;
+}

@@ -7,7 +7,8 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createReturnLinks } from '../../api';
 import { signCallback } from '../../plural-client';
-import { auth, CALLBACK_SECRET_HEX, CHALLENGE_CARD, cardPayment, makeApi, SUCCESS_URL } from './helpers';
+import { CARDS } from '../support/cards';
+import { auth, CALLBACK_SECRET_HEX, cardPayment, makeApi, SUCCESS_URL } from './helpers';
 
 const queryOf = (url: URL): Record<string, string> => Object.fromEntries(url.searchParams);
 
@@ -20,7 +21,7 @@ describe('return links', () => {
       .set(auth)
       .send(
         cardPayment('rl-1', {
-          card: { number: CHALLENGE_CARD, name: 'A', expiry_month: '01', expiry_year: '2031', cvv: '999' },
+          card: { number: CARDS.challenge, name: 'A', expiry_month: '01', expiry_year: '2031', cvv: '999' },
         }),
       );
     const fields = { order_id: String(created.body.order_id), status: 'AUTHORIZED' };

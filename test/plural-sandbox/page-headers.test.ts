@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
-import { answerChallenge, checkout, payOnPage, pendingOrder, startWithApi, TEST_CARD } from './helpers';
+import { answerChallenge, checkout, payOnPage, pendingOrder, startWithApi } from './helpers';
+import { CARDS } from '../support/cards';
 import type { Api } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -87,14 +88,14 @@ describe('sandbox pages', () => {
 
   it('challenge page: form-action only to itself (form_post), open in redirect mode', async () => {
     const { api } = await start();
-    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const o = await pendingOrder(api, { card: CARDS.challenge });
     const page = await read(await fetch(o.challengeUrl));
     expect(page.status).toBe(200);
     expectSecurePage(page, 'none');
     expect(csp(page).get('form-action')).toEqual(["'self'"]);
 
     const redirecting = await start({ callbackMode: 'redirect' });
-    const r = await pendingOrder(redirecting.api, { card: TEST_CARD.challengeOnly });
+    const r = await pendingOrder(redirecting.api, { card: CARDS.challenge });
     const open = await read(await fetch(r.challengeUrl));
     expectSecurePage(open, 'none');
     expect(csp(open).has('form-action')).toBe(false);
@@ -102,7 +103,7 @@ describe('sandbox pages', () => {
 
   it("callback page: runs only its own auto-submit script, allowed by that script's hash", async () => {
     const { api } = await start();
-    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const o = await pendingOrder(api, { card: CARDS.challenge });
     const page = await read(await answerChallenge(o.challengeUrl, 'approve'));
     expect(page.status).toBe(200);
     expect(page.text).toContain('<form id="callback" method="post"');
@@ -114,7 +115,7 @@ describe('sandbox pages', () => {
     const unknown = await read(await fetch(`${api.baseUrl}${CHECKOUT}?token=nope`));
     expect(unknown.status).toBe(404);
     expectSecurePage(unknown, 'none');
-    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const o = await pendingOrder(api, { card: CARDS.challenge });
     await answerChallenge(o.challengeUrl, 'approve');
     const used = await read(await fetch(o.challengeUrl));
     expect(used.status).toBe(404);

@@ -16,11 +16,11 @@ import {
   orderBody,
   pendingOrder,
   startWithApi,
-  TEST_CARD,
   waitUntil,
   webhookReceiver,
 } from './helpers';
 import type { Api } from './helpers';
+import { CARDS } from '../support/cards';
 
 let running: RunningSandbox[] = [];
 afterEach(async () => {
@@ -63,7 +63,7 @@ describe('control API', () => {
 
   it('does not approve a payment without the token; does with it', async () => {
     const { sandbox, api } = await start();
-    const o = await pendingOrder(api, { card: TEST_CARD.challengeOnly });
+    const o = await pendingOrder(api, { card: CARDS.challenge });
     const path = `/__sandbox/payments/${o.paymentId}/authenticate`;
     const refused = await api.call('POST', path, { result: 'approve' }, { token: null });
     expect(refused.status).toBe(401);
@@ -234,7 +234,7 @@ describe('links and redirects', () => {
       api,
       'POST',
       `/api/pay/v1/orders/${orderId}/payments`,
-      JSON.stringify(cardPayment(TEST_CARD.challengeOnly, 50_000)),
+      JSON.stringify(cardPayment(CARDS.challenge, 50_000)),
     );
     expect(payment.status).toBe(200);
     const challengeUrl = (payment.json as { data: { challenge_url: string } }).data.challenge_url;
