@@ -14,7 +14,6 @@ import {
   CVV,
   scanHistories,
   startPayment,
-  waitForState,
   waitForStatus,
   WRONG_OTP,
   OTP_TTL_MS,
