@@ -227,6 +227,8 @@ export class FakeEngine implements PaymentEngine {
     const e: Entry = { state, input, fingerprint: requestFingerprint, webhookIds: new Set() };
     this.payments.set(ref, e);
     this.later(() => {
+      // A payment seeded in a status of its own (test set-up) has moved on: the simulated creation does not apply.
+      if (state.status !== 'CREATED') return;
       state.pluralOrderId = `v1-ord-${ref}`;
       if (input.method.kind === 'hosted_checkout') {
         state.redirectUrl = `https://checkout.example.test/pay/${ref}`;
