@@ -15,6 +15,8 @@ import type {
   PaymentAnswer,
   PaymentState,
   PaymentWorkflowInput,
+  RefundAnswer,
+  RefundRequest,
   ResendOtpAnswer,
   SubmitOtpAnswer,
   SubmitOtpRequest,
@@ -91,11 +93,18 @@ export interface PaymentEngine {
   capture(ref: string, request: CaptureRequest, waitMs: number): Promise<Answer<CaptureAnswer>>;
   /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} */
   cancel(ref: string, request: CancelRequest, waitMs: number): Promise<Answer<PaymentAnswer>>;
+  /**
+   * Refund a PROCESSED payment (the workflow's validator refuses an amount above what is left, another currency, a
+   * payment not PROCESSED, a closed refund window, or a reference used for another amount). A repeat of an earlier
+   * refund is answered with it (`REPEATED`), even after the payment's workflow has completed.
+   * @throws {PaymentNotFoundError} {@link UpdateRejectedError}
+   */
+  refund(ref: string, request: RefundRequest, waitMs: number): Promise<Answer<RefundAnswer>>;
   /** Signal the payment whose Plural order is `signal.orderId`; `delivered: false` when none is running. */
   deliverCallback(signal: CallbackReceivedSignal): Promise<DeliveryOutcome>;
   /**
    * Signal the payment for a verified webhook: by merchant order reference when the webhook carries one, else by
-   * Plural order id. `delivered: false` when no running payment matches.
+   * Plural order id; a refund's event by its parent order id. `delivered: false` when no running payment matches.
    */
   deliverWebhook(merchantOrderReference: string | undefined, signal: WebhookReceivedSignal): Promise<DeliveryOutcome>;
   /** Resolves when the engine (Temporal) is reachable; rejects otherwise. */

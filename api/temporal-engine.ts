@@ -17,13 +17,28 @@ import {
   PAYMENT_TASK_QUEUE,
   PAYMENT_WORKFLOW_TYPE,
   paymentWorkflowId,
+  refundUpdate,
   resendOtpUpdate,
   submitOtpUpdate,
   UPDATE_REJECTION,
   webhookReceivedSignal,
 } from '../workflows/definitions';
-import type { PaymentState, PaymentSummary, PaymentWorkflowInput, UpdateRejection } from '../workflows/definitions';
-import { validateCancel, validateCapture, validateResendOtp, validateSubmitOtp } from '../workflows/validators';
+import type {
+  PaymentState,
+  PaymentSummary,
+  PaymentWorkflowInput,
+  RefundRecord,
+  RefundRequest,
+  UpdateRejection,
+} from '../workflows/definitions';
+import {
+  repeatedRefund,
+  validateCancel,
+  validateCapture,
+  validateRefund,
+  validateResendOtp,
+  validateSubmitOtp,
+} from '../workflows/validators';
 import { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';
 import { gatewayRetryStatus } from './gateway-status';
 import type { Answer, CreateOutcome, DeliveryOutcome, PaymentEngine, PaymentRecord } from './engine';
@@ -45,6 +60,9 @@ const isNamed = (err: unknown, name: string): boolean =>
 
 /** Plural order ids go into a visibility query: accept only characters that need no escaping. */
 const SAFE_ORDER_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+/** The refusal of an action on a payment whose workflow has completed (and whose validator found nothing else). */
+const PAYMENT_ENDED = 'payment_ended';
 
 const REJECTIONS: ReadonlySet<string> = new Set(Object.values(UPDATE_REJECTION));
 
@@ -82,7 +100,9 @@ export function stateFromSummary(workflowId: string, summary: PaymentSummary): P
     amountAuthorized: undefined,
     amountCaptured: summary.amountCaptured,
     amountRefunded: summary.amountRefunded,
+    amountRefundable: undefined,
     refunds: [],
+    refundWindowEndsAt: undefined,
     pluralOrderStatus: undefined,
     closing: undefined,
     savedCard: undefined,
@@ -102,6 +122,15 @@ export function stateFromSummary(workflowId: string, summary: PaymentSummary): P
 
 const isSummary = (value: unknown): value is PaymentSummary =>
   value !== null && typeof value === 'object' && typeof (value as { status?: unknown }).status === 'string';
+
+/** The refund `request` repeats on a payment's final state, without throwing a conflict (that refusal is kept). */
+function repeatedRefundOf(state: PaymentState, request: RefundRequest): RefundRecord | undefined {
+  try {
+    return repeatedRefund(state, request);
+  } catch {
+    return undefined;
+  }
+}
 
 export function createTemporalEngine(options: TemporalEngineOptions): PaymentEngine {
   const { client } = options;
@@ -209,7 +238,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     }
     throw new UpdateRejectedError(
       UPDATE_REJECTION.INVALID_STATE,
-      'payment_ended',
+      PAYMENT_ENDED,
       `payment ${ref} is ${record.state.status} and has ended`,
     );
   }
@@ -284,6 +313,25 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
       ),
     cancel: (ref, request, waitMs) =>
       update(ref, 'cancel', (h) => h.executeUpdate(cancelUpdate, { args: [request] }), waitMs, validateCancel),
+    async refund(ref, request, waitMs) {
+      try {
+        return await update(
+          ref,
+          'refund',
+          (h) => h.executeUpdate(refundUpdate, { args: [request] }),
+          waitMs,
+          (s) => validateRefund(s, request, Date.now()),
+        );
+      } catch (err) {
+        // The payment's workflow has completed (its refund window is over, or everything was refunded): a repeat of
+        // one of its refunds is still answered with that refund, as the workflow would have.
+        if (!(err instanceof UpdateRejectedError) || err.code !== PAYMENT_ENDED) throw err;
+        const record = await get(ref);
+        const earlier = record ? repeatedRefundOf(record.state, request) : undefined;
+        if (!record || !earlier) throw err;
+        return { answered: true, answer: { outcome: 'REPEATED', refund: earlier, state: record.state } };
+      }
+    },
 
     async deliverCallback(signal): Promise<DeliveryOutcome> {
       const workflowId = await workflowIdForOrder(signal.orderId);
@@ -293,6 +341,13 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     },
 
     async deliverWebhook(ref, signal): Promise<DeliveryOutcome> {
+      if (signal.parentOrderId !== undefined) {
+        // A refund's event: its reference and order id are the refund's own; the payment is the parent order's.
+        const workflowId = await workflowIdForOrder(signal.parentOrderId);
+        if (workflowId === undefined) return { delivered: false };
+        const ok = await signalIfRunning(workflowId, (h) => h.signal(webhookReceivedSignal, signal));
+        return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };
+      }
       if (ref !== undefined) {
         const ok = await signalIfRunning(paymentWorkflowId(ref), (h) => h.signal(webhookReceivedSignal, signal));
         if (ok) return { delivered: true, merchantOrderReference: ref };

@@ -17,9 +17,9 @@ import {
   operatorGiveUpUpdate,
   operatorRetryUpdate,
   PAYMENT_STATUS,
+  refundUpdate,
   resendOtpUpdate,
   submitOtpUpdate,
-  TERMINAL_STATUSES,
   webhookReceivedSignal,
 } from './definitions';
 import type {
@@ -28,6 +28,8 @@ import type {
   OpenPaymentRequest,
   PaymentAnswer,
   PaymentWorkflowInput,
+  RefundAnswer,
+  RefundRequest,
   ResendOtpAnswer,
   SubmitOtpAnswer,
 } from './definitions';
@@ -37,6 +39,7 @@ import {
   validateCapture,
   validateOpen,
   validateOperator,
+  validateRefund,
   validateResendOtp,
   validateSubmitOtp,
 } from './validators';
@@ -57,6 +60,8 @@ export class Inbox {
   readonly otps: { id: string; otpHandle: string }[] = [];
   readonly resends: { id: string }[] = [];
   readonly captures: (CaptureRequest & { id: string })[] = [];
+  /** Merchant refunds accepted (their records PENDING, their amounts held back), waiting to be sent to Plural. */
+  readonly refunds: { id: string; merchantRefundReference: string }[] = [];
   /** The cancel not yet acted on (later requests join it). */
   cancel: PendingCancel | undefined;
   /** How many times an operator asked to retry a parked step. */
@@ -170,6 +175,21 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
   );
 
   setHandler(
+    refundUpdate,
+    async (request): Promise<RefundAnswer> => {
+      const earlier = payment.merchantRefund(request.merchantRefundReference);
+      if (earlier) return { outcome: 'REPEATED', refund: { ...earlier }, state: payment.snapshot() };
+      const id = updateId();
+      // Runs right after its validator, before the next Update of the same batch is validated: that one sees this
+      // refund's amount held back, so concurrent refunds never add up to more than was captured.
+      payment.requestRefund(request);
+      inbox.refunds.push({ id, merchantRefundReference: request.merchantRefundReference });
+      return inbox.answerOf<RefundAnswer>(id);
+    },
+    { validator: (request: RefundRequest) => validateRefund(stateOf(payment), request, nowMs()) },
+  );
+
+  setHandler(
     operatorRetryUpdate,
     async (request): Promise<PaymentAnswer> => {
       const parked = payment.s.parked;
@@ -179,12 +199,7 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
         payment.note(`operator retry of ${parked.operation}${request.operator ? ` by ${request.operator}` : ''}`);
       }
       // Answered once the step has run again: unparked (done), parked again (failed again), or the payment ended.
-      await condition(
-        () =>
-          payment.s.parked === undefined ||
-          payment.s.parked.retries > retries ||
-          TERMINAL_STATUSES.includes(payment.status),
-      );
+      await condition(() => payment.s.parked === undefined || payment.s.parked.retries > retries || payment.ended);
       return { state: payment.snapshot() };
     },
     { validator: (_request) => validateOperator(stateOf(payment)) },
@@ -201,12 +216,19 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
     { validator: (_request) => validateOperator(stateOf(payment)) },
   );
 
-  /** Queues a verified gateway event for confirmation with Get Order, once per event id. */
-  const gatewayEvent = (id: string, orderId: string, label: string): void => {
+  /**
+   * Queues a verified gateway event for confirmation with Get Order, once per event id. A refund's event is about its
+   * refund order: it belongs to this payment when it names this payment's order as its parent, or is one of its refunds.
+   */
+  const gatewayEvent = (id: string, orderId: string, label: string, parentOrderId?: string): void => {
     if (inbox.seenEvents.has(id)) return;
     inbox.seenEvents.add(id);
     const own = payment.s.pluralOrderId;
-    if (own !== undefined && orderId !== own) {
+    const ours =
+      orderId === own ||
+      (parentOrderId !== undefined && parentOrderId === own) ||
+      payment.s.refunds.some((r) => r.refundOrderId === orderId);
+    if (own !== undefined && !ours) {
       payment.note(`ignored ${label}: it is about Plural order ${orderId}, not this payment's order ${own}`);
       return;
     }
@@ -217,6 +239,11 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
     gatewayEvent(`callback:${sig.orderId}:${sig.status}`, sig.orderId, `callback ${sig.status}`);
   });
   setHandler(webhookReceivedSignal, (sig) => {
-    gatewayEvent(`webhook:${sig.webhookId}`, sig.orderId, `webhook ${sig.eventType} (${sig.webhookId})`);
+    gatewayEvent(
+      `webhook:${sig.webhookId}`,
+      sig.orderId,
+      `webhook ${sig.eventType} (${sig.webhookId})`,
+      sig.parentOrderId,
+    );
   });
 }

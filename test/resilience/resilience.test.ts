@@ -51,6 +51,9 @@ const DURATIONS = {
   closingReconcileMaxDelayMs: 5_000 * SCALE,
   autoCancelAfterMs: 12_000 * SCALE,
   authorizationLifetimeMs: 75_000 * SCALE,
+  // Long enough for the refund flows to refund after PROCESSED; every workflow then completes within the run.
+  refundWindowMs: 20_000 * SCALE,
+  refundReconcileMaxDelayMs: 5_000 * SCALE,
 };
 
 let h: Harness;
