@@ -414,7 +414,8 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           summary: 'Plural webhook (Standard Webhooks signature)',
           description:
             'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` (timestamp within 300 s), then ' +
-            'signals the payment; answers 2xx only once the signal is accepted. Redeliveries are harmless. ' +
+            'signals the payment; answers 2xx only once the signal is accepted. Redeliveries are harmless. A ' +
+            'refund’s events (`REFUND_PROCESSED`, `REFUND_FAILED`) go to the payment of the refunded (parent) order. ' +
             'Events that carry no order (`TOKEN_*`, `CUSTOMER_*`, `SUBSCRIPTION_*`) are verified and acknowledged ' +
             'with `delivered: false`; only their type is logged.',
           security: [],
