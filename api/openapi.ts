@@ -335,8 +335,10 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               'Plural took the refund: PROCESSED, or PENDING until Plural confirms it (read the payment later).',
             ),
             '202': refundResponse(
-              'The outcome was not known within the wait, or Plural kept failing and the refund is parked for an ' +
-                'operator (`payment.parked`): the refund is PENDING and its amount held back.',
+              'Plural kept failing and the refund is parked for an operator (`payment.parked`; PENDING, its amount ' +
+                'held back), or the outcome was not known within the wait: send the same request again (same ' +
+                'reference and amount) to learn it — 200 with the refund once the payment has taken it, or its ' +
+                'refusal. Until then `refund_order_id` is `null`.',
             ),
             ...merchantErrors,
             '400': errorResponse(
