@@ -219,17 +219,23 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
   /**
    * Queues a verified gateway event for confirmation with Get Order, once per event id. A refund's event is about its
    * refund order: it belongs to this payment when it names this payment's order as its parent, or is one of its refunds.
+   * Once the payment is PROCESSED only refunds' events are confirmed: its own order can no longer move it, and a
+   * payment waiting out its refund window would otherwise spend a Get Order on every late or resent order event.
    */
   const gatewayEvent = (id: string, orderId: string, label: string, parentOrderId?: string): void => {
     if (inbox.seenEvents.has(id)) return;
     inbox.seenEvents.add(id);
     const own = payment.s.pluralOrderId;
-    const ours =
-      orderId === own ||
-      (parentOrderId !== undefined && parentOrderId === own) ||
-      payment.s.refunds.some((r) => r.refundOrderId === orderId);
-    if (own !== undefined && !ours) {
+    const aboutRefund =
+      orderId !== own &&
+      ((parentOrderId !== undefined && parentOrderId === own) ||
+        payment.s.refunds.some((r) => r.refundOrderId === orderId));
+    if (own !== undefined && orderId !== own && !aboutRefund) {
       payment.note(`ignored ${label}: it is about Plural order ${orderId}, not this payment's order ${own}`);
+      return;
+    }
+    if (payment.status === PAYMENT_STATUS.PROCESSED && !aboutRefund) {
+      payment.note(`${label} received: the payment is PROCESSED, nothing to confirm`);
       return;
     }
     payment.note(`${label} received; confirming with Get Order`);
