@@ -6,6 +6,7 @@
  * key, and Plural answers the same reference and amount with the same refund.
  */
 import { isPluralError, ORDER_STATUS, PLURAL_ERROR_CODE } from '../plural-client';
+import type { Order } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import { referenceFor, snapshotOf } from './context';
 import type { ActivityContext } from './context';
@@ -74,25 +75,40 @@ export function createSettlementActivities(ctx: ActivityContext) {
 
     /**
      * Refund `amount` of a captured order. The refund's merchant reference derives from `<workflowId>:<step>`, and
-     * Plural returns the same refund for the same reference and amount, so a retry never refunds twice.
+     * Plural returns the same refund for the same reference and amount, so a retry never refunds twice. Where Plural
+     * answers a repeated reference with DUPLICATE_REQUEST instead (its docs disagree), the refund is read by its
+     * reference and returned when it is this order's refund of this amount.
      */
     refundOrder: async (input: RefundInput): Promise<RefundSnapshot> => {
       const { signal } = call();
       const key = `${input.workflowId}:${input.step}`;
       const reference = referenceFor(key);
+      const snapshot = (refund: Order): RefundSnapshot => ({
+        refundOrderId: refund.order_id,
+        reference,
+        status: refund.status,
+        amount: { value: refund.order_amount.value, currency: refund.order_amount.currency },
+      });
       try {
         const refund = await plural.refundOrder(
           input.orderId,
           { merchant_order_reference: reference, order_amount: input.amount },
           { signal, idempotencyKey: key },
         );
-        return {
-          refundOrderId: refund.order_id,
-          reference,
-          status: refund.status,
-          amount: { value: refund.order_amount.value, currency: refund.order_amount.currency },
-        };
+        return snapshot(refund);
       } catch (err) {
+        if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
+          let existing: Order;
+          try {
+            existing = await plural.getOrderByReference(reference, { signal });
+          } catch (lookupErr) {
+            // Plural unreachable: retried like the refund itself (the same reference again).
+            throw classify(lookupErr, FAILURE_TYPE.REFUND_REJECTED);
+          }
+          if (existing.parent_order_id === input.orderId && existing.order_amount.value === input.amount.value) {
+            return snapshot(existing);
+          }
+        }
         throw classify(err, FAILURE_TYPE.REFUND_REJECTED);
       }
     },

@@ -17,6 +17,8 @@ import type {
   PaymentStatus,
   PaymentSummary,
   PaymentWorkflowInput,
+  RefundAnswer,
+  RefundRequest,
   ResendOtpAnswer,
   SubmitOtpAnswer,
   SubmitOtpRequest,
@@ -134,13 +136,20 @@ export interface PaymentEngine {
   /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} */
   cancel(ref: string, request: CancelRequest, waitMs: number): Promise<Answer<PaymentAnswer>>;
   /**
+   * Refund a PROCESSED payment (the workflow's validator refuses an amount above what is left, another currency, a
+   * payment not PROCESSED, a closed refund window, or a reference used for another amount). A repeat of an earlier
+   * refund is answered with it (`REPEATED`), even after the payment's workflow has completed.
+   * @throws {PaymentNotFoundError} {@link UpdateRejectedError}
+   */
+  refund(ref: string, request: RefundRequest, waitMs: number): Promise<Answer<RefundAnswer>>;
+  /**
    * Signal the payment whose Plural order is `signal.orderId`; `delivered: false` when none is running, and with
    * `tooOld` when it started before `options.startedAfterMs` (then nothing is sent to it).
    */
   deliverCallback(signal: CallbackReceivedSignal, options?: CallbackDeliveryOptions): Promise<CallbackDeliveryOutcome>;
   /**
    * Signal the payment for a verified webhook: by merchant order reference when the webhook carries one, else by
-   * Plural order id. `delivered: false` when no running payment matches.
+   * Plural order id; a refund's event by its parent order id. `delivered: false` when no running payment matches.
    */
   deliverWebhook(merchantOrderReference: string | undefined, signal: WebhookReceivedSignal): Promise<DeliveryOutcome>;
   /**

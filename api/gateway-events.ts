@@ -19,6 +19,8 @@ export function callbackSignalOf(callback: PluralCallback): CallbackReceivedSign
 /** A verified order webhook as the `webhookReceived` Signal (`webhookId` is the `webhook-id` header). */
 export function webhookSignalOf(webhookId: string, eventType: string, order: Order): WebhookReceivedSignal {
   const signal: WebhookReceivedSignal = { webhookId, eventType, orderId: order.order_id, orderStatus: order.status };
+  // A refund's event carries the refund order; its payment is the parent order's.
+  if (order.parent_order_id) signal.parentOrderId = order.parent_order_id;
   const captures = order.payments.flatMap((p) => p.capture_data ?? []);
   if (captures.length > 0) {
     signal.capturedAmount = {

@@ -148,6 +148,50 @@ const expiry = {
   expiry_year: { type: 'string', pattern: '^\\d{4}$', description: 'With the month, not before the current month.' },
 };
 
+/** One refund, as the payment lists it and as `POST …/refunds` answers it (with the payment). */
+const refundProperties = {
+  object: { const: 'refund' },
+  merchant_refund_reference: nullable({
+    type: 'string',
+    description: 'Your id for the refund (`null` for the engine’s automatic refunds).',
+  }),
+  reason: {
+    enum: ['MERCHANT', 'AUTO'],
+    description:
+      '`MERCHANT`: you asked for it. `AUTO`: the engine refunded money Plural took while the payment was closing.',
+  },
+  merchant_reason: nullable({ type: 'string', description: 'The `reason` you sent with the refund.' }),
+  amount: nullable({
+    ...ref('Money'),
+    description:
+      '`null` only in a 202 for a refund of the rest that the payment had not taken yet (read the payment later).',
+  }),
+  status: {
+    enum: ['PENDING', 'PROCESSED', 'FAILED'],
+    description:
+      'PENDING until Plural confirms it (its REFUND_* webhook, or Get Order): not yet sent to Plural while ' +
+      '`refund_order_id` is `null`. FAILED: Plural failed it (its amount can be refunded again).',
+  },
+  refund_order_id: nullable({ type: 'string', description: 'Plural’s refund order, once Plural has taken it.' }),
+  failure: nullable({
+    type: 'object',
+    properties: { code: { type: 'string' }, message: { type: 'string' } },
+  }),
+  created_at: { type: 'string', format: 'date-time' },
+};
+const refundRequired = [
+  'object',
+  'merchant_refund_reference',
+  'reason',
+  'merchant_reason',
+  'amount',
+  'status',
+  'refund_order_id',
+  'failure',
+  'created_at',
+];
+const refundResponse = (description: string) => ({ description, content: json(ref('RefundResult')) });
+
 /** Options of {@link buildOpenApiDocument}. */
 export interface OpenApiOptions {
   /** The API's public base URL, listed as the document's server. */
@@ -346,6 +390,46 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           },
         },
       },
+      '/v1/payments/{merchant_order_reference}/refunds': {
+        post: {
+          tags: ['payments'],
+          operationId: 'refundPayment',
+          summary: 'Refund a processed payment, in full or in part',
+          description:
+            'A PROCESSED payment takes refunds for its refund window (`refund_window_ends_at`, 180 days by default), ' +
+            'several of them up to what was captured: never more, even when requests arrive together (each is ' +
+            'checked against `refundable_amount`, which counts the refunds in flight). Each refund is idempotent at ' +
+            'Plural, retried through Plural’s outages (parked for an operator when they outlast the retries) and ' +
+            'confirmed by Plural’s REFUND_* webhook or Get Order. `merchant_refund_reference` is your id for the ' +
+            'refund, unique per payment: the same reference and amount again answers 200 with that refund; with ' +
+            'another amount, 409. The payment lists its refunds in `refunds`.',
+          parameters: [referenceParam],
+          requestBody: { required: true, content: json(ref('CreateRefundRequest')) },
+          responses: {
+            '200': refundResponse('A repeat: the refund this reference was used for, as it is now.'),
+            '201': refundResponse(
+              'Plural took the refund: PROCESSED, or PENDING until Plural confirms it (read the payment later).',
+            ),
+            '202': refundResponse(
+              'Plural kept failing and the refund is parked for an operator (`payment.parked`; PENDING, its amount ' +
+                'held back), or the outcome was not known within the wait: send the same request again (same ' +
+                'reference and amount) to learn it — 200 with the refund once the payment has taken it, or its ' +
+                'refusal. Until then `refund_order_id` is `null`.',
+            ),
+            ...merchantErrors,
+            '400': errorResponse(
+              'Invalid body, or an amount the payment refuses: above what is left (`refund_amount_too_large`), ' +
+                'another currency (`refund_currency_mismatch`), below Plural’s minimum of 100 (`refund_amount_too_small`).',
+            ),
+            '409': errorResponse(
+              'The payment is not PROCESSED (`payment_not_refundable`), its refund window is over ' +
+                '(`refund_window_closed`), nothing is left to refund (`nothing_to_refund`), the reference was used ' +
+                'for another amount (`refund_reference_conflict`), or Plural refused the refund (`refund_rejected`; ' +
+                'nothing is kept, the reference may be used again).',
+            ),
+          },
+        },
+      },
       '/v1/customers': {
         post: {
           tags: ['customers'],
@@ -408,7 +492,8 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           summary: 'Plural webhook (Standard Webhooks signature)',
           description:
             'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` (timestamp within 300 s), then ' +
-            'signals the payment; answers 2xx only once the signal is accepted. Redeliveries are harmless. ' +
+            'signals the payment; answers 2xx only once the signal is accepted. Redeliveries are harmless. A ' +
+            'refund’s events (`REFUND_PROCESSED`, `REFUND_FAILED`) go to the payment of the refunded (parent) order. ' +
             'Events that carry no order (`TOKEN_*`, `CUSTOMER_*`, `SUBSCRIPTION_*`) are verified and acknowledged ' +
             'with `delivered: false`; only their type is logged.',
           security: [],
@@ -531,6 +616,33 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               },
             },
           },
+        },
+        CreateRefundRequest: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['merchant_refund_reference'],
+          properties: {
+            merchant_refund_reference: {
+              type: 'string',
+              pattern: '^[A-Za-z0-9_-]{1,50}$',
+              description:
+                'Your id for the refund, unique per payment (a repeat with the same amount is answered with it).',
+            },
+            amount: { ...ref('Money'), description: 'Omit to refund the rest (`refundable_amount`).' },
+            reason: text(200, 'Why, in your words: kept with the refund.'),
+          },
+        },
+        Refund: {
+          type: 'object',
+          additionalProperties: false,
+          required: refundRequired,
+          properties: refundProperties,
+        },
+        RefundResult: {
+          type: 'object',
+          additionalProperties: false,
+          required: [...refundRequired, 'payment'],
+          properties: { ...refundProperties, payment: ref('Payment') },
         },
         CreateCustomerRequest: {
           type: 'object',
@@ -742,7 +854,8 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
                 'FAILED',
               ],
               description:
-                "PROCESSED, CANCELLED and FAILED are final and agree with Plural's order. PROCESSING: a sale Plural has " +
+                "PROCESSED, CANCELLED and FAILED are final and agree with Plural's order (a PROCESSED payment still " +
+                'takes refunds until `refund_window_ends_at`). PROCESSING: a sale Plural has ' +
                 "authorized and is processing. CLOSING: cancelled or given up before authorization while Plural's order " +
                 'could still take money; the engine cancels or refunds what it takes, then ends CANCELLED or FAILED.',
             },
@@ -768,6 +881,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
                   'REDIRECT_TO_CHECKOUT',
                   'CAPTURE',
                   'CANCEL',
+                  'REFUND',
                   'OPERATOR_RETRY',
                 ],
               },
@@ -797,20 +911,22 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             split: nullable({ type: 'object', properties: { card: ref('Money'), points: ref('Money') } }),
             authorized_amount: nullable(ref('Money')),
             captured_amount: nullable(ref('Money')),
-            refunded_amount: nullable(ref('Money')),
-            refunds: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  reason: { enum: ['AUTO'] },
-                  amount: ref('Money'),
-                  status: { enum: ['PENDING', 'PROCESSED', 'FAILED'] },
-                  refund_order_id: nullable({ type: 'string' }),
-                  created_at: { type: 'string', format: 'date-time' },
-                },
-              },
-            },
+            refunded_amount: nullable({
+              ...ref('Money'),
+              description: 'What Plural confirmed refunded; the money kept is `captured_amount` − `refunded_amount`.',
+            }),
+            refundable_amount: nullable({
+              ...ref('Money'),
+              description:
+                'While the refund window is open: what a refund may still take (captured − refunded − refunds in ' +
+                'flight); `null` otherwise.',
+            }),
+            refund_window_ends_at: nullable({
+              type: 'string',
+              format: 'date-time',
+              description: 'A PROCESSED payment takes refunds until then.',
+            }),
+            refunds: { type: 'array', items: ref('Refund') },
             plural_order_status: nullable({ type: 'string', description: "Plural's order status at its last answer." }),
             closing: nullable({
               type: 'object',

@@ -3,7 +3,7 @@
  * API's snake_case vocabulary. Neither holds card data.
  */
 import type { SavedCardSnapshot } from '../activities/types';
-import type { Money, PaymentSummary } from '../workflows/definitions';
+import type { Money, PaymentSummary, RefundRecord } from '../workflows/definitions';
 import type { PaymentRecord } from './engine';
 
 const money = (m: Money | undefined): Money | null => (m ? { value: m.value, currency: m.currency } : null);
@@ -40,15 +40,12 @@ export function paymentResource(record: PaymentRecord) {
     split: s.split ? { card: money(s.split.card), points: money(s.split.points) } : null,
     authorized_amount: money(s.amountAuthorized),
     captured_amount: money(s.amountCaptured),
-    // Money Plural took while the payment was closing, and the engine returned; net taken = captured − refunded.
+    // What Plural confirmed refunded (the merchant's refunds, and money taken while closing); net = captured − refunded.
     refunded_amount: money(s.amountRefunded),
-    refunds: s.refunds.map((r) => ({
-      reason: r.reason,
-      amount: money(r.amount),
-      status: r.status,
-      refund_order_id: r.refundOrderId ?? null,
-      created_at: r.at,
-    })),
+    // While the refund window is open: what a refund may still take (captured − refunded − refunds in flight).
+    refundable_amount: money(s.amountRefundable),
+    refund_window_ends_at: s.refundWindowEndsAt ?? null,
+    refunds: s.refunds.map(refundResource),
     plural_order_status: s.pluralOrderStatus ?? null,
     closing: s.closing ? { reason: s.closing.reason, since: s.closing.since, detail: s.closing.detail ?? null } : null,
     authorized_at: s.authorizedAt ?? null,
@@ -107,6 +104,23 @@ export function paymentSummaryResource(s: PaymentSummary) {
   };
 }
 export type PaymentSummaryResource = ReturnType<typeof paymentSummaryResource>;
+
+/** One refund of a payment: the merchant's (`MERCHANT`), or the engine's own of money taken while closing (`AUTO`). */
+export function refundResource(r: RefundRecord) {
+  return {
+    object: 'refund' as const,
+    merchant_refund_reference: r.merchantRefundReference ?? null,
+    reason: r.reason,
+    // The merchant's own words, as sent with the refund (`reason` in the request).
+    merchant_reason: r.note ?? null,
+    amount: money(r.amount),
+    status: r.status,
+    refund_order_id: r.refundOrderId ?? null,
+    failure: r.failure ? { code: r.failure.code, message: r.failure.message } : null,
+    created_at: r.at,
+  };
+}
+export type RefundResource = ReturnType<typeof refundResource>;
 
 /** The card saved for the customer (`card.save: true`), once Plural has it: pay with `card_token.token_id`. */
 function savedCardOf(c: SavedCardSnapshot | undefined) {

@@ -360,6 +360,16 @@ export const OtpSchema = z.strictObject({ otp: digits(4, 8, 'one-time password')
 /** `POST /v1/payments/{ref}/capture`; no amount captures the full authorized amount. */
 export const CaptureSchema = z.strictObject({ amount: MoneySchema.optional() });
 
+/**
+ * `POST /v1/payments/{ref}/refunds`: `merchant_refund_reference` is the merchant's id for the refund (unique per
+ * payment; a repeat with the same amount is answered with that refund); no amount refunds the rest.
+ */
+export const RefundSchema = z.strictObject({
+  merchant_refund_reference: ReferenceSchema,
+  amount: MoneySchema.optional(),
+  reason: freeText(200).optional(),
+});
+
 /** `POST /v1/payments/{ref}/cancel`. */
 export const CancelSchema = z.strictObject({
   reason: freeText(FREE_TEXT_MAX_LENGTH).optional(),

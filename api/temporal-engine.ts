@@ -20,14 +20,29 @@ import {
   PAYMENT_TASK_QUEUE,
   PAYMENT_WORKFLOW_TYPE,
   paymentWorkflowId,
+  refundUpdate,
   resendOtpUpdate,
   SEARCH_ATTRIBUTE,
   submitOtpUpdate,
   UPDATE_REJECTION,
   webhookReceivedSignal,
 } from '../workflows/definitions';
-import type { PaymentState, PaymentSummary, PaymentWorkflowInput, UpdateRejection } from '../workflows/definitions';
-import { validateCancel, validateCapture, validateResendOtp, validateSubmitOtp } from '../workflows/validators';
+import type {
+  PaymentState,
+  PaymentSummary,
+  PaymentWorkflowInput,
+  RefundRecord,
+  RefundRequest,
+  UpdateRejection,
+} from '../workflows/definitions';
+import {
+  repeatedRefund,
+  validateCancel,
+  validateCapture,
+  validateRefund,
+  validateResendOtp,
+  validateSubmitOtp,
+} from '../workflows/validators';
 import { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';
 import { gatewayRetryStatus } from './gateway-status';
 import type {
@@ -76,6 +91,9 @@ const refusedOrderBy = (err: unknown): boolean =>
  */
 const ORDER = { STORE_DEFAULT: 0, START_TIME_DESC: 1 } as const;
 
+/** The refusal of an action on a payment whose workflow has completed (and whose validator found nothing else). */
+const PAYMENT_ENDED = 'payment_ended';
+
 const REJECTIONS: ReadonlySet<string> = new Set(Object.values(UPDATE_REJECTION));
 
 /** A validator's refusal (an `ApplicationFailure` of an `UPDATE_REJECTION` type) as the port's error, else undefined. */
@@ -112,7 +130,9 @@ export function stateFromSummary(workflowId: string, summary: PaymentSummary): P
     amountAuthorized: undefined,
     amountCaptured: summary.amountCaptured,
     amountRefunded: summary.amountRefunded,
+    amountRefundable: undefined,
     refunds: [],
+    refundWindowEndsAt: undefined,
     pluralOrderStatus: undefined,
     closing: undefined,
     savedCard: undefined,
@@ -132,6 +152,15 @@ export function stateFromSummary(workflowId: string, summary: PaymentSummary): P
 
 const isSummary = (value: unknown): value is PaymentSummary =>
   value !== null && typeof value === 'object' && typeof (value as { status?: unknown }).status === 'string';
+
+/** The refund `request` repeats on a payment's final state, without throwing a conflict (that refusal is kept). */
+function repeatedRefundOf(state: PaymentState, request: RefundRequest): RefundRecord | undefined {
+  try {
+    return repeatedRefund(state, request);
+  } catch {
+    return undefined;
+  }
+}
 
 export function createTemporalEngine(options: TemporalEngineOptions): PaymentEngine {
   const { client } = options;
@@ -244,7 +273,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     }
     throw new UpdateRejectedError(
       UPDATE_REJECTION.INVALID_STATE,
-      'payment_ended',
+      PAYMENT_ENDED,
       `payment ${ref} is ${record.state.status} and has ended`,
     );
   }
@@ -388,6 +417,25 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
       ),
     cancel: (ref, request, waitMs) =>
       update(ref, 'cancel', (h) => h.executeUpdate(cancelUpdate, { args: [request] }), waitMs, validateCancel),
+    async refund(ref, request, waitMs) {
+      try {
+        return await update(
+          ref,
+          'refund',
+          (h) => h.executeUpdate(refundUpdate, { args: [request] }),
+          waitMs,
+          (s) => validateRefund(s, request, Date.now()),
+        );
+      } catch (err) {
+        // The payment's workflow has completed (its refund window is over, or everything was refunded): a repeat of
+        // one of its refunds is still answered with that refund, as the workflow would have.
+        if (!(err instanceof UpdateRejectedError) || err.code !== PAYMENT_ENDED) throw err;
+        const record = await get(ref);
+        const earlier = record ? repeatedRefundOf(record.state, request) : undefined;
+        if (!record || !earlier) throw err;
+        return { answered: true, answer: { outcome: 'REPEATED', refund: earlier, state: record.state } };
+      }
+    },
 
     async deliverCallback(signal, deliveryOptions = {}): Promise<CallbackDeliveryOutcome> {
       const found = await paymentForOrder(signal.orderId);
@@ -402,6 +450,13 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     },
 
     async deliverWebhook(ref, signal): Promise<DeliveryOutcome> {
+      if (signal.parentOrderId !== undefined) {
+        // A refund's event: its reference and order id are the refund's own; the payment is the parent order's.
+        const workflowId = (await paymentForOrder(signal.parentOrderId))?.workflowId;
+        if (workflowId === undefined) return { delivered: false };
+        const ok = await signalIfRunning(workflowId, (h) => h.signal(webhookReceivedSignal, signal));
+        return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };
+      }
       if (ref !== undefined) {
         const ok = await signalIfRunning(paymentWorkflowId(ref), (h) => h.signal(webhookReceivedSignal, signal));
         if (ok) return { delivered: true, merchantOrderReference: ref };

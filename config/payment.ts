@@ -25,6 +25,8 @@ const DURATION_KEYS = {
   closingReconcileMaxDelayMs: [K.PAYMENT_CLOSING_RECONCILE_MAX_DELAY_MS, ms(1_000, DAY)],
   autoCancelAfterMs: [K.PAYMENT_AUTO_CANCEL_AFTER_MS, ms(MINUTE, 7 * DAY)],
   authorizationLifetimeMs: [K.PAYMENT_AUTHORIZATION_LIFETIME_MS, ms(MINUTE, 30 * DAY)],
+  refundWindowMs: [K.PAYMENT_REFUND_WINDOW_MS, ms(MINUTE, 400 * DAY)],
+  refundReconcileMaxDelayMs: [K.PAYMENT_REFUND_RECONCILE_MAX_DELAY_MS, ms(1_000, 7 * DAY)],
 } as const satisfies Record<keyof PaymentDurations, readonly [string, unknown]>;
 
 const durationsSchema = z

@@ -105,6 +105,9 @@ export const CLOSING_REASON = {
 } as const;
 export type ClosingReason = (typeof CLOSING_REASON)[keyof typeof CLOSING_REASON];
 
+/** Plural's smallest refund (₹1), minor units. */
+export const MIN_REFUND_VALUE = 100;
+
 /** What the customer or merchant can do next (`PaymentState.nextActions`). */
 export const NEXT_ACTION = {
   SUBMIT_OTP: 'SUBMIT_OTP',
@@ -113,6 +116,8 @@ export const NEXT_ACTION = {
   REDIRECT_TO_CHECKOUT: 'REDIRECT_TO_CHECKOUT',
   CAPTURE: 'CAPTURE',
   CANCEL: 'CANCEL',
+  /** A PROCESSED payment within its refund window with something left to refund. */
+  REFUND: 'REFUND',
   OPERATOR_RETRY: 'OPERATOR_RETRY',
 } as const;
 export type NextAction = (typeof NEXT_ACTION)[keyof typeof NEXT_ACTION];
@@ -249,6 +254,13 @@ export interface PaymentDurations {
   autoCancelAfterMs: number;
   /** Authorization lifetime assumed for `authorizationExpiresAt` (Plural documents none; cards commonly 7 days). */
   authorizationLifetimeMs: number;
+  /**
+   * How long a PROCESSED payment takes refunds: its workflow stays open this long after PROCESSED (waiting on a
+   * timer), then completes once no refund is pending. It completes sooner when everything captured is refunded.
+   */
+  refundWindowMs: number;
+  /** Cap of the Get Order backoff on a refund Plural reports PENDING (its REFUND_* webhook usually comes first). */
+  refundReconcileMaxDelayMs: number;
 }
 
 const MINUTE = 60_000;
@@ -265,6 +277,8 @@ export const DEFAULT_DURATIONS: Readonly<PaymentDurations> = Object.freeze({
   closingReconcileMaxDelayMs: HOUR,
   autoCancelAfterMs: 5 * DAY,
   authorizationLifetimeMs: 7 * DAY,
+  refundWindowMs: 180 * DAY,
+  refundReconcileMaxDelayMs: 6 * HOUR,
 });
 
 /** Limits; optional in the input, defaulting to {@link DEFAULT_LIMITS}. */
@@ -279,6 +293,11 @@ export interface PaymentLimits {
   activityRetryInitialIntervalMs: number;
   /** Cap of the activity retry delay. */
   activityRetryMaximumIntervalMs: number;
+  /**
+   * History length from which a payment waiting out its refund window continues as new (carrying its state), once
+   * it has handled something in this run and nothing is in flight. The server's own suggestion is followed too.
+   */
+  continueAsNewAfterEvents: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<PaymentLimits> = Object.freeze({
@@ -287,6 +306,7 @@ export const DEFAULT_LIMITS: Readonly<PaymentLimits> = Object.freeze({
   activityMaxAttempts: 8,
   activityRetryInitialIntervalMs: 1_000,
   activityRetryMaximumIntervalMs: 30_000,
+  continueAsNewAfterEvents: 5_000,
 });
 
 /** Workflow input. Holds no card data: only vault handles and the last 4 digits. */
@@ -311,6 +331,18 @@ export interface PaymentWorkflowInput {
   requestId?: string;
   /** HMAC of the creating request, no card data: a repeat with another fingerprint is refused. */
   requestFingerprint?: string;
+  /**
+   * Set only by the workflow itself when a PROCESSED payment waiting out its refund window continues as new: the
+   * state it carries on with (the new run skips straight to the refund window).
+   */
+  continued?: ContinuedPayment;
+}
+
+/** What a payment's next run carries over when it continues as new in its refund window. */
+export interface ContinuedPayment {
+  state: PaymentState;
+  /** Gateway events already seen (deduplication of Plural's resends). */
+  seenEvents: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -330,7 +362,7 @@ export const UPDATE_REJECTION = {
   TOO_EARLY: 'TooEarly',
   /** Nothing of the kind is left (no OTP resends; Plural's one capture used) (409). */
   LIMIT_REACHED: 'LimitReached',
-  /** The same merchant order reference with a different request (409). */
+  /** The same merchant reference (of the order, or of a refund) with a different request (409). */
   REQUEST_CONFLICT: 'RequestConflict',
 } as const;
 export type UpdateRejection = (typeof UPDATE_REJECTION)[keyof typeof UPDATE_REJECTION];
@@ -407,11 +439,35 @@ export interface OperatorRequest {
   reason?: string;
 }
 
+/**
+ * Refund a PROCESSED payment, in full or in part. `merchantRefundReference` is the merchant's id for the refund,
+ * unique per payment: a repeat with the same amount is answered with that refund, another amount is refused.
+ */
+export interface RefundRequest {
+  merchantRefundReference: string;
+  /** Omit to refund the rest: captured − refunded − refunds in flight. */
+  amount?: Money;
+  /** The merchant's words, for the audit trail and the refund's record. */
+  reason?: string;
+}
+export interface RefundAnswer {
+  /**
+   * `REFUNDED`: Plural created it (the refund's `status` says PROCESSED, PENDING or FAILED); `REPEATED`: the
+   * reference was used before with this amount, `refund` is that refund; `REJECTED`: Plural refused it and nothing
+   * was kept (the reference may be used again); `PARKED`: Plural kept failing, the refund waits for an operator.
+   */
+  outcome: 'REFUNDED' | 'REPEATED' | 'REJECTED' | 'PARKED';
+  refund: RefundRecord;
+  message?: string;
+  state: PaymentState;
+}
+
 export const openPaymentUpdate = defineUpdate<OpenPaymentAnswer, [OpenPaymentRequest]>('openPayment');
 export const submitOtpUpdate = defineUpdate<SubmitOtpAnswer, [SubmitOtpRequest]>('submitOtp');
 export const resendOtpUpdate = defineUpdate<ResendOtpAnswer, []>('resendOtp');
 export const captureUpdate = defineUpdate<CaptureAnswer, [CaptureRequest]>('capture');
 export const cancelUpdate = defineUpdate<PaymentAnswer, [CancelRequest]>('cancel');
+export const refundUpdate = defineUpdate<RefundAnswer, [RefundRequest]>('refund');
 /** Retry the parked step; answers once it has run again (unparked, or parked again). */
 export const operatorRetryUpdate = defineUpdate<PaymentAnswer, [OperatorRequest]>('operatorRetry');
 /** Give up on the parked step: a cancel (an authorization is cancelled at Plural; otherwise the payment closes). */
@@ -435,6 +491,8 @@ export interface WebhookReceivedSignal {
   orderStatus: string;
   /** Amount captured, when the event carries capture data. */
   capturedAmount?: Money;
+  /** For a refund's event (`REFUND_*`): the refunded order, whose payment the refund belongs to. */
+  parentOrderId?: string;
   errorCode?: string;
   errorMessage?: string;
 }
@@ -482,16 +540,27 @@ export interface CaptureOutcome {
   message?: string;
 }
 
-/** A refund the engine asked Plural for. */
+/** Why the engine refunded: `AUTO` = money Plural took while the payment was closing; `MERCHANT` = asked for. */
+export type RefundReason = 'AUTO' | 'MERCHANT';
+
+/** A refund the engine asked Plural for (or, for a merchant's refund, is about to). */
 export interface RefundRecord {
-  /** Why: `AUTO` = money Plural took after the payment was being closed. */
-  reason: 'AUTO';
+  reason: RefundReason;
   amount: Money;
-  /** The refund's own merchant reference at Plural (its idempotency key). */
-  reference: string;
+  /** The merchant's id for the refund (`MERCHANT` refunds): unique per payment. */
+  merchantRefundReference?: string;
+  /** The merchant's request omitted the amount (refund the rest): a repeat must omit it too. */
+  rest?: boolean;
+  /** The merchant's words (`MERCHANT` refunds). */
+  note?: string;
+  /** The refund's own merchant reference at Plural (its idempotency key), once Plural has answered. */
+  reference: string | undefined;
   /** Plural's refund order, once created. */
   refundOrderId: string | undefined;
+  /** PENDING until Plural says PROCESSED or FAILED (including a merchant's refund not yet sent to Plural). */
   status: 'PENDING' | 'PROCESSED' | 'FAILED';
+  /** Why a refund FAILED. */
+  failure?: PaymentFailure;
   at: string;
 }
 
@@ -524,7 +593,11 @@ export interface PaymentState {
   amountCaptured: Money | undefined;
   /** What the engine refunded and Plural confirmed; net money taken = captured − refunded. */
   amountRefunded: Money | undefined;
+  /** What a refund may still take (captured − refunded − refunds in flight), while the refund window is open. */
+  amountRefundable: Money | undefined;
   refunds: RefundRecord[];
+  /** A PROCESSED payment takes refunds until then (ISO 8601); its workflow completes after it. */
+  refundWindowEndsAt: string | undefined;
   /** Plural's order status at the last answer the engine had (create, Get Order, capture, cancel). */
   pluralOrderStatus: string | undefined;
   /** Set while (and after) the payment was CLOSING. */

@@ -18,9 +18,9 @@ import {
   operatorGiveUpUpdate,
   operatorRetryUpdate,
   PAYMENT_STATUS,
+  refundUpdate,
   resendOtpUpdate,
   submitOtpUpdate,
-  TERMINAL_STATUSES,
   webhookReceivedSignal,
 } from './definitions';
 import type {
@@ -30,6 +30,8 @@ import type {
   OpenPaymentRequest,
   PaymentAnswer,
   PaymentWorkflowInput,
+  RefundAnswer,
+  RefundRequest,
   ResendOtpAnswer,
   SubmitOtpAnswer,
   WebhookReceivedSignal,
@@ -41,6 +43,7 @@ import {
   validateCapture,
   validateOpen,
   validateOperator,
+  validateRefund,
   validateResendOtp,
   validateSubmitOtp,
 } from './validators';
@@ -61,6 +64,8 @@ export class Inbox {
   readonly otps: { id: string; otpHandle: string }[] = [];
   readonly resends: { id: string }[] = [];
   readonly captures: (CaptureRequest & { id: string })[] = [];
+  /** Merchant refunds accepted (their records PENDING, their amounts held back), waiting to be sent to Plural. */
+  readonly refunds: { id: string; merchantRefundReference: string }[] = [];
   /** The cancel not yet acted on (later requests join it). */
   cancel: PendingCancel | undefined;
   /** How many times an operator asked to retry a parked step. */
@@ -183,6 +188,21 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
   );
 
   setHandler(
+    refundUpdate,
+    async (request): Promise<RefundAnswer> => {
+      const earlier = payment.merchantRefund(request.merchantRefundReference);
+      if (earlier) return { outcome: 'REPEATED', refund: { ...earlier }, state: payment.snapshot() };
+      const id = updateId();
+      // Runs right after its validator, before the next Update of the same batch is validated: that one sees this
+      // refund's amount held back, so concurrent refunds never add up to more than was captured.
+      payment.requestRefund(request);
+      inbox.refunds.push({ id, merchantRefundReference: request.merchantRefundReference });
+      return inbox.answerOf<RefundAnswer>(id);
+    },
+    { validator: (request: RefundRequest) => validateRefund(stateOf(payment), request, nowMs()) },
+  );
+
+  setHandler(
     operatorRetryUpdate,
     async (request): Promise<PaymentAnswer> => {
       const parked = payment.s.parked;
@@ -192,12 +212,7 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
         payment.note(`operator retry of ${parked.operation}${request.operator ? ` by ${clip(request.operator)}` : ''}`);
       }
       // Answered once the step has run again: unparked (done), parked again (failed again), or the payment ended.
-      await condition(
-        () =>
-          payment.s.parked === undefined ||
-          payment.s.parked.retries > retries ||
-          TERMINAL_STATUSES.includes(payment.status),
-      );
+      await condition(() => payment.s.parked === undefined || payment.s.parked.retries > retries || payment.ended);
       return { state: payment.snapshot() };
     },
     { validator: (_request) => validateOperator(stateOf(payment)) },
@@ -214,13 +229,39 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
     { validator: (_request) => validateOperator(stateOf(payment)) },
   );
 
-  /** Queues a verified gateway event for confirmation with Get Order, once per event id. */
-  const gatewayEvent = (id: string, orderId: string, label: string): void => {
+  /**
+   * Queues a verified gateway event for confirmation with Get Order, once per event id, unless it claims the status
+   * Plural's order was last read as (it brings nothing new). A refund's event is about its refund order: it belongs to
+   * this payment when it names this payment's order as its parent, or is one of its refunds.
+   * Once the payment is PROCESSED only refunds' events are confirmed: its own order can no longer move it, and a
+   * payment waiting out its refund window would otherwise spend a Get Order on every late or resent order event.
+   */
+  const gatewayEvent = (
+    id: string,
+    orderId: string,
+    label: string,
+    claimedStatus: string,
+    parentOrderId?: string,
+  ): void => {
     if (inbox.seenEvents.has(id)) return;
     inbox.seenEvents.add(id);
     const own = payment.s.pluralOrderId;
-    if (own !== undefined && orderId !== own) {
+    const aboutRefund =
+      orderId !== own &&
+      ((parentOrderId !== undefined && parentOrderId === own) ||
+        payment.s.refunds.some((r) => r.refundOrderId === orderId));
+    if (own !== undefined && orderId !== own && !aboutRefund) {
       payment.note(`ignored ${label}: it is about Plural order ${orderId}, not this payment's order ${own}`);
+      return;
+    }
+    if (payment.status === PAYMENT_STATUS.PROCESSED && !aboutRefund) {
+      payment.note(`${label} received: the payment is PROCESSED, nothing to confirm`);
+      return;
+    }
+    // An event that says what Plural's order was last read as brings nothing to confirm (the capture behind it would
+    // otherwise wait for a Get Order that can only repeat what the payment holds).
+    if (!aboutRefund && claimedStatus === payment.s.pluralOrderStatus) {
+      payment.note(`${label} received: Plural's order was already read as ${claimedStatus}, nothing to confirm`);
       return;
     }
     payment.note(`${label} received; confirming with Get Order`);
@@ -232,12 +273,18 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
     const problem = callbackSignalProblem(payload);
     if (problem !== undefined) return payment.note(`ignored a malformed callbackReceived signal: ${problem}`);
     const sig = payload as CallbackReceivedSignal;
-    gatewayEvent(`callback:${sig.orderId}:${sig.status}`, sig.orderId, `callback ${sig.status}`);
+    gatewayEvent(`callback:${sig.orderId}:${sig.status}`, sig.orderId, `callback ${sig.status}`, sig.status);
   });
   setHandler(webhookReceivedSignal, (payload: unknown) => {
     const problem = webhookSignalProblem(payload);
     if (problem !== undefined) return payment.note(`ignored a malformed webhookReceived signal: ${problem}`);
     const sig = payload as WebhookReceivedSignal;
-    gatewayEvent(`webhook:${sig.webhookId}`, sig.orderId, `webhook ${sig.eventType} (${sig.webhookId})`);
+    gatewayEvent(
+      `webhook:${sig.webhookId}`,
+      sig.orderId,
+      `webhook ${sig.eventType} (${sig.webhookId})`,
+      sig.orderStatus,
+      sig.parentOrderId,
+    );
   });
 }

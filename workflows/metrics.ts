@@ -28,6 +28,7 @@ export const PAYMENT_METRIC = {
   CAPTURES: 'payment_captures_total',
   PARKED: 'payment_operations_parked_total',
   AUTO_REFUNDS: 'payment_auto_refunds_total',
+  REFUNDS: 'payment_refunds_total',
 } as const;
 export type PaymentMetricName = (typeof PAYMENT_METRIC)[keyof typeof PAYMENT_METRIC];
 
@@ -116,6 +117,17 @@ export type AutoRefundReason = (typeof AUTO_REFUND_REASON)[keyof typeof AUTO_REF
 export const AUTO_REFUND_OUTCOME = { REFUNDED: 'refunded', FAILED: 'failed' } as const;
 export type AutoRefundOutcome = (typeof AUTO_REFUND_OUTCOME)[keyof typeof AUTO_REFUND_OUTCOME];
 
+/** Every refund, the merchant's and the automatic ones (those are broken down by closing reason above too). */
+export const REFUND_REASON = { MERCHANT: 'merchant', AUTO: 'auto' } as const;
+export type RefundMetricReason = (typeof REFUND_REASON)[keyof typeof REFUND_REASON];
+
+/**
+ * `refunded`: Plural processed it; `failed`: Plural reported it failed, or an operator gave up on it while Plural was
+ * unreachable; `rejected`: Plural refused the request (nothing was refunded, nothing kept).
+ */
+export const REFUND_OUTCOME = { REFUNDED: 'refunded', FAILED: 'failed', REJECTED: 'rejected' } as const;
+export type RefundOutcome = (typeof REFUND_OUTCOME)[keyof typeof REFUND_OUTCOME];
+
 export const CAPTURE_KIND = { FULL: 'full', PARTIAL: 'partial' } as const;
 export type CaptureKind = (typeof CAPTURE_KIND)[keyof typeof CAPTURE_KIND];
 
@@ -134,6 +146,7 @@ export const PAYMENT_METRIC_LABELS: Record<PaymentMetricName, readonly string[]>
   [PAYMENT_METRIC.CAPTURES]: ['kind', 'outcome'],
   [PAYMENT_METRIC.PARKED]: ['operation'],
   [PAYMENT_METRIC.AUTO_REFUNDS]: ['reason', 'outcome'],
+  [PAYMENT_METRIC.REFUNDS]: ['reason', 'outcome'],
 };
 
 /** The sink the workflow records through; the worker injects it (`createPaymentMetricsSinks`). */
@@ -159,6 +172,8 @@ export interface PaymentMetrics {
   capture(kind: CaptureKind, outcome: CaptureOutcome): void;
   parked(operation: ParkedOperation['operation']): void;
   autoRefund(reason: AutoRefundReason, outcome: AutoRefundOutcome): void;
+  /** A refund's outcome is known (once per refund). */
+  refund(reason: RefundMetricReason, outcome: RefundOutcome): void;
 }
 
 /** Help text of each counter on the Prometheus endpoint. */
@@ -172,6 +187,7 @@ export const PAYMENT_METRIC_DESCRIPTIONS: Record<PaymentMetricName, string> = {
   [PAYMENT_METRIC.CAPTURES]: 'Capture requests, by kind and outcome',
   [PAYMENT_METRIC.PARKED]: 'Operations parked for an operator, by operation',
   [PAYMENT_METRIC.AUTO_REFUNDS]: 'Refunds of money Plural took while a payment was closing, by reason and outcome',
+  [PAYMENT_METRIC.REFUNDS]: "Refunds (the merchant's and automatic ones), by reason and outcome",
 };
 
 /** Whether `name` is one of {@link PAYMENT_METRIC}. */
@@ -199,5 +215,6 @@ export function paymentMetrics(): PaymentMetrics {
     capture: (kind, outcome) => add(PAYMENT_METRIC.CAPTURES, { kind, outcome }),
     parked: (operation) => add(PAYMENT_METRIC.PARKED, { operation }),
     autoRefund: (reason, outcome) => add(PAYMENT_METRIC.AUTO_REFUNDS, { reason, outcome }),
+    refund: (reason, outcome) => add(PAYMENT_METRIC.REFUNDS, { reason, outcome }),
   };
 }

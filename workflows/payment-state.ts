@@ -13,6 +13,7 @@ import { isoAt, nowMs } from './clock';
 import {
   CLOSING_REASON,
   ENGINE_FAILURE_CODE,
+  MIN_REFUND_VALUE,
   NEXT_ACTION,
   PAYMENT_MEMO_KEY,
   PAYMENT_STATUS,
@@ -27,10 +28,13 @@ import type {
   PaymentStatus,
   PaymentSummary,
   PaymentWorkflowInput,
+  RefundRecord,
+  RefundRequest,
 } from './definitions';
-import { paymentMetrics } from './metrics';
+import { paymentMetrics, REFUND_OUTCOME, REFUND_REASON } from './metrics';
 import type { PaymentMetrics } from './metrics';
-import { failureOf, stageOf } from './plural-order';
+import { failureOf, refundOutcome, stageOf } from './plural-order';
+import { refundableValue } from './validators';
 import type { OrderStage } from './plural-order';
 import { assertTransition, canTransition, isTerminal } from './state-machine';
 
@@ -58,12 +62,22 @@ export class Payment {
   otpResends = 0;
   /** The card payment's id at Plural, for OTP calls. */
   cardPaymentId: string | undefined;
+  /**
+   * A PROCESSED payment waiting out its refund window: its status is final, but its steps (a refund, an operator's
+   * retry of one) still matter until the window is over.
+   */
+  takingRefunds = false;
 
   constructor(
     input: PaymentWorkflowInput,
     private readonly durations: PaymentDurations,
   ) {
     this.method = input.method;
+    if (input.continued) {
+      // The next run of a payment in its refund window: it carries on with the state the last run left.
+      this.s = JSON.parse(JSON.stringify(input.continued.state)) as PaymentState;
+      return;
+    }
     this.s = {
       workflowId: workflowInfo().workflowId,
       merchantOrderReference: input.merchantOrderReference,
@@ -82,7 +96,9 @@ export class Payment {
       amountAuthorized: undefined,
       amountCaptured: undefined,
       amountRefunded: undefined,
+      amountRefundable: undefined,
       refunds: [],
+      refundWindowEndsAt: undefined,
       authorizedAt: undefined,
       authorizationExpiresAt: undefined,
       autoCancelAt: undefined,
@@ -105,6 +121,11 @@ export class Payment {
 
   get terminal(): boolean {
     return isTerminal(this.s.status);
+  }
+
+  /** Nothing more will happen: the status is final and the payment is not waiting out a refund window. */
+  get ended(): boolean {
+    return this.terminal && !this.takingRefunds;
   }
 
   /** Waiting for the customer: the native OTP, the challenge page or the hosted checkout. */
@@ -312,6 +333,70 @@ export class Payment {
     this.s.amountAuthorized ??= { ...this.s.amount };
     // A sale processed without capture data took the whole amount.
     this.s.amountCaptured ??= { ...this.s.amountAuthorized };
+    this.s.refundWindowEndsAt = isoAt(nowMs() + this.durations.refundWindowMs);
+  }
+
+  /** The merchant's earlier refund with this reference. */
+  merchantRefund(merchantRefundReference: string): RefundRecord | undefined {
+    return this.s.refunds.find((r) => r.merchantRefundReference === merchantRefundReference);
+  }
+
+  /**
+   * Records a merchant's refund the moment its Update is accepted, PENDING: its amount is held back from then on, so
+   * the next refund of the same batch is validated against what is really left.
+   */
+  requestRefund(request: RefundRequest): RefundRecord {
+    const s = this.s;
+    const amount = request.amount ?? {
+      value: refundableValue(s),
+      currency: s.amountCaptured?.currency ?? s.amount.currency,
+    };
+    const record: RefundRecord = {
+      reason: 'MERCHANT',
+      amount: { ...amount },
+      merchantRefundReference: request.merchantRefundReference,
+      ...(request.amount === undefined ? { rest: true } : {}),
+      ...(request.reason !== undefined ? { note: request.reason } : {}),
+      reference: undefined,
+      refundOrderId: undefined,
+      status: 'PENDING',
+      at: isoAt(nowMs()),
+    };
+    s.refunds.push(record);
+    this.note(`refund ${request.merchantRefundReference} of ${amount.value} requested by the merchant`);
+    return record;
+  }
+
+  /**
+   * Applies what Plural says of a refund (its order's status): a PROCESSED refund adds to `amountRefunded`, never
+   * beyond what was captured (a full refund may already show in the order's status). Returns the refund's new final
+   * status, or undefined when it is still PENDING or was already final.
+   */
+  settleRefund(record: RefundRecord, pluralStatus: string): 'PROCESSED' | 'FAILED' | undefined {
+    const outcome = refundOutcome(pluralStatus);
+    if (outcome === 'PENDING' || record.status !== 'PENDING') return undefined;
+    record.status = outcome;
+    const s = this.s;
+    const label =
+      record.reason === 'AUTO' ? 'automatic refund' : `refund ${record.merchantRefundReference ?? ''}`.trimEnd();
+    const metricReason = record.reason === 'AUTO' ? REFUND_REASON.AUTO : REFUND_REASON.MERCHANT;
+    if (outcome === 'PROCESSED') {
+      const already = s.amountRefunded?.value ?? 0;
+      s.amountRefunded = {
+        value: Math.min(already + record.amount.value, s.amountCaptured?.value ?? record.amount.value),
+        currency: record.amount.currency,
+      };
+      this.note(`${label} of ${record.amount.value} processed by Plural (order ${record.refundOrderId ?? '?'})`);
+      this.metrics.refund(metricReason, REFUND_OUTCOME.REFUNDED);
+    } else {
+      record.failure ??= {
+        code: 'REFUND_FAILED',
+        message: `Plural failed refund order ${record.refundOrderId ?? '?'}`,
+      };
+      this.note(`${label} of ${record.amount.value} failed at Plural (order ${record.refundOrderId ?? '?'})`);
+      this.metrics.refund(metricReason, REFUND_OUTCOME.FAILED);
+    }
+    return outcome;
   }
 
   /** What the merchant or customer can do now. */
@@ -335,6 +420,8 @@ export class Payment {
         return this.captureAttempted || this.captureRequested
           ? [NEXT_ACTION.CANCEL]
           : [NEXT_ACTION.CAPTURE, NEXT_ACTION.CANCEL];
+      case PAYMENT_STATUS.PROCESSED:
+        return this.takingRefunds && refundableValue(s) >= MIN_REFUND_VALUE ? [NEXT_ACTION.REFUND] : [];
       default:
         return [];
     }
@@ -346,8 +433,15 @@ export class Payment {
     return {
       ...s,
       nextActions: this.nextActions(),
+      amountRefundable: this.takingRefunds
+        ? { value: refundableValue(s), currency: s.amountCaptured?.currency ?? s.amount.currency }
+        : undefined,
       pluralPaymentIds: [...s.pluralPaymentIds],
-      refunds: s.refunds.map((r) => ({ ...r })),
+      refunds: s.refunds.map((r) => ({
+        ...r,
+        amount: { ...r.amount },
+        ...(r.failure ? { failure: { ...r.failure } } : {}),
+      })),
       audit: s.audit.map((e) => ({ ...e })),
       otp: s.otp === undefined ? undefined : { ...s.otp },
       closing: s.closing === undefined ? undefined : { ...s.closing },

@@ -1,9 +1,10 @@
 /**
  * The payment lifecycle workflow: one per order, from order creation through authentication (native OTP, the 3-D
- * Secure challenge page or Plural's hosted checkout) to a final status that agrees with Plural's order. It reads as the
- * lifecycle: open the order, then run the phase of the payment's status until it is terminal. The state and its moves
- * live in `payment-state.ts` (over the transition table of `state-machine.ts`), the message handlers in
- * `messages.ts`, each phase in `phases/`.
+ * Secure challenge page or Plural's hosted checkout) to a final status that agrees with Plural's order, then, for a
+ * PROCESSED payment, its refund window. It reads as the lifecycle: open the order, run the phase of the payment's
+ * status until it is terminal, take refunds until the window is over. The state and its moves live in
+ * `payment-state.ts` (over the transition table of `state-machine.ts`), the message handlers in `messages.ts`, each
+ * phase in `phases/`.
  */
 import { allHandlersFinished, CancellationScope, condition, workflowInfo } from '@temporalio/workflow';
 import { DEFAULT_DURATIONS, DEFAULT_LIMITS, PAYMENT_STATUS } from './definitions';
@@ -16,18 +17,23 @@ import { closePayment } from './phases/closing';
 import { openOrder } from './phases/open-order';
 import { awaitSaleProcessed } from './phases/processing';
 import { answerPending } from './phases/finish';
+import { refundWindow } from './phases/refunds';
 import { settle } from './phases/settle';
 import type { PaymentRun } from './run';
 import { Steps } from './steps';
 
 export { PATCH } from './patches';
 
-/** Carries a payment from order creation to a terminal status; returns the final state. */
+/**
+ * Carries a payment from order creation to a terminal status, and a PROCESSED one through its refund window; returns
+ * the final state. A run started by continue-as-new (`input.continued`) goes straight to the refund window.
+ */
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentState> {
   const durations = { ...DEFAULT_DURATIONS, ...input.durations };
   const limits = { ...DEFAULT_LIMITS, ...input.limits };
   const payment = new Payment(input, durations);
   const inbox = new Inbox();
+  for (const seen of input.continued?.seenEvents ?? []) inbox.seenEvents.add(seen);
   const steps = new Steps(payment, inbox, limits, durations, input.customer?.customerId);
   const run: PaymentRun = { input, workflowId: workflowInfo().workflowId, durations, limits, payment, inbox, steps };
   registerHandlers(input, payment, inbox);
@@ -39,20 +45,28 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     inbox.requestCancel('Temporal workflow cancellation', 'workflow');
   });
   return CancellationScope.nonCancellable(async () => {
-    payment.metrics.started(input.method.kind);
-    await openOrder(run);
-    for (;;) {
-      if (payment.awaiting) await authenticate(run);
-      else if (payment.status === PAYMENT_STATUS.PROCESSING) await awaitSaleProcessed(run);
-      else if (payment.status === PAYMENT_STATUS.AUTHORIZED) await settle(run);
-      else if (payment.status === PAYMENT_STATUS.CLOSING) await closePayment(run);
-      else break;
+    if (input.continued) {
+      // The previous run's search attributes and memo, stated again by this run.
+      payment.upsertSearchAttributes();
+      payment.upsertMemo();
+    } else {
+      payment.metrics.started(input.method.kind);
+      await openOrder(run);
+      for (;;) {
+        if (payment.awaiting) await authenticate(run);
+        else if (payment.status === PAYMENT_STATUS.PROCESSING) await awaitSaleProcessed(run);
+        else if (payment.status === PAYMENT_STATUS.AUTHORIZED) await settle(run);
+        else if (payment.status === PAYMENT_STATUS.CLOSING) await closePayment(run);
+        else break;
+      }
+      answerPending(run);
+      // A card saved by a sale Plural processed at once may be listed only now: one more look, best effort.
+      if (payment.status === PAYMENT_STATUS.PROCESSED && steps.savedCardLookup() !== undefined) {
+        await steps.reconcile('Get Order for the saved card', RECONCILE_TRIGGER.SAVED_CARD);
+      }
     }
+    if (payment.status === PAYMENT_STATUS.PROCESSED) await refundWindow(run);
     answerPending(run);
-    // A card saved by a sale Plural processed at once may be listed only now: one more look, best effort.
-    if (payment.status === PAYMENT_STATUS.PROCESSED && steps.savedCardLookup() !== undefined) {
-      await steps.reconcile('Get Order for the saved card', RECONCILE_TRIGGER.SAVED_CARD);
-    }
     await condition(allHandlersFinished);
     payment.touch();
     return { ...payment.snapshot(), nextActions: [] };

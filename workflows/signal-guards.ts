@@ -39,6 +39,9 @@ export function webhookSignalProblem(value: unknown): string | undefined {
   if (!isName(value.eventType)) return 'eventType must be an event name (A-Z, 0-9, _)';
   if (!isId(value.orderId, 128)) return 'orderId must be a Plural order id (1-128 printable characters)';
   if (!isName(value.orderStatus)) return 'orderStatus must be a status name (A-Z, 0-9, _)';
+  if (value.parentOrderId !== undefined && !isId(value.parentOrderId, 128)) {
+    return 'parentOrderId must be a Plural order id (1-128 printable characters)';
+  }
   const amount = value.capturedAmount;
   if (
     amount !== undefined &&

@@ -88,7 +88,7 @@ export class Steps {
     p.upsertSearchAttributes();
   }
 
-  /** Parks `operation` until an operator retries it (true) or a cancel / terminal status ends the wait (false). */
+  /** Parks `operation` until an operator retries it (true) or a cancel, or the payment's end, ends the wait (false). */
   async parkUntilOperator(operation: ParkedOperation['operation'], f: FailureInfo): Promise<boolean> {
     const p = this.payment;
     if (p.s.parked?.operation === operation) {
@@ -99,8 +99,8 @@ export class Steps {
       this.park(operation, f);
     }
     const retriesBefore = this.inbox.operatorRetries;
-    await condition(() => this.inbox.operatorRetries > retriesBefore || this.inbox.cancel !== undefined || p.terminal);
-    if (this.inbox.operatorRetries > retriesBefore && !p.terminal) return true;
+    await condition(() => this.inbox.operatorRetries > retriesBefore || this.inbox.cancel !== undefined || p.ended);
+    if (this.inbox.operatorRetries > retriesBefore && !p.ended) return true;
     this.unpark();
     return false;
   }
@@ -133,7 +133,7 @@ export class Steps {
           this.unpark();
           return undefined;
         }
-        if (p.terminal) {
+        if (p.ended) {
           this.unpark();
           return undefined;
         }

@@ -4,12 +4,14 @@
  * `type` (`UPDATE_REJECTION`) to an HTTP status and keeps no copy of them.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { NEXT_ACTION, PAYMENT_STATUS, TERMINAL_STATUSES, UPDATE_REJECTION } from './definitions';
+import { MIN_REFUND_VALUE, NEXT_ACTION, PAYMENT_STATUS, TERMINAL_STATUSES, UPDATE_REJECTION } from './definitions';
 import type {
   CaptureRequest,
   OpenPaymentRequest,
   PaymentState,
   PaymentWorkflowInput,
+  RefundRecord,
+  RefundRequest,
   UpdateRejection,
 } from './definitions';
 
@@ -127,6 +129,117 @@ export function validateOperator(s: PaymentState): void {
       UPDATE_REJECTION.INVALID_STATE,
       'payment_not_parked',
       `payment ${ref(s)} has no parked step (it is ${s.status})`,
+    );
+  }
+}
+
+/**
+ * What a refund may still take, minor units: captured − refunded − refunds in flight (PENDING: accepted and not yet
+ * sent, or PENDING at Plural). A FAILED refund holds nothing back.
+ */
+export function refundableValue(s: PaymentState): number {
+  return refundBalance(s).left;
+}
+
+/** Captured, refunded and in-flight refund amounts, and what is left, minor units. */
+function refundBalance(s: PaymentState): { captured: number; refunded: number; inFlight: number; left: number } {
+  const captured = s.amountCaptured?.value ?? 0;
+  const refunded = s.amountRefunded?.value ?? 0;
+  const inFlight = s.refunds.filter((r) => r.status === 'PENDING').reduce((sum, r) => sum + r.amount.value, 0);
+  return { captured, refunded, inFlight, left: Math.max(0, captured - refunded - inFlight) };
+}
+
+const balanceText = (b: ReturnType<typeof refundBalance>): string =>
+  `captured ${b.captured}, refunded ${b.refunded}, in refunds in flight ${b.inFlight}`;
+
+/**
+ * The merchant's earlier refund that `request` repeats: the same reference, and the same amount (or no amount both
+ * times). Undefined when the reference is new.
+ * @throws ApplicationFailure `RequestConflict` when the reference was used for another amount
+ */
+export function repeatedRefund(s: PaymentState, request: RefundRequest): RefundRecord | undefined {
+  const earlier = s.refunds.find((r) => r.merchantRefundReference === request.merchantRefundReference);
+  if (!earlier) return undefined;
+  const amount = request.amount;
+  const same =
+    amount === undefined
+      ? earlier.rest === true
+      : earlier.rest !== true && amount.value === earlier.amount.value && amount.currency === earlier.amount.currency;
+  if (!same) {
+    reject(
+      UPDATE_REJECTION.REQUEST_CONFLICT,
+      'refund_reference_conflict',
+      `refund reference ${request.merchantRefundReference} of payment ${ref(s)} was used for a refund of ` +
+        `${earlier.rest === true ? `the rest (${earlier.amount.value})` : earlier.amount.value}; use a new reference for another refund`,
+    );
+  }
+  return earlier;
+}
+
+/**
+ * A refund applies to a PROCESSED payment within its refund window, for at most what is left (never more than was
+ * captured, counting the refunds in flight), in the payment's currency, and at least Plural's minimum. A repeat of
+ * an earlier refund (same reference and amount) is accepted: the handler answers it with that refund.
+ * @param nowMs the current time (workflow time inside the workflow)
+ */
+export function validateRefund(s: PaymentState, request: RefundRequest, nowMs: number): void {
+  if (repeatedRefund(s, request)) return;
+  if (s.status !== PAYMENT_STATUS.PROCESSED) {
+    reject(
+      UPDATE_REJECTION.INVALID_STATE,
+      'payment_not_refundable',
+      `payment ${ref(s)} is ${s.status}, not PROCESSED; only a processed payment can be refunded`,
+    );
+  }
+  const windowEnd = s.refundWindowEndsAt === undefined ? NaN : Date.parse(s.refundWindowEndsAt);
+  if (!(nowMs < windowEnd)) {
+    reject(
+      UPDATE_REJECTION.INVALID_STATE,
+      'refund_window_closed',
+      `payment ${ref(s)} took refunds until ${s.refundWindowEndsAt ?? 'its workflow ended'}; refund it from Plural's dashboard`,
+    );
+  }
+  const balance = refundBalance(s);
+  const left = balance.left;
+  const amount = request.amount;
+  if (amount === undefined) {
+    if (left < MIN_REFUND_VALUE) {
+      reject(
+        UPDATE_REJECTION.LIMIT_REACHED,
+        'nothing_to_refund',
+        `payment ${ref(s)} has ${left} left to refund (${balanceText(balance)}), below Plural's minimum refund of ` +
+          `${MIN_REFUND_VALUE}`,
+      );
+    }
+    return;
+  }
+  const currency = s.amountCaptured?.currency ?? s.amount.currency;
+  if (amount.currency !== currency) {
+    reject(
+      UPDATE_REJECTION.INVALID_REQUEST,
+      'refund_currency_mismatch',
+      `refund currency ${amount.currency} differs from the captured currency ${currency} of payment ${ref(s)}`,
+    );
+  }
+  if (!Number.isSafeInteger(amount.value) || amount.value <= 0) {
+    reject(
+      UPDATE_REJECTION.INVALID_REQUEST,
+      'invalid_refund_amount',
+      `refund amount ${amount.value} must be a positive integer of minor units`,
+    );
+  }
+  if (amount.value > left) {
+    reject(
+      UPDATE_REJECTION.INVALID_REQUEST,
+      'refund_amount_too_large',
+      `refund amount ${amount.value} exceeds the ${left} left to refund on payment ${ref(s)} (${balanceText(balance)})`,
+    );
+  }
+  if (amount.value < MIN_REFUND_VALUE) {
+    reject(
+      UPDATE_REJECTION.INVALID_REQUEST,
+      'refund_amount_too_small',
+      `refund amount ${amount.value} is below Plural's minimum refund of ${MIN_REFUND_VALUE}`,
     );
   }
 }

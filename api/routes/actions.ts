@@ -1,16 +1,18 @@
 /**
- * The merchant's actions on a payment: submit or resend the OTP, capture, cancel. Each is one Update: the workflow's
- * validator refuses what cannot apply now (answered here as 409 / 400 / 429 with the workflow's own code and words),
- * and the answer is this request's own outcome. An action still running after the wait answers 202 with the payment.
+ * The merchant's actions on a payment: submit or resend the OTP, capture, cancel, refund. Each is one Update: the
+ * workflow's validator refuses what cannot apply now (answered here as 409 / 400 / 429 with the workflow's own code and
+ * words), and the answer is this request's own outcome. An action still running after the wait answers 202 with the
+ * payment (a refund: with the refund, the payment inside).
  */
 import { Router } from 'express';
 import type { Response } from 'express';
 import { PAYMENT_STATUS } from '../../workflows/definitions';
-import type { PaymentState, SubmitOtpAnswer } from '../../workflows/definitions';
-import type { Answer } from '../engine';
+import type { PaymentState, RefundRecord, RefundRequest, SubmitOtpAnswer } from '../../workflows/definitions';
+import type { Answer, PaymentRecord } from '../engine';
 import { conflict, tooManyRequests } from '../errors';
 import { jsonBody, methodNotAllowed, parse, referenceOf, retryAfterSeconds } from '../http';
-import { CancelSchema, CaptureSchema, EmptySchema, OtpSchema } from '../schemas';
+import { paymentResource, refundResource } from '../resource';
+import { CancelSchema, CaptureSchema, EmptySchema, OtpSchema, RefundSchema } from '../schemas';
 import { destroyAll, load, sendPayment } from './context';
 import type { RouteContext } from './context';
 
@@ -128,6 +130,65 @@ export function actionRoutes(ctx: RouteContext): Router {
       if (a.state.status === PAYMENT_STATUS.CANCELLED) return answer(res, 200, a.state);
       if (a.state.status === PAYMENT_STATUS.CLOSING) return answer(res, 202, a.state);
       throw conflict('payment_not_cancellable', `payment ${ref} ended ${a.state.status} and was not cancelled`);
+    })
+    .all(methodNotAllowed('POST'));
+
+  /** The refund, with the payment it belongs to. */
+  const sendRefund = (res: Response, status: number, refund: RefundRecord, record: PaymentRecord): void => {
+    res.status(status).json({ ...refundResource(refund), payment: paymentResource(record) });
+  };
+
+  router
+    .route('/v1/payments/:merchant_order_reference/refunds')
+    .post(...ctx.merchant, async (req, res) => {
+      const ref = referenceOf(req);
+      const body = parse(RefundSchema, jsonBody(req, true), 'refund request');
+      const request: RefundRequest = {
+        merchantRefundReference: body.merchant_refund_reference,
+        ...(body.amount ? { amount: body.amount } : {}),
+        ...(body.reason !== undefined ? { reason: body.reason } : {}),
+      };
+      const result = await engine.refund(ref, request, timings.actionWaitMs);
+      if (!result.answered) {
+        // Not answered within the wait: the refund goes on in the payment (its amount already held back there).
+        const record = await load(ctx, ref);
+        const refund = record.state.refunds.find((r) => r.merchantRefundReference === request.merchantRefundReference);
+        if (refund) return sendRefund(res, 202, refund, record);
+        res.status(202).json({
+          ...refundResource({
+            reason: 'MERCHANT',
+            amount: request.amount ?? { value: 0, currency: record.state.amount.currency },
+            merchantRefundReference: request.merchantRefundReference,
+            ...(request.reason !== undefined ? { note: request.reason } : {}),
+            reference: undefined,
+            refundOrderId: undefined,
+            status: 'PENDING',
+            at: new Date(ctx.now()).toISOString(),
+          }),
+          // The payment has not taken the request yet: the amount is known once it has (the rest, when omitted).
+          ...(request.amount === undefined ? { amount: null } : {}),
+          payment: paymentResource(record),
+        });
+        return;
+      }
+      const a = result.answer;
+      const record: PaymentRecord = { state: a.state, requestFingerprint: undefined };
+      switch (a.outcome) {
+        case 'REPEATED':
+          // The same reference and amount again: that refund, as it is now.
+          return sendRefund(res, 200, a.refund, record);
+        case 'REFUNDED':
+          // Plural took it: PROCESSED, or PENDING until Plural confirms (a REFUND_* webhook, or Get Order).
+          return sendRefund(res, 201, a.refund, record);
+        case 'PARKED':
+          // Plural kept failing: the refund waits for an operator (`payment.parked`), its amount held back.
+          return sendRefund(res, 202, a.refund, record);
+        default:
+          throw conflict(
+            'refund_rejected',
+            `refund ${request.merchantRefundReference} of payment ${ref} was refused: ${a.message ?? 'no reason given'}`,
+          );
+      }
     })
     .all(methodNotAllowed('POST'));
 

@@ -31,15 +31,21 @@ import type {
   PaymentStatus,
   PaymentSummary,
   PaymentWorkflowInput,
+  RefundAnswer,
+  RefundRecord,
+  RefundRequest,
   ResendOtpAnswer,
   SubmitOtpAnswer,
   SubmitOtpRequest,
   WebhookReceivedSignal,
 } from '../../workflows/definitions';
 import {
+  refundableValue,
+  repeatedRefund,
   validateCancel,
   validateCapture,
   validateOpen,
+  validateRefund,
   validateResendOtp,
   validateSubmitOtp,
 } from '../../workflows/validators';
@@ -59,7 +65,11 @@ export interface FakeEngineOptions {
   resendAfterMs?: number;
   /** Outcome of captures. @default 'CAPTURED' */
   captureOutcome?: 'CAPTURED' | 'REJECTED' | 'PARKED';
+  /** What Plural makes of refunds: processed at once, PENDING, refused, or the step parks. @default 'PROCESSED' */
+  refundOutcome?: 'PROCESSED' | 'PENDING' | 'REJECTED' | 'PARKED';
 }
+
+const REFUND_WINDOW_MS = 180 * 24 * 3600_000;
 
 export interface EngineCall {
   method: keyof PaymentEngine;
@@ -113,6 +123,13 @@ export class FakeEngine implements PaymentEngine {
     e.state.audit.push({ from: e.state.status, to, cause, at });
     e.state.status = to;
     e.state.updatedAt = at;
+    if (to === 'PROCESSED') {
+      // As the workflow: a PROCESSED payment takes refunds for its refund window.
+      e.state.refundWindowEndsAt = new Date(Date.now() + REFUND_WINDOW_MS).toISOString();
+      e.state.amountCaptured ??= { ...e.state.amount };
+      this.refreshRefundable(e);
+      return;
+    }
     e.state.nextActions =
       to === 'AWAITING_OTP'
         ? ['SUBMIT_OTP', 'RESEND_OTP', 'CANCEL']
@@ -123,6 +140,13 @@ export class FakeEngine implements PaymentEngine {
             : to === 'CREATED'
               ? ['CANCEL']
               : [];
+  }
+
+  /** What a PROCESSED payment in its window shows: the amount left to refund, and REFUND while something is. */
+  private refreshRefundable(e: Entry): void {
+    const left = refundableValue(e.state);
+    e.state.amountRefundable = { value: left, currency: e.state.amount.currency };
+    e.state.nextActions = left >= 100 ? ['REFUND'] : [];
   }
 
   /** Put a payment directly into a status (test set-up). */
@@ -214,7 +238,9 @@ export class FakeEngine implements PaymentEngine {
       amountAuthorized: undefined,
       amountCaptured: undefined,
       amountRefunded: undefined,
+      amountRefundable: undefined,
       refunds: [],
+      refundWindowEndsAt: undefined,
       pluralOrderStatus: undefined,
       closing: undefined,
       savedCard: undefined,
@@ -234,6 +260,8 @@ export class FakeEngine implements PaymentEngine {
     this.payments.set(ref, e);
     if (!run) return e;
     this.later(() => {
+      // A payment seeded in a status of its own (test set-up) has moved on: the simulated creation does not apply.
+      if (state.status !== 'CREATED') return;
       state.pluralOrderId = `v1-ord-${ref}`;
       // A payment a test has already put in a status (`seed`, `force`) stays there: the timer must not move it back.
       if (state.status !== 'CREATED') return;
@@ -376,6 +404,61 @@ export class FakeEngine implements PaymentEngine {
     });
   }
 
+  async refund(ref: string, request: RefundRequest, waitMs: number): Promise<Answer<RefundAnswer>> {
+    this.calls.push({ method: 'refund', args: [ref, request] });
+    const e = this.entry(ref);
+    this.validate(() => validateRefund(e.state, request, Date.now()));
+    const earlier = repeatedRefund(e.state, request);
+    if (earlier) {
+      return {
+        answered: true,
+        answer: { outcome: 'REPEATED', refund: structuredClone(earlier), state: structuredClone(e.state) },
+      };
+    }
+    // Held back at once, as the workflow's handler does: the next refund is validated against what is left.
+    const amount = request.amount ?? { value: refundableValue(e.state), currency: e.state.amount.currency };
+    const record: RefundRecord = {
+      reason: 'MERCHANT',
+      amount: { ...amount },
+      merchantRefundReference: request.merchantRefundReference,
+      ...(request.amount === undefined ? { rest: true } : {}),
+      ...(request.reason !== undefined ? { note: request.reason } : {}),
+      reference: undefined,
+      refundOrderId: undefined,
+      status: 'PENDING',
+      at: new Date().toISOString(),
+    };
+    e.state.refunds.push(record);
+    this.refreshRefundable(e);
+    return this.answer(waitMs, (): RefundAnswer => {
+      const outcome = this.options.refundOutcome ?? 'PROCESSED';
+      const reply = (o: RefundAnswer['outcome'], message?: string): RefundAnswer => ({
+        outcome: o,
+        refund: structuredClone(record),
+        ...(message !== undefined ? { message } : {}),
+        state: structuredClone(e.state),
+      });
+      if (outcome === 'PARKED') return reply('PARKED', 'Plural is unavailable');
+      if (outcome === 'REJECTED') {
+        e.state.refunds = e.state.refunds.filter((r) => r !== record);
+        this.refreshRefundable(e);
+        record.status = 'FAILED';
+        return reply('REJECTED', 'refund amount exceeds what Plural can refund');
+      }
+      record.refundOrderId = `v1-rf-${ref}-${e.state.refunds.length}`;
+      record.reference = `payment:${ref}:refund:${request.merchantRefundReference}`;
+      if (outcome === 'PROCESSED') {
+        record.status = 'PROCESSED';
+        e.state.amountRefunded = {
+          value: (e.state.amountRefunded?.value ?? 0) + amount.value,
+          currency: amount.currency,
+        };
+      }
+      this.refreshRefundable(e);
+      return reply('REFUNDED');
+    });
+  }
+
   private byOrderId(orderId: string): Entry | undefined {
     return [...this.payments.values()].find((e) => e.state.pluralOrderId === orderId);
   }
@@ -408,7 +491,9 @@ export class FakeEngine implements PaymentEngine {
 
   deliverWebhook(ref: string | undefined, signal: WebhookReceivedSignal): Promise<DeliveryOutcome> {
     this.calls.push({ method: 'deliverWebhook', args: [ref, signal] });
-    const e = (ref !== undefined ? this.payments.get(ref) : undefined) ?? this.byOrderId(signal.orderId);
+    const e =
+      (ref !== undefined && signal.parentOrderId === undefined ? this.payments.get(ref) : undefined) ??
+      this.byOrderId(signal.parentOrderId ?? signal.orderId);
     if (!e) return Promise.resolve({ delivered: false });
     if (!e.webhookIds.has(signal.webhookId)) {
       e.webhookIds.add(signal.webhookId);

@@ -300,6 +300,8 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
     });
     expect((await call('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP })).body.status).toBe('PROCESSED');
     await until(ref, () => sandbox.webhookDeliveries().some((d) => d.orderId === created.body.order_id), 'webhooks');
+    // Refunded in full, nothing is left to refund: the workflow completes without waiting out its refund window.
+    expect((await call('POST', `/v1/payments/${ref}/refunds`, { merchant_refund_reference: 'all' })).status).toBe(201);
     await new Client({ connection }).workflow.getHandle(paymentWorkflowId(ref)).result(); // the workflow has closed
     const body = JSON.stringify({
       event_type: 'ORDER_PROCESSED',
@@ -504,6 +506,95 @@ describe('merchant actions as Updates over the real engine', () => {
     const final = await call('GET', `/v1/payments/${ref}`);
     expect(final.body).toMatchObject({ status: 'PROCESSED', captured_amount: { value: winner, currency: 'INR' } });
   }, 60_000);
+
+  it('refunds over HTTP: of two concurrent partial refunds that together exceed the captured amount, exactly one succeeds', async () => {
+    const ref = `it-refund-${Date.now()}`;
+    const created = await call('POST', '/v1/payments', {
+      merchant_order_reference: ref,
+      amount: { value: 10_000, currency: 'INR' },
+      pre_auth: true,
+      card: card(CARDS.nativeOtp),
+    });
+    expect(created.status).toBe(201);
+    const early = await call('POST', `/v1/payments/${ref}/refunds`, { merchant_refund_reference: 'early' });
+    expect(early.status).toBe(409);
+    expect(early.body.error?.code).toBe('payment_not_refundable');
+    expect((await call('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP })).body.status).toBe('AUTHORIZED');
+    expect((await call('POST', `/v1/payments/${ref}/capture`)).status).toBe(200);
+    const orderId = String(created.body.order_id);
+
+    const [a, b] = await Promise.all(
+      ['a', 'b'].map((id) =>
+        call('POST', `/v1/payments/${ref}/refunds`, {
+          merchant_refund_reference: `half-${id}`,
+          amount: { value: 6_000, currency: 'INR' },
+        }),
+      ),
+    );
+    expect([a!.status, b!.status].sort()).toEqual([201, 400]);
+    const won = a!.status === 201 ? a! : b!;
+    const lost = a!.status === 201 ? b! : a!;
+    expect(lost.body.error?.code).toBe('refund_amount_too_large');
+    expect(won.body).toMatchObject({
+      object: 'refund',
+      reason: 'MERCHANT',
+      amount: { value: 6_000, currency: 'INR' },
+      status: 'PROCESSED',
+      payment: {
+        refunded_amount: { value: 6_000, currency: 'INR' },
+        refundable_amount: { value: 4_000, currency: 'INR' },
+      },
+    });
+    expect(sandbox.order(orderId)).toMatchObject({ refundedAmount: 6_000, refundIds: [won.body.refund_order_id] });
+
+    // The same reference and amount again: the same refund (200); another amount: 409.
+    const again = await call('POST', `/v1/payments/${ref}/refunds`, {
+      merchant_refund_reference: won.body.merchant_refund_reference,
+      amount: { value: 6_000, currency: 'INR' },
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.refund_order_id).toBe(won.body.refund_order_id);
+    const clash = await call('POST', `/v1/payments/${ref}/refunds`, {
+      merchant_refund_reference: won.body.merchant_refund_reference,
+      amount: { value: 1_000, currency: 'INR' },
+    });
+    expect(clash.status).toBe(409);
+    expect(clash.body.error?.code).toBe('refund_reference_conflict');
+
+    // Plural's REFUND_PROCESSED webhook is about the refund order: the API routes it to the payment by its parent.
+    await until(
+      ref,
+      (p) => (p.events as { cause: string }[]).some((e) => /^webhook REFUND_PROCESSED .* received/.test(e.cause)),
+      'the REFUND_PROCESSED webhook in the payment',
+    );
+
+    // The rest: the payment has nothing left, its workflow completes, and GET still shows every refund.
+    const rest = await call('POST', `/v1/payments/${ref}/refunds`, { merchant_refund_reference: 'rest' });
+    expect(rest.status).toBe(201);
+    expect(rest.body.amount).toEqual({ value: 4_000, currency: 'INR' });
+    await new Client({ connection }).workflow.getHandle(paymentWorkflowId(ref)).result();
+    const final = await call('GET', `/v1/payments/${ref}`);
+    expect(final.body).toMatchObject({
+      status: 'PROCESSED',
+      captured_amount: { value: 10_000, currency: 'INR' },
+      refunded_amount: { value: 10_000, currency: 'INR' },
+    });
+    expect(
+      (final.body.refunds as { merchant_refund_reference: string; status: string }[]).map((r) => [
+        r.merchant_refund_reference,
+        r.status,
+      ]),
+    ).toEqual([
+      [won.body.merchant_refund_reference, 'PROCESSED'],
+      ['rest', 'PROCESSED'],
+    ]);
+    expect(sandbox.order(orderId)).toMatchObject({ status: 'FULLY_REFUNDED', refundedAmount: 10_000 });
+    // After the workflow: a repeat is still answered with its refund; a new one finds nothing left.
+    expect((await call('POST', `/v1/payments/${ref}/refunds`, { merchant_refund_reference: 'rest' })).status).toBe(200);
+    const more = await call('POST', `/v1/payments/${ref}/refunds`, { merchant_refund_reference: 'more' });
+    expect(more.status).toBe(409);
+    expect(more.body.error?.code).toBe('nothing_to_refund');
+  }, 90_000);
 
   it('answers reads from the memo, marked stale, when no worker answers', async () => {
     // An API whose payments go to a task queue no worker polls: nothing answers the Update or the query.

@@ -131,6 +131,8 @@ async function start(taskQueue: string, ref: string, preAuth = false): Promise<W
     preAuth,
     method: { kind: 'card', cardHandle, last4: PAN.slice(-4) },
     callbackUrl: 'https://merchant.example/callback',
+    // A processed payment's workflow completes after its refund window (180 days by default).
+    durations: { refundWindowMs: 1_000 },
   };
   return client.workflow.start('paymentWorkflow', { taskQueue, workflowId: paymentWorkflowId(ref), args: [input] });
 }

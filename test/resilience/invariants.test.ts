@@ -125,6 +125,23 @@ describe('checkInvariants', () => {
     );
   });
 
+  it('flags a refund made twice at Plural, and more refunded than captured', () => {
+    const twice = checkInvariants(
+      [payment('a', { amountRefunded: INR(4_000), refundOrderIds: ['v1-rf-1'] })],
+      [order('a', { status: 'PARTIALLY_REFUNDED', refundedAmount: 8_000, refundIds: ['v1-rf-1', 'v1-rf-2'] })],
+      NOW,
+    );
+    expect(twice.refundMismatches).toBe(1);
+    expect(twice.violations.join('\n')).toContain('sandbox refund v1-rf-2 of order v1-a is not one of the engine');
+    const over = checkInvariants(
+      [payment('b', { amountRefunded: INR(12_000), refundOrderIds: ['v1-rf-3'] })],
+      [order('b', { status: 'FULLY_REFUNDED', refundedAmount: 10_000, refundIds: ['v1-rf-3'] })],
+      NOW,
+    );
+    expect(over.refundMismatches).toBe(1);
+    expect(over.violations.join('\n')).toContain('refunded more than captured');
+  });
+
   it('counts a missing or still-open workflow as lost', () => {
     const report = checkInvariants(
       [payment('a', { found: false, status: undefined }), payment('b', { closed: false, status: 'AUTHORIZED' })],

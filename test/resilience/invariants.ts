@@ -16,8 +16,10 @@ export interface EngineOutcome {
   pluralOrderId: string | undefined;
   amount: Money | undefined;
   amountCaptured: Money | undefined;
-  /** What the engine refunded (money Plural took while the payment was closing). */
+  /** What the engine refunded (the merchant's refunds, and money Plural took while the payment was closing). */
   amountRefunded: Money | undefined;
+  /** Plural's refund order of each refund the engine made (undefined: not taken by Plural, or unknown). */
+  refundOrderIds?: (string | undefined)[];
   /** The parked operation, when the payment still waits for an operator. */
   parked: string | undefined;
   /** Why the engine's state could not be read (a failed or terminated workflow, say). */
@@ -51,6 +53,8 @@ export interface InvariantReport {
   amountMismatches: number;
   /** Payments whose net money (captured − refunded) differs between the engine and the sandbox's order. */
   moneyMismatches: number;
+  /** More refunded than captured (engine or sandbox), or a refund at Plural the engine does not know (made twice). */
+  refundMismatches: number;
   /** Sandbox charge orders no payment under test accounts for (a second order for one payment, say). */
   strayOrders: number;
   /** One line per violation: what happened, to which payment. */
@@ -101,6 +105,7 @@ export function checkInvariants(
     openAuthorizations: 0,
     amountMismatches: 0,
     moneyMismatches: 0,
+    refundMismatches: 0,
     strayOrders: 0,
     violations: [],
   };
@@ -227,6 +232,25 @@ export function checkInvariants(
         `${ref}: engine net ${engineNet} (captured ${e.amountCaptured?.value ?? 0} − refunded ${e.amountRefunded?.value ?? 0}), sandbox order ${order.orderId} net ${pluralNet} (${order.status})${e.detail ? ` [${e.detail}]` : ''}`,
       );
     }
+    // Never more refunded than captured, and every refund at Plural is one the engine made once.
+    const refundedOrPending = order.refundedAmount + (order.refundPendingAmount ?? 0);
+    if (refundedOrPending > order.capturedAmount || (e.amountRefunded?.value ?? 0) > (e.amountCaptured?.value ?? 0)) {
+      violation(
+        'refundMismatches',
+        `${ref}: refunded more than captured: engine ${e.amountRefunded?.value ?? 0} of ${e.amountCaptured?.value ?? 0}, sandbox ${refundedOrPending} of ${order.capturedAmount}`,
+      );
+    }
+    if (e.refundOrderIds !== undefined) {
+      const known = new Set(e.refundOrderIds);
+      for (const id of order.refundIds ?? []) {
+        if (!known.has(id)) {
+          violation(
+            'refundMismatches',
+            `${ref}: sandbox refund ${id} of order ${order.orderId} is not one of the engine's refunds (refunded twice?)`,
+          );
+        }
+      }
+    }
     if (e.status === 'PROCESSED') {
       const captured = e.amountCaptured;
       if (
@@ -261,6 +285,7 @@ export function summaryLine(report: InvariantReport, extra: Record<string, numbe
     status_mismatches: report.statusMismatches,
     amount_mismatches: report.amountMismatches,
     money_mismatches: report.moneyMismatches,
+    refund_mismatches: report.refundMismatches,
     stray_orders: report.strayOrders,
     ...extra,
   };

@@ -43,6 +43,8 @@ const DURATIONS = {
   closingReconcileMaxDelayMs: 5_000,
   autoCancelAfterMs: 300_000,
   authorizationLifetimeMs: 600_000,
+  refundWindowMs: 2_000,
+  refundReconcileMaxDelayMs: 5_000,
 };
 
 let h: Harness;

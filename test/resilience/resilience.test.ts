@@ -51,6 +51,9 @@ const DURATIONS = {
   closingReconcileMaxDelayMs: 5_000 * SCALE,
   autoCancelAfterMs: 12_000 * SCALE,
   authorizationLifetimeMs: 75_000 * SCALE,
+  // Long enough for the refund flows to refund after PROCESSED; every workflow then completes within the run.
+  refundWindowMs: 20_000 * SCALE,
+  refundReconcileMaxDelayMs: 5_000 * SCALE,
 };
 
 let h: Harness;
@@ -110,6 +113,8 @@ describe('resilience under faults, worker kills and a Temporal server kill', () 
       expect(result.report.doubleCaptures).toBe(0);
       expect(result.report.capturesAfterCancel).toBe(0);
       expect(result.report.openAuthorizations).toBe(0);
+      expect(result.report.moneyMismatches).toBe(0);
+      expect(result.report.refundMismatches).toBe(0);
       expect(result.driverErrors).toEqual([]);
       // The storm really happened: the worker died twice, the server once, and the sandbox injected faults of every
       // kind asked for.

@@ -33,6 +33,7 @@ export const SCENARIOS = [
   'otp_cancel',
   'otp_cancel_before_auth',
   'otp_sale',
+  'otp_sale_refunds',
   'otp_wrong_then_capture',
   'otp_capture_declined',
   'challenge_capture_replayed',
@@ -50,7 +51,8 @@ const MIX: readonly (readonly [ScenarioKind, number])[] = [
   ['otp_partial_capture', 1],
   ['otp_cancel', 2],
   ['otp_cancel_before_auth', 1],
-  ['otp_sale', 2],
+  ['otp_sale', 1],
+  ['otp_sale_refunds', 1],
   ['otp_wrong_then_capture', 1],
   ['challenge_capture_replayed', 2],
   ['challenge_sale_replayed', 1],
@@ -166,6 +168,8 @@ export class Driver {
   flowsCutShort = 0;
   readonly callbacks: { url: string; fields: Record<string, string> }[] = [];
   callbacksDelivered = 0;
+  /** Refund answers by HTTP status (201 taken, 200 repeat, 202 pending or parked, 400 refused as too large…). */
+  readonly refundAnswers = new Map<number, number>();
   /** Challenges the customer reached only after the sandbox had expired the payment (the run was held up). */
   challengesExpired = 0;
   /** What each payment's driver is doing now, for the progress line. */
@@ -301,6 +305,51 @@ export class Driver {
     this.problem(ref, 'capture', a.status);
   }
 
+  /**
+   * One refund request; returns its final HTTP status (any 5xx but 503 is a problem). A 202 leaves the outcome open
+   * (not answered within the API's wait, or parked): the request is sent again, as a merchant would, until the payment
+   * says what became of it (200 with the refund, or the refusal).
+   */
+  async refund(ref: string, merchantRefundReference: string, amount?: number): Promise<number> {
+    this.steps.set(ref, 'refund');
+    const body = {
+      merchant_refund_reference: merchantRefundReference,
+      ...(amount !== undefined ? { amount: { value: amount, currency: 'INR' } } : {}),
+    };
+    let status = 0;
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      const a = await this.api('POST', `/v1/payments/${ref}/refunds`, body);
+      status = a.status;
+      this.problem(ref, 'refund', status);
+      this.refundAnswers.set(status, (this.refundAnswers.get(status) ?? 0) + 1);
+      if (status !== 202) break;
+      await sleep(1_000 + Math.floor(Math.random() * 1_000));
+    }
+    return status;
+  }
+
+  /**
+   * A merchant's refunds of a processed sale: a quarter, then two halves at once (together more than is left, so at
+   * most one is taken), then the first again (the same refund: 200, or 202 while it is parked).
+   */
+  async refundSale(ref: string, amount: number): Promise<void> {
+    const r = await this.until(ref, (x) => x.status !== 'AWAITING_OTP', 60_000);
+    if (r?.status !== 'PROCESSED') return;
+    const quarter = Math.floor(amount / 4);
+    const half = Math.floor(amount / 2);
+    const taken = (s: number): boolean => s === 201 || s === 200;
+    const first = await this.refund(ref, 'q1', quarter);
+    const both = await Promise.all([this.refund(ref, 'h1', half), this.refund(ref, 'h2', half)]);
+    if (taken(first) && both.filter(taken).length > 1) {
+      this.errors.push(`${ref}: two refunds of ${half} taken after one of ${quarter}, of ${amount} captured`);
+    }
+    if (taken(first)) {
+      const again = await this.refund(ref, 'q1', quarter);
+      // 200, or 202 while the refund is still parked for an operator (the settle phase retries parked steps).
+      if (again !== 200 && again !== 202) this.errors.push(`${ref}: a repeat of refund q1 answered ${again}`);
+    }
+  }
+
   async cancel(ref: string): Promise<void> {
     this.steps.set(ref, 'cancel');
     const a = await this.api('POST', `/v1/payments/${ref}/cancel`, {});
@@ -406,6 +455,11 @@ export class Driver {
         if ((await this.create(ref, CARDS.nativeOtp, amount, false))?.status !== 'AWAITING_OTP') return;
         await this.submitOtp(ref, CORRECT_OTP);
         return;
+      case 'otp_sale_refunds':
+        if ((await this.create(ref, CARDS.nativeOtp, amount, false))?.status !== 'AWAITING_OTP') return;
+        await this.submitOtp(ref, CORRECT_OTP);
+        await this.refundSale(ref, amount);
+        return;
       case 'challenge_capture_replayed':
         await this.create(ref, CARDS.challenge, amount, true);
         await this.challenge(ref, true, 2);
@@ -482,6 +536,7 @@ export async function engineOutcome(h: Harness, ref: string, callTimeoutMs: numb
     amount: state.amount,
     amountCaptured: state.amountCaptured,
     amountRefunded: state.amountRefunded,
+    refundOrderIds: state.refunds.map((r) => r.refundOrderId),
     parked: state.parked?.operation,
     detail: [
       state.failure ? `failure ${state.failure.code}: ${state.failure.message}` : '',
@@ -730,6 +785,10 @@ export async function runScenario(h: Harness, o: ScenarioOptions): Promise<Scena
     creates_202: driver.createsAccepted,
     flows_cut_short: driver.flowsCutShort,
     gave_up_on_503: driver.unavailableGiveUps,
+    refunds: [...driver.refundAnswers.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, n]) => `${status}:${n}`)
+      .join(','),
     duration_s: (durationMs / 1000).toFixed(1),
   });
   await driver.agent.close();

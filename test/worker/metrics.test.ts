@@ -31,6 +31,7 @@ import { WebhookReceiver } from '../workflows/harness';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   captureUpdate,
+  refundUpdate,
   getPaymentQuery,
   paymentWorkflowId,
   submitOtpUpdate,
@@ -158,7 +159,8 @@ async function startPayment(
     preAuth,
     method: { kind: 'card', cardHandle, last4: card.slice(-4) },
     callbackUrl: 'https://merchant.example/callback',
-    durations,
+    // A processed payment's workflow completes after its refund window (180 days by default).
+    durations: { refundWindowMs: 1_000, ...durations },
   };
   const handle = await client.workflow.start('paymentWorkflow', {
     taskQueue,
@@ -214,12 +216,15 @@ async function autoCancelled(): Promise<{ ref: string; final: PaymentState }> {
 
 /**
  * A challenge-page pre-authorization whose callback never arrives: the workflow learns of the authorization by
- * reconciling with Get Order; then a capture above the authorized amount is refused and a partial one succeeds.
+ * reconciling with Get Order; then a capture above the authorized amount is refused and a partial one succeeds, and
+ * is refunded in two parts (a refund above what is left refused between them).
  */
 async function reconciledThenCaptured(): Promise<{ ref: string; final: PaymentState }> {
   const { ref, handle } = await startPayment(CARDS.challenge, true, {
     reconcileInitialDelayMs: 300,
     reconcileMaxDelayMs: 600,
+    // Room for the refunds; refunded in full, the workflow completes without waiting the window out.
+    refundWindowMs: 60_000,
   });
   const awaiting = await waitForPaymentStatus(handle, 'AWAITING_CHALLENGE');
   const paymentId = awaiting.pluralPaymentIds[0]!;
@@ -235,6 +240,18 @@ async function reconciledThenCaptured(): Promise<{ ref: string; final: PaymentSt
   await expect(tooMuch).rejects.toMatchObject({ cause: { type: UPDATE_REJECTION.INVALID_REQUEST } });
   const part = await handle.executeUpdate(captureUpdate, { args: [{ amount: { value: 3000, currency: 'INR' } }] });
   expect(part.outcome).toBe('CAPTURED');
+  await waitForPaymentState(handle, (s) => s.nextActions.includes('REFUND'), 'the refund window open');
+  const first = await handle.executeUpdate(refundUpdate, {
+    args: [{ merchantRefundReference: 'm1', amount: { value: 1000, currency: 'INR' } }],
+  });
+  expect(first.refund.status).toBe('PROCESSED');
+  // Refused by the validator (more than is left): not counted.
+  const over = handle.executeUpdate(refundUpdate, {
+    args: [{ merchantRefundReference: 'm2', amount: { value: 2500, currency: 'INR' } }],
+  });
+  await expect(over).rejects.toMatchObject({ cause: { type: UPDATE_REJECTION.INVALID_REQUEST } });
+  const rest = await handle.executeUpdate(refundUpdate, { args: [{ merchantRefundReference: 'm3' }] });
+  expect(rest.refund).toMatchObject({ status: 'PROCESSED', amount: { value: 2000, currency: 'INR' } });
   return { ref, final: await finish(handle) };
 }
 
@@ -272,6 +289,13 @@ describe('worker business metrics on the Prometheus endpoint', () => {
   it('ends the three payments as PROCESSED, CANCELLED and PROCESSED', () => {
     expect(finals.map((f) => f.final.status)).toEqual(['PROCESSED', 'CANCELLED', 'PROCESSED']);
     expect(finals[2]!.final.amountCaptured).toEqual({ value: 3000, currency: 'INR' });
+    expect(finals[2]!.final.amountRefunded).toEqual({ value: 3000, currency: 'INR' });
+  });
+
+  it('counts each refund once, by reason and outcome (not the one its validator refused)', () => {
+    expect(count(after, PAYMENT_METRIC.REFUNDS)).toBe(2);
+    expect(count(after, PAYMENT_METRIC.REFUNDS, { reason: 'merchant', outcome: 'refunded' })).toBe(2);
+    expect(count(after, PAYMENT_METRIC.AUTO_REFUNDS)).toBe(0);
   });
 
   it('starts from zero on this task queue', () => {

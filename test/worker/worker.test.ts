@@ -111,6 +111,8 @@ async function payWithOtp(
     preAuth: false,
     method: { kind: 'card', cardHandle, last4: CARDS.nativeOtp.slice(-4) },
     callbackUrl: 'https://merchant.example/callback',
+    // A processed payment's workflow completes after its refund window (180 days by default).
+    durations: { refundWindowMs: 1_000 },
   };
   const handle = await via.workflow.start('paymentWorkflow', {
     taskQueue,

@@ -23,6 +23,7 @@ import {
   captureUpdate,
   operatorGiveUpUpdate,
   operatorRetryUpdate,
+  refundUpdate,
   submitOtpUpdate,
   PAYMENT_TASK_QUEUE,
   paymentWorkflowId,
@@ -35,6 +36,7 @@ import type {
   SubmitOtpAnswer,
   PaymentStatus,
   PaymentWorkflowInput,
+  RefundAnswer,
   WebhookReceivedSignal,
 } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
@@ -83,6 +85,8 @@ export class WebhookReceiver {
   constructor(
     private readonly env: TestWorkflowEnvironment,
     private readonly secret: string,
+    /** The merchant order reference of a Plural order (a refund's events go to its parent order's payment). */
+    private readonly referenceOfOrder: (orderId: string) => string | undefined = () => undefined,
   ) {}
 
   async start(): Promise<void> {
@@ -115,7 +119,12 @@ export class WebhookReceiver {
     if (parsed.kind !== 'order') return 200;
     const webhookId = String(headers['webhook-id']);
     const order = parsed.order;
-    const reference = String(order.merchant_order_reference ?? '');
+    // A refund's event carries the refund order: the payment is its parent order's (the API finds it by order id).
+    const reference = String(
+      (order.parent_order_id ? this.referenceOfOrder(order.parent_order_id) : undefined) ??
+        order.merchant_order_reference ??
+        '',
+    );
     // The API's own mapping: what the workflow receives here is what it receives in production.
     const signal = webhookSignalOf(webhookId, parsed.eventType, order);
     this.received.push({ webhookId, eventType: parsed.eventType, orderId: order.order_id, reference, signal });
@@ -174,7 +183,11 @@ export async function createFixture(
     otp: { correctOtp: CORRECT_OTP, ...sandboxOptions.otp },
     now: () => Date.now() + offsetMs,
   });
-  const webhooks = new WebhookReceiver(env, sandbox.credentials.webhookSecret);
+  const webhooks = new WebhookReceiver(
+    env,
+    sandbox.credentials.webhookSecret,
+    (orderId) => sandbox.order(orderId)?.merchantOrderReference,
+  );
   await webhooks.start();
   sandbox.setWebhookUrl(webhooks.url);
   const plural = new PluralClient({
@@ -222,14 +235,19 @@ export async function createFixture(
         shutdownGraceTime: '1 second',
       });
       const before = fixture.started.length;
-      try {
-        return await worker.runUntil(fn());
-      } finally {
-        // A workflow left running would wake up later, when another test skips time, on the sticky queue of this
-        // stopped worker: the time-skipping server locks time while that task waits, and its sticky timeout is itself
-        // a timer in (locked) virtual time, so the other test would hang. Each test ends its own workflows.
-        await terminateRunning(fixture.started.slice(before));
-      }
+      const run = async (): Promise<Awaited<ReturnType<typeof fn>>> => {
+        try {
+          return await fn();
+        } finally {
+          // A workflow left running (a processed payment lives on in its refund window) would wake up later, when
+          // another test skips time, on the sticky queue of this stopped worker: the time-skipping server locks time
+          // while that task waits, and its sticky timeout is itself a timer in (locked) virtual time, so the other
+          // test would hang. Each test ends its own workflows while this worker still runs: one terminated with a
+          // workflow task still waiting for a worker leaves the server's clock locked for the rest of the file.
+          await endRunning(fixture, fixture.started.slice(before));
+        }
+      };
+      return await worker.runUntil(run());
     },
     async teardown() {
       await webhooks.stop();
@@ -242,14 +260,32 @@ export async function createFixture(
   return fixture;
 }
 
-/** Terminates those of `handles` still running (a test's leftovers). */
-async function terminateRunning(handles: readonly PaymentHandle[]): Promise<void> {
-  await Promise.all(
-    handles.map(async (handle) => {
-      const { status } = await handle.describe();
-      if (status.name === 'RUNNING') await handle.terminate('test over');
-    }),
-  );
+/**
+ * Terminates those of `handles` still running (a test's leftovers), each once it is idle (no workflow or activity task
+ * outstanding), with webhook forwarding paused so that no signal schedules a new task meanwhile.
+ */
+async function endRunning(fx: Fixture, handles: readonly PaymentHandle[]): Promise<void> {
+  const forwarding = fx.webhooks.forward;
+  fx.webhooks.forward = false;
+  try {
+    // A webhook already being forwarded lands first.
+    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all(
+      handles.map(async (handle) => {
+        const deadline = Date.now() + 5_000;
+        for (;;) {
+          const d = await handle.describe();
+          if (d.status.name !== 'RUNNING') return;
+          const idle = !d.raw.pendingWorkflowTask && (d.raw.pendingActivities ?? []).length === 0;
+          if (idle || Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await handle.terminate('test over');
+      }),
+    );
+  } finally {
+    fx.webhooks.forward = forwarding;
+  }
 }
 
 let refSeq = 0;
@@ -391,6 +427,25 @@ export async function submitOtp(
 /** Captures (all, or `amount`) as the API does; returns the Update's answer. */
 export function capture(handle: PaymentHandle, updateId: string, amount?: Money): Promise<CaptureAnswer> {
   return handle.executeUpdate(captureUpdate, { args: [amount ? { amount } : {}], updateId });
+}
+
+/** Refunds as the API does (omit `amount` for the rest); returns the Update's answer. */
+export function refund(
+  handle: PaymentHandle,
+  merchantRefundReference: string,
+  amount?: Money,
+  options: { updateId?: string; reason?: string } = {},
+): Promise<RefundAnswer> {
+  return handle.executeUpdate(refundUpdate, {
+    args: [
+      {
+        merchantRefundReference,
+        ...(amount ? { amount } : {}),
+        ...(options.reason !== undefined ? { reason: options.reason } : {}),
+      },
+    ],
+    ...(options.updateId !== undefined ? { updateId: options.updateId } : {}),
+  });
 }
 
 /** Cancels as the API does; returns the payment after the cancel (CANCELLED, or CLOSING before authorization). */

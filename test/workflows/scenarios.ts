@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { callbackReceivedSignal } from '../../workflows/definitions';
+import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { CARDS } from '../support/cards';
 import {
@@ -19,6 +20,7 @@ import {
   newReference,
   operatorRetry,
   putCard,
+  refund,
   startPayment,
   submitOtp,
   waitForState,
@@ -38,9 +40,20 @@ export interface Scenario {
   activities?(fx: Fixture): Partial<PaymentActivities>;
 }
 
+/**
+ * A scenario's payment input: a processed payment takes refunds for 2 s here (180 days by default), so the recording
+ * sees its refund window close in wall-clock time.
+ */
+function recInput(cardHandle: string, overrides: Partial<PaymentWorkflowInput> = {}): PaymentWorkflowInput {
+  return cardInput(newReference('rec'), cardHandle, {
+    ...overrides,
+    durations: { refundWindowMs: 2_000, ...overrides.durations },
+  });
+}
+
 /** A card payment that reached AWAITING_OTP. */
 async function otpPayment(fx: Fixture): Promise<PaymentHandle> {
-  const h = await startPayment(fx, cardInput(newReference('rec'), await putCard(fx.vault, CARDS.nativeOtp)));
+  const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.nativeOtp)));
   await waitForStatus(h, 'AWAITING_OTP');
   return h;
 }
@@ -66,10 +79,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   /** Challenge page, sale (no pre-auth), completed by the callback. */
   'challenge-callback-sale': {
     run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        cardInput(newReference('rec'), await putCard(fx.vault, CARDS.challenge), { preAuth: false }),
-      );
+      const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.challenge), { preAuth: false }));
       const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
       const acs = await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
       await h.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
@@ -85,7 +95,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (fx) => {
       const h = await startPayment(
         fx,
-        cardInput(newReference('rec'), await putCard(fx.vault, CARDS.challenge), {
+        recInput(await putCard(fx.vault, CARDS.challenge), {
           preAuth: false,
           durations: {
             challengeWindowMs: 6_000,
@@ -104,7 +114,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (fx) => {
       const h = await startPayment(
         fx,
-        cardInput(newReference('rec'), await putCard(fx.vault, CARDS.challenge), {
+        recInput(await putCard(fx.vault, CARDS.challenge), {
           preAuth: false,
           durations: { reconcileInitialDelayMs: 1_000, closingReconcileMaxDelayMs: 2_000 },
         }),
@@ -122,7 +132,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (fx) => {
       const h = await startPayment(
         fx,
-        cardInput(newReference('rec'), await putCard(fx.vault, CARDS.nativeOtp), {
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), {
           durations: { autoCancelAfterMs: 2_000 },
         }),
       );
@@ -138,7 +148,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (fx) => {
       const h = await startPayment(
         fx,
-        cardInput(newReference('rec'), await putCard(fx.vault, CARDS.nativeOtp), {
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), {
           limits: { activityMaxAttempts: 2 },
         }),
       );
@@ -160,7 +170,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   /** Plural hosted checkout, pre-auth, completed by the callback, full capture. */
   'hosted-checkout-capture': {
     run: async (fx) => {
-      const h = await startPayment(fx, cardInput(newReference('rec'), '', { method: { kind: 'hosted_checkout' } }));
+      const h = await startPayment(fx, recInput('', { method: { kind: 'hosted_checkout' } }));
       const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
       const url = new URL(s.redirectUrl!);
       await fetch(url, {
@@ -181,7 +191,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (fx) => {
       const h = await startPayment(
         fx,
-        cardInput(newReference('rec'), '', {
+        recInput('', {
           method: {
             kind: 'card_points',
             cardHandle: await putCard(fx.vault, CARDS.nativeOtp),
@@ -243,6 +253,25 @@ export const SCENARIOS: Record<string, Scenario> = {
       }
       await waitForStatus(h, 'AUTHORIZED');
       return captureAndFinish(h);
+    },
+  },
+  /**
+   * A sale processed after the OTP, refunded by the merchant in two parts: a partial refund, then the rest, after
+   * which nothing is left and the workflow completes without waiting out its window.
+   */
+  'otp-sale-refunds': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), { preAuth: false, durations: { refundWindowMs: 60_000 } }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForState(h, (s) => s.nextActions.includes('REFUND'), 'the refund window open');
+      assert.equal((await refund(h, 'part', { value: 2_000, currency: 'INR' })).refund.status, 'PROCESSED');
+      assert.equal((await refund(h, 'rest')).refund.status, 'PROCESSED');
+      await h.result();
+      return h;
     },
   },
   /** Three wrong OTPs: Plural refuses the third and fails the payment, which Get Order confirms. */

@@ -8,16 +8,15 @@
  * amounts.
  */
 import { isoAt, nowMs } from '../clock';
-import { PAYMENT_STATUS } from '../definitions';
+import { MIN_REFUND_VALUE, PAYMENT_STATUS } from '../definitions';
 import type { ClosingReason, RefundRecord } from '../definitions';
 import { AUTO_CANCEL_REASON, AUTO_REFUND_OUTCOME, AUTO_REFUND_REASON, RECONCILE_TRIGGER } from '../metrics';
 import type { AutoRefundReason } from '../metrics';
-import { isFinalStage, refundOutcome } from '../plural-order';
+import { isFinalStage } from '../plural-order';
 import type { PaymentRun } from '../run';
 import { rejectCaptures } from './settle';
 
-/** Plural's smallest refund (₹1), minor units. */
-const MIN_REFUND = 100;
+const MIN_REFUND = MIN_REFUND_VALUE;
 
 const refundReason = (reason: ClosingReason | undefined): AutoRefundReason =>
   reason === 'OPERATOR_CANCEL'
@@ -152,22 +151,10 @@ async function checkRefund(run: PaymentRun, record: RefundRecord): Promise<void>
 }
 
 function applyRefundStatus(run: PaymentRun, record: RefundRecord, status: string, reason: AutoRefundReason): void {
-  const { payment } = run;
-  const outcome = refundOutcome(status);
-  if (outcome === 'PENDING' || record.status !== 'PENDING') return;
-  record.status = outcome;
-  if (outcome === 'PROCESSED') {
-    const s = payment.s;
-    const already = s.amountRefunded?.value ?? 0;
-    // A full refund may already show in the order's status (FULLY_REFUNDED); never count money twice.
-    s.amountRefunded = {
-      value: Math.min(already + record.amount.value, s.amountCaptured?.value ?? record.amount.value),
-      currency: record.amount.currency,
-    };
-    payment.note(`refund ${record.refundOrderId ?? ''} of ${record.amount.value} processed by Plural`);
-    payment.metrics.autoRefund(reason, AUTO_REFUND_OUTCOME.REFUNDED);
-  } else {
-    payment.note(`refund ${record.refundOrderId ?? ''} of ${record.amount.value} failed at Plural`);
-    payment.metrics.autoRefund(reason, AUTO_REFUND_OUTCOME.FAILED);
-  }
+  const outcome = run.payment.settleRefund(record, status);
+  if (outcome === undefined) return;
+  run.payment.metrics.autoRefund(
+    reason,
+    outcome === 'PROCESSED' ? AUTO_REFUND_OUTCOME.REFUNDED : AUTO_REFUND_OUTCOME.FAILED,
+  );
 }

@@ -1,0 +1,288 @@
+/**
+ * The merchant's refunds of a PROCESSED payment, through the payment workflow on the time-skipping test server against
+ * the Plural sandbox (refunds processed at once; `refund-pending.test.ts` covers refunds Plural reports PENDING).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PaymentWorkflowInput } from '../../workflows/definitions';
+import {
+  bundle,
+  capture,
+  cardInput,
+  CORRECT_OTP,
+  createFixture,
+  newReference,
+  operatorRetry,
+  putCard,
+  refund,
+  rejection,
+  scanHistories,
+  startPayment,
+  submitOtp,
+  waitForState,
+} from './harness';
+import { CARDS } from '../support/cards';
+import type { Fixture } from './harness';
+
+let fx: Fixture;
+
+beforeAll(async () => {
+  fx = await createFixture(await bundle());
+});
+afterAll(async () => {
+  await fx?.teardown();
+});
+
+const INR = (value: number) => ({ value, currency: 'INR' });
+
+/** A pre-auth OTP payment of 5000, captured in full: PROCESSED, in its refund window. */
+async function processed(overrides: Partial<PaymentWorkflowInput> = {}) {
+  const handle = await startPayment(
+    fx,
+    cardInput(newReference('rf'), await putCard(fx.vault, CARDS.nativeOtp), overrides),
+  );
+  await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
+  await submitOtp(fx, handle, 'otp', CORRECT_OTP);
+  await waitForState(handle, (s) => s.status === 'AUTHORIZED', 'AUTHORIZED');
+  const captured = await capture(handle, 'cap');
+  expect(captured.outcome).toBe('CAPTURED');
+  const state = await waitForState(handle, (s) => s.nextActions.includes('REFUND'), 'the refund window open');
+  return { handle, state, orderId: state.pluralOrderId! };
+}
+
+describe('refunds of a processed payment', () => {
+  it('refunds the rest when no amount is given, and completes at once with nothing left to refund', async () => {
+    await fx.withWorker(async () => {
+      const { handle, state, orderId } = await processed();
+      expect(state.amountRefundable).toEqual(INR(5000));
+      expect(Date.parse(state.refundWindowEndsAt!)).toBeGreaterThan(Date.parse(state.updatedAt));
+
+      const answer = await refund(handle, 'full-1', undefined, { reason: 'order returned' });
+      expect(answer.outcome).toBe('REFUNDED');
+      expect(answer.refund).toMatchObject({
+        reason: 'MERCHANT',
+        merchantRefundReference: 'full-1',
+        note: 'order returned',
+        amount: INR(5000),
+        status: 'PROCESSED',
+        rest: true,
+      });
+      expect(answer.refund.refundOrderId).toEqual(expect.any(String));
+      expect(answer.state).toMatchObject({ amountRefunded: INR(5000), amountRefundable: INR(0), nextActions: [] });
+
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'PROCESSED', amountCaptured: INR(5000), amountRefunded: INR(5000) });
+      // Nothing left to refund: the workflow did not wait out the window.
+      const closed = result.audit.find((e) => e.cause.startsWith('refund window closed'));
+      expect(Date.parse(closed!.at)).toBeLessThan(Date.parse(result.refundWindowEndsAt!));
+      expect(fx.sandbox.order(orderId)).toMatchObject({
+        status: 'FULLY_REFUNDED',
+        capturedAmount: 5000,
+        refundedAmount: 5000,
+      });
+      expect(fx.sandbox.order(answer.refund.refundOrderId!)).toMatchObject({ type: 'REFUND', parentOrderId: orderId });
+    });
+  });
+
+  it('takes two partial refunds, then completes when the refund window closes', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await processed();
+      const first = await refund(handle, 'part-1', INR(1000));
+      const second = await refund(handle, 'part-2', INR(1500));
+      expect([first.refund.status, second.refund.status]).toEqual(['PROCESSED', 'PROCESSED']);
+      expect(second.state).toMatchObject({
+        amountRefunded: INR(2500),
+        amountRefundable: INR(2500),
+        nextActions: ['REFUND'],
+      });
+      expect(second.state.refunds.map((r) => [r.merchantRefundReference, r.amount.value, r.status])).toEqual([
+        ['part-1', 1000, 'PROCESSED'],
+        ['part-2', 1500, 'PROCESSED'],
+      ]);
+      expect(second.state.audit.map((e) => e.cause)).toEqual(
+        expect.arrayContaining([
+          'refund part-1 of 1000 requested by the merchant',
+          expect.stringMatching(/^refund part-1 of 1000 processed by Plural/),
+        ]),
+      );
+
+      // The window (180 days by default) passes in virtual time; the workflow then completes.
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'PROCESSED', amountRefunded: INR(2500), nextActions: [] });
+      expect(result.audit.at(-1)?.cause).toBe('refund window closed: refunded 2500 of 5000 captured');
+      const order = fx.sandbox.order(orderId)!;
+      expect(order).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmount: 2500 });
+      expect(order.capturedAmount - order.refundedAmount).toBe(
+        result.amountCaptured!.value - result.amountRefunded!.value,
+      );
+    });
+  });
+
+  it('refuses a refund before PROCESSED, above what is left or in another currency, without calling Plural', async () => {
+    await fx.withWorker(async () => {
+      const handle = await startPayment(fx, cardInput(newReference('rf'), await putCard(fx.vault, CARDS.nativeOtp)));
+      await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP');
+      await submitOtp(fx, handle, 'otp', CORRECT_OTP);
+      const authorized = await waitForState(handle, (s) => s.status === 'AUTHORIZED', 'AUTHORIZED');
+      const ref = authorized.merchantOrderReference;
+      expect(await rejection(refund(handle, 'early', INR(1000)))).toEqual({
+        type: 'InvalidState',
+        message: `payment ${ref} is AUTHORIZED, not PROCESSED; only a processed payment can be refunded`,
+      });
+      await capture(handle, 'cap');
+      await waitForState(handle, (s) => s.nextActions.includes('REFUND'), 'the refund window open');
+      await refund(handle, 'first', INR(3000));
+      expect(await rejection(refund(handle, 'too-much', INR(2001)))).toEqual({
+        type: 'InvalidRequest',
+        message: `refund amount 2001 exceeds the 2000 left to refund on payment ${ref} (captured 5000, refunded 3000, in refunds in flight 0)`,
+      });
+      expect((await rejection(refund(handle, 'dollars', { value: 1000, currency: 'USD' }))).type).toBe(
+        'InvalidRequest',
+      );
+      expect((await rejection(refund(handle, 'tiny', INR(99)))).type).toBe('InvalidRequest');
+      expect(fx.sandbox.order(authorized.pluralOrderId!)).toMatchObject({ refundedAmount: 3000 });
+      expect(fx.sandbox.order(authorized.pluralOrderId!)?.refundIds).toHaveLength(1);
+    });
+  });
+
+  it('accepts exactly one of two concurrent refunds that together exceed the captured amount', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await processed();
+      const outcomes = await Promise.allSettled([
+        refund(handle, 'race-a', INR(3000)),
+        refund(handle, 'race-b', INR(3000)),
+      ]);
+      const accepted = outcomes.filter((o) => o.status === 'fulfilled');
+      expect(accepted).toHaveLength(1);
+      expect(accepted[0]!.value.outcome).toBe('REFUNDED');
+      const refused = outcomes.find((o) => o.status === 'rejected')!;
+      expect((refused.reason as { cause?: { type?: string } }).cause?.type).toBe('InvalidRequest');
+      expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 3000, refundIds: [expect.any(String)] });
+      const state = await waitForState(handle, (s) => s.amountRefunded?.value === 3000, 'refunded 3000');
+      expect(state.amountRefundable).toEqual(INR(2000));
+    });
+  });
+
+  it('answers a repeated reference with the same refund, and refuses it with another amount', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await processed();
+      const first = await refund(handle, 'once', INR(2000));
+      const again = await refund(handle, 'once', INR(2000));
+      expect(again.outcome).toBe('REPEATED');
+      expect(again.refund).toEqual(first.refund);
+      expect(await rejection(refund(handle, 'once', INR(2500)))).toMatchObject({ type: 'RequestConflict' });
+      expect(await rejection(refund(handle, 'once'))).toMatchObject({ type: 'RequestConflict' });
+      expect(fx.sandbox.order(orderId)).toMatchObject({
+        refundedAmount: 2000,
+        refundIds: [first.refund.refundOrderId],
+      });
+    });
+  });
+
+  it('refunds once through answers Plural loses (the retried call is the same refund)', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await processed({
+        limits: { activityRetryInitialIntervalMs: 200, activityRetryMaximumIntervalMs: 400 },
+      });
+      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
+      let answer;
+      try {
+        const pending = refund(handle, 'lost', INR(4000));
+        // Plural took the refund and the engine never heard: the retries keep sending the same reference.
+        await waitForState(
+          handle,
+          () => (fx.sandbox.order(orderId)?.refundIds?.length ?? 0) > 0,
+          'the refund at Plural',
+        );
+        await new Promise((r) => setTimeout(r, 500));
+        fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+        answer = await pending;
+      } finally {
+        fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+      }
+      expect(answer.outcome).toBe('REFUNDED');
+      expect(answer.refund.status).toBe('PROCESSED');
+      expect(fx.sandbox.injectedFaults().errorAfterCommit).toBeGreaterThan(0);
+      expect(fx.sandbox.order(orderId)).toMatchObject({
+        refundedAmount: 4000,
+        refundIds: [answer.refund.refundOrderId],
+      });
+      expect(answer.state.amountRefunded).toEqual(INR(4000));
+    });
+  });
+
+  it('parks a refund Plural keeps failing and refunds it on the operator’s retry', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await processed({
+        limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+      });
+      fx.sandbox.setFaults({ errorRate: 1, paths: ['/api/pay/v1/refunds/'] });
+      try {
+        const parked = await refund(handle, 'outage', INR(2500));
+        expect(parked.outcome).toBe('PARKED');
+        expect(parked.refund.status).toBe('PENDING');
+        expect(parked.refund.refundOrderId).toBeUndefined();
+        const state = await waitForState(handle, (s) => s.parked?.operation === 'refund', 'the refund parked');
+        // Held back while parked: another refund is checked against what is left.
+        expect(state.amountRefundable).toEqual(INR(2500));
+        expect(state.nextActions).toEqual(['OPERATOR_RETRY', 'CANCEL']);
+      } finally {
+        fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+      }
+      const after = await operatorRetry(handle, 'ops');
+      expect(after.parked).toBeUndefined();
+      expect(after.refunds[0]).toMatchObject({ merchantRefundReference: 'outage', status: 'PROCESSED' });
+      expect(after.amountRefunded).toEqual(INR(2500));
+      expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 2500 });
+    });
+  });
+
+  it('keeps nothing of a refund Plural refuses (its own limit is the last guard)', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await processed();
+      // Refunded on Plural's side (its dashboard), unknown to the engine.
+      await fx.plural.refundOrder(orderId, { merchant_order_reference: `dash-${orderId}`, order_amount: INR(4000) });
+      const answer = await refund(handle, 'over', INR(2000));
+      expect(answer.outcome).toBe('REJECTED');
+      expect(answer.message).toMatch(/exceeds refundable 1000/);
+      expect(answer.state.refunds).toEqual([]);
+      expect(answer.state.audit.at(-1)?.cause).toBe('refund over of 2000 refused by Plural: AMOUNT_LIMIT_EXCEEDED');
+      // The reference is free again: the merchant refunds what Plural still holds.
+      const retry = await refund(handle, 'over', INR(1000));
+      expect(retry.refund.status).toBe('PROCESSED');
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'FULLY_REFUNDED', refundedAmount: 5000 });
+    });
+  });
+
+  it('continues as new when its history grows, carrying its refunds', async () => {
+    await fx.withWorker(async () => {
+      // A limit below any refund's history: every run that handles a refund continues as new.
+      const { handle, orderId } = await processed({ limits: { continueAsNewAfterEvents: 20 } });
+      const firstRun = (await handle.describe()).runId;
+      const first = await refund(handle, 'can-1', INR(1000));
+      const continued = await waitForState(
+        handle,
+        (s) => s.audit.some((e) => e.cause.startsWith('continued as new')),
+        'the next run',
+      );
+      expect(continued.refunds).toEqual([first.refund]);
+      expect(continued).toMatchObject({ status: 'PROCESSED', amountRefunded: INR(1000), nextActions: ['REFUND'] });
+      const second = await refund(handle, 'can-2', INR(1500));
+      expect(second.state.amountRefunded).toEqual(INR(2500));
+      // A repeat of an earlier run's refund is still recognised.
+      expect((await refund(handle, 'can-1', INR(1000))).outcome).toBe('REPEATED');
+      // The rest: nothing is left, so the last run completes without waiting out the window.
+      await refund(handle, 'can-3');
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'PROCESSED', amountRefunded: INR(5000) });
+      expect(result.refunds.map((r) => r.merchantRefundReference)).toEqual(['can-1', 'can-2', 'can-3']);
+      expect((await handle.describe()).runId).not.toBe(firstRun);
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'FULLY_REFUNDED', refundedAmount: 5000 });
+    });
+  });
+
+  it('keeps card data and OTPs out of every refunded payment’s history', async () => {
+    const results = await scanHistories(fx);
+    expect(results.length).toBeGreaterThan(0);
+    for (const r of results) expect(r, r.workflowId).toMatchObject({ found: [], decodedInput: true });
+  });
+});

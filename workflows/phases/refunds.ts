@@ -1,0 +1,186 @@
+/**
+ * The refund window of a PROCESSED payment: the workflow stays open for `refundWindowMs` after PROCESSED (waiting on a
+ * timer, evicted from the worker's cache like any idle workflow) and takes the merchant's refunds as Updates. Each
+ * refund is one step at Plural whose merchant reference derives from `<workflowId>:refund:<merchant refund reference>`,
+ * so a retry (Temporal's, or an operator's after the step parked) is the same refund at Plural. A refund Plural
+ * reports PENDING is confirmed by its REFUND_* webhook (confirmed in turn with a Get Order of the refund order) or by
+ * Get Order on a backoff. The window closes early once everything captured is refunded; the workflow then completes.
+ * A long window continues as new when the history grows, carrying the payment's state.
+ */
+import { allHandlersFinished, continueAsNew, workflowInfo } from '@temporalio/workflow';
+import { nowMs } from '../clock';
+import { MIN_REFUND_VALUE } from '../definitions';
+import type { RefundAnswer, RefundRecord } from '../definitions';
+import { REFUND_OUTCOME, REFUND_REASON } from '../metrics';
+import type { PaymentRun } from '../run';
+import type { FailureInfo } from '../steps';
+import { refundableValue } from '../validators';
+import { answerPending } from './finish';
+
+/** The merchant's refund, as its idempotency key names it (the activity derives Plural's reference from it). */
+const stepOf = (merchantRefundReference: string): string => `refund:${merchantRefundReference}`;
+
+/**
+ * Takes refunds until the window is over (or nothing is left to refund) and no refund is in flight. Returns then;
+ * continues as new instead when the history has grown and nothing is in flight.
+ */
+export async function refundWindow(run: PaymentRun): Promise<void> {
+  const { payment, inbox, steps, durations, limits } = run;
+  payment.takingRefunds = true;
+  const windowEnd = Date.parse(payment.s.refundWindowEndsAt ?? '') || nowMs();
+  let delay = durations.reconcileInitialDelayMs;
+  let nextCheckAt = nowMs() + delay;
+  const checkSoon = (): void => {
+    delay = durations.reconcileInitialDelayMs;
+    nextCheckAt = nowMs() + delay;
+  };
+  let handled = false;
+  for (;;) {
+    // Requests accepted just before the payment was final (a capture, a cancel, an OTP) or an operator's give-up of a
+    // parked refund: each gets its answer.
+    answerPending(run);
+    const request = inbox.refunds.shift();
+    if (request) {
+      await merchantRefund(run, request);
+      handled = true;
+      checkSoon();
+      continue;
+    }
+    if (await steps.confirmEvents()) {
+      // A refund's webhook: ask Plural about each refund still pending (the parent's Get Order is done above).
+      await checkPendingRefunds(run);
+      handled = true;
+      continue;
+    }
+    const pending = pendingAtPlural(run);
+    if (pending.length > 0 && nowMs() >= nextCheckAt) {
+      await checkPendingRefunds(run);
+      delay = Math.min(delay * 2, durations.refundReconcileMaxDelayMs);
+      nextCheckAt = nowMs() + delay;
+      handled = true;
+      continue;
+    }
+    const open = nowMs() < windowEnd && refundableValue(payment.s) >= MIN_REFUND_VALUE;
+    if (!open && pending.length === 0 && inbox.refunds.length === 0) break;
+    const info = workflowInfo();
+    if (
+      handled &&
+      (info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents) &&
+      inbox.refunds.length === 0 &&
+      inbox.unconfirmed.length === 0 &&
+      allHandlersFinished()
+    ) {
+      payment.note(`continued as new after ${info.historyLength} history events`);
+      await continueAsNew<(input: typeof run.input) => Promise<unknown>>({
+        ...run.input,
+        continued: { state: payment.snapshot(), seenEvents: [...inbox.seenEvents] },
+      });
+    }
+    // Wake for the next look at a pending refund, and at the window's end while it is open.
+    const until = pending.length === 0 ? windowEnd : open ? Math.min(nextCheckAt, windowEnd) : nextCheckAt;
+    await steps.waitFor(until, () => hasWork(run));
+  }
+  payment.takingRefunds = false;
+  payment.note(
+    `refund window closed: refunded ${payment.s.amountRefunded?.value ?? 0} of ${payment.s.amountCaptured?.value ?? 0} captured`,
+  );
+}
+
+function hasWork(run: PaymentRun): boolean {
+  const { inbox } = run;
+  return (
+    inbox.refunds.length > 0 ||
+    inbox.cancel !== undefined ||
+    inbox.captures.length > 0 ||
+    inbox.otps.length > 0 ||
+    inbox.resends.length > 0
+  );
+}
+
+/** Refunds Plural has taken and not yet reported PROCESSED or FAILED. */
+function pendingAtPlural(run: PaymentRun): RefundRecord[] {
+  return run.payment.s.refunds.filter((r) => r.status === 'PENDING' && r.refundOrderId !== undefined);
+}
+
+/** Reads each pending refund's order at Plural and applies what it says. */
+async function checkPendingRefunds(run: PaymentRun): Promise<void> {
+  const { payment, steps } = run;
+  let changed = false;
+  for (const record of pendingAtPlural(run)) {
+    const order = await steps.lookup(record.refundOrderId ?? '');
+    if (order && payment.settleRefund(record, order.status) !== undefined) changed = true;
+  }
+  if (changed) payment.upsertMemo();
+}
+
+/**
+ * Sends one merchant refund to Plural and answers its Update: at once with PARKED when Plural keeps failing (the step
+ * then waits for an operator), else once Plural has answered.
+ */
+async function merchantRefund(
+  run: PaymentRun,
+  request: { id: string; merchantRefundReference: string },
+): Promise<void> {
+  const { payment, steps, inbox, workflowId } = run;
+  const ref = request.merchantRefundReference;
+  const record = payment.merchantRefund(ref);
+  if (!record) throw new Error(`refund ${ref} was accepted but has no record`);
+  let answered = false;
+  const reply = (outcome: RefundAnswer['outcome'], message?: string, refund: RefundRecord = record): void => {
+    if (answered) return;
+    answered = true;
+    inbox.answer(request.id, {
+      outcome,
+      refund: { ...refund, amount: { ...refund.amount } },
+      ...(message !== undefined ? { message } : {}),
+      state: payment.snapshot(),
+    } satisfies RefundAnswer);
+  };
+  let rejected: FailureInfo | undefined;
+  const refund = await steps.run(
+    'refund',
+    () =>
+      steps.acts.refundOrder({
+        workflowId,
+        orderId: payment.s.pluralOrderId ?? '',
+        amount: record.amount,
+        step: stepOf(ref),
+      }),
+    (f) => {
+      rejected = f;
+      return 'stop';
+    },
+    // The merchant hears PARKED now; an operator's retry (or give-up) decides later.
+    (f) => reply('PARKED', f.message),
+  );
+  if (refund) {
+    record.reference = refund.reference;
+    record.refundOrderId = refund.refundOrderId;
+    payment.note(
+      `refund ${ref} of ${record.amount.value} taken by Plural as order ${refund.refundOrderId} (${refund.status})`,
+    );
+    if (payment.settleRefund(record, refund.status) !== undefined) payment.upsertMemo();
+    reply('REFUNDED');
+    return;
+  }
+  if (rejected) {
+    // Plural refused: nothing was refunded, so nothing is kept (the reference may be used again) but the audit entry.
+    payment.s.refunds.splice(payment.s.refunds.indexOf(record), 1);
+    record.status = 'FAILED';
+    record.failure = { code: rejected.code, message: rejected.message };
+    payment.note(`refund ${ref} of ${record.amount.value} refused by Plural: ${rejected.code}`);
+    payment.metrics.refund(REFUND_REASON.MERCHANT, REFUND_OUTCOME.REJECTED);
+    reply('REJECTED', rejected.message);
+    return;
+  }
+  // An operator gave up on the parked refund. Plural may still have taken it (an answer lost in an outage): its own
+  // limit (captured − refunded) then refuses any later refund that would exceed what was captured.
+  record.status = 'FAILED';
+  record.failure = {
+    code: 'REFUND_ABANDONED',
+    message: 'an operator gave up on the refund while Plural could not be reached',
+  };
+  payment.note(`refund ${ref} abandoned by an operator while parked`);
+  payment.metrics.refund(REFUND_REASON.MERCHANT, REFUND_OUTCOME.FAILED);
+  reply('REJECTED', record.failure.message);
+}
