@@ -82,7 +82,7 @@ export interface BenchReport {
 const TARGETS = {
   paymentsPerSecond: 100,
   engineOverFloor: 0.8,
-  overheadRatio: 1.3,
+  overheadRatio: 1.2,
   parkedWorkerMiB: 300,
   firstPaymentMs: 15_000,
 };

@@ -29,7 +29,7 @@ export interface OverheadResult {
   failures: string[];
   engine: StepLatencies;
   direct: StepLatencies;
-  /** engine p50 / direct p50 of the whole payment (target ≤ 1.3). */
+  /** engine p50 / direct p50 of the whole payment (target ≤ 1.2). */
   ratioP50: number;
   ratioMean: number;
 }
