@@ -194,7 +194,11 @@ async function runBatch(
   });
 }
 
-/** Counts the histories of the completed workflows among `workflowIds` (payloads stay encrypted: none is read). */
+/**
+ * Counts the histories among `workflowIds` that hold the three answered Updates (create, OTP, capture): a PROCESSED
+ * payment's workflow stays open through its refund window, so completion is not the mark. Payloads stay encrypted:
+ * none is read.
+ */
 async function countHistories(address: string, workflowIds: readonly string[]): Promise<HistoryCount[]> {
   const connection = await Connection.connect({ address });
   const typeName = (n: number): string => temporal.api.enums.v1.EventType[n] ?? String(n);
@@ -203,7 +207,10 @@ async function countHistories(address: string, workflowIds: readonly string[]): 
     const client = new Client({ connection });
     for (const id of workflowIds) {
       const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
-      if (typeName(events.at(-1)?.eventType ?? 0) !== 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED') continue;
+      const completedUpdates = events.filter(
+        (e) => typeName(e.eventType ?? 0) === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED',
+      ).length;
+      if (completedUpdates < 3) continue;
       counts.push(countHistory(events, typeName));
     }
   } finally {

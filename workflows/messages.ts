@@ -60,6 +60,13 @@ export interface PendingCancel {
 }
 
 /** What arrived and has not been handled yet; drained by the phases, which answer each request by its Update id. */
+/** A gateway event waiting for its Get Order: what it claims Plural's order is, and whether it is about a refund. */
+export interface UnconfirmedEvent {
+  label: string;
+  claimedStatus: string;
+  aboutRefund: boolean;
+}
+
 export class Inbox {
   readonly otps: { id: string; otpHandle: string }[] = [];
   readonly resends: { id: string }[] = [];
@@ -72,8 +79,8 @@ export class Inbox {
   operatorRetries = 0;
   /** Gateway events already seen (`callback:<order>:<status>`, `webhook:<webhook-id>`). */
   readonly seenEvents = new Set<string>();
-  /** Gateway events waiting for a Get Order to confirm what they say (labels, for the audit trail). */
-  readonly unconfirmed: string[] = [];
+  /** Gateway events waiting for a Get Order to confirm what they say (labelled for the audit trail). */
+  readonly unconfirmed: UnconfirmedEvent[] = [];
   private readonly answers = new Map<string, unknown>();
 
   /** Records a cancel request; one already waiting absorbs it (both get its answer). */
@@ -265,7 +272,7 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
       return;
     }
     payment.note(`${label} received; confirming with Get Order`);
-    inbox.unconfirmed.push(label);
+    inbox.unconfirmed.push({ label, claimedStatus, aboutRefund });
   };
   // Anyone who reaches Temporal can send a Signal with any payload: a malformed one is noted (without its content)
   // and otherwise ignored, rather than failing the workflow task or reaching the payment.

@@ -6,7 +6,7 @@
 import { ActivityFailure, ApplicationFailure, condition, log, proxyActivities } from '@temporalio/workflow';
 import type { OrderSnapshot, PaymentActivities } from '../activities';
 import { isoAt, nowMs } from './clock';
-import { ENGINE_FAILURE_CODE, FAILURE_TYPE } from './definitions';
+import { ENGINE_FAILURE_CODE, FAILURE_TYPE, PAYMENT_STATUS } from './definitions';
 import type { ParkedOperation, PaymentDurations, PaymentLimits } from './definitions';
 import type { Inbox } from './messages';
 import { RECONCILE_OUTCOME, RECONCILE_TRIGGER } from './metrics';
@@ -202,7 +202,21 @@ export class Steps {
    */
   async confirmEvents(): Promise<boolean> {
     if (!this.confirmDue()) return false;
-    const labels = this.inbox.unconfirmed.splice(0);
+    // What Plural's order has been read as since an event came may already say what it claims (a webhook arriving
+    // while the Get Order after an OTP, or the capture, was on its way): nothing is left to confirm for it.
+    const events = this.inbox.unconfirmed.splice(0).filter((e) => {
+      if (e.aboutRefund) return true;
+      const processed = this.payment.status === PAYMENT_STATUS.PROCESSED;
+      if (!processed && e.claimedStatus !== this.payment.s.pluralOrderStatus) return true;
+      this.payment.note(
+        processed
+          ? `${e.label}: the payment is PROCESSED, nothing to confirm`
+          : `${e.label}: Plural's order was read as ${e.claimedStatus} since, nothing to confirm`,
+      );
+      return false;
+    });
+    if (events.length === 0) return false;
+    const labels = events.map((e) => e.label);
     const before = this.payment.status;
     if (await this.reconcile(`Get Order to confirm ${labels.join(', ')}`, RECONCILE_TRIGGER.EVENT)) {
       this.confirmDelayMs = this.durations.reconcileInitialDelayMs;
@@ -212,7 +226,7 @@ export class Steps {
         );
       }
     } else {
-      this.inbox.unconfirmed.unshift(...labels);
+      this.inbox.unconfirmed.unshift(...events);
       this.confirmAt = nowMs() + this.confirmDelayMs;
       this.confirmDelayMs = Math.min(this.confirmDelayMs * 2, this.durations.reconcileMaxDelayMs);
     }

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callbackSignalOf, webhookSignalOf } from '../../api/gateway-events';
-import { callbackReceivedSignal } from '../../workflows/definitions';
+import { callbackReceivedSignal, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
 import { callbackSignalProblem, webhookSignalProblem } from '../../workflows/signal-guards';
 import { CARDS } from '../support/cards';
@@ -72,7 +72,7 @@ describe('signal shape checks', () => {
   });
 });
 
-describe('malformed signals through Temporal', () => {
+describe('gateway signals through Temporal', () => {
   let fx: Fixture;
   beforeAll(async () => {
     fx = await createFixture(await bundle());
@@ -123,6 +123,54 @@ describe('malformed signals through Temporal', () => {
       const acs = await authenticateAtSandbox(fx.sandbox, before.pluralPaymentIds[0]!);
       await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
       await waitForStatus(handle, 'AUTHORIZED');
+    });
+  });
+
+  it('spend a Get Order only on an event that claims something other than what Plural was last read to say', async () => {
+    await fx.withWorker(async () => {
+      const ref = newReference('sig');
+      const handle = await startPayment(fx, cardInput(ref, await putCard(fx.vault, CARDS.challenge)));
+      const before = await waitForStatus(handle, 'AWAITING_CHALLENGE');
+      const orderId = before.pluralOrderId!;
+      const acs = await authenticateAtSandbox(fx.sandbox, before.pluralPaymentIds[0]!);
+      await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+      const authorized = await waitForStatus(handle, 'AUTHORIZED');
+      expect(authorized.pluralOrderStatus).toBe('AUTHORIZED');
+      const getOrders = async (): Promise<number> =>
+        ((await handle.fetchHistory()).events ?? []).filter(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'getOrder',
+        ).length;
+      const read = await getOrders();
+
+      // Says what the payment already read from Plural: noted, no Get Order.
+      await handle.signal(webhookReceivedSignal, {
+        webhookId: 'w-same',
+        eventType: 'ORDER_AUTHORIZED',
+        orderId,
+        orderStatus: 'AUTHORIZED',
+      });
+      await waitForState(
+        handle,
+        (x) =>
+          x.audit.some((e) => e.cause.includes("(w-same) received: Plural's order was already read as AUTHORIZED")),
+        'the repeated claim noted',
+      );
+      expect(await getOrders()).toBe(read);
+
+      // Claims something else: confirmed with one Get Order, and the payment stays what Plural's order says.
+      await handle.signal(webhookReceivedSignal, {
+        webhookId: 'w-other',
+        eventType: 'ORDER_FAILED',
+        orderId,
+        orderStatus: 'FAILED',
+      });
+      const s = await waitForState(
+        handle,
+        (x) => x.audit.some((e) => /w-other.*Plural's order is AUTHORIZED, payment stays AUTHORIZED/.test(e.cause)),
+        'the other claim confirmed',
+      );
+      expect(s.status).toBe('AUTHORIZED');
+      expect(await getOrders()).toBe(read + 1);
     });
   });
 });
