@@ -48,23 +48,30 @@ export function createTemporalIdempotencyStore(options: TemporalIdempotencyStore
         merchantId,
         ...(options.retentionMs !== undefined ? { retentionMs: options.retentionMs } : {}),
       };
-      const startWorkflowOperation = new WithStartWorkflowOperation(IDEMPOTENCY_WORKFLOW_TYPE, {
-        taskQueue,
-        workflowId,
-        args: [input],
-        // A running key takes the claim; an expired (completed) one starts afresh: a key is new after 24 h.
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      });
-      try {
-        return await client.withDeadline(Date.now() + callTimeoutMs, () =>
-          client.workflow.executeUpdateWithStart(claimIdempotencyKeyUpdate, {
-            args: [request],
-            startWorkflowOperation,
-          }),
-        );
-      } catch (err) {
-        throw new EngineUnavailableError('Temporal call failed: claim an idempotency key', err);
+      const deadline = Date.now() + callTimeoutMs;
+      // Tried twice within the deadline: a key's workflow completing (24 h) just as the claim arrives fails the claim,
+      // and the second starts the new record. Claiming again is safe: a claim already taken answers CLAIMED.
+      for (let attempt = 1; ; attempt += 1) {
+        const startWorkflowOperation = new WithStartWorkflowOperation(IDEMPOTENCY_WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId,
+          args: [input],
+          // A running key takes the claim; an expired (completed) one starts afresh: a key is new after 24 h.
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        });
+        try {
+          return await client.withDeadline(deadline, () =>
+            client.workflow.executeUpdateWithStart(claimIdempotencyKeyUpdate, {
+              args: [request],
+              startWorkflowOperation,
+            }),
+          );
+        } catch (err) {
+          if (attempt >= 2 || Date.now() >= deadline) {
+            throw new EngineUnavailableError('Temporal call failed: claim an idempotency key', err);
+          }
+        }
       }
     },
     complete: (workflowId, request) =>

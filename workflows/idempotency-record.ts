@@ -26,6 +26,8 @@ export class IdempotencyRecord {
     const s = this.state;
     if (s.fingerprint !== undefined && s.fingerprint !== request.fingerprint) return { outcome: 'MISMATCH' };
     if (s.response) return { outcome: 'COMPLETED', response: s.response };
+    // The same claim again (its first answer was lost on the way back to the API): it still holds the key.
+    if (s.claim?.id === request.claimId) return { outcome: 'CLAIMED' };
     if (s.claim && s.claim.leaseEndsAt > nowMs) {
       return { outcome: 'IN_PROGRESS', leaseEndsAt: new Date(s.claim.leaseEndsAt).toISOString() };
     }

@@ -158,6 +158,13 @@ describe('a key’s record (the key workflow’s rules)', () => {
     expect(r.claim(claim('c2', 'ik1:b'), 1)).toEqual({ outcome: 'MISMATCH' });
   });
 
+  it('answers the same claim again as claimed (its first answer was lost on the way back)', () => {
+    const r = new IdempotencyRecord();
+    r.claim(claim('c1'), 0);
+    expect(r.claim(claim('c1'), 1_000)).toEqual({ outcome: 'CLAIMED' });
+    expect(r.claim(claim('c2'), 2_000)).toMatchObject({ outcome: 'IN_PROGRESS' });
+  });
+
   it('lets a retry take over a claim whose lease ran out (its API died)', () => {
     const r = new IdempotencyRecord();
     r.claim(claim('c1'), 0);
