@@ -16,6 +16,8 @@ import { EngineUnavailableError } from './engine';
 import type { CardVaultPort, PaymentEngine } from './engine';
 import { ApiError, ERROR_TYPE, notFound, unauthorized, unavailable } from './errors';
 import type { GatewayProbe } from './gateway-probe';
+import { createIdempotencyMiddleware } from './idempotency';
+import type { IdempotencyStore } from './idempotency';
 import { bodyParserError, digest, engineRefusal } from './http';
 import { createMetrics } from './metrics';
 import type { ApiMetrics } from './metrics';
@@ -106,6 +108,11 @@ export interface ApiOptions {
    * run in other processes and reach the vault over HTTP (`CARD_VAULT_URL`). It authenticates with its own token.
    */
   cardVaultRouter?: RequestHandler;
+  /**
+   * Where `Idempotency-Key`s are kept (`createTemporalIdempotencyStore`): durable, shared by every API instance.
+   * Unset: a request with the header answers 503 `idempotency_unavailable`; requests without it are unaffected.
+   */
+  idempotency?: IdempotencyStore;
 }
 
 /** Where {@link ApiOptions.cardVaultRouter} is mounted. Internal: not in the public OpenAPI document. */
@@ -184,17 +191,25 @@ export function createApp(options: ApiOptions): express.Express {
   };
   const bodyLimit = options.bodyLimitBytes ?? 32 * 1024;
   const json = express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] });
+  const timings = { ...DEFAULT_TIMINGS, ...options.timings };
+  const idempotency = createIdempotencyMiddleware({
+    store: options.idempotency,
+    fingerprintKey: options.fingerprintKey,
+    // A claim outlives the longest request (the server ends a request at 60 s): only a dead API leaves it to expire.
+    leaseMs: Math.max(60_000, 2 * Math.max(timings.startWaitMs, timings.actionWaitMs)),
+    logger,
+  });
 
   const ctx: RouteContext = {
     options,
     engine: options.engine,
     vault: options.vault,
-    timings: { ...DEFAULT_TIMINGS, ...options.timings },
+    timings,
     now,
     logger,
     metrics,
     authenticate,
-    merchant: [authenticate, json],
+    merchant: [authenticate, json, idempotency],
     bodyLimit,
   };
   app.use(paymentRoutes(ctx));

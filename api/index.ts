@@ -26,4 +26,14 @@ export { buildOpenApiDocument } from './openapi';
 export { createReturnLinks, RETURN_LINK_PARAM, RETURN_LINK_REFUSAL } from './return-link';
 export type { ReturnLinkCheck, ReturnLinkOptions, ReturnLinkRefusal, ReturnLinks } from './return-link';
 export { createTemporalEngine } from './temporal-engine';
+export {
+  createIdempotencyMiddleware,
+  DEFAULT_MERCHANT_ID,
+  IDEMPOTENCY_ERROR_CODE,
+  IDEMPOTENCY_HEADER,
+  merchantIdOf,
+} from './idempotency';
+export type { IdempotencyMiddlewareOptions, IdempotencyStore } from './idempotency';
+export { createTemporalIdempotencyStore } from './temporal-idempotency-store';
+export type { TemporalIdempotencyStoreOptions } from './temporal-idempotency-store';
 export type { TemporalEngineOptions } from './temporal-engine';

@@ -3,6 +3,7 @@
  * serves is documented here (and nothing else), so the two cannot drift apart.
  */
 import { PAYMENT_STATUS } from '../workflows/definitions';
+import { withIdempotencyKey } from './openapi-idempotency';
 import { LIST_LIMIT } from './schemas';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -200,7 +201,7 @@ export interface OpenApiOptions {
 
 /** The OpenAPI 3.1 document served at `/openapi.json`. */
 export function buildOpenApiDocument(options: OpenApiOptions) {
-  return {
+  return withIdempotencyKey({
     openapi: '3.1.0',
     info: {
       title: 'Plural payment engine API',
@@ -1026,7 +1027,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
         },
       },
     },
-  };
+  });
 }
 
 function callbackOperation(operationId: string, where: string) {

@@ -15,6 +15,7 @@ import { createGatewayProbe } from './gateway-probe';
 import { startApiServer } from './main';
 import { createPluralCustomerDirectory } from './plural-customers';
 import { createTemporalEngine } from './temporal-engine';
+import { createTemporalIdempotencyStore } from './temporal-idempotency-store';
 
 /** Exit code for a configuration error (sysexits EX_CONFIG), as `npm run worker` uses. */
 export const EXIT_CONFIG_ERROR = 78;
@@ -47,17 +48,16 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
       'MERCHANT_SUCCESS_URL / MERCHANT_FAILURE_URL unset: the callback redirects to /dev/return, which only the dev stack serves',
     );
   }
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: createDataConverter(config.payloadEncryption),
+  });
   const api = await startApiServer({
     host: config.listen.host,
     port: config.listen.port,
-    engine: createTemporalEngine({
-      client: new Client({
-        connection,
-        namespace: config.temporal.namespace,
-        dataConverter: createDataConverter(config.payloadEncryption),
-      }),
-      taskQueue: config.temporal.taskQueue,
-    }),
+    engine: createTemporalEngine({ client, taskQueue: config.temporal.taskQueue }),
+    idempotency: createTemporalIdempotencyStore({ client, taskQueue: config.temporal.taskQueue }),
     vault: router ? router.localVault : memoryVault!,
     ...(plural ? { customers: createPluralCustomerDirectory({ plural, timeoutMs }) } : {}),
     ...(gatewayProbe ? { gatewayProbe } : {}),

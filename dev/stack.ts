@@ -24,6 +24,7 @@ import {
   createPluralCustomerDirectory,
   createReturnLinks,
   createTemporalEngine,
+  createTemporalIdempotencyStore,
 } from '../api';
 import { InMemoryCardVault } from '../card-vault';
 import {
@@ -417,10 +418,9 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     });
 
     const urls = resolveApiUrls(apiConfig, port);
-    const engine = createTemporalEngine({
-      client: new Client({ connection, namespace: apiConfig.temporal.namespace, dataConverter }),
-      taskQueue: apiConfig.temporal.taskQueue,
-    });
+    const apiClient = new Client({ connection, namespace: apiConfig.temporal.namespace, dataConverter });
+    const engine = createTemporalEngine({ client: apiClient, taskQueue: apiConfig.temporal.taskQueue });
+    const idempotency = createTemporalIdempotencyStore({ client: apiClient, taskQueue: apiConfig.temporal.taskQueue });
     const gatewayProbe =
       apiConfig.plural.baseUrl !== undefined ? createGatewayProbe({ baseUrl: apiConfig.plural.baseUrl }) : undefined;
     if (gatewayProbe) cleanups.push(() => gatewayProbe.close());
@@ -429,6 +429,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const apiApp = createApp({
       engine,
       vault,
+      idempotency,
       customers: createPluralCustomerDirectory({ plural }),
       ...(gatewayProbe ? { gatewayProbe } : {}),
       apiKeys: apiConfig.apiKeys,

@@ -17,7 +17,7 @@ export interface RouteContext {
   metrics: ApiMetrics;
   /** Bearer authentication of a merchant. */
   authenticate: RequestHandler;
-  /** Authentication, then a JSON body. */
+  /** Authentication, then a JSON body, then the `Idempotency-Key` (every mutating merchant route takes these). */
   merchant: RequestHandler[];
   /** JSON and form body limit, bytes. */
   bodyLimit: number;

@@ -371,7 +371,16 @@ describe('npm start, end to end over HTTP', () => {
 
   it('stops cleanly on SIGTERM and keeps the Temporal state in its data folder across a restart', async () => {
     const reference = ref('persisted');
-    await createPayment(reference, CARDS.nativeOtp, false);
+    // Created with an Idempotency-Key: the restarted API replays this answer (the key lives in Temporal).
+    const key = { 'Idempotency-Key': `create-${reference}` };
+    const request = {
+      merchant_order_reference: reference,
+      amount: { value: 125_000, currency: 'INR' },
+      pre_auth: false,
+      card: card(CARDS.nativeOtp),
+    };
+    const created = await call('POST', '/v1/payments', request, key);
+    expect(created.status).toBe(201);
     expect((await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP })).status).toBeLessThan(300);
     await untilStatus(reference, 'PROCESSED');
 
@@ -383,6 +392,12 @@ describe('npm start, end to end over HTTP', () => {
     call = apiClient(stack.info);
     expect(stack.info.workflowBundle).toBe('cache');
     expect((await payment(reference)).status).toBe('PROCESSED');
+    const replayed = await call('POST', '/v1/payments', request, key);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect([replayed.status, replayed.body]).toEqual([201, created.body]);
+    const otherBody = await call('POST', '/v1/payments', { ...request, amount: { value: 1, currency: 'INR' } }, key);
+    expect(otherBody.status).toBe(409);
+    expect(otherBody.body.error?.code).toBe('idempotency_key_mismatch');
     expect(await stack.stop('SIGINT')).toBe(0);
   }, 180_000);
 });

@@ -1,12 +1,15 @@
 /**
  * The payment paths whose histories are committed as replay fixtures (`record-histories.ts` records them on the real
  * dev server; `replay.test.ts` replays them). Each scenario runs one payment to its end in wall-clock time, so the
- * windows it waits out are short ones given in the workflow input.
+ * windows it waits out are short ones given in the workflow input. One more runs an idempotency key's workflow.
  */
 import assert from 'node:assert/strict';
+import type { WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
+import { createTemporalIdempotencyStore } from '../../api/temporal-idempotency-store';
 import { callbackReceivedSignal } from '../../workflows/definitions';
+import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { CARDS } from '../support/cards';
@@ -31,8 +34,8 @@ import {
 import type { Fixture, PaymentHandle } from './harness';
 
 export interface Scenario {
-  /** Runs one payment to a terminal status and returns its handle. */
-  run(fx: Fixture): Promise<PaymentHandle>;
+  /** Runs one payment (or idempotency key) to the end of its workflow and returns its handle. */
+  run(fx: Fixture): Promise<PaymentHandle | WorkflowHandle>;
   /**
    * Activities that replace real ones for this scenario, to produce a timing the sandbox cannot (they wrap the real
    * activity, which still talks to the sandbox).
@@ -279,6 +282,33 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (fx) => {
       const h = await otpPayment(fx);
       for (const [i, otp] of WRONG_OTPS.entries()) await submitOtp(fx, h, `wrong-${i + 1}`, otp);
+      await h.result();
+      return h;
+    },
+  },
+  /**
+   * An idempotency key (remembered 2 s here, 24 h by default): claimed, claimed again while in progress, released
+   * bound to its request, claimed again and completed, replayed, refused to another request, then expired.
+   */
+  'idempotency-key': {
+    run: async (fx) => {
+      const store = createTemporalIdempotencyStore({
+        client: fx.env.client,
+        taskQueue: fx.taskQueue,
+        retentionMs: 2_000,
+      });
+      const id = idempotencyWorkflowId('default', `${'ab'.repeat(28)}${Date.now().toString(16).slice(-8)}`);
+      const claim = (claimId: string, fingerprint = 'ik1:recorded') =>
+        store.claim(id, 'default', { claimId, fingerprint, leaseMs: 60_000 });
+      assert.equal((await claim('c1')).outcome, 'CLAIMED');
+      assert.equal((await claim('c2')).outcome, 'IN_PROGRESS');
+      assert.equal(await store.release(id, { claimId: 'c1', keepBinding: true }), true);
+      assert.equal((await claim('c3')).outcome, 'CLAIMED');
+      const response = { status: 201, body: { object: 'payment', status: 'AWAITING_OTP' }, location: '/v1/payments/x' };
+      assert.equal(await store.complete(id, { claimId: 'c3', fingerprint: 'ik1:recorded', response }), true);
+      assert.deepEqual(await claim('c4'), { outcome: 'COMPLETED', response });
+      assert.equal((await claim('c5', 'ik1:another')).outcome, 'MISMATCH');
+      const h = fx.env.client.workflow.getHandle(id);
       await h.result();
       return h;
     },
