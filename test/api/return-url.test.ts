@@ -3,9 +3,11 @@
  * and Plural's callback sends the browser there with the payment's reference and status as the engine knows it, a
  * timestamp and an HMAC the merchant verifies — for a replayed or stale callback too, without trusting its claim.
  */
+import Ajv2020 from 'ajv/dist/2020';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import {
+  buildOpenApiDocument,
   checkReturnUrl,
   createReturnUrlPolicy,
   returnSignature,
@@ -286,6 +288,23 @@ describe("the callback's redirect to a payment's return_url", () => {
 });
 
 describe('return URL rules and signatures', () => {
+  it('the request and the payment with return_url and merchant_metadata conform to the OpenAPI document', async () => {
+    const doc = buildOpenApiDocument({ serverUrl: 'x' });
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    ajv.addSchema({ $id: 'doc', components: doc.components });
+    const validate = ajv.compile({ $ref: 'doc#/components/schemas/Payment' });
+    const validateRequest = ajv.compile({ $ref: 'doc#/components/schemas/CreatePaymentRequest' });
+    const body = cardPayment('ru-doc', { return_url: 'https://shop.example/r', merchant_metadata: { a: 'b' } });
+    expect(validateRequest(body), JSON.stringify(validateRequest.errors)).toBe(true);
+    expect(validateRequest({ ...body, return_url: 'x'.repeat(2049) })).toBe(false);
+    const api = makeApi({}, { returnUrlPolicy: policy() });
+    const res = await request(api.app).post('/v1/payments').set(auth).send(body);
+    expect(res.body).toMatchObject({ return_url: 'https://shop.example/r', merchant_metadata: { a: 'b' } });
+    expect(validate(res.body), JSON.stringify(validate.errors)).toBe(true);
+    const plain = await request(api.app).post('/v1/payments').set(auth).send(cardPayment('ru-doc-2'));
+    expect(validate(plain.body), JSON.stringify(validate.errors)).toBe(true);
+  });
+
   it('compares the host after parsing: IDN as punycode, default port dropped', () => {
     expect(checkReturnUrl('https://bücher.example/x', ['xn--bcher-kva.example'])).toEqual({
       ok: true,
