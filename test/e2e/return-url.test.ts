@@ -138,6 +138,49 @@ describe('return_url and merchant_metadata, end to end', () => {
     expect(again).toMatchObject({ ok: true, reference, status: 'CANCELLED' });
   }, 90_000);
 
+  it("brings the browser back to the payment's return_url after Plural's hosted checkout, signed", async () => {
+    const reference = ref('hosted');
+    const created = await call('POST', '/v1/payments', {
+      merchant_order_reference: reference,
+      amount: { value: 49_900, currency: 'INR' },
+      hosted_checkout: true,
+      return_url: `${merchantOrigin}/hosted/return`,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ status: 'AWAITING_CHALLENGE', return_url: `${merchantOrigin}/hosted/return` });
+    // On Plural's page the customer picks a card (no card data reaches the engine), then approves the challenge.
+    const checkout = new URL(String(created.body.redirect_url));
+    const picked = await fetch(checkout, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token: checkout.searchParams.get('token')!,
+        card: 'mastercard-challenge',
+      }).toString(),
+    });
+    expect(picked.status).toBe(303);
+    const challenge = await fetch(new URL(picked.headers.get('location') ?? '', checkout));
+    const form = parseForms(await challenge.text(), challenge.url).find((f) =>
+      f.buttons.some((b) => b.label === 'Approve'),
+    );
+    expect(form).toBeDefined();
+    const afterClick = await submitForm(
+      form!,
+      form!.buttons.find((b) => b.label === 'Approve'),
+    );
+    const callbackForm = parseForms(await afterClick.text(), afterClick.url).find((f) => f.id === 'callback');
+    expect(callbackForm?.action).toBe(`${stack.info.api}/v1/callbacks/plural`);
+    const callback = await submitForm(callbackForm!);
+    expect(callback.status).toBe(303);
+    const landed = await fetch(callback.headers.get('location') ?? '');
+    expect(landed.status).toBe(200);
+    expect(arrivals.at(-1)).toMatchObject({
+      path: '/hosted/return',
+      verified: { ok: true, reference, status: 'PROCESSED' },
+    });
+  }, 90_000);
+
   it('writes neither the metadata nor the return-signing secret to the API or worker output', () => {
     const out = stack.output();
     // The API's and the worker's lines are both there (debug level), for the payments above.
