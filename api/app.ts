@@ -28,6 +28,7 @@ import { gatewayEventRoutes } from './routes/gateway-events';
 import { operationRoutes } from './routes/operations';
 import { paymentRoutes } from './routes/payments';
 import type { ReturnLinks } from './return-link';
+import type { ReturnUrlPolicy } from './return-url';
 import { REFERENCE_PATTERN } from './schemas';
 
 /** How long the API waits for the engine before answering; every wait is bounded. */
@@ -67,6 +68,16 @@ export interface ApiOptions {
    * page that shows the payment only to a signed link, as the dev stack's does; unset: reference and status only.
    */
   returnLinks?: ReturnLinks;
+  /**
+   * Which hosts a payment's `return_url` may point at, and the secret its redirect is signed with, per merchant
+   * (`return-url.ts`); unset: every `return_url` is refused (400 `return_url_not_allowed`).
+   */
+  returnUrlPolicy?: ReturnUrlPolicy;
+  /**
+   * How long the callback waits for the payment to leave its awaiting status (the workflow confirms the callback with
+   * Get Order) before redirecting to a `return_url` with the status as it then is, ms. @default 3000
+   */
+  returnStatusWaitMs?: number;
   logger?: AppLogger;
   metrics?: ApiMetrics;
   timings?: Partial<ApiTimings>;

@@ -8,7 +8,8 @@
  *   a customer cannot come back from Plural's page after their window to pay has closed;
  * - **repeats**: a callback already delivered (the same signature) within that window is not delivered again.
  * Neither is a refusal the browser sees: it is still sent to the merchant's page, which reads the payment's status
- * from the API. Nothing moves money on a callback anyway: the workflow confirms each with Get Order and ignores one it
+ * from the API (a payment's own `return_url` gets the status the engine has now, signed — never the callback's claim;
+ * see return-url.ts). Nothing moves money on a callback anyway: the workflow confirms each with Get Order and ignores one it
  * has seen (`callback:<order>:<status>`), so this is defence in depth, and the place where such callbacks are counted.
  */
 import { DEFAULT_DURATIONS } from '../workflows/definitions';

@@ -42,7 +42,7 @@ function keyedHash(key: string, what: string, value: string): string {
   return createHmac('sha256', key).update(`${what}\u0000${value}`).digest('hex');
 }
 
-/** The `v2:` form: the `v1` form with each card identified by a keyed hash, plus the order's notes and metadata. */
+/** The `v2:` form: the `v1` form with each card identified by a keyed hash, plus the order's notes, metadata and return URL. */
 function v2Form(body: CreatePaymentRequest, key: string): unknown {
   return {
     merchant_order_reference: body.merchant_order_reference,
@@ -67,6 +67,8 @@ function v2Form(body: CreatePaymentRequest, key: string): unknown {
     customer: body.customer,
     notes: body.notes,
     merchant_metadata: body.merchant_metadata,
+    // Absent (undefined, dropped) unless sent: fingerprints of requests without it are as before.
+    return_url: body.return_url,
   };
 }
 

@@ -25,6 +25,18 @@ export type { ApiMetrics } from './metrics';
 export { buildOpenApiDocument } from './openapi';
 export { createReturnLinks, RETURN_LINK_PARAM, RETURN_LINK_REFUSAL } from './return-link';
 export type { ReturnLinkCheck, ReturnLinkOptions, ReturnLinkRefusal, ReturnLinks } from './return-link';
+export {
+  canonicalHost,
+  checkReturnUrl,
+  createReturnUrlPolicy,
+  RETURN_PARAM,
+  RETURN_URL_NOT_ALLOWED,
+  returnRedirectUrl,
+  returnSignature,
+  returnSignatureCanonical,
+  verifyReturn,
+} from './return-url';
+export type { ReturnUrlCheck, ReturnUrlPolicy, ReturnUrlPolicyOptions, ReturnVerification } from './return-url';
 export { createTemporalEngine } from './temporal-engine';
 export {
   createIdempotencyMiddleware,

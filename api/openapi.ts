@@ -141,8 +141,21 @@ const merchantMetadata = {
   additionalProperties: text(256),
   description:
     'Your own key-value pairs (at most 10, each of at most 256 characters), sent to Plural as ' +
-    '`purchase_details.merchant_metadata`. Never logged.',
+    '`purchase_details.merchant_metadata`, stored with the payment and returned in it. Never logged. 10 and not ' +
+    'more: Plural’s API reference limits `merchant_metadata` to 10 pairs, and more would only fail at Plural after ' +
+    'the payment started.',
 };
+
+/** The query parameters the callback adds to a payment's `return_url` (api/return-url.ts). */
+const RETURN_REDIRECT_DESCRIPTION =
+  'With `return_url`, the browser goes there (303) with `merchant_order_reference`, `status` (the payment’s ' +
+  'status as the engine knows it — after waiting up to 3 s for the workflow to confirm a fresh callback with Plural; ' +
+  'a repeated or stale callback gets the status the payment has now, never the callback’s own claim), `timestamp` ' +
+  '(Unix seconds of the redirect) and `signature`: lowercase hex HMAC-SHA256, keyed with the merchant’s return-signing ' +
+  'secret (`RETURN_URL_SIGNING_SECRET`), of `<timestamp>.<merchant_order_reference>.<status>`. Parameters of those ' +
+  'names already in `return_url` are replaced; others are kept. Verify the signature in constant time and refuse a ' +
+  'timestamp older than a few minutes; a status other than AUTHORIZED, PROCESSED, FAILED or CANCELLED is not final ' +
+  'yet: read `GET /v1/payments/{ref}` or wait for the webhook.';
 
 const expiry = {
   expiry_month: { type: 'string', pattern: '^(0[1-9]|1[0-2])$' },
@@ -266,7 +279,9 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
                 '`invalid_request`), or what Plural would refuse: `currency_not_supported` (INR only), ' +
                 '`amount_too_large` (above the API’s limit, `API_MAX_AMOUNT`, default 100000000 = ₹10,00,000), ' +
                 '`card_expired` (expiry month passed), `unprintable_characters` (control, format or unassigned ' +
-                'characters in a name or free text), `card_number_in_text` (a card number in free text).',
+                'characters in a name or free text), `card_number_in_text` (a card number in free text), ' +
+                '`return_url_not_allowed` (a `return_url` that is not https, has user info or a fragment, is longer ' +
+                'than 2048 characters, or points at a host and port not configured for the merchant).',
             ),
             '409': errorResponse('A payment with this reference exists with a different request.'),
           },
@@ -819,6 +834,21 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             notes: { ...text(500, 'Sent to Plural as the order’s `notes`. Never logged.'), minLength: 1 },
             merchant_metadata: merchantMetadata,
             device_info: ref('DeviceInfo'),
+            return_url: {
+              type: 'string',
+              format: 'uri',
+              minLength: 1,
+              maxLength: 2048,
+              description:
+                'Your page the customer’s browser returns to after Plural’s pages (challenge, hosted checkout), ' +
+                'instead of the configured one. Only an `https://` URL whose host and port are exactly one of the ' +
+                'merchant’s configured hosts (`RETURN_URL_ALLOWED_HOSTS`; `http://` for localhost, 127.0.0.1 and ' +
+                '[::1] outside production mode), without user info, fragment, backslash or whitespace; compared ' +
+                'after URL parsing (lower case, IDN as punycode, port 443 dropped) and stored in that form. ' +
+                'Otherwise 400 `return_url_not_allowed`. ' +
+                RETURN_REDIRECT_DESCRIPTION,
+              examples: ['https://shop.example/checkout/return?cart=7'],
+            },
           },
         },
         Payment: {
@@ -1001,6 +1031,17 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
                 next_attempt_at: nullable({ type: 'string', format: 'date-time' }),
               },
             }),
+            merchant_metadata: nullable({
+              ...merchantMetadata,
+              description: 'The `merchant_metadata` sent with the create, as sent; `null` when none was.',
+            }),
+            return_url: nullable({
+              type: 'string',
+              format: 'uri',
+              description:
+                'The `return_url` sent with the create, as stored (normalized); `null`: the browser returns to the ' +
+                'configured return page.',
+            }),
             events: {
               type: 'array',
               description: 'Audit trail of status transitions.',
@@ -1040,10 +1081,16 @@ function callbackOperation(operationId: string, where: string) {
       '(303) to the merchant’s success or failure page with `merchant_order_reference` and `status`. The callback ' +
       'carries no timestamp: one already delivered (a reload of the return URL, or a replay) and one for a payment ' +
       'that started longer ago than its customer could still be paying are redirected the same way but signal ' +
-      'nothing. The merchant’s page reads the payment’s status from `GET /v1/payments/{ref}`.',
+      'nothing. The merchant’s page reads the payment’s status from `GET /v1/payments/{ref}`. ' +
+      RETURN_REDIRECT_DESCRIPTION,
     security: [],
     responses: {
-      '303': { description: 'Redirect to the merchant’s return page (also for a repeated or stale callback).' },
+      '303': {
+        description:
+          'Redirect to the payment’s `return_url` (signed: `merchant_order_reference`, `status`, `timestamp`, ' +
+          '`signature`), or to the merchant’s configured return page (also for a repeated or stale callback).',
+        headers: { Location: { schema: { type: 'string', format: 'uri' } } },
+      },
       '400': errorResponse('Signed, but the fields are not a Plural callback.'),
       '401': errorResponse('Missing or bad signature; nothing reached the payment.'),
       '404': errorResponse('No running payment for this Plural order.'),

@@ -75,6 +75,9 @@ export function paymentResource(record: PaymentRecord) {
           next_attempt_at: record.gateway.nextAttemptAt ?? null,
         }
       : null,
+    // The merchant's own, as sent (never logged); and the page the browser returns to (see return-url.ts).
+    merchant_metadata: s.merchantMetadata ? { ...s.merchantMetadata } : null,
+    return_url: s.returnUrl ?? null,
     events: s.audit.map((e) => ({ from: e.from, to: e.to, cause: e.cause, at: e.at })),
     created_at: s.createdAt,
     updated_at: s.updatedAt,

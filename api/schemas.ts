@@ -307,6 +307,16 @@ export function createPaymentSchema(rules: Partial<PaymentRules> = {}) {
       notes: freeText(500, 1).optional(),
       merchant_metadata: MerchantMetadataSchema.optional(),
       device_info: DeviceInfoSchema.optional(),
+      // Only its type here: the hosts it may point at are the merchant's (api/return-url.ts, checked by the route).
+      return_url: z
+        .string('must be a string (an https:// URL)')
+        .min(1, 'must not be empty')
+        // Other characters are the route's to refuse (return_url_not_allowed); a card number is refused as anywhere.
+        .refine((text) => !holdsCardNumber(text), {
+          message: 'must not contain a card number',
+          params: { code: RULE_ERROR_CODE.CARD_NUMBER_IN_TEXT },
+        })
+        .optional(),
     })
     .superRefine((body, ctx) => {
       const given = METHOD_FIELDS.filter((f) => body[f] !== undefined);

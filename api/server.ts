@@ -14,6 +14,7 @@ import { PluralClient } from '../plural-client';
 import { createGatewayProbe } from './gateway-probe';
 import { startApiServer } from './main';
 import { createPluralCustomerDirectory } from './plural-customers';
+import { createReturnUrlPolicy } from './return-url';
 import { createTemporalEngine } from './temporal-engine';
 import { createTemporalIdempotencyStore } from './temporal-idempotency-store';
 
@@ -68,6 +69,11 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     fingerprintKey: config.fingerprintKey,
     publicBaseUrl: urls.publicUrl,
     returnUrls: urls.returnUrls,
+    returnUrlPolicy: createReturnUrlPolicy({
+      hosts: config.returnUrl.allowedHosts,
+      signingSecret: config.returnUrl.signingSecret,
+      allowHttpLoopback: config.returnUrl.allowHttpLoopback,
+    }),
     logger,
     timings: config.timings,
     paymentDurations: config.paymentDurations,

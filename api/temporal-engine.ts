@@ -145,6 +145,8 @@ export function stateFromSummary(workflowId: string, summary: PaymentSummary): P
     reconciliations: 0,
     lastReconciledAt: undefined,
     audit: [],
+    returnUrl: summary.returnUrl,
+    merchantMetadata: summary.merchantMetadata,
     createdAt: summary.createdAt,
     updatedAt: summary.updatedAt,
   };
@@ -355,6 +357,8 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
         amount: input.amount,
         amountCaptured: undefined,
         amountRefunded: undefined,
+        ...(input.returnUrl !== undefined ? { returnUrl: input.returnUrl } : {}),
+        ...(input.merchantMetadata !== undefined ? { merchantMetadata: input.merchantMetadata } : {}),
         createdAt: new Date().toISOString(),
         updatedAt: new Date().toISOString(),
       };

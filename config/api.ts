@@ -17,7 +17,8 @@ import {
 import { bothOrNeither, ConfigError, parseEnv } from './load';
 import type { ConfigIssue, CrossCheck, Env } from './load';
 import { loadPaymentDurations } from './payment';
-import { refuseInProduction } from './production';
+import { isProduction, refuseInProduction } from './production';
+import { canonicalHost, RETURN_SIGNING_SECRET_MIN_LENGTH } from '../api/return-url';
 import {
   temporalConnectionChecks,
   temporalConnectionFields,
@@ -59,6 +60,12 @@ export interface ApiConfig {
   publicUrl: string | undefined;
   /** `MERCHANT_SUCCESS_URL` / `MERCHANT_FAILURE_URL`; unset: `<public URL>/dev/return`. */
   returnUrls: { success: string | undefined; failure: string | undefined };
+  /**
+   * Per-payment `return_url` of the default merchant: `RETURN_URL_ALLOWED_HOSTS` (canonical `host[:port]` entries;
+   * empty: every `return_url` refused), `RETURN_URL_SIGNING_SECRET`, and whether `http:` loopback URLs are accepted
+   * (outside production mode only).
+   */
+  returnUrl: { allowedHosts: string[]; signingSecret: string | undefined; allowHttpLoopback: boolean };
   apiKeys: string[];
   fingerprintKey: string;
   plural: {
@@ -90,6 +97,16 @@ const apiKeyList = z
     error: `must be comma-separated keys of ${API_KEY_MIN_LENGTH}-256 characters each, without spaces`,
   });
 
+/** `RETURN_URL_ALLOWED_HOSTS`: comma-separated hosts in the form the URL parser writes them (see return-url.ts). */
+const returnUrlHostList = z
+  .string()
+  .transform((value) => value.split(',').map((h) => h.trim()))
+  .refine((hosts) => hosts.every((h) => canonicalHost(h) === h), {
+    error:
+      'must be comma-separated hosts as browsers write them: lower case, IDN as punycode (xn--…), host or host:port ' +
+      '(no scheme, path or default port 443), e.g. shop.example,pay.shop.example:8443',
+  });
+
 const apiEnvSchema = z.object({
   [K.TEMPORAL_ADDRESS]: hostPort(API_DEFAULTS.temporalAddress),
   [K.TEMPORAL_NAMESPACE]: temporalName(API_DEFAULTS.temporalNamespace),
@@ -108,6 +125,11 @@ const apiEnvSchema = z.object({
   [K.API_PUBLIC_URL]: httpUrl('the base URL browsers and Plural reach the API at').optional(),
   [K.MERCHANT_SUCCESS_URL]: httpUrl('the merchant page a successful payment returns the browser to').optional(),
   [K.MERCHANT_FAILURE_URL]: httpUrl('the merchant page a failed payment returns the browser to').optional(),
+  [K.RETURN_URL_ALLOWED_HOSTS]: returnUrlHostList.optional(),
+  [K.RETURN_URL_SIGNING_SECRET]: requiredString('the secret the return_url redirect is signed with', {
+    minLength: RETURN_SIGNING_SECRET_MIN_LENGTH,
+    maxLength: 1024,
+  }).optional(),
   [K.API_BODY_LIMIT_BYTES]: optionalInteger({ min: 1024, max: 10 * 1024 * 1024, unit: 'bytes' }),
   [K.API_START_WAIT_MS]: optionalInteger({ min: 0, max: 60_000, unit: 'ms' }),
   [K.API_ACTION_WAIT_MS]: optionalInteger({ min: 0, max: 120_000, unit: 'ms' }),
@@ -128,6 +150,17 @@ const apiEnvSchema = z.object({
   [K.PAYLOAD_ENCRYPTION]: payloadEncryptionField,
   [K.PAYLOAD_KEYS]: payloadKeysField.optional(),
 });
+
+/** An allowed return host needs a secret to sign the redirect with (a secret alone is fine: no return_url taken). */
+const returnHostsNeedSecret: CrossCheck = (env) =>
+  env[K.RETURN_URL_ALLOWED_HOSTS] !== undefined && env[K.RETURN_URL_SIGNING_SECRET] === undefined
+    ? [
+        {
+          key: K.RETURN_URL_SIGNING_SECRET,
+          message: 'is required when RETURN_URL_ALLOWED_HOSTS is set (the return redirect is signed with it)',
+        },
+      ]
+    : [];
 
 /** Plural's credentials are useless to the API without the origin they are for. */
 const credentialsNeedBaseUrl: CrossCheck = (env) =>
@@ -157,6 +190,7 @@ export function loadApiConfig(env: Env): ApiConfig {
       payloadKeysRequired,
       bothOrNeither(K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET),
       credentialsNeedBaseUrl,
+      returnHostsNeedSecret,
       temporalConnectionChecks,
     ]),
   );
@@ -172,6 +206,7 @@ export function loadApiConfig(env: Env): ApiConfig {
       K.PLURAL_CLIENT_SECRET,
       K.CARD_VAULT_TOKEN,
       K.PAYLOAD_KEYS,
+      K.RETURN_URL_SIGNING_SECRET,
     ],
     required: [
       {
@@ -194,6 +229,11 @@ export function loadApiConfig(env: Env): ApiConfig {
     listen: { host: e.API_HOST, port: e.API_PORT },
     publicUrl: e.API_PUBLIC_URL,
     returnUrls: { success: e.MERCHANT_SUCCESS_URL, failure: e.MERCHANT_FAILURE_URL },
+    returnUrl: {
+      allowedHosts: (e.RETURN_URL_ALLOWED_HOSTS ?? []).filter((h) => h !== ''),
+      signingSecret: e.RETURN_URL_SIGNING_SECRET,
+      allowHttpLoopback: !isProduction(env),
+    },
     apiKeys: e.API_KEYS,
     fingerprintKey: e.API_FINGERPRINT_KEY,
     plural: {
@@ -253,6 +293,7 @@ export function apiSecrets(config: ApiConfig): string[] {
   ];
   if (config.plural.credentials !== undefined) secrets.push(config.plural.credentials.clientSecret);
   if (config.cardVaultToken !== undefined) secrets.push(config.cardVaultToken);
+  if (config.returnUrl.signingSecret !== undefined) secrets.push(config.returnUrl.signingSecret);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));
   secrets.push(...temporalConnectionSecrets(config.temporal));
   return secrets;

@@ -8,6 +8,11 @@
 export const DEV_API_KEY = 'sk_dev_local_only_0123456789';
 /** Fingerprint key when `API_FINGERPRINT_KEY` is unset; fixed so idempotent create survives a restart. */
 export const DEV_FINGERPRINT_KEY = 'dev-fingerprint-key-local-only';
+/**
+ * Return-signing secret of the dev stack when `RETURN_URL_SIGNING_SECRET` is unset: the key merchants' return pages
+ * verify the callback's redirect with (README, Return URLs). Development only.
+ */
+export const DEV_RETURN_URL_SIGNING_SECRET = 'return_signing_dev_local_only_0123456789';
 /** Bearer token of the dev stack's codec endpoint when `CODEC_SERVER_TOKENS` is unset. Printed at start-up. */
 export const DEV_CODEC_TOKEN = 'codec_dev_local_only_0123456789abcdef';
 
@@ -38,6 +43,7 @@ export const KNOWN_DEV_VALUES: readonly KnownDevValue[] = [
   { value: DEV_API_KEY, what: "the dev stack's API key" },
   { value: DEV_FINGERPRINT_KEY, what: "the dev stack's fingerprint key" },
   { value: DEV_CODEC_TOKEN, what: "the dev stack's codec token" },
+  { value: DEV_RETURN_URL_SIGNING_SECRET, what: "the dev stack's return-signing secret" },
   // Defaults of docker-compose.yml until it required every secret from .env: an old .env or shell may still hold them.
   { value: 'dev-api-key-change-me-0001', what: "docker-compose.yml's former development API key" },
   { value: 'dev-fingerprint-key-change-me', what: "docker-compose.yml's former development fingerprint key" },

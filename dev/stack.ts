@@ -23,6 +23,7 @@ import {
   createGatewayProbe,
   createPluralCustomerDirectory,
   createReturnLinks,
+  createReturnUrlPolicy,
   createTemporalEngine,
   createTemporalIdempotencyStore,
 } from '../api';
@@ -34,6 +35,7 @@ import {
   DEV_API_KEY,
   DEV_CODEC_TOKEN,
   DEV_FINGERPRINT_KEY,
+  DEV_RETURN_URL_SIGNING_SECRET,
   fields,
   loadApiConfig,
   loadWorkerConfig,
@@ -242,6 +244,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   const devDefaults: Record<string, string> = {
     [K.API_KEYS]: DEV_API_KEY,
     [K.API_FINGERPRINT_KEY]: DEV_FINGERPRINT_KEY,
+    // Only signs: a return_url is taken once RETURN_URL_ALLOWED_HOSTS names the merchant's hosts.
+    [K.RETURN_URL_SIGNING_SECRET]: DEV_RETURN_URL_SIGNING_SECRET,
     [K.WORKER_METRICS_HOST]: '127.0.0.1',
     ...(devKeys ? { [K.PAYLOAD_KEYS]: devKeys.value } : {}),
   };
@@ -439,6 +443,11 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       publicBaseUrl: urls.publicUrl,
       returnUrls: urls.returnUrls,
       returnLinks,
+      returnUrlPolicy: createReturnUrlPolicy({
+        hosts: apiConfig.returnUrl.allowedHosts,
+        signingSecret: apiConfig.returnUrl.signingSecret,
+        allowHttpLoopback: apiConfig.returnUrl.allowHttpLoopback,
+      }),
       logger: logger.child({ component: 'api' }),
       timings: apiConfig.timings,
       paymentDurations: apiConfig.paymentDurations,

@@ -325,6 +325,11 @@ export interface PaymentWorkflowInput {
   notes?: string;
   /** The merchant's own key-value pairs, sent as `purchase_details.merchant_metadata`. */
   merchantMetadata?: Record<string, string>;
+  /**
+   * The merchant's page the browser returns to after Plural's pages (an allowed host, checked by the API; not a
+   * secret). Never sent to Plural: Plural returns the browser to the API's callback, which redirects it here.
+   */
+  returnUrl?: string;
   /** Browser details for 3-D Secure, sent with the card payment as `device_info`. */
   deviceInfo?: DeviceInfo;
   /** The id of the API request that created the payment (see {@link OpenPaymentRequest}). */
@@ -614,6 +619,10 @@ export interface PaymentState {
   reconciliations: number;
   lastReconciledAt: string | undefined;
   audit: AuditEntry[];
+  /** The merchant's return page for this payment ({@link PaymentWorkflowInput.returnUrl}). */
+  returnUrl: string | undefined;
+  /** The merchant's metadata, as sent with the create (and to Plural). */
+  merchantMetadata: Record<string, string> | undefined;
   /** When the payment's workflow started (ISO 8601). */
   createdAt: string;
   updatedAt: string;
@@ -636,6 +645,9 @@ export interface PaymentSummary {
   amount: Money;
   amountCaptured: Money | undefined;
   amountRefunded: Money | undefined;
+  /** Set at the create; absent in memos written before return URLs existed. */
+  returnUrl?: string;
+  merchantMetadata?: Record<string, string>;
   createdAt: string;
   updatedAt: string;
 }

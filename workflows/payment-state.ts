@@ -110,6 +110,8 @@ export class Payment {
       reconciliations: 0,
       lastReconciledAt: undefined,
       audit: [],
+      returnUrl: input.returnUrl,
+      merchantMetadata: input.merchantMetadata === undefined ? undefined : { ...input.merchantMetadata },
       createdAt: workflowInfo().startTime.toISOString(),
       updatedAt: isoAt(nowMs()),
     };
@@ -230,6 +232,9 @@ export class Payment {
       amount: s.amount,
       amountCaptured: s.amountCaptured,
       amountRefunded: s.amountRefunded,
+      // A read answered from the memo (no worker) still redirects the browser and shows the metadata.
+      ...(s.returnUrl !== undefined ? { returnUrl: s.returnUrl } : {}),
+      ...(s.merchantMetadata !== undefined ? { merchantMetadata: s.merchantMetadata } : {}),
       createdAt: s.createdAt,
       updatedAt: s.updatedAt,
     };

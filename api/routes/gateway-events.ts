@@ -18,10 +18,17 @@ import { callbackMaxAgeMs, SeenCallbacks } from '../callback-replays';
 import { badRequest, notFound, signatureRejected } from '../errors';
 import { callbackSignalOf, webhookSignalOf } from '../gateway-events';
 import { methodNotAllowed } from '../http';
+import { checkReturnUrl, DEFAULT_MERCHANT_ID, returnRedirectUrl } from '../return-url';
 import { REFERENCE_PATTERN } from '../schemas';
 import type { RouteContext } from './context';
 
 const SUCCESS_STATUSES: ReadonlySet<string> = new Set(['AUTHORIZED', 'PROCESSED']);
+
+/** Statuses a payment leaves once the workflow has confirmed the customer's result with Plural. */
+const AWAITING_STATUSES: ReadonlySet<string> = new Set(['CREATED', 'AWAITING_OTP', 'AWAITING_CHALLENGE']);
+/** How often the callback reads the payment while waiting for it to leave {@link AWAITING_STATUSES}, ms. */
+const RETURN_STATUS_POLL_MS = 150;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The callback's fields as a flat string record, or undefined when a field repeats or nests. */
 function callbackFields(source: unknown): Record<string, string> | undefined {
@@ -39,6 +46,46 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
   const router = Router();
   const maxAgeMs = options.callbackMaxAgeMs ?? callbackMaxAgeMs(options.paymentDurations);
   const seenCallbacks = new SeenCallbacks(maxAgeMs);
+  const returnStatusWaitMs = options.returnStatusWaitMs ?? 3_000;
+
+  /**
+   * The payment's own `return_url`, signed, or undefined for the configured return pages. The `status` signed is the
+   * engine's, never the callback's claim: read after the workflow has had `returnStatusWaitMs` to confirm a freshly
+   * delivered callback with Get Order, and read as it is for a repeat or a stale one. So a replayed callback of an
+   * authorization since cancelled redirects with CANCELLED, and an unconfirmed one with the awaiting status.
+   */
+  async function merchantReturn(reference: string, delivered: boolean): Promise<string | undefined> {
+    const policy = options.returnUrlPolicy;
+    if (!policy) return undefined;
+    const read = async () => {
+      try {
+        return await engine.get(reference);
+      } catch (err) {
+        logger.warn({ err, route: 'callback' }, 'could not read the payment for its return_url');
+        return undefined;
+      }
+    };
+    let record = await read();
+    const returnUrl = record?.state.returnUrl;
+    if (record === undefined || returnUrl === undefined) return undefined;
+    // Until merchant accounts carry it: the one configured merchant.
+    const merchantId = DEFAULT_MERCHANT_ID;
+    const secret = policy.returnSigningSecretFor(merchantId);
+    // Checked again: a host the merchant has removed since the payment started is not redirected to.
+    const checked = checkReturnUrl(returnUrl, policy.returnUrlHostsFor(merchantId), {
+      allowHttpLoopback: policy.allowHttpLoopback,
+    });
+    if (secret === undefined || !checked.ok) {
+      logger.warn({ route: 'callback' }, "the payment's return_url is no longer allowed: using the return page");
+      return undefined;
+    }
+    for (let waited = 0; delivered && waited < returnStatusWaitMs; waited += RETURN_STATUS_POLL_MS) {
+      if (!AWAITING_STATUSES.has(record.state.status)) break;
+      await sleep(RETURN_STATUS_POLL_MS);
+      record = (await read()) ?? record;
+    }
+    return returnRedirectUrl(checked.url, { reference, status: record.state.status }, secret, ctx.now());
+  }
 
   const callbackHandler: RequestHandler = async (req, res) => {
     const body = req.body as unknown;
@@ -61,22 +108,29 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     // the return URL looks exactly like a replay): see callback-replays.ts.
     const now = ctx.now();
     let reference = seenCallbacks.deliveredTo(fields.signature, now);
+    let delivered = false;
     if (reference !== undefined) {
       metrics.signatureFailures.inc({ source: 'callback', reason: 'replayed' });
       logger.info({ route: 'callback', reason: 'replayed' }, 'callback not delivered: already delivered');
     } else {
-      const delivered = await engine.deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
-      if (!delivered.delivered && 'tooOld' in delivered) {
+      const outcome = await engine.deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
+      if (!outcome.delivered && 'tooOld' in outcome) {
         metrics.signatureFailures.inc({ source: 'callback', reason: 'too_old' });
         logger.warn({ route: 'callback', reason: 'too_old' }, 'callback not delivered: its payment is too old');
-      } else if (!delivered.delivered) {
+      } else if (!outcome.delivered) {
         throw notFound('payment_not_found', `no running payment for Plural order ${parsed.orderId}`);
       } else {
-        seenCallbacks.remember(fields.signature, delivered.merchantOrderReference, now);
+        seenCallbacks.remember(fields.signature, outcome.merchantOrderReference, now);
+        delivered = true;
       }
-      reference = delivered.merchantOrderReference;
+      reference = outcome.merchantOrderReference;
     }
     res.locals.workflowId = paymentWorkflowId(reference);
+    const toMerchant = await merchantReturn(reference, delivered);
+    if (toMerchant !== undefined) {
+      res.redirect(303, toMerchant);
+      return;
+    }
     const target = new URL(
       SUCCESS_STATUSES.has(parsed.status) ? options.returnUrls.success : options.returnUrls.failure,
     );

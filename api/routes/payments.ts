@@ -14,9 +14,10 @@ import type {
 } from '../../workflows/definitions';
 import { EngineUnavailableError } from '../engine';
 import type { CardVaultPort } from '../engine';
-import { conflict } from '../errors';
+import { badRequest, conflict } from '../errors';
 import { fingerprintMatches, requestFingerprint } from '../fingerprint';
 import { jsonBody, methodNotAllowed, parse, referenceOf } from '../http';
+import { checkReturnUrl, DEFAULT_MERCHANT_ID, RETURN_URL_NOT_ALLOWED } from '../return-url';
 import { createPaymentSchema } from '../schemas';
 import type { CreatePaymentRequest } from '../schemas';
 import { destroyAll, load, sendPayment } from './context';
@@ -82,11 +83,33 @@ export function paymentRoutes(ctx: RouteContext): Router {
     return { kind: 'hosted_checkout' };
   }
 
+  /**
+   * The `return_url` as it will be stored and redirected to, or a 400: only a host the merchant configured (no open
+   * redirect), and only with a signing secret to sign the redirect with.
+   */
+  function returnUrlOf(body: CreatePaymentRequest, merchantId: string): string | undefined {
+    if (body.return_url === undefined) return undefined;
+    const policy = options.returnUrlPolicy;
+    const refuse = (message: string) =>
+      badRequest(RETURN_URL_NOT_ALLOWED, `payment request is invalid: return_url: ${message}`, {
+        issues: [{ path: 'return_url', message }],
+      });
+    if (policy?.returnSigningSecretFor(merchantId) === undefined) {
+      throw refuse('is not accepted: no return URL hosts are configured for this merchant');
+    }
+    const checked = checkReturnUrl(body.return_url, policy.returnUrlHostsFor(merchantId), {
+      allowHttpLoopback: policy.allowHttpLoopback,
+    });
+    if (!checked.ok) throw refuse(checked.message);
+    return checked.url;
+  }
+
   /** The workflow's input: the request in the engine's vocabulary, card data replaced by vault handles. */
   async function inputOf(
     body: CreatePaymentRequest,
     handles: string[],
     fingerprint: string,
+    returnUrl: string | undefined,
   ): Promise<PaymentWorkflowInput> {
     const input: PaymentWorkflowInput = {
       merchantOrderReference: body.merchant_order_reference,
@@ -102,6 +125,7 @@ export function paymentRoutes(ctx: RouteContext): Router {
     if (customer) input.customer = customer;
     if (body.notes !== undefined) input.notes = body.notes;
     if (body.merchant_metadata !== undefined) input.merchantMetadata = { ...body.merchant_metadata };
+    if (returnUrl !== undefined) input.returnUrl = returnUrl;
     const deviceInfo = deviceInfoOf(body);
     if (deviceInfo) input.deviceInfo = deviceInfo;
     if (options.paymentDurations) input.durations = { ...options.paymentDurations };
@@ -118,12 +142,14 @@ export function paymentRoutes(ctx: RouteContext): Router {
       const body = parse(paymentSchema, jsonBody(req, true), 'payment request');
       const ref = body.merchant_order_reference;
       res.locals.workflowId = paymentWorkflowId(ref);
+      // Before anything reaches the vault or the engine.
+      const returnUrl = returnUrlOf(body, DEFAULT_MERCHANT_ID);
       const fingerprint = requestFingerprint(body, options.fingerprintKey);
       const handles: string[] = [];
       let outcome: Awaited<ReturnType<typeof engine.create>>;
       let input: PaymentWorkflowInput;
       try {
-        input = await inputOf(body, handles, fingerprint);
+        input = await inputOf(body, handles, fingerprint, returnUrl);
         // A repeat of this request attaches to the payment; another request under the reference is refused by the
         // workflow's validator (409 idempotency_conflict).
         outcome = await engine.create(

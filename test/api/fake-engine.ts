@@ -253,6 +253,8 @@ export class FakeEngine implements PaymentEngine {
       audit: [],
       reconciliations: 0,
       lastReconciledAt: undefined,
+      returnUrl: input.returnUrl,
+      merchantMetadata: input.merchantMetadata === undefined ? undefined : { ...input.merchantMetadata },
       createdAt: now,
       updatedAt: now,
     };

@@ -27,6 +27,54 @@ function configError(fn: () => unknown): ConfigError {
   throw new Error('expected a ConfigError');
 }
 
+describe('loadApiConfig: return URLs per payment', () => {
+  const SECRET = 'return-signing-secret-0123456789abcdef';
+
+  it('reads the allowed hosts and the signing secret, and keeps the secret out of logs', () => {
+    const config = loadApiConfig({
+      ...minimal,
+      RETURN_URL_ALLOWED_HOSTS: 'shop.example, pay.shop.example:8443,xn--bcher-kva.example,127.0.0.1:3000',
+      RETURN_URL_SIGNING_SECRET: SECRET,
+    });
+    expect(config.returnUrl).toEqual({
+      allowedHosts: ['shop.example', 'pay.shop.example:8443', 'xn--bcher-kva.example', '127.0.0.1:3000'],
+      signingSecret: SECRET,
+      allowHttpLoopback: true,
+    });
+    expect(apiSecrets(config)).toContain(SECRET);
+  });
+
+  it('refuses hosts not written as browsers write them, naming the key and never the value', () => {
+    for (const hosts of [
+      'https://shop.example',
+      'Shop.Example',
+      'shop.example/return',
+      'shop.example:443',
+      'bücher.example',
+      'user@shop.example',
+      'shop.example,,pay.example',
+    ]) {
+      const err = configError(() =>
+        loadApiConfig({ ...minimal, RETURN_URL_ALLOWED_HOSTS: hosts, RETURN_URL_SIGNING_SECRET: SECRET }),
+      );
+      expect(
+        err.issues.map((i) => i.key),
+        hosts,
+      ).toEqual(['RETURN_URL_ALLOWED_HOSTS']);
+    }
+  });
+
+  it('wants a signing secret of at least 32 characters with the hosts', () => {
+    const missing = configError(() => loadApiConfig({ ...minimal, RETURN_URL_ALLOWED_HOSTS: 'shop.example' }));
+    expect(missing.issues.map((i) => i.key)).toEqual(['RETURN_URL_SIGNING_SECRET']);
+    const short = configError(() =>
+      loadApiConfig({ ...minimal, RETURN_URL_ALLOWED_HOSTS: 'shop.example', RETURN_URL_SIGNING_SECRET: 'short' }),
+    );
+    expect(short.issues.map((i) => i.key)).toEqual(['RETURN_URL_SIGNING_SECRET']);
+    expect(short.message).not.toContain('short');
+  });
+});
+
 describe('loadApiConfig', () => {
   it('applies the documented defaults to a minimal environment', () => {
     expect(loadApiConfig(minimal)).toEqual({
@@ -34,6 +82,7 @@ describe('loadApiConfig', () => {
       listen: { host: '127.0.0.1', port: 8080 },
       publicUrl: undefined,
       returnUrls: { success: undefined, failure: undefined },
+      returnUrl: { allowedHosts: [], signingSecret: undefined, allowHttpLoopback: true },
       apiKeys: [KEY_A, KEY_B],
       fingerprintKey: FINGERPRINT,
       plural: { callbackSecretHex: CALLBACK_HEX, webhookSecret: WEBHOOK },

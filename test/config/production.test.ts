@@ -12,6 +12,7 @@ import {
   DEV_API_KEY,
   DEV_CODEC_TOKEN,
   DEV_FINGERPRINT_KEY,
+  DEV_RETURN_URL_SIGNING_SECRET,
   KNOWN_DEV_VALUES,
   loadApiConfig,
   loadCodecServerConfig,
@@ -68,6 +69,13 @@ describe('production mode (NODE_ENV=production)', () => {
   it('starts the worker, API and codec server with values of their own', () => {
     expect(() => loadWorkerConfig(WORKER)).not.toThrow();
     expect(() => loadApiConfig(API)).not.toThrow();
+    // Return URLs: a secret of its own, and http:// loopback URLs are not accepted in production mode.
+    const withReturns = loadApiConfig({
+      ...API,
+      RETURN_URL_ALLOWED_HOSTS: 'shop.example',
+      RETURN_URL_SIGNING_SECRET: hex(32),
+    });
+    expect(withReturns.returnUrl.allowHttpLoopback).toBe(false);
     expect(() => loadCodecServerConfig(CODEC)).not.toThrow();
   });
 
@@ -100,6 +108,7 @@ describe('production mode (NODE_ENV=production)', () => {
       ['api', API, 'CARD_VAULT_TOKEN', 'dev-card-vault-token-change-me-0123456789'],
       ['worker', WORKER, 'CARD_VAULT_TOKEN', 'dev-card-vault-token-change-me-0123456789'],
       ['codec server', CODEC, 'CODEC_SERVER_TOKENS', DEV_CODEC_TOKEN],
+      ['api', API, 'RETURN_URL_SIGNING_SECRET', DEV_RETURN_URL_SIGNING_SECRET],
     ];
     for (const [name, env, key, value] of cases) {
       const err = refusal(() => loaders[name]({ ...env, [key]: value }));

@@ -192,7 +192,7 @@ describe('payment methods, each through to capture', () => {
     });
   });
 
-  it('passes notes, merchant metadata, both addresses and the 3-D Secure browser details on to Plural', async () => {
+  it('passes notes, merchant metadata, both addresses and the 3-D Secure browser details on to Plural, and keeps the metadata and return URL in its state', async () => {
     await fx.withWorker(async () => {
       const address = { address1: 'H.No 15, Sector 17', pincode: '144001', city: 'CHANDIGARH', country: 'INDIA' };
       const wf = await startPayment(
@@ -202,13 +202,17 @@ describe('payment methods, each through to capture', () => {
           {
             notes: 'gift wrap',
             merchantMetadata: { channel: 'web' },
+            returnUrl: 'https://shop.example/return',
             customer: { firstName: 'Asha', billingAddress: address, shippingAddress: { ...address, city: 'MOHALI' } },
             deviceInfo: { deviceChannel: 'browser', browserScreenHeight: '768', browserJavaEnabled: 'false' },
           },
         ),
       );
       const waiting = await waitForStatus(wf, 'AWAITING_CHALLENGE');
+      expect(waiting).toMatchObject({ merchantMetadata: { channel: 'web' }, returnUrl: 'https://shop.example/return' });
       const order = await fx.plural.getOrder(waiting.pluralOrderId!);
+      // The return URL is the merchant's, for the API's redirect: Plural returns the browser to the callback URL.
+      expect(JSON.stringify(order)).not.toContain('shop.example');
       expect(order).toMatchObject({
         notes: 'gift wrap',
         purchase_details: {
@@ -217,7 +221,8 @@ describe('payment methods, each through to capture', () => {
         },
       });
       await approveChallenge(wf, waiting.pluralPaymentIds[0]!);
-      expect((await captureAll(wf)).status).toBe('PROCESSED');
+      const processed = await captureAll(wf);
+      expect(processed).toMatchObject({ status: 'PROCESSED', merchantMetadata: { channel: 'web' } });
     });
   });
 

@@ -79,10 +79,17 @@ export const SCENARIOS: Record<string, Scenario> = {
       return captureAndFinish(h);
     },
   },
-  /** Challenge page, sale (no pre-auth), completed by the callback. */
+  /** Challenge page, sale (no pre-auth), completed by the callback; with a return URL and metadata in its state. */
   'challenge-callback-sale': {
     run: async (fx) => {
-      const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.challenge), { preAuth: false }));
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.challenge), {
+          preAuth: false,
+          returnUrl: 'https://shop.example/return?cart=7',
+          merchantMetadata: { cart_id: 'cart-7' },
+        }),
+      );
       const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
       const acs = await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
       await h.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
