@@ -20,7 +20,10 @@ export interface WebhookDelivery {
   readonly outcome: 'delivered' | 'failed' | 'dropped' | 'no_url';
   readonly status?: number;
   readonly error?: string;
+  /** When the answer (or the failure) came. */
   readonly at: number;
+  /** The order in which the sandbox sent its requests (1 for the first): answers may come back in another order. */
+  readonly sent?: number;
 }
 
 interface PendingEvent {
@@ -50,6 +53,8 @@ export class WebhookSender {
   private readonly held = new Map<string, { event: PendingEvent; timer: NodeJS.Timeout }>();
   private readonly deliveries: WebhookDelivery[] = [];
   private stopped = false;
+  /** Requests sent so far (numbers each delivery record in sending order). */
+  private sentCount = 0;
 
   constructor(private readonly deps: WebhookSenderDeps) {}
 
@@ -132,6 +137,8 @@ export class WebhookSender {
       return;
     }
     const timestamp = Math.floor(this.deps.now() / 1000);
+    this.sentCount += 1;
+    const sent = this.sentCount;
     let status: number | undefined;
     let error: string | undefined;
     try {
@@ -155,7 +162,7 @@ export class WebhookSender {
     }
     if (this.stopped) return;
     const ok = status !== undefined && status >= 200 && status < 300;
-    this.record(event, n, ok ? 'delivered' : 'failed', status, error);
+    this.record(event, n, ok ? 'delivered' : 'failed', status, error, sent);
     if (ok) return;
     const delaySeconds = RETRY_SCHEDULE_SECONDS[n - 1];
     if (delaySeconds === undefined) return;
@@ -168,6 +175,7 @@ export class WebhookSender {
     outcome: WebhookDelivery['outcome'],
     status?: number,
     error?: string,
+    sent?: number,
   ): void {
     if (this.deliveries.length >= LOG_LIMIT) this.deliveries.splice(0, LOG_LIMIT / 10);
     this.deliveries.push({
@@ -180,6 +188,7 @@ export class WebhookSender {
       ...(status !== undefined ? { status } : {}),
       ...(error !== undefined ? { error } : {}),
       at: this.deps.now(),
+      ...(sent !== undefined ? { sent } : {}),
     });
   }
 }
