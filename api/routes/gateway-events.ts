@@ -5,7 +5,7 @@
  * or one for a payment older than a customer could still be paying, is not delivered (callback-replays.ts).
  */
 import express, { Router } from 'express';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import {
   parseCallback,
   parseWebhookBody,
@@ -13,7 +13,8 @@ import {
   verifyWebhook,
   WEBHOOK_TOLERANCE_SECONDS,
 } from '../../plural-client';
-import { paymentWorkflowId } from '../../workflows/definitions';
+import { DEFAULT_MERCHANT_ID, paymentWorkflowId } from '../../workflows/definitions';
+import type { MerchantAccount } from '../../config/merchants';
 import { callbackMaxAgeMs, SeenCallbacks } from '../callback-replays';
 import { badRequest, notFound, signatureRejected } from '../errors';
 import { callbackSignalOf, webhookSignalOf } from '../gateway-events';
@@ -34,13 +35,42 @@ function callbackFields(source: unknown): Record<string, string> | undefined {
   return fields;
 }
 
+/**
+ * Where Plural sends a merchant's browser callbacks: the path carries the merchant, whose callback secret verifies
+ * them (the callback URL is given to Plural with each order). The default merchant keeps `/v1/callbacks/plural`.
+ */
+export function pluralCallbackPath(merchantId: string): string {
+  return merchantId === DEFAULT_MERCHANT_ID ? '/v1/callbacks/plural' : `/v1/callbacks/plural/${merchantId}`;
+}
+
+/**
+ * Where a merchant's Plural account sends its webhooks (set in that account's Plural dashboard): the path carries the
+ * merchant, whose webhook secret verifies them. The default merchant keeps `/v1/webhooks/plural`.
+ */
+export function pluralWebhookPath(merchantId: string): string {
+  return merchantId === DEFAULT_MERCHANT_ID ? '/v1/webhooks/plural' : `/v1/webhooks/plural/${merchantId}`;
+}
+
 export function gatewayEventRoutes(ctx: RouteContext): Router {
-  const { options, engine, metrics, logger } = ctx;
+  const { options, metrics, logger } = ctx;
   const router = Router();
+
+  /**
+   * The merchant a callback or webhook path names (`res.locals.merchantId`, so the delivery reaches its payments only),
+   * or a 404 as for any unknown route: the event is verified with this merchant's secret, never another's.
+   */
+  function merchantOfPath(req: Request, res: Response): MerchantAccount {
+    const given = req.params.merchant_id;
+    const merchant = ctx.merchants.get(typeof given === 'string' ? given : DEFAULT_MERCHANT_ID);
+    if (!merchant) throw notFound('route_not_found', `no such route for ${req.method}; see /openapi.json`);
+    res.locals.merchantId = merchant.id;
+    return merchant;
+  }
   const maxAgeMs = options.callbackMaxAgeMs ?? callbackMaxAgeMs(options.paymentDurations);
   const seenCallbacks = new SeenCallbacks(maxAgeMs);
 
   const callbackHandler: RequestHandler = async (req, res) => {
+    const merchant = merchantOfPath(req, res);
     const body = req.body as unknown;
     const fromBody = req.method === 'POST' && body !== null && typeof body === 'object' && Object.keys(body).length > 0;
     const fields = callbackFields(fromBody ? body : req.query);
@@ -48,7 +78,7 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       metrics.signatureFailures.inc({ source: 'callback', reason: 'missing_signature' });
       throw signatureRejected('callback_signature_missing', 'callback has no signature (or a malformed field)');
     }
-    if (!verifyCallbackSignature(fields, options.callbackSecretHex)) {
+    if (!verifyCallbackSignature(fields, merchant.plural.callbackSecretHex ?? '')) {
       metrics.signatureFailures.inc({ source: 'callback', reason: 'no_matching_signature' });
       logger.warn({ route: 'callback' }, 'callback signature rejected');
       throw signatureRejected('callback_signature_invalid', 'callback signature does not match');
@@ -65,7 +95,7 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       metrics.signatureFailures.inc({ source: 'callback', reason: 'replayed' });
       logger.info({ route: 'callback', reason: 'replayed' }, 'callback not delivered: already delivered');
     } else {
-      const delivered = await engine.deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
+      const delivered = await ctx.engineOf(res).deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
       if (!delivered.delivered && 'tooOld' in delivered) {
         metrics.signatureFailures.inc({ source: 'callback', reason: 'too_old' });
         logger.warn({ route: 'callback', reason: 'too_old' }, 'callback not delivered: its payment is too old');
@@ -76,7 +106,7 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       }
       reference = delivered.merchantOrderReference;
     }
-    res.locals.workflowId = paymentWorkflowId(reference);
+    res.locals.workflowId = paymentWorkflowId(reference, merchant.id);
     const target = new URL(
       SUCCESS_STATUSES.has(parsed.status) ? options.returnUrls.success : options.returnUrls.failure,
     );
@@ -87,19 +117,20 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
   };
 
   router
-    .route('/v1/callbacks/plural')
+    .route(['/v1/callbacks/plural', '/v1/callbacks/plural/:merchant_id'])
     .get(callbackHandler)
     .post(express.urlencoded({ extended: false, limit: ctx.bodyLimit, parameterLimit: 100 }), callbackHandler)
     .all(methodNotAllowed('GET, POST'));
 
   router
-    .route('/v1/webhooks/plural')
+    .route(['/v1/webhooks/plural', '/v1/webhooks/plural/:merchant_id'])
     .post(express.raw({ type: () => true, limit: options.webhookBodyLimitBytes ?? 256 * 1024 }), async (req, res) => {
+      const merchant = merchantOfPath(req, res);
       const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const verified = verifyWebhook({
         headers: req.headers,
         rawBody,
-        secret: options.webhookSecret,
+        secret: merchant.plural.webhookSecret ?? '',
         nowSeconds: Math.floor(ctx.now() / 1000),
         toleranceSeconds: options.webhookToleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS,
       });
@@ -122,12 +153,12 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
         return;
       }
       const reference = parsed.order.merchant_order_reference ?? undefined;
-      const outcome = await engine.deliverWebhook(
+      const outcome = await ctx.engineOf(res).deliverWebhook(
         reference !== undefined && REFERENCE_PATTERN.test(reference) ? reference : undefined,
         webhookSignalOf(verified.id, parsed.eventType, parsed.order),
       );
       if (outcome.delivered) {
-        res.locals.workflowId = paymentWorkflowId(outcome.merchantOrderReference);
+        res.locals.workflowId = paymentWorkflowId(outcome.merchantOrderReference, merchant.id);
       } else {
         // Nothing to deliver to (another system's order, or a payment that has ended): acknowledge, never retry.
         logger.info({ webhookId: verified.id, eventType: parsed.eventType }, 'webhook matched no running payment');
