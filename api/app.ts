@@ -150,7 +150,9 @@ export function createApp(options: ApiOptions): express.Express {
       throw new TypeError(`createApp: merchant ${m.id} must have at least one non-empty API key`);
     }
     if (!/^(?:[0-9a-fA-F]{2})+$/.test(m.plural.callbackSecretHex ?? '')) {
-      throw new TypeError(`createApp: merchant ${m.id}'s callbackSecretHex must be a non-empty, even-length hex string`);
+      throw new TypeError(
+        `createApp: merchant ${m.id}'s callbackSecretHex must be a non-empty, even-length hex string`,
+      );
     }
     if (!m.plural.webhookSecret) throw new TypeError(`createApp: merchant ${m.id}'s webhookSecret must not be empty`);
   }
@@ -166,7 +168,9 @@ export function createApp(options: ApiOptions): express.Express {
   const logger = options.logger ?? createLogger({ name: 'api' });
   const metrics = options.metrics ?? createMetrics();
   /** Every key's digest and its merchant. */
-  const keyDigests = merchants.merchants.flatMap((m) => m.apiKeys.map((k) => ({ digest: digest(k), merchantId: m.id })));
+  const keyDigests = merchants.merchants.flatMap((m) =>
+    m.apiKeys.map((k) => ({ digest: digest(k), merchantId: m.id })),
+  );
   const engines = new Map<string, PaymentEngine>();
   const engineOf = (merchantId: string): PaymentEngine => {
     let engine = engines.get(merchantId);

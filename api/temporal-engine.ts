@@ -177,7 +177,8 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const queryTimeoutMs = options.queryTimeoutMs ?? 3_000;
   const merchantId = options.merchantId ?? DEFAULT_MERCHANT_ID;
-  if (!MERCHANT_ID_PATTERN.test(merchantId)) throw new TypeError('createTemporalEngine: merchantId is not a merchant id');
+  if (!MERCHANT_ID_PATTERN.test(merchantId))
+    throw new TypeError('createTemporalEngine: merchantId is not a merchant id');
   const handleOf = (ref: string): WorkflowHandle => client.workflow.getHandle(paymentWorkflowId(ref, merchantId));
   /** Whether a workflow id is one of this merchant's payments (a found workflow is checked before any signal). */
   const ownWorkflow = (workflowId: string): boolean => parsePaymentWorkflowId(workflowId)?.merchantId === merchantId;

@@ -50,7 +50,10 @@ function instant(d: Date, what: string): string {
  * @throws {TypeError} a status, date or prefix the API should have refused (never quoted into the query)
  */
 export function paymentListQuery(filters: PaymentListFilters, options: PaymentListQueryOptions): string {
-  const terms = [`WorkflowType = '${PAYMENT_WORKFLOW_TYPE}'`, merchantClause(options.merchantId ?? DEFAULT_MERCHANT_ID)];
+  const terms = [
+    `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}'`,
+    merchantClause(options.merchantId ?? DEFAULT_MERCHANT_ID),
+  ];
   const statuses = filters.statuses ?? [];
   for (const s of statuses) if (!STATUSES.has(s)) throw new TypeError('unknown payment status in a list filter');
   const status = SEARCH_ATTRIBUTE.PAYMENT_STATUS.name;

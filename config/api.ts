@@ -205,25 +205,30 @@ export function loadApiConfig(env: Env): ApiConfig {
     ],
     accounts === undefined ? 'single-merchant keys' : env[K.MERCHANTS_FILE]?.trim() ? K.MERCHANTS_FILE : K.MERCHANTS,
   );
-  refuseInProduction(env, 'api', {
-    secrets: [
-      K.API_KEYS,
-      K.API_FINGERPRINT_KEY,
-      K.PLURAL_CALLBACK_SECRET_HEX,
-      K.PLURAL_WEBHOOK_SECRET,
-      K.PLURAL_CLIENT_ID,
-      K.PLURAL_CLIENT_SECRET,
-      K.CARD_VAULT_TOKEN,
-      K.PAYLOAD_KEYS,
-    ],
-    required: [
-      {
-        key: K.CARD_VAULT_TOKEN,
-        why: 'without it cards stay in the API process, which no worker of another process can reach',
-      },
-    ],
-    payloadEncryption: true,
-  }, merchantProductionIssues(env, merchants.source, merchants.merchants));
+  refuseInProduction(
+    env,
+    'api',
+    {
+      secrets: [
+        K.API_KEYS,
+        K.API_FINGERPRINT_KEY,
+        K.PLURAL_CALLBACK_SECRET_HEX,
+        K.PLURAL_WEBHOOK_SECRET,
+        K.PLURAL_CLIENT_ID,
+        K.PLURAL_CLIENT_SECRET,
+        K.CARD_VAULT_TOKEN,
+        K.PAYLOAD_KEYS,
+      ],
+      required: [
+        {
+          key: K.CARD_VAULT_TOKEN,
+          why: 'without it cards stay in the API process, which no worker of another process can reach',
+        },
+      ],
+      payloadEncryption: true,
+    },
+    merchantProductionIssues(env, merchants.source, merchants.merchants),
+  );
   const timings: ApiConfig['timings'] = {};
   if (e.API_START_WAIT_MS !== undefined) timings.startWaitMs = e.API_START_WAIT_MS;
   if (e.API_ACTION_WAIT_MS !== undefined) timings.actionWaitMs = e.API_ACTION_WAIT_MS;

@@ -135,15 +135,14 @@ const httpUrlString = (what: string) =>
     .transform((value) => value.replace(/\/+$/, ''));
 
 /** A host name or IPv4 address, optionally with a port; IPv6 in brackets. Lowercased. */
-const HOST_PATTERN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
+const HOST_PATTERN =
+  /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
 
 const merchantSchema = z
   .object({
-    id: z
-      .string({ error: 'is required (the merchant id, a lowercase slug)' })
-      .regex(MERCHANT_ID_PATTERN, {
-        error: 'must be 1-32 lowercase letters, digits or "-", starting and ending with a letter or digit',
-      }),
+    id: z.string({ error: 'is required (the merchant id, a lowercase slug)' }).regex(MERCHANT_ID_PATTERN, {
+      error: 'must be 1-32 lowercase letters, digits or "-", starting and ending with a letter or digit',
+    }),
     apiKeys: z
       .array(
         str(`an API key of ${API_KEY_MIN_LENGTH}-256 characters`, API_KEY_MIN_LENGTH, 256).regex(/^\S+$/, {
@@ -159,11 +158,14 @@ const merchantSchema = z
           baseUrl: httpUrlString('the Plural API origin of this merchant').optional(),
           clientId: str('the merchant client id issued by Plural', 1, 256),
           clientSecret: str('the merchant client secret issued by Plural'),
-          callbackSecretHex: str('the callback signing key issued by Plural, hex', 32)
-            .regex(/^(?:[0-9a-fA-F]{2})+$/, { error: 'must be an even-length hex string of at least 16 bytes' }),
+          callbackSecretHex: str('the callback signing key issued by Plural, hex', 32).regex(/^(?:[0-9a-fA-F]{2})+$/, {
+            error: 'must be an even-length hex string of at least 16 bytes',
+          }),
           webhookSecret: str('the webhook signing secret issued by Plural'),
         },
-        { error: 'is required (the merchant Plural account: clientId, clientSecret, callbackSecretHex, webhookSecret)' },
+        {
+          error: 'is required (the merchant Plural account: clientId, clientSecret, callbackSecretHex, webhookSecret)',
+        },
       )
       .strict(),
     webhookEndpoints: z
@@ -344,7 +346,11 @@ export function loadMerchantAccounts(env: Env, processName: string): MerchantAcc
       callbackSecretHex: m.plural.callbackSecretHex,
       webhookSecret: m.plural.webhookSecret,
     },
-    webhookEndpoints: m.webhookEndpoints.map((e, j) => ({ id: e.id ?? `endpoint-${j + 1}`, url: e.url, secret: e.secret })),
+    webhookEndpoints: m.webhookEndpoints.map((e, j) => ({
+      id: e.id ?? `endpoint-${j + 1}`,
+      url: e.url,
+      secret: e.secret,
+    })),
     returnUrlHosts: [...new Set(m.returnUrlHosts)],
   }));
 }

@@ -6,7 +6,13 @@ import { CONFIG_KEYS as K } from './keys';
 import { hostPort, httpUrl, integer, logLevel, optionalInteger, requiredString, temporalName } from './fields';
 import { bothOrNeither, ConfigError, parseEnv } from './load';
 import type { ConfigIssue } from './load';
-import { defaultMerchant, hasMerchantAccounts, loadMerchantAccounts, merchantProductionIssues, MerchantDirectory } from './merchants';
+import {
+  defaultMerchant,
+  hasMerchantAccounts,
+  loadMerchantAccounts,
+  merchantProductionIssues,
+  MerchantDirectory,
+} from './merchants';
 import { refuseInProduction } from './production';
 import {
   temporalConnectionChecks,

@@ -97,7 +97,11 @@ export function actionRoutes(ctx: RouteContext): Router {
     .post(...ctx.merchant, async (req, res) => {
       const ref = referenceOf(req);
       const { amount } = parse(CaptureSchema, jsonBody(req, false), 'capture request');
-      const a = await pending(res, ref, await ctx.engineOf(res).capture(ref, amount ? { amount } : {}, timings.actionWaitMs));
+      const a = await pending(
+        res,
+        ref,
+        await ctx.engineOf(res).capture(ref, amount ? { amount } : {}, timings.actionWaitMs),
+      );
       if (!a) return;
       switch (a.outcome) {
         case 'CAPTURED':

@@ -95,7 +95,9 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       metrics.signatureFailures.inc({ source: 'callback', reason: 'replayed' });
       logger.info({ route: 'callback', reason: 'replayed' }, 'callback not delivered: already delivered');
     } else {
-      const delivered = await ctx.engineOf(res).deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
+      const delivered = await ctx
+        .engineOf(res)
+        .deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
       if (!delivered.delivered && 'tooOld' in delivered) {
         metrics.signatureFailures.inc({ source: 'callback', reason: 'too_old' });
         logger.warn({ route: 'callback', reason: 'too_old' }, 'callback not delivered: its payment is too old');
@@ -116,56 +118,62 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     res.redirect(303, target.toString());
   };
 
-  router
-    .route(['/v1/callbacks/plural', '/v1/callbacks/plural/:merchant_id'])
-    .get(callbackHandler)
-    .post(express.urlencoded({ extended: false, limit: ctx.bodyLimit, parameterLimit: 100 }), callbackHandler)
-    .all(methodNotAllowed('GET, POST'));
+  // The default merchant's paths, and each merchant account's (one route template each, for the metrics' labels).
+  for (const path of ['/v1/callbacks/plural', '/v1/callbacks/plural/:merchant_id']) {
+    router
+      .route(path)
+      .get(callbackHandler)
+      .post(express.urlencoded({ extended: false, limit: ctx.bodyLimit, parameterLimit: 100 }), callbackHandler)
+      .all(methodNotAllowed('GET, POST'));
+  }
 
-  router
-    .route(['/v1/webhooks/plural', '/v1/webhooks/plural/:merchant_id'])
-    .post(express.raw({ type: () => true, limit: options.webhookBodyLimitBytes ?? 256 * 1024 }), async (req, res) => {
-      const merchant = merchantOfPath(req, res);
-      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const verified = verifyWebhook({
-        headers: req.headers,
-        rawBody,
-        secret: merchant.plural.webhookSecret ?? '',
-        nowSeconds: Math.floor(ctx.now() / 1000),
-        toleranceSeconds: options.webhookToleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS,
-      });
-      if (!verified.ok) {
-        metrics.signatureFailures.inc({ source: 'webhook', reason: verified.reason });
-        logger.warn({ route: 'webhook', reason: verified.reason }, 'webhook signature rejected');
-        throw signatureRejected(
-          `webhook_${verified.reason}`,
-          `webhook rejected: ${verified.reason.replace(/_/g, ' ')}`,
-        );
-      }
-      const parsed = parseWebhookBody(rawBody);
-      if (!parsed.ok) throw badRequest('invalid_webhook', parsed.message);
-      if (parsed.kind === 'other') {
-        // Customer, token and subscription events carry no order: acknowledged, never delivered. Their data is
-        // customer data (a token id, card digits), so only the event type is logged.
-        const eventType = /^[A-Z][A-Z0-9_]{0,63}$/.test(parsed.eventType) ? parsed.eventType : 'unrecognised';
-        logger.info({ eventType }, 'webhook acknowledged: not a payment event');
-        res.status(200).json({ received: true, delivered: false });
-        return;
-      }
-      const reference = parsed.order.merchant_order_reference ?? undefined;
-      const outcome = await ctx.engineOf(res).deliverWebhook(
+  const webhookHandler: RequestHandler = async (req, res) => {
+    const merchant = merchantOfPath(req, res);
+    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const verified = verifyWebhook({
+      headers: req.headers,
+      rawBody,
+      secret: merchant.plural.webhookSecret ?? '',
+      nowSeconds: Math.floor(ctx.now() / 1000),
+      toleranceSeconds: options.webhookToleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS,
+    });
+    if (!verified.ok) {
+      metrics.signatureFailures.inc({ source: 'webhook', reason: verified.reason });
+      logger.warn({ route: 'webhook', reason: verified.reason }, 'webhook signature rejected');
+      throw signatureRejected(`webhook_${verified.reason}`, `webhook rejected: ${verified.reason.replace(/_/g, ' ')}`);
+    }
+    const parsed = parseWebhookBody(rawBody);
+    if (!parsed.ok) throw badRequest('invalid_webhook', parsed.message);
+    if (parsed.kind === 'other') {
+      // Customer, token and subscription events carry no order: acknowledged, never delivered. Their data is
+      // customer data (a token id, card digits), so only the event type is logged.
+      const eventType = /^[A-Z][A-Z0-9_]{0,63}$/.test(parsed.eventType) ? parsed.eventType : 'unrecognised';
+      logger.info({ eventType }, 'webhook acknowledged: not a payment event');
+      res.status(200).json({ received: true, delivered: false });
+      return;
+    }
+    const reference = parsed.order.merchant_order_reference ?? undefined;
+    const outcome = await ctx
+      .engineOf(res)
+      .deliverWebhook(
         reference !== undefined && REFERENCE_PATTERN.test(reference) ? reference : undefined,
         webhookSignalOf(verified.id, parsed.eventType, parsed.order),
       );
-      if (outcome.delivered) {
-        res.locals.workflowId = paymentWorkflowId(outcome.merchantOrderReference, merchant.id);
-      } else {
-        // Nothing to deliver to (another system's order, or a payment that has ended): acknowledge, never retry.
-        logger.info({ webhookId: verified.id, eventType: parsed.eventType }, 'webhook matched no running payment');
-      }
-      res.status(200).json({ received: true, delivered: outcome.delivered });
-    })
-    .all(methodNotAllowed('POST'));
+    if (outcome.delivered) {
+      res.locals.workflowId = paymentWorkflowId(outcome.merchantOrderReference, merchant.id);
+    } else {
+      // Nothing to deliver to (another system's order, or a payment that has ended): acknowledge, never retry.
+      logger.info({ webhookId: verified.id, eventType: parsed.eventType }, 'webhook matched no running payment');
+    }
+    res.status(200).json({ received: true, delivered: outcome.delivered });
+  };
+
+  for (const path of ['/v1/webhooks/plural', '/v1/webhooks/plural/:merchant_id']) {
+    router
+      .route(path)
+      .post(express.raw({ type: () => true, limit: options.webhookBodyLimitBytes ?? 256 * 1024 }), webhookHandler)
+      .all(methodNotAllowed('POST'));
+  }
 
   return router;
 }

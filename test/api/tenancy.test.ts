@@ -161,7 +161,10 @@ describe('one engine, many merchants', () => {
     expect(a.body).toMatchObject({ merchant_order_reference: ref, status: 'AWAITING_OTP' });
     expect(g.body).toMatchObject({ merchant_order_reference: ref, status: 'AWAITING_OTP' });
     // Each merchant reads its own payment under the shared reference.
-    expect((await as('acme').call('GET', `/v1/payments/${ref}`)).body.amount).toEqual({ value: 11_100, currency: 'INR' });
+    expect((await as('acme').call('GET', `/v1/payments/${ref}`)).body.amount).toEqual({
+      value: 11_100,
+      currency: 'INR',
+    });
     expect((await as('globex').call('GET', `/v1/payments/${ref}`)).body.amount).toEqual({
       value: 22_200,
       currency: 'INR',
@@ -169,7 +172,11 @@ describe('one engine, many merchants', () => {
     // Each order exists at its own merchant's Plural account only (the worker used that merchant's credentials).
     const orderOf = (r: Reply) => String(r.body.order_id);
     const plural = (m: MerchantName) =>
-      new PluralClient({ baseUrl: sandboxes[m].baseUrl, clientId: ACCOUNTS[m].clientId, clientSecret: ACCOUNTS[m].clientSecret });
+      new PluralClient({
+        baseUrl: sandboxes[m].baseUrl,
+        clientId: ACCOUNTS[m].clientId,
+        clientSecret: ACCOUNTS[m].clientSecret,
+      });
     const [pa, pg] = [plural('acme'), plural('globex')];
     try {
       expect((await pa.getOrder(orderOf(a))).order_amount.value).toBe(11_100);
@@ -215,7 +222,9 @@ describe('one engine, many merchants', () => {
       expect(theirs.status, `${method} ${suffix}: ${JSON.stringify(theirs.body)}`).toBe(404);
       expect(none.status).toBe(404);
       // The same answer but for the reference the caller sent: nothing tells that the payment exists elsewhere.
-      expect(JSON.stringify(theirs.body).replaceAll(ref, 'REF')).toBe(JSON.stringify(none.body).replaceAll(unknown, 'REF'));
+      expect(JSON.stringify(theirs.body).replaceAll(ref, 'REF')).toBe(
+        JSON.stringify(none.body).replaceAll(unknown, 'REF'),
+      );
     }
     // Nothing reached acme's payment: it is still waiting for its OTP, with no Update in its history.
     const mine = await as('acme').call('GET', `/v1/payments/${ref}`);
@@ -312,9 +321,12 @@ describe('one engine, many merchants', () => {
     // A browser callback signed with globex's key, on acme's callback path: refused; on globex's: no such payment.
     const fields = { order_id: orderId, status: 'AUTHORIZED' };
     const callback = (path: string, hex: string) =>
-      fetch(`${api.url}${path}?${new URLSearchParams({ ...fields, signature: signCallback(fields, hex) }).toString()}`, {
-        redirect: 'manual',
-      });
+      fetch(
+        `${api.url}${path}?${new URLSearchParams({ ...fields, signature: signCallback(fields, hex) }).toString()}`,
+        {
+          redirect: 'manual',
+        },
+      );
     expect((await callback('/v1/callbacks/plural/acme', ACCOUNTS.globex.callbackSecretHex)).status).toBe(401);
     expect((await callback('/v1/callbacks/plural/globex', ACCOUNTS.globex.callbackSecretHex)).status).toBe(404);
     // Nothing reached acme's payment.

@@ -92,7 +92,11 @@ describe('loadMerchantAccounts', () => {
       returnUrlHosts: ['shop.acme.example', 'shop.acme.example:8443'],
     });
     // Optional lists default to empty; a merchant may name its own Plural origin.
-    expect(g).toMatchObject({ webhookEndpoints: [], returnUrlHosts: [], plural: { baseUrl: 'https://api.pluralpay.in' } });
+    expect(g).toMatchObject({
+      webhookEndpoints: [],
+      returnUrlHosts: [],
+      plural: { baseUrl: 'https://api.pluralpay.in' },
+    });
   });
 
   it('reads the same JSON inline from MERCHANTS, and names endpoints without an id by position', () => {
@@ -109,7 +113,12 @@ describe('loadMerchantAccounts', () => {
     const bad = [
       { ...acme(), id: 'Acme Corp' },
       { ...globex(), apiKeys: ['short'], plural: { ...globex().plural, clientSecret: undefined } },
-      { ...acme(), id: 'initech', webhookEndpoints: [{ url: 'ftp://x', secret: 'tiny' }], returnUrlHosts: ['https://x/'] },
+      {
+        ...acme(),
+        id: 'initech',
+        webhookEndpoints: [{ url: 'ftp://x', secret: 'tiny' }],
+        returnUrlHosts: ['https://x/'],
+      },
       { ...acme(), id: 'umbrella', extra: true },
     ];
     const err = configError(() => loadMerchantAccounts({ MERCHANTS: JSON.stringify(bad) }, 'api'));
@@ -119,8 +128,12 @@ describe('loadMerchantAccounts', () => {
         expect.stringMatching(/^MERCHANTS entry 1: id must be 1-32 lowercase letters/),
         expect.stringMatching(/^MERCHANTS merchant globex \(entry 2\): apiKeys\[0\] must be at least 16 characters/),
         expect.stringMatching(/^MERCHANTS merchant globex \(entry 2\): plural\.clientSecret is required/),
-        expect.stringMatching(/^MERCHANTS merchant initech \(entry 3\): webhookEndpoints\[0\]\.url must be an http\(s\) URL/),
-        expect.stringMatching(/^MERCHANTS merchant initech \(entry 3\): webhookEndpoints\[0\]\.secret must be at least 24/),
+        expect.stringMatching(
+          /^MERCHANTS merchant initech \(entry 3\): webhookEndpoints\[0\]\.url must be an http\(s\) URL/,
+        ),
+        expect.stringMatching(
+          /^MERCHANTS merchant initech \(entry 3\): webhookEndpoints\[0\]\.secret must be at least 24/,
+        ),
         expect.stringMatching(/^MERCHANTS merchant initech \(entry 3\): returnUrlHosts\[0\] must be a host name/),
         expect.stringMatching(/^MERCHANTS merchant umbrella \(entry 4\): .*extra/),
       ]),
@@ -158,7 +171,10 @@ describe('loadMerchantAccounts', () => {
 
   it('refuses the single-merchant keys next to merchant accounts, naming each', () => {
     const err = configError(() =>
-      loadMerchantAccounts({ MERCHANTS: JSON.stringify([acme()]), API_KEYS: ACME_KEY, PLURAL_WEBHOOK_SECRET: 'x' }, 'api'),
+      loadMerchantAccounts(
+        { MERCHANTS: JSON.stringify([acme()]), API_KEYS: ACME_KEY, PLURAL_WEBHOOK_SECRET: 'x' },
+        'api',
+      ),
     );
     expect(err.issues).toEqual([
       { key: 'API_KEYS', message: "must be unset when MERCHANTS is set (each merchant's entry holds its own)" },
@@ -254,7 +270,9 @@ describe('merchant accounts in the API and worker configuration', () => {
     const err = configError(() => loadApiConfig(env));
     expect(err).toBeInstanceOf(ProductionConfigError);
     expect(err.message).toContain("MERCHANTS merchant acme: apiKeys[1] is the dev stack's API key");
-    expect(err.message).toContain("MERCHANTS merchant acme: plural.webhookSecret is the Plural sandbox's published webhook secret");
+    expect(err.message).toContain(
+      "MERCHANTS merchant acme: plural.webhookSecret is the Plural sandbox's published webhook secret",
+    );
     expect(err.message).not.toContain(DEV_API_KEY);
     expect(err.message).not.toContain(SANDBOX_PUBLISHED_CREDENTIALS.webhookSecret);
     const worker = configError(() =>
@@ -268,7 +286,9 @@ describe('merchant accounts in the API and worker configuration', () => {
         ]),
       }),
     );
-    expect(worker.message).toContain("MERCHANTS merchant globex: plural.clientId is the Plural sandbox's published client id");
+    expect(worker.message).toContain(
+      "MERCHANTS merchant globex: plural.clientId is the Plural sandbox's published client id",
+    );
     // Clean entries pass.
     expect(loadApiConfig({ ...env, MERCHANTS: JSON.stringify([acme(), globex()]) }).merchants.ids).toHaveLength(2);
   });
