@@ -3,6 +3,7 @@
  * and the worker, with errors that name the setting, the entry and the field but never a value; without either, one
  * merchant `default` from the single-merchant keys; production mode refusing published values in any entry.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -292,4 +293,43 @@ describe('merchant accounts in the API and worker configuration', () => {
     // Clean entries pass.
     expect(loadApiConfig({ ...env, MERCHANTS: JSON.stringify([acme(), globex()]) }).merchants.ids).toHaveLength(2);
   });
+});
+
+/** Runs an entry point as `npm run …` does, and returns its exit code and output. */
+function runEntry(entry: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+      cwd: path.join(__dirname, '..', '..'),
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    // A process that does not refuse would serve on: stop it, so the test fails rather than leaves it running.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('entry points with a bad merchant file', () => {
+  it.each([
+    ['api/server.ts', BASE],
+    ['worker/main.ts', WORKER_BASE],
+  ])(
+    '%s exits 78 naming the merchant and field, never a value',
+    async (entry, base) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'merchants-'));
+      const file = path.join(dir, 'merchants.json');
+      writeFileSync(file, JSON.stringify([{ ...acme(), plural: { ...acme().plural, webhookSecret: '' } }]));
+      const { code, output } = await runEntry(entry, { ...base, MERCHANTS_FILE: file });
+      expect(code).toBe(78);
+      expect(output).toContain('merchant acme (entry 1): plural.webhookSecret must be at least 1 characters');
+      for (const secret of SECRETS) expect(output).not.toContain(secret);
+    },
+    30_000,
+  );
 });
