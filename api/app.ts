@@ -51,8 +51,8 @@ export interface ApiOptions {
   /** The payment engine of the default merchant (and `/readyz`'s ping). */
   engine: PaymentEngine;
   /**
-   * The payment engine of each merchant (`createTemporalEngine({ merchantId })`: its payments only); required with
-   * more than one merchant. Unset: {@link engine} for the only merchant.
+   * The payment engine of each merchant (`createTemporalEngine({ merchantId })`: its payments only); required for any
+   * merchant other than `default`. Unset: {@link engine} for the default merchant.
    */
   engineFor?: (merchantId: string) => PaymentEngine;
   vault: CardVaultPort;
@@ -156,8 +156,9 @@ export function createApp(options: ApiOptions): express.Express {
     }
     if (!m.plural.webhookSecret) throw new TypeError(`createApp: merchant ${m.id}'s webhookSecret must not be empty`);
   }
-  if (merchants.merchants.length > 1 && options.engineFor === undefined) {
-    throw new TypeError('createApp: engineFor is required with more than one merchant (each sees its payments only)');
+  // One engine serves the default merchant alone: any other merchant needs its own (its payments only).
+  if (options.engineFor === undefined && merchants.merchants.some((m) => m.id !== DEFAULT_MERCHANT_ID)) {
+    throw new TypeError('createApp: engineFor is required for merchant accounts other than default');
   }
   if (options.fingerprintKey.length === 0) throw new TypeError('createApp: fingerprintKey must not be empty');
   if (options.maxAmount !== undefined && !(Number.isSafeInteger(options.maxAmount) && options.maxAmount > 0)) {

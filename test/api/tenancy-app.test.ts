@@ -91,7 +91,7 @@ describe('tenancy in the API', () => {
     expect(created).toEqual(['c-1']);
   });
 
-  it('refuses to build an app of several merchants without an engine per merchant', () => {
+  it('refuses to build an app of merchant accounts without an engine per merchant', () => {
     const vault = new FakeVault();
     expect(() =>
       createApp({
@@ -102,6 +102,6 @@ describe('tenancy in the API', () => {
         publicBaseUrl: 'http://x',
         returnUrls: { success: 'http://x/ok', failure: 'http://x/ko' },
       }),
-    ).toThrow(/engineFor is required with more than one merchant/);
+    ).toThrow(/engineFor is required for merchant accounts other than default/);
   });
 });
