@@ -3,18 +3,58 @@
  * translations more than one group needs (merchant references, Plural's order as the workflow sees it).
  */
 import { createHash } from 'node:crypto';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { PAYMENT_STATUS } from '../plural-client';
 import type { Order, PluralClient } from '../plural-client';
-import { FAILURE_TYPE } from '../workflows/definitions';
+import { DEFAULT_MERCHANT_ID, FAILURE_TYPE, parsePaymentWorkflowId } from '../workflows/definitions';
 import { classify } from './failures';
 import type { ActivityLogger, CardVault, OrderSnapshot } from './types';
 
+/** Each merchant's Plural client (its own credentials and token cache); undefined for a merchant not configured here. */
+export type MerchantPluralClients = (merchantId: string) => PluralClient | undefined;
+
 /** Dependencies of `createActivities`. */
 export interface ActivityDeps {
-  plural: PluralClient;
+  /**
+   * The Plural client of every payment (a single merchant), or each merchant's: an activity then calls Plural with
+   * the client of its payment's merchant, named by the payment's workflow id. The workflow knows only that id.
+   */
+  plural: PluralClient | MerchantPluralClients;
   vault: CardVault;
   logger?: ActivityLogger;
+}
+
+/** The merchant of the running activity's payment: from its workflow id (`payment:<merchant>:<ref>`). */
+export function activityMerchantId(): string {
+  const workflowId = Context.current().info.workflowExecution?.workflowId;
+  // A workflow id the API never makes (a test's, an operator's own start) is the default merchant's.
+  return (workflowId !== undefined ? parsePaymentWorkflowId(workflowId)?.merchantId : undefined) ?? DEFAULT_MERCHANT_ID;
+}
+
+/**
+ * A Plural client that sends each call through the client of the running activity's merchant. A merchant this
+ * worker has no credentials for (a worker deployed with an older MERCHANTS_FILE) fails the attempt as retryable, so
+ * the payment waits (and parks, as for a gateway outage) rather than calling Plural with another merchant's account.
+ */
+function merchantRoutedClient(clients: MerchantPluralClients): PluralClient {
+  const current = (): PluralClient => {
+    const merchantId = activityMerchantId();
+    const client = clients(merchantId);
+    if (!client) {
+      throw ApplicationFailure.retryable(
+        `this worker has no Plural credentials for merchant ${merchantId}; add it to MERCHANTS_FILE and restart`,
+        FAILURE_TYPE.GATEWAY_UNAVAILABLE,
+      );
+    }
+    return client;
+  };
+  return new Proxy({} as PluralClient, {
+    get(_target, property) {
+      const client = current();
+      const value: unknown = Reflect.get(client, property, client);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(client) : value;
+    },
+  });
 }
 
 const MAX_REFERENCE_LENGTH = 50;
@@ -70,7 +110,8 @@ export interface ActivityContext {
 
 /** Builds the {@link ActivityContext} every group of activities shares. */
 export function createActivityContext(deps: ActivityDeps): ActivityContext {
-  const { plural, vault, logger } = deps;
+  const { vault, logger } = deps;
+  const plural = typeof deps.plural === 'function' ? merchantRoutedClient(deps.plural) : deps.plural;
   return {
     plural,
     vault,

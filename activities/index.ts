@@ -11,8 +11,8 @@ import { createPaymentActivities } from './payments';
 import { createSettlementActivities } from './settlement';
 
 export type * from './types';
-export { referenceFor, snapshotOf } from './context';
-export type { ActivityContext, ActivityDeps } from './context';
+export { activityMerchantId, referenceFor, snapshotOf } from './context';
+export type { ActivityContext, ActivityDeps, MerchantPluralClients } from './context';
 export { classify } from './failures';
 export type { FailureDetails } from './failures';
 export { deviceInfoBody } from './payments';

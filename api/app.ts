@@ -9,7 +9,9 @@ import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
-import { paymentWorkflowId } from '../workflows/definitions';
+import { MerchantDirectory } from '../config/merchants';
+import type { MerchantAccount } from '../config/merchants';
+import { DEFAULT_MERCHANT_ID, paymentWorkflowId } from '../workflows/definitions';
 import type { PaymentDurations, PaymentLimits } from '../workflows/definitions';
 import type { CustomerDirectory } from './customers';
 import { EngineUnavailableError } from './engine';
@@ -49,14 +51,26 @@ export const DEFAULT_TIMINGS: Readonly<ApiTimings> = Object.freeze({
 
 /** Everything {@link createApp} needs; configuration arrives here explicitly, never from `process.env`. */
 export interface ApiOptions {
+  /** The payment engine of the default merchant (and `/readyz`'s ping). */
   engine: PaymentEngine;
+  /**
+   * The payment engine of each merchant (`createTemporalEngine({ merchantId })`: its payments only); required for any
+   * merchant other than `default`. Unset: {@link engine} for the default merchant.
+   */
+  engineFor?: (merchantId: string) => PaymentEngine;
   vault: CardVaultPort;
-  /** Merchant API keys accepted as `Authorization: Bearer <key>`. At least one. */
-  apiKeys: readonly string[];
-  /** Plural's callback (redirect) signing secret, hex. */
-  callbackSecretHex: string;
-  /** Plural's webhook signing secret. */
-  webhookSecret: string;
+  /**
+   * The merchant accounts (config/merchants.ts): each key authenticates its merchant, whose payments alone it sees;
+   * each merchant's Plural callbacks and webhooks are verified with its own secrets. Unset: one merchant, `default`,
+   * from {@link apiKeys}, {@link callbackSecretHex} and {@link webhookSecret}.
+   */
+  merchants?: readonly MerchantAccount[];
+  /** The default merchant's API keys, accepted as `Authorization: Bearer <key>` (without {@link merchants}). */
+  apiKeys?: readonly string[];
+  /** The default merchant's Plural callback (redirect) signing secret, hex (without {@link merchants}). */
+  callbackSecretHex?: string;
+  /** The default merchant's Plural webhook signing secret (without {@link merchants}). */
+  webhookSecret?: string;
   /** Key of the request fingerprint HMAC (idempotent create); must stay the same across restarts. */
   fingerprintKey: string;
   /** Public base URL of this API (no trailing slash); Plural sends the browser to `<base>/v1/callbacks/plural`. */
@@ -114,6 +128,8 @@ export interface ApiOptions {
    * 503 `customers_unavailable` (the API has no Plural credentials).
    */
   customers?: CustomerDirectory;
+  /** Each merchant's customer vault (its own Plural account); unset: {@link customers} for the default merchant. */
+  customersFor?: (merchantId: string) => CustomerDirectory | undefined;
   /**
    * The card vault's server router (`createCardVaultRouter`), mounted at {@link CARD_VAULT_MOUNT_PATH} when workers
    * run in other processes and reach the vault over HTTP (`CARD_VAULT_URL`). It authenticates with its own token.
@@ -131,13 +147,37 @@ export const CARD_VAULT_MOUNT_PATH = '/internal/card-vault';
 
 /** Builds the Express app. Throws at once on unusable configuration rather than on the first request. */
 export function createApp(options: ApiOptions): express.Express {
-  if (options.apiKeys.length === 0 || options.apiKeys.some((k) => k.length === 0)) {
-    throw new TypeError('createApp: apiKeys must hold at least one non-empty key');
+  const merchants = new MerchantDirectory(
+    options.merchants ?? [
+      {
+        id: DEFAULT_MERCHANT_ID,
+        apiKeys: options.apiKeys ?? [],
+        plural: {
+          baseUrl: undefined,
+          credentials: undefined,
+          callbackSecretHex: options.callbackSecretHex,
+          webhookSecret: options.webhookSecret,
+        },
+        webhookEndpoints: [],
+        returnUrlHosts: [],
+      },
+    ],
+  );
+  for (const m of merchants.merchants) {
+    if (m.apiKeys.length === 0 || m.apiKeys.some((k) => k.length === 0)) {
+      throw new TypeError(`createApp: merchant ${m.id} must have at least one non-empty API key`);
+    }
+    if (!/^(?:[0-9a-fA-F]{2})+$/.test(m.plural.callbackSecretHex ?? '')) {
+      throw new TypeError(
+        `createApp: merchant ${m.id}'s callbackSecretHex must be a non-empty, even-length hex string`,
+      );
+    }
+    if (!m.plural.webhookSecret) throw new TypeError(`createApp: merchant ${m.id}'s webhookSecret must not be empty`);
   }
-  if (!/^(?:[0-9a-fA-F]{2})+$/.test(options.callbackSecretHex)) {
-    throw new TypeError('createApp: callbackSecretHex must be a non-empty, even-length hex string');
+  // One engine serves the default merchant alone: any other merchant needs its own (its payments only).
+  if (options.engineFor === undefined && merchants.merchants.some((m) => m.id !== DEFAULT_MERCHANT_ID)) {
+    throw new TypeError('createApp: engineFor is required for merchant accounts other than default');
   }
-  if (options.webhookSecret.length === 0) throw new TypeError('createApp: webhookSecret must not be empty');
   if (options.fingerprintKey.length === 0) throw new TypeError('createApp: fingerprintKey must not be empty');
   if (options.maxAmount !== undefined && !(Number.isSafeInteger(options.maxAmount) && options.maxAmount > 0)) {
     throw new TypeError('createApp: maxAmount must be a positive integer of minor units');
@@ -146,7 +186,19 @@ export function createApp(options: ApiOptions): express.Express {
   const now = options.now ?? Date.now;
   const logger = options.logger ?? createLogger({ name: 'api' });
   const metrics = options.metrics ?? createMetrics();
-  const keyDigests = options.apiKeys.map(digest);
+  /** Every key's digest and its merchant. */
+  const keyDigests = merchants.merchants.flatMap((m) =>
+    m.apiKeys.map((k) => ({ digest: digest(k), merchantId: m.id })),
+  );
+  const engines = new Map<string, PaymentEngine>();
+  const engineOf = (merchantId: string): PaymentEngine => {
+    let engine = engines.get(merchantId);
+    if (!engine) {
+      engine = options.engineFor ? options.engineFor(merchantId) : options.engine;
+      engines.set(merchantId, engine);
+    }
+    return engine;
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -168,7 +220,13 @@ export function createApp(options: ApiOptions): express.Express {
       };
       metrics.requests.inc(labels);
       metrics.duration.observe(labels, seconds);
-      const workflowId: unknown = res.locals.workflowId;
+      const reference: unknown = res.locals.reference;
+      const merchantId: unknown = res.locals.merchantId;
+      const workflowId: unknown =
+        res.locals.workflowId ??
+        (typeof reference === 'string' && typeof merchantId === 'string'
+          ? paymentWorkflowId(reference, merchantId)
+          : undefined);
       logger.info(
         {
           requestId,
@@ -182,23 +240,34 @@ export function createApp(options: ApiOptions): express.Express {
     next();
   });
 
-  // The request line names the payment it addressed (its workflow id), so it joins the worker's lines for it.
+  // The request line names the payment it addressed (its workflow id, once the key has named the merchant), so it
+  // joins the worker's lines for it.
   app.use('/v1/payments/:merchant_order_reference', (req, res, next) => {
     const value = req.params.merchant_order_reference;
-    if (typeof value === 'string' && REFERENCE_PATTERN.test(value)) res.locals.workflowId = paymentWorkflowId(value);
+    if (typeof value === 'string' && REFERENCE_PATTERN.test(value)) res.locals.reference = value;
     next();
   });
 
-  /** Constant-time bearer check: compare SHA-256 digests (equal length) against every key, no early exit. */
-  const authenticate: RequestHandler = (req, _res, next) => {
+  /**
+   * Constant-time bearer check: compare SHA-256 digests (equal length) against every key of every merchant, no early
+   * exit. The key names the merchant (`res.locals.merchantId`), whose payments alone the request reaches.
+   */
+  const authenticate: RequestHandler = (req, res, next) => {
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer ([^\s]+)\s*$/i.exec(header) : null;
     if (!match?.[1]) throw unauthorized('missing_api_key', 'send your API key as Authorization: Bearer <key>');
     const given = digest(match[1]);
-    let ok = false;
-    for (const key of keyDigests) if (timingSafeEqual(given, key)) ok = true;
-    if (!ok) throw unauthorized('invalid_api_key', 'the API key is not valid');
+    let merchantId: string | undefined;
+    for (const key of keyDigests) if (timingSafeEqual(given, key.digest)) merchantId = key.merchantId;
+    if (merchantId === undefined) throw unauthorized('invalid_api_key', 'the API key is not valid');
+    res.locals.merchantId = merchantId;
     next();
+  };
+  /** The authenticated merchant of a request (set by `authenticate`). */
+  const merchantOf = (res: Response): string => {
+    const merchantId: unknown = res.locals.merchantId;
+    if (typeof merchantId !== 'string') throw new TypeError('merchantOf: the route did not authenticate');
+    return merchantId;
   };
   const bodyLimit = options.bodyLimitBytes ?? 32 * 1024;
   const json = express.json({ limit: bodyLimit, type: ['application/json', 'application/*+json'] });
@@ -214,6 +283,9 @@ export function createApp(options: ApiOptions): express.Express {
   const ctx: RouteContext = {
     options,
     engine: options.engine,
+    merchants,
+    merchantOf,
+    engineOf: (res) => engineOf(merchantOf(res)),
     vault: options.vault,
     timings,
     now,

@@ -26,6 +26,7 @@ import type {
 } from '../workflows/idempotency-definitions';
 import { ApiError, badRequest, conflict, ERROR_TYPE, unavailable } from './errors';
 import { canonicalJson } from './fingerprint';
+import { DEFAULT_MERCHANT_ID } from '../workflows/definitions';
 
 /** The request header, and the response headers the feature adds. */
 export const IDEMPOTENCY_HEADER = {
@@ -46,7 +47,7 @@ export const IDEMPOTENCY_ERROR_CODE = {
 export type IdempotencyErrorCode = (typeof IDEMPOTENCY_ERROR_CODE)[keyof typeof IDEMPOTENCY_ERROR_CODE];
 
 /** The merchant of requests that carry none (one merchant from `API_KEYS`). */
-export const DEFAULT_MERCHANT_ID = 'default';
+export { DEFAULT_MERCHANT_ID };
 
 /**
  * The merchant a request acts for: `res.locals.merchantId` when authentication set one, else

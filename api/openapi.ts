@@ -22,7 +22,9 @@ const referenceParam = {
 const merchantErrors = {
   '400': errorResponse('Malformed JSON or a field of the wrong type or format (`error.issues` names each field).'),
   '401': errorResponse('Missing or invalid API key.'),
-  '404': errorResponse('No payment with this reference.'),
+  '404': errorResponse(
+    'No payment of your merchant with this reference (another merchant’s payment answers exactly the same).',
+  ),
   '413': errorResponse('Request body larger than the limit.'),
   '415': errorResponse('Body is not JSON.'),
   '503': errorResponse('The payment engine (Temporal) is unavailable; retry later.'),
@@ -221,7 +223,8 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
       version: '1.0.0',
       description:
         'Start and drive card payments through the Plural (Pine Labs) gateway. Amounts are integer minor units. ' +
-        'Merchant endpoints need `Authorization: Bearer <API key>`. Every error is `{error: {type, code, message}}`.',
+        'Merchant endpoints need `Authorization: Bearer <API key>`; the key names the merchant, whose payments alone ' +
+        'it sees and acts on. Every error is `{error: {type, code, message}}`.',
     },
     servers: [{ url: options.serverUrl }],
     security: [{ bearerAuth: [] }],
@@ -498,46 +501,15 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
         },
       },
       '/v1/callbacks/plural': {
-        get: callbackOperation('callbackGet', 'query string'),
-        post: callbackOperation('callbackPost', 'form body (application/x-www-form-urlencoded)'),
+        get: callbackOperation('callbackGet', 'query string', false),
+        post: callbackOperation('callbackPost', 'form body (application/x-www-form-urlencoded)', false),
       },
-      '/v1/webhooks/plural': {
-        post: {
-          tags: ['plural'],
-          operationId: 'pluralWebhook',
-          summary: 'Plural webhook (Standard Webhooks signature)',
-          description:
-            'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` (timestamp within 300 s), then ' +
-            'signals the payment; answers 2xx only once the signal is accepted. Redeliveries are harmless. A ' +
-            'refund’s events (`REFUND_PROCESSED`, `REFUND_FAILED`) go to the payment of the refunded (parent) order. ' +
-            'Events that carry no order (`TOKEN_*`, `CUSTOMER_*`, `SUBSCRIPTION_*`) are verified and acknowledged ' +
-            'with `delivered: false`; only their type is logged.',
-          security: [],
-          parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
-            name,
-            in: 'header',
-            required: true,
-            schema: { type: 'string' },
-          })),
-          requestBody: { required: true, content: json({ type: 'object' }) },
-          responses: {
-            '200': {
-              description: 'Received (and delivered to a running payment when `delivered` is true).',
-              content: json({
-                type: 'object',
-                properties: { received: { const: true }, delivered: { type: 'boolean' } },
-              }),
-            },
-            '400': errorResponse('Signed, but not a webhook body the engine understands.'),
-            '401': errorResponse(
-              'Missing, malformed (not exactly base64 of the digest) or bad signature, or a timestamp outside the ' +
-                'tolerance.',
-            ),
-            '413': errorResponse('Body larger than the limit.'),
-            '503': errorResponse('The payment engine is unavailable; Plural will redeliver.'),
-          },
-        },
+      '/v1/callbacks/plural/{merchant_id}': {
+        get: callbackOperation('merchantCallbackGet', 'query string', true),
+        post: callbackOperation('merchantCallbackPost', 'form body (application/x-www-form-urlencoded)', true),
       },
+      '/v1/webhooks/plural': { post: webhookOperation('pluralWebhook', false) },
+      '/v1/webhooks/plural/{merchant_id}': { post: webhookOperation('pluralMerchantWebhook', true) },
       '/healthz': { get: opsOperation('healthz', 'Liveness: the process answers', 'application/json') },
       '/readyz': {
         get: {
@@ -563,7 +535,15 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
       '/docs': { get: opsOperation('docs', 'Human-readable listing of this document', 'text/html') },
     },
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A key from `API_KEYS`.' } },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'A key from `API_KEYS`, or one of a merchant account’s `apiKeys` (`MERCHANTS_FILE`): the key names the ' +
+            'merchant, and every route reaches that merchant’s payments only (references are unique per merchant).',
+        },
+      },
       schemas: {
         Money: money,
         PaymentAmount: {
@@ -1071,7 +1051,67 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
   });
 }
 
-function callbackOperation(operationId: string, where: string) {
+function webhookOperation(operationId: string, merchantPath: boolean) {
+  return {
+    tags: ['plural'],
+    operationId,
+    summary: 'Plural webhook (Standard Webhooks signature)',
+    description:
+      'Verifies `webhook-signature` over `webhook-id.webhook-timestamp.body` (timestamp within 300 s), then ' +
+      'signals the payment; answers 2xx only once the signal is accepted. Redeliveries are harmless. A ' +
+      'refund’s events (`REFUND_PROCESSED`, `REFUND_FAILED`) go to the payment of the refunded (parent) order. ' +
+      'Events that carry no order (`TOKEN_*`, `CUSTOMER_*`, `SUBSCRIPTION_*`) are verified and acknowledged ' +
+      'with `delivered: false`; only their type is logged.' +
+      eventPathNote(merchantPath, 'webhook'),
+    security: [],
+    parameters: [
+      ...(merchantPath ? [merchantIdParam] : []),
+      ...['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
+        name,
+        in: 'header',
+        required: true,
+        schema: { type: 'string' },
+      })),
+    ],
+    requestBody: { required: true, content: json({ type: 'object' }) },
+    responses: {
+      '200': {
+        description: 'Received (and delivered to a running payment when `delivered` is true).',
+        content: json({
+          type: 'object',
+          properties: { received: { const: true }, delivered: { type: 'boolean' } },
+        }),
+      },
+      '400': errorResponse('Signed, but not a webhook body the engine understands.'),
+      '401': errorResponse(
+        'Missing, malformed (not exactly base64 of the digest) or bad signature, or a timestamp outside the ' +
+          'tolerance.',
+      ),
+      ...(merchantPath ? { '404': errorResponse('No such merchant.') } : {}),
+      '413': errorResponse('Body larger than the limit.'),
+      '503': errorResponse('The payment engine is unavailable; Plural will redeliver.'),
+    },
+  };
+}
+
+/** The merchant a callback or webhook path names (its secrets verify the event). */
+const merchantIdParam = {
+  name: 'merchant_id',
+  in: 'path',
+  required: true,
+  description: 'The merchant account (`MERCHANTS_FILE`) the event is for; its own Plural secret verifies it.',
+  schema: { type: 'string', pattern: '^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$' },
+};
+
+/** Where a callback or webhook of the default merchant, or of merchant `{merchant_id}`, arrives. */
+const eventPathNote = (merchantPath: boolean, what: string): string =>
+  merchantPath
+    ? ` This path is merchant \`{merchant_id}\`'s (with merchant accounts): the ${what} is verified with that ` +
+      'merchant’s secret and reaches that merchant’s payments only; an unknown merchant is 404.'
+    : ` This path is the default merchant’s (\`API_KEYS\` and the \`PLURAL_*\` secrets, or a merchant account ` +
+      'named `default`); without one it is 404.';
+
+function callbackOperation(operationId: string, where: string, merchantPath: boolean) {
   return {
     tags: ['plural'],
     operationId,
@@ -1082,8 +1122,10 @@ function callbackOperation(operationId: string, where: string) {
       'carries no timestamp: one already delivered (a reload of the return URL, or a replay) and one for a payment ' +
       'that started longer ago than its customer could still be paying are redirected the same way but signal ' +
       'nothing. The merchant’s page reads the payment’s status from `GET /v1/payments/{ref}`. ' +
-      RETURN_REDIRECT_DESCRIPTION,
+      RETURN_REDIRECT_DESCRIPTION +
+      eventPathNote(merchantPath, 'callback'),
     security: [],
+    ...(merchantPath ? { parameters: [merchantIdParam] } : {}),
     responses: {
       '303': {
         description:
@@ -1093,7 +1135,11 @@ function callbackOperation(operationId: string, where: string) {
       },
       '400': errorResponse('Signed, but the fields are not a Plural callback.'),
       '401': errorResponse('Missing or bad signature; nothing reached the payment.'),
-      '404': errorResponse('No running payment for this Plural order.'),
+      '404': errorResponse(
+        merchantPath
+          ? 'No running payment of this merchant for this Plural order, or no such merchant.'
+          : 'No running payment for this Plural order.',
+      ),
     },
   };
 }

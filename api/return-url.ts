@@ -11,7 +11,7 @@
  *   so the string is unambiguous.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { DEFAULT_MERCHANT_ID } from './idempotency';
+import { DEFAULT_MERCHANT_ID } from '../workflows/definitions';
 
 export { DEFAULT_MERCHANT_ID };
 
@@ -42,19 +42,54 @@ export interface ReturnUrlPolicy {
   allowHttpLoopback: boolean;
 }
 
-/** Options of {@link createReturnUrlPolicy}: for now one merchant, `default`. */
+/** Where the policy finds each merchant's return hosts and signing secret (the merchant accounts). */
+export interface ReturnUrlMerchants {
+  returnUrlHostsFor(merchantId: string): readonly string[];
+  returnSigningSecretFor(merchantId: string): string | undefined;
+}
+
+/** Options of {@link createReturnUrlPolicy}: the merchant accounts, or the hosts and secret of `default` alone. */
 export interface ReturnUrlPolicyOptions {
+  /** Every merchant's hosts and secret; when given, `hosts` and `signingSecret` are not used. */
+  merchants?: ReturnUrlMerchants;
   /** `RETURN_URL_ALLOWED_HOSTS` of the default merchant. */
-  hosts: readonly string[];
+  hosts?: readonly string[];
   /** `RETURN_URL_SIGNING_SECRET` of the default merchant. */
-  signingSecret: string | undefined;
+  signingSecret?: string | undefined;
   /** @default false */
   allowHttpLoopback?: boolean;
 }
 
-/** The policy of the single configured merchant ({@link DEFAULT_MERCHANT_ID}); any other merchant has none. */
+/**
+ * The return-URL policy of the merchant accounts (`options.merchants`), or of the single merchant
+ * ({@link DEFAULT_MERCHANT_ID}) configured by `hosts` and `signingSecret`; a merchant without hosts has none allowed.
+ */
 export function createReturnUrlPolicy(options: ReturnUrlPolicyOptions): ReturnUrlPolicy {
-  for (const host of options.hosts) {
+  const allowHttpLoopback = options.allowHttpLoopback ?? false;
+  const { merchants } = options;
+  if (merchants) {
+    // Hosts as the URL parser writes them (`shop.example:443` is `shop.example`), so that they compare as stored.
+    const canonical = new Map<string, readonly string[]>();
+    return {
+      returnUrlHostsFor: (merchantId) => {
+        let hosts = canonical.get(merchantId);
+        if (hosts === undefined) {
+          hosts = Object.freeze(
+            merchants.returnUrlHostsFor(merchantId).flatMap((h) => {
+              const c = canonicalHost(h);
+              return c === undefined ? [] : [c];
+            }),
+          );
+          canonical.set(merchantId, hosts);
+        }
+        return hosts;
+      },
+      returnSigningSecretFor: (merchantId) => merchants.returnSigningSecretFor(merchantId),
+      allowHttpLoopback,
+    };
+  }
+  const given = options.hosts ?? [];
+  for (const host of given) {
     if (canonicalHost(host) !== host) {
       throw new TypeError(`createReturnUrlPolicy: ${JSON.stringify(host)} is not a host in canonical form`);
     }
@@ -64,11 +99,11 @@ export function createReturnUrlPolicy(options: ReturnUrlPolicyOptions): ReturnUr
       `createReturnUrlPolicy: the signing secret must be at least ${RETURN_SIGNING_SECRET_MIN_LENGTH} characters`,
     );
   }
-  const hosts = Object.freeze([...options.hosts]);
+  const hosts = Object.freeze([...given]);
   return {
     returnUrlHostsFor: (merchantId) => (merchantId === DEFAULT_MERCHANT_ID ? hosts : []),
     returnSigningSecretFor: (merchantId) => (merchantId === DEFAULT_MERCHANT_ID ? options.signingSecret : undefined),
-    allowHttpLoopback: options.allowHttpLoopback ?? false,
+    allowHttpLoopback,
   };
 }
 

@@ -15,6 +15,7 @@ import { createGatewayProbe } from './gateway-probe';
 import { startApiServer } from './main';
 import { createPluralCustomerDirectory } from './plural-customers';
 import { createReturnUrlPolicy } from './return-url';
+import { DEFAULT_MERCHANT_ID } from '../workflows/definitions';
 import { createTemporalEngine } from './temporal-engine';
 import { createTemporalIdempotencyStore } from './temporal-idempotency-store';
 
@@ -35,12 +36,26 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
         'set CARD_VAULT_TOKEN here and CARD_VAULT_URL + CARD_VAULT_TOKEN on the workers',
     );
   }
-  const { baseUrl, credentials, timeoutMs } = config.plural;
-  // The API calls Plural itself only for customers and saved cards; without credentials those routes answer 503.
-  const plural =
-    baseUrl !== undefined && credentials !== undefined
-      ? new PluralClient({ baseUrl, ...credentials, timeoutMs, logger: logger.child({ component: 'plural-client' }) })
-      : undefined;
+  const { baseUrl, timeoutMs } = config.plural;
+  // The API calls Plural itself only for customers and saved cards, each merchant with its own account; a merchant
+  // without credentials (or a Plural origin) gets 503 on those routes.
+  const pluralClients = new Map<string, PluralClient>();
+  for (const m of config.merchants.merchants) {
+    const origin = m.plural.baseUrl ?? baseUrl;
+    if (origin === undefined || m.plural.credentials === undefined) continue;
+    pluralClients.set(
+      m.id,
+      new PluralClient({
+        baseUrl: origin,
+        ...m.plural.credentials,
+        timeoutMs,
+        logger: logger.child({ component: 'plural-client', merchantId: m.id }),
+      }),
+    );
+  }
+  const customers = new Map(
+    [...pluralClients].map(([id, plural]) => [id, createPluralCustomerDirectory({ plural, timeoutMs })]),
+  );
   const gatewayProbe = baseUrl !== undefined ? createGatewayProbe({ baseUrl }) : undefined;
   const urls = resolveApiUrls(config, config.listen.port);
   if (config.returnUrls.success === undefined || config.returnUrls.failure === undefined) {
@@ -54,24 +69,25 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     namespace: config.temporal.namespace,
     dataConverter: createDataConverter(config.payloadEncryption),
   });
+  // One engine per merchant over the one client: each reaches its merchant's payments only.
+  const engineFor = (merchantId: string) =>
+    createTemporalEngine({ client, taskQueue: config.temporal.taskQueue, merchantId });
   const api = await startApiServer({
     host: config.listen.host,
     port: config.listen.port,
-    engine: createTemporalEngine({ client, taskQueue: config.temporal.taskQueue }),
+    engine: engineFor(config.merchants.ids[0] ?? DEFAULT_MERCHANT_ID),
+    engineFor,
     idempotency: createTemporalIdempotencyStore({ client, taskQueue: config.temporal.taskQueue }),
     vault: router ? router.localVault : memoryVault!,
-    ...(plural ? { customers: createPluralCustomerDirectory({ plural, timeoutMs }) } : {}),
+    customersFor: (merchantId) => customers.get(merchantId),
     ...(gatewayProbe ? { gatewayProbe } : {}),
     ...(router ? { cardVaultRouter: router } : {}),
-    apiKeys: config.apiKeys,
-    callbackSecretHex: config.plural.callbackSecretHex,
-    webhookSecret: config.plural.webhookSecret,
+    merchants: config.merchants.merchants,
     fingerprintKey: config.fingerprintKey,
     publicBaseUrl: urls.publicUrl,
     returnUrls: urls.returnUrls,
     returnUrlPolicy: createReturnUrlPolicy({
-      hosts: config.returnUrl.allowedHosts,
-      signingSecret: config.returnUrl.signingSecret,
+      merchants: config.merchants,
       allowHttpLoopback: config.returnUrl.allowHttpLoopback,
     }),
     logger,
@@ -88,6 +104,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
       temporalAddress: config.temporal.address,
       namespace: config.temporal.namespace,
       cardVault: router ? 'mounted' : 'memory',
+      merchants: config.merchants.ids,
     },
     'API listening',
   );
@@ -103,7 +120,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
   await api.stop();
   router?.close();
   memoryVault?.close();
-  await plural?.close();
+  for (const plural of pluralClients.values()) await plural.close();
   await gatewayProbe?.close();
   await connection.close();
   logger.info('API stopped');

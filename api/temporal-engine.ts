@@ -11,6 +11,9 @@ import type { temporal } from '@temporalio/proto';
 import {
   callbackReceivedSignal,
   cancelUpdate,
+  DEFAULT_MERCHANT_ID,
+  MERCHANT_ID_PATTERN,
+  parsePaymentWorkflowId,
   captureUpdate,
   FINGERPRINT_MEMO_KEY,
   getPaymentQuery,
@@ -55,7 +58,7 @@ import type {
   PaymentListRequest,
   PaymentRecord,
 } from './engine';
-import { paymentListQuery } from './visibility-query';
+import { merchantClause, paymentListQuery } from './visibility-query';
 
 /** Options of {@link createTemporalEngine}. */
 export interface TemporalEngineOptions {
@@ -66,6 +69,12 @@ export interface TemporalEngineOptions {
   callTimeoutMs?: number;
   /** How long a read waits for a worker to answer the query before answering from the memo, ms. @default 3000 */
   queryTimeoutMs?: number;
+  /**
+   * The merchant whose payments this engine reaches: workflow ids name it (`paymentWorkflowId(ref, merchantId)`), its
+   * starts set the `MerchantId` search attribute, its searches and deliveries match that attribute. Another merchant's
+   * payment is, to this engine, a payment that does not exist. @default DEFAULT_MERCHANT_ID
+   */
+  merchantId?: string;
 }
 
 /** Temporal errors are matched by name (they cross process boundaries), never by `instanceof`. */
@@ -169,7 +178,12 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
   const taskQueue = options.taskQueue ?? PAYMENT_TASK_QUEUE;
   const callTimeoutMs = options.callTimeoutMs ?? 10_000;
   const queryTimeoutMs = options.queryTimeoutMs ?? 3_000;
-  const handleOf = (ref: string): WorkflowHandle => client.workflow.getHandle(paymentWorkflowId(ref));
+  const merchantId = options.merchantId ?? DEFAULT_MERCHANT_ID;
+  if (!MERCHANT_ID_PATTERN.test(merchantId))
+    throw new TypeError('createTemporalEngine: merchantId is not a merchant id');
+  const handleOf = (ref: string): WorkflowHandle => client.workflow.getHandle(paymentWorkflowId(ref, merchantId));
+  /** Whether a workflow id is one of this merchant's payments (a found workflow is checked before any signal). */
+  const ownWorkflow = (workflowId: string): boolean => parsePaymentWorkflowId(workflowId)?.merchantId === merchantId;
 
   /** Run a Temporal call with a deadline; anything but "not found" becomes EngineUnavailableError. */
   async function call<T>(what: string, fn: () => Promise<T>, timeoutMs = callTimeoutMs): Promise<T> {
@@ -199,9 +213,9 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
   async function paymentForOrder(orderId: string): Promise<{ workflowId: string; startTime: Date } | undefined> {
     if (!SAFE_ORDER_ID.test(orderId)) return undefined;
     return call('list', async () => {
-      const query = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND PluralOrderId = '${orderId}' AND ExecutionStatus = 'Running'`;
+      const query = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND PluralOrderId = '${orderId}' AND ${merchantClause(merchantId)} AND ExecutionStatus = 'Running'`;
       for await (const info of client.workflow.list({ query, pageSize: 2 })) {
-        return { workflowId: info.workflowId, startTime: info.startTime };
+        if (ownWorkflow(info.workflowId)) return { workflowId: info.workflowId, startTime: info.startTime };
       }
       return undefined;
     });
@@ -280,7 +294,8 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     );
   }
 
-  const referenceOf = (workflowId: string): string => workflowId.replace(/^payment:/, '');
+  const referenceOf = (workflowId: string): string =>
+    parsePaymentWorkflowId(workflowId)?.merchantOrderReference ?? workflowId.replace(/^payment:/, '');
 
   /**
    * Whether the visibility store takes `ORDER BY StartTime DESC`: unknown until the first list asks; a refusal
@@ -300,7 +315,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     let ordered = given === undefined ? orderBySupported !== false : given[0] === ORDER.START_TIME_DESC;
     /** One page of the query in the given order (built first: a filter it refuses is a bug, not an outage). */
     const pageOf = (orderByStartTime: boolean) => {
-      const query = paymentListQuery(request, { orderByStartTime });
+      const query = paymentListQuery(request, { orderByStartTime, merchantId });
       return (): Promise<temporal.api.workflowservice.v1.ListWorkflowExecutionsResponse> =>
         client.withDeadline(Date.now() + callTimeoutMs, () =>
           client.workflowService.listWorkflowExecutions({
@@ -330,8 +345,8 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
         executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, namespace),
       );
       const summary = info.memo?.[PAYMENT_MEMO_KEY];
-      // Without a summary it is not a payment this engine started.
-      if (!isSummary(summary)) continue;
+      // Without a summary it is not a payment this engine started; another merchant's is not this engine's to show.
+      if (!isSummary(summary) || !ownWorkflow(info.workflowId)) continue;
       // STARTS_WITH is case-insensitive on SQLite: the reference is case-sensitive, so check it again here.
       if (request.referencePrefix !== undefined && !summary.merchantOrderReference.startsWith(request.referencePrefix))
         continue;
@@ -364,8 +379,9 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
       };
       const startWorkflowOperation = new WithStartWorkflowOperation(PAYMENT_WORKFLOW_TYPE, {
         taskQueue,
-        workflowId: paymentWorkflowId(ref),
-        args: [input],
+        workflowId: paymentWorkflowId(ref, merchantId),
+        // The merchant is this engine's, whatever the caller put in the input.
+        args: [{ ...input, merchantId }],
         // The memo answers reads before a worker first runs the payment (the workflow keeps it current after).
         memo: { [FINGERPRINT_MEMO_KEY]: request.requestFingerprint, [PAYMENT_MEMO_KEY]: summary },
         // Searchable from the start, before a worker first runs it (the workflow upserts the same set at each change).
@@ -373,6 +389,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
           { key: SEARCH_ATTRIBUTE.PAYMENT_STATUS, value: PAYMENT_STATUS.CREATED },
           { key: SEARCH_ATTRIBUTE.MERCHANT_ORDER_REFERENCE, value: ref },
           { key: SEARCH_ATTRIBUTE.PARKED_OPERATION, value: 'none' },
+          { key: SEARCH_ATTRIBUTE.MERCHANT_ID, value: merchantId },
         ],
         // A running payment takes the Update (its validator compares the requests); an ended one is never restarted.
         workflowIdConflictPolicy: 'USE_EXISTING',
@@ -462,7 +479,9 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
         return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };
       }
       if (ref !== undefined) {
-        const ok = await signalIfRunning(paymentWorkflowId(ref), (h) => h.signal(webhookReceivedSignal, signal));
+        const ok = await signalIfRunning(paymentWorkflowId(ref, merchantId), (h) =>
+          h.signal(webhookReceivedSignal, signal),
+        );
         if (ok) return { delivered: true, merchantOrderReference: ref };
       }
       const workflowId = (await paymentForOrder(signal.orderId))?.workflowId;

@@ -3,7 +3,13 @@
  * `PAYMENT_STATUS`, instants written as ISO 8601 UTC, and a reference prefix of `REFERENCE_PATTERN`'s characters —
  * so nothing a client sends can change the query's shape.
  */
-import { PAYMENT_STATUS, PAYMENT_WORKFLOW_TYPE, SEARCH_ATTRIBUTE } from '../workflows/definitions';
+import {
+  DEFAULT_MERCHANT_ID,
+  MERCHANT_ID_PATTERN,
+  PAYMENT_STATUS,
+  PAYMENT_WORKFLOW_TYPE,
+  SEARCH_ATTRIBUTE,
+} from '../workflows/definitions';
 import type { PaymentListFilters } from './engine';
 import { REFERENCE_PATTERN } from './schemas';
 
@@ -16,6 +22,21 @@ export interface PaymentListQueryOptions {
    * MySQL, PostgreSQL) and Temporal Cloud refuse it and return their fixed order instead.
    */
   orderByStartTime: boolean;
+  /** The merchant whose payments alone are listed. @default DEFAULT_MERCHANT_ID */
+  merchantId?: string;
+}
+
+/**
+ * The filter of one merchant's payments. The default merchant's also matches payments started before the `MerchantId`
+ * attribute existed (they have none, and were all the single merchant's).
+ * @throws {TypeError} for an id that is not a merchant id (never quoted into the query)
+ */
+export function merchantClause(merchantId: string): string {
+  if (!MERCHANT_ID_PATTERN.test(merchantId)) throw new TypeError('not a merchant id in a list filter');
+  const name = SEARCH_ATTRIBUTE.MERCHANT_ID.name;
+  return merchantId === DEFAULT_MERCHANT_ID
+    ? `(${name} = '${merchantId}' OR ${name} IS NULL)`
+    : `${name} = '${merchantId}'`;
 }
 
 function instant(d: Date, what: string): string {
@@ -29,7 +50,10 @@ function instant(d: Date, what: string): string {
  * @throws {TypeError} a status, date or prefix the API should have refused (never quoted into the query)
  */
 export function paymentListQuery(filters: PaymentListFilters, options: PaymentListQueryOptions): string {
-  const terms = [`WorkflowType = '${PAYMENT_WORKFLOW_TYPE}'`];
+  const terms = [
+    `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}'`,
+    merchantClause(options.merchantId ?? DEFAULT_MERCHANT_ID),
+  ];
   const statuses = filters.statuses ?? [];
   for (const s of statuses) if (!STATUSES.has(s)) throw new TypeError('unknown payment status in a list filter');
   const status = SEARCH_ATTRIBUTE.PAYMENT_STATUS.name;

@@ -16,6 +16,13 @@ import {
 } from './fields';
 import { bothOrNeither, ConfigError, parseEnv } from './load';
 import type { ConfigIssue, CrossCheck, Env } from './load';
+import {
+  defaultMerchant,
+  hasMerchantAccounts,
+  loadMerchantAccounts,
+  MerchantDirectory,
+  merchantProductionIssues,
+} from './merchants';
 import { loadPaymentDurations } from './payment';
 import { isProduction, refuseInProduction } from './production';
 import { canonicalHost, RETURN_SIGNING_SECRET_MIN_LENGTH } from '../api/return-url';
@@ -66,11 +73,19 @@ export interface ApiConfig {
    * (outside production mode only).
    */
   returnUrl: { allowedHosts: string[]; signingSecret: string | undefined; allowHttpLoopback: boolean };
+  /** `API_KEYS`: the single merchant's keys; empty with merchant accounts (`merchants` holds every merchant's). */
   apiKeys: string[];
+  /**
+   * The merchant accounts: each with its API keys, Plural secrets, webhook endpoints and return hosts. Without
+   * `MERCHANTS_FILE` / `MERCHANTS`: `default`, from `API_KEYS` and the `PLURAL_*` keys.
+   */
+  merchants: MerchantDirectory;
   fingerprintKey: string;
   plural: {
-    callbackSecretHex: string;
-    webhookSecret: string;
+    /** `PLURAL_CALLBACK_SECRET_HEX`; unset with merchant accounts (each has its own). */
+    callbackSecretHex: string | undefined;
+    /** `PLURAL_WEBHOOK_SECRET`; unset with merchant accounts (each has its own). */
+    webhookSecret: string | undefined;
     /** `PLURAL_BASE_URL`: set, `/readyz` reports whether Plural answers. */
     baseUrl: string | undefined;
     /** `PLURAL_CLIENT_ID` / `PLURAL_CLIENT_SECRET` (with the base URL): set, the customer routes call Plural. */
@@ -185,8 +200,18 @@ export function loadApiConfig(env: Env): ApiConfig {
       return undefined;
     }
   };
+  const withMerchants = hasMerchantAccounts(env);
+  const accounts = attempt(() => loadMerchantAccounts(env, 'api'));
+  // With merchant accounts, each entry holds the keys and secrets of its merchant.
+  const schema = withMerchants
+    ? apiEnvSchema.extend({
+        [K.API_KEYS]: apiKeyList.optional(),
+        [K.PLURAL_CALLBACK_SECRET_HEX]: apiEnvSchema.shape[K.PLURAL_CALLBACK_SECRET_HEX].optional(),
+        [K.PLURAL_WEBHOOK_SECRET]: apiEnvSchema.shape[K.PLURAL_WEBHOOK_SECRET].optional(),
+      })
+    : apiEnvSchema;
   const e = attempt(() =>
-    parseEnv(apiEnvSchema, env, 'api', [
+    parseEnv(schema, env, 'api', [
       payloadKeysRequired,
       bothOrNeither(K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET),
       credentialsNeedBaseUrl,
@@ -195,27 +220,52 @@ export function loadApiConfig(env: Env): ApiConfig {
     ]),
   );
   const durations = attempt(() => loadPaymentDurations(env, 'api'));
-  if (e === undefined || durations === undefined) throw new ConfigError('api', issues);
-  refuseInProduction(env, 'api', {
-    secrets: [
-      K.API_KEYS,
-      K.API_FINGERPRINT_KEY,
-      K.PLURAL_CALLBACK_SECRET_HEX,
-      K.PLURAL_WEBHOOK_SECRET,
-      K.PLURAL_CLIENT_ID,
-      K.PLURAL_CLIENT_SECRET,
-      K.CARD_VAULT_TOKEN,
-      K.PAYLOAD_KEYS,
-      K.RETURN_URL_SIGNING_SECRET,
+  if (e === undefined || durations === undefined || (withMerchants && accounts === undefined))
+    throw new ConfigError('api', issues);
+  const merchants = new MerchantDirectory(
+    accounts ?? [
+      defaultMerchant({
+        apiKeys: e.API_KEYS ?? [],
+        plural: {
+          baseUrl: e.PLURAL_BASE_URL,
+          credentials:
+            e.PLURAL_CLIENT_ID !== undefined && e.PLURAL_CLIENT_SECRET !== undefined
+              ? { clientId: e.PLURAL_CLIENT_ID, clientSecret: e.PLURAL_CLIENT_SECRET }
+              : undefined,
+          callbackSecretHex: e.PLURAL_CALLBACK_SECRET_HEX,
+          webhookSecret: e.PLURAL_WEBHOOK_SECRET,
+        },
+        returnUrlHosts: (e.RETURN_URL_ALLOWED_HOSTS ?? []).filter((h) => h !== ''),
+        returnUrlSigningSecret: e.RETURN_URL_SIGNING_SECRET,
+      }),
     ],
-    required: [
-      {
-        key: K.CARD_VAULT_TOKEN,
-        why: 'without it cards stay in the API process, which no worker of another process can reach',
-      },
-    ],
-    payloadEncryption: true,
-  });
+    accounts === undefined ? 'single-merchant keys' : env[K.MERCHANTS_FILE]?.trim() ? K.MERCHANTS_FILE : K.MERCHANTS,
+  );
+  refuseInProduction(
+    env,
+    'api',
+    {
+      secrets: [
+        K.API_KEYS,
+        K.API_FINGERPRINT_KEY,
+        K.PLURAL_CALLBACK_SECRET_HEX,
+        K.PLURAL_WEBHOOK_SECRET,
+        K.PLURAL_CLIENT_ID,
+        K.PLURAL_CLIENT_SECRET,
+        K.CARD_VAULT_TOKEN,
+        K.PAYLOAD_KEYS,
+        K.RETURN_URL_SIGNING_SECRET,
+      ],
+      required: [
+        {
+          key: K.CARD_VAULT_TOKEN,
+          why: 'without it cards stay in the API process, which no worker of another process can reach',
+        },
+      ],
+      payloadEncryption: true,
+    },
+    merchantProductionIssues(env, merchants.source, merchants.merchants),
+  );
   const timings: ApiConfig['timings'] = {};
   if (e.API_START_WAIT_MS !== undefined) timings.startWaitMs = e.API_START_WAIT_MS;
   if (e.API_ACTION_WAIT_MS !== undefined) timings.actionWaitMs = e.API_ACTION_WAIT_MS;
@@ -234,7 +284,8 @@ export function loadApiConfig(env: Env): ApiConfig {
       signingSecret: e.RETURN_URL_SIGNING_SECRET,
       allowHttpLoopback: !isProduction(env),
     },
-    apiKeys: e.API_KEYS,
+    apiKeys: e.API_KEYS ?? [],
+    merchants,
     fingerprintKey: e.API_FINGERPRINT_KEY,
     plural: {
       callbackSecretHex: e.PLURAL_CALLBACK_SECRET_HEX,
@@ -285,13 +336,7 @@ export function resolveApiUrls(config: ApiConfig, boundPort: number): ApiUrls {
 
 /** The secret values of an API configuration, for the logger's `knownSecrets`. */
 export function apiSecrets(config: ApiConfig): string[] {
-  const secrets = [
-    ...config.apiKeys,
-    config.fingerprintKey,
-    config.plural.callbackSecretHex,
-    config.plural.webhookSecret,
-  ];
-  if (config.plural.credentials !== undefined) secrets.push(config.plural.credentials.clientSecret);
+  const secrets = [...config.merchants.secrets(), config.fingerprintKey];
   if (config.cardVaultToken !== undefined) secrets.push(config.cardVaultToken);
   if (config.returnUrl.signingSecret !== undefined) secrets.push(config.returnUrl.signingSecret);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));

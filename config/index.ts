@@ -51,3 +51,14 @@ export {
   temporalConnectionSecurity,
 } from './temporal-connection';
 export type { TemporalConnectionSecurity } from './temporal-connection';
+export {
+  DEFAULT_MERCHANT_ID,
+  defaultMerchant,
+  hasMerchantAccounts,
+  loadMerchantAccounts,
+  MerchantDirectory,
+  merchantProductionIssues,
+  MERCHANT_ID_PATTERN,
+  SINGLE_MERCHANT_KEYS,
+} from './merchants';
+export type { MerchantAccount, MerchantPluralAccount, MerchantSource, MerchantWebhookEndpoint } from './merchants';

@@ -86,7 +86,13 @@ export function productionIssues(env: Env, rules: ProductionRules): ConfigIssue[
  * Throws when production mode refuses `env`; a no-op outside production mode.
  * @throws {ProductionConfigError} naming every setting at fault in one line.
  */
-export function refuseInProduction(env: Env, processName: string, rules: ProductionRules): void {
-  const issues = productionIssues(env, rules);
+export function refuseInProduction(
+  env: Env,
+  processName: string,
+  rules: ProductionRules,
+  /** Refusals found elsewhere (the merchant entries of config/merchants.ts), reported in the same line. */
+  more: readonly ConfigIssue[] = [],
+): void {
+  const issues = [...productionIssues(env, rules), ...more];
   if (issues.length > 0) throw new ProductionConfigError(processName, issues);
 }

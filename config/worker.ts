@@ -4,7 +4,15 @@ import { PAYMENT_TASK_QUEUE } from '../workflows/definitions';
 import type { LogLevel } from '../observability/logger';
 import { CONFIG_KEYS as K } from './keys';
 import { hostPort, httpUrl, integer, logLevel, optionalInteger, requiredString, temporalName } from './fields';
-import { bothOrNeither, parseEnv } from './load';
+import { bothOrNeither, ConfigError, parseEnv } from './load';
+import type { ConfigIssue } from './load';
+import {
+  defaultMerchant,
+  hasMerchantAccounts,
+  loadMerchantAccounts,
+  merchantProductionIssues,
+  MerchantDirectory,
+} from './merchants';
 import { refuseInProduction } from './production';
 import {
   temporalConnectionChecks,
@@ -46,7 +54,13 @@ export type CardVaultConfig = { kind: 'memory' } | { kind: 'http'; url: string; 
 export interface WorkerConfig {
   /** Where Temporal is, and (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`) how to authenticate to it. */
   temporal: { address: string; namespace: string; taskQueue: string } & TemporalConnectionSecurity;
-  plural: { baseUrl: string; clientId: string; clientSecret: string; timeoutMs: number };
+  /** `PLURAL_BASE_URL` (required unless every merchant names its own) and the deadline of each Plural call. */
+  plural: { baseUrl: string | undefined; timeoutMs: number };
+  /**
+   * The merchant accounts whose payments this worker runs: each with its Plural origin and credentials (a client, and
+   * token cache, per merchant). Without `MERCHANTS_FILE` / `MERCHANTS`: `default`, from `PLURAL_CLIENT_ID/SECRET`.
+   */
+  merchants: MerchantDirectory;
   cardVault: CardVaultConfig;
   /** `PAYLOAD_ENCRYPTION` / `PAYLOAD_KEYS`: the payload codec's key ring, or explicitly off. */
   payloadEncryption: PayloadEncryptionConfig;
@@ -104,20 +118,69 @@ const workerEnvSchema = z.object({
  * @throws {ProductionConfigError} in production mode, naming each development value or missing secret in one line.
  */
 export function loadWorkerConfig(env: Env): WorkerConfig {
-  // Both or neither: a URL without a token (or the reverse) is a half-configured vault, not the in-memory one.
-  const e = parseEnv(workerEnvSchema, env, 'worker', [
-    bothOrNeither(K.CARD_VAULT_URL, K.CARD_VAULT_TOKEN),
-    payloadKeysRequired,
-    temporalConnectionChecks,
-  ]);
-  refuseInProduction(env, 'worker', {
-    secrets: [K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET, K.CARD_VAULT_TOKEN, K.PAYLOAD_KEYS],
-    required: [
-      { key: K.CARD_VAULT_URL, why: "the in-process card vault works only with the API in the worker's process" },
-      { key: K.CARD_VAULT_TOKEN, why: 'the card-vault endpoint needs it' },
+  const withMerchants = hasMerchantAccounts(env);
+  const issues: ConfigIssue[] = [];
+  let accounts: ReturnType<typeof loadMerchantAccounts>;
+  try {
+    accounts = loadMerchantAccounts(env, 'worker');
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    issues.push(...err.issues);
+  }
+  // With merchant accounts, each entry holds its credentials (and may name its own Plural origin).
+  const schema = withMerchants
+    ? workerEnvSchema.extend({
+        [K.PLURAL_BASE_URL]: workerEnvSchema.shape[K.PLURAL_BASE_URL].optional(),
+        [K.PLURAL_CLIENT_ID]: workerEnvSchema.shape[K.PLURAL_CLIENT_ID].optional(),
+        [K.PLURAL_CLIENT_SECRET]: workerEnvSchema.shape[K.PLURAL_CLIENT_SECRET].optional(),
+      })
+    : workerEnvSchema;
+  let e: z.output<typeof schema> | undefined;
+  try {
+    // Both or neither: a URL without a token (or the reverse) is a half-configured vault, not the in-memory one.
+    e = parseEnv(schema, env, 'worker', [
+      bothOrNeither(K.CARD_VAULT_URL, K.CARD_VAULT_TOKEN),
+      payloadKeysRequired,
+      temporalConnectionChecks,
+    ]);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // The merchant setting's own "must be unset" issues already name the single-merchant keys.
+    issues.push(...err.issues.filter((i) => !issues.some((j) => j.key === i.key)));
+  }
+  if (accounts !== undefined && e !== undefined && e.PLURAL_BASE_URL === undefined) {
+    for (const m of accounts.filter((a) => a.plural.baseUrl === undefined)) {
+      issues.push({
+        key: K.PLURAL_BASE_URL,
+        message: `is required: merchant ${m.id} names no plural.baseUrl of its own (the Plural API origin)`,
+      });
+    }
+  }
+  if (e === undefined || issues.length > 0) throw new ConfigError('worker', issues);
+  const merchants = new MerchantDirectory(
+    accounts?.map((m) => ({ ...m, plural: { ...m.plural, baseUrl: m.plural.baseUrl ?? e.PLURAL_BASE_URL } })) ?? [
+      defaultMerchant({
+        plural: {
+          baseUrl: e.PLURAL_BASE_URL,
+          credentials: { clientId: e.PLURAL_CLIENT_ID!, clientSecret: e.PLURAL_CLIENT_SECRET! },
+        },
+      }),
     ],
-    payloadEncryption: true,
-  });
+    accounts === undefined ? 'single-merchant keys' : env[K.MERCHANTS_FILE]?.trim() ? K.MERCHANTS_FILE : K.MERCHANTS,
+  );
+  refuseInProduction(
+    env,
+    'worker',
+    {
+      secrets: [K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET, K.CARD_VAULT_TOKEN, K.PAYLOAD_KEYS],
+      required: [
+        { key: K.CARD_VAULT_URL, why: "the in-process card vault works only with the API in the worker's process" },
+        { key: K.CARD_VAULT_TOKEN, why: 'the card-vault endpoint needs it' },
+      ],
+      payloadEncryption: true,
+    },
+    merchantProductionIssues(env, merchants.source, merchants.merchants),
+  );
   return {
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -125,12 +188,8 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       ...temporalConnectionSecurity(env),
     },
-    plural: {
-      baseUrl: e.PLURAL_BASE_URL,
-      clientId: e.PLURAL_CLIENT_ID,
-      clientSecret: e.PLURAL_CLIENT_SECRET,
-      timeoutMs: e.PLURAL_TIMEOUT_MS,
-    },
+    plural: { baseUrl: e.PLURAL_BASE_URL, timeoutMs: e.PLURAL_TIMEOUT_MS },
+    merchants,
     cardVault:
       e.CARD_VAULT_URL !== undefined && e.CARD_VAULT_TOKEN !== undefined
         ? { kind: 'http', url: e.CARD_VAULT_URL, token: e.CARD_VAULT_TOKEN }
@@ -149,7 +208,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
 
 /** The secret values of a worker configuration, for the logger's `knownSecrets`. */
 export function workerSecrets(config: WorkerConfig): string[] {
-  const secrets = [config.plural.clientSecret];
+  const secrets = config.merchants.secrets();
   if (config.cardVault.kind === 'http') secrets.push(config.cardVault.token);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));
   secrets.push(...temporalConnectionSecrets(config.temporal));

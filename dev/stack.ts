@@ -56,7 +56,7 @@ import type { RunningSandbox } from '../plural-sandbox';
 import { startDevServer } from '../temporal-server';
 import type { RunningDevServer } from '../temporal-server';
 import { createPaymentWorker, ensureSearchAttributes, installRuntime } from '../worker';
-import { SEARCH_ATTRIBUTE } from '../workflows/definitions';
+import { DEFAULT_MERCHANT_ID, SEARCH_ATTRIBUTE } from '../workflows/definitions';
 import { createReturnPageRouter } from './return-page';
 import { DEFAULT_BUNDLE_CACHE_DIR, loadWorkflowBundle } from './workflow-bundle';
 
@@ -198,6 +198,19 @@ function loadAll(env: Env): {
     }
   };
   const dev = attempt(() => parseEnv(devEnvSchema, env, 'dev stack'));
+  // The stack runs one merchant against one sandbox; merchant accounts are for `npm run api` / `npm run worker`.
+  for (const key of [K.MERCHANTS_FILE, K.MERCHANTS]) {
+    if ((env[key] ?? '').trim() !== '') {
+      throw new ConfigError('dev stack', [
+        ...issues,
+        {
+          key,
+          message:
+            'is not used by the dev stack, which runs the single default merchant against the sandbox; unset it, or run npm run api and npm run worker',
+        },
+      ]);
+    }
+  }
   const worker = attempt(() => loadWorkerConfig(env));
   const api = attempt(() => loadApiConfig(env));
   if (!dev || !worker || !api) throw new ConfigError('dev stack', issues);
@@ -381,10 +394,13 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       vault.close();
       return Promise.resolve();
     });
+    const merchant = workerConfig.merchants.get(DEFAULT_MERCHANT_ID);
+    const credentials = merchant?.plural.credentials;
+    if (!merchant?.plural.baseUrl || !credentials) throw new TypeError('dev stack: the default merchant is missing');
     const plural = new PluralClient({
-      baseUrl: workerConfig.plural.baseUrl,
-      clientId: workerConfig.plural.clientId,
-      clientSecret: workerConfig.plural.clientSecret,
+      baseUrl: merchant.plural.baseUrl,
+      clientId: credentials.clientId,
+      clientSecret: credentials.clientSecret,
       timeoutMs: workerConfig.plural.timeoutMs,
       logger: logger.child({ component: 'plural-client' }),
     });
@@ -499,7 +515,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
         dbFile,
       },
       temporalUi: temporal?.uiUrl,
-      plural: { baseUrl: workerConfig.plural.baseUrl, sandbox: useSandbox, controlToken: sandbox?.controlToken },
+      plural: { baseUrl: merchant.plural.baseUrl, sandbox: useSandbox, controlToken: sandbox?.controlToken },
       devApiKey: has(K.API_KEYS) ? undefined : DEV_API_KEY,
       codec:
         encryption.mode === 'on'

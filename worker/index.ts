@@ -8,3 +8,5 @@ export type { ConfiguredVault } from './vault';
 export { ensureSearchAttributes } from './search-attributes';
 export type { SearchAttributesResult } from './search-attributes';
 export { buildWorkflowBundle, bundleWorkflows } from './build-bundle';
+export { createMerchantPluralClients } from './plural-clients';
+export type { MerchantPluralClientSet } from './plural-clients';

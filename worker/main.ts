@@ -8,7 +8,7 @@ import type { WorkerConfig } from '../config';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
 import { createDataConverter } from '../payload-codec';
-import { PluralClient } from '../plural-client';
+import { createMerchantPluralClients } from './plural-clients';
 import { installRuntime } from './runtime';
 import { ensureSearchAttributes } from './search-attributes';
 import { createConfiguredVault } from './vault';
@@ -35,13 +35,8 @@ async function run(config: WorkerConfig, logger: AppLogger): Promise<number> {
   installRuntime({ logger, logLevel: config.logLevel, metrics: config.metrics });
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   await ensureSearchAttributes(connection, config.temporal.namespace, logger);
-  const plural = new PluralClient({
-    baseUrl: config.plural.baseUrl,
-    clientId: config.plural.clientId,
-    clientSecret: config.plural.clientSecret,
-    timeoutMs: config.plural.timeoutMs,
-    logger: logger.child({ component: 'plural-client' }),
-  });
+  // Each merchant's payments go to Plural with that merchant's account (a client, and token cache, per merchant).
+  const plural = createMerchantPluralClients(config.merchants, { timeoutMs: config.plural.timeoutMs, logger });
   const vault = createConfiguredVault(config.cardVault);
   if (config.cardVault.kind === 'memory') {
     logger.warn(
@@ -59,7 +54,7 @@ async function run(config: WorkerConfig, logger: AppLogger): Promise<number> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      plural,
+      plural: plural.get,
       vault: vault.vault,
       logger,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
@@ -82,6 +77,7 @@ async function run(config: WorkerConfig, logger: AppLogger): Promise<number> {
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
         cardVault: config.cardVault.kind,
+        merchants: config.merchants.ids,
         payloadEncryption:
           config.payloadEncryption.mode === 'on' ? `on (key ${config.payloadEncryption.keys[0]?.id})` : 'off',
         metrics: config.metrics.port > 0 ? `http://${config.metrics.host}:${config.metrics.port}/metrics` : 'off',

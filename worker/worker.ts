@@ -5,6 +5,7 @@ import type { DataConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection, WorkerOptions, WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import type { MerchantPluralClients } from '../activities';
 import type { CardVault } from '../card-vault';
 import type { AppLogger } from '../observability';
 import { createPaymentMetricsSinks } from '../observability/payment-metrics';
@@ -14,7 +15,8 @@ import { PAYMENT_TASK_QUEUE } from '../workflows/definitions';
 /** Dependencies of {@link createPaymentWorker}. */
 export interface PaymentWorkerDeps {
   connection: NativeConnection;
-  plural: PluralClient;
+  /** The Plural client of every payment, or each merchant's (see `createMerchantPluralClients`). */
+  plural: PluralClient | MerchantPluralClients;
   vault: CardVault;
   logger: AppLogger;
   /** @default 'default' */

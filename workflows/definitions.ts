@@ -13,9 +13,38 @@ export const PAYMENT_TASK_QUEUE = 'payments';
 /** Workflow type name (the exported workflow function's name). */
 export const PAYMENT_WORKFLOW_TYPE = 'paymentWorkflow';
 
-/** One workflow per order: its id is derived from the merchant order reference, so a second start is rejected. */
-export function paymentWorkflowId(merchantOrderReference: string): string {
-  return `payment:${merchantOrderReference}`;
+/**
+ * The merchant account of the single-merchant configuration (`API_KEYS`, `PLURAL_*`), and of a payment whose input
+ * names none. Its payments keep the workflow ids they had before merchants existed (`payment:<ref>`).
+ */
+export const DEFAULT_MERCHANT_ID = 'default';
+
+/**
+ * A merchant id: a lowercase slug, so it needs no escaping in a workflow id, a URL path or a visibility query, and
+ * cannot contain the `:` that separates it from the reference.
+ */
+export const MERCHANT_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/**
+ * One workflow per order and merchant: its id is derived from the merchant and the merchant order reference, so a
+ * second start is rejected and two merchants may use the same reference. `payment:<merchantId>:<ref>`; the default
+ * merchant's payments keep `payment:<ref>` (references have no `:`, so the two forms never collide).
+ */
+export function paymentWorkflowId(merchantOrderReference: string, merchantId: string = DEFAULT_MERCHANT_ID): string {
+  return merchantId === DEFAULT_MERCHANT_ID
+    ? `payment:${merchantOrderReference}`
+    : `payment:${merchantId}:${merchantOrderReference}`;
+}
+
+/** The merchant and reference a payment workflow id names, or undefined for an id {@link paymentWorkflowId} never makes. */
+export function parsePaymentWorkflowId(
+  workflowId: string,
+): { merchantId: string; merchantOrderReference: string } | undefined {
+  const m = /^payment:(?:([a-z0-9-]{1,32}):)?([A-Za-z0-9_-]{1,50})$/.exec(workflowId);
+  if (!m?.[2]) return undefined;
+  const merchantId = m[1] ?? DEFAULT_MERCHANT_ID;
+  if (!MERCHANT_ID_PATTERN.test(merchantId)) return undefined;
+  return { merchantId, merchantOrderReference: m[2] };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -132,6 +161,8 @@ export const SEARCH_ATTRIBUTE = {
   PLURAL_ORDER_ID: defineSearchAttributeKey('PluralOrderId', SearchAttributeType.KEYWORD),
   /** The parked operation (e.g. `capture`) while the payment waits for an operator; removed once resolved. */
   PARKED_OPERATION: defineSearchAttributeKey('PaymentParkedOperation', SearchAttributeType.KEYWORD),
+  /** The merchant account the payment belongs to (`MerchantId = "acme"` in the Temporal UI). */
+  MERCHANT_ID: defineSearchAttributeKey('MerchantId', SearchAttributeType.KEYWORD),
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -311,6 +342,11 @@ export const DEFAULT_LIMITS: Readonly<PaymentLimits> = Object.freeze({
 
 /** Workflow input. Holds no card data: only vault handles and the last 4 digits. */
 export interface PaymentWorkflowInput {
+  /**
+   * The merchant account (config/merchants.ts) the payment belongs to; absent: {@link DEFAULT_MERCHANT_ID}. Only the
+   * id: the activities look the merchant's Plural credentials up, so no secret enters the history.
+   */
+  merchantId?: string;
   merchantOrderReference: string;
   amount: Money;
   /** Authorize now and capture later (cards and points only). */

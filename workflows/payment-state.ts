@@ -17,6 +17,7 @@ import {
   NEXT_ACTION,
   PAYMENT_MEMO_KEY,
   PAYMENT_STATUS,
+  DEFAULT_MERCHANT_ID,
   SEARCH_ATTRIBUTE,
 } from './definitions';
 import type {
@@ -42,6 +43,8 @@ export class Payment {
   /** The state the query returns (copied by {@link snapshot}). */
   readonly s: PaymentState;
   readonly method: PaymentMethodDescriptor;
+  /** The merchant account the payment belongs to (the `MerchantId` search attribute). */
+  readonly merchantId: string;
   /** Business counters (workflows/metrics.ts): not called while replaying, counted once per run by the worker. */
   readonly metrics: PaymentMetrics = paymentMetrics();
 
@@ -73,6 +76,7 @@ export class Payment {
     private readonly durations: PaymentDurations,
   ) {
     this.method = input.method;
+    this.merchantId = input.merchantId ?? DEFAULT_MERCHANT_ID;
     if (input.continued) {
       // The next run of a payment in its refund window: it carries on with the state the last run left.
       this.s = JSON.parse(JSON.stringify(input.continued.state)) as PaymentState;
@@ -162,6 +166,7 @@ export class Payment {
       { key: SEARCH_ATTRIBUTE.MERCHANT_ORDER_REFERENCE, value: s.merchantOrderReference },
       ...(s.pluralOrderId === undefined ? [] : [{ key: SEARCH_ATTRIBUTE.PLURAL_ORDER_ID, value: s.pluralOrderId }]),
       { key: SEARCH_ATTRIBUTE.PARKED_OPERATION, value: s.parked?.operation ?? 'none' },
+      { key: SEARCH_ATTRIBUTE.MERCHANT_ID, value: this.merchantId },
     ]);
   }
 

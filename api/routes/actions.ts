@@ -20,7 +20,7 @@ import type { RouteContext } from './context';
 const OTP_TTL_MS = 10 * 60_000;
 
 export function actionRoutes(ctx: RouteContext): Router {
-  const { engine, timings } = ctx;
+  const { timings } = ctx;
   const router = Router();
 
   const answer = (res: Response, status: number, state: PaymentState): void =>
@@ -29,7 +29,7 @@ export function actionRoutes(ctx: RouteContext): Router {
   /** Not answered within the wait: the action goes on in the workflow; say so with the payment as it is now. */
   async function pending<T>(res: Response, ref: string, result: Answer<T>): Promise<T | undefined> {
     if (result.answered) return result.answer;
-    sendPayment(res, 202, await load(ctx, ref));
+    sendPayment(res, 202, await load(ctx, res, ref));
     return undefined;
   }
 
@@ -45,7 +45,7 @@ export function actionRoutes(ctx: RouteContext): Router {
       const otpHandle = await ctx.vault.put({ otp }, ctx.options.otpTtlMs ?? OTP_TTL_MS);
       let result: Answer<SubmitOtpAnswer>;
       try {
-        result = await engine.submitOtp(ref, { otpHandle }, timings.actionWaitMs);
+        result = await ctx.engineOf(res).submitOtp(ref, { otpHandle }, timings.actionWaitMs);
       } catch (err) {
         await destroyAll(ctx, [otpHandle]);
         throw err;
@@ -66,7 +66,7 @@ export function actionRoutes(ctx: RouteContext): Router {
     .post(...ctx.merchant, async (req, res) => {
       const ref = referenceOf(req);
       parse(EmptySchema, jsonBody(req, false), 'OTP resend request');
-      const a = await pending(res, ref, await engine.resendOtp(ref, timings.actionWaitMs));
+      const a = await pending(res, ref, await ctx.engineOf(res).resendOtp(ref, timings.actionWaitMs));
       if (!a) return;
       switch (a.outcome) {
         case 'SENT':
@@ -97,7 +97,11 @@ export function actionRoutes(ctx: RouteContext): Router {
     .post(...ctx.merchant, async (req, res) => {
       const ref = referenceOf(req);
       const { amount } = parse(CaptureSchema, jsonBody(req, false), 'capture request');
-      const a = await pending(res, ref, await engine.capture(ref, amount ? { amount } : {}, timings.actionWaitMs));
+      const a = await pending(
+        res,
+        ref,
+        await ctx.engineOf(res).capture(ref, amount ? { amount } : {}, timings.actionWaitMs),
+      );
       if (!a) return;
       switch (a.outcome) {
         case 'CAPTURED':
@@ -122,7 +126,7 @@ export function actionRoutes(ctx: RouteContext): Router {
       const a = await pending(
         res,
         ref,
-        await engine.cancel(ref, reason !== undefined ? { reason } : {}, timings.actionWaitMs),
+        await ctx.engineOf(res).cancel(ref, reason !== undefined ? { reason } : {}, timings.actionWaitMs),
       );
       if (!a) return;
       // An authorization is cancelled at Plural at once (200); a payment not yet authorized is CLOSING until Plural's
@@ -148,10 +152,10 @@ export function actionRoutes(ctx: RouteContext): Router {
         ...(body.amount ? { amount: body.amount } : {}),
         ...(body.reason !== undefined ? { reason: body.reason } : {}),
       };
-      const result = await engine.refund(ref, request, timings.actionWaitMs);
+      const result = await ctx.engineOf(res).refund(ref, request, timings.actionWaitMs);
       if (!result.answered) {
         // Not answered within the wait: the refund goes on in the payment (its amount already held back there).
-        const record = await load(ctx, ref);
+        const record = await load(ctx, res, ref);
         const refund = record.state.refunds.find((r) => r.merchantRefundReference === request.merchantRefundReference);
         if (refund) return sendRefund(res, 202, refund, record);
         res.status(202).json({

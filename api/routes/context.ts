@@ -1,5 +1,6 @@
 /** What each group of routes gets from `createApp`: the ports, the resolved settings and the shared middleware. */
 import type { RequestHandler, Response } from 'express';
+import type { MerchantDirectory } from '../../config/merchants';
 import type { AppLogger } from '../../observability';
 import type { ApiOptions, ApiTimings } from '../app';
 import type { CardVaultPort, PaymentEngine, PaymentRecord } from '../engine';
@@ -9,7 +10,14 @@ import { paymentResource } from '../resource';
 
 export interface RouteContext {
   options: ApiOptions;
+  /** The default merchant's engine (readiness); a merchant's requests use {@link engineOf}. */
   engine: PaymentEngine;
+  /** The merchant accounts. */
+  merchants: MerchantDirectory;
+  /** The merchant the request's API key belongs to (only on authenticated routes). */
+  merchantOf: (res: Response) => string;
+  /** The payment engine of the request's merchant: its payments only (only on authenticated routes). */
+  engineOf: (res: Response) => PaymentEngine;
   vault: CardVaultPort;
   timings: ApiTimings;
   now: () => number;
@@ -23,9 +31,9 @@ export interface RouteContext {
   bodyLimit: number;
 }
 
-/** The payment, or a 404. */
-export async function load(ctx: RouteContext, ref: string): Promise<PaymentRecord> {
-  const record = await ctx.engine.get(ref);
+/** The payment of the request's merchant, or a 404 (another merchant's payment is not found either). */
+export async function load(ctx: RouteContext, res: Response, ref: string): Promise<PaymentRecord> {
+  const record = await ctx.engineOf(res).get(ref);
   if (!record) throw notFound('payment_not_found', `no payment with merchant_order_reference ${ref}`);
   return record;
 }

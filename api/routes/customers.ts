@@ -1,5 +1,7 @@
 /** `POST /v1/customers` and `GET /v1/customers/{id}/tokens`: the gateway's customer vault, for saved cards. */
 import { Router } from 'express';
+import type { Response } from 'express';
+import { DEFAULT_MERCHANT_ID } from '../../workflows/definitions';
 import {
   CustomerExistsError,
   CustomerNotFoundError,
@@ -36,8 +38,15 @@ export function customerRoutes(ctx: RouteContext): Router {
   const { options, logger } = ctx;
   const router = Router();
 
-  function customerDirectory(): CustomerDirectory {
-    if (options.customers) return options.customers;
+  /** The customer vault of the request's merchant (its own Plural account). */
+  function customerDirectory(res: Response): CustomerDirectory {
+    const merchantId = ctx.merchantOf(res);
+    const directory = options.customersFor
+      ? options.customersFor(merchantId)
+      : merchantId === DEFAULT_MERCHANT_ID
+        ? options.customers
+        : undefined;
+    if (directory) return directory;
     throw unavailable(
       'customers_unavailable',
       'customers are not available: the API has no gateway credentials (PLURAL_BASE_URL, PLURAL_CLIENT_ID, PLURAL_CLIENT_SECRET)',
@@ -60,7 +69,7 @@ export function customerRoutes(ctx: RouteContext): Router {
     .route('/v1/customers')
     .post(...ctx.merchant, async (req, res) => {
       const body = parse(CreateCustomerSchema, jsonBody(req, true), 'customer request');
-      const directory = customerDirectory();
+      const directory = customerDirectory(res);
       const customer: NewCustomer = { merchantCustomerReference: body.merchant_customer_reference };
       if (body.first_name !== undefined) customer.firstName = body.first_name;
       if (body.last_name !== undefined) customer.lastName = body.last_name;
@@ -88,7 +97,7 @@ export function customerRoutes(ctx: RouteContext): Router {
       if (typeof customerId !== 'string' || !CUSTOMER_ID_PATTERN.test(customerId)) {
         throw badRequest('invalid_customer_id', 'customer_id in the path must be 1-100 letters, digits, _ or -');
       }
-      const directory = customerDirectory();
+      const directory = customerDirectory(res);
       let cards: SavedCardRecord[];
       try {
         cards = await directory.savedCards(customerId);

@@ -5,7 +5,7 @@
  * or one for a payment older than a customer could still be paying, is not delivered (callback-replays.ts).
  */
 import express, { Router } from 'express';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import {
   parseCallback,
   parseWebhookBody,
@@ -13,12 +13,13 @@ import {
   verifyWebhook,
   WEBHOOK_TOLERANCE_SECONDS,
 } from '../../plural-client';
-import { paymentWorkflowId } from '../../workflows/definitions';
+import { DEFAULT_MERCHANT_ID, paymentWorkflowId } from '../../workflows/definitions';
+import type { MerchantAccount } from '../../config/merchants';
 import { callbackMaxAgeMs, SeenCallbacks } from '../callback-replays';
 import { badRequest, notFound, signatureRejected } from '../errors';
 import { callbackSignalOf, webhookSignalOf } from '../gateway-events';
 import { methodNotAllowed } from '../http';
-import { checkReturnUrl, DEFAULT_MERCHANT_ID, returnRedirectUrl } from '../return-url';
+import { checkReturnUrl, returnRedirectUrl } from '../return-url';
 import { REFERENCE_PATTERN } from '../schemas';
 import type { RouteContext } from './context';
 
@@ -41,9 +42,37 @@ function callbackFields(source: unknown): Record<string, string> | undefined {
   return fields;
 }
 
+/**
+ * Where Plural sends a merchant's browser callbacks: the path carries the merchant, whose callback secret verifies
+ * them (the callback URL is given to Plural with each order). The default merchant keeps `/v1/callbacks/plural`.
+ */
+export function pluralCallbackPath(merchantId: string): string {
+  return merchantId === DEFAULT_MERCHANT_ID ? '/v1/callbacks/plural' : `/v1/callbacks/plural/${merchantId}`;
+}
+
+/**
+ * Where a merchant's Plural account sends its webhooks (set in that account's Plural dashboard): the path carries the
+ * merchant, whose webhook secret verifies them. The default merchant keeps `/v1/webhooks/plural`.
+ */
+export function pluralWebhookPath(merchantId: string): string {
+  return merchantId === DEFAULT_MERCHANT_ID ? '/v1/webhooks/plural' : `/v1/webhooks/plural/${merchantId}`;
+}
+
 export function gatewayEventRoutes(ctx: RouteContext): Router {
-  const { options, engine, metrics, logger } = ctx;
+  const { options, metrics, logger } = ctx;
   const router = Router();
+
+  /**
+   * The merchant a callback or webhook path names (`res.locals.merchantId`, so the delivery reaches its payments only),
+   * or a 404 as for any unknown route: the event is verified with this merchant's secret, never another's.
+   */
+  function merchantOfPath(req: Request, res: Response): MerchantAccount {
+    const given = req.params.merchant_id;
+    const merchant = ctx.merchants.get(typeof given === 'string' ? given : DEFAULT_MERCHANT_ID);
+    if (!merchant) throw notFound('route_not_found', `no such route for ${req.method}; see /openapi.json`);
+    res.locals.merchantId = merchant.id;
+    return merchant;
+  }
   const maxAgeMs = options.callbackMaxAgeMs ?? callbackMaxAgeMs(options.paymentDurations);
   const seenCallbacks = new SeenCallbacks(maxAgeMs);
   const returnStatusWaitMs = options.returnStatusWaitMs ?? 3_000;
@@ -54,12 +83,17 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
    * delivered callback with Get Order, and read as it is for a repeat or a stale one. So a replayed callback of an
    * authorization since cancelled redirects with CANCELLED, and an unconfirmed one with the awaiting status.
    */
-  async function merchantReturn(reference: string, delivered: boolean): Promise<string | undefined> {
+  async function merchantReturn(
+    res: Response,
+    merchantId: string,
+    reference: string,
+    delivered: boolean,
+  ): Promise<string | undefined> {
     const policy = options.returnUrlPolicy;
     if (!policy) return undefined;
     const read = async () => {
       try {
-        return await engine.get(reference);
+        return await ctx.engineOf(res).get(reference);
       } catch (err) {
         logger.warn({ err, route: 'callback' }, 'could not read the payment for its return_url');
         return undefined;
@@ -68,8 +102,6 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     let record = await read();
     const returnUrl = record?.state.returnUrl;
     if (record === undefined || returnUrl === undefined) return undefined;
-    // Until merchant accounts carry it: the one configured merchant.
-    const merchantId = DEFAULT_MERCHANT_ID;
     const secret = policy.returnSigningSecretFor(merchantId);
     // Checked again: a host the merchant has removed since the payment started is not redirected to.
     const checked = checkReturnUrl(returnUrl, policy.returnUrlHostsFor(merchantId), {
@@ -88,6 +120,7 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
   }
 
   const callbackHandler: RequestHandler = async (req, res) => {
+    const merchant = merchantOfPath(req, res);
     const body = req.body as unknown;
     const fromBody = req.method === 'POST' && body !== null && typeof body === 'object' && Object.keys(body).length > 0;
     const fields = callbackFields(fromBody ? body : req.query);
@@ -95,7 +128,7 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       metrics.signatureFailures.inc({ source: 'callback', reason: 'missing_signature' });
       throw signatureRejected('callback_signature_missing', 'callback has no signature (or a malformed field)');
     }
-    if (!verifyCallbackSignature(fields, options.callbackSecretHex)) {
+    if (!verifyCallbackSignature(fields, merchant.plural.callbackSecretHex ?? '')) {
       metrics.signatureFailures.inc({ source: 'callback', reason: 'no_matching_signature' });
       logger.warn({ route: 'callback' }, 'callback signature rejected');
       throw signatureRejected('callback_signature_invalid', 'callback signature does not match');
@@ -113,7 +146,9 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       metrics.signatureFailures.inc({ source: 'callback', reason: 'replayed' });
       logger.info({ route: 'callback', reason: 'replayed' }, 'callback not delivered: already delivered');
     } else {
-      const outcome = await engine.deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
+      const outcome = await ctx
+        .engineOf(res)
+        .deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
       if (!outcome.delivered && 'tooOld' in outcome) {
         metrics.signatureFailures.inc({ source: 'callback', reason: 'too_old' });
         logger.warn({ route: 'callback', reason: 'too_old' }, 'callback not delivered: its payment is too old');
@@ -125,8 +160,8 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       }
       reference = outcome.merchantOrderReference;
     }
-    res.locals.workflowId = paymentWorkflowId(reference);
-    const toMerchant = await merchantReturn(reference, delivered);
+    res.locals.workflowId = paymentWorkflowId(reference, merchant.id);
+    const toMerchant = await merchantReturn(res, merchant.id, reference, delivered);
     if (toMerchant !== undefined) {
       res.redirect(303, toMerchant);
       return;
@@ -140,55 +175,62 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     res.redirect(303, target.toString());
   };
 
-  router
-    .route('/v1/callbacks/plural')
-    .get(callbackHandler)
-    .post(express.urlencoded({ extended: false, limit: ctx.bodyLimit, parameterLimit: 100 }), callbackHandler)
-    .all(methodNotAllowed('GET, POST'));
+  // The default merchant's paths, and each merchant account's (one route template each, for the metrics' labels).
+  for (const path of ['/v1/callbacks/plural', '/v1/callbacks/plural/:merchant_id']) {
+    router
+      .route(path)
+      .get(callbackHandler)
+      .post(express.urlencoded({ extended: false, limit: ctx.bodyLimit, parameterLimit: 100 }), callbackHandler)
+      .all(methodNotAllowed('GET, POST'));
+  }
 
-  router
-    .route('/v1/webhooks/plural')
-    .post(express.raw({ type: () => true, limit: options.webhookBodyLimitBytes ?? 256 * 1024 }), async (req, res) => {
-      const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const verified = verifyWebhook({
-        headers: req.headers,
-        rawBody,
-        secret: options.webhookSecret,
-        nowSeconds: Math.floor(ctx.now() / 1000),
-        toleranceSeconds: options.webhookToleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS,
-      });
-      if (!verified.ok) {
-        metrics.signatureFailures.inc({ source: 'webhook', reason: verified.reason });
-        logger.warn({ route: 'webhook', reason: verified.reason }, 'webhook signature rejected');
-        throw signatureRejected(
-          `webhook_${verified.reason}`,
-          `webhook rejected: ${verified.reason.replace(/_/g, ' ')}`,
-        );
-      }
-      const parsed = parseWebhookBody(rawBody);
-      if (!parsed.ok) throw badRequest('invalid_webhook', parsed.message);
-      if (parsed.kind === 'other') {
-        // Customer, token and subscription events carry no order: acknowledged, never delivered. Their data is
-        // customer data (a token id, card digits), so only the event type is logged.
-        const eventType = /^[A-Z][A-Z0-9_]{0,63}$/.test(parsed.eventType) ? parsed.eventType : 'unrecognised';
-        logger.info({ eventType }, 'webhook acknowledged: not a payment event');
-        res.status(200).json({ received: true, delivered: false });
-        return;
-      }
-      const reference = parsed.order.merchant_order_reference ?? undefined;
-      const outcome = await engine.deliverWebhook(
+  const webhookHandler: RequestHandler = async (req, res) => {
+    const merchant = merchantOfPath(req, res);
+    const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const verified = verifyWebhook({
+      headers: req.headers,
+      rawBody,
+      secret: merchant.plural.webhookSecret ?? '',
+      nowSeconds: Math.floor(ctx.now() / 1000),
+      toleranceSeconds: options.webhookToleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS,
+    });
+    if (!verified.ok) {
+      metrics.signatureFailures.inc({ source: 'webhook', reason: verified.reason });
+      logger.warn({ route: 'webhook', reason: verified.reason }, 'webhook signature rejected');
+      throw signatureRejected(`webhook_${verified.reason}`, `webhook rejected: ${verified.reason.replace(/_/g, ' ')}`);
+    }
+    const parsed = parseWebhookBody(rawBody);
+    if (!parsed.ok) throw badRequest('invalid_webhook', parsed.message);
+    if (parsed.kind === 'other') {
+      // Customer, token and subscription events carry no order: acknowledged, never delivered. Their data is
+      // customer data (a token id, card digits), so only the event type is logged.
+      const eventType = /^[A-Z][A-Z0-9_]{0,63}$/.test(parsed.eventType) ? parsed.eventType : 'unrecognised';
+      logger.info({ eventType }, 'webhook acknowledged: not a payment event');
+      res.status(200).json({ received: true, delivered: false });
+      return;
+    }
+    const reference = parsed.order.merchant_order_reference ?? undefined;
+    const outcome = await ctx
+      .engineOf(res)
+      .deliverWebhook(
         reference !== undefined && REFERENCE_PATTERN.test(reference) ? reference : undefined,
         webhookSignalOf(verified.id, parsed.eventType, parsed.order),
       );
-      if (outcome.delivered) {
-        res.locals.workflowId = paymentWorkflowId(outcome.merchantOrderReference);
-      } else {
-        // Nothing to deliver to (another system's order, or a payment that has ended): acknowledge, never retry.
-        logger.info({ webhookId: verified.id, eventType: parsed.eventType }, 'webhook matched no running payment');
-      }
-      res.status(200).json({ received: true, delivered: outcome.delivered });
-    })
-    .all(methodNotAllowed('POST'));
+    if (outcome.delivered) {
+      res.locals.workflowId = paymentWorkflowId(outcome.merchantOrderReference, merchant.id);
+    } else {
+      // Nothing to deliver to (another system's order, or a payment that has ended): acknowledge, never retry.
+      logger.info({ webhookId: verified.id, eventType: parsed.eventType }, 'webhook matched no running payment');
+    }
+    res.status(200).json({ received: true, delivered: outcome.delivered });
+  };
+
+  for (const path of ['/v1/webhooks/plural', '/v1/webhooks/plural/:merchant_id']) {
+    router
+      .route(path)
+      .post(express.raw({ type: () => true, limit: options.webhookBodyLimitBytes ?? 256 * 1024 }), webhookHandler)
+      .all(methodNotAllowed('POST'));
+  }
 
   return router;
 }

@@ -17,18 +17,21 @@ import type { CardVaultPort } from '../engine';
 import { badRequest, conflict } from '../errors';
 import { fingerprintMatches, requestFingerprint } from '../fingerprint';
 import { jsonBody, methodNotAllowed, parse, referenceOf } from '../http';
-import { checkReturnUrl, DEFAULT_MERCHANT_ID, RETURN_URL_NOT_ALLOWED } from '../return-url';
+import { checkReturnUrl, RETURN_URL_NOT_ALLOWED } from '../return-url';
 import { createPaymentSchema } from '../schemas';
 import type { CreatePaymentRequest } from '../schemas';
 import { destroyAll, load, sendPayment } from './context';
 import type { RouteContext } from './context';
+import { pluralCallbackPath } from './gateway-events';
 import { listPayments } from './search';
 
 const CARD_TTL_MS = 15 * 60_000;
 
 export function paymentRoutes(ctx: RouteContext): Router {
-  const { options, engine, timings } = ctx;
-  const callbackUrl = `${options.publicBaseUrl.replace(/\/+$/, '')}/v1/callbacks/plural`;
+  const { options, timings } = ctx;
+  const base = options.publicBaseUrl.replace(/\/+$/, '');
+  /** Plural's callback for a merchant's payment: verified with that merchant's secret (see gateway-events.ts). */
+  const callbackUrlOf = (merchantId: string): string => `${base}${pluralCallbackPath(merchantId)}`;
   const paymentSchema = createPaymentSchema({
     now: ctx.now,
     ...(options.maxAmount !== undefined ? { maxAmount: options.maxAmount } : {}),
@@ -106,12 +109,15 @@ export function paymentRoutes(ctx: RouteContext): Router {
 
   /** The workflow's input: the request in the engine's vocabulary, card data replaced by vault handles. */
   async function inputOf(
+    merchantId: string,
     body: CreatePaymentRequest,
     handles: string[],
     fingerprint: string,
     returnUrl: string | undefined,
   ): Promise<PaymentWorkflowInput> {
+    const callbackUrl = callbackUrlOf(merchantId);
     const input: PaymentWorkflowInput = {
+      merchantId,
       merchantOrderReference: body.merchant_order_reference,
       amount: { value: body.amount.value, currency: body.amount.currency },
       preAuth: body.pre_auth,
@@ -141,15 +147,17 @@ export function paymentRoutes(ctx: RouteContext): Router {
     .post(...ctx.merchant, async (req, res) => {
       const body = parse(paymentSchema, jsonBody(req, true), 'payment request');
       const ref = body.merchant_order_reference;
-      res.locals.workflowId = paymentWorkflowId(ref);
+      const merchantId = ctx.merchantOf(res);
+      const engine = ctx.engineOf(res);
+      res.locals.workflowId = paymentWorkflowId(ref, merchantId);
       // Before anything reaches the vault or the engine.
-      const returnUrl = returnUrlOf(body, DEFAULT_MERCHANT_ID);
+      const returnUrl = returnUrlOf(body, merchantId);
       const fingerprint = requestFingerprint(body, options.fingerprintKey);
       const handles: string[] = [];
       let outcome: Awaited<ReturnType<typeof engine.create>>;
       let input: PaymentWorkflowInput;
       try {
-        input = await inputOf(body, handles, fingerprint, returnUrl);
+        input = await inputOf(merchantId, body, handles, fingerprint, returnUrl);
         // A repeat of this request attaches to the payment; another request under the reference is refused by the
         // workflow's validator (409 idempotency_conflict).
         outcome = await engine.create(
@@ -193,7 +201,7 @@ export function paymentRoutes(ctx: RouteContext): Router {
   router
     .route('/v1/payments/:merchant_order_reference')
     .get(ctx.authenticate, async (req, res) => {
-      sendPayment(res, 200, await load(ctx, referenceOf(req)));
+      sendPayment(res, 200, await load(ctx, res, referenceOf(req)));
     })
     .all(methodNotAllowed('GET'));
 

@@ -6,6 +6,7 @@
  */
 import type { RequestHandler } from 'express';
 import { createCursorCodec } from '../cursor';
+import type { CursorCodec } from '../cursor';
 import type { PaymentListFilters } from '../engine';
 import { badRequest } from '../errors';
 import { parse } from '../http';
@@ -46,8 +47,18 @@ const filtersOf = (q: ListPaymentsQuery): PaymentListFilters => ({
 
 /** The handler of `GET /v1/payments` (mounted with authentication on the `/v1/payments` route). */
 export function listPayments(ctx: RouteContext): RequestHandler {
-  const cursors = createCursorCodec(ctx.options.fingerprintKey);
+  // A codec per merchant: a cursor one merchant was given opens for no other (it names that merchant's search).
+  const codecs = new Map<string, CursorCodec>();
+  const codecOf = (merchantId: string): CursorCodec => {
+    let codec = codecs.get(merchantId);
+    if (!codec) {
+      codec = createCursorCodec(`${ctx.options.fingerprintKey}\nmerchant:${merchantId}`);
+      codecs.set(merchantId, codec);
+    }
+    return codec;
+  };
   return async (req, res) => {
+    const cursors = codecOf(ctx.merchantOf(res));
     const raw = req.query as Record<string, unknown>;
     checkParameters(raw);
     const query = parse(ListPaymentsQuerySchema, raw, 'list query');
@@ -63,7 +74,7 @@ export function listPayments(ctx: RouteContext): RequestHandler {
         );
       }
     }
-    const page = await ctx.engine.list({ ...filters, limit: query.limit, ...(pageToken ? { pageToken } : {}) });
+    const page = await ctx.engineOf(res).list({ ...filters, limit: query.limit, ...(pageToken ? { pageToken } : {}) });
     res.status(200).json({
       object: 'list',
       data: page.payments.map(paymentSummaryResource),

@@ -24,7 +24,7 @@ if ! temporal operator namespace describe --namespace "$TEMPORAL_NAMESPACE" >/de
 fi
 
 # Keep in step with SEARCH_ATTRIBUTE in workflows/definitions.ts (test/deploy checks it).
-for name in PaymentStatus MerchantOrderReference PluralOrderId PaymentParkedOperation; do
+for name in PaymentStatus MerchantOrderReference PluralOrderId PaymentParkedOperation MerchantId; do
   if temporal operator search-attribute list --namespace "$TEMPORAL_NAMESPACE" | grep -qw "$name"; then
     echo "search attribute $name exists"
   else

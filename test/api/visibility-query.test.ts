@@ -10,13 +10,22 @@ import { PAYMENT_STATUS } from '../../workflows/definitions';
 import type { PaymentStatus } from '../../workflows/definitions';
 
 const unordered = { orderByStartTime: false };
+/** The default merchant's payments, those started before MerchantId existed included. */
+const DEFAULT_MERCHANT = "(MerchantId = 'default' OR MerchantId IS NULL)";
 
 describe('paymentListQuery', () => {
   it('lists payment workflows only, and asks for newest first only when told the store takes ORDER BY', () => {
-    expect(paymentListQuery({}, unordered)).toBe("WorkflowType = 'paymentWorkflow'");
+    expect(paymentListQuery({}, unordered)).toBe(`WorkflowType = 'paymentWorkflow' AND ${DEFAULT_MERCHANT}`);
     expect(paymentListQuery({}, { orderByStartTime: true })).toBe(
-      "WorkflowType = 'paymentWorkflow' ORDER BY StartTime DESC",
+      `WorkflowType = 'paymentWorkflow' AND ${DEFAULT_MERCHANT} ORDER BY StartTime DESC`,
     );
+  });
+
+  it("lists one merchant's payments only", () => {
+    expect(paymentListQuery({}, { ...unordered, merchantId: 'acme' })).toBe(
+      "WorkflowType = 'paymentWorkflow' AND MerchantId = 'acme'",
+    );
+    expect(() => paymentListQuery({}, { ...unordered, merchantId: "acme' OR '1' = '1" })).toThrow(TypeError);
   });
 
   it('joins every filter with AND: status, a half-open StartTime range in UTC, and a reference prefix', () => {
@@ -30,7 +39,7 @@ describe('paymentListQuery', () => {
       unordered,
     );
     expect(query).toBe(
-      "WorkflowType = 'paymentWorkflow' AND PaymentStatus = 'AUTHORIZED' AND " +
+      `WorkflowType = 'paymentWorkflow' AND ${DEFAULT_MERCHANT} AND PaymentStatus = 'AUTHORIZED' AND ` +
         "StartTime >= '2026-01-30T18:30:00.000Z' AND StartTime < '2026-02-01T00:00:00.250Z' AND " +
         "MerchantOrderReference STARTS_WITH 'order-1'",
     );
@@ -38,7 +47,7 @@ describe('paymentListQuery', () => {
 
   it('asks for several statuses with IN', () => {
     expect(paymentListQuery({ statuses: ['PROCESSED', 'CANCELLED', 'FAILED'] }, unordered)).toBe(
-      "WorkflowType = 'paymentWorkflow' AND PaymentStatus IN ('PROCESSED', 'CANCELLED', 'FAILED')",
+      `WorkflowType = 'paymentWorkflow' AND ${DEFAULT_MERCHANT} AND PaymentStatus IN ('PROCESSED', 'CANCELLED', 'FAILED')`,
     );
   });
 
@@ -47,7 +56,7 @@ describe('paymentListQuery', () => {
       fc.property(fc.stringMatching(REFERENCE_PATTERN), (prefix) => {
         const query = paymentListQuery({ referencePrefix: prefix }, unordered);
         expect(query.endsWith(` STARTS_WITH '${prefix}'`)).toBe(true);
-        expect(query.split("'")).toHaveLength(5);
+        expect(query.split("'")).toHaveLength(7);
       }),
       { numRuns: 300 },
     );

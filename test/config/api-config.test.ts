@@ -77,7 +77,13 @@ describe('loadApiConfig: return URLs per payment', () => {
 
 describe('loadApiConfig', () => {
   it('applies the documented defaults to a minimal environment', () => {
-    expect(loadApiConfig(minimal)).toEqual({
+    const { merchants, ...config } = loadApiConfig(minimal);
+    expect(merchants.ids).toEqual(['default']);
+    expect(merchants.get('default')).toMatchObject({
+      apiKeys: [KEY_A, KEY_B],
+      plural: { callbackSecretHex: CALLBACK_HEX, webhookSecret: WEBHOOK, credentials: undefined },
+    });
+    expect(config).toEqual({
       temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: PAYMENT_TASK_QUEUE },
       listen: { host: '127.0.0.1', port: 8080 },
       publicUrl: undefined,

@@ -27,15 +27,25 @@ function configError(fn: () => unknown): ConfigError {
 
 describe('loadWorkerConfig', () => {
   it('applies the documented defaults to a minimal environment', () => {
-    const config = loadWorkerConfig(minimal);
+    const { merchants, ...config } = loadWorkerConfig(minimal);
+    // One merchant, `default`, from the single-merchant keys.
+    expect(merchants.merchants).toEqual([
+      {
+        id: 'default',
+        apiKeys: [],
+        plural: {
+          baseUrl: 'https://pluraluat.v2.pinepg.in',
+          credentials: { clientId: 'merchant-1', clientSecret: SECRET },
+          callbackSecretHex: undefined,
+          webhookSecret: undefined,
+        },
+        webhookEndpoints: [],
+        returnUrlHosts: [],
+      },
+    ]);
     expect(config).toEqual({
       temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: PAYMENT_TASK_QUEUE },
-      plural: {
-        baseUrl: 'https://pluraluat.v2.pinepg.in',
-        clientId: 'merchant-1',
-        clientSecret: SECRET,
-        timeoutMs: 15_000,
-      },
+      plural: { baseUrl: 'https://pluraluat.v2.pinepg.in', timeoutMs: 15_000 },
       cardVault: { kind: 'memory' },
       payloadEncryption: { mode: 'on', keys: [{ id: 'k1', key: Buffer.alloc(32, 7) }] },
       metrics: { host: '0.0.0.0', port: 9464 },

@@ -181,14 +181,20 @@ describe('createPaymentWorker (in-process)', () => {
     try {
       const first = await ensureSearchAttributes(nativeConnection, 'default', logger);
       expect(first).toEqual({
-        added: ['PaymentStatus', 'MerchantOrderReference', 'PluralOrderId', 'PaymentParkedOperation'],
+        added: ['PaymentStatus', 'MerchantOrderReference', 'PluralOrderId', 'PaymentParkedOperation', 'MerchantId'],
         mismatched: [],
       });
       const second = await ensureSearchAttributes(nativeConnection, 'default', logger);
       expect(second).toEqual({ added: [], mismatched: [] });
       const listed = await nativeConnection.operatorService.listSearchAttributes({ namespace: 'default' });
       expect(Object.keys(listed.customAttributes ?? {})).toEqual(
-        expect.arrayContaining(['PaymentStatus', 'MerchantOrderReference', 'PluralOrderId', 'PaymentParkedOperation']),
+        expect.arrayContaining([
+          'PaymentStatus',
+          'MerchantOrderReference',
+          'PluralOrderId',
+          'PaymentParkedOperation',
+          'MerchantId',
+        ]),
       );
     } finally {
       await nativeConnection.close();

@@ -1,0 +1,134 @@
+/**
+ * The API's side of tenancy over in-memory engines (the real engine's is `tenancy.test.ts`): the bearer key names the
+ * merchant, whose engine alone the request reaches; the customer routes use that merchant's Plural account; an app
+ * with several merchants cannot be built without an engine per merchant.
+ */
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../api/app';
+import { createReturnUrlPolicy } from '../../api/return-url';
+import type { CustomerDirectory } from '../../api/customers';
+import type { MerchantAccount } from '../../config/merchants';
+import { createLogger } from '../../observability';
+import { FakeEngine, FakeVault } from './fake-engine';
+import { cardPayment } from './helpers';
+
+const merchant = (id: string, apiKeys: string[]): MerchantAccount => ({
+  id,
+  apiKeys,
+  plural: {
+    baseUrl: undefined,
+    credentials: undefined,
+    callbackSecretHex: Buffer.from(`${id}-callback-secret`).toString('hex'),
+    webhookSecret: `${id}-webhook-secret`,
+  },
+  webhookEndpoints: [],
+  returnUrlHosts: [],
+});
+const ACME_KEY = 'sk_acme_app_test_key_000000001';
+const GLOBEX_KEY = 'sk_globex_app_test_key_00000001';
+const MERCHANTS = [
+  { ...merchant('acme', [ACME_KEY]), returnUrlHosts: ['shop.acme.example'], returnUrlSigningSecret: 'a'.repeat(32) },
+  merchant('globex', [GLOBEX_KEY]),
+];
+const directory = {
+  returnUrlHostsFor: (id: string) => MERCHANTS.find((m) => m.id === id)?.returnUrlHosts ?? [],
+  returnSigningSecretFor: (id: string) => MERCHANTS.find((m) => m.id === id)?.returnUrlSigningSecret,
+};
+
+function makeTenantApi(customers: Record<string, CustomerDirectory> = {}) {
+  const vault = new FakeVault();
+  const engines = { acme: new FakeEngine({}, vault), globex: new FakeEngine({}, vault) };
+  const app = createApp({
+    engine: engines.acme,
+    engineFor: (id) => engines[id as keyof typeof engines],
+    customersFor: (id) => customers[id],
+    merchants: MERCHANTS,
+    vault,
+    fingerprintKey: 'tenancy-app-fingerprint',
+    publicBaseUrl: 'http://api.example.test',
+    returnUrls: { success: 'https://m.example/ok', failure: 'https://m.example/ko' },
+    returnUrlPolicy: createReturnUrlPolicy({ merchants: directory }),
+    logger: createLogger({ level: 'silent' }),
+    timings: { startWaitMs: 1_000, actionWaitMs: 1_000, readyTimeoutMs: 200 },
+  });
+  return { app, engines };
+}
+
+const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
+
+describe('tenancy in the API', () => {
+  it("accepts a return_url only on the hosts of the caller's merchant", async () => {
+    const { app, engines } = makeTenantApi();
+    const returnUrl = 'https://shop.acme.example/back';
+    const acme = await request(app)
+      .post('/v1/payments')
+      .set(bearer(ACME_KEY))
+      .send({ ...cardPayment('order-r1'), return_url: returnUrl });
+    expect(acme.status).toBe(201);
+    expect(engines.acme.accepted('create')[0]?.args[0]).toMatchObject({ merchantId: 'acme', returnUrl });
+    const globex = await request(app)
+      .post('/v1/payments')
+      .set(bearer(GLOBEX_KEY))
+      .send({ ...cardPayment('order-r1'), return_url: returnUrl });
+    expect(globex.status).toBe(400);
+    expect(globex.body.error.code).toBe('return_url_not_allowed');
+    expect(engines.globex.calls).toEqual([]);
+  });
+
+  it("starts a payment on the caller's merchant, with its callback path and merchantId in the input", async () => {
+    const { app, engines } = makeTenantApi();
+    const res = await request(app).post('/v1/payments').set(bearer(GLOBEX_KEY)).send(cardPayment('order-1'));
+    expect(res.status).toBe(201);
+    expect(engines.acme.calls).toEqual([]);
+    const [create] = engines.globex.accepted('create');
+    expect(create?.args[0]).toMatchObject({
+      merchantId: 'globex',
+      merchantOrderReference: 'order-1',
+      callbackUrl: 'http://api.example.test/v1/callbacks/plural/globex',
+    });
+    // The other merchant's key finds nothing under that reference, and its actions reach no engine of globex.
+    expect((await request(app).get('/v1/payments/order-1').set(bearer(ACME_KEY))).status).toBe(404);
+    expect((await request(app).post('/v1/payments/order-1/cancel').set(bearer(ACME_KEY))).status).toBe(404);
+    expect(engines.globex.mutatingCalls.map((c) => c.method)).toEqual(['create']);
+    // Its own key reads it.
+    expect((await request(app).get('/v1/payments/order-1').set(bearer(GLOBEX_KEY))).status).toBe(200);
+  });
+
+  it("uses the caller's merchant's customer vault, and 503 for a merchant without Plural credentials", async () => {
+    const created: string[] = [];
+    const directory: CustomerDirectory = {
+      create: (c) => {
+        created.push(c.merchantCustomerReference);
+        return Promise.resolve({
+          customerId: 'cust-1',
+          merchantCustomerReference: c.merchantCustomerReference,
+          status: undefined,
+          createdAt: undefined,
+        });
+      },
+      savedCards: () => Promise.resolve([]),
+    };
+    const { app } = makeTenantApi({ acme: directory });
+    const body = { merchant_customer_reference: 'c-1' };
+    expect((await request(app).post('/v1/customers').set(bearer(ACME_KEY)).send(body)).status).toBe(201);
+    const other = await request(app).post('/v1/customers').set(bearer(GLOBEX_KEY)).send(body);
+    expect(other.status).toBe(503);
+    expect(other.body.error.code).toBe('customers_unavailable');
+    expect(created).toEqual(['c-1']);
+  });
+
+  it('refuses to build an app of merchant accounts without an engine per merchant', () => {
+    const vault = new FakeVault();
+    expect(() =>
+      createApp({
+        engine: new FakeEngine({}, vault),
+        merchants: MERCHANTS,
+        vault,
+        fingerprintKey: 'k',
+        publicBaseUrl: 'http://x',
+        returnUrls: { success: 'http://x/ok', failure: 'http://x/ko' },
+      }),
+    ).toThrow(/engineFor is required for merchant accounts other than default/);
+  });
+});
