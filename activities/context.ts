@@ -8,6 +8,7 @@ import { PAYMENT_STATUS } from '../plural-client';
 import type { Order, PluralClient } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import { classify } from './failures';
+import type { MerchantWebhookDeps } from './merchant-webhooks';
 import type { ActivityLogger, CardVault, OrderSnapshot } from './types';
 
 /** Dependencies of `createActivities`. */
@@ -15,6 +16,8 @@ export interface ActivityDeps {
   plural: PluralClient;
   vault: CardVault;
   logger?: ActivityLogger;
+  /** Merchant webhook endpoints and the sender; unset, a payment that names an endpoint notes it undelivered. */
+  merchantWebhooks?: MerchantWebhookDeps;
 }
 
 const MAX_REFERENCE_LENGTH = 50;

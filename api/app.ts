@@ -9,6 +9,7 @@ import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
+import type { MerchantWebhookDirectory } from '../merchant-webhooks';
 import { paymentWorkflowId } from '../workflows/definitions';
 import type { PaymentDurations, PaymentLimits } from '../workflows/definitions';
 import type { CustomerDirectory } from './customers';
@@ -92,6 +93,11 @@ export interface ApiOptions {
   paymentDurations?: Partial<PaymentDurations>;
   /** Passed into each workflow's input. */
   paymentLimits?: Partial<PaymentLimits>;
+  /**
+   * The merchants' webhook endpoints: a new payment names its merchant's endpoints (their ids only) in its input, and
+   * hears nothing when there are none. @default none
+   */
+  merchantWebhooks?: Pick<MerchantWebhookDirectory, 'merchantWebhookEndpoints'>;
   /** Clock, ms since epoch (tests). @default Date.now */
   now?: () => number;
   /** Plural's reachability for `/readyz` (`createGatewayProbe`); unset: `gateway.reachable` is null. */

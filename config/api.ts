@@ -1,7 +1,7 @@
 /** The API process's configuration: read from the environment once, at start-up. */
 import { z } from 'zod';
 import { PAYMENT_TASK_QUEUE } from '../workflows/definitions';
-import type { PaymentDurations } from '../workflows/definitions';
+import type { PaymentDurations, PaymentLimits } from '../workflows/definitions';
 import type { LogLevel } from '../observability/logger';
 import { CONFIG_KEYS as K } from './keys';
 import {
@@ -16,7 +16,14 @@ import {
 } from './fields';
 import { bothOrNeither, ConfigError, parseEnv } from './load';
 import type { ConfigIssue, CrossCheck, Env } from './load';
-import { loadPaymentDurations } from './payment';
+import { loadPaymentDurations, loadPaymentLimits } from './payment';
+import {
+  loadMerchantWebhooks,
+  merchantWebhookChecks,
+  merchantWebhookFields,
+  merchantWebhookSecrets,
+} from './merchant-webhooks';
+import type { MerchantWebhookConfig } from './merchant-webhooks';
 import { refuseInProduction } from './production';
 import {
   temporalConnectionChecks,
@@ -80,6 +87,10 @@ export interface ApiConfig {
   /** `API_MAX_AMOUNT`: largest amount of a new payment, minor units; unset: the API's default (₹10,00,000). */
   maxAmount: number | undefined;
   paymentDurations: Partial<PaymentDurations>;
+  /** `PAYMENT_WEBHOOK_*`: the merchant webhooks' retry schedule, passed in each new payment's input. */
+  paymentLimits: Partial<PaymentLimits>;
+  /** `MERCHANT_WEBHOOK_URL` / `MERCHANT_WEBHOOK_SECRET`: a new payment names these endpoints (by id) in its input. */
+  merchantWebhooks: MerchantWebhookConfig;
   logLevel: LogLevel;
 }
 
@@ -127,6 +138,7 @@ const apiEnvSchema = z.object({
   [K.LOG_LEVEL]: logLevel,
   [K.PAYLOAD_ENCRYPTION]: payloadEncryptionField,
   [K.PAYLOAD_KEYS]: payloadKeysField.optional(),
+  ...merchantWebhookFields,
 });
 
 /** Plural's credentials are useless to the API without the origin they are for. */
@@ -158,10 +170,12 @@ export function loadApiConfig(env: Env): ApiConfig {
       bothOrNeither(K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET),
       credentialsNeedBaseUrl,
       temporalConnectionChecks,
+      merchantWebhookChecks,
     ]),
   );
   const durations = attempt(() => loadPaymentDurations(env, 'api'));
-  if (e === undefined || durations === undefined) throw new ConfigError('api', issues);
+  const limits = attempt(() => loadPaymentLimits(env, 'api'));
+  if (e === undefined || durations === undefined || limits === undefined) throw new ConfigError('api', issues);
   refuseInProduction(env, 'api', {
     secrets: [
       K.API_KEYS,
@@ -172,6 +186,7 @@ export function loadApiConfig(env: Env): ApiConfig {
       K.PLURAL_CLIENT_SECRET,
       K.CARD_VAULT_TOKEN,
       K.PAYLOAD_KEYS,
+      K.MERCHANT_WEBHOOK_SECRET,
     ],
     required: [
       {
@@ -212,6 +227,8 @@ export function loadApiConfig(env: Env): ApiConfig {
     timings,
     maxAmount: e.API_MAX_AMOUNT,
     paymentDurations: durations,
+    paymentLimits: limits,
+    merchantWebhooks: loadMerchantWebhooks(e),
     logLevel: e.LOG_LEVEL,
   };
 }
@@ -255,5 +272,6 @@ export function apiSecrets(config: ApiConfig): string[] {
   if (config.cardVaultToken !== undefined) secrets.push(config.cardVaultToken);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));
   secrets.push(...temporalConnectionSecrets(config.temporal));
+  secrets.push(...merchantWebhookSecrets(config.merchantWebhooks));
   return secrets;
 }

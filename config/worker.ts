@@ -22,6 +22,13 @@ import {
 } from './payload-encryption';
 import type { PayloadEncryptionConfig } from './payload-encryption';
 import type { Env } from './load';
+import {
+  loadMerchantWebhooks,
+  merchantWebhookChecks,
+  merchantWebhookFields,
+  merchantWebhookSecrets,
+} from './merchant-webhooks';
+import type { MerchantWebhookConfig } from './merchant-webhooks';
 
 /** Defaults of the worker's optional keys (documented in config/README.md). */
 export const WORKER_DEFAULTS = {
@@ -53,6 +60,8 @@ export interface WorkerConfig {
   /** Prometheus scrape endpoint of Temporal's runtime metrics; `port: 0` turns it off. */
   metrics: { host: string; port: number };
   logLevel: LogLevel;
+  /** `MERCHANT_WEBHOOK_URL` / `MERCHANT_WEBHOOK_SECRET`: where the merchant webhook activity delivers. */
+  merchantWebhooks: MerchantWebhookConfig;
   worker: {
     maxConcurrentActivities: number;
     /** Unset: the SDK's default (sized from available memory). */
@@ -96,6 +105,7 @@ const workerEnvSchema = z.object({
   [K.MAX_CACHED_WORKFLOWS]: optionalInteger({ min: 0, max: 1_000_000 }),
   [K.PAYLOAD_ENCRYPTION]: payloadEncryptionField,
   [K.PAYLOAD_KEYS]: payloadKeysField.optional(),
+  ...merchantWebhookFields,
 });
 
 /**
@@ -109,9 +119,16 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     bothOrNeither(K.CARD_VAULT_URL, K.CARD_VAULT_TOKEN),
     payloadKeysRequired,
     temporalConnectionChecks,
+    merchantWebhookChecks,
   ]);
   refuseInProduction(env, 'worker', {
-    secrets: [K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET, K.CARD_VAULT_TOKEN, K.PAYLOAD_KEYS],
+    secrets: [
+      K.PLURAL_CLIENT_ID,
+      K.PLURAL_CLIENT_SECRET,
+      K.CARD_VAULT_TOKEN,
+      K.PAYLOAD_KEYS,
+      K.MERCHANT_WEBHOOK_SECRET,
+    ],
     required: [
       { key: K.CARD_VAULT_URL, why: "the in-process card vault works only with the API in the worker's process" },
       { key: K.CARD_VAULT_TOKEN, why: 'the card-vault endpoint needs it' },
@@ -138,6 +155,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     payloadEncryption: toPayloadEncryption(e.PAYLOAD_ENCRYPTION, e.PAYLOAD_KEYS),
     metrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
     logLevel: e.LOG_LEVEL,
+    merchantWebhooks: loadMerchantWebhooks(e),
     worker: {
       maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
       maxCachedWorkflows: e.MAX_CACHED_WORKFLOWS,
@@ -153,5 +171,6 @@ export function workerSecrets(config: WorkerConfig): string[] {
   if (config.cardVault.kind === 'http') secrets.push(config.cardVault.token);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));
   secrets.push(...temporalConnectionSecrets(config.temporal));
+  secrets.push(...merchantWebhookSecrets(config.merchantWebhooks));
   return secrets;
 }

@@ -22,6 +22,12 @@ function banner(info: DevStackInfo): string {
     ['Worker metrics', info.workerMetrics ?? 'off (WORKER_METRICS_PORT=0)'],
     ['Return page', info.returnPage],
     [
+      'Merchant webhooks',
+      info.merchantWebhooks.receiver
+        ? `${info.merchantWebhooks.receiver} (the dev receiver: verifies and lists deliveries)`
+        : (info.merchantWebhooks.endpoint ?? 'off (MERCHANT_WEBHOOK_URL unset)'),
+    ],
+    [
       'Temporal',
       `${info.temporal.address} (namespace ${info.temporal.namespace}; ${
         info.temporal.devServer

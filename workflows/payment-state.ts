@@ -38,6 +38,12 @@ import { refundableValue } from './validators';
 import type { OrderStage } from './plural-order';
 import { assertTransition, canTransition, isTerminal } from './state-machine';
 
+/** What hears of the payment's moves as they happen (`merchant-outbox.ts`). */
+export interface PaymentEventListener {
+  statusChanged(status: Exclude<PaymentStatus, 'CREATED'>): void;
+  refundChanged(record: RefundRecord): void;
+}
+
 export class Payment {
   /** The state the query returns (copied by {@link snapshot}). */
   readonly s: PaymentState;
@@ -67,6 +73,8 @@ export class Payment {
    * retry of one) still matter until the window is over.
    */
   takingRefunds = false;
+  /** Hears of every status change and refund status (the merchant's webhooks); unset when the merchant has none. */
+  events: PaymentEventListener | undefined;
 
   constructor(
     input: PaymentWorkflowInput,
@@ -199,6 +207,12 @@ export class Payment {
     // The SDK's workflow logger adds workflowId, runId and workflowType, and stays silent while replaying.
     log.info('payment status changed', { from, to, cause });
     if (isTerminal(to)) this.metrics.completed(to, this.method.kind);
+    if (to !== PAYMENT_STATUS.CREATED) this.events?.statusChanged(to);
+  }
+
+  /** Tells the merchant of a refund's status: Plural took it (PENDING), or refused it (FAILED, not kept). */
+  announceRefund(record: RefundRecord): void {
+    this.events?.refundChanged(record);
   }
 
   /** Fails the payment with `code` unless it has already ended. */
@@ -396,6 +410,7 @@ export class Payment {
       this.note(`${label} of ${record.amount.value} failed at Plural (order ${record.refundOrderId ?? '?'})`);
       this.metrics.refund(metricReason, REFUND_OUTCOME.FAILED);
     }
+    this.announceRefund(record);
     return outcome;
   }
 

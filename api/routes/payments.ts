@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { paymentWorkflowId } from '../../workflows/definitions';
+import { DEFAULT_MERCHANT_ID, paymentWorkflowId } from '../../workflows/definitions';
 import type {
   CustomerDetails,
   DeviceInfo,
@@ -106,6 +106,9 @@ export function paymentRoutes(ctx: RouteContext): Router {
     if (deviceInfo) input.deviceInfo = deviceInfo;
     if (options.paymentDurations) input.durations = { ...options.paymentDurations };
     if (options.paymentLimits) input.limits = { ...options.paymentLimits };
+    // The merchant's webhook endpoints, by id: their URLs and secrets stay in the worker's configuration.
+    const endpoints = options.merchantWebhooks?.merchantWebhookEndpoints(DEFAULT_MERCHANT_ID) ?? [];
+    if (endpoints.length > 0) input.webhookEndpointIds = endpoints.map((e) => e.id);
     return input;
   }
 
