@@ -32,10 +32,10 @@ export class MerchantOutbox {
   /** Deliveries running now (at most one per endpoint). */
   private running = 0;
   /**
-   * While set, no delivery starts: the refund window waits for the one in flight before it continues as new, so the
-   * next run does not send that event a second time.
+   * While it holds, no delivery starts: the refund window waits for the one in flight before it continues as new, so
+   * the next run does not send that event a second time.
    */
-  hold = false;
+  private paused: () => boolean = () => false;
 
   constructor(
     private readonly payment: Payment,
@@ -75,6 +75,11 @@ export class MerchantOutbox {
   /** A refund reached `record.status` (Plural took it PENDING, or it settled, or Plural refused it). */
   refundChanged(record: RefundRecord): void {
     this.enqueue(refundEventType(record.status), record);
+  }
+
+  /** No delivery starts while `when()` holds (checked whenever the workflow wakes). */
+  pauseWhen(when: () => boolean): void {
+    this.paused = when;
   }
 
   /** A delivery is running. */
@@ -129,7 +134,7 @@ export class MerchantOutbox {
 
   private async deliverAll(queue: MerchantEndpointQueue): Promise<void> {
     for (;;) {
-      await condition(() => queue.events.length > 0 && !this.hold);
+      await condition(() => queue.events.length > 0 && !this.paused());
       const event = queue.events[0]!;
       this.running += 1;
       try {

@@ -35,6 +35,20 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
     nextCheckAt = nowMs() + delay;
   };
   let handled = false;
+  /** This run has handled something, its history is long, and nothing is in flight but a merchant event. */
+  const canContinue = (): boolean => {
+    const info = workflowInfo();
+    return (
+      handled &&
+      (info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents) &&
+      inbox.refunds.length === 0 &&
+      inbox.unconfirmed.length === 0 &&
+      allHandlersFinished()
+    );
+  };
+  const delivering = (): boolean => outbox?.inFlight ?? false;
+  // A merchant event in flight is delivered first (the next run would send it again): no other starts meanwhile.
+  outbox?.pauseWhen(canContinue);
   for (;;) {
     // Requests accepted just before the payment was final (a capture, a cancel, an OTP) or an operator's give-up of a
     // parked refund: each gets its answer.
@@ -62,16 +76,8 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
     }
     const open = nowMs() < windowEnd && refundableValue(payment.s) >= MIN_REFUND_VALUE;
     if (!open && pending.length === 0 && inbox.refunds.length === 0) break;
-    const info = workflowInfo();
-    const canContinue =
-      handled &&
-      (info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents) &&
-      inbox.refunds.length === 0 &&
-      inbox.unconfirmed.length === 0 &&
-      allHandlersFinished();
-    // A merchant event in flight is delivered first (the next run would send it again): no other starts meanwhile.
-    if (outbox) outbox.hold = canContinue && outbox.inFlight;
-    if (canContinue && !(outbox?.inFlight ?? false)) {
+    if (canContinue() && !delivering()) {
+      const info = workflowInfo();
       payment.note(`continued as new after ${info.historyLength} history events`);
       await continueAsNew<(input: typeof run.input) => Promise<unknown>>({
         ...run.input,
@@ -84,8 +90,10 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
     }
     // Wake for the next look at a pending refund, and at the window's end while it is open.
     const until = pending.length === 0 ? windowEnd : open ? Math.min(nextCheckAt, windowEnd) : nextCheckAt;
-    await steps.waitFor(until, () => hasWork(run) || (outbox?.hold === true && !outbox.inFlight));
+    // With merchant webhooks, also when the run may continue as new once the event in flight is delivered.
+    await steps.waitFor(until, () => hasWork(run) || (outbox !== undefined && canContinue() && !delivering()));
   }
+  outbox?.pauseWhen(() => false);
   payment.takingRefunds = false;
   payment.note(
     `refund window closed: refunded ${payment.s.amountRefunded?.value ?? 0} of ${payment.s.amountCaptured?.value ?? 0} captured`,
