@@ -19,7 +19,9 @@ export const ENV_WEBHOOK_ENDPOINT_ID = 'default';
 
 /** Schema fields of the two keys, for a process's own schema. */
 export const merchantWebhookFields = {
-  [K.MERCHANT_WEBHOOK_URL]: httpUrl("the merchant's webhook endpoint, e.g. https://merchant.example/webhooks").optional(),
+  [K.MERCHANT_WEBHOOK_URL]: httpUrl(
+    "the merchant's webhook endpoint, e.g. https://merchant.example/webhooks",
+  ).optional(),
   [K.MERCHANT_WEBHOOK_SECRET]: z
     .string()
     .trim()

@@ -150,7 +150,8 @@ export class MerchantOutbox {
         // Retried for the whole delivery window (or the endpoint is gone from the configuration): the merchant can
         // still read the payment; later events go on.
         const cause = err.cause;
-        const why = cause instanceof ApplicationFailure ? (cause.type ?? cause.message) : (cause?.message ?? err.message);
+        const why =
+          cause instanceof ApplicationFailure ? (cause.type ?? cause.message) : (cause?.message ?? err.message);
         this.payment.note(
           `merchant event ${event.sequence} (${event.type}) undelivered to endpoint ${queue.endpointId}: ${why}`,
         );

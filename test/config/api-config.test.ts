@@ -42,6 +42,8 @@ describe('loadApiConfig', () => {
       bodyLimitBytes: undefined,
       timings: {},
       paymentDurations: {},
+      paymentLimits: {},
+      merchantWebhooks: { endpoints: { default: [] }, directory: expect.anything() },
       logLevel: 'info',
     });
   });

@@ -39,8 +39,11 @@ beforeAll(async () => {
   await receiver.start();
   sender = new WebhookSender({ timeoutMs: 2_000 });
   const directory = staticWebhookDirectory({ default: [{ id: 'main', url: receiver.url, secret: SECRET }] });
-  deliver = createActivities({ plural: fx.plural, vault: fx.vault, merchantWebhooks: { directory, sender } })
-    .deliverMerchantEvent;
+  deliver = createActivities({
+    plural: fx.plural,
+    vault: fx.vault,
+    merchantWebhooks: { directory, sender },
+  }).deliverMerchantEvent;
 });
 afterAll(async () => {
   await receiver?.stop();
@@ -170,7 +173,10 @@ describe('merchant webhooks from the payment workflow', () => {
           '5 refund.processed',
         ]);
         expect(new Set(got.map((d) => d.webhookId)).size).toBe(5);
-        expect(got[4]!.body.data).toMatchObject({ refunded_amount: INR(5000), refund: { merchant_refund_reference: 'r-2' } });
+        expect(got[4]!.body.data).toMatchObject({
+          refunded_amount: INR(5000),
+          refund: { merchant_refund_reference: 'r-2' },
+        });
         // Events queued when the first run ended were delivered by the next one.
         const history = await fx.env.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory();
         const scheduled = (history.events ?? []).filter(
