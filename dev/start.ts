@@ -22,10 +22,10 @@ function banner(info: DevStackInfo): string {
     ['Worker metrics', info.workerMetrics ?? 'off (WORKER_METRICS_PORT=0)'],
     ['Return page', info.returnPage],
     [
-      'Merchant webhooks',
+      'Webhooks',
       info.merchantWebhooks.receiver
-        ? `${info.merchantWebhooks.receiver} (the dev receiver: verifies and lists deliveries)`
-        : (info.merchantWebhooks.endpoint ?? 'off (MERCHANT_WEBHOOK_URL unset)'),
+        ? `${info.merchantWebhooks.receiver} (merchant webhooks received: verified and listed)`
+        : `merchant webhooks to ${info.merchantWebhooks.endpoint ?? '(none: MERCHANT_WEBHOOK_URL unset)'}`,
     ],
     [
       'Temporal',

@@ -61,7 +61,8 @@ afterEach(async () => {
 
 function activity(endpoints = [{ id: 'main', url: `${ORIGIN}/hooks`, secret: SECRET }]) {
   const directory = staticWebhookDirectory({ default: endpoints });
-  return createActivities({ plural, vault, merchantWebhooks: { directory, sender } }).deliverMerchantEvent;
+  const acts = createActivities({ plural, vault, merchantWebhooks: { directory, sender } });
+  return (d: MerchantDelivery) => acts.deliverMerchantEvent(d);
 }
 
 const run = (fn: (d: MerchantDelivery) => Promise<unknown>, d = delivery) =>
@@ -84,7 +85,10 @@ describe('deliverMerchantEvent', () => {
       .get(ORIGIN)
       .intercept({ path: '/hooks', method: 'POST' })
       .reply((opts) => {
-        seen = { headers: opts.headers as Record<string, string>, body: String(opts.body) };
+        seen = {
+          headers: opts.headers as Record<string, string>,
+          body: typeof opts.body === 'string' ? opts.body : '',
+        };
         return { statusCode: 204, data: '' };
       });
     const id = merchantEventId('payment:ord-1', 2);

@@ -39,11 +39,8 @@ beforeAll(async () => {
   await receiver.start();
   sender = new WebhookSender({ timeoutMs: 2_000 });
   const directory = staticWebhookDirectory({ default: [{ id: 'main', url: receiver.url, secret: SECRET }] });
-  deliver = createActivities({
-    plural: fx.plural,
-    vault: fx.vault,
-    merchantWebhooks: { directory, sender },
-  }).deliverMerchantEvent;
+  const acts = createActivities({ plural: fx.plural, vault: fx.vault, merchantWebhooks: { directory, sender } });
+  deliver = (d) => acts.deliverMerchantEvent(d);
 });
 afterAll(async () => {
   await receiver?.stop();
