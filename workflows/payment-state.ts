@@ -186,20 +186,22 @@ export class Payment {
    * A move what Plural says asks for: made when the table allows it, else recorded as ignored (a payment never moves
    * backwards or out of a terminal status). Returns whether the status changed.
    */
-  advance(to: PaymentStatus, cause: string): boolean {
+  advance(to: PaymentStatus, cause: string, settle?: () => void): boolean {
     const from = this.s.status;
     if (from === to) return false;
     if (!canTransition(from, to)) {
       this.note(`ignored ${to} (${cause}): payment is already ${from}`);
       return false;
     }
-    this.apply(to, cause);
+    this.apply(to, cause, settle);
     return true;
   }
 
-  private apply(to: PaymentStatus, cause: string): void {
+  /** Moves to `to`; `settle` sets what comes with the new status first, so the memo and the merchant's event have it. */
+  private apply(to: PaymentStatus, cause: string, settle?: () => void): void {
     const from = this.s.status;
     this.s.status = to;
+    settle?.();
     this.s.audit.push({ from, to, cause, at: isoAt(nowMs()) });
     this.touch();
     this.upsertSearchAttributes();
@@ -334,20 +336,22 @@ export class Payment {
   }
 
   private markAuthorized(cause: string): void {
-    if (!this.advance(PAYMENT_STATUS.AUTHORIZED, cause)) return;
-    const at = nowMs();
-    this.s.amountAuthorized = { ...this.s.amount };
-    this.s.authorizedAt = isoAt(at);
-    this.s.authorizationExpiresAt = isoAt(at + this.durations.authorizationLifetimeMs);
-    this.s.autoCancelAt = isoAt(at + this.durations.autoCancelAfterMs);
+    this.advance(PAYMENT_STATUS.AUTHORIZED, cause, () => {
+      const at = nowMs();
+      this.s.amountAuthorized = { ...this.s.amount };
+      this.s.authorizedAt = isoAt(at);
+      this.s.authorizationExpiresAt = isoAt(at + this.durations.authorizationLifetimeMs);
+      this.s.autoCancelAt = isoAt(at + this.durations.autoCancelAfterMs);
+    });
   }
 
   private markProcessed(cause: string): void {
-    if (!this.advance(PAYMENT_STATUS.PROCESSED, cause)) return;
-    this.s.amountAuthorized ??= { ...this.s.amount };
-    // A sale processed without capture data took the whole amount.
-    this.s.amountCaptured ??= { ...this.s.amountAuthorized };
-    this.s.refundWindowEndsAt = isoAt(nowMs() + this.durations.refundWindowMs);
+    this.advance(PAYMENT_STATUS.PROCESSED, cause, () => {
+      this.s.amountAuthorized ??= { ...this.s.amount };
+      // A sale processed without capture data took the whole amount.
+      this.s.amountCaptured ??= { ...this.s.amountAuthorized };
+      this.s.refundWindowEndsAt = isoAt(nowMs() + this.durations.refundWindowMs);
+    });
   }
 
   /** The merchant's earlier refund with this reference. */
