@@ -9,7 +9,14 @@
  *
  * A payment whose merchant has no endpoint has no outbox: nothing is queued and no activity runs.
  */
-import { ActivityFailure, ApplicationFailure, condition, log, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+  TimeoutFailure,
+} from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities';
 import { isoAt, nowMs } from './clock';
 import { paymentEventType, refundEventType } from './definitions';
@@ -36,6 +43,7 @@ export class MerchantOutbox {
    * the next run does not send that event a second time.
    */
   private paused: () => boolean = () => false;
+  private readonly windowMs: number;
 
   constructor(
     private readonly payment: Payment,
@@ -46,6 +54,7 @@ export class MerchantOutbox {
     carried: MerchantOutboxState | undefined,
   ) {
     this.nextSequence = carried?.nextSequence ?? 1;
+    this.windowMs = limits.webhookDeliveryWindowMs;
     this.queues = endpointIds.map((endpointId) => ({
       endpointId,
       events: carried?.queues.find((q) => q.endpointId === endpointId)?.events.map((e) => ({ ...e })) ?? [],
@@ -150,8 +159,11 @@ export class MerchantOutbox {
         // Retried for the whole delivery window (or the endpoint is gone from the configuration): the merchant can
         // still read the payment; later events go on.
         const cause = err.cause;
+        const last = cause instanceof TimeoutFailure ? (cause.cause ?? cause) : (cause ?? err);
         const why =
-          cause instanceof ApplicationFailure ? (cause.type ?? cause.message) : (cause?.message ?? err.message);
+          cause instanceof ApplicationFailure && cause.nonRetryable
+            ? `${cause.type ?? 'failed'}: ${cause.message}`
+            : `not delivered within ${this.windowMs} ms (last attempt: ${last.message})`;
         this.payment.note(
           `merchant event ${event.sequence} (${event.type}) undelivered to endpoint ${queue.endpointId}: ${why}`,
         );
