@@ -15,6 +15,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY activities activities
 COPY api api
 COPY card-vault card-vault
+COPY merchant-webhooks merchant-webhooks
 COPY config config
 COPY observability observability
 COPY payload-codec payload-codec

@@ -8,6 +8,7 @@ import { PAYMENT_STATUS } from '../plural-client';
 import type { Order, PluralClient } from '../plural-client';
 import { DEFAULT_MERCHANT_ID, FAILURE_TYPE, parsePaymentWorkflowId } from '../workflows/definitions';
 import { classify } from './failures';
+import type { MerchantWebhookDeps } from './merchant-webhooks';
 import type { ActivityLogger, CardVault, OrderSnapshot } from './types';
 
 /** Each merchant's Plural client (its own credentials and token cache); undefined for a merchant not configured here. */
@@ -22,6 +23,8 @@ export interface ActivityDeps {
   plural: PluralClient | MerchantPluralClients;
   vault: CardVault;
   logger?: ActivityLogger;
+  /** Merchant webhook endpoints and the sender; unset, a payment that names an endpoint notes it undelivered. */
+  merchantWebhooks?: MerchantWebhookDeps;
 }
 
 /** The merchant of the running activity's payment: from its workflow id (`payment:<merchant>:<ref>`). */

@@ -5,6 +5,7 @@
  */
 import { createActivityContext } from './context';
 import type { ActivityDeps } from './context';
+import { createMerchantWebhookActivities } from './merchant-webhooks';
 import { createOrderActivities } from './orders';
 import { createOtpActivities } from './otp';
 import { createPaymentActivities } from './payments';
@@ -16,6 +17,8 @@ export type { ActivityContext, ActivityDeps, MerchantPluralClients } from './con
 export { classify } from './failures';
 export type { FailureDetails } from './failures';
 export { deviceInfoBody } from './payments';
+export { MERCHANT_WEBHOOK_FAILURE } from './merchant-webhooks';
+export type { MerchantWebhookDeps } from './merchant-webhooks';
 
 /** Builds the payment activities over a Plural client and a card vault. */
 export function createActivities(deps: ActivityDeps) {
@@ -25,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPaymentActivities(ctx),
     ...createOtpActivities(ctx),
     ...createSettlementActivities(ctx),
+    ...createMerchantWebhookActivities(ctx, deps.merchantWebhooks),
   };
 }
 

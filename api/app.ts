@@ -11,6 +11,7 @@ import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
 import { MerchantDirectory } from '../config/merchants';
 import type { MerchantAccount } from '../config/merchants';
+import type { MerchantWebhookDirectory } from '../merchant-webhooks';
 import { DEFAULT_MERCHANT_ID, paymentWorkflowId } from '../workflows/definitions';
 import type { PaymentDurations, PaymentLimits } from '../workflows/definitions';
 import type { CustomerDirectory } from './customers';
@@ -119,6 +120,11 @@ export interface ApiOptions {
   paymentDurations?: Partial<PaymentDurations>;
   /** Passed into each workflow's input. */
   paymentLimits?: Partial<PaymentLimits>;
+  /**
+   * The merchants' webhook endpoints: a new payment names its merchant's endpoints (their ids only) in its input, and
+   * hears nothing when there are none. @default none
+   */
+  merchantWebhooks?: Pick<MerchantWebhookDirectory, 'merchantWebhookEndpoints'>;
   /** Clock, ms since epoch (tests). @default Date.now */
   now?: () => number;
   /** Plural's reachability for `/readyz` (`createGatewayProbe`); unset: `gateway.reachable` is null. */

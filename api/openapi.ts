@@ -2,7 +2,7 @@
  * The API's OpenAPI 3.1 document, written by hand. `test/api/openapi.test.ts` checks that every route the app
  * serves is documented here (and nothing else), so the two cannot drift apart.
  */
-import { PAYMENT_STATUS } from '../workflows/definitions';
+import { MERCHANT_EVENT_TYPE, PAYMENT_STATUS } from '../workflows/definitions';
 import { withIdempotencyKey } from './openapi-idempotency';
 import { LIST_LIMIT } from './schemas';
 
@@ -208,6 +208,63 @@ const refundRequired = [
 ];
 const refundResponse = (description: string) => ({ description, content: json(ref('RefundResult')) });
 
+const webhookHeader = (name: string, description: string, pattern?: string) => ({
+  name,
+  in: 'header',
+  required: true,
+  description,
+  schema: { type: 'string', ...(pattern !== undefined ? { pattern } : {}) },
+});
+
+/**
+ * One merchant webhook (OpenAPI 3.1 `webhooks`): the engine POSTs it to the merchant's endpoint, signed the Standard
+ * Webhooks way; the same operation for every event type, its body's `type` naming it.
+ */
+function merchantWebhook(type: string) {
+  const kind = type.startsWith('refund.') ? 'a refund of the payment reached' : 'the payment moved to';
+  return {
+    post: {
+      tags: ['merchant-webhooks'],
+      operationId: `merchantWebhook_${type.replace('.', '_')}`,
+      summary: `\`${type}\`: ${kind} ${type.split('.')[1]!.toUpperCase()}`,
+      description:
+        'Sent to each of the merchant’s webhook endpoints (`MERCHANT_WEBHOOK_URL`), in order per payment, one at a ' +
+        'time: the next event of a payment goes once this one is answered with a 2xx (or given up on). Any other ' +
+        'answer, a redirect, a refused connection or a 15 s timeout is retried with exponential backoff (1 s, ' +
+        'doubling, at most 1 h apart) for 24 h; then the event is noted in the payment’s `events` as undelivered ' +
+        'and the next one goes. Verify `webhook-signature` over the raw body with the endpoint’s `whsec_` secret ' +
+        '(the `standardwebhooks` package, README “Merchant webhooks”), and skip a `webhook-id` you have already ' +
+        'processed: a retry, or a redelivery after a lost answer, carries the same id.',
+      security: [],
+      parameters: [
+        webhookHeader(
+          'webhook-id',
+          'The event’s id, the same for every attempt (the body’s `id`): deduplicate on it.',
+          '^evt_[A-Za-z0-9_-]{32}$',
+        ),
+        webhookHeader('webhook-timestamp', 'Unix seconds of this attempt; refuse one far from now.', '^\\d+$'),
+        webhookHeader(
+          'webhook-signature',
+          '`v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">` with the base64-decoded ' +
+            'secret after `whsec_` (several, space-separated, while a secret is rotated).',
+        ),
+      ],
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: { allOf: [ref('MerchantWebhookEvent'), { properties: { type: { const: type } } }] },
+          },
+        },
+      },
+      responses: {
+        '2XX': { description: 'Received: the next event of the payment follows.' },
+        default: { description: 'Not received: retried with backoff for 24 h.' },
+      },
+    },
+  };
+}
+
 /** Options of {@link buildOpenApiDocument}. */
 export interface OpenApiOptions {
   /** The API's public base URL, listed as the document's server. */
@@ -233,7 +290,12 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
       { name: 'customers', description: 'Customers at Plural and their saved cards' },
       { name: 'plural', description: 'Called by Plural and by the customer’s browser (signature-verified)' },
       { name: 'operations', description: 'Health, readiness, metrics and this document' },
+      {
+        name: 'merchant-webhooks',
+        description: 'Sent by the engine to the merchant’s backend at every status change and refund (signed)',
+      },
     ],
+    webhooks: Object.fromEntries(Object.values(MERCHANT_EVENT_TYPE).map((type) => [type, merchantWebhook(type)])),
     paths: {
       '/v1/payments': {
         get: {
@@ -633,6 +695,66 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           additionalProperties: false,
           required: refundRequired,
           properties: refundProperties,
+        },
+        MerchantWebhookEvent: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['id', 'type', 'timestamp', 'sequence', 'data'],
+          description:
+            'A merchant webhook’s body (Standard Webhooks: `type`, `timestamp`, `data`). Never holds card data, an ' +
+            'OTP or a secret.',
+          properties: {
+            id: { type: 'string', description: 'The event’s id, equal to the `webhook-id` header.' },
+            type: { enum: Object.values(MERCHANT_EVENT_TYPE) },
+            timestamp: { type: 'string', format: 'date-time', description: 'When the event happened.' },
+            sequence: {
+              type: 'integer',
+              minimum: 1,
+              description: 'The event’s number within its payment (1, 2, 3…): they arrive in this order.',
+            },
+            data: {
+              type: 'object',
+              additionalProperties: false,
+              required: [
+                'object',
+                'merchant_id',
+                'merchant_order_reference',
+                'status',
+                'amount',
+                'pre_auth',
+                'payment_method',
+                'order_id',
+                'captured_amount',
+                'refunded_amount',
+                'failure',
+                'created_at',
+                'updated_at',
+                'refund',
+              ],
+              description:
+                'The payment as of the event (the fields of the payment resource with the same names; the rest is at ' +
+                '`GET /v1/payments/{merchant_order_reference}`).',
+              properties: {
+                object: { const: 'payment' },
+                merchant_id: { type: 'string', description: 'The merchant the payment belongs to (`default`).' },
+                merchant_order_reference: { type: 'string' },
+                status: { enum: Object.values(PAYMENT_STATUS) },
+                amount: ref('Money'),
+                pre_auth: { type: 'boolean' },
+                payment_method: { type: 'string' },
+                order_id: nullable({ type: 'string', description: 'Plural’s order id.' }),
+                captured_amount: nullable(ref('Money')),
+                refunded_amount: nullable(ref('Money')),
+                failure: nullable({
+                  type: 'object',
+                  properties: { code: { type: 'string' }, message: { type: 'string' } },
+                }),
+                created_at: { type: 'string', format: 'date-time' },
+                updated_at: { type: 'string', format: 'date-time' },
+                refund: nullable({ ...ref('Refund'), description: 'The refund a `refund.*` event is about.' }),
+              },
+            },
+          },
         },
         RefundResult: {
           type: 'object',

@@ -93,6 +93,8 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     logger,
     timings: config.timings,
     paymentDurations: config.paymentDurations,
+    ...(Object.keys(config.paymentLimits).length > 0 ? { paymentLimits: config.paymentLimits } : {}),
+    merchantWebhooks: config.merchantWebhooks.directory,
     ...(config.maxAmount !== undefined ? { maxAmount: config.maxAmount } : {}),
     ...(config.bodyLimitBytes !== undefined ? { bodyLimitBytes: config.bodyLimitBytes } : {}),
   });

@@ -1,7 +1,7 @@
 /** The API process's configuration: read from the environment once, at start-up. */
 import { z } from 'zod';
-import { PAYMENT_TASK_QUEUE } from '../workflows/definitions';
-import type { PaymentDurations } from '../workflows/definitions';
+import { DEFAULT_MERCHANT_ID, PAYMENT_TASK_QUEUE } from '../workflows/definitions';
+import type { PaymentDurations, PaymentLimits } from '../workflows/definitions';
 import type { LogLevel } from '../observability/logger';
 import { CONFIG_KEYS as K } from './keys';
 import {
@@ -23,9 +23,17 @@ import {
   MerchantDirectory,
   merchantProductionIssues,
 } from './merchants';
-import { loadPaymentDurations } from './payment';
+import { loadPaymentDurations, loadPaymentLimits } from './payment';
 import { isProduction, refuseInProduction } from './production';
 import { canonicalHost, RETURN_SIGNING_SECRET_MIN_LENGTH } from '../api/return-url';
+import {
+  loadMerchantWebhooks,
+  merchantWebhookChecks,
+  merchantWebhookFields,
+  merchantWebhookSecrets,
+} from './merchant-webhooks';
+import type { MerchantWebhookConfig } from './merchant-webhooks';
+import { merchantWebhookConfig } from './merchant-webhooks';
 import {
   temporalConnectionChecks,
   temporalConnectionFields,
@@ -102,6 +110,10 @@ export interface ApiConfig {
   /** `API_MAX_AMOUNT`: largest amount of a new payment, minor units; unset: the API's default (₹10,00,000). */
   maxAmount: number | undefined;
   paymentDurations: Partial<PaymentDurations>;
+  /** `PAYMENT_WEBHOOK_*`: the merchant webhooks' retry schedule, passed in each new payment's input. */
+  paymentLimits: Partial<PaymentLimits>;
+  /** `MERCHANT_WEBHOOK_URL` / `MERCHANT_WEBHOOK_SECRET`: a new payment names these endpoints (by id) in its input. */
+  merchantWebhooks: MerchantWebhookConfig;
   logLevel: LogLevel;
 }
 
@@ -164,6 +176,7 @@ const apiEnvSchema = z.object({
   [K.LOG_LEVEL]: logLevel,
   [K.PAYLOAD_ENCRYPTION]: payloadEncryptionField,
   [K.PAYLOAD_KEYS]: payloadKeysField.optional(),
+  ...merchantWebhookFields,
 });
 
 /** An allowed return host needs a secret to sign the redirect with (a secret alone is fine: no return_url taken). */
@@ -217,11 +230,15 @@ export function loadApiConfig(env: Env): ApiConfig {
       credentialsNeedBaseUrl,
       returnHostsNeedSecret,
       temporalConnectionChecks,
+      merchantWebhookChecks,
     ]),
   );
   const durations = attempt(() => loadPaymentDurations(env, 'api'));
-  if (e === undefined || durations === undefined || (withMerchants && accounts === undefined))
+  const limits = attempt(() => loadPaymentLimits(env, 'api'));
+  if (e === undefined || durations === undefined || limits === undefined || (withMerchants && accounts === undefined))
     throw new ConfigError('api', issues);
+  // The single merchant's endpoint from MERCHANT_WEBHOOK_URL / _SECRET; merchant accounts list their own.
+  const envWebhooks = loadMerchantWebhooks(e);
   const merchants = new MerchantDirectory(
     accounts ?? [
       defaultMerchant({
@@ -237,6 +254,7 @@ export function loadApiConfig(env: Env): ApiConfig {
         },
         returnUrlHosts: (e.RETURN_URL_ALLOWED_HOSTS ?? []).filter((h) => h !== ''),
         returnUrlSigningSecret: e.RETURN_URL_SIGNING_SECRET,
+        webhookEndpoints: envWebhooks.endpoints[DEFAULT_MERCHANT_ID] ?? [],
       }),
     ],
     accounts === undefined ? 'single-merchant keys' : env[K.MERCHANTS_FILE]?.trim() ? K.MERCHANTS_FILE : K.MERCHANTS,
@@ -255,6 +273,7 @@ export function loadApiConfig(env: Env): ApiConfig {
         K.CARD_VAULT_TOKEN,
         K.PAYLOAD_KEYS,
         K.RETURN_URL_SIGNING_SECRET,
+        K.MERCHANT_WEBHOOK_SECRET,
       ],
       required: [
         {
@@ -303,6 +322,8 @@ export function loadApiConfig(env: Env): ApiConfig {
     timings,
     maxAmount: e.API_MAX_AMOUNT,
     paymentDurations: durations,
+    paymentLimits: limits,
+    merchantWebhooks: merchantWebhookConfig(merchants),
     logLevel: e.LOG_LEVEL,
   };
 }
@@ -341,5 +362,6 @@ export function apiSecrets(config: ApiConfig): string[] {
   if (config.returnUrl.signingSecret !== undefined) secrets.push(config.returnUrl.signingSecret);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));
   secrets.push(...temporalConnectionSecrets(config.temporal));
+  secrets.push(...merchantWebhookSecrets(config.merchantWebhooks));
   return secrets;
 }

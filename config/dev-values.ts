@@ -17,6 +17,12 @@ export const DEV_RETURN_URL_SIGNING_SECRET = 'return_signing_dev_local_only_0123
 export const DEV_CODEC_TOKEN = 'codec_dev_local_only_0123456789abcdef';
 
 /**
+ * Signing secret of the dev stack's merchant webhook endpoint (its receiver at `/dev/merchant-webhooks`) when
+ * `MERCHANT_WEBHOOK_SECRET` is unset: base64 of "dev-merchant-webhook-secret-local-only".
+ */
+export const DEV_MERCHANT_WEBHOOK_SECRET = 'whsec_ZGV2LW1lcmNoYW50LXdlYmhvb2stc2VjcmV0LWxvY2FsLW9ubHk=';
+
+/**
  * The Plural sandbox's default credentials (`DEFAULT_CREDENTIALS` in plural-sandbox/options.ts, pinned equal by
  * test/config/production.test.ts): published in its README, so anyone can sign a callback or webhook with them.
  */
@@ -44,6 +50,7 @@ export const KNOWN_DEV_VALUES: readonly KnownDevValue[] = [
   { value: DEV_FINGERPRINT_KEY, what: "the dev stack's fingerprint key" },
   { value: DEV_CODEC_TOKEN, what: "the dev stack's codec token" },
   { value: DEV_RETURN_URL_SIGNING_SECRET, what: "the dev stack's return-signing secret" },
+  { value: DEV_MERCHANT_WEBHOOK_SECRET, what: "the dev stack's merchant webhook secret" },
   // Defaults of docker-compose.yml until it required every secret from .env: an old .env or shell may still hold them.
   { value: 'dev-api-key-change-me-0001', what: "docker-compose.yml's former development API key" },
   { value: 'dev-fingerprint-key-change-me', what: "docker-compose.yml's former development fingerprint key" },

@@ -5,7 +5,15 @@ export { bothOrNeither, ConfigError, parseEnv } from './load';
 export type { ConfigIssue, CrossCheck, Env } from './load';
 export { CARD_VAULT_TOKEN_MIN_LENGTH, loadWorkerConfig, WORKER_DEFAULTS, workerSecrets } from './worker';
 export type { CardVaultConfig, WorkerConfig } from './worker';
-export { loadPaymentDurations } from './payment';
+export { loadPaymentDurations, loadPaymentLimits } from './payment';
+export {
+  ENV_WEBHOOK_ENDPOINT_ID,
+  loadMerchantWebhooks,
+  merchantWebhookChecks,
+  merchantWebhookFields,
+  merchantWebhookSecrets,
+} from './merchant-webhooks';
+export type { MerchantWebhookConfig } from './merchant-webhooks';
 export * as fields from './fields';
 export { API_DEFAULTS, API_KEY_MIN_LENGTH, apiSecrets, loadApiConfig, resolveApiUrls } from './api';
 export type { ApiConfig, ApiUrls } from './api';
@@ -30,6 +38,7 @@ export {
   DEV_CODEC_TOKEN,
   DEV_FINGERPRINT_KEY,
   DEV_RETURN_URL_SIGNING_SECRET,
+  DEV_MERCHANT_WEBHOOK_SECRET,
   DEV_PAYLOAD_KEY_ID,
   KNOWN_DEV_VALUES,
   knownDevValue,

@@ -16,6 +16,7 @@ import { ConfigError } from './load';
 import type { ConfigIssue, Env } from './load';
 import { isProduction } from './production';
 import { RETURN_SIGNING_SECRET_MIN_LENGTH } from '../api/return-url';
+import { WEBHOOK_SECRET_PATTERN } from '../merchant-webhooks/signing';
 
 export { DEFAULT_MERCHANT_ID, MERCHANT_ID_PATTERN };
 
@@ -187,7 +188,10 @@ const merchantSchema = z
                 .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 letters, digits, "_" or "-"' })
                 .optional(),
               url: httpUrlString("the merchant backend's webhook URL"),
-              secret: str('the endpoint signing secret', WEBHOOK_ENDPOINT_SECRET_MIN_LENGTH),
+              secret: str('the endpoint signing secret', WEBHOOK_ENDPOINT_SECRET_MIN_LENGTH).regex(
+                WEBHOOK_SECRET_PATTERN,
+                { error: 'must be whsec_ followed by standard base64 of 24 to 64 random bytes (Standard Webhooks)' },
+              ),
             },
             { error: 'must be an object { id?, url, secret }' },
           )

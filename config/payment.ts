@@ -4,8 +4,8 @@
  * (`DEFAULT_DURATIONS` / `DEFAULT_LIMITS` in workflows/definitions.ts).
  */
 import { z } from 'zod';
-import { DEFAULT_DURATIONS } from '../workflows/definitions';
-import type { PaymentDurations } from '../workflows/definitions';
+import { DEFAULT_DURATIONS, DEFAULT_LIMITS } from '../workflows/definitions';
+import type { PaymentDurations, PaymentLimits } from '../workflows/definitions';
 import { CONFIG_KEYS as K } from './keys';
 import { optionalInteger } from './fields';
 import { parseEnv } from './load';
@@ -60,6 +60,42 @@ export function loadPaymentDurations(env: Env, processName = 'payment'): Partial
   for (const field of Object.keys(DURATION_KEYS) as (keyof PaymentDurations)[]) {
     const key = DURATION_KEYS[field][0];
     const value = parsed[key];
+    if (value !== undefined) out[field] = value;
+  }
+  return out;
+}
+
+/** Environment key of each limit the environment may set (the merchant webhooks' retry schedule), with its range. */
+const LIMIT_KEYS = {
+  webhookRetryInitialIntervalMs: [K.PAYMENT_WEBHOOK_RETRY_INITIAL_MS, ms(100, 60 * MINUTE)],
+  webhookRetryMaximumIntervalMs: [K.PAYMENT_WEBHOOK_RETRY_MAX_MS, ms(100, DAY)],
+  webhookDeliveryWindowMs: [K.PAYMENT_WEBHOOK_DELIVERY_WINDOW_MS, ms(MINUTE, 7 * DAY)],
+} as const satisfies Partial<Record<keyof PaymentLimits, readonly [string, unknown]>>;
+type LimitField = keyof typeof LIMIT_KEYS;
+
+const limitsSchema = z
+  .object(Object.fromEntries(Object.values(LIMIT_KEYS).map(([key, schema]) => [key, schema])))
+  .superRefine((env, ctx) => {
+    const get = (field: LimitField): number => env[LIMIT_KEYS[field][0]] ?? DEFAULT_LIMITS[field];
+    if (get('webhookRetryInitialIntervalMs') > get('webhookRetryMaximumIntervalMs')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [K.PAYMENT_WEBHOOK_RETRY_INITIAL_MS],
+        message: `must not exceed ${K.PAYMENT_WEBHOOK_RETRY_MAX_MS}`,
+      });
+    }
+  });
+
+/**
+ * Reads the payment limit overrides the environment may set: only keys that are set appear in the result (pass it as
+ * the workflow input's `limits`).
+ * @throws {ConfigError} listing every bad key.
+ */
+export function loadPaymentLimits(env: Env, processName = 'payment'): Partial<PaymentLimits> {
+  const parsed = parseEnv(limitsSchema, env, processName);
+  const out: Partial<PaymentLimits> = {};
+  for (const field of Object.keys(LIMIT_KEYS) as LimitField[]) {
+    const value = parsed[LIMIT_KEYS[field][0]];
     if (value !== undefined) out[field] = value;
   }
   return out;

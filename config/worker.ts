@@ -1,6 +1,6 @@
 /** The worker process's configuration: read from the environment once, at start-up. */
 import { z } from 'zod';
-import { PAYMENT_TASK_QUEUE } from '../workflows/definitions';
+import { DEFAULT_MERCHANT_ID, PAYMENT_TASK_QUEUE } from '../workflows/definitions';
 import type { LogLevel } from '../observability/logger';
 import { CONFIG_KEYS as K } from './keys';
 import { hostPort, httpUrl, integer, logLevel, optionalInteger, requiredString, temporalName } from './fields';
@@ -30,6 +30,14 @@ import {
 } from './payload-encryption';
 import type { PayloadEncryptionConfig } from './payload-encryption';
 import type { Env } from './load';
+import {
+  loadMerchantWebhooks,
+  merchantWebhookChecks,
+  merchantWebhookFields,
+  merchantWebhookSecrets,
+} from './merchant-webhooks';
+import type { MerchantWebhookConfig } from './merchant-webhooks';
+import { merchantWebhookConfig } from './merchant-webhooks';
 
 /** Defaults of the worker's optional keys (documented in config/README.md). */
 export const WORKER_DEFAULTS = {
@@ -67,6 +75,8 @@ export interface WorkerConfig {
   /** Prometheus scrape endpoint of Temporal's runtime metrics; `port: 0` turns it off. */
   metrics: { host: string; port: number };
   logLevel: LogLevel;
+  /** `MERCHANT_WEBHOOK_URL` / `MERCHANT_WEBHOOK_SECRET`: where the merchant webhook activity delivers. */
+  merchantWebhooks: MerchantWebhookConfig;
   worker: {
     maxConcurrentActivities: number;
     /** Unset: the SDK's default (sized from available memory). */
@@ -110,6 +120,7 @@ const workerEnvSchema = z.object({
   [K.MAX_CACHED_WORKFLOWS]: optionalInteger({ min: 0, max: 1_000_000 }),
   [K.PAYLOAD_ENCRYPTION]: payloadEncryptionField,
   [K.PAYLOAD_KEYS]: payloadKeysField.optional(),
+  ...merchantWebhookFields,
 });
 
 /**
@@ -142,6 +153,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       bothOrNeither(K.CARD_VAULT_URL, K.CARD_VAULT_TOKEN),
       payloadKeysRequired,
       temporalConnectionChecks,
+      merchantWebhookChecks,
     ]);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -164,6 +176,8 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
           baseUrl: e.PLURAL_BASE_URL,
           credentials: { clientId: e.PLURAL_CLIENT_ID!, clientSecret: e.PLURAL_CLIENT_SECRET! },
         },
+        // The single merchant's endpoint from MERCHANT_WEBHOOK_URL / _SECRET; merchant accounts list their own.
+        webhookEndpoints: loadMerchantWebhooks(e).endpoints[DEFAULT_MERCHANT_ID] ?? [],
       }),
     ],
     accounts === undefined ? 'single-merchant keys' : env[K.MERCHANTS_FILE]?.trim() ? K.MERCHANTS_FILE : K.MERCHANTS,
@@ -172,7 +186,13 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     env,
     'worker',
     {
-      secrets: [K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET, K.CARD_VAULT_TOKEN, K.PAYLOAD_KEYS],
+      secrets: [
+        K.PLURAL_CLIENT_ID,
+        K.PLURAL_CLIENT_SECRET,
+        K.CARD_VAULT_TOKEN,
+        K.PAYLOAD_KEYS,
+        K.MERCHANT_WEBHOOK_SECRET,
+      ],
       required: [
         { key: K.CARD_VAULT_URL, why: "the in-process card vault works only with the API in the worker's process" },
         { key: K.CARD_VAULT_TOKEN, why: 'the card-vault endpoint needs it' },
@@ -197,6 +217,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     payloadEncryption: toPayloadEncryption(e.PAYLOAD_ENCRYPTION, e.PAYLOAD_KEYS),
     metrics: { host: e.WORKER_METRICS_HOST, port: e.WORKER_METRICS_PORT },
     logLevel: e.LOG_LEVEL,
+    merchantWebhooks: merchantWebhookConfig(merchants),
     worker: {
       maxConcurrentActivities: e.MAX_CONCURRENT_ACTIVITIES,
       maxCachedWorkflows: e.MAX_CACHED_WORKFLOWS,
@@ -212,5 +233,6 @@ export function workerSecrets(config: WorkerConfig): string[] {
   if (config.cardVault.kind === 'http') secrets.push(config.cardVault.token);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));
   secrets.push(...temporalConnectionSecrets(config.temporal));
+  secrets.push(...merchantWebhookSecrets(config.merchantWebhooks));
   return secrets;
 }

@@ -36,6 +36,8 @@ import {
   DEV_CODEC_TOKEN,
   DEV_FINGERPRINT_KEY,
   DEV_RETURN_URL_SIGNING_SECRET,
+  DEV_MERCHANT_WEBHOOK_SECRET,
+  ENV_WEBHOOK_ENDPOINT_ID,
   fields,
   loadApiConfig,
   loadWorkerConfig,
@@ -47,6 +49,7 @@ import {
   workerSecrets,
 } from '../config';
 import type { ApiConfig, ConfigIssue, Env, WorkerConfig } from '../config';
+import { WebhookSender } from '../merchant-webhooks';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
 import { createCodecRouter, createDataConverter, EncryptionCodec } from '../payload-codec';
@@ -57,6 +60,7 @@ import { startDevServer } from '../temporal-server';
 import type { RunningDevServer } from '../temporal-server';
 import { createPaymentWorker, ensureSearchAttributes, installRuntime } from '../worker';
 import { DEFAULT_MERCHANT_ID, SEARCH_ATTRIBUTE } from '../workflows/definitions';
+import { createWebhookReceiverRouter } from './merchant-webhook-receiver';
 import { createReturnPageRouter } from './return-page';
 import { DEFAULT_BUNDLE_CACHE_DIR, loadWorkflowBundle } from './workflow-bundle';
 
@@ -122,6 +126,11 @@ export interface DevStackInfo {
   workerMetrics: string | undefined;
   returnPage: string;
   /**
+   * Merchant webhooks: the `default` merchant's endpoint, and the stack's own receiver (`/dev/merchant-webhooks`,
+   * which verifies and lists deliveries) when the stack configured it (MERCHANT_WEBHOOK_URL unset).
+   */
+  merchantWebhooks: { endpoint: string | undefined; receiver: string | undefined };
+  /**
    * Temporal: `devServer` when the stack runs `temporal server start-dev` itself (its SQLite file in `dbFile`, or in
    * memory), false for the cluster in `TEMPORAL_ADDRESS`.
    */
@@ -170,7 +179,11 @@ export interface DevStackOptions {
 const PLACEHOLDERS = {
   temporalAddress: '127.0.0.1:7233',
   pluralBaseUrl: 'http://127.0.0.1:8090',
+  webhookReceiver: 'http://127.0.0.1:8080/dev/merchant-webhooks',
 };
+
+/** Where the stack's merchant webhook receiver listens, under the API's origin. */
+const RECEIVER_PATH = '/dev/merchant-webhooks';
 
 function withDefaults(env: Env, filled: Record<string, string>): Env {
   const out: Record<string, string | undefined> = { ...env };
@@ -272,10 +285,15 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
           [K.PLURAL_WEBHOOK_SECRET]: s.webhookSecret,
         }
       : {};
-  const compose = (temporalAddress: string, plural: Record<string, string>): Env => {
+  // Neither merchant webhook key set: the default merchant's endpoint is the stack's own receiver.
+  const ownReceiver = !has(K.MERCHANT_WEBHOOK_URL) && !has(K.MERCHANT_WEBHOOK_SECRET);
+  const compose = (temporalAddress: string, plural: Record<string, string>, receiverUrl: string): Env => {
     const composed = withDefaults(env, {
       ...devDefaults,
       ...(ownTemporal ? { [K.TEMPORAL_ADDRESS]: temporalAddress } : {}),
+      ...(ownReceiver
+        ? { [K.MERCHANT_WEBHOOK_URL]: receiverUrl, [K.MERCHANT_WEBHOOK_SECRET]: DEV_MERCHANT_WEBHOOK_SECRET }
+        : {}),
     });
     // The sandbox's credentials replace any stray PLURAL_* values: they belong to the gateway that is not in use.
     return { ...composed, ...plural, [K.CARD_VAULT_URL]: undefined, [K.CARD_VAULT_TOKEN]: undefined };
@@ -285,6 +303,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   const preliminary = compose(
     PLACEHOLDERS.temporalAddress,
     sandboxEnv(PLACEHOLDERS.pluralBaseUrl, DEFAULT_CREDENTIALS),
+    PLACEHOLDERS.webhookReceiver,
   );
   const { dev, worker: preWorker, api: preApi } = loadAll(preliminary);
   const dataDir = dev.DEV_DATA_DIR === 'none' ? undefined : path.resolve(ROOT, dev.DEV_DATA_DIR);
@@ -376,6 +395,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const finalEnv = compose(
       temporal?.address ?? PLACEHOLDERS.temporalAddress,
       sandbox ? sandboxEnv(sandbox.baseUrl, sandbox.credentials) : {},
+      `${localUrl}${RECEIVER_PATH}`,
     );
     const { worker: workerConfig, api: apiConfig } = loadAll(finalEnv);
 
@@ -405,6 +425,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       logger: logger.child({ component: 'plural-client' }),
     });
     cleanups.push(() => plural.close());
+    const webhookSender = new WebhookSender();
+    cleanups.push(() => webhookSender.close());
 
     if (workerConfig.payloadEncryption.mode === 'off') {
       logger.warn(
@@ -420,6 +442,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       plural,
       vault,
       logger,
+      merchantWebhooks: { directory: workerConfig.merchantWebhooks.directory, sender: webhookSender },
       maxConcurrentActivityTaskExecutions: workerConfig.worker.maxConcurrentActivities,
       shutdownGraceMs: workerConfig.worker.shutdownGraceMs,
       ...(workerConfig.worker.maxCachedWorkflows !== undefined
@@ -467,11 +490,26 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       logger: logger.child({ component: 'api' }),
       timings: apiConfig.timings,
       paymentDurations: apiConfig.paymentDurations,
+      ...(Object.keys(apiConfig.paymentLimits).length > 0 ? { paymentLimits: apiConfig.paymentLimits } : {}),
+      merchantWebhooks: apiConfig.merchantWebhooks.directory,
       ...(apiConfig.maxAmount !== undefined ? { maxAmount: apiConfig.maxAmount } : {}),
       ...(apiConfig.bodyLimitBytes !== undefined ? { bodyLimitBytes: apiConfig.bodyLimitBytes } : {}),
     });
     const devApp = express();
     devApp.disable('x-powered-by');
+    const webhookEndpoint = workerConfig.merchantWebhooks.directory.merchantWebhookEndpoint(
+      'default',
+      ENV_WEBHOOK_ENDPOINT_ID,
+    );
+    if (ownReceiver && webhookEndpoint) {
+      devApp.use(
+        RECEIVER_PATH,
+        createWebhookReceiverRouter({
+          secret: webhookEndpoint.secret,
+          logger: logger.child({ component: 'merchant-webhook-receiver' }),
+        }),
+      );
+    }
     devApp.use(
       '/dev',
       createReturnPageRouter({ engine, links: returnLinks, logger: logger.child({ component: 'return-page' }) }),
@@ -508,6 +546,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       apiMetrics: `${urls.publicUrl}/metrics`,
       workerMetrics: metricsPort > 0 ? `http://${workerConfig.metrics.host}:${metricsPort}/metrics` : undefined,
       returnPage: `${urls.publicUrl}/dev/return`,
+      merchantWebhooks: {
+        endpoint: webhookEndpoint?.url,
+        receiver: ownReceiver ? `${urls.publicUrl}${RECEIVER_PATH}` : undefined,
+      },
       temporal: {
         address: workerConfig.temporal.address,
         namespace: workerConfig.temporal.namespace,

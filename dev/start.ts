@@ -22,6 +22,12 @@ function banner(info: DevStackInfo): string {
     ['Worker metrics', info.workerMetrics ?? 'off (WORKER_METRICS_PORT=0)'],
     ['Return page', info.returnPage],
     [
+      'Webhooks',
+      info.merchantWebhooks.receiver
+        ? `${info.merchantWebhooks.receiver} (merchant webhooks received: verified and listed)`
+        : `merchant webhooks to ${info.merchantWebhooks.endpoint ?? '(none: MERCHANT_WEBHOOK_URL unset)'}`,
+    ],
+    [
       'Temporal',
       `${info.temporal.address} (namespace ${info.temporal.namespace}; ${
         info.temporal.devServer

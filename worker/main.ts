@@ -8,6 +8,7 @@ import type { WorkerConfig } from '../config';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
 import { createDataConverter } from '../payload-codec';
+import { WebhookSender } from '../merchant-webhooks';
 import { createMerchantPluralClients } from './plural-clients';
 import { installRuntime } from './runtime';
 import { ensureSearchAttributes } from './search-attributes';
@@ -38,6 +39,8 @@ async function run(config: WorkerConfig, logger: AppLogger): Promise<number> {
   // Each merchant's payments go to Plural with that merchant's account (a client, and token cache, per merchant).
   const plural = createMerchantPluralClients(config.merchants, { timeoutMs: config.plural.timeoutMs, logger });
   const vault = createConfiguredVault(config.cardVault);
+  // One sender (one connection pool) for every merchant endpoint, closed with the worker.
+  const webhookSender = new WebhookSender();
   if (config.cardVault.kind === 'memory') {
     logger.warn(
       'CARD_VAULT_URL is not set: using an in-process card vault, which only works with the API in this process',
@@ -57,6 +60,7 @@ async function run(config: WorkerConfig, logger: AppLogger): Promise<number> {
       plural: plural.get,
       vault: vault.vault,
       logger,
+      merchantWebhooks: { directory: config.merchantWebhooks.directory, sender: webhookSender },
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
       shutdownGraceMs: config.worker.shutdownGraceMs,
       ...(config.worker.maxCachedWorkflows !== undefined
@@ -89,6 +93,7 @@ async function run(config: WorkerConfig, logger: AppLogger): Promise<number> {
     return 0;
   } finally {
     await plural.close();
+    await webhookSender.close();
     await vault.close();
     await connection.close();
   }

@@ -5,7 +5,7 @@ import type { DataConverter } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection, WorkerOptions, WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import type { MerchantPluralClients } from '../activities';
+import type { MerchantPluralClients, MerchantWebhookDeps } from '../activities';
 import type { CardVault } from '../card-vault';
 import type { AppLogger } from '../observability';
 import { createPaymentMetricsSinks } from '../observability/payment-metrics';
@@ -19,6 +19,8 @@ export interface PaymentWorkerDeps {
   plural: PluralClient | MerchantPluralClients;
   vault: CardVault;
   logger: AppLogger;
+  /** The merchants' webhook endpoints and the sender; unset: a payment naming an endpoint notes it undelivered. */
+  merchantWebhooks?: MerchantWebhookDeps;
   /** @default 'default' */
   namespace?: string;
   /** @default PAYMENT_TASK_QUEUE from workflows/definitions.ts */
@@ -62,6 +64,7 @@ export async function createPaymentWorker(deps: PaymentWorkerDeps): Promise<Work
       plural: deps.plural,
       vault: deps.vault,
       logger: deps.logger.child({ component: 'activities' }),
+      ...(deps.merchantWebhooks ? { merchantWebhooks: deps.merchantWebhooks } : {}),
     }),
     // Business counters (payments by final status, OTP submissions, reconciliations…) on the runtime's endpoint.
     sinks: createPaymentMetricsSinks(),

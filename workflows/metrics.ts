@@ -29,6 +29,7 @@ export const PAYMENT_METRIC = {
   PARKED: 'payment_operations_parked_total',
   AUTO_REFUNDS: 'payment_auto_refunds_total',
   REFUNDS: 'payment_refunds_total',
+  MERCHANT_WEBHOOKS: 'payment_merchant_webhooks_total',
 } as const;
 export type PaymentMetricName = (typeof PAYMENT_METRIC)[keyof typeof PAYMENT_METRIC];
 
@@ -128,6 +129,13 @@ export type RefundMetricReason = (typeof REFUND_REASON)[keyof typeof REFUND_REAS
 export const REFUND_OUTCOME = { REFUNDED: 'refunded', FAILED: 'failed', REJECTED: 'rejected' } as const;
 export type RefundOutcome = (typeof REFUND_OUTCOME)[keyof typeof REFUND_OUTCOME];
 
+/**
+ * What became of one merchant event at one endpoint: `delivered` (a 2xx answer), or `undelivered` once its retries
+ * ran out (`webhookDeliveryWindowMs`) or its endpoint is no longer configured.
+ */
+export const MERCHANT_WEBHOOK_OUTCOME = { DELIVERED: 'delivered', UNDELIVERED: 'undelivered' } as const;
+export type MerchantWebhookOutcome = (typeof MERCHANT_WEBHOOK_OUTCOME)[keyof typeof MERCHANT_WEBHOOK_OUTCOME];
+
 export const CAPTURE_KIND = { FULL: 'full', PARTIAL: 'partial' } as const;
 export type CaptureKind = (typeof CAPTURE_KIND)[keyof typeof CAPTURE_KIND];
 
@@ -147,6 +155,7 @@ export const PAYMENT_METRIC_LABELS: Record<PaymentMetricName, readonly string[]>
   [PAYMENT_METRIC.PARKED]: ['operation'],
   [PAYMENT_METRIC.AUTO_REFUNDS]: ['reason', 'outcome'],
   [PAYMENT_METRIC.REFUNDS]: ['reason', 'outcome'],
+  [PAYMENT_METRIC.MERCHANT_WEBHOOKS]: ['outcome'],
 };
 
 /** The sink the workflow records through; the worker injects it (`createPaymentMetricsSinks`). */
@@ -174,6 +183,8 @@ export interface PaymentMetrics {
   autoRefund(reason: AutoRefundReason, outcome: AutoRefundOutcome): void;
   /** A refund's outcome is known (once per refund). */
   refund(reason: RefundMetricReason, outcome: RefundOutcome): void;
+  /** A merchant event's delivery to one endpoint ended (once per event and endpoint). */
+  merchantWebhook(outcome: MerchantWebhookOutcome): void;
 }
 
 /** Help text of each counter on the Prometheus endpoint. */
@@ -188,6 +199,7 @@ export const PAYMENT_METRIC_DESCRIPTIONS: Record<PaymentMetricName, string> = {
   [PAYMENT_METRIC.PARKED]: 'Operations parked for an operator, by operation',
   [PAYMENT_METRIC.AUTO_REFUNDS]: 'Refunds of money Plural took while a payment was closing, by reason and outcome',
   [PAYMENT_METRIC.REFUNDS]: "Refunds (the merchant's and automatic ones), by reason and outcome",
+  [PAYMENT_METRIC.MERCHANT_WEBHOOKS]: 'Merchant webhook events delivered, or given up on, per endpoint, by outcome',
 };
 
 /** Whether `name` is one of {@link PAYMENT_METRIC}. */
@@ -216,5 +228,6 @@ export function paymentMetrics(): PaymentMetrics {
     parked: (operation) => add(PAYMENT_METRIC.PARKED, { operation }),
     autoRefund: (reason, outcome) => add(PAYMENT_METRIC.AUTO_REFUNDS, { reason, outcome }),
     refund: (reason, outcome) => add(PAYMENT_METRIC.REFUNDS, { reason, outcome }),
+    merchantWebhook: (outcome) => add(PAYMENT_METRIC.MERCHANT_WEBHOOKS, { outcome }),
   };
 }

@@ -39,6 +39,12 @@ import { refundableValue } from './validators';
 import type { OrderStage } from './plural-order';
 import { assertTransition, canTransition, isTerminal } from './state-machine';
 
+/** What hears of the payment's moves as they happen (`merchant-outbox.ts`). */
+export interface PaymentEventListener {
+  statusChanged(status: Exclude<PaymentStatus, 'CREATED'>): void;
+  refundChanged(record: RefundRecord): void;
+}
+
 export class Payment {
   /** The state the query returns (copied by {@link snapshot}). */
   readonly s: PaymentState;
@@ -70,6 +76,8 @@ export class Payment {
    * retry of one) still matter until the window is over.
    */
   takingRefunds = false;
+  /** Hears of every status change and refund status (the merchant's webhooks); unset when the merchant has none. */
+  events: PaymentEventListener | undefined;
 
   constructor(
     input: PaymentWorkflowInput,
@@ -185,20 +193,22 @@ export class Payment {
    * A move what Plural says asks for: made when the table allows it, else recorded as ignored (a payment never moves
    * backwards or out of a terminal status). Returns whether the status changed.
    */
-  advance(to: PaymentStatus, cause: string): boolean {
+  advance(to: PaymentStatus, cause: string, settle?: () => void): boolean {
     const from = this.s.status;
     if (from === to) return false;
     if (!canTransition(from, to)) {
       this.note(`ignored ${to} (${cause}): payment is already ${from}`);
       return false;
     }
-    this.apply(to, cause);
+    this.apply(to, cause, settle);
     return true;
   }
 
-  private apply(to: PaymentStatus, cause: string): void {
+  /** Moves to `to`; `settle` sets what comes with the new status first, so the memo and the merchant's event have it. */
+  private apply(to: PaymentStatus, cause: string, settle?: () => void): void {
     const from = this.s.status;
     this.s.status = to;
+    settle?.();
     this.s.audit.push({ from, to, cause, at: isoAt(nowMs()) });
     this.touch();
     this.upsertSearchAttributes();
@@ -206,6 +216,12 @@ export class Payment {
     // The SDK's workflow logger adds workflowId, runId and workflowType, and stays silent while replaying.
     log.info('payment status changed', { from, to, cause });
     if (isTerminal(to)) this.metrics.completed(to, this.method.kind);
+    if (to !== PAYMENT_STATUS.CREATED) this.events?.statusChanged(to);
+  }
+
+  /** Tells the merchant of a refund's status: Plural took it (PENDING), or refused it (FAILED, not kept). */
+  announceRefund(record: RefundRecord): void {
+    this.events?.refundChanged(record);
   }
 
   /** Fails the payment with `code` unless it has already ended. */
@@ -330,20 +346,22 @@ export class Payment {
   }
 
   private markAuthorized(cause: string): void {
-    if (!this.advance(PAYMENT_STATUS.AUTHORIZED, cause)) return;
-    const at = nowMs();
-    this.s.amountAuthorized = { ...this.s.amount };
-    this.s.authorizedAt = isoAt(at);
-    this.s.authorizationExpiresAt = isoAt(at + this.durations.authorizationLifetimeMs);
-    this.s.autoCancelAt = isoAt(at + this.durations.autoCancelAfterMs);
+    this.advance(PAYMENT_STATUS.AUTHORIZED, cause, () => {
+      const at = nowMs();
+      this.s.amountAuthorized = { ...this.s.amount };
+      this.s.authorizedAt = isoAt(at);
+      this.s.authorizationExpiresAt = isoAt(at + this.durations.authorizationLifetimeMs);
+      this.s.autoCancelAt = isoAt(at + this.durations.autoCancelAfterMs);
+    });
   }
 
   private markProcessed(cause: string): void {
-    if (!this.advance(PAYMENT_STATUS.PROCESSED, cause)) return;
-    this.s.amountAuthorized ??= { ...this.s.amount };
-    // A sale processed without capture data took the whole amount.
-    this.s.amountCaptured ??= { ...this.s.amountAuthorized };
-    this.s.refundWindowEndsAt = isoAt(nowMs() + this.durations.refundWindowMs);
+    this.advance(PAYMENT_STATUS.PROCESSED, cause, () => {
+      this.s.amountAuthorized ??= { ...this.s.amount };
+      // A sale processed without capture data took the whole amount.
+      this.s.amountCaptured ??= { ...this.s.amountAuthorized };
+      this.s.refundWindowEndsAt = isoAt(nowMs() + this.durations.refundWindowMs);
+    });
   }
 
   /** The merchant's earlier refund with this reference. */
@@ -406,6 +424,7 @@ export class Payment {
       this.note(`${label} of ${record.amount.value} failed at Plural (order ${record.refundOrderId ?? '?'})`);
       this.metrics.refund(metricReason, REFUND_OUTCOME.FAILED);
     }
+    this.announceRefund(record);
     return outcome;
   }
 

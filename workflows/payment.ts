@@ -7,8 +7,9 @@
  * phase in `phases/`.
  */
 import { allHandlersFinished, CancellationScope, condition, workflowInfo } from '@temporalio/workflow';
-import { DEFAULT_DURATIONS, DEFAULT_LIMITS, PAYMENT_STATUS } from './definitions';
+import { DEFAULT_DURATIONS, DEFAULT_LIMITS, DEFAULT_MERCHANT_ID, PAYMENT_STATUS } from './definitions';
 import type { PaymentState, PaymentWorkflowInput } from './definitions';
+import { MerchantOutbox } from './merchant-outbox';
 import { Inbox, registerHandlers } from './messages';
 import { RECONCILE_TRIGGER } from './metrics';
 import { Payment } from './payment-state';
@@ -35,7 +36,21 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   const inbox = new Inbox();
   for (const seen of input.continued?.seenEvents ?? []) inbox.seenEvents.add(seen);
   const steps = new Steps(payment, inbox, limits, durations, input.customer?.customerId);
-  const run: PaymentRun = { input, workflowId: workflowInfo().workflowId, durations, limits, payment, inbox, steps };
+  const workflowId = workflowInfo().workflowId;
+  const endpointIds = input.webhookEndpointIds ?? [];
+  const outbox =
+    endpointIds.length > 0
+      ? new MerchantOutbox(
+          payment,
+          input.merchantId ?? DEFAULT_MERCHANT_ID,
+          workflowId,
+          endpointIds,
+          limits,
+          input.continued?.merchantOutbox,
+        )
+      : undefined;
+  payment.events = outbox;
+  const run: PaymentRun = { input, workflowId, durations, limits, payment, inbox, steps, outbox };
   registerHandlers(input, payment, inbox);
 
   // Temporal's own cancellation (`temporal workflow cancel`, the UI's "Request Cancellation") is a cancel request like
@@ -45,6 +60,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     inbox.requestCancel('Temporal workflow cancellation', 'workflow');
   });
   return CancellationScope.nonCancellable(async () => {
+    outbox?.start();
     if (input.continued) {
       // The previous run's search attributes and memo, stated again by this run.
       payment.upsertSearchAttributes();
@@ -67,6 +83,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     }
     if (payment.status === PAYMENT_STATUS.PROCESSED) await refundWindow(run);
     answerPending(run);
+    // The merchant hears of the end too: the workflow stays until its last event is delivered (or given up on).
+    if (outbox) await condition(() => outbox.drained);
     await condition(allHandlersFinished);
     payment.touch();
     return { ...payment.snapshot(), nextActions: [] };

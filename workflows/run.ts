@@ -1,4 +1,5 @@
 import type { PaymentDurations, PaymentLimits, PaymentWorkflowInput } from './definitions';
+import type { MerchantOutbox } from './merchant-outbox';
 import type { Inbox } from './messages';
 import type { Payment } from './payment-state';
 import type { Steps } from './steps';
@@ -12,4 +13,6 @@ export interface PaymentRun {
   readonly payment: Payment;
   readonly inbox: Inbox;
   readonly steps: Steps;
+  /** The merchant's webhooks; undefined when the merchant has no endpoint. */
+  readonly outbox: MerchantOutbox | undefined;
 }

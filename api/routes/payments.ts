@@ -136,6 +136,9 @@ export function paymentRoutes(ctx: RouteContext): Router {
     if (deviceInfo) input.deviceInfo = deviceInfo;
     if (options.paymentDurations) input.durations = { ...options.paymentDurations };
     if (options.paymentLimits) input.limits = { ...options.paymentLimits };
+    // The merchant's webhook endpoints, by id: their URLs and secrets stay in the worker's configuration.
+    const endpoints = options.merchantWebhooks?.merchantWebhookEndpoints(merchantId) ?? [];
+    if (endpoints.length > 0) input.webhookEndpointIds = endpoints.map((e) => e.id);
     return input;
   }
 

@@ -97,6 +97,8 @@ describe('loadApiConfig', () => {
       bodyLimitBytes: undefined,
       timings: {},
       paymentDurations: {},
+      paymentLimits: {},
+      merchantWebhooks: { endpoints: { default: [] }, directory: expect.anything() },
       logLevel: 'info',
     });
   });

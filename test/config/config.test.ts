@@ -50,6 +50,7 @@ describe('loadWorkerConfig', () => {
       payloadEncryption: { mode: 'on', keys: [{ id: 'k1', key: Buffer.alloc(32, 7) }] },
       metrics: { host: '0.0.0.0', port: 9464 },
       logLevel: 'info',
+      merchantWebhooks: { endpoints: { default: [] }, directory: expect.anything() },
       worker: {
         maxConcurrentActivities: 100,
         maxCachedWorkflows: undefined,

@@ -26,7 +26,7 @@ const ACME_KEY_NEXT = 'sk_acme_live_key_0002_rotated01';
 const GLOBEX_KEY = 'sk_globex_live_key_0001_abcabcab';
 const ACME_CLIENT_SECRET = 'acme-client-secret-7f3a9c1d';
 const ACME_WEBHOOK_SECRET = 'acme-plural-webhook-secret-31';
-const ACME_ENDPOINT_SECRET = 'whsec_acme_endpoint_secret_0123456789';
+const ACME_ENDPOINT_SECRET = 'whsec_YWNtZS1lbmRwb2ludC1zZWNyZXQtMDEyMzQ1Njc4OWFi';
 const ACME_RETURN_SECRET = 'acme-return-url-signing-secret-0123456789';
 
 const acme = () => ({

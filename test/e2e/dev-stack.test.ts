@@ -165,6 +165,49 @@ describe('npm start, end to end over HTTP', () => {
     expect(seen.every((d) => d.outcome === 'delivered' && d.status === 200)).toBe(true);
   }, 60_000);
 
+  it("shows the payment's merchant webhooks, verified, on the stack's own receiver", async () => {
+    const receiver = stack.info.merchantWebhooks.receiver;
+    expect(receiver).toBe(`${stack.info.api}/dev/merchant-webhooks`);
+    expect(stack.info.merchantWebhooks.endpoint).toBe(receiver);
+    const reference = ref('merchant-webhooks');
+    await createPayment(reference, CARDS.nativeOtp);
+    expect((await call('POST', `/v1/payments/${reference}/otp`, { otp: OTP })).body.status).toBe('AUTHORIZED');
+    interface Shown {
+      merchantOrderReference: string;
+      type: string;
+      sequence: number;
+      verified: boolean;
+      duplicate: boolean;
+    }
+    const shown = await waitFor('the deliveries on the receiver', async () => {
+      const res = await fetch(`${receiver}?format=json`);
+      const mine = ((await res.json()) as { deliveries: Shown[] }).deliveries.filter(
+        (d) => d.merchantOrderReference === reference,
+      );
+      return mine.length >= 2 ? mine : undefined;
+    });
+    expect(shown.map((d) => [d.sequence, d.type, d.verified, d.duplicate])).toEqual([
+      [1, 'payment.awaiting_otp', true, false],
+      [2, 'payment.authorized', true, false],
+    ]);
+    const page = await fetch(receiver!);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain(reference);
+    // A delivery not signed with the endpoint's secret is refused and shown as such.
+    const forged = await fetch(receiver!, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': 'evt_forged',
+        'webhook-timestamp': '1',
+        'webhook-signature': 'v1,AAAA',
+      },
+      body: '{}',
+    });
+    expect(forged.status).toBe(401);
+    expect(stack.output()).toContain('merchant webhook received');
+  }, 60_000);
+
   it('fails the payment once every OTP attempt is used up with a wrong OTP', async () => {
     const reference = ref('wrong-otp');
     const created = await createPayment(reference, CARDS.nativeOtp);

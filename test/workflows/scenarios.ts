@@ -8,6 +8,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { createTemporalIdempotencyStore } from '../../api/temporal-idempotency-store';
+import { merchantEventId } from '../../merchant-webhooks';
 import { callbackReceivedSignal } from '../../workflows/definitions';
 import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
@@ -283,6 +284,31 @@ export const SCENARIOS: Record<string, Scenario> = {
       await h.result();
       return h;
     },
+  },
+  /**
+   * Native OTP pre-auth with a merchant webhook endpoint: captured, refunded in full; each status change and the refund
+   * go through the outbox (the merchant's endpoint accepts each event on its first attempt).
+   */
+  'otp-preauth-merchant-webhooks': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), { webhookEndpointIds: ['default'] }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForStatus(h, 'AUTHORIZED');
+      await capture(h, 'cap');
+      await waitForState(h, (s) => s.nextActions.includes('REFUND'), 'the refund window open');
+      assert.equal((await refund(h, 'all')).refund.status, 'PROCESSED');
+      await h.result();
+      return h;
+    },
+    // The merchant's endpoint: answers 204 at once (the real activity's HTTP is tested elsewhere).
+    activities: () => ({
+      deliverMerchantEvent: (d) =>
+        Promise.resolve({ webhookId: merchantEventId(d.workflowId, d.event.sequence), status: 204 }),
+    }),
   },
   /** Three wrong OTPs: Plural refuses the third and fails the payment, which Get Order confirms. */
   'otp-attempts-exhausted': {

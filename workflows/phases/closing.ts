@@ -142,6 +142,7 @@ async function refundTakenMoney(run: PaymentRun): Promise<void> {
   };
   s.refunds.push(record);
   applyRefundStatus(run, record, refund.status, reason);
+  if (record.status === 'PENDING') run.payment.announceRefund(record);
 }
 
 /** Reads a pending refund's order at Plural. */

@@ -25,7 +25,7 @@ const stepOf = (merchantRefundReference: string): string => `refund:${merchantRe
  * continues as new instead when the history has grown and nothing is in flight.
  */
 export async function refundWindow(run: PaymentRun): Promise<void> {
-  const { payment, inbox, steps, durations, limits } = run;
+  const { payment, inbox, steps, durations, limits, outbox } = run;
   payment.takingRefunds = true;
   const windowEnd = Date.parse(payment.s.refundWindowEndsAt ?? '') || nowMs();
   let delay = durations.reconcileInitialDelayMs;
@@ -35,6 +35,20 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
     nextCheckAt = nowMs() + delay;
   };
   let handled = false;
+  /** This run has handled something, its history is long, and nothing is in flight but a merchant event. */
+  const canContinue = (): boolean => {
+    const info = workflowInfo();
+    return (
+      handled &&
+      (info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents) &&
+      inbox.refunds.length === 0 &&
+      inbox.unconfirmed.length === 0 &&
+      allHandlersFinished()
+    );
+  };
+  const delivering = (): boolean => outbox?.inFlight ?? false;
+  // A merchant event in flight is delivered first (the next run would send it again): no other starts meanwhile.
+  outbox?.pauseWhen(canContinue);
   for (;;) {
     // Requests accepted just before the payment was final (a capture, a cancel, an OTP) or an operator's give-up of a
     // parked refund: each gets its answer.
@@ -62,24 +76,24 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
     }
     const open = nowMs() < windowEnd && refundableValue(payment.s) >= MIN_REFUND_VALUE;
     if (!open && pending.length === 0 && inbox.refunds.length === 0) break;
-    const info = workflowInfo();
-    if (
-      handled &&
-      (info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents) &&
-      inbox.refunds.length === 0 &&
-      inbox.unconfirmed.length === 0 &&
-      allHandlersFinished()
-    ) {
+    if (canContinue() && !delivering()) {
+      const info = workflowInfo();
       payment.note(`continued as new after ${info.historyLength} history events`);
       await continueAsNew<(input: typeof run.input) => Promise<unknown>>({
         ...run.input,
-        continued: { state: payment.snapshot(), seenEvents: [...inbox.seenEvents] },
+        continued: {
+          state: payment.snapshot(),
+          seenEvents: [...inbox.seenEvents],
+          ...(outbox ? { merchantOutbox: outbox.state() } : {}),
+        },
       });
     }
     // Wake for the next look at a pending refund, and at the window's end while it is open.
     const until = pending.length === 0 ? windowEnd : open ? Math.min(nextCheckAt, windowEnd) : nextCheckAt;
-    await steps.waitFor(until, () => hasWork(run));
+    // With merchant webhooks, also when the run may continue as new once the event in flight is delivered.
+    await steps.waitFor(until, () => hasWork(run) || (outbox !== undefined && canContinue() && !delivering()));
   }
+  outbox?.pauseWhen(() => false);
   payment.takingRefunds = false;
   payment.note(
     `refund window closed: refunded ${payment.s.amountRefunded?.value ?? 0} of ${payment.s.amountCaptured?.value ?? 0} captured`,
@@ -160,6 +174,7 @@ async function merchantRefund(
       `refund ${ref} of ${record.amount.value} taken by Plural as order ${refund.refundOrderId} (${refund.status})`,
     );
     if (payment.settleRefund(record, refund.status) !== undefined) payment.upsertMemo();
+    else if (record.status === 'PENDING') payment.announceRefund(record);
     reply('REFUNDED');
     return;
   }
@@ -170,6 +185,7 @@ async function merchantRefund(
     record.failure = { code: rejected.code, message: rejected.message };
     payment.note(`refund ${ref} of ${record.amount.value} refused by Plural: ${rejected.code}`);
     payment.metrics.refund(REFUND_REASON.MERCHANT, REFUND_OUTCOME.REJECTED);
+    payment.announceRefund(record);
     reply('REJECTED', rejected.message);
     return;
   }
@@ -182,5 +198,6 @@ async function merchantRefund(
   };
   payment.note(`refund ${ref} abandoned by an operator while parked`);
   payment.metrics.refund(REFUND_REASON.MERCHANT, REFUND_OUTCOME.FAILED);
+  payment.announceRefund(record);
   reply('REJECTED', record.failure.message);
 }

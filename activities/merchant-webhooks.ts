@@ -1,0 +1,60 @@
+/**
+ * `deliverMerchantEvent`: one attempt at POSTing one merchant event to one endpoint, signed the Standard Webhooks way.
+ * The endpoint's URL and secret come from the worker's configuration (the directory), by merchant id and endpoint
+ * id: history holds neither. Any answer but a 2xx, a refused connection or a timeout is a retryable failure (the
+ * workflow's retry policy backs off for up to a day); an endpoint missing from the configuration is not retryable.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { merchantEventBody, merchantEventId } from '../merchant-webhooks';
+import type { MerchantWebhookDirectory, WebhookSender } from '../merchant-webhooks';
+import type { MerchantDelivery } from '../workflows/definitions';
+import type { ActivityContext } from './context';
+
+/** `ApplicationFailure.type` of a failed delivery attempt. */
+export const MERCHANT_WEBHOOK_FAILURE = {
+  /** The endpoint answered, but not with a 2xx (retryable). */
+  REJECTED: 'MerchantEndpointRejected',
+  /** No answer: connection refused or reset, DNS, timeout (retryable). */
+  UNREACHABLE: 'MerchantEndpointUnreachable',
+  /** The merchant has no such endpoint in this worker's configuration (not retryable). */
+  UNKNOWN_ENDPOINT: 'MerchantEndpointUnknown',
+} as const;
+
+/** What the merchant webhook activity needs; without it, every delivery fails as an unknown endpoint. */
+export interface MerchantWebhookDeps {
+  directory: MerchantWebhookDirectory;
+  sender: WebhookSender;
+}
+
+export function createMerchantWebhookActivities(ctx: ActivityContext, deps: MerchantWebhookDeps | undefined) {
+  return {
+    /** Delivers one event to one endpoint; resolves with the endpoint's status code once it answered 2xx. */
+    async deliverMerchantEvent(delivery: MerchantDelivery): Promise<{ webhookId: string; status: number }> {
+      const { merchantId, endpointId, workflowId, event } = delivery;
+      const endpoint = deps?.directory.merchantWebhookEndpoint(merchantId, endpointId);
+      if (!deps || !endpoint) {
+        throw ApplicationFailure.create({
+          message: `merchant ${merchantId} has no webhook endpoint ${endpointId} in this worker's configuration`,
+          type: MERCHANT_WEBHOOK_FAILURE.UNKNOWN_ENDPOINT,
+          nonRetryable: true,
+        });
+      }
+      const webhookId = merchantEventId(workflowId, event.sequence);
+      const body = JSON.stringify(merchantEventBody(merchantId, workflowId, event));
+      const { signal, attempt } = ctx.call();
+      const result = await deps.sender.send(endpoint, webhookId, body, signal);
+      const fields = { endpointId, webhookId, type: event.type, sequence: event.sequence };
+      if (result.kind === 'answered' && result.status >= 200 && result.status < 300) {
+        ctx.log('info', { ...fields, status: result.status }, 'merchant webhook delivered');
+        return { webhookId, status: result.status };
+      }
+      const what = result.kind === 'answered' ? `answered ${result.status}` : `unreachable (${result.code})`;
+      ctx.log('warn', { ...fields, outcome: what }, 'merchant webhook attempt failed; retrying with backoff');
+      throw ApplicationFailure.create({
+        message: `merchant webhook endpoint ${endpointId} ${what} on attempt ${attempt}`,
+        type: result.kind === 'answered' ? MERCHANT_WEBHOOK_FAILURE.REJECTED : MERCHANT_WEBHOOK_FAILURE.UNREACHABLE,
+        details: [result.kind === 'answered' ? { httpStatus: result.status } : { code: result.code }],
+      });
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * A merchant event on the wire: its stable id (the `webhook-id` header, the same for every retry and every endpoint)
+ * and its JSON body, in the API's snake_case vocabulary. Neither holds card data, an OTP or a secret.
+ */
+import { createHash } from 'node:crypto';
+import { refundResource } from '../api/resource';
+import type { MerchantEvent, Money } from '../workflows/definitions';
+
+/**
+ * The event's id: `evt_` + 32 base64url characters of SHA-256 over the workflow id and the event's sequence number.
+ * Deterministic, so a retry (Temporal's, or a new run after continue-as-new) sends the same id and the merchant can
+ * deduplicate on it; opaque, so it does not echo the order reference into logs that keep only ids.
+ */
+export function merchantEventId(workflowId: string, sequence: number): string {
+  return `evt_${createHash('sha256').update(`${workflowId}\n${sequence}`).digest('base64url').slice(0, 32)}`;
+}
+
+const money = (m: Money | undefined): Money | null => (m ? { value: m.value, currency: m.currency } : null);
+
+/** The body of `event`, as the merchant receives it (`MerchantWebhookEvent` in the OpenAPI document). */
+export function merchantEventBody(merchantId: string, workflowId: string, event: MerchantEvent) {
+  const p = event.payment;
+  return {
+    id: merchantEventId(workflowId, event.sequence),
+    type: event.type,
+    timestamp: event.at,
+    sequence: event.sequence,
+    data: {
+      object: 'payment' as const,
+      merchant_id: merchantId,
+      merchant_order_reference: p.merchantOrderReference,
+      status: p.status,
+      amount: money(p.amount),
+      pre_auth: p.preAuth,
+      payment_method: p.method,
+      order_id: p.pluralOrderId ?? null,
+      captured_amount: money(p.amountCaptured),
+      refunded_amount: money(p.amountRefunded),
+      failure: p.failure ? { code: p.failure.code, message: p.failure.message } : null,
+      created_at: p.createdAt,
+      updated_at: p.updatedAt,
+      refund: event.refund ? refundResource(event.refund) : null,
+    },
+  };
+}
+export type MerchantEventBody = ReturnType<typeof merchantEventBody>;

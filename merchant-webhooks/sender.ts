@@ -1,0 +1,67 @@
+/**
+ * POSTs signed merchant events. One long-lived undici `Agent` for every endpoint (pass one in, or the sender makes
+ * its own and closes it). Redirects are not followed: a 3xx is an answer that is not a 2xx, like a 4xx or 5xx.
+ */
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { MerchantWebhookEndpoint } from './endpoints';
+import { signWebhook } from './signing';
+
+/** Options of {@link WebhookSender}. */
+export interface WebhookSenderOptions {
+  /** Deadline of one attempt (connect, headers and body), ms. @default 15000 */
+  timeoutMs?: number;
+  /** @default an Agent of its own, closed by {@link WebhookSender.close} */
+  dispatcher?: Dispatcher;
+  /** The clock of `webhook-timestamp`. @default `() => new Date()` */
+  now?: () => Date;
+}
+
+/** What one attempt got: an HTTP answer, or none (the connection failed or timed out). */
+export type SendResult = { kind: 'answered'; status: number } | { kind: 'unreachable'; code: string };
+
+export class WebhookSender {
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly timeoutMs: number;
+  private readonly now: () => Date;
+
+  constructor(options: WebhookSenderOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 15_000;
+    this.now = options.now ?? (() => new Date());
+    this.ownsDispatcher = options.dispatcher === undefined;
+    this.dispatcher =
+      options.dispatcher ?? new Agent({ connectTimeout: this.timeoutMs, keepAliveTimeout: 30_000, connections: 16 });
+  }
+
+  /** Signs `body` now and POSTs it to `endpoint` once. */
+  async send(endpoint: MerchantWebhookEndpoint, id: string, body: string, signal?: AbortSignal): Promise<SendResult> {
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'plural-payment-engine-webhooks/1',
+      ...signWebhook(endpoint.secret, id, this.now(), body),
+    };
+    try {
+      const res = await request(endpoint.url, {
+        method: 'POST',
+        headers,
+        body,
+        dispatcher: this.dispatcher,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        ...(signal ? { signal } : {}),
+      });
+      // The answer's body means nothing to us; read it so the connection can be reused.
+      await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      return { kind: 'answered', status: res.statusCode };
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const code = (err as { code?: unknown }).code;
+      return { kind: 'unreachable', code: typeof code === 'string' ? code : 'NETWORK_ERROR' };
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The `deliverMerchantEvent` activity over the sender, with the merchant's endpoint faked by undici's MockAgent: what
+ * it sends (a signed body the standardwebhooks library verifies) and how each answer is classified for Temporal's
+ * retry policy.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { Webhook } from 'standardwebhooks';
+import { MockAgent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createActivities, MERCHANT_WEBHOOK_FAILURE } from '../../activities';
+import { InMemoryCardVault } from '../../card-vault';
+import { merchantEventId, newWebhookSecret, staticWebhookDirectory, WebhookSender } from '../../merchant-webhooks';
+import { PluralClient } from '../../plural-client';
+import type { MerchantDelivery } from '../../workflows/definitions';
+
+const ORIGIN = 'https://merchant.example';
+const SECRET = newWebhookSecret();
+const delivery: MerchantDelivery = {
+  merchantId: 'default',
+  endpointId: 'main',
+  workflowId: 'payment:ord-1',
+  event: {
+    sequence: 2,
+    type: 'payment.authorized',
+    at: '2026-12-05T10:00:00.000Z',
+    payment: {
+      merchantOrderReference: 'ord-1',
+      method: 'card',
+      preAuth: true,
+      status: 'AUTHORIZED',
+      pluralOrderId: 'v1-1',
+      amount: { value: 5000, currency: 'INR' },
+      amountCaptured: undefined,
+      amountRefunded: undefined,
+      failure: undefined,
+      createdAt: '2026-12-05T09:59:00.000Z',
+      updatedAt: '2026-12-05T10:00:00.000Z',
+    },
+  },
+};
+
+let agent: MockAgent;
+let sender: WebhookSender;
+let plural: PluralClient;
+let vault: InMemoryCardVault;
+
+beforeEach(() => {
+  agent = new MockAgent();
+  agent.disableNetConnect();
+  sender = new WebhookSender({ dispatcher: agent, timeoutMs: 1_000 });
+  plural = new PluralClient({ baseUrl: 'http://127.0.0.1:1', clientId: 'x', clientSecret: 'y', timeoutMs: 1_000 });
+  vault = new InMemoryCardVault();
+});
+afterEach(async () => {
+  agent.assertNoPendingInterceptors();
+  await agent.close();
+  await plural.close();
+  vault.close();
+});
+
+function activity(endpoints = [{ id: 'main', url: `${ORIGIN}/hooks`, secret: SECRET }]) {
+  const directory = staticWebhookDirectory({ default: endpoints });
+  const acts = createActivities({ plural, vault, merchantWebhooks: { directory, sender } });
+  return (d: MerchantDelivery) => acts.deliverMerchantEvent(d);
+}
+
+const run = (fn: (d: MerchantDelivery) => Promise<unknown>, d = delivery) =>
+  new MockActivityEnvironment({ attempt: 3 }).run(fn, d);
+
+async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApplicationFailure) return err;
+    throw err;
+  }
+  throw new Error('expected the delivery to fail');
+}
+
+describe('deliverMerchantEvent', () => {
+  it('POSTs the event as JSON, signed so that the standardwebhooks library verifies it, and resolves on a 2xx', async () => {
+    let seen: { headers: Record<string, string>; body: string } | undefined;
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/hooks', method: 'POST' })
+      .reply((opts) => {
+        seen = {
+          headers: opts.headers as Record<string, string>,
+          body: typeof opts.body === 'string' ? opts.body : '',
+        };
+        return { statusCode: 204, data: '' };
+      });
+    const id = merchantEventId('payment:ord-1', 2);
+    await expect(run(activity())).resolves.toEqual({ webhookId: id, status: 204 });
+    expect(seen!.headers['content-type']).toBe('application/json');
+    expect(seen!.headers['webhook-id']).toBe(id);
+    const body = new Webhook(SECRET).verify(seen!.body, seen!.headers) as Record<string, unknown>;
+    expect(body).toMatchObject({ id, type: 'payment.authorized', sequence: 2, data: { status: 'AUTHORIZED' } });
+  });
+
+  it('fails retryably when the endpoint answers 503', async () => {
+    agent.get(ORIGIN).intercept({ path: '/hooks', method: 'POST' }).reply(503, 'down');
+    const f = await failureOf(run(activity()));
+    expect(f).toMatchObject({ type: MERCHANT_WEBHOOK_FAILURE.REJECTED, nonRetryable: false });
+    expect(f.message).toBe('merchant webhook endpoint main answered 503 on attempt 3');
+  });
+
+  it('fails retryably on a redirect, which it does not follow', async () => {
+    agent
+      .get(ORIGIN)
+      .intercept({ path: '/hooks', method: 'POST' })
+      .reply(302, '', { headers: { location: 'https://elsewhere.example/' } });
+    const f = await failureOf(run(activity()));
+    expect(f).toMatchObject({ type: MERCHANT_WEBHOOK_FAILURE.REJECTED, nonRetryable: false });
+  });
+
+  it('fails retryably, naming the network error, when the connection is refused', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    agent.get(ORIGIN).intercept({ path: '/hooks', method: 'POST' }).replyWithError(refused);
+    const f = await failureOf(run(activity()));
+    expect(f).toMatchObject({ type: MERCHANT_WEBHOOK_FAILURE.UNREACHABLE, nonRetryable: false });
+    expect(f.message).toBe('merchant webhook endpoint main unreachable (ECONNREFUSED) on attempt 3');
+  });
+
+  it('fails for good when the endpoint is not in the configuration (nothing is sent)', async () => {
+    const f = await failureOf(run(activity([])));
+    expect(f).toMatchObject({ type: MERCHANT_WEBHOOK_FAILURE.UNKNOWN_ENDPOINT, nonRetryable: true });
+    expect(f.message).toBe("merchant default has no webhook endpoint main in this worker's configuration");
+  });
+
+  it('never puts the endpoint URL or secret in a failure', async () => {
+    agent.get(ORIGIN).intercept({ path: '/hooks', method: 'POST' }).reply(500, 'oops');
+    const f = await failureOf(run(activity()));
+    expect(JSON.stringify({ message: f.message, details: f.details })).not.toMatch(/merchant\.example|whsec_/);
+  });
+});
