@@ -40,22 +40,26 @@ export function optionalInteger(opts: { min: number; max: number; unit?: string 
     .optional();
 }
 
+/** Whether `value` is an `http:` or `https:` URL without user name or password. */
+function isHttpUrlWithoutCredentials(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
+/** `text` held to be an `http:` or `https:` URL without credentials, trailing slashes removed. */
+export function asHttpUrl(text: z.ZodString, what: string) {
+  return text
+    .refine(isHttpUrlWithoutCredentials, { error: `must be an http(s) URL without credentials (${what})` })
+    .transform((value) => value.replace(/\/+$/, ''));
+}
+
 /** An `http:` or `https:` URL (trailing slashes removed). */
 export function httpUrl(what: string) {
-  return z
-    .string({ error: required(`an http(s) URL, ${what}`) })
-    .refine(
-      (value) => {
-        try {
-          const url = new URL(value);
-          return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
-        } catch {
-          return false;
-        }
-      },
-      { error: `must be an http(s) URL without credentials (${what})` },
-    )
-    .transform((value) => value.replace(/\/+$/, ''));
+  return asHttpUrl(z.string({ error: required(`an http(s) URL, ${what}`) }), what);
 }
 
 /** `host:port` (IPv6 hosts in brackets). */

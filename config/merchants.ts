@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_MERCHANT_ID, MERCHANT_ID_PATTERN } from '../workflows/definitions';
 import { knownDevValue } from './dev-values';
+import { asHttpUrl } from './fields';
 import { CONFIG_KEYS as K } from './keys';
 import { ConfigError } from './load';
 import type { ConfigIssue, Env } from './load';
@@ -129,20 +130,7 @@ const str = (what: string, min = 1, max = 1024) =>
     .min(min, { error: `must be at least ${min} characters (${what})` })
     .max(max, { error: `must be at most ${max} characters (${what})` });
 
-const httpUrlString = (what: string) =>
-  str(what, 1, 2048)
-    .refine(
-      (value) => {
-        try {
-          const url = new URL(value);
-          return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
-        } catch {
-          return false;
-        }
-      },
-      { error: `must be an http(s) URL without credentials (${what})` },
-    )
-    .transform((value) => value.replace(/\/+$/, ''));
+const httpUrlString = (what: string) => asHttpUrl(str(what, 1, 2048), what);
 
 /** A host name or IPv4 address, optionally with a port; IPv6 in brackets. Lowercased. */
 const HOST_PATTERN =

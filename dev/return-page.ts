@@ -5,12 +5,11 @@
  *
  * Every answer is a page (errors included: never a stack or a file path), with the headers helmet sets for it.
  */
-import { createHash } from 'node:crypto';
 import express from 'express';
 import type { ErrorRequestHandler, Response, Router } from 'express';
-import helmet from 'helmet';
 import { RETURN_LINK_REFUSAL } from '../api';
 import type { PaymentEngine, PaymentRecord, ReturnLinks } from '../api';
+import { staticPageHeaders } from '../api/page-headers';
 import { REFERENCE_PATTERN } from '../api/schemas';
 import type { AppLogger } from '../observability';
 import { PAYMENT_STATUS } from '../workflows/definitions';
@@ -44,26 +43,8 @@ const escapeHtml = (s: string): string =>
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}
 .status{font-size:1.6rem;font-weight:600}.muted{color:#666;font-size:.9rem}`;
 
-/**
- * The page needs its one inline style and nothing else: no script, no form, no frame, no other origin. The style is
- * allowed by its hash (it never changes), and the link's query is kept from other sites (`no-referrer`).
- */
-const pageHeaders = helmet({
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'none'"],
-      styleSrc: [`'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`],
-      baseUri: ["'none'"],
-      formAction: ["'none'"],
-      frameAncestors: ["'none'"],
-    },
-  },
-  xFrameOptions: { action: 'deny' },
-  referrerPolicy: { policy: 'no-referrer' },
-  // Served over plain HTTP on loopback by the dev stack: a Strict-Transport-Security header would mean nothing.
-  strictTransportSecurity: false,
-});
+/** The page needs its one inline style and nothing else; the link's query is kept from other sites. */
+const pageHeaders = staticPageHeaders(STYLE);
 
 function page(title: string, body: string): string {
   return `<!doctype html>

@@ -1,33 +1,14 @@
 /** Operations: liveness, readiness (Temporal reachable; Plural's reachability reported), metrics, OpenAPI, docs. */
-import { createHash } from 'node:crypto';
 import { Router } from 'express';
-import helmet from 'helmet';
 import { DOCS_STYLE, docsPage } from '../docs-page';
 import { unavailable } from '../errors';
 import { methodNotAllowed } from '../http';
+import { staticPageHeaders } from '../page-headers';
 import { buildOpenApiDocument } from '../openapi';
 import type { RouteContext } from './context';
 
-/**
- * helmet for `/docs`, which is one static page: its style allowed by hash and nothing else (no script, form, frame or
- * other origin), no framing, no referrer. HSTS is left to the TLS terminator, which knows whether every subdomain
- * is served over HTTPS.
- */
-const docsHeaders = helmet({
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'none'"],
-      styleSrc: [`'sha256-${createHash('sha256').update(DOCS_STYLE).digest('base64')}'`],
-      baseUri: ["'none'"],
-      formAction: ["'none'"],
-      frameAncestors: ["'none'"],
-    },
-  },
-  xFrameOptions: { action: 'deny' },
-  referrerPolicy: { policy: 'no-referrer' },
-  strictTransportSecurity: false,
-});
+/** `/docs` is one static page: its style and nothing else (api/page-headers.ts). */
+const docsHeaders = staticPageHeaders(DOCS_STYLE);
 
 export function operationRoutes(ctx: RouteContext): Router {
   const { options, engine, logger, metrics, timings } = ctx;
