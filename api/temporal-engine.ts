@@ -7,7 +7,7 @@
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
-import { temporal } from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import {
   callbackReceivedSignal,
   cancelUpdate,
@@ -120,24 +120,6 @@ export function rejectionOf(failure: unknown): UpdateRejectedError | undefined {
   );
 }
 
-/** How often a read looks again at a payment whose workflow task waits for a worker, ms. */
-const TASK_WAIT_POLL_MS = 25;
-
-/**
- * The payment has a workflow task that is scheduled and not yet started: an activity's result, a fired timer or a
- * signal that no worker has processed yet. A query sent now is answered by a worker that applies those events outside
- * a workflow task (the Temporal SDK's core does, @temporalio 1.24.0); an Update that then arrives in that same task is
- * processed after them, while a replay of the history processes it before them — a nondeterminism error that stops
- * the payment (README, Status). Once the task has started the server holds a query until the task completes, which is
- * safe, so reads wait for this state to pass.
- */
-export function workflowTaskWaitsForWorker(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse) {
-  return (
-    raw.pendingWorkflowTask?.state ===
-    temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED
-  );
-}
-
 /** What the memo's summary says, as a state: correct as of the last status change, without the workflow's details. */
 export function stateFromSummary(workflowId: string, summary: PaymentSummary): PaymentState {
   return {
@@ -240,11 +222,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
   }
 
   async function get(ref: string): Promise<PaymentRecord | undefined> {
-    return read(handleOf(ref), Date.now() + queryTimeoutMs);
-  }
-
-  /** A read that queries a worker until `deadline`, then answers from the memo (marked stale). */
-  async function read(handle: WorkflowHandle, deadline: number): Promise<PaymentRecord | undefined> {
+    const handle = handleOf(ref);
     let description: Awaited<ReturnType<WorkflowHandle['describe']>>;
     try {
       description = await call('describe', () => handle.describe());
@@ -266,16 +244,9 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     if (status === 'COMPLETED')
       return { ...base, state: await call('result', () => handle.result() as Promise<PaymentState>) };
     if (status !== 'RUNNING') return fromMemo(undefined);
-    // Never query while a workflow task waits for a worker (see workflowTaskWaitsForWorker): look again shortly.
-    if (workflowTaskWaitsForWorker(description.raw)) {
-      if (Date.now() + TASK_WAIT_POLL_MS >= deadline)
-        return fromMemo(new Error('no worker started the payment’s task'));
-      await new Promise((resolve) => setTimeout(resolve, TASK_WAIT_POLL_MS));
-      return read(handle, deadline);
-    }
     let state: PaymentState;
     try {
-      state = await call('query', () => handle.query(getPaymentQuery), Math.max(deadline - Date.now(), 1));
+      state = await call('query', () => handle.query(getPaymentQuery), queryTimeoutMs);
     } catch (err) {
       // No worker answered in time (all down, or busy): the memo still knows the status, ids and amounts.
       return fromMemo(err);
