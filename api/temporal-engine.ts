@@ -120,6 +120,9 @@ export function rejectionOf(failure: unknown): UpdateRejectedError | undefined {
   );
 }
 
+/** How long a read waits before asking again a worker that refused its query, ms. */
+const QUERY_RETRY_MS = 100;
+
 /** What the memo's summary says, as a state: correct as of the last status change, without the workflow's details. */
 export function stateFromSummary(workflowId: string, summary: PaymentSummary): PaymentState {
   return {
@@ -245,11 +248,18 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
       return { ...base, state: await call('result', () => handle.result() as Promise<PaymentState>) };
     if (status !== 'RUNNING') return fromMemo(undefined);
     let state: PaymentState;
-    try {
-      state = await call('query', () => handle.query(getPaymentQuery), queryTimeoutMs);
-    } catch (err) {
-      // No worker answered in time (all down, or busy): the memo still knows the status, ids and amounts.
-      return fromMemo(err);
+    const deadline = Date.now() + queryTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        state = await call('query', () => handle.query(getPaymentQuery), Math.max(deadline - Date.now(), 1));
+        break;
+      } catch (err) {
+        // No worker answered in time (all down, or busy): the memo still knows the status, ids and amounts. A worker
+        // that refused (it would have had to run the payment outside a workflow task: workflows/task-boundary.ts) is
+        // asked once more when time allows: by then the task has usually run.
+        if (attempt > 1 || deadline - Date.now() < 2 * QUERY_RETRY_MS) return fromMemo(err);
+        await new Promise((resolve) => setTimeout(resolve, QUERY_RETRY_MS));
+      }
     }
     const gateway = await gatewayRetryStatus(description.raw.pendingActivities, client.options.loadedDataConverter);
     return { ...base, state, ...(gateway ? { gateway } : {}) };

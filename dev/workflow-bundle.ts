@@ -13,7 +13,7 @@ import { FAILURE_CONVERTER_PATH } from '../payload-codec';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { toTemporalLogger } from '../observability';
 import type { AppLogger } from '../observability';
-import { defaultWorkflowsPath } from '../worker';
+import { defaultWorkflowsPath, workflowInterceptorModules } from '../worker';
 
 const ROOT = path.join(__dirname, '..');
 /** Folders whose sources can end up in the bundle (activities only for types, but cheap to include). */
@@ -67,6 +67,7 @@ export async function loadWorkflowBundle(cacheDir: string | undefined, logger: A
   const build = async (): Promise<string> => {
     const { code } = await bundleWorkflowCode({
       workflowsPath: defaultWorkflowsPath(),
+      workflowInterceptorModules: workflowInterceptorModules(),
       // Failure messages inside workflow code become payloads, so the payload codec encrypts them too.
       failureConverterPath: FAILURE_CONVERTER_PATH,
       logger: toTemporalLogger(logger.child({ component: 'workflow-bundle' })),

@@ -8,7 +8,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import type { BundleOptions } from '@temporalio/worker';
 import { createLogger, toTemporalLogger } from '../observability';
 import { FAILURE_CONVERTER_PATH } from '../payload-codec';
-import { defaultWorkflowsPath } from './worker';
+import { defaultWorkflowsPath, workflowInterceptorModules } from './worker';
 
 /**
  * The worker's workflow bundle as code: `workflows/` with the engine's failure converter. `overrides` are for tests
@@ -21,6 +21,7 @@ export async function bundleWorkflows(overrides: Partial<BundleOptions> = {}): P
     failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: toTemporalLogger(createLogger({ name: 'build-bundle', level: 'warn' })),
     ...overrides,
+    workflowInterceptorModules: [...workflowInterceptorModules(), ...(overrides.workflowInterceptorModules ?? [])],
   });
   return code;
 }

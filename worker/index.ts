@@ -1,5 +1,5 @@
 /** The payment worker: build one in-process (tests, dev stack) or run `worker/main.ts`. */
-export { createPaymentWorker, defaultWorkflowsPath } from './worker';
+export { createPaymentWorker, defaultWorkflowsPath, workflowInterceptorModules } from './worker';
 export type { PaymentWorkerDeps } from './worker';
 export { installRuntime } from './runtime';
 export type { InstallRuntimeOptions } from './runtime';

@@ -54,6 +54,18 @@ export function defaultWorkflowsPath(): string {
   return require.resolve('../workflows');
 }
 
+/**
+ * The workflow interceptor modules every payment worker and bundle registers: `workflows/task-boundary.ts`, which
+ * keeps a cached payment from writing a history its replay would refuse (see there).
+ */
+export function workflowInterceptorModules(): string[] {
+  for (const file of ['task-boundary.ts', 'task-boundary.js']) {
+    const candidate = path.join(__dirname, '..', 'workflows', file);
+    if (existsSync(candidate)) return [candidate];
+  }
+  return [require.resolve('../workflows/task-boundary')];
+}
+
 /** Creates (does not run) the payment worker: workflow bundle, activities over the Plural client and card vault. */
 export async function createPaymentWorker(deps: PaymentWorkerDeps): Promise<Worker> {
   const options: WorkerOptions = {
@@ -79,7 +91,10 @@ export async function createPaymentWorker(deps: PaymentWorkerDeps): Promise<Work
     ...(deps.dataConverter !== undefined ? { dataConverter: deps.dataConverter } : {}),
     ...(deps.workflowBundle !== undefined
       ? { workflowBundle: deps.workflowBundle }
-      : { workflowsPath: deps.workflowsPath ?? defaultWorkflowsPath() }),
+      : {
+          workflowsPath: deps.workflowsPath ?? defaultWorkflowsPath(),
+          interceptors: { workflowModules: workflowInterceptorModules() },
+        }),
   };
   return Worker.create(options);
 }

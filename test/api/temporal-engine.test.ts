@@ -596,6 +596,36 @@ describe('merchant actions as Updates over the real engine', () => {
     expect(more.body.error?.code).toBe('nothing_to_refund');
   }, 90_000);
 
+  it('asks a worker again, once, when it refused the query (as one does rather than run a payment outside a task)', async () => {
+    // workflows/task-boundary.ts: a worker refuses a query it could only answer by applying events outside a workflow
+    // task. Here the first query fails as such a refusal would; the read asks again and answers fresh.
+    const client = new Client({ connection });
+    let queries = 0;
+    const getHandle = client.workflow.getHandle.bind(client.workflow);
+    client.workflow.getHandle = ((...args: Parameters<typeof getHandle>) => {
+      const handle = getHandle(...args);
+      const query = handle.query.bind(handle);
+      handle.query = ((...q: Parameters<typeof query>) => {
+        queries += 1;
+        return queries === 1 ? Promise.reject(new Error('Encoded failure')) : query(...q);
+      }) as typeof handle.query;
+      return handle;
+    }) as typeof client.workflow.getHandle;
+    const engine = createTemporalEngine({ client, queryTimeoutMs: 3_000 });
+    const ref = `it-requery-${Date.now()}`;
+    const created = await call('POST', '/v1/payments', {
+      merchant_order_reference: ref,
+      amount: { value: 4_200, currency: 'INR' },
+      card: card(CARDS.nativeOtp),
+    });
+    expect(created.status).toBe(201);
+    const record = await engine.get(ref);
+    expect(record).toMatchObject({ state: { status: 'AWAITING_OTP' } });
+    expect(record?.stale).toBeUndefined();
+    expect(queries).toBe(2);
+    await call('POST', `/v1/payments/${ref}/cancel`, {});
+  }, 60_000);
+
   it('answers reads from the memo, marked stale, when no worker answers', async () => {
     // An API whose payments go to a task queue no worker polls: nothing answers the Update or the query.
     const idle = await startApiServer({

@@ -23,7 +23,7 @@ import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { createDataConverter, FAILURE_CONVERTER_PATH } from '../../payload-codec';
-import { defaultWorkflowsPath } from '../../worker/worker';
+import { defaultWorkflowsPath, workflowInterceptorModules } from '../../worker/worker';
 import type { PaymentDurations, PaymentLimits } from '../../workflows/definitions';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -222,13 +222,15 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       temporalServerProcess(path.join(tmp, 'temporal.db')),
       startSandbox({ ...options.sandbox, port: 0, host: '127.0.0.1' }),
       // Built once (with the failure converter the encrypting worker needs): each worker start loads it.
-      bundleWorkflowCode({ workflowsPath: defaultWorkflowsPath(), failureConverterPath: FAILURE_CONVERTER_PATH }).then(
-        async ({ code }) => {
-          const file = path.join(tmp, 'workflow-bundle.js');
-          await writeFile(file, code);
-          return file;
-        },
-      ),
+      bundleWorkflowCode({
+        workflowsPath: defaultWorkflowsPath(),
+        workflowInterceptorModules: workflowInterceptorModules(),
+        failureConverterPath: FAILURE_CONVERTER_PATH,
+      }).then(async ({ code }) => {
+        const file = path.join(tmp, 'workflow-bundle.js');
+        await writeFile(file, code);
+        return file;
+      }),
     ]);
     cleanups.push(() => temporal.stop());
     cleanups.push(() => sandbox.stop());

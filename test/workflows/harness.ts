@@ -41,6 +41,7 @@ import type {
 } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
+import { workflowInterceptorModules } from '../../worker/worker';
 import { CARDS } from '../support/cards';
 import { waitForPaymentState } from '../support/payment-state';
 import { createTimeSkippingEnv } from '../support/temporal-servers';
@@ -62,7 +63,11 @@ export const OTP_TTL_MS = 10 * 60_000;
 
 /** Bundles the workflow code; once per test file. */
 export async function bundle(): Promise<WorkflowBundle> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: workflowInterceptorModules(),
+    logger: new DefaultLogger('ERROR'),
+  });
   return { code };
 }
 
