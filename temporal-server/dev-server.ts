@@ -36,6 +36,11 @@ export interface DevServerOptions {
   namespace?: string;
   /** SQLite file that keeps the server's state across restarts. @default in memory */
   dbFile?: string;
+  /**
+   * `--sqlite-pragma NAME=VALUE` pairs for `dbFile` (the CLI takes `journal_mode` and `synchronous`).
+   * @default {@link DEV_SQLITE_PRAGMAS}
+   */
+  sqlitePragmas?: Readonly<Record<string, string>>;
   /** The Web UI, or `false` for none. @default false */
   ui?: false | { port?: number; ip?: string; codecEndpoint?: string };
   /** Custom search attributes registered at start. */
@@ -49,6 +54,13 @@ export interface DevServerOptions {
   /** `--log-level`. @default 'warn' */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
+
+/**
+ * SQLite's write-ahead log with `synchronous=NORMAL` for the dev server's file: a crash of the server (or a SIGKILL)
+ * loses nothing committed, a power cut may lose the last transactions, and each write no longer waits for a disk
+ * flush (with the default rollback journal, Temporal's writes added about 90 ms to a payment's 7 gateway calls).
+ */
+export const DEV_SQLITE_PRAGMAS: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'normal' };
 
 /** A running dev server. */
 export interface RunningDevServer {
@@ -84,6 +96,7 @@ function cliArgs(o: {
   port: number;
   namespace: string;
   dbFile: string | undefined;
+  sqlitePragmas: Readonly<Record<string, string>>;
   ui: DevServerOptions['ui'];
   uiPort: number | undefined;
   searchAttributes: readonly SearchAttributeSpec[];
@@ -92,7 +105,10 @@ function cliArgs(o: {
 }): string[] {
   const args = ['server', 'start-dev', '--ip', o.ip, '--port', String(o.port), '--log-level', o.logLevel];
   if (o.namespace !== 'default') args.push('--namespace', o.namespace);
-  if (o.dbFile !== undefined) args.push('--db-filename', o.dbFile);
+  if (o.dbFile !== undefined) {
+    args.push('--db-filename', o.dbFile);
+    for (const [name, value] of Object.entries(o.sqlitePragmas)) args.push('--sqlite-pragma', `${name}=${value}`);
+  }
   if (o.ui === false || o.ui === undefined) args.push('--headless');
   else {
     args.push('--ui-port', String(o.uiPort), '--ui-ip', o.ui.ip ?? o.ip, '--ui-disable-news-fetch');
@@ -174,6 +190,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Ru
         port,
         namespace,
         dbFile: options.dbFile,
+        sqlitePragmas: options.sqlitePragmas ?? DEV_SQLITE_PRAGMAS,
         ui,
         uiPort,
         searchAttributes,
@@ -292,6 +309,12 @@ async function startWithSdkDownload(
         searchAttributes: [...searchAttributes],
         extraArgs: [
           ...(ui?.codecEndpoint !== undefined ? ['--ui-codec-endpoint', ui.codecEndpoint] : []),
+          ...(options.dbFile !== undefined
+            ? Object.entries(options.sqlitePragmas ?? DEV_SQLITE_PRAGMAS).flatMap(([k, v]) => [
+                '--sqlite-pragma',
+                `${k}=${v}`,
+              ])
+            : []),
           ...Object.entries(options.dynamicConfig ?? {}).flatMap(([k, v]) => [
             '--dynamic-config-value',
             `${k}=${JSON.stringify(v)}`,

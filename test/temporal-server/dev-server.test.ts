@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -53,6 +53,8 @@ describe('startDevServer: the official dev server in a child process', () => {
       workflowExecutionRetentionPeriod: msToTs('1 day'),
     });
     await connection.close();
+    // Its SQLite file runs with a write-ahead log (DEV_SQLITE_PRAGMAS), which a SIGKILL loses nothing of.
+    expect(existsSync(`${dbFile}-wal`)).toBe(true);
     await first.kill();
     const second = await startDevServer({ dbFile, port });
     try {
