@@ -46,7 +46,7 @@ const PLANS = {
     overheadPayments: 8,
     parked: 300,
     // The SDK's defaults, then a bounded cache, V8 heap and malloc arenas (what a 300 MB container would run).
-    workerSettings: [{}, { maxCachedWorkflows: 100, maxOldSpaceMiB: 192, mallocArenaMax: 2 }],
+    workerSettings: [{}, { maxCachedWorkflows: 50, maxOldSpaceMiB: 128, mallocArenaMax: 2 }],
     firstPaymentRuns: 1,
   },
   full: {
@@ -62,6 +62,7 @@ const PLANS = {
       { maxCachedWorkflows: 100 },
       { maxCachedWorkflows: 100, maxOldSpaceMiB: 192 },
       { maxCachedWorkflows: 100, maxOldSpaceMiB: 192, mallocArenaMax: 2 },
+      { maxCachedWorkflows: 50, maxOldSpaceMiB: 128, mallocArenaMax: 2 },
     ],
     firstPaymentRuns: 3,
   },
