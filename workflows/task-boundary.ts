@@ -21,8 +21,8 @@
  */
 import type { ActivateInput, Next, WorkflowInterceptors, WorkflowInternalsInterceptor } from '@temporalio/workflow';
 
-/** In the message of the failure below; the API recognises a refused query by it. */
-export const OUTSIDE_WORKFLOW_TASK = 'outside a workflow task';
+/** In the message of the failure below (what a refused query's caller reads, through the codec). */
+const OUTSIDE_WORKFLOW_TASK = 'outside a workflow task';
 
 type Timestamp = ActivateInput['activation']['timestamp'];
 
