@@ -16,24 +16,21 @@ import {
 import type { CustomerDirectory } from '../../api/customers';
 import { buildOpenApiDocument } from '../../api/openapi';
 import { createPluralCustomerDirectory } from '../../api/plural-customers';
-import { PluralClient, webhookHeaders } from '../../plural-client';
+import type { PluralClient } from '../../plural-client';
+import { webhookHeaders } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import type { PaymentState } from '../../workflows/definitions';
 import { CARDS } from '../support/cards';
 import { auth, cardPayment, makeApi, WEBHOOK_SECRET } from './helpers';
+import { pluralClientFor } from '../support/plural';
 
 let sandbox: RunningSandbox;
 let plural: PluralClient;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ seed: 5 });
-  plural = new PluralClient({
-    baseUrl: sandbox.baseUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    timeoutMs: 2_000,
-  });
+  plural = pluralClientFor(sandbox, 2_000);
 });
 afterAll(async () => {
   await plural?.close();

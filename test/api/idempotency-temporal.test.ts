@@ -17,7 +17,7 @@ import { createTemporalEngine } from '../../api/temporal-engine';
 import { createTemporalIdempotencyStore } from '../../api/temporal-idempotency-store';
 import { InMemoryCardVault } from '../../card-vault';
 import { createLogger } from '../../observability';
-import { PluralClient } from '../../plural-client';
+import type { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker/worker';
@@ -25,6 +25,7 @@ import { paymentWorkflowId } from '../../workflows/definitions';
 import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import { CARDS } from '../support/cards';
 import { installQuietRuntime, sharedTemporalAddress } from '../support/temporal';
+import { pluralClientFor } from '../support/plural';
 
 const CVV = '739';
 /** A distinctive OTP (the sandbox accepts it), so finding it in a history means it leaked. */
@@ -120,12 +121,7 @@ beforeAll(async () => {
   sandbox = await startSandbox({ seed: 11, callbackMode: 'redirect', otp: { correctOtp: CORRECT_OTP } });
   nativeConnection = await NativeConnection.connect({ address: sharedTemporalAddress() });
   vault = new InMemoryCardVault();
-  plural = new PluralClient({
-    baseUrl: sandbox.baseUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    timeoutMs: 5_000,
-  });
+  plural = pluralClientFor(sandbox, 5_000);
   worker = await createPaymentWorker({
     connection: nativeConnection,
     plural,

@@ -13,12 +13,13 @@ import type { RunningApi } from '../../api/main';
 import { createTemporalEngine } from '../../api/temporal-engine';
 import { InMemoryCardVault } from '../../card-vault';
 import { createLogger } from '../../observability';
-import { PluralClient } from '../../plural-client';
+import type { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker/worker';
 import { paymentWorkflowId } from '../../workflows/definitions';
 import { installQuietRuntime, sharedTemporalAddress } from '../support/temporal';
+import { pluralClientFor } from '../support/plural';
 
 const OTP_CARD = '4012001037141112'; // sandbox: VISA, native OTP, approves
 const CORRECT_OTP = '73914628';
@@ -123,12 +124,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: sharedTemporalAddress() });
   nativeConnection = await NativeConnection.connect({ address: sharedTemporalAddress() });
   vault = new InMemoryCardVault();
-  plural = new PluralClient({
-    baseUrl: sandbox.baseUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    timeoutMs: 5_000,
-  });
+  plural = pluralClientFor(sandbox, 5_000);
   const silent = createLogger({ level: 'silent' });
   worker = await createPaymentWorker({
     connection: nativeConnection,

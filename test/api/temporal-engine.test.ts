@@ -20,11 +20,13 @@ import { CARDS } from '../support/cards';
 import { sharedTemporalAddress } from '../support/temporal';
 import { waitFor } from '../support/wait';
 import { createLogger } from '../../observability';
-import { PluralClient, signCallback, webhookHeaders } from '../../plural-client';
+import type { PluralClient } from '../../plural-client';
+import { signCallback, webhookHeaders } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker/worker';
 import { paymentWorkflowId } from '../../workflows/definitions';
+import { pluralClientFor } from '../support/plural';
 
 const CVV = '739';
 /** Distinctive OTPs (the sandbox accepts CORRECT_OTP), so finding one in a history or a log means it leaked. */
@@ -122,12 +124,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: sharedTemporalAddress() });
   nativeConnection = await NativeConnection.connect({ address: sharedTemporalAddress() });
   vault = new InMemoryCardVault();
-  plural = new PluralClient({
-    baseUrl: sandbox.baseUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    timeoutMs: 5_000,
-  });
+  plural = pluralClientFor(sandbox, 5_000);
   const silent = createLogger({ level: 'silent' });
   worker = await createPaymentWorker({ connection: nativeConnection, plural, vault, logger: silent });
   running = worker.run();

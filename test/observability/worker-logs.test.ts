@@ -18,7 +18,7 @@ import { CARDS } from '../support/cards';
 import { waitForPaymentStatus } from '../support/payment-state';
 import { sharedTemporalAddress } from '../support/temporal';
 import { createLogger } from '../../observability';
-import { PluralClient } from '../../plural-client';
+import type { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
@@ -32,6 +32,7 @@ import {
   submitOtpUpdate,
 } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
+import { pluralClientFor } from '../support/plural';
 
 const PAN = CARDS.nativeOtp; // approves after the native OTP
 const PAN_GROUPED = PAN.replace(/(\d{4})(?=\d)/g, '$1 ');
@@ -81,12 +82,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: sharedTemporalAddress() });
   client = new Client({ connection });
   nativeConnection = await NativeConnection.connect({ address: sharedTemporalAddress() });
-  plural = new PluralClient({
-    baseUrl: sandbox.baseUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    timeoutMs: 5_000,
-  });
+  plural = pluralClientFor(sandbox, 5_000);
   vault = new InMemoryCardVault();
   bundle = {
     code: (await bundleWorkflowCode({ workflowsPath: defaultWorkflowsPath(), logger: new DefaultLogger('WARN') })).code,

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryCardVault } from '../../card-vault';
 import { createLogger } from '../../observability';
 import { createDataConverter, EncryptionCodec, FAILURE_CONVERTER_PATH, isEncryptedPayload } from '../../payload-codec';
-import { PluralClient } from '../../plural-client';
+import type { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker';
@@ -28,6 +28,7 @@ import { captureUpdate, paymentWorkflowId, submitOtpUpdate } from '../../workflo
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { WORKFLOWS_PATH } from '../workflows/harness';
+import { pluralClientFor } from '../support/plural';
 
 const PAN = CARDS.nativeOtp;
 const CVV = '7391';
@@ -78,12 +79,7 @@ beforeAll(async () => {
   bundle = { code: built.code };
   dataDir = await mkdtemp(path.join(tmpdir(), 'payload-codec-'));
   sandbox = await startSandbox({ seed: 11, otp: { correctOtp: OTP } });
-  plural = new PluralClient({
-    baseUrl: sandbox.baseUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    timeoutMs: 5_000,
-  });
+  plural = pluralClientFor(sandbox, 5_000);
   vault = new InMemoryCardVault();
 }, 120_000);
 

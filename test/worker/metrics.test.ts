@@ -20,7 +20,7 @@ import { CARDS } from '../support/cards';
 import { waitForPaymentState, waitForPaymentStatus } from '../support/payment-state';
 import { sharedTemporalAddress } from '../support/temporal';
 import { createLogger } from '../../observability';
-import { PluralClient } from '../../plural-client';
+import type { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { installRuntime } from '../../worker/runtime';
@@ -40,6 +40,7 @@ import {
 import type { PaymentDurations, PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import { PAYMENT_METRIC, PAYMENT_METRIC_LABELS } from '../../workflows/metrics';
 import type { PaymentMetricName } from '../../workflows/metrics';
+import { pluralClientFor } from '../support/plural';
 
 const CORRECT_OTP = '73914628';
 const WRONG_OTP = '52086417';
@@ -79,12 +80,7 @@ beforeAll(async () => {
   connection = await Connection.connect({ address: sharedTemporalAddress() });
   client = new Client({ connection });
   nativeConnection = await NativeConnection.connect({ address: sharedTemporalAddress() });
-  plural = new PluralClient({
-    baseUrl: sandbox.baseUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    timeoutMs: 5_000,
-  });
+  plural = pluralClientFor(sandbox, 5_000);
   vault = new InMemoryCardVault();
   // The receiver only needs a client to signal with.
   webhooks = new WebhookReceiver({ client } as unknown as TestWorkflowEnvironment, sandbox.credentials.webhookSecret);

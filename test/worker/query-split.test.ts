@@ -23,7 +23,7 @@ import { createActivities } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
 import { createLogger } from '../../observability';
 import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
-import { PluralClient } from '../../plural-client';
+import type { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { bundleWorkflows } from '../../worker';
@@ -38,6 +38,7 @@ import { connectSharedServer } from '../support/temporal';
 import { waitFor } from '../support/wait';
 import { CARDS } from '../support/cards';
 import { cardInput, CORRECT_OTP, newReference, OTP_TTL_MS, putCard } from '../workflows/harness';
+import { pluralClientFor } from '../support/plural';
 
 const EventType = temporal.api.enums.v1.EventType;
 const SCHEDULED = temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
@@ -55,12 +56,7 @@ let code: string;
 beforeAll(async () => {
   env = await connectSharedServer();
   sandbox = await startSandbox({ seed: 5, otp: { correctOtp: CORRECT_OTP, resendAfterSeconds: 600 } });
-  plural = new PluralClient({
-    baseUrl: sandbox.baseUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    timeoutMs: 10_000,
-  });
+  plural = pluralClientFor(sandbox, 10_000);
   vault = new InMemoryCardVault();
   code = await bundleWorkflows({
     workflowsPath: path.resolve(__dirname, 'fixtures/idle-workflows.ts'),

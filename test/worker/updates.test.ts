@@ -16,7 +16,7 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryCardVault } from '../../card-vault';
 import { createLogger } from '../../observability';
-import { PluralClient } from '../../plural-client';
+import type { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { bundleWorkflows, createPaymentWorker } from '../../worker';
@@ -37,6 +37,7 @@ import { connectSharedServer } from '../support/temporal';
 import { waitFor } from '../support/wait';
 import { CARDS } from '../support/cards';
 import { cardInput, CORRECT_OTP, newReference, OTP_TTL_MS, putCard } from '../workflows/harness';
+import { pluralClientFor } from '../support/plural';
 
 type PaymentHandle = WorkflowHandle<typeof paymentWorkflow>;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -57,12 +58,7 @@ const started: PaymentHandle[] = [];
 beforeAll(async () => {
   env = await connectSharedServer();
   sandbox = await startSandbox({ seed: 17, otp: { correctOtp: CORRECT_OTP, resendAfterSeconds: RESEND_AFTER_S } });
-  plural = new PluralClient({
-    baseUrl: sandbox.baseUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    timeoutMs: 5_000,
-  });
+  plural = pluralClientFor(sandbox, 5_000);
   vault = new InMemoryCardVault();
   worker = await createPaymentWorker({
     connection: env.nativeConnection,

@@ -28,7 +28,6 @@ import { sharedTemporalAddress, startOwnDevServer } from '../support/temporal';
 import { waitFor } from '../support/wait';
 import { createLogger } from '../../observability';
 import { createDataConverter } from '../../payload-codec';
-import { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker, defaultWorkflowsPath } from '../../worker/worker';
@@ -36,6 +35,7 @@ import { installRuntime } from '../../worker/runtime';
 import { ensureSearchAttributes } from '../../worker/search-attributes';
 import { paymentWorkflowId, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
+import { pluralClientFor } from '../support/plural';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const CVV = '739';
@@ -135,12 +135,7 @@ describe('createPaymentWorker (in-process)', () => {
     const taskQueue = `payments-inproc-${Date.now()}`;
     const logger = createLogger({ level: 'silent' });
     const nativeConnection = await NativeConnection.connect({ address: sharedTemporalAddress() });
-    const plural = new PluralClient({
-      baseUrl: sandbox.baseUrl,
-      clientId: sandbox.credentials.clientId,
-      clientSecret: sandbox.credentials.clientSecret,
-      timeoutMs: 5_000,
-    });
+    const plural = pluralClientFor(sandbox, 5_000);
     const vault = new InMemoryCardVault();
     try {
       const worker = await createPaymentWorker({

@@ -29,6 +29,7 @@ import {
 import type { SeenRequest } from '../plural-client/fixtures';
 import { CARDS } from '../support/cards';
 import { putCard } from './harness';
+import { pluralClientFor } from '../support/plural';
 
 const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> =>
   new MockActivityEnvironment({ attempt: 1 }).run<A, R, typeof fn>(fn, ...args);
@@ -207,11 +208,7 @@ describe('pass-through fields at the sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox({ seed: 11 });
-    plural = new PluralClient({
-      baseUrl: sandbox.baseUrl,
-      clientId: sandbox.credentials.clientId,
-      clientSecret: sandbox.credentials.clientSecret,
-    });
+    plural = pluralClientFor(sandbox);
     vault = new InMemoryCardVault();
     acts = createActivities({ plural, vault });
   });

@@ -3,11 +3,12 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createActivities, referenceFor } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
-import { PluralClient } from '../../plural-client';
+import type { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { CARDS } from '../support/cards';
 import { CORRECT_OTP, CVV, newReference, OTP_TTL_MS, putCard, WRONG_OTPS } from './harness';
+import { pluralClientFor } from '../support/plural';
 
 let sandbox: RunningSandbox;
 let plural: PluralClient;
@@ -16,12 +17,7 @@ let acts: ReturnType<typeof createActivities>;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ seed: 3, otp: { correctOtp: CORRECT_OTP } });
-  plural = new PluralClient({
-    baseUrl: sandbox.baseUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    timeoutMs: 2_000,
-  });
+  plural = pluralClientFor(sandbox, 2_000);
   vault = new InMemoryCardVault();
   acts = createActivities({ plural, vault });
 });

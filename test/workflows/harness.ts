@@ -15,7 +15,8 @@ import { createActivities } from '../../activities';
 import type { CardVault, PaymentActivities } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
 import { webhookSignalOf } from '../../api/gateway-events';
-import { parseWebhookBody, PluralClient, verifyWebhook } from '../../plural-client';
+import type { PluralClient } from '../../plural-client';
+import { parseWebhookBody, verifyWebhook } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
 import {
@@ -45,6 +46,7 @@ import { workflowInterceptorModules } from '../../worker/worker';
 import { CARDS } from '../support/cards';
 import { waitForPaymentState } from '../support/payment-state';
 import { createTimeSkippingEnv } from '../support/temporal-servers';
+import { pluralClientFor } from '../support/plural';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const WORKFLOWS_PATH = path.join(REPO_ROOT, 'workflows', 'index.ts');
@@ -195,12 +197,7 @@ export async function createFixture(
   );
   await webhooks.start();
   sandbox.setWebhookUrl(webhooks.url);
-  const plural = new PluralClient({
-    baseUrl: sandbox.baseUrl,
-    clientId: sandbox.credentials.clientId,
-    clientSecret: sandbox.credentials.clientSecret,
-    timeoutMs: 5_000,
-  });
+  const plural = pluralClientFor(sandbox, 5_000);
   const vault = new InMemoryCardVault();
   const taskQueue = `${PAYMENT_TASK_QUEUE}-${randomUUID()}`;
   const syncClock = async (): Promise<void> => {
