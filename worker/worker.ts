@@ -45,13 +45,18 @@ export interface PaymentWorkerDeps {
   dataConverter?: DataConverter;
 }
 
-/** The `workflows/` entry module (`index.ts` from source, `index.js` when compiled). */
-export function defaultWorkflowsPath(): string {
-  for (const file of ['index.ts', 'index.js']) {
-    const candidate = path.join(__dirname, '..', 'workflows', file);
+/** A module of `workflows/`: its `.ts` source, or its `.js` when compiled. */
+function workflowsModule(name: string): string {
+  for (const ext of ['.ts', '.js']) {
+    const candidate = path.join(__dirname, '..', 'workflows', `${name}${ext}`);
     if (existsSync(candidate)) return candidate;
   }
-  return require.resolve('../workflows');
+  return require.resolve(path.join('..', 'workflows', name));
+}
+
+/** The `workflows/` entry module (`index.ts` from source, `index.js` when compiled). */
+export function defaultWorkflowsPath(): string {
+  return workflowsModule('index');
 }
 
 /**
@@ -59,11 +64,7 @@ export function defaultWorkflowsPath(): string {
  * keeps a cached payment from writing a history its replay would refuse (see there).
  */
 export function workflowInterceptorModules(): string[] {
-  for (const file of ['task-boundary.ts', 'task-boundary.js']) {
-    const candidate = path.join(__dirname, '..', 'workflows', file);
-    if (existsSync(candidate)) return [candidate];
-  }
-  return [require.resolve('../workflows/task-boundary')];
+  return [workflowsModule('task-boundary')];
 }
 
 /** Creates (does not run) the payment worker: workflow bundle, activities over the Plural client and card vault. */
