@@ -8,6 +8,7 @@ import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { temporal } from '@temporalio/proto';
+import type { SearchAttributePair } from '@temporalio/common';
 import {
   callbackReceivedSignal,
   cancelUpdate,
@@ -166,6 +167,16 @@ export function stateFromSummary(workflowId: string, summary: PaymentSummary): P
 
 const isSummary = (value: unknown): value is PaymentSummary =>
   value !== null && typeof value === 'object' && typeof (value as { status?: unknown }).status === 'string';
+
+/** A new payment's search attributes, set at its start (the workflow upserts those that change afterwards). */
+export function startSearchAttributes(merchantOrderReference: string, merchantId: string): SearchAttributePair[] {
+  return [
+    { key: SEARCH_ATTRIBUTE.PAYMENT_STATUS, value: PAYMENT_STATUS.CREATED },
+    { key: SEARCH_ATTRIBUTE.MERCHANT_ORDER_REFERENCE, value: merchantOrderReference },
+    { key: SEARCH_ATTRIBUTE.PARKED_OPERATION, value: 'none' },
+    { key: SEARCH_ATTRIBUTE.MERCHANT_ID, value: merchantId },
+  ];
+}
 
 /** The refund `request` repeats on a payment's final state, without throwing a conflict (that refusal is kept). */
 function repeatedRefundOf(state: PaymentState, request: RefundRequest): RefundRecord | undefined {
@@ -390,17 +401,13 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
       const startWorkflowOperation = new WithStartWorkflowOperation(PAYMENT_WORKFLOW_TYPE, {
         taskQueue,
         workflowId: paymentWorkflowId(ref, merchantId),
-        // The merchant is this engine's, whatever the caller put in the input.
-        args: [{ ...input, merchantId }],
+        // The merchant is this engine's, whatever the caller put in the input. The search attributes below are the
+        // workflow's first: it upserts only those that change from them.
+        args: [{ ...input, merchantId, searchAttributeChangesOnly: true }],
         // The memo answers reads before a worker first runs the payment (the workflow keeps it current after).
         memo: { [FINGERPRINT_MEMO_KEY]: request.requestFingerprint, [PAYMENT_MEMO_KEY]: summary },
-        // Searchable from the start, before a worker first runs it (the workflow upserts the same set at each change).
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTE.PAYMENT_STATUS, value: PAYMENT_STATUS.CREATED },
-          { key: SEARCH_ATTRIBUTE.MERCHANT_ORDER_REFERENCE, value: ref },
-          { key: SEARCH_ATTRIBUTE.PARKED_OPERATION, value: 'none' },
-          { key: SEARCH_ATTRIBUTE.MERCHANT_ID, value: merchantId },
-        ],
+        // Searchable from the start, before a worker first runs it (the workflow upserts those that change).
+        typedSearchAttributes: startSearchAttributes(ref, merchantId),
         // A running payment takes the Update (its validator compares the requests); an ended one is never restarted.
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',

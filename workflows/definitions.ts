@@ -391,6 +391,13 @@ export interface PaymentWorkflowInput {
    */
   webhookEndpointIds?: string[];
   /**
+   * The payment's search-attribute upserts carry only the attributes whose value changed (none when none did, as in
+   * the first task of a payment started with its attributes). Set by the API for every payment it starts; absent in
+   * payments started before this flag existed, which replay their upserts of all five attributes. An input field and
+   * not `patched()`, whose marker would itself upsert the `TemporalChangeVersion` attribute: the write this saves.
+   */
+  searchAttributeChangesOnly?: boolean;
+  /**
    * Set only by the workflow itself when a PROCESSED payment waiting out its refund window continues as new: the
    * state it carries on with (the new run skips straight to the refund window).
    */

@@ -8,6 +8,7 @@
  * for a Get Order (`messages.ts`), so even a validly signed but forged event cannot mark a payment paid.
  */
 import { log, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { OrderSnapshot } from '../activities';
 import { isoAt, nowMs } from './clock';
 import {
@@ -51,6 +52,8 @@ export class Payment {
   readonly method: PaymentMethodDescriptor;
   /** The merchant account the payment belongs to (the `MerchantId` search attribute). */
   readonly merchantId: string;
+  /** Upserts carry changed search attributes only ({@link PaymentWorkflowInput.searchAttributeChangesOnly}). */
+  private readonly searchAttributeChangesOnly: boolean;
   /** Business counters (workflows/metrics.ts): not called while replaying, counted once per run by the worker. */
   readonly metrics: PaymentMetrics = paymentMetrics();
 
@@ -85,6 +88,7 @@ export class Payment {
   ) {
     this.method = input.method;
     this.merchantId = input.merchantId ?? DEFAULT_MERCHANT_ID;
+    this.searchAttributeChangesOnly = input.searchAttributeChangesOnly === true;
     if (input.continued) {
       // The next run of a payment in its refund window: it carries on with the state the last run left.
       this.s = JSON.parse(JSON.stringify(input.continued.state)) as PaymentState;
@@ -167,15 +171,29 @@ export class Payment {
     this.touch();
   }
 
+  /**
+   * States the payment's search attributes: those whose value changed since the workflow started (with the attributes
+   * the API gave it) or last upserted them. Each upsert is a write to Temporal's visibility store, which costs the
+   * server about what an activity's events do; one that changes nothing tells no reader anything. A payment started
+   * without {@link PaymentWorkflowInput.searchAttributeChangesOnly} upserts all of them, as it did when it started.
+   */
   upsertSearchAttributes(): void {
     const s = this.s;
-    upsertSearchAttributes([
+    const wanted: SearchAttributeUpdatePair[] = [
       { key: SEARCH_ATTRIBUTE.PAYMENT_STATUS, value: s.status },
       { key: SEARCH_ATTRIBUTE.MERCHANT_ORDER_REFERENCE, value: s.merchantOrderReference },
       ...(s.pluralOrderId === undefined ? [] : [{ key: SEARCH_ATTRIBUTE.PLURAL_ORDER_ID, value: s.pluralOrderId }]),
       { key: SEARCH_ATTRIBUTE.PARKED_OPERATION, value: s.parked?.operation ?? 'none' },
       { key: SEARCH_ATTRIBUTE.MERCHANT_ID, value: this.merchantId },
-    ]);
+    ];
+    if (!this.searchAttributeChangesOnly) {
+      upsertSearchAttributes(wanted);
+      return;
+    }
+    // The execution's attributes as started and upserted since (the SDK keeps workflowInfo current on each upsert).
+    const current = workflowInfo().typedSearchAttributes;
+    const changed = wanted.filter((pair) => current.get(pair.key) !== pair.value);
+    if (changed.length > 0) upsertSearchAttributes(changed);
   }
 
   /**

@@ -18,7 +18,9 @@ import {
   operatorRetry,
   rejection,
 } from './harness';
-import type { Fixture } from './harness';
+import type { Fixture, PaymentHandle } from './harness';
+import { temporal } from '@temporalio/proto';
+import { DEFAULT_MERCHANT_ID } from '../../workflows/definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 
 let fx: Fixture;
@@ -30,13 +32,15 @@ afterAll(async () => {
   await fx?.teardown();
 });
 
-/** A pre-auth OTP payment taken to AUTHORIZED. */
+/** A pre-auth OTP payment taken to AUTHORIZED (`asTheApiStartsIt`: see {@link startPayment}). */
 async function authorized(
   card: string = CARDS.nativeOtp,
   overrides: Partial<PaymentWorkflowInput> = {},
   timeoutMs = 20_000,
+  asTheApiStartsIt = false,
 ) {
-  const handle = await startPayment(fx, cardInput(newReference('cap'), await putCard(fx.vault, card), overrides));
+  const input = cardInput(newReference('cap'), await putCard(fx.vault, card), overrides);
+  const handle = await startPayment(fx, input, asTheApiStartsIt);
   await waitForState(handle, (s) => s.status === 'AWAITING_OTP', 'AWAITING_OTP', timeoutMs);
   await submitOtp(fx, handle, 'otp', CORRECT_OTP);
   const state = await waitForState(handle, (s) => s.status === 'AUTHORIZED', 'AUTHORIZED', timeoutMs);
@@ -232,6 +236,55 @@ describe('pre-auth capture and cancel', () => {
         MerchantOrderReference: [state.merchantOrderReference],
         PluralOrderId: [orderId],
       });
+    });
+  });
+
+  /** Per search-attribute upsert of the history, in order: the attributes it wrote, and whether a task ran before. */
+  async function upserts(handle: PaymentHandle): Promise<{ keys: string[]; afterFirstTask: boolean }[]> {
+    const { EventType } = temporal.api.enums.v1;
+    const events = (await handle.fetchHistory()).events ?? [];
+    const firstScheduled = events.findIndex((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
+    return events.flatMap((e, i) =>
+      e.eventType === EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+        ? [
+            {
+              keys: Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}),
+              afterFirstTask: i > firstScheduled,
+            },
+          ]
+        : [],
+    );
+  }
+
+  it('started as the API starts it, upserts only the search attributes that change', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId, state } = await authorized(CARDS.nativeOtp, {}, 20_000, true);
+      // Nothing in the first task (the start holds the attributes); then the order id, and the status at each move.
+      expect(await upserts(handle)).toEqual([
+        { keys: ['PluralOrderId'], afterFirstTask: true },
+        { keys: ['PaymentStatus'], afterFirstTask: true },
+        { keys: ['PaymentStatus'], afterFirstTask: true },
+      ]);
+      expect((await handle.describe()).searchAttributes).toMatchObject({
+        PaymentStatus: ['AUTHORIZED'],
+        MerchantOrderReference: [state.merchantOrderReference],
+        PluralOrderId: [orderId],
+        PaymentParkedOperation: ['none'],
+        MerchantId: [DEFAULT_MERCHANT_ID],
+      });
+    });
+  });
+
+  it('started without searchAttributeChangesOnly (as before it existed), upserts all of them each time', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await authorized();
+      const all = ['MerchantId', 'MerchantOrderReference', 'PaymentParkedOperation', 'PaymentStatus'];
+      expect((await upserts(handle)).map((u) => u.keys.sort())).toEqual([
+        all,
+        [...all, 'PluralOrderId'].sort(),
+        [...all, 'PluralOrderId'].sort(),
+        [...all, 'PluralOrderId'].sort(),
+      ]);
     });
   });
 

@@ -15,6 +15,7 @@ import { createActivities } from '../../activities';
 import type { CardVault, PaymentActivities } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
 import { webhookSignalOf } from '../../api/gateway-events';
+import { startSearchAttributes } from '../../api/temporal-engine';
 import type { PluralClient } from '../../plural-client';
 import { parseWebhookBody, verifyWebhook } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
@@ -22,6 +23,7 @@ import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
 import {
   cancelUpdate,
   captureUpdate,
+  DEFAULT_MERCHANT_ID,
   operatorGiveUpUpdate,
   operatorRetryUpdate,
   refundUpdate,
@@ -305,12 +307,26 @@ export function putCard(vault: CardVault, number: string, cvv = CVV): Promise<st
 
 export type PaymentHandle = WorkflowHandle<typeof paymentWorkflow>;
 
-/** Starts the payment workflow for `input`. */
-export async function startPayment(fx: Fixture, input: PaymentWorkflowInput): Promise<PaymentHandle> {
+/**
+ * Starts the payment workflow for `input`; `asTheApiStartsIt`: with its search attributes at start and
+ * `searchAttributeChangesOnly`, as api/temporal-engine.ts starts every payment (without: as payments started before
+ * that flag existed).
+ */
+export async function startPayment(
+  fx: Fixture,
+  input: PaymentWorkflowInput,
+  asTheApiStartsIt = false,
+): Promise<PaymentHandle> {
+  const merchantId = input.merchantId ?? DEFAULT_MERCHANT_ID;
   const handle = await fx.env.client.workflow.start<typeof paymentWorkflow>('paymentWorkflow', {
     taskQueue: fx.taskQueue,
     workflowId: paymentWorkflowId(input.merchantOrderReference),
-    args: [input],
+    ...(asTheApiStartsIt
+      ? {
+          args: [{ ...input, searchAttributeChangesOnly: true }],
+          typedSearchAttributes: startSearchAttributes(input.merchantOrderReference, merchantId),
+        }
+      : { args: [input] }),
   });
   fx.started.push(handle);
   return handle;

@@ -55,9 +55,9 @@ function recInput(cardHandle: string, overrides: Partial<PaymentWorkflowInput> =
   });
 }
 
-/** A card payment that reached AWAITING_OTP. */
-async function otpPayment(fx: Fixture): Promise<PaymentHandle> {
-  const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.nativeOtp)));
+/** A card payment that reached AWAITING_OTP (`asTheApiStartsIt`: see `startPayment`). */
+async function otpPayment(fx: Fixture, asTheApiStartsIt = false): Promise<PaymentHandle> {
+  const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.nativeOtp)), asTheApiStartsIt);
   await waitForStatus(h, 'AWAITING_OTP');
   return h;
 }
@@ -75,6 +75,18 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (fx) => {
       const h = await otpPayment(fx);
       assert.equal((await submitOtp(fx, h, 'wrong', WRONG_OTP)).outcome, 'INCORRECT');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForStatus(h, 'AUTHORIZED');
+      return captureAndFinish(h);
+    },
+  },
+  /**
+   * Native OTP, pre-auth, full capture, started as the API starts a payment: search attributes at start, and only
+   * those that change upserted (`searchAttributeChangesOnly`).
+   */
+  'otp-preauth-capture-api-start': {
+    run: async (fx) => {
+      const h = await otpPayment(fx, true);
       await submitOtp(fx, h, 'right', CORRECT_OTP);
       await waitForStatus(h, 'AUTHORIZED');
       return captureAndFinish(h);
