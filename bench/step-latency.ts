@@ -1,0 +1,73 @@
+/**
+ * What one workflow step (a workflow task, then an activity) costs in time on the official dev server, with no work in
+ * either: a workflow of 5 no-op activities, run one at a time, back to back and then 1 s apart. Prints each run's
+ * wall time and, per run kind, the median wait between a workflow task's scheduling and its start (from the history),
+ * the part of a step that is neither our code nor the activity.
+ *   npm run bench:step-latency -- [runs=12]
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { startDevServer } from '../temporal-server/dev-server';
+
+const STEPS = 5;
+const TASK_QUEUE = 'step-latency';
+const { EventType } = temporal.api.enums.v1;
+
+const millis = (t: temporal.api.history.v1.IHistoryEvent['eventTime']): number =>
+  Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+async function main(): Promise<void> {
+  const runs = Number(process.argv[2] ?? 12);
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const server = await startDevServer();
+  const native = await NativeConnection.connect({ address: server.address });
+  const worker = await Worker.create({
+    connection: native,
+    taskQueue: TASK_QUEUE,
+    workflowsPath: require.resolve('./step-latency/workflow'),
+    activities: { async noop() {} },
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  try {
+    for (const [kind, gapMs] of [
+      ['back to back', 0],
+      ['1 s apart', 1000],
+    ] as const) {
+      const waits: number[] = [];
+      const walls: string[] = [];
+      for (let r = 0; r < runs; r += 1) {
+        await sleep(gapMs);
+        const workflowId = `steps-${gapMs}-${r}-${Date.now()}`;
+        const started = performance.now();
+        await client.workflow.execute('sequentialSteps', { taskQueue: TASK_QUEUE, workflowId, args: [STEPS] });
+        walls.push((performance.now() - started).toFixed(0));
+        const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+        events.forEach((e, i) => {
+          const next = events[i + 1];
+          if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED && next)
+            waits.push(millis(next.eventTime) - millis(e.eventTime));
+        });
+      }
+      process.stdout.write(
+        `${kind}: ${runs} workflows of ${STEPS} no-op activities, ms each: ${walls.join(' ')}; ` +
+          `workflow task scheduled → started, median ${median(waits).toFixed(1)} ms\n`,
+      );
+    }
+  } finally {
+    worker.shutdown();
+    await running;
+    await connection.close();
+    await native.close();
+    await server.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
