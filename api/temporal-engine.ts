@@ -54,6 +54,7 @@ import type {
   CallbackDeliveryOutcome,
   CreateOutcome,
   DeliveryOutcome,
+  GatewayRetryStatus,
   PaymentEngine,
   PaymentListPage,
   PaymentListRequest,
@@ -235,6 +236,26 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     });
   }
 
+  /**
+   * The gateway step being retried now, if any. `description` was taken before the state was queried, so a step it
+   * shows retrying may have succeeded since, with the state already past it (PROCESSED beside "retrying
+   * captureOrder"): only then is the payment described again, and the answer read from that later description (none
+   * when it cannot be had: the field is advice, the state is the answer).
+   */
+  async function retryingNow(
+    handle: WorkflowHandle,
+    description: Awaited<ReturnType<WorkflowHandle['describe']>>,
+  ): Promise<GatewayRetryStatus | undefined> {
+    const converter = client.options.loadedDataConverter;
+    if ((await gatewayRetryStatus(description.raw.pendingActivities, converter)) === undefined) return undefined;
+    try {
+      const later = await call('describe', () => handle.describe());
+      return await gatewayRetryStatus(later.raw.pendingActivities, converter);
+    } catch {
+      return undefined;
+    }
+  }
+
   async function get(ref: string): Promise<PaymentRecord | undefined> {
     const handle = handleOf(ref);
     let description: Awaited<ReturnType<WorkflowHandle['describe']>>;
@@ -272,7 +293,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
         await new Promise((resolve) => setTimeout(resolve, QUERY_RETRY_MS));
       }
     }
-    const gateway = await gatewayRetryStatus(description.raw.pendingActivities, client.options.loadedDataConverter);
+    const gateway = await retryingNow(handle, description);
     return { ...base, state, ...(gateway ? { gateway } : {}) };
   }
 

@@ -452,6 +452,42 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
     expect(sandbox.order(String(processed.order_id))?.captureCount).toBe(1);
   }, 60_000);
 
+  it('never pairs a state with a retry that ended after the read began (PROCESSED is not shown retrying captureOrder)', async () => {
+    const ref = `it-capdone-${Date.now()}`;
+    const created = await fastCall('POST', '/v1/payments', {
+      merchant_order_reference: ref,
+      amount: { value: 20_000, currency: 'INR' },
+      pre_auth: true,
+      card: card(CARDS.nativeOtp),
+    });
+    expect(created.body.status).toBe('AWAITING_OTP');
+    expect((await fastCall('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP })).body.status).toBe('AUTHORIZED');
+    sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
+    try {
+      const capture = await fastCall('POST', `/v1/payments/${ref}/capture`);
+      expect(capture.body.gateway).toMatchObject({ operation: 'captureOrder', retrying: true });
+      // A read whose describe sees the capture retrying, and whose query comes only once Plural is back and the
+      // capture has gone through: the moment a real read can fall into.
+      const client = new Client({ connection });
+      const getHandle = client.workflow.getHandle.bind(client.workflow);
+      client.workflow.getHandle = ((...args: Parameters<typeof getHandle>) => {
+        const handle = getHandle(...args);
+        const query = handle.query.bind(handle);
+        handle.query = (async (...q: Parameters<typeof query>) => {
+          sandbox.setFaults({ errorRate: 0, paths: [] });
+          await until(ref, (b) => b.status === 'PROCESSED', 'PROCESSED after the outage', fast);
+          return query(...q);
+        }) as typeof handle.query;
+        return handle;
+      }) as typeof client.workflow.getHandle;
+      const record = await createTemporalEngine({ client }).get(ref);
+      expect(record?.state.status).toBe('PROCESSED');
+      expect(record?.gateway).toBeUndefined();
+    } finally {
+      sandbox.setFaults({ errorRate: 0, paths: [] });
+    }
+  }, 60_000);
+
   it('reports the sandbox reachable on /readyz alongside the engine', async () => {
     const res = await fetch(`${fast.url}/readyz`);
     expect(res.status).toBe(200);
