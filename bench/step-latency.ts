@@ -1,15 +1,17 @@
 /**
  * What one workflow step (a workflow task, then an activity) costs in time on the official dev server, with no work in
- * either: a workflow of 5 no-op activities, run one at a time, back to back and then 1 s apart. Prints each run's
- * wall time and, per run kind, the median wait between a workflow task's scheduling and its start (from the history),
- * the part of a step that is neither our code nor the activity.
- *   npm run bench:step-latency -- [runs=12]
+ * either: a workflow of 5 no-op activities, run one at a time, back to back and then 1 s apart, on a dev server with
+ * Temporal's default transfer-queue poll rate (20 a second per shard) and on one as this project starts it
+ * (`DEV_DYNAMIC_CONFIG`, temporal-server/dev-server.ts). Prints each run's wall time and the median wait between a
+ * workflow task's scheduling and its start (from the history): the part of a step that is neither our code nor the
+ * activity.
+ *   npm run bench:step-latency -- [runs=10]
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { startDevServer } from '../temporal-server/dev-server';
+import { DEV_DYNAMIC_CONFIG, startDevServer } from '../temporal-server/dev-server';
 
 const STEPS = 5;
 const TASK_QUEUE = 'step-latency';
@@ -19,10 +21,9 @@ const millis = (t: temporal.api.history.v1.IHistoryEvent['eventTime']): number =
   Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-async function main(): Promise<void> {
-  const runs = Number(process.argv[2] ?? 12);
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const server = await startDevServer();
+/** Runs the workflows on one dev server started with `dynamicConfig`; prints one line per spacing. */
+async function measure(label: string, dynamicConfig: Record<string, unknown>, runs: number): Promise<void> {
+  const server = await startDevServer({ dynamicConfig });
   const native = await NativeConnection.connect({ address: server.address });
   const worker = await Worker.create({
     connection: native,
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
         });
       }
       process.stdout.write(
-        `${kind}: ${runs} workflows of ${STEPS} no-op activities, ms each: ${walls.join(' ')}; ` +
+        `${label}, ${kind}: ${runs} workflows of ${STEPS} no-op activities, ms each: ${walls.join(' ')}; ` +
           `workflow task scheduled → started, median ${median(waits).toFixed(1)} ms\n`,
       );
     }
@@ -65,6 +66,13 @@ async function main(): Promise<void> {
     await native.close();
     await server.stop();
   }
+}
+
+async function main(): Promise<void> {
+  const runs = Number(process.argv[2] ?? 10);
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  await measure('transfer queue polled 20/s (Temporal default)', { 'history.transferProcessorMaxPollRPS': 20 }, runs);
+  await measure(`as this project starts it (${JSON.stringify(DEV_DYNAMIC_CONFIG)})`, {}, runs);
 }
 
 main().catch((err: unknown) => {

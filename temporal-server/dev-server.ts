@@ -45,7 +45,10 @@ export interface DevServerOptions {
   ui?: false | { port?: number; ip?: string; codecEndpoint?: string };
   /** Custom search attributes registered at start. */
   searchAttributes?: readonly SearchAttributeSpec[];
-  /** `--dynamic-config-value KEY=VALUE` pairs (values are JSON). */
+  /**
+   * `--dynamic-config-value KEY=VALUE` pairs (values are JSON), on top of {@link DEV_DYNAMIC_CONFIG} (a key given here
+   * wins).
+   */
   dynamicConfig?: Readonly<Record<string, unknown>>;
   /** How long the server may take to answer. @default 60_000 */
   startTimeoutMs?: number;
@@ -61,6 +64,16 @@ export interface DevServerOptions {
  * flush (with the default rollback journal, Temporal's writes added about 90 ms to a payment's 7 gateway calls).
  */
 export const DEV_SQLITE_PRAGMAS: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'normal' };
+
+/**
+ * The dev server runs one history shard, and a shard reads its transfer queue (the tasks that hand workflow and
+ * activity tasks to matching) at most `history.transferProcessorMaxPollRPS` times a second, 20 by default: once the
+ * server has been busy for a moment, every workflow task and every non-eager activity task then waits up to 50 ms
+ * before a worker can take it (`npm run bench:step-latency`: 5 no-op activities back to back took 293–307 ms, and
+ * 39–57 ms at 1,000 polls a second). 200 caps that wait at 5 ms; 1,000 cost the server more CPU under load for no
+ * better latency (README, Benchmarks). A cluster spreads its workflows over hundreds of shards, each with its budget.
+ */
+export const DEV_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = { 'history.transferProcessorMaxPollRPS': 200 };
 
 /** A running dev server. */
 export interface RunningDevServer {
@@ -194,7 +207,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Ru
         ui,
         uiPort,
         searchAttributes,
-        dynamicConfig: options.dynamicConfig ?? {},
+        dynamicConfig: { ...DEV_DYNAMIC_CONFIG, ...options.dynamicConfig },
         logLevel: options.logLevel ?? 'warn',
       });
     } catch (err) {
@@ -315,7 +328,7 @@ async function startWithSdkDownload(
                 `${k}=${v}`,
               ])
             : []),
-          ...Object.entries(options.dynamicConfig ?? {}).flatMap(([k, v]) => [
+          ...Object.entries({ ...DEV_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([k, v]) => [
             '--dynamic-config-value',
             `${k}=${JSON.stringify(v)}`,
           ]),

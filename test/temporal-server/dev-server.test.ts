@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -64,6 +64,25 @@ describe('startDevServer: the official dev server in a child process', () => {
       await second.stop();
     }
   }, 60_000);
+
+  it('raises the transfer queue poll rate of its one history shard, unless told otherwise (DEV_DYNAMIC_CONFIG)', async () => {
+    // A stand-in CLI that records its arguments and exits: what the server would have been started with.
+    const argsFile = path.join(dir, 'args.txt');
+    const recorder = path.join(dir, 'recording-temporal');
+    writeFileSync(recorder, `#!/bin/sh\nprintf '%s\\n' "$@" > ${argsFile}\nexit 3\n`);
+    chmodSync(recorder, 0o755);
+    const startedWith = async (options: Parameters<typeof startDevServer>[0]): Promise<string> => {
+      await expect(startDevServer({ cliPath: recorder, startTimeoutMs: 10_000, ...options })).rejects.toThrow();
+      return readFileSync(argsFile, 'utf8');
+    };
+    expect(await startedWith({})).toContain('--dynamic-config-value\nhistory.transferProcessorMaxPollRPS=200\n');
+    const told = await startedWith({
+      dynamicConfig: { 'history.transferProcessorMaxPollRPS': 20, 'limit.maxIDLength': 255 },
+    });
+    expect(told).toContain('--dynamic-config-value\nhistory.transferProcessorMaxPollRPS=20\n');
+    expect(told).toContain('--dynamic-config-value\nlimit.maxIDLength=255\n');
+    expect(told).not.toContain('history.transferProcessorMaxPollRPS=200');
+  });
 
   it('fails with the server output when the executable exits before serving', async () => {
     const broken = path.join(dir, 'broken-temporal');
