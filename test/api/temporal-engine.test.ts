@@ -423,8 +423,9 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
     expect([200, 202]).toContain((await fastCall('POST', `/v1/payments/${ref}/cancel`)).status);
   }, 60_000);
 
-  it('answers a capture that Plural keeps failing with 202 and gateway.retrying on captureOrder', async () => {
-    const ref = `it-capdown-${Date.now()}`;
+  /** A pre-auth payment through the fast API, taken to AUTHORIZED with the right OTP while Plural answers. */
+  async function authorizedPayment(prefix: string): Promise<string> {
+    const ref = `${prefix}-${Date.now()}`;
     const created = await fastCall('POST', '/v1/payments', {
       merchant_order_reference: ref,
       amount: { value: 20_000, currency: 'INR' },
@@ -434,6 +435,11 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
     expect(created.body.status).toBe('AWAITING_OTP');
     expect(created.body.gateway).toBeNull();
     expect((await fastCall('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP })).body.status).toBe('AUTHORIZED');
+    return ref;
+  }
+
+  it('answers a capture that Plural keeps failing with 202 and gateway.retrying on captureOrder', async () => {
+    const ref = await authorizedPayment('it-capdown');
 
     sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
     let capture: Reply;
@@ -453,15 +459,7 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
   }, 60_000);
 
   it('never pairs a state with a retry that ended after the read began (PROCESSED is not shown retrying captureOrder)', async () => {
-    const ref = `it-capdone-${Date.now()}`;
-    const created = await fastCall('POST', '/v1/payments', {
-      merchant_order_reference: ref,
-      amount: { value: 20_000, currency: 'INR' },
-      pre_auth: true,
-      card: card(CARDS.nativeOtp),
-    });
-    expect(created.body.status).toBe('AWAITING_OTP');
-    expect((await fastCall('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP })).body.status).toBe('AUTHORIZED');
+    const ref = await authorizedPayment('it-capdone');
     sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
     try {
       const capture = await fastCall('POST', `/v1/payments/${ref}/capture`);
