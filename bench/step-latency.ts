@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { DEV_DYNAMIC_CONFIG, startDevServer } from '../temporal-server/dev-server';
+import { percentile } from './lib/stats';
 
 const STEPS = 5;
 const TASK_QUEUE = 'step-latency';
@@ -19,7 +20,11 @@ const { EventType } = temporal.api.enums.v1;
 
 const millis = (t: temporal.api.history.v1.IHistoryEvent['eventTime']): number =>
   Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const median = (xs: readonly number[]): number =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 
 /** Runs the workflows on one dev server started with `dynamicConfig`; prints one line per spacing. */
 async function measure(label: string, dynamicConfig: Record<string, unknown>, runs: number): Promise<void> {

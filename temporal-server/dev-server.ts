@@ -185,7 +185,13 @@ function killChildrenOnExit(): void {
  * @throws {TemporalBinaryError} when no CLI is found and the SDK's download fails too
  * @throws {Error} when the server exits or does not serve in time (the message ends with its last output lines)
  */
-export async function startDevServer(options: DevServerOptions = {}): Promise<RunningDevServer> {
+export async function startDevServer(given: DevServerOptions = {}): Promise<RunningDevServer> {
+  // The project's server settings, under what the caller asks for: the same whichever way the server starts.
+  const options = {
+    ...given,
+    sqlitePragmas: given.sqlitePragmas ?? DEV_SQLITE_PRAGMAS,
+    dynamicConfig: { ...DEV_DYNAMIC_CONFIG, ...given.dynamicConfig },
+  };
   const ip = options.ip ?? '127.0.0.1';
   const namespace = options.namespace ?? 'default';
   const searchAttributes = options.searchAttributes ?? [];
@@ -203,11 +209,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<Ru
         port,
         namespace,
         dbFile: options.dbFile,
-        sqlitePragmas: options.sqlitePragmas ?? DEV_SQLITE_PRAGMAS,
+        sqlitePragmas: options.sqlitePragmas,
         ui,
         uiPort,
         searchAttributes,
-        dynamicConfig: { ...DEV_DYNAMIC_CONFIG, ...options.dynamicConfig },
+        dynamicConfig: options.dynamicConfig,
         logLevel: options.logLevel ?? 'warn',
       });
     } catch (err) {
@@ -302,7 +308,7 @@ async function spawnDevServer(
 
 /** No CLI on this machine: let the SDK download one (needs the internet). */
 async function startWithSdkDownload(
-  options: DevServerOptions,
+  options: DevServerOptions & Required<Pick<DevServerOptions, 'sqlitePragmas' | 'dynamicConfig'>>,
   ip: string,
   namespace: string,
   searchAttributes: readonly SearchAttributeSpec[],
@@ -323,12 +329,9 @@ async function startWithSdkDownload(
         extraArgs: [
           ...(ui?.codecEndpoint !== undefined ? ['--ui-codec-endpoint', ui.codecEndpoint] : []),
           ...(options.dbFile !== undefined
-            ? Object.entries(options.sqlitePragmas ?? DEV_SQLITE_PRAGMAS).flatMap(([k, v]) => [
-                '--sqlite-pragma',
-                `${k}=${v}`,
-              ])
+            ? Object.entries(options.sqlitePragmas).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`])
             : []),
-          ...Object.entries({ ...DEV_DYNAMIC_CONFIG, ...options.dynamicConfig }).flatMap(([k, v]) => [
+          ...Object.entries(options.dynamicConfig).flatMap(([k, v]) => [
             '--dynamic-config-value',
             `${k}=${JSON.stringify(v)}`,
           ]),
