@@ -210,6 +210,10 @@ export function createApp(options: ApiOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  // The card vault's server, for workers in other processes: internal traffic with its own bearer token, answered
+  // before the merchant-facing stack (request log, metrics, the merchant routes), which has nothing to add to it.
+  if (options.cardVaultRouter) app.use(CARD_VAULT_MOUNT_PATH, options.cardVaultRouter);
+
   // Metrics and one log line per request: id, method, route template, status, duration. Never bodies or queries.
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
@@ -306,7 +310,6 @@ export function createApp(options: ApiOptions): express.Express {
   app.use(customerRoutes(ctx));
   app.use(gatewayEventRoutes(ctx));
   app.use(operationRoutes(ctx));
-  if (options.cardVaultRouter) app.use(CARD_VAULT_MOUNT_PATH, options.cardVaultRouter);
 
   app.use((req) => {
     throw notFound('route_not_found', `no such route for ${req.method}; see /openapi.json`);
