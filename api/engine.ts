@@ -99,7 +99,7 @@ export interface PaymentListRequest extends PaymentListFilters {
 
 /** One page of payments, newest first, and the token of the next one. */
 export interface PaymentListPage {
-  /** Each payment's summary as of its last status change (from the workflow's memo). */
+  /** Each payment's summary as of its last status change (its memo, with its search attributes laid over it). */
   payments: PaymentSummary[];
   /** Opaque to the API; undefined on the last page. A page may hold fewer than `limit` payments and still have one. */
   nextPageToken: Uint8Array | undefined;

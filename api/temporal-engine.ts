@@ -8,7 +8,7 @@ import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { temporal } from '@temporalio/proto';
-import type { SearchAttributePair } from '@temporalio/common';
+import type { SearchAttributePair, TypedSearchAttributes } from '@temporalio/common';
 import {
   callbackReceivedSignal,
   cancelUpdate,
@@ -33,6 +33,7 @@ import {
 } from '../workflows/definitions';
 import type {
   PaymentState,
+  PaymentStatus,
   PaymentSummary,
   PaymentWorkflowInput,
   RefundRecord,
@@ -169,6 +170,54 @@ export function stateFromSummary(workflowId: string, summary: PaymentSummary): P
 const isSummary = (value: unknown): value is PaymentSummary =>
   value !== null && typeof value === 'object' && typeof (value as { status?: unknown }).status === 'string';
 
+const STATUSES: ReadonlySet<string> = new Set(Object.values(PAYMENT_STATUS));
+
+/**
+ * The payment's summary as its memo and search attributes tell it together. A payment started with
+ * `summaryInSearchAttributes` keeps its status, Plural order id and last change in search attributes and rewrites the
+ * memo only when its amounts change, so the attributes win where they are set (the later of the two times for
+ * `updatedAt`: a refund updates the memo alone). For older payments both say the same.
+ */
+export function currentSummary(memo: PaymentSummary, attributes: TypedSearchAttributes | undefined): PaymentSummary {
+  const status = attributes?.get(SEARCH_ATTRIBUTE.PAYMENT_STATUS);
+  const orderId = attributes?.get(SEARCH_ATTRIBUTE.PLURAL_ORDER_ID);
+  const updatedAt = attributes?.get(SEARCH_ATTRIBUTE.UPDATED_AT);
+  const memoUpdatedMs = Date.parse(memo.updatedAt);
+  return {
+    ...memo,
+    ...(typeof status === 'string' && STATUSES.has(status) ? { status: status as PaymentStatus } : {}),
+    ...(typeof orderId === 'string' && orderId.length > 0 ? { pluralOrderId: orderId } : {}),
+    ...(updatedAt instanceof Date && !(updatedAt.getTime() <= memoUpdatedMs)
+      ? { updatedAt: updatedAt.toISOString() }
+      : {}),
+  };
+}
+
+/**
+ * How the payments this API starts write their visibility: search attributes given at start and upserted when they
+ * change, the summary's status, order id and last change in search attributes, the memo written at start by the API.
+ */
+export const START_FLAGS = { searchAttributeChangesOnly: true, summaryInSearchAttributes: true } as const;
+
+/** A new payment's summary, the memo it starts with. */
+export function startSummary(input: PaymentWorkflowInput): PaymentSummary {
+  const now = new Date().toISOString();
+  return {
+    merchantOrderReference: input.merchantOrderReference,
+    method: input.method.kind,
+    preAuth: input.preAuth,
+    status: PAYMENT_STATUS.CREATED,
+    pluralOrderId: undefined,
+    amount: input.amount,
+    amountCaptured: undefined,
+    amountRefunded: undefined,
+    ...(input.returnUrl !== undefined ? { returnUrl: input.returnUrl } : {}),
+    ...(input.merchantMetadata !== undefined ? { merchantMetadata: input.merchantMetadata } : {}),
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /** A new payment's search attributes, set at its start (the workflow upserts those that change afterwards). */
 export function startSearchAttributes(merchantOrderReference: string, merchantId: string): SearchAttributePair[] {
   return [
@@ -272,7 +321,8 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     const fromMemo = (cause: unknown): PaymentRecord => {
       if (!isSummary(summary))
         throw new EngineUnavailableError('no worker answered and the payment has no memo', cause);
-      return { ...base, state: stateFromSummary(description.workflowId, summary), stale: true };
+      const current = currentSummary(summary, description.typedSearchAttributes);
+      return { ...base, state: stateFromSummary(description.workflowId, current), stale: true };
     };
     const status = description.status.name;
     // A completed workflow returns its final state: no worker is needed to read it.
@@ -392,7 +442,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
       // STARTS_WITH is case-insensitive on SQLite: the reference is case-sensitive, so check it again here.
       if (request.referencePrefix !== undefined && !summary.merchantOrderReference.startsWith(request.referencePrefix))
         continue;
-      payments.push(summary);
+      payments.push(currentSummary(summary, info.typedSearchAttributes));
     }
     const next = response.nextPageToken;
     const nextPageToken =
@@ -405,28 +455,15 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
   return {
     async create(input: PaymentWorkflowInput, request, waitMs): Promise<CreateOutcome> {
       const ref = input.merchantOrderReference;
-      const summary: PaymentSummary = {
-        merchantOrderReference: ref,
-        method: input.method.kind,
-        preAuth: input.preAuth,
-        status: PAYMENT_STATUS.CREATED,
-        pluralOrderId: undefined,
-        amount: input.amount,
-        amountCaptured: undefined,
-        amountRefunded: undefined,
-        ...(input.returnUrl !== undefined ? { returnUrl: input.returnUrl } : {}),
-        ...(input.merchantMetadata !== undefined ? { merchantMetadata: input.merchantMetadata } : {}),
-        createdAt: new Date().toISOString(),
-        updatedAt: new Date().toISOString(),
-      };
       const startWorkflowOperation = new WithStartWorkflowOperation(PAYMENT_WORKFLOW_TYPE, {
         taskQueue,
         workflowId: paymentWorkflowId(ref, merchantId),
         // The merchant is this engine's, whatever the caller put in the input. The search attributes below are the
         // workflow's first: it upserts only those that change from them.
-        args: [{ ...input, merchantId, searchAttributeChangesOnly: true }],
-        // The memo answers reads before a worker first runs the payment (the workflow keeps it current after).
-        memo: { [FINGERPRINT_MEMO_KEY]: request.requestFingerprint, [PAYMENT_MEMO_KEY]: summary },
+        args: [{ ...input, merchantId, ...START_FLAGS }],
+        // The memo answers reads before a worker first runs the payment; with the search attributes the workflow keeps
+        // current, it answers them when no worker does.
+        memo: { [FINGERPRINT_MEMO_KEY]: request.requestFingerprint, [PAYMENT_MEMO_KEY]: startSummary(input) },
         // Searchable from the start, before a worker first runs it (the workflow upserts those that change).
         typedSearchAttributes: startSearchAttributes(ref, merchantId),
         // A running payment takes the Update (its validator compares the requests); an ended one is never restarted.

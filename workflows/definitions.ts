@@ -152,7 +152,7 @@ export const NEXT_ACTION = {
 export type NextAction = (typeof NEXT_ACTION)[keyof typeof NEXT_ACTION];
 
 // ---------------------------------------------------------------------------------------------------------------
-// Search attributes (Keyword; register them on the namespace before starting workers)
+// Search attributes (register them on the namespace before starting workers: the worker adds missing ones)
 // ---------------------------------------------------------------------------------------------------------------
 
 export const SEARCH_ATTRIBUTE = {
@@ -163,6 +163,11 @@ export const SEARCH_ATTRIBUTE = {
   PARKED_OPERATION: defineSearchAttributeKey('PaymentParkedOperation', SearchAttributeType.KEYWORD),
   /** The merchant account the payment belongs to (`MerchantId = "acme"` in the Temporal UI). */
   MERCHANT_ID: defineSearchAttributeKey('MerchantId', SearchAttributeType.KEYWORD),
+  /**
+   * When the payment last changed (its `updatedAt`), upserted with each status change by payments started with
+   * {@link PaymentWorkflowInput.summaryInSearchAttributes}; absent before the first change.
+   */
+  UPDATED_AT: defineSearchAttributeKey('PaymentUpdatedAt', SearchAttributeType.DATETIME),
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -397,6 +402,15 @@ export interface PaymentWorkflowInput {
    * not `patched()`, whose marker would itself upsert the `TemporalChangeVersion` attribute: the write this saves.
    */
   searchAttributeChangesOnly?: boolean;
+  /**
+   * The payment's summary is split between search attributes and memo: its status, Plural order id and last change
+   * (`PaymentUpdatedAt`) are search attributes, and the memo is written again only when the rest of the summary
+   * changes (the amounts captured and refunded). Readers lay the attributes over the memo (api/temporal-engine.ts).
+   * The Plural order id waits for the payment's next move, so that it costs no visibility write of its own. Set by
+   * the API, with {@link searchAttributeChangesOnly}, for every payment it starts; absent in payments started before
+   * it existed, which replay writing the memo at every move.
+   */
+  summaryInSearchAttributes?: boolean;
   /**
    * Set only by the workflow itself when a PROCESSED payment waiting out its refund window continues as new: the
    * state it carries on with (the new run skips straight to the refund window).

@@ -54,6 +54,12 @@ export class Payment {
   readonly merchantId: string;
   /** Upserts carry changed search attributes only ({@link PaymentWorkflowInput.searchAttributeChangesOnly}). */
   private readonly searchAttributeChangesOnly: boolean;
+  /** Status, order id and last change in search attributes, the rest in the memo ({@link PaymentWorkflowInput.summaryInSearchAttributes}). */
+  private readonly summaryInSearchAttributes: boolean;
+  /** The memo's own part of the summary as last written (`summaryInSearchAttributes`); undefined: not written by this run. */
+  private memoWritten: string | undefined;
+  /** Changed since this run started (`PaymentUpdatedAt` is stated from then on, never in the first task). */
+  private touched = false;
   /** Business counters (workflows/metrics.ts): not called while replaying, counted once per run by the worker. */
   readonly metrics: PaymentMetrics = paymentMetrics();
 
@@ -89,6 +95,7 @@ export class Payment {
     this.method = input.method;
     this.merchantId = input.merchantId ?? DEFAULT_MERCHANT_ID;
     this.searchAttributeChangesOnly = input.searchAttributeChangesOnly === true;
+    this.summaryInSearchAttributes = input.summaryInSearchAttributes === true;
     if (input.continued) {
       // The next run of a payment in its refund window: it carries on with the state the last run left.
       this.s = JSON.parse(JSON.stringify(input.continued.state)) as PaymentState;
@@ -131,6 +138,8 @@ export class Payment {
       createdAt: workflowInfo().startTime.toISOString(),
       updatedAt: isoAt(nowMs()),
     };
+    // The API wrote the memo as the payment started: amounts not yet taken.
+    if (this.summaryInSearchAttributes) this.memoWritten = this.memoPart();
   }
 
   get status(): PaymentStatus {
@@ -163,6 +172,7 @@ export class Payment {
 
   touch(): void {
     this.s.updatedAt = isoAt(nowMs());
+    this.touched = true;
   }
 
   /** Adds an audit entry that changes no status. */
@@ -185,6 +195,9 @@ export class Payment {
       ...(s.pluralOrderId === undefined ? [] : [{ key: SEARCH_ATTRIBUTE.PLURAL_ORDER_ID, value: s.pluralOrderId }]),
       { key: SEARCH_ATTRIBUTE.PARKED_OPERATION, value: s.parked?.operation ?? 'none' },
       { key: SEARCH_ATTRIBUTE.MERCHANT_ID, value: this.merchantId },
+      ...(this.summaryInSearchAttributes && this.touched
+        ? [{ key: SEARCH_ATTRIBUTE.UPDATED_AT, value: new Date(s.updatedAt) }]
+        : []),
     ];
     if (!this.searchAttributeChangesOnly) {
       upsertSearchAttributes(wanted);
@@ -192,7 +205,7 @@ export class Payment {
     }
     // The execution's attributes as started and upserted since (the SDK keeps workflowInfo current on each upsert).
     const current = workflowInfo().typedSearchAttributes;
-    const changed = wanted.filter((pair) => current.get(pair.key) !== pair.value);
+    const changed = wanted.filter((pair) => !sameValue(current.get(pair.key), pair.value));
     if (changed.length > 0) upsertSearchAttributes(changed);
   }
 
@@ -230,7 +243,7 @@ export class Payment {
     this.s.audit.push({ from, to, cause, at: isoAt(nowMs()) });
     this.touch();
     this.upsertSearchAttributes();
-    this.upsertMemo();
+    this.syncMemo();
     // The SDK's workflow logger adds workflowId, runId and workflowType, and stays silent while replaying.
     log.info('payment status changed', { from, to, cause });
     if (isTerminal(to)) this.metrics.completed(to, this.method.kind);
@@ -252,8 +265,26 @@ export class Payment {
   setOrderId(orderId: string): void {
     if (this.s.pluralOrderId === orderId) return;
     this.s.pluralOrderId = orderId;
+    // With the summary in search attributes the id goes with the payment's next move (AWAITING_OTP, the challenge
+    // page, a failure, a parked step): nothing routes by it before then, since callbacks come from the customer's
+    // return from a page the payment has moved to hand out, and refund events after the capture.
+    if (this.summaryInSearchAttributes) return;
     this.upsertSearchAttributes();
     this.upsertMemo();
+  }
+
+  /**
+   * Keeps the memo current after the summary changed: the whole summary each time, or, with the summary in search
+   * attributes, only when its memo part (the amounts taken) changed since this run last wrote it.
+   */
+  syncMemo(): void {
+    if (this.summaryInSearchAttributes && this.memoWritten === this.memoPart()) return;
+    this.upsertMemo();
+  }
+
+  /** The part of the summary only the memo holds and that changes: the amounts captured and refunded. */
+  private memoPart(): string {
+    return JSON.stringify([this.s.amountCaptured ?? null, this.s.amountRefunded ?? null]);
   }
 
   /**
@@ -278,6 +309,7 @@ export class Payment {
       updatedAt: s.updatedAt,
     };
     upsertMemo({ [PAYMENT_MEMO_KEY]: summary });
+    if (this.summaryInSearchAttributes) this.memoWritten = this.memoPart();
   }
 
   /**
@@ -495,4 +527,10 @@ export class Payment {
       savedCard: s.savedCard === undefined ? undefined : { ...s.savedCard },
     };
   }
+}
+
+/** Whether a search attribute's current value is `wanted` (a Datetime's by its instant, not its identity). */
+function sameValue(current: unknown, wanted: unknown): boolean {
+  if (current instanceof Date && wanted instanceof Date) return current.getTime() === wanted.getTime();
+  return current === wanted;
 }

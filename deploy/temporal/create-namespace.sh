@@ -24,11 +24,14 @@ if ! temporal operator namespace describe --namespace "$TEMPORAL_NAMESPACE" >/de
 fi
 
 # Keep in step with SEARCH_ATTRIBUTE in workflows/definitions.ts (test/deploy checks it).
-for name in PaymentStatus MerchantOrderReference PluralOrderId PaymentParkedOperation MerchantId; do
+for spec in PaymentStatus:Keyword MerchantOrderReference:Keyword PluralOrderId:Keyword PaymentParkedOperation:Keyword \
+  MerchantId:Keyword PaymentUpdatedAt:Datetime; do
+  name="${spec%%:*}"
+  type="${spec#*:}"
   if temporal operator search-attribute list --namespace "$TEMPORAL_NAMESPACE" | grep -qw "$name"; then
     echo "search attribute $name exists"
   else
-    temporal operator search-attribute create --namespace "$TEMPORAL_NAMESPACE" --name "$name" --type Keyword
+    temporal operator search-attribute create --namespace "$TEMPORAL_NAMESPACE" --name "$name" --type "$type"
   fi
 done
 echo "namespace $TEMPORAL_NAMESPACE is ready"

@@ -657,6 +657,43 @@ describe('merchant actions as Updates over the real engine', () => {
     await call('POST', `/v1/payments/${ref}/cancel`, {});
   }, 60_000);
 
+  it('reads a moved payment from its search attributes over the memo, in stale reads and in lists', async () => {
+    // The workflow writes its memo again only when amounts move; status, order id and last change are search
+    // attributes. A payment at AWAITING_OTP still has the API's memo (CREATED, no order id) underneath.
+    const ref = `it-summary-${Date.now()}`;
+    const created = await call('POST', '/v1/payments', {
+      merchant_order_reference: ref,
+      amount: { value: 6_100, currency: 'INR' },
+      card: card(CARDS.nativeOtp),
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.status).toBe('AWAITING_OTP');
+    const orderId = created.body.order_id as string;
+    expect(orderId).toEqual(expect.any(String));
+    const client = new Client({ connection });
+    const described = await client.workflow.getHandle(paymentWorkflowId(ref)).describe();
+    expect(described.memo?.payment).toMatchObject({ status: 'CREATED' });
+    // A read no worker answers (every query refused): stale, and as the search attributes say.
+    const getHandle = client.workflow.getHandle.bind(client.workflow);
+    client.workflow.getHandle = ((...args: Parameters<typeof getHandle>) => {
+      const handle = getHandle(...args);
+      handle.query = () => Promise.reject(new Error('no worker'));
+      return handle;
+    }) as typeof client.workflow.getHandle;
+    const engine = createTemporalEngine({ client, queryTimeoutMs: 300 });
+    const record = await engine.get(ref);
+    expect(record).toMatchObject({ stale: true, state: { status: 'AWAITING_OTP', pluralOrderId: orderId } });
+    expect(Date.parse(record!.state.updatedAt)).toBeGreaterThan(Date.parse(record!.state.createdAt));
+    // The list reads visibility (a moment behind): the same summary once it has caught up.
+    const listed = await waitFor('the payment listed at AWAITING_OTP', async () => {
+      const page = await engine.list({ limit: 5, referencePrefix: ref });
+      const summary = page.payments.find((p) => p.merchantOrderReference === ref);
+      return summary?.status === 'AWAITING_OTP' ? summary : undefined;
+    });
+    expect(listed).toMatchObject({ pluralOrderId: orderId, amount: { value: 6_100, currency: 'INR' } });
+    await call('POST', `/v1/payments/${ref}/cancel`, {});
+  }, 60_000);
+
   it('answers reads from the memo, marked stale, when no worker answers', async () => {
     // An API whose payments go to a task queue no worker polls: nothing answers the Update or the query.
     const idle = await startApiServer({

@@ -385,8 +385,11 @@ describe('docker-compose.yml', () => {
   it('creates the namespace with every payment search attribute', () => {
     expect(searchAttributeProblems(NAMESPACE_SCRIPT)).toEqual([]);
     expect(searchAttributeProblems(NAMESPACE_SCRIPT.replaceAll('PluralOrderId', 'OrderId'))).toEqual([
-      'create-namespace.sh does not create search attribute PluralOrderId',
+      'create-namespace.sh does not create search attribute PluralOrderId as Keyword',
     ]);
+    expect(
+      searchAttributeProblems(NAMESPACE_SCRIPT.replace('PaymentUpdatedAt:Datetime', 'PaymentUpdatedAt:Keyword')),
+    ).toEqual(['create-namespace.sh does not create search attribute PaymentUpdatedAt as Datetime']);
   });
 
   it('follows the current Temporal pattern: server and admin-tools images, no auto-setup', () => {

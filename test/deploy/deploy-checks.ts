@@ -18,6 +18,7 @@ import {
 } from '../../config';
 import { CARD_VAULT_MOUNT_PATH } from '../../api/app';
 import { SEARCH_ATTRIBUTE } from '../../workflows/definitions';
+import type { SearchAttributeType } from '@temporalio/common';
 
 /** Repository root. */
 export const ROOT = path.join(__dirname, '..', '..');
@@ -616,9 +617,20 @@ export function startOrderProblems(doc: Compose): string[] {
 /** The namespace job creates every search attribute the workflows upsert, as Keyword. */
 export function searchAttributeProblems(script: string): string[] {
   return Object.values(SEARCH_ATTRIBUTE)
-    .filter((key) => !new RegExp(`\\b${key.name}\\b`).test(script))
-    .map((key) => `create-namespace.sh does not create search attribute ${key.name}`);
+    .filter((key) => !new RegExp(`\\b${key.name}:${CLI_TYPE[key.type]}\\b`).test(script))
+    .map((key) => `create-namespace.sh does not create search attribute ${key.name} as ${CLI_TYPE[key.type]}`);
 }
+
+/** The Temporal CLI's `--type` of each search attribute type. */
+const CLI_TYPE: Record<SearchAttributeType, string> = {
+  TEXT: 'Text',
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // Dockerfile

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import type { WorkflowBundle } from '@temporalio/worker';
 import express from 'express';
@@ -169,6 +170,14 @@ describe('createPaymentWorker (in-process)', () => {
   }, 120_000);
 
   it('registers the payment search attributes once, and finds them there the next time', async () => {
+    const PAYMENT_ATTRIBUTES = [
+      'PaymentStatus',
+      'MerchantOrderReference',
+      'PluralOrderId',
+      'PaymentParkedOperation',
+      'MerchantId',
+      'PaymentUpdatedAt',
+    ];
     // A server of its own, started without the payment search attributes (the shared one has them registered).
     const server = await startOwnDevServer({ searchAttributes: [] });
     const nativeConnection = await NativeConnection.connect({ address: server.address });
@@ -176,20 +185,16 @@ describe('createPaymentWorker (in-process)', () => {
     try {
       const first = await ensureSearchAttributes(nativeConnection, 'default', logger);
       expect(first).toEqual({
-        added: ['PaymentStatus', 'MerchantOrderReference', 'PluralOrderId', 'PaymentParkedOperation', 'MerchantId'],
+        added: PAYMENT_ATTRIBUTES,
         mismatched: [],
       });
       const second = await ensureSearchAttributes(nativeConnection, 'default', logger);
       expect(second).toEqual({ added: [], mismatched: [] });
       const listed = await nativeConnection.operatorService.listSearchAttributes({ namespace: 'default' });
-      expect(Object.keys(listed.customAttributes ?? {})).toEqual(
-        expect.arrayContaining([
-          'PaymentStatus',
-          'MerchantOrderReference',
-          'PluralOrderId',
-          'PaymentParkedOperation',
-          'MerchantId',
-        ]),
+      expect(Object.keys(listed.customAttributes ?? {})).toEqual(expect.arrayContaining(PAYMENT_ATTRIBUTES));
+      // The time of the last move is a Datetime, so that it sorts and compares as one.
+      expect(listed.customAttributes?.PaymentUpdatedAt).toBe(
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
       );
     } finally {
       await nativeConnection.close();

@@ -20,8 +20,10 @@ import {
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 import { temporal } from '@temporalio/proto';
-import { DEFAULT_MERCHANT_ID } from '../../workflows/definitions';
-import type { PaymentWorkflowInput } from '../../workflows/definitions';
+import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
+import { currentSummary } from '../../api/temporal-engine';
+import { DEFAULT_MERCHANT_ID, PAYMENT_MEMO_KEY, SEARCH_ATTRIBUTE } from '../../workflows/definitions';
+import type { PaymentSummary, PaymentWorkflowInput } from '../../workflows/definitions';
 
 let fx: Fixture;
 
@@ -256,21 +258,65 @@ describe('pre-auth capture and cancel', () => {
     );
   }
 
-  it('started as the API starts it, upserts only the search attributes that change', async () => {
+  /** The memo's payment summary after each memo write of the history, in order. */
+  async function memoWrites(handle: PaymentHandle): Promise<PaymentSummary[]> {
+    const { EventType } = temporal.api.enums.v1;
+    const converter = fx.env.client.options.loadedDataConverter;
+    const events = (await handle.fetchHistory()).events ?? [];
+    const written = events.flatMap((e) =>
+      e.eventType === EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED
+        ? [e.workflowPropertiesModifiedEventAttributes?.upsertedMemo?.fields?.[PAYMENT_MEMO_KEY]]
+        : [],
+    );
+    return Promise.all(
+      written.map(async (payload) => (await decodeOptionalSinglePayload<PaymentSummary>(converter, payload))!),
+    );
+  }
+
+  it('started as the API starts it, writes only what changed: the status and its time, the memo when amounts move', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId, state } = await authorized(CARDS.nativeOtp, {}, 20_000, true);
-      // Nothing in the first task (the start holds the attributes); then the order id, and the status at each move.
-      expect(await upserts(handle)).toEqual([
-        { keys: ['PluralOrderId'], afterFirstTask: true },
-        { keys: ['PaymentStatus'], afterFirstTask: true },
-        { keys: ['PaymentStatus'], afterFirstTask: true },
+      // Nothing in the first task (the start holds the attributes and the memo); the order id goes with the first
+      // move (AWAITING_OTP), then the status and its time at each move.
+      expect((await upserts(handle)).map((u) => ({ ...u, keys: u.keys.sort() }))).toEqual([
+        { keys: ['PaymentStatus', 'PaymentUpdatedAt', 'PluralOrderId'], afterFirstTask: true },
+        { keys: ['PaymentStatus', 'PaymentUpdatedAt'], afterFirstTask: true },
       ]);
-      expect((await handle.describe()).searchAttributes).toMatchObject({
+      const described = await handle.describe();
+      expect(described.searchAttributes).toMatchObject({
         PaymentStatus: ['AUTHORIZED'],
         MerchantOrderReference: [state.merchantOrderReference],
         PluralOrderId: [orderId],
         PaymentParkedOperation: ['none'],
         MerchantId: [DEFAULT_MERCHANT_ID],
+      });
+      // No amount taken yet: the memo is still the API's, and readers lay the attributes over it.
+      expect(await memoWrites(handle)).toEqual([]);
+      const memo = described.memo?.[PAYMENT_MEMO_KEY] as PaymentSummary;
+      expect([memo.status, memo.pluralOrderId]).toEqual(['CREATED', undefined]);
+      expect(currentSummary(memo, described.typedSearchAttributes)).toEqual({
+        ...memo,
+        status: 'AUTHORIZED',
+        pluralOrderId: orderId,
+        updatedAt: described.typedSearchAttributes.get(SEARCH_ATTRIBUTE.UPDATED_AT)?.toISOString(),
+      });
+      expect(Date.parse(currentSummary(memo, described.typedSearchAttributes).updatedAt)).toBeGreaterThan(
+        Date.parse(memo.updatedAt),
+      );
+
+      // The capture moves money: one memo write, with the amount Plural took.
+      expect((await capture(handle, 'api-start')).outcome).toBe('CAPTURED');
+      const writes = await memoWrites(handle);
+      expect(writes.map((w) => [w.status, w.amountCaptured])).toEqual([
+        ['PROCESSED', { value: 5000, currency: 'INR' }],
+      ]);
+      const after = await handle.describe();
+      expect(after.searchAttributes.PaymentStatus).toEqual(['PROCESSED']);
+      expect(
+        currentSummary(after.memo?.[PAYMENT_MEMO_KEY] as PaymentSummary, after.typedSearchAttributes),
+      ).toMatchObject({
+        status: 'PROCESSED',
+        amountCaptured: { value: 5000, currency: 'INR' },
       });
     });
   });

@@ -15,7 +15,7 @@ import { createActivities } from '../../activities';
 import type { CardVault, PaymentActivities } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
 import { webhookSignalOf } from '../../api/gateway-events';
-import { startSearchAttributes } from '../../api/temporal-engine';
+import { START_FLAGS, startSearchAttributes, startSummary } from '../../api/temporal-engine';
 import type { PluralClient } from '../../plural-client';
 import { parseWebhookBody, verifyWebhook } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
@@ -28,6 +28,7 @@ import {
   operatorRetryUpdate,
   refundUpdate,
   submitOtpUpdate,
+  PAYMENT_MEMO_KEY,
   PAYMENT_TASK_QUEUE,
   paymentWorkflowId,
   webhookReceivedSignal,
@@ -308,9 +309,9 @@ export function putCard(vault: CardVault, number: string, cvv = CVV): Promise<st
 export type PaymentHandle = WorkflowHandle<typeof paymentWorkflow>;
 
 /**
- * Starts the payment workflow for `input`; `asTheApiStartsIt`: with its search attributes at start and
- * `searchAttributeChangesOnly`, as api/temporal-engine.ts starts every payment (without: as payments started before
- * that flag existed).
+ * Starts the payment workflow for `input`; `asTheApiStartsIt`: with its search attributes, memo and input flags
+ * (`START_FLAGS`) as api/temporal-engine.ts starts every payment (without: as payments started before those flags
+ * existed).
  */
 export async function startPayment(
   fx: Fixture,
@@ -323,7 +324,8 @@ export async function startPayment(
     workflowId: paymentWorkflowId(input.merchantOrderReference),
     ...(asTheApiStartsIt
       ? {
-          args: [{ ...input, searchAttributeChangesOnly: true }],
+          args: [{ ...input, ...START_FLAGS }],
+          memo: { [PAYMENT_MEMO_KEY]: startSummary(input) },
           typedSearchAttributes: startSearchAttributes(input.merchantOrderReference, merchantId),
         }
       : { args: [input] }),

@@ -124,7 +124,7 @@ async function checkPendingRefunds(run: PaymentRun): Promise<void> {
     const order = await steps.lookup(record.refundOrderId ?? '');
     if (order && payment.settleRefund(record, order.status) !== undefined) changed = true;
   }
-  if (changed) payment.upsertMemo();
+  if (changed) payment.syncMemo();
 }
 
 /**
@@ -173,7 +173,7 @@ async function merchantRefund(
     payment.note(
       `refund ${ref} of ${record.amount.value} taken by Plural as order ${refund.refundOrderId} (${refund.status})`,
     );
-    if (payment.settleRefund(record, refund.status) !== undefined) payment.upsertMemo();
+    if (payment.settleRefund(record, refund.status) !== undefined) payment.syncMemo();
     else if (record.status === 'PENDING') payment.announceRefund(record);
     reply('REFUNDED');
     return;
