@@ -80,6 +80,9 @@ export interface BenchReport {
   errors: { part: string; message: string }[];
 }
 
+/** Engine ÷ floor with two decimals: the differences worth reading are a few hundredths. */
+const ratio = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(2));
+
 const TARGETS = {
   paymentsPerSecond: 100,
   engineOverFloor: 0.8,
@@ -168,7 +171,7 @@ function engineTables(e: EngineBenchResult): string[] {
                   p.notAnswered,
                   p.failed,
                   p.paymentsPerSecond,
-                  i === 0 ? formatNumber(t.engineOverFloor ?? NaN) : '',
+                  i === 0 ? ratio(t.engineOverFloor) : '',
                   cpu(p, 'api'),
                   cpu(p, 'worker'),
                   name === 'floor' ? '' : formatNumber(cpu(p, 'sandbox')),
@@ -315,7 +318,7 @@ function summary(r: BenchReport): string {
   rows.push([
     `engine ÷ floor payments/s (concurrency ${ratios.map((t) => t.concurrency).join('/') || '-'})`,
     `≥ ${TARGETS.engineOverFloor}`,
-    ratios.map((t) => formatNumber(t.engineOverFloor ?? NaN)).join(' / ') || '-',
+    ratios.map((t) => ratio(t.engineOverFloor)).join(' / ') || '-',
   ]);
   for (const w of r.workerMemory ?? []) {
     rows.push([
