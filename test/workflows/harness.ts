@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
@@ -141,8 +142,10 @@ export class WebhookReceiver {
     if (this.forward) {
       try {
         await this.env.client.workflow.getHandle(paymentWorkflowId(reference)).signal(webhookReceivedSignal, signal);
-      } catch {
-        return 200; // workflow already closed: acknowledge, as the API does
+      } catch (err) {
+        // Workflow already closed: acknowledge, as the API does. Anything else (Temporal slow or busy under load) is a
+        // 503, as the API answers, so that the sandbox delivers the event again rather than it being lost.
+        return err instanceof WorkflowNotFoundError ? 200 : 503;
       }
     }
     return 200;
