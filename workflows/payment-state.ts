@@ -54,9 +54,12 @@ export class Payment {
   readonly merchantId: string;
   /** Upserts carry changed search attributes only ({@link PaymentWorkflowInput.searchAttributeChangesOnly}). */
   private readonly searchAttributeChangesOnly: boolean;
-  /** Status, order id and last change in search attributes, the rest in the memo ({@link PaymentWorkflowInput.summaryInSearchAttributes}). */
+  /**
+   * Status, order id and last change in search attributes, the rest in the memo
+   * ({@link PaymentWorkflowInput.summaryInSearchAttributes}).
+   */
   private readonly summaryInSearchAttributes: boolean;
-  /** The memo's own part of the summary as last written (`summaryInSearchAttributes`); undefined: not written by this run. */
+  /** The memo's own part of the summary as last written (`summaryInSearchAttributes`); undefined: not by this run. */
   private memoWritten: string | undefined;
   /** Changed since this run started (`PaymentUpdatedAt` is stated from then on, never in the first task). */
   private touched = false;
