@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
+import type { SearchAttributeType } from '@temporalio/common';
 import { parse } from 'yaml';
 import {
   CODEC_SERVER_DEFAULTS,
@@ -18,7 +19,6 @@ import {
 } from '../../config';
 import { CARD_VAULT_MOUNT_PATH } from '../../api/app';
 import { SEARCH_ATTRIBUTE } from '../../workflows/definitions';
-import type { SearchAttributeType } from '@temporalio/common';
 
 /** Repository root. */
 export const ROOT = path.join(__dirname, '..', '..');
@@ -614,7 +614,7 @@ export function startOrderProblems(doc: Compose): string[] {
   return problems;
 }
 
-/** The namespace job creates every search attribute the workflows upsert, as Keyword. */
+/** The namespace job creates every search attribute the workflows upsert, each with its type. */
 export function searchAttributeProblems(script: string): string[] {
   return Object.values(SEARCH_ATTRIBUTE)
     .filter((key) => !new RegExp(`\\b${key.name}:${CLI_TYPE[key.type]}\\b`).test(script))
