@@ -91,6 +91,22 @@ function until(
   );
 }
 
+/**
+ * A Temporal client whose workflow handles send every query through `around` (given the real query to call or not):
+ * a read that races a workflow's progress, or one that no worker answers.
+ */
+function clientQuerying(around: (query: () => Promise<unknown>) => Promise<unknown>): Client {
+  const client = new Client({ connection });
+  const getHandle = client.workflow.getHandle.bind(client.workflow);
+  client.workflow.getHandle = ((...args: Parameters<typeof getHandle>) => {
+    const handle = getHandle(...args);
+    const query = handle.query.bind(handle);
+    handle.query = ((...q: Parameters<typeof query>) => around(() => query(...q))) as typeof handle.query;
+    return handle;
+  }) as typeof client.workflow.getHandle;
+  return client;
+}
+
 /** The text of every payload in a history (base64 `data` decoded). */
 function payloadText(history: unknown): string {
   return [...JSON.stringify(history).matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)]
@@ -466,18 +482,11 @@ describe('the API while Plural fails, over the real engine (the sandbox’s faul
       expect(capture.body.gateway).toMatchObject({ operation: 'captureOrder', retrying: true });
       // A read whose describe sees the capture retrying, and whose query comes only once Plural is back and the
       // capture has gone through: the moment a real read can fall into.
-      const client = new Client({ connection });
-      const getHandle = client.workflow.getHandle.bind(client.workflow);
-      client.workflow.getHandle = ((...args: Parameters<typeof getHandle>) => {
-        const handle = getHandle(...args);
-        const query = handle.query.bind(handle);
-        handle.query = (async (...q: Parameters<typeof query>) => {
-          sandbox.setFaults({ errorRate: 0, paths: [] });
-          await until(ref, (b) => b.status === 'PROCESSED', 'PROCESSED after the outage', fast);
-          return query(...q);
-        }) as typeof handle.query;
-        return handle;
-      }) as typeof client.workflow.getHandle;
+      const client = clientQuerying(async (query) => {
+        sandbox.setFaults({ errorRate: 0, paths: [] });
+        await until(ref, (b) => b.status === 'PROCESSED', 'PROCESSED after the outage', fast);
+        return query();
+      });
       const record = await createTemporalEngine({ client }).get(ref);
       expect(record?.state.status).toBe('PROCESSED');
       expect(record?.gateway).toBeUndefined();
@@ -630,18 +639,11 @@ describe('merchant actions as Updates over the real engine', () => {
   it('asks a worker again, once, when it refused the query (as one does rather than run a payment outside a task)', async () => {
     // workflows/task-boundary.ts: a worker refuses a query it could only answer by applying events outside a workflow
     // task. Here the first query fails as such a refusal would; the read asks again and answers fresh.
-    const client = new Client({ connection });
     let queries = 0;
-    const getHandle = client.workflow.getHandle.bind(client.workflow);
-    client.workflow.getHandle = ((...args: Parameters<typeof getHandle>) => {
-      const handle = getHandle(...args);
-      const query = handle.query.bind(handle);
-      handle.query = ((...q: Parameters<typeof query>) => {
-        queries += 1;
-        return queries === 1 ? Promise.reject(new Error('Encoded failure')) : query(...q);
-      }) as typeof handle.query;
-      return handle;
-    }) as typeof client.workflow.getHandle;
+    const client = clientQuerying((query) => {
+      queries += 1;
+      return queries === 1 ? Promise.reject(new Error('Encoded failure')) : query();
+    });
     const engine = createTemporalEngine({ client, queryTimeoutMs: 3_000 });
     const ref = `it-requery-${Date.now()}`;
     const created = await call('POST', '/v1/payments', {
@@ -670,16 +672,11 @@ describe('merchant actions as Updates over the real engine', () => {
     expect(created.body.status).toBe('AWAITING_OTP');
     const orderId = created.body.order_id as string;
     expect(orderId).toEqual(expect.any(String));
-    const client = new Client({ connection });
+    // Through a client whose queries no worker answers (every one refused).
+    const client = clientQuerying(() => Promise.reject(new Error('no worker')));
     const described = await client.workflow.getHandle(paymentWorkflowId(ref)).describe();
     expect(described.memo?.payment).toMatchObject({ status: 'CREATED' });
-    // A read no worker answers (every query refused): stale, and as the search attributes say.
-    const getHandle = client.workflow.getHandle.bind(client.workflow);
-    client.workflow.getHandle = ((...args: Parameters<typeof getHandle>) => {
-      const handle = getHandle(...args);
-      handle.query = () => Promise.reject(new Error('no worker'));
-      return handle;
-    }) as typeof client.workflow.getHandle;
+    // The read is stale, and says what the search attributes say.
     const engine = createTemporalEngine({ client, queryTimeoutMs: 300 });
     const record = await engine.get(ref);
     expect(record).toMatchObject({ stale: true, state: { status: 'AWAITING_OTP', pluralOrderId: orderId } });
