@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_BUNDLE_CACHE_DIR } from '../dev/workflow-bundle';
 import { apiClient, startStackProcess } from '../test/e2e/stack-process';
+import { NATIVE_OTP_CARD, SANDBOX_OTP } from './lib/merchant';
 
 /** One start of the stack: ms to its READY line and to a first PROCESSED payment, and where the bundle came from. */
 export interface FirstPaymentRun {
@@ -48,10 +49,10 @@ export async function firstPaymentOnce(run: number, cold: boolean): Promise<Firs
       merchant_order_reference: reference,
       amount: { value: 10_000, currency: 'INR' },
       pre_auth: false,
-      card: { number: '4012001037141112', name: 'Bench', expiry_month: '12', expiry_year: '2035', cvv: '739' },
+      card: NATIVE_OTP_CARD,
     });
     await reach(created, 'AWAITING_OTP');
-    await reach(await call('POST', `/v1/payments/${reference}/otp`, { otp: '123456' }), 'PROCESSED');
+    await reach(await call('POST', `/v1/payments/${reference}/otp`, { otp: SANDBOX_OTP }), 'PROCESSED');
     return { readyMs, processedMs: performance.now() - t0, bundle: stack.info.workflowBundle };
   } finally {
     await stack.stop('SIGTERM');

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { startSandbox } from '../plural-sandbox';
+import { NATIVE_OTP_CARD, SANDBOX_OTP } from './lib/merchant';
 
 async function main(): Promise<void> {
   const total = Number(process.argv[2] ?? 2000);
@@ -70,7 +71,12 @@ async function main(): Promise<void> {
             payment_method: 'CARD',
             payment_amount: { value: 10_000, currency: 'INR' },
             payment_option: {
-              card_details: { card_number: '4012001037141112', cvv: '123', expiry_month: '12', expiry_year: '2099' },
+              card_details: {
+                card_number: NATIVE_OTP_CARD.number,
+                cvv: NATIVE_OTP_CARD.cvv,
+                expiry_month: NATIVE_OTP_CARD.expiry_month,
+                expiry_year: NATIVE_OTP_CARD.expiry_year,
+              },
             },
           },
         ],
@@ -79,7 +85,7 @@ async function main(): Promise<void> {
     );
     const paymentId = paid.data.payments[0]?.id ?? '';
     await call('POST', '/api/pay/v1/otp/generate', { payment_id: paymentId }, token);
-    await call('POST', '/api/pay/v1/otp/submit', { payment_id: paymentId, otp: '123456' }, token);
+    await call('POST', '/api/pay/v1/otp/submit', { payment_id: paymentId, otp: SANDBOX_OTP }, token);
     await call('PUT', `/api/pay/v1/orders/${id}/capture`, { merchant_capture_reference: `cap-${i}` }, token);
     return performance.now() - t0;
   };

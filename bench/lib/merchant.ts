@@ -1,5 +1,7 @@
 /** The merchant side of a benchmark: JSON calls to the API over one keep-alive undici Pool. */
 import { Pool } from 'undici';
+import { testCardByKey } from '../../plural-sandbox/cards';
+import { DEFAULT_OTP } from '../../plural-sandbox/options';
 
 /** A JSON reply. */
 export interface MerchantReply {
@@ -36,15 +38,22 @@ export function merchantClient(apiUrl: string, apiKey: string, connections: numb
   };
 }
 
-/** The sandbox's native-OTP test card (approves with OTP 123456). */
+/** A card from the sandbox's own table (`plural-sandbox/cards.ts`), by key. */
+function sandboxCardNumber(key: string): string {
+  const card = testCardByKey(key);
+  if (!card) throw new Error(`the sandbox has no test card '${key}' (plural-sandbox/cards.ts)`);
+  return card.number;
+}
+
+/** The sandbox's native-OTP test card (approves with the sandbox's OTP). */
 export const NATIVE_OTP_CARD = {
-  number: '4012001037141112',
+  number: sandboxCardNumber('visa-native-otp'),
   name: 'Bench Card',
   expiry_month: '12',
   expiry_year: '2035',
   cvv: '739',
 } as const;
-export const SANDBOX_OTP = '123456';
+export const SANDBOX_OTP = DEFAULT_OTP.correctOtp;
 export const BENCH_AMOUNT = { value: 10_000, currency: 'INR' } as const;
 
 /** Why a step of a payment did not end as expected: status and error code only (never a body with card data). */

@@ -15,10 +15,11 @@ import { gatewayRetryStatus } from '../../api/gateway-status';
 import type { PendingActivity } from '../../api/gateway-status';
 import { buildOpenApiDocument } from '../../api/openapi';
 import { createDataConverter } from '../../payload-codec';
+import { CARDS } from '../support/cards';
 import { auth, cardPayment, makeApi } from './helpers';
 
 const converter = loadDataConverter(createDataConverter({ mode: 'on', keys: [{ id: 'gs-1', key: randomBytes(32) }] }));
-const PAN = '4012001037141112';
+const PAN = CARDS.nativeOtp;
 
 async function pending(error: Error, extra: Partial<PendingActivity> = {}): Promise<PendingActivity> {
   return {

@@ -18,10 +18,12 @@ import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker/worker';
 import { paymentWorkflowId } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
 import { installQuietRuntime, sharedTemporalAddress } from '../support/temporal';
 import { pluralClientFor } from '../support/plural';
+import { waitFor } from '../support/wait';
 
-const OTP_CARD = '4012001037141112'; // sandbox: VISA, native OTP, approves
+const OTP_CARD = CARDS.nativeOtp;
 const CORRECT_OTP = '73914628';
 const API_KEY = 'sk_search_key_0123456789';
 /** This run's references all start with it, so other files' payments on the shared server never show up. */
@@ -90,16 +92,17 @@ async function allPages(filters: string, limit: number): Promise<Page[]> {
 
 /** The first page of `query` once `done` holds for it (visibility lags the workflow). */
 async function eventually(query: string, done: (page: Page) => boolean): Promise<Page> {
-  const deadline = Date.now() + VISIBILITY_WAIT_MS;
   let last: Page | undefined;
-  while (Date.now() < deadline) {
-    const res = await search(query);
-    expect(res.status).toBe(200);
-    last = res.body;
-    if (done(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`visibility did not show it within ${VISIBILITY_WAIT_MS} ms: ${query} → ${JSON.stringify(last)}`);
+  return waitFor(
+    `visibility to show ${query}`,
+    async () => {
+      const res = await search(query);
+      expect(res.status).toBe(200);
+      last = res.body;
+      return done(last) ? last : undefined;
+    },
+    { timeoutMs: VISIBILITY_WAIT_MS, intervalMs: 200, describeLast: () => `last page ${JSON.stringify(last)}` },
+  );
 }
 
 async function createAwaitingOtp(ref: string, value = 10_000): Promise<void> {

@@ -23,10 +23,11 @@ import { createMerchantPluralClients } from '../../worker/plural-clients';
 import type { MerchantPluralClientSet } from '../../worker/plural-clients';
 import { createPaymentWorker } from '../../worker/worker';
 import { paymentWorkflowId, SEARCH_ATTRIBUTE } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
 import { installQuietRuntime, sharedTemporalAddress } from '../support/temporal';
 import { waitFor } from '../support/wait';
 
-const OTP_CARD = '4012001037141112'; // sandbox: VISA, native OTP, approves
+const OTP_CARD = CARDS.nativeOtp;
 const CORRECT_OTP = '73914628';
 const RUN = `ten${Date.now().toString(36)}`;
 const TASK_QUEUE = `tenancy-${RUN}`;

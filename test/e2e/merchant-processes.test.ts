@@ -14,6 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
+import { CARDS } from '../support/cards';
 import { sharedTemporalAddress } from '../support/temporal';
 import { waitFor } from '../support/wait';
 
@@ -153,7 +154,7 @@ describe('npm run api and npm run worker with MERCHANTS_FILE', () => {
       merchant_order_reference: ref,
       amount: { value, currency: 'INR' },
       pre_auth: true,
-      card: { number: '4012001037141112', name: 'Proc Test', expiry_month: '12', expiry_year: '2035', cvv: '739' },
+      card: { number: CARDS.nativeOtp, name: 'Proc Test', expiry_month: '12', expiry_year: '2035', cvv: '739' },
     });
     const a = await call('acme', 'POST', '/v1/payments', payment(12_300));
     expect(a.status, JSON.stringify(a.body)).toBe(201);

@@ -21,10 +21,14 @@ import { createPaymentWorker } from '../../worker/worker';
 import { installRuntime } from '../../worker/runtime';
 import { getPaymentQuery, PAYMENT_TASK_QUEUE, paymentWorkflowId, SEARCH_ATTRIBUTE } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
 import { sharedTemporalAddress } from '../support/temporal';
+import { waitFor } from '../support/wait';
 
 const KEYS = [{ id: 'side-door-test', key: randomBytes(32) }];
-const OTP_CARD = '4012001037141112'; // sandbox: native OTP
+const OTP_CARD = CARDS.nativeOtp;
+/** How long each wait of this file may take (a real dev server and worker). */
+const WAIT_MS = 30_000;
 const taskQueue = `${PAYMENT_TASK_QUEUE}-side-door-${randomUUID()}`;
 
 const logLines: { level: number; msg: string; [k: string]: unknown }[] = [];
@@ -74,16 +78,6 @@ afterAll(async () => {
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function startPayment(): Promise<{ handle: WorkflowHandle; state: PaymentState }> {
   const ref = `side-door-${randomUUID()}`;
   const cardHandle = await vault.put(
@@ -102,10 +96,17 @@ async function startPayment(): Promise<{ handle: WorkflowHandle; state: PaymentS
     workflowId: paymentWorkflowId(ref),
     args: [input],
   });
-  const state = await waitFor('AWAITING_OTP', async () => {
-    const s = await handle.query(getPaymentQuery);
-    return s.status === 'AWAITING_OTP' ? s : undefined;
-  });
+  let last: string | undefined;
+  const state = await waitFor(
+    'AWAITING_OTP',
+    async () => {
+      // A query before the workflow's first task is refused: that is "not yet".
+      const s = await handle.query(getPaymentQuery).catch(() => undefined);
+      last = s?.status;
+      return s?.status === 'AWAITING_OTP' ? s : undefined;
+    },
+    { timeoutMs: WAIT_MS, describeLast: () => `last status ${last ?? 'unknown'}` },
+  );
   return { handle, state };
 }
 
@@ -120,12 +121,16 @@ describe('a plain-text signal sent to Temporal without the codec', () => {
       .getHandle(handle.workflowId)
       .signal<[unknown]>('callbackReceived', { orderId: state.pluralOrderId, status: 'PROCESSED' });
 
-    const failed = await waitFor('a failed workflow task after the signal', async () => {
-      const all = await events();
-      const signalAt = all.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
-      const failure = all.slice(signalAt).find((e) => e.workflowTaskFailedEventAttributes);
-      return signalAt >= 0 && failure ? { all, signalAt, failure } : undefined;
-    });
+    const failed = await waitFor(
+      'a failed workflow task after the signal',
+      async () => {
+        const all = await events();
+        const signalAt = all.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
+        const failure = all.slice(signalAt).find((e) => e.workflowTaskFailedEventAttributes);
+        return signalAt >= 0 && failure ? { all, signalAt, failure } : undefined;
+      },
+      { timeoutMs: WAIT_MS },
+    );
 
     // The failure names the refusal (its message is itself encrypted by the failure converter: decode it).
     const attributes = failed.failure.workflowTaskFailedEventAttributes!.failure!.encodedAttributes!;
@@ -133,8 +138,10 @@ describe('a plain-text signal sent to Temporal without the codec', () => {
     const { message } = JSON.parse(Buffer.from(decoded!.data!).toString('utf8')) as { message: string };
     expect(message).toMatch(/^refused a payload that is not encrypted \(encoding json\/plain\)/);
     // Loudly: the worker logs it as an error, naming the code.
-    const logged = await waitFor('the worker to log the failed activation', () =>
-      Promise.resolve(logLines.find((l) => l.level >= 50 && l.msg === 'Failed to process Workflow Activation')),
+    const logged = await waitFor(
+      'the worker to log the failed activation',
+      () => Promise.resolve(logLines.find((l) => l.level >= 50 && l.msg === 'Failed to process Workflow Activation')),
+      { timeoutMs: WAIT_MS },
     );
     expect((logged.error as { code?: string }).code).toBe('unencrypted_payload');
 
@@ -153,10 +160,14 @@ describe('a plain-text signal sent to Temporal without the codec', () => {
     await encrypted.workflow
       .getHandle(handle.workflowId)
       .signal<[unknown]>('callbackReceived', { orderId: state.pluralOrderId, status: 'PROCESSED' });
-    const s = await waitFor('the callback confirmed with Get Order', async () => {
-      const x = await handle.query(getPaymentQuery);
-      return x.audit.some((e) => /^callback PROCESSED: Plural's order is PENDING/.test(e.cause)) ? x : undefined;
-    });
+    const s = await waitFor(
+      'the callback confirmed with Get Order',
+      async () => {
+        const x = await handle.query(getPaymentQuery);
+        return x.audit.some((e) => /^callback PROCESSED: Plural's order is PENDING/.test(e.cause)) ? x : undefined;
+      },
+      { timeoutMs: WAIT_MS },
+    );
     // Plural's order says otherwise: the payment stays where it was.
     expect(s.status).toBe('AWAITING_OTP');
     const history = await handle.fetchHistory();

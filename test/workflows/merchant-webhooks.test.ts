@@ -11,6 +11,7 @@ import { merchantEventId, newWebhookSecret, staticWebhookDirectory, WebhookSende
 import type { MerchantDelivery, PaymentWorkflowInput } from '../../workflows/definitions';
 import { CARDS } from '../support/cards';
 import { MerchantReceiver } from '../support/merchant-receiver';
+import { waitFor } from '../support/wait';
 import {
   bundle,
   cancel,
@@ -74,12 +75,8 @@ async function toProcessed(handle: PaymentHandle): Promise<void> {
 }
 
 /** Real-time wait (time skipping stays locked) until `check` holds. */
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+async function until(what: string, check: () => boolean): Promise<void> {
+  await waitFor(what, check, { intervalMs: 20, describeLast: () => `${receiver.attempts} attempts so far` });
 }
 
 describe('merchant webhooks from the payment workflow', () => {
