@@ -4,11 +4,14 @@
  *
  * 1. Throughput, latency per call and CPU per payment of each process: a pre-auth card payment with native OTP
  *    (create → OTP → capture → PROCESSED) at each concurrency, the sandbox adding no latency; and at each concurrency,
- *    interleaved with it (half the engine's payments, the floor's, then the engine's other half), the floor
+ *    interleaved with it (half the engine's payments, the floors', then the engine's other half), the floor
  *    (bench/floor/): a no-op workflow of the same shape — the activities, Updates and Signals counted in the warm-up
  *    payments' histories — on the same Temporal server, through a tiny HTTP route of its own with the same Temporal
  *    client settings, driven by the same driver. Engine ÷ floor says how much of what Temporal allows on this machine
- *    the engine reaches. Between batches the benchmark waits for every process to go idle.
+ *    the engine reaches. A second floor also writes what the payment writes to Temporal's visibility store (its
+ *    search attributes and memo at start, and as many upserts and memo updates per phase as its history holds):
+ *    engine ÷ that floor puts Temporal's work for the payment's search on both sides, leaving our own code's cost.
+ *    Between batches the benchmark waits for every process to go idle.
  * 2. Overhead on a slow gateway (bench/overhead.ts): the same payment with the sandbox at 100 ms per call, through the
  *    engine and by calling the Plural client directly, alternating, and the ratio.
  *
@@ -80,6 +83,10 @@ export interface ThroughputResult {
   floor: PathResult | undefined;
   /** engine ÷ floor payments per second (target ≥ 0.8). */
   engineOverFloor: number | undefined;
+  /** The floor writing the payment's search attributes and memo too (bench/floor/workflow.ts, `visibility`). */
+  floorWithVisibility: PathResult | undefined;
+  /** engine ÷ that floor: what our own code costs once Temporal's visibility work for the payment is on both sides. */
+  engineOverFloorWithVisibility: number | undefined;
 }
 
 /** What the payment's history holds and what the floor was given (and did). */
@@ -94,6 +101,8 @@ export interface ShapeReport {
   activitiesRange: [number, number];
   /** A floor payment's own history, counted the same way. */
   floor: HistoryCount | undefined;
+  /** A payment's history of the floor that writes the payment's visibility too. */
+  floorWithVisibility: HistoryCount | undefined;
 }
 
 export interface EngineBenchResult {
@@ -265,6 +274,7 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
 
     let shape: ShapeReport | undefined;
     let floor: PaymentPath | undefined;
+    let floorWithVisibility: PaymentPath | undefined;
     if (withFloor && d.floorUrl !== undefined) {
       const counts = await countHistories(
         d.temporalAddress,
@@ -278,38 +288,54 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
         route: floorRoute(common.count.shape),
         pids: { api: d.pids.floorRoute, worker: d.pids.floorWorker, temporal: d.pids.temporal },
       };
+      floorWithVisibility = { ...floor, route: floorRoute({ ...common.count.shape, visibility: true }) };
       log(`engine: the payment's shape ${JSON.stringify(common.count.shape)} (${common.share}/${counts.length})`);
-      log('engine: warming up the floor');
+      log('engine: warming up the floor, and the floor with visibility');
       await batch(floor, new Tally(), 'floor-warm', 0, WARM_UP.payments, WARM_UP.concurrency);
-      const [floorCount] = await countHistories(d.temporalAddress, [floorWorkflowId(`${runId}-floor-warm-0`)]);
+      await batch(floorWithVisibility, new Tally(), 'floorvis-warm', 0, WARM_UP.payments, WARM_UP.concurrency);
+      const [floorCount, floorWithVisibilityCount] = await countHistories(d.temporalAddress, [
+        floorWorkflowId(`${runId}-floor-warm-0`),
+        floorWorkflowId(`${runId}-floorvis-warm-0`),
+      ]);
       shape = {
         engine: common.count,
         share: common.share,
         counted: counts.length,
         activitiesRange: [Math.min(...totals), Math.max(...totals)],
         floor: floorCount,
+        floorWithVisibility: floorWithVisibilityCount,
       };
     }
 
     const throughput: ThroughputResult[] = [];
     for (const { concurrency: c, payments } of options.levels) {
-      // Engine, floor, floor, engine (half the payments each time), so that a load that drifts during the level
-      // weighs on both alike.
+      // Engine, floor, floor with visibility, then the same backwards (half the payments each time), so that a load
+      // that drifts during the level weighs on all three alike.
       const first = Math.ceil(payments / 2);
       const e = new Tally();
       const f = new Tally();
-      log(`engine and floor: ${payments} payments each at concurrency ${c}, in halves (engine, floor, floor, engine)…`);
+      const v = new Tally();
+      log(
+        `engine and floors: ${payments} payments each at concurrency ${c}, in halves ` +
+          '(engine, floor, floor with visibility, and back)…',
+      );
       await batch(engine, e, `c${c}`, 0, first, c);
-      if (floor) {
+      if (floor && floorWithVisibility) {
         await batch(floor, f, `f${c}`, 0, first, c);
+        await batch(floorWithVisibility, v, `v${c}`, 0, first, c);
+        await batch(floorWithVisibility, v, `v${c}`, first, payments - first, c);
         await batch(floor, f, `f${c}`, first, payments - first, c);
       }
       await batch(engine, e, `c${c}`, first, payments - first, c);
       const er = e.result();
       const fr = floor ? f.result() : undefined;
+      const vr = floorWithVisibility ? v.result() : undefined;
+      const over = (p: PathResult | undefined): number | undefined =>
+        p && p.paymentsPerSecond > 0 ? Math.round((er.paymentsPerSecond / p.paymentsPerSecond) * 100) / 100 : undefined;
       for (const [name, r] of [
         ['engine', er],
         ['floor', fr],
+        ['floor with visibility', vr],
       ] as const) {
         if (r) {
           log(
@@ -322,10 +348,9 @@ export async function benchEngine(options: EngineBenchOptions): Promise<EngineBe
         concurrency: c,
         engine: er,
         floor: fr,
-        engineOverFloor:
-          fr && fr.paymentsPerSecond > 0
-            ? Math.round((er.paymentsPerSecond / fr.paymentsPerSecond) * 100) / 100
-            : undefined,
+        engineOverFloor: over(fr),
+        floorWithVisibility: vr,
+        engineOverFloorWithVisibility: over(vr),
       });
     }
 

@@ -23,6 +23,10 @@ export interface FloorPhase {
   background: number;
   /** Signals the payment received during the phase (gateway webhooks); the floor's route sends as many. */
   signals: number;
+  /** Search-attribute upserts the payment made during the phase (made by the floor only with `visibility`). */
+  upserts: number;
+  /** Memo updates the payment made during the phase (likewise). */
+  memos: number;
 }
 
 /** The payment's shape, phase by phase: the floor workflow's input. */
@@ -30,6 +34,11 @@ export interface FloorShape {
   open: FloorPhase;
   otp: FloorPhase;
   capture: FloorPhase;
+  /**
+   * Also write what the payment writes to Temporal's visibility store: its search attributes and memo at start, and
+   * each phase's upserts and memo updates with the phase's answer. Off, the floor writes none (the plain floor).
+   */
+  visibility?: boolean;
 }
 
 /** A status as the payment's answers carry it, so the driver checks the floor's answers as it checks the engine's. */

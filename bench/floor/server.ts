@@ -1,10 +1,11 @@
 /**
  * The floor's HTTP route process: the engine API's three calls with nothing of the engine around them (no Express,
- * authentication, vault, fingerprint or memo). Each request is one Temporal call through a `Client` with the engine's
+ * authentication, vault or fingerprint check; a memo only for the floor with visibility). Each request is one Temporal call through a `Client` with the engine's
  * data converter, under the engine API's waits: a create is one update-with-start, an OTP or capture one Update, and
  * the phase's gateway webhooks are sent as Signals alongside (the engine's webhook route sends one Signal each).
  *
  *   POST /floor/payments            { reference, shape }  → 201 { status: AWAITING_OTP }
+ *     (with `shape.visibility`, started with the search attributes and memo the engine's API gives a payment)
  *   POST /floor/payments/:ref/otp     { signals }         → 200 { status: AUTHORIZED }
  *   POST /floor/payments/:ref/capture { signals }         → 200 { status: PROCESSED }
  *
@@ -15,6 +16,8 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
+import { startSearchAttributes } from '../../api/temporal-engine';
+import { DEFAULT_MERCHANT_ID, FINGERPRINT_MEMO_KEY, PAYMENT_MEMO_KEY } from '../../workflows/definitions';
 import {
   FLOOR_TASK_QUEUE,
   FLOOR_WORKFLOW_TYPE,
@@ -31,11 +34,36 @@ const phaseSchema = z.object({
   activities: z.number().int().min(0),
   background: z.number().int().min(0),
   signals: z.number().int().min(0),
+  upserts: z.number().int().min(0),
+  memos: z.number().int().min(0),
 });
 const createSchema = z.object({
   reference: z.string().min(1).max(100),
-  shape: z.object({ open: phaseSchema, otp: phaseSchema, capture: phaseSchema }),
+  shape: z.object({ open: phaseSchema, otp: phaseSchema, capture: phaseSchema, visibility: z.boolean().optional() }),
 });
+
+/**
+ * What the engine's API gives a payment at start for Temporal's visibility store (api/temporal-engine.ts): its search
+ * attributes, and a memo of a request fingerprint and a summary of the same size as a benchmark payment's.
+ */
+function startVisibility(reference: string) {
+  const now = new Date().toISOString();
+  return {
+    typedSearchAttributes: startSearchAttributes(reference, DEFAULT_MERCHANT_ID),
+    memo: {
+      [FINGERPRINT_MEMO_KEY]: `v2:${'0'.repeat(64)}`,
+      [PAYMENT_MEMO_KEY]: {
+        merchantOrderReference: reference,
+        method: 'card',
+        preAuth: true,
+        status: 'CREATED',
+        amount: { value: 10_000, currency: 'INR' },
+        createdAt: now,
+        updatedAt: now,
+      },
+    },
+  };
+}
 const actionSchema = z.object({ signals: z.number().int().min(0).max(100) });
 const ACTION_PATH = /^\/floor\/payments\/([^/]+)\/(otp|capture)$/;
 
@@ -80,6 +108,7 @@ async function main(): Promise<void> {
         args: [shape],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        ...(shape.visibility ? startVisibility(reference) : {}),
       });
       const result = await answer(true, () =>
         within(env.startWaitMs, () =>

@@ -1,7 +1,8 @@
 /**
  * A payment's shape, counted from its history: what the floor must do to be "the same payment, minus the work".
  * Phases start at each accepted Update (update-with-start, OTP, capture); an activity belongs to the phase in which it
- * was scheduled, and counts as awaited by the answer when it completed before that phase's Update did.
+ * was scheduled, and counts as awaited by the answer when it completed before that phase's Update did; signals,
+ * search-attribute upserts and memo updates belong to the phase in which they happened.
  */
 import type { temporal } from '@temporalio/proto';
 import type { FloorPhase, FloorShape } from './definitions';
@@ -57,7 +58,7 @@ export function countHistory(events: readonly HistoryEvent[], typeName: (type: n
     searchAttributeUpserts: 0,
     memoUpdates: 0,
   };
-  const phases: FloorPhase[] = PHASES.map(() => ({ activities: 0, background: 0, signals: 0 }));
+  const phases: FloorPhase[] = PHASES.map(() => ({ activities: 0, background: 0, signals: 0, upserts: 0, memos: 0 }));
   const answered = PHASES.map(() => false);
   const phaseOfUpdate = new Map<string, number>();
   const phaseOfActivity = new Map<string, number>();
@@ -106,12 +107,18 @@ export function countHistory(events: readonly HistoryEvent[], typeName: (type: n
       case T.TIMER_STARTED:
         count.timersStarted += 1;
         break;
-      case T.UPSERT_SEARCH_ATTRIBUTES:
+      case T.UPSERT_SEARCH_ATTRIBUTES: {
         count.searchAttributeUpserts += 1;
+        const p = phases[current];
+        if (p) p.upserts += 1;
         break;
-      case T.PROPERTIES_MODIFIED:
+      }
+      case T.PROPERTIES_MODIFIED: {
         count.memoUpdates += 1;
+        const p = phases[current];
+        if (p) p.memos += 1;
         break;
+      }
       default:
         break;
     }
