@@ -4,7 +4,8 @@
  *
  * 1. payments per second, p50/p95/p99 of each API call and CPU per payment of each process, end to end
  *    (API → Temporal → worker → sandbox), at concurrency 1, 10 and 50; and at each, the floor: a no-op workflow of
- *    the payment's shape on the same server, driven the same way; engine ÷ floor (bench/engine.ts, bench/floor/);
+ *    the payment's shape on the same server, driven the same way; engine ÷ floor; and that floor writing the
+ *    payment's search attributes and memo too, engine ÷ it (bench/engine.ts, bench/floor/);
  * 2. the engine's overhead against calling the Plural client directly, sandbox at 100 ms per call, same run
  *    (bench/overhead.ts);
  * 3. worker memory with payments parked at AWAITING_OTP, the worker compiled to JavaScript, SDK-default and bounded
@@ -130,7 +131,7 @@ function engineTables(e: EngineBenchResult): string[] {
   if (sh) {
     const phase = (name: string, p: FloorPhase) =>
       `${name} ${p.activities} awaited + ${p.background} after the answer, ${p.signals} signals ` +
-      `(${p.upserts} upserts, ${p.memos} memo updates)`;
+      `(with visibility also ${p.upserts} upserts, ${p.memos} memo updates)`;
     out.push(
       `   The payment's history (${sh.share} of ${sh.counted} warm-up payments; ${sh.activitiesRange[0]}–${sh.activitiesRange[1]} activities): ${historyLine(sh.engine)}.`,
       `   The floor's per phase: ${phase('open', sh.engine.shape.open)}; ${phase('OTP', sh.engine.shape.otp)}; ${phase('capture', sh.engine.shape.capture)}.`,
