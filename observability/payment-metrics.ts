@@ -11,7 +11,13 @@
 import type { MetricCounter, MetricMeter } from '@temporalio/common';
 import { Runtime } from '@temporalio/worker';
 import type { InjectedSinks } from '@temporalio/worker';
-import { isPaymentMetricName, PAYMENT_METRIC_DESCRIPTIONS, PAYMENT_METRIC_LABELS } from '../workflows/metrics';
+import { MERCHANT_ID_PATTERN } from '../workflows/definitions';
+import {
+  isPaymentMetricName,
+  PAYMENT_METRIC_DESCRIPTIONS,
+  PAYMENT_METRIC_LABELS,
+  PAYMENT_METRIC_MERCHANT_LABEL,
+} from '../workflows/metrics';
 import type { PaymentMetricName, PaymentMetricsSinks } from '../workflows/metrics';
 
 /** Options of {@link createPaymentMetricsSinks}. */
@@ -73,6 +79,10 @@ export function createPaymentMetricsSinks(options: PaymentMetricsSinkOptions = {
             const value = labels[label];
             tags[label] = typeof value === 'string' && LABEL_VALUE.test(value) ? value : 'other';
           }
+          // The merchant: a configured slug (as many values as merchants), else `other`.
+          const merchant = labels[PAYMENT_METRIC_MERCHANT_LABEL];
+          tags[PAYMENT_METRIC_MERCHANT_LABEL] =
+            typeof merchant === 'string' && MERCHANT_ID_PATTERN.test(merchant) ? merchant : 'other';
           counter(name).add(1, tags);
         },
         callDuringReplay: false,

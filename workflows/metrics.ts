@@ -158,12 +158,19 @@ export const PAYMENT_METRIC_LABELS: Record<PaymentMetricName, readonly string[]>
   [PAYMENT_METRIC.MERCHANT_WEBHOOKS]: ['outcome'],
 };
 
+/**
+ * The label every counter carries besides its own: the merchant account the payment belongs to (a configured slug,
+ * `MERCHANT_ID_PATTERN`), so a multi-merchant deployment reads each merchant's rates apart.
+ */
+export const PAYMENT_METRIC_MERCHANT_LABEL = 'merchant';
+
 /** The sink the workflow records through; the worker injects it (`createPaymentMetricsSinks`). */
 export interface PaymentMetricsSinks extends Sinks {
   paymentMetrics: {
     /**
-     * One occurrence of the counter `name` with `labels`. `ordinal` numbers the run's occurrences of `name` from 1
-     * (deterministic, so a retried workflow task repeats the ordinals of the attempt it replaces).
+     * One occurrence of the counter `name` with `labels` (its own and {@link PAYMENT_METRIC_MERCHANT_LABEL}).
+     * `ordinal` numbers the run's occurrences of `name` from 1 (deterministic, so a retried workflow task repeats the
+     * ordinals of the attempt it replaces).
      */
     count(name: PaymentMetricName, labels: Record<string, string>, ordinal: number): void;
   };
@@ -207,15 +214,20 @@ export function isPaymentMetricName(name: unknown): name is PaymentMetricName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(PAYMENT_METRIC_LABELS, name);
 }
 
-/** Creates the recorder; call it inside the workflow function (a sink proxy only works in a workflow context). */
-export function paymentMetrics(): PaymentMetrics {
+/**
+ * Creates the recorder for the payment of merchant `merchantId`; call it inside the workflow function (a sink proxy
+ * only works in a workflow context). Sink calls are not commands: what they carry never touches history or replay.
+ */
+export function paymentMetrics(merchantId: string): PaymentMetrics {
   const { paymentMetrics: sink } = proxySinks<PaymentMetricsSinks>();
   const ordinals = new Map<PaymentMetricName, number>();
   const add = (name: PaymentMetricName, labels: Record<string, string>): void => {
     const ordinal = (ordinals.get(name) ?? 0) + 1;
     ordinals.set(name, ordinal);
     // Replayed events were counted when they first ran; the ordinal still advances so later ones keep their number.
-    if (!workflowInfo().unsafe.isReplaying) sink.count(name, labels, ordinal);
+    if (!workflowInfo().unsafe.isReplaying) {
+      sink.count(name, { ...labels, [PAYMENT_METRIC_MERCHANT_LABEL]: merchantId }, ordinal);
+    }
   };
   return {
     started: (method) => add(PAYMENT_METRIC.STARTED, { method }),

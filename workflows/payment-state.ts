@@ -64,7 +64,7 @@ export class Payment {
   /** Changed since this run started (`PaymentUpdatedAt` is stated from then on, never in the first task). */
   private touched = false;
   /** Business counters (workflows/metrics.ts): not called while replaying, counted once per run by the worker. */
-  readonly metrics: PaymentMetrics = paymentMetrics();
+  readonly metrics: PaymentMetrics;
 
   /**
    * No further OTP submission or resend applies: Plural accepted one, or refused for good. The authentication loop
@@ -97,6 +97,7 @@ export class Payment {
   ) {
     this.method = input.method;
     this.merchantId = input.merchantId ?? DEFAULT_MERCHANT_ID;
+    this.metrics = paymentMetrics(this.merchantId);
     this.searchAttributeChangesOnly = input.searchAttributeChangesOnly === true;
     this.summaryInSearchAttributes = input.summaryInSearchAttributes === true;
     if (input.continued) {

@@ -66,9 +66,22 @@ describe('createPaymentMetricsSinks', () => {
           workflowType: 'paymentWorkflow',
           kind: 'partial',
           outcome: 'other',
+          merchant: 'other',
         },
       },
     ]);
+  });
+
+  it("tags every counter with the payment's merchant, a configured slug, or 'other'", () => {
+    const { meter, added } = fakeMeter();
+    const count = sinkOf({ meter });
+    count('run-1', PAYMENT_METRIC.STARTED, { method: 'card', merchant: 'acme' }, 1);
+    count('run-2', PAYMENT_METRIC.STARTED, { method: 'card', merchant: 'default' }, 1);
+    // Not a merchant slug (upper case, an order reference, too long): never a new series.
+    count('run-3', PAYMENT_METRIC.STARTED, { method: 'card', merchant: 'ACME' }, 1);
+    count('run-4', PAYMENT_METRIC.STARTED, { method: 'card', merchant: 'order 1001 for 5000 INR' }, 1);
+    count('run-5', PAYMENT_METRIC.STARTED, { method: 'card', merchant: 'a'.repeat(33) }, 1);
+    expect(added.map((a) => a.tags.merchant)).toEqual(['acme', 'default', 'other', 'other', 'other']);
   });
 
   it('ignores unknown counter names and invalid ordinals', () => {

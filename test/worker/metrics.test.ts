@@ -31,6 +31,7 @@ import { WebhookReceiver } from '../workflows/harness';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   captureUpdate,
+  DEFAULT_MERCHANT_ID,
   refundUpdate,
   getPaymentQuery,
   paymentWorkflowId,
@@ -38,7 +39,7 @@ import {
   UPDATE_REJECTION,
 } from '../../workflows/definitions';
 import type { PaymentDurations, PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
-import { PAYMENT_METRIC, PAYMENT_METRIC_LABELS } from '../../workflows/metrics';
+import { PAYMENT_METRIC, PAYMENT_METRIC_LABELS, PAYMENT_METRIC_MERCHANT_LABEL } from '../../workflows/metrics';
 import type { PaymentMetricName } from '../../workflows/metrics';
 import { pluralClientFor } from '../support/plural';
 
@@ -352,9 +353,15 @@ describe('worker business metrics on the Prometheus endpoint', () => {
     const ours = after.filter((s) => (Object.values(PAYMENT_METRIC) as string[]).includes(s.name));
     expect(ours.length).toBeGreaterThan(5);
     for (const s of ours) {
-      const allowed = [...PAYMENT_METRIC_LABELS[s.name as PaymentMetricName], ...SDK_LABELS];
+      const allowed = [
+        ...PAYMENT_METRIC_LABELS[s.name as PaymentMetricName],
+        PAYMENT_METRIC_MERCHANT_LABEL,
+        ...SDK_LABELS,
+      ];
       expect(Object.keys(s.labels).filter((k) => !allowed.includes(k))).toEqual([]);
       expect(s.labels.workflowType).toBe('paymentWorkflow');
+      // These payments were started without a merchant: the default one's.
+      expect(s.labels[PAYMENT_METRIC_MERCHANT_LABEL]).toBe(DEFAULT_MERCHANT_ID);
     }
   });
 
