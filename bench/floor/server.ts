@@ -16,8 +16,9 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { startSearchAttributes } from '../../api/temporal-engine';
+import { startSearchAttributes, startSummary } from '../../api/temporal-engine';
 import { DEFAULT_MERCHANT_ID, FINGERPRINT_MEMO_KEY, PAYMENT_MEMO_KEY } from '../../workflows/definitions';
+import { BENCH_AMOUNT, NATIVE_OTP_CARD } from '../lib/merchant';
 import {
   FLOOR_TASK_QUEUE,
   FLOOR_WORKFLOW_TYPE,
@@ -44,23 +45,19 @@ const createSchema = z.object({
 
 /**
  * What the engine's API gives a payment at start for Temporal's visibility store (api/temporal-engine.ts): its search
- * attributes, and a memo of a request fingerprint and a summary of the same size as a benchmark payment's.
+ * attributes, and a memo of a request fingerprint and the summary of a benchmark payment (the API's own builders).
  */
 function startVisibility(reference: string) {
-  const now = new Date().toISOString();
   return {
     typedSearchAttributes: startSearchAttributes(reference, DEFAULT_MERCHANT_ID),
     memo: {
       [FINGERPRINT_MEMO_KEY]: `v2:${'0'.repeat(64)}`,
-      [PAYMENT_MEMO_KEY]: {
+      [PAYMENT_MEMO_KEY]: startSummary({
         merchantOrderReference: reference,
-        method: 'card',
+        amount: BENCH_AMOUNT,
         preAuth: true,
-        status: 'CREATED',
-        amount: { value: 10_000, currency: 'INR' },
-        createdAt: now,
-        updatedAt: now,
-      },
+        method: { kind: 'card', cardHandle: 'floor', last4: NATIVE_OTP_CARD.number.slice(-4) },
+      }),
     },
   };
 }
