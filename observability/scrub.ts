@@ -131,9 +131,28 @@ export function looksLikePan(run: string): boolean {
   return false;
 }
 
-/** Replace every digit run of 13+ digits that contains a Luhn-valid 13–19 digit window with `[REDACTED]`. */
+// A UUID (Temporal's run ids, request ids): its dash-separated groups can hold a 13+ digit run that passes Luhn by
+// chance. It is an identifier, not a card number, and masking it broke log correlation at random.
+const UUID = /(?<![0-9a-f-])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-f-])/gi;
+
+/** Masks the PAN-looking digit runs of `text`, except those inside a UUID and those `keep` spares (by offset). */
+function replacePanRuns(text: string, keep?: (offset: number) => boolean): string {
+  const uuids = text.includes('-')
+    ? [...text.matchAll(UUID)].map((m) => [m.index, m.index + m[0].length] as const)
+    : [];
+  return text.replace(DIGIT_RUN, (run: string, offset: number) => {
+    if (keep?.(offset)) return run;
+    if (uuids.some(([from, to]) => offset >= from && offset + run.length <= to)) return run;
+    return looksLikePan(run) ? REDACTED : run;
+  });
+}
+
+/**
+ * Replace every digit run of 13+ digits that contains a Luhn-valid 13–19 digit window with `[REDACTED]` (a run inside
+ * a UUID excepted).
+ */
 export function maskPans(text: string): string {
-  return text.replace(DIGIT_RUN, (run) => (looksLikePan(run) ? REDACTED : run));
+  return replacePanRuns(text);
 }
 
 // `cvv: 123`, `"otp":"123456"`, `client_secret=abc`, `access_token":"eyJ…`: a secret-named key, a `:` or `=` (quotes
@@ -282,9 +301,8 @@ export function scrubJsonLine(line: string, knownSecrets: readonly string[] = []
   for (const secret of knownSecrets) {
     if (secret.length >= 6 && out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
-  return out.replace(DIGIT_RUN, (run: string, offset: number) => {
+  return replacePanRuns(out, (offset) => {
     const prev = out[offset - 1];
-    if (prev === ':' || prev === ',' || prev === '[') return run;
-    return looksLikePan(run) ? REDACTED : run;
+    return prev === ':' || prev === ',' || prev === '[';
   });
 }

@@ -266,6 +266,19 @@ describe('PAN detection', () => {
     expect(maskPans(`x${PAN}y 4012001037141113`)).toBe('x[REDACTED]y 4012001037141113');
   });
 
+  it('leaves a UUID whose groups happen to hold a Luhn-valid run alone (a run id), and still masks the card', () => {
+    // 4111-1111-1111-1111 passes Luhn; here it is the middle of a run id, as one run id in a few thousand is.
+    const runId = '01a2468b-4111-1111-1111-1111b9eaf8e9';
+    expect(maskPans(`run ${runId}`)).toBe(`run ${runId}`);
+    expect(scrubString(`workflow payment:1 run ${runId}`)).toBe(`workflow payment:1 run ${runId}`);
+    const { logger, lines } = capture();
+    logger.info({ runId }, 'Plural order created');
+    expect((JSON.parse(lines[0]!) as { runId: string }).runId).toBe(runId);
+    // The same digits outside a UUID are a card number.
+    expect(maskPans('card 4111-1111-1111-1111 declined')).toBe('card [REDACTED] declined');
+    expect(maskPans(`card 4111-1111-1111-1111b9eaf8e9`)).toBe('card [REDACTED]b9eaf8e9');
+  });
+
   it('masks secret-named key=value pairs in text', () => {
     expect(scrubString(`cvv: ${CVV}, otp=${OTP}`)).toBe('cvv: [REDACTED], otp=[REDACTED]');
     expect(scrubString('otp_attempts_left=2')).toBe('otp_attempts_left=2');
