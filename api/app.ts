@@ -22,7 +22,7 @@ import type { GatewayProbe } from './gateway-probe';
 import { createIdempotencyMiddleware } from './idempotency';
 import type { IdempotencyStore } from './idempotency';
 import { bodyParserError, digest, engineRefusal } from './http';
-import { createMetrics } from './metrics';
+import { createMetrics, NO_MERCHANT } from './metrics';
 import type { ApiMetrics } from './metrics';
 import { actionRoutes } from './routes/actions';
 import type { RouteContext } from './routes/context';
@@ -223,15 +223,17 @@ export function createApp(options: ApiOptions): express.Express {
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (req.route as { path?: unknown } | undefined)?.path;
+      // Set by the API key's check or the callback/webhook path: a configured merchant id, never caller-chosen text.
+      const merchantId: unknown = res.locals.merchantId;
       const labels = {
         method: req.method,
         route: typeof route === 'string' ? route : 'unmatched',
         status: String(res.statusCode),
+        merchant: typeof merchantId === 'string' ? merchantId : NO_MERCHANT,
       };
       metrics.requests.inc(labels);
       metrics.duration.observe(labels, seconds);
       const reference: unknown = res.locals.reference;
-      const merchantId: unknown = res.locals.merchantId;
       const workflowId: unknown =
         res.locals.workflowId ??
         (typeof reference === 'string' && typeof merchantId === 'string'

@@ -125,11 +125,11 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     const fromBody = req.method === 'POST' && body !== null && typeof body === 'object' && Object.keys(body).length > 0;
     const fields = callbackFields(fromBody ? body : req.query);
     if (!fields?.signature) {
-      metrics.signatureFailures.inc({ source: 'callback', reason: 'missing_signature' });
+      metrics.signatureFailures.inc({ source: 'callback', reason: 'missing_signature', merchant: merchant.id });
       throw signatureRejected('callback_signature_missing', 'callback has no signature (or a malformed field)');
     }
     if (!verifyCallbackSignature(fields, merchant.plural.callbackSecretHex ?? '')) {
-      metrics.signatureFailures.inc({ source: 'callback', reason: 'no_matching_signature' });
+      metrics.signatureFailures.inc({ source: 'callback', reason: 'no_matching_signature', merchant: merchant.id });
       logger.warn({ route: 'callback' }, 'callback signature rejected');
       throw signatureRejected('callback_signature_invalid', 'callback signature does not match');
     }
@@ -143,14 +143,14 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     let reference = seenCallbacks.deliveredTo(fields.signature, now);
     let delivered = false;
     if (reference !== undefined) {
-      metrics.signatureFailures.inc({ source: 'callback', reason: 'replayed' });
+      metrics.signatureFailures.inc({ source: 'callback', reason: 'replayed', merchant: merchant.id });
       logger.info({ route: 'callback', reason: 'replayed' }, 'callback not delivered: already delivered');
     } else {
       const outcome = await ctx
         .engineOf(res)
         .deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
       if (!outcome.delivered && 'tooOld' in outcome) {
-        metrics.signatureFailures.inc({ source: 'callback', reason: 'too_old' });
+        metrics.signatureFailures.inc({ source: 'callback', reason: 'too_old', merchant: merchant.id });
         logger.warn({ route: 'callback', reason: 'too_old' }, 'callback not delivered: its payment is too old');
       } else if (!outcome.delivered) {
         throw notFound('payment_not_found', `no running payment for Plural order ${parsed.orderId}`);
@@ -195,7 +195,7 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       toleranceSeconds: options.webhookToleranceSeconds ?? WEBHOOK_TOLERANCE_SECONDS,
     });
     if (!verified.ok) {
-      metrics.signatureFailures.inc({ source: 'webhook', reason: verified.reason });
+      metrics.signatureFailures.inc({ source: 'webhook', reason: verified.reason, merchant: merchant.id });
       logger.warn({ route: 'webhook', reason: verified.reason }, 'webhook signature rejected');
       throw signatureRejected(`webhook_${verified.reason}`, `webhook rejected: ${verified.reason.replace(/_/g, ' ')}`);
     }

@@ -564,7 +564,7 @@ describe('hostile input', () => {
     const before = api.engine.calls.length;
     const counted = async () =>
       (await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total')).match(
-        /api_signature_failures_total\{source="callback",reason="replayed"\} (\d+)/,
+        /api_signature_failures_total\{source="callback",reason="replayed",merchant="default"\} (\d+)/,
       )?.[1] ?? '0';
     const countedBefore = Number(await counted());
     await fc.assert(

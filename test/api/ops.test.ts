@@ -69,9 +69,13 @@ describe('operations endpoints', () => {
     const res = await request(api.app).get('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
-    expect(res.text).toMatch(/api_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1/);
+    expect(res.text).toMatch(
+      /api_http_requests_total\{method="GET",route="\/healthz",status="200",merchant="none"\} 1/,
+    );
     expect(res.text).toMatch(/api_http_request_duration_seconds_bucket\{.*route="\/healthz"/);
-    expect(res.text).toMatch(/api_signature_failures_total\{source="callback",reason="missing_signature"\} 1/);
+    expect(res.text).toMatch(
+      /api_signature_failures_total\{source="callback",reason="missing_signature",merchant="default"\} 1/,
+    );
   });
 
   it('labels unmatched requests as one route so paths cannot explode metric cardinality', async () => {
@@ -79,7 +83,9 @@ describe('operations endpoints', () => {
     await request(api.app).get('/random/a');
     await request(api.app).get('/random/b');
     const res = await request(api.app).get('/metrics');
-    expect(res.text).toMatch(/api_http_requests_total\{method="GET",route="unmatched",status="404"\} 2/);
+    expect(res.text).toMatch(
+      /api_http_requests_total\{method="GET",route="unmatched",status="404",merchant="none"\} 2/,
+    );
   });
 
   it('GET /openapi.json serves an OpenAPI 3.1 document with the configured server', async () => {

@@ -184,7 +184,7 @@ describe('GET|POST /v1/callbacks/plural', () => {
     }
     expect(api.engine.mutatingCalls.map((c) => c.method)).toEqual(['deliverCallback']);
     const metrics = await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total');
-    expect(metrics).toContain('api_signature_failures_total{source="callback",reason="replayed"} 3');
+    expect(metrics).toContain('api_signature_failures_total{source="callback",reason="replayed",merchant="default"} 3');
   });
 
   it('delivers another signed result for the same order (a failure, then the retried payment)', async () => {
@@ -210,7 +210,7 @@ describe('GET|POST /v1/callbacks/plural', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect((await request(api.app).get('/v1/payments/cb-old').set(auth)).body.status).toBe('AWAITING_CHALLENGE');
     const metrics = await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total');
-    expect(metrics).toContain('api_signature_failures_total{source="callback",reason="too_old"} 1');
+    expect(metrics).toContain('api_signature_failures_total{source="callback",reason="too_old",merchant="default"} 1');
   });
 
   it('takes the window from the configured customer windows: 44 min delivers; a 2 h checkout window keeps 2 h 14 min open', async () => {
@@ -377,7 +377,9 @@ describe('POST /v1/webhooks/plural', () => {
       expect(res.body.error.code).toBe('webhook_malformed_signature');
       expect(api.engine.calls).toEqual([]);
       const metrics = await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total');
-      expect(metrics).toContain('api_signature_failures_total{source="webhook",reason="malformed_signature"} 1');
+      expect(metrics).toContain(
+        'api_signature_failures_total{source="webhook",reason="malformed_signature",merchant="default"} 1',
+      );
     },
   );
 

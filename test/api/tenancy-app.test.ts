@@ -6,6 +6,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app';
+import { webhookHeaders } from '../../plural-client';
 import { createReturnUrlPolicy } from '../../api/return-url';
 import type { CustomerDirectory } from '../../api/customers';
 import type { MerchantAccount } from '../../config/merchants';
@@ -116,6 +117,39 @@ describe('tenancy in the API', () => {
     expect(other.status).toBe(503);
     expect(other.body.error.code).toBe('customers_unavailable');
     expect(created).toEqual(['c-1']);
+  });
+
+  it("labels each request's metrics with the merchant its key or path named, 'none' when it named none", async () => {
+    const { app } = makeTenantApi();
+    expect((await request(app).post('/v1/payments').set(bearer(ACME_KEY)).send(cardPayment('order-m1'))).status).toBe(
+      201,
+    );
+    await request(app).get('/v1/payments/order-m1').set(bearer(GLOBEX_KEY)); // another merchant's payment: 404
+    await request(app).get('/v1/payments/order-m1').set(bearer('sk_not_a_key_of_anyone_0000000'));
+    // A webhook to globex's path signed with acme's secret: counted against globex, whose secret refused it.
+    const body = JSON.stringify({ event_type: 'ORDER_PROCESSED', data: {} });
+    const timestamp = Math.floor(Date.now() / 1000);
+    await request(app)
+      .post('/v1/webhooks/plural/globex')
+      .set('Content-Type', 'application/json')
+      .set(webhookHeaders({ id: 'msg_m1', timestamp, body, secret: 'acme-webhook-secret' }))
+      .send(body);
+    const text = (await request(app).get('/metrics')).text;
+    const requests = (labels: string) =>
+      new RegExp(`^api_http_requests_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1];
+    expect(requests('method="POST",route="/v1/payments",status="201",merchant="acme"')).toBe('1');
+    expect(requests('method="GET",route="/v1/payments/:merchant_order_reference",status="404",merchant="globex"')).toBe(
+      '1',
+    );
+    expect(requests('method="GET",route="/v1/payments/:merchant_order_reference",status="401",merchant="none"')).toBe(
+      '1',
+    );
+    expect(requests('method="POST",route="/v1/webhooks/plural/:merchant_id",status="401",merchant="globex"')).toBe('1');
+    expect(text).toMatch(
+      /^api_signature_failures_total\{source="webhook",reason="no_matching_signature",merchant="globex"\} 1$/m,
+    );
+    expect(text).toMatch(/^api_http_request_duration_seconds_count\{.*merchant="acme"\} 1$/m);
+    expect(text).not.toMatch(/merchant="(?!acme"|globex"|none")/);
   });
 
   it('refuses to build an app of merchant accounts without an engine per merchant', () => {
