@@ -127,7 +127,7 @@ export interface ApiOptions {
   merchantWebhooks?: Pick<MerchantWebhookDirectory, 'merchantWebhookEndpoints'>;
   /** Clock, ms since epoch (tests). @default Date.now */
   now?: () => number;
-  /** Plural's reachability for `/readyz` (`createGatewayProbe`); unset: `gateway.reachable` is null. */
+  /** Plural's reachability for `/readyz` (`createGatewayProbes`: every origin); unset: `gateway.reachable` is null. */
   gatewayProbe?: GatewayProbe;
   /**
    * The gateway's customer vault (`POST /v1/customers`, `GET /v1/customers/{id}/tokens`); unset: those routes answer

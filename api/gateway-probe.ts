@@ -23,8 +23,10 @@ export interface GatewayProbeOptions {
 /** The last answer of the probe. */
 export interface GatewayReachability {
   reachable: boolean;
-  /** When the gateway was last asked (ISO 8601). */
+  /** When the gateway was last asked (ISO 8601); for several origins, the oldest of their answers. */
   checkedAt: string;
+  /** The origins that did not answer (for the API's own log; `/readyz` does not publish them). */
+  unreachable: string[];
 }
 
 export interface GatewayProbe {
@@ -63,7 +65,11 @@ export function createGatewayProbe(options: GatewayProbeOptions): GatewayProbe {
     } catch {
       reachable = false;
     }
-    const answer = { reachable, checkedAt: new Date(startedMs).toISOString() };
+    const answer = {
+      reachable,
+      checkedAt: new Date(startedMs).toISOString(),
+      unreachable: reachable ? [] : [url.origin],
+    };
     last = { answer, atMs: startedMs };
     return answer;
   }
@@ -78,6 +84,32 @@ export function createGatewayProbe(options: GatewayProbeOptions): GatewayProbe {
     },
     async close(): Promise<void> {
       await ownAgent?.close();
+    },
+  };
+}
+
+/**
+ * One probe per distinct Plural origin (merchants may name their own, `plural.baseUrl`), answering as one: reachable
+ * when every origin is. Undefined when there is no origin to probe.
+ */
+export function createGatewayProbes(
+  baseUrls: readonly string[],
+  options: Omit<GatewayProbeOptions, 'baseUrl'> = {},
+): GatewayProbe | undefined {
+  const origins = [...new Set(baseUrls.map((u) => new URL('/', u).href))];
+  const probes = origins.map((baseUrl) => createGatewayProbe({ ...options, baseUrl }));
+  if (probes.length <= 1) return probes[0];
+  return {
+    async check(): Promise<GatewayReachability> {
+      const answers = await Promise.all(probes.map((p) => p.check()));
+      return {
+        reachable: answers.every((a) => a.reachable),
+        checkedAt: answers.map((a) => a.checkedAt).sort()[0]!,
+        unreachable: answers.flatMap((a) => a.unreachable),
+      };
+    },
+    async close(): Promise<void> {
+      await Promise.all(probes.map((p) => p.close()));
     },
   };
 }

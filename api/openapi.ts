@@ -632,10 +632,16 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
             gateway: {
               type: 'object',
               required: ['reachable', 'checked_at'],
-              description: '`null`s when the API knows no Plural origin (`PLURAL_BASE_URL` unset).',
+              description:
+                'Every Plural origin in use (`PLURAL_BASE_URL` and each merchant account’s own); `null`s when the API ' +
+                'knows none.',
               properties: {
-                reachable: nullable({ type: 'boolean' }),
-                checked_at: nullable({ type: 'string', format: 'date-time', description: 'When Plural was asked.' }),
+                reachable: nullable({ type: 'boolean', description: 'Whether every origin answered.' }),
+                checked_at: nullable({
+                  type: 'string',
+                  format: 'date-time',
+                  description: 'When Plural was asked (the oldest answer, for several origins).',
+                }),
               },
             },
           },

@@ -56,7 +56,9 @@ export function operationRoutes(ctx: RouteContext): Router {
         res.status(err.status).json({ ...err.toBody(), ...body });
         return;
       }
-      if (gateway?.reachable === false) logger.warn('readiness: the gateway (Plural) is not reachable');
+      if (gateway?.reachable === false) {
+        logger.warn({ origins: gateway.unreachable }, 'readiness: the gateway (Plural) is not reachable');
+      }
       res.json(body);
     })
     .all(methodNotAllowed('GET'));

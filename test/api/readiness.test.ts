@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import Ajv2020 from 'ajv/dist/2020';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createGatewayProbe } from '../../api/gateway-probe';
+import { createGatewayProbe, createGatewayProbes } from '../../api/gateway-probe';
 import { buildOpenApiDocument } from '../../api/openapi';
 import type { GatewayProbe } from '../../api/gateway-probe';
 import { makeApi } from './helpers';
@@ -80,6 +80,24 @@ describe('GET /readyz', () => {
     expect(res.status).toBe(200);
     expect(res.body.gateway.reachable).toBe(false);
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('probes every Plural origin the merchants use: degraded while one of them does not answer', async () => {
+    const [a, b] = [await gateway(), await gateway()];
+    const down = await closedPort();
+    const both = createGatewayProbes([a.url, `${b.url}/`, a.url], { timeoutMs: 300 })!;
+    const oneDown = createGatewayProbes([a.url, down], { timeoutMs: 300 })!;
+    probes.push(both, oneDown);
+    const ready = await request(makeApi({}, { gatewayProbe: both }).app).get('/readyz');
+    expect(ready.body).toMatchObject({ status: 'ready', gateway: { reachable: true } });
+    expect([a.hits(), b.hits()]).toEqual([1, 1]); // each origin once, however many merchants name it
+    const api = makeApi({}, { gatewayProbe: oneDown });
+    const degraded = await request(api.app).get('/readyz');
+    expect(degraded.status).toBe(200);
+    expect(degraded.body).toMatchObject({ status: 'degraded', gateway: { reachable: false } });
+    expect(JSON.stringify(degraded.body)).not.toContain('127.0.0.1'); // origins go to the log, not the public body
+    expect(api.logs.join('')).toContain(new URL(down).origin);
+    expect(createGatewayProbes([])).toBeUndefined();
   });
 
   it('answers 503 when the engine is down, still reporting the gateway', async () => {

@@ -177,4 +177,22 @@ describe('npm run api and npm run worker with MERCHANTS_FILE', () => {
       expect(logs).not.toContain(secret);
     expect(logs).toContain('"merchants":["acme","globex"]');
   }, 120_000);
+
+  // Last: it stops globex's Plural.
+  it("checks every merchant's Plural origin for /readyz: degraded once one of them is down", async () => {
+    const ready = async () => (await (await fetch(`${apiUrl}/readyz`)).json()) as Record<string, unknown>;
+    expect(await ready()).toMatchObject({ status: 'ready', gateway: { reachable: true } });
+    await sandboxes.globex.stop();
+    // The probe's answer is cached for 5 s.
+    const degraded = await waitFor(
+      '/readyz to report the gateway down',
+      async () => {
+        const body = await ready();
+        return body.status === 'degraded' ? body : undefined;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(degraded).toMatchObject({ engine: { reachable: true }, gateway: { reachable: false } });
+    expect(output.join('')).toContain(new URL(sandboxes.globex.baseUrl).origin);
+  }, 60_000);
 });
