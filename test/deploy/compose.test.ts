@@ -1,16 +1,22 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadApiConfig, loadWorkerConfig } from '../../config';
 import {
   clone,
   commandProblems,
   configProblems,
+  dockerIgnored,
   ENV_EXAMPLE_PATH,
   envExampleProblems,
   envKeyProblems,
   interpolate,
+  MERCHANTS_OVERRIDE_PATH,
+  mergeCompose,
   MissingVariableError,
   parseCompose,
+  parseOverride,
   portProblems,
   publishedPortProblems,
   readCompose,
@@ -398,5 +404,74 @@ describe('docker-compose.yml', () => {
     expect(compose.services.temporal?.image).toMatch(/^temporalio\/server:/);
     expect(compose.services['temporal-schema-setup']?.image).toMatch(/^temporalio\/admin-tools:/);
     expect(compose.services['temporal-ui']?.image).toMatch(/^temporalio\/ui:/);
+  });
+});
+
+describe('docker-compose.merchants.yml (several merchant accounts)', () => {
+  const override = parseOverride(readFileSync(MERCHANTS_OVERRIDE_PATH, 'utf8'));
+  const merged = mergeCompose(compose, override);
+  const SINGLE_MERCHANT_KEYS = [
+    'API_KEYS',
+    'PLURAL_CLIENT_ID',
+    'PLURAL_CLIENT_SECRET',
+    'PLURAL_CALLBACK_SECRET_HEX',
+    'PLURAL_WEBHOOK_SECRET',
+  ];
+  /** Two merchant accounts with values of an operator's own (production mode refuses published ones). */
+  const accounts = (ids: string[]) =>
+    ids.map((id) => ({
+      id,
+      apiKeys: [`sk_live_${id}_compose_check_0123456789`],
+      plural: {
+        clientId: `${id}-compose-check-client`,
+        clientSecret: `${id}-compose-check-client-secret`,
+        callbackSecretHex: Buffer.from(`${id}-compose-check-callback`).toString('hex'),
+        webhookSecret: `${id}-compose-check-webhook-secret`,
+      },
+    }));
+
+  it('gives the API and the worker the merchants file as a secret, without the single merchant keys', () => {
+    expect(schemaProblems(merged)).toEqual([]);
+    for (const name of ['api', 'worker']) {
+      const env = serviceEnv(merged.services[name] ?? {});
+      expect(env.MERCHANTS_FILE, name).toBe('/run/secrets/merchants.json');
+      for (const key of SINGLE_MERCHANT_KEYS) expect(env, `${name} ${key}`).not.toHaveProperty(key);
+      expect(merged.services[name]?.secrets, name).toEqual(['merchants.json']);
+    }
+    expect(merged.secrets).toEqual({ 'merchants.json': { file: './merchants.json' } });
+    // Everything else is the base file's: the sandbox keeps its account, the other services are untouched.
+    for (const name of Object.keys(compose.services).filter((n) => n !== 'api' && n !== 'worker')) {
+      expect(merged.services[name], name).toEqual(compose.services[name]);
+    }
+    // Compose interpolates each file before merging: docker-compose.yml still wants every .env value (API_KEYS and the
+    // PLURAL_* credentials included, now the bundled sandbox's account only), and the override asks for none.
+    expect(requiredVariables(compose).sort()).toEqual(Object.keys(REQUIRED_SHELL_VARS).sort());
+    expect(JSON.stringify(override)).not.toContain('$');
+  });
+
+  it('starts the API and the worker in production mode on the accounts of the file', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'compose-merchants-'));
+    try {
+      const file = path.join(dir, 'merchants.json');
+      writeFileSync(file, JSON.stringify(accounts(['acme', 'globex'])));
+      const envOf = (doc: Compose, name: string) => ({
+        ...serviceEnv(doc.services[name] ?? {}),
+        MERCHANTS_FILE: file,
+        NODE_ENV: 'production',
+      });
+      expect(loadApiConfig(envOf(merged, 'api')).merchants.ids).toEqual(['acme', 'globex']);
+      expect(loadWorkerConfig(envOf(merged, 'worker')).merchants.ids).toEqual(['acme', 'globex']);
+      // What the `!reset`s are for: the base file's single-merchant keys beside a merchants file are refused.
+      expect(() => loadApiConfig(envOf(compose, 'api'))).toThrow(/API_KEYS/);
+      expect(() => loadWorkerConfig(envOf(compose, 'worker'))).toThrow(/PLURAL_CLIENT_ID/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps merchants.json out of git and out of the image build context', () => {
+    const gitignore = readFileSync(path.join(ROOT, '.gitignore'), 'utf8').split('\n');
+    expect(gitignore).toContain('/merchants.json');
+    expect(dockerIgnored('merchants.json')).toBe(true);
   });
 });

@@ -23,6 +23,7 @@ import { SEARCH_ATTRIBUTE } from '../../workflows/definitions';
 /** Repository root. */
 export const ROOT = path.join(__dirname, '..', '..');
 export const COMPOSE_PATH = path.join(ROOT, 'docker-compose.yml');
+export const MERCHANTS_OVERRIDE_PATH = path.join(ROOT, 'docker-compose.merchants.yml');
 export const ENV_EXAMPLE_PATH = path.join(ROOT, '.env.example');
 export const DOCKERFILE_PATH = path.join(ROOT, 'Dockerfile');
 export const COMPOSE_SCHEMA_PATH = path.join(__dirname, '..', 'fixtures', 'schemas', 'compose-spec.json');
@@ -115,6 +116,42 @@ export function parseCompose(source: string): Compose {
 
 export function readCompose(): Compose {
   return parseCompose(readFileSync(COMPOSE_PATH, 'utf8'));
+}
+
+/** A value tagged `!reset` in an override file: Compose (2.24+) removes the key the earlier files set. */
+export const RESET: unique symbol = Symbol('!reset');
+
+/** Parses a Compose override file, its `!reset` values as {@link RESET}. */
+export function parseOverride(source: string): Record<string, unknown> {
+  return parse(source, {
+    merge: true,
+    customTags: [{ tag: '!reset', resolve: () => RESET as unknown as string }],
+  }) as Record<string, unknown>;
+}
+
+/**
+ * `docker compose -f base -f override` for what this repository's overrides use: mappings merge key by key, a
+ * `!reset` removes the key, a sequence appends the override's entries it lacks, anything else is replaced.
+ * (Compose interpolates each file before merging: {@link serviceEnv} on the result resolves the base's variables.)
+ */
+export function mergeCompose(base: Compose, override: Record<string, unknown>): Compose {
+  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const merge = (a: unknown, b: unknown): unknown => {
+    if (isMap(a) && isMap(b)) {
+      const out: Record<string, unknown> = { ...a };
+      for (const [key, value] of Object.entries(b)) {
+        if (value === RESET) delete out[key];
+        else out[key] = key in out ? merge(out[key], value) : value;
+      }
+      return out;
+    }
+    if (Array.isArray(a) && Array.isArray(b)) {
+      const seen = new Set(a.map((x) => JSON.stringify(x)));
+      return [...a, ...b.filter((x) => !seen.has(JSON.stringify(x)))];
+    }
+    return b;
+  };
+  return merge(structuredClone(base), override) as Compose;
 }
 
 /** A deep copy to break in a test. */
@@ -686,7 +723,7 @@ function copyParts(args: string): { from: string | undefined; sources: string[] 
 }
 
 /** Patterns of .dockerignore (plain names and paths; enough for this repository's file). */
-function dockerIgnored(file: string): boolean {
+export function dockerIgnored(file: string): boolean {
   const ignore = path.join(ROOT, '.dockerignore');
   if (!existsSync(ignore)) return false;
   const top = file.replace(/^\.\//, '').split('/')[0] ?? '';
