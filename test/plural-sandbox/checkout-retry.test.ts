@@ -1,44 +1,28 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
+import { describe, expect, it } from 'vitest';
 import { CARDS } from '../support/cards';
 import {
   answerChallenge,
   checkout,
   parseForm,
   payOnPage,
-  startWithApi,
+  sandboxWithWebhooks,
   uniqueRef,
   waitUntil,
-  webhookReceiver,
   type Api,
   type ReceivedWebhook,
+  type WebhookReceiver,
 } from './helpers';
 
 /** A customer on the hosted checkout page: a declined card, then a good one on the SAME link. */
 
-type Receiver = Awaited<ReturnType<typeof webhookReceiver>>;
-let cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-
-async function setup(options: SandboxOptions = {}): Promise<{ sandbox: RunningSandbox; api: Api; hook: Receiver }> {
-  const hook = await webhookReceiver();
-  const { sandbox, api } = await startWithApi({ webhookUrl: hook.url, ...options });
-  cleanups.push(
-    () => hook.close(),
-    () => sandbox.stop(),
-  );
-  return { sandbox, api, hook };
-}
+const setup = sandboxWithWebhooks();
 
 interface WebhookPayload {
   event_type: string;
   data: { order_id: string; status: string; payment_retries_remaining?: number };
 }
 const event = (w: ReceivedWebhook): WebhookPayload => JSON.parse(w.body) as WebhookPayload;
-const eventsOf = (hook: Receiver, orderId: string): WebhookPayload[] =>
+const eventsOf = (hook: WebhookReceiver, orderId: string): WebhookPayload[] =>
   hook.received.map(event).filter((e) => e.data.order_id === orderId);
 const summary = (events: WebhookPayload[]): string[] => events.map((e) => `${e.event_type}:${e.data.status}`);
 

@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-unsafe-call -- tests walk untyped JSON responses */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 import { startSandbox, type RunningSandbox, type SandboxOptions } from '../../plural-sandbox';
 import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
@@ -201,6 +202,33 @@ export async function webhookReceiver(respond: (n: number) => number = () => 200
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** What {@link webhookReceiver} returns. */
+export type WebhookReceiver = Awaited<ReturnType<typeof webhookReceiver>>;
+
+/**
+ * For a test file whose tests each run a sandbox (with its HTTP API) sending its webhooks to a receiver of the test's
+ * own: registers the `afterEach` that stops both, and returns the function that starts them (`defaults` first, then
+ * the test's options).
+ */
+export function sandboxWithWebhooks(
+  defaults: SandboxOptions = {},
+): (options?: SandboxOptions) => Promise<{ sandbox: RunningSandbox; api: Api; hook: WebhookReceiver }> {
+  let cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    cleanups = [];
+  });
+  return async (options = {}) => {
+    const hook = await webhookReceiver();
+    const { sandbox, api } = await startWithApi({ webhookUrl: hook.url, ...defaults, ...options });
+    cleanups.push(
+      () => hook.close(),
+      () => sandbox.stop(),
+    );
+    return { sandbox, api, hook };
   };
 }
 

@@ -1,5 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
+import { describe, expect, it } from 'vitest';
 import { CARDS } from '../support/cards';
 import {
   answerChallenge,
@@ -10,11 +9,11 @@ import {
   parseForm,
   payOnPage,
   pendingOrder,
-  startWithApi,
+  sandboxWithWebhooks,
   waitUntil,
-  webhookReceiver,
   type Api,
   type ReceivedWebhook,
+  type WebhookReceiver,
 } from './helpers';
 
 /**
@@ -24,28 +23,13 @@ import {
  * handle that late approval; these tests pin the sandbox to it.
  */
 
-type Receiver = Awaited<ReturnType<typeof webhookReceiver>>;
-let cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-
-async function setup(options: SandboxOptions = {}): Promise<{ sandbox: RunningSandbox; api: Api; hook: Receiver }> {
-  const hook = await webhookReceiver();
-  const { sandbox, api } = await startWithApi({ webhookUrl: hook.url, ...options });
-  cleanups.push(
-    () => hook.close(),
-    () => sandbox.stop(),
-  );
-  return { sandbox, api, hook };
-}
+const setup = sandboxWithWebhooks();
 
 interface WebhookPayload {
   event_type: string;
   data: { order_id: string; status: string };
 }
-const eventsOf = (hook: Receiver, orderId: string): string[] =>
+const eventsOf = (hook: WebhookReceiver, orderId: string): string[] =>
   hook.received
     .map((w: ReceivedWebhook) => JSON.parse(w.body) as WebhookPayload)
     .filter((e) => e.data.order_id === orderId)

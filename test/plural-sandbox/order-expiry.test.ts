@@ -1,47 +1,31 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
+import { describe, expect, it } from 'vitest';
 import { CARDS } from '../support/cards';
 import {
   cardPayment,
   fakeClock,
   orderBody,
   pendingOrder,
+  sandboxWithWebhooks,
   sleep,
-  startWithApi,
   waitUntil,
-  webhookReceiver,
   type Api,
   type ReceivedWebhook,
+  type WebhookReceiver,
 } from './helpers';
 
 /** orderExpirySeconds: an order left unpaid (CREATED or ATTEMPTED) ends FAILED, and its links refuse payment. */
 
-type Receiver = Awaited<ReturnType<typeof webhookReceiver>>;
-let cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-
 const HOUR = 3_600_000;
 
-async function setup(options: SandboxOptions = {}): Promise<{ sandbox: RunningSandbox; api: Api; hook: Receiver }> {
-  const hook = await webhookReceiver();
-  // Tokens outlive the default order expiry so a fake clock can move past it.
-  const { sandbox, api } = await startWithApi({ webhookUrl: hook.url, tokenTtlSeconds: 86_400, ...options });
-  cleanups.push(
-    () => hook.close(),
-    () => sandbox.stop(),
-  );
-  return { sandbox, api, hook };
-}
+// Tokens outlive the default order expiry so a fake clock can move past it.
+const setup = sandboxWithWebhooks({ tokenTtlSeconds: 86_400 });
 
 interface WebhookPayload {
   event_type: string;
   data: { order_id: string; status: string };
 }
 const event = (w: ReceivedWebhook): WebhookPayload => JSON.parse(w.body) as WebhookPayload;
-const eventsOf = (hook: Receiver, orderId: string): string[] =>
+const eventsOf = (hook: WebhookReceiver, orderId: string): string[] =>
   hook.received
     .map(event)
     .filter((e) => e.data.order_id === orderId)

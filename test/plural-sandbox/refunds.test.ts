@@ -1,18 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
+import { describe, expect, it } from 'vitest';
 import {
   authorizedOrder,
   authorizeWithOtp,
   fakeClock,
   orderBody,
   pendingOrder,
+  sandboxWithWebhooks,
   sleep,
-  startWithApi,
   uniqueRef,
   waitUntil,
-  webhookReceiver,
   type Api,
   type ReceivedWebhook,
+  type WebhookReceiver,
 } from './helpers';
 
 /**
@@ -21,29 +20,14 @@ import {
  * PROCESSED, FAILED, REFUND_PROCESSED / REFUND_FAILED webhooks.
  */
 
-type Receiver = Awaited<ReturnType<typeof webhookReceiver>>;
-let cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-
-async function setup(options: SandboxOptions = {}): Promise<{ sandbox: RunningSandbox; api: Api; hook: Receiver }> {
-  const hook = await webhookReceiver();
-  const { sandbox, api } = await startWithApi({ webhookUrl: hook.url, ...options });
-  cleanups.push(
-    () => hook.close(),
-    () => sandbox.stop(),
-  );
-  return { sandbox, api, hook };
-}
+const setup = sandboxWithWebhooks();
 
 interface WebhookPayload {
   event_type: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- order JSON read ad hoc
   data: any;
 }
-const events = (hook: Receiver, type: string): WebhookPayload[] =>
+const events = (hook: WebhookReceiver, type: string): WebhookPayload[] =>
   hook.received.map((w: ReceivedWebhook) => JSON.parse(w.body) as WebhookPayload).filter((e) => e.event_type === type);
 
 const refund = (api: Api, orderId: string, value: number, ref: string = uniqueRef('rf')) =>

@@ -1,36 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
+import { describe, expect, it } from 'vitest';
+import type { SandboxOptions } from '../../plural-sandbox';
 import {
   authorizeWithOtp,
   fakeClock,
   pendingOrder,
+  sandboxWithWebhooks,
   sleep,
-  startWithApi,
   uniqueRef,
   waitUntil,
-  webhookReceiver,
-  type Api,
   type ReceivedWebhook,
+  type WebhookReceiver,
 } from './helpers';
 
 /** saleSettlement.throughAuthorized: a sale (pre_auth false) reports AUTHORIZED, then PROCESSED, as Plural's may. */
 
-type Receiver = Awaited<ReturnType<typeof webhookReceiver>>;
-let cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.reverse()) await c();
-  cleanups = [];
-});
-
-async function setup(options: SandboxOptions = {}): Promise<{ sandbox: RunningSandbox; api: Api; hook: Receiver }> {
-  const hook = await webhookReceiver();
-  const { sandbox, api } = await startWithApi({ webhookUrl: hook.url, ...options });
-  cleanups.push(
-    () => hook.close(),
-    () => sandbox.stop(),
-  );
-  return { sandbox, api, hook };
-}
+const setup = sandboxWithWebhooks();
 
 interface WebhookPayload {
   event_type: string;
@@ -38,7 +22,7 @@ interface WebhookPayload {
   data: any;
 }
 const event = (w: ReceivedWebhook): WebhookPayload => JSON.parse(w.body) as WebhookPayload;
-const eventsOf = (hook: Receiver, orderId: string): string[] =>
+const eventsOf = (hook: WebhookReceiver, orderId: string): string[] =>
   hook.received
     .map(event)
     .filter((e) => e.data.order_id === orderId)
