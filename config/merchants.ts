@@ -61,6 +61,11 @@ export interface MerchantAccount {
   readonly returnUrlHosts: readonly string[];
   /** Signs the status a `return_url` redirect carries (required with `returnUrlHosts`). */
   readonly returnUrlSigningSecret?: string | undefined;
+  /**
+   * The merchant's own return pages, for a payment started without a `return_url`; unset: the API's
+   * `MERCHANT_SUCCESS_URL` / `MERCHANT_FAILURE_URL`, which every such merchant shares.
+   */
+  readonly returnPages?: { readonly success: string; readonly failure: string } | undefined;
 }
 
 /** Where the merchant accounts came from: the file or inline setting, or the single-merchant keys. */
@@ -203,6 +208,16 @@ const merchantSchema = z
       'the secret return_url redirects are signed with',
       RETURN_SIGNING_SECRET_MIN_LENGTH,
     ).optional(),
+    returnPages: z
+      .object(
+        {
+          success: httpUrlString('the page a successful payment without return_url returns the browser to'),
+          failure: httpUrlString('the page a failed payment without return_url returns the browser to'),
+        },
+        { error: 'must be an object { success, failure } of page URLs' },
+      )
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -363,6 +378,7 @@ export function loadMerchantAccounts(env: Env, processName: string): MerchantAcc
     })),
     returnUrlHosts: [...new Set(m.returnUrlHosts)],
     returnUrlSigningSecret: m.returnUrlSigningSecret,
+    ...(m.returnPages ? { returnPages: { success: m.returnPages.success, failure: m.returnPages.failure } } : {}),
   }));
 }
 

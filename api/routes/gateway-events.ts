@@ -166,9 +166,9 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       res.redirect(303, toMerchant);
       return;
     }
-    const target = new URL(
-      SUCCESS_STATUSES.has(parsed.status) ? options.returnUrls.success : options.returnUrls.failure,
-    );
+    // The merchant's own return pages when its account names them, else the pages every merchant shares.
+    const pages = merchant.returnPages ?? options.returnUrls;
+    const target = new URL(SUCCESS_STATUSES.has(parsed.status) ? pages.success : pages.failure);
     target.searchParams.set('merchant_order_reference', reference);
     target.searchParams.set('status', parsed.status);
     options.returnLinks?.sign(target);

@@ -6,12 +6,13 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app';
-import { webhookHeaders } from '../../plural-client';
+import { signCallback, webhookHeaders } from '../../plural-client';
 import { createReturnUrlPolicy } from '../../api/return-url';
 import type { CustomerDirectory } from '../../api/customers';
 import type { MerchantAccount } from '../../config/merchants';
 import { createLogger } from '../../observability';
 import { FakeEngine, FakeVault } from './fake-engine';
+import { CARDS } from '../support/cards';
 import { cardPayment } from './helpers';
 
 const merchant = (id: string, apiKeys: string[]): MerchantAccount => ({
@@ -28,9 +29,10 @@ const merchant = (id: string, apiKeys: string[]): MerchantAccount => ({
 });
 const ACME_KEY = 'sk_acme_app_test_key_000000001';
 const GLOBEX_KEY = 'sk_globex_app_test_key_00000001';
+const GLOBEX_PAGES = { success: 'https://globex.example/paid', failure: 'https://globex.example/not-paid' };
 const MERCHANTS = [
   { ...merchant('acme', [ACME_KEY]), returnUrlHosts: ['shop.acme.example'], returnUrlSigningSecret: 'a'.repeat(32) },
-  merchant('globex', [GLOBEX_KEY]),
+  { ...merchant('globex', [GLOBEX_KEY]), returnPages: GLOBEX_PAGES },
 ];
 const directory = {
   returnUrlHostsFor: (id: string) => MERCHANTS.find((m) => m.id === id)?.returnUrlHosts ?? [],
@@ -150,6 +152,35 @@ describe('tenancy in the API', () => {
     );
     expect(text).toMatch(/^api_http_request_duration_seconds_count\{.*merchant="acme"\} 1$/m);
     expect(text).not.toMatch(/merchant="(?!acme"|globex"|none")/);
+  });
+
+  it("returns the customer of a payment without return_url to its merchant's own pages, else the shared ones", async () => {
+    const { app } = makeTenantApi();
+    const challenge = (ref: string) =>
+      cardPayment(ref, {
+        card: { number: CARDS.challenge, name: 'A', expiry_month: '01', expiry_year: '2031', cvv: '999' },
+      });
+    /** Plural's signed callback for the order of `ref`, on `merchant`'s path. */
+    const callback = async (merchant: 'acme' | 'globex', key: string, ref: string, status: string) => {
+      const created = await request(app).post('/v1/payments').set(bearer(key)).send(challenge(ref));
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const fields = { order_id: String(created.body.order_id), status };
+      const secret = MERCHANTS.find((m) => m.id === merchant)!.plural.callbackSecretHex!;
+      return request(app)
+        .post(`/v1/callbacks/plural/${merchant}`)
+        .type('form')
+        .send({ ...fields, signature: signCallback(fields, secret) });
+    };
+    const paid = await callback('globex', GLOBEX_KEY, 'order-p1', 'AUTHORIZED');
+    expect(paid.status).toBe(303);
+    expect(paid.headers.location).toBe(`${GLOBEX_PAGES.success}?merchant_order_reference=order-p1&status=AUTHORIZED`);
+    const declined = await callback('globex', GLOBEX_KEY, 'order-p2', 'FAILED');
+    expect(declined.headers.location).toMatch(
+      /^https:\/\/globex\.example\/not-paid\?merchant_order_reference=order-p2&/,
+    );
+    // acme names no pages of its own: the API's shared MERCHANT_SUCCESS_URL.
+    const shared = await callback('acme', ACME_KEY, 'order-p3', 'AUTHORIZED');
+    expect(shared.headers.location).toBe('https://m.example/ok?merchant_order_reference=order-p3&status=AUTHORIZED');
   });
 
   it('refuses to build an app of merchant accounts without an engine per merchant', () => {

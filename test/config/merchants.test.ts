@@ -161,6 +161,28 @@ describe('loadMerchantAccounts', () => {
     expect(err.message).not.toContain('short');
   });
 
+  it("reads a merchant's own return pages, and names a bad or half-given one", () => {
+    const pages = { success: 'https://globex.example/paid/', failure: 'https://globex.example/not-paid' };
+    const merchants = loadMerchantAccounts(
+      { MERCHANTS: JSON.stringify([acme(), { ...globex(), returnPages: pages }]) },
+      'api',
+    );
+    expect(merchants?.[0]?.returnPages).toBeUndefined();
+    expect(merchants?.[1]?.returnPages).toEqual({
+      success: 'https://globex.example/paid',
+      failure: 'https://globex.example/not-paid',
+    });
+    const bad = [
+      { ...acme(), returnPages: { success: 'javascript:alert(1)', failure: 'https://acme.example/ko' } },
+      { ...globex(), returnPages: { success: 'https://globex.example/ok' } },
+    ];
+    const err = configError(() => loadMerchantAccounts({ MERCHANTS: JSON.stringify(bad) }, 'api'));
+    expect(err.issues.map((i) => i.message)).toEqual([
+      expect.stringMatching(/^merchant acme \(entry 1\): returnPages\.success must be an http\(s\) URL/),
+      expect.stringMatching(/^merchant globex \(entry 2\): returnPages\.failure is required/),
+    ]);
+  });
+
   it('refuses return hosts without the secret that signs the redirect to them', () => {
     const hooli = { ...globex(), returnUrlHosts: ['shop.globex.example'] };
     const err = configError(() => loadMerchantAccounts({ MERCHANTS: JSON.stringify([acme(), hooli]) }, 'api'));
