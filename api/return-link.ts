@@ -10,6 +10,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export const RETURN_LINK_PARAM = {
   reference: 'merchant_order_reference',
   status: 'status',
+  /** The merchant account, on a page merchants share, for any merchant but `default` (references are per merchant). */
+  merchant: 'merchant_id',
   expires: 'expires',
   signature: 'signature',
 } as const;
@@ -26,13 +28,14 @@ export const RETURN_LINK_REFUSAL = {
 export type ReturnLinkRefusal = (typeof RETURN_LINK_REFUSAL)[keyof typeof RETURN_LINK_REFUSAL];
 
 export type ReturnLinkCheck =
-  { ok: true; reference: string; status: string } | { ok: false; reason: ReturnLinkRefusal };
+  | { ok: true; reference: string; status: string; merchantId: string | undefined }
+  | { ok: false; reason: ReturnLinkRefusal };
 
 /** Signs and verifies return links with one key. */
 export interface ReturnLinks {
-  /** Adds `expires` and `signature` to `url`, whose query already holds the reference and the status. */
+  /** Adds `expires` and `signature` to `url`, whose query already holds the reference, the status (and merchant). */
   sign(url: URL): void;
-  /** The reference and status of a link {@link sign} made and that has not expired, or why not. */
+  /** The reference, status (and merchant) of a link {@link sign} made and that has not expired, or why not. */
   verify(query: Readonly<Record<string, unknown>>): ReturnLinkCheck;
 }
 
@@ -56,44 +59,52 @@ export function createReturnLinks(options: ReturnLinkOptions): ReturnLinks {
   if (!(ttlSeconds > 0)) throw new TypeError('createReturnLinks: ttlSeconds must be positive');
   const key = Buffer.from(options.key);
   const now = options.now ?? Date.now;
-  // JSON of the three values: no separator can be smuggled inside one of them.
-  const mac = (reference: string, status: string, expires: string): Buffer =>
+  // JSON of the values: no separator can be smuggled inside one of them. The merchant, when named, is signed too.
+  const mac = (reference: string, status: string, expires: string, merchant: string | undefined): Buffer =>
     createHmac('sha256', key)
-      .update(JSON.stringify([reference, status, expires]))
+      .update(
+        JSON.stringify(merchant === undefined ? [reference, status, expires] : [reference, status, expires, merchant]),
+      )
       .digest();
 
   return {
     sign(url) {
       const reference = url.searchParams.get(RETURN_LINK_PARAM.reference) ?? '';
       const status = url.searchParams.get(RETURN_LINK_PARAM.status) ?? '';
+      const merchant = url.searchParams.get(RETURN_LINK_PARAM.merchant) ?? undefined;
       const expires = String(Math.floor(now() / 1000) + Math.ceil(ttlSeconds));
       url.searchParams.set(RETURN_LINK_PARAM.expires, expires);
-      url.searchParams.set(RETURN_LINK_PARAM.signature, mac(reference, status, expires).toString('base64url'));
+      url.searchParams.set(
+        RETURN_LINK_PARAM.signature,
+        mac(reference, status, expires, merchant).toString('base64url'),
+      );
     },
     verify(query) {
-      const { reference, status, expires, signature } = {
+      const { reference, status, expires, signature, merchant } = {
         reference: query[RETURN_LINK_PARAM.reference],
         status: query[RETURN_LINK_PARAM.status],
         expires: query[RETURN_LINK_PARAM.expires],
         signature: query[RETURN_LINK_PARAM.signature],
+        merchant: query[RETURN_LINK_PARAM.merchant],
       };
       if (
         typeof reference !== 'string' ||
         typeof status !== 'string' ||
         typeof expires !== 'string' ||
         typeof signature !== 'string' ||
+        (merchant !== undefined && typeof merchant !== 'string') ||
         !EXPIRES.test(expires) ||
         !SIGNATURE.test(signature)
       ) {
         return { ok: false, reason: RETURN_LINK_REFUSAL.UNSIGNED };
       }
       // Compared as text: of the encodings that decode to the same bytes, only the one `sign` wrote is accepted.
-      const expected = mac(reference, status, expires).toString('base64url');
+      const expected = mac(reference, status, expires, merchant).toString('base64url');
       if (!timingSafeEqual(Buffer.from(signature), Buffer.from(expected))) {
         return { ok: false, reason: RETURN_LINK_REFUSAL.INVALID };
       }
       if (Number(expires) * 1000 <= now()) return { ok: false, reason: RETURN_LINK_REFUSAL.EXPIRED };
-      return { ok: true, reference, status };
+      return { ok: true, reference, status, merchantId: merchant };
     },
   };
 }

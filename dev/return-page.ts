@@ -17,7 +17,10 @@ import type { PaymentStatus } from '../workflows/definitions';
 
 /** Options of {@link createReturnPageRouter}. */
 export interface ReturnPageOptions {
+  /** The `default` merchant's payments (a link that names no merchant). */
   engine: PaymentEngine;
+  /** Another merchant account's payments, for a link that names it (`merchant_id`); undefined: unknown merchant. */
+  engineFor?: (merchantId: string) => PaymentEngine | undefined;
   /** Verifies the link's signature and expiry; the API's callback signs with the same (`ApiOptions.returnLinks`). */
   links: ReturnLinks;
   /**
@@ -76,12 +79,12 @@ export function createReturnPageRouter(options: ReturnPageOptions): Router {
   });
 
   /** The payment, once it has left the waiting statuses or `settleWaitMs` has passed. */
-  async function settledRecord(ref: string): Promise<PaymentRecord | undefined> {
+  async function settledRecord(engine: PaymentEngine, ref: string): Promise<PaymentRecord | undefined> {
     const deadline = Date.now() + settleWaitMs;
-    let record = await options.engine.get(ref);
+    let record = await engine.get(ref);
     while (record && WAITING.has(record.state.status) && Date.now() < deadline) {
       await sleep(pollIntervalMs);
-      record = await options.engine.get(ref);
+      record = await engine.get(ref);
     }
     return record;
   }
@@ -103,9 +106,15 @@ export function createReturnPageRouter(options: ReturnPageOptions): Router {
       sendMessage(res, 400, 'Unknown payment', 'The link has no valid merchant_order_reference.');
       return;
     }
+    // The signed link names the merchant of a payment on a page merchants share; none: the default merchant.
+    const engine = link.merchantId === undefined ? options.engine : options.engineFor?.(link.merchantId);
+    if (engine === undefined) {
+      sendMessage(res, 404, 'Unknown payment', 'No such payment.');
+      return;
+    }
     let record: PaymentRecord | undefined;
     try {
-      record = await settledRecord(ref);
+      record = await settledRecord(engine, ref);
     } catch (err) {
       // The engine (Temporal) did not answer: say so, and try again later; the payment itself is unaffected.
       options.logger?.warn({ err }, 'return page: the payment could not be read');

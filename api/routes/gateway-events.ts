@@ -19,6 +19,7 @@ import { callbackMaxAgeMs, SeenCallbacks } from '../callback-replays';
 import { badRequest, notFound, signatureRejected } from '../errors';
 import { callbackSignalOf, webhookSignalOf } from '../gateway-events';
 import { methodNotAllowed } from '../http';
+import { RETURN_LINK_PARAM } from '../return-link';
 import { checkReturnUrl, returnRedirectUrl } from '../return-url';
 import { REFERENCE_PATTERN } from '../schemas';
 import type { RouteContext } from './context';
@@ -167,10 +168,15 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       return;
     }
     // The merchant's own return pages when its account names them, else the pages every merchant shares.
-    const pages = merchant.returnPages ?? options.returnUrls;
+    const own = merchant.returnPages;
+    const pages = own ?? options.returnUrls;
     const target = new URL(SUCCESS_STATUSES.has(parsed.status) ? pages.success : pages.failure);
-    target.searchParams.set('merchant_order_reference', reference);
-    target.searchParams.set('status', parsed.status);
+    target.searchParams.set(RETURN_LINK_PARAM.reference, reference);
+    target.searchParams.set(RETURN_LINK_PARAM.status, parsed.status);
+    // On a shared page a reference is unique per merchant only: say whose payment it is (but for `default`).
+    if (own === undefined && merchant.id !== DEFAULT_MERCHANT_ID) {
+      target.searchParams.set(RETURN_LINK_PARAM.merchant, merchant.id);
+    }
     options.returnLinks?.sign(target);
     res.redirect(303, target.toString());
   };

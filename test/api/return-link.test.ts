@@ -33,7 +33,12 @@ describe('return links', () => {
     const location = new URL(String(res.headers.location));
     expect(`${location.origin}${location.pathname}`).toBe(SUCCESS_URL);
     expect([...location.searchParams.keys()]).toEqual(['merchant_order_reference', 'status', 'expires', 'signature']);
-    expect(links.verify(queryOf(location))).toEqual({ ok: true, reference: 'rl-1', status: 'AUTHORIZED' });
+    expect(links.verify(queryOf(location))).toEqual({
+      ok: true,
+      reference: 'rl-1',
+      status: 'AUTHORIZED',
+      merchantId: undefined,
+    });
   });
 
   it('verifies only what it signed, and only until it expires', () => {
@@ -50,6 +55,22 @@ describe('return links', () => {
       ok: false,
       reason: 'unsigned',
     });
+    // A link that names its merchant signs it: it cannot be moved to another merchant's payment, nor dropped.
+    const named = new URL(
+      'https://shop.example/return?merchant_order_reference=order-1&status=PROCESSED&merchant_id=acme',
+    );
+    links.sign(named);
+    const namedQuery = queryOf(named);
+    expect(links.verify(namedQuery)).toEqual({
+      ok: true,
+      reference: 'order-1',
+      status: 'PROCESSED',
+      merchantId: 'acme',
+    });
+    expect(links.verify({ ...namedQuery, merchant_id: 'globex' })).toEqual({ ok: false, reason: 'invalid' });
+    expect(links.verify({ ...namedQuery, merchant_id: undefined })).toEqual({ ok: false, reason: 'invalid' });
+    expect(links.verify({ ...query, merchant_id: 'acme' })).toEqual({ ok: false, reason: 'invalid' });
+    expect(links.verify({ ...namedQuery, merchant_id: ['acme', 'acme'] })).toEqual({ ok: false, reason: 'unsigned' });
     now += 600_000;
     expect(links.verify(query)).toEqual({ ok: false, reason: 'expired' });
     expect(() => createReturnLinks({ key: randomBytes(16) })).toThrow(/32 bytes/);

@@ -178,9 +178,11 @@ describe('tenancy in the API', () => {
     expect(declined.headers.location).toMatch(
       /^https:\/\/globex\.example\/not-paid\?merchant_order_reference=order-p2&/,
     );
-    // acme names no pages of its own: the API's shared MERCHANT_SUCCESS_URL.
+    // acme names no pages of its own: the API's shared MERCHANT_SUCCESS_URL, told whose payment it is.
     const shared = await callback('acme', ACME_KEY, 'order-p3', 'AUTHORIZED');
-    expect(shared.headers.location).toBe('https://m.example/ok?merchant_order_reference=order-p3&status=AUTHORIZED');
+    expect(shared.headers.location).toBe(
+      'https://m.example/ok?merchant_order_reference=order-p3&status=AUTHORIZED&merchant_id=acme',
+    );
   });
 
   it('refuses to build an app of merchant accounts without an engine per merchant', () => {

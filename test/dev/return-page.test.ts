@@ -65,10 +65,11 @@ afterEach(() => {
 });
 
 /** The link the callback would redirect to (the API signs it the same way). */
-function signed(base: string, ref: string, status: string, signer: ReturnLinks = links): string {
+function signed(base: string, ref: string, status: string, signer: ReturnLinks = links, merchant?: string): string {
   const url = new URL(`${base}/dev/return`);
   url.searchParams.set('merchant_order_reference', ref);
   url.searchParams.set('status', status);
+  if (merchant !== undefined) url.searchParams.set('merchant_id', merchant);
   signer.sign(url);
   return url.toString();
 }
@@ -215,6 +216,21 @@ describe('/dev/return', () => {
         expect(answer.text).not.toContain('order-someone-else');
       }
       expect(reads).toEqual([]);
+    });
+
+    it('reads the payment of the merchant the link names, and nothing for an unknown merchant or a moved link', async () => {
+      const acme = spyEngine();
+      const globex = spyEngine();
+      const byDefault = spyEngine();
+      const engines: Record<string, PaymentEngine> = { acme: acme.engine, globex: globex.engine };
+      const base = await serve({ engine: byDefault.engine, engineFor: (id) => engines[id] });
+      expect((await get(signed(base, 'order-1', 'AUTHORIZED', links, 'globex'))).status).toBe(200);
+      expect(globex.reads).toEqual(['order-1']);
+      expect((await get(signed(base, 'order-1', 'AUTHORIZED', links, 'initech'))).status).toBe(404);
+      const moved = new URL(signed(base, 'order-1', 'AUTHORIZED', links, 'globex'));
+      moved.searchParams.set('merchant_id', 'acme');
+      expect((await get(moved.toString())).status).toBe(403);
+      expect([acme.reads, byDefault.reads]).toEqual([[], []]);
     });
 
     it('refuses a link signed with another key', async () => {
