@@ -6,9 +6,12 @@
  * One process because it is the fastest to start and the simplest to stop, and because the worker and the API can
  * then share the in-memory card vault (no vault endpoint or token to set up). Each piece is still configured through
  * the same `loadWorkerConfig` / `loadApiConfig` as the standalone processes; the stack only fills in what a fresh
- * clone lacks (addresses of what it started, the sandbox's credentials, development API keys).
+ * clone lacks (addresses of what it started, the sandbox's credentials, development API keys). With merchant accounts
+ * (`MERCHANTS_FILE` / `MERCHANTS`) it runs a sandbox per merchant that names no Plural origin, with that merchant's
+ * credentials, and wires the worker and the API per merchant as `npm run worker` and `npm run api` do.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +24,7 @@ import { z } from 'zod';
 import {
   createApp,
   createGatewayProbe,
+  createGatewayProbes,
   createPluralCustomerDirectory,
   createReturnLinks,
   createReturnUrlPolicy,
@@ -39,7 +43,9 @@ import {
   DEV_MERCHANT_WEBHOOK_SECRET,
   ENV_WEBHOOK_ENDPOINT_ID,
   fields,
+  hasMerchantAccounts,
   loadApiConfig,
+  loadMerchantAccounts,
   loadWorkerConfig,
   originList,
   parseEnv,
@@ -58,9 +64,10 @@ import { DEFAULT_CREDENTIALS, startSandbox } from '../plural-sandbox';
 import type { RunningSandbox } from '../plural-sandbox';
 import { startDevServer } from '../temporal-server';
 import type { RunningDevServer } from '../temporal-server';
-import { createPaymentWorker, ensureSearchAttributes, installRuntime } from '../worker';
+import { createMerchantPluralClients, createPaymentWorker, ensureSearchAttributes, installRuntime } from '../worker';
 import { DEFAULT_MERCHANT_ID, SEARCH_ATTRIBUTE } from '../workflows/definitions';
 import { createWebhookReceiverRouter } from './merchant-webhook-receiver';
+import { pluralWebhookPath } from '../api/routes/gateway-events';
 import { createReturnPageRouter } from './return-page';
 import { DEFAULT_BUNDLE_CACHE_DIR, loadWorkflowBundle } from './workflow-bundle';
 
@@ -137,8 +144,18 @@ export interface DevStackInfo {
   temporal: { address: string; namespace: string; devServer: boolean; dbFile: string | undefined };
   /** The Temporal Web UI of the stack's dev server; undefined with `TEMPORAL_ADDRESS`. */
   temporalUi: string | undefined;
-  /** `controlToken`: the Bearer token of the sandbox's control API (`/__sandbox/...`), when the stack runs one. */
+  /**
+   * `controlToken`: the Bearer token of the sandbox's control API (`/__sandbox/...`), when the stack runs one. With
+   * merchant accounts: the first merchant's.
+   */
   plural: { baseUrl: string; sandbox: boolean; controlToken: string | undefined };
+  /**
+   * With merchant accounts (`MERCHANTS_FILE` / `MERCHANTS`): each merchant's Plural origin, its sandbox's control
+   * token when the stack runs one for it, and the path its Plural webhooks arrive at.
+   */
+  merchants:
+    | { id: string; pluralBaseUrl: string; sandbox: boolean; controlToken: string | undefined; webhookPath: string }[]
+    | undefined;
   /** Only when the stack made it up (API_KEYS unset); a configured key is never printed. */
   devApiKey: string | undefined;
   /**
@@ -162,8 +179,10 @@ export interface DevStackInfo {
 /** A running stack. */
 export interface DevStack {
   readonly info: DevStackInfo;
-  /** The sandbox, when the stack runs one (tests drive its fault controls). */
+  /** The sandbox, when the stack runs one (tests drive its fault controls); with merchant accounts, the first's. */
   readonly sandbox: RunningSandbox | undefined;
+  /** Each merchant account's sandbox, by merchant id (with merchant accounts). */
+  readonly sandboxes: ReadonlyMap<string, RunningSandbox>;
   /** Stops the API, drains the worker, then stops the sandbox and Temporal. Idempotent. */
   stop(): Promise<void>;
 }
@@ -192,6 +211,15 @@ function withDefaults(env: Env, filled: Record<string, string>): Env {
   return out;
 }
 
+/**
+ * The merchant accounts of `MERCHANTS_FILE` / `MERCHANTS` as their JSON entries (validated before by
+ * `loadMerchantAccounts`), which the stack hands on as `MERCHANTS` with the origin of each sandbox it starts.
+ */
+function merchantEntries(env: Env): Record<string, unknown>[] {
+  const file = env[K.MERCHANTS_FILE]?.trim();
+  return JSON.parse(file ? readFileSync(file, 'utf8') : (env[K.MERCHANTS] ?? '[]')) as Record<string, unknown>[];
+}
+
 /** Every configuration the stack reads, with the problems of all of them in one error (each listed once). */
 function loadAll(env: Env): {
   dev: z.output<typeof devEnvSchema>;
@@ -211,19 +239,6 @@ function loadAll(env: Env): {
     }
   };
   const dev = attempt(() => parseEnv(devEnvSchema, env, 'dev stack'));
-  // The stack runs one merchant against one sandbox; merchant accounts are for `npm run api` / `npm run worker`.
-  for (const key of [K.MERCHANTS_FILE, K.MERCHANTS]) {
-    if ((env[key] ?? '').trim() !== '') {
-      throw new ConfigError('dev stack', [
-        ...issues,
-        {
-          key,
-          message:
-            'is not used by the dev stack, which runs the single default merchant against the sandbox; unset it, or run npm run api and npm run worker',
-        },
-      ]);
-    }
-  }
   const worker = attempt(() => loadWorkerConfig(env));
   const api = attempt(() => loadApiConfig(env));
   if (!dev || !worker || !api) throw new ConfigError('dev stack', issues);
@@ -259,6 +274,19 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   const has = (key: string) => (env[key] ?? '').trim() !== '';
   const ownTemporal = !has(K.TEMPORAL_ADDRESS);
   const useSandbox = !has(K.PLURAL_BASE_URL);
+  // Merchant accounts: checked first against the settings as given (an error names MERCHANTS_FILE or MERCHANTS);
+  // each merchant without a Plural origin of its own gets a sandbox of its own, with the account's credentials.
+  const accounts = hasMerchantAccounts(env) ? loadMerchantAccounts(env, 'dev stack') : undefined;
+  const sandboxAccounts = useSandbox ? (accounts ?? []).filter((m) => m.plural.baseUrl === undefined) : [];
+  const merchantsEnv = (origins: ReadonlyMap<string, string>): Record<string, string | undefined> => ({
+    [K.MERCHANTS_FILE]: undefined,
+    [K.MERCHANTS]: JSON.stringify(
+      merchantEntries(env).map((entry) => {
+        const origin = origins.get(String(entry.id));
+        return origin === undefined ? entry : { ...entry, plural: { ...(entry.plural as object), baseUrl: origin } };
+      }),
+    ),
+  });
   const encryptionOff = (env[K.PAYLOAD_ENCRYPTION] ?? '').trim() === 'off';
   const rawDataDir = (env[K.DEV_DATA_DIR] ?? '').trim() || '.data';
   const devKeys =
@@ -268,15 +296,20 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
 
   // Keys the stack can fill: development API keys always; Plural's from the sandbox; Temporal's from its dev server.
   const devDefaults: Record<string, string> = {
-    [K.API_KEYS]: DEV_API_KEY,
+    // Merchant accounts carry their own keys and return-URL secrets.
+    ...(accounts
+      ? {}
+      : {
+          [K.API_KEYS]: DEV_API_KEY,
+          // Only signs: a return_url is taken once RETURN_URL_ALLOWED_HOSTS names the merchant's hosts.
+          [K.RETURN_URL_SIGNING_SECRET]: DEV_RETURN_URL_SIGNING_SECRET,
+        }),
     [K.API_FINGERPRINT_KEY]: DEV_FINGERPRINT_KEY,
-    // Only signs: a return_url is taken once RETURN_URL_ALLOWED_HOSTS names the merchant's hosts.
-    [K.RETURN_URL_SIGNING_SECRET]: DEV_RETURN_URL_SIGNING_SECRET,
     [K.WORKER_METRICS_HOST]: '127.0.0.1',
     ...(devKeys ? { [K.PAYLOAD_KEYS]: devKeys.value } : {}),
   };
   const sandboxEnv = (baseUrl: string, s: RunningSandbox['credentials'] | undefined): Record<string, string> =>
-    useSandbox && s
+    useSandbox && s && !accounts
       ? {
           [K.PLURAL_BASE_URL]: baseUrl,
           [K.PLURAL_CLIENT_ID]: s.clientId,
@@ -285,9 +318,10 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
           [K.PLURAL_WEBHOOK_SECRET]: s.webhookSecret,
         }
       : {};
-  // Neither merchant webhook key set: the default merchant's endpoint is the stack's own receiver.
-  const ownReceiver = !has(K.MERCHANT_WEBHOOK_URL) && !has(K.MERCHANT_WEBHOOK_SECRET);
-  const compose = (temporalAddress: string, plural: Record<string, string>, receiverUrl: string): Env => {
+  // Neither merchant webhook key set: the default merchant's endpoint is the stack's own receiver (merchant accounts
+  // name their own endpoints).
+  const ownReceiver = !accounts && !has(K.MERCHANT_WEBHOOK_URL) && !has(K.MERCHANT_WEBHOOK_SECRET);
+  const compose = (temporalAddress: string, plural: Record<string, string | undefined>, receiverUrl: string): Env => {
     const composed = withDefaults(env, {
       ...devDefaults,
       ...(ownTemporal ? { [K.TEMPORAL_ADDRESS]: temporalAddress } : {}),
@@ -302,7 +336,9 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   // credentials, so the logger learns the real secrets to mask here too.
   const preliminary = compose(
     PLACEHOLDERS.temporalAddress,
-    sandboxEnv(PLACEHOLDERS.pluralBaseUrl, DEFAULT_CREDENTIALS),
+    accounts
+      ? merchantsEnv(new Map(sandboxAccounts.map((m) => [m.id, PLACEHOLDERS.pluralBaseUrl])))
+      : sandboxEnv(PLACEHOLDERS.pluralBaseUrl, DEFAULT_CREDENTIALS),
     PLACEHOLDERS.webhookReceiver,
   );
   const { dev, worker: preWorker, api: preApi } = loadAll(preliminary);
@@ -369,15 +405,32 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
             searchAttributes: Object.values(SEARCH_ATTRIBUTE),
           })
         : Promise.resolve(undefined),
-      useSandbox
-        ? startSandbox({
-            port: dev.DEV_SANDBOX_PORT,
+      // One sandbox, or one per merchant account that names no Plural origin (the first on DEV_SANDBOX_PORT).
+      Promise.all(
+        (accounts ? sandboxAccounts : useSandbox ? [undefined] : []).map((account, i) =>
+          startSandbox({
+            port: i === 0 ? dev.DEV_SANDBOX_PORT : 0,
+            // Seeds of their own: each merchant's Plural makes order ids of its own.
+            seed: i + 1,
             host: '127.0.0.1',
             webhookRetryScale: 0.01,
             // Its webhooks go to this stack's API, whatever address API_HOST gave it.
             webhookAllowedHosts: [new URL(localUrl).hostname],
-          })
-        : Promise.resolve(undefined),
+            ...(account?.plural.credentials
+              ? {
+                  clientId: account.plural.credentials.clientId,
+                  clientSecret: account.plural.credentials.clientSecret,
+                  ...(account.plural.callbackSecretHex !== undefined
+                    ? { callbackSecretHex: account.plural.callbackSecretHex }
+                    : {}),
+                  ...(account.plural.webhookSecret !== undefined
+                    ? { webhookSecret: account.plural.webhookSecret }
+                    : {}),
+                }
+              : {}),
+          }),
+        ),
+      ),
       preWorker.worker.workflowBundlePath !== undefined
         ? Promise.resolve(undefined)
         : loadWorkflowBundle(DEFAULT_BUNDLE_CACHE_DIR, logger),
@@ -387,14 +440,20 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const temporal: RunningDevServer | undefined =
       temporalResult.status === 'fulfilled' ? temporalResult.value : undefined;
     if (temporal) cleanups.push(() => temporal.stop());
-    const sandbox: RunningSandbox | undefined = sandboxResult.status === 'fulfilled' ? sandboxResult.value : undefined;
-    if (sandbox) cleanups.push(() => sandbox.stop());
+    const runningSandboxes: RunningSandbox[] = sandboxResult.status === 'fulfilled' ? sandboxResult.value : [];
+    for (const s of runningSandboxes) cleanups.push(() => s.stop());
     for (const result of settled) if (result.status === 'rejected') throw result.reason;
+    const sandbox: RunningSandbox | undefined = runningSandboxes[0];
+    const sandboxes = new Map(accounts ? sandboxAccounts.map((m, i) => [m.id, runningSandboxes[i]!] as const) : []);
     const bundle = bundleResult.status === 'fulfilled' ? bundleResult.value : undefined;
 
     const finalEnv = compose(
       temporal?.address ?? PLACEHOLDERS.temporalAddress,
-      sandbox ? sandboxEnv(sandbox.baseUrl, sandbox.credentials) : {},
+      accounts
+        ? merchantsEnv(new Map([...sandboxes].map(([id, s]) => [id, s.baseUrl])))
+        : sandbox
+          ? sandboxEnv(sandbox.baseUrl, sandbox.credentials)
+          : {},
       `${localUrl}${RECEIVER_PATH}`,
     );
     const { worker: workerConfig, api: apiConfig } = loadAll(finalEnv);
@@ -414,17 +473,24 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       vault.close();
       return Promise.resolve();
     });
-    const merchant = workerConfig.merchants.get(DEFAULT_MERCHANT_ID);
+    // One Plural client per merchant account, as `npm run worker` keeps them; the single merchant's otherwise.
+    const merchantClients = accounts
+      ? createMerchantPluralClients(workerConfig.merchants, { timeoutMs: workerConfig.plural.timeoutMs, logger })
+      : undefined;
+    if (merchantClients) cleanups.push(() => merchantClients.close());
+    const merchant = workerConfig.merchants.get(accounts ? workerConfig.merchants.ids[0]! : DEFAULT_MERCHANT_ID);
     const credentials = merchant?.plural.credentials;
     if (!merchant?.plural.baseUrl || !credentials) throw new TypeError('dev stack: the default merchant is missing');
-    const plural = new PluralClient({
-      baseUrl: merchant.plural.baseUrl,
-      clientId: credentials.clientId,
-      clientSecret: credentials.clientSecret,
-      timeoutMs: workerConfig.plural.timeoutMs,
-      logger: logger.child({ component: 'plural-client' }),
-    });
-    cleanups.push(() => plural.close());
+    const plural = merchantClients
+      ? undefined
+      : new PluralClient({
+          baseUrl: merchant.plural.baseUrl,
+          clientId: credentials.clientId,
+          clientSecret: credentials.clientSecret,
+          timeoutMs: workerConfig.plural.timeoutMs,
+          logger: logger.child({ component: 'plural-client' }),
+        });
+    if (plural) cleanups.push(() => plural.close());
     const webhookSender = new WebhookSender();
     cleanups.push(() => webhookSender.close());
 
@@ -439,7 +505,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       connection: nativeConnection,
       namespace: workerConfig.temporal.namespace,
       taskQueue: workerConfig.temporal.taskQueue,
-      plural,
+      plural: merchantClients ? merchantClients.get : plural!,
       vault,
       logger,
       merchantWebhooks: { directory: workerConfig.merchantWebhooks.directory, sender: webhookSender },
@@ -462,31 +528,63 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
 
     const urls = resolveApiUrls(apiConfig, port);
     const apiClient = new Client({ connection, namespace: apiConfig.temporal.namespace, dataConverter });
-    const engine = createTemporalEngine({ client: apiClient, taskQueue: apiConfig.temporal.taskQueue });
-    const idempotency = createTemporalIdempotencyStore({ client: apiClient, taskQueue: apiConfig.temporal.taskQueue });
-    const gatewayProbe =
-      apiConfig.plural.baseUrl !== undefined ? createGatewayProbe({ baseUrl: apiConfig.plural.baseUrl }) : undefined;
+    const taskQueue = apiConfig.temporal.taskQueue;
+    // One engine per merchant over the one client, as `npm run api` has them.
+    const engineFor = (merchantId: string) => createTemporalEngine({ client: apiClient, taskQueue, merchantId });
+    const engine = accounts ? engineFor(merchant.id) : createTemporalEngine({ client: apiClient, taskQueue });
+    const idempotency = createTemporalIdempotencyStore({ client: apiClient, taskQueue });
+    const gatewayProbe = accounts
+      ? createGatewayProbes(
+          apiConfig.merchants.merchants.flatMap((m) => {
+            const origin = m.plural.baseUrl ?? apiConfig.plural.baseUrl;
+            return origin === undefined ? [] : [origin];
+          }),
+        )
+      : apiConfig.plural.baseUrl !== undefined
+        ? createGatewayProbe({ baseUrl: apiConfig.plural.baseUrl })
+        : undefined;
     if (gatewayProbe) cleanups.push(() => gatewayProbe.close());
     // The callback's redirect to /dev/return is signed with a key made for this run: links die with the stack.
     const returnLinks = createReturnLinks({ key: randomBytes(32) });
+    const tenancy = merchantClients
+      ? (() => {
+          const customers = new Map(
+            apiConfig.merchants.ids.flatMap((id) => {
+              const client = merchantClients.get(id);
+              return client ? [[id, createPluralCustomerDirectory({ plural: client })] as const] : [];
+            }),
+          );
+          return {
+            merchants: apiConfig.merchants.merchants,
+            engineFor,
+            customersFor: (id: string) => customers.get(id),
+            returnUrlPolicy: createReturnUrlPolicy({
+              merchants: apiConfig.merchants,
+              allowHttpLoopback: apiConfig.returnUrl.allowHttpLoopback,
+            }),
+          };
+        })()
+      : {
+          customers: createPluralCustomerDirectory({ plural: plural! }),
+          apiKeys: apiConfig.apiKeys,
+          callbackSecretHex: apiConfig.plural.callbackSecretHex,
+          webhookSecret: apiConfig.plural.webhookSecret,
+          returnUrlPolicy: createReturnUrlPolicy({
+            hosts: apiConfig.returnUrl.allowedHosts,
+            signingSecret: apiConfig.returnUrl.signingSecret,
+            allowHttpLoopback: apiConfig.returnUrl.allowHttpLoopback,
+          }),
+        };
     const apiApp = createApp({
       engine,
       vault,
       idempotency,
-      customers: createPluralCustomerDirectory({ plural }),
+      ...tenancy,
       ...(gatewayProbe ? { gatewayProbe } : {}),
-      apiKeys: apiConfig.apiKeys,
-      callbackSecretHex: apiConfig.plural.callbackSecretHex,
-      webhookSecret: apiConfig.plural.webhookSecret,
       fingerprintKey: apiConfig.fingerprintKey,
       publicBaseUrl: urls.publicUrl,
       returnUrls: urls.returnUrls,
       returnLinks,
-      returnUrlPolicy: createReturnUrlPolicy({
-        hosts: apiConfig.returnUrl.allowedHosts,
-        signingSecret: apiConfig.returnUrl.signingSecret,
-        allowHttpLoopback: apiConfig.returnUrl.allowHttpLoopback,
-      }),
       logger: logger.child({ component: 'api' }),
       timings: apiConfig.timings,
       paymentDurations: apiConfig.paymentDurations,
@@ -512,7 +610,13 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     }
     devApp.use(
       '/dev',
-      createReturnPageRouter({ engine, links: returnLinks, logger: logger.child({ component: 'return-page' }) }),
+      createReturnPageRouter({
+        // A link that names no merchant is the `default` merchant's (the callback names every other).
+        engine: accounts ? engineFor(DEFAULT_MERCHANT_ID) : engine,
+        ...(accounts ? { engineFor: (id: string) => (apiConfig.merchants.get(id) ? engineFor(id) : undefined) } : {}),
+        links: returnLinks,
+        logger: logger.child({ component: 'return-page' }),
+      }),
     );
     const encryption = workerConfig.payloadEncryption;
     if (encryption.mode === 'on') {
@@ -536,7 +640,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       if (devPrefix(req.url, '/dev') || devPrefix(req.url, '/codec')) devApp(req, res);
       else apiApp(req, res);
     };
-    sandbox?.setWebhookUrl(`${localUrl}/v1/webhooks/plural`);
+    if (accounts) for (const [id, s] of sandboxes) s.setWebhookUrl(`${localUrl}${pluralWebhookPath(id)}`);
+    else sandbox?.setWebhookUrl(`${localUrl}/v1/webhooks/plural`);
 
     const metricsPort = workerConfig.metrics.port;
     const info: DevStackInfo = {
@@ -557,8 +662,21 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
         dbFile,
       },
       temporalUi: temporal?.uiUrl,
-      plural: { baseUrl: merchant.plural.baseUrl, sandbox: useSandbox, controlToken: sandbox?.controlToken },
-      devApiKey: has(K.API_KEYS) ? undefined : DEV_API_KEY,
+      plural: {
+        baseUrl: merchant.plural.baseUrl,
+        sandbox: sandbox !== undefined && (!accounts || sandboxes.has(merchant.id)),
+        controlToken: sandbox?.controlToken,
+      },
+      merchants: accounts
+        ? workerConfig.merchants.merchants.map((m) => ({
+            id: m.id,
+            pluralBaseUrl: m.plural.baseUrl ?? '',
+            sandbox: sandboxes.has(m.id),
+            controlToken: sandboxes.get(m.id)?.controlToken,
+            webhookPath: pluralWebhookPath(m.id),
+          }))
+        : undefined,
+      devApiKey: accounts || has(K.API_KEYS) ? undefined : DEV_API_KEY,
       codec:
         encryption.mode === 'on'
           ? {
@@ -575,6 +693,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     return {
       info,
       sandbox,
+      sandboxes,
       stop() {
         stopping ??= cleanup();
         return stopping;

@@ -14,6 +14,18 @@ function banner(info: DevStackInfo): string {
     info.plural.controlToken !== undefined
       ? [['Plural control', `${info.plural.baseUrl}/__sandbox (Bearer ${info.plural.controlToken})`]]
       : [];
+  // With merchant accounts: each merchant's Plural (its own sandbox, or its origin) instead of the one Plural.
+  const plural: [string, string][] = info.merchants
+    ? info.merchants.map((m): [string, string] => [
+        `Merchant ${m.id}`,
+        `Plural ${m.pluralBaseUrl}${
+          m.sandbox ? ` (sandbox: OTP 123456; control Bearer ${m.controlToken ?? ''})` : ''
+        }; webhooks ${m.webhookPath}`,
+      ])
+    : [
+        ['Plural', `${info.plural.baseUrl}${info.plural.sandbox ? ' (sandbox: OTP 123456)' : ' (PLURAL_BASE_URL)'}`],
+        ...sandboxControl,
+      ];
   const rows: [string, string][] = [
     ['API', info.api],
     ['API docs', info.docs],
@@ -36,9 +48,11 @@ function banner(info: DevStackInfo): string {
       })`,
     ],
     ['Temporal UI', info.temporalUi ?? "(the cluster's own, with TEMPORAL_ADDRESS)"],
-    ['Plural', `${info.plural.baseUrl}${info.plural.sandbox ? ' (sandbox: OTP 123456)' : ' (PLURAL_BASE_URL)'}`],
-    ...sandboxControl,
-    ['API key', info.devApiKey ?? '(from API_KEYS)'],
+    ...plural,
+    [
+      'API key',
+      info.devApiKey ?? (info.merchants ? "(each merchant's, from MERCHANTS_FILE or MERCHANTS)" : '(from API_KEYS)'),
+    ],
     [
       'Codec endpoint',
       info.codec

@@ -11,7 +11,7 @@ import { signCallback, webhookHeaders } from '../../plural-client';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
 import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
-import { apiClient, parseForms, startStackProcess, submitForm } from './stack-process';
+import { apiClient, completeChallenge, startStackProcess, submitForm } from './stack-process';
 import type { Reply, StackProcess } from './stack-process';
 
 const CVV = '739';
@@ -86,22 +86,6 @@ async function createPayment(reference: string, cardNumber: string, preAuth = tr
   });
   expect(created.status).toBe(201);
   return created;
-}
-
-/** The customer's browser on the challenge page: load it, click the button, follow the auto-submitting form. */
-async function completeChallenge(challengeUrl: string, button: 'Approve' | 'Decline') {
-  const pageRes = await fetch(challengeUrl);
-  expect(pageRes.status).toBe(200);
-  const form = parseForms(await pageRes.text(), challengeUrl).find((f) => f.buttons.some((b) => b.label === button));
-  expect(form, `the challenge page has a form with an ${button} button`).toBeDefined();
-  const clicked = form!.buttons.find((b) => b.label === button)!;
-  const afterClick = await submitForm(form!, clicked);
-  // The sandbox posts the signed fields back to the merchant with an auto-submitting form (Plural's default).
-  expect(afterClick.status).toBe(200);
-  const callbackPageUrl = afterClick.url;
-  const callbackForm = parseForms(await afterClick.text(), callbackPageUrl).find((f) => f.id === 'callback');
-  expect(callbackForm, 'the sandbox answered with the auto-submitting callback form').toBeDefined();
-  return { callbackForm: callbackForm! };
 }
 
 beforeAll(async () => {

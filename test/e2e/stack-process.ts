@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { expect } from 'vitest';
 import type { DevStackInfo } from '../../dev/stack';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -132,8 +133,8 @@ export interface Reply {
 }
 
 /** Merchant API calls with the stack's dev key. */
-export function apiClient(info: DevStackInfo) {
-  const key = info.devApiKey ?? '';
+/** Calls the stack's API with its development key, or `key` (a merchant account's). */
+export function apiClient(info: DevStackInfo, key: string = info.devApiKey ?? '') {
   return async function call(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}) {
     const res = await fetch(`${info.api}${urlPath}`, {
       method,
@@ -222,4 +223,20 @@ export async function submitForm(form: HtmlForm, clicked?: { name: string; value
     body,
     redirect: 'manual',
   });
+}
+
+/** The customer's browser on the challenge page: load it, click the button, follow the auto-submitting form. */
+export async function completeChallenge(challengeUrl: string, button: 'Approve' | 'Decline') {
+  const pageRes = await fetch(challengeUrl);
+  expect(pageRes.status).toBe(200);
+  const form = parseForms(await pageRes.text(), challengeUrl).find((f) => f.buttons.some((b) => b.label === button));
+  expect(form, `the challenge page has a form with an ${button} button`).toBeDefined();
+  const clicked = form!.buttons.find((b) => b.label === button)!;
+  const afterClick = await submitForm(form!, clicked);
+  // The sandbox posts the signed fields back to the merchant with an auto-submitting form (Plural's default).
+  expect(afterClick.status).toBe(200);
+  const callbackPageUrl = afterClick.url;
+  const callbackForm = parseForms(await afterClick.text(), callbackPageUrl).find((f) => f.id === 'callback');
+  expect(callbackForm, 'the sandbox answered with the auto-submitting callback form').toBeDefined();
+  return { callbackForm: callbackForm! };
 }
