@@ -5,6 +5,7 @@
  */
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
+import type { MerchantAccount } from '../config/merchants';
 
 /** Options of {@link createGatewayProbe}. */
 export interface GatewayProbeOptions {
@@ -112,4 +113,12 @@ export function createGatewayProbes(
       await Promise.all(probes.map((p) => p.close()));
     },
   };
+}
+
+/** Every Plural origin the merchants use: each one's own `plural.baseUrl`, else `fallback` (`PLURAL_BASE_URL`). */
+export function pluralOrigins(merchants: readonly MerchantAccount[], fallback: string | undefined): string[] {
+  return merchants.flatMap((m) => {
+    const origin = m.plural.baseUrl ?? fallback;
+    return origin === undefined ? [] : [origin];
+  });
 }

@@ -16,7 +16,7 @@ export { CustomerExistsError, CustomerNotFoundError, GatewayRejectedError, Gatew
 export type { CustomerDirectory, CustomerRecord, NewCustomer, SavedCardRecord } from './customers';
 export { createPluralCustomerDirectory } from './plural-customers';
 export type { PluralCustomerDirectoryOptions } from './plural-customers';
-export { createGatewayProbe, createGatewayProbes } from './gateway-probe';
+export { createGatewayProbe, createGatewayProbes, pluralOrigins } from './gateway-probe';
 export type { GatewayProbe, GatewayProbeOptions, GatewayReachability } from './gateway-probe';
 export { startApiServer } from './main';
 export type { RunningApi, StartApiOptions } from './main';

@@ -11,7 +11,7 @@ import { createLogger } from '../observability';
 import { createDataConverter } from '../payload-codec';
 import type { AppLogger } from '../observability';
 import { PluralClient } from '../plural-client';
-import { createGatewayProbes } from './gateway-probe';
+import { createGatewayProbes, pluralOrigins } from './gateway-probe';
 import { startApiServer } from './main';
 import { createPluralCustomerDirectory } from './plural-customers';
 import { createReturnUrlPolicy } from './return-url';
@@ -56,13 +56,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
   const customers = new Map(
     [...pluralClients].map(([id, plural]) => [id, createPluralCustomerDirectory({ plural, timeoutMs })]),
   );
-  // Every Plural origin the merchants use: PLURAL_BASE_URL and any merchant's own.
-  const gatewayProbe = createGatewayProbes(
-    config.merchants.merchants.flatMap((m) => {
-      const origin = m.plural.baseUrl ?? baseUrl;
-      return origin === undefined ? [] : [origin];
-    }),
-  );
+  const gatewayProbe = createGatewayProbes(pluralOrigins(config.merchants.merchants, baseUrl));
   const urls = resolveApiUrls(config, config.listen.port);
   if (config.returnUrls.success === undefined || config.returnUrls.failure === undefined) {
     logger.warn(

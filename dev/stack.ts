@@ -23,13 +23,13 @@ import express from 'express';
 import { z } from 'zod';
 import {
   createApp,
-  createGatewayProbe,
   createGatewayProbes,
   createPluralCustomerDirectory,
   createReturnLinks,
   createReturnUrlPolicy,
   createTemporalEngine,
   createTemporalIdempotencyStore,
+  pluralOrigins,
 } from '../api';
 import { InMemoryCardVault } from '../card-vault';
 import {
@@ -416,18 +416,12 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
             webhookRetryScale: 0.01,
             // Its webhooks go to this stack's API, whatever address API_HOST gave it.
             webhookAllowedHosts: [new URL(localUrl).hostname],
-            ...(account?.plural.credentials
-              ? {
-                  clientId: account.plural.credentials.clientId,
-                  clientSecret: account.plural.credentials.clientSecret,
-                  ...(account.plural.callbackSecretHex !== undefined
-                    ? { callbackSecretHex: account.plural.callbackSecretHex }
-                    : {}),
-                  ...(account.plural.webhookSecret !== undefined
-                    ? { webhookSecret: account.plural.webhookSecret }
-                    : {}),
-                }
-              : {}),
+            // The merchant's own Plural account (an entry always holds all four); none: the sandbox's published one.
+            ...(account && {
+              ...account.plural.credentials,
+              callbackSecretHex: account.plural.callbackSecretHex,
+              webhookSecret: account.plural.webhookSecret,
+            }),
           }),
         ),
       ),
@@ -533,16 +527,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
     const engineFor = (merchantId: string) => createTemporalEngine({ client: apiClient, taskQueue, merchantId });
     const engine = accounts ? engineFor(merchant.id) : createTemporalEngine({ client: apiClient, taskQueue });
     const idempotency = createTemporalIdempotencyStore({ client: apiClient, taskQueue });
-    const gatewayProbe = accounts
-      ? createGatewayProbes(
-          apiConfig.merchants.merchants.flatMap((m) => {
-            const origin = m.plural.baseUrl ?? apiConfig.plural.baseUrl;
-            return origin === undefined ? [] : [origin];
-          }),
-        )
-      : apiConfig.plural.baseUrl !== undefined
-        ? createGatewayProbe({ baseUrl: apiConfig.plural.baseUrl })
-        : undefined;
+    // Every Plural origin in use, the single merchant's or each merchant account's.
+    const gatewayProbe = createGatewayProbes(pluralOrigins(apiConfig.merchants.merchants, apiConfig.plural.baseUrl));
     if (gatewayProbe) cleanups.push(() => gatewayProbe.close());
     // The callback's redirect to /dev/return is signed with a key made for this run: links die with the stack.
     const returnLinks = createReturnLinks({ key: randomBytes(32) });
