@@ -11,6 +11,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { CardVault, PaymentActivities } from '../../activities';
@@ -168,8 +169,17 @@ export interface Fixture {
   started: PaymentHandle[];
   /** Skips virtual time and moves the sandbox clock with it. */
   skip(ms: number): Promise<void>;
-  /** Runs `fn` with a worker on the fixture's task queue. */
+  /**
+   * Runs `fn` with a worker on the fixture's task queue. Under vitest, a test that fails while `fn` still runs (it
+   * timed out) is ended by {@link Fixture.abandon}, so one hung test does not fail the rest of its file.
+   */
   withWorker<T>(fn: () => Promise<T>, activities?: Partial<PaymentActivities>): Promise<T>;
+  /**
+   * Ends a {@link Fixture.withWorker} whose `fn` has not returned: prints a summary of the histories of the workflows
+   * it started ({@link historySummary}: event types and names, no payloads) for diagnosis, terminates those still
+   * running while its worker runs, then stops the worker; its `withWorker` rejects. Nothing to do when none runs.
+   */
+  abandon(): Promise<void>;
   teardown(): Promise<void>;
 }
 
@@ -180,6 +190,8 @@ export interface FixtureOptions {
    * tears it down with the rest. @default a new time-skipping environment ({@link createEnv})
    */
   env?: TestWorkflowEnvironment;
+  /** Where {@link Fixture.abandon} prints its summary. @default console.error */
+  log?: (text: string) => void;
 }
 
 /** Environment + sandbox + webhook receiver for one test file. */
@@ -209,6 +221,9 @@ export async function createFixture(
   const syncClock = async (): Promise<void> => {
     offsetMs = Math.max(offsetMs, (await env.currentTimeMs()) - Date.now());
   };
+  const log = options.log ?? ((text: string) => console.error(text));
+  /** The withWorker whose `fn` has not returned yet: its worker, and the workflows it started (from `before`). */
+  let running: { worker: Worker; before: number; done: Promise<unknown> } | undefined;
   const fixture: Fixture = {
     env,
     sandbox,
@@ -243,10 +258,12 @@ export async function createFixture(
         shutdownGraceTime: '1 second',
       });
       const before = fixture.started.length;
+      let fnReturned = false;
       const run = async (): Promise<Awaited<ReturnType<typeof fn>>> => {
         try {
           return await fn();
         } finally {
+          fnReturned = true;
           // A workflow left running (a processed payment lives on in its refund window) would wake up later, when
           // another test skips time, on the sticky queue of this stopped worker: the time-skipping server locks time
           // while that task waits, and its sticky timeout is itself a timer in (locked) virtual time, so the other
@@ -255,9 +272,42 @@ export async function createFixture(
           await endRunning(fixture, fixture.started.slice(before));
         }
       };
-      return await worker.runUntil(run());
+      const done = worker.runUntil(run());
+      const entry = { worker, before, done: done.catch(() => undefined) };
+      running = entry;
+      // A test that times out leaves `fn` waiting and this worker holding the task queue (the file's next worker could
+      // not register): end both when the test fails before `fn` returned.
+      if (process.env.VITEST) {
+        const { onTestFailed } = await import('vitest');
+        try {
+          onTestFailed(async () => {
+            if (!fnReturned) await fixture.abandon();
+          });
+        } catch {
+          // Not inside a test (a beforeAll): the hook's timeout ends it, and its error fails the file.
+        }
+      }
+      try {
+        return await done;
+      } finally {
+        if (running === entry) running = undefined;
+      }
+    },
+    async abandon() {
+      const current = running;
+      if (!current) return;
+      running = undefined;
+      const handles = fixture.started.slice(current.before);
+      const summaries = await Promise.all(
+        handles.map((h) => historySummary(h).catch((e: unknown) => `${h.workflowId}: ${String(e)}`)),
+      );
+      log(`withWorker abandoned (its test failed while it ran); the workflows it started:\n${summaries.join('\n')}`);
+      await endRunning(fixture, handles).catch((e: unknown) => log(`terminating them failed: ${String(e)}`));
+      current.worker.shutdown();
+      await current.done;
     },
     async teardown() {
+      await fixture.abandon();
       await webhooks.stop();
       await sandbox.stop();
       await plural.close();
@@ -294,6 +344,40 @@ async function endRunning(fx: Fixture, handles: readonly PaymentHandle[]): Promi
   } finally {
     fx.webhooks.forward = forwarding;
   }
+}
+
+/** Events of a workflow's history shown by {@link historySummary}: the last ones, where a hang shows. */
+const SUMMARY_EVENTS = 40;
+
+/**
+ * A workflow's status, its pending tasks and the last {@link SUMMARY_EVENTS} events of its history, one line each:
+ * id, type and the name it carries (activity type, signal, update, timer id), never a payload.
+ */
+export async function historySummary(handle: PaymentHandle): Promise<string> {
+  const [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
+  const events = history.events ?? [];
+  const pending = [
+    description.raw.pendingWorkflowTask ? 'a workflow task' : undefined,
+    ...(description.raw.pendingActivities ?? []).map(
+      (a) => `activity ${a.activityType?.name ?? '?'} (attempt ${a.attempt ?? 1})`,
+    ),
+  ].filter((p) => p !== undefined);
+  const lines = events.slice(-SUMMARY_EVENTS).map((e) => {
+    const name =
+      e.activityTaskScheduledEventAttributes?.activityType?.name ??
+      e.workflowExecutionSignaledEventAttributes?.signalName ??
+      e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ??
+      e.timerStartedEventAttributes?.timerId ??
+      e.workflowExecutionTerminatedEventAttributes?.reason ??
+      '';
+    const type = typeof e.eventType === 'number' ? temporal.api.enums.v1.EventType[e.eventType] : String(e.eventType);
+    return `  ${String(e.eventId)} ${type}${name ? ` ${name}` : ''}`;
+  });
+  return [
+    `${handle.workflowId}: ${description.status.name}, ${events.length} events, pending: ${pending.join(', ') || 'nothing'}`,
+    ...(events.length > SUMMARY_EVENTS ? [`  … ${events.length - SUMMARY_EVENTS} earlier events`] : []),
+    ...lines,
+  ].join('\n');
 }
 
 let refSeq = 0;

@@ -1,0 +1,68 @@
+/**
+ * The workflow harness's own guard: a test that hangs inside `withWorker` (it times out) must not take the rest of its
+ * file down with it. `abandon` prints what the hung workflows were doing, ends them and frees the task queue.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getPaymentQuery } from '../../workflows/definitions';
+import { CARDS } from '../support/cards';
+import { waitFor } from '../support/wait';
+import {
+  bundle,
+  cardInput,
+  createFixture,
+  newReference,
+  putCard,
+  secretsFound,
+  startPayment,
+  waitForStatus,
+} from './harness';
+import type { Fixture, PaymentHandle } from './harness';
+
+describe('the workflow test harness', () => {
+  let fx: Fixture;
+  const logged: string[] = [];
+
+  beforeAll(async () => {
+    fx = await createFixture(await bundle(), {}, { log: (text) => logged.push(text) });
+  });
+  afterAll(async () => {
+    await fx?.teardown();
+  });
+
+  it('abandons a withWorker that never returns: prints its workflows without payloads, ends them, frees the queue', async () => {
+    let hungPayment: PaymentHandle | undefined;
+    const hung = fx.withWorker(async () => {
+      hungPayment = await startPayment(fx, cardInput(newReference('hang'), await putCard(fx.vault, CARDS.nativeOtp)));
+      await waitForStatus(hungPayment, 'AWAITING_OTP');
+      await new Promise(() => undefined); // as a test whose awaited result never comes
+    });
+    const payment = await waitFor('the hung test to park its payment at AWAITING_OTP', async () => {
+      if (!hungPayment) return undefined;
+      const { status } = await hungPayment.query(getPaymentQuery).catch(() => ({ status: undefined }));
+      return status === 'AWAITING_OTP' && hungPayment;
+    });
+
+    await fx.abandon();
+
+    await expect(hung).rejects.toThrow(/did not resolve/);
+    expect((await payment.describe()).status.name).toBe('TERMINATED');
+    const printed = logged.join('\n');
+    expect(printed).toContain(`${payment.workflowId}: RUNNING`);
+    expect(printed).toMatch(/EVENT_TYPE_ACTIVITY_TASK_SCHEDULED createPayment/);
+    expect(printed).toMatch(/EVENT_TYPE_TIMER_STARTED/);
+    expect(secretsFound(printed)).toEqual([]);
+
+    // The file goes on: the next test's worker registers on the same task queue and runs a payment.
+    await fx.withWorker(async () => {
+      const next = await startPayment(fx, cardInput(newReference('next'), await putCard(fx.vault, CARDS.nativeOtp)));
+      await waitForStatus(next, 'AWAITING_OTP');
+    });
+  });
+
+  it('has nothing to abandon once withWorker has returned', async () => {
+    const before = logged.length;
+    await fx.withWorker(() => Promise.resolve());
+    await fx.abandon();
+    expect(logged.length).toBe(before);
+  });
+});
