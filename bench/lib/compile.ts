@@ -1,7 +1,7 @@
 /**
- * The payment worker as compiled JavaScript, for measuring what a deployment without tsx would hold in memory. The
- * project has no build of its own (it runs TypeScript through tsx, Dockerfile included), so the benchmark compiles
- * what `worker/main.ts` imports with the project's own `tsc` into `dist/bench/` (ignored by git), each run.
+ * The payment worker as compiled JavaScript, as the image runs it (`npm run build`, Dockerfile), for measuring what a
+ * deployment holds in memory without tsx's loader. The benchmark compiles what `worker/main.ts` imports with the
+ * project's own `tsc` into `dist/bench/` (ignored by git), each run, so that it never measures a stale `dist/`.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
