@@ -3,7 +3,7 @@
  * No value here may carry card data or an OTP (only vault handles): activities return ids, statuses, amounts and
  * last-4 digits only.
  */
-import type { Address, DeviceInfo, Money } from '../workflows/definitions';
+import type { CustomerDetails, DeviceInfo, Money } from '../workflows/definitions';
 
 export type { CardSecret, CardVault } from '../card-vault';
 
@@ -63,16 +63,7 @@ export interface CreateOrderInput {
   merchantOrderReference: string;
   amount: Money;
   preAuth: boolean;
-  customer?: {
-    customerId?: string;
-    firstName?: string;
-    lastName?: string;
-    email?: string;
-    mobileNumber?: string;
-    countryCode?: string;
-    billingAddress?: Address;
-    shippingAddress?: Address;
-  };
+  customer?: CustomerDetails;
   callbackUrl?: string;
   failureCallbackUrl?: string;
   notes?: string;

@@ -1,9 +1,11 @@
 /**
- * What a callback, a webhook or a Get Order answer says about an order, in the workflow's terms. Plural's status
- * strings are matched here only (ORDER_STATUS / PAYMENT_STATUS / WEBHOOK_EVENT of the Plural client).
+ * What a callback, a webhook or a Get Order answer says about an order, in the workflow's terms. Plural's webhook
+ * event names are matched here (WEBHOOK_EVENT of the Plural client); its order statuses in `plural-order.ts` only.
  */
 import type { OrderSnapshot } from '../activities';
 import type { CallbackReceivedSignal, WebhookReceivedSignal } from './definitions';
+import { stageOf } from './plural-order';
+import type { OrderStage } from './plural-order';
 
 export interface Observation {
   kind: 'AUTHORIZED' | 'PROCESSED' | 'CANCELLED' | 'FAILED' | 'NONE';
@@ -17,25 +19,19 @@ export interface Observation {
   label: string;
 }
 
-/** Plural order status → observation kind. ATTEMPTED: the (single) payment attempt failed. */
-function kindOfOrderStatus(status: string): Observation['kind'] {
-  switch (status) {
-    case 'AUTHORIZED':
-      return 'AUTHORIZED';
-    case 'PROCESSED':
-    case 'PARTIALLY_CAPTURED':
-    case 'PARTIALLY_REFUNDED':
-    case 'FULLY_REFUNDED':
-      return 'PROCESSED';
-    case 'CANCELLED':
-      return 'CANCELLED';
-    case 'FAILED':
-    case 'ATTEMPTED':
-      return 'FAILED';
-    default:
-      return 'NONE';
-  }
-}
+/** What each stage of Plural's order says (ATTEMPTED: the payment attempt failed; CREATED, PENDING: nothing yet). */
+const KIND_OF_STAGE: Record<OrderStage, Observation['kind']> = {
+  OPEN: 'NONE',
+  ATTEMPT_FAILED: 'FAILED',
+  AUTHORIZED: 'AUTHORIZED',
+  CAPTURED: 'PROCESSED',
+  REFUNDED: 'PROCESSED',
+  CANCELLED: 'CANCELLED',
+  FAILED: 'FAILED',
+};
+
+/** Plural order status → observation kind. */
+const kindOfOrderStatus = (status: string): Observation['kind'] => KIND_OF_STAGE[stageOf(status)];
 
 /** A verified browser callback: its `status` is the payment's status. */
 export function observationFromCallback(sig: CallbackReceivedSignal): Observation {
