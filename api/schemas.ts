@@ -223,8 +223,8 @@ export const AddressSchema = z.strictObject({
 export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 const CustomerIdSchema = z.string().regex(CUSTOMER_ID_PATTERN, 'must be 1-100 letters, digits, _ or -');
 
-const CustomerSchema = z.strictObject({
-  customer_id: CustomerIdSchema.optional(),
+/** A customer's details, as a payment's `customer` and a new customer (`POST /v1/customers`) both take them. */
+const customerDetailFields = {
   first_name: freeText(100, 1).optional(),
   last_name: freeText(100, 1).optional(),
   email: z.email('must be an email address').max(254).optional(),
@@ -232,7 +232,9 @@ const CustomerSchema = z.strictObject({
   country_code: digits(1, 4, 'country calling code').optional(),
   billing_address: AddressSchema.optional(),
   shipping_address: AddressSchema.optional(),
-});
+};
+
+const CustomerSchema = z.strictObject({ customer_id: CustomerIdSchema.optional(), ...customerDetailFields });
 
 /** Plural's API reference: at most 10 metadata pairs of at most 256 characters. */
 export const MERCHANT_METADATA_LIMITS = { pairs: 10, keyLength: 256, valueLength: 256 } as const;
@@ -353,13 +355,7 @@ export type CreatePaymentRequest = z.infer<typeof CreatePaymentSchema>;
 /** `POST /v1/customers`: a customer at the gateway, whose cards can be saved and paid with later. */
 export const CreateCustomerSchema = z.strictObject({
   merchant_customer_reference: ReferenceSchema,
-  first_name: freeText(100, 1).optional(),
-  last_name: freeText(100, 1).optional(),
-  email: z.email('must be an email address').max(254).optional(),
-  mobile_number: digits(6, 15, 'mobile number').optional(),
-  country_code: digits(1, 4, 'country calling code').optional(),
-  billing_address: AddressSchema.optional(),
-  shipping_address: AddressSchema.optional(),
+  ...customerDetailFields,
   merchant_metadata: MerchantMetadataSchema.optional(),
 });
 export type CreateCustomerRequest = z.infer<typeof CreateCustomerSchema>;
