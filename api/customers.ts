@@ -3,19 +3,12 @@
  * talks only to this interface; `plural-customers.ts` implements it over the Plural client, tests in memory.
  * Nothing here carries card data: a saved card is its token id, status, last 4 digits and expiry.
  */
-import type { Address } from '../workflows/definitions';
+import type { CustomerDetails } from '../workflows/definitions';
 
-/** A customer to create at the gateway. */
-export interface NewCustomer {
+/** A customer to create at the gateway: the details a payment's customer has, under the merchant's own reference. */
+export interface NewCustomer extends Omit<CustomerDetails, 'customerId'> {
   /** The merchant's own id for the customer: one gateway customer per reference. */
   merchantCustomerReference: string;
-  firstName?: string;
-  lastName?: string;
-  email?: string;
-  mobileNumber?: string;
-  countryCode?: string;
-  billingAddress?: Address;
-  shippingAddress?: Address;
   merchantMetadata?: Record<string, string>;
 }
 
