@@ -21,7 +21,7 @@ import { ApiError, ERROR_TYPE, notFound, unauthorized, unavailable } from './err
 import type { GatewayProbe } from './gateway-probe';
 import { createIdempotencyMiddleware } from './idempotency';
 import type { IdempotencyStore } from './idempotency';
-import { bodyParserError, digest, engineRefusal } from './http';
+import { bearerToken, bodyParserError, digest, engineRefusal } from './http';
 import { createMetrics, NO_MERCHANT } from './metrics';
 import type { ApiMetrics } from './metrics';
 import { actionRoutes } from './routes/actions';
@@ -95,6 +95,12 @@ export interface ApiOptions {
   returnStatusWaitMs?: number;
   logger?: AppLogger;
   metrics?: ApiMetrics;
+  /**
+   * The bearer token `GET /metrics` requires (`API_METRICS_TOKEN`): the metrics count every merchant's requests, which
+   * is nobody's business but the operator's. Unset: `/metrics` answers anyone who reaches the API (development;
+   * production mode requires the token).
+   */
+  metricsToken?: string;
   timings?: Partial<ApiTimings>;
   /** Lifetime of card data in the vault, waiting for the workflow to use it. @default 900000 (15 min) */
   cardTtlMs?: number;
@@ -185,6 +191,7 @@ export function createApp(options: ApiOptions): express.Express {
     throw new TypeError('createApp: engineFor is required for merchant accounts other than default');
   }
   if (options.fingerprintKey.length === 0) throw new TypeError('createApp: fingerprintKey must not be empty');
+  if (options.metricsToken === '') throw new TypeError('createApp: metricsToken must not be empty when set');
   if (options.maxAmount !== undefined && !(Number.isSafeInteger(options.maxAmount) && options.maxAmount > 0)) {
     throw new TypeError('createApp: maxAmount must be a positive integer of minor units');
   }
@@ -265,10 +272,9 @@ export function createApp(options: ApiOptions): express.Express {
    * exit. The key names the merchant (`res.locals.merchantId`), whose payments alone the request reaches.
    */
   const authenticate: RequestHandler = (req, res, next) => {
-    const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer ([^\s]+)\s*$/i.exec(header) : null;
-    if (!match?.[1]) throw unauthorized('missing_api_key', 'send your API key as Authorization: Bearer <key>');
-    const given = digest(match[1]);
+    const key = bearerToken(req.headers.authorization);
+    if (key === undefined) throw unauthorized('missing_api_key', 'send your API key as Authorization: Bearer <key>');
+    const given = digest(key);
     let merchantId: string | undefined;
     for (const key of keyDigests) if (timingSafeEqual(given, key.digest)) merchantId = key.merchantId;
     if (merchantId === undefined) throw unauthorized('invalid_api_key', 'the API key is not valid');

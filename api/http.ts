@@ -14,6 +14,12 @@ export function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
+/** The token of an `Authorization: Bearer <token>` header; undefined when the header is absent or malformed. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = typeof header === 'string' ? /^Bearer ([^\s]+)\s*$/i.exec(header) : null;
+  return match?.[1] || undefined;
+}
+
 export function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
   const result = schema.safeParse(value);
   if (!result.success) {

@@ -592,12 +592,29 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
           },
         },
       },
-      '/metrics': { get: opsOperation('metrics', 'Prometheus metrics', 'text/plain') },
+      '/metrics': {
+        get: {
+          ...opsOperation('metrics', 'Prometheus metrics', 'text/plain'),
+          description:
+            'Request counts and latencies per route, status and merchant, and signature failures. With ' +
+            '`API_METRICS_TOKEN` set (production mode requires it) only `Authorization: Bearer <token>` reads them.',
+          security: [{ metricsToken: [] }],
+          responses: {
+            '200': { description: 'Prometheus metrics', content: { 'text/plain': {} } },
+            '401': errorResponse('Missing or invalid metrics token (only when `API_METRICS_TOKEN` is set).'),
+          },
+        },
+      },
       '/openapi.json': { get: opsOperation('openapi', 'This document', 'application/json') },
       '/docs': { get: opsOperation('docs', 'Human-readable listing of this document', 'text/html') },
     },
     components: {
       securitySchemes: {
+        metricsToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: '`API_METRICS_TOKEN`, the operator’s scrape token (not a merchant key).',
+        },
         bearerAuth: {
           type: 'http',
           scheme: 'bearer',

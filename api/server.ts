@@ -97,6 +97,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     merchantWebhooks: config.merchantWebhooks.directory,
     ...(config.maxAmount !== undefined ? { maxAmount: config.maxAmount } : {}),
     ...(config.bodyLimitBytes !== undefined ? { bodyLimitBytes: config.bodyLimitBytes } : {}),
+    ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}),
   });
   logger.info(
     {
@@ -106,6 +107,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
       temporalAddress: config.temporal.address,
       namespace: config.temporal.namespace,
       cardVault: router ? 'mounted' : 'memory',
+      metrics: config.metricsToken !== undefined ? 'token' : 'open',
       merchants: config.merchants.ids,
     },
     'API listening',

@@ -66,6 +66,9 @@ export const API_DEFAULTS = {
 /** Shortest accepted API key and fingerprint key (`openssl rand -hex 16` gives 32 characters). */
 export const API_KEY_MIN_LENGTH = 16;
 
+/** Shortest accepted `API_METRICS_TOKEN` (`openssl rand -hex 16` gives 32 characters). */
+export const METRICS_TOKEN_MIN_LENGTH = 32;
+
 /** Validated API configuration. */
 export interface ApiConfig {
   /** Where Temporal is, and (`TEMPORAL_TLS*`, `TEMPORAL_API_KEY`) how to authenticate to it. */
@@ -103,6 +106,8 @@ export interface ApiConfig {
   };
   /** Set: the API mounts the card-vault server for workers in other processes. */
   cardVaultToken: string | undefined;
+  /** `API_METRICS_TOKEN`: set, `GET /metrics` answers only `Authorization: Bearer <token>`; unset, anyone. */
+  metricsToken: string | undefined;
   /** `PAYLOAD_ENCRYPTION` / `PAYLOAD_KEYS`: the key ring of the Temporal client's payload codec, or explicitly off. */
   payloadEncryption: PayloadEncryptionConfig;
   bodyLimitBytes: number | undefined;
@@ -171,6 +176,10 @@ const apiEnvSchema = z.object({
   [K.PLURAL_TIMEOUT_MS]: optionalInteger({ min: 100, max: 60_000, unit: 'ms' }),
   [K.CARD_VAULT_TOKEN]: requiredString('the bearer token of the card-vault endpoint', {
     minLength: CARD_VAULT_TOKEN_MIN_LENGTH,
+    maxLength: 1024,
+  }).optional(),
+  [K.API_METRICS_TOKEN]: requiredString("the bearer token Prometheus sends to the API's /metrics", {
+    minLength: METRICS_TOKEN_MIN_LENGTH,
     maxLength: 1024,
   }).optional(),
   [K.LOG_LEVEL]: logLevel,
@@ -271,6 +280,7 @@ export function loadApiConfig(env: Env): ApiConfig {
         K.PLURAL_CLIENT_ID,
         K.PLURAL_CLIENT_SECRET,
         K.CARD_VAULT_TOKEN,
+        K.API_METRICS_TOKEN,
         K.PAYLOAD_KEYS,
         K.RETURN_URL_SIGNING_SECRET,
         K.MERCHANT_WEBHOOK_SECRET,
@@ -279,6 +289,10 @@ export function loadApiConfig(env: Env): ApiConfig {
         {
           key: K.CARD_VAULT_TOKEN,
           why: 'without it cards stay in the API process, which no worker of another process can reach',
+        },
+        {
+          key: K.API_METRICS_TOKEN,
+          why: "without it the API's /metrics answers whoever reaches the API, with every merchant's request counts",
         },
       ],
       payloadEncryption: true,
@@ -317,6 +331,7 @@ export function loadApiConfig(env: Env): ApiConfig {
       timeoutMs: e.PLURAL_TIMEOUT_MS,
     },
     cardVaultToken: e.CARD_VAULT_TOKEN,
+    metricsToken: e.API_METRICS_TOKEN,
     payloadEncryption: toPayloadEncryption(e.PAYLOAD_ENCRYPTION, e.PAYLOAD_KEYS),
     bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
     timings,
@@ -359,6 +374,7 @@ export function resolveApiUrls(config: ApiConfig, boundPort: number): ApiUrls {
 export function apiSecrets(config: ApiConfig): string[] {
   const secrets = [...config.merchants.secrets(), config.fingerprintKey];
   if (config.cardVaultToken !== undefined) secrets.push(config.cardVaultToken);
+  if (config.metricsToken !== undefined) secrets.push(config.metricsToken);
   if (config.returnUrl.signingSecret !== undefined) secrets.push(config.returnUrl.signingSecret);
   secrets.push(...payloadKeySecrets(config.payloadEncryption));
   secrets.push(...temporalConnectionSecrets(config.temporal));

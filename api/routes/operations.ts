@@ -1,8 +1,10 @@
 /** Operations: liveness, readiness (Temporal reachable; Plural's reachability reported), metrics, OpenAPI, docs. */
+import { timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
+import type { RequestHandler } from 'express';
 import { DOCS_STYLE, docsPage } from '../docs-page';
-import { unavailable } from '../errors';
-import { methodNotAllowed } from '../http';
+import { unauthorized, unavailable } from '../errors';
+import { bearerToken, digest, methodNotAllowed } from '../http';
 import { staticPageHeaders } from '../page-headers';
 import { buildOpenApiDocument } from '../openapi';
 import type { RouteContext } from './context';
@@ -63,9 +65,24 @@ export function operationRoutes(ctx: RouteContext): Router {
     })
     .all(methodNotAllowed('GET'));
 
+  /** With a metrics token, only its holder (Prometheus) reads `/metrics`; the comparison is constant-time. */
+  const metricsDigest = options.metricsToken === undefined ? undefined : digest(options.metricsToken);
+  const metricsAccess: RequestHandler = (req, _res, next) => {
+    if (metricsDigest !== undefined) {
+      const token = bearerToken(req.headers.authorization);
+      if (token === undefined) {
+        throw unauthorized('missing_metrics_token', 'send the metrics token as Authorization: Bearer <token>');
+      }
+      if (!timingSafeEqual(digest(token), metricsDigest)) {
+        throw unauthorized('invalid_metrics_token', 'the metrics token is not valid');
+      }
+    }
+    next();
+  };
+
   router
     .route('/metrics')
-    .get(async (_req, res) => {
+    .get(metricsAccess, async (_req, res) => {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     })
     .all(methodNotAllowed('GET'));

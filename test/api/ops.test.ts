@@ -78,6 +78,30 @@ describe('operations endpoints', () => {
     );
   });
 
+  it('GET /metrics with a metrics token answers only that token: not anonymous callers, not a merchant key', async () => {
+    const token = 'metrics-token-of-the-operator-0123456789';
+    const api = makeApi({}, { metricsToken: token });
+    const missing = await request(api.app).get('/metrics');
+    expect(missing.status).toBe(401);
+    expect(missing.headers['www-authenticate']).toBe('Bearer');
+    expect(missing.body.error.code).toBe('missing_metrics_token');
+    expect(missing.text).not.toContain('api_http_requests_total');
+    const merchantKey = await request(api.app).get('/metrics').set(auth);
+    expect(merchantKey.status).toBe(401);
+    expect(merchantKey.body.error.code).toBe('invalid_metrics_token');
+    const wrong = await request(api.app).get('/metrics').set('Authorization', `Bearer ${token}x`);
+    expect(wrong.status).toBe(401);
+    const right = await request(api.app).get('/metrics').set('Authorization', `Bearer ${token}`);
+    expect(right.status).toBe(200);
+    // The refused attempts are counted, under no merchant.
+    expect(right.text).toMatch(
+      /api_http_requests_total\{method="GET",route="\/metrics",status="401",merchant="none"\} 3/,
+    );
+    // The rest of the operations routes stay open: probes and the documents carry no merchant data.
+    expect((await request(api.app).get('/healthz')).status).toBe(200);
+    expect((await request(api.app).get('/openapi.json')).status).toBe(200);
+  });
+
   it('labels unmatched requests as one route so paths cannot explode metric cardinality', async () => {
     const api = makeApi();
     await request(api.app).get('/random/a');

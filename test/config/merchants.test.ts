@@ -314,6 +314,7 @@ describe('merchant accounts in the API and worker configuration', () => {
       ...BASE,
       NODE_ENV: 'production',
       CARD_VAULT_TOKEN: 'v'.repeat(40),
+      API_METRICS_TOKEN: 'm'.repeat(40),
       MERCHANTS: JSON.stringify([dev, globex()]),
     };
     const err = configError(() => loadApiConfig(env));

@@ -45,6 +45,7 @@ const API: Record<string, string> = {
   PLURAL_CALLBACK_SECRET_HEX: hex(32),
   PLURAL_WEBHOOK_SECRET: hex(32),
   CARD_VAULT_TOKEN: hex(32),
+  API_METRICS_TOKEN: hex(32),
   PAYLOAD_KEYS,
 };
 const CODEC: Record<string, string> = { NODE_ENV: 'production', PAYLOAD_KEYS, CODEC_SERVER_TOKENS: hex(32) };
@@ -155,6 +156,13 @@ describe('production mode (NODE_ENV=production)', () => {
     );
   });
 
+  it("refuses a missing metrics token: the API's /metrics would answer anyone, with every merchant's counts", () => {
+    const api = refusal(() => loadApiConfig({ ...API, API_METRICS_TOKEN: '' }));
+    expect(api.issues.map((i) => i.key)).toEqual(['API_METRICS_TOKEN']);
+    expect(api.message).toMatch(/API_METRICS_TOKEN is required \(without it the API's \/metrics answers whoever/);
+    expect(loadApiConfig(API).metricsToken).toBe(API.API_METRICS_TOKEN);
+  });
+
   it('says it all in one line: every setting at fault, no value', () => {
     const err = refusal(() =>
       loadApiConfig({
@@ -171,7 +179,13 @@ describe('production mode (NODE_ENV=production)', () => {
   });
 
   it('changes nothing outside production mode: development values are accepted', () => {
-    const dev = { ...API, NODE_ENV: 'development', API_KEYS: DEV_API_KEY, CARD_VAULT_TOKEN: '' };
+    const dev = {
+      ...API,
+      NODE_ENV: 'development',
+      API_KEYS: DEV_API_KEY,
+      CARD_VAULT_TOKEN: '',
+      API_METRICS_TOKEN: '',
+    };
     expect(() => loadApiConfig(dev)).not.toThrow();
     expect(() => loadApiConfig({ ...dev, NODE_ENV: '' })).not.toThrow();
   });

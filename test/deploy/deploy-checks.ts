@@ -54,6 +54,7 @@ export const REQUIRED_SHELL_VARS: Readonly<Record<string, string>> = {
   API_KEYS: 'compose-check-api-key-0123456789',
   API_FINGERPRINT_KEY: 'compose-check-fingerprint-key-0123456789',
   CARD_VAULT_TOKEN: 'compose-check-card-vault-token-0123456789',
+  API_METRICS_TOKEN: 'compose-check-metrics-token-0123456789ab',
   PAYLOAD_KEYS: `compose-check:${Buffer.alloc(32, 1).toString('base64')}`,
   PLURAL_CLIENT_ID: 'compose-check-client',
   PLURAL_CLIENT_SECRET: 'compose-check-client-secret',
