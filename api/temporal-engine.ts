@@ -23,6 +23,7 @@ import {
   PAYMENT_STATUS,
   PAYMENT_TASK_QUEUE,
   PAYMENT_WORKFLOW_TYPE,
+  paymentStateOf,
   paymentWorkflowId,
   refundUpdate,
   resendOtpUpdate,
@@ -128,7 +129,7 @@ const QUERY_RETRY_MS = 100;
 
 /** What the memo's summary says, as a state: correct as of the last status change, without the workflow's details. */
 export function stateFromSummary(workflowId: string, summary: PaymentSummary): PaymentState {
-  return {
+  return paymentStateOf({
     workflowId,
     merchantOrderReference: summary.merchantOrderReference,
     method: summary.method,
@@ -136,35 +137,13 @@ export function stateFromSummary(workflowId: string, summary: PaymentSummary): P
     status: summary.status,
     amount: summary.amount,
     pluralOrderId: summary.pluralOrderId,
-    pluralPaymentIds: [],
-    challengeUrl: undefined,
-    redirectUrl: undefined,
-    nextActions: [],
-    otp: undefined,
-    split: undefined,
-    amountAuthorized: undefined,
     amountCaptured: summary.amountCaptured,
     amountRefunded: summary.amountRefunded,
-    amountRefundable: undefined,
-    refunds: [],
-    refundWindowEndsAt: undefined,
-    pluralOrderStatus: undefined,
-    closing: undefined,
-    savedCard: undefined,
-    authorizedAt: undefined,
-    authorizationExpiresAt: undefined,
-    autoCancelAt: undefined,
-    lastCapture: undefined,
-    failure: undefined,
-    parked: undefined,
-    reconciliations: 0,
-    lastReconciledAt: undefined,
-    audit: [],
     returnUrl: summary.returnUrl,
     merchantMetadata: summary.merchantMetadata,
     createdAt: summary.createdAt,
     updatedAt: summary.updatedAt,
-  };
+  });
 }
 
 const isSummary = (value: unknown): value is PaymentSummary =>

@@ -773,6 +773,90 @@ export interface PaymentState {
   updatedAt: string;
 }
 
+/** What a payment is known by before anything has happened to it; read from its memo, all the API knows of it. */
+export type PaymentStateBasis = Pick<
+  PaymentState,
+  | 'workflowId'
+  | 'merchantOrderReference'
+  | 'method'
+  | 'preAuth'
+  | 'status'
+  | 'amount'
+  | 'pluralOrderId'
+  | 'amountCaptured'
+  | 'amountRefunded'
+  | 'returnUrl'
+  | 'merchantMetadata'
+  | 'createdAt'
+  | 'updatedAt'
+>;
+
+/**
+ * A payment's state knowing only `basis`: every other field unset, empty or zero. The workflow starts from it, and
+ * the API answers with it from the memo when no worker does (marked stale).
+ */
+export function paymentStateOf(basis: PaymentStateBasis): PaymentState {
+  return {
+    workflowId: basis.workflowId,
+    merchantOrderReference: basis.merchantOrderReference,
+    method: basis.method,
+    preAuth: basis.preAuth,
+    status: basis.status,
+    amount: basis.amount,
+    pluralOrderId: basis.pluralOrderId,
+    pluralOrderStatus: undefined,
+    pluralPaymentIds: [],
+    challengeUrl: undefined,
+    redirectUrl: undefined,
+    nextActions: [],
+    otp: undefined,
+    split: undefined,
+    amountAuthorized: undefined,
+    amountCaptured: basis.amountCaptured,
+    amountRefunded: basis.amountRefunded,
+    amountRefundable: undefined,
+    refunds: [],
+    refundWindowEndsAt: undefined,
+    authorizedAt: undefined,
+    authorizationExpiresAt: undefined,
+    autoCancelAt: undefined,
+    lastCapture: undefined,
+    failure: undefined,
+    parked: undefined,
+    closing: undefined,
+    savedCard: undefined,
+    reconciliations: 0,
+    lastReconciledAt: undefined,
+    audit: [],
+    returnUrl: basis.returnUrl,
+    merchantMetadata: basis.merchantMetadata,
+    createdAt: basis.createdAt,
+    updatedAt: basis.updatedAt,
+  };
+}
+
+/** A new payment's state, from its input: CREATED, nothing done yet. */
+export function newPaymentState(
+  input: PaymentWorkflowInput,
+  at: { workflowId: string; createdAt: string; updatedAt: string },
+): PaymentState {
+  return paymentStateOf({
+    workflowId: at.workflowId,
+    merchantOrderReference: input.merchantOrderReference,
+    method: input.method.kind,
+    preAuth: input.preAuth,
+    status: PAYMENT_STATUS.CREATED,
+    amount: { ...input.amount },
+    pluralOrderId: undefined,
+    amountCaptured: undefined,
+    amountRefunded: undefined,
+    returnUrl: input.returnUrl,
+    merchantMetadata: input.merchantMetadata === undefined ? undefined : { ...input.merchantMetadata },
+    createdAt: at.createdAt,
+    updatedAt: at.updatedAt,
+  });
+}
+
 export const getPaymentQuery = defineQuery<PaymentState>('getPayment');
 
 /** Memo key of the payment's {@link PaymentSummary}, kept current by the workflow at every status change. */

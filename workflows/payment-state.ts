@@ -19,6 +19,7 @@ import {
   PAYMENT_MEMO_KEY,
   PAYMENT_STATUS,
   DEFAULT_MERCHANT_ID,
+  newPaymentState,
   SEARCH_ATTRIBUTE,
 } from './definitions';
 import type {
@@ -105,43 +106,11 @@ export class Payment {
       this.s = JSON.parse(JSON.stringify(input.continued.state)) as PaymentState;
       return;
     }
-    this.s = {
+    this.s = newPaymentState(input, {
       workflowId: workflowInfo().workflowId,
-      merchantOrderReference: input.merchantOrderReference,
-      method: input.method.kind,
-      preAuth: input.preAuth,
-      status: PAYMENT_STATUS.CREATED,
-      amount: { ...input.amount },
-      pluralOrderId: undefined,
-      pluralOrderStatus: undefined,
-      pluralPaymentIds: [],
-      challengeUrl: undefined,
-      redirectUrl: undefined,
-      nextActions: [],
-      otp: undefined,
-      split: undefined,
-      amountAuthorized: undefined,
-      amountCaptured: undefined,
-      amountRefunded: undefined,
-      amountRefundable: undefined,
-      refunds: [],
-      refundWindowEndsAt: undefined,
-      authorizedAt: undefined,
-      authorizationExpiresAt: undefined,
-      autoCancelAt: undefined,
-      lastCapture: undefined,
-      failure: undefined,
-      parked: undefined,
-      closing: undefined,
-      savedCard: undefined,
-      reconciliations: 0,
-      lastReconciledAt: undefined,
-      audit: [],
-      returnUrl: input.returnUrl,
-      merchantMetadata: input.merchantMetadata === undefined ? undefined : { ...input.merchantMetadata },
       createdAt: workflowInfo().startTime.toISOString(),
       updatedAt: isoAt(nowMs()),
-    };
+    });
     // The API wrote the memo as the payment started: amounts not yet taken.
     if (this.summaryInSearchAttributes) this.memoWritten = this.memoPart();
   }

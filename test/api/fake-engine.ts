@@ -19,6 +19,7 @@ import type {
 } from '../../api/engine';
 import { PaymentNotFoundError } from '../../api/engine';
 import { rejectionOf } from '../../api/temporal-engine';
+import { newPaymentState } from '../../workflows/definitions';
 import type {
   CallbackReceivedSignal,
   CancelRequest,
@@ -222,41 +223,8 @@ export class FakeEngine implements PaymentEngine {
     const ref = input.merchantOrderReference;
     const now = new Date().toISOString();
     const state: PaymentState = {
-      workflowId: `payment:${ref}`,
-      merchantOrderReference: ref,
-      method: input.method.kind,
-      preAuth: input.preAuth,
-      status: 'CREATED',
-      amount: { ...input.amount },
-      pluralOrderId: undefined,
-      pluralPaymentIds: [],
-      challengeUrl: undefined,
-      redirectUrl: undefined,
+      ...newPaymentState(input, { workflowId: `payment:${ref}`, createdAt: now, updatedAt: now }),
       nextActions: ['CANCEL'],
-      otp: undefined,
-      split: undefined,
-      amountAuthorized: undefined,
-      amountCaptured: undefined,
-      amountRefunded: undefined,
-      amountRefundable: undefined,
-      refunds: [],
-      refundWindowEndsAt: undefined,
-      pluralOrderStatus: undefined,
-      closing: undefined,
-      savedCard: undefined,
-      authorizedAt: undefined,
-      authorizationExpiresAt: undefined,
-      autoCancelAt: undefined,
-      lastCapture: undefined,
-      failure: undefined,
-      parked: undefined,
-      audit: [],
-      reconciliations: 0,
-      lastReconciledAt: undefined,
-      returnUrl: input.returnUrl,
-      merchantMetadata: input.merchantMetadata === undefined ? undefined : { ...input.merchantMetadata },
-      createdAt: now,
-      updatedAt: now,
     };
     const e: Entry = { state, input, fingerprint: requestFingerprint, webhookIds: new Set() };
     this.payments.set(ref, e);
