@@ -143,19 +143,11 @@ export interface ApiOptions {
   /** Each merchant's customer vault (its own Plural account); unset: {@link customers} for the default merchant. */
   customersFor?: (merchantId: string) => CustomerDirectory | undefined;
   /**
-   * The card vault's server router (`createCardVaultRouter`), mounted at {@link CARD_VAULT_MOUNT_PATH} when workers
-   * run in other processes and reach the vault over HTTP (`CARD_VAULT_URL`). It authenticates with its own token.
-   */
-  cardVaultRouter?: RequestHandler;
-  /**
    * Where `Idempotency-Key`s are kept (`createTemporalIdempotencyStore`): durable, shared by every API instance.
    * Unset: a request with the header answers 503 `idempotency_unavailable`; requests without it are unaffected.
    */
   idempotency?: IdempotencyStore;
 }
-
-/** Where {@link ApiOptions.cardVaultRouter} is mounted. Internal: not in the public OpenAPI document. */
-export const CARD_VAULT_MOUNT_PATH = '/internal/card-vault';
 
 /** Builds the Express app. Throws at once on unusable configuration rather than on the first request. */
 export function createApp(options: ApiOptions): express.Express {
@@ -216,10 +208,6 @@ export function createApp(options: ApiOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-
-  // The card vault's server, for workers in other processes: internal traffic with its own bearer token, answered
-  // before the merchant-facing stack (request log, metrics, the merchant routes), which has nothing to add to it.
-  if (options.cardVaultRouter) app.use(CARD_VAULT_MOUNT_PATH, options.cardVaultRouter);
 
   // Metrics and one log line per request: id, method, route template, status, duration. Never bodies or queries.
   app.use((req, res, next) => {

@@ -1,5 +1,5 @@
 /** The HTTP API: the Express app, its server, the payment-engine port and its Temporal implementation. */
-export { CARD_VAULT_MOUNT_PATH, createApp, DEFAULT_TIMINGS } from './app';
+export { createApp, DEFAULT_TIMINGS } from './app';
 export type { ApiOptions, ApiTimings } from './app';
 export { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';
 export type {

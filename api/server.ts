@@ -1,10 +1,11 @@
 /**
  * API entry point (`npm run api`): configuration validated once (`loadApiConfig`), a Temporal client, and
  * {@link startApiServer}; stops cleanly on SIGINT/SIGTERM. Workers run elsewhere (`npm run worker`) and reach the
- * card vault this process mounts when `CARD_VAULT_TOKEN` is set.
+ * card vault this process serves, when `CARD_VAULT_TOKEN` is set, on a listener of its own (`CARD_VAULT_HOST`:
+ * `CARD_VAULT_PORT`), never on the API's public port.
  */
 import { Client, Connection } from '@temporalio/client';
-import { createCardVaultRouter, InMemoryCardVault } from '../card-vault';
+import { createCardVaultRouter, InMemoryCardVault, listenCardVault } from '../card-vault';
 import { apiSecrets, ConfigError, loadApiConfig, resolveApiUrls, temporalConnectionOptions } from '../config';
 import type { ApiConfig } from '../config';
 import { createLogger } from '../observability';
@@ -30,6 +31,9 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
   const router =
     config.cardVaultToken !== undefined ? createCardVaultRouter({ token: config.cardVaultToken }) : undefined;
   const memoryVault = router ? undefined : new InMemoryCardVault();
+  const vaultServer = router
+    ? await listenCardVault(router, config.cardVaultListen.host, config.cardVaultListen.port)
+    : undefined;
   if (memoryVault) {
     logger.warn(
       'CARD_VAULT_TOKEN is not set: cards stay in this process, which no worker in another process can reach; ' +
@@ -81,7 +85,6 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     vault: router ? router.localVault : memoryVault!,
     customersFor: (merchantId) => customers.get(merchantId),
     ...(gatewayProbe ? { gatewayProbe } : {}),
-    ...(router ? { cardVaultRouter: router } : {}),
     merchants: config.merchants.merchants,
     fingerprintKey: config.fingerprintKey,
     publicBaseUrl: urls.publicUrl,
@@ -106,7 +109,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
       callbackUrl: urls.callbackUrl,
       temporalAddress: config.temporal.address,
       namespace: config.temporal.namespace,
-      cardVault: router ? 'mounted' : 'memory',
+      cardVault: vaultServer ? vaultServer.url : 'memory',
       metrics: config.metricsToken !== undefined ? 'token' : 'open',
       merchants: config.merchants.ids,
     },
@@ -122,6 +125,7 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     process.once('SIGTERM', onSignal);
   });
   await api.stop();
+  await vaultServer?.close();
   router?.close();
   memoryVault?.close();
   for (const plural of pluralClients.values()) await plural.close();

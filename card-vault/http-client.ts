@@ -13,7 +13,7 @@ import { DEFAULT_MAX_TTL_MS, validatePut } from './validate';
 
 /** Options of {@link HttpCardVault}. */
 export interface HttpCardVaultOptions {
-  /** Base URL of the mounted router, e.g. `http://api:3000/internal/card-vault` (`CARD_VAULT_URL`). */
+  /** Base URL of the vault server, e.g. `http://api:8082` (`CARD_VAULT_URL`; card-vault/server.ts). */
   url: string;
   /** Bearer token (`CARD_VAULT_TOKEN`). */
   token: string;

@@ -1,5 +1,5 @@
 /**
- * The vault server: an Express router the API mounts (e.g. at `/internal/card-vault`) for workers in other processes.
+ * The vault server: an Express router for workers in other processes, served on a listener of its own (`server.ts`).
  * It stores sealed secrets only — the key of each one travels in its handle and never reaches this server — so its
  * memory alone decrypts nothing. Every request needs the bearer token; unknown and expired ids answer 404.
  *

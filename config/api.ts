@@ -9,6 +9,7 @@ import {
   hostPort,
   httpUrl,
   integer,
+  listenHost,
   logLevel,
   optionalInteger,
   requiredString,
@@ -61,6 +62,9 @@ export const API_DEFAULTS = {
   logLevel: 'info',
   /** Path of the dev stack's merchant return page, the default success and failure URL. */
   returnPath: '/dev/return',
+  /** Where the card vault's own listener binds (with `CARD_VAULT_TOKEN`): never the API's public port. */
+  cardVaultHost: '127.0.0.1',
+  cardVaultPort: 8082,
 } as const;
 
 /** Shortest accepted API key and fingerprint key (`openssl rand -hex 16` gives 32 characters). */
@@ -104,8 +108,12 @@ export interface ApiConfig {
     /** `PLURAL_TIMEOUT_MS`: deadline of the API's own Plural calls. */
     timeoutMs: number | undefined;
   };
-  /** Set: the API mounts the card-vault server for workers in other processes. */
+  /**
+   * Set: the API serves the card vault to workers in other processes, on a listener of its own
+   * (`CARD_VAULT_HOST`:`CARD_VAULT_PORT`), never on the public port.
+   */
   cardVaultToken: string | undefined;
+  cardVaultListen: { host: string; port: number };
   /** `API_METRICS_TOKEN`: set, `GET /metrics` answers only `Authorization: Bearer <token>`; unset, anyone. */
   metricsToken: string | undefined;
   /** `PAYLOAD_ENCRYPTION` / `PAYLOAD_KEYS`: the key ring of the Temporal client's payload codec, or explicitly off. */
@@ -149,10 +157,7 @@ const apiEnvSchema = z.object({
     minLength: API_KEY_MIN_LENGTH,
     maxLength: 1024,
   }),
-  [K.API_HOST]: z
-    .string()
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)$/, { error: 'must be a host name or IP address' })
-    .default(API_DEFAULTS.host),
+  [K.API_HOST]: listenHost(API_DEFAULTS.host),
   [K.API_PORT]: integer({ min: 0, max: 65_535, default: API_DEFAULTS.port, unit: '0 = ephemeral' }),
   [K.API_PUBLIC_URL]: httpUrl('the base URL browsers and Plural reach the API at').optional(),
   [K.MERCHANT_SUCCESS_URL]: httpUrl('the merchant page a successful payment returns the browser to').optional(),
@@ -178,6 +183,8 @@ const apiEnvSchema = z.object({
     minLength: CARD_VAULT_TOKEN_MIN_LENGTH,
     maxLength: 1024,
   }).optional(),
+  [K.CARD_VAULT_HOST]: listenHost(API_DEFAULTS.cardVaultHost),
+  [K.CARD_VAULT_PORT]: integer({ min: 0, max: 65_535, default: API_DEFAULTS.cardVaultPort, unit: '0 = ephemeral' }),
   [K.API_METRICS_TOKEN]: requiredString("the bearer token Prometheus sends to the API's /metrics", {
     minLength: METRICS_TOKEN_MIN_LENGTH,
     maxLength: 1024,
@@ -198,6 +205,20 @@ const returnHostsNeedSecret: CrossCheck = (env) =>
         },
       ]
     : [];
+
+/** The card vault's listener is never the public port (both would be bound twice, and the vault faces no network). */
+const vaultPortOwn: CrossCheck = (env) => {
+  const port = (key: string, fallback: number): number => Number(env[key]?.trim() || fallback);
+  const vault = port(K.CARD_VAULT_PORT, API_DEFAULTS.cardVaultPort);
+  return vault !== 0 && vault === port(K.API_PORT, API_DEFAULTS.port)
+    ? [
+        {
+          key: K.CARD_VAULT_PORT,
+          message: "must differ from API_PORT (the card vault never shares the API's public port)",
+        },
+      ]
+    : [];
+};
 
 /** Plural's credentials are useless to the API without the origin they are for. */
 const credentialsNeedBaseUrl: CrossCheck = (env) =>
@@ -238,6 +259,7 @@ export function loadApiConfig(env: Env): ApiConfig {
       bothOrNeither(K.PLURAL_CLIENT_ID, K.PLURAL_CLIENT_SECRET),
       credentialsNeedBaseUrl,
       returnHostsNeedSecret,
+      vaultPortOwn,
       temporalConnectionChecks,
       merchantWebhookChecks,
     ]),
@@ -331,6 +353,7 @@ export function loadApiConfig(env: Env): ApiConfig {
       timeoutMs: e.PLURAL_TIMEOUT_MS,
     },
     cardVaultToken: e.CARD_VAULT_TOKEN,
+    cardVaultListen: { host: e.CARD_VAULT_HOST, port: e.CARD_VAULT_PORT },
     metricsToken: e.API_METRICS_TOKEN,
     payloadEncryption: toPayloadEncryption(e.PAYLOAD_ENCRYPTION, e.PAYLOAD_KEYS),
     bodyLimitBytes: e.API_BODY_LIMIT_BYTES,

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { LogLevel } from '../observability/logger';
 import { CONFIG_KEYS as K } from './keys';
-import { integer, logLevel } from './fields';
+import { integer, listenHost, logLevel } from './fields';
 import { parseEnv } from './load';
 import type { CrossCheck, Env } from './load';
 import { payloadKeysField } from './payload-encryption';
@@ -54,13 +54,9 @@ export const originList = z
     { error: 'must be comma-separated origins like http://localhost:8233 (scheme, host and port; no path)' },
   );
 
-const hostField = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)$/, { error: 'must be a host name or IP address' });
-
 const codecEnvSchema = z.object({
   [K.PAYLOAD_KEYS]: payloadKeysField,
-  [K.CODEC_SERVER_HOST]: hostField.default(CODEC_SERVER_DEFAULTS.host),
+  [K.CODEC_SERVER_HOST]: listenHost(CODEC_SERVER_DEFAULTS.host),
   [K.CODEC_SERVER_PORT]: integer({ min: 0, max: 65_535, default: CODEC_SERVER_DEFAULTS.port, unit: '0 = ephemeral' }),
   [K.CODEC_SERVER_AUTH]: z.enum(['token', 'none'], { error: 'must be token or none' }).default('token'),
   [K.CODEC_SERVER_TOKENS]: tokenList.optional(),

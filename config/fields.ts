@@ -62,6 +62,14 @@ export function httpUrl(what: string) {
   return asHttpUrl(z.string({ error: required(`an http(s) URL, ${what}`) }), what);
 }
 
+/** A listen address: a host name or an IP address (IPv6 bare or in brackets). */
+export function listenHost(defaultValue: string) {
+  return z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)$/, { error: 'must be a host name or IP address' })
+    .default(defaultValue);
+}
+
 /** `host:port` (IPv6 hosts in brackets). */
 export function hostPort(defaultValue: string) {
   return z

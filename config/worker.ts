@@ -3,7 +3,16 @@ import { z } from 'zod';
 import { DEFAULT_MERCHANT_ID, PAYMENT_TASK_QUEUE } from '../workflows/definitions';
 import type { LogLevel } from '../observability/logger';
 import { CONFIG_KEYS as K } from './keys';
-import { hostPort, httpUrl, integer, logLevel, optionalInteger, requiredString, temporalName } from './fields';
+import {
+  hostPort,
+  httpUrl,
+  integer,
+  listenHost,
+  logLevel,
+  optionalInteger,
+  requiredString,
+  temporalName,
+} from './fields';
 import { bothOrNeither, ConfigError, parseEnv } from './load';
 import type { ConfigIssue } from './load';
 import {
@@ -96,17 +105,12 @@ const workerEnvSchema = z.object({
   [K.PLURAL_CLIENT_ID]: requiredString('the merchant client id issued by Plural', { maxLength: 256 }),
   [K.PLURAL_CLIENT_SECRET]: requiredString('the merchant client secret issued by Plural', { maxLength: 1024 }),
   [K.PLURAL_TIMEOUT_MS]: integer({ min: 100, max: 300_000, default: WORKER_DEFAULTS.pluralTimeoutMs, unit: 'ms' }),
-  [K.CARD_VAULT_URL]: httpUrl(
-    'the vault endpoint mounted by the API, e.g. http://api:3000/internal/card-vault',
-  ).optional(),
+  [K.CARD_VAULT_URL]: httpUrl("the API's card-vault listener, e.g. http://api:8082").optional(),
   [K.CARD_VAULT_TOKEN]: requiredString('the bearer token of the card-vault endpoint', {
     minLength: CARD_VAULT_TOKEN_MIN_LENGTH,
     maxLength: 1024,
   }).optional(),
-  [K.WORKER_METRICS_HOST]: z
-    .string()
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)$/, { error: 'must be a host name or IP address' })
-    .default(WORKER_DEFAULTS.metricsHost),
+  [K.WORKER_METRICS_HOST]: listenHost(WORKER_DEFAULTS.metricsHost),
   [K.WORKER_METRICS_PORT]: integer({ min: 0, max: 65_535, default: WORKER_DEFAULTS.metricsPort, unit: '0 disables' }),
   [K.WORKER_SHUTDOWN_GRACE_MS]: integer({
     min: 0,

@@ -88,7 +88,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
     await temporal.stop();
   };
   try {
-    const [apiPort, sandboxPort] = [await freePort(), await freePort()];
+    const [apiPort, sandboxPort, vaultPort] = [await freePort(), await freePort(), await freePort()];
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
     const sandboxControlToken = randomBytes(24).toString('hex');
@@ -120,6 +120,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
       API_PORT: String(apiPort),
       API_PUBLIC_URL: apiUrl,
       CARD_VAULT_TOKEN: VAULT_TOKEN,
+      CARD_VAULT_PORT: String(vaultPort),
       ...options.apiEnv,
     });
     children.push(api);
@@ -127,7 +128,7 @@ export async function startDeployment(options: DeploymentOptions): Promise<Deplo
 
     const worker = startChild(options.workerEntry ?? path.join('worker', 'main.ts'), {
       ...plural,
-      CARD_VAULT_URL: `${apiUrl}/internal/card-vault`,
+      CARD_VAULT_URL: `http://127.0.0.1:${vaultPort}`,
       CARD_VAULT_TOKEN: VAULT_TOKEN,
       WORKER_METRICS_PORT: '0',
       ...(codePath !== undefined ? { WORKFLOW_BUNDLE_PATH: codePath } : {}),

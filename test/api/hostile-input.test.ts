@@ -1,5 +1,5 @@
 /**
- * Property tests: hostile methods, paths, headers and bodies at every route (the card-vault endpoint and the
+ * Property tests: hostile methods, paths, headers and bodies at every route (the card vault's own listener and the
  * callback and webhook receivers included) never produce a 5xx or a stack trace, every error is the JSON error
  * shape, and nothing unauthenticated, unsigned or forged reaches the engine: the spy engine records every call, and
  * genuinely signed callbacks and webhooks (signed with the sandbox's own helpers) prove that it would see one. A
@@ -10,7 +10,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCardVaultRouter } from '../../card-vault';
+import { createCardVaultRouter, listenCardVault } from '../../card-vault';
+import type { CardVaultServer } from '../../card-vault';
 import { signCallback, signWebhook } from '../../plural-sandbox';
 import { DEFAULT_MAX_AMOUNT } from '../../api/schemas';
 import { CARDS } from '../support/cards';
@@ -26,9 +27,12 @@ interface RawResponse {
 let api: TestApi;
 let server: http.Server;
 let port: number;
+let vaultServer: CardVaultServer;
 
 const VAULT_TOKEN = 'vault_token_for_hostile_input_tests_0123456789';
 const vaultRouter = createCardVaultRouter({ token: VAULT_TOKEN });
+/** Paths under this prefix go to the card vault's own listener, without it (the API's port does not serve the vault). */
+const VAULT_PREFIX = '/@vault';
 
 /** Every answer of this file, and those at or above 500 (reported, and asserted to be none). */
 const tally = { requests: 0, serverErrors: 0 };
@@ -49,7 +53,10 @@ function sendRaw(method: string, path: string, headers: Record<string, string>, 
   // Frame the body explicitly: Node sends a GET body unframed, which the server's parser (not the app) rejects.
   if (body !== undefined) headers = { ...headers, 'content-length': String(body.length) };
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+    const target = path.startsWith(`${VAULT_PREFIX}/`)
+      ? { port: vaultServer.port, path: path.slice(VAULT_PREFIX.length) }
+      : { port, path };
+    const req = http.request({ host: '127.0.0.1', ...target, method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>
@@ -80,9 +87,9 @@ const ROUTES: readonly [string, string][] = [
   ['GET', '/metrics'],
   ['GET', '/openapi.json'],
   ['GET', '/docs'],
-  ['PUT', '/internal/card-vault/secrets/{ref}'],
-  ['GET', '/internal/card-vault/secrets/{ref}'],
-  ['DELETE', '/internal/card-vault/secrets/{ref}'],
+  ['PUT', `${VAULT_PREFIX}/secrets/{ref}`],
+  ['GET', `${VAULT_PREFIX}/secrets/{ref}`],
+  ['DELETE', `${VAULT_PREFIX}/secrets/{ref}`],
 ];
 
 const hostileText = fc.oneof(
@@ -238,7 +245,6 @@ beforeAll(async () => {
     { resendAfterMs: 0 },
     {
       timings: { startWaitMs: 50, actionWaitMs: 50 },
-      cardVaultRouter: vaultRouter,
       customers: {
         create: (c) =>
           Promise.resolve({
@@ -273,10 +279,12 @@ beforeAll(async () => {
   server = http.createServer(api.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
+  vaultServer = await listenCardVault(vaultRouter, '127.0.0.1', 0);
 });
 
 afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  await vaultServer.close();
   vaultRouter.close();
   process.stdout.write(`HOSTILE requests=${tally.requests} answers_5xx=${tally.serverErrors}\n`);
 });
@@ -287,7 +295,7 @@ function expectErrorShape(path: string, text: string): void {
     code?: unknown;
     message?: unknown;
   };
-  if (body.error === undefined && path.startsWith('/internal/card-vault/')) {
+  if (body.error === undefined && path.startsWith(`${VAULT_PREFIX}/`)) {
     expect(typeof body.code).toBe('string');
     expect(typeof body.message).toBe('string');
     return;

@@ -10,6 +10,7 @@ import {
   createCardVaultRouter,
   HttpCardVault,
   isCardVaultError,
+  listenCardVault,
   parseSplitHandle,
   TtlStore,
 } from '../../card-vault';
@@ -21,7 +22,7 @@ const OTP = '73914628';
 const CARD: CardSecret = { number: PAN, cvv: CVV, name: 'Asha Rao', expiryMonth: '12', expiryYear: '2030' };
 const TOKEN = 't'.repeat(24) + '-vault-token-0123456789';
 const MINUTE = 60_000;
-const MOUNT = '/internal/card-vault';
+const MOUNT = '/mounted-elsewhere';
 
 let now = 1_700_000_000_000;
 let store: TtlStore<Buffer>;
@@ -243,5 +244,42 @@ describe('HttpCardVault with createCardVaultRouter', () => {
 
   it('refuses to build a router with a weak token', () => {
     expect(() => createCardVaultRouter({ token: 'short' })).toThrow(/at least 32 characters/);
+  });
+});
+
+describe('listenCardVault (the API process serves the vault on an address of its own)', () => {
+  it('serves the router at the root of its own port: a worker sets CARD_VAULT_URL to its url', async () => {
+    const router = createCardVaultRouter({ token: TOKEN });
+    const own = await listenCardVault(router, '127.0.0.1', 0);
+    const worker = new HttpCardVault({ url: own.url, token: TOKEN, timeoutMs: 2_000 });
+    try {
+      expect(own.url).toBe(`http://127.0.0.1:${own.port}`);
+      const handle = await router.localVault.put(CARD, MINUTE);
+      expect(await worker.get(handle)).toEqual(CARD);
+      await worker.destroy(handle);
+      expect(await router.localVault.get(handle)).toBeUndefined();
+      // Nothing else answers there: not the API's routes, not the old mount path.
+      for (const path of ['/v1/payments', '/internal/card-vault/secrets/AAAAAAAAAAAAAAAAAAAAAA']) {
+        const res = await request(`${own.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+        expect(res.statusCode).toBe(404);
+        expect(((await res.body.json()) as { code: string }).code).toBe('NOT_FOUND');
+      }
+      const anonymous = await request(`${own.url}/secrets/AAAAAAAAAAAAAAAAAAAAAA`);
+      expect(anonymous.statusCode).toBe(401);
+      await anonymous.body.dump();
+    } finally {
+      await worker.close();
+      await own.close();
+      router.close();
+    }
+    // Closed: the port no longer answers.
+    const after = new HttpCardVault({ url: own.url, token: TOKEN, timeoutMs: 1_000 });
+    try {
+      expect((await rejection(after.get(`cv1.${'A'.repeat(22)}.${'A'.repeat(43)}`))).code).toBe(
+        CARD_VAULT_ERROR_CODE.VAULT_UNAVAILABLE,
+      );
+    } finally {
+      await after.close();
+    }
   });
 });

@@ -93,6 +93,8 @@ describe('loadApiConfig', () => {
       fingerprintKey: FINGERPRINT,
       plural: { callbackSecretHex: CALLBACK_HEX, webhookSecret: WEBHOOK },
       cardVaultToken: undefined,
+      cardVaultListen: { host: '127.0.0.1', port: 8082 },
+      metricsToken: undefined,
       payloadEncryption: { mode: 'on', keys: [{ id: 'api-1', key: Buffer.alloc(32, 9) }] },
       bodyLimitBytes: undefined,
       timings: {},
@@ -119,6 +121,9 @@ describe('loadApiConfig', () => {
       API_ACTION_WAIT_MS: '5000',
       API_MAX_AMOUNT: '5000000',
       CARD_VAULT_TOKEN: 't'.repeat(40),
+      CARD_VAULT_HOST: '10.0.0.5',
+      CARD_VAULT_PORT: '9082',
+      API_METRICS_TOKEN: 'm'.repeat(40),
       LOG_LEVEL: 'warn',
       PAYMENT_OTP_WINDOW_MS: '120000',
     });
@@ -128,6 +133,8 @@ describe('loadApiConfig', () => {
       publicUrl: 'https://pay.example.com',
       returnUrls: { success: 'https://shop.example.com/paid', failure: 'https://shop.example.com/failed' },
       cardVaultToken: 't'.repeat(40),
+      cardVaultListen: { host: '10.0.0.5', port: 9082 },
+      metricsToken: 'm'.repeat(40),
       bodyLimitBytes: 65_536,
       timings: { startWaitMs: 2_000, actionWaitMs: 5_000 },
       maxAmount: 5_000_000,
@@ -161,6 +168,25 @@ describe('loadApiConfig', () => {
     for (const value of [KEY_A, 'short-key', 'not-hex-secret-value', 'ftp://shop']) {
       expect(err.message).not.toContain(value);
     }
+  });
+
+  it("refuses the card vault's port on the API's public port, and a short metrics token", () => {
+    const err = configError(() =>
+      loadApiConfig({ ...minimal, API_PORT: '9000', CARD_VAULT_PORT: '9000', API_METRICS_TOKEN: 'short' }),
+    );
+    expect(err.issues).toEqual([
+      { key: 'API_METRICS_TOKEN', message: expect.stringContaining('at least 32 characters') },
+      {
+        key: 'CARD_VAULT_PORT',
+        message: "must differ from API_PORT (the card vault never shares the API's public port)",
+      },
+    ]);
+    expect(err.message).not.toContain('short');
+    // The API's default port counts too; two ephemeral ports (tests) are two different ports.
+    expect(configError(() => loadApiConfig({ ...minimal, CARD_VAULT_PORT: '8080' })).issues[0]?.key).toBe(
+      'CARD_VAULT_PORT',
+    );
+    expect(() => loadApiConfig({ ...minimal, API_PORT: '0', CARD_VAULT_PORT: '0' })).not.toThrow();
   });
 
   it('treats empty values as unset', () => {

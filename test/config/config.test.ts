@@ -67,7 +67,7 @@ describe('loadWorkerConfig', () => {
       TEMPORAL_NAMESPACE: 'payments-prod',
       TEMPORAL_TASK_QUEUE: 'payments-v2',
       PLURAL_TIMEOUT_MS: '5000',
-      CARD_VAULT_URL: 'http://api:3000/internal/card-vault',
+      CARD_VAULT_URL: 'http://api:8082',
       CARD_VAULT_TOKEN: VAULT_TOKEN,
       WORKER_METRICS_HOST: '127.0.0.1',
       WORKER_METRICS_PORT: '0',
@@ -83,7 +83,7 @@ describe('loadWorkerConfig', () => {
       taskQueue: 'payments-v2',
     });
     expect(config.plural.timeoutMs).toBe(5000);
-    expect(config.cardVault).toEqual({ kind: 'http', url: 'http://api:3000/internal/card-vault', token: VAULT_TOKEN });
+    expect(config.cardVault).toEqual({ kind: 'http', url: 'http://api:8082', token: VAULT_TOKEN });
     expect(config.metrics).toEqual({ host: '127.0.0.1', port: 0 });
     expect(config.logLevel).toBe('debug');
     expect(config.worker).toEqual({

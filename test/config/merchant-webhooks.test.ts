@@ -77,7 +77,7 @@ describe('merchant webhook configuration', () => {
       loadWorkerConfig({
         ...WORKER,
         NODE_ENV: 'production',
-        CARD_VAULT_URL: 'http://api:8080/internal/card-vault',
+        CARD_VAULT_URL: 'http://api:8082',
         CARD_VAULT_TOKEN: 't'.repeat(40),
         MERCHANT_WEBHOOK_URL: URL,
         MERCHANT_WEBHOOK_SECRET: DEV_MERCHANT_WEBHOOK_SECRET,

@@ -329,7 +329,7 @@ describe('merchant accounts in the API and worker configuration', () => {
       loadWorkerConfig({
         ...WORKER_BASE,
         NODE_ENV: 'production',
-        CARD_VAULT_URL: 'http://api:8080/internal/card-vault',
+        CARD_VAULT_URL: 'http://api:8082',
         CARD_VAULT_TOKEN: 'v'.repeat(40),
         MERCHANTS: JSON.stringify([
           { ...globex(), plural: { ...globex().plural, clientId: SANDBOX_PUBLISHED_CREDENTIALS.clientId } },

@@ -34,7 +34,7 @@ const WORKER: Record<string, string> = {
   PLURAL_BASE_URL: 'https://api.pluralpay.in',
   PLURAL_CLIENT_ID: 'merchant-7f3a',
   PLURAL_CLIENT_SECRET: hex(24),
-  CARD_VAULT_URL: 'http://api:8080/internal/card-vault',
+  CARD_VAULT_URL: 'http://api:8082',
   CARD_VAULT_TOKEN: hex(32),
   PAYLOAD_KEYS,
 };

@@ -221,6 +221,21 @@ describe('docker-compose.yml', () => {
     ]);
   });
 
+  it("keeps the API's card-vault listener inside the network: reachable by the worker, published nowhere", () => {
+    expect(portProblems(setEnv('api', 'CARD_VAULT_HOST', undefined))).toEqual([
+      'api: CARD_VAULT_HOST must be 0.0.0.0 in a container',
+    ]);
+    const published = withService('api', (s) => {
+      s.ports = ['8080:8080', '127.0.0.1:8082:8082'];
+    });
+    expect(portProblems(published)).toContain(
+      "api: publishes the card vault's port 8082; only workers may reach it, inside the network",
+    );
+    expect(wiringProblems(setEnv('api', 'CARD_VAULT_PORT', '8083'))).toEqual([
+      "worker: CARD_VAULT_URL http://api:8082 is not the API's card-vault listener, http://api:8083",
+    ]);
+  });
+
   it('wires the services to each other: Temporal, namespace, card vault, gateway and its secrets', () => {
     expect(wiringProblems(compose)).toEqual([]);
   });

@@ -8,6 +8,7 @@ import { Ajv } from 'ajv';
 import type { SearchAttributeType } from '@temporalio/common';
 import { parse } from 'yaml';
 import {
+  API_DEFAULTS,
   CODEC_SERVER_DEFAULTS,
   CONFIG_KEYS,
   ConfigError,
@@ -17,7 +18,6 @@ import {
   loadWorkerConfig,
   WORKER_DEFAULTS,
 } from '../../config';
-import { CARD_VAULT_MOUNT_PATH } from '../../api/app';
 import { SEARCH_ATTRIBUTE } from '../../workflows/definitions';
 
 /** Repository root. */
@@ -410,6 +410,15 @@ export function listenPorts(doc: Compose): Record<keyof typeof ENGINE_SERVICES, 
   };
 }
 
+/** The port of the API's card-vault listener (`CARD_VAULT_PORT`), where the API's configuration parses. */
+function cardVaultPort(doc: Compose): number | undefined {
+  try {
+    return loadApiConfig(serviceEnv(doc.services.api ?? {})).cardVaultListen.port;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Published and exposed ports and health checks hit the port each process listens on, and the process listens on
  * all interfaces (a loopback-only listener cannot be reached from another container).
@@ -438,6 +447,15 @@ export function portProblems(doc: Compose): string[] {
   const sandbox = serviceEnv(doc.services.sandbox ?? {});
   const loopback = (host: string | undefined, fallback: string) => /^(127\.|localhost$|::1$)/.test(host ?? fallback);
   if (loopback(api.API_HOST, '127.0.0.1')) problems.push('api: API_HOST must be 0.0.0.0 in a container');
+  // The card vault's listener: reachable by the worker's container, published nowhere (not even on loopback).
+  if (loopback(api.CARD_VAULT_HOST, API_DEFAULTS.cardVaultHost)) {
+    problems.push('api: CARD_VAULT_HOST must be 0.0.0.0 in a container');
+  }
+  const vaultPort = cardVaultPort(doc);
+  if (vaultPort === listen.api) problems.push("api: CARD_VAULT_PORT must not be the API's public port");
+  if (publishedPorts(doc.services.api ?? {}).some((p) => p.target === vaultPort)) {
+    problems.push(`api: publishes the card vault's port ${vaultPort}; only workers may reach it, inside the network`);
+  }
   if (loopback(worker.WORKER_METRICS_HOST, WORKER_DEFAULTS.metricsHost)) {
     problems.push('worker: WORKER_METRICS_HOST must be 0.0.0.0 in a container');
   }
@@ -565,9 +583,10 @@ export function wiringProblems(doc: Compose): string[] {
   if (namespaces.size !== 1) problems.push('worker, api and the namespace job use different TEMPORAL_NAMESPACE');
 
   const vault = worker.CARD_VAULT_URL ?? '';
-  if (vault !== `http://api:${listen.api}${CARD_VAULT_MOUNT_PATH}`) {
+  const vaultPort = cardVaultPort(doc);
+  if (vault !== `http://api:${vaultPort}`) {
     problems.push(
-      `worker: CARD_VAULT_URL ${vault || '(unset)'} is not http://api:${listen.api}${CARD_VAULT_MOUNT_PATH}`,
+      `worker: CARD_VAULT_URL ${vault || '(unset)'} is not the API's card-vault listener, http://api:${vaultPort}`,
     );
   }
   if (worker.CARD_VAULT_TOKEN === undefined || worker.CARD_VAULT_TOKEN !== api.CARD_VAULT_TOKEN) {

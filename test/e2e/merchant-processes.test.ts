@@ -92,6 +92,7 @@ beforeAll(async () => {
     ),
   );
   const port = await freePort();
+  const vaultPort = await freePort();
   apiUrl = `http://127.0.0.1:${port}`;
   const vaultToken = 'v'.repeat(48);
   const common = {
@@ -106,13 +107,14 @@ beforeAll(async () => {
     ...common,
     API_PORT: String(port),
     API_PUBLIC_URL: apiUrl,
+    CARD_VAULT_PORT: String(vaultPort),
     API_FINGERPRINT_KEY: 'merchant-processes-fingerprint',
     MERCHANT_SUCCESS_URL: 'https://m.example/ok',
     MERCHANT_FAILURE_URL: 'https://m.example/ko',
   });
   start('worker/main.ts', {
     ...common,
-    CARD_VAULT_URL: `${apiUrl}/internal/card-vault`,
+    CARD_VAULT_URL: `http://127.0.0.1:${vaultPort}`,
     WORKER_METRICS_PORT: '0',
   });
   await waitFor(

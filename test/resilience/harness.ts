@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createApp, createTemporalEngine } from '../../api';
 import type { ApiTimings } from '../../api';
-import { createCardVaultRouter } from '../../card-vault';
+import { createCardVaultRouter, listenCardVault } from '../../card-vault';
 import type { RunningDevServer } from '../../temporal-server';
 import { createLogger } from '../../observability';
 import { startOwnDevServer } from '../support/temporal';
@@ -266,13 +266,15 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         }),
     );
     const apiUrl = `http://127.0.0.1:${port}`;
+    // The card vault on a listener of its own, as api/server.ts serves it.
+    const vaultServer = await listenCardVault(vaultRouter, '127.0.0.1', 0);
+    cleanups.push(() => vaultServer.close());
     ready.handler = createApp({
       engine: createTemporalEngine({
         client,
         ...(options.apiCallTimeoutMs !== undefined ? { callTimeoutMs: options.apiCallTimeoutMs } : {}),
       }),
       vault: vaultRouter.localVault,
-      cardVaultRouter: vaultRouter,
       apiKeys: [API_KEY],
       callbackSecretHex: sandbox.credentials.callbackSecretHex,
       webhookSecret: sandbox.credentials.webhookSecret,
@@ -292,7 +294,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       PLURAL_CLIENT_ID: sandbox.credentials.clientId,
       PLURAL_CLIENT_SECRET: sandbox.credentials.clientSecret,
       PLURAL_TIMEOUT_MS: String(options.pluralTimeoutMs),
-      CARD_VAULT_URL: `${apiUrl}/internal/card-vault`,
+      CARD_VAULT_URL: vaultServer.url,
       CARD_VAULT_TOKEN: vaultToken,
       PAYLOAD_KEYS: `${payloadKey.id}:${payloadKey.key.toString('base64')}`,
       WORKER_METRICS_PORT: '0',

@@ -7,8 +7,6 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,11 +16,10 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import type { WorkflowBundle } from '@temporalio/worker';
-import express from 'express';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCardVaultRouter, InMemoryCardVault } from '../../card-vault';
-import type { CardVault, CardVaultRouter } from '../../card-vault';
+import { createCardVaultRouter, InMemoryCardVault, listenCardVault } from '../../card-vault';
+import type { CardVault, CardVaultRouter, CardVaultServer } from '../../card-vault';
 import { CARDS } from '../support/cards';
 import { waitForPaymentStatus } from '../support/payment-state';
 import { sharedTemporalAddress, startOwnDevServer } from '../support/temporal';
@@ -210,12 +207,12 @@ describe('createPaymentWorker (in-process)', () => {
 });
 
 describe('worker/main.ts (child process)', () => {
-  let vaultServer: Server | undefined;
+  let vaultServer: CardVaultServer | undefined;
   let router: CardVaultRouter | undefined;
 
   afterAll(async () => {
     router?.close();
-    if (vaultServer) await new Promise<void>((resolve) => vaultServer!.close(() => resolve()));
+    await vaultServer?.close();
   });
 
   function startMain(env: Record<string, string>): {
@@ -244,11 +241,8 @@ describe('worker/main.ts (child process)', () => {
 
   it('runs a payment with the card handed over through the API-side vault, then exits 0 on SIGTERM', async () => {
     router = createCardVaultRouter({ token: VAULT_TOKEN });
-    const app = express();
-    app.use('/internal/card-vault', router);
-    vaultServer = createServer(app);
-    await new Promise<void>((resolve) => vaultServer!.listen(0, '127.0.0.1', resolve));
-    const vaultUrl = `http://127.0.0.1:${(vaultServer.address() as AddressInfo).port}/internal/card-vault`;
+    vaultServer = await listenCardVault(router, '127.0.0.1', 0);
+    const vaultUrl = vaultServer.url;
     const childMetricsPort = await freePort();
     const taskQueue = `payments-main-${Date.now()}`;
     const { child, output, exited } = startMain({
