@@ -206,8 +206,11 @@ const returnHostsNeedSecret: CrossCheck = (env) =>
       ]
     : [];
 
-/** The card vault's listener is never the public port (both would be bound twice, and the vault faces no network). */
+/**
+ * The card vault's listener (served only with `CARD_VAULT_TOKEN`) is never the public port: the vault faces no network.
+ */
 const vaultPortOwn: CrossCheck = (env) => {
+  if (!env[K.CARD_VAULT_TOKEN]?.trim()) return [];
   const port = (key: string, fallback: number): number => Number(env[key]?.trim() || fallback);
   const vault = port(K.CARD_VAULT_PORT, API_DEFAULTS.cardVaultPort);
   return vault !== 0 && vault === port(K.API_PORT, API_DEFAULTS.port)
