@@ -14,7 +14,7 @@ export type { HttpCardVaultOptions } from './http-client';
 export { createCardVaultRouter, MAX_SEALED_BYTES } from './router';
 export { LocalSplitCardVault } from './local-split';
 export type { CardVaultRouter, CardVaultRouterOptions } from './router';
-export { createCardVaultApp, listenCardVault } from './server';
+export { listenCardVault } from './server';
 export type { CardVaultServer } from './server';
 export { TtlStore } from './ttl-store';
 export type { SetResult, TtlStoreOptions } from './ttl-store';

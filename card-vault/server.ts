@@ -8,15 +8,6 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { CardVaultRouter } from './router';
 
-/** The router at the root of an app of its own: `PUT|GET|DELETE /secrets/:id`, nothing else. */
-export function createCardVaultApp(router: CardVaultRouter): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use(router);
-  return app;
-}
-
 /** A listening vault server. */
 export interface CardVaultServer {
   /** What workers set as `CARD_VAULT_URL`, e.g. `http://127.0.0.1:8082` (a wildcard host reads as loopback). */
@@ -26,9 +17,16 @@ export interface CardVaultServer {
   close(): Promise<void>;
 }
 
-/** Serves `router` on `host:port` (`0`: an ephemeral port). @throws when the address cannot be bound. */
+/**
+ * Serves `router` at the root of an app of its own (`PUT|GET|DELETE /secrets/:id`, nothing else) on `host:port`
+ * (`0`: an ephemeral port). @throws when the address cannot be bound.
+ */
 export async function listenCardVault(router: CardVaultRouter, host: string, port: number): Promise<CardVaultServer> {
-  const server = http.createServer(createCardVaultApp(router));
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(router);
+  const server = http.createServer(app);
   // Requests are a few hundred bytes each way: a slow client has no business holding a socket for long.
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
