@@ -23,7 +23,7 @@ export interface PaymentWorkerDeps {
   merchantWebhooks?: MerchantWebhookDeps;
   /** @default 'default' */
   namespace?: string;
-  /** @default PAYMENT_TASK_QUEUE from workflows/definitions.ts */
+  /** @default PAYMENT_TASK_QUEUE from workflows/definitions/identifiers.ts */
   taskQueue?: string;
   /** A prebuilt bundle (`bundleWorkflowCode`, or `{ codePath }` of a file written by `worker/build-bundle.ts`). */
   workflowBundle?: WorkflowBundleOption;

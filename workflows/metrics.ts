@@ -10,7 +10,7 @@
  * terminal status again. Each event therefore carries its ordinal among the run's events of that name, and the
  * sink counts an ordinal once per run.
  *
- * Every label value is a small enumeration from this file or from `definitions.ts`: never an order reference, an
+ * Every label value is a small enumeration from this file or from `definitions/`: never an order reference, an
  * amount, a gateway id or anything about the customer.
  */
 import { proxySinks, workflowInfo } from '@temporalio/workflow';
