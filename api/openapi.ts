@@ -1,10 +1,12 @@
 /**
- * The API's OpenAPI 3.1 document, written by hand. `test/api/openapi.test.ts` checks that every route the app
- * serves is documented here (and nothing else), so the two cannot drift apart.
+ * The API's OpenAPI 3.1 document, written by hand. Tests keep it true: `test/api/ops.test.ts` that every route the
+ * app serves is documented here (and nothing else), `test/api/openapi.test.ts` that every request body documented
+ * here has the fields and rules of the zod schema its route parses with, and the route tests that the API's answers
+ * conform to its response schemas (validated with ajv in several of them).
  */
 import { MERCHANT_EVENT_TYPE, PAYMENT_STATUS } from '../workflows/definitions';
 import { withIdempotencyKey } from './openapi-idempotency';
-import { LIST_LIMIT } from './schemas';
+import { EMAIL_PATTERN, LIST_LIMIT } from './schemas';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -101,19 +103,31 @@ const text = (maxLength: number, description?: string) => ({
   maxLength,
   description: `${description ? `${description} ` : ''}Printable characters only; no card number.`,
 });
+/** Free text that must not be empty. */
+const nonEmptyText = (maxLength: number, description?: string) => ({ ...text(maxLength, description), minLength: 1 });
 const address = {
   type: 'object',
   additionalProperties: false,
   description: 'Sent to Plural as `purchase_details.customer.billing_address` / `shipping_address`.',
   properties: {
-    address1: text(200),
+    address1: nonEmptyText(200),
     address2: text(200),
     address3: text(200),
     pincode: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9 -]{0,19}$' },
-    city: text(100),
-    state: text(100),
-    country: text(100),
+    city: nonEmptyText(100),
+    state: nonEmptyText(100),
+    country: nonEmptyText(100),
   },
+};
+/** A customer's details, as a payment's `customer` and `POST /v1/customers` both take them. */
+const customerDetails = {
+  first_name: nonEmptyText(100),
+  last_name: nonEmptyText(100),
+  email: { type: 'string', format: 'email', maxLength: 254, pattern: EMAIL_PATTERN.source },
+  mobile_number: digits(6, 15),
+  country_code: digits(1, 4),
+  billing_address: ref('Address'),
+  shipping_address: ref('Address'),
 };
 const stringFlag = { type: 'string', enum: ['true', 'false'] };
 const deviceInfo = {
@@ -123,14 +137,14 @@ const deviceInfo = {
     'The customer’s browser, sent with the card payment for 3-D Secure (Plural’s `device_info`). Every value is a ' +
     'string, as Plural’s guides send them. Not with `hosted_checkout`.',
   properties: {
-    device_channel: { ...text(20), examples: ['browser'] },
-    browser_accept_header: text(1024),
-    browser_user_agent: text(1024),
-    browser_language: { type: 'string', examples: ['en', 'en-IN'] },
+    device_channel: { ...nonEmptyText(20), examples: ['browser'] },
+    browser_accept_header: nonEmptyText(1024),
+    browser_user_agent: nonEmptyText(1024),
+    browser_language: { type: 'string', pattern: '^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$', examples: ['en', 'en-IN'] },
     browser_screen_height: { ...digits(1, 5), examples: ['768'] },
     browser_screen_width: { ...digits(1, 5), examples: ['1366'] },
     browser_timezone: { type: 'string', pattern: '^[+-]?\\d{1,4}$', examples: ['-330'] },
-    browser_window_size: { ...text(20), examples: ['1366x768'] },
+    browser_window_size: { ...nonEmptyText(20), examples: ['1366x768'] },
     browser_screen_color_depth: { ...digits(1, 2), examples: ['24'] },
     browser_java_enabled_val: stringFlag,
     browser_javascript_enabled_val: stringFlag,
@@ -139,7 +153,7 @@ const deviceInfo = {
 const merchantMetadata = {
   type: 'object',
   maxProperties: 10,
-  propertyNames: { minLength: 1, maxLength: 256 },
+  propertyNames: { type: 'string', minLength: 1, maxLength: 256 },
   additionalProperties: text(256),
   description:
     'Your own key-value pairs (at most 10, each of at most 256 characters), sent to Plural as ' +
@@ -795,13 +809,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               pattern: '^[A-Za-z0-9_-]{1,50}$',
               description: 'Your id for the customer; Plural keeps one customer per reference.',
             },
-            first_name: { ...text(100), minLength: 1 },
-            last_name: { ...text(100), minLength: 1 },
-            email: { type: 'string', format: 'email' },
-            mobile_number: digits(6, 15),
-            country_code: digits(1, 4),
-            billing_address: ref('Address'),
-            shipping_address: ref('Address'),
+            ...customerDetails,
             merchant_metadata: merchantMetadata,
           },
         },
@@ -911,7 +919,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               required: ['number', 'name', 'expiry_month', 'expiry_year', 'cvv'],
               properties: {
                 number: { ...digits(12, 19), description: 'Luhn-valid card number, digits only.' },
-                name: { ...text(100), minLength: 1 },
+                name: nonEmptyText(100),
                 ...expiry,
                 cvv: digits(3, 4),
                 save: { type: 'boolean', description: 'Save the card on Plural (needs customer.customer_id).' },
@@ -921,7 +929,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               type: 'object',
               additionalProperties: false,
               required: ['token_id', 'cvv'],
-              properties: { token_id: { type: 'string' }, cvv: digits(3, 4) },
+              properties: { token_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' }, cvv: digits(3, 4) },
             },
             network_token: {
               type: 'object',
@@ -929,7 +937,7 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               required: ['token', 'cryptogram', 'expiry_month', 'expiry_year', 'last4'],
               properties: {
                 token: digits(12, 19),
-                cryptogram: { type: 'string' },
+                cryptogram: { type: 'string', minLength: 1, maxLength: 200 },
                 ...expiry,
                 last4: digits(4, 4),
                 cvv: digits(3, 4),
@@ -947,16 +955,10 @@ export function buildOpenApiDocument(options: OpenApiOptions) {
               additionalProperties: false,
               properties: {
                 customer_id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,100}$' },
-                first_name: { ...text(100), minLength: 1 },
-                last_name: { ...text(100), minLength: 1 },
-                email: { type: 'string', format: 'email' },
-                mobile_number: digits(6, 15),
-                country_code: digits(1, 4),
-                billing_address: ref('Address'),
-                shipping_address: ref('Address'),
+                ...customerDetails,
               },
             },
-            notes: { ...text(500, 'Sent to Plural as the order’s `notes`. Never logged.'), minLength: 1 },
+            notes: nonEmptyText(500, 'Sent to Plural as the order’s `notes`. Never logged.'),
             merchant_metadata: merchantMetadata,
             device_info: ref('DeviceInfo'),
             return_url: {

@@ -223,11 +223,14 @@ export const AddressSchema = z.strictObject({
 export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 const CustomerIdSchema = z.string().regex(CUSTOMER_ID_PATTERN, 'must be 1-100 letters, digits, _ or -');
 
+/** The address `z.email()` accepts (zod's own pattern), named for the OpenAPI document. */
+export const EMAIL_PATTERN = z.regexes.email;
+
 /** A customer's details, as a payment's `customer` and a new customer (`POST /v1/customers`) both take them. */
 const customerDetailFields = {
   first_name: freeText(100, 1).optional(),
   last_name: freeText(100, 1).optional(),
-  email: z.email('must be an email address').max(254).optional(),
+  email: z.email({ pattern: EMAIL_PATTERN, error: 'must be an email address' }).max(254).optional(),
   mobile_number: digits(6, 15, 'mobile number').optional(),
   country_code: digits(1, 4, 'country calling code').optional(),
   billing_address: AddressSchema.optional(),

@@ -46,6 +46,26 @@ describe('merchant_metadata', () => {
     expect(over.body.error.issues[0].path).toBe('merchant_metadata');
   });
 
+  it(`takes keys and values of ${MERCHANT_METADATA_LIMITS.keyLength} characters and refuses longer ones or an empty key`, async () => {
+    const api = makeApi();
+    const { keyLength, valueLength } = MERCHANT_METADATA_LIMITS;
+    const send = (ref: string, metadata: Record<string, string>) =>
+      request(api.app)
+        .post('/v1/payments')
+        .set(auth)
+        .send(cardPayment(ref, { merchant_metadata: metadata }));
+    expect((await send('md-6', { ['k'.repeat(keyLength)]: 'v'.repeat(valueLength) })).status).toBe(201);
+    for (const [ref, metadata, message] of [
+      ['md-7', { ['k'.repeat(keyLength + 1)]: 'v' }, `keys must be 1-${keyLength} characters`],
+      ['md-8', { '': 'v' }, `keys must be 1-${keyLength} characters`],
+      ['md-9', { cart: 'v'.repeat(valueLength + 1) }, `values must be at most ${valueLength} characters`],
+    ] as const) {
+      const res = await send(ref, metadata);
+      expect(res.status, ref).toBe(400);
+      expect(res.body.error.issues[0].message, ref).toBe(message);
+    }
+  });
+
   it('is kept in the memo, so a read no worker answers still shows it and the return_url', () => {
     const state = stateFromSummary(paymentWorkflowId('md-5'), {
       merchantOrderReference: 'md-5',
