@@ -3,7 +3,7 @@
  * No value here may carry card data or an OTP (only vault handles): activities return ids, statuses, amounts and
  * last-4 digits only.
  */
-import type { CustomerDetails, DeviceInfo, Money } from '../workflows/definitions';
+import type { CustomerDetails, DeviceInfo, Money } from '../workflows/definitions/terms';
 
 export type { CardSecret, CardVault } from '../card-vault';
 

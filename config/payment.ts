@@ -1,7 +1,7 @@
 /**
  * Payment durations and limits from the environment. The workflow takes them as optional input, so the process that
  * starts workflows (the API) reads them here and passes them in; unset keys fall back to the workflow's own defaults
- * (`DEFAULT_DURATIONS` / `DEFAULT_LIMITS` in workflows/definitions/input.ts).
+ * (`DEFAULT_DURATIONS` / `DEFAULT_LIMITS` in workflows/definitions/terms.ts).
  */
 import { z } from 'zod';
 import { DEFAULT_DURATIONS, DEFAULT_LIMITS } from '../workflows/definitions';

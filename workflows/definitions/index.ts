@@ -4,7 +4,8 @@
  *
  * - `identifiers.ts`: task queue, workflow type, workflow ids;
  * - `statuses.ts`: statuses, failure types, closing reasons, next actions;
- * - `input.ts`: the workflow's input, money, methods, durations and limits with their defaults;
+ * - `terms.ts`: money, methods, customer and device, durations and limits with their defaults;
+ * - `input.ts`: the workflow's input, and the state a new payment starts from;
  * - `messages.ts`: Updates (and why a validator refuses one), Signals, the query;
  * - `state.ts`: what `getPayment` answers;
  * - `merchant-events.ts`: the merchant webhooks' event types and outbox;
@@ -12,6 +13,7 @@
  */
 export * from './identifiers';
 export * from './statuses';
+export * from './terms';
 export * from './input';
 export * from './messages';
 export * from './state';

@@ -3,7 +3,7 @@
  * {@link UPDATE_REJECTION}), Signals for Plural's fire-and-forget events, and the query.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Money } from './input';
+import type { Money } from './terms';
 import type { CaptureOutcome, OtpResendOutcome, OtpSubmissionOutcome, PaymentState, RefundRecord } from './state';
 
 /**

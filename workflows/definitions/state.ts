@@ -1,10 +1,9 @@
 /**
- * What `getPayment` answers, and a payment's state before anything has happened to it. Never holds card data.
+ * What `getPayment` answers, and a payment's state knowing only its memo's basis. Never holds card data.
  */
 import type { SavedCardSnapshot } from '../../activities/types';
-import type { Money, PaymentMethodKind, PaymentWorkflowInput } from './input';
-import { PAYMENT_STATUS } from './statuses';
 import type { ClosingReason, NextAction, PaymentStatus } from './statuses';
+import type { Money, PaymentMethodKind } from './terms';
 
 /** A transition (or a noted non-transition, where `from === to`) in the audit trail. */
 export interface AuditEntry {
@@ -189,26 +188,4 @@ export function paymentStateOf(basis: PaymentStateBasis): PaymentState {
     createdAt: basis.createdAt,
     updatedAt: basis.updatedAt,
   };
-}
-
-/** A new payment's state, from its input: CREATED, nothing done yet. */
-export function newPaymentState(
-  input: PaymentWorkflowInput,
-  at: { workflowId: string; createdAt: string; updatedAt: string },
-): PaymentState {
-  return paymentStateOf({
-    workflowId: at.workflowId,
-    merchantOrderReference: input.merchantOrderReference,
-    method: input.method.kind,
-    preAuth: input.preAuth,
-    status: PAYMENT_STATUS.CREATED,
-    amount: { ...input.amount },
-    pluralOrderId: undefined,
-    amountCaptured: undefined,
-    amountRefunded: undefined,
-    returnUrl: input.returnUrl,
-    merchantMetadata: input.merchantMetadata === undefined ? undefined : { ...input.merchantMetadata },
-    createdAt: at.createdAt,
-    updatedAt: at.updatedAt,
-  });
 }

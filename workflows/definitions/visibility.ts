@@ -3,7 +3,7 @@
  * starting workers: the worker adds missing ones) and its memo, from which the API answers when no worker does.
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import type { Money, PaymentMethodKind } from './input';
+import type { Money, PaymentMethodKind } from './terms';
 import type { PaymentStatus } from './statuses';
 
 export const SEARCH_ATTRIBUTE = {
