@@ -5,14 +5,20 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { PAYMENT_STATUS } from '../plural-client';
+import type { MerchantWebhookDirectory, WebhookSender } from '../merchant-webhooks';
 import type { Order, PluralClient } from '../plural-client';
 import { DEFAULT_MERCHANT_ID, FAILURE_TYPE, parsePaymentWorkflowId } from '../workflows/definitions';
 import { classify } from './failures';
-import type { MerchantWebhookDeps } from './merchant-webhooks';
 import type { ActivityLogger, CardVault, OrderSnapshot } from './types';
 
 /** Each merchant's Plural client (its own credentials and token cache); undefined for a merchant not configured here. */
 export type MerchantPluralClients = (merchantId: string) => PluralClient | undefined;
+
+/** What the merchant webhook activity needs; without it, every delivery fails as an unknown endpoint. */
+export interface MerchantWebhookDeps {
+  directory: MerchantWebhookDirectory;
+  sender: WebhookSender;
+}
 
 /** Dependencies of `createActivities`. */
 export interface ActivityDeps {

@@ -13,12 +13,11 @@ import { createSettlementActivities } from './settlement';
 
 export type * from './types';
 export { activityMerchantId, referenceFor, snapshotOf } from './context';
-export type { ActivityContext, ActivityDeps, MerchantPluralClients } from './context';
+export type { ActivityContext, ActivityDeps, MerchantPluralClients, MerchantWebhookDeps } from './context';
 export { classify } from './failures';
 export type { FailureDetails } from './failures';
 export { deviceInfoBody } from './payments';
 export { MERCHANT_WEBHOOK_FAILURE } from './merchant-webhooks';
-export type { MerchantWebhookDeps } from './merchant-webhooks';
 
 /** Builds the payment activities over a Plural client and a card vault. */
 export function createActivities(deps: ActivityDeps) {

@@ -6,9 +6,8 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { merchantEventBody, merchantEventId } from '../merchant-webhooks';
-import type { MerchantWebhookDirectory, WebhookSender } from '../merchant-webhooks';
 import type { MerchantDelivery } from '../workflows/definitions';
-import type { ActivityContext } from './context';
+import type { ActivityContext, MerchantWebhookDeps } from './context';
 
 /** `ApplicationFailure.type` of a failed delivery attempt. */
 export const MERCHANT_WEBHOOK_FAILURE = {
@@ -19,12 +18,6 @@ export const MERCHANT_WEBHOOK_FAILURE = {
   /** The merchant has no such endpoint in this worker's configuration (not retryable). */
   UNKNOWN_ENDPOINT: 'MerchantEndpointUnknown',
 } as const;
-
-/** What the merchant webhook activity needs; without it, every delivery fails as an unknown endpoint. */
-export interface MerchantWebhookDeps {
-  directory: MerchantWebhookDirectory;
-  sender: WebhookSender;
-}
 
 export function createMerchantWebhookActivities(ctx: ActivityContext, deps: MerchantWebhookDeps | undefined) {
   return {

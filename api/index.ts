@@ -1,6 +1,7 @@
 /** The HTTP API: the Express app, its server, the payment-engine port and its Temporal implementation. */
-export { createApp, DEFAULT_TIMINGS } from './app';
-export type { ApiOptions, ApiTimings } from './app';
+export { createApp } from './app';
+export { DEFAULT_TIMINGS } from './options';
+export type { ApiOptions, ApiTimings } from './options';
 export { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';
 export type {
   Answer,

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
-import type { ApiOptions } from './app';
+import type { ApiOptions } from './options';
 
 /** Options of {@link startApiServer}: the app's options plus where to listen. */
 export interface StartApiOptions extends ApiOptions {

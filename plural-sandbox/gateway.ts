@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { profileByKey, type TestCard } from './cards';
 import { Customers } from './customers';
+import type { EventSink, GatewayCore } from './gateway-core';
 import { ERROR_CODES, invalidRequest, invalidStatus, orderNotFound, PluralError } from './errors';
 import { Instruments } from './instruments';
 import type { ResolvedOptions } from './options';
@@ -18,13 +19,9 @@ import {
   WEBHOOK_EVENT,
   type OrderStatus,
   type PaymentStatus,
-  type WebhookEvent,
 } from './state-machine';
 import type { OrderRecord, PaymentRecord, Store } from './store';
 import { newOrderRecord } from './store';
-
-/** Receives every event the gateway would send as a webhook. */
-export type EventSink = (event: WebhookEvent, order: OrderRecord) => void;
 
 /** Where the customer's browser goes after authentication: the callback URL and the signed fields. */
 export interface CallbackTarget {
@@ -55,7 +52,7 @@ const OPEN_STATUSES: ReadonlySet<OrderStatus> = new Set([
  * and hosted checkout here; card/points instruments, native OTP, capture/cancel/refund and customers in their own
  * modules, which share this class's primitives (marked internal).
  */
-export class Gateway {
+export class Gateway implements GatewayCore {
   /** Timers of the timed steps (payment expiry, settlement, order expiry); unref'd, cleared by stop(). @internal */
   readonly timers = new OrderTimers();
 

@@ -1,6 +1,6 @@
 import { profileByKey, profileForNumber, type CardProfile } from './cards';
 import { ERROR_CODES, invalidRequest, PluralError } from './errors';
-import type { Gateway } from './gateway';
+import type { GatewayCore } from './gateway-core';
 import type { PaymentInput, PointsBalanceInput } from './schemas';
 import { PAYMENT_STATUS } from './state-machine';
 import type { OrderRecord, PaymentRecord } from './store';
@@ -10,7 +10,7 @@ const RUPEES_PER_POINT_MINOR = 25;
 
 /** Payment instruments: cards (new, saved token, network/alt token), reward points, card details. */
 export class Instruments {
-  constructor(private readonly gateway: Gateway) {}
+  constructor(private readonly gateway: GatewayCore) {}
 
   cardPayment(
     order: OrderRecord,

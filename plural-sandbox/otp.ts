@@ -1,6 +1,6 @@
 import { profileByKey } from './cards';
 import { ERROR_CODES, PluralError, type ErrorCode } from './errors';
-import type { Gateway } from './gateway';
+import type { GatewayCore } from './gateway-core';
 import { PAYMENT_STATUS } from './state-machine';
 import type { OrderRecord, PaymentRecord } from './store';
 
@@ -13,7 +13,7 @@ export interface OtpResponse {
 
 /** Native OTP (generate, submit, resend); the rules are in README "OTP rules". */
 export class NativeOtp {
-  constructor(private readonly gateway: Gateway) {}
+  constructor(private readonly gateway: GatewayCore) {}
 
   private pendingCardPayment(paymentId: string): { order: OrderRecord; payment: PaymentRecord } {
     const orderId = this.gateway.store.orderByPayment.get(paymentId);

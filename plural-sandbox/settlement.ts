@@ -1,6 +1,6 @@
 import { profileByKey } from './cards';
 import { ERROR_CODES, invalidRequest, invalidStatus, orderNotFound, PluralError } from './errors';
-import type { Gateway } from './gateway';
+import type { GatewayCore } from './gateway-core';
 import type { CaptureInput, RefundInput } from './schemas';
 import { ORDER_STATUS, PAYMENT_STATUS, WEBHOOK_EVENT, type OrderStatus } from './state-machine';
 import type { OrderRecord, PaymentRecord } from './store';
@@ -21,7 +21,7 @@ function refuseSale(order: OrderRecord, action: 'capture' | 'cancel'): void {
 
 /** Capture (full or ONE partial), cancel and refund of an order, and the automatic settlement of a sale. */
 export class Settlement {
-  constructor(private readonly gateway: Gateway) {}
+  constructor(private readonly gateway: GatewayCore) {}
 
   /** Starts the wait of a sale reported AUTHORIZED (saleSettlement.throughAuthorized) before it is PROCESSED. */
   scheduleSale(order: OrderRecord): void {

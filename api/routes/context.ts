@@ -2,7 +2,7 @@
 import type { RequestHandler, Response } from 'express';
 import type { MerchantDirectory } from '../../config/merchants';
 import type { AppLogger } from '../../observability';
-import type { ApiOptions, ApiTimings } from '../app';
+import type { ApiOptions, ApiTimings } from '../options';
 import type { CardVaultPort, PaymentEngine, PaymentRecord } from '../engine';
 import type { ApiMetrics } from '../metrics';
 import { notFound } from '../errors';

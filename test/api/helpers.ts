@@ -1,7 +1,7 @@
 /** Builds the API over the fake engine and vault, with a log collector, for supertest. */
 import type { Express } from 'express';
 import { createApp } from '../../api/app';
-import type { ApiOptions } from '../../api/app';
+import type { ApiOptions } from '../../api/options';
 import { createMetrics } from '../../api/metrics';
 import { createLogger } from '../../observability';
 import { CARDS } from '../support/cards';
