@@ -4,7 +4,7 @@
  * 400, 409 and 503 codes, and the response headers of an answer given with a key. Applied to the finished document,
  * so the operations themselves stay as they are written.
  */
-import { IDEMPOTENCY_ERROR_CODE, IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency';
+import { IDEMPOTENCY_ERROR_CODE, IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY_LENGTH } from '../idempotency';
 
 const MERCHANT_TAGS: ReadonlySet<string> = new Set(['payments', 'customers']);
 const MUTATING: ReadonlySet<string> = new Set(['post', 'put', 'patch', 'delete']);
