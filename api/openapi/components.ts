@@ -17,6 +17,24 @@ import {
   text,
 } from './parts';
 
+/** A payment as of its last status change (its memo): what a search lists and what a merchant webhook carries. */
+const paymentSummaryFields = {
+  merchant_order_reference: { type: 'string' },
+  status: { type: 'string', enum: Object.values(PAYMENT_STATUS), description: 'As in `Payment`.' },
+  amount: ref('Money'),
+  pre_auth: { type: 'boolean' },
+  payment_method: {
+    type: 'string',
+    enum: ['card', 'card_token', 'network_token', 'card_points', 'hosted_checkout'],
+  },
+  order_id: nullable({ type: 'string', description: 'Plural’s order id.' }),
+  captured_amount: nullable(ref('Money')),
+  refunded_amount: nullable(ref('Money')),
+  created_at: { type: 'string', format: 'date-time' },
+  updated_at: { type: 'string', format: 'date-time' },
+};
+const paymentSummaryRequired = Object.keys(paymentSummaryFields);
+
 export const schemas = {
   Money: money,
   PaymentAmount: {
@@ -131,42 +149,18 @@ export const schemas = {
       data: {
         type: 'object',
         additionalProperties: false,
-        required: [
-          'object',
-          'merchant_id',
-          'merchant_order_reference',
-          'status',
-          'amount',
-          'pre_auth',
-          'payment_method',
-          'order_id',
-          'captured_amount',
-          'refunded_amount',
-          'failure',
-          'created_at',
-          'updated_at',
-          'refund',
-        ],
+        required: ['object', 'merchant_id', ...paymentSummaryRequired, 'failure', 'refund'],
         description:
           'The payment as of the event (the fields of the payment resource with the same names; the rest is at ' +
           '`GET /v1/payments/{merchant_order_reference}`).',
         properties: {
           object: { const: 'payment' },
           merchant_id: { type: 'string', description: 'The merchant the payment belongs to (`default`).' },
-          merchant_order_reference: { type: 'string' },
-          status: { enum: Object.values(PAYMENT_STATUS) },
-          amount: ref('Money'),
-          pre_auth: { type: 'boolean' },
-          payment_method: { type: 'string' },
-          order_id: nullable({ type: 'string', description: 'Plural’s order id.' }),
-          captured_amount: nullable(ref('Money')),
-          refunded_amount: nullable(ref('Money')),
+          ...paymentSummaryFields,
           failure: nullable({
             type: 'object',
             properties: { code: { type: 'string' }, message: { type: 'string' } },
           }),
-          created_at: { type: 'string', format: 'date-time' },
-          updated_at: { type: 'string', format: 'date-time' },
           refund: nullable({ ...ref('Refund'), description: 'The refund a `refund.*` event is about.' }),
         },
       },
@@ -221,35 +215,8 @@ export const schemas = {
     type: 'object',
     additionalProperties: false,
     description: 'A payment as of its last status change (from the payment’s memo in Temporal).',
-    required: [
-      'object',
-      'merchant_order_reference',
-      'status',
-      'amount',
-      'pre_auth',
-      'payment_method',
-      'order_id',
-      'captured_amount',
-      'refunded_amount',
-      'created_at',
-      'updated_at',
-    ],
-    properties: {
-      object: { const: 'payment_summary' },
-      merchant_order_reference: { type: 'string' },
-      status: { type: 'string', enum: Object.values(PAYMENT_STATUS), description: 'As in `Payment`.' },
-      amount: ref('Money'),
-      pre_auth: { type: 'boolean' },
-      payment_method: {
-        type: 'string',
-        enum: ['card', 'card_token', 'network_token', 'card_points', 'hosted_checkout'],
-      },
-      order_id: nullable({ type: 'string', description: 'Plural order id.' }),
-      captured_amount: nullable(ref('Money')),
-      refunded_amount: nullable(ref('Money')),
-      created_at: { type: 'string', format: 'date-time' },
-      updated_at: { type: 'string', format: 'date-time' },
-    },
+    required: ['object', ...paymentSummaryRequired],
+    properties: { object: { const: 'payment_summary' }, ...paymentSummaryFields },
   },
   SavedCardList: {
     type: 'object',

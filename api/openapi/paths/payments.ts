@@ -63,6 +63,12 @@ const listParameters = [
   },
 ];
 
+/** A JSON body the operation may go without: an object of `properties` and nothing else. */
+const optionalBody = (properties: Record<string, unknown>) => ({
+  required: false,
+  content: json({ type: 'object', additionalProperties: false, properties }),
+});
+
 export const paymentPaths = {
   '/v1/payments': {
     get: {
@@ -184,14 +190,9 @@ export const paymentPaths = {
       operationId: 'capturePayment',
       summary: 'Capture an authorized pre-auth payment',
       parameters: [referenceParam],
-      requestBody: {
-        required: false,
-        content: json({
-          type: 'object',
-          additionalProperties: false,
-          properties: { amount: { ...ref('Money'), description: 'Omit to capture the full authorized amount.' } },
-        }),
-      },
+      requestBody: optionalBody({
+        amount: { ...ref('Money'), description: 'Omit to capture the full authorized amount.' },
+      }),
       responses: {
         '200': paymentResponse('Captured: the payment is PROCESSED.'),
         '202': paymentResponse(
@@ -216,18 +217,11 @@ export const paymentPaths = {
       operationId: 'cancelPayment',
       summary: 'Cancel a payment that is not final (releases a pre-authorization)',
       description:
-        'An AUTHORIZED pre-authorization is cancelled by Plural and answers 200 CANCELLED. A payment not yet authorized answers ' +
-        '202 CLOSING: Plural cancels only authorized orders, so the customer may still pay on its page; the engine ' +
+        'An AUTHORIZED pre-authorization is cancelled by Plural and answers 200 CANCELLED. A payment not yet ' +
+        'authorized answers 202 CLOSING: Plural cancels only authorized orders, so the customer may still pay on its page; the engine ' +
         "cancels an authorization or refunds a payment that arrives, and ends CANCELLED once Plural's order is final.",
       parameters: [referenceParam],
-      requestBody: {
-        required: false,
-        content: json({
-          type: 'object',
-          additionalProperties: false,
-          properties: { reason: text(200) },
-        }),
-      },
+      requestBody: optionalBody({ reason: text(200) }),
       responses: {
         '200': paymentResponse('The payment is CANCELLED.'),
         '202': paymentResponse('The payment is CLOSING (or the cancel is still in progress).'),
