@@ -11,9 +11,10 @@
  *   so the string is unambiguous.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { canonicalHost, RETURN_SIGNING_SECRET_MIN_LENGTH } from '../config/fields';
 import { DEFAULT_MERCHANT_ID } from '../workflows/definitions';
 
-export { DEFAULT_MERCHANT_ID };
+export { canonicalHost, DEFAULT_MERCHANT_ID, RETURN_SIGNING_SECRET_MIN_LENGTH };
 
 /** Longest accepted `return_url`, characters (browsers and proxies handle far longer; the redirect adds ~150). */
 export const RETURN_URL_MAX_LENGTH = 2048;
@@ -28,9 +29,6 @@ export const RETURN_PARAM = {
   timestamp: 'timestamp',
   signature: 'signature',
 } as const;
-
-/** Shortest accepted return-signing secret, characters. */
-export const RETURN_SIGNING_SECRET_MIN_LENGTH = 32;
 
 /** Where the allowed hosts and the return-signing secret of a merchant come from (configuration, per merchant). */
 export interface ReturnUrlPolicy {
@@ -105,20 +103,6 @@ export function createReturnUrlPolicy(options: ReturnUrlPolicyOptions): ReturnUr
     returnSigningSecretFor: (merchantId) => (merchantId === DEFAULT_MERCHANT_ID ? options.signingSecret : undefined),
     allowHttpLoopback,
   };
-}
-
-/**
- * `host` or `host:port` as the WHATWG URL parser writes an `https:` URL's host (lower case, IDN as punycode, IPv6 in
- * brackets, port 443 dropped), or undefined when it is not one.
- */
-export function canonicalHost(entry: string): string | undefined {
-  if (!/^[A-Za-z0-9.:[\]-]{1,260}$/.test(entry)) return undefined;
-  try {
-    const url = new URL(`https://${entry}/`);
-    return url.username === '' && url.password === '' && url.pathname === '/' ? url.host : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);

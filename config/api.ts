@@ -5,6 +5,7 @@ import type { PaymentDurations, PaymentLimits } from '../workflows/definitions';
 import type { LogLevel } from '../observability/logger';
 import { CONFIG_KEYS as K } from './keys';
 import {
+  canonicalHost,
   hexSecret,
   hostPort,
   httpUrl,
@@ -13,6 +14,7 @@ import {
   logLevel,
   optionalInteger,
   requiredString,
+  RETURN_SIGNING_SECRET_MIN_LENGTH,
   temporalName,
 } from './fields';
 import { bothOrNeither, ConfigError, parseEnv } from './load';
@@ -26,7 +28,6 @@ import {
 } from './merchants';
 import { loadPaymentDurations, loadPaymentLimits } from './payment';
 import { isProduction, refuseInProduction } from './production';
-import { canonicalHost, RETURN_SIGNING_SECRET_MIN_LENGTH } from '../api/return-url';
 import {
   loadMerchantWebhooks,
   merchantWebhookChecks,

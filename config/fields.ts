@@ -102,3 +102,20 @@ export function temporalName(defaultValue: string) {
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/, { error: 'must be 1-255 letters, digits, ".", "_", ":" or "-"' })
     .default(defaultValue);
 }
+
+/** Shortest accepted return-signing secret (a merchant's `RETURN_URL_SIGNING_SECRET`), characters. */
+export const RETURN_SIGNING_SECRET_MIN_LENGTH = 32;
+
+/**
+ * `host` or `host:port` as the WHATWG URL parser writes an `https:` URL's host (lower case, IDN as punycode, IPv6 in
+ * brackets, port 443 dropped), or undefined when it is not one.
+ */
+export function canonicalHost(entry: string): string | undefined {
+  if (!/^[A-Za-z0-9.:[\]-]{1,260}$/.test(entry)) return undefined;
+  try {
+    const url = new URL(`https://${entry}/`);
+    return url.username === '' && url.password === '' && url.pathname === '/' ? url.host : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -11,12 +11,11 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_MERCHANT_ID, MERCHANT_ID_PATTERN } from '../workflows/definitions';
 import { knownDevValue } from './dev-values';
-import { asHttpUrl } from './fields';
+import { asHttpUrl, RETURN_SIGNING_SECRET_MIN_LENGTH } from './fields';
 import { CONFIG_KEYS as K } from './keys';
 import { ConfigError } from './load';
 import type { ConfigIssue, Env } from './load';
 import { isProduction } from './production';
-import { RETURN_SIGNING_SECRET_MIN_LENGTH } from '../api/return-url';
 import { WEBHOOK_SECRET_PATTERN } from '../merchant-webhooks/signing';
 
 export { DEFAULT_MERCHANT_ID, MERCHANT_ID_PATTERN };
