@@ -95,3 +95,12 @@ export const SECRET_KEYS: readonly ConfigKey[] = [
   CONFIG_KEYS.TEMPORAL_TLS_CLIENT_KEY_DATA,
   CONFIG_KEYS.MERCHANT_WEBHOOK_SECRET,
 ];
+
+/**
+ * Keys that point a process at a deployment (its servers, secrets and settings): every key but where this machine
+ * keeps the Temporal binaries. The benchmarks' and the end-to-end tests' child processes start without any of these
+ * from the shell that runs them, and get only what they are given.
+ */
+export const DEPLOYMENT_KEYS: readonly ConfigKey[] = Object.values(CONFIG_KEYS).filter(
+  (key) => key !== CONFIG_KEYS.TEMPORAL_CLI_PATH && key !== CONFIG_KEYS.TEMPORAL_TEST_SERVER_PATH,
+);

@@ -6,31 +6,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { DEPLOYMENT_KEYS } from '../../config/keys';
 
 export const ROOT = path.join(__dirname, '..', '..');
 
 /** Payload encryption key for child processes (the engine may require PAYLOAD_KEYS); a fixed benchmark-only key. */
 export const BENCH_PAYLOAD_KEYS = `bench:${Buffer.alloc(32, 7).toString('base64')}`;
-
-/** Keys a developer's shell might carry that would point a child somewhere else. */
-const INHERITED_KEYS_TO_DROP = [
-  'TEMPORAL_ADDRESS',
-  'TEMPORAL_NAMESPACE',
-  'TEMPORAL_TASK_QUEUE',
-  'PLURAL_BASE_URL',
-  'PLURAL_CLIENT_ID',
-  'PLURAL_CLIENT_SECRET',
-  'PLURAL_CALLBACK_SECRET_HEX',
-  'PLURAL_WEBHOOK_SECRET',
-  'API_KEYS',
-  'API_PUBLIC_URL',
-  'CARD_VAULT_URL',
-  'CARD_VAULT_TOKEN',
-  'MAX_CACHED_WORKFLOWS',
-  'MERCHANT_SUCCESS_URL',
-  'MERCHANT_FAILURE_URL',
-  'WORKFLOW_BUNDLE_PATH',
-];
 
 const TAIL_CHARS = 64 * 1024;
 
@@ -76,7 +57,8 @@ export interface BenchChild {
  */
 export function startChild(entry: string, env: Record<string, string>): BenchChild {
   const childEnv: Record<string, string | undefined> = { ...process.env };
-  for (const key of INHERITED_KEYS_TO_DROP) delete childEnv[key];
+  // Nothing of a developer's shell points the child elsewhere: every deployment key it gets is given here.
+  for (const key of DEPLOYMENT_KEYS) delete childEnv[key];
   Object.assign(childEnv, { PAYLOAD_KEYS: BENCH_PAYLOAD_KEYS }, env);
   // Extra node flags for the child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes.
   const extra = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');

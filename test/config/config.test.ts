@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_KEYS, ConfigError, loadPaymentDurations, loadWorkerConfig, workerSecrets } from '../../config';
+import { DEPLOYMENT_KEYS } from '../../config/keys';
 import { PAYMENT_TASK_QUEUE } from '../../workflows/definitions';
 
 const SECRET = 'client-secret-value-xyz';
@@ -192,5 +193,11 @@ describe('CONFIG_KEYS', () => {
     const readme = readFileSync(path.join(__dirname, '..', '..', 'config', 'README.md'), 'utf8');
     const undocumented = Object.values(CONFIG_KEYS).filter((key) => !readme.includes(`| \`${key}\``));
     expect(undocumented).toEqual([]);
+  });
+
+  it('keeps from child processes every deployment key, and only where the Temporal binaries are passes through', () => {
+    // bench/lib/child.ts and test/e2e/stack-process.ts drop these from the shell's environment.
+    const passed = Object.values(CONFIG_KEYS).filter((key) => !DEPLOYMENT_KEYS.includes(key));
+    expect(passed.sort()).toEqual(['TEMPORAL_CLI_PATH', 'TEMPORAL_TEST_SERVER_PATH']);
   });
 });

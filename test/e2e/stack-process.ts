@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { DevStackInfo } from '../../dev/stack';
+import { DEPLOYMENT_KEYS } from '../../config/keys';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TSX_CLI = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -21,36 +22,11 @@ export interface StackProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Keys a developer's shell might carry that would point the stack somewhere else. */
-const INHERITED_KEYS_TO_DROP = [
-  'TEMPORAL_ADDRESS',
-  'TEMPORAL_NAMESPACE',
-  'TEMPORAL_TASK_QUEUE',
-  'PLURAL_BASE_URL',
-  'PLURAL_CLIENT_ID',
-  'PLURAL_CLIENT_SECRET',
-  'PLURAL_CALLBACK_SECRET_HEX',
-  'PLURAL_WEBHOOK_SECRET',
-  'API_KEYS',
-  'API_PUBLIC_URL',
-  'MERCHANT_SUCCESS_URL',
-  'MERCHANT_FAILURE_URL',
-  'MERCHANT_WEBHOOK_URL',
-  'MERCHANT_WEBHOOK_SECRET',
-  'PAYMENT_WEBHOOK_RETRY_INITIAL_MS',
-  'PAYMENT_WEBHOOK_RETRY_MAX_MS',
-  'PAYMENT_WEBHOOK_DELIVERY_WINDOW_MS',
-  'WORKFLOW_BUNDLE_PATH',
-  'PAYLOAD_KEYS',
-  'PAYLOAD_ENCRYPTION',
-  'CODEC_SERVER_TOKENS',
-  'CODEC_CORS_ORIGINS',
-];
-
 /** Starts `tsx dev/start.ts` with every port ephemeral and its state in `dataDir`. */
 export async function startStackProcess(dataDir: string, env: Record<string, string> = {}): Promise<StackProcess> {
   const childEnv: Record<string, string | undefined> = { ...process.env };
-  for (const key of INHERITED_KEYS_TO_DROP) delete childEnv[key];
+  // Nothing of a developer's shell points the child elsewhere: every deployment key it gets is given here.
+  for (const key of DEPLOYMENT_KEYS) delete childEnv[key];
   Object.assign(childEnv, {
     DEV_TEMPORAL_PORT: '0',
     DEV_TEMPORAL_UI_PORT: '0',
