@@ -3,8 +3,8 @@
  * and its JSON body, in the API's snake_case vocabulary. Neither holds card data, an OTP or a secret.
  */
 import { createHash } from 'node:crypto';
-import { refundResource } from '../api/resource';
-import type { MerchantEvent, Money } from '../workflows/definitions';
+import { paymentSummaryResource, refundResource } from '../api/resource';
+import type { MerchantEvent } from '../workflows/definitions';
 
 /**
  * The event's id: `evt_` + 32 base64url characters of SHA-256 over the workflow id and the event's sequence number.
@@ -15,11 +15,13 @@ export function merchantEventId(workflowId: string, sequence: number): string {
   return `evt_${createHash('sha256').update(`${workflowId}\n${sequence}`).digest('base64url').slice(0, 32)}`;
 }
 
-const money = (m: Money | undefined): Money | null => (m ? { value: m.value, currency: m.currency } : null);
-
-/** The body of `event`, as the merchant receives it (`MerchantWebhookEvent` in the OpenAPI document). */
+/**
+ * The body of `event`, as the merchant receives it (`MerchantWebhookEvent` in the OpenAPI document): the payment as a
+ * search lists it (the same memo fields), with its merchant, its failure and the refund the event is about.
+ */
 export function merchantEventBody(merchantId: string, workflowId: string, event: MerchantEvent) {
   const p = event.payment;
+  const { object: _summary, ...summary } = paymentSummaryResource(p);
   return {
     id: merchantEventId(workflowId, event.sequence),
     type: event.type,
@@ -28,17 +30,8 @@ export function merchantEventBody(merchantId: string, workflowId: string, event:
     data: {
       object: 'payment' as const,
       merchant_id: merchantId,
-      merchant_order_reference: p.merchantOrderReference,
-      status: p.status,
-      amount: money(p.amount),
-      pre_auth: p.preAuth,
-      payment_method: p.method,
-      order_id: p.pluralOrderId ?? null,
-      captured_amount: money(p.amountCaptured),
-      refunded_amount: money(p.amountRefunded),
+      ...summary,
       failure: p.failure ? { code: p.failure.code, message: p.failure.message } : null,
-      created_at: p.createdAt,
-      updated_at: p.updatedAt,
       refund: event.refund ? refundResource(event.refund) : null,
     },
   };
