@@ -36,7 +36,7 @@ const BODIES: Record<string, z.ZodType> = {
 const RAW_BODIES = ['POST /v1/webhooks/plural', 'POST /v1/webhooks/plural/{merchant_id}'];
 
 /**
- * Rules the document states that zod enforces in a refinement, by field path (`*` for any operation) and keyword.
+ * Rules the document states that zod enforces in a refinement, by field path (in any operation) and keyword.
  * Each is tested against the API elsewhere: the currency and the metadata limits in test/api/edge-rules.test.ts and
  * metadata.test.ts, the return URL in return-url.test.ts.
  */
@@ -75,13 +75,12 @@ function normalize(s: Schema): Schema {
   }
   if (out.maximum === Number.MAX_SAFE_INTEGER) delete out.maximum;
   if (out.minLength === 0) delete out.minLength;
-  // zod writes a pattern for formats it checks itself (an email's); the document may name the format too.
   return out;
 }
 
 const jsonType = (v: unknown) => (Number.isInteger(v) ? 'integer' : Array.isArray(v) ? 'array' : typeof v);
 
-/** Where the documented schema `d` disagrees with zod's `z` (both at `path`). */
+/** Where the documented schema disagrees with the one zod derives (both at `path`), in words. */
 function disagreements(zodSchema: unknown, docSchema: unknown, path: string): string[] {
   const zs = deref(zodSchema);
   const ds = deref(docSchema);
@@ -109,7 +108,6 @@ function disagreements(zodSchema: unknown, docSchema: unknown, path: string): st
       continue;
     }
     if ((key === 'enum' || key === 'const') && zn[key] === undefined && zn.pattern !== undefined) continue;
-    if (key === 'format' && zn.format === 'email' && ds.format === 'email') continue;
     out.push(`${path}: ${key} ${dv ?? 'absent'} in the document, ${zv ?? 'absent'} in the API`);
   }
 
