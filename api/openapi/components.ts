@@ -17,16 +17,19 @@ import {
   text,
 } from './parts';
 
+/** How a payment is paid (`payment_method` of the payment and of its summary). */
+const paymentMethod = {
+  type: 'string',
+  enum: ['card', 'card_token', 'network_token', 'card_points', 'hosted_checkout'],
+};
+
 /** A payment as of its last status change (its memo): what a search lists and what a merchant webhook carries. */
 const paymentSummaryFields = {
   merchant_order_reference: { type: 'string' },
   status: { type: 'string', enum: Object.values(PAYMENT_STATUS), description: 'As in `Payment`.' },
   amount: ref('Money'),
   pre_auth: { type: 'boolean' },
-  payment_method: {
-    type: 'string',
-    enum: ['card', 'card_token', 'network_token', 'card_points', 'hosted_checkout'],
-  },
+  payment_method: paymentMethod,
   order_id: nullable({ type: 'string', description: 'Plural’s order id.' }),
   captured_amount: nullable(ref('Money')),
   refunded_amount: nullable(ref('Money')),
@@ -365,10 +368,7 @@ export const schemas = {
       },
       amount: ref('Money'),
       pre_auth: { type: 'boolean' },
-      payment_method: {
-        type: 'string',
-        enum: ['card', 'card_token', 'network_token', 'card_points', 'hosted_checkout'],
-      },
+      payment_method: paymentMethod,
       order_id: nullable({ type: 'string', description: 'Plural order id.' }),
       payment_id: nullable({ type: 'string', description: 'Plural payment id (latest attempt).' }),
       payment_ids: { type: 'array', items: { type: 'string' } },
