@@ -17,8 +17,8 @@ import {
   RETURN_SIGNING_SECRET_MIN_LENGTH,
   temporalName,
 } from './fields';
-import { bothOrNeither, ConfigError, parseEnv } from './load';
-import type { ConfigIssue, CrossCheck, Env } from './load';
+import { bothOrNeither, collectIssues, ConfigError, parseEnv } from './load';
+import type { CrossCheck, Env } from './load';
 import {
   defaultMerchant,
   hasMerchantAccounts,
@@ -237,16 +237,7 @@ const credentialsNeedBaseUrl: CrossCheck = (env) =>
  * @throws {ProductionConfigError} in production mode, naming each development value or missing secret in one line.
  */
 export function loadApiConfig(env: Env): ApiConfig {
-  const issues: ConfigIssue[] = [];
-  const attempt = <T>(fn: () => T): T | undefined => {
-    try {
-      return fn();
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      issues.push(...err.issues);
-      return undefined;
-    }
-  };
+  const { issues, attempt } = collectIssues();
   const withMerchants = hasMerchantAccounts(env);
   const accounts = attempt(() => loadMerchantAccounts(env, 'api'));
   // With merchant accounts, each entry holds the keys and secrets of its merchant.

@@ -1,7 +1,7 @@
 /** Configuration: one zod schema per process, read from the environment once at start-up. */
 export { CONFIG_KEYS, SECRET_KEYS } from './keys';
 export type { ConfigKey } from './keys';
-export { bothOrNeither, ConfigError, parseEnv } from './load';
+export { bothOrNeither, collectIssues, ConfigError, parseEnv } from './load';
 export type { ConfigIssue, CrossCheck, Env } from './load';
 export { CARD_VAULT_TOKEN_MIN_LENGTH, loadWorkerConfig, WORKER_DEFAULTS, workerSecrets } from './worker';
 export type { CardVaultConfig, WorkerConfig } from './worker';

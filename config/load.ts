@@ -26,6 +26,27 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Runs several loaders and keeps going past a bad one, so one error can list every problem: `attempt(load)` returns
+ * what `load` returns, or `undefined` when it throws a {@link ConfigError}, whose issues join `issues` (each once).
+ * Any other error is rethrown.
+ */
+export function collectIssues(): { issues: ConfigIssue[]; attempt: <T>(load: () => T) => T | undefined } {
+  const issues: ConfigIssue[] = [];
+  const attempt = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const issue of err.issues) {
+        if (!issues.some((i) => i.key === issue.key && i.message === issue.message)) issues.push(issue);
+      }
+      return undefined;
+    }
+  };
+  return { issues, attempt };
+}
+
 /** Empty strings count as unset, so `FOO=` in a `.env` file falls back to the default. */
 function withoutEmpty(env: Env): Record<string, string> {
   const out: Record<string, string> = {};

@@ -34,6 +34,7 @@ import {
 import { InMemoryCardVault } from '../card-vault';
 import {
   apiSecrets,
+  collectIssues,
   CONFIG_KEYS as K,
   ConfigError,
   DEV_API_KEY,
@@ -54,7 +55,7 @@ import {
   temporalConnectionOptions,
   workerSecrets,
 } from '../config';
-import type { ApiConfig, ConfigIssue, Env, WorkerConfig } from '../config';
+import type { ApiConfig, Env, WorkerConfig } from '../config';
 import { WebhookSender } from '../merchant-webhooks';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
@@ -226,18 +227,7 @@ function loadAll(env: Env): {
   worker: WorkerConfig;
   api: ApiConfig;
 } {
-  const issues: ConfigIssue[] = [];
-  const attempt = <T>(fn: () => T): T | undefined => {
-    try {
-      return fn();
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      for (const issue of err.issues) {
-        if (!issues.some((i) => i.key === issue.key && i.message === issue.message)) issues.push(issue);
-      }
-      return undefined;
-    }
-  };
+  const { issues, attempt } = collectIssues();
   const dev = attempt(() => parseEnv(devEnvSchema, env, 'dev stack'));
   const worker = attempt(() => loadWorkerConfig(env));
   const api = attempt(() => loadApiConfig(env));

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_KEYS, ConfigError, loadPaymentDurations, loadWorkerConfig, workerSecrets } from '../../config';
+import {
+  collectIssues,
+  CONFIG_KEYS,
+  ConfigError,
+  loadPaymentDurations,
+  loadWorkerConfig,
+  workerSecrets,
+} from '../../config';
 import { DEPLOYMENT_KEYS } from '../../config/keys';
 import { PAYMENT_TASK_QUEUE } from '../../workflows/definitions';
 
@@ -199,5 +206,31 @@ describe('CONFIG_KEYS', () => {
     // bench/lib/child.ts and test/e2e/stack-process.ts drop these from the shell's environment.
     const passed = Object.values(CONFIG_KEYS).filter((key) => !DEPLOYMENT_KEYS.includes(key));
     expect(passed.sort()).toEqual(['TEMPORAL_CLI_PATH', 'TEMPORAL_TEST_SERVER_PATH']);
+  });
+});
+
+describe('collectIssues', () => {
+  it("runs every loader, keeps what the good ones return and each bad one's issues once", () => {
+    const { issues, attempt } = collectIssues();
+    const bad = (key: string) => (): never => {
+      throw new ConfigError('test', [{ key, message: 'is required' }]);
+    };
+    expect(attempt(() => 42)).toBe(42);
+    expect(attempt(bad('A'))).toBeUndefined();
+    expect(attempt(bad('B'))).toBeUndefined();
+    expect(attempt(bad('A'))).toBeUndefined();
+    expect(issues).toEqual([
+      { key: 'A', message: 'is required' },
+      { key: 'B', message: 'is required' },
+    ]);
+  });
+
+  it('rethrows what is not a configuration error', () => {
+    const { attempt } = collectIssues();
+    expect(() =>
+      attempt(() => {
+        throw new TypeError('a bug, not a bad key');
+      }),
+    ).toThrow(TypeError);
   });
 });
