@@ -3,6 +3,7 @@
  * `retryable` across process boundaries, never on `instanceof`), and one factory that maps a response to a subclass.
  * No message ever contains card data, OTPs, access tokens or secrets.
  */
+import type { z } from 'zod';
 import { ApiErrorBodySchema, GatewayErrorBodySchema, OAuthErrorBodySchema } from './schemas';
 import { clip, redactSensitive } from './redact';
 
@@ -182,6 +183,20 @@ export class PluralRequestValidationError extends PluralError {
   }
 }
 
+/** A request refused before anything was sent to Plural; `issues` say what is wrong with it. */
+export function requestValidationError(
+  operation: string,
+  requestId: string | undefined,
+  issues: readonly PluralValidationIssue[],
+): PluralRequestValidationError {
+  return new PluralRequestValidationError(`${operation}: invalid request, nothing sent: ${formatIssues(issues)}`, {
+    operation,
+    requestId,
+    retryable: false,
+    issues,
+  });
+}
+
 /** Type guard for any Plural client error. */
 export function isPluralError(err: unknown): err is PluralError {
   return err instanceof PluralError;
@@ -275,4 +290,9 @@ export function errorCodeOf(err: unknown): string | undefined {
 export function isNetworkError(err: unknown): boolean {
   const code = errorCodeOf(err);
   return code !== undefined && RETRYABLE_NETWORK_CODES.has(code);
+}
+
+/** zod issues as `{path, message}`; zod's messages describe the expectation, never the received value. */
+export function validationIssues(issues: readonly z.core.$ZodIssue[]): PluralValidationIssue[] {
+  return issues.map((i) => ({ path: i.path.map(String).join('.'), message: redactSensitive(i.message) }));
 }

@@ -4,7 +4,7 @@ export * from './schemas';
 export * from './errors';
 export * from './signatures';
 export { PluralClient } from './client';
-export type { PluralCallOptions, PluralClientOptions, PluralLogger } from './client';
+export type { PluralCallOptions, PluralClientOptions, PluralLogger } from './transport';
 export { TokenCache, tokenExpiryMs } from './token-cache';
 export type { AccessToken, TokenCacheOptions } from './token-cache';
 export { redactSensitive } from './redact';
