@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
-import { apiClient, completeChallenge, startStackProcess, submitForm } from './stack-process';
+import { completeChallenge, submitForm } from './forms';
+import { apiClient, startStackProcess } from './stack-process';
 import type { StackProcess } from './stack-process';
 
 const OTP = '123456';

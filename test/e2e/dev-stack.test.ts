@@ -11,7 +11,8 @@ import { signCallback, webhookHeaders } from '../../plural-client';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
 import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
-import { apiClient, completeChallenge, startStackProcess, submitForm } from './stack-process';
+import { completeChallenge, submitForm } from './forms';
+import { apiClient, startStackProcess } from './stack-process';
 import type { Reply, StackProcess } from './stack-process';
 
 const CVV = '739';

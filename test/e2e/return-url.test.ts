@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReturn } from '../../api';
 import type { ReturnVerification } from '../../api';
 import { CARDS } from '../support/cards';
-import { apiClient, parseForms, startStackProcess, submitForm } from './stack-process';
+import { parseForms, submitForm } from './forms';
+import { apiClient, startStackProcess } from './stack-process';
 import type { StackProcess } from './stack-process';
 
 const SECRET = randomBytes(24).toString('hex');
