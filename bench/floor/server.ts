@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { startSearchAttributes, startSummary } from '../../api/temporal-engine';
+import { startSearchAttributes, startSummary } from '../../api/payment-summary';
 import { DEFAULT_MERCHANT_ID, FINGERPRINT_MEMO_KEY, PAYMENT_MEMO_KEY } from '../../workflows/definitions';
 import { BENCH_AMOUNT, NATIVE_OTP_CARD } from '../lib/merchant';
 import {

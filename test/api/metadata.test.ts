@@ -5,7 +5,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { MERCHANT_METADATA_LIMITS } from '../../api/schemas';
-import { stateFromSummary } from '../../api/temporal-engine';
+import { stateFromSummary } from '../../api/payment-summary';
 import { paymentWorkflowId } from '../../workflows/definitions';
 import { auth, cardPayment, makeApi } from './helpers';
 

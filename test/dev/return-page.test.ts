@@ -12,7 +12,7 @@ import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReturnLinks, EngineUnavailableError } from '../../api';
 import type { PaymentEngine, PaymentRecord, ReturnLinks } from '../../api';
-import { stateFromSummary } from '../../api/temporal-engine';
+import { stateFromSummary } from '../../api/payment-summary';
 import { createReturnPageRouter } from '../../dev/return-page';
 import type { ReturnPageOptions } from '../../dev/return-page';
 import { PAYMENT_STATUS, paymentWorkflowId } from '../../workflows/definitions';

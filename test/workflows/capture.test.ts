@@ -21,7 +21,7 @@ import {
 import type { Fixture, PaymentHandle } from './harness';
 import { temporal } from '@temporalio/proto';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
-import { currentSummary } from '../../api/temporal-engine';
+import { currentSummary } from '../../api/payment-summary';
 import { DEFAULT_MERCHANT_ID, PAYMENT_MEMO_KEY, SEARCH_ATTRIBUTE } from '../../workflows/definitions';
 import type { PaymentSummary, PaymentWorkflowInput } from '../../workflows/definitions';
 

@@ -17,7 +17,7 @@ import { createActivities } from '../../activities';
 import type { CardVault, PaymentActivities } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
 import { webhookSignalOf } from '../../api/gateway-events';
-import { START_FLAGS, startSearchAttributes, startSummary } from '../../api/temporal-engine';
+import { START_FLAGS, startSearchAttributes, startSummary } from '../../api/payment-summary';
 import type { PluralClient } from '../../plural-client';
 import { parseWebhookBody, verifyWebhook } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
