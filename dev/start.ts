@@ -1,5 +1,5 @@
 /**
- * `npm start`: the whole engine on one machine (see dev/stack.ts). Prints where everything is, then a
+ * `npm start`: the whole engine on one machine (see dev/stack/). Prints where everything is, then a
  * machine-readable `READY {json}` line (tests and scripts wait for it); stops cleanly on SIGINT/SIGTERM.
  */
 import { ConfigError } from '../config';

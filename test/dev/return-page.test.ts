@@ -74,7 +74,7 @@ function signed(base: string, ref: string, status: string, signer: ReturnLinks =
   return url.toString();
 }
 
-/** The return page as `dev/stack.ts` serves it: an Express app with the router under `/dev`. */
+/** The return page as `dev/stack/routes.ts` serves it: an Express app with the router under `/dev`. */
 async function serve(options: Omit<ReturnPageOptions, 'links'>): Promise<string> {
   const app = express();
   app.disable('x-powered-by');

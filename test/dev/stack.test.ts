@@ -1,0 +1,207 @@
+/**
+ * The dev stack's parts that decide without starting anything: its plan (what it starts itself and the configuration
+ * it fills in) and its shutdown order; and the one failure path the end-to-end tests do not take, a piece that cannot
+ * start, after which nothing the stack had started is left running.
+ */
+import net from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
+import { ConfigError, ENV_WEBHOOK_ENDPOINT_ID } from '../../config';
+import { startDevStack } from '../../dev/stack';
+import { planStack } from '../../dev/stack/plan';
+import type { SandboxAddress } from '../../dev/stack/plan';
+import { Shutdown } from '../../dev/stack/shutdown';
+import { createLogger } from '../../observability';
+import type { AppLogger } from '../../observability';
+import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
+
+const QUIET = { DEV_DATA_DIR: 'none', LOG_LEVEL: 'silent', WORKER_METRICS_PORT: '0' };
+
+const sandboxAt = (baseUrl: string, id: string): SandboxAddress => ({
+  baseUrl,
+  credentials: {
+    clientId: `${id}-client`,
+    clientSecret: `${id}-client-secret-0123456`,
+    callbackSecretHex: Buffer.from(`${id}-callback-key-0123`).toString('hex'),
+    webhookSecret: `${id}-webhook-secret-0123456`,
+  },
+});
+
+describe('the dev stack plan', () => {
+  it('starts Temporal, one sandbox and its own webhook receiver on a fresh clone, and fills in their addresses', async () => {
+    const plan = await planStack({ ...QUIET });
+    expect(plan).toMatchObject({ ownTemporal: true, singleSandbox: true, ownReceiver: true, devApiKey: true });
+    expect(plan.accounts).toBeUndefined();
+    expect(plan.dataDir).toBeUndefined();
+    // No data dir: a payload key for this run only.
+    expect(plan.devKeys).toMatchObject({ file: undefined });
+    expect(plan.preliminary.worker.plural.baseUrl).toBe('http://127.0.0.1:8090');
+
+    const sandbox = sandboxAt('http://127.0.0.1:41001', 'own');
+    const configs = plan.configure({
+      temporal: '127.0.0.1:41002',
+      sandboxes: new Map([['default', sandbox]]),
+      receiverUrl: 'http://127.0.0.1:41003/dev/merchant-webhooks',
+    });
+    expect(configs.worker.temporal.address).toBe('127.0.0.1:41002');
+    expect(configs.api.temporal.address).toBe('127.0.0.1:41002');
+    expect(configs.worker.plural.baseUrl).toBe('http://127.0.0.1:41001');
+    expect(configs.worker.merchants.get('default')?.plural.credentials).toEqual({
+      clientId: 'own-client',
+      clientSecret: 'own-client-secret-0123456',
+    });
+    expect(configs.api.plural.webhookSecret).toBe('own-webhook-secret-0123456');
+    expect(
+      configs.worker.merchantWebhooks.directory.merchantWebhookEndpoint('default', ENV_WEBHOOK_ENDPOINT_ID)?.url,
+    ).toBe('http://127.0.0.1:41003/dev/merchant-webhooks');
+  });
+
+  it('leaves what the settings name alone: their Temporal, their Plural, their webhook endpoint and API keys', async () => {
+    const env = {
+      ...QUIET,
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      PLURAL_BASE_URL: 'https://pluraluat.v2.pinepg.in',
+      PLURAL_CLIENT_ID: 'merchant-client',
+      PLURAL_CLIENT_SECRET: 'merchant-client-secret-0123456789',
+      PLURAL_CALLBACK_SECRET_HEX: Buffer.from('merchant-callback-key-0123').toString('hex'),
+      PLURAL_WEBHOOK_SECRET: 'merchant-webhook-secret-0123456789',
+      MERCHANT_WEBHOOK_URL: 'https://merchant.example.in/hooks/payments',
+      MERCHANT_WEBHOOK_SECRET: 'whsec_' + Buffer.from('merchant-webhook-signing-key-0123').toString('base64'),
+      API_KEYS: 'sk_merchant_backend_0123456789abcdef',
+    };
+    const plan = await planStack(env);
+    expect(plan).toMatchObject({ ownTemporal: false, singleSandbox: false, ownReceiver: false, devApiKey: false });
+    expect(plan.sandboxAccounts).toEqual([]);
+    const configs = plan.configure({
+      temporal: '127.0.0.1:41002',
+      // Even a sandbox handed in is not used: PLURAL_BASE_URL names the gateway.
+      sandboxes: new Map([['default', sandboxAt('http://127.0.0.1:41001', 'stray')]]),
+      receiverUrl: 'http://127.0.0.1:41003/dev/merchant-webhooks',
+    });
+    expect(configs.worker.temporal.address).toBe('temporal.internal:7233');
+    expect(configs.worker.plural.baseUrl).toBe('https://pluraluat.v2.pinepg.in');
+    expect(configs.worker.merchants.get('default')?.plural.credentials?.clientId).toBe('merchant-client');
+    expect(
+      configs.worker.merchantWebhooks.directory.merchantWebhookEndpoint('default', ENV_WEBHOOK_ENDPOINT_ID)?.url,
+    ).toBe('https://merchant.example.in/hooks/payments');
+    expect(configs.api.apiKeys).toEqual(['sk_merchant_backend_0123456789abcdef']);
+  });
+
+  it('gives a sandbox to each merchant account without a Plural origin, and its origin to that merchant only', async () => {
+    const account = (id: string, baseUrl?: string) => ({
+      id,
+      apiKeys: [`sk_dev_${id}_merchant_0123456789`],
+      plural: {
+        ...(baseUrl ? { baseUrl } : {}),
+        clientId: `${id}-client`,
+        clientSecret: `${id}-client-secret-0123456`,
+        callbackSecretHex: Buffer.from(`${id}-callback-key-0123`).toString('hex'),
+        webhookSecret: `${id}-webhook-secret-0123456`,
+      },
+    });
+    const plan = await planStack({
+      ...QUIET,
+      MERCHANTS: JSON.stringify([account('acme'), account('globex', 'https://pluraluat.v2.pinepg.in')]),
+    });
+    expect(plan.sandboxAccounts.map((m) => m.id)).toEqual(['acme']);
+    expect(plan).toMatchObject({ singleSandbox: false, ownReceiver: false, devApiKey: false });
+    const configs = plan.configure({
+      temporal: '127.0.0.1:41002',
+      sandboxes: new Map([['acme', sandboxAt('http://127.0.0.1:41011', 'acme')]]),
+      receiverUrl: 'http://127.0.0.1:41003/dev/merchant-webhooks',
+    });
+    expect(configs.worker.merchants.get('acme')?.plural.baseUrl).toBe('http://127.0.0.1:41011');
+    expect(configs.worker.merchants.get('globex')?.plural.baseUrl).toBe('https://pluraluat.v2.pinepg.in');
+    // The account keeps its own credentials: the sandbox was started with them.
+    expect(configs.worker.merchants.get('acme')?.plural.credentials?.clientId).toBe('acme-client');
+  });
+
+  it('names every bad setting at once, before anything starts', async () => {
+    const error = await planStack({ ...QUIET, DEV_SANDBOX_PORT: '70000', API_PORT: 'eighty' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('DEV_SANDBOX_PORT');
+    expect(message).toContain('API_PORT');
+  });
+
+  it("checks with the sandbox's published credentials, so the logger learns them as secrets to mask", async () => {
+    const plan = await planStack({ ...QUIET });
+    expect(plan.preliminary.api.plural.webhookSecret).toBe(DEFAULT_CREDENTIALS.webhookSecret);
+  });
+});
+
+describe('the dev stack shutdown', () => {
+  const logger = (): AppLogger & { warn: ReturnType<typeof vi.fn> } => {
+    const base = createLogger({ name: 'test', level: 'silent' });
+    return Object.assign(base, { warn: vi.fn() });
+  };
+
+  it('runs the first step first, then the others newest first, once however often it is asked', async () => {
+    const order: string[] = [];
+    const shutdown = new Shutdown(logger());
+    shutdown.add(() => void order.push('temporal'));
+    shutdown.add(() => void order.push('sandbox'));
+    shutdown.addFirst(() => void order.push('http server'));
+    shutdown.add(async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      order.push('worker');
+    });
+    await Promise.all([shutdown.run(), shutdown.run()]);
+    await shutdown.run();
+    expect(order).toEqual(['http server', 'worker', 'sandbox', 'temporal']);
+  });
+
+  it('logs a step that fails and still runs the rest', async () => {
+    const log = logger();
+    const order: string[] = [];
+    const shutdown = new Shutdown(log);
+    shutdown.add(() => void order.push('temporal'));
+    shutdown.add(() => {
+      throw new Error('sandbox would not stop');
+    });
+    shutdown.add(() => Promise.reject(new Error('worker would not drain')));
+    await shutdown.run();
+    expect(order).toEqual(['temporal']);
+    expect(log.warn).toHaveBeenCalledTimes(2);
+  });
+});
+
+/** A port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Whether something accepts connections on the port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('the dev stack, when a piece cannot start', () => {
+  it('throws, and stops its HTTP server and the sandbox it had started', async () => {
+    const [apiPort, sandboxPort, deadTemporal] = [await freePort(), await freePort(), await freePort()];
+    const error = await startDevStack({
+      env: {
+        ...QUIET,
+        API_PORT: String(apiPort),
+        DEV_SANDBOX_PORT: String(sandboxPort),
+        // Nothing answers there: the worker's connection fails after the HTTP server and the sandbox started.
+        TEMPORAL_ADDRESS: `127.0.0.1:${deadTemporal}`,
+      },
+      logger: createLogger({ name: 'test', level: 'silent' }),
+    }).catch((e: unknown) => e);
+    // The worker's connection failed, so the HTTP server and the sandbox had started.
+    expect(String(error)).toContain(`127.0.0.1:${deadTemporal}`);
+    expect(await listening(apiPort)).toBe(false);
+    expect(await listening(sandboxPort)).toBe(false);
+  }, 60_000);
+});
