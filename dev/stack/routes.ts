@@ -90,6 +90,8 @@ export async function createStackRoutes(
   // The callback's redirect to /dev/return is signed with a key made for this run: links die with the stack.
   const returnLinks = createReturnLinks({ key: randomBytes(32) });
   const merchantClients = worker.merchantClients;
+  // The customer routes call Plural with PLURAL_TIMEOUT_MS, as `npm run api` does.
+  const timeoutMs = apiConfig.plural.timeoutMs;
   const tenancy = merchantClients
     ? {
         merchants: apiConfig.merchants.merchants,
@@ -98,7 +100,7 @@ export async function createStackRoutes(
           const customers = new Map(
             apiConfig.merchants.ids.flatMap((id) => {
               const plural = merchantClients.get(id);
-              return plural ? [[id, createPluralCustomerDirectory({ plural })] as const] : [];
+              return plural ? [[id, createPluralCustomerDirectory({ plural, timeoutMs })] as const] : [];
             }),
           );
           return (id: string) => customers.get(id);
@@ -109,7 +111,7 @@ export async function createStackRoutes(
         }),
       }
     : {
-        customers: createPluralCustomerDirectory({ plural: worker.plural! }),
+        customers: createPluralCustomerDirectory({ plural: worker.plural!, timeoutMs }),
         apiKeys: apiConfig.apiKeys,
         callbackSecretHex: apiConfig.plural.callbackSecretHex,
         webhookSecret: apiConfig.plural.webhookSecret,
@@ -136,6 +138,7 @@ export async function createStackRoutes(
     merchantWebhooks: apiConfig.merchantWebhooks.directory,
     ...(apiConfig.maxAmount !== undefined ? { maxAmount: apiConfig.maxAmount } : {}),
     ...(apiConfig.bodyLimitBytes !== undefined ? { bodyLimitBytes: apiConfig.bodyLimitBytes } : {}),
+    ...(apiConfig.metricsToken !== undefined ? { metricsToken: apiConfig.metricsToken } : {}),
   });
 
   const devApp = express();

@@ -205,3 +205,30 @@ describe('the dev stack, when a piece cannot start', () => {
     expect(await listening(sandboxPort)).toBe(false);
   }, 60_000);
 });
+
+describe('the dev stack, with the settings the standalone API reads', () => {
+  it('keeps /metrics behind API_METRICS_TOKEN, as `npm run api` does', async () => {
+    const token = 'metrics-token-0123456789abcdef0123456789abcdef';
+    const stack = await startDevStack({
+      env: {
+        ...QUIET,
+        API_PORT: '0',
+        DEV_SANDBOX_PORT: '0',
+        DEV_TEMPORAL_PORT: '0',
+        DEV_TEMPORAL_UI_PORT: '0',
+        API_METRICS_TOKEN: token,
+      },
+      logger: createLogger({ name: 'test', level: 'silent' }),
+    });
+    try {
+      const bare = await fetch(stack.info.apiMetrics);
+      expect(bare.status).toBe(401);
+      expect(await bare.json()).toMatchObject({ error: { code: 'missing_metrics_token' } });
+      const authorized = await fetch(stack.info.apiMetrics, { headers: { authorization: `Bearer ${token}` } });
+      expect(authorized.status).toBe(200);
+      expect(await authorized.text()).toContain('http_requests');
+    } finally {
+      await stack.stop();
+    }
+  }, 60_000);
+});
