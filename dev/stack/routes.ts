@@ -20,6 +20,7 @@ import {
 import { DEV_CODEC_TOKEN, ENV_WEBHOOK_ENDPOINT_ID, resolveApiUrls, temporalConnectionOptions } from '../../config';
 import type { MerchantWebhookEndpoint } from '../../config';
 import type { AppLogger } from '../../observability';
+import type { PluralClient } from '../../plural-client';
 import { createCodecRouter, EncryptionCodec } from '../../payload-codec';
 import { DEFAULT_MERCHANT_ID } from '../../workflows/definitions';
 import { createWebhookReceiverRouter } from '../merchant-webhook-receiver';
@@ -89,29 +90,27 @@ export async function createStackRoutes(
   if (gatewayProbe) shutdown.add(() => gatewayProbe.close());
   // The callback's redirect to /dev/return is signed with a key made for this run: links die with the stack.
   const returnLinks = createReturnLinks({ key: randomBytes(32) });
-  const merchantClients = worker.merchantClients;
   // The customer routes call Plural with PLURAL_TIMEOUT_MS, as `npm run api` does.
-  const timeoutMs = apiConfig.plural.timeoutMs;
+  const customersOf = (plural: PluralClient) =>
+    createPluralCustomerDirectory({ plural, timeoutMs: apiConfig.plural.timeoutMs });
+  const { merchantClients } = worker;
+  const customers = new Map<string, ReturnType<typeof customersOf>>();
+  for (const id of apiConfig.merchants.ids) {
+    const plural = merchantClients?.get(id);
+    if (plural) customers.set(id, customersOf(plural));
+  }
   const tenancy = merchantClients
     ? {
         merchants: apiConfig.merchants.merchants,
         engineFor,
-        customersFor: (() => {
-          const customers = new Map(
-            apiConfig.merchants.ids.flatMap((id) => {
-              const plural = merchantClients.get(id);
-              return plural ? [[id, createPluralCustomerDirectory({ plural, timeoutMs })] as const] : [];
-            }),
-          );
-          return (id: string) => customers.get(id);
-        })(),
+        customersFor: (id: string) => customers.get(id),
         returnUrlPolicy: createReturnUrlPolicy({
           merchants: apiConfig.merchants,
           allowHttpLoopback: apiConfig.returnUrl.allowHttpLoopback,
         }),
       }
     : {
-        customers: createPluralCustomerDirectory({ plural: worker.plural!, timeoutMs }),
+        customers: customersOf(worker.plural!),
         apiKeys: apiConfig.apiKeys,
         callbackSecretHex: apiConfig.plural.callbackSecretHex,
         webhookSecret: apiConfig.plural.webhookSecret,

@@ -26,6 +26,8 @@ let stack: DevStack | undefined;
 const env = (dir: string) => ({
   DEV_DATA_DIR: dir,
   DEV_TEMPORAL_PORT: '0',
+  // Every port ephemeral: the tests run beside a developer's `npm start`, which holds the default ones.
+  DEV_TEMPORAL_UI_PORT: '0',
   DEV_SANDBOX_PORT: '0',
   API_PORT: '0',
   WORKER_METRICS_PORT: '0',
