@@ -115,7 +115,9 @@ export interface CallbackDeliveryOptions {
 export type CallbackDeliveryOutcome =
   | DeliveryOutcome
   /** Not delivered: the running payment started before `startedAfterMs`. */
-  | { delivered: false; tooOld: true; merchantOrderReference: string };
+  | { delivered: false; tooOld: true; merchantOrderReference: string }
+  /** Not delivered: the order's payment has ended (its workflow closed); the customer still goes to its page. */
+  | { delivered: false; ended: true; merchantOrderReference: string };
 
 /** Operations the API needs from the payment engine. Every method is safe to call concurrently. */
 export interface PaymentEngine {

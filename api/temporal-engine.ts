@@ -173,13 +173,17 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
   }
 
   /**
-   * The running payment workflow whose Plural order is `orderId` (found by the PluralOrderId search attribute), and
-   * when it started.
+   * The payment workflow whose Plural order is `orderId` (found by the PluralOrderId search attribute), and when it
+   * started: a running one, or with `ended` one whose workflow has closed.
    */
-  async function paymentForOrder(orderId: string): Promise<{ workflowId: string; startTime: Date } | undefined> {
+  async function paymentForOrder(
+    orderId: string,
+    which: 'running' | 'ended' = 'running',
+  ): Promise<{ workflowId: string; startTime: Date } | undefined> {
     if (!SAFE_ORDER_ID.test(orderId)) return undefined;
     return call('list', async () => {
-      const query = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND PluralOrderId = '${orderId}' AND ${merchantClause(merchantId)} AND ExecutionStatus = 'Running'`;
+      const status = which === 'running' ? `ExecutionStatus = 'Running'` : `ExecutionStatus != 'Running'`;
+      const query = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND PluralOrderId = '${orderId}' AND ${merchantClause(merchantId)} AND ${status}`;
       for await (const info of client.workflow.list({ query, pageSize: 2 })) {
         if (ownWorkflow(info.workflowId)) return { workflowId: info.workflowId, startTime: info.startTime };
       }
@@ -436,15 +440,27 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     },
 
     async deliverCallback(signal, deliveryOptions = {}): Promise<CallbackDeliveryOutcome> {
+      // The customer's browser may come back after the payment has ended (a webhook settled a declined payment
+      // first, a slow or reloaded return): nothing to signal, but the payment is known, so the customer still lands
+      // on the merchant's page with its status.
+      const ended = async (): Promise<CallbackDeliveryOutcome> => {
+        const closed = await paymentForOrder(signal.orderId, 'ended');
+        return closed === undefined
+          ? { delivered: false }
+          : { delivered: false, ended: true, merchantOrderReference: referenceOf(closed.workflowId) };
+      };
       const found = await paymentForOrder(signal.orderId);
-      if (found === undefined) return { delivered: false };
+      if (found === undefined) return ended();
       const { workflowId, startTime } = found;
       const after = deliveryOptions.startedAfterMs;
       if (after !== undefined && startTime.getTime() < after) {
         return { delivered: false, tooOld: true, merchantOrderReference: referenceOf(workflowId) };
       }
       const ok = await signalIfRunning(workflowId, (h) => h.signal(callbackReceivedSignal, signal));
-      return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };
+      // Listed as running but gone by the signal: it closed in between (visibility trails the workflow).
+      return ok
+        ? { delivered: true, merchantOrderReference: referenceOf(workflowId) }
+        : { delivered: false, ended: true, merchantOrderReference: referenceOf(workflowId) };
     },
 
     async deliverWebhook(ref, signal): Promise<DeliveryOutcome> {

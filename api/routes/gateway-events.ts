@@ -153,8 +153,10 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       if (!outcome.delivered && 'tooOld' in outcome) {
         metrics.signatureFailures.inc({ source: 'callback', reason: 'too_old', merchant: merchant.id });
         logger.warn({ route: 'callback', reason: 'too_old' }, 'callback not delivered: its payment is too old');
+      } else if (!outcome.delivered && 'ended' in outcome) {
+        logger.info({ route: 'callback', reason: 'ended' }, 'callback not delivered: its payment has ended');
       } else if (!outcome.delivered) {
-        throw notFound('payment_not_found', `no running payment for Plural order ${parsed.orderId}`);
+        throw notFound('payment_not_found', `no payment for Plural order ${parsed.orderId}`);
       } else {
         seenCallbacks.remember(fields.signature, outcome.merchantOrderReference, now);
         delivered = true;

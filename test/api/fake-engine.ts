@@ -440,6 +440,10 @@ export class FakeEngine implements PaymentEngine {
     this.calls.push({ method: 'deliverCallback', args: [signal] });
     const e = this.byOrderId(signal.orderId);
     if (!e) return Promise.resolve({ delivered: false });
+    // As the Temporal engine: a payment that ended FAILED or CANCELLED has no workflow left to signal.
+    if (e.state.status === 'FAILED' || e.state.status === 'CANCELLED') {
+      return Promise.resolve({ delivered: false, ended: true, merchantOrderReference: e.state.merchantOrderReference });
+    }
     // As the Temporal engine: the workflow's start time is the payment's `createdAt`.
     if (options.startedAfterMs !== undefined && Date.parse(e.state.createdAt) < options.startedAfterMs) {
       return Promise.resolve({

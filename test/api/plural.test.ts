@@ -156,6 +156,23 @@ describe('GET|POST /v1/callbacks/plural', () => {
     expect(res.status).toBe(404);
   });
 
+  it("sends the customer of a payment that has already ended to the merchant's page, delivering nothing", async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-ended');
+    // The payment ended FAILED (here through a first callback; in production usually a webhook, before the
+    // customer's browser came back).
+    const first = signed({ order_id: orderId, status: 'FAILED', error_code: 'PAYMENT_DECLINED', error_message: 'a' });
+    expect((await request(api.app).get('/v1/callbacks/plural').query(first)).status).toBe(303);
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await request(api.app).get('/v1/payments/cb-ended').set(auth)).body.status).toBe('FAILED');
+
+    const fields = signed({ order_id: orderId, status: 'FAILED', error_code: 'PAYMENT_DECLINED' });
+    const res = await request(api.app).post('/v1/callbacks/plural').type('form').send(fields);
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`${FAILURE_URL}?merchant_order_reference=cb-ended&status=FAILED`);
+    expect((await request(api.app).get('/v1/payments/cb-ended').set(auth)).body.status).toBe('FAILED');
+  });
+
   it('answers a validly signed callback without order_id with 400', async () => {
     const api = makeApi();
     const res = await request(api.app)

@@ -304,7 +304,7 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
     expect(deliveries.every((d) => d.outcome === 'delivered' && d.status === 200)).toBe(true);
   }, 90_000);
 
-  it('acknowledges a signed webhook for a finished payment without a workflow to signal', async () => {
+  it('acknowledges a signed webhook for a finished payment without a workflow to signal, and redirects its callback', async () => {
     const ref = `it-done-${Date.now()}`;
     const created = await call('POST', '/v1/payments', {
       merchant_order_reference: ref,
@@ -339,6 +339,23 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ received: true, delivered: false });
+
+    // A customer's browser coming back this late finds the payment by its order and goes to the merchant's page.
+    const engine = createTemporalEngine({ client: new Client({ connection }) });
+    const orderId = String(created.body.order_id);
+    expect(await engine.deliverCallback({ orderId, status: 'PROCESSED' })).toEqual({
+      delivered: false,
+      ended: true,
+      merchantOrderReference: ref,
+    });
+    const fields = { order_id: orderId, status: 'PROCESSED' };
+    const query = new URLSearchParams({
+      ...fields,
+      signature: signCallback(fields, sandbox.credentials.callbackSecretHex),
+    });
+    const back = await fetch(`${api.url}/v1/callbacks/plural?${query.toString()}`, { redirect: 'manual' });
+    expect(back.status).toBe(303);
+    expect(back.headers.get('location')).toBe(`${SUCCESS_URL}?merchant_order_reference=${ref}&status=PROCESSED`);
   }, 90_000);
 
   it('answers a signed callback for an order no payment owns with 404', async () => {

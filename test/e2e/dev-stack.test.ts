@@ -6,9 +6,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCallback, webhookHeaders } from '../../plural-client';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
+import { paymentWorkflowId } from '../../workflows/definitions';
 import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
 import { completeChallenge, submitForm } from './forms';
@@ -263,6 +266,38 @@ describe('npm start, end to end over HTTP', () => {
     const failed = await untilStatus(reference, 'FAILED');
     expect(failed.failure).toMatchObject({ code: expect.any(String) as unknown });
     expect((await call('POST', `/v1/payments/${reference}/capture`)).status).toBe(409);
+  }, 60_000);
+
+  it("still takes a customer who returns after the declined payment has ended to the merchant's return page", async () => {
+    const reference = ref('declined-late');
+    const created = await createPayment(reference, CARDS.declined, false);
+    const { callbackForm } = await completeChallenge(String(created.body.challenge_url), 'Approve');
+    // The browser is slow: Plural's webhook ends the payment, and its workflow closes, before the customer is back.
+    await untilStatus(reference, 'FAILED');
+    const connection = await Connection.connect({ address: stack.info.temporal.address });
+    try {
+      // The raw description: the SDK's would decode the memo, which the stack encrypts.
+      const describe = () =>
+        connection.workflowService.describeWorkflowExecution({
+          namespace: stack.info.temporal.namespace,
+          execution: { workflowId: paymentWorkflowId(reference) },
+        });
+      await waitFor('the payment workflow to close', async () =>
+        (await describe()).workflowExecutionInfo?.status !==
+        temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+          ? true
+          : undefined,
+      );
+    } finally {
+      await connection.close();
+    }
+
+    const callback = await submitForm(callbackForm);
+    expect(callback.status).toBe(303);
+    const returnUrl = new URL(callback.headers.get('location') ?? '');
+    expect(`${returnUrl.origin}${returnUrl.pathname}`).toBe(stack.info.returnPage);
+    expect(returnUrl.searchParams.get('merchant_order_reference')).toBe(reference);
+    expect(await (await fetch(returnUrl)).text()).toContain('<span id="status">FAILED</span>');
   }, 60_000);
 
   it('settles a payment from duplicated webhooks alone when the browser never returns', async () => {

@@ -71,7 +71,7 @@ function callbackOperation(operationId: string, where: string, merchantPath: boo
       '(303) to the merchant’s success or failure page with `merchant_order_reference` and `status`. The callback ' +
       'carries no timestamp: one already delivered (a reload of the return URL, or a replay) and one for a payment ' +
       'that started longer ago than its customer could still be paying are redirected the same way but signal ' +
-      'nothing. The merchant’s page reads the payment’s status from `GET /v1/payments/{ref}`. ' +
+      'nothing, as is one for a payment that has already ended (a webhook settled it first). The merchant’s page reads the payment’s status from `GET /v1/payments/{ref}`. ' +
       RETURN_REDIRECT_DESCRIPTION +
       eventPathNote(merchantPath, 'callback'),
     security: [],
@@ -80,15 +80,16 @@ function callbackOperation(operationId: string, where: string, merchantPath: boo
       '303': {
         description:
           'Redirect to the payment’s `return_url` (signed: `merchant_order_reference`, `status`, `timestamp`, ' +
-          '`signature`), or to the merchant’s configured return page (also for a repeated or stale callback).',
+          '`signature`), or to the merchant’s configured return page (also for a repeated or stale callback, or an ended ' +
+          'payment’s).',
         headers: { Location: { schema: { type: 'string', format: 'uri' } } },
       },
       '400': errorResponse('Signed, but the fields are not a Plural callback.'),
       '401': errorResponse('Missing or bad signature; nothing reached the payment.'),
       '404': errorResponse(
         merchantPath
-          ? 'No running payment of this merchant for this Plural order, or no such merchant.'
-          : 'No running payment for this Plural order.',
+          ? 'No payment of this merchant for this Plural order, or no such merchant.'
+          : 'No payment for this Plural order.',
       ),
     },
   };
