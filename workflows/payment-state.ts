@@ -89,6 +89,8 @@ export class Payment {
    * retry of one) still matter until the window is over.
    */
   takingRefunds = false;
+  /** The refund window is over: the workflow took its last refund (set as `takingRefunds` goes false). */
+  refundWindowClosed = false;
   /** Hears of every status change and refund status (the merchant's webhooks); unset when the merchant has none. */
   events: PaymentEventListener | undefined;
 
@@ -473,10 +475,20 @@ export class Payment {
           ? [NEXT_ACTION.CANCEL]
           : [NEXT_ACTION.CAPTURE, NEXT_ACTION.CANCEL];
       case PAYMENT_STATUS.PROCESSED:
-        return this.takingRefunds && refundableValue(s) >= MIN_REFUND_VALUE ? [NEXT_ACTION.REFUND] : [];
+        return this.refundsOpen && refundableValue(s) >= MIN_REFUND_VALUE ? [NEXT_ACTION.REFUND] : [];
       default:
         return [];
     }
+  }
+
+  /**
+   * Refunds are accepted: PROCESSED, within its refund window, which has not closed. As `validateRefund` takes them
+   * from the moment the payment is PROCESSED, so does this: the capture's own answer already offers the refund,
+   * before the workflow reaches its refund phase.
+   */
+  private get refundsOpen(): boolean {
+    const windowEnd = this.s.refundWindowEndsAt === undefined ? NaN : Date.parse(this.s.refundWindowEndsAt);
+    return this.s.status === PAYMENT_STATUS.PROCESSED && !this.refundWindowClosed && nowMs() < windowEnd;
   }
 
   /** A copy of the state for the query (nothing the caller holds can change the workflow's). */
@@ -485,7 +497,7 @@ export class Payment {
     return {
       ...s,
       nextActions: this.nextActions(),
-      amountRefundable: this.takingRefunds
+      amountRefundable: this.refundsOpen
         ? { value: refundableValue(s), currency: s.amountCaptured?.currency ?? s.amount.currency }
         : undefined,
       pluralPaymentIds: [...s.pluralPaymentIds],

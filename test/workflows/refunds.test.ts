@@ -45,6 +45,8 @@ async function processed(overrides: Partial<PaymentWorkflowInput> = {}) {
   await waitForState(handle, (s) => s.status === 'AUTHORIZED', 'AUTHORIZED');
   const captured = await capture(handle, 'cap');
   expect(captured.outcome).toBe('CAPTURED');
+  // The capture's own answer already offers the refund (as GET does a moment later).
+  expect(captured.state).toMatchObject({ status: 'PROCESSED', nextActions: ['REFUND'], amountRefundable: INR(5000) });
   const state = await waitForState(handle, (s) => s.nextActions.includes('REFUND'), 'the refund window open');
   return { handle, state, orderId: state.pluralOrderId! };
 }

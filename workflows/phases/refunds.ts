@@ -95,6 +95,7 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
   }
   outbox?.pauseWhen(() => false);
   payment.takingRefunds = false;
+  payment.refundWindowClosed = true;
   payment.note(
     `refund window closed: refunded ${payment.s.amountRefunded?.value ?? 0} of ${payment.s.amountCaptured?.value ?? 0} captured`,
   );
