@@ -20,8 +20,12 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1] || undefined;
 }
 
+/** A field the request lacks is "required", not zod's "expected object, received undefined". */
+const requiredField = (issue: { code: string; input?: unknown }): string | undefined =>
+  issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined;
+
 export function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: requiredField });
   if (!result.success) {
     const issues = issuesOf(result.error);
     const first = issues[0];

@@ -205,6 +205,33 @@ describe('POST /v1/payments', () => {
     expect(res.body.error.type).toBe('invalid_request_error');
   });
 
+  it('names each missing field as required (not as a value of the wrong type)', async () => {
+    const api = makeApi();
+    const { amount: _amount, ...withoutAmount } = cardPayment('missing-1');
+    const card = { ...(withoutAmount.card as Record<string, unknown>) };
+    delete card.cvv;
+    const res = await request(api.app)
+      .post('/v1/payments')
+      .set(auth)
+      .send({ ...withoutAmount, card });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toBe('payment request is invalid: amount: is required');
+    expect(res.body.error.issues).toEqual(
+      expect.arrayContaining([
+        { path: 'amount', message: 'is required' },
+        { path: 'card.cvv', message: 'is required' },
+      ]),
+    );
+    // A value of the wrong type still says what was expected.
+    const wrong = await request(api.app)
+      .post('/v1/payments')
+      .set(auth)
+      .send(cardPayment('missing-2', { amount: 'x' }));
+    expect(wrong.body.error.message).toBe(
+      'payment request is invalid: amount: Invalid input: expected object, received string',
+    );
+  });
+
   it.each([
     ['a fractional amount', { amount: { value: 10.5, currency: 'INR' } }, 'amount.value'],
     ['a string amount', { amount: { value: '100', currency: 'INR' } }, 'amount.value'],
