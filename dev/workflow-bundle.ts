@@ -64,13 +64,22 @@ export interface DevWorkflowBundle {
  * next start; bundles of older sources removed). With no `cacheDir` it bundles in memory.
  */
 export async function loadWorkflowBundle(cacheDir: string | undefined, logger: AppLogger): Promise<DevWorkflowBundle> {
+  const bundlerLogger = toTemporalLogger(logger.child({ component: 'workflow-bundle' }));
+  const quietLogger: typeof bundlerLogger = {
+    ...bundlerLogger,
+    info: (message, meta) => {
+      bundlerLogger.debug(message, meta);
+    },
+  };
   const build = async (): Promise<string> => {
     const { code } = await bundleWorkflowCode({
       workflowsPath: defaultWorkflowsPath(),
       workflowInterceptorModules: workflowInterceptorModules(),
       // Failure messages inside workflow code become payloads, so the payload codec encrypts them too.
       failureConverterPath: FAILURE_CONVERTER_PATH,
-      logger: toTemporalLogger(logger.child({ component: 'workflow-bundle' })),
+      // webpack's module list arrives as one info line of a kilobyte or more: kept for LOG_LEVEL=debug (the banner
+      // says whether the bundle was built); webpack's errors stay errors.
+      logger: quietLogger,
     });
     return code;
   };
