@@ -71,7 +71,8 @@ function callbackOperation(operationId: string, where: string, merchantPath: boo
       '(303) to the merchant’s success or failure page with `merchant_order_reference` and `status`. The callback ' +
       'carries no timestamp: one already delivered (a reload of the return URL, or a replay) and one for a payment ' +
       'that started longer ago than its customer could still be paying are redirected the same way but signal ' +
-      'nothing, as is one for a payment that has already ended (a webhook settled it first). The merchant’s page reads the payment’s status from `GET /v1/payments/{ref}`. ' +
+      'nothing, as is one for a payment that has already ended (a webhook settled it first). The merchant’s page ' +
+      'reads the payment’s status from `GET /v1/payments/{ref}`. ' +
       RETURN_REDIRECT_DESCRIPTION +
       eventPathNote(merchantPath, 'callback'),
     security: [],
