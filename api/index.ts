@@ -1,5 +1,7 @@
 /** The HTTP API: the Express app, its server, the payment-engine port and its Temporal implementation. */
 export { createApp } from './app';
+export { configuredOptions } from './configured';
+export type { ConfiguredOptions } from './configured';
 export { DEFAULT_TIMINGS } from './options';
 export type { ApiOptions, ApiTimings } from './options';
 export { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';

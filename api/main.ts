@@ -1,7 +1,7 @@
 /**
- * Serving the API: {@link startApiServer} listens with the app from {@link createApp} and stops cleanly. The dev
- * stack and a future `npm run api` entry build its options from configuration (see the API section of the README
- * for the keys) and call this; nothing here reads `process.env`.
+ * Serving the API: {@link startApiServer} listens with the app from {@link createApp} and stops cleanly. `npm run api`
+ * (api/server.ts) builds its options from configuration (`configuredOptions`, see the API section of the README for
+ * the keys) and calls this; the dev stack serves the same app on its own server. Nothing here reads `process.env`.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -12,6 +12,7 @@ import { createLogger } from '../observability';
 import { createDataConverter } from '../payload-codec';
 import type { AppLogger } from '../observability';
 import { PluralClient } from '../plural-client';
+import { configuredOptions } from './configured';
 import { createGatewayProbes, pluralOrigins } from './gateway-probe';
 import { startApiServer } from './main';
 import { createPluralCustomerDirectory } from './plural-customers';
@@ -86,21 +87,12 @@ async function run(config: ApiConfig, logger: AppLogger): Promise<number> {
     customersFor: (merchantId) => customers.get(merchantId),
     ...(gatewayProbe ? { gatewayProbe } : {}),
     merchants: config.merchants.merchants,
-    fingerprintKey: config.fingerprintKey,
-    publicBaseUrl: urls.publicUrl,
-    returnUrls: urls.returnUrls,
+    ...configuredOptions(config, config.listen.port),
     returnUrlPolicy: createReturnUrlPolicy({
       merchants: config.merchants,
       allowHttpLoopback: config.returnUrl.allowHttpLoopback,
     }),
     logger,
-    timings: config.timings,
-    paymentDurations: config.paymentDurations,
-    ...(Object.keys(config.paymentLimits).length > 0 ? { paymentLimits: config.paymentLimits } : {}),
-    merchantWebhooks: config.merchantWebhooks.directory,
-    ...(config.maxAmount !== undefined ? { maxAmount: config.maxAmount } : {}),
-    ...(config.bodyLimitBytes !== undefined ? { bodyLimitBytes: config.bodyLimitBytes } : {}),
-    ...(config.metricsToken !== undefined ? { metricsToken: config.metricsToken } : {}),
   });
   logger.info(
     {

@@ -8,6 +8,7 @@ import type http from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import express from 'express';
 import {
+  configuredOptions,
   createApp,
   createGatewayProbes,
   createPluralCustomerDirectory,
@@ -126,18 +127,9 @@ export async function createStackRoutes(
     idempotency,
     ...tenancy,
     ...(gatewayProbe ? { gatewayProbe } : {}),
-    fingerprintKey: apiConfig.fingerprintKey,
-    publicBaseUrl: urls.publicUrl,
-    returnUrls: urls.returnUrls,
+    ...configuredOptions(apiConfig, parts.port),
     returnLinks,
     logger: logger.child({ component: 'api' }),
-    timings: apiConfig.timings,
-    paymentDurations: apiConfig.paymentDurations,
-    ...(Object.keys(apiConfig.paymentLimits).length > 0 ? { paymentLimits: apiConfig.paymentLimits } : {}),
-    merchantWebhooks: apiConfig.merchantWebhooks.directory,
-    ...(apiConfig.maxAmount !== undefined ? { maxAmount: apiConfig.maxAmount } : {}),
-    ...(apiConfig.bodyLimitBytes !== undefined ? { bodyLimitBytes: apiConfig.bodyLimitBytes } : {}),
-    ...(apiConfig.metricsToken !== undefined ? { metricsToken: apiConfig.metricsToken } : {}),
   });
 
   const devApp = express();

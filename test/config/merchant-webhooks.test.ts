@@ -8,6 +8,7 @@ import {
   ProductionConfigError,
   workerSecrets,
 } from '../../config';
+import { MINIMAL_API_ENV } from '../support/config-env';
 import { newWebhookSecret } from '../../merchant-webhooks';
 
 const WORKER = {
@@ -16,13 +17,7 @@ const WORKER = {
   PLURAL_CLIENT_SECRET: 'client-secret-value',
   PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
 };
-const API = {
-  PAYLOAD_KEYS: `api-1:${Buffer.alloc(32, 9).toString('base64')}`,
-  API_KEYS: 'sk_test_aaaaaaaaaaaaaaaa',
-  API_FINGERPRINT_KEY: 'fingerprint-key-0123456789',
-  PLURAL_CALLBACK_SECRET_HEX: '73616e64626f782d63616c6c6261636b2d736563726574',
-  PLURAL_WEBHOOK_SECRET: 'webhook-secret-value',
-};
+const API = MINIMAL_API_ENV;
 const SECRET = newWebhookSecret();
 const URL = 'https://merchant.example/hooks';
 
