@@ -7,8 +7,8 @@ import { ConfigError, loadWorkerConfig, temporalConnectionOptions, workerSecrets
 import type { WorkerConfig } from '../config';
 import { createLogger } from '../observability';
 import type { AppLogger } from '../observability';
-import { createDataConverter } from '../payload-codec';
 import { WebhookSender } from '../merchant-webhooks';
+import { configuredWorkerOptions } from './configured';
 import { createMerchantPluralClients } from './plural-clients';
 import { installRuntime } from './runtime';
 import { ensureSearchAttributes } from './search-attributes';
@@ -53,22 +53,12 @@ async function run(config: WorkerConfig, logger: AppLogger): Promise<number> {
   }
   try {
     const worker = await createPaymentWorker({
-      dataConverter: createDataConverter(config.payloadEncryption),
+      ...configuredWorkerOptions(config),
       connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
       plural: plural.get,
       vault: vault.vault,
       logger,
       merchantWebhooks: { directory: config.merchantWebhooks.directory, sender: webhookSender },
-      maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
-      shutdownGraceMs: config.worker.shutdownGraceMs,
-      ...(config.worker.maxCachedWorkflows !== undefined
-        ? { maxCachedWorkflows: config.worker.maxCachedWorkflows }
-        : {}),
-      ...(config.worker.workflowBundlePath !== undefined
-        ? { workflowBundle: { codePath: config.worker.workflowBundlePath } }
-        : {}),
     });
     const running = worker.run();
     stop = () => {

@@ -9,9 +9,13 @@ import { temporalConnectionOptions } from '../../config';
 import type { WorkerConfig } from '../../config';
 import { WebhookSender } from '../../merchant-webhooks';
 import type { AppLogger } from '../../observability';
-import { createDataConverter } from '../../payload-codec';
 import { PluralClient } from '../../plural-client';
-import { createMerchantPluralClients, createPaymentWorker, ensureSearchAttributes } from '../../worker';
+import {
+  configuredWorkerOptions,
+  createMerchantPluralClients,
+  createPaymentWorker,
+  ensureSearchAttributes,
+} from '../../worker';
 import type { MerchantPluralClientSet } from '../../worker';
 import { DEFAULT_MERCHANT_ID } from '../../workflows/definitions';
 import type { DevWorkflowBundle } from '../workflow-bundle';
@@ -79,23 +83,16 @@ export async function startWorker(
       'PAYLOAD_ENCRYPTION=off: workflow inputs, results, signals and failures are stored in Temporal in clear',
     );
   }
-  const dataConverter = createDataConverter(config.payloadEncryption);
+  const configured = configuredWorkerOptions(config);
   const worker = await createPaymentWorker({
-    dataConverter,
+    ...configured,
     connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
     plural: merchantClients ? merchantClients.get : plural!,
     vault,
     logger,
     merchantWebhooks: { directory: config.merchantWebhooks.directory, sender: webhookSender },
-    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
-    shutdownGraceMs: config.worker.shutdownGraceMs,
-    ...(config.worker.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.worker.maxCachedWorkflows } : {}),
-    workflowBundle:
-      config.worker.workflowBundlePath !== undefined
-        ? { codePath: config.worker.workflowBundlePath }
-        : options.bundle!.bundle,
+    // The bundle the stack loaded (cached or built), unless WORKFLOW_BUNDLE_PATH names one.
+    ...(options.bundle ? { workflowBundle: options.bundle.bundle } : {}),
   });
   const running = worker.run();
   running.catch((err: unknown) => logger.error({ err }, 'payment worker stopped with an error'));
@@ -105,7 +102,7 @@ export async function startWorker(
   });
   return {
     vault,
-    dataConverter,
+    dataConverter: configured.dataConverter,
     merchantClients,
     plural,
     merchant: { id: merchant.id, pluralBaseUrl: merchant.plural.baseUrl },

@@ -8,15 +8,10 @@ import {
   ProductionConfigError,
   workerSecrets,
 } from '../../config';
-import { MINIMAL_API_ENV } from '../support/config-env';
+import { MINIMAL_API_ENV, MINIMAL_WORKER_ENV } from '../support/config-env';
 import { newWebhookSecret } from '../../merchant-webhooks';
 
-const WORKER = {
-  PLURAL_BASE_URL: 'https://pluraluat.v2.pinepg.in',
-  PLURAL_CLIENT_ID: 'merchant-1',
-  PLURAL_CLIENT_SECRET: 'client-secret-value',
-  PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
-};
+const WORKER = MINIMAL_WORKER_ENV;
 const API = MINIMAL_API_ENV;
 const SECRET = newWebhookSecret();
 const URL = 'https://merchant.example/hooks';
