@@ -52,6 +52,11 @@ export interface DevServerOptions {
   dynamicConfig?: Readonly<Record<string, unknown>>;
   /** How long the server may take to answer. @default 60_000 */
   startTimeoutMs?: number;
+  /**
+   * With a fixed `port`: how long to wait for it to be released (a previous server still stopping) before failing.
+   * @default 10_000
+   */
+  portReleaseWaitMs?: number;
   /** Appends the server's output to this file. @default kept in memory (its last lines appear in start errors) */
   logFile?: string;
   /** `--log-level`. @default 'warn' */
@@ -102,6 +107,29 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Whether `host:port` can be bound now (nothing listens on it). */
+function canBind(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Waits until `host:port` is free, for at most `waitMs`. Checked before starting on a fixed port: a server still there
+ * (one stopping after the previous `npm start`, or another one) would answer the readiness probe in place of the new
+ * server, which then fails to bind and exits.
+ */
+async function untilFree(host: string, port: number, waitMs: number): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (await canBind(host, port)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 function cliArgs(o: {
@@ -201,6 +229,11 @@ export async function startDevServer(given: DevServerOptions = {}): Promise<Runn
   // Ports picked here may be taken by someone else before the server binds them: try again with new ones.
   for (let attempt = 1; ; attempt += 1) {
     const port = options.port ?? (await freePort(ip));
+    if (options.port !== undefined && !(await untilFree(ip, port, options.portReleaseWaitMs ?? 10_000))) {
+      throw new Error(
+        `Temporal dev server on ${ip}:${port}: the port is in use (another Temporal server, or one still stopping)`,
+      );
+    }
     const ui = options.ui;
     const uiPort = ui === false || ui === undefined ? undefined : (ui.port ?? (await freePort(ui.ip ?? ip)));
     try {
@@ -286,6 +319,9 @@ async function spawnDevServer(
       Date.now() + (options.startTimeoutMs ?? 60_000),
       whyExited,
     );
+    // Served, but not by this child if it has exited meanwhile (another server answered on the port).
+    const exitedMeanwhile = whyExited();
+    if (exitedMeanwhile !== undefined) throw new Error(exitedMeanwhile);
   } catch (err) {
     await stopWith('SIGKILL', 0);
     const output = tail.length > 0 ? `; its last output:\n${tail.join('\n')}` : '';

@@ -1,4 +1,6 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -82,6 +84,28 @@ describe('startDevServer: the official dev server in a child process', () => {
     expect(told).toContain('--dynamic-config-value\nhistory.transferProcessorMaxPollRPS=20\n');
     expect(told).toContain('--dynamic-config-value\nlimit.maxIDLength=255\n');
     expect(told).not.toContain('history.transferProcessorMaxPollRPS=200');
+  });
+
+  it('waits for a fixed port to be released, and fails naming it when something keeps it', async () => {
+    // Something already listens on the port (a server still stopping, or another one): it would have answered the
+    // readiness probe in place of the new server.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    const notStarted = path.join(dir, 'not-started-temporal');
+    writeFileSync(notStarted, '#!/bin/sh\necho "started although the port was taken" >&2\nexit 3\n');
+    chmodSync(notStarted, 0o755);
+    try {
+      await expect(
+        startDevServer({ cliPath: notStarted, port, portReleaseWaitMs: 500, startTimeoutMs: 10_000 }),
+      ).rejects.toThrow(`Temporal dev server on 127.0.0.1:${port}: the port is in use`);
+      // Released while the start waits: the start goes on (here to the stand-in CLI, which exits).
+      const starting = startDevServer({ cliPath: notStarted, port, portReleaseWaitMs: 5_000, startTimeoutMs: 10_000 });
+      setTimeout(() => holder.close(), 300);
+      await expect(starting).rejects.toThrow(/started although the port was taken/);
+    } finally {
+      holder.close();
+    }
   });
 
   it('fails with the server output when the executable exits before serving', async () => {
