@@ -9,6 +9,7 @@ import {
   expiry,
   merchantMetadata,
   money,
+  remainingMoney,
   nonEmptyText,
   nullable,
   ref,
@@ -420,10 +421,10 @@ export const schemas = {
         description: 'What Plural confirmed refunded; the money kept is `captured_amount` − `refunded_amount`.',
       }),
       refundable_amount: nullable({
-        ...ref('Money'),
+        ...remainingMoney,
         description:
           'While the refund window is open: what a refund may still take (captured − refunded − refunds in ' +
-          'flight); `null` otherwise.',
+          'flight; `value` 0 once everything is refunded or in flight); `null` otherwise.',
       }),
       refund_window_ends_at: nullable({
         type: 'string',

@@ -39,6 +39,11 @@ export const money = {
     currency: { type: 'string', pattern: '^[A-Z]{3}$', examples: ['INR'] },
   },
 };
+/** An amount that may be zero: what is left of something (nothing left to refund is `value` 0). */
+export const remainingMoney = {
+  ...money,
+  properties: { ...money.properties, value: { ...money.properties.value, minimum: 0 } },
+};
 export const nullable = (schema: unknown) => ({ oneOf: [schema, { type: 'null' }] });
 export const digits = (min: number, max: number) => ({ type: 'string', pattern: `^\\d{${min},${max}}$` });
 /** Free text: printable characters only (no control characters) and no card number. */

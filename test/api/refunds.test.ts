@@ -10,6 +10,7 @@ import { CORRECT_OTP } from './fake-engine';
 import type { FakeEngineOptions } from './fake-engine';
 import { auth, cardPayment, makeApi } from './helpers';
 import type { TestApi } from './helpers';
+import { schemaViolations } from '../support/openapi-answers';
 
 const INR = (value: number) => ({ value, currency: 'INR' });
 
@@ -67,6 +68,9 @@ describe('POST /v1/payments/{ref}/refunds', () => {
     expect(rest.body.amount).toEqual(INR(100_000));
     const got = await request(api.app).get('/v1/payments/rf-1').set(auth);
     expect(got.body).toMatchObject({ refunded_amount: INR(150_000), refundable_amount: INR(0), next_actions: [] });
+    // Nothing left to refund is a value of 0, which the document allows there (and only there).
+    expect(schemaViolations('Payment', got.body)).toEqual([]);
+    expect(schemaViolations('Payment', { ...got.body, captured_amount: INR(0) })).not.toEqual([]);
     const refunds = got.body.refunds as { merchant_refund_reference: string }[];
     expect(refunds.map((r) => r.merchant_refund_reference)).toEqual(['r-1', 'r-2']);
   });
