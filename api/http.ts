@@ -107,7 +107,7 @@ export function engineRefusal(err: unknown, nowMs: number): ApiError | undefined
 export function bodyParserError(err: { type?: unknown; status?: unknown }): ApiError | undefined {
   switch (err.type) {
     case 'entity.parse.failed':
-      return badRequest('invalid_json', 'request body is not valid JSON');
+      return badRequest('invalid_json', 'request body is not valid JSON (a JSON object is expected)');
     case 'entity.too.large':
       return new ApiError(413, ERROR_TYPE.INVALID_REQUEST, 'body_too_large', 'request body is too large');
     case 'parameters.too.many':

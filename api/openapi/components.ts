@@ -262,7 +262,11 @@ export const schemas = {
     properties: {
       merchant_order_reference: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,50}$' },
       amount: ref('PaymentAmount'),
-      pre_auth: { type: 'boolean', default: false, description: 'Authorize now, capture later.' },
+      pre_auth: {
+        type: 'boolean',
+        default: false,
+        description: 'Authorize now, capture later. Not with `hosted_checkout` (400: Plural’s page takes sales only).',
+      },
       card: {
         type: 'object',
         additionalProperties: false,
@@ -299,7 +303,10 @@ export const schemas = {
         required: ['customer_consent', 'registered_mobile_number'],
         properties: { customer_consent: { const: true }, registered_mobile_number: digits(10, 13) },
       },
-      hosted_checkout: { const: true, description: 'Pay on Plural’s page; the payment has a `redirect_url`.' },
+      hosted_checkout: {
+        const: true,
+        description: 'Pay on Plural’s page; the payment has a `redirect_url`. A sale: not with `pre_auth: true`.',
+      },
       customer: {
         type: 'object',
         additionalProperties: false,

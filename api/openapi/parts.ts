@@ -15,7 +15,10 @@ export const referenceParam = {
 };
 
 export const merchantErrors = {
-  '400': errorResponse('Malformed JSON or a field of the wrong type or format (`error.issues` names each field).'),
+  '400': errorResponse(
+    'Malformed JSON (`invalid_json`), or a field missing or of the wrong type or format (`error.issues` names each ' +
+      'field).',
+  ),
   '401': errorResponse('Missing or invalid API key.'),
   '404': errorResponse(
     'No payment of your merchant with this reference (another merchant’s payment answers exactly the same).',

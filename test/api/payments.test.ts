@@ -294,7 +294,11 @@ describe('POST /v1/payments', () => {
     const res = await request(api.app).post('/v1/payments').set(auth).type('json').send('{"card": {"number": "4012');
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
-      error: { type: 'invalid_request_error', code: 'invalid_json', message: 'request body is not valid JSON' },
+      error: {
+        type: 'invalid_request_error',
+        code: 'invalid_json',
+        message: 'request body is not valid JSON (a JSON object is expected)',
+      },
     });
   });
 

@@ -113,15 +113,15 @@ export const paymentPaths = {
         '202': accepted,
         ...merchantErrors,
         '400': errorResponse(
-          'Malformed JSON or a field of the wrong type or format (`error.issues` names each field; `error.code` ' +
-            '`invalid_request`), or what Plural would refuse: `currency_not_supported` (INR only), ' +
+          'Malformed JSON (`invalid_json`), or a field missing or of the wrong type or format (`error.issues` names ' +
+            'each field; `error.code` `invalid_request`), or what Plural would refuse: `currency_not_supported` (INR only), ' +
             '`amount_too_large` (above the API’s limit, `API_MAX_AMOUNT`, default 100000000 = ₹10,00,000), ' +
             '`card_expired` (expiry month passed), `unprintable_characters` (control, format or unassigned ' +
             'characters in a name or free text), `card_number_in_text` (a card number in free text), ' +
             '`return_url_not_allowed` (a `return_url` that is not https, has user info or a fragment, is longer ' +
             'than 2048 characters, or points at a host and port not configured for the merchant).',
         ),
-        '409': errorResponse('A payment with this reference exists with a different request.'),
+        '409': errorResponse('A payment with this reference exists with a different request (`idempotency_conflict`).'),
       },
     },
   },
