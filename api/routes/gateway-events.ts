@@ -24,7 +24,8 @@ import { checkReturnUrl, returnRedirectUrl } from '../return-url';
 import { REFERENCE_PATTERN } from '../schemas';
 import type { RouteContext } from './context';
 
-const SUCCESS_STATUSES: ReadonlySet<string> = new Set(['AUTHORIZED', 'PROCESSED']);
+/** Statuses (Plural's in a callback, or the engine's) that send the customer to the success page. */
+const SUCCESS_STATUSES: ReadonlySet<string> = new Set(['AUTHORIZED', 'PROCESSING', 'PROCESSED']);
 
 /** Statuses a payment leaves once the workflow has confirmed the customer's result with Plural. */
 const AWAITING_STATUSES: ReadonlySet<string> = new Set(['CREATED', 'AWAITING_OTP', 'AWAITING_CHALLENGE']);
@@ -79,30 +80,41 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
   const returnStatusWaitMs = options.returnStatusWaitMs ?? 3_000;
 
   /**
-   * The payment's own `return_url`, signed, or undefined for the configured return pages. The `status` signed is the
-   * engine's, never the callback's claim: read after the workflow has had `returnStatusWaitMs` to confirm a freshly
-   * delivered callback with Get Order, and read as it is for a repeat or a stale one. So a replayed callback of an
-   * authorization since cancelled redirects with CANCELLED, and an unconfirmed one with the awaiting status.
+   * The payment as the customer's return should show it: read after the workflow has had `returnStatusWaitMs` to
+   * confirm a freshly delivered callback with Get Order (while it still awaits the customer), and read as it is for a
+   * repeat, a stale callback or an ended payment. Undefined when it cannot be read.
    */
-  async function merchantReturn(
-    res: Response,
-    merchantId: string,
-    reference: string,
-    delivered: boolean,
-  ): Promise<string | undefined> {
-    const policy = options.returnUrlPolicy;
-    if (!policy) return undefined;
+  async function settledPayment(res: Response, reference: string, delivered: boolean) {
     const read = async () => {
       try {
         return await ctx.engineOf(res).get(reference);
       } catch (err) {
-        logger.warn({ err, route: 'callback' }, 'could not read the payment for its return_url');
+        logger.warn({ err, route: 'callback' }, 'could not read the payment for its return');
         return undefined;
       }
     };
     let record = await read();
+    for (let waited = 0; record && delivered && waited < returnStatusWaitMs; waited += RETURN_STATUS_POLL_MS) {
+      if (!AWAITING_STATUSES.has(record.state.status)) break;
+      await sleep(RETURN_STATUS_POLL_MS);
+      record = (await read()) ?? record;
+    }
+    return record;
+  }
+
+  /**
+   * The payment's own `return_url`, signed, or undefined for the configured return pages. The `status` signed is the
+   * engine's, never the callback's claim ({@link settledPayment}). So a replayed callback of an authorization since
+   * cancelled redirects with CANCELLED, and an unconfirmed one with the awaiting status.
+   */
+  function merchantReturn(
+    merchantId: string,
+    reference: string,
+    record: Awaited<ReturnType<typeof settledPayment>>,
+  ): string | undefined {
+    const policy = options.returnUrlPolicy;
     const returnUrl = record?.state.returnUrl;
-    if (record === undefined || returnUrl === undefined) return undefined;
+    if (!policy || record === undefined || returnUrl === undefined) return undefined;
     const secret = policy.returnSigningSecretFor(merchantId);
     // Checked again: a host the merchant has removed since the payment started is not redirected to.
     const checked = checkReturnUrl(returnUrl, policy.returnUrlHostsFor(merchantId), {
@@ -111,11 +123,6 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     if (secret === undefined || !checked.ok) {
       logger.warn({ route: 'callback' }, "the payment's return_url is no longer allowed: using the return page");
       return undefined;
-    }
-    for (let waited = 0; delivered && waited < returnStatusWaitMs; waited += RETURN_STATUS_POLL_MS) {
-      if (!AWAITING_STATUSES.has(record.state.status)) break;
-      await sleep(RETURN_STATUS_POLL_MS);
-      record = (await read()) ?? record;
     }
     return returnRedirectUrl(checked.url, { reference, status: record.state.status }, secret, ctx.now());
   }
@@ -164,17 +171,22 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       reference = outcome.merchantOrderReference;
     }
     res.locals.workflowId = paymentWorkflowId(reference, merchant.id);
-    const toMerchant = await merchantReturn(res, merchant.id, reference, delivered);
+    const payment = await settledPayment(res, reference, delivered);
+    const toMerchant = merchantReturn(merchant.id, reference, payment);
     if (toMerchant !== undefined) {
       res.redirect(303, toMerchant);
       return;
     }
-    // The merchant's own return pages when its account names them, else the pages every merchant shares.
+    // The merchant's own return pages when its account names them, else the pages every merchant shares. The page
+    // and `status` follow the engine once it has confirmed the result (a payment cancelled meanwhile goes to the
+    // failure page however Plural's page ended); the callback's claim only while the payment still awaits it.
+    const status =
+      payment !== undefined && !AWAITING_STATUSES.has(payment.state.status) ? payment.state.status : parsed.status;
     const own = merchant.returnPages;
     const pages = own ?? options.returnUrls;
-    const target = new URL(SUCCESS_STATUSES.has(parsed.status) ? pages.success : pages.failure);
+    const target = new URL(SUCCESS_STATUSES.has(status) ? pages.success : pages.failure);
     target.searchParams.set(RETURN_LINK_PARAM.reference, reference);
-    target.searchParams.set(RETURN_LINK_PARAM.status, parsed.status);
+    target.searchParams.set(RETURN_LINK_PARAM.status, status);
     // On a shared page a reference is unique per merchant only: say whose payment it is (but for `default`).
     if (own === undefined && merchant.id !== DEFAULT_MERCHANT_ID) {
       target.searchParams.set(RETURN_LINK_PARAM.merchant, merchant.id);

@@ -555,7 +555,9 @@ describe('hostile input', () => {
       Buffer.from(body),
     );
     expect(wh.status).toBe(200);
-    expect(api.engine.calls.slice(before).map((c) => c.method)).toEqual(['deliverCallback', 'deliverWebhook']);
+    // Reads aside (the callback reads the payment for the customer's return page).
+    const signals = api.engine.calls.slice(before).filter((c) => c.method !== 'get');
+    expect(signals.map((c) => c.method)).toEqual(['deliverCallback', 'deliverWebhook']);
   });
 
   it('delivers a genuine callback once: its replays (GET or POST, either hex case) redirect to the merchant page, signal nothing and are counted', async () => {
@@ -585,7 +587,8 @@ describe('hostile input', () => {
       }),
       { numRuns: 200 },
     );
-    expect(api.engine.calls.slice(before)).toEqual([]);
+    // Nothing but reads of the payment for the return page.
+    expect(api.engine.calls.slice(before).filter((c) => c.method !== 'get')).toEqual([]);
     expect(Number(await counted()) - countedBefore).toBe(200);
   });
 

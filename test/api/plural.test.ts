@@ -173,6 +173,22 @@ describe('GET|POST /v1/callbacks/plural', () => {
     expect((await request(api.app).get('/v1/payments/cb-ended').set(auth)).body.status).toBe('FAILED');
   });
 
+  it("sends the customer to the page of the payment's own status once the engine knows better than the callback", async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-cancelled');
+    // The merchant cancelled while the customer was still on the bank's page, and the customer then paid there.
+    expect((await request(api.app).post('/v1/payments/cb-cancelled/cancel').set(auth).send({})).body.status).toBe(
+      'CLOSING',
+    );
+    const res = await request(api.app)
+      .post('/v1/callbacks/plural')
+      .type('form')
+      .send(signed({ order_id: orderId, status: 'AUTHORIZED' }));
+    expect(res.status).toBe(303);
+    // Not the success page: the engine will give that money back.
+    expect(res.headers.location).toBe(`${FAILURE_URL}?merchant_order_reference=cb-cancelled&status=CLOSING`);
+  });
+
   it('answers a validly signed callback without order_id with 400', async () => {
     const api = makeApi();
     const res = await request(api.app)
@@ -223,7 +239,7 @@ describe('GET|POST /v1/callbacks/plural', () => {
     const res = await request(api.app).post('/v1/callbacks/plural').type('form').send(fields);
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe(`${SUCCESS_URL}?merchant_order_reference=cb-old&status=AUTHORIZED`);
-    expect(api.engine.calls.map((c) => c.method)).toEqual(['deliverCallback']);
+    expect(api.engine.mutatingCalls.map((c) => c.method)).toEqual(['deliverCallback']);
     await new Promise((r) => setTimeout(r, 20));
     expect((await request(api.app).get('/v1/payments/cb-old').set(auth)).body.status).toBe('AWAITING_CHALLENGE');
     const metrics = await api.metrics.registry.getSingleMetricAsString('api_signature_failures_total');

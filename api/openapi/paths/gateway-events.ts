@@ -68,7 +68,9 @@ function callbackOperation(operationId: string, where: string, merchantPath: boo
     summary: 'Return URL for the customer’s browser after Plural’s page',
     description:
       `Verifies Plural’s signature over the fields received in the ${where}, signals the payment, and redirects ` +
-      '(303) to the merchant’s success or failure page with `merchant_order_reference` and `status`. The callback ' +
+      '(303) to the merchant’s success or failure page with `merchant_order_reference` and `status` (the payment’s ' +
+      'own once the engine has confirmed the result, waiting up to 3 s; the callback’s claim while it has not). ' +
+      'The callback ' +
       'carries no timestamp: one already delivered (a reload of the return URL, or a replay) and one for a payment ' +
       'that started longer ago than its customer could still be paying are redirected the same way but signal ' +
       'nothing, as is one for a payment that has already ended (a webhook settled it first). The merchant’s page ' +
