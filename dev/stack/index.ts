@@ -88,7 +88,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
       receiverUrl: `${localUrl}${RECEIVER_PATH}`,
     });
     const worker = await startWorker(configs.worker, {
-      ownTemporal: services.temporal !== undefined,
+      ownTemporal: plan.ownTemporal,
       merchantAccounts: plan.accounts !== undefined,
       bundle: services.bundle,
       logger,

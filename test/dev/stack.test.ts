@@ -13,6 +13,7 @@ import { Shutdown } from '../../dev/stack/shutdown';
 import { createLogger } from '../../observability';
 import type { AppLogger } from '../../observability';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
+import { freePort } from '../../temporal-server';
 
 const QUIET = { DEV_DATA_DIR: 'none', LOG_LEVEL: 'silent', WORKER_METRICS_PORT: '0' };
 
@@ -164,15 +165,6 @@ describe('the dev stack shutdown', () => {
     expect(log.warn).toHaveBeenCalledTimes(2);
   });
 });
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Whether something accepts connections on the port. */
 function listening(port: number): Promise<boolean> {
