@@ -98,8 +98,9 @@ async function main(): Promise<number> {
   return new Promise<number>((resolve) => {
     let stoppingSince: number | undefined;
     const onSignal = (signal: NodeJS.Signals): void => {
-      // Ctrl-C reaches both npm/tsx and this process, which may relay it again: a repeat within a second is the same
-      // request, a later one means "stop now".
+      // Ctrl-C reaches both npm and this process, and npm relays it again: a repeat within a second is the same
+      // request, a later one means "stop now". (The script runs as `node --import tsx`, not the tsx CLI: the CLI's
+      // relay SIGKILLs the process when it does not acknowledge a signal within 30 ms, as under load, skipping the drain.)
       if (stoppingSince !== undefined) {
         if (Date.now() - stoppingSince < 1_000) return;
         process.stderr.write(`second ${signal}: exiting without draining\n`);

@@ -1,5 +1,5 @@
 /**
- * Starts the dev stack the way `npm start` does (`tsx dev/start.ts`, a child process) on ephemeral ports, waits
+ * Starts the dev stack the way `npm start` does (`node --import tsx dev/start.ts`, a child process) on ephemeral ports, waits
  * for its `READY {json}` line, and talks to it over HTTP only.
  */
 import { spawn } from 'node:child_process';
@@ -9,7 +9,6 @@ import type { DevStackInfo } from '../../dev/stack';
 import { DEPLOYMENT_KEYS } from '../../config/keys';
 
 const ROOT = path.join(__dirname, '..', '..');
-const TSX_CLI = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
 /** A stack running in a child process. */
 export interface StackProcess {
@@ -21,7 +20,7 @@ export interface StackProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `tsx dev/start.ts` with every port ephemeral and its state in `dataDir`. */
+/** Starts `node --import tsx dev/start.ts` with every port ephemeral and its state in `dataDir`. */
 export async function startStackProcess(dataDir: string, env: Record<string, string> = {}): Promise<StackProcess> {
   const childEnv: Record<string, string | undefined> = { ...process.env };
   // Nothing of a developer's shell points the child elsewhere: every deployment key it gets is given here.
@@ -36,9 +35,9 @@ export async function startStackProcess(dataDir: string, env: Record<string, str
     LOG_LEVEL: 'info',
     ...env,
   });
-  // Its own process group: tsx runs the stack in a grandchild, which runs Temporal's dev server in a child of its own;
-  // a signal to the group reaches them all (a SIGKILL to tsx alone would orphan the stack and the server).
-  const child = spawn(process.execPath, [TSX_CLI, path.join('dev', 'start.ts')], {
+  // Its own process group: the stack runs Temporal's dev server in a child of its own, and a signal to the group
+  // reaches both, as Ctrl-C does (a SIGKILL to the stack alone would orphan the server).
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join('dev', 'start.ts')], {
     cwd: ROOT,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
