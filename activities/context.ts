@@ -81,16 +81,19 @@ export function referenceFor(key: string): string {
 
 /** Plural's answer to an order, reduced to what the workflow needs (no card data). */
 export function snapshotOf(order: Order): OrderSnapshot {
+  // A pre-auth's captures are listed on the payments they took from; a processed sale took its payments' whole amounts
+  // without a capture of its own. Once any payment lists a capture, the order was captured, and a processed payment
+  // listing none took nothing (a partial capture of card + points is taken from the card alone).
+  const capturesListed = order.payments.some((p) => (p.capture_data?.length ?? 0) > 0);
   const payments = order.payments.map((p) => ({
     id: p.id,
     method: p.payment_method,
     status: p.status,
     amount: { value: p.payment_amount.value, currency: p.payment_amount.currency },
-    // A pre-auth's captures are listed; a processed sale took its whole amount without a capture of its own.
     capturedValue:
       p.capture_data && p.capture_data.length > 0
         ? p.capture_data.reduce((sum, c) => sum + c.capture_amount.value, 0)
-        : p.status === PAYMENT_STATUS.PROCESSED
+        : p.status === PAYMENT_STATUS.PROCESSED && !capturesListed
           ? p.payment_amount.value
           : 0,
     errorCode: p.error_detail?.code ?? undefined,

@@ -149,6 +149,33 @@ describe('payment methods, each through to capture', () => {
     });
   });
 
+  it('records what a partial capture of a card + points authorization took, not every processed part', async () => {
+    await fx.withWorker(async () => {
+      const wf = await startPayment(
+        fx,
+        input({
+          kind: 'card_points',
+          cardHandle: await putCard(fx.vault, CARDS.nativeOtp),
+          last4: '1112',
+          registeredMobileNumber: '9876543210',
+          customerConsent: true,
+        }),
+      );
+      await waitForStatus(wf, 'AWAITING_OTP');
+      await submitOtp(fx, wf, 'o', CORRECT_OTP);
+      await waitForStatus(wf, 'AUTHORIZED');
+      const answer = await capture(wf, 'partial', { value: 1000, currency: 'INR' });
+      expect(answer.outcome).toBe('CAPTURED');
+      // Plural lists the capture on the card's payment; the points payment is PROCESSED with no capture of its own.
+      const order = fx.sandbox.order(answer.state.pluralOrderId!)!;
+      expect(order).toMatchObject({ status: 'PARTIALLY_CAPTURED', capturedAmount: 1000 });
+      expect(answer.state.amountCaptured).toEqual({ value: 1000, currency: 'INR' });
+      expect(answer.state.amountRefundable).toEqual({ value: 1000, currency: 'INR' });
+      const result = await wf.result();
+      expect(result.amountCaptured).toEqual({ value: 1000, currency: 'INR' });
+    });
+  });
+
   it('refuses to redeem points without the customer consent, before calling Plural', async () => {
     await fx.withWorker(async () => {
       const ref = newReference('noconsent');
