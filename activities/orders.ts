@@ -3,7 +3,10 @@
  * payment saved for the customer).
  *
  * A retried create (or one Plural answers DUPLICATE_REQUEST) first looks the order up by its merchant reference, so an
- * answer lost in transit never yields two orders.
+ * answer lost in transit never yields two orders. An order found that way (or returned for a reference Plural already
+ * knew) is adopted only if it is this payment's: the same amount and pre-authorization, created no earlier than the
+ * payment. A reference reused once Temporal no longer remembers the first payment, or used outside the engine on the
+ * same Plural account, fails the payment with `DUPLICATE_REFERENCE` instead of taking over another payment's money.
  */
 import type { ApplicationFailure } from '@temporalio/activity';
 import {
@@ -14,7 +17,7 @@ import {
   PLURAL_ERROR_TYPE,
 } from '../plural-client';
 import type { Address as PluralAddress, CustomerToken, Order } from '../plural-client';
-import { FAILURE_TYPE } from '../workflows/definitions';
+import { ENGINE_FAILURE_CODE, FAILURE_TYPE } from '../workflows/definitions';
 import type { Address } from '../workflows/definitions';
 import { snapshotOf } from './context';
 import type { ActivityContext } from './context';
@@ -33,6 +36,26 @@ function addressBody(a: Address | undefined): PluralAddress | undefined {
   if (a === undefined) return undefined;
   const { address1, address2, address3, pincode, city, state, country } = a;
   return { address1, address2, address3, pincode, city, state, country };
+}
+
+/** How far Plural's clock may run behind Temporal's before an order looks older than the payment that created it. */
+const CLOCK_SKEW_MS = 10 * 60_000;
+
+/** Why Plural's `order` under this payment's reference is not this payment's order; undefined when it is. */
+function notThisPayments(order: Order, input: CreateOrderInput): string | undefined {
+  const { value, currency } = order.order_amount;
+  if (value !== input.amount.value || currency !== input.amount.currency) {
+    return `its amount is ${value} ${currency}, this payment's ${input.amount.value} ${input.amount.currency}`;
+  }
+  if (typeof order.pre_auth === 'boolean' && order.pre_auth !== input.preAuth) {
+    return `its pre_auth is ${String(order.pre_auth)}, this payment's ${String(input.preAuth)}`;
+  }
+  const created = order.created_at ? Date.parse(order.created_at) : NaN;
+  const notBefore = input.notBefore ? Date.parse(input.notBefore) : NaN;
+  if (created < notBefore - CLOCK_SKEW_MS) {
+    return `it was created at ${order.created_at ?? '?'}, before this payment began at ${input.notBefore ?? '?'}`;
+  }
+  return undefined;
 }
 
 /** Create Order's body (the hosted checkout's too), in Plural's words. */
@@ -117,24 +140,39 @@ export function createOrderActivities(ctx: ActivityContext) {
     /** Create the order; a retry (or DUPLICATE_REQUEST) returns the order already created for this reference. */
     createOrder: async (input: CreateOrderInput): Promise<OrderSnapshot> => {
       const { signal, attempt } = call();
+      /** The order, once it is known to be this payment's. */
+      const adopt = (order: Order): OrderSnapshot => {
+        const why = notThisPayments(order, input);
+        if (why === undefined) return snapshotOf(order);
+        log('warn', { orderId: order.order_id }, 'Plural order under this reference is not this payment');
+        throw failure(
+          `Plural already has order ${order.order_id} with merchant_order_reference ${input.merchantOrderReference}, and it is not this payment's (${why}); start the payment with a new merchant_order_reference`,
+          FAILURE_TYPE.ORDER_REJECTED,
+          true,
+          ENGINE_FAILURE_CODE.DUPLICATE_REFERENCE,
+        );
+      };
       if (attempt > 1) {
         const existing = await findByReference(input.merchantOrderReference, signal);
-        if (existing) return snapshotOf(existing);
+        if (existing) return adopt(existing);
       }
+      let order: Order;
       try {
-        const order = await plural.createOrder(orderBody(input), {
+        order = await plural.createOrder(orderBody(input), {
           signal,
           idempotencyKey: `${input.workflowId}:create-order`,
         });
-        log('info', { orderId: order.order_id }, 'Plural order created');
-        return snapshotOf(order);
       } catch (err) {
         if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
           const existing = await findByReference(input.merchantOrderReference, signal);
-          if (existing) return snapshotOf(existing);
+          if (existing) return adopt(existing);
         }
         throw classify(err, FAILURE_TYPE.ORDER_REJECTED);
       }
+      // Plural may answer a known reference with the order it holds (its guides differ): the same check applies.
+      const snapshot = adopt(order);
+      log('info', { orderId: order.order_id }, 'Plural order created');
+      return snapshot;
     },
 
     /** Create a Plural-hosted checkout order and return its `redirect_url`. */

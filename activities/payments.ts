@@ -140,8 +140,9 @@ export function createPaymentActivities(ctx: ActivityContext) {
         for (const h of handles) await vault.destroy(h);
       };
 
-      if (attempt > 1) {
-        // An earlier attempt may have created the payment and lost the answer: never create a second one.
+      if (attempt > 1 || input.retried === true) {
+        // An earlier attempt may have created the payment and lost the answer: never create a second one (and never
+        // fail for card data the created payment no longer needs).
         const order = await getOrderSnapshot(input.orderId, signal);
         if (order.payments.length > 0 && order.status !== ORDER_STATUS.ATTEMPTED) {
           await destroyHandles();

@@ -13,9 +13,19 @@ import type { ActivityContext } from './context';
 import { classify, codeOf, failure } from './failures';
 import type { CancelInput, CaptureInput, OrderSnapshot, RefundInput, RefundSnapshot } from './types';
 
+/** Order statuses a cancel can no longer change: the order is cancelled, captured (in whole or part), refunded or failed. */
+const SETTLED: ReadonlySet<string> = new Set([
+  ORDER_STATUS.CANCELLED,
+  ORDER_STATUS.PROCESSED,
+  ORDER_STATUS.PARTIALLY_CAPTURED,
+  ORDER_STATUS.PARTIALLY_REFUNDED,
+  ORDER_STATUS.FULLY_REFUNDED,
+  ORDER_STATUS.FAILED,
+]);
+
 /** Capture, cancel and refund. */
 export function createSettlementActivities(ctx: ActivityContext) {
-  const { plural, call, getOrderSnapshot } = ctx;
+  const { plural, call, log, getOrderSnapshot } = ctx;
 
   return {
     /**
@@ -47,7 +57,11 @@ export function createSettlementActivities(ctx: ActivityContext) {
       }
     },
 
-    /** Cancel (void) an AUTHORIZED order; an order already CANCELLED counts as success. */
+    /**
+     * Cancel (void) an AUTHORIZED order; an order already CANCELLED counts as success. When Plural refuses because the
+     * order is no longer AUTHORIZED (captured by a capture whose answer was lost, say), the cancel is moot and the
+     * order is returned for the workflow to apply; only an order still AUTHORIZED makes the refusal a failure.
+     */
     cancelOrder: async (input: CancelInput): Promise<OrderSnapshot> => {
       const { signal, attempt } = call();
       if (attempt > 1) {
@@ -61,7 +75,12 @@ export function createSettlementActivities(ctx: ActivityContext) {
       } catch (err) {
         if (isPluralError(err) && !err.retryable) {
           const order = await getOrderSnapshot(input.orderId, signal);
-          if (order.status === ORDER_STATUS.CANCELLED) return order;
+          if (SETTLED.has(order.status)) {
+            if (order.status !== ORDER_STATUS.CANCELLED) {
+              log('warn', { orderId: input.orderId, status: order.status }, 'cancel refused: the order is settled');
+            }
+            return order;
+          }
           throw failure(
             `${err.message} (order ${input.orderId} is ${order.status})`,
             FAILURE_TYPE.CANCEL_REJECTED,

@@ -63,6 +63,11 @@ export interface CreateOrderInput {
   merchantOrderReference: string;
   amount: Money;
   preAuth: boolean;
+  /**
+   * When the payment began (ISO 8601): an order Plural already holds under this reference that was created well
+   * before it is another payment's, never adopted. Absent in activities scheduled before the field existed.
+   */
+  notBefore?: string;
   customer?: CustomerDetails;
   callbackUrl?: string;
   failureCallbackUrl?: string;
@@ -107,6 +112,11 @@ export interface CreatePaymentInput {
   instrument: PaymentInstrument;
   /** Browser details for 3-D Secure, sent with the card payment. */
   deviceInfo?: DeviceInfo;
+  /**
+   * Run again after an operator's retry of the parked step: an earlier activity may have created the payment (its
+   * answer lost), so Plural's order is read first, as on any retried attempt.
+   */
+  retried?: true;
 }
 
 export interface CreatePaymentResult {

@@ -108,18 +108,19 @@ export class Steps {
   /**
    * Runs one step. Business rejections go to `onRejected` (which returns whether to park); a missing card hand-off
    * fails the payment; a gateway outage that outlasted the retries parks the step until an operator retries it
-   * (`operatorRetry`) or gives up (`cancelRequested`, then the result is undefined).
+   * (`operatorRetry`) or gives up (`cancelRequested`, then the result is undefined). `call` learns whether it runs
+   * again after an operator's retry (a new activity, whose attempt count starts at 1 again).
    */
   async run<T>(
     operation: ParkedOperation['operation'],
-    call: () => Promise<T>,
+    call: (afterOperatorRetry: boolean) => Promise<T>,
     onRejected: (f: FailureInfo) => 'park' | 'stop',
     onParked?: (f: FailureInfo) => void,
   ): Promise<T | undefined> {
     const p = this.payment;
-    for (;;) {
+    for (let afterOperatorRetry = false; ; afterOperatorRetry = true) {
       try {
-        const result = await call();
+        const result = await call(afterOperatorRetry);
         this.unpark();
         return result;
       } catch (err) {

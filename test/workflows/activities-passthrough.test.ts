@@ -110,7 +110,9 @@ describe('pass-through fields on the wire (MockAgent)', () => {
 
   it('sends notes, merchant_metadata and both addresses in Create Order where the guides put them', async () => {
     const seen: SeenRequest[] = [];
-    pool.intercept({ path: '/api/pay/v1/orders', method: 'POST' }).reply(recordingReply(seen, 200, envelope(order())));
+    pool
+      .intercept({ path: '/api/pay/v1/orders', method: 'POST' })
+      .reply(recordingReply(seen, 200, envelope(order({ pre_auth: false }))));
     await run(acts.createOrder, orderInput('pt-order-1'));
     expect(seen[0]!.body).toEqual({
       merchant_order_reference: 'pt-order-1',
@@ -145,7 +147,7 @@ describe('pass-through fields on the wire (MockAgent)', () => {
     const seen: SeenRequest[] = [];
     pool
       .intercept({ path: '/api/pay/v1/orders', method: 'POST' })
-      .reply(recordingReply(seen, 200, envelope(order())))
+      .reply(recordingReply(seen, 200, envelope(order({ pre_auth: false }))))
       .times(2);
     const { customer: _customer, ...noCustomer } = orderInput('pt-order-2');
     await run(acts.createOrder, noCustomer);

@@ -75,6 +75,40 @@ describe('payment activities', () => {
     expect(sandbox.orders().filter((o) => o.merchantOrderReference === ref)).toHaveLength(1);
   });
 
+  it("never adopts another payment's order under a reused reference: DUPLICATE_REFERENCE", async () => {
+    // An order under the reference from long ago (a payment Temporal no longer remembers, or one made outside the
+    // engine on the same Plural account), captured: adopting it would report this payment PROCESSED for its money.
+    const ref = newReference('act');
+    const earlier = await plural.createOrder(
+      { merchant_order_reference: ref, order_amount: money, pre_auth: true },
+      { idempotencyKey: `elsewhere:${ref}` },
+    );
+    const createdAt = Date.parse(earlier.created_at!);
+    const input = (overrides: object = {}) => ({
+      workflowId: `payment:${ref}`,
+      merchantOrderReference: ref,
+      amount: money,
+      preAuth: true,
+      notBefore: new Date(createdAt + 24 * 3_600_000).toISOString(),
+      ...overrides,
+    });
+    for (const [attempt, overrides] of [
+      [1, {}], // DUPLICATE_REQUEST, then the lookup
+      [2, {}], // a retry's lookup first
+      [1, { amount: { value: 4999, currency: 'INR' }, notBefore: earlier.created_at }],
+      [1, { preAuth: false, notBefore: earlier.created_at }],
+    ] as const) {
+      const f = await failureOf(run(attempt, acts.createOrder, input(overrides)));
+      expect(f.nonRetryable).toBe(true);
+      expect(f.details?.[0]).toMatchObject({ code: 'DUPLICATE_REFERENCE' });
+      expect(f.message).toContain(`Plural already has order ${earlier.order_id}`);
+    }
+    // Its own order, created a moment after the payment began (Plural's clock a little behind), is adopted.
+    const own = await run(2, acts.createOrder, input({ notBefore: new Date(createdAt + 60_000).toISOString() }));
+    expect(own.orderId).toBe(earlier.order_id);
+    expect(sandbox.orders().filter((o) => o.merchantOrderReference === ref)).toHaveLength(1);
+  });
+
   it('classifies Plural 5xx as a retryable GatewayUnavailable failure', async () => {
     sandbox.setFaults({ errorRate: 1, paths: ['/api/pay/v1/orders'] });
     try {

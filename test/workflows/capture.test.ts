@@ -171,6 +171,59 @@ describe('pre-auth capture and cancel', () => {
     });
   });
 
+  it('a give-up on a parked capture that Plural took ends PROCESSED, as Plural says, not parked on a refused cancel', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await authorized(CARDS.nativeOtp, {
+        limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+      });
+      // The capture takes effect but its answer is lost, every Get Order after it fails, and its webhook is lost too:
+      // the step parks, and nothing tells the workflow the order was captured.
+      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/orders/'], webhookDropRate: 1 });
+      try {
+        expect((await capture(handle, 'lost')).outcome).toBe('PARKED');
+        await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
+      } finally {
+        fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [], webhookDropRate: 0 });
+      }
+      // Giving up cancels at Plural, which refuses: the order was captured. The payment follows Plural's order.
+      const after = await operatorGiveUp(handle, 'ops@example', 'gateway outage');
+      expect(after.status).toBe('PROCESSED');
+      expect(after.parked).toBeUndefined();
+      expect(after.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
+    });
+  });
+
+  it("an operator's retry of a parked create payment finds the payment Plural made, card hand-off gone", async () => {
+    await fx.withWorker(async () => {
+      const cardHandle = await putCard(fx.vault, CARDS.challenge);
+      const handle = await startPayment(
+        fx,
+        cardInput(newReference('cp'), cardHandle, {
+          limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+        }),
+      );
+      // Create Payment takes effect but its answer is lost, and every Get Order after it fails: the step parks.
+      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/orders/'] });
+      let orderId: string;
+      try {
+        const parked = await waitForState(handle, (x) => x.parked?.operation === 'create_payment', 'parked create');
+        orderId = parked.pluralOrderId!;
+        expect(fx.sandbox.order(orderId)?.payments).toHaveLength(1);
+      } finally {
+        fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+      }
+      // The operator comes back after the card hand-off expired: the payment exists, its card data is not needed.
+      await fx.vault.destroy(cardHandle);
+      const after = await operatorRetry(handle, 'ops@example');
+      expect(after.status).toBe('AWAITING_CHALLENGE');
+      expect(after.failure).toBeUndefined();
+      expect(fx.sandbox.order(orderId)?.payments).toHaveLength(1);
+      expect((await cancel(handle, 'give-up')).status).toMatch(/^(CLOSING|CANCELLED)$/);
+    });
+  });
+
   it('cancels the authorization when the operator gives up on a parked capture', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits: { activityMaxAttempts: 1 } });

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowBundle } from '@temporalio/worker';
+import { paymentWorkflow } from '../../workflows';
 import { getPaymentQuery } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import type { RunningSandbox } from '../../plural-sandbox';
@@ -260,6 +261,38 @@ describe('a sale Plural reports AUTHORIZED before PROCESSED', () => {
       expect(sfx.sandbox.order(result.pluralOrderId!)).toMatchObject({ status: 'PROCESSED', cancelCount: 0 });
       expectMoneyAgrees(sfx.sandbox, result, 5000);
     });
+  });
+});
+
+describe('a merchant reference Plural already knows', () => {
+  it("fails DUPLICATE_REFERENCE and leaves the other payment's order alone, never taking its money for this one", async () => {
+    // The reference's earlier payment is past Temporal's retention (or was made outside the engine): Plural still
+    // holds its captured order.
+    const ref = newReference('reused');
+    const earlier = await startPayment(fx, cardInput(ref, await putCard(fx.vault, CARDS.nativeOtp)));
+    const earlierState = await fx.withWorker(async () => {
+      await waitForStatus(earlier, 'AWAITING_OTP');
+      await submitOtp(fx, earlier, 'o', CORRECT_OTP);
+      const answer = await capture(earlier, 'full');
+      expect(answer.outcome).toBe('CAPTURED');
+      return answer.state;
+    });
+    await fx.skip(3 * 24 * 3_600_000);
+
+    // A workflow id of its own: the earlier payment's workflow is still open here (its refund window).
+    const again = await fx.env.client.workflow.start(paymentWorkflow, {
+      taskQueue: fx.taskQueue,
+      workflowId: `payment:reused:${ref}`,
+      args: [cardInput(ref, await putCard(fx.vault, CARDS.nativeOtp))],
+    });
+    const result = await fx.withWorker(() => again.result());
+    expect(result.status).toBe('FAILED');
+    expect(result.failure?.code).toBe('DUPLICATE_REFERENCE');
+    expect(result.pluralOrderId).toBeUndefined();
+    expect(result.amountCaptured).toBeUndefined();
+    const order = fx.sandbox.order(earlierState.pluralOrderId!);
+    expect(order).toMatchObject({ status: 'PROCESSED', capturedAmount: 5000 });
+    expect(order?.payments).toHaveLength(1);
   });
 });
 

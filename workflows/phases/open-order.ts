@@ -37,6 +37,7 @@ export async function openOrder(run: PaymentRun): Promise<void> {
     merchantOrderReference: input.merchantOrderReference,
     amount: input.amount,
     preAuth: input.preAuth,
+    notBefore: payment.s.createdAt,
     customer: input.customer,
     callbackUrl: input.callbackUrl,
     failureCallbackUrl: input.failureCallbackUrl,
@@ -129,7 +130,7 @@ export async function openOrder(run: PaymentRun): Promise<void> {
   const orderId = order.orderId;
   const created = await steps.run(
     'create_payment',
-    () =>
+    (afterOperatorRetry) =>
       acts.createPayment({
         workflowId,
         orderId,
@@ -137,6 +138,7 @@ export async function openOrder(run: PaymentRun): Promise<void> {
         preAuth: input.preAuth,
         instrument,
         deviceInfo: input.deviceInfo,
+        ...(afterOperatorRetry ? { retried: true } : {}),
       }),
     rejectAndFail,
   );
