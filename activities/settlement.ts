@@ -131,5 +131,31 @@ export function createSettlementActivities(ctx: ActivityContext) {
         throw classify(err, FAILURE_TYPE.REFUND_REJECTED);
       }
     },
+
+    /**
+     * The refund `<workflowId>:<step>` would be at Plural, read by its merchant reference: what an operator's give-up
+     * on a parked refund asks before recording it abandoned (its answer may have been lost in an outage). Null when
+     * Plural has no refund of this order under that reference; a failure when Plural cannot be asked.
+     */
+    findRefund: async (input: RefundInput): Promise<RefundSnapshot | null> => {
+      const { signal } = call();
+      const reference = referenceFor(`${input.workflowId}:${input.step}`);
+      let existing: Order;
+      try {
+        existing = await plural.getOrderByReference(reference, { signal });
+      } catch (err) {
+        if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
+          return null;
+        }
+        throw classify(err, FAILURE_TYPE.REFUND_REJECTED);
+      }
+      if (existing.parent_order_id !== input.orderId) return null;
+      return {
+        refundOrderId: existing.order_id,
+        reference,
+        status: existing.status,
+        amount: { value: existing.order_amount.value, currency: existing.order_amount.currency },
+      };
+    },
   };
 }

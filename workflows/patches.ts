@@ -1,7 +1,13 @@
 /**
  * Workflow changes made after histories existed, each behind `patched(id)` so that a payment started before the change
  * replays its old branch (workflows/README.md, "Replay safety and versioning"). `test/workflows/replay.test.ts`
- * requires a committed history holding each id's marker. None is live: the last incompatible change (the merchant's
- * requests as Updates, the memo summary) came before any production history and re-recorded the fixtures instead.
+ * requires a committed history holding each id's marker. The incompatible changes before the first (the merchant's requests
+ * as Updates, the memo summary) came before any production history and re-recorded the fixtures instead.
  */
-export const PATCH = {} as const;
+export const PATCH = {
+  /**
+   * An operator's give-up on a parked refund first asks Plural for the refund by its reference (`findRefund`) and
+   * records what Plural holds; before, the refund was marked FAILED (`REFUND_ABANDONED`) unasked.
+   */
+  REFUND_GIVE_UP_ASKS_PLURAL: 'refund-give-up-asks-plural',
+} as const;

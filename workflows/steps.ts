@@ -4,7 +4,7 @@
  * never fail the payment.
  */
 import { ActivityFailure, ApplicationFailure, condition, log, proxyActivities } from '@temporalio/workflow';
-import type { OrderSnapshot, PaymentActivities } from '../activities';
+import type { OrderSnapshot, PaymentActivities, RefundInput, RefundSnapshot } from '../activities';
 import { isoAt, nowMs } from './clock';
 import { ENGINE_FAILURE_CODE, FAILURE_TYPE, PAYMENT_STATUS } from './definitions';
 import type { ParkedOperation, PaymentDurations, PaymentLimits } from './definitions';
@@ -189,6 +189,20 @@ export class Steps {
     } catch (err) {
       this.payment.note(`Get Order of ${orderId} failed: ${failureInfo(err).code}`);
       return undefined;
+    }
+  }
+
+  /**
+   * A refund by the merchant reference its step derives (see `findRefund`), best effort: the refund, null when Plural
+   * has none, or the failure when Plural cannot be asked.
+   */
+  async findRefund(input: RefundInput): Promise<RefundSnapshot | null | FailureInfo> {
+    try {
+      return await this.lookups.findRefund(input);
+    } catch (err) {
+      const f = failureInfo(err);
+      this.payment.note(`refund lookup by reference failed: ${f.code}`);
+      return f;
     }
   }
 

@@ -11,6 +11,7 @@ import {
   CORRECT_OTP,
   createFixture,
   newReference,
+  operatorGiveUp,
   operatorRetry,
   putCard,
   refund,
@@ -235,6 +236,75 @@ describe('refunds of a processed payment', () => {
       expect(after.refunds[0]).toMatchObject({ merchantRefundReference: 'outage', status: 'PROCESSED' });
       expect(after.amountRefunded).toEqual(INR(2500));
       expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 2500 });
+    });
+  });
+
+  describe("an operator's give-up on a parked refund asks Plural first", () => {
+    const fastRetries = {
+      limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+    };
+
+    it('records the refund Plural took (every answer lost) as Plural has it, not FAILED', async () => {
+      await fx.withWorker(async () => {
+        const { handle, orderId } = await processed(fastRetries);
+        fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
+        try {
+          expect((await refund(handle, 'lost', INR(2000))).outcome).toBe('PARKED');
+        } finally {
+          fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+        }
+        expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 2000 });
+        await operatorGiveUp(handle, 'ops', 'gateway outage');
+        const after = await waitForState(handle, (s) => s.refunds[0]?.status !== 'PENDING', 'the refund settled');
+        expect(after.refunds[0]).toMatchObject({ merchantRefundReference: 'lost', status: 'PROCESSED' });
+        expect(after.refunds[0]?.refundOrderId).toBe(fx.sandbox.order(orderId)?.refundIds?.[0]);
+        expect(after).toMatchObject({ amountRefunded: INR(2000), amountRefundable: INR(3000) });
+        expect(after.parked).toBeUndefined();
+        // What is left is refundable once, as at Plural.
+        expect((await refund(handle, 'rest')).refund).toMatchObject({ status: 'PROCESSED', amount: INR(3000) });
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'FULLY_REFUNDED', refundedAmount: 5000 });
+      });
+    });
+
+    it('records a refund Plural never took as abandoned, its amount refundable again', async () => {
+      await fx.withWorker(async () => {
+        const { handle, orderId } = await processed(fastRetries);
+        fx.sandbox.setFaults({ errorRate: 1, paths: ['/api/pay/v1/refunds/'] });
+        try {
+          expect((await refund(handle, 'never', INR(2000))).outcome).toBe('PARKED');
+        } finally {
+          fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+        }
+        await operatorGiveUp(handle, 'ops', 'gateway outage');
+        const after = await waitForState(handle, (s) => s.refunds[0]?.status !== 'PENDING', 'the refund settled');
+        expect(after.refunds[0]).toMatchObject({ status: 'FAILED', failure: { code: 'REFUND_ABANDONED' } });
+        expect(after.amountRefundable).toEqual(INR(5000));
+        expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 0 });
+      });
+    });
+
+    it('keeps the refund parked while Plural cannot be asked, and refunds once on the next retry', async () => {
+      await fx.withWorker(async () => {
+        const { handle, orderId } = await processed(fastRetries);
+        fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
+        try {
+          expect((await refund(handle, 'unknown', INR(2000))).outcome).toBe('PARKED');
+          // Plural took it; now it cannot be reached at all, not even to read the refund by its reference.
+          fx.sandbox.setFaults({ errorRate: 1, errorAfterCommitRate: 0, paths: ['/api/pay/v1/'] });
+          const held = await operatorGiveUp(handle, 'ops', 'gateway outage');
+          expect(held.parked).toMatchObject({ operation: 'refund' });
+          expect(held.parked?.message).toContain('Plural could not be asked whether it took refund unknown');
+          expect(held.refunds[0]).toMatchObject({ status: 'PENDING' });
+          expect(held.amountRefundable).toEqual(INR(3000));
+        } finally {
+          fx.sandbox.setFaults({ errorRate: 0, errorAfterCommitRate: 0, paths: [] });
+        }
+        const after = await operatorRetry(handle, 'ops');
+        expect(after.parked).toBeUndefined();
+        expect(after.refunds[0]).toMatchObject({ status: 'PROCESSED', amount: INR(2000) });
+        expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 2000 });
+        expect(fx.sandbox.order(orderId)?.refundIds).toHaveLength(1);
+      });
     });
   });
 

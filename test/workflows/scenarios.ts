@@ -22,6 +22,7 @@ import {
   cardInput,
   CORRECT_OTP,
   newReference,
+  operatorGiveUp,
   operatorRetry,
   putCard,
   refund,
@@ -292,6 +293,36 @@ export const SCENARIOS: Record<string, Scenario> = {
       await submitOtp(fx, h, 'right', CORRECT_OTP);
       await waitForState(h, (s) => s.nextActions.includes('REFUND'), 'the refund window open');
       assert.equal((await refund(h, 'part', { value: 2_000, currency: 'INR' })).refund.status, 'PROCESSED');
+      assert.equal((await refund(h, 'rest')).refund.status, 'PROCESSED');
+      await h.result();
+      return h;
+    },
+  },
+  /**
+   * A sale's refund taken by Plural whose every answer is lost: parked; the operator gives up, and the refund is found
+   * at Plural by its reference and recorded PROCESSED (the `refund-give-up-asks-plural` patch); the rest is refunded.
+   */
+  'refund-parked-give-up': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), {
+          preAuth: false,
+          durations: { refundWindowMs: 60_000 },
+          limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+        }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForState(h, (s) => s.nextActions.includes('REFUND'), 'the refund window open');
+      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
+      try {
+        assert.equal((await refund(h, 'lost', { value: 2_000, currency: 'INR' })).outcome, 'PARKED');
+      } finally {
+        fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+      }
+      await operatorGiveUp(h, 'ops', 'gateway outage');
+      assert.equal((await waitForState(h, (s) => s.refunds[0]?.status === 'PROCESSED', 'found')).parked, undefined);
       assert.equal((await refund(h, 'rest')).refund.status, 'PROCESSED');
       await h.result();
       return h;

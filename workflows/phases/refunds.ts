@@ -7,10 +7,12 @@
  * Get Order on a backoff. The window closes early once everything captured is refunded; the workflow then completes.
  * A long window continues as new when the history grows, carrying the payment's state.
  */
-import { allHandlersFinished, continueAsNew, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, continueAsNew, patched, workflowInfo } from '@temporalio/workflow';
 import { nowMs } from '../clock';
 import { MIN_REFUND_VALUE } from '../definitions';
 import type { RefundAnswer, RefundRecord } from '../definitions';
+import type { RefundSnapshot } from '../../activities';
+import { PATCH } from '../patches';
 import { REFUND_OUTCOME, REFUND_REASON } from '../metrics';
 import type { PaymentRun } from '../run';
 import type { FailureInfo } from '../steps';
@@ -151,54 +153,108 @@ async function merchantRefund(
       state: payment.snapshot(),
     } satisfies RefundAnswer);
   };
-  let rejected: FailureInfo | undefined;
-  const refund = await steps.run(
-    'refund',
-    () =>
-      steps.acts.refundOrder({
-        workflowId,
-        orderId: payment.s.pluralOrderId ?? '',
-        amount: record.amount,
-        step: stepOf(ref),
-      }),
-    (f) => {
-      rejected = f;
-      return 'stop';
-    },
-    // The merchant hears PARKED now; an operator's retry (or give-up) decides later.
-    (f) => reply('PARKED', f.message),
-  );
-  if (refund) {
-    record.reference = refund.reference;
-    record.refundOrderId = refund.refundOrderId;
-    payment.note(
-      `refund ${ref} of ${record.amount.value} taken by Plural as order ${refund.refundOrderId} (${refund.status})`,
+  const step = stepOf(ref);
+  for (;;) {
+    let rejected: FailureInfo | undefined;
+    const refund = await steps.run(
+      'refund',
+      () =>
+        steps.acts.refundOrder({
+          workflowId,
+          orderId: payment.s.pluralOrderId ?? '',
+          amount: record.amount,
+          step,
+        }),
+      (f) => {
+        rejected = f;
+        return 'stop';
+      },
+      // The merchant hears PARKED now; an operator's retry (or give-up) decides later.
+      (f) => reply('PARKED', f.message),
     );
-    if (payment.settleRefund(record, refund.status) !== undefined) payment.syncMemo();
-    else if (record.status === 'PENDING') payment.announceRefund(record);
-    reply('REFUNDED');
-    return;
+    if (refund) {
+      takenByPlural(run, record, refund);
+      reply('REFUNDED');
+      return;
+    }
+    if (rejected) {
+      // Plural refused: nothing was refunded, so nothing is kept (the reference may be used again) but the audit entry.
+      payment.s.refunds.splice(payment.s.refunds.indexOf(record), 1);
+      record.status = 'FAILED';
+      record.failure = { code: rejected.code, message: rejected.message };
+      payment.note(`refund ${ref} of ${record.amount.value} refused by Plural: ${rejected.code}`);
+      payment.metrics.refund(REFUND_REASON.MERCHANT, REFUND_OUTCOME.REJECTED);
+      payment.announceRefund(record);
+      reply('REJECTED', rejected.message);
+      return;
+    }
+    // An operator gave up on the parked refund. Plural may have taken it all the same (an answer lost in an outage).
+    if (!patched(PATCH.REFUND_GIVE_UP_ASKS_PLURAL)) {
+      // Payments that reached this point before the lookup existed: recorded abandoned, as they were.
+      abandonRefund(run, record);
+      reply('REJECTED', record.failure?.message);
+      return;
+    }
+    if (await settleGivenUpRefund(run, record, step)) return;
+    // Plural could not say: the refund stays parked, until an operator retries it (loop) or gives up again.
   }
-  if (rejected) {
-    // Plural refused: nothing was refunded, so nothing is kept (the reference may be used again) but the audit entry.
-    payment.s.refunds.splice(payment.s.refunds.indexOf(record), 1);
-    record.status = 'FAILED';
-    record.failure = { code: rejected.code, message: rejected.message };
-    payment.note(`refund ${ref} of ${record.amount.value} refused by Plural: ${rejected.code}`);
-    payment.metrics.refund(REFUND_REASON.MERCHANT, REFUND_OUTCOME.REJECTED);
-    payment.announceRefund(record);
-    reply('REJECTED', rejected.message);
-    return;
+}
+
+/**
+ * An operator gave up on a parked refund: Plural's refund under its reference decides. Taken → recorded as Plural has
+ * it; none → abandoned (FAILED, its amount freed); Plural unreachable → the give-up is answered with the refund still
+ * parked, and the step waits for the operator again. Returns whether the refund is settled (false: retry it).
+ */
+async function settleGivenUpRefund(run: PaymentRun, record: RefundRecord, step: string): Promise<boolean> {
+  const { payment, steps, inbox, workflowId } = run;
+  const request = { workflowId, orderId: payment.s.pluralOrderId ?? '', amount: record.amount, step };
+  for (;;) {
+    const found = await steps.findRefund(request);
+    if (found === null) {
+      abandonRefund(run, record);
+      return true;
+    }
+    if ('refundOrderId' in found) {
+      payment.note(`refund ${record.merchantRefundReference} found at Plural after an operator gave up on it`);
+      takenByPlural(run, record, found);
+      return true;
+    }
+    const giveUp = inbox.takeCancel();
+    const f = {
+      ...found,
+      message: `Plural could not be asked whether it took refund ${record.merchantRefundReference}: ${found.message}`,
+    };
+    if (giveUp) payment.note(`give-up of refund ${record.merchantRefundReference} held: ${f.message}`);
+    // Parked again before the give-up is answered (parking happens before the call's first await), so the operator's
+    // answer shows the refund parked.
+    const retry = steps.parkUntilOperator('refund', f);
+    if (giveUp) inbox.answerAll(giveUp.ids, { state: payment.snapshot() });
+    if (await retry) return false;
+    if (payment.ended) return true;
   }
-  // An operator gave up on the parked refund. Plural may still have taken it (an answer lost in an outage): its own
-  // limit (captured − refunded) then refuses any later refund that would exceed what was captured.
+}
+
+/** Records a refund Plural took (its answer, or found by its reference). */
+function takenByPlural(run: PaymentRun, record: RefundRecord, refund: RefundSnapshot): void {
+  const { payment } = run;
+  record.reference = refund.reference;
+  record.refundOrderId = refund.refundOrderId;
+  payment.note(
+    `refund ${record.merchantRefundReference} of ${record.amount.value} taken by Plural as order ${refund.refundOrderId} (${refund.status})`,
+  );
+  if (payment.settleRefund(record, refund.status) !== undefined) payment.syncMemo();
+  else if (record.status === 'PENDING') payment.announceRefund(record);
+}
+
+/** Records a parked refund an operator gave up on, which Plural does not hold (or, before the lookup, unasked). */
+function abandonRefund(run: PaymentRun, record: RefundRecord): void {
+  const { payment } = run;
   record.status = 'FAILED';
   record.failure = {
     code: 'REFUND_ABANDONED',
     message: 'an operator gave up on the refund while Plural could not be reached',
   };
-  payment.note(`refund ${ref} abandoned by an operator while parked`);
+  payment.note(`refund ${record.merchantRefundReference} abandoned by an operator while parked`);
   payment.metrics.refund(REFUND_REASON.MERCHANT, REFUND_OUTCOME.FAILED);
   payment.announceRefund(record);
-  reply('REJECTED', record.failure.message);
 }
