@@ -7,6 +7,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { isCardVaultError } from '../card-vault';
 import { createLogger } from '../observability';
 import { MerchantDirectory } from '../config/merchants';
 import { DEFAULT_MERCHANT_ID, paymentWorkflowId } from '../workflows/definitions';
@@ -194,6 +195,17 @@ export function createApp(options: ApiOptions): express.Express {
     else if (err instanceof EngineUnavailableError) {
       logger.error({ err, route: req.path }, 'payment engine unavailable');
       apiError = unavailable('engine_unavailable', 'the payment engine is unavailable; retry later');
+    } else if (isCardVaultError(err)) {
+      // Full, unreachable or misconfigured: the card (or OTP) could not be handed to the payment, so nothing ran.
+      logger.error({ err, route: req.path, code: err.code }, 'card vault failed');
+      apiError = new ApiError(
+        503,
+        ERROR_TYPE.UNAVAILABLE,
+        'card_vault_unavailable',
+        'the card vault could not take the card data, so nothing was started or sent; retry shortly',
+        {},
+        { 'Retry-After': '1' },
+      );
     } else {
       const known =
         engineRefusal(err, now()) ?? (err !== null && typeof err === 'object' ? bodyParserError(err) : undefined);

@@ -25,7 +25,10 @@ export const merchantErrors = {
   ),
   '413': errorResponse('Request body larger than the limit.'),
   '415': errorResponse('Body is not JSON.'),
-  '503': errorResponse('The payment engine (Temporal) is unavailable; retry later.'),
+  '503': errorResponse(
+    'The payment engine (Temporal) is unavailable (`engine_unavailable`), or the card vault could not take the card ' +
+      'data or OTP (`card_vault_unavailable`, with `Retry-After`; nothing ran); retry later.',
+  ),
 };
 
 export const accepted = paymentResponse(

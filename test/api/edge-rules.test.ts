@@ -5,6 +5,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { ACCEPTED_CURRENCIES, DEFAULT_MAX_AMOUNT } from '../../api/schemas';
+import { CardVaultError } from '../../card-vault';
 import { CARDS } from '../support/cards';
 import { auth, cardPayment, makeApi } from './helpers';
 import type { TestApi } from './helpers';
@@ -189,4 +190,22 @@ describe('unprintable characters', () => {
       'invalid_request',
     );
   });
+});
+
+describe('the card vault', () => {
+  for (const code of ['VAULT_FULL', 'VAULT_UNAVAILABLE', 'VAULT_UNAUTHORIZED'] as const) {
+    it(`answers 503 card_vault_unavailable when it fails ${code}, for a card and for an OTP, starting nothing`, async () => {
+      const api = makeApi();
+      api.vault.put = () => Promise.reject(new CardVaultError(code, `card vault failed: ${code}`));
+      const created = await request(api.app).post('/v1/payments').set(auth).send(cardPayment('vault-1'));
+      expect(created.status).toBe(503);
+      expect(created.headers['retry-after']).toBe('1');
+      expect(created.body.error).toMatchObject({ type: 'service_unavailable_error', code: 'card_vault_unavailable' });
+      expect(api.engine.calls).toHaveLength(0);
+      const otp = await request(api.app).post('/v1/payments/vault-1/otp').set(auth).send({ otp: '123456' });
+      expect(otp.status).toBe(503);
+      expect(otp.body.error.code).toBe('card_vault_unavailable');
+      expect(JSON.stringify([created.body, otp.body])).not.toMatch(/VAULT_|at .*\.ts/);
+    });
+  }
 });
