@@ -211,7 +211,7 @@ async function settleGivenUpRefund(run: PaymentRun, record: RefundRecord, step: 
   for (;;) {
     const found = await steps.findRefund(request);
     if (found === null) {
-      abandonRefund(run, record);
+      abandonRefund(run, record, 'an operator gave up on the refund, and Plural holds no refund under its reference');
       return true;
     }
     if ('refundOrderId' in found) {
@@ -247,13 +247,14 @@ function takenByPlural(run: PaymentRun, record: RefundRecord, refund: RefundSnap
 }
 
 /** Records a parked refund an operator gave up on, which Plural does not hold (or, before the lookup, unasked). */
-function abandonRefund(run: PaymentRun, record: RefundRecord): void {
+function abandonRefund(
+  run: PaymentRun,
+  record: RefundRecord,
+  message = 'an operator gave up on the refund while Plural could not be reached',
+): void {
   const { payment } = run;
   record.status = 'FAILED';
-  record.failure = {
-    code: 'REFUND_ABANDONED',
-    message: 'an operator gave up on the refund while Plural could not be reached',
-  };
+  record.failure = { code: 'REFUND_ABANDONED', message };
   payment.note(`refund ${record.merchantRefundReference} abandoned by an operator while parked`);
   payment.metrics.refund(REFUND_REASON.MERCHANT, REFUND_OUTCOME.FAILED);
   payment.announceRefund(record);
