@@ -72,14 +72,29 @@ function v2Form(body: CreatePaymentRequest, key: string): unknown {
   };
 }
 
-/** JSON with object keys sorted at every level and `undefined` members dropped, so equal requests hash equally. */
-export function canonicalJson(value: unknown): string {
+/** Deepest nesting `canonicalJson` takes: far beyond any request the API accepts (its schemas nest four levels). */
+export const MAX_CANONICAL_DEPTH = 64;
+
+/** A value nested deeper than {@link MAX_CANONICAL_DEPTH}: no request the API takes, refused before hashing. */
+export class NestedTooDeepError extends Error {
+  override readonly name = 'NestedTooDeepError';
+  constructor() {
+    super(`the request body is nested more than ${MAX_CANONICAL_DEPTH} levels deep`);
+  }
+}
+
+/**
+ * JSON with object keys sorted at every level and `undefined` members dropped, so equal requests hash equally.
+ * @throws {NestedTooDeepError} past {@link MAX_CANONICAL_DEPTH} levels (instead of exhausting the stack).
+ */
+export function canonicalJson(value: unknown, depth = 0): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (depth >= MAX_CANONICAL_DEPTH) throw new NestedTooDeepError();
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
 }
 
 const hmacHex = (key: string, text: string): string => createHmac('sha256', key).update(text).digest('hex');

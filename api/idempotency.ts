@@ -25,7 +25,7 @@ import type {
   StoredResponse,
 } from '../workflows/idempotency-definitions';
 import { ApiError, badRequest, conflict, ERROR_TYPE, unavailable } from './errors';
-import { canonicalJson } from './fingerprint';
+import { canonicalJson, NestedTooDeepError } from './fingerprint';
 import { DEFAULT_MERCHANT_ID } from '../workflows/definitions';
 
 /** The request header, and the response headers the feature adds. */
@@ -157,15 +157,22 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
       throw unavailable(IDEMPOTENCY_ERROR_CODE.UNAVAILABLE, 'Idempotency-Key is not available on this API instance');
     }
     const route = (req.route as { path?: unknown } | undefined)?.path;
-    const fingerprint = idempotencyFingerprint(
-      {
-        method: req.method,
-        route: `${req.baseUrl}${typeof route === 'string' ? route : req.path}`,
-        params: { ...req.params } as Record<string, string>,
-        body: req.body as unknown,
-      },
-      fingerprintKey,
-    );
+    let fingerprint: string;
+    try {
+      fingerprint = idempotencyFingerprint(
+        {
+          method: req.method,
+          route: `${req.baseUrl}${typeof route === 'string' ? route : req.path}`,
+          params: { ...req.params } as Record<string, string>,
+          body: req.body as unknown,
+        },
+        fingerprintKey,
+      );
+    } catch (err) {
+      // No request the API takes nests this deep: refused as the route would refuse it, nothing claimed.
+      if (err instanceof NestedTooDeepError) throw badRequest('invalid_request', err.message);
+      throw err;
+    }
     const workflowId = idempotencyWorkflowId(merchantIdOf(res), keyDigest(key));
     const claimId = randomUUID();
     const found = await store.claim(workflowId, merchantIdOf(res), { claimId, fingerprint, leaseMs });

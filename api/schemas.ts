@@ -475,14 +475,25 @@ export function errorCodeOf(error: z.ZodError): string | undefined {
   return typeof params?.code === 'string' ? params.code : undefined;
 }
 
-/** Turn zod issues into `{path, message}` pairs. Zod 4 messages name rules, not values; keys are sanitized. */
+/**
+ * Whether a key the caller chose may be named in an error: a plain field name, not something that could be a card
+ * number or another secret the caller put where a key goes (a `merchant_metadata` key, an unknown field).
+ */
+const nameable = (key: string): boolean => /^[A-Za-z0-9_]{1,40}$/.test(key) && !/\d{6}/.test(key);
+
+/**
+ * Turn zod issues into `{path, message}` pairs. Zod 4 messages name rules, not values; keys the caller chose are named
+ * only when they are plain field names (a record's key in a path becomes `#`, as an array index is shown).
+ */
 export function issuesOf(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
+    // `#3` is already a key named by its position (the metadata rules do so).
+    const path = issue.path
+      .map((k) => (typeof k === 'string' && !nameable(k) && !/^#\d+$/.test(k) ? '#' : String(k)))
+      .join('.');
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') {
-      const safe = issue.keys.every((k) => /^[A-Za-z0-9_]{1,40}$/.test(k) && !/\d{6}/.test(k));
-      message = safe ? `unknown field(s): ${issue.keys.join(', ')}` : 'unknown field(s)';
+      message = issue.keys.every(nameable) ? `unknown field(s): ${issue.keys.join(', ')}` : 'unknown field(s)';
     }
     return { path: path === '' ? '(body)' : path, message };
   });

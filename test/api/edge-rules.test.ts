@@ -209,3 +209,24 @@ describe('the card vault', () => {
     });
   }
 });
+
+describe('keys the caller chooses', () => {
+  it('never names a card-number-like metadata key in an error, however the value is wrong', async () => {
+    const api = makeApi();
+    for (const [path, body] of [
+      ['/v1/payments', cardPayment('meta-key', { merchant_metadata: { [CARDS.nativeOtp]: 1 } })],
+      ['/v1/customers', { merchant_customer_reference: 'c-1', merchant_metadata: { [CARDS.nativeOtp]: 1 } }],
+    ] as const) {
+      const res = await request(api.app).post(path).set(auth).send(body);
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).not.toContain(CARDS.nativeOtp);
+      expect(JSON.stringify(res.body)).not.toMatch(/\d{6}/);
+    }
+    // A plain key is still named, so the merchant knows which one to fix.
+    const named = await request(api.app)
+      .post('/v1/payments')
+      .set(auth)
+      .send(cardPayment('meta-key-2', { merchant_metadata: { order_note: 1 } }));
+    expect(named.body.error.issues).toEqual([{ path: 'merchant_metadata.order_note', message: expect.any(String) }]);
+  });
+});

@@ -322,6 +322,20 @@ describe('Idempotency-Key over HTTP', () => {
     expect(api.engine.calls).toEqual([]);
   });
 
+  it('answers 400 to a body nested thousands of levels deep with a key, as without one, claiming nothing', async () => {
+    const api = keyedApi();
+    const deep = `{"a":${'['.repeat(5_000)}${']'.repeat(5_000)}}`;
+    for (const key of [KEY, null]) {
+      const r = request(api.app).post('/v1/payments').set(auth).set('Content-Type', 'application/json');
+      const res = await (key !== null ? r.set('Idempotency-Key', key) : r).send(deep);
+      expect(res.status).toBe(400);
+      expect(res.body.error.type).toBe('invalid_request_error');
+    }
+    expect(api.store.calls).toEqual([]);
+    expect(api.engine.calls).toEqual([]);
+    expect(api.logs.join('\n')).not.toContain('unhandled error');
+  });
+
   it('gives another API instance over the same store the same answer', async () => {
     const store = new FakeIdempotencyStore();
     const one = keyedApi({}, store);
