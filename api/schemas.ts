@@ -419,9 +419,15 @@ const queryRule = <T>(check: (value: string) => T | undefined, code: string, mes
 
 /** An instant: ISO 8601 with a time zone, at most millisecond precision (finer would be silently truncated). */
 const instantParam = queryRule(
-  (v) => (ISO_DATE_TIME.safeParse(v).success && !/\.\d{4,}/.test(v) ? new Date(v) : undefined),
+  (v) => {
+    if (!ISO_DATE_TIME.safeParse(v).success || /\.\d{4,}/.test(v)) return undefined;
+    const at = new Date(v);
+    // An offset can carry year 0000 or 9999 outside four-digit years in UTC, which Temporal's query cannot take.
+    const year = at.getUTCFullYear();
+    return year >= 1 && year <= 9999 ? at : undefined;
+  },
   LIST_ERROR_CODE.INVALID_DATE,
-  'must be an ISO 8601 date-time with a time zone and at most millisecond precision, e.g. 2026-01-31T18:30:00Z',
+  'must be an ISO 8601 date-time with a time zone and at most millisecond precision, in years 0001-9999 (UTC), e.g. 2026-01-31T18:30:00Z',
 );
 
 /**

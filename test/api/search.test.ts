@@ -186,6 +186,9 @@ describe('GET /v1/payments', () => {
     ['?created_to=2026-02-30T10:00:00Z', 'invalid_date'],
     ['?created_to=2026-03-01T10:00:00.123456Z', 'invalid_date'],
     ['?created_to=yesterday', 'invalid_date'],
+    // Year 0000 or 9999 shifted out of 0001-9999 by its offset: Temporal's query takes no such year.
+    ['?created_from=0000-01-01T00:00:00%2B01:00', 'invalid_date'],
+    ['?created_to=9999-12-31T23:00:00-14:00', 'invalid_date'],
     ['?created_from=1772359200000', 'invalid_date'],
     ['?created_from=2026-03-02T00:00:00Z&created_to=2026-03-01T00:00:00Z', 'invalid_date_range'],
     ['?created_from=2026-03-01T00:00:00Z&created_to=2026-03-01T05:30:00%2B05:30', 'invalid_date_range'],
