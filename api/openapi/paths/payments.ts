@@ -88,7 +88,8 @@ export const paymentPaths = {
         '200': { description: 'A page of payments.', content: json(ref('PaymentList')) },
         '400': errorResponse(
           'A filter the search cannot take, named in `error.code`: `invalid_status`, `invalid_date` (not ISO ' +
-            '8601 with a time zone, or outside years 0001-9999 in UTC), `invalid_date_range` (`created_from` not before `created_to`), ' +
+            '8601 with a time zone, or outside years 0001-9999 in UTC), `invalid_date_range` (`created_from` not ' +
+            'before `created_to`), ' +
             '`invalid_reference_prefix`, `invalid_limit` (not 1-100), `invalid_cursor` (not a `next_cursor` ' +
             'issued for these filters), `unknown_parameter`, `repeated_parameter`.',
         ),
