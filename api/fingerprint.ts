@@ -123,3 +123,12 @@ export function fingerprintMatches(body: CreatePaymentRequest, key: string, stor
   if (computed === undefined || computed.length !== stored.length) return false;
   return timingSafeEqual(Buffer.from(computed), Buffer.from(stored));
 }
+
+/**
+ * The keyed hash of an OTP submitted for one payment (`otp1:` + 32 hex), which the submission carries so the
+ * workflow can tell the same OTP sent again: keyed with the API's fingerprint key and the payment's workflow id, so
+ * history holds nothing an OTP could be looked up by.
+ */
+export function otpDigestOf(key: string, workflowId: string, otp: string): string {
+  return `otp1:${hmacHex(key, `otp\u0000${workflowId}\u0000${otp}`).slice(0, 32)}`;
+}

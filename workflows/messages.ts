@@ -67,8 +67,20 @@ export interface UnconfirmedEvent {
   aboutRefund: boolean;
 }
 
+/** An OTP submission waiting to be sent, or being sent; `joined`: the Updates of the same OTP sent again meanwhile. */
+export interface OtpSubmission {
+  id: string;
+  otpHandle: string;
+  otpDigest?: string;
+  joined: string[];
+}
+
 export class Inbox {
-  readonly otps: { id: string; otpHandle: string }[] = [];
+  readonly otps: OtpSubmission[] = [];
+  /** The submission being sent to Plural now. */
+  otpInFlight: OtpSubmission | undefined;
+  /** The digest of the OTP Plural last refused as incorrect (cleared by a resend, which brings a new OTP). */
+  incorrectOtpDigest: string | undefined;
   readonly resends: { id: string }[] = [];
   readonly captures: (CaptureRequest & { id: string })[] = [];
   /** Merchant refunds accepted (their records PENDING, their amounts held back), waiting to be sent to Plural. */
@@ -102,6 +114,17 @@ export class Inbox {
 
   answerAll(ids: readonly string[], value: unknown): void {
     for (const id of ids) this.answers.set(id, value);
+  }
+
+  /** The submission of the OTP with this digest, queued or in flight. */
+  otpWith(digest: string): OtpSubmission | undefined {
+    if (this.otpInFlight?.otpDigest === digest) return this.otpInFlight;
+    return this.otps.find((o) => o.otpDigest === digest);
+  }
+
+  /** Answers a submission and every Update that joined it. */
+  answerOtp(sub: OtpSubmission, value: unknown): void {
+    this.answerAll([sub.id, ...sub.joined], value);
   }
 
   /** Waits for the main body's answer to the Update `id`. */
@@ -153,7 +176,30 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
     submitOtpUpdate,
     async (request): Promise<SubmitOtpAnswer> => {
       const id = updateId();
-      inbox.otps.push({ id, otpHandle: request.otpHandle });
+      const digest = request.otpDigest;
+      if (digest !== undefined) {
+        // The same OTP again (a client retrying a request whose answer it did not wait for): it joins the submission
+        // already queued or in flight, or, refused already, is answered so; Plural never sees it twice.
+        const same = inbox.otpWith(digest);
+        if (same) {
+          same.joined.push(id);
+          return inbox.answerOf<SubmitOtpAnswer>(id);
+        }
+        if (digest === inbox.incorrectOtpDigest) {
+          return {
+            outcome: 'INCORRECT',
+            attemptsLeft: payment.s.otp?.attemptsLeft ?? 0,
+            message: 'Plural already refused this OTP; it was not sent again (no attempt used)',
+            state: payment.snapshot(),
+          };
+        }
+      }
+      inbox.otps.push({
+        id,
+        otpHandle: request.otpHandle,
+        ...(digest !== undefined ? { otpDigest: digest } : {}),
+        joined: [],
+      });
       return inbox.answerOf<SubmitOtpAnswer>(id);
     },
     { validator: (_request) => validateSubmitOtp(stateOf(payment)) },

@@ -6,10 +6,11 @@
  */
 import { Router } from 'express';
 import type { Response } from 'express';
-import { PAYMENT_STATUS } from '../../workflows/definitions';
+import { NEXT_ACTION, PAYMENT_STATUS, paymentWorkflowId } from '../../workflows/definitions';
 import type { PaymentState, RefundRecord, RefundRequest, SubmitOtpAnswer } from '../../workflows/definitions';
 import type { Answer, PaymentRecord } from '../engine';
-import { conflict, tooManyRequests } from '../errors';
+import { ApiError, conflict, ERROR_TYPE, tooManyRequests } from '../errors';
+import { otpDigestOf } from '../fingerprint';
 import { jsonBody, methodNotAllowed, parse, referenceOf, retryAfterSeconds } from '../http';
 import { paymentResource, refundResource } from '../resource';
 import { CancelSchema, CaptureSchema, EmptySchema, OtpSchema, RefundSchema } from '../schemas';
@@ -41,20 +42,34 @@ export function actionRoutes(ctx: RouteContext): Router {
     .post(...ctx.merchant, async (req, res) => {
       const ref = referenceOf(req);
       const { otp } = parse(OtpSchema, jsonBody(req, true), 'OTP request');
-      // The OTP goes to the vault; only its handle enters the Update (and so workflow history).
+      // The OTP goes to the vault; only its handle and a keyed hash of it (so the same OTP sent again joins the first
+      // submission instead of spending another attempt) enter the Update, and so workflow history.
       const otpHandle = await ctx.vault.put({ otp }, ctx.options.otpTtlMs ?? OTP_TTL_MS);
+      const otpDigest = otpDigestOf(ctx.options.fingerprintKey, paymentWorkflowId(ref, ctx.merchantOf(res)), otp);
       let result: Answer<SubmitOtpAnswer>;
       try {
-        result = await ctx.engineOf(res).submitOtp(ref, { otpHandle }, timings.actionWaitMs);
+        result = await ctx.engineOf(res).submitOtp(ref, { otpHandle, otpDigest }, timings.actionWaitMs);
       } catch (err) {
         await destroyAll(ctx, [otpHandle]);
         throw err;
       }
       const a = await pending(res, ref, result);
       if (!a) return;
+      // Answered: the OTP was used (its activity destroyed it), joined another submission, or was not needed; drop it
+      // now rather than at its TTL.
+      await destroyAll(ctx, [otpHandle]);
       if (a.outcome === 'IGNORED') {
-        // The payment moved on before the OTP was used: drop it now rather than at its TTL.
-        await destroyAll(ctx, [otpHandle]);
+        // Still waiting for an OTP: Plural could not be reached, and the OTP was not used. Send it again.
+        if (a.state.nextActions.includes(NEXT_ACTION.SUBMIT_OTP)) {
+          throw new ApiError(
+            503,
+            ERROR_TYPE.UNAVAILABLE,
+            'gateway_unavailable',
+            `Plural could not be reached to check the OTP; nothing was used, send it again (${a.message ?? 'gateway error'})`,
+            {},
+            { 'Retry-After': '1' },
+          );
+        }
         throw notAwaitingOtp(ref, a.state, a.message);
       }
       answer(res, 200, a.state);

@@ -529,6 +529,47 @@ describe('POST /v1/payments/{ref}/otp', () => {
     expect(res.body.error.code).toBe('payment_not_awaiting_otp');
   });
 
+  it('sends a keyed digest of the OTP, the same for the same OTP of the same payment only, so a repeat joins the first', async () => {
+    const api = makeApi();
+    await created(api, 'otp-d1');
+    await created(api, 'otp-d2');
+    for (const [ref, otp] of [
+      ['otp-d1', '000000'],
+      ['otp-d1', '000000'],
+      ['otp-d1', '111111'],
+      ['otp-d2', '000000'],
+    ] as const) {
+      await request(api.app).post(`/v1/payments/${ref}/otp`).set(auth).send({ otp });
+    }
+    const digests = api.engine.calls
+      .filter((c) => c.method === 'submitOtp')
+      .map((c) => (c.args[1] as { otpDigest: string }).otpDigest);
+    expect(digests[0]).toBe(digests[1]);
+    expect(new Set(digests).size).toBe(3);
+    for (const d of digests) expect(d).not.toMatch(/000000|111111/);
+  });
+
+  it('answers 503 gateway_unavailable when Plural could not be reached and the payment still awaits the OTP', async () => {
+    const api = makeApi();
+    const waiting = (await created(api, 'otp-g1')).body as { status: string };
+    expect(waiting.status).toBe('AWAITING_OTP');
+    const state = structuredClone(api.engine.payments.get('otp-g1')!.state);
+    api.engine.submitOtp = () =>
+      Promise.resolve({
+        answered: true,
+        answer: { outcome: 'IGNORED', attemptsLeft: 3, message: 'Plural returned HTTP 503', state },
+      });
+    const put = vi.spyOn(api.vault, 'put');
+    const res = await request(api.app).post('/v1/payments/otp-g1/otp').set(auth).send({ otp: CORRECT_OTP });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.body.error.code).toBe('gateway_unavailable');
+    expect(res.text).not.toContain(CORRECT_OTP);
+    // The OTP was not used: its hand-off is dropped now, not at its TTL.
+    const handle = (await put.mock.results[0]!.value) as string;
+    expect(api.vault.secrets.has(handle)).toBe(false);
+  });
+
   it('answers 404 for an unknown payment', async () => {
     const api = makeApi();
     const res = await request(api.app).post('/v1/payments/ghost/otp').set(auth).send({ otp: CORRECT_OTP });
@@ -553,7 +594,7 @@ describe('POST /v1/payments/{ref}/otp', () => {
     expect(put).toHaveBeenCalledWith({ otp: CORRECT_OTP }, 10 * 60_000);
     const handle = await put.mock.results[0]!.value;
     const sent = api.engine.calls.filter((c) => c.method === 'submitOtp').map((c) => c.args[1]);
-    expect(sent).toEqual([{ otpHandle: handle }]);
+    expect(sent).toEqual([{ otpHandle: handle, otpDigest: expect.stringMatching(/^otp1:[0-9a-f]{32}$/) }]);
     expect(JSON.stringify(api.engine.calls)).not.toContain(CORRECT_OTP);
     expect(api.vault.destroyed).toContain(handle);
     expect(api.vault.secrets.has(handle as string)).toBe(false);

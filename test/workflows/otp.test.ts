@@ -1,5 +1,6 @@
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities';
 import { resendOtpUpdate, submitOtpUpdate } from '../../workflows/definitions';
 import { CARDS } from '../support/cards';
 import {
@@ -21,7 +22,7 @@ import {
   submitOtp,
   WRONG_OTPS,
 } from './harness';
-import type { Fixture } from './harness';
+import type { Fixture, PaymentHandle } from './harness';
 
 const RESEND_AFTER_S = 2;
 let fx: Fixture;
@@ -117,6 +118,67 @@ describe('native OTP', () => {
       await submitOtp(fx, handle, 'ok', CORRECT_OTP);
       await waitForStatus(handle, 'AUTHORIZED');
     });
+  });
+});
+
+describe('the same OTP sent again (a client retrying a request it did not wait for)', () => {
+  /** Submits `otp` as the API does, with its keyed digest. */
+  async function submitWithDigest(handle: PaymentHandle, updateId: string, otp: string, otpDigest: string) {
+    const otpHandle = await fx.vault.put({ otp }, OTP_TTL_MS);
+    return handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle, otpDigest }], updateId });
+  }
+  /** The real activities, with the OTP submissions that reach Plural counted. */
+  function countingSubmissions() {
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    const counter = { sent: 0 };
+    const overrides = {
+      submitOtp: (input: Parameters<typeof real.submitOtp>[0]) => {
+        counter.sent += 1;
+        return real.submitOtp(input);
+      },
+    };
+    return { counter, overrides };
+  }
+
+  it('joins the submission in flight, and a refused OTP is not sent again until a resend: one attempt used', async () => {
+    const { counter, overrides } = countingSubmissions();
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      fx.sandbox.setFaults({ latencyMs: 400, paths: ['/otp/submit'] });
+      let both;
+      try {
+        both = await Promise.all([
+          submitWithDigest(handle, 'first', WRONG_OTP, 'otp1:wrong'),
+          new Promise((r) => setTimeout(r, 100)).then(() => submitWithDigest(handle, 'again', WRONG_OTP, 'otp1:wrong')),
+        ]);
+      } finally {
+        fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
+      }
+      for (const a of both) expect(a).toMatchObject({ outcome: 'INCORRECT', attemptsLeft: 2 });
+      expect(counter.sent).toBe(1);
+      // The same wrong OTP a third time: answered without Plural, no attempt used.
+      const third = await submitWithDigest(handle, 'third', WRONG_OTP, 'otp1:wrong');
+      expect(third).toMatchObject({ outcome: 'INCORRECT', attemptsLeft: 2 });
+      expect(third.message).toContain('already refused');
+      expect(counter.sent).toBe(1);
+      // Another OTP goes to Plural as usual.
+      const right = await submitWithDigest(handle, 'right', CORRECT_OTP, 'otp1:right');
+      expect(right.outcome).toBe('ACCEPTED');
+      expect(counter.sent).toBe(2);
+    }, overrides);
+  });
+
+  it('sends a refused OTP again after a resend, which brings a new one', async () => {
+    const { counter, overrides } = countingSubmissions();
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      expect((await submitWithDigest(handle, 'w', WRONG_OTP, 'otp1:w')).outcome).toBe('INCORRECT');
+      await new Promise((r) => setTimeout(r, RESEND_AFTER_S * 1000 + 200));
+      expect((await handle.executeUpdate(resendOtpUpdate, { args: [] })).outcome).toBe('SENT');
+      const again = await submitWithDigest(handle, 'w2', WRONG_OTP, 'otp1:w');
+      expect(again).toMatchObject({ outcome: 'INCORRECT', attemptsLeft: 1 });
+      expect(counter.sent).toBe(2);
+    }, overrides);
   });
 });
 

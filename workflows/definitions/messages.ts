@@ -47,6 +47,12 @@ export interface OpenPaymentAnswer {
  */
 export interface SubmitOtpRequest {
   otpHandle: string;
+  /**
+   * A keyed hash of the OTP, per payment (the API's; never the OTP). The same OTP again while it is queued or being
+   * sent joins that submission and gets its answer, and the OTP Plural last refused is answered INCORRECT without
+   * being sent again (until a resend): a client retrying a request that timed out never spends a second attempt.
+   */
+  otpDigest?: string;
 }
 export interface SubmitOtpAnswer {
   /** ACCEPTED, INCORRECT (attempts left), FAILED (Plural ended it, or the OTP never reached Plural), IGNORED. */

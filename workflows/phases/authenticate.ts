@@ -46,12 +46,19 @@ export async function authenticate(run: PaymentRun): Promise<void> {
     if (await steps.confirmEvents()) continue;
     const sub = inbox.otps.shift();
     if (sub) {
-      inbox.answer(sub.id, await submitOtp(run, sub.otpHandle));
+      inbox.otpInFlight = sub;
+      const answer = await submitOtp(run, sub.otpHandle);
+      inbox.otpInFlight = undefined;
+      if (answer.outcome === 'INCORRECT' && sub.otpDigest !== undefined) inbox.incorrectOtpDigest = sub.otpDigest;
+      inbox.answerOtp(sub, answer);
       continue;
     }
     const resend = inbox.resends.shift();
     if (resend) {
-      inbox.answer(resend.id, await resendOtp(run));
+      const answer = await resendOtp(run);
+      // A new OTP is on its way: the one refused before is no longer known to be wrong.
+      if (answer.outcome === 'SENT') inbox.incorrectOtpDigest = undefined;
+      inbox.answer(resend.id, answer);
       continue;
     }
     const t = nowMs();

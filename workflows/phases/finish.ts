@@ -10,7 +10,7 @@ export function answerPending(run: PaymentRun): void {
   const message = `payment is ${payment.status}`;
   rejectCaptures(run);
   for (const otp of inbox.otps.splice(0)) {
-    inbox.answer(otp.id, {
+    inbox.answerOtp(otp, {
       outcome: 'IGNORED',
       attemptsLeft: payment.s.otp?.attemptsLeft ?? 0,
       message,
