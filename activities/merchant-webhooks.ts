@@ -5,7 +5,7 @@
  * workflow's retry policy backs off for up to a day); an endpoint missing from the configuration is not retryable.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { merchantEventBody, merchantEventId } from '../merchant-webhooks';
+import { deliveryEventId, merchantEventBody } from '../merchant-webhooks';
 import type { MerchantDelivery } from '../workflows/definitions';
 import type { ActivityContext, MerchantWebhookDeps } from './context';
 
@@ -23,7 +23,7 @@ export function createMerchantWebhookActivities(ctx: ActivityContext, deps: Merc
   return {
     /** Delivers one event to one endpoint; resolves with the endpoint's status code once it answered 2xx. */
     async deliverMerchantEvent(delivery: MerchantDelivery): Promise<{ webhookId: string; status: number }> {
-      const { merchantId, endpointId, workflowId, event } = delivery;
+      const { merchantId, endpointId, event } = delivery;
       const endpoint = deps?.directory.merchantWebhookEndpoint(merchantId, endpointId);
       if (!deps || !endpoint) {
         throw ApplicationFailure.create({
@@ -32,8 +32,8 @@ export function createMerchantWebhookActivities(ctx: ActivityContext, deps: Merc
           nonRetryable: true,
         });
       }
-      const webhookId = merchantEventId(workflowId, event.sequence);
-      const body = JSON.stringify(merchantEventBody(merchantId, workflowId, event));
+      const webhookId = deliveryEventId(delivery);
+      const body = JSON.stringify(merchantEventBody(merchantId, webhookId, event));
       const { signal, attempt } = ctx.call();
       const result = await deps.sender.send(endpoint, webhookId, body, signal);
       const fields = { endpointId, webhookId, type: event.type, sequence: event.sequence };

@@ -5,7 +5,7 @@
  */
 export { staticWebhookDirectory } from './endpoints';
 export type { MerchantWebhookDirectory, MerchantWebhookEndpoint } from './endpoints';
-export { merchantEventBody, merchantEventId } from './events';
+export { deliveryEventId, merchantEventBody, merchantEventId } from './events';
 export type { MerchantEventBody } from './events';
 export { newWebhookSecret, signWebhook, verifyWebhook, WEBHOOK_SECRET_PATTERN } from './signing';
 export type { StandardWebhookHeaders, VerifyResult } from './signing';

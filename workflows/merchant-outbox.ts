@@ -152,6 +152,7 @@ export class MerchantOutbox {
           endpointId: queue.endpointId,
           workflowId: this.workflowId,
           event,
+          idVersion: 2,
         });
         this.payment.metrics.merchantWebhook(MERCHANT_WEBHOOK_OUTCOME.DELIVERED);
       } catch (err) {

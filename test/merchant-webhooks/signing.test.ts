@@ -6,6 +6,7 @@ import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import {
+  deliveryEventId,
   merchantEventBody,
   merchantEventId,
   newWebhookSecret,
@@ -94,6 +95,16 @@ describe('merchantEventId', () => {
   it('does not echo the order reference', () => {
     expect(merchantEventId('payment:secret-looking-ref', 1)).not.toContain('secret-looking-ref');
   });
+
+  it('tells apart two payments under one workflow id (a reference used again) by their creation times', () => {
+    const first = merchantEventId('payment:ord-1', 1, '2026-10-01T10:00:00.000Z');
+    expect(merchantEventId('payment:ord-1', 1, '2026-10-01T10:00:00.000Z')).toBe(first);
+    expect(merchantEventId('payment:ord-1', 1, '2026-12-05T10:00:00.000Z')).not.toBe(first);
+    // A delivery scheduled before the creation time was part of the id keeps the id it had.
+    const event = { sequence: 1, payment: { createdAt: '2026-10-01T10:00:00.000Z' } } as MerchantEvent;
+    expect(deliveryEventId({ workflowId: 'payment:ord-1', event })).toBe(merchantEventId('payment:ord-1', 1));
+    expect(deliveryEventId({ workflowId: 'payment:ord-1', event, idVersion: 2 })).toBe(first);
+  });
 });
 
 describe('merchantEventBody', () => {
@@ -126,8 +137,8 @@ describe('merchantEventBody', () => {
   };
 
   it("holds the event's id, type, time and sequence, and the payment's public fields in minor units", () => {
-    expect(merchantEventBody('default', 'payment:ord-1', event)).toEqual({
-      id: merchantEventId('payment:ord-1', 4),
+    expect(merchantEventBody('default', 'evt_given', event)).toEqual({
+      id: 'evt_given',
       type: 'refund.processed',
       timestamp: '2026-12-05T10:00:00.000Z',
       sequence: 4,

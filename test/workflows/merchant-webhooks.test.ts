@@ -103,10 +103,11 @@ describe('merchant webhooks from the payment workflow', () => {
           'refund.processed',
         ]);
         expect(got.map((d) => d.body.sequence)).toEqual([1, 2, 3, 4]);
-        // The id is the header, the body's id, and derived from the workflow id and sequence: stable across retries.
+        // The id is the header, the body's id, and derived from the workflow id, the payment's creation time and the
+        // sequence: stable across retries, and another payment's under the same workflow id.
         for (const d of got) {
           expect(d.webhookId).toBe(d.body.id);
-          expect(d.webhookId).toBe(merchantEventId(handle.workflowId, d.body.sequence));
+          expect(d.webhookId).toBe(merchantEventId(handle.workflowId, d.body.sequence, result.createdAt));
         }
         expect(new Set(got.map((d) => d.webhookId)).size).toBe(4);
         expect(got[2]!.body.data).toMatchObject({

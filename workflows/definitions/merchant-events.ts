@@ -67,4 +67,9 @@ export interface MerchantDelivery {
   endpointId: string;
   workflowId: string;
   event: MerchantEvent;
+  /**
+   * 2: the event's id also covers the payment's creation time (`merchantEventId`). Absent in deliveries scheduled
+   * before, whose retries keep the id their first attempt sent.
+   */
+  idVersion?: 2;
 }
