@@ -120,25 +120,31 @@ describe('payment methods, each through to capture', () => {
     });
   });
 
+  /** A card + points pre-auth of 5000, with the customer's consent, taken to AUTHORIZED; its split as first shown. */
+  async function authorizedCardAndPoints() {
+    const wf = await startPayment(
+      fx,
+      input({
+        kind: 'card_points',
+        cardHandle: await putCard(fx.vault, CARDS.nativeOtp),
+        last4: '1112',
+        registeredMobileNumber: '9876543210',
+        customerConsent: true,
+      }),
+    );
+    const { split } = await waitForStatus(wf, 'AWAITING_OTP');
+    await submitOtp(fx, wf, 'o', CORRECT_OTP);
+    await waitForStatus(wf, 'AUTHORIZED');
+    return { wf, split };
+  }
+
   it('splits card + points exactly as the balance check allows, with consent', async () => {
     await fx.withWorker(async () => {
-      const wf = await startPayment(
-        fx,
-        input({
-          kind: 'card_points',
-          cardHandle: await putCard(fx.vault, CARDS.nativeOtp),
-          last4: '1112',
-          registeredMobileNumber: '9876543210',
-          customerConsent: true,
-        }),
-      );
-      const waiting = await waitForStatus(wf, 'AWAITING_OTP');
-      expect(waiting.split).toEqual({
+      const { wf, split } = await authorizedCardAndPoints();
+      expect(split).toEqual({
         card: { value: 1500, currency: 'INR' },
         points: { value: 3500, currency: 'INR' },
       });
-      await submitOtp(fx, wf, 'o', CORRECT_OTP);
-      await waitForStatus(wf, 'AUTHORIZED');
       const result = await captureAll(wf);
       expect(result.status).toBe('PROCESSED');
       const order = fx.sandbox.order(result.pluralOrderId!)!;
@@ -151,19 +157,7 @@ describe('payment methods, each through to capture', () => {
 
   it('records what a partial capture of a card + points authorization took, not every processed part', async () => {
     await fx.withWorker(async () => {
-      const wf = await startPayment(
-        fx,
-        input({
-          kind: 'card_points',
-          cardHandle: await putCard(fx.vault, CARDS.nativeOtp),
-          last4: '1112',
-          registeredMobileNumber: '9876543210',
-          customerConsent: true,
-        }),
-      );
-      await waitForStatus(wf, 'AWAITING_OTP');
-      await submitOtp(fx, wf, 'o', CORRECT_OTP);
-      await waitForStatus(wf, 'AUTHORIZED');
+      const { wf } = await authorizedCardAndPoints();
       const answer = await capture(wf, 'partial', { value: 1000, currency: 'INR' });
       expect(answer.outcome).toBe('CAPTURED');
       // Plural lists the capture on the card's payment; the points payment is PROCESSED with no capture of its own.
