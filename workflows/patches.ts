@@ -10,4 +10,11 @@ export const PATCH = {
    * records what Plural holds; before, the refund was marked FAILED (`REFUND_ABANDONED`) unasked.
    */
   REFUND_GIVE_UP_ASKS_PLURAL: 'refund-give-up-asks-plural',
+  /**
+   * Nothing waits forever: a parked capture waits for an operator only until the automatic cancel time (then the
+   * authorization is cancelled), a parked cancel is tried again on the reconciliation backoff until the authorization
+   * expires and answers its requests as soon as it parks, OTPs and resends still queued when authentication ends are
+   * answered then, and a step that failed for missing card data is no longer parked.
+   */
+  NOTHING_WAITS_FOREVER: 'nothing-waits-forever',
 } as const;

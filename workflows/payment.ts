@@ -6,7 +6,7 @@
  * `payment-state.ts` (over the transition table of `state-machine.ts`), the message handlers in `messages.ts`, each
  * phase in `phases/`.
  */
-import { allHandlersFinished, CancellationScope, condition, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, condition, patched, workflowInfo } from '@temporalio/workflow';
 import { DEFAULT_DURATIONS, DEFAULT_LIMITS, DEFAULT_MERCHANT_ID, PAYMENT_STATUS } from './definitions';
 import type { PaymentState, PaymentWorkflowInput } from './definitions';
 import { MerchantOutbox } from './merchant-outbox';
@@ -17,10 +17,11 @@ import { authenticate } from './phases/authenticate';
 import { closePayment } from './phases/closing';
 import { openOrder } from './phases/open-order';
 import { awaitSaleProcessed } from './phases/processing';
-import { answerPending } from './phases/finish';
+import { answerPending, answerStaleOtpRequests } from './phases/finish';
 import { refundWindow } from './phases/refunds';
 import { settle } from './phases/settle';
 import type { PaymentRun } from './run';
+import { PATCH } from './patches';
 import { Steps } from './steps';
 
 export { PATCH } from './patches';
@@ -69,8 +70,13 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       payment.metrics.started(input.method.kind);
       await openOrder(run);
       for (;;) {
-        if (payment.awaiting) await authenticate(run);
-        else if (payment.status === PAYMENT_STATUS.PROCESSING) await awaitSaleProcessed(run);
+        if (payment.awaiting) {
+          await authenticate(run);
+          // OTPs or resends queued behind the one that ended authentication are answered now, not at the payment's
+          // end (days later for an authorization). `patched` only when there are some: its marker costs a write.
+          const stale = !payment.awaiting && (inbox.otps.length > 0 || inbox.resends.length > 0);
+          if (stale && patched(PATCH.NOTHING_WAITS_FOREVER)) answerStaleOtpRequests(run);
+        } else if (payment.status === PAYMENT_STATUS.PROCESSING) await awaitSaleProcessed(run);
         else if (payment.status === PAYMENT_STATUS.AUTHORIZED) await settle(run);
         else if (payment.status === PAYMENT_STATUS.CLOSING) await closePayment(run);
         else break;

@@ -3,12 +3,13 @@
  * the caller, gateway outages retried by Temporal and then parked for an operator, and Get Order reconciliations that
  * never fail the payment.
  */
-import { ActivityFailure, ApplicationFailure, condition, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { OrderSnapshot, PaymentActivities, RefundInput, RefundSnapshot } from '../activities';
 import { isoAt, nowMs } from './clock';
 import { ENGINE_FAILURE_CODE, FAILURE_TYPE, PAYMENT_STATUS } from './definitions';
 import type { ParkedOperation, PaymentDurations, PaymentLimits } from './definitions';
 import type { Inbox } from './messages';
+import { PATCH } from './patches';
 import { RECONCILE_OUTCOME, RECONCILE_TRIGGER } from './metrics';
 import type { ReconcileTrigger } from './metrics';
 import type { Payment } from './payment-state';
@@ -88,8 +89,14 @@ export class Steps {
     p.upsertSearchAttributes();
   }
 
-  /** Parks `operation` until an operator retries it (true) or a cancel, or the payment's end, ends the wait (false). */
-  async parkUntilOperator(operation: ParkedOperation['operation'], f: FailureInfo): Promise<boolean> {
+  /** Whether the last park ended because its deadline came (not an operator's retry or give-up, nor the end). */
+  parkDeadlinePassed = false;
+
+  /**
+   * Parks `operation` until an operator retries it (true) or a cancel, the payment's end or `until` (epoch ms: the
+   * payment's own deadline for the step, see `parkDeadlinePassed`) ends the wait (false).
+   */
+  async parkUntilOperator(operation: ParkedOperation['operation'], f: FailureInfo, until?: number): Promise<boolean> {
     const p = this.payment;
     if (p.s.parked?.operation === operation) {
       // Parked again after an operator's retry: the retry ran and failed again.
@@ -98,8 +105,14 @@ export class Steps {
     } else {
       this.park(operation, f);
     }
+    // Payments that parked before deadlines existed waited for the operator alone, and replay so.
+    const deadline = until !== undefined && patched(PATCH.NOTHING_WAITS_FOREVER) ? until : undefined;
     const retriesBefore = this.inbox.operatorRetries;
-    await condition(() => this.inbox.operatorRetries > retriesBefore || this.inbox.cancel !== undefined || p.ended);
+    const woken = (): boolean =>
+      this.inbox.operatorRetries > retriesBefore || this.inbox.cancel !== undefined || p.ended;
+    this.parkDeadlinePassed = false;
+    if (deadline === undefined) await condition(woken);
+    else if (!(await condition(woken, Math.max(1, deadline - nowMs())))) this.parkDeadlinePassed = true;
     if (this.inbox.operatorRetries > retriesBefore && !p.ended) return true;
     this.unpark();
     return false;
@@ -108,14 +121,16 @@ export class Steps {
   /**
    * Runs one step. Business rejections go to `onRejected` (which returns whether to park); a missing card hand-off
    * fails the payment; a gateway outage that outlasted the retries parks the step until an operator retries it
-   * (`operatorRetry`) or gives up (`cancelRequested`, then the result is undefined). `call` learns whether it runs
-   * again after an operator's retry (a new activity, whose attempt count starts at 1 again).
+   * (`operatorRetry`) or gives up (`cancelRequested`, then the result is undefined), or until `parkUntil()` when it
+   * gives a time (then too: `parkDeadlinePassed`). `call` learns whether it runs again after an operator's retry (a new
+   * activity, whose attempt count starts at 1 again).
    */
   async run<T>(
     operation: ParkedOperation['operation'],
     call: (afterOperatorRetry: boolean) => Promise<T>,
     onRejected: (f: FailureInfo) => 'park' | 'stop',
     onParked?: (f: FailureInfo) => void,
+    parkUntil?: () => number | undefined,
   ): Promise<T | undefined> {
     const p = this.payment;
     for (let afterOperatorRetry = false; ; afterOperatorRetry = true) {
@@ -126,6 +141,9 @@ export class Steps {
       } catch (err) {
         const f = failureInfo(err);
         if (f.type === FAILURE_TYPE.CARD_DATA_UNAVAILABLE) {
+          // A step an operator retried is no longer parked once it failed for good (the status change's one upsert
+          // carries it).
+          if (p.s.parked && patched(PATCH.NOTHING_WAITS_FOREVER)) p.s.parked = undefined;
           p.fail(ENGINE_FAILURE_CODE.CARD_DATA_UNAVAILABLE, f.message, `${operation}: card data unavailable`);
           return undefined;
         }
@@ -138,9 +156,11 @@ export class Steps {
           this.unpark();
           return undefined;
         }
-        // Whoever waits for this step (a merchant's Update) hears now that it is parked, not when an operator acts.
+        // Whoever waits for this step (a merchant's Update) hears now that it is parked, not when an operator acts:
+        // once parked (the wait parks the step before its first await), so the answer shows it.
+        const waited = this.parkUntilOperator(operation, f, parkUntil?.());
         onParked?.(f);
-        if (!(await this.parkUntilOperator(operation, f))) return undefined;
+        if (!(await waited)) return undefined;
       }
     }
   }

@@ -224,6 +224,71 @@ describe('pre-auth capture and cancel', () => {
     });
   });
 
+  describe('a parked step keeps the payment’s deadlines (nothing waits forever for an operator)', () => {
+    const fast = {
+      limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+    };
+
+    it('abandons a capture still parked at the automatic cancel time and cancels the authorization', async () => {
+      await fx.withWorker(async () => {
+        const { handle, state, orderId } = await authorized(CARDS.nativeOtp, fast);
+        fx.sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
+        try {
+          expect((await capture(handle, 'parked')).outcome).toBe('PARKED');
+          // No operator acts: days pass (skipped).
+          const result = await handle.result();
+          expect(result.status).toBe('CANCELLED');
+          expect(result.parked).toBeUndefined();
+          expect(result.lastCapture?.message).toContain('the automatic cancel time came');
+          const cancelled = result.audit.find((e) => e.to === 'CANCELLED');
+          expect(Date.parse(cancelled!.at)).toBeLessThan(Date.parse(state.authorizationExpiresAt!));
+          expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureCount: 0 });
+        } finally {
+          fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+        }
+      });
+    });
+
+    it('tries a parked automatic cancel again on its own, before the authorization expires', async () => {
+      await fx.withWorker(async () => {
+        const { handle, state, orderId } = await authorized(CARDS.nativeOtp, fast);
+        fx.sandbox.setFaults({ errorRate: 1, paths: ['/cancel'] });
+        try {
+          await fx.skip(Date.parse(state.autoCancelAt!) - Date.parse(state.authorizedAt!) + 60_000);
+          await waitForState(handle, (s) => s.parked?.operation === 'cancel', 'the automatic cancel parked');
+        } finally {
+          fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+        }
+        // Plural answers again; no operator acts: the next try comes after the longest reconciliation delay.
+        await fx.skip(6 * 60_000);
+        const result = await handle.result();
+        expect(result.status).toBe('CANCELLED');
+        expect(result.parked).toBeUndefined();
+        const cancelled = result.audit.find((e) => e.to === 'CANCELLED');
+        expect(Date.parse(cancelled!.at)).toBeLessThan(Date.parse(state.authorizationExpiresAt!));
+        expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');
+      });
+    });
+
+    it('answers a merchant cancel that parks at once, and cancels once Plural answers, without an operator', async () => {
+      await fx.withWorker(async () => {
+        const { handle, orderId } = await authorized(CARDS.nativeOtp, fast);
+        fx.sandbox.setFaults({ errorRate: 1, paths: ['/cancel'] });
+        try {
+          const answered = await cancel(handle, 'while-down');
+          expect(answered.status).toBe('AUTHORIZED');
+          expect(answered.parked).toMatchObject({ operation: 'cancel' });
+        } finally {
+          fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+        }
+        await fx.skip(6 * 60_000);
+        const result = await handle.result();
+        expect(result.status).toBe('CANCELLED');
+        expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');
+      });
+    });
+  });
+
   it('cancels the authorization when the operator gives up on a parked capture', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits: { activityMaxAttempts: 1 } });

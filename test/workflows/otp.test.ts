@@ -168,6 +168,27 @@ describe('the same OTP sent again (a client retrying a request it did not wait f
     }, overrides);
   });
 
+  it('answers another OTP queued behind the one Plural accepts, IGNORED, at once rather than at the payment’s end', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      fx.sandbox.setFaults({ latencyMs: 400, paths: ['/otp/submit'] });
+      let answers;
+      try {
+        answers = await Promise.all([
+          submitWithDigest(handle, 'right', CORRECT_OTP, 'otp1:right'),
+          new Promise((r) => setTimeout(r, 100)).then(() =>
+            submitWithDigest(handle, 'queued', WRONG_OTP, 'otp1:queued'),
+          ),
+        ]);
+      } finally {
+        fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
+      }
+      expect(answers[0]).toMatchObject({ outcome: 'ACCEPTED', state: { status: 'AUTHORIZED' } });
+      // Answered while the payment waits for its capture (before: only once it ended, days later).
+      expect(answers[1]).toMatchObject({ outcome: 'IGNORED', state: { status: 'AUTHORIZED' } });
+    });
+  });
+
   it('sends a refused OTP again after a resend, which brings a new one', async () => {
     const { counter, overrides } = countingSubmissions();
     await fx.withWorker(async () => {

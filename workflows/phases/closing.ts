@@ -14,7 +14,7 @@ import { AUTO_CANCEL_REASON, AUTO_REFUND_OUTCOME, AUTO_REFUND_REASON, RECONCILE_
 import type { AutoRefundReason } from '../metrics';
 import { isFinalStage } from '../plural-order';
 import type { PaymentRun } from '../run';
-import { rejectCaptures } from './settle';
+import { cancelRetryAtMs, rejectCaptures } from './settle';
 
 const MIN_REFUND = MIN_REFUND_VALUE;
 
@@ -93,6 +93,8 @@ async function cancelLateAuthorization(run: PaymentRun): Promise<void> {
     'cancel',
     () => steps.acts.cancelOrder({ workflowId, orderId, step: 'late-authorization-cancel' }),
     () => 'park',
+    undefined,
+    () => cancelRetryAtMs(run),
   );
   if (order) payment.applyOrder(order, 'late authorization cancelled');
 }

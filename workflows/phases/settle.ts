@@ -2,11 +2,13 @@
  * Phase 3, settle an authorized pre-auth: capture (full, or Plural's one partial capture) or cancel on the merchant's
  * request, and cancel automatically before the authorization expires.
  */
+import { patched } from '@temporalio/workflow';
 import { isoAt, nowMs } from '../clock';
 import { PAYMENT_STATUS } from '../definitions';
 import type { CaptureAnswer, CaptureRequest, Money, PaymentStatus } from '../definitions';
 import { AUTO_CANCEL_REASON, CAPTURE_KIND, CAPTURE_OUTCOME, RECONCILE_TRIGGER } from '../metrics';
 import type { PaymentRun } from '../run';
+import { PATCH } from '../patches';
 import type { FailureInfo } from '../steps';
 
 /** AUTHORIZED pre-auth: wait for capture or cancel; cancel automatically before the authorization expires. */
@@ -32,8 +34,22 @@ export async function settle(run: PaymentRun): Promise<void> {
     }
     const cancel = inbox.takeCancel();
     if (cancel) {
-      await cancelAuthorization(run, 'cancel', `cancelled: ${cancel.reason ?? 'merchant request'}`);
-      inbox.answerAll(cancel.ids, { state: payment.snapshot() });
+      let answered = false;
+      const answerCancel = (): void => {
+        if (answered) return;
+        answered = true;
+        inbox.answerAll(cancel.ids, { state: payment.snapshot() });
+      };
+      // Its requests hear the parked cancel at once (before: once an operator acted). `patched` only on this rare
+      // path: its marker costs every payment that records it a search-attribute write.
+      await cancelAuthorization(run, 'cancel', `cancelled: ${cancel.reason ?? 'merchant request'}`, () => {
+        if (patched(PATCH.NOTHING_WAITS_FOREVER)) answerCancel();
+      });
+      answerCancel();
+      // Parked past its retry time with the authorization still open: the cancel is asked for again.
+      if (payment.status === PAYMENT_STATUS.AUTHORIZED && steps.parkDeadlinePassed) {
+        inbox.requestCancel(cancel.reason, cancel.source);
+      }
       continue;
     }
     const autoCancelAt = Date.parse(payment.s.autoCancelAt ?? isoAt(nowMs()));
@@ -101,6 +117,7 @@ async function attemptCapture(
       return 'stop';
     },
     onParked,
+    () => autoCancelAtMs(run),
   );
   if (order) {
     payment.applyOrder(order, 'captured');
@@ -111,7 +128,12 @@ async function attemptCapture(
           : captureAnswer(run, 'REJECTED', `Plural's order is ${order.status} after the capture`),
     };
   }
-  if (!rejected) return { answer: captureAnswer(run, 'REJECTED', 'capture abandoned while parked') };
+  if (!rejected) {
+    const why = steps.parkDeadlinePassed
+      ? 'capture abandoned while parked: the automatic cancel time came'
+      : 'capture abandoned while parked';
+    return { answer: captureAnswer(run, 'REJECTED', why) };
+  }
   // Plural said no: a declined capture fails the order there; anything else leaves it AUTHORIZED (park it).
   await steps.reconcile('Get Order after a rejected capture', RECONCILE_TRIGGER.CAPTURE_REJECTED);
   if (payment.status !== PAYMENT_STATUS.AUTHORIZED) return { answer: captureAnswer(run, 'REJECTED', rejected.message) };
@@ -123,7 +145,15 @@ async function retryParkedCapture(run: PaymentRun, parked: FailureInfo, partial:
   let refusal: FailureInfo | undefined = parked;
   while (refusal) {
     run.payment.s.lastCapture = { outcome: 'PARKED', message: refusal.message };
-    if (!(await run.steps.parkUntilOperator('capture', refusal))) return;
+    if (!(await run.steps.parkUntilOperator('capture', refusal, autoCancelAtMs(run)))) {
+      if (run.steps.parkDeadlinePassed) {
+        run.payment.s.lastCapture = {
+          outcome: 'REJECTED',
+          message: 'capture abandoned while parked: the automatic cancel time came',
+        };
+      }
+      return;
+    }
     const attempt = await attemptCapture(run, partial);
     refusal = attempt.parked;
   }
@@ -151,7 +181,29 @@ function countCapture(run: PaymentRun, req: CaptureRequest, outcome: CaptureAnsw
   run.payment.metrics.capture(kind, outcome === 'CAPTURED' ? CAPTURE_OUTCOME.CAPTURED : CAPTURE_OUTCOME.REJECTED);
 }
 
-async function cancelAuthorization(run: PaymentRun, stepName: string, cause: string): Promise<void> {
+/** When a parked step must stop waiting for an operator: the automatic cancel time (epoch ms). */
+function autoCancelAtMs(run: PaymentRun): number | undefined {
+  const at = Date.parse(run.payment.s.autoCancelAt ?? '');
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/**
+ * When a parked cancel is tried again on its own: after the longest reconciliation delay, while the authorization
+ * has not expired (after that, Plural has released it; the operator decides).
+ */
+export function cancelRetryAtMs(run: PaymentRun): number | undefined {
+  const expires = Date.parse(run.payment.s.authorizationExpiresAt ?? '');
+  const now = nowMs();
+  if (!Number.isFinite(expires) || now >= expires) return undefined;
+  return Math.min(now + run.durations.reconcileMaxDelayMs, expires);
+}
+
+async function cancelAuthorization(
+  run: PaymentRun,
+  stepName: string,
+  cause: string,
+  onParked?: () => void,
+): Promise<void> {
   const { payment, steps, workflowId } = run;
   const orderId = payment.s.pluralOrderId ?? '';
   payment.note(`${cause}: cancelling at Plural`);
@@ -159,6 +211,8 @@ async function cancelAuthorization(run: PaymentRun, stepName: string, cause: str
     'cancel',
     () => steps.acts.cancelOrder({ workflowId, orderId, step: stepName }),
     () => 'park',
+    onParked,
+    () => cancelRetryAtMs(run),
   );
   if (order) payment.applyOrder(order, cause);
   else await steps.reconcile(`Get Order after ${stepName} was not completed`, RECONCILE_TRIGGER.CANCEL_INCOMPLETE);
