@@ -133,6 +133,8 @@ export class Steps {
     parkUntil?: () => number | undefined,
   ): Promise<T | undefined> {
     const p = this.payment;
+    // Read by the caller once this returns: about this step's own park, never an earlier step's.
+    this.parkDeadlinePassed = false;
     for (let afterOperatorRetry = false; ; afterOperatorRetry = true) {
       try {
         const result = await call(afterOperatorRetry);
