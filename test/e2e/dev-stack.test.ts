@@ -201,14 +201,25 @@ describe('npm start, end to end over HTTP', () => {
     const created = await createPayment(reference, CARDS.nativeOtp);
     const attempts = (created.body.otp as { attempts_left: number }).attempts_left;
     expect(attempts).toBeGreaterThan(1);
+    const attemptsLeft = (r: Reply): number => (r.body.otp as { attempts_left: number }).attempts_left;
     let last: Reply | undefined;
     let submitted = 0;
     while (submitted < attempts + 2) {
-      last = await call('POST', `/v1/payments/${reference}/otp`, { otp: '000000' });
+      // Another wrong OTP each time: each costs an attempt.
+      last = await call('POST', `/v1/payments/${reference}/otp`, { otp: String(submitted).padStart(6, '0') });
       submitted += 1;
       expect(last.status).toBe(200);
       if (last.body.status !== 'AWAITING_OTP') break;
-      expect((last.body.otp as { attempts_left: number }).attempts_left).toBe(attempts - submitted);
+      expect(attemptsLeft(last)).toBe(attempts - submitted);
+      if (submitted === 1) {
+        // The same wrong OTP again (a client retrying, say) is answered wrong without spending one.
+        const repeat = await call('POST', `/v1/payments/${reference}/otp`, { otp: '000000' });
+        expect(repeat.status).toBe(200);
+        expect(repeat.body.otp).toMatchObject({
+          attempts_left: attempts - 1,
+          last_submission: { outcome: 'INCORRECT' },
+        });
+      }
     }
     expect(submitted).toBe(attempts);
     expect(last?.body.status).toBe('FAILED');
