@@ -6,8 +6,9 @@
  * webhooks stay Signals (fire-and-forget): deduplicated and queued for confirmation, the main body reads Plural's order
  * (Get Order) and moves the payment on what the order says, never on the event itself.
  */
-import { condition, currentUpdateInfo, setHandler } from '@temporalio/workflow';
+import { condition, currentUpdateInfo, patched, setHandler } from '@temporalio/workflow';
 import { nowMs } from './clock';
+import { PATCH } from './patches';
 import {
   callbackReceivedSignal,
   cancelUpdate,
@@ -181,11 +182,11 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
         // The same OTP again (a client retrying a request whose answer it did not wait for): it joins the submission
         // already queued or in flight, or, refused already, is answered so; Plural never sees it twice.
         const same = inbox.otpWith(digest);
-        if (same) {
+        if (same && patched(PATCH.OTP_REPEATS_JOIN)) {
           same.joined.push(id);
           return inbox.answerOf<SubmitOtpAnswer>(id);
         }
-        if (digest === inbox.incorrectOtpDigest) {
+        if (digest === inbox.incorrectOtpDigest && patched(PATCH.OTP_REPEATS_JOIN)) {
           return {
             outcome: 'INCORRECT',
             attemptsLeft: payment.s.otp?.attemptsLeft ?? 0,

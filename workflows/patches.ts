@@ -17,4 +17,10 @@ export const PATCH = {
    * answered then, and a step that failed for missing card data is no longer parked.
    */
   NOTHING_WAITS_FOREVER: 'nothing-waits-forever',
+  /**
+   * The same OTP again (`otpDigest`) joins the submission queued or in flight, or is answered INCORRECT when Plural
+   * refused it last, instead of being sent to Plural once more. Called only when a repeat is seen: an API that sent
+   * digests to workers of the build before (which queued every repeat) leaves histories that replay their old branch.
+   */
+  OTP_REPEATS_JOIN: 'otp-repeats-join',
 } as const;

@@ -9,7 +9,7 @@ import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { createTemporalIdempotencyStore } from '../../api/temporal-idempotency-store';
 import { merchantEventId } from '../../merchant-webhooks';
-import { callbackReceivedSignal } from '../../workflows/definitions';
+import { callbackReceivedSignal, submitOtpUpdate } from '../../workflows/definitions';
 import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
@@ -22,6 +22,7 @@ import {
   cardInput,
   CORRECT_OTP,
   newReference,
+  OTP_TTL_MS,
   operatorGiveUp,
   operatorRetry,
   putCard,
@@ -77,6 +78,41 @@ export const SCENARIOS: Record<string, Scenario> = {
       const h = await otpPayment(fx);
       assert.equal((await submitOtp(fx, h, 'wrong', WRONG_OTP)).outcome, 'INCORRECT');
       await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForStatus(h, 'AUTHORIZED');
+      return captureAndFinish(h);
+    },
+  },
+  /**
+   * Native OTP sent as the API sends it (with its digest): a wrong OTP sent twice while Plural is slow (the repeat joins
+   * the first), the same wrong OTP a third time (answered without Plural), then the right one; full capture. Holds the
+   * `otp-repeats-join` patch's marker.
+   */
+  'otp-repeats-join': {
+    run: async (fx) => {
+      const h = await otpPayment(fx);
+      const send = async (updateId: string, otp: string, otpDigest: string) =>
+        h.executeUpdate(submitOtpUpdate, {
+          args: [{ otpHandle: await fx.vault.put({ otp }, OTP_TTL_MS), otpDigest }],
+          updateId,
+        });
+      fx.sandbox.setFaults({ latencyMs: 400, paths: ['/otp/submit'] });
+      try {
+        const both = await Promise.all([
+          send('wrong', WRONG_OTP, 'otp1:wrong'),
+          new Promise((r) => setTimeout(r, 100)).then(() => send('wrong-again', WRONG_OTP, 'otp1:wrong')),
+        ]);
+        assert.deepEqual(
+          both.map((a) => [a.outcome, a.attemptsLeft]),
+          [
+            ['INCORRECT', 2],
+            ['INCORRECT', 2],
+          ],
+        );
+      } finally {
+        fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
+      }
+      assert.equal((await send('wrong-third', WRONG_OTP, 'otp1:wrong')).attemptsLeft, 2);
+      assert.equal((await send('right', CORRECT_OTP, 'otp1:right')).outcome, 'ACCEPTED');
       await waitForStatus(h, 'AUTHORIZED');
       return captureAndFinish(h);
     },
