@@ -198,13 +198,10 @@ export function createApp(options: ApiOptions): express.Express {
     } else if (isCardVaultError(err)) {
       // Full, unreachable or misconfigured: the card (or OTP) could not be handed to the payment, so nothing ran.
       logger.error({ err, route: req.path, code: err.code }, 'card vault failed');
-      apiError = new ApiError(
-        503,
-        ERROR_TYPE.UNAVAILABLE,
+      apiError = unavailable(
         'card_vault_unavailable',
         'the card vault could not take the card data, so nothing was started or sent; retry shortly',
-        {},
-        { 'Retry-After': '1' },
+        1,
       );
     } else {
       const known =

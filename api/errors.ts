@@ -60,5 +60,13 @@ export const conflict = (code: string, message: string): ApiError =>
 export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number): ApiError =>
   new ApiError(429, ERROR_TYPE.RATE_LIMIT, code, message, {}, { 'Retry-After': String(retryAfterSeconds) });
 
-export const unavailable = (code: string, message: string): ApiError =>
-  new ApiError(503, ERROR_TYPE.UNAVAILABLE, code, message);
+/** 503; with `retryAfterSeconds`, a `Retry-After` header (nothing ran: the same request may be sent again then). */
+export const unavailable = (code: string, message: string, retryAfterSeconds?: number): ApiError =>
+  new ApiError(
+    503,
+    ERROR_TYPE.UNAVAILABLE,
+    code,
+    message,
+    {},
+    retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
+  );

@@ -9,7 +9,7 @@ import type { Response } from 'express';
 import { NEXT_ACTION, PAYMENT_STATUS, paymentWorkflowId } from '../../workflows/definitions';
 import type { PaymentState, RefundRecord, RefundRequest, SubmitOtpAnswer } from '../../workflows/definitions';
 import type { Answer, PaymentRecord } from '../engine';
-import { ApiError, conflict, ERROR_TYPE, tooManyRequests } from '../errors';
+import { conflict, tooManyRequests, unavailable } from '../errors';
 import { otpDigestOf } from '../fingerprint';
 import { jsonBody, methodNotAllowed, parse, referenceOf, retryAfterSeconds } from '../http';
 import { paymentResource, refundResource } from '../resource';
@@ -61,13 +61,10 @@ export function actionRoutes(ctx: RouteContext): Router {
       if (a.outcome === 'IGNORED') {
         // Still waiting for an OTP: Plural could not be reached, and the OTP was not used. Send it again.
         if (a.state.nextActions.includes(NEXT_ACTION.SUBMIT_OTP)) {
-          throw new ApiError(
-            503,
-            ERROR_TYPE.UNAVAILABLE,
+          throw unavailable(
             'gateway_unavailable',
             `Plural could not be reached to check the OTP; nothing was used, send it again (${a.message ?? 'gateway error'})`,
-            {},
-            { 'Retry-After': '1' },
+            1,
           );
         }
         throw notAwaitingOtp(ref, a.state, a.message);

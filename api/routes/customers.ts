@@ -9,7 +9,7 @@ import {
   GatewayUnavailableError,
 } from '../customers';
 import type { CustomerDirectory, CustomerRecord, NewCustomer, SavedCardRecord } from '../customers';
-import { ApiError, badRequest, conflict, ERROR_TYPE, notFound, unavailable } from '../errors';
+import { badRequest, conflict, notFound, unavailable } from '../errors';
 import { jsonBody, methodNotAllowed, parse } from '../http';
 import { CreateCustomerSchema, CUSTOMER_ID_PATTERN } from '../schemas';
 import type { RouteContext } from './context';
@@ -60,7 +60,7 @@ export function customerRoutes(ctx: RouteContext): Router {
     if (err instanceof GatewayRejectedError) return badRequest('gateway_rejected', err.message);
     if (err instanceof GatewayUnavailableError) {
       logger.warn({ operation: err.operation, reason: err.reason }, 'gateway unavailable');
-      return new ApiError(503, ERROR_TYPE.UNAVAILABLE, 'gateway_unavailable', err.message, {}, { 'Retry-After': '5' });
+      return unavailable('gateway_unavailable', err.message, 5);
     }
     return err;
   }

@@ -517,18 +517,38 @@ export function cardInput(
 }
 
 /**
- * Submits an OTP as the API does: the OTP goes into the vault, the Update carries only its handle; returns the
- * Update's answer (the OTP's outcome) and the handle.
+ * Submits an OTP as the API does: the OTP goes into the vault, the Update carries only its handle (and, as the API
+ * sends it, `otpDigest`: the same digest for the same OTP); returns the Update's answer (the OTP's outcome) and the
+ * handle.
  */
 export async function submitOtp(
   fx: Fixture,
   handle: PaymentHandle,
   updateId: string,
   otp: string,
+  otpDigest?: string,
 ): Promise<SubmitOtpAnswer & { otpHandle: string }> {
   const otpHandle = await fx.vault.put({ otp }, OTP_TTL_MS);
-  const answer = await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle }], updateId });
+  const request = otpDigest === undefined ? { otpHandle } : { otpHandle, otpDigest };
+  const answer = await handle.executeUpdate(submitOtpUpdate, { args: [request], updateId });
   return { ...answer, otpHandle };
+}
+
+/**
+ * Runs `first`, then `second` 100 ms later, while Plural takes 400 ms to answer an OTP submission: the second arrives
+ * while the first is with Plural. Resolves with both answers.
+ */
+export async function whileOtpIsWithPlural<T>(
+  fx: Fixture,
+  first: () => Promise<T>,
+  second: () => Promise<T>,
+): Promise<[T, T]> {
+  fx.sandbox.setFaults({ latencyMs: 400, paths: ['/otp/submit'] });
+  try {
+    return await Promise.all([first(), new Promise((r) => setTimeout(r, 100)).then(second)]);
+  } finally {
+    fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
+  }
 }
 
 /** Captures (all, or `amount`) as the API does; returns the Update's answer. */

@@ -21,8 +21,9 @@ import {
   rejection,
   submitOtp,
   WRONG_OTPS,
+  whileOtpIsWithPlural,
 } from './harness';
-import type { Fixture, PaymentHandle } from './harness';
+import type { Fixture } from './harness';
 
 const RESEND_AFTER_S = 2;
 let fx: Fixture;
@@ -122,11 +123,6 @@ describe('native OTP', () => {
 });
 
 describe('the same OTP sent again (a client retrying a request it did not wait for)', () => {
-  /** Submits `otp` as the API does, with its keyed digest. */
-  async function submitWithDigest(handle: PaymentHandle, updateId: string, otp: string, otpDigest: string) {
-    const otpHandle = await fx.vault.put({ otp }, OTP_TTL_MS);
-    return handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle, otpDigest }], updateId });
-  }
   /** The real activities, with the OTP submissions that reach Plural counted. */
   function countingSubmissions() {
     const real = createActivities({ plural: fx.plural, vault: fx.vault });
@@ -144,25 +140,20 @@ describe('the same OTP sent again (a client retrying a request it did not wait f
     const { counter, overrides } = countingSubmissions();
     await fx.withWorker(async () => {
       const { handle } = await startOtpPayment();
-      fx.sandbox.setFaults({ latencyMs: 400, paths: ['/otp/submit'] });
-      let both;
-      try {
-        both = await Promise.all([
-          submitWithDigest(handle, 'first', WRONG_OTP, 'otp1:wrong'),
-          new Promise((r) => setTimeout(r, 100)).then(() => submitWithDigest(handle, 'again', WRONG_OTP, 'otp1:wrong')),
-        ]);
-      } finally {
-        fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
-      }
+      const both = await whileOtpIsWithPlural(
+        fx,
+        () => submitOtp(fx, handle, 'first', WRONG_OTP, 'otp1:wrong'),
+        () => submitOtp(fx, handle, 'again', WRONG_OTP, 'otp1:wrong'),
+      );
       for (const a of both) expect(a).toMatchObject({ outcome: 'INCORRECT', attemptsLeft: 2 });
       expect(counter.sent).toBe(1);
       // The same wrong OTP a third time: answered without Plural, no attempt used.
-      const third = await submitWithDigest(handle, 'third', WRONG_OTP, 'otp1:wrong');
+      const third = await submitOtp(fx, handle, 'third', WRONG_OTP, 'otp1:wrong');
       expect(third).toMatchObject({ outcome: 'INCORRECT', attemptsLeft: 2 });
       expect(third.message).toContain('already refused');
       expect(counter.sent).toBe(1);
       // Another OTP goes to Plural as usual.
-      const right = await submitWithDigest(handle, 'right', CORRECT_OTP, 'otp1:right');
+      const right = await submitOtp(fx, handle, 'right', CORRECT_OTP, 'otp1:right');
       expect(right.outcome).toBe('ACCEPTED');
       expect(counter.sent).toBe(2);
     }, overrides);
@@ -171,18 +162,11 @@ describe('the same OTP sent again (a client retrying a request it did not wait f
   it('answers another OTP queued behind the one Plural accepts, IGNORED, at once rather than at the payment’s end', async () => {
     await fx.withWorker(async () => {
       const { handle } = await startOtpPayment();
-      fx.sandbox.setFaults({ latencyMs: 400, paths: ['/otp/submit'] });
-      let answers;
-      try {
-        answers = await Promise.all([
-          submitWithDigest(handle, 'right', CORRECT_OTP, 'otp1:right'),
-          new Promise((r) => setTimeout(r, 100)).then(() =>
-            submitWithDigest(handle, 'queued', WRONG_OTP, 'otp1:queued'),
-          ),
-        ]);
-      } finally {
-        fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
-      }
+      const answers = await whileOtpIsWithPlural(
+        fx,
+        () => submitOtp(fx, handle, 'right', CORRECT_OTP, 'otp1:right'),
+        () => submitOtp(fx, handle, 'queued', WRONG_OTP, 'otp1:queued'),
+      );
       expect(answers[0]).toMatchObject({ outcome: 'ACCEPTED', state: { status: 'AUTHORIZED' } });
       // Answered while the payment waits for its capture (before: only once it ended, days later).
       expect(answers[1]).toMatchObject({ outcome: 'IGNORED', state: { status: 'AUTHORIZED' } });
@@ -193,10 +177,10 @@ describe('the same OTP sent again (a client retrying a request it did not wait f
     const { counter, overrides } = countingSubmissions();
     await fx.withWorker(async () => {
       const { handle } = await startOtpPayment();
-      expect((await submitWithDigest(handle, 'w', WRONG_OTP, 'otp1:w')).outcome).toBe('INCORRECT');
+      expect((await submitOtp(fx, handle, 'w', WRONG_OTP, 'otp1:w')).outcome).toBe('INCORRECT');
       await new Promise((r) => setTimeout(r, RESEND_AFTER_S * 1000 + 200));
       expect((await handle.executeUpdate(resendOtpUpdate, { args: [] })).outcome).toBe('SENT');
-      const again = await submitWithDigest(handle, 'w2', WRONG_OTP, 'otp1:w');
+      const again = await submitOtp(fx, handle, 'w2', WRONG_OTP, 'otp1:w');
       expect(again).toMatchObject({ outcome: 'INCORRECT', attemptsLeft: 1 });
       expect(counter.sent).toBe(2);
     }, overrides);

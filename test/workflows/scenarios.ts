@@ -9,7 +9,7 @@ import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { createTemporalIdempotencyStore } from '../../api/temporal-idempotency-store';
 import { merchantEventId } from '../../merchant-webhooks';
-import { callbackReceivedSignal, submitOtpUpdate } from '../../workflows/definitions';
+import { callbackReceivedSignal } from '../../workflows/definitions';
 import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
@@ -22,7 +22,6 @@ import {
   cardInput,
   CORRECT_OTP,
   newReference,
-  OTP_TTL_MS,
   operatorGiveUp,
   operatorRetry,
   putCard,
@@ -33,6 +32,7 @@ import {
   waitForStatus,
   WRONG_OTP,
   WRONG_OTPS,
+  whileOtpIsWithPlural,
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 
@@ -90,27 +90,19 @@ export const SCENARIOS: Record<string, Scenario> = {
   'otp-repeats-join': {
     run: async (fx) => {
       const h = await otpPayment(fx);
-      const send = async (updateId: string, otp: string, otpDigest: string) =>
-        h.executeUpdate(submitOtpUpdate, {
-          args: [{ otpHandle: await fx.vault.put({ otp }, OTP_TTL_MS), otpDigest }],
-          updateId,
-        });
-      fx.sandbox.setFaults({ latencyMs: 400, paths: ['/otp/submit'] });
-      try {
-        const both = await Promise.all([
-          send('wrong', WRONG_OTP, 'otp1:wrong'),
-          new Promise((r) => setTimeout(r, 100)).then(() => send('wrong-again', WRONG_OTP, 'otp1:wrong')),
-        ]);
-        assert.deepEqual(
-          both.map((a) => [a.outcome, a.attemptsLeft]),
-          [
-            ['INCORRECT', 2],
-            ['INCORRECT', 2],
-          ],
-        );
-      } finally {
-        fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
-      }
+      const send = (updateId: string, otp: string, otpDigest: string) => submitOtp(fx, h, updateId, otp, otpDigest);
+      const both = await whileOtpIsWithPlural(
+        fx,
+        () => send('wrong', WRONG_OTP, 'otp1:wrong'),
+        () => send('wrong-again', WRONG_OTP, 'otp1:wrong'),
+      );
+      assert.deepEqual(
+        both.map((a) => [a.outcome, a.attemptsLeft]),
+        [
+          ['INCORRECT', 2],
+          ['INCORRECT', 2],
+        ],
+      );
       assert.equal((await send('wrong-third', WRONG_OTP, 'otp1:wrong')).attemptsLeft, 2);
       assert.equal((await send('right', CORRECT_OTP, 'otp1:right')).outcome, 'ACCEPTED');
       await waitForStatus(h, 'AUTHORIZED');
