@@ -118,12 +118,38 @@ export interface ActivityContext {
   log: (level: 'info' | 'warn', fields: object, msg: string) => void;
   /** Get Order as a snapshot; failures classified with `GATEWAY_REJECTED` as the business type. */
   getOrderSnapshot: (orderId: string, signal: AbortSignal) => Promise<OrderSnapshot>;
+  /**
+   * A follow-up call after the activity's own (README.md, "Follow-up calls"): `call` gets the attempt's signal with
+   * {@link FOLLOW_UP_TIMEOUT_MS} at most; any failure is logged as `what` and answered undefined, never thrown (the
+   * workflow then makes the call as a step of its own, and the activity's own call is not repeated).
+   */
+  followUp: <T>(what: string, call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal) => Promise<T | undefined>;
 }
+
+/**
+ * How long a follow-up call may take: short, so that the activity's own call and its follow-up stay well inside the
+ * activity's start-to-close timeout (a timed-out attempt would run the activity's own call again).
+ */
+export const FOLLOW_UP_TIMEOUT_MS = 5_000;
 
 /** Builds the {@link ActivityContext} every group of activities shares. */
 export function createActivityContext(deps: ActivityDeps): ActivityContext {
   const { vault, logger } = deps;
   const plural = typeof deps.plural === 'function' ? merchantRoutedClient(deps.plural) : deps.plural;
+  const log: ActivityContext['log'] = (level, fields, msg) => {
+    if (!logger) return;
+    const { workflowExecution, activityType, attempt } = Context.current().info;
+    logger[level](
+      {
+        workflowId: workflowExecution?.workflowId,
+        runId: workflowExecution?.runId,
+        activityType,
+        attempt,
+        ...fields,
+      },
+      msg,
+    );
+  };
   return {
     plural,
     vault,
@@ -131,19 +157,18 @@ export function createActivityContext(deps: ActivityDeps): ActivityContext {
       const ctx = Context.current();
       return { signal: ctx.cancellationSignal, attempt: ctx.info.attempt };
     },
-    log: (level, fields, msg) => {
-      if (!logger) return;
-      const { workflowExecution, activityType, attempt } = Context.current().info;
-      logger[level](
-        {
-          workflowId: workflowExecution?.workflowId,
-          runId: workflowExecution?.runId,
-          activityType,
-          attempt,
-          ...fields,
-        },
-        msg,
-      );
+    log,
+    followUp: async (what, call, signal) => {
+      try {
+        return await call(AbortSignal.any([signal, AbortSignal.timeout(FOLLOW_UP_TIMEOUT_MS)]));
+      } catch (err) {
+        log(
+          'warn',
+          { err: err instanceof Error ? err.name : typeof err },
+          `${what} failed; the workflow makes the call itself`,
+        );
+        return undefined;
+      }
     },
     getOrderSnapshot: async (orderId, signal) => {
       try {

@@ -6,9 +6,9 @@
 import { createActivityContext } from './context';
 import type { ActivityDeps } from './context';
 import { createMerchantWebhookActivities } from './merchant-webhooks';
-import { createOrderActivities } from './orders';
-import { createOtpActivities } from './otp';
-import { createPaymentActivities } from './payments';
+import { createOrderActivities, createOrderReader } from './orders';
+import { createOtpActivities, createOtpGenerator } from './otp';
+import { createCardLookup, createPaymentActivities } from './payments';
 import { createSettlementActivities } from './settlement';
 
 export type * from './types';
@@ -22,10 +22,13 @@ export { MERCHANT_WEBHOOK_FAILURE } from './merchant-webhooks';
 /** Builds the payment activities over a Plural client and a card vault. */
 export function createActivities(deps: ActivityDeps) {
   const ctx = createActivityContext(deps);
+  const readOrder = createOrderReader(ctx);
+  const generateOtp = createOtpGenerator(ctx);
+  const lookupCard = createCardLookup(ctx);
   return {
-    ...createOrderActivities(ctx),
-    ...createPaymentActivities(ctx),
-    ...createOtpActivities(ctx),
+    ...createOrderActivities(ctx, readOrder, lookupCard),
+    ...createPaymentActivities(ctx, lookupCard, generateOtp),
+    ...createOtpActivities(ctx, readOrder, generateOtp),
     ...createSettlementActivities(ctx),
     ...createMerchantWebhookActivities(ctx, deps.merchantWebhooks),
   };

@@ -22,7 +22,15 @@ import type { Address } from '../workflows/definitions';
 import { snapshotOf } from './context';
 import type { ActivityContext } from './context';
 import { classify, codeOf, failure } from './failures';
-import type { CheckoutLinkResult, CreateOrderInput, GetOrderInput, OrderSnapshot, SavedCardSnapshot } from './types';
+import type { CardLookup } from './payments';
+import type {
+  CheckoutLinkResult,
+  CreateOrderInput,
+  CreateOrderResult,
+  GetOrderInput,
+  OrderSnapshot,
+  SavedCardSnapshot,
+} from './types';
 
 /** Whether the order's card payment has been approved (a saved card exists only after that). */
 function cardApproved(order: OrderSnapshot): boolean {
@@ -88,20 +96,16 @@ function orderBody(input: CreateOrderInput) {
   };
 }
 
-/** Create Order, the hosted checkout link and Get Order. */
-export function createOrderActivities(ctx: ActivityContext) {
-  const { plural, call, log, getOrderSnapshot } = ctx;
+/** Get Order as the workflow reads it (see `getOrder`), given the call's signal. */
+export type OrderReader = (input: GetOrderInput, signal: AbortSignal) => Promise<OrderSnapshot>;
 
-  async function findByReference(ref: string, signal: AbortSignal): Promise<Order | undefined> {
-    try {
-      return await plural.getOrderByReference(ref, { signal });
-    } catch (err) {
-      if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
-        return undefined;
-      }
-      throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
-    }
-  }
+/**
+ * Get Order, and with `savedCardOf`, once the card payment is authorized, the card Plural saved for the customer
+ * (`savedCard`): best effort, a failed lookup leaves it out for the next read to find. Shared by `getOrder` and the
+ * read that follows an accepted OTP (`submitOtp`).
+ */
+export function createOrderReader(ctx: ActivityContext): OrderReader {
+  const { plural, log, getOrderSnapshot } = ctx;
 
   /**
    * The newest token Plural lists for the customer's card ending `last4` (Plural's guides show the token id in no
@@ -136,45 +140,81 @@ export function createOrderActivities(ctx: ActivityContext) {
     };
   }
 
-  return {
-    /** Create the order; a retry (or DUPLICATE_REQUEST) returns the order already created for this reference. */
-    createOrder: async (input: CreateOrderInput): Promise<OrderSnapshot> => {
-      const { signal, attempt } = call();
-      /** The order, once it is known to be this payment's. */
-      const adopt = (order: Order): OrderSnapshot => {
-        const why = notThisPayments(order, input);
-        if (why === undefined) return snapshotOf(order);
-        log('warn', { orderId: order.order_id }, 'Plural order under this reference is not this payment');
-        throw failure(
-          `Plural already has order ${order.order_id} with merchant_order_reference ${input.merchantOrderReference}, and it is not this payment's (${why}); start the payment with a new merchant_order_reference`,
-          FAILURE_TYPE.ORDER_REJECTED,
-          true,
-          ENGINE_FAILURE_CODE.DUPLICATE_REFERENCE,
-        );
-      };
-      if (attempt > 1) {
+  return async (input, signal) => {
+    const order = await getOrderSnapshot(input.orderId, signal);
+    if (input.savedCardOf === undefined || !cardApproved(order)) return order;
+    const savedCard = await findSavedCard(input.savedCardOf.customerId, input.savedCardOf.last4, signal);
+    return savedCard ? { ...order, savedCard } : order;
+  };
+}
+
+/** Create Order, the hosted checkout link and Get Order. */
+export function createOrderActivities(ctx: ActivityContext, readOrder: OrderReader, lookupCard: CardLookup) {
+  const { plural, call, log, followUp } = ctx;
+
+  async function findByReference(ref: string, signal: AbortSignal): Promise<Order | undefined> {
+    try {
+      return await plural.getOrderByReference(ref, { signal });
+    } catch (err) {
+      if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
+        return undefined;
+      }
+      throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
+    }
+  }
+
+  /** Creates this payment's order, or adopts the one an earlier attempt (or Plural, for a known reference) holds. */
+  async function createOrAdopt(input: CreateOrderInput, signal: AbortSignal, attempt: number): Promise<OrderSnapshot> {
+    /** The order, once it is known to be this payment's. */
+    const adopt = (order: Order): OrderSnapshot => {
+      const why = notThisPayments(order, input);
+      if (why === undefined) return snapshotOf(order);
+      log('warn', { orderId: order.order_id }, 'Plural order under this reference is not this payment');
+      throw failure(
+        `Plural already has order ${order.order_id} with merchant_order_reference ${input.merchantOrderReference}, and it is not this payment's (${why}); start the payment with a new merchant_order_reference`,
+        FAILURE_TYPE.ORDER_REJECTED,
+        true,
+        ENGINE_FAILURE_CODE.DUPLICATE_REFERENCE,
+      );
+    };
+    if (attempt > 1) {
+      const existing = await findByReference(input.merchantOrderReference, signal);
+      if (existing) return adopt(existing);
+    }
+    let order: Order;
+    try {
+      order = await plural.createOrder(orderBody(input), {
+        signal,
+        idempotencyKey: `${input.workflowId}:create-order`,
+      });
+    } catch (err) {
+      if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
         const existing = await findByReference(input.merchantOrderReference, signal);
         if (existing) return adopt(existing);
       }
-      let order: Order;
-      try {
-        order = await plural.createOrder(orderBody(input), {
-          signal,
-          idempotencyKey: `${input.workflowId}:create-order`,
-        });
-      } catch (err) {
-        if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
-          const existing = await findByReference(input.merchantOrderReference, signal);
-          if (existing) return adopt(existing);
-        }
-        throw classify(err, FAILURE_TYPE.ORDER_REJECTED);
-      }
-      // Plural may answer a known reference with the order it holds (its guides differ): the same check applies.
-      const snapshot = adopt(order);
-      log('info', { orderId: order.order_id }, 'Plural order created');
-      return snapshot;
-    },
+      throw classify(err, FAILURE_TYPE.ORDER_REJECTED);
+    }
+    // Plural may answer a known reference with the order it holds (its guides differ): the same check applies.
+    const snapshot = adopt(order);
+    log('info', { orderId: order.order_id }, 'Plural order created');
+    return snapshot;
+  }
 
+  return {
+    /**
+     * Create the order; a retry (or DUPLICATE_REQUEST) returns the order already created for this reference. With
+     * `thenLookupCard`, the card lookup follows as a follow-up call (a retried attempt only adopts the order again).
+     */
+    createOrder: async (input: CreateOrderInput): Promise<CreateOrderResult> => {
+      const { signal, attempt } = call();
+      const order = await createOrAdopt(input, signal, attempt);
+      const lookup = input.thenLookupCard;
+      const card =
+        lookup !== undefined
+          ? await followUp('card lookup after the order', (s) => lookupCard(lookup, s), signal)
+          : undefined;
+      return card !== undefined ? { ...order, card } : order;
+    },
     /** Create a Plural-hosted checkout order and return its `redirect_url`. */
     createCheckoutLink: async (input: CreateOrderInput): Promise<CheckoutLinkResult> => {
       const { signal, attempt } = call();
@@ -207,12 +247,6 @@ export function createOrderActivities(ctx: ActivityContext) {
      * Get Order, for reconciliation. With `savedCardOf`, once the card payment is authorized, also the card Plural
      * saved for the customer (`savedCard`): best effort, a failed lookup leaves it out for the next call to find.
      */
-    getOrder: async (input: GetOrderInput): Promise<OrderSnapshot> => {
-      const { signal } = call();
-      const order = await getOrderSnapshot(input.orderId, signal);
-      if (input.savedCardOf === undefined || !cardApproved(order)) return order;
-      const savedCard = await findSavedCard(input.savedCardOf.customerId, input.savedCardOf.last4, signal);
-      return savedCard ? { ...order, savedCard } : order;
-    },
+    getOrder: (input: GetOrderInput): Promise<OrderSnapshot> => readOrder(input, call().signal),
   };
 }

@@ -10,34 +10,47 @@ import type { PluralApiError } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import type { ActivityContext } from './context';
 import { classify, failure } from './failures';
-import type { OtpGenerateResult, OtpResendResult, OtpSubmitResult, SubmitOtpInput } from './types';
+import type { OrderReader } from './orders';
+import type { GenerateOtpInput, OtpGenerateResult, OtpResendResult, OtpSubmitResult, SubmitOtpInput } from './types';
 
 /** A 422 from an OTP endpoint: a business answer (`next[]`, `resend_after`), not a failure to retry. */
 function isOtpRejection(err: unknown): err is PluralApiError {
   return isPluralError(err) && err.type === PLURAL_ERROR_TYPE.API && err.statusCode === 422;
 }
 
+/** Generate OTP given the call's signal (see `generateOtp`). */
+export type OtpGenerator = (input: GenerateOtpInput, signal: AbortSignal) => Promise<OtpGenerateResult>;
+
+/**
+ * Generate OTP: `eligible: false` when Plural says (422) the payment cannot use native OTP. Shared by `generateOtp`
+ * and the generation that follows a created payment (`createPayment` with `thenGenerateOtp`), under one idempotency
+ * key.
+ */
+export function createOtpGenerator(ctx: ActivityContext): OtpGenerator {
+  const { plural } = ctx;
+  return async (input, signal) => {
+    try {
+      const res = await plural.generateOtp(
+        { payment_id: input.paymentId },
+        { signal, idempotencyKey: `${input.workflowId}:generate-otp` },
+      );
+      return { eligible: true, next: res.next, resendAfterSeconds: res.meta_data?.resend_after ?? undefined };
+    } catch (err) {
+      if (isPluralError(err) && !err.retryable && err.statusCode === 422) {
+        return { eligible: false, next: [], resendAfterSeconds: undefined };
+      }
+      throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
+    }
+  };
+}
+
 /** Generate, submit and resend the native OTP. */
-export function createOtpActivities(ctx: ActivityContext) {
-  const { plural, vault, call, log } = ctx;
+export function createOtpActivities(ctx: ActivityContext, readOrder: OrderReader, generateOtp: OtpGenerator) {
+  const { plural, vault, call, log, followUp } = ctx;
 
   return {
     /** Send the native OTP; `eligible: false` when Plural says the payment cannot use native OTP. */
-    generateOtp: async (input: { workflowId: string; paymentId: string }): Promise<OtpGenerateResult> => {
-      const { signal } = call();
-      try {
-        const res = await plural.generateOtp(
-          { payment_id: input.paymentId },
-          { signal, idempotencyKey: `${input.workflowId}:generate-otp` },
-        );
-        return { eligible: true, next: res.next, resendAfterSeconds: res.meta_data?.resend_after ?? undefined };
-      } catch (err) {
-        if (isPluralError(err) && !err.retryable && err.statusCode === 422) {
-          return { eligible: false, next: [], resendAfterSeconds: undefined };
-        }
-        throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
-      }
-    },
+    generateOtp: (input: GenerateOtpInput): Promise<OtpGenerateResult> => generateOtp(input, call().signal),
 
     /**
      * Submit the customer's OTP, read from the vault under `otpHandle` (the OTP never enters history). Business
@@ -69,7 +82,14 @@ export function createOtpActivities(ctx: ActivityContext) {
           { payment_id: input.paymentId, otp: secret.otp },
           { signal, idempotencyKey: `${input.workflowId}:submit-otp:${input.submission}` },
         );
-        return await definitive({ outcome: 'ACCEPTED' });
+        await forget();
+        // The read the workflow asked for, as a follow-up call: a retried attempt would submit the OTP again.
+        const read = input.thenGetOrder;
+        const order =
+          read !== undefined
+            ? await followUp('Get Order after the accepted OTP', (s) => readOrder(read, s), signal)
+            : undefined;
+        return order !== undefined ? { outcome: 'ACCEPTED', order } : { outcome: 'ACCEPTED' };
       } catch (err) {
         if (isPluralError(err) && !err.retryable && err.type === PLURAL_ERROR_TYPE.REQUEST_VALIDATION) {
           return await definitive({

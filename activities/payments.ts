@@ -7,19 +7,23 @@
  * `createPayment` first reads the order at Plural, so an answer lost in transit never yields two payments.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { ORDER_STATUS } from '../plural-client';
+import { ORDER_STATUS, PAYMENT_STATUS } from '../plural-client';
 import type { CardDetailsResponse, DeviceInfo as PluralDeviceInfo, PaymentRequest } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import type { DeviceInfo } from '../workflows/definitions';
 import { referenceFor, snapshotOf } from './context';
 import type { ActivityContext } from './context';
 import { classify, failure } from './failures';
+import type { OtpGenerator } from './otp';
 import type {
+  CardLookupInput,
   CardLookupResult,
+  CardVault,
   CardSecret,
   CreatePaymentInput,
   CreatePaymentResult,
   OrderSnapshot,
+  OtpGenerateResult,
   PointsBalanceInput,
   PointsBalanceResult,
 } from './types';
@@ -62,44 +66,55 @@ function created(order: OrderSnapshot, challengeUrl: string | undefined): Create
   return { order, challengeUrl, cardPaymentId: order.payments.find((p) => p.method === 'CARD')?.id };
 }
 
-/** Card details, the points balance and Create Payment (the only readers of card data). */
-export function createPaymentActivities(ctx: ActivityContext) {
-  const { plural, vault, call, log, getOrderSnapshot } = ctx;
+/** The card data behind a vault handle; `CardDataUnavailable` once the hand-off has expired or been used. */
+async function secretOf(vault: CardVault, handle: string, what: string): Promise<CardSecret> {
+  const secret = await vault.get(handle);
+  if (!secret) throw cardUnavailable(what);
+  return secret;
+}
 
-  /** The card data behind a vault handle; `CardDataUnavailable` once the hand-off has expired or been used. */
-  async function secretOf(handle: string, what: string): Promise<CardSecret> {
-    const secret = await vault.get(handle);
-    if (!secret) throw cardUnavailable(what);
-    return secret;
-  }
+/** Card details (see `lookupCard`) given the call's signal. */
+export type CardLookup = (input: CardLookupInput, signal: AbortSignal) => Promise<CardLookupResult>;
+
+/**
+ * Card network and native-OTP support for the card behind `cardHandle` (read-only; the handle stays). Shared by
+ * `lookupCard` and the lookup that follows a created order (`createOrder` with `thenLookupCard`).
+ */
+export function createCardLookup(ctx: ActivityContext): CardLookup {
+  const { plural, vault } = ctx;
+  return async (input, signal) => {
+    const secret = await secretOf(vault, input.cardHandle, 'the card');
+    const number = secret.number ?? secret.token;
+    if (number === undefined) throw cardUnavailable('the card number');
+    let res: CardDetailsResponse;
+    try {
+      res = await plural.getCardDetails(
+        { amount: input.amount, card_details: [{ payment_identifier: number, payment_reference_type: 'CARD' }] },
+        { signal },
+      );
+    } catch (err) {
+      throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
+    }
+    const details = res.card_payment_details[0];
+    return {
+      nativeOtpSupported: details?.is_native_otp_supported ?? false,
+      network: details?.card_network ?? undefined,
+    };
+  };
+}
+
+/** Card details, the points balance and Create Payment (the only readers of card data). */
+export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLookup, generateOtp: OtpGenerator) {
+  const { plural, vault, call, log, getOrderSnapshot, followUp } = ctx;
 
   return {
     /** Card network and native-OTP support for the card behind `cardHandle` (read-only; the handle stays). */
-    lookupCard: async (input: { cardHandle: string; amount: number }): Promise<CardLookupResult> => {
-      const { signal } = call();
-      const secret = await secretOf(input.cardHandle, 'the card');
-      const number = secret.number ?? secret.token;
-      if (number === undefined) throw cardUnavailable('the card number');
-      let res: CardDetailsResponse;
-      try {
-        res = await plural.getCardDetails(
-          { amount: input.amount, card_details: [{ payment_identifier: number, payment_reference_type: 'CARD' }] },
-          { signal },
-        );
-      } catch (err) {
-        throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
-      }
-      const details = res.card_payment_details[0];
-      return {
-        nativeOtpSupported: details?.is_native_otp_supported ?? false,
-        network: details?.card_network ?? undefined,
-      };
-    },
+    lookupCard: (input: CardLookupInput): Promise<CardLookupResult> => lookupCard(input, call().signal),
 
     /** Reward-points balance check; the split the workflow uses is exactly `redeemable`. */
     checkPointsBalance: async (input: PointsBalanceInput): Promise<PointsBalanceResult> => {
       const { signal } = call();
-      const secret = await secretOf(input.cardHandle, 'the points card');
+      const secret = await secretOf(vault, input.cardHandle, 'the points card');
       try {
         const res = await plural.getPointsBalance(
           {
@@ -151,23 +166,40 @@ export function createPaymentActivities(ctx: ActivityContext) {
       }
 
       const payments = await buildPayments(input, key);
+      let result: CreatePaymentResult;
       try {
         const order = await plural.createPayment(input.orderId, { payments }, { signal, idempotencyKey: key });
         await destroyHandles();
-        const snapshot = snapshotOf(order);
         log('info', { orderId: input.orderId }, 'Plural payment created');
-        return created(snapshot, order.challenge_url ?? undefined);
+        result = created(snapshotOf(order), order.challenge_url ?? undefined);
       } catch (err) {
         const classified = classify(err, FAILURE_TYPE.PAYMENT_REJECTED);
         if (classified instanceof ApplicationFailure && classified.nonRetryable) await destroyHandles();
         throw classified;
       }
+      const otp = input.thenGenerateOtp === true ? await otpAfterCreated(input, result, signal) : undefined;
+      return otp !== undefined ? { ...result, otp } : result;
     },
   };
 
+  /** Generate OTP after a created payment, for a card payment still pending (see `thenGenerateOtp`). */
+  async function otpAfterCreated(
+    input: CreatePaymentInput,
+    result: CreatePaymentResult,
+    signal: AbortSignal,
+  ): Promise<OtpGenerateResult | undefined> {
+    const card = result.order.payments.find((p) => p.id === result.cardPaymentId);
+    if (card === undefined || card.status !== PAYMENT_STATUS.PENDING) return undefined;
+    return followUp(
+      'Generate OTP after the created payment',
+      (s) => generateOtp({ workflowId: input.workflowId, paymentId: card.id }, s),
+      signal,
+    );
+  }
+
   /** The card behind `handle` as Plural's `card_details`: its number and expiry are required. */
   async function cardDetailsOf(handle: string): Promise<CardDetails> {
-    const s = await secretOf(handle, 'the card');
+    const s = await secretOf(vault, handle, 'the card');
     if (!s.number || !s.expiryMonth || !s.expiryYear) throw cardUnavailable('the card number or expiry');
     return { name: s.name, card_number: s.number, cvv: s.cvv, expiry_month: s.expiryMonth, expiry_year: s.expiryYear };
   }
@@ -196,7 +228,7 @@ export function createPaymentActivities(ctx: ActivityContext) {
         return [cardPayment(ref, input.amount, { card_details: { ...card, save: i.save || undefined } })];
       }
       case 'card_token': {
-        const s = await secretOf(i.cvvHandle, 'the CVV');
+        const s = await secretOf(vault, i.cvvHandle, 'the CVV');
         return [
           cardPayment(ref, input.amount, {
             card_token_details: { token_id: i.tokenId, cvv: s.cvv, token_txn_type: 'NETWORK_TOKEN' },
@@ -204,7 +236,7 @@ export function createPaymentActivities(ctx: ActivityContext) {
         ];
       }
       case 'network_token': {
-        const s = await secretOf(i.handle, 'the network token');
+        const s = await secretOf(vault, i.handle, 'the network token');
         if (!s.token || !s.cryptogram || !s.expiryMonth || !s.expiryYear) {
           throw cardUnavailable('the network token, cryptogram or expiry');
         }

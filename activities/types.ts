@@ -73,11 +73,25 @@ export interface CreateOrderInput {
   failureCallbackUrl?: string;
   notes?: string;
   merchantMetadata?: Record<string, string>;
+  /**
+   * Look the card up once the order is created, in the same attempt (one workflow step fewer than a `lookupCard` of
+   * its own). Best effort: the result's `card` is absent when the lookup failed or was not asked for.
+   */
+  thenLookupCard?: CardLookupInput;
 }
+
+/** Create Order's result: the order, and the card lookup when `thenLookupCard` asked and it succeeded. */
+export type CreateOrderResult = OrderSnapshot & { card?: CardLookupResult };
 
 export interface CheckoutLinkResult {
   orderId: string;
   redirectUrl: string;
+}
+
+/** What the card lookup needs: the card's vault handle and the amount. */
+export interface CardLookupInput {
+  cardHandle: string;
+  amount: number;
 }
 
 export interface CardLookupResult {
@@ -117,6 +131,12 @@ export interface CreatePaymentInput {
    * answer lost), so Plural's order is read first, as on any retried attempt.
    */
   retried?: true;
+  /**
+   * Generate the native OTP once the payment is created and its card payment pending, in the same attempt (one
+   * workflow step fewer than a `generateOtp` of its own). Best effort: the result's `otp` is absent when the
+   * generation failed, was not asked for, or the payment was found created by an earlier attempt.
+   */
+  thenGenerateOtp?: true;
 }
 
 export interface CreatePaymentResult {
@@ -124,6 +144,14 @@ export interface CreatePaymentResult {
   challengeUrl: string | undefined;
   /** Id of the card payment (the one native OTP applies to). */
   cardPaymentId: string | undefined;
+  /** Plural's answer to Generate OTP (when `thenGenerateOtp` asked and Plural answered). */
+  otp?: OtpGenerateResult;
+}
+
+/** What Generate OTP needs: the payment's workflow (its idempotency key) and the card payment. */
+export interface GenerateOtpInput {
+  workflowId: string;
+  paymentId: string;
 }
 
 export interface OtpGenerateResult {
@@ -139,10 +167,19 @@ export interface SubmitOtpInput {
   otpHandle: string;
   /** 1-based submission number: part of the idempotency key, so each submission is a distinct call. */
   submission: number;
+  /**
+   * Read Plural's order once the OTP is accepted, in the same attempt (one workflow step fewer than a `getOrder` of
+   * its own). Best effort: the result's `order` is absent when the read failed or was not asked for.
+   */
+  thenGetOrder?: GetOrderInput;
 }
 
 export type OtpSubmitResult =
-  | { outcome: 'ACCEPTED' }
+  | {
+      outcome: 'ACCEPTED';
+      /** Plural's order read right after (when `thenGetOrder` asked and the read succeeded). */
+      order?: OrderSnapshot;
+    }
   | {
       outcome: 'INCORRECT';
       next: string[];

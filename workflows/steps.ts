@@ -4,7 +4,7 @@
  * never fail the payment.
  */
 import { ActivityFailure, ApplicationFailure, condition, log, patched, proxyActivities } from '@temporalio/workflow';
-import type { OrderSnapshot, PaymentActivities, RefundInput, RefundSnapshot } from '../activities';
+import type { GetOrderInput, OrderSnapshot, PaymentActivities, RefundInput, RefundSnapshot } from '../activities';
 import { isoAt, nowMs } from './clock';
 import { ENGINE_FAILURE_CODE, FAILURE_TYPE, PAYMENT_STATUS } from './definitions';
 import type { ParkedOperation, PaymentDurations, PaymentLimits } from './definitions';
@@ -170,25 +170,36 @@ export class Steps {
   /** Get Order and apply it; failures are noted, not fatal (the next round tries again). Returns whether it ran. */
   async reconcile(cause: string, trigger: ReconcileTrigger): Promise<boolean> {
     const p = this.payment;
-    if (p.s.pluralOrderId === undefined) return false;
+    const input = this.orderRead();
+    if (input === undefined) return false;
     let order: OrderSnapshot;
     try {
-      const savedCardOf = this.savedCardLookup();
-      order = await this.lookups.getOrder({
-        orderId: p.s.pluralOrderId,
-        ...(savedCardOf !== undefined ? { savedCardOf } : {}),
-      });
+      order = await this.lookups.getOrder(input);
     } catch (err) {
       p.note(`${cause} failed: ${failureInfo(err).code}`);
       p.metrics.reconciliation(trigger, RECONCILE_OUTCOME.ERROR);
       return false;
     }
+    this.applyRead(order, cause, trigger);
+    return true;
+  }
+
+  /** What a reconciliation's Get Order asks for (undefined before the payment has an order at Plural). */
+  orderRead(): GetOrderInput | undefined {
+    const orderId = this.payment.s.pluralOrderId;
+    if (orderId === undefined) return undefined;
+    const savedCardOf = this.savedCardLookup();
+    return { orderId, ...(savedCardOf !== undefined ? { savedCardOf } : {}) };
+  }
+
+  /** Applies Plural's order as read for `orderRead()` (by `reconcile`, or by the activity that read it). */
+  applyRead(order: OrderSnapshot, cause: string, trigger: ReconcileTrigger): void {
+    const p = this.payment;
     const before = p.status;
     p.s.reconciliations += 1;
     p.s.lastReconciledAt = isoAt(nowMs());
     p.applyOrder(order, cause);
     p.metrics.reconciliation(trigger, p.status === before ? RECONCILE_OUTCOME.UNCHANGED : RECONCILE_OUTCOME.CHANGED);
-    return true;
   }
 
   /**

@@ -1,14 +1,14 @@
 /**
  * A query that reaches a worker holding the payment in its cache, through the normal task queue, while events wait
  * for their workflow task (workflows/task-boundary.ts explains the SDK behaviour). The worker applies the waiting
- * `generateOtp` result to answer the query (AWAITING_OTP); an OTP Update then joins the waiting task. Without the
+ * `createPayment` result (the payment created and its OTP generated) to answer the query (AWAITING_OTP); an OTP Update then joins the waiting task. Without the
  * guard the Update is accepted in an activation of its own and the history fails to replay ("Update machine does not
  * handle this event: UpsertWorkflowSearchAttributes", the resilience suite's stuck payment). With it the query is
  * refused and the cached payment dropped, the task replays with the Update refused as any replay sees it (CREATED),
  * a resend is accepted, and the whole history replays.
  *
  * Setting the race up: a workflow-slot supplier gates the worker's polls. With none outstanding, the query (sent just
- * before generateOtp completes, when no task is pending, so the server dispatches it directly) waits on the sticky
+ * before createPayment completes, when no task is pending, so the server dispatches it directly) waits on the sticky
  * queue for its 1 s timeout and then goes to the normal queue, where one poll is let through; the workflow task,
  * scheduled a little later, waits out its own 1 s on the sticky queue, and the gate holds it until the Update is in.
  */
@@ -44,9 +44,11 @@ import { pluralClientFor } from '../support/plural';
 
 const EventType = temporal.api.enums.v1.EventType;
 const SCHEDULED = temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
-/** Every Plural call takes this long, so generateOtp's completion can be timed. */
+/** Every Plural call takes this long, so createPayment's completion can be timed. */
 const PLURAL_LATENCY_MS = 3_000;
-/** The query is sent this long before generateOtp is due to complete. */
+/** The activity whose result the race holds back: the last before AWAITING_OTP, and its Plural calls. */
+const LAST_STEP = { activity: 'createPayment', pluralCalls: 2, completedBefore: 2 } as const;
+/** The query is sent this long before createPayment is due to complete. */
 const QUERY_LEAD_MS = 400;
 
 let env: TestWorkflowEnvironment;
@@ -174,10 +176,10 @@ async function raceQueryBeforeTask(bundle: string): Promise<Race> {
     });
     handles.push(handle);
     const events = async () => (await handle.fetchHistory()).events ?? [];
-    const generateOtp = await waitFor(
-      'generateOtp scheduled',
+    const lastStep = await waitFor(
+      `${LAST_STEP.activity} scheduled`,
       async () =>
-        (await events()).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'generateOtp'),
+        (await events()).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === LAST_STEP.activity),
       { timeoutMs: 60_000 },
     );
     // No more polls; use up the outstanding ones: a poke (sticky queue), a new workflow (normal queue).
@@ -193,14 +195,14 @@ async function raceQueryBeforeTask(bundle: string): Promise<Race> {
     expect([gate.outstanding('sticky'), gate.outstanding('normal')]).toEqual([0, 0]);
     gate.allow(0, 1);
     const scheduledAt =
-      Number(generateOtp.eventTime?.seconds ?? 0) * 1_000 + Math.floor((generateOtp.eventTime?.nanos ?? 0) / 1e6);
-    await sleep(Math.max(0, scheduledAt + PLURAL_LATENCY_MS - QUERY_LEAD_MS - Date.now()));
+      Number(lastStep.eventTime?.seconds ?? 0) * 1_000 + Math.floor((lastStep.eventTime?.nanos ?? 0) / 1e6);
+    await sleep(Math.max(0, scheduledAt + LAST_STEP.pluralCalls * PLURAL_LATENCY_MS - QUERY_LEAD_MS - Date.now()));
     const query = handle.query(getPaymentQuery);
     await waitFor(
-      'generateOtp completed',
+      `${LAST_STEP.activity} completed`,
       async () =>
-        (await events()).filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED).length >= 4 ||
-        undefined,
+        (await events()).filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED).length >=
+          LAST_STEP.completedBefore || undefined,
       { timeoutMs: 30_000 },
     );
     sandbox.setFaults({ latencyMs: 0 });
@@ -225,7 +227,7 @@ describe('a query that applies waiting events outside a workflow task, then an U
     const race = await raceQueryBeforeTask(code);
     try {
       const { handle, gate, events, sendOtp } = race;
-      // The race is set up: the worker, asked before generateOtp's task ran, refuses to apply its result to answer.
+      // The race is set up: the worker, asked before createPayment's task ran, refuses to apply its result to answer.
       expect(race.queryOutcome).toMatch(/outside a workflow task/);
       expect((await handle.describe()).raw.pendingWorkflowTask?.state).toBe(SCHEDULED);
 
@@ -233,7 +235,7 @@ describe('a query that applies waiting events outside a workflow task, then an U
       first.catch(() => undefined);
       await sleep(500);
       gate.allow(Infinity, Infinity);
-      // The task replays: generateOtp's result and the Update arrive together, the Update first, as on any replay.
+      // The task replays: createPayment's result and the Update arrive together, the Update first, as on any replay.
       await expect(first).rejects.toMatchObject({
         cause: { message: expect.stringMatching(/is CREATED, not AWAITING_OTP/) },
       });
@@ -257,7 +259,7 @@ describe('a query that applies waiting events outside a workflow task, then an U
     const race = await raceQueryBeforeTask(unguarded.code);
     try {
       const { handle, gate, sendOtp } = race;
-      // The worker applied generateOtp's result, waiting for its workflow task, to answer the query.
+      // The worker applied createPayment's result, waiting for its workflow task, to answer the query.
       expect(race.queryOutcome).toBe('answered AWAITING_OTP');
       expect((await handle.describe()).raw.pendingWorkflowTask?.state).toBe(SCHEDULED);
 
@@ -266,7 +268,7 @@ describe('a query that applies waiting events outside a workflow task, then an U
       await sleep(500);
       gate.allow(Infinity, Infinity);
       await expect(first).resolves.toMatchObject({ outcome: 'ACCEPTED' });
-      // The history records the Update after generateOtp's effects; a replay delivers both in one activation, the
+      // The history records the Update after createPayment's effects; a replay delivers both in one activation, the
       // Update first, and refuses it.
       await expect(
         Worker.runReplayHistory({ workflowBundle: unguarded }, await handle.fetchHistory(), handle.workflowId),

@@ -217,6 +217,121 @@ describe('OTP hand-off through the vault', () => {
   });
 });
 
+/** The activities the payment scheduled, in order (from its history). */
+async function activitiesScheduled(handle: Awaited<ReturnType<typeof startOtpPayment>>['handle']): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).flatMap((e) => {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
+}
+
+describe('follow-up calls made by the activity before them (one workflow step fewer each)', () => {
+  it('Create Order’s activity looks the card up, Create Payment’s generates the OTP, submitOtp’s reads the order', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      fx.webhooks.forward = false;
+      try {
+        const answer = await submitOtp(fx, handle, 'read', CORRECT_OTP);
+        expect(answer).toMatchObject({ outcome: 'ACCEPTED', state: { status: 'AUTHORIZED' } });
+        expect(answer.state.audit.map((e) => e.cause)).toContain(
+          'Get Order after the OTP was accepted: Plural order AUTHORIZED',
+        );
+        expect(answer.state.reconciliations).toBe(1);
+      } finally {
+        fx.webhooks.forward = true;
+      }
+      expect(await activitiesScheduled(handle)).toEqual(['createOrder', 'createPayment', 'submitOtp']);
+    });
+  });
+
+  it('falls back to a lookupCard step when that lookup fails, and the order is not created again', async () => {
+    let lookupsRefused = 0;
+    const plural = new Proxy(fx.plural, {
+      get(target, property, receiver) {
+        if (property === 'getCardDetails' && lookupsRefused === 0) {
+          return () => {
+            lookupsRefused += 1;
+            return Promise.reject(new Error('socket hang up'));
+          };
+        }
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+    const { createOrder: createWithFailingLookup } = createActivities({ plural, vault: fx.vault });
+    await fx.withWorker(
+      async () => {
+        const { ref, handle, state } = await startOtpPayment();
+        expect(state.otp).toMatchObject({ attemptsLeft: 3 });
+        expect(lookupsRefused).toBe(1);
+        expect(await activitiesScheduled(handle)).toEqual(['createOrder', 'lookupCard', 'createPayment']);
+        expect(fx.sandbox.orders().filter((o) => o.merchantOrderReference === ref)).toHaveLength(1);
+      },
+      { createOrder: createWithFailingLookup },
+    );
+  });
+
+  it('falls back to a generateOtp step when that generation fails, and the payment is not created again', async () => {
+    let generationsRefused = 0;
+    const plural = new Proxy(fx.plural, {
+      get(target, property, receiver) {
+        if (property === 'generateOtp' && generationsRefused === 0) {
+          return () => {
+            generationsRefused += 1;
+            return Promise.reject(new Error('socket hang up'));
+          };
+        }
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+    const { createPayment: createWithFailingOtp } = createActivities({ plural, vault: fx.vault });
+    await fx.withWorker(
+      async () => {
+        const { handle, state } = await startOtpPayment();
+        expect(state.otp).toMatchObject({ attemptsLeft: 3 });
+        expect(generationsRefused).toBe(1);
+        expect(fx.sandbox.order(state.pluralOrderId!)?.payments).toHaveLength(1);
+        expect(await activitiesScheduled(handle)).toEqual(['createOrder', 'createPayment', 'generateOtp']);
+        expect(await submitOtp(fx, handle, 'after-fallback', CORRECT_OTP)).toMatchObject({ outcome: 'ACCEPTED' });
+      },
+      { createPayment: createWithFailingOtp },
+    );
+  });
+
+  it('falls back to a getOrder step when that read fails, and the OTP is not submitted again', async () => {
+    // The activities' Plural client refuses its next Get Order (the one inside submitOtp) as a network error would.
+    let readsRefused = 0;
+    const plural = new Proxy(fx.plural, {
+      get(target, property, receiver) {
+        if (property === 'getOrder' && readsRefused === 0) {
+          return () => {
+            readsRefused += 1;
+            return Promise.reject(new Error('socket hang up'));
+          };
+        }
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+    const { submitOtp: submitWithFailingRead } = createActivities({ plural, vault: fx.vault });
+    await fx.withWorker(
+      async () => {
+        const { handle } = await startOtpPayment();
+        fx.webhooks.forward = false;
+        try {
+          const answer = await submitOtp(fx, handle, 'fallback', CORRECT_OTP);
+          expect(answer).toMatchObject({ outcome: 'ACCEPTED', state: { status: 'AUTHORIZED' } });
+          expect(answer.state.otp?.attemptsLeft).toBe(3);
+        } finally {
+          fx.webhooks.forward = true;
+        }
+        expect(readsRefused).toBe(1);
+        expect((await activitiesScheduled(handle)).slice(-2)).toEqual(['submitOtp', 'getOrder']);
+      },
+      { submitOtp: submitWithFailingRead },
+    );
+  });
+});
+
 describe('an OTP submission whose answer is lost', () => {
   // Plural accepts the OTP but its answer never arrives (a 5xx after the work was done); the activity's retry is
   // refused because the payment is no longer pending. The refusal must not fail a payment Plural authorized.

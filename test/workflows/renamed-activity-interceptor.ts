@@ -1,11 +1,11 @@
 /**
  * A deliberate, replay-breaking change to the payment workflow, for `replay.test.ts`: bundled with the workflow as an
- * interceptor module, it renames the `lookupCard` activity the workflow schedules, as a careless refactor would. The
+ * interceptor module, it renames the `createPayment` activity the workflow schedules, as a careless refactor would. The
  * committed histories must then fail to replay.
  */
 import type { WorkflowInterceptorsFactory } from '@temporalio/workflow';
 
-export const RENAMED_ACTIVITY = { from: 'lookupCard', to: 'lookupCardDetails' } as const;
+export const RENAMED_ACTIVITY = { from: 'createPayment', to: 'createCardPayment' } as const;
 
 export const interceptors: WorkflowInterceptorsFactory = () => ({
   outbound: [

@@ -119,7 +119,14 @@ async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpA
   const paymentId = payment.cardPaymentId ?? payment.s.pluralPaymentIds[0] ?? '';
   let result;
   try {
-    result = await steps.acts.submitOtp({ workflowId, paymentId, otpHandle, submission: payment.otpSubmissions });
+    const thenGetOrder = steps.orderRead();
+    result = await steps.acts.submitOtp({
+      workflowId,
+      paymentId,
+      otpHandle,
+      submission: payment.otpSubmissions,
+      ...(thenGetOrder !== undefined ? { thenGetOrder } : {}),
+    });
   } catch (err) {
     const f = failureInfo(err);
     if (f.type === FAILURE_TYPE.OTP_UNAVAILABLE) {
@@ -137,9 +144,12 @@ async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpA
       payment.otpSettled = true;
       payment.note('OTP accepted');
       payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
-      // A webhook or callback that already moved the payment on makes this Get Order redundant, and it would only
-      // hold up a capture the merchant sends as soon as it sees AUTHORIZED.
-      if (payment.awaiting) {
+      // The activity read Plural's order right after (one workflow step fewer). Without that read (it failed, or a
+      // history from before it), a webhook or callback that already moved the payment on makes a Get Order of our own
+      // redundant, and it would only hold up a capture the merchant sends as soon as it sees AUTHORIZED.
+      if (result.order !== undefined) {
+        steps.applyRead(result.order, 'Get Order after the OTP was accepted', RECONCILE_TRIGGER.OTP_ACCEPTED);
+      } else if (payment.awaiting) {
         await steps.reconcile('Get Order after the OTP was accepted', RECONCILE_TRIGGER.OTP_ACCEPTED);
       }
       return answer('ACCEPTED');
