@@ -31,6 +31,8 @@ export interface ActivityDeps {
   logger?: ActivityLogger;
   /** Merchant webhook endpoints and the sender; unset, a payment that names an endpoint notes it undelivered. */
   merchantWebhooks?: MerchantWebhookDeps;
+  /** The longest a follow-up call may take (tests shorten it). @default FOLLOW_UP_TIMEOUT_MS */
+  followUpTimeoutMs?: number;
 }
 
 /** The merchant of the running activity's payment: from its workflow id (`payment:<merchant>:<ref>`). */
@@ -119,18 +121,37 @@ export interface ActivityContext {
   /** Get Order as a snapshot; failures classified with `GATEWAY_REJECTED` as the business type. */
   getOrderSnapshot: (orderId: string, signal: AbortSignal) => Promise<OrderSnapshot>;
   /**
-   * A follow-up call after the activity's own (README.md, "Follow-up calls"): `call` gets the attempt's signal with
-   * {@link FOLLOW_UP_TIMEOUT_MS} at most; any failure is logged as `what` and answered undefined, never thrown (the
-   * workflow then makes the call as a step of its own, and the activity's own call is not repeated).
+   * A follow-up call after the activity's own (README.md, "Follow-up calls"): `call` gets a signal that aborts at the
+   * follow-up's deadline (or with the attempt's), and the answer is undefined — logged as `what`, never thrown — when
+   * the call fails or misses that deadline, or when too little of the attempt's start-to-close time is left to make it.
+   * The workflow then makes the call as a step of its own, and the activity's own call is not repeated.
    */
   followUp: <T>(what: string, call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal) => Promise<T | undefined>;
 }
 
-/**
- * How long a follow-up call may take: short, so that the activity's own call and its follow-up stay well inside the
- * activity's start-to-close timeout (a timed-out attempt would run the activity's own call again).
- */
+/** The longest a follow-up call may take. */
 export const FOLLOW_UP_TIMEOUT_MS = 5_000;
+/**
+ * What a follow-up leaves of the attempt's start-to-close timeout, at least: the activity's answer must reach Temporal
+ * before it, or the attempt times out and its retry repeats the activity's own call.
+ */
+export const FOLLOW_UP_RESERVE_MS = 5_000;
+/** A follow-up with less time than this is not started. */
+const FOLLOW_UP_MIN_MS = 500;
+
+/**
+ * How long a follow-up may take now: {@link FOLLOW_UP_TIMEOUT_MS} (or `limitMs`), within the attempt's start-to-close
+ * timeout less {@link FOLLOW_UP_RESERVE_MS}, counted from the attempt's scheduling (an upper bound of its running
+ * time); 0 when less than {@link FOLLOW_UP_MIN_MS} of that is left.
+ */
+export function followUpBudgetMs(
+  info: { startToCloseTimeoutMs: number; currentAttemptScheduledTimestampMs: number },
+  nowMs: number,
+  limitMs: number = FOLLOW_UP_TIMEOUT_MS,
+): number {
+  const left = info.startToCloseTimeoutMs - (nowMs - info.currentAttemptScheduledTimestampMs) - FOLLOW_UP_RESERVE_MS;
+  return left >= FOLLOW_UP_MIN_MS ? Math.min(limitMs, left) : 0;
+}
 
 /** Builds the {@link ActivityContext} every group of activities shares. */
 export function createActivityContext(deps: ActivityDeps): ActivityContext {
@@ -159,8 +180,29 @@ export function createActivityContext(deps: ActivityDeps): ActivityContext {
     },
     log,
     followUp: async (what, call, signal) => {
+      const budget = followUpBudgetMs(Context.current().info, Date.now(), deps.followUpTimeoutMs);
+      if (budget === 0) {
+        log('warn', {}, `${what} not made: too little of the attempt's time left; the workflow makes the call itself`);
+        return undefined;
+      }
+      // An AbortController and a timer of our own, not AbortSignal.timeout/any: on Node 20 a timeout signal held only
+      // by AbortSignal.any can be garbage-collected before it fires (nodejs/node#57736). The race also bounds work
+      // that takes no signal (the vault read inside the card lookup).
+      const controller = new AbortController();
+      const relay = (): void => controller.abort(signal.reason);
+      if (signal.aborted) relay();
+      else signal.addEventListener('abort', relay, { once: true });
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          const err = new Error(`follow-up timed out after ${budget} ms`);
+          err.name = 'FollowUpTimeout';
+          controller.abort(err);
+          reject(err);
+        }, budget);
+      });
       try {
-        return await call(AbortSignal.any([signal, AbortSignal.timeout(FOLLOW_UP_TIMEOUT_MS)]));
+        return await Promise.race([call(controller.signal), deadline]);
       } catch (err) {
         log(
           'warn',
@@ -168,6 +210,9 @@ export function createActivityContext(deps: ActivityDeps): ActivityContext {
           `${what} failed; the workflow makes the call itself`,
         );
         return undefined;
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', relay);
       }
     },
     getOrderSnapshot: async (orderId, signal) => {

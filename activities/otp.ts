@@ -82,14 +82,15 @@ export function createOtpActivities(ctx: ActivityContext, readOrder: OrderReader
           { payment_id: input.paymentId, otp: secret.otp },
           { signal, idempotencyKey: `${input.workflowId}:submit-otp:${input.submission}` },
         );
-        await forget();
-        // The read the workflow asked for, as a follow-up call: a retried attempt would submit the OTP again.
+        // The read the workflow asked for, as a follow-up call. The hand-off is destroyed after it: an attempt that dies
+        // during the read is retried with the OTP still there, and Plural's refusal of the repeat is answered by a
+        // Get Order (the FAILED branch of the workflow), never as an OTP that was never sent.
         const read = input.thenGetOrder;
         const order =
           read !== undefined
             ? await followUp('Get Order after the accepted OTP', (s) => readOrder(read, s), signal)
             : undefined;
-        return order !== undefined ? { outcome: 'ACCEPTED', order } : { outcome: 'ACCEPTED' };
+        return await definitive(order !== undefined ? { outcome: 'ACCEPTED', order } : { outcome: 'ACCEPTED' });
       } catch (err) {
         if (isPluralError(err) && !err.retryable && err.type === PLURAL_ERROR_TYPE.REQUEST_VALIDATION) {
           return await definitive({

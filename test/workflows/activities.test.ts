@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createActivities, referenceFor } from '../../activities';
+import { FOLLOW_UP_TIMEOUT_MS, followUpBudgetMs } from '../../activities/context';
 import { InMemoryCardVault } from '../../card-vault';
 import type { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
@@ -380,5 +381,79 @@ describe('payment activities', () => {
     expect(f.type).toBe('PaymentRejected');
     // The CVV as a number of its own: Plural's order ids are digit runs that may hold "739" by chance.
     expect(`${f.message} ${JSON.stringify(f.details)}`).not.toMatch(new RegExp(`(?<!\\d)${CVV}(?!\\d)`));
+  });
+});
+
+describe('follow-up calls (activities/README.md)', () => {
+  const START_TO_CLOSE_MS = 30_000;
+  /** Runs `fn` as a first attempt scheduled `elapsedMs` ago with a 30 s start-to-close timeout. */
+  function runAfter<A extends unknown[], R>(elapsedMs: number, fn: (...args: A) => Promise<R>, ...args: A) {
+    return new MockActivityEnvironment({
+      attempt: 1,
+      startToCloseTimeoutMs: START_TO_CLOSE_MS,
+      currentAttemptScheduledTimestampMs: Date.now() - elapsedMs,
+    }).run<A, R, typeof fn>(fn, ...args);
+  }
+  /** The activities over a Plural client whose card lookups never answer (and ignore their signal), counted. */
+  function withSilentCardLookups(followUpTimeoutMs?: number) {
+    const calls = { getCardDetails: 0 };
+    const silent = new Proxy(plural, {
+      get(target, property, receiver) {
+        if (property === 'getCardDetails') {
+          return () => {
+            calls.getCardDetails += 1;
+            return new Promise(() => undefined);
+          };
+        }
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+    const acts = createActivities({
+      plural: silent,
+      vault,
+      ...(followUpTimeoutMs !== undefined ? { followUpTimeoutMs } : {}),
+    });
+    return { acts, calls };
+  }
+  const orderInput = async (ref: string) => ({
+    workflowId: `payment:${ref}`,
+    merchantOrderReference: ref,
+    amount: money,
+    preAuth: true,
+    thenLookupCard: { cardHandle: await putCard(vault, CARDS.nativeOtp), amount: money.value },
+  });
+
+  it('budget: at most the follow-up limit, within the start-to-close timeout less a 5 s reserve, else none', () => {
+    const info = (elapsedMs: number) => ({
+      startToCloseTimeoutMs: START_TO_CLOSE_MS,
+      currentAttemptScheduledTimestampMs: 1_000_000 - elapsedMs,
+    });
+    expect(followUpBudgetMs(info(1_000), 1_000_000)).toBe(FOLLOW_UP_TIMEOUT_MS);
+    expect(followUpBudgetMs(info(22_000), 1_000_000)).toBe(3_000);
+    expect(followUpBudgetMs(info(24_600), 1_000_000)).toBe(0);
+    expect(followUpBudgetMs(info(1_000), 1_000_000, 300)).toBe(300);
+  });
+
+  it('Create Order returns the card lookup it made after the order', async () => {
+    const ref = newReference('fu');
+    const order = await runAfter(0, acts.createOrder, await orderInput(ref));
+    expect(order.card).toEqual({ nativeOtpSupported: true, network: expect.any(String) });
+  });
+
+  it('gives up a follow-up that never answers at its deadline, and returns the order without it', async () => {
+    const { acts: silentActs, calls } = withSilentCardLookups(200);
+    const ref = newReference('fu');
+    const order = await runAfter(0, silentActs.createOrder, await orderInput(ref));
+    expect(calls.getCardDetails).toBe(1);
+    expect(order.card).toBeUndefined();
+    expect(sandbox.orderByReference(ref)?.orderId).toBe(order.orderId);
+  });
+
+  it('makes no follow-up when too little of the attempt is left', async () => {
+    const { acts: silentActs, calls } = withSilentCardLookups();
+    const ref = newReference('fu');
+    const order = await runAfter(START_TO_CLOSE_MS - 5_200, silentActs.createOrder, await orderInput(ref));
+    expect(calls.getCardDetails).toBe(0);
+    expect(order.card).toBeUndefined();
   });
 });

@@ -226,6 +226,23 @@ async function activitiesScheduled(handle: Awaited<ReturnType<typeof startOtpPay
   });
 }
 
+/** The attempt each scheduled activity of `type` ran as, last (history records the last attempt's start). */
+async function attemptsOf(
+  handle: Awaited<ReturnType<typeof startOtpPayment>>['handle'],
+  type: string,
+): Promise<number[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  const ofType = new Set(
+    events
+      .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type)
+      .map((e) => Number(e.eventId)),
+  );
+  return events.flatMap((e) => {
+    const started = e.activityTaskStartedEventAttributes;
+    return started && ofType.has(Number(started.scheduledEventId)) ? [started.attempt ?? 0] : [];
+  });
+}
+
 describe('follow-up calls made by the activity before them (one workflow step fewer each)', () => {
   it('Create Order’s activity looks the card up, Create Payment’s generates the OTP, submitOtp’s reads the order', async () => {
     await fx.withWorker(async () => {
@@ -265,6 +282,8 @@ describe('follow-up calls made by the activity before them (one workflow step fe
         expect(state.otp).toMatchObject({ attemptsLeft: 3 });
         expect(lookupsRefused).toBe(1);
         expect(await activitiesScheduled(handle)).toEqual(['createOrder', 'lookupCard', 'createPayment']);
+        // Create Order ran once: its first attempt answered (a retry would have adopted the order, hiding a repeat).
+        expect(await attemptsOf(handle, 'createOrder')).toEqual([1]);
         expect(fx.sandbox.orders().filter((o) => o.merchantOrderReference === ref)).toHaveLength(1);
       },
       { createOrder: createWithFailingLookup },
@@ -292,6 +311,7 @@ describe('follow-up calls made by the activity before them (one workflow step fe
         expect(generationsRefused).toBe(1);
         expect(fx.sandbox.order(state.pluralOrderId!)?.payments).toHaveLength(1);
         expect(await activitiesScheduled(handle)).toEqual(['createOrder', 'createPayment', 'generateOtp']);
+        expect(await attemptsOf(handle, 'createPayment')).toEqual([1]);
         expect(await submitOtp(fx, handle, 'after-fallback', CORRECT_OTP)).toMatchObject({ outcome: 'ACCEPTED' });
       },
       { createPayment: createWithFailingOtp },
@@ -326,6 +346,7 @@ describe('follow-up calls made by the activity before them (one workflow step fe
         }
         expect(readsRefused).toBe(1);
         expect((await activitiesScheduled(handle)).slice(-2)).toEqual(['submitOtp', 'getOrder']);
+        expect(await attemptsOf(handle, 'submitOtp')).toEqual([1]);
       },
       { submitOtp: submitWithFailingRead },
     );
