@@ -9,7 +9,16 @@ import type { MerchantWebhookDirectory, WebhookSender } from '../merchant-webhoo
 import type { Order, PluralClient } from '../plural-client';
 import { DEFAULT_MERCHANT_ID, FAILURE_TYPE, parsePaymentWorkflowId } from '../workflows/definitions';
 import { classify } from './failures';
-import type { ActivityLogger, CardVault, OrderSnapshot } from './types';
+import type {
+  ActivityLogger,
+  CardLookupInput,
+  CardLookupResult,
+  CardVault,
+  GenerateOtpInput,
+  GetOrderInput,
+  OrderSnapshot,
+  OtpGenerateResult,
+} from './types';
 
 /** Each merchant's Plural client (its own credentials and token cache); undefined for a merchant not configured here. */
 export type MerchantPluralClients = (merchantId: string) => PluralClient | undefined;
@@ -109,6 +118,15 @@ export function snapshotOf(order: Order): OrderSnapshot {
     capturedValue: payments.reduce((sum, p) => sum + p.capturedValue, 0),
   };
 }
+
+/**
+ * Plural operations one group makes for another, as follow-up calls (README.md, "Follow-up calls"), each given the
+ * call's signal: Get Order as the workflow reads it (`orders.ts`), the card lookup (`payments.ts`), Generate OTP
+ * (`otp.ts`). Built once by `createActivities` and handed to the groups that follow up with them.
+ */
+export type OrderReader = (input: GetOrderInput, signal: AbortSignal) => Promise<OrderSnapshot>;
+export type CardLookup = (input: CardLookupInput, signal: AbortSignal) => Promise<CardLookupResult>;
+export type OtpGenerator = (input: GenerateOtpInput, signal: AbortSignal) => Promise<OtpGenerateResult>;
 
 /** What each group's factory (`create…Activities(ctx)`) is given: the deps, and helpers over them. */
 export interface ActivityContext {

@@ -20,9 +20,8 @@ import type { Address as PluralAddress, CustomerToken, Order } from '../plural-c
 import { ENGINE_FAILURE_CODE, FAILURE_TYPE } from '../workflows/definitions';
 import type { Address } from '../workflows/definitions';
 import { snapshotOf } from './context';
-import type { ActivityContext } from './context';
+import type { ActivityContext, CardLookup, OrderReader } from './context';
 import { classify, codeOf, failure } from './failures';
-import type { CardLookup } from './payments';
 import type {
   CheckoutLinkResult,
   CreateOrderInput,
@@ -95,9 +94,6 @@ function orderBody(input: CreateOrderInput) {
       customer || metadata ? { customer, merchant_metadata: metadata ? { ...metadata } : undefined } : undefined,
   };
 }
-
-/** Get Order as the workflow reads it (see `getOrder`), given the call's signal. */
-export type OrderReader = (input: GetOrderInput, signal: AbortSignal) => Promise<OrderSnapshot>;
 
 /**
  * Get Order, and with `savedCardOf`, once the card payment is authorized, the card Plural saved for the customer

@@ -8,18 +8,14 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { isPluralError, PLURAL_ERROR_TYPE } from '../plural-client';
 import type { PluralApiError } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
-import type { ActivityContext } from './context';
+import type { ActivityContext, OrderReader, OtpGenerator } from './context';
 import { classify, failure } from './failures';
-import type { OrderReader } from './orders';
 import type { GenerateOtpInput, OtpGenerateResult, OtpResendResult, OtpSubmitResult, SubmitOtpInput } from './types';
 
 /** A 422 from an OTP endpoint: a business answer (`next[]`, `resend_after`), not a failure to retry. */
 function isOtpRejection(err: unknown): err is PluralApiError {
   return isPluralError(err) && err.type === PLURAL_ERROR_TYPE.API && err.statusCode === 422;
 }
-
-/** Generate OTP given the call's signal (see `generateOtp`). */
-export type OtpGenerator = (input: GenerateOtpInput, signal: AbortSignal) => Promise<OtpGenerateResult>;
 
 /**
  * Generate OTP: `eligible: false` when Plural says (422) the payment cannot use native OTP. Shared by `generateOtp`

@@ -12,9 +12,8 @@ import type { CardDetailsResponse, DeviceInfo as PluralDeviceInfo, PaymentReques
 import { FAILURE_TYPE } from '../workflows/definitions';
 import type { DeviceInfo } from '../workflows/definitions';
 import { referenceFor, snapshotOf } from './context';
-import type { ActivityContext } from './context';
+import type { ActivityContext, CardLookup, OtpGenerator } from './context';
 import { classify, failure } from './failures';
-import type { OtpGenerator } from './otp';
 import type {
   CardLookupInput,
   CardLookupResult,
@@ -72,9 +71,6 @@ async function secretOf(vault: CardVault, handle: string, what: string): Promise
   if (!secret) throw cardUnavailable(what);
   return secret;
 }
-
-/** Card details (see `lookupCard`) given the call's signal. */
-export type CardLookup = (input: CardLookupInput, signal: AbortSignal) => Promise<CardLookupResult>;
 
 /**
  * Card network and native-OTP support for the card behind `cardHandle` (read-only; the handle stays). Shared by

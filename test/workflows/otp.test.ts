@@ -243,6 +243,26 @@ async function attemptsOf(
   });
 }
 
+/**
+ * The payment activities over the fixture's Plural client, except that the first call of `method` is refused as a
+ * network error would refuse it; `refused()` counts the refusals.
+ */
+function activitiesRefusingFirst(method: 'getCardDetails' | 'generateOtp' | 'getOrder') {
+  let refused = 0;
+  const plural = new Proxy(fx.plural, {
+    get(target, property, receiver) {
+      if (property === method && refused === 0) {
+        return () => {
+          refused += 1;
+          return Promise.reject(new Error('socket hang up'));
+        };
+      }
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+  return { acts: createActivities({ plural, vault: fx.vault }), refused: () => refused };
+}
+
 describe('follow-up calls made by the activity before them (one workflow step fewer each)', () => {
   it('Create Order’s activity looks the card up, Create Payment’s generates the OTP, submitOtp’s reads the order', async () => {
     await fx.withWorker(async () => {
@@ -263,24 +283,15 @@ describe('follow-up calls made by the activity before them (one workflow step fe
   });
 
   it('falls back to a lookupCard step when that lookup fails, and the order is not created again', async () => {
-    let lookupsRefused = 0;
-    const plural = new Proxy(fx.plural, {
-      get(target, property, receiver) {
-        if (property === 'getCardDetails' && lookupsRefused === 0) {
-          return () => {
-            lookupsRefused += 1;
-            return Promise.reject(new Error('socket hang up'));
-          };
-        }
-        return Reflect.get(target, property, receiver) as unknown;
-      },
-    });
-    const { createOrder: createWithFailingLookup } = createActivities({ plural, vault: fx.vault });
+    const {
+      acts: { createOrder: createWithFailingLookup },
+      refused,
+    } = activitiesRefusingFirst('getCardDetails');
     await fx.withWorker(
       async () => {
         const { ref, handle, state } = await startOtpPayment();
         expect(state.otp).toMatchObject({ attemptsLeft: 3 });
-        expect(lookupsRefused).toBe(1);
+        expect(refused()).toBe(1);
         expect(await activitiesScheduled(handle)).toEqual(['createOrder', 'lookupCard', 'createPayment']);
         // Create Order ran once: its first attempt answered (a retry would have adopted the order, hiding a repeat).
         expect(await attemptsOf(handle, 'createOrder')).toEqual([1]);
@@ -291,24 +302,15 @@ describe('follow-up calls made by the activity before them (one workflow step fe
   });
 
   it('falls back to a generateOtp step when that generation fails, and the payment is not created again', async () => {
-    let generationsRefused = 0;
-    const plural = new Proxy(fx.plural, {
-      get(target, property, receiver) {
-        if (property === 'generateOtp' && generationsRefused === 0) {
-          return () => {
-            generationsRefused += 1;
-            return Promise.reject(new Error('socket hang up'));
-          };
-        }
-        return Reflect.get(target, property, receiver) as unknown;
-      },
-    });
-    const { createPayment: createWithFailingOtp } = createActivities({ plural, vault: fx.vault });
+    const {
+      acts: { createPayment: createWithFailingOtp },
+      refused,
+    } = activitiesRefusingFirst('generateOtp');
     await fx.withWorker(
       async () => {
         const { handle, state } = await startOtpPayment();
         expect(state.otp).toMatchObject({ attemptsLeft: 3 });
-        expect(generationsRefused).toBe(1);
+        expect(refused()).toBe(1);
         expect(fx.sandbox.order(state.pluralOrderId!)?.payments).toHaveLength(1);
         expect(await activitiesScheduled(handle)).toEqual(['createOrder', 'createPayment', 'generateOtp']);
         expect(await attemptsOf(handle, 'createPayment')).toEqual([1]);
@@ -319,20 +321,10 @@ describe('follow-up calls made by the activity before them (one workflow step fe
   });
 
   it('falls back to a getOrder step when that read fails, and the OTP is not submitted again', async () => {
-    // The activities' Plural client refuses its next Get Order (the one inside submitOtp) as a network error would.
-    let readsRefused = 0;
-    const plural = new Proxy(fx.plural, {
-      get(target, property, receiver) {
-        if (property === 'getOrder' && readsRefused === 0) {
-          return () => {
-            readsRefused += 1;
-            return Promise.reject(new Error('socket hang up'));
-          };
-        }
-        return Reflect.get(target, property, receiver) as unknown;
-      },
-    });
-    const { submitOtp: submitWithFailingRead } = createActivities({ plural, vault: fx.vault });
+    const {
+      acts: { submitOtp: submitWithFailingRead },
+      refused,
+    } = activitiesRefusingFirst('getOrder');
     await fx.withWorker(
       async () => {
         const { handle } = await startOtpPayment();
@@ -344,7 +336,7 @@ describe('follow-up calls made by the activity before them (one workflow step fe
         } finally {
           fx.webhooks.forward = true;
         }
-        expect(readsRefused).toBe(1);
+        expect(refused()).toBe(1);
         expect((await activitiesScheduled(handle)).slice(-2)).toEqual(['submitOtp', 'getOrder']);
         expect(await attemptsOf(handle, 'submitOtp')).toEqual([1]);
       },
