@@ -217,8 +217,10 @@ describe('OTP hand-off through the vault', () => {
   });
 });
 
+type PaymentHandle = Awaited<ReturnType<typeof startOtpPayment>>['handle'];
+
 /** The activities the payment scheduled, in order (from its history). */
-async function activitiesScheduled(handle: Awaited<ReturnType<typeof startOtpPayment>>['handle']): Promise<string[]> {
+async function activitiesScheduled(handle: PaymentHandle): Promise<string[]> {
   const history = await handle.fetchHistory();
   return (history.events ?? []).flatMap((e) => {
     const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
@@ -227,10 +229,7 @@ async function activitiesScheduled(handle: Awaited<ReturnType<typeof startOtpPay
 }
 
 /** The attempt each scheduled activity of `type` ran as, last (history records the last attempt's start). */
-async function attemptsOf(
-  handle: Awaited<ReturnType<typeof startOtpPayment>>['handle'],
-  type: string,
-): Promise<number[]> {
+async function attemptsOf(handle: PaymentHandle, type: string): Promise<number[]> {
   const events = (await handle.fetchHistory()).events ?? [];
   const ofType = new Set(
     events
@@ -244,10 +243,15 @@ async function attemptsOf(
 }
 
 /**
- * The payment activities over the fixture's Plural client, except that the first call of `method` is refused as a
- * network error would refuse it; `refused()` counts the refusals.
+ * Runs `body` with a worker whose `activity` makes its follow-up through a Plural client that refuses the first call
+ * of `method`, as a network error would; then checks that the follow-up was refused once and `activity` ran once (its
+ * first attempt answered: a retry would repeat, or adopt, its own call).
  */
-function activitiesRefusingFirst(method: 'getCardDetails' | 'generateOtp' | 'getOrder') {
+async function withFollowUpRefused(
+  method: 'getCardDetails' | 'generateOtp' | 'getOrder',
+  activity: 'createOrder' | 'createPayment' | 'submitOtp',
+  body: () => Promise<PaymentHandle>,
+): Promise<void> {
   let refused = 0;
   const plural = new Proxy(fx.plural, {
     get(target, property, receiver) {
@@ -260,7 +264,15 @@ function activitiesRefusingFirst(method: 'getCardDetails' | 'generateOtp' | 'get
       return Reflect.get(target, property, receiver) as unknown;
     },
   });
-  return { acts: createActivities({ plural, vault: fx.vault }), refused: () => refused };
+  const acts = createActivities({ plural, vault: fx.vault });
+  await fx.withWorker(
+    async () => {
+      const handle = await body();
+      expect(refused).toBe(1);
+      expect(await attemptsOf(handle, activity)).toEqual([1]);
+    },
+    { [activity]: acts[activity] },
+  );
 }
 
 describe('follow-up calls made by the activity before them (one workflow step fewer each)', () => {
@@ -283,65 +295,40 @@ describe('follow-up calls made by the activity before them (one workflow step fe
   });
 
   it('falls back to a lookupCard step when that lookup fails, and the order is not created again', async () => {
-    const {
-      acts: { createOrder: createWithFailingLookup },
-      refused,
-    } = activitiesRefusingFirst('getCardDetails');
-    await fx.withWorker(
-      async () => {
-        const { ref, handle, state } = await startOtpPayment();
-        expect(state.otp).toMatchObject({ attemptsLeft: 3 });
-        expect(refused()).toBe(1);
-        expect(await activitiesScheduled(handle)).toEqual(['createOrder', 'lookupCard', 'createPayment']);
-        // Create Order ran once: its first attempt answered (a retry would have adopted the order, hiding a repeat).
-        expect(await attemptsOf(handle, 'createOrder')).toEqual([1]);
-        expect(fx.sandbox.orders().filter((o) => o.merchantOrderReference === ref)).toHaveLength(1);
-      },
-      { createOrder: createWithFailingLookup },
-    );
+    await withFollowUpRefused('getCardDetails', 'createOrder', async () => {
+      const { ref, handle, state } = await startOtpPayment();
+      expect(state.otp).toMatchObject({ attemptsLeft: 3 });
+      expect(await activitiesScheduled(handle)).toEqual(['createOrder', 'lookupCard', 'createPayment']);
+      expect(fx.sandbox.orders().filter((o) => o.merchantOrderReference === ref)).toHaveLength(1);
+      return handle;
+    });
   });
 
   it('falls back to a generateOtp step when that generation fails, and the payment is not created again', async () => {
-    const {
-      acts: { createPayment: createWithFailingOtp },
-      refused,
-    } = activitiesRefusingFirst('generateOtp');
-    await fx.withWorker(
-      async () => {
-        const { handle, state } = await startOtpPayment();
-        expect(state.otp).toMatchObject({ attemptsLeft: 3 });
-        expect(refused()).toBe(1);
-        expect(fx.sandbox.order(state.pluralOrderId!)?.payments).toHaveLength(1);
-        expect(await activitiesScheduled(handle)).toEqual(['createOrder', 'createPayment', 'generateOtp']);
-        expect(await attemptsOf(handle, 'createPayment')).toEqual([1]);
-        expect(await submitOtp(fx, handle, 'after-fallback', CORRECT_OTP)).toMatchObject({ outcome: 'ACCEPTED' });
-      },
-      { createPayment: createWithFailingOtp },
-    );
+    await withFollowUpRefused('generateOtp', 'createPayment', async () => {
+      const { handle, state } = await startOtpPayment();
+      expect(state.otp).toMatchObject({ attemptsLeft: 3 });
+      expect(fx.sandbox.order(state.pluralOrderId!)?.payments).toHaveLength(1);
+      expect(await activitiesScheduled(handle)).toEqual(['createOrder', 'createPayment', 'generateOtp']);
+      expect(await submitOtp(fx, handle, 'after-fallback', CORRECT_OTP)).toMatchObject({ outcome: 'ACCEPTED' });
+      return handle;
+    });
   });
 
   it('falls back to a getOrder step when that read fails, and the OTP is not submitted again', async () => {
-    const {
-      acts: { submitOtp: submitWithFailingRead },
-      refused,
-    } = activitiesRefusingFirst('getOrder');
-    await fx.withWorker(
-      async () => {
-        const { handle } = await startOtpPayment();
-        fx.webhooks.forward = false;
-        try {
-          const answer = await submitOtp(fx, handle, 'fallback', CORRECT_OTP);
-          expect(answer).toMatchObject({ outcome: 'ACCEPTED', state: { status: 'AUTHORIZED' } });
-          expect(answer.state.otp?.attemptsLeft).toBe(3);
-        } finally {
-          fx.webhooks.forward = true;
-        }
-        expect(refused()).toBe(1);
-        expect((await activitiesScheduled(handle)).slice(-2)).toEqual(['submitOtp', 'getOrder']);
-        expect(await attemptsOf(handle, 'submitOtp')).toEqual([1]);
-      },
-      { submitOtp: submitWithFailingRead },
-    );
+    await withFollowUpRefused('getOrder', 'submitOtp', async () => {
+      const { handle } = await startOtpPayment();
+      fx.webhooks.forward = false;
+      try {
+        const answer = await submitOtp(fx, handle, 'fallback', CORRECT_OTP);
+        expect(answer).toMatchObject({ outcome: 'ACCEPTED', state: { status: 'AUTHORIZED' } });
+        expect(answer.state.otp?.attemptsLeft).toBe(3);
+      } finally {
+        fx.webhooks.forward = true;
+      }
+      expect((await activitiesScheduled(handle)).slice(-2)).toEqual(['submitOtp', 'getOrder']);
+      return handle;
+    });
   });
 });
 
