@@ -78,6 +78,17 @@ function checkText(
   }
 }
 
+/** Refuses a string holding a card number (a field with a pattern of its own that still lets digits through). */
+const withoutCardNumber = (text: string, ctx: z.RefinementCtx): void => {
+  if (holdsCardNumber(text)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must not contain a card number',
+      params: { code: RULE_ERROR_CODE.CARD_NUMBER_IN_TEXT },
+    });
+  }
+};
+
 /** Free text of at most `max` characters, printable and holding no card number. */
 export function freeText(max: number, min = 0) {
   return z
@@ -213,6 +224,8 @@ export const AddressSchema = z.strictObject({
   pincode: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9 -]{0,19}$/, 'must be 1-20 letters, digits, spaces or dashes (postal code)')
+    // No postal code has 13 or more digits: such a run is a card number on its way to history and to Plural.
+    .superRefine(withoutCardNumber)
     .optional(),
   city: freeText(100, 1).optional(),
   state: freeText(100, 1).optional(),
@@ -230,7 +243,11 @@ export const EMAIL_PATTERN = z.regexes.email;
 const customerDetailFields = {
   first_name: freeText(100, 1).optional(),
   last_name: freeText(100, 1).optional(),
-  email: z.email({ pattern: EMAIL_PATTERN, error: 'must be an email address' }).max(254).optional(),
+  email: z
+    .email({ pattern: EMAIL_PATTERN, error: 'must be an email address' })
+    .max(254)
+    .superRefine(withoutCardNumber)
+    .optional(),
   mobile_number: digits(6, 15, 'mobile number').optional(),
   country_code: digits(1, 4, 'country calling code').optional(),
   billing_address: AddressSchema.optional(),

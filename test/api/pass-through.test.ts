@@ -173,7 +173,7 @@ describe('pass-through fields of POST /v1/payments', () => {
     );
   });
 
-  it('refuses a card number in notes, metadata or an address, without echoing it', async () => {
+  it('refuses a card number in notes, metadata, an address, an email or a postal code, without echoing it', async () => {
     for (const [body, path] of [
       [{ notes: `card ${CARDS.nativeOtp}` }, 'notes'],
       [{ merchant_metadata: { memo: CARDS.nativeOtp } }, 'merchant_metadata.memo'],
@@ -181,6 +181,9 @@ describe('pass-through fields of POST /v1/payments', () => {
         { customer: { shipping_address: { address1: `c/o ${CARDS.nativeOtp}` } } },
         'customer.shipping_address.address1',
       ],
+      // Fields with patterns of their own that still let digits through: an email's local part, a postal code.
+      [{ customer: { email: `${CARDS.nativeOtp}@example.com` } }, 'customer.email'],
+      [{ customer: { billing_address: { pincode: CARDS.nativeOtp } } }, 'customer.billing_address.pincode'],
     ] as const) {
       const res = await rejected(cardPayment('pt-14', body), path, 'card_number_in_text');
       expect(res.text).not.toContain(CARDS.nativeOtp);
