@@ -27,6 +27,23 @@ const SETTLED: ReadonlySet<string> = new Set([
 export function createSettlementActivities(ctx: ActivityContext) {
   const { plural, call, log, getOrderSnapshot } = ctx;
 
+  /**
+   * The refund of `orderId` that Plural holds under the merchant `reference`, or null when it has none (no order under
+   * the reference, or one of another order); a failure to ask Plural is retried like the refund itself.
+   */
+  async function refundUnder(reference: string, orderId: string, signal: AbortSignal): Promise<Order | null> {
+    let existing: Order;
+    try {
+      existing = await plural.getOrderByReference(reference, { signal });
+    } catch (err) {
+      if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
+        return null;
+      }
+      throw classify(err, FAILURE_TYPE.REFUND_REJECTED);
+    }
+    return existing.parent_order_id === orderId ? existing : null;
+  }
+
   return {
     /**
      * Capture (full when `amount` is omitted). Plural allows one capture: a retry first looks at the order and
@@ -95,8 +112,9 @@ export function createSettlementActivities(ctx: ActivityContext) {
     /**
      * Refund `amount` of a captured order. The refund's merchant reference derives from `<workflowId>:<step>`, and
      * Plural returns the same refund for the same reference and amount, so a retry never refunds twice. Where Plural
-     * answers a repeated reference with DUPLICATE_REQUEST instead (its docs disagree), the refund is read by its
-     * reference and returned when it is this order's refund of this amount.
+     * refuses instead (DUPLICATE_REQUEST for the repeated reference, as its docs also say, or the order no longer
+     * refundable because the lost attempt refunded it in full), the refund is read by its reference and returned when
+     * it is this order's refund of this amount.
      */
     refundOrder: async (input: RefundInput): Promise<RefundSnapshot> => {
       const { signal } = call();
@@ -116,17 +134,13 @@ export function createSettlementActivities(ctx: ActivityContext) {
         );
         return snapshot(refund);
       } catch (err) {
-        if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
-          let existing: Order;
-          try {
-            existing = await plural.getOrderByReference(reference, { signal });
-          } catch (lookupErr) {
-            // Plural unreachable: retried like the refund itself (the same reference again).
-            throw classify(lookupErr, FAILURE_TYPE.REFUND_REJECTED);
-          }
-          if (existing.parent_order_id === input.orderId && existing.order_amount.value === input.amount.value) {
-            return snapshot(existing);
-          }
+        if (isPluralError(err) && !err.retryable) {
+          // Before calling a refusal final, ask whether the refund is already there: an earlier attempt (or the
+          // attempt before an operator's retry) may have made it and lost the answer, and Plural may refuse the
+          // repeat for its reference (DUPLICATE_REQUEST) or for the order it left (fully refunded: not refundable).
+          // Recording such a refund REJECTED would understate the refunded amount and invite a second refund.
+          const existing = await refundUnder(reference, input.orderId, signal);
+          if (existing !== null && existing.order_amount.value === input.amount.value) return snapshot(existing);
         }
         throw classify(err, FAILURE_TYPE.REFUND_REJECTED);
       }
@@ -140,16 +154,8 @@ export function createSettlementActivities(ctx: ActivityContext) {
     findRefund: async (input: RefundInput): Promise<RefundSnapshot | null> => {
       const { signal } = call();
       const reference = referenceFor(`${input.workflowId}:${input.step}`);
-      let existing: Order;
-      try {
-        existing = await plural.getOrderByReference(reference, { signal });
-      } catch (err) {
-        if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
-          return null;
-        }
-        throw classify(err, FAILURE_TYPE.REFUND_REJECTED);
-      }
-      if (existing.parent_order_id !== input.orderId) return null;
+      const existing = await refundUnder(reference, input.orderId, signal);
+      if (existing === null) return null;
       return {
         refundOrderId: existing.order_id,
         reference,

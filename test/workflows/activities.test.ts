@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createActivities, referenceFor } from '../../activities';
 import { FOLLOW_UP_TIMEOUT_MS, followUpBudgetMs } from '../../activities/context';
 import { InMemoryCardVault } from '../../card-vault';
+import { errorFromResponse } from '../../plural-client';
 import type { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
@@ -206,6 +207,47 @@ describe('payment activities', () => {
     const duplicate = await run(1, acts.captureOrder, input);
     expect(duplicate.capturedValue).toBe(2000);
     expect(sandbox.order(order.orderId)).toMatchObject({ captureCount: 1, capturedAmount: 2000 });
+  });
+
+  it('a refund made by an attempt whose answer was lost is returned when Plural refuses its retry, never REJECTED', async () => {
+    const { ref, order } = await newOrder(false);
+    const pay = await run(1, acts.createPayment, {
+      workflowId: `payment:${ref}`,
+      orderId: order.orderId,
+      amount: money,
+      preAuth: false,
+      instrument: { kind: 'card', cardHandle: await putCard(vault, CARDS.challenge), save: false },
+    });
+    await fetch(`${sandbox.baseUrl}/__sandbox/payments/${pay.order.payments[0]!.id}/authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${sandbox.controlToken}` },
+      body: JSON.stringify({ result: 'approve' }),
+    });
+    const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };
+    // The first attempt refunds the order in full; its answer is lost. Plural (unlike the sandbox, which answers the
+    // same reference with the same refund) refuses the retry: the order is fully refunded, so no longer refundable.
+    const first = await run(1, acts.refundOrder, input);
+    expect(sandbox.order(order.orderId)).toMatchObject({ status: 'FULLY_REFUNDED', refundedAmount: 5000 });
+    const refusing = new Proxy(plural, {
+      get: (target, prop, receiver) =>
+        prop === 'refundOrder'
+          ? () =>
+              Promise.reject(
+                errorFromResponse(
+                  422,
+                  { code: 'INVALID_REQUEST', message: `order ${order.orderId} is FULLY_REFUNDED, not refundable` },
+                  { operation: `refund of order ${order.orderId}`, requestId: 'test' },
+                ),
+              )
+          : (Reflect.get(target, prop, receiver) as unknown),
+    });
+    const withRefusal = createActivities({ plural: refusing, vault });
+    const retried = await run(2, withRefusal.refundOrder, input);
+    expect(retried).toEqual(first);
+    // A refusal with no refund under the reference stays a refusal.
+    const other = await failureOf(run(1, withRefusal.refundOrder, { ...input, step: 'refund-2' }));
+    expect(other).toMatchObject({ type: 'RefundRejected', nonRetryable: true });
+    expect(sandbox.order(order.orderId)).toMatchObject({ refundedAmount: 5000 });
   });
 
   /** An order with a card payment waiting for its native OTP. */
