@@ -3,6 +3,7 @@
  * 5xx/429/timeouts/connection errors stay retryable (`GatewayUnavailable`); business rejections are non-retryable.
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import { isCardVaultError } from '../card-vault/errors';
 import { isPluralError, PLURAL_ERROR_TYPE } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import type { FailureType } from '../workflows/definitions';
@@ -40,9 +41,38 @@ export function classify(err: unknown, businessType: FailureType): Error {
   if (isPluralError(err)) {
     if (err.type === PLURAL_ERROR_TYPE.ABORTED) return err;
     if (err.retryable) return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
+    // An answer that breaks Plural's documented shape (a 2xx among them: Plural may have done the work) tells nothing
+    // of the outcome: retried, then parked for an operator, never taken for a rejection that would end the payment.
+    if (err.type === PLURAL_ERROR_TYPE.RESPONSE_VALIDATION) {
+      return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, UNREADABLE_ANSWER, err);
+    }
     return failure(err.message, businessType, true, err.code, err);
   }
+  return outageOrUnchanged(err);
+}
+
+/** The parked code of a step whose Plural answer broke the documented shape. */
+export const UNREADABLE_ANSWER = 'UNREADABLE_ANSWER';
+
+/**
+ * The card vault unreachable, full or misconfigured is an outage of the engine's own, not a verdict on the payment:
+ * retried, then parked for an operator (code: the vault's), like a gateway outage — never a failed payment, which could
+ * end one whose Create Payment Plural had already taken. Anything else is returned unchanged.
+ */
+export function outageOrUnchanged(err: unknown): Error {
+  if (isCardVaultError(err)) return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code);
   return err instanceof Error ? err : new Error('unexpected non-error thrown by the Plural client');
+}
+
+/** `fn` with a card-vault failure turned into an outage (see {@link outageOrUnchanged}). */
+export function vaultOutagesParked<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A): Promise<R> => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      throw outageOrUnchanged(err);
+    }
+  };
 }
 
 /** Plural's error code (`DUPLICATE_REQUEST`, `ORDER_NOT_FOUND`…) when `err` is a Plural error. */

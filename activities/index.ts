@@ -9,6 +9,7 @@ import { createMerchantWebhookActivities } from './merchant-webhooks';
 import { createOrderActivities, createOrderReader } from './orders';
 import { createOtpActivities, createOtpGenerator } from './otp';
 import { createCardLookup, createPaymentActivities } from './payments';
+import { vaultOutagesParked } from './failures';
 import { createSettlementActivities } from './settlement';
 
 export type * from './types';
@@ -26,12 +27,20 @@ export function createActivities(deps: ActivityDeps) {
   const generateOtp = createOtpGenerator(ctx);
   const lookupCard = createCardLookup(ctx);
   return {
-    ...createOrderActivities(ctx, readOrder, lookupCard),
-    ...createPaymentActivities(ctx, lookupCard, generateOtp),
-    ...createOtpActivities(ctx, readOrder, generateOtp),
-    ...createSettlementActivities(ctx),
+    // A card-vault outage parks the step rather than failing the payment (failures.ts, `outageOrUnchanged`).
+    ...parkingVaultOutages({
+      ...createOrderActivities(ctx, readOrder, lookupCard),
+      ...createPaymentActivities(ctx, lookupCard, generateOtp),
+      ...createOtpActivities(ctx, readOrder, generateOtp),
+      ...createSettlementActivities(ctx),
+    }),
     ...createMerchantWebhookActivities(ctx, deps.merchantWebhooks),
   };
+}
+
+/** Each activity of `group` with its card-vault failures turned into outages. */
+function parkingVaultOutages<G extends Record<string, (input: never) => Promise<unknown>>>(group: G): G {
+  return Object.fromEntries(Object.entries(group).map(([name, fn]) => [name, vaultOutagesParked(fn)])) as G;
 }
 
 /** The activities the payment workflow calls (for `proxyActivities<PaymentActivities>`). */

@@ -147,8 +147,15 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
           : input.instrument.kind === 'card_token'
             ? [input.instrument.cvvHandle]
             : [input.instrument.handle];
+      // Best effort, as for the OTP: once Plural has answered for good, a vault hiccup must not fail the activity (a
+      // failed Create Payment whose payment exists would end the payment FAILED while Plural holds it); the entry's
+      // TTL is the backstop.
       const destroyHandles = async (): Promise<void> => {
-        for (const h of handles) await vault.destroy(h);
+        for (const h of handles) {
+          await vault.destroy(h).catch(() => {
+            log('warn', { orderId: input.orderId }, 'could not destroy the card hand-off; it expires with its TTL');
+          });
+        }
       };
 
       if (attempt > 1 || input.retried === true) {

@@ -3,8 +3,9 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createActivities, referenceFor } from '../../activities';
 import { FOLLOW_UP_TIMEOUT_MS, followUpBudgetMs } from '../../activities/context';
-import { InMemoryCardVault } from '../../card-vault';
-import { errorFromResponse } from '../../plural-client';
+import { CardVaultError, InMemoryCardVault } from '../../card-vault';
+import type { CardVault } from '../../card-vault';
+import { errorFromResponse, PluralResponseValidationError } from '../../plural-client';
 import type { PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
@@ -34,6 +35,13 @@ function run<A extends unknown[], R>(n: number, fn: (...args: A) => Promise<R>, 
   return new MockActivityEnvironment({ attempt: n }).run<A, R, typeof fn>(fn, ...args);
 }
 const money = { value: 5000, currency: 'INR' };
+
+/** The vault's calls as a plain object, to replace one of them. */
+const vaultCalls = (v: CardVault): CardVault => ({
+  put: (secret, ttlMs) => v.put(secret, ttlMs),
+  get: (handle) => v.get(handle),
+  destroy: (handle) => v.destroy(handle),
+});
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   try {
@@ -131,6 +139,58 @@ describe('payment activities', () => {
     } finally {
       sandbox.setFaults({ errorRate: 0, paths: [] });
     }
+  });
+
+  it('a card-vault outage is an outage, never a rejection: retried, then parked, and no reason to fail a created payment', async () => {
+    const { ref, order } = await newOrder();
+    const handle = await putCard(vault, CARDS.challenge);
+    const input = {
+      workflowId: `payment:${ref}`,
+      orderId: order.orderId,
+      amount: money,
+      preAuth: true,
+      instrument: { kind: 'card' as const, cardHandle: handle, save: false },
+    };
+    const outage = () => Promise.reject(new CardVaultError('VAULT_UNAVAILABLE', 'card vault unreachable (test)'));
+    // The vault unreachable when the card is read: before any Plural call, a retryable outage with the vault's code.
+    const unreadable = createActivities({ plural, vault: { ...vaultCalls(vault), get: outage } });
+    const read = await failureOf(run(1, unreadable.createPayment, input));
+    expect(read).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    expect(read.details?.[0]).toMatchObject({ code: 'VAULT_UNAVAILABLE' });
+    expect(sandbox.order(order.orderId)?.payments ?? []).toHaveLength(0);
+    // The vault unreachable when the hand-off is destroyed after Plural created the payment: the payment is created.
+    const undestroyable = createActivities({ plural, vault: { ...vaultCalls(vault), destroy: outage } });
+    const created = await run(1, undestroyable.createPayment, input);
+    expect(created.order.payments).toHaveLength(1);
+    expect(sandbox.order(order.orderId)?.payments).toHaveLength(1);
+    expect(await vault.get(handle)).toBeDefined(); // left to its TTL
+  });
+
+  it('an answer from Plural that breaks its documented shape is retried and then parked, never a rejection', async () => {
+    const { ref, order } = await newOrder();
+    const unreadable = new Proxy(plural, {
+      get: (target, prop, receiver) =>
+        prop === 'captureOrder'
+          ? () =>
+              Promise.reject(
+                new PluralResponseValidationError('capture: unexpected response from Plural (HTTP 200): status', {
+                  operation: 'capture',
+                  requestId: 'test',
+                  statusCode: 200,
+                  retryable: false,
+                  issues: [{ path: 'status', message: 'invalid option' }],
+                }),
+              )
+          : (Reflect.get(target, prop, receiver) as unknown),
+    });
+    const f = await failureOf(
+      run(1, createActivities({ plural: unreadable, vault }).captureOrder, {
+        workflowId: `payment:${ref}`,
+        orderId: order.orderId,
+      }),
+    );
+    expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    expect(f.details?.[0]).toMatchObject({ code: 'UNREADABLE_ANSWER', httpStatus: 200 });
   });
 
   it('keeps the card hand-off after a transient failure and destroys it after a definitive rejection', async () => {
