@@ -71,7 +71,8 @@ export interface ApiOptions {
   returnUrlPolicy?: ReturnUrlPolicy;
   /**
    * How long the callback waits for the payment to leave its awaiting status (the workflow confirms the callback with
-   * Get Order) before redirecting to a `return_url` with the status as it then is, ms. @default 3000
+   * Get Order) before redirecting to a `return_url` with the status as it then is, ms; the reads count toward it, and a
+   * read answered without a worker (stale) ends the wait. @default 3000
    */
   returnStatusWaitMs?: number;
   logger?: AppLogger;

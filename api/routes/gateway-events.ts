@@ -93,9 +93,17 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
         return undefined;
       }
     };
+    // The wait counts the reads too (with no worker each one takes the query's timeout), and ends at a stale read:
+    // answered from the memo, nothing will confirm the callback meanwhile.
+    const until = performance.now() + returnStatusWaitMs;
     let record = await read();
-    for (let waited = 0; record && delivered && waited < returnStatusWaitMs; waited += RETURN_STATUS_POLL_MS) {
-      if (!AWAITING_STATUSES.has(record.state.status)) break;
+    while (
+      record &&
+      delivered &&
+      record.stale !== true &&
+      AWAITING_STATUSES.has(record.state.status) &&
+      performance.now() + RETURN_STATUS_POLL_MS < until
+    ) {
       await sleep(RETURN_STATUS_POLL_MS);
       record = (await read()) ?? record;
     }

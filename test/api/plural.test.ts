@@ -14,6 +14,7 @@ import {
   SUCCESS_URL,
   WEBHOOK_SECRET,
 } from './helpers';
+import type { FakeEngineOptions } from './fake-engine';
 import type { TestApi } from './helpers';
 
 const signed = (fields: Record<string, string>, secret = CALLBACK_SECRET_HEX) => ({
@@ -187,6 +188,34 @@ describe('GET|POST /v1/callbacks/plural', () => {
     expect(res.status).toBe(303);
     // Not the success page: the engine will give that money back.
     expect(res.headers.location).toBe(`${FAILURE_URL}?merchant_order_reference=cb-cancelled&status=CLOSING`);
+  });
+
+  it("waits for the workflow's confirmation at most returnStatusWaitMs, its reads included, and not after a stale read", async () => {
+    const engineOptions: FakeEngineOptions = {};
+    const api = makeApi(engineOptions, { returnStatusWaitMs: 600 });
+    const reads = () => api.engine.calls.filter((c) => c.method === 'get').length;
+    const slow = await challengePayment(api, 'cb-wait-slow');
+    const stale = await challengePayment(api, 'cb-wait-stale');
+    engineOptions.unresponsive = true; // no worker confirms the callbacks
+    const get = api.engine.get.bind(api.engine);
+    api.engine.get = async (ref) => {
+      await new Promise((r) => setTimeout(r, 250));
+      return get(ref);
+    };
+    let before = reads();
+    const waited = await request(api.app)
+      .get('/v1/callbacks/plural')
+      .query(signed({ order_id: slow, payment_status: 'AUTHORIZED' }));
+    expect(waited.status).toBe(303);
+    // Reads of 250 ms within 600: two or three, where counting only the pauses between them made five.
+    expect(reads() - before).toBeLessThanOrEqual(3);
+    api.engine.stale = true; // answered from the memo: no worker
+    before = reads();
+    const answered = await request(api.app)
+      .get('/v1/callbacks/plural')
+      .query(signed({ order_id: stale, payment_status: 'AUTHORIZED' }));
+    expect(answered.status).toBe(303);
+    expect(reads() - before).toBe(1);
   });
 
   it('answers a validly signed callback without order_id with 400', async () => {
