@@ -31,7 +31,7 @@ export function callbackMaxAgeMs(durations: Partial<PaymentDurations> = {}): num
 }
 
 /**
- * Callbacks this API process delivered, by signature, for as long as they could be delivered at all (`ttlMs`, the
+ * Callbacks this API process delivered, by merchant and signature (the caller's key), for as long as they could be delivered at all (`ttlMs`, the
  * callback's maximum age). Per process: a repeat reaching another replica is bounded by the age check and ignored by
  * the workflow.
  */
@@ -45,16 +45,16 @@ export class SeenCallbacks {
   ) {}
 
   /** The merchant order reference this callback was delivered to within the window, or undefined. */
-  deliveredTo(signature: string, nowMs: number): string | undefined {
+  deliveredTo(key: string, nowMs: number): string | undefined {
     this.evict(nowMs);
-    return this.entries.get(signature.toLowerCase())?.reference;
+    return this.entries.get(key.toLowerCase())?.reference;
   }
 
   /** Records a delivered callback. */
-  remember(signature: string, reference: string, nowMs: number): void {
-    const key = signature.toLowerCase();
-    this.entries.delete(key);
-    this.entries.set(key, { reference, expiresAt: nowMs + this.ttlMs });
+  remember(key: string, reference: string, nowMs: number): void {
+    const k = key.toLowerCase();
+    this.entries.delete(k);
+    this.entries.set(k, { reference, expiresAt: nowMs + this.ttlMs });
     this.evict(nowMs);
   }
 

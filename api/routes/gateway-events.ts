@@ -156,7 +156,10 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     // A repeat or a stale callback is not delivered, but the browser still goes to the merchant's page (a reload of
     // the return URL looks exactly like a replay): see callback-replays.ts.
     const now = ctx.now();
-    let reference = seenCallbacks.deliveredTo(fields.signature, now);
+    // Per merchant: a callback delivered to one merchant's payment says nothing of another's (two accounts may share
+    // a secret), and its reference must never be read under another merchant.
+    const seenKey = `${merchant.id}:${fields.signature}`;
+    let reference = seenCallbacks.deliveredTo(seenKey, now);
     let delivered = false;
     if (reference !== undefined) {
       metrics.signatureFailures.inc({ source: 'callback', reason: 'replayed', merchant: merchant.id });
@@ -173,7 +176,7 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       } else if (!outcome.delivered) {
         throw notFound('payment_not_found', `no payment for Plural order ${parsed.orderId}`);
       } else {
-        seenCallbacks.remember(fields.signature, outcome.merchantOrderReference, now);
+        seenCallbacks.remember(seenKey, outcome.merchantOrderReference, now);
         delivered = true;
       }
       reference = outcome.merchantOrderReference;

@@ -39,14 +39,14 @@ const directory = {
   returnSigningSecretFor: (id: string) => MERCHANTS.find((m) => m.id === id)?.returnUrlSigningSecret,
 };
 
-function makeTenantApi(customers: Record<string, CustomerDirectory> = {}) {
+function makeTenantApi(customers: Record<string, CustomerDirectory> = {}, merchants: MerchantAccount[] = MERCHANTS) {
   const vault = new FakeVault();
   const engines = { acme: new FakeEngine({}, vault), globex: new FakeEngine({}, vault) };
   const app = createApp({
     engine: engines.acme,
     engineFor: (id) => engines[id as keyof typeof engines],
     customersFor: (id) => customers[id],
-    merchants: MERCHANTS,
+    merchants,
     vault,
     fingerprintKey: 'tenancy-app-fingerprint',
     publicBaseUrl: 'http://api.example.test',
@@ -183,6 +183,30 @@ describe('tenancy in the API', () => {
     expect(shared.headers.location).toBe(
       'https://m.example/ok?merchant_order_reference=order-p3&status=AUTHORIZED&merchant_id=acme',
     );
+  });
+
+  it("a callback delivered to one merchant, replayed on another's path, never reads that merchant's payment", async () => {
+    // Two accounts sharing Plural's callback secret (one Plural account behind two merchant ids, say), both with a
+    // payment under the same reference.
+    const shared = MERCHANTS.map((m) => ({
+      ...m,
+      plural: { ...m.plural, callbackSecretHex: MERCHANTS[0]!.plural.callbackSecretHex },
+    }));
+    const { app, engines } = makeTenantApi({}, shared);
+    const challenge = cardPayment('order-same', {
+      card: { number: CARDS.challenge, name: 'A', expiry_month: '01', expiry_year: '2031', cvv: '999' },
+    });
+    const acme = await request(app).post('/v1/payments').set(bearer(ACME_KEY)).send(challenge);
+    expect((await request(app).post('/v1/payments').set(bearer(GLOBEX_KEY)).send(challenge)).status).toBe(201);
+    engines.globex.payments.get('order-same')!.state.pluralOrderId = 'v1-ord-globex-own'; // its own Plural order
+    const fields = { order_id: String(acme.body.order_id), status: 'AUTHORIZED' };
+    const form = { ...fields, signature: signCallback(fields, shared[0]!.plural.callbackSecretHex!) };
+    expect((await request(app).post('/v1/callbacks/plural/acme').type('form').send(form)).status).toBe(303);
+    engines.globex.calls.length = 0;
+    const replayed = await request(app).post('/v1/callbacks/plural/globex').type('form').send(form);
+    // Delivered to globex's engine, which has no payment for acme's order: not found, and globex's payment unread.
+    expect(replayed.status).toBe(404);
+    expect(engines.globex.calls.map((c) => c.method)).not.toContain('get');
   });
 
   it('refuses to build an app of merchant accounts without an engine per merchant', () => {
