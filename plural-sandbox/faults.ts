@@ -33,12 +33,22 @@ export class FaultController {
     return this.config;
   }
 
-  /** Merges and validates; @throws PluralError 400 on an invalid setting. */
+  /** Merges and validates; @throws PluralError 400 on an invalid setting (and changes nothing). */
   set(patch: unknown): FaultConfig {
+    this.config = { ...this.config, ...this.parse(patch) };
+    return this.config;
+  }
+
+  /** Replaces the whole configuration: `base` with `patch` on top, once `patch` is valid (else nothing changes). */
+  replace(base: FaultConfig, patch: unknown): FaultConfig {
+    this.config = { ...base, ...this.parse(patch) };
+    return this.config;
+  }
+
+  private parse(patch: unknown): Partial<FaultConfig> {
     const partial = faultConfigSchema.partial().safeParse(patch);
     if (!partial.success) throw invalidRequest(`faults: ${z.prettifyError(partial.error)}`);
-    this.config = { ...this.config, ...partial.data };
-    return this.config;
+    return partial.data;
   }
 
   /** nth occurrence of a request key, so repeats of the same call draw independently yet reproducibly. */

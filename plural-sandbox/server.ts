@@ -10,7 +10,7 @@ import { Gateway } from './gateway';
 import { orderJson, orderSummary, type OrderSummary } from './order-view';
 import { resolveOptions, SandboxOptionsError, type FaultConfig, type SandboxOptions } from './options';
 import { Dice } from './random';
-import { apiRouter } from './routes/api';
+import { accessTokenGuard, apiRouter } from './routes/api';
 import { CONTROL_PREFIX, controlRouter } from './routes/control';
 import { pagesRouter } from './routes/pages';
 import type { SettleOutcome } from './settlement';
@@ -89,6 +89,7 @@ export function createApp(ctx: SandboxContext): Express {
   app.disable('etag');
   app.use(CONTROL_PREFIX, controlRouter(ctx));
   app.use(pagesRouter(ctx));
+  app.use(accessTokenGuard(ctx));
   app.use(express.json({ limit: '100kb' }));
   app.use(faultMiddleware(ctx.faults, new Dice(ctx.options.seed), ctx.options.latencyMs));
   app.use(apiRouter(ctx));

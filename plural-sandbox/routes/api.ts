@@ -31,7 +31,26 @@ function tokenJson(t: SavedToken): Record<string, unknown> {
   };
 }
 
-/** Plural's merchant API: same paths and JSON as the integration guides. */
+/** Where the merchant API asks for an access token: everything under these prefixes but the token endpoint itself. */
+const TOKEN_GUARDED = ['/api', '/payment-option'];
+const TOKEN_PATH = '/api/auth/v1/token';
+
+/**
+ * The merchant API's access-token check, mounted ahead of the fault middleware: a request without a valid token is
+ * answered 401 at once, never delayed or failed by an injected fault nor counted among the requests whose occurrence
+ * numbers make a seeded run reproducible.
+ */
+export function accessTokenGuard(ctx: SandboxContext): Router {
+  const r = Router();
+  const check = requireToken(ctx.tokens);
+  r.use(TOKEN_GUARDED, (req, res, next) => {
+    if (req.originalUrl.split('?')[0] === TOKEN_PATH) next();
+    else check(req, res, next);
+  });
+  return r;
+}
+
+/** Plural's merchant API: same paths and JSON as the integration guides (behind {@link accessTokenGuard}). */
 export function apiRouter(ctx: SandboxContext): Router {
   const r = Router();
   const g = ctx.gateway;
@@ -49,8 +68,6 @@ export function apiRouter(ctx: SandboxContext): Router {
       expires_at: new Date(expiresAt).toISOString(),
     });
   });
-
-  r.use(['/api', '/payment-option'], requireToken(ctx.tokens));
 
   r.post('/api/pay/v1/orders', (req, res) => {
     const order = g.createOrder(parseBody(createOrderSchema, req.body));

@@ -36,8 +36,7 @@ export function controlRouter(ctx: SandboxContext): Router {
     res.json(ctx.faults.set(req.body ?? {}));
   });
   r.put('/faults', (req, res) => {
-    ctx.faults.set(NO_FAULTS);
-    res.json(ctx.faults.set(req.body ?? {}));
+    res.json(ctx.faults.replace(NO_FAULTS, req.body ?? {}));
   });
   r.delete('/faults', (_req, res) => {
     res.json(ctx.faults.set(NO_FAULTS));

@@ -100,6 +100,17 @@ describe('HTTP faults', () => {
     expect(res.status).toBeGreaterThanOrEqual(500);
   });
 
+  it('a request without a valid access token is answered 401 at once: never faulted, never counted', async () => {
+    const sandbox = await startSandbox({ faults: { errorRate: 1, latencyMs: 60_000 } });
+    cleanups.push(() => sandbox.stop());
+    const anonymous = new Api(sandbox.baseUrl);
+    for (let i = 0; i < 3; i++) {
+      const res = await anonymous.post(`/api/pay/v1/orders/v1-nobody-${i}/payments`, { payments: [] });
+      expect(res.status).toBe(401);
+    }
+    expect(sandbox.injectedFaults()).toEqual({});
+  });
+
   it('paths: limits HTTP faults to matching API paths', async () => {
     const { sandbox, api } = await start();
     const o = await authorizedOrder(api);
@@ -202,6 +213,9 @@ describe('control API', () => {
     const patched = await api.call('PATCH', '/__sandbox/faults', { rateLimitRate: 0.25, paths: ['/capture'] });
     expect(patched.body).toMatchObject({ rateLimitRate: 0.25, paths: ['/capture'], errorRate: 0 });
     expect(sandbox.faults().rateLimitRate).toBe(0.25);
+    // A replacement refused leaves the settings as they were.
+    expect((await api.call('PUT', '/__sandbox/faults', { errorRate: 2 })).status).toBe(400);
+    expect(sandbox.faults()).toMatchObject({ rateLimitRate: 0.25, paths: ['/capture'] });
     const replaced = await api.call('PUT', '/__sandbox/faults', { errorRate: 0.1 });
     expect(replaced.body).toMatchObject({ errorRate: 0.1, rateLimitRate: 0, paths: [] });
     expect((await api.call('DELETE', '/__sandbox/faults')).body.errorRate).toBe(0);
