@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { PAYMENT_STATUS } from '../plural-client';
+import { ORDER_STATUS, PAYMENT_STATUS } from '../plural-client';
 import type { MerchantWebhookDirectory, WebhookSender } from '../merchant-webhooks';
 import type { Order, PluralClient } from '../plural-client';
 import { DEFAULT_MERCHANT_ID, FAILURE_TYPE, parsePaymentWorkflowId } from '../workflows/definitions';
@@ -110,12 +110,15 @@ export function snapshotOf(order: Order): OrderSnapshot {
     errorCode: p.error_detail?.code ?? undefined,
     errorMessage: p.error_detail?.message ?? undefined,
   }));
+  const listed = payments.reduce((sum, p) => sum + p.capturedValue, 0);
   return {
     orderId: order.order_id,
     status: order.status,
     amount: { value: order.order_amount.value, currency: order.order_amount.currency },
     payments,
-    capturedValue: payments.reduce((sum, p) => sum + p.capturedValue, 0),
+    // An order Plural calls PROCESSED took its whole amount (a partial capture is PARTIALLY_CAPTURED), also when its
+    // payments lag behind it or are not listed: never read as nothing taken (a closing payment would end CANCELLED).
+    capturedValue: listed === 0 && order.status === ORDER_STATUS.PROCESSED ? order.order_amount.value : listed,
   };
 }
 

@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createActivities, referenceFor } from '../../activities';
+import { createActivities, referenceFor, snapshotOf } from '../../activities';
 import { FOLLOW_UP_TIMEOUT_MS, followUpBudgetMs } from '../../activities/context';
 import { CardVaultError, InMemoryCardVault } from '../../card-vault';
 import type { CardVault } from '../../card-vault';
 import { errorFromResponse, PluralResponseValidationError } from '../../plural-client';
-import type { PluralClient } from '../../plural-client';
+import type { Order, PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { CARDS } from '../support/cards';
@@ -557,5 +557,31 @@ describe('follow-up calls (activities/README.md)', () => {
     const order = await runAfter(START_TO_CLOSE_MS - 5_200, silentActs.createOrder, await orderInput(ref));
     expect(calls.getCardDetails).toBe(0);
     expect(order.card).toBeUndefined();
+  });
+});
+
+describe('snapshotOf: what an order at Plural has taken', () => {
+  const order = (status: string, payments: Order['payments']): Order =>
+    ({ order_id: 'v1-o', status, order_amount: { value: 5000, currency: 'INR' }, payments }) as Order;
+  const payment = (status: string, capture?: number) => ({
+    id: 'v1-p',
+    payment_method: 'CARD',
+    status,
+    payment_amount: { value: 5000, currency: 'INR' },
+    ...(capture !== undefined ? { capture_data: [{ capture_amount: { value: capture, currency: 'INR' } }] } : {}),
+  });
+
+  it('reads a PROCESSED order as its whole amount taken, also when its payments lag behind or are not listed', () => {
+    expect(snapshotOf(order('PROCESSED', [])).capturedValue).toBe(5000);
+    expect(snapshotOf(order('PROCESSED', [payment('AUTHORIZED')] as Order['payments'])).capturedValue).toBe(5000);
+  });
+
+  it('takes the amounts the payments list, and nothing from an order not captured', () => {
+    expect(
+      snapshotOf(order('PARTIALLY_CAPTURED', [payment('PROCESSED', 2000)] as Order['payments'])).capturedValue,
+    ).toBe(2000);
+    expect(snapshotOf(order('PROCESSED', [payment('PROCESSED')] as Order['payments'])).capturedValue).toBe(5000);
+    expect(snapshotOf(order('AUTHORIZED', [payment('AUTHORIZED')] as Order['payments'])).capturedValue).toBe(0);
+    expect(snapshotOf(order('CANCELLED', [])).capturedValue).toBe(0);
   });
 });
