@@ -64,6 +64,20 @@ async function newOrder(preAuth = true) {
   return { ref, order };
 }
 
+/** A new pre-auth order and the Create Payment input for `card`, put in the vault. */
+async function cardPaymentInput(card: string) {
+  const { ref, order } = await newOrder();
+  const handle = await putCard(vault, card);
+  const input = {
+    workflowId: `payment:${ref}`,
+    orderId: order.orderId,
+    amount: money,
+    preAuth: true,
+    instrument: { kind: 'card' as const, cardHandle: handle, save: false },
+  };
+  return { ref, order, handle, input };
+}
+
 describe('payment activities', () => {
   it('returns the existing order when a retried create-order finds it, never creating a second one', async () => {
     const { ref, order } = await newOrder();
@@ -142,15 +156,7 @@ describe('payment activities', () => {
   });
 
   it('a card-vault outage is an outage, never a rejection: retried, then parked, and no reason to fail a created payment', async () => {
-    const { ref, order } = await newOrder();
-    const handle = await putCard(vault, CARDS.challenge);
-    const input = {
-      workflowId: `payment:${ref}`,
-      orderId: order.orderId,
-      amount: money,
-      preAuth: true,
-      instrument: { kind: 'card' as const, cardHandle: handle, save: false },
-    };
+    const { order, handle, input } = await cardPaymentInput(CARDS.challenge);
     const outage = () => Promise.reject(new CardVaultError('VAULT_UNAVAILABLE', 'card vault unreachable (test)'));
     // The vault unreachable when the card is read: before any Plural call, a retryable outage with the vault's code.
     const unreadable = createActivities({ plural, vault: { ...vaultCalls(vault), get: outage } });
@@ -194,15 +200,7 @@ describe('payment activities', () => {
   });
 
   it('keeps the card hand-off after a transient failure and destroys it after a definitive rejection', async () => {
-    const { ref, order } = await newOrder();
-    const handle = await putCard(vault, CARDS.expired);
-    const input = {
-      workflowId: `payment:${ref}`,
-      orderId: order.orderId,
-      amount: money,
-      preAuth: true,
-      instrument: { kind: 'card' as const, cardHandle: handle, save: false },
-    };
+    const { handle, input } = await cardPaymentInput(CARDS.expired);
     sandbox.setFaults({ errorRate: 1, paths: ['/payments'] });
     try {
       expect((await failureOf(run(1, acts.createPayment, input))).nonRetryable).toBe(false);
@@ -245,13 +243,14 @@ describe('payment activities', () => {
     expect(sandbox.order(order.orderId)?.paymentAttempts).toBe(1);
   });
 
-  it('never captures twice: a retried capture returns the captured order', async () => {
-    const { ref, order } = await newOrder();
+  /** An order whose card payment the customer approved on the challenge page: authorized, or processed for a sale. */
+  async function approvedPayment(preAuth: boolean) {
+    const { ref, order } = await newOrder(preAuth);
     const pay = await run(1, acts.createPayment, {
       workflowId: `payment:${ref}`,
       orderId: order.orderId,
       amount: money,
-      preAuth: true,
+      preAuth,
       instrument: { kind: 'card', cardHandle: await putCard(vault, CARDS.challenge), save: false },
     });
     await fetch(`${sandbox.baseUrl}/__sandbox/payments/${pay.order.payments[0]!.id}/authenticate`, {
@@ -259,6 +258,11 @@ describe('payment activities', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${sandbox.controlToken}` },
       body: JSON.stringify({ result: 'approve' }),
     });
+    return { ref, order };
+  }
+
+  it('never captures twice: a retried capture returns the captured order', async () => {
+    const { ref, order } = await approvedPayment(true);
     const input = { workflowId: `payment:${ref}`, orderId: order.orderId, amount: { value: 2000, currency: 'INR' } };
     const captured = await run(1, acts.captureOrder, input);
     expect(captured).toMatchObject({ status: 'PARTIALLY_CAPTURED', capturedValue: 2000 });
@@ -270,19 +274,7 @@ describe('payment activities', () => {
   });
 
   it('a refund made by an attempt whose answer was lost is returned when Plural refuses its retry, never REJECTED', async () => {
-    const { ref, order } = await newOrder(false);
-    const pay = await run(1, acts.createPayment, {
-      workflowId: `payment:${ref}`,
-      orderId: order.orderId,
-      amount: money,
-      preAuth: false,
-      instrument: { kind: 'card', cardHandle: await putCard(vault, CARDS.challenge), save: false },
-    });
-    await fetch(`${sandbox.baseUrl}/__sandbox/payments/${pay.order.payments[0]!.id}/authenticate`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${sandbox.controlToken}` },
-      body: JSON.stringify({ result: 'approve' }),
-    });
+    const { ref, order } = await approvedPayment(false);
     const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };
     // The first attempt refunds the order in full; its answer is lost. Plural (unlike the sandbox, which answers the
     // same reference with the same refund) refuses the retry: the order is fully refunded, so no longer refundable.
