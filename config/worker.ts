@@ -54,12 +54,19 @@ export const WORKER_DEFAULTS = {
   temporalNamespace: 'default',
   taskQueue: PAYMENT_TASK_QUEUE,
   pluralTimeoutMs: 15_000,
-  metricsHost: '0.0.0.0',
+  metricsHost: '127.0.0.1',
   metricsPort: 9464,
   shutdownGraceMs: 10_000,
   logLevel: 'info',
   maxConcurrentActivities: 100,
 } as const;
+
+/**
+ * The longest `PLURAL_TIMEOUT_MS`: each activity attempt has 30 s (`startToCloseTimeout`, workflows/steps.ts), and a
+ * call must end well inside it — a longer one outlives its attempt, and Temporal starts the next attempt (the same
+ * Plural call again) while the first still runs.
+ */
+export const PLURAL_TIMEOUT_MAX_MS = 20_000;
 
 /** Minimum length of the card-vault bearer token (e.g. `openssl rand -hex 32` gives 64). */
 export const CARD_VAULT_TOKEN_MIN_LENGTH = 32;
@@ -104,7 +111,12 @@ const workerEnvSchema = z.object({
   [K.PLURAL_BASE_URL]: httpUrl('the Plural API origin, e.g. https://pluraluat.v2.pinepg.in'),
   [K.PLURAL_CLIENT_ID]: requiredString('the merchant client id issued by Plural', { maxLength: 256 }),
   [K.PLURAL_CLIENT_SECRET]: requiredString('the merchant client secret issued by Plural', { maxLength: 1024 }),
-  [K.PLURAL_TIMEOUT_MS]: integer({ min: 100, max: 300_000, default: WORKER_DEFAULTS.pluralTimeoutMs, unit: 'ms' }),
+  [K.PLURAL_TIMEOUT_MS]: integer({
+    min: 100,
+    max: PLURAL_TIMEOUT_MAX_MS,
+    default: WORKER_DEFAULTS.pluralTimeoutMs,
+    unit: 'ms',
+  }),
   [K.CARD_VAULT_URL]: httpUrl("the API's card-vault listener, e.g. http://api:8082").optional(),
   [K.CARD_VAULT_TOKEN]: requiredString('the bearer token of the card-vault endpoint', {
     minLength: CARD_VAULT_TOKEN_MIN_LENGTH,

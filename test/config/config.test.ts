@@ -56,7 +56,7 @@ describe('loadWorkerConfig', () => {
       plural: { baseUrl: 'https://pluraluat.v2.pinepg.in', timeoutMs: 15_000 },
       cardVault: { kind: 'memory' },
       payloadEncryption: { mode: 'on', keys: [{ id: 'k1', key: Buffer.alloc(32, 7) }] },
-      metrics: { host: '0.0.0.0', port: 9464 },
+      metrics: { host: '127.0.0.1', port: 9464 },
       logLevel: 'info',
       merchantWebhooks: { endpoints: { default: [] }, directory: expect.anything() },
       worker: {
@@ -77,7 +77,7 @@ describe('loadWorkerConfig', () => {
       PLURAL_TIMEOUT_MS: '5000',
       CARD_VAULT_URL: 'http://api:8082',
       CARD_VAULT_TOKEN: VAULT_TOKEN,
-      WORKER_METRICS_HOST: '127.0.0.1',
+      WORKER_METRICS_HOST: '0.0.0.0',
       WORKER_METRICS_PORT: '0',
       WORKER_SHUTDOWN_GRACE_MS: '2000',
       WORKFLOW_BUNDLE_PATH: '/app/workflow-bundle.js',
@@ -92,7 +92,7 @@ describe('loadWorkerConfig', () => {
     });
     expect(config.plural.timeoutMs).toBe(5000);
     expect(config.cardVault).toEqual({ kind: 'http', url: 'http://api:8082', token: VAULT_TOKEN });
-    expect(config.metrics).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(config.metrics).toEqual({ host: '0.0.0.0', port: 0 });
     expect(config.logLevel).toBe('debug');
     expect(config.worker).toEqual({
       maxConcurrentActivities: 20,
@@ -140,7 +140,7 @@ describe('loadWorkerConfig', () => {
     expect(Object.fromEntries(err.issues.map((i) => [i.key, i.message]))).toEqual({
       TEMPORAL_ADDRESS: 'must be host:port, e.g. 127.0.0.1:7233',
       PLURAL_BASE_URL: expect.stringContaining('must be an http(s) URL without credentials'),
-      PLURAL_TIMEOUT_MS: 'must be an integer between 100 and 300000 (ms)',
+      PLURAL_TIMEOUT_MS: 'must be an integer between 100 and 20000 (ms)',
       CARD_VAULT_TOKEN: expect.stringContaining('must be at least 32 characters'),
       WORKER_METRICS_PORT: 'must be an integer between 0 and 65535 (0 disables)',
       LOG_LEVEL: 'must be one of trace, debug, info, warn, error, fatal, silent',
