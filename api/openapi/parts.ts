@@ -14,6 +14,11 @@ export const referenceParam = {
   schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,50}$' },
 };
 
+/** What every merchant route's 503 may mean. */
+export const ENGINE_UNAVAILABLE =
+  'The payment engine (Temporal) is unavailable (`engine_unavailable`), or the card vault could not take the card ' +
+  'data or OTP (`card_vault_unavailable`, with `Retry-After`; nothing ran)';
+
 export const merchantErrors = {
   '400': errorResponse(
     'Malformed JSON (`invalid_json`), or a field missing or of the wrong type or format (`error.issues` names each ' +
@@ -25,10 +30,7 @@ export const merchantErrors = {
   ),
   '413': errorResponse('Request body larger than the limit.'),
   '415': errorResponse('Body is not JSON.'),
-  '503': errorResponse(
-    'The payment engine (Temporal) is unavailable (`engine_unavailable`), or the card vault could not take the card ' +
-      'data or OTP (`card_vault_unavailable`, with `Retry-After`; nothing ran); retry later.',
-  ),
+  '503': errorResponse(`${ENGINE_UNAVAILABLE}; retry later.`),
 };
 
 export const accepted = paymentResponse(

@@ -99,6 +99,14 @@ export function actionRoutes(ctx: RouteContext): Router {
             `the gateway refused to resend the OTP for payment ${ref}: ${a.message ?? 'no reason given'}`,
           );
         default:
+          // Still waiting for an OTP: Plural could not be reached to resend it. Ask again.
+          if (a.state.nextActions.includes(NEXT_ACTION.RESEND_OTP)) {
+            throw unavailable(
+              'gateway_unavailable',
+              `Plural could not be reached to resend the OTP; ask again (${a.message ?? 'gateway error'})`,
+              1,
+            );
+          }
           throw notAwaitingOtp(ref, a.state, a.message);
       }
     })
@@ -145,6 +153,8 @@ export function actionRoutes(ctx: RouteContext): Router {
       // order can take no more money (Plural cancels only authorized orders), and answers 202 meanwhile.
       if (a.state.status === PAYMENT_STATUS.CANCELLED) return answer(res, 200, a.state);
       if (a.state.status === PAYMENT_STATUS.CLOSING) return answer(res, 202, a.state);
+      // Plural kept failing the cancel: it waits (`parked`) and the payment tries it again on its own; not a refusal.
+      if (a.state.parked?.operation === 'cancel') return answer(res, 202, a.state);
       throw conflict('payment_not_cancellable', `payment ${ref} ended ${a.state.status} and was not cancelled`);
     })
     .all(methodNotAllowed('POST'));

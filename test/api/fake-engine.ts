@@ -68,6 +68,10 @@ export interface FakeEngineOptions {
   captureOutcome?: 'CAPTURED' | 'REJECTED' | 'PARKED';
   /** What Plural makes of refunds: processed at once, PENDING, refused, or the step parks. @default 'PROCESSED' */
   refundOutcome?: 'PROCESSED' | 'PENDING' | 'REJECTED' | 'PARKED';
+  /** Plural unreachable for OTP resends (the workflow answers IGNORED, still awaiting the OTP). */
+  resendUnreachable?: boolean;
+  /** Plural keeps failing an authorization's cancel: the step parks, the payment stays AUTHORIZED. */
+  cancelParks?: boolean;
 }
 
 const REFUND_WINDOW_MS = 180 * 24 * 3600_000;
@@ -328,6 +332,10 @@ export class FakeEngine implements PaymentEngine {
     return this.answer(waitMs, () => {
       const otp = e.state.otp;
       if (!otp) return { outcome: 'IGNORED', state: structuredClone(e.state) };
+      if (this.options.resendUnreachable) {
+        otp.lastResend = { outcome: 'IGNORED', message: 'Plural is unavailable' };
+        return { outcome: 'IGNORED', message: 'Plural is unavailable', state: structuredClone(e.state) };
+      }
       otp.resendsLeft -= 1;
       if (otp.resendsLeft <= 0) e.state.nextActions = e.state.nextActions.filter((a) => a !== 'RESEND_OTP');
       otp.resendAvailableAt = new Date(Date.now() + (this.options.resendAfterMs ?? 30_000)).toISOString();
@@ -368,7 +376,16 @@ export class FakeEngine implements PaymentEngine {
     return this.answer(waitMs, () => {
       // As the workflow does: an authorization is cancelled at Plural at once; a payment not yet authorized closes
       // until Plural's order is final (the fake never finalizes it).
-      if (e.state.status === 'AUTHORIZED') this.move(e, 'CANCELLED', request.reason ?? 'cancel requested');
+      if (e.state.status === 'AUTHORIZED' && this.options.cancelParks) {
+        e.state.parked = {
+          operation: 'cancel',
+          code: 'INTERNAL_ERROR',
+          message: 'Plural is unavailable',
+          since: new Date().toISOString(),
+          retries: 0,
+        };
+        e.state.nextActions = ['OPERATOR_RETRY', 'CANCEL'];
+      } else if (e.state.status === 'AUTHORIZED') this.move(e, 'CANCELLED', request.reason ?? 'cancel requested');
       else if (!TERMINAL.includes(e.state.status)) this.move(e, 'CLOSING', request.reason ?? 'cancel requested');
       return { state: structuredClone(e.state) };
     });

@@ -690,6 +690,15 @@ describe('POST /v1/payments/{ref}/otp/resend', () => {
     expect(res.status).toBe(409);
   });
 
+  it('answers 503 (ask again) when Plural could not be reached to resend, the payment still awaiting the OTP', async () => {
+    const api = makeApi({ resendAfterMs: 0, resendUnreachable: true });
+    await created(api, 'rs-6');
+    const res = await request(api.app).post('/v1/payments/rs-6/otp/resend').set(auth);
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('gateway_unavailable');
+    expect(res.headers['retry-after']).toBe('1');
+  });
+
   it('answers a body with fields with 400', async () => {
     const api = makeApi({ resendAfterMs: 0 });
     await created(api, 'rs-5');
@@ -791,6 +800,15 @@ describe('POST /v1/payments/{ref}/cancel', () => {
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('CANCELLED');
     expect(api.engine.calls.find((c) => c.method === 'cancel')!.args[1]).toMatchObject({ reason: 'customer left' });
+  });
+
+  it('answers 202 when the cancel is parked (Plural kept failing it): the payment tries it again on its own', async () => {
+    const api = makeApi({ cancelParks: true });
+    await authorized(api, 'can-9');
+    const res = await request(api.app).post('/v1/payments/can-9/cancel').set(auth);
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('AUTHORIZED');
+    expect(res.body.parked).toMatchObject({ operation: 'cancel' });
   });
 
   it('answers 409 for a final payment', async () => {

@@ -4,6 +4,7 @@ import { LIST_LIMIT } from '../../schemas';
 import {
   accepted,
   digits,
+  ENGINE_UNAVAILABLE,
   errorResponse,
   json,
   merchantErrors,
@@ -160,6 +161,10 @@ export const paymentPaths = {
         '202': accepted,
         ...merchantErrors,
         '409': errorResponse('The payment is not awaiting an OTP (`payment_not_awaiting_otp`).'),
+        '503': errorResponse(
+          `${ENGINE_UNAVAILABLE}, or Plural could not be reached to check the OTP (\`gateway_unavailable\`, with ` +
+            '`Retry-After`: nothing was used; send it again).',
+        ),
       },
     },
   },
@@ -176,6 +181,10 @@ export const paymentPaths = {
         '409': errorResponse(
           'Not awaiting an OTP (`payment_not_awaiting_otp`), no resends left (`otp_resend_limit_reached`), or ' +
             'the gateway refused (`otp_resend_rejected`).',
+        ),
+        '503': errorResponse(
+          `${ENGINE_UNAVAILABLE}, or Plural could not be reached to resend the OTP (\`gateway_unavailable\`, with ` +
+            '`Retry-After`; ask again).',
         ),
         '429': {
           description: 'Too early; `Retry-After` says how many seconds to wait.',
@@ -225,7 +234,10 @@ export const paymentPaths = {
       requestBody: optionalBody({ reason: text(200) }),
       responses: {
         '200': paymentResponse('The payment is CANCELLED.'),
-        '202': paymentResponse('The payment is CLOSING (or the cancel is still in progress).'),
+        '202': paymentResponse(
+          'The payment is CLOSING, the cancel is still in progress, or Plural kept failing it and it waits ' +
+            '(`parked`: the payment tries it again on its own, and an operator may retry it).',
+        ),
         ...merchantErrors,
         '409': errorResponse(
           'The payment is final, or a sale Plural is processing, and cannot be cancelled (`payment_not_cancellable`).',
