@@ -197,6 +197,18 @@ export function paymentRoutes(ctx: RouteContext): Router {
       // entries are kept (they expire) in case the start took effect after all.
       const record = await engine.get(ref);
       if (!record) throw new EngineUnavailableError(`payment ${ref} was not confirmed started; retry the same request`);
+      // Found running, but another request's payment (its fingerprint is in the memo, read without a worker): the
+      // workflow's validator, which no worker ran in time, would have refused this one.
+      if (
+        record.requestFingerprint !== undefined &&
+        !fingerprintMatches(body, options.fingerprintKey, record.requestFingerprint)
+      ) {
+        await destroyAll(ctx, handles);
+        throw conflict(
+          'idempotency_conflict',
+          `a payment with merchant_order_reference ${ref} already exists with a different request; use a new reference`,
+        );
+      }
       sendPayment(res, 202, record);
     })
     .all(methodNotAllowed('GET, POST'));

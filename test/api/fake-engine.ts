@@ -201,6 +201,11 @@ export class FakeEngine implements PaymentEngine {
     const ref = input.merchantOrderReference;
     let e = this.payments.get(ref);
     if (e && TERMINAL.includes(e.state.status)) return { answered: false, closed: this.record(e) };
+    if (e && this.options.unresponsive) {
+      // No worker runs the validator in time: neither answered nor refused.
+      await sleep(waitMs);
+      return { answered: false };
+    }
     if (e) {
       const existing = e;
       this.validate(() => validateOpen(existing.input, request));

@@ -5,6 +5,7 @@ import { legacyRequestFingerprint } from '../../api/fingerprint';
 import { CreatePaymentSchema } from '../../api/schemas';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import { CHALLENGE_LAST4, CORRECT_OTP } from './fake-engine';
+import type { FakeEngineOptions } from './fake-engine';
 import { CARDS } from '../support/cards';
 import { API_KEY, auth, cardPayment, makeApi, OTHER_API_KEY } from './helpers';
 import type { TestApi } from './helpers';
@@ -448,6 +449,22 @@ describe('POST /v1/payments', () => {
     expect(res.status).toBe(202);
     expect(res.headers.location).toBe('/v1/payments/slow-1');
     expect(res.body.status).toBe('CREATED');
+  });
+
+  it('answers 409, not 202, for another request under a running reference that no worker answered in time', async () => {
+    const engineOptions: FakeEngineOptions = {};
+    const api = makeApi(engineOptions, { timings: { startWaitMs: 30, actionWaitMs: 1_000, readyTimeoutMs: 200 } });
+    expect((await request(api.app).post('/v1/payments').set(auth).send(cardPayment('slow-2'))).status).toBe(201);
+    engineOptions.unresponsive = true;
+    const other = await request(api.app)
+      .post('/v1/payments')
+      .set(auth)
+      .send(cardPayment('slow-2', { amount: { value: 999, currency: 'INR' } }));
+    expect(other.status).toBe(409);
+    expect(other.body.error.code).toBe('idempotency_conflict');
+    const same = await request(api.app).post('/v1/payments').set(auth).send(cardPayment('slow-2'));
+    expect(same.status).toBe(202);
+    expect(same.body.status).toBe('AWAITING_OTP');
   });
 });
 
