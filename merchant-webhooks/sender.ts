@@ -9,7 +9,7 @@ import { signWebhook } from './signing';
 
 /** Options of {@link WebhookSender}. */
 export interface WebhookSenderOptions {
-  /** Deadline of one attempt (connect, headers and body), ms. @default 15000 */
+  /** Deadline of one attempt, all of it (waiting for a connection, connect, headers and body), ms. @default 15000 */
   timeoutMs?: number;
   /** @default an Agent of its own, closed by {@link WebhookSender.close} */
   dispatcher?: Dispatcher;
@@ -41,6 +41,14 @@ export class WebhookSender {
       'user-agent': 'plural-payment-engine-webhooks/1',
       ...signWebhook(endpoint.secret, id, this.now(), body),
     };
+    // One deadline for the whole attempt, on a timer of its own: undici's headers and body timeouts restart with every
+    // chunk, so an endpoint trickling its answer would hold the attempt (and a connection, and the worker's activity
+    // slot) for as long as it liked, and a request queued behind 16 such connections has no timer at all.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+    const onAbort = (): void => deadline.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const res = await request(endpoint.url, {
         method: 'POST',
@@ -49,15 +57,19 @@ export class WebhookSender {
         dispatcher: this.dispatcher,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
-        ...(signal ? { signal } : {}),
+        signal: deadline.signal,
       });
-      // The answer's body means nothing to us; read it so the connection can be reused.
+      // The answer's body means nothing to us; read it so the connection can be reused (the deadline cuts it off).
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       return { kind: 'answered', status: res.statusCode };
     } catch (err) {
       if (signal?.aborted) throw err;
+      if (deadline.signal.aborted) return { kind: 'unreachable', code: 'TIMEOUT' };
       const code = (err as { code?: unknown }).code;
       return { kind: 'unreachable', code: typeof code === 'string' ? code : 'NETWORK_ERROR' };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -6,7 +6,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Webhook } from 'standardwebhooks';
-import { MockAgent } from 'undici';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, MERCHANT_WEBHOOK_FAILURE } from '../../activities';
 import { InMemoryCardVault } from '../../card-vault';
@@ -133,5 +135,37 @@ describe('deliverMerchantEvent', () => {
     agent.get(ORIGIN).intercept({ path: '/hooks', method: 'POST' }).reply(500, 'oops');
     const f = await failureOf(run(activity()));
     expect(JSON.stringify({ message: f.message, details: f.details })).not.toMatch(/merchant\.example|whsec_/);
+  });
+});
+
+describe('WebhookSender against an endpoint that trickles its answer', () => {
+  it('ends each attempt at its deadline: the trickled answer, and a send queued behind it for the connection', async () => {
+    const trickling = new Set<ReturnType<typeof setInterval>>();
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      // A byte every 50 ms, forever: each one restarts undici's body timeout.
+      const tick = setInterval(() => res.write('.'), 50);
+      trickling.add(tick);
+      res.on('close', () => clearInterval(tick));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const oneConnection = new Agent({ connections: 1 });
+    const slow = new WebhookSender({ dispatcher: oneConnection, timeoutMs: 400 });
+    const endpoint = { id: 'main', url: `http://127.0.0.1:${port}/hooks`, secret: SECRET };
+    try {
+      const [first, queued] = await Promise.all([
+        slow.send(endpoint, 'msg_1', '{}'),
+        slow.send(endpoint, 'msg_2', '{}'),
+      ]);
+      // The first got its answer's status; its body was cut off at the deadline. The second never got a connection.
+      expect(first).toEqual({ kind: 'answered', status: 200 });
+      expect(queued).toEqual({ kind: 'unreachable', code: 'TIMEOUT' });
+    } finally {
+      for (const tick of trickling) clearInterval(tick);
+      await oneConnection.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
