@@ -254,6 +254,18 @@ describe('docker-compose.yml', () => {
     expect(wiringProblems(setEnv('sandbox', 'SANDBOX_WEBHOOK_SECRET', 'other'))).toEqual([
       'engine and sandbox disagree on PLURAL_WEBHOOK_SECRET',
     ]);
+    expect(wiringProblems(setEnv('api', 'PLURAL_BASE_URL', 'https://api.pluralpay.in'))).toEqual([
+      'worker and api must share PLURAL_BASE_URL',
+    ]);
+  });
+
+  it('takes the gateway from .env with no default: a stack given real credentials never quietly uses the sandbox', () => {
+    const unchosen = { ...REQUIRED_SHELL_VARS, PLURAL_BASE_URL: undefined };
+    for (const name of ['worker', 'api']) {
+      expect(() => serviceEnv(compose.services[name] ?? {}, unchosen)).toThrow(/required variable PLURAL_BASE_URL/);
+    }
+    const real = { ...REQUIRED_SHELL_VARS, PLURAL_BASE_URL: 'https://pluraluat.v2.pinepg.in' };
+    expect(serviceEnv(compose.services.worker ?? {}, real).PLURAL_BASE_URL).toBe('https://pluraluat.v2.pinepg.in');
   });
 
   it('requires PAYLOAD_KEYS from the shell or .env for the worker, API and codec server: no published default', () => {

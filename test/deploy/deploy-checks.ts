@@ -60,6 +60,8 @@ export const REQUIRED_SHELL_VARS: Readonly<Record<string, string>> = {
   PLURAL_CLIENT_SECRET: 'compose-check-client-secret',
   PLURAL_CALLBACK_SECRET_HEX: 'c0ffee'.repeat(8),
   PLURAL_WEBHOOK_SECRET: 'compose-check-webhook-secret',
+  // The trial's choice (.env.example): the bundled sandbox.
+  PLURAL_BASE_URL: 'http://sandbox:8090',
 };
 
 /**
@@ -592,8 +594,16 @@ export function wiringProblems(doc: Compose): string[] {
   if (worker.CARD_VAULT_TOKEN === undefined || worker.CARD_VAULT_TOKEN !== api.CARD_VAULT_TOKEN) {
     problems.push('worker and api must share CARD_VAULT_TOKEN');
   }
-  if (worker.PLURAL_BASE_URL !== `http://sandbox:${listen.sandbox}`) {
-    problems.push(`worker: PLURAL_BASE_URL must default to the sandbox (http://sandbox:${listen.sandbox})`);
+  // The gateway is the operator's choice, never a default; the trial's choice reaches the sandbox's port.
+  if (worker.PLURAL_BASE_URL === undefined || worker.PLURAL_BASE_URL !== api.PLURAL_BASE_URL) {
+    problems.push('worker and api must share PLURAL_BASE_URL');
+  } else if (
+    worker.PLURAL_BASE_URL.startsWith('http://sandbox:') &&
+    worker.PLURAL_BASE_URL !== `http://sandbox:${listen.sandbox}`
+  ) {
+    problems.push(
+      `PLURAL_BASE_URL ${worker.PLURAL_BASE_URL} is not the sandbox's port (http://sandbox:${listen.sandbox})`,
+    );
   }
   const pairs = [
     [worker.PLURAL_CLIENT_ID, sandbox.SANDBOX_CLIENT_ID, 'PLURAL_CLIENT_ID / SANDBOX_CLIENT_ID'],
