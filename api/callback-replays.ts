@@ -31,9 +31,9 @@ export function callbackMaxAgeMs(durations: Partial<PaymentDurations> = {}): num
 }
 
 /**
- * Callbacks this API process delivered, by merchant and signature (the caller's key), for as long as they could be delivered at all (`ttlMs`, the
- * callback's maximum age). Per process: a repeat reaching another replica is bounded by the age check and ignored by
- * the workflow.
+ * Callbacks this API process delivered, by merchant and signature (the caller's key), for as long as they could be
+ * delivered at all (`ttlMs`, the callback's maximum age). Per process: a repeat reaching another replica is bounded by
+ * the age check and ignored by the workflow.
  */
 export class SeenCallbacks {
   /** Insertion order is expiry order (one `ttlMs` for all), so expired entries are always at the front. */
