@@ -10,10 +10,17 @@ const PAN_LIKE = /(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])/g;
 const JWT_LIKE = /\beyJ[\w-]+\.[\w-]+\.[\w-]+/g;
 // "Bearer <anything>" in echoed headers.
 const BEARER = /\bBearer\s+\S+/gi;
+// A CVV, OTP or PIN echoed after its name within a few words (`OTP 482913 is invalid`, `cvv: 123`, `"otp":"4829"`),
+// the name starting a word or a key's part (`card_cvv`, `otpCode`; not `spinning`).
+const SECRET_AFTER_NAME = /(?<![a-z0-9])(cvv2?|cvc2?|cvd|otp|pin)([a-z_]*\b[^\d.!?\n]{0,24}?)(\d{3,8})\b/gi;
 
-/** Replace PAN-like digit runs, JWTs and bearer credentials with `[REDACTED]`. */
+/** Replace PAN-like digit runs, CVVs and OTPs echoed after their names, JWTs and bearer credentials with `[REDACTED]`. */
 export function redactSensitive(text: string): string {
-  return text.replace(JWT_LIKE, '[REDACTED]').replace(BEARER, 'Bearer [REDACTED]').replace(PAN_LIKE, '[REDACTED]');
+  return text
+    .replace(JWT_LIKE, '[REDACTED]')
+    .replace(BEARER, 'Bearer [REDACTED]')
+    .replace(PAN_LIKE, '[REDACTED]')
+    .replace(SECRET_AFTER_NAME, '$1$2[REDACTED]');
 }
 
 /** Truncate externally supplied text so an error message stays a line, not a page. */

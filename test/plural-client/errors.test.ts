@@ -23,4 +23,20 @@ describe('redactSensitive', () => {
     expect(out).not.toContain(jwt);
     expect(out).toContain('v1-240902072711-aa-KAw3iP');
   });
+
+  it('masks a CVV or OTP a gateway echoes after its name, and leaves other numbers alone', () => {
+    for (const [text, secret] of [
+      ['OTP 482913 is invalid', '482913'],
+      ['invalid cvv: 123 for card', '123'],
+      ['{"card_cvv":"9876"}', '9876'],
+      ['otpCode=55443322 expired', '55443322'],
+    ] as const) {
+      const out = redactSensitive(text);
+      expect(out, text).not.toContain(secret);
+      expect(out).toContain('[REDACTED]');
+    }
+    for (const text of ['amount 5000 exceeds limit of 1000 for order v1-1', 'spinning 123 options 456']) {
+      expect(redactSensitive(text)).toBe(text);
+    }
+  });
 });
