@@ -139,7 +139,9 @@ export interface ActivityContext {
   call: () => { signal: AbortSignal; attempt: number };
   /** Logs with the activity's identity (workflow id, run id, activity type, attempt) so lines join the payment. */
   log: (level: 'info' | 'warn', fields: object, msg: string) => void;
-  /** Get Order as a snapshot; failures classified with `GATEWAY_REJECTED` as the business type. */
+  /** Get Order, Plural's answer as it is; failures classified with `GATEWAY_REJECTED` as the business type. */
+  getOrder: (orderId: string, signal: AbortSignal) => Promise<Order>;
+  /** Get Order as a snapshot (see `getOrder`). */
   getOrderSnapshot: (orderId: string, signal: AbortSignal) => Promise<OrderSnapshot>;
   /**
    * A follow-up call after the activity's own (README.md, "Follow-up calls"): `call` gets a signal that aborts at the
@@ -178,6 +180,13 @@ export function followUpBudgetMs(
 export function createActivityContext(deps: ActivityDeps): ActivityContext {
   const { vault, logger } = deps;
   const plural = typeof deps.plural === 'function' ? merchantRoutedClient(deps.plural) : deps.plural;
+  const getOrder: ActivityContext['getOrder'] = async (orderId, signal) => {
+    try {
+      return await plural.getOrder(orderId, { signal });
+    } catch (err) {
+      throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
+    }
+  };
   const log: ActivityContext['log'] = (level, fields, msg) => {
     if (!logger) return;
     const { workflowExecution, activityType, attempt } = Context.current().info;
@@ -236,12 +245,7 @@ export function createActivityContext(deps: ActivityDeps): ActivityContext {
         signal.removeEventListener('abort', relay);
       }
     },
-    getOrderSnapshot: async (orderId, signal) => {
-      try {
-        return snapshotOf(await plural.getOrder(orderId, { signal }));
-      } catch (err) {
-        throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
-      }
-    },
+    getOrder,
+    getOrderSnapshot: async (orderId, signal) => snapshotOf(await getOrder(orderId, signal)),
   };
 }

@@ -101,7 +101,7 @@ export function createCardLookup(ctx: ActivityContext): CardLookup {
 
 /** Card details, the points balance and Create Payment (the only readers of card data). */
 export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLookup, generateOtp: OtpGenerator) {
-  const { plural, vault, call, log, getOrderSnapshot, followUp } = ctx;
+  const { plural, vault, call, log, getOrder, followUp } = ctx;
 
   return {
     /** Card network and native-OTP support for the card behind `cardHandle` (read-only; the handle stays). */
@@ -160,11 +160,13 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
 
       if (attempt > 1 || input.retried === true) {
         // An earlier attempt may have created the payment and lost the answer: never create a second one (and never
-        // fail for card data the created payment no longer needs).
-        const order = await getOrderSnapshot(input.orderId, signal);
+        // fail for card data the created payment no longer needs). The 3-D Secure challenge URL came with that lost
+        // answer; Plural's guides show it on Create Payment's order only, so it is kept when Get Order's order has it.
+        const read = await getOrder(input.orderId, signal);
+        const order = snapshotOf(read);
         if (order.payments.length > 0 && order.status !== ORDER_STATUS.ATTEMPTED) {
           await destroyHandles();
-          return created(order, undefined);
+          return created(order, read.challenge_url ?? undefined);
         }
       }
 

@@ -172,6 +172,27 @@ describe('payment activities', () => {
     expect(await vault.get(handle)).toBeDefined(); // left to its TTL
   });
 
+  it("a retried Create Payment that adopts the payment keeps the challenge URL when Plural's Get Order carries it", async () => {
+    const { order, input } = await cardPaymentInput(CARDS.challenge);
+    const first = await run(1, acts.createPayment, input); // its answer, with the challenge URL, is lost
+    expect(first.challengeUrl).toBeDefined();
+    const url = 'https://pluraluat.v2.pinepg.in/web/auth/landing/?token=from-get-order';
+    const withUrl = new Proxy(plural, {
+      get: (target, prop, receiver) =>
+        prop === 'getOrder'
+          ? async (...args: Parameters<PluralClient['getOrder']>) => ({
+              ...(await target.getOrder(...args)),
+              challenge_url: url,
+            })
+          : (Reflect.get(target, prop, receiver) as unknown),
+    });
+    const adopted = await run(2, createActivities({ plural: withUrl, vault }).createPayment, input);
+    expect(adopted).toMatchObject({ challengeUrl: url, cardPaymentId: first.cardPaymentId });
+    // The sandbox's Get Order, like the guides' examples, has none: the payment is adopted without one.
+    expect((await run(2, acts.createPayment, input)).challengeUrl).toBeUndefined();
+    expect(sandbox.order(order.orderId)?.paymentAttempts).toBe(1);
+  });
+
   it('an answer from Plural that breaks its documented shape is retried and then parked, never a rejection', async () => {
     const { ref, order } = await newOrder();
     const unreadable = new Proxy(plural, {
