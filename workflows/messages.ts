@@ -225,7 +225,10 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
       inbox.captures.push({ ...request, id });
       return inbox.answerOf<CaptureAnswer>(id);
     },
-    { validator: (request: CaptureRequest) => validateCapture(stateOf(payment), request) },
+    {
+      validator: (request: CaptureRequest) =>
+        validateCapture(stateOf(payment), request, { cancelPending: inbox.cancel !== undefined || payment.cancelling }),
+    },
   );
 
   setHandler(

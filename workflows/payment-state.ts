@@ -79,6 +79,8 @@ export class Payment {
    * refuses another (`capture_limit_reached`) rather than queueing a request that could only be refused later.
    */
   captureRequested = false;
+  /** A cancel of the authorization is under way at Plural: a capture arriving meanwhile is refused (`cancel_pending`). */
+  cancelling = false;
   /** OTP submissions and resends sent to Plural (each numbers its idempotency key). */
   otpSubmissions = 0;
   otpResends = 0;

@@ -63,12 +63,23 @@ export function validateResendOtp(s: PaymentState, nowMs: number): void {
   }
 }
 
-export function validateCapture(s: PaymentState, request: CaptureRequest): void {
+/**
+ * @param cancelPending a cancel came first and is waiting or under way (the payment's own knowledge, not in the
+ *   state): the first request wins, so a capture after it is refused rather than taking the money first.
+ */
+export function validateCapture(s: PaymentState, request: CaptureRequest, { cancelPending = false } = {}): void {
   if (s.status !== PAYMENT_STATUS.AUTHORIZED) {
     reject(
       UPDATE_REJECTION.INVALID_STATE,
       'payment_not_authorized',
       `payment ${ref(s)} is ${s.status}, not AUTHORIZED; it cannot be captured`,
+    );
+  }
+  if (cancelPending || s.parked?.operation === 'cancel') {
+    reject(
+      UPDATE_REJECTION.INVALID_STATE,
+      'cancel_pending',
+      `payment ${ref(s)} is being cancelled (the cancel was asked for first); it cannot be captured`,
     );
   }
   if (!s.nextActions.includes(NEXT_ACTION.CAPTURE)) {

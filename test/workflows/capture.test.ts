@@ -22,7 +22,14 @@ import type { Fixture, PaymentHandle } from './harness';
 import { temporal } from '@temporalio/proto';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { currentSummary } from '../../api/payment-summary';
-import { DEFAULT_MERCHANT_ID, PAYMENT_MEMO_KEY, SEARCH_ATTRIBUTE } from '../../workflows/definitions';
+import { WorkflowUpdateStage } from '@temporalio/client';
+import {
+  cancelUpdate,
+  DEFAULT_MERCHANT_ID,
+  PAYMENT_MEMO_KEY,
+  SEARCH_ATTRIBUTE,
+  webhookReceivedSignal,
+} from '../../workflows/definitions';
 import type { PaymentSummary, PaymentWorkflowInput } from '../../workflows/definitions';
 
 let fx: Fixture;
@@ -89,6 +96,58 @@ describe('pre-auth capture and cancel', () => {
       // Plural allows one (partial) capture per order: the payment has ended, a second capture is refused.
       await rejection(capture(handle, 'again', { value: 1000, currency: 'INR' }));
       expect(fx.sandbox.order(orderId)?.captureAttempts).toBe(1);
+    });
+  });
+
+  it('refuses a capture that comes after a cancel under way, never taking the money first', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId, state } = await authorized();
+      fx.sandbox.setFaults({ latencyMs: 1_500, paths: ['/cancel'] });
+      try {
+        const cancelling = cancel(handle, 'first', 'order withdrawn');
+        await waitForState(handle, (s) => s.audit.some((e) => /cancelling at Plural$/.test(e.cause)), 'cancel sent');
+        expect(await rejection(capture(handle, 'second'))).toEqual({
+          type: 'InvalidState',
+          message: `payment ${state.merchantOrderReference} is being cancelled (the cancel was asked for first); it cannot be captured`,
+        });
+        expect((await cancelling).status).toBe('CANCELLED');
+      } finally {
+        fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
+      }
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureAttempts: 0 });
+    });
+  });
+
+  it('refuses a capture after a cancel still waiting its turn (the payment busy confirming a webhook)', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await authorized();
+      fx.sandbox.setFaults({ latencyMs: 1_500, paths: ['/api/pay/v1/orders/'] });
+      try {
+        // A webhook claiming what Plural's order was not last read to say: the payment confirms it with a (slow) Get
+        // Order, and the merchant's requests wait their turn.
+        await handle.signal(webhookReceivedSignal, {
+          webhookId: 'msg_claims_processed',
+          eventType: 'ORDER_PROCESSED',
+          orderId,
+          orderStatus: 'PROCESSED',
+        });
+        await waitForState(
+          handle,
+          (s) => s.audit.some((e) => /msg_claims_processed\) received; confirming with Get Order$/.test(e.cause)),
+          'confirming the webhook',
+        );
+        const first = await handle.startUpdate(cancelUpdate, {
+          args: [{ reason: 'order withdrawn' }],
+          updateId: 'first',
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        });
+        // Taken first, it would capture the money the merchant had already asked to release.
+        expect((await rejection(capture(handle, 'second'))).type).toBe('InvalidState');
+        expect((await first.result()).state.status).toBe('CANCELLED');
+      } finally {
+        fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
+      }
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureAttempts: 0 });
     });
   });
 

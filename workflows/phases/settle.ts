@@ -207,13 +207,19 @@ async function cancelAuthorization(
   const { payment, steps, workflowId } = run;
   const orderId = payment.s.pluralOrderId ?? '';
   payment.note(`${cause}: cancelling at Plural`);
-  const order = await steps.run(
-    'cancel',
-    () => steps.acts.cancelOrder({ workflowId, orderId, step: stepName }),
-    () => 'park',
-    onParked,
-    () => cancelRetryAtMs(run),
-  );
-  if (order) payment.applyOrder(order, cause);
-  else await steps.reconcile(`Get Order after ${stepName} was not completed`, RECONCILE_TRIGGER.CANCEL_INCOMPLETE);
+  // Only the capture validator reads it (validators never run on replay): no command depends on it.
+  payment.cancelling = true;
+  try {
+    const order = await steps.run(
+      'cancel',
+      () => steps.acts.cancelOrder({ workflowId, orderId, step: stepName }),
+      () => 'park',
+      onParked,
+      () => cancelRetryAtMs(run),
+    );
+    if (order) payment.applyOrder(order, cause);
+    else await steps.reconcile(`Get Order after ${stepName} was not completed`, RECONCILE_TRIGGER.CANCEL_INCOMPLETE);
+  } finally {
+    payment.cancelling = false;
+  }
 }

@@ -216,7 +216,8 @@ export const paymentPaths = {
         ),
         '409': errorResponse(
           'The payment is not AUTHORIZED (`payment_not_authorized`), its one capture was already made ' +
-            '(`capture_limit_reached`: Plural allows one), or the gateway refused it (`capture_rejected`).',
+            '(`capture_limit_reached`: Plural allows one), a cancel asked for first is under way (`cancel_pending`), ' +
+            'or the gateway refused it (`capture_rejected`).',
         ),
       },
     },
