@@ -56,6 +56,16 @@ async function authorized(
   return { handle, state, orderId: state.pluralOrderId! };
 }
 
+/** Runs `fn` with the sandbox answering `paths` 1.5 s late (a cancel or a read under way), then as before. */
+async function withSlowSandbox(paths: string[], fn: () => Promise<void>): Promise<void> {
+  fx.sandbox.setFaults({ latencyMs: 1_500, paths });
+  try {
+    await fn();
+  } finally {
+    fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
+  }
+}
+
 describe('pre-auth capture and cancel', () => {
   it('captures the full authorized amount', async () => {
     await fx.withWorker(async () => {
@@ -102,8 +112,7 @@ describe('pre-auth capture and cancel', () => {
   it('refuses a capture that comes after a cancel under way, never taking the money first', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId, state } = await authorized();
-      fx.sandbox.setFaults({ latencyMs: 1_500, paths: ['/cancel'] });
-      try {
+      await withSlowSandbox(['/cancel'], async () => {
         const cancelling = cancel(handle, 'first', 'order withdrawn');
         await waitForState(handle, (s) => s.audit.some((e) => /cancelling at Plural$/.test(e.cause)), 'cancel sent');
         expect(await rejection(capture(handle, 'second'))).toEqual({
@@ -111,9 +120,7 @@ describe('pre-auth capture and cancel', () => {
           message: `payment ${state.merchantOrderReference} is being cancelled (the cancel was asked for first); it cannot be captured`,
         });
         expect((await cancelling).status).toBe('CANCELLED');
-      } finally {
-        fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
-      }
+      });
       expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureAttempts: 0 });
     });
   });
@@ -121,8 +128,7 @@ describe('pre-auth capture and cancel', () => {
   it('refuses a capture after a cancel still waiting its turn (the payment busy confirming a webhook)', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId } = await authorized();
-      fx.sandbox.setFaults({ latencyMs: 1_500, paths: ['/api/pay/v1/orders/'] });
-      try {
+      await withSlowSandbox(['/api/pay/v1/orders/'], async () => {
         // A webhook claiming what Plural's order was not last read to say: the payment confirms it with a (slow) Get
         // Order, and the merchant's requests wait their turn.
         await handle.signal(webhookReceivedSignal, {
@@ -144,9 +150,7 @@ describe('pre-auth capture and cancel', () => {
         // Taken first, it would capture the money the merchant had already asked to release.
         expect((await rejection(capture(handle, 'second'))).type).toBe('InvalidState');
         expect((await first.result()).state.status).toBe('CANCELLED');
-      } finally {
-        fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
-      }
+      });
       expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureAttempts: 0 });
     });
   });
