@@ -48,29 +48,24 @@ export function classify(err: unknown, businessType: FailureType): Error {
     }
     return failure(err.message, businessType, true, err.code, err);
   }
-  return outageOrUnchanged(err);
+  return err instanceof Error ? err : new Error('unexpected non-error thrown by the Plural client');
 }
 
 /** The parked code of a step whose Plural answer broke the documented shape. */
 export const UNREADABLE_ANSWER = 'UNREADABLE_ANSWER';
 
 /**
- * The card vault unreachable, full or misconfigured is an outage of the engine's own, not a verdict on the payment:
- * retried, then parked for an operator (code: the vault's), like a gateway outage — never a failed payment, which could
- * end one whose Create Payment Plural had already taken. Anything else is returned unchanged.
+ * `fn` with a card-vault failure turned into an outage: the vault unreachable, full or misconfigured is an outage of
+ * the engine's own, not a verdict on the payment — retried, then parked for an operator (code: the vault's), like a
+ * gateway outage; never a failed payment, which could end one whose Create Payment Plural had already taken. Anything
+ * else is rethrown unchanged.
  */
-export function outageOrUnchanged(err: unknown): Error {
-  if (isCardVaultError(err)) return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code);
-  return err instanceof Error ? err : new Error('unexpected non-error thrown by the Plural client');
-}
-
-/** `fn` with a card-vault failure turned into an outage (see {@link outageOrUnchanged}). */
 export function vaultOutagesParked<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return async (...args: A): Promise<R> => {
     try {
       return await fn(...args);
     } catch (err) {
-      throw outageOrUnchanged(err);
+      throw isCardVaultError(err) ? failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code) : err;
     }
   };
 }

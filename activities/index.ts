@@ -27,7 +27,7 @@ export function createActivities(deps: ActivityDeps) {
   const generateOtp = createOtpGenerator(ctx);
   const lookupCard = createCardLookup(ctx);
   return {
-    // A card-vault outage parks the step rather than failing the payment (failures.ts, `outageOrUnchanged`).
+    // A card-vault outage parks the step rather than failing the payment (failures.ts, `vaultOutagesParked`).
     ...parkingVaultOutages({
       ...createOrderActivities(ctx, readOrder, lookupCard),
       ...createPaymentActivities(ctx, lookupCard, generateOtp),
