@@ -11,7 +11,7 @@ import { isCardVaultError } from '../card-vault';
 import { createLogger } from '../observability';
 import { MerchantDirectory } from '../config/merchants';
 import { DEFAULT_MERCHANT_ID, paymentWorkflowId } from '../workflows/definitions';
-import { EngineUnavailableError } from './engine';
+import { ActionNotAcceptedError, EngineUnavailableError } from './engine';
 import type { PaymentEngine } from './engine';
 import { ApiError, ERROR_TYPE, notFound, unauthorized, unavailable } from './errors';
 import { createIdempotencyMiddleware } from './idempotency';
@@ -192,7 +192,18 @@ export function createApp(options: ApiOptions): express.Express {
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     let apiError: ApiError;
     if (err instanceof ApiError) apiError = err;
-    else if (err instanceof EngineUnavailableError) {
+    else if (err instanceof ActionNotAcceptedError) {
+      logger.warn(
+        { route: req.path, action: err.action },
+        'payment did not take the request: no worker ran it in time',
+      );
+      apiError = unavailable(
+        'engine_unavailable',
+        `payment ${err.reference} has not taken the ${err.action} request: no worker ran it within the wait, so nothing ` +
+          'was applied yet (it may still be once a worker runs the payment); send the same request again to learn its outcome',
+        1,
+      );
+    } else if (err instanceof EngineUnavailableError) {
       logger.error({ err, route: req.path }, 'payment engine unavailable');
       apiError = unavailable('engine_unavailable', 'the payment engine is unavailable; retry later');
     } else if (isCardVaultError(err)) {

@@ -200,12 +200,27 @@ export interface CardVaultPort {
 
 /** The engine (Temporal) could not be reached or failed; the request may be retried. */
 export class EngineUnavailableError extends Error {
-  override readonly name = 'EngineUnavailableError';
+  override readonly name: string = 'EngineUnavailableError';
   readonly type = 'EngineUnavailable';
   constructor(
     message: string,
     override readonly cause?: unknown,
   ) {
     super(message);
+  }
+}
+
+/**
+ * A merchant action no worker took up within the wait: not applied yet, and not promised either. Temporal holds such an
+ * Update only in memory until a worker runs the payment (its validator may still refuse it; a restarted server drops
+ * it), so the request is answered 503 and is safe to send again: the workflow answers a repeat with what happened.
+ */
+export class ActionNotAcceptedError extends EngineUnavailableError {
+  override readonly name = 'ActionNotAcceptedError';
+  constructor(
+    readonly reference: string,
+    readonly action: string,
+  ) {
+    super(`payment ${reference} did not take the ${action} request within the wait`);
   }
 }

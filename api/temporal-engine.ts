@@ -4,8 +4,10 @@
  * that request's outcome), each gateway event one Signal, a read one query — or the memo when no worker answers — and
  * a search one visibility list (search attributes to filter, the memo for each payment's summary).
  */
+import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle, WorkflowUpdateHandle } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import type { temporal } from '@temporalio/proto';
 import {
@@ -44,7 +46,7 @@ import {
   validateResendOtp,
   validateSubmitOtp,
 } from '../workflows/validators';
-import { EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';
+import { ActionNotAcceptedError, EngineUnavailableError, PaymentNotFoundError, UpdateRejectedError } from './engine';
 import { gatewayRetryStatus } from './gateway-status';
 import {
   currentSummary,
@@ -137,6 +139,32 @@ function repeatedRefundOf(state: PaymentState, request: RefundRequest): RefundRe
   } catch {
     return undefined;
   }
+}
+
+/**
+ * How long an Update the route's wait ran out on is given to reach acceptance, ms: a payment that has a worker accepts
+ * a waiting Update within one workflow task, so only one that no worker is running misses it.
+ */
+const ACCEPTANCE_CHECK_MS = 1_000;
+
+/** One merchant action's Update, sent under a given id: run to its answer, or only to the payment's acceptance. */
+interface UpdateMessage<Ret> {
+  name: string;
+  execute(handle: WorkflowHandle, updateId: string): Promise<Ret>;
+  accept(handle: WorkflowHandle, updateId: string): Promise<WorkflowUpdateHandle<Ret>>;
+}
+
+/** The Update `def` with its argument, if it takes one (the same id sent twice is one Update: Temporal dedupes it). */
+function updateMessage<Ret, Arg>(def: UpdateDefinition<Ret, [Arg]> | UpdateDefinition<Ret, []>, ...arg: [Arg] | []) {
+  // The SDK types a call with arguments and one without as two overloads; one update of either kind is sent here.
+  const typed = def as UpdateDefinition<Ret, [unknown]>;
+  const args = arg as [unknown];
+  const message: UpdateMessage<Ret> = {
+    name: def.name,
+    execute: (handle, updateId) => handle.executeUpdate(typed, { args, updateId }),
+    accept: (handle, updateId) => handle.startUpdate(typed, { args, updateId, waitForStage: 'ACCEPTED' }),
+  };
+  return message;
 }
 
 export function createTemporalEngine(options: TemporalEngineOptions): PaymentEngine {
@@ -253,29 +281,74 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     return { ...base, state, ...(gateway ? { gateway } : {}) };
   }
 
+  /** A failed Update: the validator's refusal as the port's error, else the engine failed. */
+  function failedUpdate(err: unknown, name: string): Error {
+    return (
+      rejectionOf((err as { cause?: unknown }).cause) ??
+      new EngineUnavailableError(`the payment failed to handle ${name}`, err)
+    );
+  }
+
+  /**
+   * An Update the wait ran out on: accepted (it goes on), answered meanwhile, or not taken up by any worker (thrown);
+   * undefined when the payment has ended meanwhile.
+   */
+  async function notAnsweredYet<Ret>(
+    ref: string,
+    message: UpdateMessage<Ret>,
+    updateId: string,
+  ): Promise<Answer<Ret> | undefined> {
+    let accepted: WorkflowUpdateHandle<Ret>;
+    try {
+      accepted = await client.withDeadline(Date.now() + ACCEPTANCE_CHECK_MS, () =>
+        message.accept(handleOf(ref), updateId),
+      );
+    } catch (err) {
+      if (isNamed(err, 'WorkflowUpdateRPCTimeoutOrCancelledError')) throw new ActionNotAcceptedError(ref, message.name);
+      if (isNamed(err, 'WorkflowUpdateFailedError')) throw failedUpdate(err, message.name);
+      if (isNamed(err, 'WorkflowNotFoundError')) return undefined;
+      throw new EngineUnavailableError(`Temporal call failed: ${message.name}`, err);
+    }
+    // Accepted, and perhaps finished since: a handle whose answer came with it gives it at once; one still running
+    // would poll, which a deadline already past ends at once (no waiting beyond the route's wait).
+    try {
+      return { answered: true, answer: await client.withDeadline(Date.now(), () => accepted.result()) };
+    } catch (err) {
+      if (isNamed(err, 'WorkflowUpdateFailedError')) throw failedUpdate(err, message.name);
+      return { answered: false };
+    }
+  }
+
   /**
    * Send an Update and wait up to `waitMs` for its answer. A refusal by the validator becomes
    * {@link UpdateRejectedError}; a payment that has ended is refused by the same validator run on its final state.
+   *
+   * Not answered in time, the answer depends on whether the payment has accepted the Update (its validator passed and
+   * the acceptance is in history: the action goes on in the workflow, and the route says 202). An Update no worker has
+   * taken up yet is only admitted: Temporal holds it in memory until a worker runs the payment, its validator may still
+   * refuse it, and a restarted Temporal server drops it. So the same Update (by its id) is asked once more, briefly,
+   * to reach acceptance; not accepted then, it is {@link ActionNotAcceptedError} (503: send the request again), never
+   * a 202 promising an action that may never run.
    */
   async function update<Ret>(
     ref: string,
-    name: string,
-    send: (handle: WorkflowHandle) => Promise<Ret>,
+    message: UpdateMessage<Ret>,
     waitMs: number,
     validate: (state: PaymentState) => void,
   ): Promise<Answer<Ret>> {
+    const { name } = message;
+    const updateId = randomUUID();
     try {
-      const answer = await client.withDeadline(Date.now() + waitMs, () => send(handleOf(ref)));
+      const answer = await client.withDeadline(Date.now() + waitMs, () => message.execute(handleOf(ref), updateId));
       return { answered: true, answer };
     } catch (err) {
-      if (isNamed(err, 'WorkflowUpdateFailedError')) {
-        const rejection = rejectionOf((err as { cause?: unknown }).cause);
-        if (rejection) throw rejection;
-        throw new EngineUnavailableError(`the payment failed to handle ${name}`, err);
-      }
-      if (isNamed(err, 'WorkflowUpdateRPCTimeoutOrCancelledError')) return { answered: false };
-      if (!isNamed(err, 'WorkflowNotFoundError'))
+      if (isNamed(err, 'WorkflowUpdateFailedError')) throw failedUpdate(err, name);
+      if (isNamed(err, 'WorkflowUpdateRPCTimeoutOrCancelledError')) {
+        const later = await notAnsweredYet(ref, message, updateId);
+        if (later) return later;
+      } else if (!isNamed(err, 'WorkflowNotFoundError')) {
         throw new EngineUnavailableError(`Temporal call failed: ${name}`, err);
+      }
     }
     // Not running: gone, or ended (a terminal payment refuses every action, by the workflow's own rules).
     const record = await get(ref);
@@ -400,33 +473,16 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     get,
 
     submitOtp: (ref, request, waitMs) =>
-      update(ref, 'submitOtp', (h) => h.executeUpdate(submitOtpUpdate, { args: [request] }), waitMs, validateSubmitOtp),
+      update(ref, updateMessage(submitOtpUpdate, request), waitMs, validateSubmitOtp),
     resendOtp: (ref, waitMs) =>
-      update(
-        ref,
-        'resendOtp',
-        (h) => h.executeUpdate(resendOtpUpdate),
-        waitMs,
-        (s) => validateResendOtp(s, Date.now()),
-      ),
+      update(ref, updateMessage(resendOtpUpdate), waitMs, (s) => validateResendOtp(s, Date.now())),
     capture: (ref, request, waitMs) =>
-      update(
-        ref,
-        'capture',
-        (h) => h.executeUpdate(captureUpdate, { args: [request] }),
-        waitMs,
-        (s) => validateCapture(s, request),
-      ),
-    cancel: (ref, request, waitMs) =>
-      update(ref, 'cancel', (h) => h.executeUpdate(cancelUpdate, { args: [request] }), waitMs, validateCancel),
+      update(ref, updateMessage(captureUpdate, request), waitMs, (s) => validateCapture(s, request)),
+    cancel: (ref, request, waitMs) => update(ref, updateMessage(cancelUpdate, request), waitMs, validateCancel),
     async refund(ref, request, waitMs) {
       try {
-        return await update(
-          ref,
-          'refund',
-          (h) => h.executeUpdate(refundUpdate, { args: [request] }),
-          waitMs,
-          (s) => validateRefund(s, request, Date.now()),
+        return await update(ref, updateMessage(refundUpdate, request), waitMs, (s) =>
+          validateRefund(s, request, Date.now()),
         );
       } catch (err) {
         // The payment's workflow has completed (its refund window is over, or everything was refunded): a repeat of

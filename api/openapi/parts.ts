@@ -16,8 +16,9 @@ export const referenceParam = {
 
 /** What every merchant route's 503 may mean. */
 export const ENGINE_UNAVAILABLE =
-  'The payment engine (Temporal) is unavailable (`engine_unavailable`), or the card vault could not take the card ' +
-  'data or OTP (`card_vault_unavailable`, with `Retry-After`; nothing ran)';
+  'The payment engine (Temporal) is unavailable, or no worker took the action up within the wait ' +
+  '(`engine_unavailable`; for an action, with `Retry-After`: nothing was applied yet, send the same request again), ' +
+  'or the card vault could not take the card data or OTP (`card_vault_unavailable`, with `Retry-After`; nothing ran)';
 
 export const merchantErrors = {
   '400': errorResponse(

@@ -8,6 +8,7 @@ import { Router } from 'express';
 import type { Response } from 'express';
 import { NEXT_ACTION, PAYMENT_STATUS, paymentWorkflowId } from '../../workflows/definitions';
 import type { PaymentState, RefundRecord, RefundRequest, SubmitOtpAnswer } from '../../workflows/definitions';
+import { EngineUnavailableError } from '../engine';
 import type { Answer, PaymentRecord } from '../engine';
 import { conflict, tooManyRequests, unavailable } from '../errors';
 import { otpDigestOf } from '../fingerprint';
@@ -50,7 +51,9 @@ export function actionRoutes(ctx: RouteContext): Router {
       try {
         result = await ctx.engineOf(res).submitOtp(ref, { otpHandle, otpDigest }, timings.actionWaitMs);
       } catch (err) {
-        await destroyAll(ctx, [otpHandle]);
+        // Refused: the OTP will never be read. The engine unavailable (or no worker took the OTP up in time): the
+        // Update may still run and read it, so it is kept until its TTL.
+        if (!(err instanceof EngineUnavailableError)) await destroyAll(ctx, [otpHandle]);
         throw err;
       }
       const a = await pending(res, ref, result);
@@ -176,7 +179,8 @@ export function actionRoutes(ctx: RouteContext): Router {
       };
       const result = await ctx.engineOf(res).refund(ref, request, timings.actionWaitMs);
       if (!result.answered) {
-        // Not answered within the wait: the refund goes on in the payment (its amount already held back there).
+        // Accepted but not answered within the wait: the refund goes on in the payment (its amount already held back
+        // there). One no worker took up is a 503 from the engine instead.
         const record = await load(ctx, res, ref);
         const refund = record.state.refunds.find((r) => r.merchantRefundReference === request.merchantRefundReference);
         if (refund) return sendRefund(res, 202, refund, record);
@@ -191,7 +195,8 @@ export function actionRoutes(ctx: RouteContext): Router {
             status: 'PENDING',
             at: new Date(ctx.now()).toISOString(),
           }),
-          // The payment has not taken the request yet: the amount is known once it has (the rest, when omitted).
+          // Not in the read yet (one from the memo, as of the payment's last change): the amount is known once it is
+          // (the rest, when omitted).
           ...(request.amount === undefined ? { amount: null } : {}),
           payment: paymentResource(record),
         });

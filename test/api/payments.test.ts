@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
-import { PaymentNotFoundError } from '../../api/engine';
+import { ActionNotAcceptedError, PaymentNotFoundError } from '../../api/engine';
 import { legacyRequestFingerprint } from '../../api/fingerprint';
 import { CreatePaymentSchema } from '../../api/schemas';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
@@ -655,6 +655,26 @@ describe('POST /v1/payments/{ref}/otp', () => {
     const handle = (await put.mock.results[0]!.value) as string;
     expect(api.vault.destroyed).toContain(handle);
     expect([...api.vault.secrets.values()].some((secret) => secret.otp !== undefined)).toBe(false);
+  });
+
+  it('keeps the OTP hand-off when no worker took the Update up in time (it may still run and read it): 503', async () => {
+    const api = makeApi();
+    await created(api, 'otp-h5');
+    const put = vi.spyOn(api.vault, 'put');
+    api.engine.submitOtp = () => Promise.reject(new ActionNotAcceptedError('otp-h5', 'submitOtp'));
+    const res = await request(api.app).post('/v1/payments/otp-h5/otp').set(auth).send({ otp: CORRECT_OTP });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.body.error).toMatchObject({
+      code: 'engine_unavailable',
+      message: expect.stringMatching(
+        /^payment otp-h5 has not taken the submitOtp request: .*send the same request again/,
+      ),
+    });
+    const handle = (await put.mock.results[0]!.value) as string;
+    expect(api.vault.destroyed).not.toContain(handle);
+    expect(api.vault.secrets.get(handle)).toEqual({ otp: CORRECT_OTP });
+    expect(res.text).not.toContain(CORRECT_OTP);
   });
 
   it('never logs the OTP, the card number or the CVV', async () => {

@@ -746,6 +746,21 @@ describe('merchant actions as Updates over the real engine', () => {
       expect(read.status).toBe(200);
       expect(read.body).toMatchObject({ status: 'CREATED', stale: true });
       expect(JSON.stringify(read.body)).not.toContain(CARDS.nativeOtp);
+
+      // An action no worker takes up is not promised with a 202 (Temporal holds it only in memory, and the validator
+      // has not run): 503, send it again.
+      for (const [path, body] of [
+        ['cancel', { reason: 'customer left' }],
+        ['capture', {}],
+      ] as const) {
+        const action = await call('POST', `/v1/payments/${ref}/${path}`, body, idle);
+        expect(action.status).toBe(503);
+        expect(action.headers.get('retry-after')).toBe('1');
+        expect(action.body.error).toMatchObject({
+          code: 'engine_unavailable',
+          message: expect.stringContaining(`payment ${ref} has not taken the ${path} request`),
+        });
+      }
     } finally {
       await idle.stop();
       await new Client({ connection }).workflow.getHandle(paymentWorkflowId(ref)).terminate('test cleanup');
