@@ -119,7 +119,11 @@ export type CallbackDeliveryOutcome =
   /** Not delivered: the order's payment has ended (its workflow closed); the customer still goes to its page. */
   | { delivered: false; ended: true; merchantOrderReference: string };
 
-/** Operations the API needs from the payment engine. Every method is safe to call concurrently. */
+/**
+ * Operations the API needs from the payment engine. Every method is safe to call concurrently. An action's `requestId`
+ * names the request across its retries (from its `Idempotency-Key`): a retry of an action the payment has taken is
+ * answered with that action's own outcome, not run again; without one, each call is a request of its own.
+ */
 export interface PaymentEngine {
   /**
    * Start the payment for `input.merchantOrderReference` and wait (up to `waitMs`) until it is actionable, in one
@@ -129,21 +133,26 @@ export interface PaymentEngine {
   create(input: PaymentWorkflowInput, request: OpenPaymentRequest, waitMs: number): Promise<CreateOutcome>;
   /** The payment, or undefined when no payment has this reference. */
   get(merchantOrderReference: string): Promise<PaymentRecord | undefined>;
-  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} */
-  submitOtp(ref: string, request: SubmitOtpRequest, waitMs: number): Promise<Answer<SubmitOtpAnswer>>;
-  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} */
-  resendOtp(ref: string, waitMs: number): Promise<Answer<ResendOtpAnswer>>;
-  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} */
-  capture(ref: string, request: CaptureRequest, waitMs: number): Promise<Answer<CaptureAnswer>>;
-  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} */
-  cancel(ref: string, request: CancelRequest, waitMs: number): Promise<Answer<PaymentAnswer>>;
+  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} {@link ActionNotAcceptedError} */
+  submitOtp(
+    ref: string,
+    request: SubmitOtpRequest,
+    waitMs: number,
+    requestId?: string,
+  ): Promise<Answer<SubmitOtpAnswer>>;
+  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} {@link ActionNotAcceptedError} */
+  resendOtp(ref: string, waitMs: number, requestId?: string): Promise<Answer<ResendOtpAnswer>>;
+  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} {@link ActionNotAcceptedError} */
+  capture(ref: string, request: CaptureRequest, waitMs: number, requestId?: string): Promise<Answer<CaptureAnswer>>;
+  /** @throws {PaymentNotFoundError} {@link UpdateRejectedError} {@link ActionNotAcceptedError} */
+  cancel(ref: string, request: CancelRequest, waitMs: number, requestId?: string): Promise<Answer<PaymentAnswer>>;
   /**
    * Refund a PROCESSED payment (the workflow's validator refuses an amount above what is left, another currency, a
    * payment not PROCESSED, a closed refund window, or a reference used for another amount). A repeat of an earlier
    * refund is answered with it (`REPEATED`), even after the payment's workflow has completed.
-   * @throws {PaymentNotFoundError} {@link UpdateRejectedError}
+   * @throws {PaymentNotFoundError} {@link UpdateRejectedError} {@link ActionNotAcceptedError}
    */
-  refund(ref: string, request: RefundRequest, waitMs: number): Promise<Answer<RefundAnswer>>;
+  refund(ref: string, request: RefundRequest, waitMs: number, requestId?: string): Promise<Answer<RefundAnswer>>;
   /**
    * Signal the payment whose Plural order is `signal.orderId`; `delivered: false` when none is running, and with
    * `tooOld` when it started before `options.startedAfterMs` (then nothing is sent to it).

@@ -96,6 +96,18 @@ export function idempotencyKeyOf(req: Request): string | undefined {
   return value;
 }
 
+/** Where the middleware leaves the request's id across retries ({@link idempotentRequestIdOf}). */
+const REQUEST_ID_LOCAL = 'idempotentRequestId';
+
+/**
+ * The id of a request that carries an `Idempotency-Key`, the same for each of its retries (and nothing else);
+ * undefined without a key. The routes give it to the engine, which names the action's Update with it.
+ */
+export function idempotentRequestIdOf(res: Response): string | undefined {
+  const id: unknown = res.locals[REQUEST_ID_LOCAL];
+  return typeof id === 'string' ? id : undefined;
+}
+
 /** SHA-256 of the key, hex: what names the key's workflow. */
 export const keyDigest = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
 
@@ -201,6 +213,12 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
       default:
         break;
     }
+
+    // The request's name across its retries, for the engine (an action's Update id): the same key and request give
+    // the same name; a key reused for another request after it expired gives another.
+    res.locals[REQUEST_ID_LOCAL] = createHash('sha256')
+      .update(`${keyDigest(key)}:${fingerprint}`)
+      .digest('hex');
 
     // The route's answer (or the error middleware's) goes through res.json: settle the key, then send it.
     const send = res.json.bind(res);

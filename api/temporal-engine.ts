@@ -334,10 +334,12 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     ref: string,
     message: UpdateMessage<Ret>,
     waitMs: number,
+    requestId: string | undefined,
     validate: (state: PaymentState) => void,
   ): Promise<Answer<Ret>> {
     const { name } = message;
-    const updateId = randomUUID();
+    // A retry of the same request is the same Update: Temporal answers it with the first one's handle and outcome.
+    const updateId = requestId !== undefined ? `${name}:${requestId}` : randomUUID();
     try {
       const answer = await client.withDeadline(Date.now() + waitMs, () => message.execute(handleOf(ref), updateId));
       return { answered: true, answer };
@@ -472,16 +474,17 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
 
     get,
 
-    submitOtp: (ref, request, waitMs) =>
-      update(ref, updateMessage(submitOtpUpdate, request), waitMs, validateSubmitOtp),
-    resendOtp: (ref, waitMs) =>
-      update(ref, updateMessage(resendOtpUpdate), waitMs, (s) => validateResendOtp(s, Date.now())),
-    capture: (ref, request, waitMs) =>
-      update(ref, updateMessage(captureUpdate, request), waitMs, (s) => validateCapture(s, request)),
-    cancel: (ref, request, waitMs) => update(ref, updateMessage(cancelUpdate, request), waitMs, validateCancel),
-    async refund(ref, request, waitMs) {
+    submitOtp: (ref, request, waitMs, requestId) =>
+      update(ref, updateMessage(submitOtpUpdate, request), waitMs, requestId, validateSubmitOtp),
+    resendOtp: (ref, waitMs, requestId) =>
+      update(ref, updateMessage(resendOtpUpdate), waitMs, requestId, (s) => validateResendOtp(s, Date.now())),
+    capture: (ref, request, waitMs, requestId) =>
+      update(ref, updateMessage(captureUpdate, request), waitMs, requestId, (s) => validateCapture(s, request)),
+    cancel: (ref, request, waitMs, requestId) =>
+      update(ref, updateMessage(cancelUpdate, request), waitMs, requestId, validateCancel),
+    async refund(ref, request, waitMs, requestId) {
       try {
-        return await update(ref, updateMessage(refundUpdate, request), waitMs, (s) =>
+        return await update(ref, updateMessage(refundUpdate, request), waitMs, requestId, (s) =>
           validateRefund(s, request, Date.now()),
         );
       } catch (err) {

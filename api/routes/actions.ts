@@ -12,6 +12,7 @@ import { EngineUnavailableError } from '../engine';
 import type { Answer, PaymentRecord } from '../engine';
 import { conflict, tooManyRequests, unavailable } from '../errors';
 import { otpDigestOf } from '../fingerprint';
+import { idempotentRequestIdOf } from '../idempotency';
 import { jsonBody, methodNotAllowed, parse, referenceOf, retryAfterSeconds } from '../http';
 import { paymentResource, refundResource } from '../resource';
 import { CancelSchema, CaptureSchema, EmptySchema, OtpSchema, RefundSchema } from '../schemas';
@@ -49,7 +50,9 @@ export function actionRoutes(ctx: RouteContext): Router {
       const otpDigest = otpDigestOf(ctx.options.fingerprintKey, paymentWorkflowId(ref, ctx.merchantOf(res)), otp);
       let result: Answer<SubmitOtpAnswer>;
       try {
-        result = await ctx.engineOf(res).submitOtp(ref, { otpHandle, otpDigest }, timings.actionWaitMs);
+        result = await ctx
+          .engineOf(res)
+          .submitOtp(ref, { otpHandle, otpDigest }, timings.actionWaitMs, idempotentRequestIdOf(res));
       } catch (err) {
         // Refused: the OTP will never be read. The engine unavailable (or no worker took the OTP up in time): the
         // Update may still run and read it, so it is kept until its TTL.
@@ -81,7 +84,11 @@ export function actionRoutes(ctx: RouteContext): Router {
     .post(...ctx.merchant, async (req, res) => {
       const ref = referenceOf(req);
       parse(EmptySchema, jsonBody(req, false), 'OTP resend request');
-      const a = await pending(res, ref, await ctx.engineOf(res).resendOtp(ref, timings.actionWaitMs));
+      const a = await pending(
+        res,
+        ref,
+        await ctx.engineOf(res).resendOtp(ref, timings.actionWaitMs, idempotentRequestIdOf(res)),
+      );
       if (!a) return;
       switch (a.outcome) {
         case 'SENT':
@@ -123,7 +130,9 @@ export function actionRoutes(ctx: RouteContext): Router {
       const a = await pending(
         res,
         ref,
-        await ctx.engineOf(res).capture(ref, amount ? { amount } : {}, timings.actionWaitMs),
+        await ctx
+          .engineOf(res)
+          .capture(ref, amount ? { amount } : {}, timings.actionWaitMs, idempotentRequestIdOf(res)),
       );
       if (!a) return;
       switch (a.outcome) {
@@ -149,7 +158,9 @@ export function actionRoutes(ctx: RouteContext): Router {
       const a = await pending(
         res,
         ref,
-        await ctx.engineOf(res).cancel(ref, reason !== undefined ? { reason } : {}, timings.actionWaitMs),
+        await ctx
+          .engineOf(res)
+          .cancel(ref, reason !== undefined ? { reason } : {}, timings.actionWaitMs, idempotentRequestIdOf(res)),
       );
       if (!a) return;
       // An authorization is cancelled at Plural at once (200); a payment not yet authorized is CLOSING until Plural's
@@ -177,7 +188,7 @@ export function actionRoutes(ctx: RouteContext): Router {
         ...(body.amount ? { amount: body.amount } : {}),
         ...(body.reason !== undefined ? { reason: body.reason } : {}),
       };
-      const result = await ctx.engineOf(res).refund(ref, request, timings.actionWaitMs);
+      const result = await ctx.engineOf(res).refund(ref, request, timings.actionWaitMs, idempotentRequestIdOf(res));
       if (!result.answered) {
         // Accepted but not answered within the wait: the refund goes on in the payment (its amount already held back
         // there). One no worker took up is a 503 from the engine instead.

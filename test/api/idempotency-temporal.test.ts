@@ -50,7 +50,7 @@ async function freePort(): Promise<number> {
 }
 
 /** One API instance: its own Temporal connection and client, nothing shared with another but Temporal and the vault. */
-async function startApi(): Promise<RunningApi> {
+async function startApi(actionWaitMs = 15_000): Promise<RunningApi> {
   const connection = await Connection.connect({ address: sharedTemporalAddress() });
   connections.push(connection);
   const client = new Client({ connection });
@@ -67,7 +67,7 @@ async function startApi(): Promise<RunningApi> {
     publicBaseUrl: `http://127.0.0.1:${port}`,
     returnUrls: { success: 'https://merchant.example.test/paid', failure: 'https://merchant.example.test/failed' },
     logger: createLogger({ level: 'silent' }),
-    timings: { startWaitMs: 15_000, actionWaitMs: 15_000 },
+    timings: { startWaitMs: 15_000, actionWaitMs },
   });
   apis.push(api);
   return api;
@@ -185,6 +185,45 @@ describe('Idempotency-Key over Temporal, across API instances', () => {
     expect(createText).not.toContain(CARDS.nativeOtp);
     expect(createText).not.toMatch(/"cvv"|"739"/);
   });
+
+  it('answers the retry of a capture that went on (202) with that capture once done, not a refusal of a second one', async () => {
+    const api = await startApi(1_500);
+    const ref = `ik-capture-${Date.now()}`;
+    expect((await post(api, '/v1/payments', undefined, payment(ref))).body.status).toBe('AWAITING_OTP');
+    expect((await post(api, `/v1/payments/${ref}/otp`, undefined, { otp: CORRECT_OTP })).body.status).toBe(
+      'AUTHORIZED',
+    );
+    const key = `key-${ref}-capture`;
+    const partial = { amount: { value: 200_000, currency: 'INR' } };
+    // Plural fails captures for longer than the API waits: the capture is accepted and goes on (202, not stored).
+    sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
+    let first: Reply;
+    try {
+      first = await post(api, `/v1/payments/${ref}/capture`, key, partial);
+    } finally {
+      sandbox.setFaults({ errorRate: 0, paths: [] });
+    }
+    expect(first.status).toBe(202);
+    expect(first.body.status).toBe('AUTHORIZED');
+
+    // The client retries with its key until it has an answer. Each retry is the same Update, so once Plural has taken
+    // the capture the retry is told of it (200 PROCESSED, 2,000.00 captured), not refused as a second capture (409
+    // payment_not_authorized, which the key would then replay for ever).
+    let retry: Reply;
+    for (;;) {
+      retry = await post(api, `/v1/payments/${ref}/capture`, key, partial);
+      if (retry.status !== 202) break;
+    }
+    expect(retry.status).toBe(200);
+    expect(retry.body).toMatchObject({ status: 'PROCESSED', captured_amount: { value: 200_000, currency: 'INR' } });
+    expect(sandbox.order(String(retry.body.order_id))?.captureCount).toBe(1);
+    const client = new Client({ connection: connections.at(-1)! });
+    expect(await acceptedUpdates(client, paymentWorkflowId(ref), 'capture')).toBe(1);
+    // Now final, it is the key's stored answer.
+    const replayed = await post(api, `/v1/payments/${ref}/capture`, key, partial);
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    expect(replayed.body).toEqual(retry.body);
+  }, 60_000);
 
   it('answers 409 idempotency_key_mismatch to the same key with another body, from either API', async () => {
     const [one, two] = [await startApi(), await startApi()];
