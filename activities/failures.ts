@@ -46,6 +46,13 @@ export function classify(err: unknown, businessType: FailureType): Error {
     if (err.type === PLURAL_ERROR_TYPE.RESPONSE_VALIDATION) {
       return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, UNREADABLE_ANSWER, err);
     }
+    // Plural refusing the engine's credentials (a secret rotated before the configuration, its auth service failing)
+    // says nothing of the operation: an outage of the engine's own, retried, then parked for an operator to fix the
+    // credentials. Taken for a rejection it would end a payment FAILED, or a refund REJECTED, that an earlier attempt
+    // whose answer was lost had already made.
+    if (err.type === PLURAL_ERROR_TYPE.AUTH) {
+      return failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
+    }
     return failure(err.message, businessType, true, err.code, err);
   }
   return err instanceof Error ? err : new Error('unexpected non-error thrown by the Plural client');

@@ -5,7 +5,7 @@
  * so an answer lost in transit never yields two captures; a refund's merchant reference derives from its idempotency
  * key, and Plural answers the same reference and amount with the same refund.
  */
-import { isPluralError, ORDER_STATUS, PLURAL_ERROR_CODE } from '../plural-client';
+import { isPluralError, ORDER_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
 import type { Order } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import { referenceFor, snapshotOf } from './context';
@@ -29,7 +29,8 @@ export function createSettlementActivities(ctx: ActivityContext) {
 
   /**
    * The refund of `orderId` that Plural holds under the merchant `reference`, or null when it has none (no order under
-   * the reference, or one of another order); a failure to ask Plural is retried like the refund itself.
+   * the reference, or one of another order). Any other failure to ask Plural is an outage (retried, then parked), never
+   * a refusal: it tells nothing of whether the refund was made.
    */
   async function refundUnder(reference: string, orderId: string, signal: AbortSignal): Promise<Order | null> {
     let existing: Order;
@@ -39,7 +40,8 @@ export function createSettlementActivities(ctx: ActivityContext) {
       if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
         return null;
       }
-      throw classify(err, FAILURE_TYPE.REFUND_REJECTED);
+      if (!isPluralError(err) || err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
+      throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
     }
     return existing.parent_order_id === orderId ? existing : null;
   }

@@ -323,6 +323,49 @@ describe('payment activities', () => {
     expect(sandbox.order(order.orderId)).toMatchObject({ refundedAmount: 5000 });
   });
 
+  it("Plural refusing the engine's credentials is an outage (retried, then parked), never a refusal of the refund", async () => {
+    const { ref, order } = await approvedPayment(false);
+    const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };
+    // The first attempt refunds the order; its answer is lost. The retry meets a rotated secret: every call is 401.
+    await run(1, acts.refundOrder, input);
+    const unauthorized = () =>
+      Promise.reject(
+        errorFromResponse(
+          401,
+          { status: 401, type: 'UNAUTHORIZED', message: 'invalid token' },
+          { operation: 'refund', requestId: 'test' },
+        ),
+      );
+    const locked = new Proxy(plural, {
+      get: (target, prop, receiver) =>
+        prop === 'refundOrder' || prop === 'getOrderByReference' || prop === 'getOrder'
+          ? unauthorized
+          : (Reflect.get(target, prop, receiver) as unknown),
+    });
+    const f = await failureOf(run(2, createActivities({ plural: locked, vault }).refundOrder, input));
+    expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    expect(f.details?.[0]).toMatchObject({ code: 'UNAUTHORIZED', httpStatus: 401 });
+    expect(sandbox.order(order.orderId)).toMatchObject({ refundedAmount: 5000 });
+  });
+
+  it('a refusal whose refund cannot be looked up (Plural refuses the lookup) is parked, never REJECTED', async () => {
+    const { ref, order } = await approvedPayment(false);
+    const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };
+    await run(1, acts.refundOrder, input);
+    const refusal = (status: number, code: string) => () =>
+      Promise.reject(errorFromResponse(status, { code, message: 'refused' }, { operation: 'test', requestId: 'test' }));
+    const blind = new Proxy(plural, {
+      get: (target, prop, receiver) =>
+        prop === 'refundOrder'
+          ? refusal(422, 'INVALID_REQUEST')
+          : prop === 'getOrderByReference'
+            ? refusal(400, 'INVALID_REQUEST')
+            : (Reflect.get(target, prop, receiver) as unknown),
+    });
+    const f = await failureOf(run(2, createActivities({ plural: blind, vault }).refundOrder, input));
+    expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+  });
+
   /** An order with a card payment waiting for its native OTP. */
   async function otpPayment() {
     const { ref, order } = await newOrder();
