@@ -12,7 +12,15 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { installQuietRuntime } from '../support/temporal';
-import { compiledEntry, DOCKERFILE_PATH, ENGINE_SERVICES, parseDockerfile, readCompose, ROOT } from './deploy-checks';
+import {
+  compiledEntry,
+  DOCKERFILE_PATH,
+  ENGINE_SERVICES,
+  parseDockerfile,
+  readCompose,
+  ROOT,
+  serviceEnv,
+} from './deploy-checks';
 
 const DIST = path.join(ROOT, 'dist');
 const BUNDLE = path.join(DIST, 'workflow-bundle.js');
@@ -85,6 +93,16 @@ describe('npm run build', () => {
   it('starts the sandbox under plain node', async () => {
     const { output } = await runNode('dist/plural-sandbox/main.js', { SANDBOX_PORT: '0' }, /listening on/);
     expect(output).toMatch(/plural-sandbox listening on http:\/\//);
+  });
+
+  it("starts the sandbox under plain node with compose's environment (its webhooks go to the API by service name)", async () => {
+    const sandbox = readCompose().services.sandbox;
+    if (!sandbox) throw new Error('compose has no sandbox service');
+    // Compose's own settings, on a free port of this machine's loopback.
+    const env: Record<string, string> = { ...serviceEnv(sandbox), SANDBOX_PORT: '0', SANDBOX_HOST: '127.0.0.1' };
+    expect(env.SANDBOX_WEBHOOK_URL).toBe('http://api:8080/v1/webhooks/plural');
+    const { output } = await runNode('dist/plural-sandbox/main.js', env, /listening on|plural-sandbox: /);
+    expect(output).toMatch(/plural-sandbox listening on http:\/\/.*webhooks: on/);
   });
 
   it('bundles workflows that replay every committed history', async () => {
