@@ -23,4 +23,11 @@ export const PATCH = {
    * digests to workers of the build before (which queued every repeat) leaves histories that replay their old branch.
    */
   OTP_REPEATS_JOIN: 'otp-repeats-join',
+  /**
+   * A late authorization's cancel (Plural authorized while the payment was closing) that parks is tried again on its
+   * own after the longest reconciliation delay, as a parked cancel of an authorized payment is. Its deadline came from
+   * the authorization's expiry, which a payment that never was AUTHORIZED does not have: it waited for an operator,
+   * the authorization open at Plural meanwhile.
+   */
+  LATE_AUTHORIZATION_CANCEL_RETRIED: 'late-authorization-cancel-retried',
 } as const;

@@ -174,6 +174,35 @@ describe('a cancel before authorization, then the customer pays on the old page'
     });
   });
 
+  it('challenge pre-auth: a late authorization whose cancel Plural keeps failing is tried again on its own', async () => {
+    await fx.withWorker(async () => {
+      const fast = { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 };
+      const handle = await startPayment(
+        fx,
+        cardInput(newReference('chm'), await putCard(fx.vault, CARDS.challenge), { preAuth: true, limits: fast }),
+      );
+      const state = await waitForStatus(handle, 'AWAITING_CHALLENGE');
+      await cancel(handle);
+      await waitForStatus(handle, 'CLOSING');
+      fx.sandbox.setFaults({ errorRate: 1, paths: ['/cancel'] });
+      try {
+        expect((await authenticateAtSandbox(fx.sandbox, state.pluralPaymentIds[0]!)).status).toBe('AUTHORIZED');
+        const parked = await waitForState(handle, (s) => s.parked?.operation === 'cancel', 'the late cancel parked');
+        expect(parked.status).toBe('CLOSING');
+      } finally {
+        fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+      }
+      // Plural answers again; no operator acts: the next try comes after the longest reconciliation delay, not never
+      // (a payment that closed before it was AUTHORIZED has no authorization expiry to bound the wait).
+      await fx.skip(6 * 60_000);
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(result.parked).toBeUndefined();
+      expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('CANCELLED');
+      expectMoneyAgrees(fx.sandbox, result, 0);
+    });
+  }, 60_000);
+
   it('with nothing paid, the payment is CANCELLED once Plural has ended the pending payment', async () => {
     await fx.withWorker(async () => {
       const { handle, state } = await challenge(false);

@@ -179,6 +179,34 @@ export const SCENARIOS: Record<string, Scenario> = {
       return h;
     },
   },
+  /**
+   * Pre-auth cancelled while the challenge was pending, then authorized on the old page; Plural fails the cancel of
+   * that late authorization until it parks, and the cancel is tried again on its own (after 2 s here).
+   */
+  'challenge-preauth-late-cancel-retried': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.challenge), {
+          preAuth: true,
+          durations: { reconcileInitialDelayMs: 1_000, reconcileMaxDelayMs: 2_000, closingReconcileMaxDelayMs: 2_000 },
+          limits: { activityMaxAttempts: 2 },
+        }),
+      );
+      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
+      await cancel(h, 'rec-cancel', 'order withdrawn');
+      await waitForStatus(h, 'CLOSING');
+      fx.sandbox.setFaults({ errorRate: 1, paths: ['/cancel'] });
+      try {
+        await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
+        await waitForState(h, (x) => x.parked?.operation === 'cancel', 'the late cancel parked');
+      } finally {
+        fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+      }
+      await h.result();
+      return h;
+    },
+  },
   /** Pre-auth left uncaptured: cancelled automatically (after 2 s here) before the authorization expires. */
   'otp-preauth-auto-cancel': {
     run: async (fx) => {

@@ -7,11 +7,13 @@
  * CANCELLED, or FAILED when the customer did not authenticate in time, with the money Plural took and returned in its
  * amounts.
  */
+import { patched } from '@temporalio/workflow';
 import { isoAt, nowMs } from '../clock';
 import { MIN_REFUND_VALUE, PAYMENT_STATUS } from '../definitions';
 import type { ClosingReason, RefundRecord } from '../definitions';
 import { AUTO_CANCEL_REASON, AUTO_REFUND_OUTCOME, AUTO_REFUND_REASON, RECONCILE_TRIGGER } from '../metrics';
 import type { AutoRefundReason } from '../metrics';
+import { PATCH } from '../patches';
 import { isFinalStage } from '../plural-order';
 import type { PaymentRun } from '../run';
 import { cancelRetryAtMs, rejectCaptures } from './settle';
@@ -94,7 +96,11 @@ async function cancelLateAuthorization(run: PaymentRun): Promise<void> {
     () => steps.acts.cancelOrder({ workflowId, orderId, step: 'late-authorization-cancel' }),
     () => 'park',
     undefined,
-    () => cancelRetryAtMs(run),
+    // A payment that closed before it was AUTHORIZED has no authorization expiry of its own: tried again after the
+    // longest reconciliation delay, until Plural cancels it or releases the authorization (the loop above reads it).
+    () =>
+      cancelRetryAtMs(run) ??
+      (patched(PATCH.LATE_AUTHORIZATION_CANCEL_RETRIED) ? nowMs() + run.durations.reconcileMaxDelayMs : undefined),
   );
   if (order) payment.applyOrder(order, 'late authorization cancelled');
 }
