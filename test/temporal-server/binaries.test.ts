@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,5 +60,25 @@ describe('finding the official Temporal binaries', () => {
     expect(findTemporalBinary('cli', env, emptyProject)).toBeUndefined();
     expect(sdkExecutable('cli', env, emptyProject)).toEqual({ type: 'cached-download' });
     expect(sdkExecutable('testServer', env, emptyProject)).toEqual({ type: 'existing-path', path: onPath });
+  });
+});
+
+describe('temporal-server/install.cjs --version', () => {
+  it('names the binaries given by path on a checkout where nothing was installed (no .tools), and exits 0', () => {
+    // A copy of the script in a checkout of its own, whose .tools/temporal does not exist.
+    const root = path.join(dir, 'checkout');
+    mkdirSync(path.join(root, 'temporal-server'), { recursive: true });
+    for (const file of ['install.cjs', 'requirements.txt']) {
+      copyFileSync(path.join(__dirname, '..', '..', 'temporal-server', file), path.join(root, 'temporal-server', file));
+    }
+    const cli = fakeExecutable('temporal');
+    const testServer = fakeExecutable('temporal-test-server');
+    const run = spawnSync(process.execPath, [path.join(root, 'temporal-server', 'install.cjs'), '--version'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, TEMPORAL_CLI_PATH: cli, TEMPORAL_TEST_SERVER_PATH: testServer },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain(`temporal-test-server (version unknown) (${testServer})`);
   });
 });
