@@ -7,13 +7,13 @@
  * `createPayment` first reads the order at Plural, so an answer lost in transit never yields two payments.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { ORDER_STATUS, PAYMENT_STATUS } from '../plural-client';
+import { isPluralError, ORDER_STATUS, PAYMENT_STATUS, PLURAL_ERROR_CODE } from '../plural-client';
 import type { CardDetailsResponse, DeviceInfo as PluralDeviceInfo, PaymentRequest } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import type { DeviceInfo } from '../workflows/definitions';
 import { referenceFor, snapshotOf } from './context';
 import type { ActivityContext, CardLookup, OtpGenerator } from './context';
-import { classify, failure } from './failures';
+import { classify, codeOf, failure } from './failures';
 import type {
   CardLookupInput,
   CardLookupResult,
@@ -158,16 +158,23 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
         }
       };
 
-      if (attempt > 1 || input.retried === true) {
-        // An earlier attempt may have created the payment and lost the answer: never create a second one (and never
-        // fail for card data the created payment no longer needs). The 3-D Secure challenge URL came with that lost
-        // answer; Plural's guides show it on Create Payment's order only, so it is kept when Get Order's order has it.
+      /**
+       * The payment an earlier attempt created and whose answer was lost, as Plural's order lists it, adopted: never
+       * a second one (and never a failure for card data the created payment no longer needs). The 3-D Secure
+       * challenge URL came with that lost answer; Plural's guides show it on Create Payment's order only, so it is
+       * kept when Get Order's order has it.
+       */
+      const adoptEarlier = async (): Promise<CreatePaymentResult | undefined> => {
         const read = await getOrder(input.orderId, signal);
         const order = snapshotOf(read);
-        if (order.payments.length > 0 && order.status !== ORDER_STATUS.ATTEMPTED) {
-          await destroyHandles();
-          return created(order, read.challenge_url ?? undefined);
-        }
+        if (order.payments.length === 0 || order.status === ORDER_STATUS.ATTEMPTED) return undefined;
+        await destroyHandles();
+        return created(order, read.challenge_url ?? undefined);
+      };
+      const retried = attempt > 1 || input.retried === true;
+      if (retried) {
+        const earlier = await adoptEarlier();
+        if (earlier) return earlier;
       }
 
       const payments = await buildPayments(input, key);
@@ -178,7 +185,19 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
         log('info', { orderId: input.orderId }, 'Plural payment created');
         result = created(snapshotOf(order), order.challenge_url ?? undefined);
       } catch (err) {
-        const classified = classify(err, FAILURE_TYPE.PAYMENT_REJECTED);
+        let classified = classify(err, FAILURE_TYPE.PAYMENT_REJECTED);
+        if (classified instanceof ApplicationFailure && classified.nonRetryable && isPluralError(err)) {
+          // A refusal of a retry, or one Plural calls a duplicate, may answer an earlier attempt still under way at
+          // Plural (its payment not yet on the order read above): read again, and adopt the payment if it is there.
+          // A duplicate with nothing to show is an outage, retried (then parked), never a rejection: the earlier
+          // payment may yet complete, with no workflow left to see it.
+          const duplicate = codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST;
+          if (retried || duplicate) {
+            const earlier = await adoptEarlier();
+            if (earlier) return earlier;
+          }
+          if (duplicate) classified = failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
+        }
         if (classified instanceof ApplicationFailure && classified.nonRetryable) await destroyHandles();
         throw classified;
       }

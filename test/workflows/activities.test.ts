@@ -264,6 +264,64 @@ describe('payment activities', () => {
     expect(sandbox.order(order.orderId)?.paymentAttempts).toBe(1);
   });
 
+  describe('a retried Create Payment whose first attempt is still under way at Plural (Get Order lags behind it)', () => {
+    /** The first attempt made the payment; Plural's order shows it only from the `showAfter`-th read on. */
+    async function laggingPlural(showAfter: number) {
+      const { ref, order } = await newOrder();
+      const input = {
+        workflowId: `payment:${ref}`,
+        orderId: order.orderId,
+        amount: money,
+        preAuth: true,
+        instrument: { kind: 'card' as const, cardHandle: await putCard(vault, CARDS.challenge), save: false },
+      };
+      const first = await run(1, acts.createPayment, input);
+      // That attempt's answer was lost (its deadline fired while Plural worked): it never destroyed the card data.
+      const handle = await putCard(vault, CARDS.challenge);
+      const retryInput = { ...input, instrument: { ...input.instrument, cardHandle: handle } };
+      let reads = 0;
+      const lagging = new Proxy(plural, {
+        get: (target, prop, receiver) => {
+          if (prop === 'getOrder') {
+            return async (...args: Parameters<PluralClient['getOrder']>) => {
+              const read = await target.getOrder(...args);
+              reads += 1;
+              return reads < showAfter ? { ...read, payments: [] } : read;
+            };
+          }
+          if (prop === 'createPayment') {
+            return () =>
+              Promise.reject(
+                errorFromResponse(
+                  422,
+                  { code: 'DUPLICATE_REQUEST', message: 'a payment for this order is in progress' },
+                  { operation: 'create payment', requestId: 'test' },
+                ),
+              );
+          }
+          return Reflect.get(target, prop, receiver) as unknown;
+        },
+      });
+      return { order, handle, input: retryInput, first, lagging: createActivities({ plural: lagging, vault }) };
+    }
+
+    it('adopts the payment once Plural lists it, never failing the payment Plural is making', async () => {
+      const { order, input, first, lagging } = await laggingPlural(2);
+      const adopted = await run(2, lagging.createPayment, input);
+      expect(adopted.order.payments.map((p) => p.id)).toEqual(first.order.payments.map((p) => p.id));
+      expect(sandbox.order(order.orderId)?.paymentAttempts).toBe(1);
+    });
+
+    it('is retried (then parked), never PaymentRejected, while Plural calls it a duplicate and lists nothing', async () => {
+      const { handle, input, lagging } = await laggingPlural(Number.POSITIVE_INFINITY);
+      const f = await failureOf(run(2, lagging.createPayment, input));
+      expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+      expect(f.details?.[0]).toMatchObject({ code: 'DUPLICATE_REQUEST', httpStatus: 422 });
+      // Kept for the next attempt (destroyed only once the outcome is definitive).
+      expect(await vault.get(handle)).toBeDefined();
+    });
+  });
+
   /** An order whose card payment the customer approved on the challenge page: authorized, or processed for a sale. */
   async function approvedPayment(preAuth: boolean) {
     const { ref, order } = await newOrder(preAuth);
