@@ -14,7 +14,7 @@ import { DEFAULT_MERCHANT_ID, paymentWorkflowId } from '../workflows/definitions
 import { ActionNotAcceptedError, EngineUnavailableError } from './engine';
 import type { PaymentEngine } from './engine';
 import { ApiError, ERROR_TYPE, notFound, unauthorized, unavailable } from './errors';
-import { createIdempotencyMiddleware } from './idempotency';
+import { createIdempotencyMiddleware, markActionPending } from './idempotency';
 import { bearerToken, bodyParserError, digest, engineRefusal } from './http';
 import { createMetrics, NO_MERCHANT } from './metrics';
 import { DEFAULT_TIMINGS } from './options';
@@ -193,6 +193,8 @@ export function createApp(options: ApiOptions): express.Express {
     let apiError: ApiError;
     if (err instanceof ApiError) apiError = err;
     else if (err instanceof ActionNotAcceptedError) {
+      // The Update is still admitted at Temporal: a retry under the same key sends the same one.
+      markActionPending(res);
       logger.warn(
         { route: req.path, action: err.action },
         'payment did not take the request: no worker ran it in time',

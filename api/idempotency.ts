@@ -8,7 +8,8 @@
  * What is replayed: an answer that is final for the request (2xx other than 202, and 409 refusals). A 202 (the
  * operation goes on) or a 5xx (it may have taken effect) leaves the key bound to its request without an answer, so
  * the same request runs again (safe: each operation is idempotent in the payment's workflow, and answers what
- * happened by then) while another request is still a mismatch. Other 4xx answers (invalid input, no such payment,
+ * happened by then; an action the payment had not answered is sent again as the same Update, so its retry learns that
+ * action's own outcome) while another request is still a mismatch. Other 4xx answers (invalid input, no such payment,
  * too early) ran nothing, and free the key, as Stripe does not store a request that failed validation.
  *
  * A request without the header does exactly what it did before: the middleware reads one header and steps aside.
@@ -96,16 +97,28 @@ export function idempotencyKeyOf(req: Request): string | undefined {
   return value;
 }
 
-/** Where the middleware leaves the request's id across retries ({@link idempotentRequestIdOf}). */
+/** Where the middleware leaves the id of the request's action Update ({@link idempotentRequestIdOf}). */
 const REQUEST_ID_LOCAL = 'idempotentRequestId';
+/** Set by {@link markActionPending}: the action's Update went unanswered. */
+const PENDING_LOCAL = 'idempotentActionPending';
 
 /**
- * The id of a request that carries an `Idempotency-Key`, the same for each of its retries (and nothing else);
- * undefined without a key. The routes give it to the engine, which names the action's Update with it.
+ * The id a keyed request's action Update is sent under (undefined without a key): the Update an earlier try of the
+ * same request left unanswered, so this try learns that Update's own outcome; else a fresh one. The routes give it to
+ * the engine.
  */
 export function idempotentRequestIdOf(res: Response): string | undefined {
   const id: unknown = res.locals[REQUEST_ID_LOCAL];
   return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * The route's action Update has not answered (a 202 while it goes on, or a 503 as no worker took it up): the key
+ * remembers its id, and the next try of the request sends the same Update. Not called when the payment answered, even
+ * with a 202 or a 503 (a parked step, an outage): the next try is a new Update, answered as things are then.
+ */
+export function markActionPending(res: Response): void {
+  res.locals[PENDING_LOCAL] = true;
 }
 
 /** SHA-256 of the key, hex: what names the key's workflow. */
@@ -214,11 +227,8 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
         break;
     }
 
-    // The request's name across its retries, for the engine (an action's Update id): the same key and request give
-    // the same name; a key reused for another request after it expired gives another.
-    res.locals[REQUEST_ID_LOCAL] = createHash('sha256')
-      .update(`${keyDigest(key)}:${fingerprint}`)
-      .digest('hex');
+    // The action's Update id: the one an earlier try of this request left unanswered, else a fresh one.
+    res.locals[REQUEST_ID_LOCAL] = (found.outcome === 'CLAIMED' ? found.pendingUpdateId : undefined) ?? randomUUID();
 
     // The route's answer (or the error middleware's) goes through res.json: settle the key, then send it.
     const send = res.json.bind(res);
@@ -232,7 +242,13 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
         const response: StoredResponse = { status, body, ...(location !== undefined ? { location } : {}) };
         settled = store.complete(workflowId, { claimId, fingerprint, response });
       } else {
-        settled = store.release(workflowId, { claimId, keepBinding: disposition === 'keep-binding' });
+        const keepBinding = disposition === 'keep-binding';
+        const pending = keepBinding && res.locals[PENDING_LOCAL] === true ? idempotentRequestIdOf(res) : undefined;
+        settled = store.release(workflowId, {
+          claimId,
+          keepBinding,
+          ...(pending !== undefined ? { pendingUpdateId: pending } : {}),
+        });
       }
       // A key that could not be settled keeps its claim until the lease ends; the answer goes out regardless.
       void settled

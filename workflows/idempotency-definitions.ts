@@ -50,8 +50,11 @@ export interface ClaimRequest {
 
 /** What a claim found. */
 export type ClaimAnswer =
-  /** The key is this request's now: run it, then `complete` or `release`. */
-  | { outcome: 'CLAIMED' }
+  /**
+   * The key is this request's now: run it, then `complete` or `release`. `pendingUpdateId`: the Update the payment had
+   * not answered when an earlier try of this request ended (see {@link ReleaseRequest}); this try sends it again.
+   */
+  | { outcome: 'CLAIMED'; pendingUpdateId?: string }
   /** The same request holds the key and has not answered yet (its lease runs until `leaseEndsAt`, ISO 8601). */
   | { outcome: 'IN_PROGRESS'; leaseEndsAt: string }
   /** The key was used with another request (another body, route or payment). */
@@ -73,6 +76,13 @@ export interface CompleteRequest {
 export interface ReleaseRequest {
   claimId: string;
   keepBinding: boolean;
+  /**
+   * The action's Update id when the payment had not answered it (the request ended 202 while it went on, or 503 as no
+   * worker took it up): the next try of the request sends the same Update and so learns its own outcome. Absent when
+   * the payment answered (a parked step's 202, an outage's 503): the next try is a new Update, answered as things are
+   * then, never with that earlier answer again.
+   */
+  pendingUpdateId?: string;
 }
 
 /** The key's record, as the workflow holds it (and carries across continue-as-new). */
@@ -83,6 +93,8 @@ export interface IdempotencyRecordState {
   claim: { id: string; leaseEndsAt: number } | undefined;
   /** The answer to replay, once the request has one. */
   response: StoredResponse | undefined;
+  /** The bound request's action Update the payment had not answered when its last try ended (a retry resends it). */
+  pendingUpdateId?: string;
 }
 
 export const claimIdempotencyKeyUpdate = defineUpdate<ClaimAnswer, [ClaimRequest]>('claimIdempotencyKey');

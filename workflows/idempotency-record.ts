@@ -26,8 +26,11 @@ export class IdempotencyRecord {
     const s = this.state;
     if (s.fingerprint !== undefined && s.fingerprint !== request.fingerprint) return { outcome: 'MISMATCH' };
     if (s.response) return { outcome: 'COMPLETED', response: s.response };
+    // An earlier try of this request left its action's Update unanswered: this try sends the same one.
+    const pending = s.fingerprint === request.fingerprint ? s.pendingUpdateId : undefined;
+    const claimed: ClaimAnswer = { outcome: 'CLAIMED', ...(pending !== undefined ? { pendingUpdateId: pending } : {}) };
     // The same claim again (its first answer was lost on the way back to the API): it still holds the key.
-    if (s.claim?.id === request.claimId) return { outcome: 'CLAIMED' };
+    if (s.claim?.id === request.claimId) return claimed;
     if (s.claim && s.claim.leaseEndsAt > nowMs) {
       return { outcome: 'IN_PROGRESS', leaseEndsAt: new Date(s.claim.leaseEndsAt).toISOString() };
     }
@@ -35,8 +38,9 @@ export class IdempotencyRecord {
       fingerprint: request.fingerprint,
       claim: { id: request.claimId, leaseEndsAt: nowMs + request.leaseMs },
       response: undefined,
+      ...(pending !== undefined ? { pendingUpdateId: pending } : {}),
     };
-    return { outcome: 'CLAIMED' };
+    return claimed;
   }
 
   /**
@@ -55,7 +59,14 @@ export class IdempotencyRecord {
     const s = this.state;
     if (s.claim?.id !== request.claimId) return false;
     const free = !request.keepBinding && s.response === undefined;
-    this.state = { fingerprint: free ? undefined : s.fingerprint, claim: undefined, response: s.response };
+    // Kept only for a request still bound and whose Update went unanswered; an answered one is not sent again.
+    const pending = free ? undefined : request.pendingUpdateId;
+    this.state = {
+      fingerprint: free ? undefined : s.fingerprint,
+      claim: undefined,
+      response: s.response,
+      ...(pending !== undefined ? { pendingUpdateId: pending } : {}),
+    };
     return true;
   }
 

@@ -12,7 +12,7 @@ import { EngineUnavailableError } from '../engine';
 import type { Answer, PaymentRecord } from '../engine';
 import { conflict, tooManyRequests, unavailable } from '../errors';
 import { otpDigestOf } from '../fingerprint';
-import { idempotentRequestIdOf } from '../idempotency';
+import { idempotentRequestIdOf, markActionPending } from '../idempotency';
 import { jsonBody, methodNotAllowed, parse, referenceOf, retryAfterSeconds } from '../http';
 import { paymentResource, refundResource } from '../resource';
 import { CancelSchema, CaptureSchema, EmptySchema, OtpSchema, RefundSchema } from '../schemas';
@@ -32,6 +32,7 @@ export function actionRoutes(ctx: RouteContext): Router {
   /** Not answered within the wait: the action goes on in the workflow; say so with the payment as it is now. */
   async function pending<T>(res: Response, ref: string, result: Answer<T>): Promise<T | undefined> {
     if (result.answered) return result.answer;
+    markActionPending(res);
     sendPayment(res, 202, await load(ctx, res, ref));
     return undefined;
   }
@@ -190,6 +191,7 @@ export function actionRoutes(ctx: RouteContext): Router {
       };
       const result = await ctx.engineOf(res).refund(ref, request, timings.actionWaitMs, idempotentRequestIdOf(res));
       if (!result.answered) {
+        markActionPending(res);
         // Accepted but not answered within the wait: the refund goes on in the payment (its amount already held back
         // there). One no worker took up is a 503 from the engine instead.
         const record = await load(ctx, res, ref);

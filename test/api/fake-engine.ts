@@ -81,6 +81,8 @@ export interface EngineCall {
   args: unknown[];
   /** The workflow's validator refused it: nothing happened (no history in the real engine). */
   refused?: boolean;
+  /** The request's id across its keyed retries (a capture's, as the route gives it: the Update id it names). */
+  requestId?: string;
 }
 
 interface Entry {
@@ -98,6 +100,8 @@ export class FakeEngine implements PaymentEngine {
   /** What `get` reports as the payment's gateway retry status (as the Temporal engine reads it from `describe`). */
   readonly gatewayStatus = new Map<string, GatewayRetryStatus>();
   reachable = true;
+  /** Capture Updates by id (a keyed retry of an unanswered one is the same Update), with their answers once made. */
+  private readonly captureUpdates = new Map<string, { answer?: CaptureAnswer }>();
   /** Reads answer from the "memo" (no worker answered): marked stale. */
   stale = false;
 
@@ -349,13 +353,26 @@ export class FakeEngine implements PaymentEngine {
     });
   }
 
-  async capture(ref: string, request: CaptureRequest, waitMs: number): Promise<Answer<CaptureAnswer>> {
-    this.calls.push({ method: 'capture', args: [ref, request] });
+  async capture(
+    ref: string,
+    request: CaptureRequest,
+    waitMs: number,
+    requestId?: string,
+  ): Promise<Answer<CaptureAnswer>> {
+    this.calls.push({ method: 'capture', args: [ref, request], ...(requestId !== undefined ? { requestId } : {}) });
     const e = this.entry(ref);
-    this.validate(() => validateCapture(e.state, request));
-    // The workflow takes one capture at a time: a second one sees CAPTURE gone from the next actions.
-    e.state.nextActions = e.state.nextActions.filter((a) => a !== 'CAPTURE');
+    // The same Update again (Temporal dedupes by id): not validated again; its answer, made once.
+    let update = requestId !== undefined ? this.captureUpdates.get(requestId) : undefined;
+    if (!update) {
+      this.validate(() => validateCapture(e.state, request));
+      // The workflow takes one capture at a time: a second one sees CAPTURE gone from the next actions.
+      e.state.nextActions = e.state.nextActions.filter((a) => a !== 'CAPTURE');
+      update = {};
+      if (requestId !== undefined) this.captureUpdates.set(requestId, update);
+    }
+    const made = update;
     return this.answer(waitMs, () => {
+      if (made.answer) return made.answer;
       const outcome = this.options.captureOutcome ?? 'CAPTURED';
       const message = outcome === 'REJECTED' ? 'capture declined' : undefined;
       e.state.lastCapture = { outcome, ...(message !== undefined ? { message } : {}) };
@@ -364,12 +381,13 @@ export class FakeEngine implements PaymentEngine {
         e.state.amountCaptured = amountCaptured;
         this.move(e, 'PROCESSED', 'captured');
       }
-      return {
+      made.answer = {
         outcome,
         ...(outcome === 'CAPTURED' ? { amountCaptured } : {}),
         ...(message !== undefined ? { message } : {}),
         state: structuredClone(e.state),
       };
+      return made.answer;
     });
   }
 

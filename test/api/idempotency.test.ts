@@ -15,6 +15,7 @@ import {
 } from '../../api/idempotency';
 import type { RequestIdentity } from '../../api/idempotency';
 import { buildOpenApiDocument } from '../../api/openapi';
+import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import { IdempotencyRecord } from '../../workflows/idempotency-record';
 import { CARDS } from '../support/cards';
 import { CORRECT_OTP } from './fake-engine';
@@ -29,6 +30,16 @@ const FP_KEY = 'fingerprint-key-for-tests';
 function keyedApi(engineOptions: FakeEngineOptions = {}, store = new FakeIdempotencyStore()) {
   return { ...makeApi(engineOptions, { idempotency: store }), store };
 }
+
+/** A payment the engine already runs (for an action on it). */
+const seedInput = (ref: string): PaymentWorkflowInput => ({
+  merchantOrderReference: ref,
+  amount: { value: 10_000, currency: 'INR' },
+  preAuth: true,
+  method: { kind: 'hosted_checkout' },
+  callbackUrl: 'http://api.example.test/v1/callbacks/plural',
+  failureCallbackUrl: 'http://api.example.test/v1/callbacks/plural',
+});
 
 /** A request as Express hands it to the middleware: only the headers matter here. */
 function requestWith(rawHeaders: string[]): Request {
@@ -182,6 +193,22 @@ describe('a key’s record (the key workflow’s rules)', () => {
     expect(r.snapshot().response).toEqual(response);
   });
 
+  it('hands the Update an earlier try left unanswered to the next try of the same request, and only that', () => {
+    const r = new IdempotencyRecord();
+    r.claim(claim('c1'), 0);
+    expect(r.release({ claimId: 'c1', keepBinding: true, pendingUpdateId: 'u1' })).toBe(true);
+    expect(r.claim(claim('c2', 'ik1:b'), 1)).toEqual({ outcome: 'MISMATCH' });
+    expect(r.claim(claim('c2'), 1)).toEqual({ outcome: 'CLAIMED', pendingUpdateId: 'u1' });
+    // That try's Update answered (a parked step, an outage): the next try sends a new one.
+    expect(r.release({ claimId: 'c2', keepBinding: true })).toBe(true);
+    expect(r.claim(claim('c3'), 2)).toEqual({ outcome: 'CLAIMED' });
+    // A freed key forgets it too.
+    r.release({ claimId: 'c3', keepBinding: true, pendingUpdateId: 'u3' });
+    r.claim(claim('c4'), 3);
+    r.release({ claimId: 'c4', keepBinding: false });
+    expect(r.claim(claim('c5'), 4)).toEqual({ outcome: 'CLAIMED' });
+  });
+
   it('frees a released key that ran nothing, and keeps one that may have taken effect bound to its request', () => {
     const freed = new IdempotencyRecord();
     freed.claim(claim('c1'), 0);
@@ -293,6 +320,29 @@ describe('Idempotency-Key over HTTP', () => {
     const other = await create(api.app, cardPayment('ik-6', { pre_auth: false }));
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('idempotency_key_mismatch');
+  });
+
+  it('sends a capture the payment left unanswered (202) again as the same Update, and one it answered as a new Update', async () => {
+    // Still going on when the wait ended: the retry under the key is that Update, to learn its own outcome.
+    const slow = keyedApi({ unresponsive: true });
+    slow.engine.seed(seedInput('ik-9'), 'fp', 'AUTHORIZED');
+    const capture = (api: typeof slow) =>
+      request(api.app).post('/v1/payments/ik-9/capture').set(auth).set('Idempotency-Key', KEY).send({});
+    expect((await capture(slow)).status).toBe(202);
+    expect((await capture(slow)).status).toBe(202);
+    const [first, second] = slow.engine.calls.filter((c) => c.method === 'capture').map((c) => c.requestId);
+    expect(first).toEqual(expect.any(String));
+    expect(second).toBe(first);
+
+    // Answered (parked for an operator: 202 too): the retry is a new Update, answered as things are then, never with
+    // the parked answer again.
+    const parked = keyedApi({ captureOutcome: 'PARKED' });
+    parked.engine.seed(seedInput('ik-9'), 'fp', 'AUTHORIZED');
+    expect((await capture(parked)).status).toBe(202);
+    await capture(parked);
+    const ids = parked.engine.calls.filter((c) => c.method === 'capture').map((c) => c.requestId);
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).not.toBe(ids[0]);
   });
 
   it('runs nothing and answers 503 when the key store is unreachable', async () => {
