@@ -30,4 +30,10 @@ export const PATCH = {
    * the authorization open at Plural meanwhile.
    */
   LATE_AUTHORIZATION_CANCEL_RETRIED: 'late-authorization-cancel-retried',
+  /**
+   * A closing payment whose refund of money Plural took is still PENDING ends only once that refund is confirmed;
+   * before, Plural's order read as refunded (a REFUND_* webhook confirms the parent order first) ended it at once, the
+   * refund's record left PENDING for good.
+   */
+  CLOSING_WAITS_FOR_ITS_REFUND: 'closing-waits-for-its-refund',
 } as const;

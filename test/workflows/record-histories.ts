@@ -41,8 +41,23 @@ async function main(names: readonly string[]): Promise<void> {
     try {
       for (const name of selected) {
         const scenario = SCENARIOS[name]!;
-        const handle = await fx.withWorker(() => scenario.run(fx), scenario.activities?.(fx));
-        const history = await handle.fetchHistory();
+        // A scenario that needs other sandbox settings runs on a sandbox (and fixture, and client) of its own.
+        const own = scenario.sandbox
+          ? await createFixture(
+              { code },
+              { paymentTimeoutSeconds: 8, ...scenario.sandbox },
+              { env: await TestWorkflowEnvironment.createFromExistingServer({ address: server.address }) },
+            )
+          : undefined;
+        const on = own ?? fx;
+        let handle;
+        let history;
+        try {
+          handle = await on.withWorker(() => scenario.run(on), scenario.activities?.(on));
+          history = await handle.fetchHistory();
+        } finally {
+          await own?.teardown();
+        }
         const found = secretsFound(historyText(history));
         if (found.length > 0) throw new Error(`the history of scenario ${name} holds ${found.join(', ')}; not written`);
         const file = path.join(HISTORIES_DIR, `${name}.json`);

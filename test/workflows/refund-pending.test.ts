@@ -4,7 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  authenticateAtSandbox,
   bundle,
+  cancel,
   capture,
   cardInput,
   CORRECT_OTP,
@@ -68,6 +70,28 @@ describe('refunds Plural reports PENDING', () => {
         true,
       );
       expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 3000, status: 'PARTIALLY_REFUNDED' });
+    });
+  });
+
+  it('ends a closing payment only once the refund of the money Plural took is confirmed, never with it PENDING', async () => {
+    await fx.withWorker(async () => {
+      const handle = await startPayment(
+        fx,
+        cardInput(newReference('rfc'), await putCard(fx.vault, CARDS.challenge), { preAuth: false }),
+      );
+      const challenged = await waitForState(handle, (s) => s.status === 'AWAITING_CHALLENGE', 'AWAITING_CHALLENGE');
+      await cancel(handle, 'merchant-cancel', 'order withdrawn');
+      await waitForState(handle, (s) => s.status === 'CLOSING', 'CLOSING');
+      // The customer pays on the old challenge page anyway: the engine refunds it, and Plural keeps the refund PENDING.
+      expect((await authenticateAtSandbox(fx.sandbox, challenged.pluralPaymentIds[0]!)).status).toBe('PROCESSED');
+      const refunding = await waitForState(handle, (s) => s.refunds[0]?.status === 'PENDING', 'the refund PENDING');
+      // Plural completes it: its webhook confirms the parent order (refunded in full) before the refund's own record.
+      fx.sandbox.settle(refunding.refunds[0]!.refundOrderId!);
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(result.refunds).toMatchObject([{ reason: 'AUTO', status: 'PROCESSED', amount: INR(5000) }]);
+      expect(result.amountRefunded).toEqual(INR(5000));
+      expect(fx.sandbox.order(result.pluralOrderId!)).toMatchObject({ status: 'FULLY_REFUNDED', refundedAmount: 5000 });
     });
   });
 

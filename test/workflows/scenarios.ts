@@ -13,6 +13,7 @@ import { callbackReceivedSignal } from '../../workflows/definitions';
 import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
+import type { SandboxOptions } from '../../plural-sandbox';
 import { CARDS } from '../support/cards';
 import {
   authenticateAtSandbox,
@@ -44,6 +45,8 @@ export interface Scenario {
    * activity, which still talks to the sandbox).
    */
   activities?(fx: Fixture): Partial<PaymentActivities>;
+  /** Sandbox options this scenario needs beside the recording's own (it then runs on a sandbox of its own). */
+  sandbox?: SandboxOptions;
 }
 
 /**
@@ -203,6 +206,31 @@ export const SCENARIOS: Record<string, Scenario> = {
       } finally {
         fx.sandbox.setFaults({ errorRate: 0, paths: [] });
       }
+      await h.result();
+      return h;
+    },
+  },
+  /**
+   * Sale cancelled while its challenge was pending, then paid on the old page; the engine refunds it and Plural keeps
+   * the refund PENDING until it settles it (the webhook confirms the parent order first): the payment ends only once
+   * the refund is confirmed.
+   */
+  'challenge-sale-cancelled-refund-pending': {
+    sandbox: { refundPendingMs: 24 * 3600_000 },
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.challenge), {
+          preAuth: false,
+          durations: { reconcileInitialDelayMs: 1_000, closingReconcileMaxDelayMs: 2_000 },
+        }),
+      );
+      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
+      await cancel(h, 'rec-cancel', 'order withdrawn');
+      await waitForStatus(h, 'CLOSING');
+      await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
+      const refunding = await waitForState(h, (x) => x.refunds[0]?.status === 'PENDING', 'the refund PENDING');
+      fx.sandbox.settle(refunding.refunds[0]!.refundOrderId!);
       await h.result();
       return h;
     },

@@ -68,8 +68,10 @@ export async function closePayment(run: PaymentRun): Promise<void> {
       lookSoon();
       continue;
     }
+    // A refund of money Plural took that is still PENDING is confirmed (at the next look) before the payment ends.
+    const refundAwaited = payment.s.refunds.some((r) => r.status === 'PENDING' && r.refundOrderId !== undefined);
     const settled =
-      isFinalStage(stage) ||
+      (isFinalStage(stage) && (!refundAwaited || !patched(PATCH.CLOSING_WAITS_FOR_ITS_REFUND))) ||
       ((stage === 'CAPTURED' || stage === 'REFUNDED') && payment.netCaptured <= 0 && pending === undefined) ||
       // A seamless payment's failed attempt: only the engine could make another, and it will not.
       (stage === 'ATTEMPT_FAILED' && input.method.kind !== 'hosted_checkout');
