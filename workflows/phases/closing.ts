@@ -87,22 +87,32 @@ export async function closePayment(run: PaymentRun): Promise<void> {
   }
 }
 
+/** The audit note of a late authorization's cancel (its first one dates when the engine first saw the authorization). */
+const LATE_AUTHORIZATION_NOTE =
+  'Plural authorized the payment while it was closing: cancelling the authorization at Plural';
+
 /** Plural authorized a pre-auth while the payment was closing: cancel the authorization there. */
 async function cancelLateAuthorization(run: PaymentRun): Promise<void> {
-  const { payment, steps, workflowId } = run;
+  const { payment, steps, workflowId, durations } = run;
   const orderId = payment.s.pluralOrderId ?? '';
-  payment.note('Plural authorized the payment while it was closing: cancelling the authorization at Plural');
-  payment.metrics.autoCancel(AUTO_CANCEL_REASON.LATE_AUTHORIZATION);
+  const firstSeen = payment.s.audit.find((e) => e.cause === LATE_AUTHORIZATION_NOTE);
+  // Counted once per payment, however many times a parked cancel is tried again.
+  if (!firstSeen) payment.metrics.autoCancel(AUTO_CANCEL_REASON.LATE_AUTHORIZATION);
+  payment.note(LATE_AUTHORIZATION_NOTE);
+  // Tried again after the longest reconciliation delay (a payment closed before it was AUTHORIZED has no expiry of its
+  // own), for as long as an authorization lives from when the engine first saw it; then it waits for an operator.
+  const seenAt = Date.parse((firstSeen ?? payment.s.audit.at(-1))?.at ?? '');
+  const retryAt = (): number | undefined => {
+    const now = nowMs();
+    const until = seenAt + durations.authorizationLifetimeMs;
+    return Number.isFinite(until) && now < until ? Math.min(now + durations.reconcileMaxDelayMs, until) : undefined;
+  };
   const order = await steps.run(
     'cancel',
     () => steps.acts.cancelOrder({ workflowId, orderId, step: 'late-authorization-cancel' }),
     () => 'park',
     undefined,
-    // A payment that closed before it was AUTHORIZED has no authorization expiry of its own: tried again after the
-    // longest reconciliation delay, until Plural cancels it or releases the authorization (the loop above reads it).
-    () =>
-      cancelRetryAtMs(run) ??
-      (patched(PATCH.LATE_AUTHORIZATION_CANCEL_RETRIED) ? nowMs() + run.durations.reconcileMaxDelayMs : undefined),
+    () => cancelRetryAtMs(run) ?? (patched(PATCH.LATE_AUTHORIZATION_CANCEL_RETRIED) ? retryAt() : undefined),
   );
   if (order) payment.applyOrder(order, 'late authorization cancelled');
 }
