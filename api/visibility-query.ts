@@ -53,6 +53,9 @@ export function paymentListQuery(filters: PaymentListFilters, options: PaymentLi
   const terms = [
     `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}'`,
     merchantClause(options.merchantId ?? DEFAULT_MERCHANT_ID),
+    // A payment that continued as new (a long refund window) leaves its closed run in visibility, with the memo and
+    // search attributes as they were then: listed beside the running one, it would show the payment twice, stale.
+    `ExecutionStatus != 'ContinuedAsNew'`,
   ];
   const statuses = filters.statuses ?? [];
   for (const s of statuses) if (!STATUSES.has(s)) throw new TypeError('unknown payment status in a list filter');

@@ -12,18 +12,20 @@ import type { PaymentStatus } from '../../workflows/definitions';
 const unordered = { orderByStartTime: false };
 /** The default merchant's payments, those started before MerchantId existed included. */
 const DEFAULT_MERCHANT = "(MerchantId = 'default' OR MerchantId IS NULL)";
+/** The default merchant's payments, without the closed runs of those that continued as new. */
+const BASE = `${DEFAULT_MERCHANT} AND ExecutionStatus != 'ContinuedAsNew'`;
 
 describe('paymentListQuery', () => {
   it('lists payment workflows only, and asks for newest first only when told the store takes ORDER BY', () => {
-    expect(paymentListQuery({}, unordered)).toBe(`WorkflowType = 'paymentWorkflow' AND ${DEFAULT_MERCHANT}`);
+    expect(paymentListQuery({}, unordered)).toBe(`WorkflowType = 'paymentWorkflow' AND ${BASE}`);
     expect(paymentListQuery({}, { orderByStartTime: true })).toBe(
-      `WorkflowType = 'paymentWorkflow' AND ${DEFAULT_MERCHANT} ORDER BY StartTime DESC`,
+      `WorkflowType = 'paymentWorkflow' AND ${BASE} ORDER BY StartTime DESC`,
     );
   });
 
   it("lists one merchant's payments only", () => {
     expect(paymentListQuery({}, { ...unordered, merchantId: 'acme' })).toBe(
-      "WorkflowType = 'paymentWorkflow' AND MerchantId = 'acme'",
+      "WorkflowType = 'paymentWorkflow' AND MerchantId = 'acme' AND ExecutionStatus != 'ContinuedAsNew'",
     );
     expect(() => paymentListQuery({}, { ...unordered, merchantId: "acme' OR '1' = '1" })).toThrow(TypeError);
   });
@@ -39,7 +41,7 @@ describe('paymentListQuery', () => {
       unordered,
     );
     expect(query).toBe(
-      `WorkflowType = 'paymentWorkflow' AND ${DEFAULT_MERCHANT} AND PaymentStatus = 'AUTHORIZED' AND ` +
+      `WorkflowType = 'paymentWorkflow' AND ${BASE} AND PaymentStatus = 'AUTHORIZED' AND ` +
         "StartTime >= '2026-01-30T18:30:00.000Z' AND StartTime < '2026-02-01T00:00:00.250Z' AND " +
         "MerchantOrderReference STARTS_WITH 'order-1'",
     );
@@ -47,7 +49,7 @@ describe('paymentListQuery', () => {
 
   it('asks for several statuses with IN', () => {
     expect(paymentListQuery({ statuses: ['PROCESSED', 'CANCELLED', 'FAILED'] }, unordered)).toBe(
-      `WorkflowType = 'paymentWorkflow' AND ${DEFAULT_MERCHANT} AND PaymentStatus IN ('PROCESSED', 'CANCELLED', 'FAILED')`,
+      `WorkflowType = 'paymentWorkflow' AND ${BASE} AND PaymentStatus IN ('PROCESSED', 'CANCELLED', 'FAILED')`,
     );
   });
 
@@ -56,7 +58,8 @@ describe('paymentListQuery', () => {
       fc.property(fc.stringMatching(REFERENCE_PATTERN), (prefix) => {
         const query = paymentListQuery({ referencePrefix: prefix }, unordered);
         expect(query.endsWith(` STARTS_WITH '${prefix}'`)).toBe(true);
-        expect(query.split("'")).toHaveLength(7);
+        // Three quoted literals before the prefix (type, merchant, execution status), then the prefix's.
+        expect(query.split("'")).toHaveLength(9);
       }),
       { numRuns: 300 },
     );
