@@ -202,7 +202,9 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     if (own === undefined && merchant.id !== DEFAULT_MERCHANT_ID) {
       target.searchParams.set(RETURN_LINK_PARAM.merchant, merchant.id);
     }
-    options.returnLinks?.sign(target);
+    // Signed for the shared pages only, which read the payment back (the dev stack's): a link to a merchant's own
+    // pages names no merchant, and signed it would verify there as the `default` merchant's payment of that reference.
+    if (own === undefined) options.returnLinks?.sign(target);
     res.redirect(303, target.toString());
   };
 

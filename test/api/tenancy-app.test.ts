@@ -7,6 +7,8 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../api/app';
 import { signCallback, webhookHeaders } from '../../plural-client';
+import { createReturnLinks } from '../../api/return-link';
+import type { ReturnLinks } from '../../api/return-link';
 import { createReturnUrlPolicy } from '../../api/return-url';
 import type { CustomerDirectory } from '../../api/customers';
 import type { MerchantAccount } from '../../config/merchants';
@@ -39,7 +41,11 @@ const directory = {
   returnSigningSecretFor: (id: string) => MERCHANTS.find((m) => m.id === id)?.returnUrlSigningSecret,
 };
 
-function makeTenantApi(customers: Record<string, CustomerDirectory> = {}, merchants: MerchantAccount[] = MERCHANTS) {
+function makeTenantApi(
+  customers: Record<string, CustomerDirectory> = {},
+  merchants: MerchantAccount[] = MERCHANTS,
+  returnLinks?: ReturnLinks,
+) {
   const vault = new FakeVault();
   const engines = { acme: new FakeEngine({}, vault), globex: new FakeEngine({}, vault) };
   const app = createApp({
@@ -54,6 +60,7 @@ function makeTenantApi(customers: Record<string, CustomerDirectory> = {}, mercha
     returnUrlPolicy: createReturnUrlPolicy({ merchants: directory }),
     logger: createLogger({ level: 'silent' }),
     timings: { startWaitMs: 1_000, actionWaitMs: 1_000, readyTimeoutMs: 200 },
+    ...(returnLinks ? { returnLinks } : {}),
   });
   return { app, engines };
 }
@@ -155,7 +162,21 @@ describe('tenancy in the API', () => {
   });
 
   it("returns the customer of a payment without return_url to its merchant's own pages, else the shared ones", async () => {
-    const { app } = makeTenantApi();
+    await returnsToPages(makeTenantApi().app);
+  });
+
+  it("signs only links to the shared pages, which name the merchant: a link to a merchant's own pages is unsigned", async () => {
+    const links = createReturnLinks({ key: new Uint8Array(32).fill(7) });
+    const { globex, acme } = await returnsToPages(makeTenantApi({}, MERCHANTS, links).app, false);
+    // Signed without a merchant, globex's link would verify on the shared pages as the default merchant's payment.
+    expect(new URL(globex).searchParams.has('signature')).toBe(false);
+    const shared = new URL(acme);
+    expect(shared.searchParams.get('merchant_id')).toBe('acme');
+    expect(links.verify(Object.fromEntries(shared.searchParams))).toMatchObject({ ok: true, merchantId: 'acme' });
+  });
+
+  /** Callbacks of globex (its own pages) and acme (the shared ones); the locations they redirect to. */
+  async function returnsToPages(app: ReturnType<typeof makeTenantApi>['app'], exact = true) {
     const challenge = (ref: string) =>
       cardPayment(ref, {
         card: { number: CARDS.challenge, name: 'A', expiry_month: '01', expiry_year: '2031', cvv: '999' },
@@ -180,10 +201,11 @@ describe('tenancy in the API', () => {
     );
     // acme names no pages of its own: the API's shared MERCHANT_SUCCESS_URL, told whose payment it is.
     const shared = await callback('acme', ACME_KEY, 'order-p3', 'AUTHORIZED');
-    expect(shared.headers.location).toBe(
-      'https://m.example/ok?merchant_order_reference=order-p3&status=AUTHORIZED&merchant_id=acme',
-    );
-  });
+    const sharedPrefix = 'https://m.example/ok?merchant_order_reference=order-p3&status=AUTHORIZED&merchant_id=acme';
+    if (exact) expect(shared.headers.location).toBe(sharedPrefix);
+    else expect(shared.headers.location).toMatch(new RegExp(`^${sharedPrefix.replace(/[.?]/g, '\\$&')}&`));
+    return { globex: String(paid.headers.location), acme: String(shared.headers.location) };
+  }
 
   it("a callback delivered to one merchant, replayed on another's path, never reads that merchant's payment", async () => {
     // Two accounts sharing Plural's callback secret (one Plural account behind two merchant ids, say), both with a
