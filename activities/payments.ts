@@ -164,17 +164,19 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
        * challenge URL came with that lost answer; Plural's guides show it on Create Payment's order only, so it is
        * kept when Get Order's order has it.
        */
-      const adoptEarlier = async (): Promise<CreatePaymentResult | undefined> => {
+      const adoptEarlier = async (): Promise<CreatePaymentResult | typeof ORDER_STATUS.ATTEMPTED | undefined> => {
         const read = await getOrder(input.orderId, signal);
         const order = snapshotOf(read);
-        if (order.payments.length === 0 || order.status === ORDER_STATUS.ATTEMPTED) return undefined;
+        // ATTEMPTED: an attempt failed for good (a new one may be made); nothing to adopt.
+        if (order.status === ORDER_STATUS.ATTEMPTED) return ORDER_STATUS.ATTEMPTED;
+        if (order.payments.length === 0) return undefined;
         await destroyHandles();
         return created(order, read.challenge_url ?? undefined);
       };
       const retried = attempt > 1 || input.retried === true;
       if (retried) {
         const earlier = await adoptEarlier();
-        if (earlier) return earlier;
+        if (typeof earlier === 'object') return earlier;
       }
 
       const payments = await buildPayments(input, key);
@@ -192,11 +194,12 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
           // A duplicate with nothing to show is an outage, retried (then parked), never a rejection: the earlier
           // payment may yet complete, with no workflow left to see it.
           const duplicate = codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST;
-          if (retried || duplicate) {
-            const earlier = await adoptEarlier();
-            if (earlier) return earlier;
+          const earlier = retried || duplicate ? await adoptEarlier() : undefined;
+          if (typeof earlier === 'object') return earlier;
+          // A duplicate of an attempt Plural failed for good stays a rejection.
+          if (duplicate && earlier !== ORDER_STATUS.ATTEMPTED) {
+            classified = failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
           }
-          if (duplicate) classified = failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
         }
         if (classified instanceof ApplicationFailure && classified.nonRetryable) await destroyHandles();
         throw classified;

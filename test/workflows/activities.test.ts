@@ -265,8 +265,11 @@ describe('payment activities', () => {
   });
 
   describe('a retried Create Payment whose first attempt is still under way at Plural (Get Order lags behind it)', () => {
-    /** The first attempt made the payment; Plural's order shows it only from the `showAfter`-th read on. */
-    async function laggingPlural(showAfter: number) {
+    /**
+     * The first attempt made the payment; Plural's order shows it only from the `showAfter`-th read on (before, as
+     * `before` makes the read: no payments listed).
+     */
+    async function laggingPlural(showAfter: number, before = (read: Order): Order => ({ ...read, payments: [] })) {
       const { ref, order } = await newOrder();
       const input = {
         workflowId: `payment:${ref}`,
@@ -286,7 +289,7 @@ describe('payment activities', () => {
             return async (...args: Parameters<PluralClient['getOrder']>) => {
               const read = await target.getOrder(...args);
               reads += 1;
-              return reads < showAfter ? { ...read, payments: [] } : read;
+              return reads < showAfter ? before(read) : read;
             };
           }
           if (prop === 'createPayment') {
@@ -319,6 +322,15 @@ describe('payment activities', () => {
       expect(f.details?.[0]).toMatchObject({ code: 'DUPLICATE_REQUEST', httpStatus: 422 });
       // Kept for the next attempt (destroyed only once the outcome is definitive).
       expect(await vault.get(handle)).toBeDefined();
+    });
+
+    it('stays a rejection when the order shows that attempt failed for good (ATTEMPTED)', async () => {
+      const { input, lagging } = await laggingPlural(Number.POSITIVE_INFINITY, (read) => ({
+        ...read,
+        status: 'ATTEMPTED',
+      }));
+      const f = await failureOf(run(2, lagging.createPayment, input));
+      expect(f).toMatchObject({ type: 'PaymentRejected', nonRetryable: true });
     });
   });
 
