@@ -259,6 +259,21 @@ describe('docker-compose.yml', () => {
     ]);
   });
 
+  it('starts the sandbox only in the trial profile, and no service waits for it: a stack on Plural never runs it', () => {
+    expect(compose.services.sandbox?.profiles).toEqual(['trial']);
+    const waiting = Object.entries(compose.services)
+      .filter(([, s]) => {
+        const deps = s.depends_on ?? [];
+        return (Array.isArray(deps) ? deps : Object.keys(deps)).includes('sandbox');
+      })
+      .map(([name]) => name);
+    expect(waiting).toEqual([]);
+    // Services without a profile start by default: the engine's and Temporal's, never the sandbox.
+    const byDefault = Object.entries(compose.services).filter(([, s]) => s.profiles === undefined);
+    expect(byDefault.map(([name]) => name)).not.toContain('sandbox');
+    expect(byDefault.map(([name]) => name)).toEqual(expect.arrayContaining(['api', 'worker', 'codec-server']));
+  });
+
   it('takes the gateway from .env with no default: a stack given real credentials never quietly uses the sandbox', () => {
     const unchosen = { ...REQUIRED_SHELL_VARS, PLURAL_BASE_URL: undefined };
     for (const name of ['worker', 'api']) {
