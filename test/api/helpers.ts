@@ -4,6 +4,7 @@ import { createApp } from '../../api/app';
 import type { ApiOptions } from '../../api/options';
 import { createMetrics } from '../../api/metrics';
 import { createLogger } from '../../observability';
+import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import { CARDS } from '../support/cards';
 import { FakeEngine, FakeVault } from './fake-engine';
 import type { FakeEngineOptions } from './fake-engine';
@@ -50,6 +51,18 @@ export function makeApi(engineOptions: FakeEngineOptions = {}, overrides: Partia
     ...overrides,
   });
   return { app, engine, vault, logs, metrics };
+}
+
+/** The workflow input of a hosted-checkout payment the engine already runs (for `FakeEngine.seed`). */
+export function seededInput(ref: string): PaymentWorkflowInput {
+  return {
+    merchantOrderReference: ref,
+    amount: { value: 10_000, currency: 'INR' },
+    preAuth: true,
+    method: { kind: 'hosted_checkout' },
+    callbackUrl: 'http://api.example.test/v1/callbacks/plural',
+    failureCallbackUrl: 'http://api.example.test/v1/callbacks/plural',
+  };
 }
 
 /** A valid card payment request. */

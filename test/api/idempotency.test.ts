@@ -15,13 +15,12 @@ import {
 } from '../../api/idempotency';
 import type { RequestIdentity } from '../../api/idempotency';
 import { buildOpenApiDocument } from '../../api/openapi';
-import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import { IdempotencyRecord } from '../../workflows/idempotency-record';
 import { CARDS } from '../support/cards';
 import { CORRECT_OTP } from './fake-engine';
 import type { FakeEngineOptions } from './fake-engine';
 import { FakeIdempotencyStore } from './fake-idempotency-store';
-import { auth, cardPayment, makeApi } from './helpers';
+import { auth, cardPayment, makeApi, seededInput } from './helpers';
 
 const KEY = 'ik-3f0b6c1e-5a7d-4e2b-9c8a-1d2e3f4a5b6c';
 const FP_KEY = 'fingerprint-key-for-tests';
@@ -30,16 +29,6 @@ const FP_KEY = 'fingerprint-key-for-tests';
 function keyedApi(engineOptions: FakeEngineOptions = {}, store = new FakeIdempotencyStore()) {
   return { ...makeApi(engineOptions, { idempotency: store }), store };
 }
-
-/** A payment the engine already runs (for an action on it). */
-const seedInput = (ref: string): PaymentWorkflowInput => ({
-  merchantOrderReference: ref,
-  amount: { value: 10_000, currency: 'INR' },
-  preAuth: true,
-  method: { kind: 'hosted_checkout' },
-  callbackUrl: 'http://api.example.test/v1/callbacks/plural',
-  failureCallbackUrl: 'http://api.example.test/v1/callbacks/plural',
-});
 
 /** A request as Express hands it to the middleware: only the headers matter here. */
 function requestWith(rawHeaders: string[]): Request {
@@ -325,7 +314,7 @@ describe('Idempotency-Key over HTTP', () => {
   it('sends a capture the payment left unanswered (202) again as the same Update, and one it answered as a new Update', async () => {
     // Still going on when the wait ended: the retry under the key is that Update, to learn its own outcome.
     const slow = keyedApi({ unresponsive: true });
-    slow.engine.seed(seedInput('ik-9'), 'fp', 'AUTHORIZED');
+    slow.engine.seed(seededInput('ik-9'), 'fp', 'AUTHORIZED');
     const capture = (api: typeof slow) =>
       request(api.app).post('/v1/payments/ik-9/capture').set(auth).set('Idempotency-Key', KEY).send({});
     expect((await capture(slow)).status).toBe(202);
@@ -337,7 +326,7 @@ describe('Idempotency-Key over HTTP', () => {
     // Answered (parked for an operator: 202 too): the retry is a new Update, answered as things are then, never with
     // the parked answer again.
     const parked = keyedApi({ captureOutcome: 'PARKED' });
-    parked.engine.seed(seedInput('ik-9'), 'fp', 'AUTHORIZED');
+    parked.engine.seed(seededInput('ik-9'), 'fp', 'AUTHORIZED');
     expect((await capture(parked)).status).toBe(202);
     await capture(parked);
     const ids = parked.engine.calls.filter((c) => c.method === 'capture').map((c) => c.requestId);

@@ -13,7 +13,7 @@ import { buildOpenApiDocument } from '../../api/openapi';
 import { REFERENCE_PATTERN } from '../../api/schemas';
 import { PAYMENT_STATUS } from '../../workflows/definitions';
 import type { PaymentStatus } from '../../workflows/definitions';
-import { auth, makeApi } from './helpers';
+import { auth, makeApi, seededInput } from './helpers';
 import type { TestApi } from './helpers';
 
 interface ListBody {
@@ -24,18 +24,7 @@ interface ListBody {
 
 /** A payment started at `createdAt` (ISO 8601), in `status`: what visibility would list. */
 function seed(api: TestApi, ref: string, createdAt: string, status: PaymentStatus = 'AWAITING_OTP'): void {
-  api.engine.seed(
-    {
-      merchantOrderReference: ref,
-      amount: { value: 10_000, currency: 'INR' },
-      preAuth: true,
-      method: { kind: 'hosted_checkout' },
-      callbackUrl: 'http://api.example.test/v1/callbacks/plural',
-      failureCallbackUrl: 'http://api.example.test/v1/callbacks/plural',
-    },
-    'fp',
-    status,
-  );
+  api.engine.seed(seededInput(ref), 'fp', status);
   const state = api.engine.payments.get(ref)!.state;
   state.pluralOrderId = `v1-ord-${ref}`;
   state.createdAt = createdAt;

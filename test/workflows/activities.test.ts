@@ -270,14 +270,7 @@ describe('payment activities', () => {
      * `before` makes the read: no payments listed).
      */
     async function laggingPlural(showAfter: number, before = (read: Order): Order => ({ ...read, payments: [] })) {
-      const { ref, order } = await newOrder();
-      const input = {
-        workflowId: `payment:${ref}`,
-        orderId: order.orderId,
-        amount: money,
-        preAuth: true,
-        instrument: { kind: 'card' as const, cardHandle: await putCard(vault, CARDS.challenge), save: false },
-      };
+      const { order, input } = await cardPaymentInput(CARDS.challenge);
       const first = await run(1, acts.createPayment, input);
       // That attempt's answer was lost (its deadline fired while Plural worked): it never destroyed the card data.
       const handle = await putCard(vault, CARDS.challenge);

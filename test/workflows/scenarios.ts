@@ -74,6 +74,15 @@ async function captureAndFinish(h: PaymentHandle): Promise<PaymentHandle> {
   return h;
 }
 
+/** A challenge payment cancelled while its challenge page was pending: CLOSING, its challenge still open at Plural. */
+async function cancelledDuringChallenge(fx: Fixture, overrides: Partial<PaymentWorkflowInput>) {
+  const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.challenge), overrides));
+  const challenged = await waitForStatus(h, 'AWAITING_CHALLENGE');
+  await cancel(h, 'rec-cancel', 'order withdrawn');
+  await waitForStatus(h, 'CLOSING');
+  return { h, paymentId: challenged.pluralPaymentIds[0]! };
+}
+
 export const SCENARIOS: Record<string, Scenario> = {
   /** Native OTP (one wrong, then right), pre-auth, full capture. */
   'otp-preauth-capture': {
@@ -167,17 +176,11 @@ export const SCENARIOS: Record<string, Scenario> = {
   /** A sale cancelled while the customer is on the challenge page, approved there anyway: refunded, CANCELLED. */
   'challenge-sale-cancelled-then-paid': {
     run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        recInput(await putCard(fx.vault, CARDS.challenge), {
-          preAuth: false,
-          durations: { reconcileInitialDelayMs: 1_000, closingReconcileMaxDelayMs: 2_000 },
-        }),
-      );
-      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
-      await cancel(h, 'rec-cancel', 'order withdrawn');
-      await waitForStatus(h, 'CLOSING');
-      await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
+      const { h, paymentId } = await cancelledDuringChallenge(fx, {
+        preAuth: false,
+        durations: { reconcileInitialDelayMs: 1_000, closingReconcileMaxDelayMs: 2_000 },
+      });
+      await authenticateAtSandbox(fx.sandbox, paymentId);
       await h.result();
       return h;
     },
@@ -188,20 +191,14 @@ export const SCENARIOS: Record<string, Scenario> = {
    */
   'challenge-preauth-late-cancel-retried': {
     run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        recInput(await putCard(fx.vault, CARDS.challenge), {
-          preAuth: true,
-          durations: { reconcileInitialDelayMs: 1_000, reconcileMaxDelayMs: 2_000, closingReconcileMaxDelayMs: 2_000 },
-          limits: { activityMaxAttempts: 2 },
-        }),
-      );
-      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
-      await cancel(h, 'rec-cancel', 'order withdrawn');
-      await waitForStatus(h, 'CLOSING');
+      const { h, paymentId } = await cancelledDuringChallenge(fx, {
+        preAuth: true,
+        durations: { reconcileInitialDelayMs: 1_000, reconcileMaxDelayMs: 2_000, closingReconcileMaxDelayMs: 2_000 },
+        limits: { activityMaxAttempts: 2 },
+      });
       fx.sandbox.setFaults({ errorRate: 1, paths: ['/cancel'] });
       try {
-        await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
+        await authenticateAtSandbox(fx.sandbox, paymentId);
         await waitForState(h, (x) => x.parked?.operation === 'cancel', 'the late cancel parked');
       } finally {
         fx.sandbox.setFaults({ errorRate: 0, paths: [] });
@@ -218,17 +215,11 @@ export const SCENARIOS: Record<string, Scenario> = {
   'challenge-sale-cancelled-refund-pending': {
     sandbox: { refundPendingMs: 24 * 3600_000 },
     run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        recInput(await putCard(fx.vault, CARDS.challenge), {
-          preAuth: false,
-          durations: { reconcileInitialDelayMs: 1_000, closingReconcileMaxDelayMs: 2_000 },
-        }),
-      );
-      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
-      await cancel(h, 'rec-cancel', 'order withdrawn');
-      await waitForStatus(h, 'CLOSING');
-      await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
+      const { h, paymentId } = await cancelledDuringChallenge(fx, {
+        preAuth: false,
+        durations: { reconcileInitialDelayMs: 1_000, closingReconcileMaxDelayMs: 2_000 },
+      });
+      await authenticateAtSandbox(fx.sandbox, paymentId);
       const refunding = await waitForState(h, (x) => x.refunds[0]?.status === 'PENDING', 'the refund PENDING');
       fx.sandbox.settle(refunding.refunds[0]!.refundOrderId!);
       await h.result();
