@@ -121,8 +121,9 @@ export type CallbackDeliveryOutcome =
 
 /**
  * Operations the API needs from the payment engine. Every method is safe to call concurrently. An action's `requestId`
- * names the request across its retries (from its `Idempotency-Key`): a retry of an action the payment has taken is
- * answered with that action's own outcome, not run again; without one, each call is a request of its own.
+ * names its Update (a keyed request's, from its `Idempotency-Key`'s record: the Update an earlier try of the request
+ * left unanswered, or a fresh one): the same id is the same Update, answered with that Update's own outcome, never run
+ * twice. Without one, each call is an Update of its own.
  */
 export interface PaymentEngine {
   /**

@@ -338,7 +338,8 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     validate: (state: PaymentState) => void,
   ): Promise<Answer<Ret>> {
     const { name } = message;
-    // A retry of the same request is the same Update: Temporal answers it with the first one's handle and outcome.
+    // The route's id (a keyed request's: the Update an earlier try left unanswered, resent under its id so that Temporal
+    // answers it with that Update's own outcome; or a fresh one), else a fresh one.
     const updateId = requestId !== undefined ? `${name}:${requestId}` : randomUUID();
     try {
       const answer = await client.withDeadline(Date.now() + waitMs, () => message.execute(handleOf(ref), updateId));
