@@ -17,6 +17,7 @@ import {
   operatorGiveUp,
   operatorRetry,
   rejection,
+  whilePluralFails,
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 import { temporal } from '@temporalio/proto';
@@ -315,13 +316,10 @@ describe('pre-auth capture and cancel', () => {
     it('tries a parked automatic cancel again on its own, before the authorization expires', async () => {
       await fx.withWorker(async () => {
         const { handle, state, orderId } = await authorized(CARDS.nativeOtp, fast);
-        fx.sandbox.setFaults({ errorRate: 1, paths: ['/cancel'] });
-        try {
+        await whilePluralFails(fx, ['/cancel'], async () => {
           await fx.skip(Date.parse(state.autoCancelAt!) - Date.parse(state.authorizedAt!) + 60_000);
           await waitForState(handle, (s) => s.parked?.operation === 'cancel', 'the automatic cancel parked');
-        } finally {
-          fx.sandbox.setFaults({ errorRate: 0, paths: [] });
-        }
+        });
         // Plural answers again; no operator acts: the next try comes after the longest reconciliation delay.
         await fx.skip(6 * 60_000);
         const result = await handle.result();

@@ -617,3 +617,13 @@ export async function scanHistories(
   }
   return results;
 }
+
+/** Runs `fn` while Plural fails every call to `paths` (the sandbox's fault injection); Plural answers again after. */
+export async function whilePluralFails<T>(fx: Fixture, paths: string[], fn: () => Promise<T>): Promise<T> {
+  fx.sandbox.setFaults({ errorRate: 1, paths });
+  try {
+    return await fn();
+  } finally {
+    fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+  }
+}

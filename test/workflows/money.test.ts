@@ -27,6 +27,7 @@ import {
   submitOtp,
   waitForState,
   waitForStatus,
+  whilePluralFails,
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 
@@ -184,14 +185,11 @@ describe('a cancel before authorization, then the customer pays on the old page'
       const state = await waitForStatus(handle, 'AWAITING_CHALLENGE');
       await cancel(handle);
       await waitForStatus(handle, 'CLOSING');
-      fx.sandbox.setFaults({ errorRate: 1, paths: ['/cancel'] });
-      try {
+      await whilePluralFails(fx, ['/cancel'], async () => {
         expect((await authenticateAtSandbox(fx.sandbox, state.pluralPaymentIds[0]!)).status).toBe('AUTHORIZED');
         const parked = await waitForState(handle, (s) => s.parked?.operation === 'cancel', 'the late cancel parked');
         expect(parked.status).toBe('CLOSING');
-      } finally {
-        fx.sandbox.setFaults({ errorRate: 0, paths: [] });
-      }
+      });
       // Plural answers again; no operator acts: the next try comes after the longest reconciliation delay, not never
       // (a payment that closed before it was AUTHORIZED has no authorization expiry to bound the wait).
       await fx.skip(6 * 60_000);
