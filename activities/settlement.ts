@@ -11,7 +11,15 @@ import { FAILURE_TYPE } from '../workflows/definitions';
 import { referenceFor, snapshotOf } from './context';
 import type { ActivityContext } from './context';
 import { classify, codeOf, failure } from './failures';
-import type { CancelInput, CaptureInput, OrderSnapshot, RefundInput, RefundSnapshot } from './types';
+import type {
+  CancelInput,
+  CaptureInput,
+  OrderSnapshot,
+  ReadRefundInput,
+  ReadRefundResult,
+  RefundInput,
+  RefundSnapshot,
+} from './types';
 
 /** Order statuses a cancel can no longer change: the order is cancelled, captured (in whole or part), refunded or failed. */
 const SETTLED: ReadonlySet<string> = new Set([
@@ -146,6 +154,37 @@ export function createSettlementActivities(ctx: ActivityContext) {
         }
         throw classify(err, FAILURE_TYPE.REFUND_REJECTED);
       }
+    },
+
+    /**
+     * A refund order a gateway event named (a REFUND_* webhook), read at Plural: null when Plural has no such order or
+     * it is not a refund of `orderId`; else the refund, with `ownStep` when its merchant reference is the one
+     * the payment's own refund `steps` derives (an event about the engine's own refund, whose answer it has not yet
+     * recorded). Any other refund of the order was made outside the engine (Plural's dashboard). A failure to ask
+     * Plural is an outage (retried; the workflow asks again later).
+     */
+    readRefund: async (input: ReadRefundInput): Promise<ReadRefundResult | null> => {
+      const { signal } = call();
+      let refund: Order;
+      try {
+        refund = await plural.getOrder(input.refundOrderId, { signal });
+      } catch (err) {
+        if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
+          return null;
+        }
+        if (!isPluralError(err) || err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
+        throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
+      }
+      if (refund.parent_order_id !== input.orderId) return null;
+      const reference = refund.merchant_order_reference ?? '';
+      const ownStep = input.steps.find((step) => referenceFor(`${input.workflowId}:${step}`) === reference);
+      return {
+        refundOrderId: refund.order_id,
+        reference,
+        status: refund.status,
+        amount: { value: refund.order_amount.value, currency: refund.order_amount.currency },
+        ...(ownStep !== undefined ? { ownStep } : {}),
+      };
     },
 
     /**

@@ -220,6 +220,23 @@ export interface RefundSnapshot {
   amount: Money;
 }
 
+/**
+ * A refund order a gateway event named (`readRefund`): `steps` are the payment's own refund steps, whose merchant
+ * references tell its own refunds from those made outside the engine.
+ */
+export interface ReadRefundInput {
+  workflowId: string;
+  /** The payment's order: the refund order must name it as its parent. */
+  orderId: string;
+  refundOrderId: string;
+  steps: string[];
+}
+
+/** A refund of the payment's order read at Plural; `ownStep` when its reference is one of the payment's own steps. */
+export interface ReadRefundResult extends RefundSnapshot {
+  ownStep?: string;
+}
+
 export interface CancelInput {
   workflowId: string;
   orderId: string;

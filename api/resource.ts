@@ -108,7 +108,10 @@ export function paymentSummaryResource(s: PaymentSummary) {
 }
 export type PaymentSummaryResource = ReturnType<typeof paymentSummaryResource>;
 
-/** One refund of a payment: the merchant's (`MERCHANT`), or the engine's own of money taken while closing (`AUTO`). */
+/**
+ * One refund of a payment: the merchant's (`MERCHANT`), the engine's own of money taken while closing (`AUTO`), or one
+ * made outside the engine that Plural's webhook named (`EXTERNAL`).
+ */
 export function refundResource(r: RefundRecord) {
   return {
     object: 'refund' as const,

@@ -94,6 +94,13 @@ export class Inbox {
   readonly seenEvents = new Set<string>();
   /** Gateway events waiting for a Get Order to confirm what they say (labelled for the audit trail). */
   readonly unconfirmed: UnconfirmedEvent[] = [];
+  /**
+   * Refund orders of the payment's order that gateway events named and none of its refunds had when they came (one
+   * made outside the engine, or the engine's own before its answer was recorded): read by the refund window.
+   */
+  readonly refundOrdersNamed: string[] = [];
+  /** Of those, the ones Plural could not be asked about yet: read again at the refund window's next look. */
+  readonly refundOrdersUnread: string[] = [];
   private readonly answers = new Map<string, unknown>();
 
   /** Records a cancel request; one already waiting absorbs it (both get its answer). */
@@ -323,6 +330,8 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
     }
     payment.note(`${label} received; confirming with Get Order`);
     inbox.unconfirmed.push({ label, claimedStatus, aboutRefund });
+    const named = aboutRefund && !payment.s.refunds.some((r) => r.refundOrderId === orderId);
+    if (named && !inbox.refundOrdersNamed.includes(orderId)) inbox.refundOrdersNamed.push(orderId);
   };
   // Anyone who reaches Temporal can send a Signal with any payload: a malformed one is noted (without its content)
   // and otherwise ignored, rather than failing the workflow task or reaching the payment.

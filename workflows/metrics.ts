@@ -118,8 +118,11 @@ export type AutoRefundReason = (typeof AUTO_REFUND_REASON)[keyof typeof AUTO_REF
 export const AUTO_REFUND_OUTCOME = { REFUNDED: 'refunded', FAILED: 'failed' } as const;
 export type AutoRefundOutcome = (typeof AUTO_REFUND_OUTCOME)[keyof typeof AUTO_REFUND_OUTCOME];
 
-/** Every refund, the merchant's and the automatic ones (those are broken down by closing reason above too). */
-export const REFUND_REASON = { MERCHANT: 'merchant', AUTO: 'auto' } as const;
+/**
+ * Every refund: the merchant's, the automatic ones (those are broken down by closing reason above too) and those made
+ * outside the engine (Plural's dashboard) that the engine found at Plural.
+ */
+export const REFUND_REASON = { MERCHANT: 'merchant', AUTO: 'auto', EXTERNAL: 'external' } as const;
 export type RefundMetricReason = (typeof REFUND_REASON)[keyof typeof REFUND_REASON];
 
 /**

@@ -36,4 +36,11 @@ export const PATCH = {
    * refund's record left PENDING for good.
    */
   CLOSING_WAITS_FOR_ITS_REFUND: 'closing-waits-for-its-refund',
+  /**
+   * A refund of the payment's order made outside the engine (Plural's dashboard), named by its REFUND_* webhook, is
+   * read at Plural (`readRefund`) and recorded (`EXTERNAL`), so that the refunded amount and what is left to refund
+   * agree with Plural; before, only a refund of the whole order counted (Plural's order then reads FULLY_REFUNDED).
+   * Called only when an event names a refund order none of the payment's refunds has.
+   */
+  EXTERNAL_REFUNDS_RECORDED: 'external-refunds-recorded',
 } as const;

@@ -433,8 +433,17 @@ export class Payment {
     record.status = outcome;
     const s = this.s;
     const label =
-      record.reason === 'AUTO' ? 'automatic refund' : `refund ${record.merchantRefundReference ?? ''}`.trimEnd();
-    const metricReason = record.reason === 'AUTO' ? REFUND_REASON.AUTO : REFUND_REASON.MERCHANT;
+      record.reason === 'AUTO'
+        ? 'automatic refund'
+        : record.reason === 'EXTERNAL'
+          ? 'refund made outside the engine'
+          : `refund ${record.merchantRefundReference ?? ''}`.trimEnd();
+    const metricReason =
+      record.reason === 'AUTO'
+        ? REFUND_REASON.AUTO
+        : record.reason === 'EXTERNAL'
+          ? REFUND_REASON.EXTERNAL
+          : REFUND_REASON.MERCHANT;
     if (outcome === 'PROCESSED') {
       const already = s.amountRefunded?.value ?? 0;
       s.amountRefunded = {

@@ -4,7 +4,15 @@
  * never fail the payment.
  */
 import { ActivityFailure, ApplicationFailure, condition, log, patched, proxyActivities } from '@temporalio/workflow';
-import type { GetOrderInput, OrderSnapshot, PaymentActivities, RefundInput, RefundSnapshot } from '../activities';
+import type {
+  GetOrderInput,
+  OrderSnapshot,
+  PaymentActivities,
+  ReadRefundInput,
+  ReadRefundResult,
+  RefundInput,
+  RefundSnapshot,
+} from '../activities';
 import { isoAt, nowMs } from './clock';
 import { ENGINE_FAILURE_CODE, FAILURE_TYPE, PAYMENT_STATUS } from './definitions';
 import type { ParkedOperation, PaymentDurations, PaymentLimits } from './definitions';
@@ -236,6 +244,19 @@ export class Steps {
       const f = failureInfo(err);
       this.payment.note(`refund lookup by reference failed: ${f.code}`);
       return f;
+    }
+  }
+
+  /**
+   * A refund order a gateway event named, read at Plural (see `readRefund`), best effort: the refund, null when it is
+   * no refund of the payment's order, undefined when Plural could not be asked.
+   */
+  async readRefund(input: ReadRefundInput): Promise<ReadRefundResult | null | undefined> {
+    try {
+      return await this.lookups.readRefund(input);
+    } catch (err) {
+      this.payment.note(`Get Order of refund order ${input.refundOrderId} failed: ${failureInfo(err).code}`);
+      return undefined;
     }
   }
 

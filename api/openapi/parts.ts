@@ -144,12 +144,12 @@ export const refundProperties = {
   object: { const: 'refund' },
   merchant_refund_reference: nullable({
     type: 'string',
-    description: 'Your id for the refund (`null` for the engine’s automatic refunds).',
+    description: 'Your id for the refund (`null` for the engine’s automatic refunds and those made outside it).',
   }),
   reason: {
-    enum: ['MERCHANT', 'AUTO'],
+    enum: ['MERCHANT', 'AUTO', 'EXTERNAL'],
     description:
-      '`MERCHANT`: you asked for it. `AUTO`: the engine refunded money Plural took while the payment was closing.',
+      '`MERCHANT`: you asked for it. `AUTO`: the engine refunded money Plural took while the payment was closing. `EXTERNAL`: made outside the engine (Plural’s dashboard); the engine found it at Plural when Plural’s refund webhook named it.',
   },
   merchant_reason: nullable({ type: 'string', description: 'The `reason` you sent with the refund.' }),
   amount: nullable({

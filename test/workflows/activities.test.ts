@@ -429,6 +429,57 @@ describe('payment activities', () => {
     expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
   });
 
+  it("reads a refund order an event names: its own step's refund, one made outside the engine, or none of this order's", async () => {
+    const { ref, order } = await approvedPayment(false);
+    const workflowId = `payment:${ref}`;
+    const own = await run(1, acts.refundOrder, {
+      workflowId,
+      orderId: order.orderId,
+      step: 'refund:r-1',
+      amount: { value: 2000, currency: 'INR' },
+    });
+    const dashboard = await plural.refundOrder(order.orderId, {
+      merchant_order_reference: `dash-${order.orderId}`,
+      order_amount: { value: 1000, currency: 'INR' },
+    });
+    const read = (refundOrderId: string, orderId = order.orderId) =>
+      run(1, acts.readRefund, { workflowId, orderId, refundOrderId, steps: ['refund:r-0', 'refund:r-1'] });
+    expect(await read(own.refundOrderId)).toEqual({ ...own, ownStep: 'refund:r-1' });
+    expect(await read(dashboard.order_id)).toEqual({
+      refundOrderId: dashboard.order_id,
+      reference: `dash-${order.orderId}`,
+      status: 'PROCESSED',
+      amount: { value: 1000, currency: 'INR' },
+    });
+    // Another order's refund, an order that is no refund, and an order Plural does not have: none of this payment's.
+    expect(await read(dashboard.order_id, 'v1-other-order')).toBeNull();
+    expect(await read(order.orderId)).toBeNull();
+    expect(await read('v1-no-such-order')).toBeNull();
+    // Plural unreachable: an outage, retried (the workflow reads it again later), never "none".
+    const down = new Proxy(plural, {
+      get: (target, prop, receiver) =>
+        prop === 'getOrder'
+          ? () =>
+              Promise.reject(
+                errorFromResponse(
+                  503,
+                  { code: 'SERVICE_UNAVAILABLE', message: 'down' },
+                  { operation: 'get order', requestId: 'test' },
+                ),
+              )
+          : (Reflect.get(target, prop, receiver) as unknown),
+    });
+    const f = await failureOf(
+      run(1, createActivities({ plural: down, vault }).readRefund, {
+        workflowId,
+        orderId: order.orderId,
+        refundOrderId: dashboard.order_id,
+        steps: [],
+      }),
+    );
+    expect(f).toMatchObject({ nonRetryable: false });
+  });
+
   /** An order with a card payment waiting for its native OTP. */
   async function otpPayment() {
     const { ref, order } = await newOrder();

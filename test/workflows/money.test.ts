@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowBundle } from '@temporalio/worker';
 import { paymentWorkflow } from '../../workflows';
-import { getPaymentQuery } from '../../workflows/definitions';
+import { getPaymentQuery, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { CARDS } from '../support/cards';
+import { waitFor } from '../support/wait';
 import {
   authenticateAtSandbox,
   bundle,
@@ -287,6 +288,46 @@ describe('a sale Plural reports AUTHORIZED before PROCESSED', () => {
       expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
       expect(sfx.sandbox.order(result.pluralOrderId!)).toMatchObject({ status: 'PROCESSED', cancelCount: 0 });
       expectMoneyAgrees(sfx.sandbox, result, 5000);
+    });
+  });
+
+  it('records a dashboard refund whose webhook is the first word of the sale being processed', async () => {
+    await sfx.withWorker(async () => {
+      const handle = await startPayment(
+        sfx,
+        cardInput(newReference('sale-dash'), await putCard(sfx.vault, CARDS.nativeOtp), { preAuth: false }),
+      );
+      await waitForStatus(handle, 'AWAITING_OTP');
+      await submitOtp(sfx, handle, 'otp', CORRECT_OTP);
+      const { pluralOrderId } = await waitForStatus(handle, 'PROCESSING');
+      const orderId = pluralOrderId!;
+      // Plural processes the sale and the merchant refunds part of it on the dashboard; of the webhooks, only the
+      // refund's reaches the payment (the order's are lost).
+      sfx.webhooks.forward = false;
+      let refundOrderId: string;
+      try {
+        sfx.sandbox.settle(orderId);
+        refundOrderId = (
+          await sfx.plural.refundOrder(orderId, {
+            merchant_order_reference: `dash-${orderId}`,
+            order_amount: { value: 1500, currency: 'INR' },
+          })
+        ).order_id;
+        await waitFor('the refund’s webhook', () => sfx.webhooks.received.some((w) => w.orderId === refundOrderId));
+      } finally {
+        sfx.webhooks.forward = true;
+      }
+      const webhook = sfx.webhooks.received.find((w) => w.orderId === refundOrderId)!;
+      await handle.signal(webhookReceivedSignal, webhook.signal);
+      const state = await waitForState(handle, (s) => s.refunds.length > 0, 'the dashboard refund recorded');
+      expect(state).toMatchObject({
+        status: 'PROCESSED',
+        amountCaptured: { value: 5000, currency: 'INR' },
+        amountRefunded: { value: 1500, currency: 'INR' },
+        amountRefundable: { value: 3500, currency: 'INR' },
+      });
+      expect(state.refunds[0]).toMatchObject({ reason: 'EXTERNAL', refundOrderId, status: 'PROCESSED' });
+      expect(sfx.sandbox.order(orderId)).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmount: 1500 });
     });
   });
 });

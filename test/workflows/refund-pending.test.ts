@@ -112,6 +112,30 @@ describe('refunds Plural reports PENDING', () => {
     });
   });
 
+  it('records a refund made outside the engine once Plural processes it, and nothing of one that fails', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await processed();
+      const dashboardRefund = (n: number, value: number) =>
+        fx.plural.refundOrder(orderId, { merchant_order_reference: `dash-${n}-${orderId}`, order_amount: INR(value) });
+      const failing = await dashboardRefund(1, 1000);
+      const kept = await dashboardRefund(2, 1500);
+      // Plural sends no event while they are PENDING; the first the engine hears of them is their outcome.
+      fx.sandbox.settle(failing.order_id, 'failed');
+      await waitForState(
+        handle,
+        (s) => s.audit.some((e) => e.cause.includes(`failed at Plural (order ${failing.order_id})`)),
+        'the failed dashboard refund seen',
+      );
+      fx.sandbox.settle(kept.order_id);
+      const state = await waitForState(handle, (s) => s.refunds.length > 0, 'the dashboard refund recorded');
+      expect(state.refunds).toEqual([
+        expect.objectContaining({ reason: 'EXTERNAL', refundOrderId: kept.order_id, status: 'PROCESSED' }),
+      ]);
+      expect(state).toMatchObject({ amountRefunded: INR(1500), amountRefundable: INR(3500) });
+      expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 1500, refundPendingAmount: 0 });
+    });
+  });
+
   it('confirms a pending refund with Get Order when no webhook comes', async () => {
     await fx.withWorker(async () => {
       const { handle } = await processed();

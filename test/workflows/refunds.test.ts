@@ -3,6 +3,7 @@
  * the Plural sandbox (refunds processed at once; `refund-pending.test.ts` covers refunds Plural reports PENDING).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getPaymentQuery } from '../../workflows/definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import {
   bundle,
@@ -20,8 +21,10 @@ import {
   startPayment,
   submitOtp,
   waitForState,
+  whilePluralFails,
 } from './harness';
 import { CARDS } from '../support/cards';
+import { waitFor } from '../support/wait';
 import type { Fixture } from './harness';
 
 let fx: Fixture;
@@ -34,6 +37,16 @@ afterAll(async () => {
 });
 
 const INR = (value: number) => ({ value, currency: 'INR' });
+
+/** Runs `fn` with Plural's webhooks received but not forwarded to the payments (lost on their way). */
+async function withoutWebhooks<T>(fn: () => Promise<T>): Promise<T> {
+  fx.webhooks.forward = false;
+  try {
+    return await fn();
+  } finally {
+    fx.webhooks.forward = true;
+  }
+}
 
 /** A pre-auth OTP payment of 5000, captured in full: PROCESSED, in its refund window. */
 async function processed(overrides: Partial<PaymentWorkflowInput> = {}) {
@@ -308,11 +321,86 @@ describe('refunds of a processed payment', () => {
     });
   });
 
+  it('records a partial refund made on Plural’s dashboard when its webhook names it, so what is left agrees with Plural', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await processed();
+      const dash = await fx.plural.refundOrder(orderId, {
+        merchant_order_reference: `dash-${orderId}`,
+        order_amount: INR(1500),
+      });
+      const state = await waitForState(handle, (s) => s.refunds.length > 0, 'the dashboard refund recorded');
+      expect(state.refunds).toEqual([
+        {
+          reason: 'EXTERNAL',
+          amount: INR(1500),
+          reference: `dash-${orderId}`,
+          refundOrderId: dash.order_id,
+          status: 'PROCESSED',
+          at: expect.any(String) as string,
+        },
+      ]);
+      expect(state).toMatchObject({ amountRefunded: INR(1500), amountRefundable: INR(3500), nextActions: ['REFUND'] });
+      expect(state.audit.map((e) => e.cause)).toEqual(
+        expect.arrayContaining([
+          `a refund of 1500 made outside the engine found at Plural as order ${dash.order_id} (PROCESSED)`,
+          `refund made outside the engine of 1500 processed by Plural (order ${dash.order_id})`,
+        ]),
+      );
+      // The merchant's refunds are held to what Plural still holds.
+      const refused = await rejection(refund(handle, 'too-much', INR(4000)));
+      expect(refused.message).toMatch(/3500/);
+      const rest = await refund(handle, 'rest');
+      expect(rest.refund).toMatchObject({ amount: INR(3500), status: 'PROCESSED' });
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'PROCESSED', amountRefunded: INR(5000) });
+      expect(result.refunds.map((r) => [r.reason, r.amount.value])).toEqual([
+        ['EXTERNAL', 1500],
+        ['MERCHANT', 3500],
+      ]);
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'FULLY_REFUNDED', refundedAmount: 5000 });
+    });
+  });
+
+  it('reads a refund made outside the engine again later when Plural cannot be asked when its webhook comes', async () => {
+    await fx.withWorker(async () => {
+      // Short retries: the read's three tries pass in real time while the test waits for them.
+      const { handle, orderId } = await processed({
+        limits: { activityRetryInitialIntervalMs: 50, activityRetryMaximumIntervalMs: 50 },
+      });
+      const dash = await whilePluralFails(fx, ['/api/pay/v1/orders/'], async () => {
+        const made = await fx.plural.refundOrder(orderId, {
+          merchant_order_reference: `dash-${orderId}`,
+          order_amount: INR(2000),
+        });
+        await waitForState(
+          handle,
+          (s) => s.audit.some((e) => e.cause.startsWith(`Get Order of refund order ${made.order_id} failed`)),
+          'the refund order’s read failed',
+        );
+        return made;
+      });
+      expect((await handle.query(getPaymentQuery)).refunds).toEqual([]);
+      // The next look at it (the reconciliation backoff, in virtual time) finds it.
+      await fx.skip(5 * 60_000);
+      const state = await waitForState(handle, (s) => s.refunds.length > 0, 'the dashboard refund recorded');
+      expect(state.refunds[0]).toMatchObject({ reason: 'EXTERNAL', refundOrderId: dash.order_id, status: 'PROCESSED' });
+      expect(state).toMatchObject({ amountRefunded: INR(2000), amountRefundable: INR(3000) });
+    });
+  });
+
   it('keeps nothing of a refund Plural refuses (its own limit is the last guard)', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId } = await processed();
-      // Refunded on Plural's side (its dashboard), unknown to the engine.
-      await fx.plural.refundOrder(orderId, { merchant_order_reference: `dash-${orderId}`, order_amount: INR(4000) });
+      // Refunded on Plural's side (its dashboard), its webhook lost: unknown to the engine.
+      await withoutWebhooks(async () => {
+        const dash = await fx.plural.refundOrder(orderId, {
+          merchant_order_reference: `dash-${orderId}`,
+          order_amount: INR(4000),
+        });
+        await waitFor('the dashboard refund’s webhook', () =>
+          fx.webhooks.received.some((w) => w.orderId === dash.order_id),
+        );
+      });
       const answer = await refund(handle, 'over', INR(2000));
       expect(answer.outcome).toBe('REJECTED');
       expect(answer.message).toMatch(/exceeds refundable 1000/);

@@ -374,6 +374,35 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   /**
+   * A sale refunded in part on Plural's dashboard: its REFUND_PROCESSED webhook names a refund order none of the
+   * payment's, which is read and recorded (`EXTERNAL`, the `external-refunds-recorded` patch); the merchant refunds
+   * the rest, what Plural still holds.
+   */
+  'otp-sale-external-refund': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), { preAuth: false, durations: { refundWindowMs: 60_000 } }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      const { pluralOrderId } = await waitForState(
+        h,
+        (s) => s.nextActions.includes('REFUND'),
+        'the refund window open',
+      );
+      const orderId = pluralOrderId ?? '';
+      await fx.plural.refundOrder(orderId, {
+        merchant_order_reference: `dash-${orderId}`,
+        order_amount: { value: 1_500, currency: 'INR' },
+      });
+      await waitForState(h, (s) => s.refunds[0]?.reason === 'EXTERNAL', 'the dashboard refund recorded');
+      assert.equal((await refund(h, 'rest')).refund.amount.value, 3_500);
+      await h.result();
+      return h;
+    },
+  },
+  /**
    * A sale's refund taken by Plural whose every answer is lost: parked; the operator gives up, and the refund is found
    * at Plural by its reference and recorded PROCESSED (the `refund-give-up-asks-plural` patch); the rest is refunded.
    */

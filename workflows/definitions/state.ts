@@ -45,8 +45,11 @@ export interface CaptureOutcome {
   message?: string;
 }
 
-/** Why the engine refunded: `AUTO` = money Plural took while the payment was closing; `MERCHANT` = asked for. */
-export type RefundReason = 'AUTO' | 'MERCHANT';
+/**
+ * `MERCHANT`: the merchant asked for it; `AUTO`: the engine refunded money Plural took while the payment was closing;
+ * `EXTERNAL`: made outside the engine (Plural's dashboard), found at Plural when its REFUND_* webhook named it.
+ */
+export type RefundReason = 'AUTO' | 'MERCHANT' | 'EXTERNAL';
 
 /** A refund the engine asked Plural for (or, for a merchant's refund, is about to). */
 export interface RefundRecord {

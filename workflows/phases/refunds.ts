@@ -4,11 +4,13 @@
  * refund is one step at Plural whose merchant reference derives from `<workflowId>:refund:<merchant refund reference>`,
  * so a retry (Temporal's, or an operator's after the step parked) is the same refund at Plural. A refund Plural
  * reports PENDING is confirmed by its REFUND_* webhook (confirmed in turn with a Get Order of the refund order) or by
- * Get Order on a backoff. The window closes early once everything captured is refunded; the workflow then completes.
+ * Get Order on a backoff. A refund of the order made outside the engine (Plural's dashboard) is recorded when its
+ * REFUND_* webhook names it (`EXTERNAL`), so that what was refunded agrees with Plural. The window closes early once
+ * everything captured is refunded; the workflow then completes.
  * A long window continues as new when the history grows, carrying the payment's state.
  */
 import { allHandlersFinished, continueAsNew, patched, workflowInfo } from '@temporalio/workflow';
-import { nowMs } from '../clock';
+import { isoAt, nowMs } from '../clock';
 import { MIN_REFUND_VALUE } from '../definitions';
 import type { RefundAnswer, RefundRecord } from '../definitions';
 import type { RefundSnapshot } from '../../activities';
@@ -16,6 +18,7 @@ import { PATCH } from '../patches';
 import { REFUND_OUTCOME, REFUND_REASON } from '../metrics';
 import type { PaymentRun } from '../run';
 import type { FailureInfo } from '../steps';
+import { refundOutcome } from '../plural-order';
 import { refundableValue } from '../validators';
 import { answerPending } from './finish';
 
@@ -45,12 +48,15 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
       (info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents) &&
       inbox.refunds.length === 0 &&
       inbox.unconfirmed.length === 0 &&
+      inbox.refundOrdersUnread.length === 0 &&
       allHandlersFinished()
     );
   };
   const delivering = (): boolean => outbox?.inFlight ?? false;
   // A merchant event in flight is delivered first (the next run would send it again): no other starts meanwhile.
   outbox?.pauseWhen(canContinue);
+  // A refund's webhook that came before the payment was PROCESSED (confirmed by the phase before) named its order.
+  await recordExternalRefunds(run, inbox.refundOrdersNamed.splice(0));
   for (;;) {
     // Requests accepted just before the payment was final (a capture, a cancel, an OTP) or an operator's give-up of a
     // parked refund: each gets its answer.
@@ -63,13 +69,17 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
       continue;
     }
     if (await steps.confirmEvents()) {
-      // A refund's webhook: ask Plural about each refund still pending (the parent's Get Order is done above).
+      // A refund's webhook: record a refund made outside the engine that it names, and ask Plural about each refund
+      // still pending (the parent's Get Order is done above).
+      await recordExternalRefunds(run, inbox.refundOrdersNamed.splice(0));
       await checkPendingRefunds(run);
       handled = true;
       continue;
     }
     const pending = pendingAtPlural(run);
-    if (pending.length > 0 && nowMs() >= nextCheckAt) {
+    const unread = inbox.refundOrdersUnread.length > 0;
+    if ((pending.length > 0 || unread) && nowMs() >= nextCheckAt) {
+      if (unread) await recordExternalRefunds(run, inbox.refundOrdersUnread.splice(0));
       await checkPendingRefunds(run);
       delay = Math.min(delay * 2, durations.refundReconcileMaxDelayMs);
       nextCheckAt = nowMs() + delay;
@@ -77,7 +87,7 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
       continue;
     }
     const open = nowMs() < windowEnd && refundableValue(payment.s) >= MIN_REFUND_VALUE;
-    if (!open && pending.length === 0 && inbox.refunds.length === 0) break;
+    if (!open && pending.length === 0 && !unread && inbox.refunds.length === 0) break;
     if (canContinue() && !delivering()) {
       const info = workflowInfo();
       payment.note(`continued as new after ${info.historyLength} history events`);
@@ -90,8 +100,10 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
         },
       });
     }
-    // Wake for the next look at a pending refund, and at the window's end while it is open.
-    const until = pending.length === 0 ? windowEnd : open ? Math.min(nextCheckAt, windowEnd) : nextCheckAt;
+    // Wake for the next look at a pending refund (or an unread one made outside the engine), and at the window's end
+    // while it is open.
+    const look = pending.length > 0 || unread;
+    const until = !look ? windowEnd : open ? Math.min(nextCheckAt, windowEnd) : nextCheckAt;
     // With merchant webhooks, also when the run may continue as new once the event in flight is delivered.
     await steps.waitFor(until, () => hasWork(run) || (outbox !== undefined && canContinue() && !delivering()));
   }
@@ -126,6 +138,63 @@ async function checkPendingRefunds(run: PaymentRun): Promise<void> {
   for (const record of pendingAtPlural(run)) {
     const order = await steps.lookup(record.refundOrderId ?? '');
     if (order && payment.settleRefund(record, order.status) !== undefined) changed = true;
+  }
+  if (changed) payment.syncMemo();
+}
+
+/**
+ * Records the refunds of the payment's order made outside the engine (Plural's dashboard) among `named`, the refund
+ * orders gateway events named: each one none of the payment's refunds has is read at Plural and, unless its merchant
+ * reference is one of the payment's own refund steps, recorded (`EXTERNAL`) with the amount and status Plural gives
+ * it; a PENDING one is then confirmed like the merchant's. One Plural cannot be asked about now is read again at the
+ * next look. Payments whose events came before this existed (no marker in their history) ignore them, as they did.
+ */
+async function recordExternalRefunds(run: PaymentRun, named: string[]): Promise<void> {
+  const { payment, inbox, steps, workflowId } = run;
+  const known = (id: string): boolean => payment.s.refunds.some((r) => r.refundOrderId === id);
+  const unknown = named.filter((id) => !known(id));
+  if (unknown.length === 0 || !patched(PATCH.EXTERNAL_REFUNDS_RECORDED)) return;
+  const ownSteps = payment.s.refunds.flatMap((r) =>
+    r.merchantRefundReference !== undefined ? [stepOf(r.merchantRefundReference)] : [],
+  );
+  const orderId = payment.s.pluralOrderId ?? '';
+  let changed = false;
+  for (const refundOrderId of unknown) {
+    if (known(refundOrderId)) continue;
+    const read = await steps.readRefund({ workflowId, orderId, refundOrderId, steps: ownSteps });
+    if (read === undefined) {
+      if (!inbox.refundOrdersUnread.includes(refundOrderId)) inbox.refundOrdersUnread.push(refundOrderId);
+      continue;
+    }
+    if (read === null) {
+      payment.note(`refund order ${refundOrderId} is not a refund of Plural order ${orderId}: ignored`);
+      continue;
+    }
+    if (read.ownStep !== undefined) {
+      // Its own step records it (the event came before Plural's answer to that step was recorded).
+      payment.note(`refund order ${refundOrderId} is this payment's own ${read.ownStep}`);
+      continue;
+    }
+    if (refundOutcome(read.status) === 'FAILED') {
+      payment.note(
+        `a refund of ${read.amount.value} made outside the engine failed at Plural (order ${refundOrderId})`,
+      );
+      continue;
+    }
+    const record: RefundRecord = {
+      reason: 'EXTERNAL',
+      amount: { ...read.amount },
+      reference: read.reference,
+      refundOrderId,
+      status: 'PENDING',
+      at: isoAt(nowMs()),
+    };
+    payment.s.refunds.push(record);
+    payment.note(
+      `a refund of ${read.amount.value} made outside the engine found at Plural as order ${refundOrderId} (${read.status})`,
+    );
+    if (payment.settleRefund(record, read.status) === undefined) payment.announceRefund(record);
+    changed = true;
   }
   if (changed) payment.syncMemo();
 }
