@@ -158,10 +158,10 @@ export function createSettlementActivities(ctx: ActivityContext) {
 
     /**
      * A refund order a gateway event named (a REFUND_* webhook), read at Plural: null when Plural has no such order or
-     * it is not a refund of `orderId`; else the refund, with `ownStep` when its merchant reference is the one
-     * the payment's own refund `steps` derives (an event about the engine's own refund, whose answer it has not yet
-     * recorded). Any other refund of the order was made outside the engine (Plural's dashboard). A failure to ask
-     * Plural is an outage (retried; the workflow asks again later).
+     * it is not a refund of `orderId`; else the refund, with `ownStep` when its merchant reference derives
+     * from one of the payment's own refund `steps` (the engine's own refund whose answer its step never recorded: one an
+     * operator gave up on as never taken). Any other refund of the order was made outside the engine (Plural's
+     * dashboard). A failure to ask Plural is an outage (retried; the workflow asks again later).
      */
     readRefund: async (input: ReadRefundInput): Promise<ReadRefundResult | null> => {
       const { signal } = call();

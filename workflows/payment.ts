@@ -36,6 +36,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   const payment = new Payment(input, durations);
   const inbox = new Inbox();
   for (const seen of input.continued?.seenEvents ?? []) inbox.seenEvents.add(seen);
+  inbox.refundOrdersUnread.push(...(input.continued?.refundOrdersUnread ?? []));
   const steps = new Steps(payment, inbox, limits, durations, input.customer?.customerId);
   const workflowId = workflowInfo().workflowId;
   const endpointIds = input.webhookEndpointIds ?? [];

@@ -3,6 +3,9 @@
  * the Plural sandbox (refunds processed at once; `refund-pending.test.ts` covers refunds Plural reports PENDING).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApplicationFailure } from '@temporalio/common';
+import { createActivities } from '../../activities';
+import type { RefundInput } from '../../activities';
 import { getPaymentQuery } from '../../workflows/definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import {
@@ -294,6 +297,59 @@ describe('refunds of a processed payment', () => {
         expect(after.amountRefundable).toEqual(INR(5000));
         expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 0 });
       });
+    });
+
+    it('takes a refund given up on as never taken onto its record when Plural’s webhook shows Plural has it', async () => {
+      // Plural's lookup by reference lags behind the refund it made: the give-up hears "none".
+      const lagging = { findRefund: () => Promise.resolve(null) };
+      await fx.withWorker(async () => {
+        const { handle, orderId } = await processed(fastRetries);
+        fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
+        try {
+          expect((await refund(handle, 'lagging', INR(2000))).outcome).toBe('PARKED');
+        } finally {
+          fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+        }
+        const refundOrderId = fx.sandbox.order(orderId)!.refundIds![0]!;
+        await operatorGiveUp(handle, 'ops', 'gateway outage');
+        // The refund's REFUND_PROCESSED webhook (it came while the refund was parked) names Plural's refund order.
+        const after = await waitForState(handle, (s) => s.refunds[0]?.status === 'PROCESSED', 'the refund taken');
+        expect(after.refunds).toEqual([
+          expect.objectContaining({ merchantRefundReference: 'lagging', refundOrderId, status: 'PROCESSED' }),
+        ]);
+        expect(after.refunds[0]?.failure).toBeUndefined();
+        expect(after).toMatchObject({ amountRefunded: INR(2000), amountRefundable: INR(3000) });
+        expect(after.audit.map((e) => e.cause)).toContain(
+          `refund lagging given up on is at Plural as order ${refundOrderId}`,
+        );
+      }, lagging);
+    });
+
+    it('counts once a refund recorded as made outside the engine that a reference used again turns out to be', async () => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      let first = true;
+      // Plural takes the first request but refuses it, and its lookup by reference finds nothing yet: REJECTED.
+      const refusedButTaken = {
+        refundOrder: async (input: RefundInput) => {
+          const taken = await real.refundOrder(input);
+          if (!first) return taken;
+          first = false;
+          throw ApplicationFailure.create({ type: 'RefundRejected', message: 'refused', nonRetryable: true });
+        },
+      };
+      await fx.withWorker(async () => {
+        const { handle, orderId } = await processed(fastRetries);
+        expect((await refund(handle, 'again', INR(2000))).outcome).toBe('REJECTED');
+        const refundOrderId = fx.sandbox.order(orderId)!.refundIds![0]!;
+        // Its webhook names a refund order none of the payment's: recorded as made outside the engine.
+        await waitForState(handle, (s) => s.refunds[0]?.reason === 'EXTERNAL', 'recorded as external');
+        // The merchant sends the reference again; Plural answers with the same refund.
+        const answer = await refund(handle, 'again', INR(2000));
+        expect(answer.refund).toMatchObject({ merchantRefundReference: 'again', refundOrderId, status: 'PROCESSED' });
+        expect(answer.state.refunds).toHaveLength(1);
+        expect(answer.state).toMatchObject({ amountRefunded: INR(2000), amountRefundable: INR(3000) });
+        expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 2000 });
+      }, refusedButTaken);
     });
 
     it('keeps the refund parked while Plural cannot be asked, and refunds once on the next retry', async () => {

@@ -83,6 +83,8 @@ export interface ContinuedPayment {
   seenEvents: string[];
   /** Merchant events not yet delivered, and the next event's sequence number. */
   merchantOutbox?: MerchantOutboxState;
+  /** Refund orders a webhook named that Plural could not be asked about yet (read again by the next run). */
+  refundOrdersUnread?: string[];
 }
 
 /** A new payment's state, from its input: CREATED, nothing done yet. */

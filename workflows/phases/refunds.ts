@@ -48,7 +48,6 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
       (info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents) &&
       inbox.refunds.length === 0 &&
       inbox.unconfirmed.length === 0 &&
-      inbox.refundOrdersUnread.length === 0 &&
       allHandlersFinished()
     );
   };
@@ -56,7 +55,9 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
   // A merchant event in flight is delivered first (the next run would send it again): no other starts meanwhile.
   outbox?.pauseWhen(canContinue);
   // A refund's webhook that came before the payment was PROCESSED (confirmed by the phase before) named its order.
-  await recordExternalRefunds(run, inbox.refundOrdersNamed.splice(0));
+  // Awaited only when there is something to read: an extra await would reorder commands in histories from before.
+  let toRead = refundOrdersToRead(run, inbox.refundOrdersNamed.splice(0));
+  if (toRead.length > 0) await recordExternalRefunds(run, toRead);
   for (;;) {
     // Requests accepted just before the payment was final (a capture, a cancel, an OTP) or an operator's give-up of a
     // parked refund: each gets its answer.
@@ -71,12 +72,20 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
     if (await steps.confirmEvents()) {
       // A refund's webhook: record a refund made outside the engine that it names, and ask Plural about each refund
       // still pending (the parent's Get Order is done above).
-      await recordExternalRefunds(run, inbox.refundOrdersNamed.splice(0));
+      toRead = refundOrdersToRead(run, inbox.refundOrdersNamed.splice(0));
+      if (toRead.length > 0) await recordExternalRefunds(run, toRead);
       await checkPendingRefunds(run);
       handled = true;
       continue;
     }
     const pending = pendingAtPlural(run);
+    // Refund orders Plural could not be asked about are read again while the window is open (they exist only in
+    // histories with the patch's marker); at its end they are given up, noted, rather than holding the payment open.
+    const windowOpen = nowMs() < windowEnd;
+    if (!windowOpen && inbox.refundOrdersUnread.length > 0) {
+      const given = inbox.refundOrdersUnread.splice(0);
+      payment.note(`refund window closed: refund orders ${given.join(', ')} could not be read at Plural; not recorded`);
+    }
     const unread = inbox.refundOrdersUnread.length > 0;
     if ((pending.length > 0 || unread) && nowMs() >= nextCheckAt) {
       if (unread) await recordExternalRefunds(run, inbox.refundOrdersUnread.splice(0));
@@ -86,7 +95,7 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
       handled = true;
       continue;
     }
-    const open = nowMs() < windowEnd && refundableValue(payment.s) >= MIN_REFUND_VALUE;
+    const open = windowOpen && refundableValue(payment.s) >= MIN_REFUND_VALUE;
     if (!open && pending.length === 0 && !unread && inbox.refunds.length === 0) break;
     if (canContinue() && !delivering()) {
       const info = workflowInfo();
@@ -97,6 +106,7 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
           state: payment.snapshot(),
           seenEvents: [...inbox.seenEvents],
           ...(outbox ? { merchantOutbox: outbox.state() } : {}),
+          ...(inbox.refundOrdersUnread.length > 0 ? { refundOrdersUnread: [...inbox.refundOrdersUnread] } : {}),
         },
       });
     }
@@ -142,18 +152,29 @@ async function checkPendingRefunds(run: PaymentRun): Promise<void> {
   if (changed) payment.syncMemo();
 }
 
+/** Whether one of the payment's refunds is Plural's refund order `id`. */
+const knownRefund = (run: PaymentRun, id: string): boolean => run.payment.s.refunds.some((r) => r.refundOrderId === id);
+
 /**
- * Records the refunds of the payment's order made outside the engine (Plural's dashboard) among `named`, the refund
- * orders gateway events named: each one none of the payment's refunds has is read at Plural and, unless its merchant
- * reference is one of the payment's own refund steps, recorded (`EXTERNAL`) with the amount and status Plural gives
- * it; a PENDING one is then confirmed like the merchant's. One Plural cannot be asked about now is read again at the
- * next look. Payments whose events came before this existed (no marker in their history) ignore them, as they did.
+ * Of `named`, the refund orders gateway events named, those none of the payment's refunds has, to read at Plural;
+ * none for payments whose events came before this existed (no marker in their history): they ignored them.
+ * Synchronous, so that a caller awaits only when there is something to read.
  */
-async function recordExternalRefunds(run: PaymentRun, named: string[]): Promise<void> {
+function refundOrdersToRead(run: PaymentRun, named: string[]): string[] {
+  const unknown = named.filter((id) => !knownRefund(run, id));
+  return unknown.length > 0 && patched(PATCH.EXTERNAL_REFUNDS_RECORDED) ? unknown : [];
+}
+
+/**
+ * Reads each of `unknown` (refund orders of the payment's order that gateway events named) at Plural and records
+ * Plural's refund: one made outside the engine (Plural's dashboard) as `EXTERNAL`, with the amount and status Plural
+ * gives it (a PENDING one is then confirmed like the merchant's); one under the reference of the payment's own refund
+ * that ended FAILED (given up while Plural could not say it had it) on that refund's record. One Plural cannot be
+ * asked about now is read again at the next look.
+ */
+async function recordExternalRefunds(run: PaymentRun, unknown: string[]): Promise<void> {
   const { payment, inbox, steps, workflowId } = run;
-  const known = (id: string): boolean => payment.s.refunds.some((r) => r.refundOrderId === id);
-  const unknown = named.filter((id) => !known(id));
-  if (unknown.length === 0 || !patched(PATCH.EXTERNAL_REFUNDS_RECORDED)) return;
+  const known = (id: string): boolean => knownRefund(run, id);
   const ownSteps = payment.s.refunds.flatMap((r) =>
     r.merchantRefundReference !== undefined ? [stepOf(r.merchantRefundReference)] : [],
   );
@@ -171,8 +192,22 @@ async function recordExternalRefunds(run: PaymentRun, named: string[]): Promise<
       continue;
     }
     if (read.ownStep !== undefined) {
-      // Its own step records it (the event came before Plural's answer to that step was recorded).
-      payment.note(`refund order ${refundOrderId} is this payment's own ${read.ownStep}`);
+      const own = payment.s.refunds.find(
+        (r) => r.merchantRefundReference !== undefined && stepOf(r.merchantRefundReference) === read.ownStep,
+      );
+      if (own?.status === 'FAILED' && own.refundOrderId === undefined) {
+        // Given up on as never taken, yet Plural has it: Plural's word stands.
+        payment.note(`refund ${own.merchantRefundReference ?? ''} given up on is at Plural as order ${refundOrderId}`);
+        own.status = 'PENDING';
+        own.failure = undefined;
+        own.reference = read.reference;
+        own.refundOrderId = refundOrderId;
+        if (payment.settleRefund(own, read.status) === undefined) payment.announceRefund(own);
+        changed = true;
+      } else {
+        // Its own step records it (a reference used again after Plural refused it, on its way to Plural).
+        payment.note(`refund order ${refundOrderId} is this payment's own ${read.ownStep}`);
+      }
       continue;
     }
     if (refundOutcome(read.status) === 'FAILED') {
@@ -306,6 +341,22 @@ async function settleGivenUpRefund(run: PaymentRun, record: RefundRecord, step: 
 /** Records a refund Plural took (its answer, or found by its reference). */
 function takenByPlural(run: PaymentRun, record: RefundRecord, refund: RefundSnapshot): void {
   const { payment } = run;
+  // Recorded already as made outside the engine (its webhook came after Plural refused a request under this
+  // reference, and the reference was used again): it is this refund, counted once. Only histories with the
+  // external-refunds patch hold such a record.
+  const recorded = payment.s.refunds.find((r) => r.reason === 'EXTERNAL' && r.refundOrderId === refund.refundOrderId);
+  if (recorded) {
+    payment.s.refunds.splice(payment.s.refunds.indexOf(recorded), 1);
+    Object.assign(record, {
+      reference: refund.reference,
+      refundOrderId: refund.refundOrderId,
+      status: recorded.status,
+    });
+    payment.note(
+      `refund ${record.merchantRefundReference ?? ''} is refund order ${refund.refundOrderId}, recorded before as made outside the engine`,
+    );
+    return;
+  }
   record.reference = refund.reference;
   record.refundOrderId = refund.refundOrderId;
   payment.note(
