@@ -43,4 +43,12 @@ export const PATCH = {
    * Called only when an event names a refund order none of the payment's refunds has.
    */
   EXTERNAL_REFUNDS_RECORDED: 'external-refunds-recorded',
+  /**
+   * A step that parks while the order opens (Create Order, the card lookup, the points balance, Create Payment,
+   * Generate OTP) waits for an operator only until the customer's authentication window, counted from the payment's
+   * start, has passed; then the payment fails (no order) or closes (AUTHENTICATION_WINDOW_CLOSED). Before, it waited
+   * for an operator alone, long after the customer had left and the card hand-off had expired. Called only when such
+   * a step parks.
+   */
+  OPENING_PARK_ENDS_WITH_THE_WINDOW: 'opening-park-ends-with-the-window',
 } as const;

@@ -293,6 +293,53 @@ describe('pre-auth capture and cancel', () => {
       limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
     };
 
+    it('fails a payment whose order Plural never opened once the customer’s authentication window has passed', async () => {
+      await fx.withWorker(async () => {
+        const handle = await startPayment(
+          fx,
+          cardInput(newReference('po'), await putCard(fx.vault, CARDS.challenge), fast),
+        );
+        await whilePluralFails(fx, ['/api/pay/v1/orders'], async () => {
+          await waitForState(handle, (s) => s.parked?.operation === 'create_order', 'Create Order parked');
+          // No operator acts: the window passes (skipped).
+          const result = await handle.result();
+          expect(result).toMatchObject({ status: 'FAILED', failure: { code: 'GATEWAY_UNAVAILABLE' } });
+          expect(result.parked).toBeUndefined();
+          expect(result.pluralOrderId).toBeUndefined();
+          const failed = result.audit.find((e) => e.to === 'FAILED')!;
+          expect(failed.cause).toBe('the parked step waited out the authentication window');
+          expect(Date.parse(failed.at) - Date.parse(result.createdAt)).toBeGreaterThanOrEqual(15 * 60_000);
+        });
+      });
+    });
+
+    it('closes a payment whose Create Payment is still parked when the window passes, and ends it FAILED with Plural’s order', async () => {
+      await fx.withWorker(async () => {
+        const handle = await startPayment(
+          fx,
+          cardInput(newReference('pp'), await putCard(fx.vault, CARDS.challenge), fast),
+        );
+        // Create Payment takes effect but its answer is lost, and every Get Order after it fails: the step parks.
+        fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/orders/'] });
+        let orderId: string;
+        try {
+          const parked = await waitForState(handle, (s) => s.parked?.operation === 'create_payment', 'parked create');
+          orderId = parked.pluralOrderId!;
+          await fx.skip(16 * 60_000);
+          const closing = await waitForStatus(handle, 'CLOSING');
+          expect(closing.closing).toMatchObject({ reason: 'AUTHENTICATION_WINDOW_CLOSED' });
+          expect(closing.parked).toBeUndefined();
+        } finally {
+          fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+        }
+        // The customer never had the challenge page: Plural failed its payment meanwhile, and the payment ends with it.
+        const result = await handle.result();
+        expect(fx.sandbox.order(orderId)?.status).toBe('ATTEMPTED');
+        expect(result).toMatchObject({ status: 'FAILED', failure: { code: 'AUTHENTICATION_WINDOW_CLOSED' } });
+        expect(fx.sandbox.order(orderId)).toMatchObject({ captureCount: 0 });
+      });
+    });
+
     it('abandons a capture still parked at the automatic cancel time and cancels the authorization', async () => {
       await fx.withWorker(async () => {
         const { handle, state, orderId } = await authorized(CARDS.nativeOtp, fast);

@@ -34,6 +34,7 @@ import {
   WRONG_OTP,
   WRONG_OTPS,
   whileOtpIsWithPlural,
+  whilePluralFails,
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 
@@ -370,6 +371,26 @@ export const SCENARIOS: Record<string, Scenario> = {
       assert.equal((await refund(h, 'part', { value: 2_000, currency: 'INR' })).refund.status, 'PROCESSED');
       assert.equal((await refund(h, 'rest')).refund.status, 'PROCESSED');
       await h.result();
+      return h;
+    },
+  },
+  /**
+   * Create Order parked (Plural down) and no operator: the step waits only until the customer's authentication window
+   * has passed (short here), then the payment fails GATEWAY_UNAVAILABLE (the `opening-park-ends-with-the-window` patch).
+   */
+  'create-order-parked-window-closed': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.challenge), {
+          durations: { otpWindowMs: 2_000, challengeWindowMs: 3_000 },
+          limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+        }),
+      );
+      await whilePluralFails(fx, ['/api/pay/v1/orders'], async () => {
+        await waitForState(h, (s) => s.parked?.operation === 'create_order', 'Create Order parked');
+        assert.equal((await h.result()).failure?.code, 'GATEWAY_UNAVAILABLE');
+      });
       return h;
     },
   },

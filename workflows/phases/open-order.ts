@@ -3,9 +3,11 @@
  * Plural, and send the customer to authenticate (native OTP when the card supports it, else the challenge page).
  * Leaves the payment awaiting the customer, authorized, or terminal.
  */
+import { patched } from '@temporalio/workflow';
 import { isoAt, nowMs } from '../clock';
-import { ENGINE_FAILURE_CODE, PAYMENT_STATUS } from '../definitions';
+import { CLOSING_REASON, ENGINE_FAILURE_CODE, PAYMENT_STATUS } from '../definitions';
 import type { Money } from '../definitions';
+import { PATCH } from '../patches';
 import type { PaymentRun } from '../run';
 import type { FailureInfo } from '../steps';
 import { closingReasonOf } from './authenticate';
@@ -48,10 +50,27 @@ export async function openOrder(run: PaymentRun): Promise<void> {
     payment.fail(f.code, f.message, `rejected by Plural (${f.type})`);
     return 'stop';
   };
+  // A step that parks here waits for an operator only until the customer's authentication window, counted from the
+  // payment's start, has passed: the customer has left by then and the card hand-off has expired, so no retry could
+  // complete the payment (see `ended`). Payments that parked here before this deadline existed wait for the operator.
+  const windowMs =
+    method.kind === 'hosted_checkout'
+      ? durations.checkoutWindowMs
+      : Math.max(durations.otpWindowMs, durations.challengeWindowMs);
+  const openBy = (Date.parse(payment.s.createdAt) || nowMs()) + windowMs;
+  const parkUntil = (): number | undefined => (patched(PATCH.OPENING_PARK_ENDS_WITH_THE_WINDOW) ? openBy : undefined);
+  /** The order could not be opened: an operator gave up on the parked step, or its deadline passed. */
+  const ended = (): void => (steps.parkDeadlinePassed ? windowClosedWhileParked(run) : cancelledWhileParked(run));
 
   if (method.kind === 'hosted_checkout') {
-    const link = await steps.run('create_order', () => acts.createCheckoutLink(orderInput), rejectAndFail);
-    if (!link) return cancelledWhileParked(run);
+    const link = await steps.run(
+      'create_order',
+      () => acts.createCheckoutLink(orderInput),
+      rejectAndFail,
+      undefined,
+      parkUntil,
+    );
+    if (!link) return ended();
     payment.setOrderId(link.orderId);
     payment.s.redirectUrl = link.redirectUrl;
     payment.advance(PAYMENT_STATUS.AWAITING_CHALLENGE, 'hosted checkout link created; customer redirected to Plural');
@@ -75,8 +94,10 @@ export async function openOrder(run: PaymentRun): Promise<void> {
     'create_order',
     () => acts.createOrder({ ...orderInput, ...(cardLookup !== undefined ? { thenLookupCard: cardLookup } : {}) }),
     rejectAndFail,
+    undefined,
+    parkUntil,
   );
-  if (!order) return cancelledWhileParked(run);
+  if (!order) return ended();
   payment.applyOrder(order, 'order created');
   if (payment.terminal) return;
 
@@ -85,8 +106,10 @@ export async function openOrder(run: PaymentRun): Promise<void> {
   if (cardLookup !== undefined) {
     // Looked up by Create Order's activity when it could (one workflow step fewer); else a step of its own (and so in
     // every history from before that).
-    const card = order.card ?? (await steps.run('create_payment', () => acts.lookupCard(cardLookup), rejectAndFail));
-    if (!card) return cancelledWhileParked(run);
+    const card =
+      order.card ??
+      (await steps.run('create_payment', () => acts.lookupCard(cardLookup), rejectAndFail, undefined, parkUntil));
+    if (!card) return ended();
     nativeOtp = card.nativeOtpSupported;
   }
   if (method.kind === 'card_points') {
@@ -100,8 +123,10 @@ export async function openOrder(run: PaymentRun): Promise<void> {
           amount: input.amount,
         }),
       rejectAndFail,
+      undefined,
+      parkUntil,
     );
-    if (!balance) return cancelledWhileParked(run);
+    if (!balance) return ended();
     const redeemable = Math.min(balance.redeemable.value, input.amount.value);
     if (!balance.eligible || redeemable <= 0 || balance.redeemable.currency !== input.amount.currency) {
       payment.fail(
@@ -148,8 +173,10 @@ export async function openOrder(run: PaymentRun): Promise<void> {
         ...(nativeOtp ? { thenGenerateOtp: true } : {}),
       }),
     rejectAndFail,
+    undefined,
+    parkUntil,
   );
-  if (!created) return cancelledWhileParked(run);
+  if (!created) return ended();
   payment.s.pluralPaymentIds = created.order.payments.map((p) => p.id);
   payment.s.challengeUrl = created.challengeUrl;
   payment.cardPaymentId = created.cardPaymentId;
@@ -166,6 +193,8 @@ export async function openOrder(run: PaymentRun): Promise<void> {
         'authenticate',
         () => acts.generateOtp({ workflowId, paymentId }),
         () => 'stop',
+        undefined,
+        parkUntil,
       ));
     if (otp?.eligible && otp.next.includes('SUBMIT_OTP')) {
       payment.s.otp = {
@@ -177,10 +206,26 @@ export async function openOrder(run: PaymentRun): Promise<void> {
       return;
     }
     if (payment.terminal) return;
+    if (otp === undefined && steps.parkDeadlinePassed) return ended();
     payment.note('native OTP not available; falling back to the challenge page');
   }
   // `advance`, not `moveTo`: a gateway event may have moved the payment on while the calls above ran.
   payment.advance(PAYMENT_STATUS.AWAITING_CHALLENGE, 'customer sent to the 3-D Secure challenge page');
+}
+
+/**
+ * A step parked while the order opened was still parked when the customer's authentication window passed: without an
+ * order at Plural the payment fails (nothing could take money); with one, it closes until Plural's order is final
+ * (an authorization Plural gave meanwhile is cancelled) and ends FAILED, as a payment whose customer did not
+ * authenticate in time does.
+ */
+function windowClosedWhileParked(run: PaymentRun): void {
+  const { payment } = run;
+  if (payment.terminal) return;
+  const detail = "Plural could not be reached before the customer's authentication window closed";
+  const cause = 'the parked step waited out the authentication window';
+  if (payment.s.pluralOrderId === undefined) payment.fail(ENGINE_FAILURE_CODE.GATEWAY_UNAVAILABLE, detail, cause);
+  else payment.close(CLOSING_REASON.AUTHENTICATION_WINDOW_CLOSED, cause, detail);
 }
 
 /**
