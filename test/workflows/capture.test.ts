@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CARDS } from '../support/cards';
 import {
+  authenticateAtSandbox,
   bundle,
   cardInput,
   CORRECT_OTP,
@@ -337,6 +338,33 @@ describe('pre-auth capture and cancel', () => {
         expect(fx.sandbox.order(orderId)?.status).toBe('ATTEMPTED');
         expect(result).toMatchObject({ status: 'FAILED', failure: { code: 'AUTHENTICATION_WINDOW_CLOSED' } });
         expect(fx.sandbox.order(orderId)).toMatchObject({ captureCount: 0 });
+      });
+    });
+
+    it('follows Plural’s order when it authorized while Create Payment was parked, rather than closing at the window', async () => {
+      await fx.withWorker(async () => {
+        const handle = await startPayment(
+          fx,
+          cardInput(newReference('pa'), await putCard(fx.vault, CARDS.challenge), fast),
+        );
+        fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/orders/'] });
+        let orderId: string;
+        try {
+          const parked = await waitForState(handle, (s) => s.parked?.operation === 'create_payment', 'parked create');
+          orderId = parked.pluralOrderId!;
+        } finally {
+          fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+        }
+        // Plural authorizes the payment whose answer the engine lost (the customer reached the challenge page).
+        await authenticateAtSandbox(fx.sandbox, fx.sandbox.order(orderId)!.payments[0]!.id, 'approve');
+        await fx.skip(16 * 60_000);
+        const state = await waitForStatus(handle, 'AUTHORIZED');
+        expect(state.parked).toBeUndefined();
+        expect(state.audit.map((e) => e.cause)).toContain(
+          'final Get Order as the authentication window closed while parked: Plural order AUTHORIZED',
+        );
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'AUTHORIZED', cancelCount: 0 });
+        expect((await capture(handle, 'cap')).outcome).toBe('CAPTURED');
       });
     });
 

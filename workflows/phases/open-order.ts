@@ -7,6 +7,7 @@ import { patched } from '@temporalio/workflow';
 import { isoAt, nowMs } from '../clock';
 import { CLOSING_REASON, ENGINE_FAILURE_CODE, PAYMENT_STATUS } from '../definitions';
 import type { Money } from '../definitions';
+import { RECONCILE_TRIGGER } from '../metrics';
 import { PATCH } from '../patches';
 import type { PaymentRun } from '../run';
 import type { FailureInfo } from '../steps';
@@ -51,16 +52,22 @@ export async function openOrder(run: PaymentRun): Promise<void> {
     return 'stop';
   };
   // A step that parks here waits for an operator only until the customer's authentication window, counted from the
-  // payment's start, has passed: the customer has left by then and the card hand-off has expired, so no retry could
-  // complete the payment (see `ended`). Payments that parked here before this deadline existed wait for the operator.
+  // payment's start, has passed: the customer has left by then and the card hand-off has expired (see `ended`).
+  // Whether the deadline applies is decided at the first park: a payment that parked here under the build before (no
+  // marker) keeps waiting for the operator, also when a retry of theirs parks it again.
   const windowMs =
     method.kind === 'hosted_checkout'
       ? durations.checkoutWindowMs
       : Math.max(durations.otpWindowMs, durations.challengeWindowMs);
   const openBy = (Date.parse(payment.s.createdAt) || nowMs()) + windowMs;
-  const parkUntil = (): number | undefined => (patched(PATCH.OPENING_PARK_ENDS_WITH_THE_WINDOW) ? openBy : undefined);
+  let deadlineApplies: boolean | undefined;
+  const parkUntil = (): number | undefined => {
+    deadlineApplies ??= payment.s.parked === undefined && patched(PATCH.OPENING_PARK_ENDS_WITH_THE_WINDOW);
+    return deadlineApplies ? openBy : undefined;
+  };
   /** The order could not be opened: an operator gave up on the parked step, or its deadline passed. */
-  const ended = (): void => (steps.parkDeadlinePassed ? windowClosedWhileParked(run) : cancelledWhileParked(run));
+  const ended = async (): Promise<void> =>
+    steps.parkDeadlinePassed ? await windowClosedWhileParked(run) : cancelledWhileParked(run);
 
   if (method.kind === 'hosted_checkout') {
     const link = await steps.run(
@@ -70,7 +77,7 @@ export async function openOrder(run: PaymentRun): Promise<void> {
       undefined,
       parkUntil,
     );
-    if (!link) return ended();
+    if (!link) return await ended();
     payment.setOrderId(link.orderId);
     payment.s.redirectUrl = link.redirectUrl;
     payment.advance(PAYMENT_STATUS.AWAITING_CHALLENGE, 'hosted checkout link created; customer redirected to Plural');
@@ -97,7 +104,7 @@ export async function openOrder(run: PaymentRun): Promise<void> {
     undefined,
     parkUntil,
   );
-  if (!order) return ended();
+  if (!order) return await ended();
   payment.applyOrder(order, 'order created');
   if (payment.terminal) return;
 
@@ -109,7 +116,7 @@ export async function openOrder(run: PaymentRun): Promise<void> {
     const card =
       order.card ??
       (await steps.run('create_payment', () => acts.lookupCard(cardLookup), rejectAndFail, undefined, parkUntil));
-    if (!card) return ended();
+    if (!card) return await ended();
     nativeOtp = card.nativeOtpSupported;
   }
   if (method.kind === 'card_points') {
@@ -126,7 +133,7 @@ export async function openOrder(run: PaymentRun): Promise<void> {
       undefined,
       parkUntil,
     );
-    if (!balance) return ended();
+    if (!balance) return await ended();
     const redeemable = Math.min(balance.redeemable.value, input.amount.value);
     if (!balance.eligible || redeemable <= 0 || balance.redeemable.currency !== input.amount.currency) {
       payment.fail(
@@ -176,7 +183,7 @@ export async function openOrder(run: PaymentRun): Promise<void> {
     undefined,
     parkUntil,
   );
-  if (!created) return ended();
+  if (!created) return await ended();
   payment.s.pluralPaymentIds = created.order.payments.map((p) => p.id);
   payment.s.challengeUrl = created.challengeUrl;
   payment.cardPaymentId = created.cardPaymentId;
@@ -206,7 +213,7 @@ export async function openOrder(run: PaymentRun): Promise<void> {
       return;
     }
     if (payment.terminal) return;
-    if (otp === undefined && steps.parkDeadlinePassed) return ended();
+    if (otp === undefined && steps.parkDeadlinePassed) return await ended();
     payment.note('native OTP not available; falling back to the challenge page');
   }
   // `advance`, not `moveTo`: a gateway event may have moved the payment on while the calls above ran.
@@ -214,18 +221,28 @@ export async function openOrder(run: PaymentRun): Promise<void> {
 }
 
 /**
- * A step parked while the order opened was still parked when the customer's authentication window passed: without an
- * order at Plural the payment fails (nothing could take money); with one, it closes until Plural's order is final
- * (an authorization Plural gave meanwhile is cancelled) and ends FAILED, as a payment whose customer did not
- * authenticate in time does.
+ * A step parked while the order opened was still parked when the customer's authentication window passed. Without an
+ * order at Plural the payment fails (nothing could take money). With one, Plural's order is read first, as at the end
+ * of an authentication window: Plural may have gone on without the engine (a Create Payment whose answer was lost,
+ * authorized without a challenge), and then the payment follows it. Otherwise it closes until Plural's order is final
+ * (an authorization Plural gives meanwhile is cancelled) and ends FAILED, as one whose customer did not authenticate
+ * in time does.
  */
-function windowClosedWhileParked(run: PaymentRun): void {
-  const { payment } = run;
+async function windowClosedWhileParked(run: PaymentRun): Promise<void> {
+  const { payment, steps } = run;
   if (payment.terminal) return;
   const detail = "Plural could not be reached before the customer's authentication window closed";
   const cause = 'the parked step waited out the authentication window';
-  if (payment.s.pluralOrderId === undefined) payment.fail(ENGINE_FAILURE_CODE.GATEWAY_UNAVAILABLE, detail, cause);
-  else payment.close(CLOSING_REASON.AUTHENTICATION_WINDOW_CLOSED, cause, detail);
+  if (payment.s.pluralOrderId === undefined) {
+    payment.fail(ENGINE_FAILURE_CODE.GATEWAY_UNAVAILABLE, detail, cause);
+    return;
+  }
+  await steps.reconcile(
+    'final Get Order as the authentication window closed while parked',
+    RECONCILE_TRIGGER.WINDOW_CLOSED,
+  );
+  if (payment.status !== PAYMENT_STATUS.CREATED) return;
+  payment.close(CLOSING_REASON.AUTHENTICATION_WINDOW_CLOSED, cause, detail);
 }
 
 /**

@@ -79,12 +79,16 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
       continue;
     }
     const pending = pendingAtPlural(run);
-    // Refund orders Plural could not be asked about are read again while the window is open (they exist only in
-    // histories with the patch's marker); at its end they are given up, noted, rather than holding the payment open.
+    // Refund orders Plural could not be asked about are read again until the window's end, also when nothing is left
+    // to refund (Plural's word on what it refunded still counts); then they are given up, noted, rather than holding
+    // the payment open. Only the external-refunds patch (or a run continued from one) puts any there.
     const windowOpen = nowMs() < windowEnd;
+    const open = windowOpen && refundableValue(payment.s) >= MIN_REFUND_VALUE;
     if (!windowOpen && inbox.refundOrdersUnread.length > 0) {
       const given = inbox.refundOrdersUnread.splice(0);
-      payment.note(`refund window closed: refund orders ${given.join(', ')} could not be read at Plural; not recorded`);
+      payment.note(
+        `refund orders ${given.join(', ')} could not be read at Plural before the window's end: not recorded`,
+      );
     }
     const unread = inbox.refundOrdersUnread.length > 0;
     if ((pending.length > 0 || unread) && nowMs() >= nextCheckAt) {
@@ -95,7 +99,6 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
       handled = true;
       continue;
     }
-    const open = windowOpen && refundableValue(payment.s) >= MIN_REFUND_VALUE;
     if (!open && pending.length === 0 && !unread && inbox.refunds.length === 0) break;
     if (canContinue() && !delivering()) {
       const info = workflowInfo();
@@ -111,9 +114,9 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
       });
     }
     // Wake for the next look at a pending refund (or an unread one made outside the engine), and at the window's end
-    // while it is open.
+    // while it is open (for an unread one, also with nothing left to refund: it is given up then).
     const look = pending.length > 0 || unread;
-    const until = !look ? windowEnd : open ? Math.min(nextCheckAt, windowEnd) : nextCheckAt;
+    const until = !look ? windowEnd : open || (unread && windowOpen) ? Math.min(nextCheckAt, windowEnd) : nextCheckAt;
     // With merchant webhooks, also when the run may continue as new once the event in flight is delivered.
     await steps.waitFor(until, () => hasWork(run) || (outbox !== undefined && canContinue() && !delivering()));
   }
@@ -195,7 +198,7 @@ async function recordExternalRefunds(run: PaymentRun, unknown: string[]): Promis
       const own = payment.s.refunds.find(
         (r) => r.merchantRefundReference !== undefined && stepOf(r.merchantRefundReference) === read.ownStep,
       );
-      if (own?.status === 'FAILED' && own.refundOrderId === undefined) {
+      if (own?.status === 'FAILED' && own.refundOrderId === undefined && refundOutcome(read.status) !== 'FAILED') {
         // Given up on as never taken, yet Plural has it: Plural's word stands.
         payment.note(`refund ${own.merchantRefundReference ?? ''} given up on is at Plural as order ${refundOrderId}`);
         own.status = 'PENDING';
