@@ -294,6 +294,28 @@ describe('pre-auth capture and cancel', () => {
       limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
     };
 
+    /**
+     * A challenge-card payment whose Create Payment takes effect at Plural while its answer, and every Get Order after
+     * it, is lost: the step parks. `whileLost` runs before Plural answers again.
+     */
+    async function parkedCreatePayment(
+      prefix: string,
+      whileLost: (handle: PaymentHandle) => Promise<void> = () => Promise.resolve(),
+    ) {
+      const handle = await startPayment(
+        fx,
+        cardInput(newReference(prefix), await putCard(fx.vault, CARDS.challenge), fast),
+      );
+      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/orders/'] });
+      try {
+        const parked = await waitForState(handle, (s) => s.parked?.operation === 'create_payment', 'parked create');
+        await whileLost(handle);
+        return { handle, orderId: parked.pluralOrderId! };
+      } finally {
+        fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+      }
+    }
+
     it('fails a payment whose order Plural never opened once the customer’s authentication window has passed', async () => {
       await fx.withWorker(async () => {
         const handle = await startPayment(
@@ -316,23 +338,13 @@ describe('pre-auth capture and cancel', () => {
 
     it('closes a payment whose Create Payment is still parked when the window passes, and ends it FAILED with Plural’s order', async () => {
       await fx.withWorker(async () => {
-        const handle = await startPayment(
-          fx,
-          cardInput(newReference('pp'), await putCard(fx.vault, CARDS.challenge), fast),
-        );
-        // Create Payment takes effect but its answer is lost, and every Get Order after it fails: the step parks.
-        fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/orders/'] });
-        let orderId: string;
-        try {
-          const parked = await waitForState(handle, (s) => s.parked?.operation === 'create_payment', 'parked create');
-          orderId = parked.pluralOrderId!;
+        // The window passes with Plural still failing: the last Get Order fails too, and the payment closes.
+        const { handle, orderId } = await parkedCreatePayment('pp', async (handle) => {
           await fx.skip(16 * 60_000);
           const closing = await waitForStatus(handle, 'CLOSING');
           expect(closing.closing).toMatchObject({ reason: 'AUTHENTICATION_WINDOW_CLOSED' });
           expect(closing.parked).toBeUndefined();
-        } finally {
-          fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
-        }
+        });
         // The customer never had the challenge page: Plural failed its payment meanwhile, and the payment ends with it.
         const result = await handle.result();
         expect(fx.sandbox.order(orderId)?.status).toBe('ATTEMPTED');
@@ -343,18 +355,7 @@ describe('pre-auth capture and cancel', () => {
 
     it('follows Plural’s order when it authorized while Create Payment was parked, rather than closing at the window', async () => {
       await fx.withWorker(async () => {
-        const handle = await startPayment(
-          fx,
-          cardInput(newReference('pa'), await putCard(fx.vault, CARDS.challenge), fast),
-        );
-        fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/orders/'] });
-        let orderId: string;
-        try {
-          const parked = await waitForState(handle, (s) => s.parked?.operation === 'create_payment', 'parked create');
-          orderId = parked.pluralOrderId!;
-        } finally {
-          fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
-        }
+        const { handle, orderId } = await parkedCreatePayment('pa');
         // Plural authorizes the payment whose answer the engine lost (the customer reached the challenge page).
         await authenticateAtSandbox(fx.sandbox, fx.sandbox.order(orderId)!.payments[0]!.id, 'approve');
         await fx.skip(16 * 60_000);

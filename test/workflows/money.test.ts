@@ -267,15 +267,20 @@ describe('a sale Plural reports AUTHORIZED before PROCESSED', () => {
     await sfx?.teardown();
   });
 
+  /** A sale whose OTP Plural accepted, AUTHORIZED at Plural until it processes it (90 s later): PROCESSING. */
+  async function processingSale(prefix: string) {
+    const handle = await startPayment(
+      sfx,
+      cardInput(newReference(prefix), await putCard(sfx.vault, CARDS.nativeOtp), { preAuth: false }),
+    );
+    await waitForStatus(handle, 'AWAITING_OTP');
+    await submitOtp(sfx, handle, 'otp', CORRECT_OTP);
+    return { handle, processing: await waitForStatus(handle, 'PROCESSING') };
+  }
+
   it('is PROCESSING with nothing to capture or cancel, is never cancelled, and ends PROCESSED', async () => {
     await sfx.withWorker(async () => {
-      const handle = await startPayment(
-        sfx,
-        cardInput(newReference('sale'), await putCard(sfx.vault, CARDS.nativeOtp), { preAuth: false }),
-      );
-      await waitForStatus(handle, 'AWAITING_OTP');
-      await submitOtp(sfx, handle, 'otp', CORRECT_OTP);
-      const processing = await waitForStatus(handle, 'PROCESSING');
+      const { handle, processing } = await processingSale('sale');
       expect(processing.nextActions).toEqual([]);
       expect(sfx.sandbox.order(processing.pluralOrderId!)?.status).toBe('AUTHORIZED');
       // The cancel Update's validator refuses it: a sale Plural is processing is refunded once processed, never
@@ -293,14 +298,8 @@ describe('a sale Plural reports AUTHORIZED before PROCESSED', () => {
 
   it('records a dashboard refund whose webhook is the first word of the sale being processed', async () => {
     await sfx.withWorker(async () => {
-      const handle = await startPayment(
-        sfx,
-        cardInput(newReference('sale-dash'), await putCard(sfx.vault, CARDS.nativeOtp), { preAuth: false }),
-      );
-      await waitForStatus(handle, 'AWAITING_OTP');
-      await submitOtp(sfx, handle, 'otp', CORRECT_OTP);
-      const { pluralOrderId } = await waitForStatus(handle, 'PROCESSING');
-      const orderId = pluralOrderId!;
+      const { handle, processing } = await processingSale('sale-dash');
+      const orderId = processing.pluralOrderId!;
       // Plural processes the sale and the merchant refunds part of it on the dashboard; of the webhooks, only the
       // refund's reaches the payment (the order's are lost).
       sfx.webhooks.forward = false;

@@ -28,7 +28,7 @@ import {
 } from './harness';
 import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
-import type { Fixture } from './harness';
+import type { Fixture, PaymentHandle } from './harness';
 
 let fx: Fixture;
 
@@ -260,15 +260,20 @@ describe('refunds of a processed payment', () => {
       limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
     };
 
+    /** A refund of 2000 Plural takes while every answer of its is lost: parked. Plural answers again after. */
+    async function parkedRefundPluralTook(handle: PaymentHandle, reference: string): Promise<void> {
+      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
+      try {
+        expect((await refund(handle, reference, INR(2000))).outcome).toBe('PARKED');
+      } finally {
+        fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
+      }
+    }
+
     it('records the refund Plural took (every answer lost) as Plural has it, not FAILED', async () => {
       await fx.withWorker(async () => {
         const { handle, orderId } = await processed(fastRetries);
-        fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
-        try {
-          expect((await refund(handle, 'lost', INR(2000))).outcome).toBe('PARKED');
-        } finally {
-          fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
-        }
+        await parkedRefundPluralTook(handle, 'lost');
         expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 2000 });
         await operatorGiveUp(handle, 'ops', 'gateway outage');
         const after = await waitForState(handle, (s) => s.refunds[0]?.status !== 'PENDING', 'the refund settled');
@@ -304,12 +309,7 @@ describe('refunds of a processed payment', () => {
       const lagging = { findRefund: () => Promise.resolve(null) };
       await fx.withWorker(async () => {
         const { handle, orderId } = await processed(fastRetries);
-        fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
-        try {
-          expect((await refund(handle, 'lagging', INR(2000))).outcome).toBe('PARKED');
-        } finally {
-          fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
-        }
+        await parkedRefundPluralTook(handle, 'lagging');
         const refundOrderId = fx.sandbox.order(orderId)!.refundIds![0]!;
         await operatorGiveUp(handle, 'ops', 'gateway outage');
         // The refund's REFUND_PROCESSED webhook (it came while the refund was parked) names Plural's refund order.

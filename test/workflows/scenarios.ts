@@ -75,6 +75,22 @@ async function captureAndFinish(h: PaymentHandle): Promise<PaymentHandle> {
   return h;
 }
 
+/** A sale processed after its OTP, in a refund window of 60 s (`overrides` beside it): its handle and Plural order. */
+async function saleInRefundWindow(fx: Fixture, overrides: Partial<PaymentWorkflowInput> = {}) {
+  const h = await startPayment(
+    fx,
+    recInput(await putCard(fx.vault, CARDS.nativeOtp), {
+      preAuth: false,
+      ...overrides,
+      durations: { refundWindowMs: 60_000, ...overrides.durations },
+    }),
+  );
+  await waitForStatus(h, 'AWAITING_OTP');
+  await submitOtp(fx, h, 'right', CORRECT_OTP);
+  const state = await waitForState(h, (s) => s.nextActions.includes('REFUND'), 'the refund window open');
+  return { h, orderId: state.pluralOrderId ?? '' };
+}
+
 /** A challenge payment cancelled while its challenge page was pending: CLOSING, its challenge still open at Plural. */
 async function cancelledDuringChallenge(fx: Fixture, overrides: Partial<PaymentWorkflowInput>) {
   const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.challenge), overrides));
@@ -361,13 +377,7 @@ export const SCENARIOS: Record<string, Scenario> = {
    */
   'otp-sale-refunds': {
     run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        recInput(await putCard(fx.vault, CARDS.nativeOtp), { preAuth: false, durations: { refundWindowMs: 60_000 } }),
-      );
-      await waitForStatus(h, 'AWAITING_OTP');
-      await submitOtp(fx, h, 'right', CORRECT_OTP);
-      await waitForState(h, (s) => s.nextActions.includes('REFUND'), 'the refund window open');
+      const { h } = await saleInRefundWindow(fx);
       assert.equal((await refund(h, 'part', { value: 2_000, currency: 'INR' })).refund.status, 'PROCESSED');
       assert.equal((await refund(h, 'rest')).refund.status, 'PROCESSED');
       await h.result();
@@ -401,18 +411,7 @@ export const SCENARIOS: Record<string, Scenario> = {
    */
   'otp-sale-external-refund': {
     run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        recInput(await putCard(fx.vault, CARDS.nativeOtp), { preAuth: false, durations: { refundWindowMs: 60_000 } }),
-      );
-      await waitForStatus(h, 'AWAITING_OTP');
-      await submitOtp(fx, h, 'right', CORRECT_OTP);
-      const { pluralOrderId } = await waitForState(
-        h,
-        (s) => s.nextActions.includes('REFUND'),
-        'the refund window open',
-      );
-      const orderId = pluralOrderId ?? '';
+      const { h, orderId } = await saleInRefundWindow(fx);
       await fx.plural.refundOrder(orderId, {
         merchant_order_reference: `dash-${orderId}`,
         order_amount: { value: 1_500, currency: 'INR' },
@@ -429,17 +428,9 @@ export const SCENARIOS: Record<string, Scenario> = {
    */
   'refund-parked-give-up': {
     run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        recInput(await putCard(fx.vault, CARDS.nativeOtp), {
-          preAuth: false,
-          durations: { refundWindowMs: 60_000 },
-          limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
-        }),
-      );
-      await waitForStatus(h, 'AWAITING_OTP');
-      await submitOtp(fx, h, 'right', CORRECT_OTP);
-      await waitForState(h, (s) => s.nextActions.includes('REFUND'), 'the refund window open');
+      const { h } = await saleInRefundWindow(fx, {
+        limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+      });
       fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
       try {
         assert.equal((await refund(h, 'lost', { value: 2_000, currency: 'INR' })).outcome, 'PARKED');
