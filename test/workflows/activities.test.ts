@@ -36,6 +36,20 @@ function run<A extends unknown[], R>(n: number, fn: (...args: A) => Promise<R>, 
 }
 const money = { value: 5000, currency: 'INR' };
 
+/** The sandbox's Plural client with some of its calls replaced (what the real Plural can do that the sandbox does not). */
+function pluralWith(calls: Partial<Record<keyof PluralClient, (...args: never[]) => unknown>>): PluralClient {
+  return new Proxy(plural, {
+    get: (target, prop, receiver) =>
+      Object.hasOwn(calls, prop) ? calls[prop as keyof PluralClient] : (Reflect.get(target, prop, receiver) as unknown),
+  });
+}
+
+/** A Plural call answered with HTTP `status` and the error `body`, as the client reads Plural's error answers. */
+const answered =
+  (status: number, body: Record<string, unknown>, operation = 'test') =>
+  (): Promise<never> =>
+    Promise.reject(errorFromResponse(status, body, { operation, requestId: 'test' }));
+
 /** The vault's calls as a plain object, to replace one of them. */
 const vaultCalls = (v: CardVault): CardVault => ({
   put: (secret, ttlMs) => v.put(secret, ttlMs),
@@ -177,14 +191,11 @@ describe('payment activities', () => {
     const first = await run(1, acts.createPayment, input); // its answer, with the challenge URL, is lost
     expect(first.challengeUrl).toBeDefined();
     const url = 'https://pluraluat.v2.pinepg.in/web/auth/landing/?token=from-get-order';
-    const withUrl = new Proxy(plural, {
-      get: (target, prop, receiver) =>
-        prop === 'getOrder'
-          ? async (...args: Parameters<PluralClient['getOrder']>) => ({
-              ...(await target.getOrder(...args)),
-              challenge_url: url,
-            })
-          : (Reflect.get(target, prop, receiver) as unknown),
+    const withUrl = pluralWith({
+      getOrder: async (...args: Parameters<PluralClient['getOrder']>) => ({
+        ...(await plural.getOrder(...args)),
+        challenge_url: url,
+      }),
     });
     const adopted = await run(2, createActivities({ plural: withUrl, vault }).createPayment, input);
     expect(adopted).toMatchObject({ challengeUrl: url, cardPaymentId: first.cardPaymentId });
@@ -195,20 +206,17 @@ describe('payment activities', () => {
 
   it('an answer from Plural that breaks its documented shape is retried and then parked, never a rejection', async () => {
     const { ref, order } = await newOrder();
-    const unreadable = new Proxy(plural, {
-      get: (target, prop, receiver) =>
-        prop === 'captureOrder'
-          ? () =>
-              Promise.reject(
-                new PluralResponseValidationError('capture: unexpected response from Plural (HTTP 200): status', {
-                  operation: 'capture',
-                  requestId: 'test',
-                  statusCode: 200,
-                  retryable: false,
-                  issues: [{ path: 'status', message: 'invalid option' }],
-                }),
-              )
-          : (Reflect.get(target, prop, receiver) as unknown),
+    const unreadable = pluralWith({
+      captureOrder: () =>
+        Promise.reject(
+          new PluralResponseValidationError('capture: unexpected response from Plural (HTTP 200): status', {
+            operation: 'capture',
+            requestId: 'test',
+            statusCode: 200,
+            retryable: false,
+            issues: [{ path: 'status', message: 'invalid option' }],
+          }),
+        ),
     });
     const f = await failureOf(
       run(1, createActivities({ plural: unreadable, vault }).captureOrder, {
@@ -276,27 +284,17 @@ describe('payment activities', () => {
       const handle = await putCard(vault, CARDS.challenge);
       const retryInput = { ...input, instrument: { ...input.instrument, cardHandle: handle } };
       let reads = 0;
-      const lagging = new Proxy(plural, {
-        get: (target, prop, receiver) => {
-          if (prop === 'getOrder') {
-            return async (...args: Parameters<PluralClient['getOrder']>) => {
-              const read = await target.getOrder(...args);
-              reads += 1;
-              return reads < showAfter ? before(read) : read;
-            };
-          }
-          if (prop === 'createPayment') {
-            return () =>
-              Promise.reject(
-                errorFromResponse(
-                  422,
-                  { code: 'DUPLICATE_REQUEST', message: 'a payment for this order is in progress' },
-                  { operation: 'create payment', requestId: 'test' },
-                ),
-              );
-          }
-          return Reflect.get(target, prop, receiver) as unknown;
+      const lagging = pluralWith({
+        getOrder: async (...args: Parameters<PluralClient['getOrder']>) => {
+          const read = await plural.getOrder(...args);
+          reads += 1;
+          return reads < showAfter ? before(read) : read;
         },
+        createPayment: answered(
+          422,
+          { code: 'DUPLICATE_REQUEST', message: 'a payment for this order is in progress' },
+          'create payment',
+        ),
       });
       return { order, handle, input: retryInput, first, lagging: createActivities({ plural: lagging, vault }) };
     }
@@ -364,18 +362,12 @@ describe('payment activities', () => {
     // same reference with the same refund) refuses the retry: the order is fully refunded, so no longer refundable.
     const first = await run(1, acts.refundOrder, input);
     expect(sandbox.order(order.orderId)).toMatchObject({ status: 'FULLY_REFUNDED', refundedAmount: 5000 });
-    const refusing = new Proxy(plural, {
-      get: (target, prop, receiver) =>
-        prop === 'refundOrder'
-          ? () =>
-              Promise.reject(
-                errorFromResponse(
-                  422,
-                  { code: 'INVALID_REQUEST', message: `order ${order.orderId} is FULLY_REFUNDED, not refundable` },
-                  { operation: `refund of order ${order.orderId}`, requestId: 'test' },
-                ),
-              )
-          : (Reflect.get(target, prop, receiver) as unknown),
+    const refusing = pluralWith({
+      refundOrder: answered(
+        422,
+        { code: 'INVALID_REQUEST', message: `order ${order.orderId} is FULLY_REFUNDED, not refundable` },
+        `refund of order ${order.orderId}`,
+      ),
     });
     const withRefusal = createActivities({ plural: refusing, vault });
     const retried = await run(2, withRefusal.refundOrder, input);
@@ -391,20 +383,8 @@ describe('payment activities', () => {
     const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };
     // The first attempt refunds the order; its answer is lost. The retry meets a rotated secret: every call is 401.
     await run(1, acts.refundOrder, input);
-    const unauthorized = () =>
-      Promise.reject(
-        errorFromResponse(
-          401,
-          { status: 401, type: 'UNAUTHORIZED', message: 'invalid token' },
-          { operation: 'refund', requestId: 'test' },
-        ),
-      );
-    const locked = new Proxy(plural, {
-      get: (target, prop, receiver) =>
-        prop === 'refundOrder' || prop === 'getOrderByReference' || prop === 'getOrder'
-          ? unauthorized
-          : (Reflect.get(target, prop, receiver) as unknown),
-    });
+    const unauthorized = answered(401, { status: 401, type: 'UNAUTHORIZED', message: 'invalid token' }, 'refund');
+    const locked = pluralWith({ refundOrder: unauthorized, getOrderByReference: unauthorized, getOrder: unauthorized });
     const f = await failureOf(run(2, createActivities({ plural: locked, vault }).refundOrder, input));
     expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
     expect(f.details?.[0]).toMatchObject({ code: 'UNAUTHORIZED', httpStatus: 401 });
@@ -415,15 +395,9 @@ describe('payment activities', () => {
     const { ref, order } = await approvedPayment(false);
     const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };
     await run(1, acts.refundOrder, input);
-    const refusal = (status: number, code: string) => () =>
-      Promise.reject(errorFromResponse(status, { code, message: 'refused' }, { operation: 'test', requestId: 'test' }));
-    const blind = new Proxy(plural, {
-      get: (target, prop, receiver) =>
-        prop === 'refundOrder'
-          ? refusal(422, 'INVALID_REQUEST')
-          : prop === 'getOrderByReference'
-            ? refusal(400, 'INVALID_REQUEST')
-            : (Reflect.get(target, prop, receiver) as unknown),
+    const blind = pluralWith({
+      refundOrder: answered(422, { code: 'INVALID_REQUEST', message: 'refused' }),
+      getOrderByReference: answered(400, { code: 'INVALID_REQUEST', message: 'refused' }),
     });
     const f = await failureOf(run(2, createActivities({ plural: blind, vault }).refundOrder, input));
     expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
@@ -456,19 +430,7 @@ describe('payment activities', () => {
     expect(await read(order.orderId)).toBeNull();
     expect(await read('v1-no-such-order')).toBeNull();
     // Plural unreachable: an outage, retried (the workflow reads it again later), never "none".
-    const down = new Proxy(plural, {
-      get: (target, prop, receiver) =>
-        prop === 'getOrder'
-          ? () =>
-              Promise.reject(
-                errorFromResponse(
-                  503,
-                  { code: 'SERVICE_UNAVAILABLE', message: 'down' },
-                  { operation: 'get order', requestId: 'test' },
-                ),
-              )
-          : (Reflect.get(target, prop, receiver) as unknown),
-    });
+    const down = pluralWith({ getOrder: answered(503, { code: 'SERVICE_UNAVAILABLE', message: 'down' }, 'get order') });
     const f = await failureOf(
       run(1, createActivities({ plural: down, vault }).readRefund, {
         workflowId,
@@ -669,15 +631,10 @@ describe('follow-up calls (activities/README.md)', () => {
   /** The activities over a Plural client whose card lookups never answer (and ignore their signal), counted. */
   function withSilentCardLookups(followUpTimeoutMs?: number) {
     const calls = { getCardDetails: 0 };
-    const silent = new Proxy(plural, {
-      get(target, property, receiver) {
-        if (property === 'getCardDetails') {
-          return () => {
-            calls.getCardDetails += 1;
-            return new Promise(() => undefined);
-          };
-        }
-        return Reflect.get(target, property, receiver) as unknown;
+    const silent = pluralWith({
+      getCardDetails: () => {
+        calls.getCardDetails += 1;
+        return new Promise(() => undefined);
       },
     });
     const acts = createActivities({

@@ -177,14 +177,13 @@ function refundOrdersToRead(run: PaymentRun, named: string[]): string[] {
  */
 async function recordExternalRefunds(run: PaymentRun, unknown: string[]): Promise<void> {
   const { payment, inbox, steps, workflowId } = run;
-  const known = (id: string): boolean => knownRefund(run, id);
   const ownSteps = payment.s.refunds.flatMap((r) =>
     r.merchantRefundReference !== undefined ? [stepOf(r.merchantRefundReference)] : [],
   );
   const orderId = payment.s.pluralOrderId ?? '';
   let changed = false;
   for (const refundOrderId of unknown) {
-    if (known(refundOrderId)) continue;
+    if (knownRefund(run, refundOrderId)) continue;
     const read = await steps.readRefund({ workflowId, orderId, refundOrderId, steps: ownSteps });
     if (read === undefined) {
       if (!inbox.refundOrdersUnread.includes(refundOrderId)) inbox.refundOrdersUnread.push(refundOrderId);
