@@ -157,11 +157,13 @@ export function createSettlementActivities(ctx: ActivityContext) {
     },
 
     /**
-     * A refund order a gateway event named (a REFUND_* webhook), read at Plural: null when Plural has no such order or
-     * it is not a refund of `orderId`; else the refund, with `ownStep` when its merchant reference derives
-     * from one of the payment's own refund `steps` (the engine's own refund whose answer its step never recorded: one an
-     * operator gave up on as never taken). Any other refund of the order was made outside the engine (Plural's
-     * dashboard). A failure to ask Plural is an outage (retried; the workflow asks again later).
+     * A refund order a gateway event named (a REFUND_* webhook), read at Plural: null when it is not a refund of
+     * `orderId`; else the refund, with `ownStep` when its merchant reference derives from one of the payment's own
+     * refund `steps` (the engine's own refund whose answer its step never recorded: one an operator gave up on as never
+     * taken). Any other refund of the order was made outside the engine (Plural's dashboard). A failure to ask Plural
+     * is an outage (retried; the workflow asks again later), and so is Plural answering that it has no such order: the
+     * event that named it was Plural's own, signed, so a refund order Plural cannot find yet is one it has not made
+     * readable, not one that does not exist (the workflow gives up on it, noted, when the refund window ends).
      */
     readRefund: async (input: ReadRefundInput): Promise<ReadRefundResult | null> => {
       const { signal } = call();
@@ -169,9 +171,6 @@ export function createSettlementActivities(ctx: ActivityContext) {
       try {
         refund = await plural.getOrder(input.refundOrderId, { signal });
       } catch (err) {
-        if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
-          return null;
-        }
         if (!isPluralError(err) || err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
         throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
       }

@@ -425,10 +425,14 @@ describe('payment activities', () => {
       status: 'PROCESSED',
       amount: { value: 1000, currency: 'INR' },
     });
-    // Another order's refund, an order that is no refund, and an order Plural does not have: none of this payment's.
+    // Another order's refund, and an order that is no refund: none of this payment's.
     expect(await read(dashboard.order_id, 'v1-other-order')).toBeNull();
     expect(await read(order.orderId)).toBeNull();
-    expect(await read('v1-no-such-order')).toBeNull();
+    // An order Plural cannot find although its own signed event named it: not readable yet, so an outage (retried
+    // until the refund window ends), never "none of this payment's", which would drop a refund Plural made.
+    const missing = await failureOf(read('v1-no-such-order'));
+    expect(missing).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    expect(missing.details?.[0]).toMatchObject({ code: 'ORDER_NOT_FOUND' });
     // Plural unreachable: an outage, retried (the workflow reads it again later), never "none".
     const down = pluralWith({ getOrder: answered(503, { code: 'SERVICE_UNAVAILABLE', message: 'down' }, 'get order') });
     const f = await failureOf(
