@@ -107,14 +107,17 @@ export interface PaymentListPage {
 
 /** Options of {@link PaymentEngine.deliverCallback}. */
 export interface CallbackDeliveryOptions {
-  /** Deliver only to a payment that started at or after this time (ms since epoch): an older one's callback is stale. */
+  /**
+   * Deliver only to a payment created at or after this time (ms since epoch): an older one's callback is stale. The
+   * payment's creation, not its current run's start (a continue-as-new starts a later run).
+   */
   startedAfterMs?: number;
 }
 
 /** Outcome of {@link PaymentEngine.deliverCallback}. */
 export type CallbackDeliveryOutcome =
   | DeliveryOutcome
-  /** Not delivered: the running payment started before `startedAfterMs`. */
+  /** Not delivered: the running payment was created before `startedAfterMs`. */
   | { delivered: false; tooOld: true; merchantOrderReference: string }
   /** Not delivered: the order's payment has ended (its workflow closed); the customer still goes to its page. */
   | { delivered: false; ended: true; merchantOrderReference: string };
@@ -156,7 +159,7 @@ export interface PaymentEngine {
   refund(ref: string, request: RefundRequest, waitMs: number, requestId?: string): Promise<Answer<RefundAnswer>>;
   /**
    * Signal the payment whose Plural order is `signal.orderId`; `delivered: false` when none is running, and with
-   * `tooOld` when it started before `options.startedAfterMs` (then nothing is sent to it).
+   * `tooOld` when it was created before `options.startedAfterMs` (then nothing is sent to it).
    */
   deliverCallback(signal: CallbackReceivedSignal, options?: CallbackDeliveryOptions): Promise<CallbackDeliveryOutcome>;
   /**

@@ -26,6 +26,7 @@ import {
   paymentWorkflowId,
   refundUpdate,
   resendOtpUpdate,
+  SEARCH_ATTRIBUTE,
   submitOtpUpdate,
   UPDATE_REJECTION,
   webhookReceivedSignal,
@@ -201,19 +202,22 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
   }
 
   /**
-   * The payment workflow whose Plural order is `orderId` (found by the PluralOrderId search attribute), and when it
-   * started: a running one, or with `ended` one whose workflow has closed.
+   * The payment workflow whose Plural order is `orderId` (found by the PluralOrderId search attribute), and when the
+   * payment was created (`PaymentCreatedAt`, which a continue-as-new carries on; else its run's start, the same
+   * instant for a first run): a running one, or with `ended` one whose workflow has closed.
    */
   async function paymentForOrder(
     orderId: string,
     which: 'running' | 'ended' = 'running',
-  ): Promise<{ workflowId: string; startTime: Date } | undefined> {
+  ): Promise<{ workflowId: string; createdAt: Date } | undefined> {
     if (!SAFE_ORDER_ID.test(orderId)) return undefined;
     return call('list', async () => {
       const status = which === 'running' ? `ExecutionStatus = 'Running'` : `ExecutionStatus != 'Running'`;
       const query = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND PluralOrderId = '${orderId}' AND ${merchantClause(merchantId)} AND ${status}`;
       for await (const info of client.workflow.list({ query, pageSize: 2 })) {
-        if (ownWorkflow(info.workflowId)) return { workflowId: info.workflowId, startTime: info.startTime };
+        if (!ownWorkflow(info.workflowId)) continue;
+        const createdAt = info.typedSearchAttributes.get(SEARCH_ATTRIBUTE.CREATED_AT);
+        return { workflowId: info.workflowId, createdAt: createdAt ?? info.startTime };
       }
       return undefined;
     });
@@ -511,9 +515,9 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
       };
       const found = await paymentForOrder(signal.orderId);
       if (found === undefined) return ended();
-      const { workflowId, startTime } = found;
+      const { workflowId, createdAt } = found;
       const after = deliveryOptions.startedAfterMs;
-      if (after !== undefined && startTime.getTime() < after) {
+      if (after !== undefined && createdAt.getTime() < after) {
         return { delivered: false, tooOld: true, merchantOrderReference: referenceOf(workflowId) };
       }
       const ok = await signalIfRunning(workflowId, (h) => h.signal(callbackReceivedSignal, signal));

@@ -45,6 +45,16 @@ function instant(d: Date, what: string): string {
 }
 
 /**
+ * A bound on the payment's creation time: `PaymentCreatedAt`, which a continue-as-new carries on, or where the
+ * payment has not stated it yet (before its first change, or started before the attribute existed) the run's
+ * `StartTime`, the same instant for a payment's first run.
+ */
+function createdClause(op: '>=' | '<', at: string): string {
+  const name = SEARCH_ATTRIBUTE.CREATED_AT.name;
+  return `(${name} ${op} '${at}' OR (${name} IS NULL AND StartTime ${op} '${at}'))`;
+}
+
+/**
  * The list filter of `filters`: payment workflows, started (created) in `[createdFrom, createdTo)`, in one of the
  * statuses, whose reference starts with the prefix.
  * @throws {TypeError} a status, date or prefix the API should have refused (never quoted into the query)
@@ -62,8 +72,8 @@ export function paymentListQuery(filters: PaymentListFilters, options: PaymentLi
   const status = SEARCH_ATTRIBUTE.PAYMENT_STATUS.name;
   if (statuses.length === 1) terms.push(`${status} = '${statuses[0]}'`);
   else if (statuses.length > 1) terms.push(`${status} IN (${statuses.map((s) => `'${s}'`).join(', ')})`);
-  if (filters.createdFrom) terms.push(`StartTime >= '${instant(filters.createdFrom, 'createdFrom')}'`);
-  if (filters.createdTo) terms.push(`StartTime < '${instant(filters.createdTo, 'createdTo')}'`);
+  if (filters.createdFrom) terms.push(createdClause('>=', instant(filters.createdFrom, 'createdFrom')));
+  if (filters.createdTo) terms.push(createdClause('<', instant(filters.createdTo, 'createdTo')));
   if (filters.referencePrefix !== undefined) {
     if (!REFERENCE_PATTERN.test(filters.referencePrefix))
       throw new TypeError('reference prefix has characters a reference cannot');

@@ -25,7 +25,7 @@ fi
 
 # Keep in step with SEARCH_ATTRIBUTE in workflows/definitions.ts (test/deploy checks it).
 for spec in PaymentStatus:Keyword MerchantOrderReference:Keyword PluralOrderId:Keyword PaymentParkedOperation:Keyword \
-  MerchantId:Keyword PaymentUpdatedAt:Datetime; do
+  MerchantId:Keyword PaymentUpdatedAt:Datetime PaymentCreatedAt:Datetime; do
   name="${spec%%:*}"
   type="${spec#*:}"
   if temporal operator search-attribute list --namespace "$TEMPORAL_NAMESPACE" | grep -qw "$name"; then

@@ -29,6 +29,8 @@ const API_KEY = 'sk_search_key_0123456789';
 /** This run's references all start with it, so other files' payments on the shared server never show up. */
 const RUN = `srch${Date.now().toString(36)}`;
 const A = `${RUN}-a`;
+/** A payment that continues as new (its references do not start with RUN, so the lists above never show it). */
+const CAN = `can${Date.now().toString(36)}`;
 const TASK_QUEUE = `search-${RUN}`;
 /** How long a change may take to show in visibility before the test fails. */
 const VISIBILITY_WAIT_MS = 15_000;
@@ -41,6 +43,7 @@ let running: Promise<void> | undefined;
 let vault: InMemoryCardVault;
 let plural: PluralClient;
 let api: RunningApi;
+let engine: ReturnType<typeof createTemporalEngine>;
 /** The merchant order references of group A in creation order (oldest first). */
 const created: string[] = [];
 
@@ -137,8 +140,11 @@ beforeAll(async () => {
     taskQueue: TASK_QUEUE,
   });
   running = worker.run();
+  engine = createTemporalEngine({ client: new Client({ connection }), taskQueue: TASK_QUEUE });
   api = await startApiServer({
-    engine: createTemporalEngine({ client: new Client({ connection }), taskQueue: TASK_QUEUE }),
+    engine,
+    // Below any refund's history: a payment that handles a refund continues as new (the other payments never do).
+    paymentLimits: { continueAsNewAfterEvents: 20 },
     vault,
     apiKeys: [API_KEY],
     callbackSecretHex: sandbox.credentials.callbackSecretHex,
@@ -253,6 +259,54 @@ describe('GET /v1/payments on the Temporal dev server', () => {
     const page = await eventually(`reference_prefix=${RUN}-`, (p) => p.data.length === 7);
     // b1 was created last but has ended; the store lists running workflows first (newest started first).
     expect(refs(page)).toEqual([...[...created].reverse(), `${RUN}-Ab`, `${RUN}-b1`]);
+  });
+
+  it('finds a payment that continued as new by its creation time, and ages its callbacks from it', async () => {
+    // Plural's webhooks reach the API for this payment alone: the refund's wakes its refund window, which then
+    // continues as new (its history is past the limit).
+    sandbox.setWebhookUrl(`${api.url}/v1/webhooks/plural`);
+    try {
+      const ref = `${CAN}1`;
+      const created = await call('POST', '/v1/payments', {
+        merchant_order_reference: ref,
+        amount: { value: 5_000, currency: 'INR' },
+        pre_auth: false,
+        card: { number: OTP_CARD, name: 'Search Test', expiry_month: '12', expiry_year: '2035', cvv: '739' },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect((await call('POST', `/v1/payments/${ref}/otp`, { otp: CORRECT_OTP })).body.status).toBe('PROCESSED');
+      const handle = new Client({ connection }).workflow.getHandle(paymentWorkflowId(ref));
+      const firstRun = (await handle.describe()).runId;
+      const refunded = await call('POST', `/v1/payments/${ref}/refunds`, {
+        merchant_refund_reference: `${ref}-r1`,
+        amount: { value: 1_000, currency: 'INR' },
+      });
+      expect(refunded.status, JSON.stringify(refunded.body)).toBe(201);
+      const running = await waitFor(
+        'the payment to continue as new',
+        async () => {
+          const d = await handle.describe();
+          return d.runId !== firstRun ? d : undefined;
+        },
+        { timeoutMs: VISIBILITY_WAIT_MS },
+      );
+      const payment = await call<{ created_at: string; order_id: string }>('GET', `/v1/payments/${ref}`);
+      const createdAt = Date.parse(payment.body.created_at);
+      const at = (ms: number) => new Date(ms).toISOString();
+      // The running run started after the refund; the payment was created before it, and is searched by that.
+      expect(running.startTime.getTime()).toBeGreaterThan(createdAt);
+      await eventually(`reference_prefix=${CAN}&created_to=${at(createdAt + 1)}`, (p) => refs(p).includes(ref));
+      expect(refs((await search(`reference_prefix=${CAN}&created_from=${at(createdAt)}`)).body)).toEqual([ref]);
+      expect(refs((await search(`reference_prefix=${CAN}&created_from=${at(createdAt + 1)}`)).body)).toEqual([]);
+      // A callback is aged from the payment's creation too, not from the run's start.
+      const callback = { orderId: payment.body.order_id, status: 'PROCESSED' };
+      expect(await engine.deliverCallback(callback, { startedAfterMs: createdAt + 1 })).toMatchObject({
+        delivered: false,
+        tooOld: true,
+      });
+    } finally {
+      sandbox.setWebhookUrl(undefined);
+    }
   });
 
   it('lists from the memo with no worker running', async () => {

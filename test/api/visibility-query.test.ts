@@ -30,7 +30,7 @@ describe('paymentListQuery', () => {
     expect(() => paymentListQuery({}, { ...unordered, merchantId: "acme' OR '1' = '1" })).toThrow(TypeError);
   });
 
-  it('joins every filter with AND: status, a half-open StartTime range in UTC, and a reference prefix', () => {
+  it('joins every filter with AND: status, a half-open creation-time range in UTC, and a reference prefix', () => {
     const query = paymentListQuery(
       {
         statuses: ['AUTHORIZED'],
@@ -42,7 +42,11 @@ describe('paymentListQuery', () => {
     );
     expect(query).toBe(
       `WorkflowType = 'paymentWorkflow' AND ${BASE} AND PaymentStatus = 'AUTHORIZED' AND ` +
-        "StartTime >= '2026-01-30T18:30:00.000Z' AND StartTime < '2026-02-01T00:00:00.250Z' AND " +
+        // The creation time a payment states (carried over continue-as-new), else its run's start.
+        "(PaymentCreatedAt >= '2026-01-30T18:30:00.000Z' OR " +
+        "(PaymentCreatedAt IS NULL AND StartTime >= '2026-01-30T18:30:00.000Z')) AND " +
+        "(PaymentCreatedAt < '2026-02-01T00:00:00.250Z' OR " +
+        "(PaymentCreatedAt IS NULL AND StartTime < '2026-02-01T00:00:00.250Z')) AND " +
         "MerchantOrderReference STARTS_WITH 'order-1'",
     );
   });

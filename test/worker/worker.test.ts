@@ -174,6 +174,7 @@ describe('createPaymentWorker (in-process)', () => {
       'PaymentParkedOperation',
       'MerchantId',
       'PaymentUpdatedAt',
+      'PaymentCreatedAt',
     ];
     // A server of its own, started without the payment search attributes (the shared one has them registered).
     const server = await startOwnDevServer({ searchAttributes: [] });
@@ -191,6 +192,9 @@ describe('createPaymentWorker (in-process)', () => {
       expect(Object.keys(listed.customAttributes ?? {})).toEqual(expect.arrayContaining(PAYMENT_ATTRIBUTES));
       // The time of the last move is a Datetime, so that it sorts and compares as one.
       expect(listed.customAttributes?.PaymentUpdatedAt).toBe(
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+      );
+      expect(listed.customAttributes?.PaymentCreatedAt).toBe(
         temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
       );
     } finally {

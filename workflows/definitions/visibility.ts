@@ -19,6 +19,12 @@ export const SEARCH_ATTRIBUTE = {
    * `PaymentWorkflowInput.summaryInSearchAttributes` (input.ts); absent before the first change.
    */
   UPDATED_AT: defineSearchAttributeKey('PaymentUpdatedAt', SearchAttributeType.DATETIME),
+  /**
+   * When the payment was created (its `createdAt`: its first run's start), stated by the workflow with its first
+   * search-attribute change and carried over continue-as-new, where the run's `StartTime` moves on. Absent before that
+   * first change (the run's `StartTime` is then the same instant) and in payments started before it existed.
+   */
+  CREATED_AT: defineSearchAttributeKey('PaymentCreatedAt', SearchAttributeType.DATETIME),
 } as const;
 
 /** Memo key of the payment's {@link PaymentSummary}, kept current by the workflow at every status change. */
