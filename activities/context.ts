@@ -42,6 +42,8 @@ export interface ActivityDeps {
   merchantWebhooks?: MerchantWebhookDeps;
   /** The longest a follow-up call may take (tests shorten it). @default FOLLOW_UP_TIMEOUT_MS */
   followUpTimeoutMs?: number;
+  /** The waits before each new read of a refund order Plural cannot find (tests shorten them). @default REFUND_NOT_FOUND_REREADS_MS */
+  refundNotFoundRereadsMs?: readonly number[];
 }
 
 /** The merchant of the running activity's payment: from its workflow id (`payment:<merchant>:<ref>`). */
@@ -150,7 +152,15 @@ export interface ActivityContext {
    * The workflow then makes the call as a step of its own, and the activity's own call is not repeated.
    */
   followUp: <T>(what: string, call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal) => Promise<T | undefined>;
+  /** The waits before each new read of a refund order Plural cannot find (`readRefund`). */
+  refundNotFoundRereadsMs: readonly number[];
 }
+
+/**
+ * A refund order a REFUND_* webhook named that Plural cannot find is read again after each of these waits before it
+ * is taken as none of the payment's: Plural's own event named it, so it may be one Plural has not made readable yet.
+ */
+export const REFUND_NOT_FOUND_REREADS_MS: readonly number[] = [1_000, 3_000];
 
 /** The longest a follow-up call may take. */
 export const FOLLOW_UP_TIMEOUT_MS = 5_000;
@@ -247,5 +257,6 @@ export function createActivityContext(deps: ActivityDeps): ActivityContext {
     },
     getOrder,
     getOrderSnapshot: async (orderId, signal) => snapshotOf(await getOrder(orderId, signal)),
+    refundNotFoundRereadsMs: deps.refundNotFoundRereadsMs ?? REFUND_NOT_FOUND_REREADS_MS,
   };
 }

@@ -5,6 +5,7 @@
  * so an answer lost in transit never yields two captures; a refund's merchant reference derives from its idempotency
  * key, and Plural answers the same reference and amount with the same refund.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isPluralError, ORDER_STATUS, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
 import type { Order } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
@@ -33,7 +34,20 @@ const SETTLED: ReadonlySet<string> = new Set([
 
 /** Capture, cancel and refund. */
 export function createSettlementActivities(ctx: ActivityContext) {
-  const { plural, call, log, getOrderSnapshot } = ctx;
+  const { plural, call, log, getOrderSnapshot, refundNotFoundRereadsMs } = ctx;
+
+  /** The order `orderId` at Plural; undefined when Plural has none. Any other failure is an outage (retried). */
+  async function refundOrderAt(orderId: string, signal: AbortSignal): Promise<Order | undefined> {
+    try {
+      return await plural.getOrder(orderId, { signal });
+    } catch (err) {
+      if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
+        return undefined;
+      }
+      if (!isPluralError(err) || err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
+      throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
+    }
+  }
 
   /**
    * The refund of `orderId` that Plural holds under the merchant `reference`, or null when it has none (no order under
@@ -161,18 +175,22 @@ export function createSettlementActivities(ctx: ActivityContext) {
      * `orderId`; else the refund, with `ownStep` when its merchant reference derives from one of the payment's own
      * refund `steps` (the engine's own refund whose answer its step never recorded: one an operator gave up on as never
      * taken). Any other refund of the order was made outside the engine (Plural's dashboard). A failure to ask Plural
-     * is an outage (retried; the workflow asks again later), and so is Plural answering that it has no such order: the
-     * event that named it was Plural's own, signed, so a refund order Plural cannot find yet is one it has not made
-     * readable, not one that does not exist (the workflow gives up on it, noted, when the refund window ends).
+     * is an outage (retried; the workflow asks again later). An order Plural answers it does not have is read again
+     * after each of `refundNotFoundRereadsMs` (Plural's own event named it: it may not be readable yet) and only then
+     * taken as none of this payment's, so that one that never exists (a signal no webhook sent) costs a few reads, not
+     * a read on every look until the window's end.
      */
     readRefund: async (input: ReadRefundInput): Promise<ReadRefundResult | null> => {
       const { signal } = call();
-      let refund: Order;
-      try {
-        refund = await plural.getOrder(input.refundOrderId, { signal });
-      } catch (err) {
-        if (!isPluralError(err) || err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
-        throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
+      let refund: Order | undefined;
+      for (const waitMs of [0, ...refundNotFoundRereadsMs]) {
+        if (waitMs > 0) await sleep(waitMs, undefined, { signal });
+        refund = await refundOrderAt(input.refundOrderId, signal);
+        if (refund !== undefined) break;
+      }
+      if (refund === undefined) {
+        log('warn', { refundOrderId: input.refundOrderId }, 'refund order not found at Plural: none of this payment');
+        return null;
       }
       if (refund.parent_order_id !== input.orderId) return null;
       const reference = refund.merchant_order_reference ?? '';
