@@ -4,7 +4,8 @@
  * reloading the return URL and someone replaying a copied one send the same request. The API bounds them two ways
  * before anything reaches a payment:
  * - **age, from the order's timeline**: a callback is only delivered to a payment that started within
- *   {@link callbackMaxAgeMs} (Temporal's own record of when the workflow started, which the order follows at once);
+ *   {@link callbackMaxAgeMs} (Temporal's own record of when the workflow first started, `PaymentCreatedAt`, which the
+ *   order follows at once);
  *   a customer cannot come back from Plural's page after their window to pay has closed;
  * - **repeats**: a callback already delivered (the same signature) within that window is not delivered again.
  * Neither is a refusal the browser sees: it is still sent to the merchant's page, which reads the payment's status

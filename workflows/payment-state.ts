@@ -176,21 +176,19 @@ export class Payment {
         ? [{ key: SEARCH_ATTRIBUTE.UPDATED_AT, value: new Date(s.updatedAt) }]
         : []),
     ];
+    // The creation time rides on every upsert made (a continue-as-new carries it on), never on one of its own, so a
+    // history from before it replays with the same commands; on every one, not the first only: replaying a payment that
+    // moved before it existed, the SDK's copy of the attributes would hold it while the server's never did.
+    // workflows/README.md, "The creation time in search attributes".
+    const createdAt: SearchAttributeUpdatePair = { key: SEARCH_ATTRIBUTE.CREATED_AT, value: new Date(s.createdAt) };
     if (!this.searchAttributeChangesOnly) {
-      upsertSearchAttributes(wanted);
+      upsertSearchAttributes([...wanted, createdAt]);
       return;
     }
     // The execution's attributes as started and upserted since (the SDK keeps workflowInfo current on each upsert).
     const current = workflowInfo().typedSearchAttributes;
     const changed = wanted.filter((pair) => !sameValue(current.get(pair.key), pair.value));
-    if (changed.length === 0) return;
-    // The creation time rides along on the first upsert (a continue-as-new carries it on): never an upsert of its own,
-    // so a history from before it replays with the same commands (no `patched()`, whose marker would cost every
-    // payment a visibility write of its own; workflows/README.md, "The creation time in search attributes").
-    if (current.get(SEARCH_ATTRIBUTE.CREATED_AT) === undefined) {
-      changed.push({ key: SEARCH_ATTRIBUTE.CREATED_AT, value: new Date(s.createdAt) });
-    }
-    upsertSearchAttributes(changed);
+    if (changed.length > 0) upsertSearchAttributes([...changed, createdAt]);
   }
 
   /**

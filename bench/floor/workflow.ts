@@ -44,9 +44,8 @@ async function steps(count: number): Promise<void> {
 }
 
 /**
- * The payment's visibility writes of one phase, made with its answer as the payment makes them with its move: status
- * and time of change (and, on the first, the gateway's order id and the creation time) upserted; the memo's summary
- * rewritten.
+ * The payment's visibility writes of one phase, made with its answer as the payment makes them with its move: status,
+ * time of change and creation time (and, on the first, the gateway's order id) upserted; the memo's summary rewritten.
  */
 function writeVisibility(shape: FloorPhase, status: FloorAnswer['status'], first: boolean): void {
   const now = new Date(nowMs());
@@ -54,11 +53,9 @@ function writeVisibility(shape: FloorPhase, status: FloorAnswer['status'], first
     upsertSearchAttributes([
       { key: SEARCH_ATTRIBUTE.PAYMENT_STATUS, value: status },
       { key: SEARCH_ATTRIBUTE.UPDATED_AT, value: now },
+      { key: SEARCH_ATTRIBUTE.CREATED_AT, value: workflowInfo().startTime },
       ...(first && i === 0
-        ? [
-            { key: SEARCH_ATTRIBUTE.PLURAL_ORDER_ID, value: `floor-${workflowInfo().workflowId}` },
-            { key: SEARCH_ATTRIBUTE.CREATED_AT, value: workflowInfo().startTime },
-          ]
+        ? [{ key: SEARCH_ATTRIBUTE.PLURAL_ORDER_ID, value: `floor-${workflowInfo().workflowId}` }]
         : []),
     ]);
   }

@@ -533,11 +533,11 @@ describe('pre-auth capture and cancel', () => {
   it('started as the API starts it, writes only what changed: the status and its time, the memo when amounts move', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId, state } = await authorized(CARDS.nativeOtp, {}, 20_000, true);
-      // Nothing in the first task (the start holds the attributes and the memo); the order id and the creation time
-      // go with the first move (AWAITING_OTP), then the status and its time at each move.
+      // Nothing in the first task (the start holds the attributes and the memo); the order id goes with the first
+      // move (AWAITING_OTP), then the status and its time at each move, each with the creation time.
       expect((await upserts(handle)).map((u) => ({ ...u, keys: u.keys.sort() }))).toEqual([
         { keys: ['PaymentCreatedAt', 'PaymentStatus', 'PaymentUpdatedAt', 'PluralOrderId'], afterFirstTask: true },
-        { keys: ['PaymentStatus', 'PaymentUpdatedAt'], afterFirstTask: true },
+        { keys: ['PaymentCreatedAt', 'PaymentStatus', 'PaymentUpdatedAt'], afterFirstTask: true },
       ]);
       const described = await handle.describe();
       expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTE.CREATED_AT)?.toISOString()).toBe(state.createdAt);
@@ -582,7 +582,13 @@ describe('pre-auth capture and cancel', () => {
   it('started without searchAttributeChangesOnly (as before it existed), upserts all of them each time', async () => {
     await fx.withWorker(async () => {
       const { handle } = await authorized();
-      const all = ['MerchantId', 'MerchantOrderReference', 'PaymentParkedOperation', 'PaymentStatus'];
+      const all = [
+        'MerchantId',
+        'MerchantOrderReference',
+        'PaymentCreatedAt',
+        'PaymentParkedOperation',
+        'PaymentStatus',
+      ];
       expect((await upserts(handle)).map((u) => u.keys.sort())).toEqual([
         all,
         [...all, 'PluralOrderId'].sort(),

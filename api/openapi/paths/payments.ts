@@ -33,7 +33,7 @@ const listParameters = [
     in: 'query',
     description:
       'Created at or after this instant: ISO 8601 with a time zone, at most millisecond precision. "Created" is ' +
-      'when the payment’s workflow started (Temporal’s `StartTime`).',
+      'the payment’s `created_at`, when its workflow first started (a continue-as-new of a long refund window keeps it).',
     schema: { type: 'string', format: 'date-time', examples: ['2026-01-31T00:00:00+05:30'] },
   },
   {
