@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { isCardVaultError } from '../card-vault/errors';
-import { isPluralError, PLURAL_ERROR_TYPE } from '../plural-client';
+import { isPluralError, PLURAL_ERROR_CODE, PLURAL_ERROR_TYPE } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import type { FailureType } from '../workflows/definitions';
 
@@ -79,3 +79,7 @@ export function vaultOutagesParked<A extends unknown[], R>(fn: (...args: A) => P
 
 /** Plural's error code (`DUPLICATE_REQUEST`, `ORDER_NOT_FOUND`…) when `err` is a Plural error. */
 export const codeOf = (err: unknown): string | undefined => (isPluralError(err) ? err.code : undefined);
+
+/** Plural answered that it has no such order (its code, or a 404 whatever its body). */
+export const isOrderNotFound = (err: unknown): boolean =>
+  codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404);

@@ -21,7 +21,7 @@ import { ENGINE_FAILURE_CODE, FAILURE_TYPE } from '../workflows/definitions';
 import type { Address } from '../workflows/definitions';
 import { snapshotOf } from './context';
 import type { ActivityContext, CardLookup, OrderReader } from './context';
-import { classify, codeOf, failure } from './failures';
+import { classify, codeOf, failure, isOrderNotFound } from './failures';
 import type {
   CheckoutLinkResult,
   CreateOrderInput,
@@ -152,9 +152,7 @@ export function createOrderActivities(ctx: ActivityContext, readOrder: OrderRead
     try {
       return await plural.getOrderByReference(ref, { signal });
     } catch (err) {
-      if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
-        return undefined;
-      }
+      if (isOrderNotFound(err)) return undefined;
       throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
     }
   }

@@ -11,7 +11,7 @@ import type { Order } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import { referenceFor, snapshotOf } from './context';
 import type { ActivityContext } from './context';
-import { classify, codeOf, failure } from './failures';
+import { classify, codeOf, failure, isOrderNotFound } from './failures';
 import type {
   CancelInput,
   CaptureInput,
@@ -41,9 +41,7 @@ export function createSettlementActivities(ctx: ActivityContext) {
     try {
       return await plural.getOrder(orderId, { signal });
     } catch (err) {
-      if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
-        return undefined;
-      }
+      if (isOrderNotFound(err)) return undefined;
       if (!isPluralError(err) || err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
       throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
     }
@@ -59,9 +57,7 @@ export function createSettlementActivities(ctx: ActivityContext) {
     try {
       existing = await plural.getOrderByReference(reference, { signal });
     } catch (err) {
-      if (codeOf(err) === PLURAL_ERROR_CODE.ORDER_NOT_FOUND || (isPluralError(err) && err.statusCode === 404)) {
-        return null;
-      }
+      if (isOrderNotFound(err)) return null;
       if (!isPluralError(err) || err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
       throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
     }
