@@ -496,6 +496,25 @@ describe('refunds of a processed payment', () => {
     });
   });
 
+  it('continues as new after the merchant’s refund alone, with no webhook to wake it', async () => {
+    await fx.withWorker(async () => {
+      const { handle } = await processed({ limits: { continueAsNewAfterEvents: 20 } });
+      const firstRun = (await handle.describe()).runId;
+      await withoutWebhooks(async () => {
+        const first = await refund(handle, 'quiet-1', INR(1000));
+        expect(first.outcome).toBe('REFUNDED');
+        // No webhook, no pending refund, no merchant endpoint: only the finished Update can end the window's wait.
+        const continued = await waitForState(
+          handle,
+          (s) => s.audit.some((e) => e.cause.startsWith('continued as new')),
+          'the next run',
+        );
+        expect(continued).toMatchObject({ amountRefunded: INR(1000), refunds: [first.refund] });
+        expect((await handle.describe()).runId).not.toBe(firstRun);
+      });
+    });
+  });
+
   it('keeps card data and OTPs out of every refunded payment’s history', async () => {
     const results = await scanHistories(fx);
     expect(results.length).toBeGreaterThan(0);

@@ -15,6 +15,7 @@ import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
 import type { SandboxOptions } from '../../plural-sandbox';
 import { CARDS } from '../support/cards';
+import { waitFor } from '../support/wait';
 import {
   authenticateAtSandbox,
   callbackSignal,
@@ -382,6 +383,31 @@ export const SCENARIOS: Record<string, Scenario> = {
       assert.equal((await refund(h, 'rest')).refund.status, 'PROCESSED');
       await h.result();
       return h;
+    },
+  },
+  /**
+   * A sale in its refund window, its history past the continue-as-new limit, refunded in part by the merchant with no
+   * webhook coming: the window wakes once the refund's Update has finished and continues as new (the
+   * `refund-window-wakes-to-continue` patch). The build before waited for the next event instead: there, after 3 s,
+   * a second refund's webhook wakes it (`.before-wakes-to-continue.json`). The history is the first run's.
+   */
+  'otp-sale-refund-continues-quietly': {
+    run: async (fx) => {
+      const { h } = await saleInRefundWindow(fx, { limits: { continueAsNewAfterEvents: 20 } });
+      const firstRun = (await h.describe()).runId;
+      const continued = async () => (await h.describe()).runId !== firstRun;
+      fx.webhooks.forward = false;
+      try {
+        assert.equal((await refund(h, 'part', { value: 2_000, currency: 'INR' })).refund.status, 'PROCESSED');
+        await waitFor('the next run', continued, { timeoutMs: 3_000 }).catch(() => undefined);
+      } finally {
+        fx.webhooks.forward = true;
+      }
+      if (!(await continued())) {
+        assert.equal((await refund(h, 'more', { value: 1_000, currency: 'INR' })).refund.status, 'PROCESSED');
+        await waitFor('the next run', continued);
+      }
+      return fx.env.client.workflow.getHandle<typeof paymentWorkflow>(h.workflowId, firstRun);
     },
   },
   /**

@@ -40,17 +40,19 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
     nextCheckAt = nowMs() + delay;
   };
   let handled = false;
-  /** This run has handled something, its history is long, and nothing is in flight but a merchant event. */
-  const canContinue = (): boolean => {
+  /** This run has handled something and its history is long. */
+  const longHistory = (): boolean => {
     const info = workflowInfo();
-    return (
-      handled &&
-      (info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents) &&
-      inbox.refunds.length === 0 &&
-      inbox.unconfirmed.length === 0 &&
-      allHandlersFinished()
-    );
+    return handled && (info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents);
   };
+  /** This run has handled something, its history is long, and nothing is in flight but a merchant event. */
+  const canContinue = (): boolean =>
+    longHistory() && inbox.refunds.length === 0 && inbox.unconfirmed.length === 0 && allHandlersFinished();
+  /**
+   * Whether the window's wait ends for a continue-as-new (once the Updates it answered have finished): with merchant
+   * webhooks always, as before; without, behind its patch, asked only once the history is long.
+   */
+  let wakesToContinue = outbox !== undefined;
   const delivering = (): boolean => outbox?.inFlight ?? false;
   // A merchant event in flight is delivered first (the next run would send it again): no other starts meanwhile.
   outbox?.pauseWhen(canContinue);
@@ -117,8 +119,10 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
     // while it is open (for an unread one, also with nothing left to refund: it is given up then).
     const look = pending.length > 0 || unread;
     const until = !look ? windowEnd : open || (unread && windowOpen) ? Math.min(nextCheckAt, windowEnd) : nextCheckAt;
-    // With merchant webhooks, also when the run may continue as new once the event in flight is delivered.
-    await steps.waitFor(until, () => hasWork(run) || (outbox !== undefined && canContinue() && !delivering()));
+    // Also when the run may continue as new: once the Updates just answered have finished (the look above came before
+    // their handlers did), and with merchant webhooks once the event in flight is delivered.
+    wakesToContinue ||= longHistory() && patched(PATCH.REFUND_WINDOW_WAKES_TO_CONTINUE);
+    await steps.waitFor(until, () => hasWork(run) || (wakesToContinue && canContinue() && !delivering()));
   }
   outbox?.pauseWhen(() => false);
   payment.takingRefunds = false;
