@@ -55,8 +55,8 @@ export const PATCH = {
    * A refund window whose history is long enough to continue as new wakes to do so once the Updates it answered have
    * finished; before, only a payment with merchant webhooks did, and one without waited for the next event (Plural's
    * webhook), so that merchant refunds alone (each an Update, unfinished when the window looked) grew its history
-   * without end. Called only when the history is that long, nothing else keeps the run, and the payment has no
-   * merchant webhooks.
+   * without end. Called only when the window waits with a history that long and the payment has no merchant webhooks
+   * (once per run: a continued run that grows long again records it again).
    */
   REFUND_WINDOW_WAKES_TO_CONTINUE: 'refund-window-wakes-to-continue',
 } as const;
