@@ -185,7 +185,7 @@ export function createSettlementActivities(ctx: ActivityContext) {
         if (refund !== undefined) break;
       }
       if (refund === undefined) {
-        log('warn', { refundOrderId: input.refundOrderId }, 'refund order not found at Plural: none of this payment');
+        log('warn', { refundOrderId: input.refundOrderId }, "refund order not found at Plural: none of this payment's");
         return null;
       }
       if (refund.parent_order_id !== input.orderId) return null;

@@ -3,7 +3,7 @@
  * the status and the error fields only), so the same payment result is always the same signed fields: a customer
  * reloading the return URL and someone replaying a copied one send the same request. The API bounds them two ways
  * before anything reaches a payment:
- * - **age, from the order's timeline**: a callback is only delivered to a payment that started within
+ * - **age, from the order's timeline**: a callback is only delivered to a payment created within
  *   {@link callbackMaxAgeMs} (Temporal's own record of when the workflow first started, `PaymentCreatedAt`, which the
  *   order follows at once);
  *   a customer cannot come back from Plural's page after their window to pay has closed;

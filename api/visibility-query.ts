@@ -46,7 +46,7 @@ function instant(d: Date, what: string): string {
 
 /**
  * A bound on the payment's creation time: `PaymentCreatedAt`, which a continue-as-new carries on, or where the
- * payment has not stated it yet (before its first change, or started before the attribute existed) the run's
+ * payment has not stated it yet (before its first change, or none since the attribute existed) the run's
  * `StartTime`, the same instant for a payment's first run.
  */
 function createdClause(op: '>=' | '<', at: string): string {

@@ -20,9 +20,9 @@ export const SEARCH_ATTRIBUTE = {
    */
   UPDATED_AT: defineSearchAttributeKey('PaymentUpdatedAt', SearchAttributeType.DATETIME),
   /**
-   * When the payment was created (its `createdAt`: its first run's start), stated by the workflow with its first
-   * search-attribute change and carried over continue-as-new, where the run's `StartTime` moves on. Absent before that
-   * first change (the run's `StartTime` is then the same instant) and in payments started before it existed.
+   * When the payment was created (its `createdAt`: its first run's start), stated by the workflow with every
+   * search-attribute upsert and carried over continue-as-new, where the run's `StartTime` moves on. Absent before the
+   * first upsert (the run's `StartTime` is then the same instant) and in a payment that has not moved since it existed.
    */
   CREATED_AT: defineSearchAttributeKey('PaymentCreatedAt', SearchAttributeType.DATETIME),
 } as const;
