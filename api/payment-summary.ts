@@ -37,15 +37,21 @@ const STATUSES: ReadonlySet<string> = new Set(Object.values(PAYMENT_STATUS));
  * The payment's summary as its memo and search attributes tell it together. A payment started with
  * `summaryInSearchAttributes` keeps its status, Plural order id and last change in search attributes and rewrites the
  * memo only when its amounts change, so the attributes win where they are set (the later of the two times for
- * `updatedAt`: a refund updates the memo alone). For older payments both say the same.
+ * `updatedAt`: a refund updates the memo alone). For older payments both say the same. `createdAt` is the workflow's
+ * own (`PaymentCreatedAt`, what `GET /v1/payments/{ref}` shows) once the payment has stated it; the memo's, written by
+ * the API a moment before the workflow started, until then.
  */
 export function currentSummary(memo: PaymentSummary, attributes: TypedSearchAttributes | undefined): PaymentSummary {
   const status = attributes?.get(SEARCH_ATTRIBUTE.PAYMENT_STATUS);
   const orderId = attributes?.get(SEARCH_ATTRIBUTE.PLURAL_ORDER_ID);
   const updatedAt = attributes?.get(SEARCH_ATTRIBUTE.UPDATED_AT);
+  const createdAt = attributes?.get(SEARCH_ATTRIBUTE.CREATED_AT);
   const memoUpdatedMs = Date.parse(memo.updatedAt);
   return {
     ...memo,
+    ...(createdAt instanceof Date && Number.isFinite(createdAt.getTime())
+      ? { createdAt: createdAt.toISOString() }
+      : {}),
     ...(typeof status === 'string' && STATUSES.has(status) ? { status: status as PaymentStatus } : {}),
     ...(typeof orderId === 'string' && orderId.length > 0 ? { pluralOrderId: orderId } : {}),
     ...(updatedAt instanceof Date && !(updatedAt.getTime() <= memoUpdatedMs)

@@ -232,6 +232,8 @@ describe('GET /v1/payments on the Temporal dev server', () => {
     expect(refs(to)).toEqual([`${A}2`, `${A}1`]);
     const exactFrom = new Date(at(`${A}3`)).toISOString();
     expect(refs((await search(`reference_prefix=${A}&created_from=${exactFrom}`)).body)).toContain(`${A}3`);
+    // The list tells the creation time GET does (the workflow's, not the API's clock a moment before it started).
+    expect((await call<{ created_at: string }>('GET', `/v1/payments/${A}3`)).body.created_at).toBe(exactFrom);
   });
 
   it('refuses a forged cursor, and a real one sent with other filters, with 400 invalid_cursor', async () => {
@@ -295,7 +297,11 @@ describe('GET /v1/payments on the Temporal dev server', () => {
       const at = (ms: number) => new Date(ms).toISOString();
       // The running run started after the refund; the payment was created before it, and is searched by that.
       expect(running.startTime.getTime()).toBeGreaterThan(createdAt);
-      await eventually(`reference_prefix=${CAN}&created_to=${at(createdAt + 1)}`, (p) => refs(p).includes(ref));
+      const listed = await eventually(`reference_prefix=${CAN}&created_to=${at(createdAt + 1)}`, (p) =>
+        refs(p).includes(ref),
+      );
+      // The list and GET tell the same creation time.
+      expect(listed.data.find((s) => s.merchant_order_reference === ref)?.created_at).toBe(payment.body.created_at);
       expect(refs((await search(`reference_prefix=${CAN}&created_from=${at(createdAt)}`)).body)).toEqual([ref]);
       expect(refs((await search(`reference_prefix=${CAN}&created_from=${at(createdAt + 1)}`)).body)).toEqual([]);
       // A callback is aged from the payment's creation too, not from the run's start.

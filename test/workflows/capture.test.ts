@@ -554,6 +554,8 @@ describe('pre-auth capture and cancel', () => {
       expect([memo.status, memo.pluralOrderId]).toEqual(['CREATED', undefined]);
       expect(currentSummary(memo, described.typedSearchAttributes)).toEqual({
         ...memo,
+        // The workflow's creation time, as GET shows it (the memo's is the API's clock, a moment earlier).
+        createdAt: state.createdAt,
         status: 'AUTHORIZED',
         pluralOrderId: orderId,
         updatedAt: described.typedSearchAttributes.get(SEARCH_ATTRIBUTE.UPDATED_AT)?.toISOString(),
