@@ -36,10 +36,13 @@ const SETTLED: ReadonlySet<string> = new Set([
 export function createSettlementActivities(ctx: ActivityContext) {
   const { plural, call, log, getOrderSnapshot, refundNotFoundRereadsMs } = ctx;
 
-  /** The order `orderId` at Plural; undefined when Plural has none. Any other failure is an outage (retried). */
-  async function refundOrderAt(orderId: string, signal: AbortSignal): Promise<Order | undefined> {
+  /**
+   * The order `read` asks Plural for; undefined when Plural has none. Any other failure to ask Plural is an outage
+   * (retried, then parked), never a refusal: it tells nothing of whether a refund was made.
+   */
+  async function orderOrNone(read: () => Promise<Order>): Promise<Order | undefined> {
     try {
-      return await plural.getOrder(orderId, { signal });
+      return await read();
     } catch (err) {
       if (isOrderNotFound(err)) return undefined;
       if (!isPluralError(err) || err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
@@ -47,21 +50,17 @@ export function createSettlementActivities(ctx: ActivityContext) {
     }
   }
 
+  /** The order `orderId` at Plural; undefined when Plural has none. */
+  const refundOrderAt = (orderId: string, signal: AbortSignal): Promise<Order | undefined> =>
+    orderOrNone(() => plural.getOrder(orderId, { signal }));
+
   /**
    * The refund of `orderId` that Plural holds under the merchant `reference`, or null when it has none (no order under
-   * the reference, or one of another order). Any other failure to ask Plural is an outage (retried, then parked), never
-   * a refusal: it tells nothing of whether the refund was made.
+   * the reference, or one of another order).
    */
   async function refundUnder(reference: string, orderId: string, signal: AbortSignal): Promise<Order | null> {
-    let existing: Order;
-    try {
-      existing = await plural.getOrderByReference(reference, { signal });
-    } catch (err) {
-      if (isOrderNotFound(err)) return null;
-      if (!isPluralError(err) || err.type === PLURAL_ERROR_TYPE.ABORTED) throw err;
-      throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
-    }
-    return existing.parent_order_id === orderId ? existing : null;
+    const existing = await orderOrNone(() => plural.getOrderByReference(reference, { signal }));
+    return existing?.parent_order_id === orderId ? existing : null;
   }
 
   return {
