@@ -188,7 +188,11 @@ const cardSchema = (now: () => number) =>
     .superRefine(expiryCheck(now));
 
 const CardTokenSchema = z.strictObject({
-  token_id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be 1-100 characters of A-Z, a-z, 0-9, _ or -'),
+  // A card number here (a token mistaken for the card) would travel into the workflow's input and to Plural.
+  token_id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be 1-100 characters of A-Z, a-z, 0-9, _ or -')
+    .superRefine(withoutCardNumber),
   cvv: CvvSchema,
 });
 
@@ -234,7 +238,11 @@ export const AddressSchema = z.strictObject({
 
 /** A gateway customer id (`cust-v1-0811030624-aa-RBDgpR`). */
 export const CUSTOMER_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
-const CustomerIdSchema = z.string().regex(CUSTOMER_ID_PATTERN, 'must be 1-100 letters, digits, _ or -');
+/** A customer id in a path or a body: Plural's pattern, and never a card number (it is sent to Plural and echoed). */
+export const CustomerIdSchema = z
+  .string()
+  .regex(CUSTOMER_ID_PATTERN, 'must be 1-100 letters, digits, _ or -')
+  .superRefine(withoutCardNumber);
 
 /** The address `z.email()` accepts (zod's own pattern), named for the OpenAPI document. */
 export const EMAIL_PATTERN = z.regexes.email;
@@ -264,7 +272,11 @@ const NAMEABLE_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 /** `merchant_metadata`: the merchant's own string pairs, sent to Plural as `purchase_details.merchant_metadata`. */
 export const MerchantMetadataSchema = z
-  .record(z.string(), z.string('must be a string'))
+  // zod's record skips a `__proto__` key without a word (its value unchecked): refuse it rather than drop a pair.
+  .custom<unknown>((v) => v === null || typeof v !== 'object' || !Object.hasOwn(v, '__proto__'), {
+    message: 'must not have a __proto__ key',
+  })
+  .pipe(z.record(z.string(), z.string('must be a string')))
   .superRefine((metadata, ctx) => {
     const entries = Object.entries(metadata);
     const { pairs, keyLength, valueLength } = MERCHANT_METADATA_LIMITS;

@@ -11,7 +11,7 @@ import {
 import type { CustomerDirectory, CustomerRecord, NewCustomer, SavedCardRecord } from '../customers';
 import { badRequest, conflict, notFound, unavailable } from '../errors';
 import { jsonBody, methodNotAllowed, parse } from '../http';
-import { CreateCustomerSchema, CUSTOMER_ID_PATTERN } from '../schemas';
+import { CreateCustomerSchema, CUSTOMER_ID_PATTERN, CustomerIdSchema, RULE_ERROR_CODE } from '../schemas';
 import type { RouteContext } from './context';
 
 const customerResource = (c: CustomerRecord) => ({
@@ -96,6 +96,9 @@ export function customerRoutes(ctx: RouteContext): Router {
       const customerId = req.params.customer_id;
       if (typeof customerId !== 'string' || !CUSTOMER_ID_PATTERN.test(customerId)) {
         throw badRequest('invalid_customer_id', 'customer_id in the path must be 1-100 letters, digits, _ or -');
+      }
+      if (!CustomerIdSchema.safeParse(customerId).success) {
+        throw badRequest(RULE_ERROR_CODE.CARD_NUMBER_IN_TEXT, 'customer_id in the path must not be a card number');
       }
       const directory = customerDirectory(res);
       let cards: SavedCardRecord[];

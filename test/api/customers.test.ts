@@ -214,6 +214,11 @@ describe('GET /v1/customers/{customer_id}/tokens', () => {
     const bad = await request(api.app).get('/v1/customers/a%20b/tokens').set(auth);
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_customer_id');
+    // A card number where the id goes is neither sent to Plural nor echoed.
+    const pan = await request(api.app).get(`/v1/customers/${CARDS.nativeOtp}/tokens`).set(auth);
+    expect(pan.status).toBe(400);
+    expect(pan.body.error.code).toBe('card_number_in_text');
+    expect(pan.text).not.toContain(CARDS.nativeOtp);
   });
 });
 

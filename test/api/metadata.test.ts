@@ -66,6 +66,26 @@ describe('merchant_metadata', () => {
     }
   });
 
+  it('refuses a __proto__ key (400), where the parser alone would drop the pair without a word', async () => {
+    const api = makeApi();
+    const body = JSON.stringify(cardPayment('md-10', {})).replace(
+      /}$/,
+      ',"merchant_metadata":{"__proto__":{"x":"1"},"cart":"c-1"}}',
+    );
+    const res = await request(api.app)
+      .post('/v1/payments')
+      .set(auth)
+      .set('Content-Type', 'application/json')
+      .send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_request');
+    expect(res.body.error.issues[0]).toMatchObject({
+      path: 'merchant_metadata',
+      message: 'must not have a __proto__ key',
+    });
+    expect(api.engine.mutatingCalls).toEqual([]);
+  });
+
   it('is kept in the memo, so a read no worker answers still shows it and the return_url', () => {
     const state = stateFromSummary(paymentWorkflowId('md-5'), {
       merchantOrderReference: 'md-5',

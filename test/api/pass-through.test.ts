@@ -184,6 +184,8 @@ describe('pass-through fields of POST /v1/payments', () => {
       // Fields with patterns of their own that still let digits through: an email's local part, a postal code.
       [{ customer: { email: `${CARDS.nativeOtp}@example.com` } }, 'customer.email'],
       [{ customer: { billing_address: { pincode: CARDS.nativeOtp } } }, 'customer.billing_address.pincode'],
+      // Plural's customer id is sent to Plural and echoed in errors: never a card number.
+      [{ customer: { customer_id: CARDS.nativeOtp } }, 'customer.customer_id'],
     ] as const) {
       const res = await rejected(cardPayment('pt-14', body), path, 'card_number_in_text');
       expect(res.text).not.toContain(CARDS.nativeOtp);

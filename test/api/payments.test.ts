@@ -137,6 +137,22 @@ describe('POST /v1/payments', () => {
     expect(api.vault.secrets.get('vh_1')).toEqual({ cvv: '4321' });
   });
 
+  it('refuses a card number given as a saved card’s token_id, without echoing it or starting anything', async () => {
+    const api = makeApi();
+    const body = {
+      merchant_order_reference: 'tok-2',
+      amount: { value: 1000, currency: 'INR' },
+      card_token: { token_id: CARDS.nativeOtp, cvv: '4321' },
+    };
+    const res = await request(api.app).post('/v1/payments').set(auth).send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('card_number_in_text');
+    const issues = (res.body as { error: { issues: { path: string }[] } }).error.issues;
+    expect(issues.map((i) => i.path)).toContain('card_token.token_id');
+    expect(res.text).not.toContain(CARDS.nativeOtp);
+    expect(api.engine.mutatingCalls).toEqual([]);
+  });
+
   it('puts a network token and its cryptogram in the vault, passing only the handle and last4', async () => {
     const api = makeApi();
     const body = {
