@@ -250,8 +250,22 @@ function crossIssues(key: string, merchants: readonly ParsedMerchant[]): ConfigI
   const issues: ConfigIssue[] = [];
   const ids = new Map<string, number>();
   const keys = new Map<string, string>();
+  const accounts = new Map<string, string>();
   merchants.forEach((m, i) => {
     const where = `merchant ${m.id} (entry ${i + 1})`;
+    // One Plural account per merchant: its customers, saved cards and order references are the account's, so a
+    // second merchant on the same account could read the first's customers' cards.
+    const account = `${m.plural.baseUrl === undefined ? '' : new URL(m.plural.baseUrl).origin} ${m.plural.clientId}`;
+    const accountOwner = accounts.get(account);
+    if (accountOwner !== undefined) {
+      issues.push({
+        key,
+        message:
+          `${where}: plural.clientId is also merchant ${accountOwner}'s at the same Plural origin (each merchant ` +
+          'needs a Plural account of its own: customers, saved cards and order references belong to the account; ' +
+          'give one merchant several apiKeys instead)',
+      });
+    } else accounts.set(account, m.id);
     const first = ids.get(m.id);
     if (first !== undefined) issues.push({ key, message: `${where}: id is already used by entry ${first + 1}` });
     else ids.set(m.id, i);

@@ -194,13 +194,33 @@ describe('loadMerchantAccounts', () => {
 
   it('refuses a repeated merchant id, and a key of two merchants', () => {
     const twin = { ...globex(), id: 'acme', apiKeys: [GLOBEX_KEY] };
-    const shared = { ...globex(), apiKeys: [ACME_KEY_NEXT] };
+    const shared = { ...globex(), apiKeys: [ACME_KEY_NEXT], plural: { ...globex().plural, clientId: 'other-client' } };
     const err = configError(() => loadMerchantAccounts({ MERCHANTS: JSON.stringify([acme(), twin, shared]) }, 'api'));
     expect(err.issues.map((i) => i.message)).toEqual([
       'merchant acme (entry 2): id is already used by entry 1',
       'merchant globex (entry 3): apiKeys[0] is also a key of merchant acme (each key identifies one merchant)',
     ]);
     expectNoSecret(err);
+  });
+
+  it('refuses two merchants on one Plural account (same client id at the same origin), not on two origins', () => {
+    const sameAccount = {
+      ...acme(),
+      id: 'initech',
+      apiKeys: [GLOBEX_KEY],
+      plural: { ...acme().plural, baseUrl: undefined },
+    };
+    const err = configError(() => loadMerchantAccounts({ MERCHANTS: JSON.stringify([acme(), sameAccount]) }, 'api'));
+    expect(err.issues.map((i) => i.message)).toEqual([
+      "merchant initech (entry 2): plural.clientId is also merchant acme's at the same Plural origin (each merchant " +
+        'needs a Plural account of its own: customers, saved cards and order references belong to the account; ' +
+        'give one merchant several apiKeys instead)',
+    ]);
+    expectNoSecret(err);
+    // The same client id at another origin (Plural's UAT and production) is another account.
+    const elsewhere = { ...sameAccount, plural: { ...acme().plural, baseUrl: 'https://pluraluat.v2.pinepg.in/' } };
+    const both = loadMerchantAccounts({ MERCHANTS: JSON.stringify([acme(), elsewhere]) }, 'api');
+    expect(both?.map((m) => m.id)).toEqual(['acme', 'initech']);
   });
 
   it('says the JSON is invalid without quoting it, and an unreadable file by its error code', () => {
