@@ -19,6 +19,7 @@ import type {
   ReadRefundInput,
   ReadRefundResult,
   RefundInput,
+  RefundOrderNotFound,
   RefundSnapshot,
 } from './types';
 
@@ -171,11 +172,11 @@ export function createSettlementActivities(ctx: ActivityContext) {
      * refund `steps` (the engine's own refund whose answer its step never recorded: one an operator gave up on as never
      * taken). Any other refund of the order was made outside the engine (Plural's dashboard). A failure to ask Plural
      * is an outage (retried; the workflow asks again later). An order Plural answers it does not have is read again
-     * after each of `refundNotFoundRereadsMs` (Plural's own event named it: it may not be readable yet) and only then
-     * taken as none of this payment's, so that one that never exists (a signal no webhook sent) costs a few reads, not
-     * a read on every look until the window's end.
+     * after each of `refundNotFoundRereadsMs` (Plural's own event named it: it may not be readable yet), then answered
+     * `notFound`: the workflow reads it again at a few of its later looks (a lag of minutes), not on every look until
+     * the window's end, so that one that never exists (a signal no webhook sent) costs a bounded number of reads.
      */
-    readRefund: async (input: ReadRefundInput): Promise<ReadRefundResult | null> => {
+    readRefund: async (input: ReadRefundInput): Promise<ReadRefundResult | RefundOrderNotFound | null> => {
       const { signal } = call();
       let refund: Order | undefined;
       for (const waitMs of [0, ...refundNotFoundRereadsMs]) {
@@ -184,8 +185,8 @@ export function createSettlementActivities(ctx: ActivityContext) {
         if (refund !== undefined) break;
       }
       if (refund === undefined) {
-        log('warn', { refundOrderId: input.refundOrderId }, "refund order not found at Plural: none of this payment's");
-        return null;
+        log('warn', { refundOrderId: input.refundOrderId }, 'refund order not found at Plural');
+        return { refundOrderId: input.refundOrderId, notFound: true };
       }
       if (refund.parent_order_id !== input.orderId) return null;
       const reference = refund.merchant_order_reference ?? '';

@@ -237,6 +237,12 @@ export interface ReadRefundResult extends RefundSnapshot {
   ownStep?: string;
 }
 
+/** `readRefund`'s answer when Plural had no order under the id, read again within the activity (it may lag). */
+export interface RefundOrderNotFound {
+  refundOrderId: string;
+  notFound: true;
+}
+
 export interface CancelInput {
   workflowId: string;
   orderId: string;

@@ -101,6 +101,8 @@ export class Inbox {
   readonly refundOrdersNamed: string[] = [];
   /** Of those, the ones Plural could not be asked about yet: read again at the refund window's next look. */
   readonly refundOrdersUnread: string[] = [];
+  /** Of the unread, those Plural answered it has no order for, with how many looks have not found them. */
+  readonly refundOrdersNotFound = new Map<string, number>();
   private readonly answers = new Map<string, unknown>();
 
   /** Records a cancel request; one already waiting absorbs it (both get its answer). */

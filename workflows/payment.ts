@@ -37,6 +37,9 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   const inbox = new Inbox();
   for (const seen of input.continued?.seenEvents ?? []) inbox.seenEvents.add(seen);
   inbox.refundOrdersUnread.push(...(input.continued?.refundOrdersUnread ?? []));
+  for (const [id, looks] of Object.entries(input.continued?.refundOrdersNotFound ?? {})) {
+    inbox.refundOrdersNotFound.set(id, looks);
+  }
   const steps = new Steps(payment, inbox, limits, durations, input.customer?.customerId);
   const workflowId = workflowInfo().workflowId;
   const endpointIds = input.webhookEndpointIds ?? [];

@@ -10,6 +10,7 @@ import type {
   PaymentActivities,
   ReadRefundInput,
   ReadRefundResult,
+  RefundOrderNotFound,
   RefundInput,
   RefundSnapshot,
 } from '../activities';
@@ -249,9 +250,10 @@ export class Steps {
 
   /**
    * A refund order a gateway event named, read at Plural (see `readRefund`), best effort: the refund, null when it is
-   * no refund of the payment's order, undefined when Plural could not be asked.
+   * no refund of the payment's order, `notFound` when Plural has no such order yet, undefined when Plural could not be
+   * asked.
    */
-  async readRefund(input: ReadRefundInput): Promise<ReadRefundResult | null | undefined> {
+  async readRefund(input: ReadRefundInput): Promise<ReadRefundResult | RefundOrderNotFound | null | undefined> {
     try {
       return await this.lookups.readRefund(input);
     } catch (err) {

@@ -429,7 +429,7 @@ describe('payment activities', () => {
     expect(await read(dashboard.order_id, 'v1-other-order')).toBeNull();
     expect(await read(order.orderId)).toBeNull();
     // An order Plural cannot find although its own event named it is read again (it may not be readable yet): found
-    // on a later read, it is recorded; never found, it is none of this payment's (a few reads, not one per look).
+    // on a later read, it is recorded; never found, the answer says so (the workflow reads it again at a few looks).
     const reads: string[] = [];
     const notYet = (found: number) =>
       createActivities({
@@ -449,7 +449,10 @@ describe('payment activities', () => {
     });
     expect(reads).toEqual([dashboard.order_id, dashboard.order_id, dashboard.order_id]);
     reads.length = 0;
-    expect(await run(1, notYet(3), { ...input, refundOrderId: dashboard.order_id })).toBeNull();
+    expect(await run(1, notYet(3), { ...input, refundOrderId: dashboard.order_id })).toEqual({
+      refundOrderId: dashboard.order_id,
+      notFound: true,
+    });
     expect(reads).toHaveLength(3);
     // Plural unreachable: an outage, retried (the workflow reads it again later), never "none".
     const down = pluralWith({ getOrder: answered(503, { code: 'SERVICE_UNAVAILABLE', message: 'down' }, 'get order') });

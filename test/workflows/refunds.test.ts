@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../activities';
 import type { RefundInput } from '../../activities';
-import { getPaymentQuery } from '../../workflows/definitions';
-import type { PaymentWorkflowInput } from '../../workflows/definitions';
+import { getPaymentQuery, webhookReceivedSignal } from '../../workflows/definitions';
+import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import {
   bundle,
   capture,
@@ -441,6 +441,78 @@ describe('refunds of a processed payment', () => {
       const state = await waitForState(handle, (s) => s.refunds.length > 0, 'the dashboard refund recorded');
       expect(state.refunds[0]).toMatchObject({ reason: 'EXTERNAL', refundOrderId: dash.order_id, status: 'PROCESSED' });
       expect(state).toMatchObject({ amountRefunded: INR(2000), amountRefundable: INR(3000) });
+    });
+  });
+
+  describe('a refund order its webhook names that Plural cannot find yet', () => {
+    /** `readRefund` answering "not found" the first `notFoundReads` times (Plural's order lagging its event). */
+    function lagging(notFoundReads: number) {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault }).readRefund;
+      const reads: string[] = [];
+      const readRefund: typeof real = async (input) => {
+        reads.push(input.refundOrderId);
+        return reads.length <= notFoundReads ? { refundOrderId: input.refundOrderId, notFound: true } : real(input);
+      };
+      return { reads, readRefund };
+    }
+    /** Skips the refund window's looks, 5 minutes of virtual time at a go, until `done` or 2 hours have passed. */
+    async function skipLooks(handle: PaymentHandle, done: (s: PaymentState) => boolean): Promise<PaymentState> {
+      let state = await handle.query(getPaymentQuery);
+      for (let i = 0; i < 24 && !done(state); i++) {
+        await fx.skip(5 * 60_000);
+        state = await handle.query(getPaymentQuery);
+      }
+      return state;
+    }
+
+    it('is read again at the next looks and recorded once Plural has it', async () => {
+      const { reads, readRefund } = lagging(4);
+      await fx.withWorker(
+        async () => {
+          const { handle, orderId } = await processed();
+          const dash = await fx.plural.refundOrder(orderId, {
+            merchant_order_reference: `dash-${orderId}`,
+            order_amount: INR(1500),
+          });
+          await waitFor('the first read of the refund order', () => reads.length > 0);
+          expect((await handle.query(getPaymentQuery)).refunds).toEqual([]);
+          const state = await skipLooks(handle, (s) => s.refunds.length > 0);
+          expect(state.refunds[0]).toMatchObject({
+            reason: 'EXTERNAL',
+            refundOrderId: dash.order_id,
+            status: 'PROCESSED',
+          });
+          expect(state).toMatchObject({ amountRefunded: INR(1500), amountRefundable: INR(3500) });
+          expect(reads).toEqual(Array(5).fill(dash.order_id));
+        },
+        { readRefund },
+      );
+    });
+
+    it('is given up, noted, after 8 reads in about an hour, and read no more', async () => {
+      const { reads, readRefund } = lagging(Infinity);
+      await fx.withWorker(
+        async () => {
+          const { handle, orderId } = await processed();
+          // A REFUND_PROCESSED event (as the API maps it) naming a refund order Plural never has.
+          await handle.signal(webhookReceivedSignal, {
+            webhookId: 'msg_refund_never_made',
+            eventType: 'REFUND_PROCESSED',
+            orderId: 'v1-refund-never-made',
+            orderStatus: 'PROCESSED',
+            parentOrderId: orderId,
+          });
+          await waitFor('the first read of the refund order', () => reads.length > 0);
+          const note = 'refund order v1-refund-never-made was not found at Plural in 8 reads: not recorded';
+          const state = await skipLooks(handle, (s) => s.audit.some((e) => e.cause === note));
+          expect(state.audit.map((e) => e.cause)).toContain(note);
+          expect(state.refunds).toEqual([]);
+          expect(reads).toHaveLength(8);
+          await fx.skip(6 * 60 * 60_000);
+          expect(reads).toHaveLength(8);
+        },
+        { readRefund },
+      );
     });
   });
 

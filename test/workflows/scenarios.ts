@@ -449,6 +449,32 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   /**
+   * A sale refunded in part on Plural's dashboard whose refund order Plural cannot find yet when its webhook comes
+   * (twice: Plural's order lags its event): read again at the refund window's next looks (short here) and recorded
+   * (`EXTERNAL`) once Plural has it; the merchant refunds the rest. The build before dropped it at the first "not found".
+   */
+  'otp-sale-external-refund-lagging': {
+    activities: (fx) => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      let notFound = 2;
+      return {
+        readRefund: async (input) =>
+          notFound-- > 0 ? { refundOrderId: input.refundOrderId, notFound: true } : real.readRefund(input),
+      };
+    },
+    run: async (fx) => {
+      const { h, orderId } = await saleInRefundWindow(fx, { durations: { reconcileInitialDelayMs: 200 } });
+      await fx.plural.refundOrder(orderId, {
+        merchant_order_reference: `dash-${orderId}`,
+        order_amount: { value: 1_500, currency: 'INR' },
+      });
+      await waitForState(h, (s) => s.refunds[0]?.reason === 'EXTERNAL', 'the dashboard refund recorded');
+      assert.equal((await refund(h, 'rest')).refund.amount.value, 3_500);
+      await h.result();
+      return h;
+    },
+  },
+  /**
    * A sale's refund taken by Plural whose every answer is lost: parked; the operator gives up, and the refund is found
    * at Plural by its reference and recorded PROCESSED (the `refund-give-up-asks-plural` patch); the rest is refunded.
    */

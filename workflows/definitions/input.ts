@@ -85,6 +85,8 @@ export interface ContinuedPayment {
   merchantOutbox?: MerchantOutboxState;
   /** Refund orders a webhook named that Plural could not be asked about yet (read again by the next run). */
   refundOrdersUnread?: string[];
+  /** Of those, the ones Plural had no order for, with the number of looks that did not find each. */
+  refundOrdersNotFound?: Record<string, number>;
 }
 
 /** A new payment's state, from its input: CREATED, nothing done yet. */

@@ -26,6 +26,13 @@ import { answerPending } from './finish';
 const stepOf = (merchantRefundReference: string): string => `refund:${merchantRefundReference}`;
 
 /**
+ * Reads of a refund order that Plural's event named but Plural has no order for, before it is given up: the first,
+ * then one at each of the refund window's next looks (30 s, then 1, 2, 4… minutes apart by default: about an hour in
+ * all), since Plural's order may lag its event.
+ */
+const REFUND_ORDER_NOT_FOUND_READS = 8;
+
+/**
  * Takes refunds until the window is over (or nothing is left to refund) and no refund is in flight. Returns then;
  * continues as new instead when the history has grown and nothing is in flight.
  */
@@ -59,7 +66,7 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
   // A refund's webhook that came before the payment was PROCESSED (confirmed by the phase before) named its order.
   // Awaited only when there is something to read: an extra await would reorder commands in histories from before.
   let toRead = refundOrdersToRead(run, inbox.refundOrdersNamed.splice(0));
-  if (toRead.length > 0) await recordExternalRefunds(run, toRead);
+  if (toRead.length > 0 && (await recordExternalRefunds(run, toRead))) checkSoon();
   for (;;) {
     // Requests accepted just before the payment was final (a capture, a cancel, an OTP) or an operator's give-up of a
     // parked refund: each gets its answer.
@@ -75,7 +82,7 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
       // A refund's webhook: record a refund made outside the engine that it names, and ask Plural about each refund
       // still pending (the parent's Get Order is done above).
       toRead = refundOrdersToRead(run, inbox.refundOrdersNamed.splice(0));
-      if (toRead.length > 0) await recordExternalRefunds(run, toRead);
+      if (toRead.length > 0 && (await recordExternalRefunds(run, toRead))) checkSoon();
       await checkPendingRefunds(run);
       handled = true;
       continue;
@@ -88,6 +95,7 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
     const open = windowOpen && refundableValue(payment.s) >= MIN_REFUND_VALUE;
     if (!windowOpen && inbox.refundOrdersUnread.length > 0) {
       const given = inbox.refundOrdersUnread.splice(0);
+      inbox.refundOrdersNotFound.clear();
       payment.note(
         `refund orders ${given.join(', ')} could not be read at Plural before the window's end: not recorded`,
       );
@@ -112,6 +120,9 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
           seenEvents: [...inbox.seenEvents],
           ...(outbox ? { merchantOutbox: outbox.state() } : {}),
           ...(inbox.refundOrdersUnread.length > 0 ? { refundOrdersUnread: [...inbox.refundOrdersUnread] } : {}),
+          ...(inbox.refundOrdersNotFound.size > 0
+            ? { refundOrdersNotFound: Object.fromEntries(inbox.refundOrdersNotFound) }
+            : {}),
         },
       });
     }
@@ -177,15 +188,18 @@ function refundOrdersToRead(run: PaymentRun, named: string[]): string[] {
  * Plural's refund: one made outside the engine (Plural's dashboard) as `EXTERNAL`, with the amount and status Plural
  * gives it (a PENDING one is then confirmed like the merchant's); one under the reference of the payment's own refund
  * that ended FAILED (given up while Plural could not say it had it) on that refund's record. One Plural cannot be
- * asked about now is read again at the next look.
+ * asked about now is read again at the next look; one Plural has no order for (its event came before the order could
+ * be read) again at the next looks, {@link REFUND_ORDER_NOT_FOUND_READS} reads in all, then given up, noted. Returns whether one was not
+ * found for the first time (the caller's backoff then starts again, so that those looks come within minutes).
  */
-async function recordExternalRefunds(run: PaymentRun, unknown: string[]): Promise<void> {
+async function recordExternalRefunds(run: PaymentRun, unknown: string[]): Promise<boolean> {
   const { payment, inbox, steps, workflowId } = run;
   const ownSteps = payment.s.refunds.flatMap((r) =>
     r.merchantRefundReference !== undefined ? [stepOf(r.merchantRefundReference)] : [],
   );
   const orderId = payment.s.pluralOrderId ?? '';
   let changed = false;
+  let firstNotFound = false;
   for (const refundOrderId of unknown) {
     if (knownRefund(run, refundOrderId)) continue;
     const read = await steps.readRefund({ workflowId, orderId, refundOrderId, steps: ownSteps });
@@ -193,6 +207,20 @@ async function recordExternalRefunds(run: PaymentRun, unknown: string[]): Promis
       if (!inbox.refundOrdersUnread.includes(refundOrderId)) inbox.refundOrdersUnread.push(refundOrderId);
       continue;
     }
+    if (read !== null && 'notFound' in read) {
+      // A build before this one answered null here (and dropped the order): that history replays its own branch.
+      const looks = (inbox.refundOrdersNotFound.get(refundOrderId) ?? 0) + 1;
+      firstNotFound ||= looks === 1;
+      if (looks < REFUND_ORDER_NOT_FOUND_READS) {
+        inbox.refundOrdersNotFound.set(refundOrderId, looks);
+        if (!inbox.refundOrdersUnread.includes(refundOrderId)) inbox.refundOrdersUnread.push(refundOrderId);
+      } else {
+        inbox.refundOrdersNotFound.delete(refundOrderId);
+        payment.note(`refund order ${refundOrderId} was not found at Plural in ${looks} reads: not recorded`);
+      }
+      continue;
+    }
+    inbox.refundOrdersNotFound.delete(refundOrderId);
     if (read === null) {
       payment.note(`refund order ${refundOrderId} is not a refund of Plural order ${orderId}: ignored`);
       continue;
@@ -238,6 +266,7 @@ async function recordExternalRefunds(run: PaymentRun, unknown: string[]): Promis
     changed = true;
   }
   if (changed) payment.syncMemo();
+  return firstNotFound;
 }
 
 /**
