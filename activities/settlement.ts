@@ -66,14 +66,15 @@ export function createSettlementActivities(ctx: ActivityContext) {
 
   return {
     /**
-     * Capture (full when `amount` is omitted). Plural allows one capture: a retry first looks at the order and
-     * returns it when it is already captured; a DUPLICATE_REQUEST also resolves to the order's state.
+     * Capture (full when `amount` is omitted). Plural allows one capture: a retry (a later attempt, or the first after
+     * an operator's retry) first looks at the order and returns it when it is already captured; a DUPLICATE_REQUEST
+     * also resolves to the order's state.
      */
     captureOrder: async (input: CaptureInput): Promise<OrderSnapshot> => {
       const { signal, attempt } = call();
       const captured = (o: OrderSnapshot): boolean =>
         o.status === ORDER_STATUS.PROCESSED || o.status === ORDER_STATUS.PARTIALLY_CAPTURED;
-      if (attempt > 1) {
+      if (attempt > 1 || input.retried === true) {
         const order = await getOrderSnapshot(input.orderId, signal);
         if (captured(order)) return order;
       }

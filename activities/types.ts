@@ -199,6 +199,11 @@ export interface CaptureInput {
   orderId: string;
   /** Omit for a full capture. */
   amount?: Money;
+  /**
+   * Run again after an operator's retry of the parked capture: an earlier activity may have captured (its answer
+   * lost), so Plural's order is read first, as on any retried attempt.
+   */
+  retried?: true;
 }
 
 export interface RefundInput {

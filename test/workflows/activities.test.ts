@@ -353,6 +353,20 @@ describe('payment activities', () => {
     const duplicate = await run(1, acts.captureOrder, input);
     expect(duplicate.capturedValue).toBe(2000);
     expect(sandbox.order(order.orderId)).toMatchObject({ captureCount: 1, capturedAmount: 2000 });
+    // After an operator's retry (a first attempt again), Plural's order is read before any capture: one Plural refuses
+    // other than as a duplicate (the order no longer AUTHORIZED) is never asked.
+    const captures: string[] = [];
+    const refusing = createActivities({
+      plural: pluralWith({
+        captureOrder: (id: string) => {
+          captures.push(id);
+          return answered(400, { code: 'INVALID_REQUEST', message: 'order is not AUTHORIZED' })();
+        },
+      }),
+      vault,
+    }).captureOrder;
+    expect(await run(1, refusing, { ...input, retried: true })).toMatchObject({ capturedValue: 2000 });
+    expect(captures).toEqual([]);
   });
 
   it('a refund made by an attempt whose answer was lost is returned when Plural refuses its retry, never REJECTED', async () => {

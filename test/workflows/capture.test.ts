@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities';
+import type { CaptureInput } from '../../activities';
 import { CARDS } from '../support/cards';
 import {
   authenticateAtSandbox,
@@ -209,31 +211,42 @@ describe('pre-auth capture and cancel', () => {
   });
 
   it('parks a capture that keeps failing and completes it on operator retry', async () => {
-    await fx.withWorker(async () => {
-      const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits: { activityMaxAttempts: 2 } });
-      fx.sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
-      try {
-        const answer = await capture(handle, 'park');
-        expect(answer.outcome).toBe('PARKED');
-        const parked = await waitForState(handle, (x) => x.parked !== undefined, 'parked capture');
-        expect(parked.status).toBe('AUTHORIZED');
-        expect(parked.parked).toMatchObject({ operation: 'capture', retries: 0 });
-        expect(parked.nextActions).toEqual(['OPERATOR_RETRY', 'CANCEL']);
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    const inputs: CaptureInput[] = [];
+    const captureOrder = (input: CaptureInput) => {
+      inputs.push(input);
+      return real.captureOrder(input);
+    };
+    await fx.withWorker(
+      async () => {
+        const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits: { activityMaxAttempts: 2 } });
+        fx.sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
+        try {
+          const answer = await capture(handle, 'park');
+          expect(answer.outcome).toBe('PARKED');
+          const parked = await waitForState(handle, (x) => x.parked !== undefined, 'parked capture');
+          expect(parked.status).toBe('AUTHORIZED');
+          expect(parked.parked).toMatchObject({ operation: 'capture', retries: 0 });
+          expect(parked.nextActions).toEqual(['OPERATOR_RETRY', 'CANCEL']);
+          const described = await handle.describe();
+          expect(described.searchAttributes.PaymentParkedOperation).toEqual(['capture']);
+        } finally {
+          fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+        }
+        // The operator's Update answers once the step has run again.
+        expect((await operatorRetry(handle, 'ops@example')).status).toBe('PROCESSED');
+        const result = await handle.result();
+        expect(result.status).toBe('PROCESSED');
+        expect(result.parked).toBeUndefined();
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
         const described = await handle.describe();
-        expect(described.searchAttributes.PaymentParkedOperation).toEqual(['capture']);
-      } finally {
-        fx.sandbox.setFaults({ errorRate: 0, paths: [] });
-      }
-      // The operator's Update answers once the step has run again.
-      expect((await operatorRetry(handle, 'ops@example')).status).toBe('PROCESSED');
-      const result = await handle.result();
-      expect(result.status).toBe('PROCESSED');
-      expect(result.parked).toBeUndefined();
-      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
-      const described = await handle.describe();
-      expect(described.searchAttributes.PaymentParkedOperation).toEqual(['none']);
-      expect(described.searchAttributes.PaymentStatus).toEqual(['PROCESSED']);
-    });
+        expect(described.searchAttributes.PaymentParkedOperation).toEqual(['none']);
+        expect(described.searchAttributes.PaymentStatus).toEqual(['PROCESSED']);
+        // The operator's run reads Plural's order first (a parked attempt may have captured, its answer lost).
+        expect(inputs.map((i) => i.retried)).toEqual([undefined, undefined, true]);
+      },
+      { captureOrder },
+    );
   });
 
   it('a give-up on a parked capture that Plural took ends PROCESSED, as Plural says, not parked on a refused cancel', async () => {

@@ -111,7 +111,13 @@ async function attemptCapture(
   let rejected: FailureInfo | undefined;
   const order = await steps.run(
     'capture',
-    () => steps.acts.captureOrder({ workflowId, orderId, amount: partial }),
+    (afterOperatorRetry) =>
+      steps.acts.captureOrder({
+        workflowId,
+        orderId,
+        amount: partial,
+        ...(afterOperatorRetry ? { retried: true } : {}),
+      }),
     (f) => {
       rejected = f;
       return 'stop';
