@@ -189,8 +189,9 @@ function refundOrdersToRead(run: PaymentRun, named: string[]): string[] {
  * gives it (a PENDING one is then confirmed like the merchant's); one under the reference of the payment's own refund
  * that ended FAILED (given up while Plural could not say it had it) on that refund's record. One Plural cannot be
  * asked about now is read again at the next look; one Plural has no order for (its event came before the order could
- * be read) again at the next looks, {@link REFUND_ORDER_NOT_FOUND_READS} reads in all, then given up, noted. Returns whether one was not
- * found for the first time (the caller's backoff then starts again, so that those looks come within minutes).
+ * be read) again at the next looks, {@link REFUND_ORDER_NOT_FOUND_READS} reads in all, then given up, noted. Returns
+ * whether one was not found for the first time (the caller's backoff then starts again, so that those looks come
+ * within minutes).
  */
 async function recordExternalRefunds(run: PaymentRun, unknown: string[]): Promise<boolean> {
   const { payment, inbox, steps, workflowId } = run;
