@@ -59,4 +59,10 @@ export const PATCH = {
    * (once per run: a continued run that grows long again records it again).
    */
   REFUND_WINDOW_WAKES_TO_CONTINUE: 'refund-window-wakes-to-continue',
+  /**
+   * A sale in PROCESSING (Plural reported it AUTHORIZED) whose order Plural then cancels ends CANCELLED, as Plural says;
+   * before, the move was not in the transition table: it was noted and ignored, and the payment read Plural's order on
+   * its backoff for ever. Called only when such an order is read.
+   */
+  PROCESSING_FOLLOWS_PLURALS_CANCEL: 'processing-follows-plurals-cancel',
 } as const;

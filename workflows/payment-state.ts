@@ -7,7 +7,7 @@
  * answer to the engine's own create, capture, cancel or refund). A signed callback or webhook is not applied; it asks
  * for a Get Order (`messages.ts`), so even a validly signed but forged event cannot mark a payment paid.
  */
-import { log, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { log, patched, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { OrderSnapshot } from '../activities';
 import { isoAt, nowMs } from './clock';
@@ -35,6 +35,7 @@ import type {
   RefundRequest,
 } from './definitions';
 import { paymentMetrics, REFUND_OUTCOME, REFUND_REASON } from './metrics';
+import { PATCH } from './patches';
 import type { PaymentMetrics } from './metrics';
 import { failureOf, refundOutcome, stageOf } from './plural-order';
 import { refundableValue } from './validators';
@@ -367,6 +368,12 @@ export class Payment {
         this.markProcessed(cause);
         return;
       case 'CANCELLED':
+        // A sale Plural was processing that Plural cancelled: the build before could not follow it (the table had no
+        // such move), noted it and kept reading the order; its histories replay that.
+        if (s.status === PAYMENT_STATUS.PROCESSING && !patched(PATCH.PROCESSING_FOLLOWS_PLURALS_CANCEL)) {
+          this.note(`ignored ${PAYMENT_STATUS.CANCELLED} (${cause}): payment is already ${s.status}`);
+          return;
+        }
         this.advance(PAYMENT_STATUS.CANCELLED, cause);
         return;
       case 'FAILED': {

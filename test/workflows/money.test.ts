@@ -9,6 +9,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { paymentWorkflow } from '../../workflows';
 import { getPaymentQuery, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
+import { createActivities } from '../../activities';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
@@ -294,6 +295,33 @@ describe('a sale Plural reports AUTHORIZED before PROCESSED', () => {
       expect(sfx.sandbox.order(result.pluralOrderId!)).toMatchObject({ status: 'PROCESSED', cancelCount: 0 });
       expectMoneyAgrees(sfx.sandbox, result, 5000);
     });
+  });
+
+  it('ends CANCELLED, as Plural says, when Plural cancels the sale it was processing', async () => {
+    // Plural's answers from some point on read the order CANCELLED (the sandbox never cancels a sale: this stands in).
+    const real = createActivities({ plural: sfx.plural, vault: sfx.vault });
+    let cancelledAtPlural = false;
+    const getOrder: typeof real.getOrder = async (input) => {
+      const order = await real.getOrder(input);
+      return cancelledAtPlural ? { ...order, status: 'CANCELLED' } : order;
+    };
+    await sfx.withWorker(
+      async () => {
+        const { handle } = await processingSale('sale-void');
+        cancelledAtPlural = true;
+        // The next look at the order (the reconciliation backoff, skipped) finds it cancelled: the payment ends.
+        const result = await handle.result();
+        expect(result.status).toBe('CANCELLED');
+        expect(result.audit.filter((e) => e.from !== e.to).map((e) => e.to)).toEqual([
+          'AWAITING_OTP',
+          'PROCESSING',
+          'CANCELLED',
+        ]);
+        expect(result.amountCaptured).toBeUndefined();
+        expect(result.nextActions).toEqual([]);
+      },
+      { getOrder },
+    );
   });
 
   it('records a dashboard refund whose webhook is the first word of the sale being processed', async () => {

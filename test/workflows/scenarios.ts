@@ -101,6 +101,9 @@ async function cancelledDuringChallenge(fx: Fixture, overrides: Partial<PaymentW
   return { h, paymentId: challenged.pluralPaymentIds[0]! };
 }
 
+/** Set by `sale-processing-cancelled-at-plural` once its sale is PROCESSING: Plural's Get Order then reads CANCELLED. */
+let saleCancelledAtPlural = false;
+
 export const SCENARIOS: Record<string, Scenario> = {
   /** Native OTP (one wrong, then right), pre-auth, full capture. */
   'otp-preauth-capture': {
@@ -471,6 +474,45 @@ export const SCENARIOS: Record<string, Scenario> = {
       await waitForState(h, (s) => s.refunds[0]?.reason === 'EXTERNAL', 'the dashboard refund recorded');
       assert.equal((await refund(h, 'rest')).refund.amount.value, 3_500);
       await h.result();
+      return h;
+    },
+  },
+  /**
+   * A sale Plural reports AUTHORIZED (PROCESSING) whose order Plural then cancels (Get Order stands in: the sandbox never
+   * cancels a sale): the payment ends CANCELLED (the `processing-follows-plurals-cancel` patch). The build before noted
+   * the move as not in its table and kept reading the order (`.before-processing-follows-cancel.json`, taken at that
+   * note).
+   */
+  'sale-processing-cancelled-at-plural': {
+    sandbox: { saleSettlement: { throughAuthorized: true, delayMs: 10 * 60_000 } },
+    activities: (fx) => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      return {
+        getOrder: async (input) => {
+          const order = await real.getOrder(input);
+          return saleCancelledAtPlural ? { ...order, status: 'CANCELLED' } : order;
+        },
+      };
+    },
+    run: async (fx) => {
+      saleCancelledAtPlural = false;
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), {
+          preAuth: false,
+          durations: { reconcileInitialDelayMs: 200 },
+        }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForStatus(h, 'PROCESSING');
+      saleCancelledAtPlural = true;
+      const state = await waitForState(
+        h,
+        (s) => s.status === 'CANCELLED' || s.audit.some((e) => e.cause.startsWith('ignored CANCELLED')),
+        'Plural’s cancel followed (or ignored by the build before)',
+      );
+      if (state.status === 'CANCELLED') await h.result();
       return h;
     },
   },

@@ -54,6 +54,11 @@ describe('payment transition table', () => {
     expect(canTransition('AUTHORIZED', 'CANCELLED')).toBe(true);
     expect(canTransition('AUTHORIZED', 'FAILED')).toBe(true);
     expect(canTransition('AUTHORIZED', 'AWAITING_OTP')).toBe(false);
+    // A sale Plural is processing ends as Plural's order does: processed, failed, or cancelled there.
+    expect(canTransition('PROCESSING', 'PROCESSED')).toBe(true);
+    expect(canTransition('PROCESSING', 'FAILED')).toBe(true);
+    expect(canTransition('PROCESSING', 'CANCELLED')).toBe(true);
+    expect(canTransition('PROCESSING', 'CLOSING')).toBe(false);
   });
 
   it('throws IllegalTransitionError naming both statuses and the cause for a move the table lacks', () => {

@@ -1,7 +1,7 @@
 /**
  * A sale Plural has authorized but not yet processed (PROCESSING): neither capture nor cancel applies, and nothing
  * cancels it automatically. The engine reads Plural's order on a backoff (and at every callback or webhook) until it
- * is processed or failed.
+ * is processed, failed, or cancelled there.
  */
 import { nowMs } from '../clock';
 import { PAYMENT_STATUS } from '../definitions';
