@@ -92,6 +92,18 @@ async function saleInRefundWindow(fx: Fixture, overrides: Partial<PaymentWorkflo
   return { h, orderId: state.pluralOrderId ?? '' };
 }
 
+/** A dashboard refund of 1,500 of the sale's 5,000, recorded (`EXTERNAL`); then the merchant refunds the rest. */
+async function dashboardRefundThenRest(fx: Fixture, h: PaymentHandle, orderId: string): Promise<PaymentHandle> {
+  await fx.plural.refundOrder(orderId, {
+    merchant_order_reference: `dash-${orderId}`,
+    order_amount: { value: 1_500, currency: 'INR' },
+  });
+  await waitForState(h, (s) => s.refunds[0]?.reason === 'EXTERNAL', 'the dashboard refund recorded');
+  assert.equal((await refund(h, 'rest')).refund.amount.value, 3_500);
+  await h.result();
+  return h;
+}
+
 /** A challenge payment cancelled while its challenge page was pending: CLOSING, its challenge still open at Plural. */
 async function cancelledDuringChallenge(fx: Fixture, overrides: Partial<PaymentWorkflowInput>) {
   const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.challenge), overrides));
@@ -441,14 +453,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'otp-sale-external-refund': {
     run: async (fx) => {
       const { h, orderId } = await saleInRefundWindow(fx);
-      await fx.plural.refundOrder(orderId, {
-        merchant_order_reference: `dash-${orderId}`,
-        order_amount: { value: 1_500, currency: 'INR' },
-      });
-      await waitForState(h, (s) => s.refunds[0]?.reason === 'EXTERNAL', 'the dashboard refund recorded');
-      assert.equal((await refund(h, 'rest')).refund.amount.value, 3_500);
-      await h.result();
-      return h;
+      return dashboardRefundThenRest(fx, h, orderId);
     },
   },
   /**
@@ -467,14 +472,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
     run: async (fx) => {
       const { h, orderId } = await saleInRefundWindow(fx, { durations: { reconcileInitialDelayMs: 200 } });
-      await fx.plural.refundOrder(orderId, {
-        merchant_order_reference: `dash-${orderId}`,
-        order_amount: { value: 1_500, currency: 'INR' },
-      });
-      await waitForState(h, (s) => s.refunds[0]?.reason === 'EXTERNAL', 'the dashboard refund recorded');
-      assert.equal((await refund(h, 'rest')).refund.amount.value, 3_500);
-      await h.result();
-      return h;
+      return dashboardRefundThenRest(fx, h, orderId);
     },
   },
   /**
