@@ -65,4 +65,11 @@ export const PATCH = {
    * its backoff for ever. Called only when such an order is read.
    */
   PROCESSING_FOLLOWS_PLURALS_CANCEL: 'processing-follows-plurals-cancel',
+  /**
+   * A payment closing after Plural took money reads the refund orders Plural's REFUND_* events named (one made by hand
+   * on Plural's dashboard) and records them (`EXTERNAL`) before it refunds, and again after an operator's retry of a
+   * blocked refund, so that its refund is of what Plural still holds; before, it refunded everything Plural's order
+   * showed taken, Plural refused that, and the payment parked. Called only when such an order is named while closing.
+   */
+  CLOSING_COUNTS_NAMED_REFUNDS: 'closing-counts-named-refunds',
 } as const;

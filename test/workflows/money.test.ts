@@ -22,6 +22,7 @@ import {
   CORRECT_OTP,
   createFixture,
   newReference,
+  operatorGiveUp,
   putCard,
   rejection,
   scanHistories,
@@ -202,6 +203,44 @@ describe('a cancel before authorization, then the customer pays on the old page'
       expectMoneyAgrees(fx.sandbox, result, 0);
     });
   }, 60_000);
+
+  it('challenge sale: a part refunded by hand on Plural’s dashboard counts, and only the rest is refunded', async () => {
+    await fx.withWorker(async () => {
+      const handle = await startPayment(
+        fx,
+        cardInput(newReference('chm-hand'), await putCard(fx.vault, CARDS.challenge), {
+          preAuth: false,
+          limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+        }),
+      );
+      const state = await waitForStatus(handle, 'AWAITING_CHALLENGE');
+      const orderId = state.pluralOrderId!;
+      await cancel(handle);
+      await waitForStatus(handle, 'CLOSING');
+      // The customer pays on the old page while Plural's refunds fail: the engine's refund of the 5,000 parks.
+      await whilePluralFails(fx, ['/api/pay/v1/refunds/'], async () => {
+        expect((await authenticateAtSandbox(fx.sandbox, state.pluralPaymentIds[0]!)).status).toBe('PROCESSED');
+        await waitForState(handle, (s) => s.parked?.operation === 'refund', 'the engine’s refund parked');
+      });
+      // The operator refunds 1,500 by hand on Plural's dashboard (its webhook names the refund order), then gives up
+      // on the engine's refund: the payment counts the 1,500 and refunds the 3,500 Plural still holds.
+      const hand = await fx.plural.refundOrder(orderId, {
+        merchant_order_reference: `dash-${orderId}`,
+        order_amount: { value: 1500, currency: 'INR' },
+      });
+      await waitFor('the hand refund’s webhook', () => fx.webhooks.received.some((w) => w.orderId === hand.order_id));
+      await operatorGiveUp(handle, 'ops@example', 'refunded part by hand');
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(result.refunds.map((r) => [r.reason, r.amount.value, r.status])).toEqual([
+        ['EXTERNAL', 1500, 'PROCESSED'],
+        ['AUTO', 3500, 'PROCESSED'],
+      ]);
+      expect(result.amountRefunded).toEqual({ value: 5000, currency: 'INR' });
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'FULLY_REFUNDED', refundedAmount: 5000 });
+      expectMoneyAgrees(fx.sandbox, result, 0);
+    });
+  });
 
   it('with nothing paid, the payment is CANCELLED once Plural has ended the pending payment', async () => {
     await fx.withWorker(async () => {

@@ -9,7 +9,7 @@ import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { createTemporalIdempotencyStore } from '../../api/temporal-idempotency-store';
 import { merchantEventId } from '../../merchant-webhooks';
-import { callbackReceivedSignal } from '../../workflows/definitions';
+import { callbackReceivedSignal, getPaymentQuery } from '../../workflows/definitions';
 import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
@@ -511,6 +511,41 @@ export const SCENARIOS: Record<string, Scenario> = {
         'Plural’s cancel followed (or ignored by the build before)',
       );
       if (state.status === 'CANCELLED') await h.result();
+      return h;
+    },
+  },
+  /**
+   * A challenge sale cancelled, then paid on the old page while Plural's refunds fail: the engine's refund of the 5,000
+   * parks; the operator refunds 1,500 by hand on Plural's dashboard (its webhook names the refund order) and gives up
+   * on the engine's refund: the payment records the 1,500 (`EXTERNAL`) and refunds the 3,500 left, CANCELLED (the
+   * `closing-counts-named-refunds` patch). The build before refunded the 5,000 again, Plural refused it, and it parked
+   * again (`.before-closing-counts-named-refunds.json`, taken there).
+   */
+  'challenge-sale-closing-hand-refund': {
+    run: async (fx) => {
+      const { h, paymentId } = await cancelledDuringChallenge(fx, {
+        preAuth: false,
+        limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+      });
+      const orderId = (await h.query(getPaymentQuery)).pluralOrderId ?? '';
+      await whilePluralFails(fx, ['/api/pay/v1/refunds/'], async () => {
+        await authenticateAtSandbox(fx.sandbox, paymentId);
+        await waitForState(h, (s) => s.parked?.operation === 'refund', 'the engine’s refund parked');
+      });
+      const hand = await fx.plural.refundOrder(orderId, {
+        merchant_order_reference: `dash-${orderId}`,
+        order_amount: { value: 1_500, currency: 'INR' },
+      });
+      await waitFor('the hand refund’s webhook', () => fx.webhooks.received.some((w) => w.orderId === hand.order_id));
+      await operatorGiveUp(h, 'ops', 'refunded part by hand');
+      const state = await waitForState(
+        h,
+        (s) =>
+          s.status !== 'CLOSING' ||
+          s.audit.filter((e) => e.cause.startsWith('refund parked for an operator')).length > 1,
+        'the rest refunded (or, with the build before, the whole refused)',
+      );
+      if (state.status !== 'CLOSING') await h.result();
       return h;
     },
   },

@@ -16,6 +16,7 @@ import type { AutoRefundReason } from '../metrics';
 import { PATCH } from '../patches';
 import { isFinalStage } from '../plural-order';
 import type { PaymentRun } from '../run';
+import { closingHasRefundsToRecord, recordRefundsWhileClosing } from './refunds';
 import { cancelRetryAtMs, rejectCaptures } from './settle';
 
 const MIN_REFUND = MIN_REFUND_VALUE;
@@ -50,8 +51,11 @@ export async function closePayment(run: PaymentRun): Promise<void> {
       return;
     }
     if (await steps.confirmEvents()) continue;
+    // Refunds Plural's events named count before the engine refunds what Plural kept (else Plural refuses it).
+    if (closingHasRefundsToRecord(run, false)) await recordRefundsWhileClosing(run, false);
     const pending = payment.s.refunds.find((r) => r.status === 'PENDING');
     if (nowMs() >= nextAt) {
+      if (closingHasRefundsToRecord(run, true)) await recordRefundsWhileClosing(run, true);
       if (pending?.refundOrderId !== undefined) await checkRefund(run, pending);
       await steps.reconcile('Get Order while the payment is closing', RECONCILE_TRIGGER.CLOSING);
       delay = Math.min(delay * 2, durations.closingReconcileMaxDelayMs);
@@ -76,6 +80,10 @@ export async function closePayment(run: PaymentRun): Promise<void> {
       // A seamless payment's failed attempt: only the engine could make another, and it will not.
       (stage === 'ATTEMPT_FAILED' && input.method.kind !== 'hosted_checkout');
     if (settled) {
+      if (inbox.refundOrdersUnread.length > 0) {
+        const given = inbox.refundOrdersUnread.splice(0);
+        payment.note(`refund orders ${given.join(', ')} could not be read at Plural before the payment ended`);
+      }
       const refunded = payment.s.amountRefunded?.value ?? 0;
       payment.finishClosing(
         `closed: Plural order ${payment.s.pluralOrderStatus ?? 'unknown'}` +
@@ -121,7 +129,7 @@ async function cancelLateAuthorization(run: PaymentRun): Promise<void> {
 async function refundTakenMoney(run: PaymentRun): Promise<void> {
   const { payment, steps, workflowId } = run;
   const s = payment.s;
-  const amount = { value: payment.netCaptured, currency: s.amount.currency };
+  let amount = { value: payment.netCaptured, currency: s.amount.currency };
   const reason = refundReason(s.closing?.reason);
   payment.note(`Plural took ${amount.value} while the payment was closing: refunding it`);
   const blocked =
@@ -141,6 +149,11 @@ async function refundTakenMoney(run: PaymentRun): Promise<void> {
     if (await steps.parkUntilOperator('refund', { type: 'RefundBlocked', ...blocked })) {
       steps.unpark();
       await steps.reconcile("Get Order after the operator's retry", RECONCILE_TRIGGER.CLOSING);
+      // A part the operator refunded by hand meanwhile (its webhook named it) counts: the rest is refunded.
+      if (closingHasRefundsToRecord(run, true)) {
+        await recordRefundsWhileClosing(run, true);
+        amount = { value: payment.netCaptured, currency: s.amount.currency };
+      }
     }
     if (payment.netCaptured <= 0 || amount.value < MIN_REFUND) return;
   }
@@ -173,7 +186,8 @@ async function checkRefund(run: PaymentRun, record: RefundRecord): Promise<void>
 
 function applyRefundStatus(run: PaymentRun, record: RefundRecord, status: string, reason: AutoRefundReason): void {
   const outcome = run.payment.settleRefund(record, status);
-  if (outcome === undefined) return;
+  // A refund made by hand (`EXTERNAL`) that the closing payment confirms is not one of the engine's automatic ones.
+  if (outcome === undefined || record.reason !== 'AUTO') return;
   run.payment.metrics.autoRefund(
     reason,
     outcome === 'PROCESSED' ? AUTO_REFUND_OUTCOME.REFUNDED : AUTO_REFUND_OUTCOME.FAILED,

@@ -184,6 +184,33 @@ function refundOrdersToRead(run: PaymentRun, named: string[]): string[] {
 }
 
 /**
+ * Whether a payment closing after Plural took money has refunds to record that Plural's events named (one made by hand
+ * on Plural's dashboard, say), or that Plural could not be asked about before (`unread`, at the closing phase's
+ * looks). The named ones behind their patch, asked only when there are some; only that branch fills the unread list
+ * while a payment closes. Synchronous, so that a history from before awaits nothing more.
+ */
+export function closingHasRefundsToRecord(run: PaymentRun, unread: boolean): boolean {
+  const { inbox } = run;
+  return (
+    (unread && inbox.refundOrdersUnread.length > 0) ||
+    (inbox.refundOrdersNamed.length > 0 && patched(PATCH.CLOSING_COUNTS_NAMED_REFUNDS))
+  );
+}
+
+/**
+ * Records the refunds {@link closingHasRefundsToRecord} found, so that the engine's own refund is of what Plural still
+ * holds.
+ */
+export async function recordRefundsWhileClosing(run: PaymentRun, unread: boolean): Promise<void> {
+  const { inbox } = run;
+  if (unread && inbox.refundOrdersUnread.length > 0) {
+    await recordExternalRefunds(run, inbox.refundOrdersUnread.splice(0));
+  }
+  const toRead = refundOrdersToRead(run, inbox.refundOrdersNamed.splice(0));
+  if (toRead.length > 0) await recordExternalRefunds(run, toRead);
+}
+
+/**
  * Reads each of `unknown` (refund orders of the payment's order that gateway events named) at Plural and records
  * Plural's refund: one made outside the engine (Plural's dashboard) as `EXTERNAL`, with the amount and status Plural
  * gives it (a PENDING one is then confirmed like the merchant's); one under the reference of the payment's own refund
