@@ -16,6 +16,7 @@ import type { AutoRefundReason } from '../metrics';
 import { PATCH } from '../patches';
 import { isFinalStage } from '../plural-order';
 import type { PaymentRun } from '../run';
+import { refundableValue } from '../validators';
 import { closingHasRefundsToRecord, recordRefundsWhileClosing } from './refunds';
 import { cancelRetryAtMs, rejectCaptures } from './settle';
 
@@ -51,13 +52,21 @@ export async function closePayment(run: PaymentRun): Promise<void> {
       return;
     }
     if (await steps.confirmEvents()) continue;
-    // Refunds Plural's events named count before the engine refunds what Plural kept (else Plural refuses it).
-    if (closingHasRefundsToRecord(run, false)) await recordRefundsWhileClosing(run, false);
-    const pending = payment.s.refunds.find((r) => r.status === 'PENDING');
+    // Refunds Plural's events named count before the engine refunds what Plural kept (else Plural refuses it); then
+    // the loop looks again (another may have been named meanwhile).
+    if (closingHasRefundsToRecord(run, false)) {
+      await recordRefundsWhileClosing(run, false);
+      continue;
+    }
+    let pending = payment.s.refunds.find((r) => r.status === 'PENDING');
     if (nowMs() >= nextAt) {
-      if (closingHasRefundsToRecord(run, true)) await recordRefundsWhileClosing(run, true);
       if (pending?.refundOrderId !== undefined) await checkRefund(run, pending);
       await steps.reconcile('Get Order while the payment is closing', RECONCILE_TRIGGER.CLOSING);
+      if (closingHasRefundsToRecord(run, true)) {
+        await recordRefundsWhileClosing(run, true);
+        // One just recorded PENDING (made by hand) is waited for like the engine's own.
+        pending ??= payment.s.refunds.find((r) => r.status === 'PENDING');
+      }
       delay = Math.min(delay * 2, durations.closingReconcileMaxDelayMs);
       nextAt = nowMs() + delay;
     }
@@ -132,16 +141,18 @@ async function refundTakenMoney(run: PaymentRun): Promise<void> {
   let amount = { value: payment.netCaptured, currency: s.amount.currency };
   const reason = refundReason(s.closing?.reason);
   payment.note(`Plural took ${amount.value} while the payment was closing: refunding it`);
+  const lastAuto = s.refunds.filter((r) => r.reason === 'AUTO').at(-1);
   const blocked =
     amount.value < MIN_REFUND
       ? {
           code: 'REFUND_BELOW_MINIMUM',
           message: `${amount.value} is below Plural's minimum refund of ${MIN_REFUND}; refund it by hand, then retry`,
         }
-      : s.refunds.at(-1)?.status === 'FAILED'
+      : // The engine's own last refund: one made by hand that failed is not the engine's to retry.
+        lastAuto?.status === 'FAILED'
         ? {
             code: 'REFUND_FAILED',
-            message: `Plural failed refund ${s.refunds.at(-1)?.refundOrderId ?? ''}; retry to refund again`,
+            message: `Plural failed refund ${lastAuto.refundOrderId ?? ''}; retry to refund again`,
           }
         : undefined;
   if (blocked) {
@@ -149,10 +160,11 @@ async function refundTakenMoney(run: PaymentRun): Promise<void> {
     if (await steps.parkUntilOperator('refund', { type: 'RefundBlocked', ...blocked })) {
       steps.unpark();
       await steps.reconcile("Get Order after the operator's retry", RECONCILE_TRIGGER.CLOSING);
-      // A part the operator refunded by hand meanwhile (its webhook named it) counts: the rest is refunded.
+      // A part the operator refunded by hand meanwhile (its webhook named it) counts: the rest is refunded, less a
+      // hand refund still PENDING at Plural (should that one fail, the loop refunds what it leaves).
       if (closingHasRefundsToRecord(run, true)) {
         await recordRefundsWhileClosing(run, true);
-        amount = { value: payment.netCaptured, currency: s.amount.currency };
+        amount = { value: refundableValue(s), currency: s.amount.currency };
       }
     }
     if (payment.netCaptured <= 0 || amount.value < MIN_REFUND) return;
