@@ -17,7 +17,7 @@ import { PATCH } from '../patches';
 import { isFinalStage } from '../plural-order';
 import type { PaymentRun } from '../run';
 import { refundableValue } from '../validators';
-import { closingHasRefundsToRecord, recordRefundsWhileClosing } from './refunds';
+import { closingHasRefundsToRecord, giveUpUnreadRefundOrders, recordRefundsWhileClosing } from './refunds';
 import { cancelRetryAtMs, rejectCaptures } from './settle';
 
 const MIN_REFUND = MIN_REFUND_VALUE;
@@ -89,10 +89,7 @@ export async function closePayment(run: PaymentRun): Promise<void> {
       // A seamless payment's failed attempt: only the engine could make another, and it will not.
       (stage === 'ATTEMPT_FAILED' && input.method.kind !== 'hosted_checkout');
     if (settled) {
-      if (inbox.refundOrdersUnread.length > 0) {
-        const given = inbox.refundOrdersUnread.splice(0);
-        payment.note(`refund orders ${given.join(', ')} could not be read at Plural before the payment ended`);
-      }
+      giveUpUnreadRefundOrders(run, 'before the payment ended');
       const refunded = payment.s.amountRefunded?.value ?? 0;
       payment.finishClosing(
         `closed: Plural order ${payment.s.pluralOrderStatus ?? 'unknown'}` +

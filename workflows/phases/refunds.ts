@@ -93,13 +93,7 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
     // the payment open. Only the external-refunds patch (or a run continued from one) puts any there.
     const windowOpen = nowMs() < windowEnd;
     const open = windowOpen && refundableValue(payment.s) >= MIN_REFUND_VALUE;
-    if (!windowOpen && inbox.refundOrdersUnread.length > 0) {
-      const given = inbox.refundOrdersUnread.splice(0);
-      inbox.refundOrdersNotFound.clear();
-      payment.note(
-        `refund orders ${given.join(', ')} could not be read at Plural before the window's end: not recorded`,
-      );
-    }
+    if (!windowOpen) giveUpUnreadRefundOrders(run, "before the window's end: not recorded");
     const unread = inbox.refundOrdersUnread.length > 0;
     if ((pending.length > 0 || unread) && nowMs() >= nextCheckAt) {
       if (unread) await recordExternalRefunds(run, inbox.refundOrdersUnread.splice(0));
@@ -195,6 +189,15 @@ export function closingHasRefundsToRecord(run: PaymentRun, unread: boolean): boo
     (unread && inbox.refundOrdersUnread.length > 0) ||
     (inbox.refundOrdersNamed.length > 0 && patched(PATCH.CLOSING_COUNTS_NAMED_REFUNDS))
   );
+}
+
+/** Gives up, noted (`when` ends the note), the refund orders Plural could not be asked about, or had no order for. */
+export function giveUpUnreadRefundOrders(run: PaymentRun, when: string): void {
+  const { inbox, payment } = run;
+  if (inbox.refundOrdersUnread.length === 0) return;
+  const given = inbox.refundOrdersUnread.splice(0);
+  inbox.refundOrdersNotFound.clear();
+  payment.note(`refund orders ${given.join(', ')} could not be read at Plural ${when}`);
 }
 
 /**
