@@ -2,7 +2,9 @@
  * `deliverMerchantEvent`: one attempt at POSTing one merchant event to one endpoint, signed the Standard Webhooks way.
  * The endpoint's URL and secret come from the worker's configuration (the directory), by merchant id and endpoint
  * id: history holds neither. Any answer but a 2xx, a refused connection or a timeout is a retryable failure (the
- * workflow's retry policy backs off for up to a day); an endpoint missing from the configuration is not retryable.
+ * workflow's retry policy backs off for up to a day). So is an endpoint missing from this worker's configuration: a
+ * worker not yet restarted with a merchant's new endpoint, or a worker whose `MERCHANT_WEBHOOK_URL` was forgotten,
+ * is a mistake an operator mends within the delivery window, and the event must not be lost meanwhile.
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { deliveryEventId, merchantEventBody } from '../merchant-webhooks';
@@ -15,7 +17,7 @@ export const MERCHANT_WEBHOOK_FAILURE = {
   REJECTED: 'MerchantEndpointRejected',
   /** No answer: connection refused or reset, DNS, timeout (retryable). */
   UNREACHABLE: 'MerchantEndpointUnreachable',
-  /** The merchant has no such endpoint in this worker's configuration (not retryable). */
+  /** The merchant has no such endpoint in this worker's configuration (retryable: configuration can be mended). */
   UNKNOWN_ENDPOINT: 'MerchantEndpointUnknown',
 } as const;
 
@@ -26,11 +28,9 @@ export function createMerchantWebhookActivities(ctx: ActivityContext, deps: Merc
       const { merchantId, endpointId, event } = delivery;
       const endpoint = deps?.directory.merchantWebhookEndpoint(merchantId, endpointId);
       if (!deps || !endpoint) {
-        throw ApplicationFailure.create({
-          message: `merchant ${merchantId} has no webhook endpoint ${endpointId} in this worker's configuration`,
-          type: MERCHANT_WEBHOOK_FAILURE.UNKNOWN_ENDPOINT,
-          nonRetryable: true,
-        });
+        const message = `merchant ${merchantId} has no webhook endpoint ${endpointId} in this worker's configuration`;
+        ctx.log('warn', { endpointId, type: delivery.event.type, sequence: delivery.event.sequence }, message);
+        throw ApplicationFailure.create({ message, type: MERCHANT_WEBHOOK_FAILURE.UNKNOWN_ENDPOINT });
       }
       const webhookId = deliveryEventId(delivery);
       const body = JSON.stringify(merchantEventBody(merchantId, webhookId, event));

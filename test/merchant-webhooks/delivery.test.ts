@@ -125,9 +125,9 @@ describe('deliverMerchantEvent', () => {
     expect(f.message).toBe('merchant webhook endpoint main unreachable (ECONNREFUSED) on attempt 3');
   });
 
-  it('fails for good when the endpoint is not in the configuration (nothing is sent)', async () => {
+  it('fails retryably when the endpoint is not in the configuration yet (nothing is sent; an operator can mend it)', async () => {
     const f = await failureOf(run(activity([])));
-    expect(f).toMatchObject({ type: MERCHANT_WEBHOOK_FAILURE.UNKNOWN_ENDPOINT, nonRetryable: true });
+    expect(f).toMatchObject({ type: MERCHANT_WEBHOOK_FAILURE.UNKNOWN_ENDPOINT, nonRetryable: false });
     expect(f.message).toBe("merchant default has no webhook endpoint main in this worker's configuration");
   });
 
