@@ -9,6 +9,7 @@ import {
   hexSecret,
   hostPort,
   httpUrl,
+  pageUrl,
   integer,
   listenHost,
   logLevel,
@@ -161,8 +162,8 @@ const apiEnvSchema = z.object({
   [K.API_HOST]: listenHost(API_DEFAULTS.host),
   [K.API_PORT]: integer({ min: 0, max: 65_535, default: API_DEFAULTS.port, unit: '0 = ephemeral' }),
   [K.API_PUBLIC_URL]: httpUrl('the base URL browsers and Plural reach the API at').optional(),
-  [K.MERCHANT_SUCCESS_URL]: httpUrl('the merchant page a successful payment returns the browser to').optional(),
-  [K.MERCHANT_FAILURE_URL]: httpUrl('the merchant page a failed payment returns the browser to').optional(),
+  [K.MERCHANT_SUCCESS_URL]: pageUrl('the merchant page a successful payment returns the browser to').optional(),
+  [K.MERCHANT_FAILURE_URL]: pageUrl('the merchant page a failed payment returns the browser to').optional(),
   [K.RETURN_URL_ALLOWED_HOSTS]: returnUrlHostList.optional(),
   [K.RETURN_URL_SIGNING_SECRET]: requiredString('the secret the return_url redirect is signed with', {
     minLength: RETURN_SIGNING_SECRET_MIN_LENGTH,

@@ -57,9 +57,23 @@ export function asHttpUrl(text: z.ZodString, what: string) {
     .transform((value) => value.replace(/\/+$/, ''));
 }
 
-/** An `http:` or `https:` URL (trailing slashes removed). */
+/** An `http:` or `https:` URL (trailing slashes removed): a base URL that paths are appended to. */
 export function httpUrl(what: string) {
   return asHttpUrl(z.string({ error: required(`an http(s) URL, ${what}`) }), what);
+}
+
+/**
+ * `text` held to be an `http:` or `https:` URL without credentials, kept exactly as written: a page or an endpoint,
+ * whose path is the merchant's (`/hooks/payments/` and `/hooks/payments` can be two routes, and a redirect from one to
+ * the other is not followed).
+ */
+export function asPageUrl(text: z.ZodString, what: string) {
+  return text.refine(isHttpUrlWithoutCredentials, { error: `must be an http(s) URL without credentials (${what})` });
+}
+
+/** An `http:` or `https:` page or endpoint URL, kept as written (see {@link asPageUrl}). */
+export function pageUrl(what: string) {
+  return asPageUrl(z.string({ error: required(`an http(s) URL, ${what}`) }), what);
 }
 
 /** A listen address: a host name or an IP address (IPv6 bare or in brackets). */

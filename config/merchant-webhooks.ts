@@ -10,7 +10,7 @@ import { staticWebhookDirectory, WEBHOOK_SECRET_PATTERN } from '../merchant-webh
 import type { MerchantWebhookDirectory } from '../merchant-webhooks';
 import { DEFAULT_MERCHANT_ID } from '../workflows/definitions';
 import { CONFIG_KEYS as K } from './keys';
-import { httpUrl } from './fields';
+import { pageUrl } from './fields';
 import { bothOrNeither } from './load';
 import type { CrossCheck } from './load';
 
@@ -19,7 +19,7 @@ export const ENV_WEBHOOK_ENDPOINT_ID = 'default';
 
 /** Schema fields of the two keys, for a process's own schema. */
 export const merchantWebhookFields = {
-  [K.MERCHANT_WEBHOOK_URL]: httpUrl(
+  [K.MERCHANT_WEBHOOK_URL]: pageUrl(
     "the merchant's webhook endpoint, e.g. https://merchant.example/webhooks",
   ).optional(),
   [K.MERCHANT_WEBHOOK_SECRET]: z

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_MERCHANT_ID, MERCHANT_ID_PATTERN } from '../workflows/definitions';
 import { knownDevValue } from './dev-values';
-import { asHttpUrl, RETURN_SIGNING_SECRET_MIN_LENGTH } from './fields';
+import { asHttpUrl, asPageUrl, RETURN_SIGNING_SECRET_MIN_LENGTH } from './fields';
 import { CONFIG_KEYS as K } from './keys';
 import { ConfigError } from './load';
 import type { ConfigIssue, Env } from './load';
@@ -29,7 +29,7 @@ export const MAX_MERCHANTS = 1000;
 
 /** One endpoint of the merchant's backend that receives the engine's signed events (merchant webhooks). */
 export interface MerchantWebhookEndpoint {
-  /** Stable id of the endpoint (unique within the merchant); given, or `endpoint-<n>` by its position. */
+  /** Stable id of the endpoint (unique within the merchant); given (required with several), or `endpoint-1` for a lone one. */
   readonly id: string;
   readonly url: string;
   /** The endpoint's signing secret (Standard Webhooks). */
@@ -135,6 +135,7 @@ const str = (what: string, min = 1, max = 1024) =>
     .max(max, { error: `must be at most ${max} characters (${what})` });
 
 const httpUrlString = (what: string) => asHttpUrl(str(what, 1, 2048), what);
+const pageUrlString = (what: string) => asPageUrl(str(what, 1, 2048), what);
 
 /** A host name or IPv4 address, optionally with a port; IPv6 in brackets. Lowercased. */
 const HOST_PATTERN =
@@ -179,7 +180,7 @@ const merchantSchema = z
                 .string()
                 .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 letters, digits, "_" or "-"' })
                 .optional(),
-              url: httpUrlString("the merchant backend's webhook URL"),
+              url: pageUrlString("the merchant backend's webhook URL"),
               secret: str('the endpoint signing secret', WEBHOOK_ENDPOINT_SECRET_MIN_LENGTH).regex(
                 WEBHOOK_SECRET_PATTERN,
                 { error: 'must be whsec_ followed by standard base64 of 24 to 64 random bytes (Standard Webhooks)' },
@@ -210,8 +211,8 @@ const merchantSchema = z
     returnPages: z
       .object(
         {
-          success: httpUrlString('the page a successful payment without return_url returns the browser to'),
-          failure: httpUrlString('the page a failed payment without return_url returns the browser to'),
+          success: pageUrlString('the page a successful payment without return_url returns the browser to'),
+          failure: pageUrlString('the page a failed payment without return_url returns the browser to'),
         },
         { error: 'must be an object { success, failure } of page URLs' },
       )
@@ -238,6 +239,16 @@ function entryName(raw: unknown, index: number): string {
     : `entry ${index + 1}`;
 }
 
+/** The origin of a Plural base URL, or '' when there is none (or it is not a URL: its own check reports that). */
+function accountOrigin(baseUrl: string | undefined): string {
+  if (baseUrl === undefined) return '';
+  try {
+    return new URL(baseUrl).origin;
+  } catch {
+    return '';
+  }
+}
+
 /** A zod issue path as `plural.clientSecret`, `webhookEndpoints[0].url`. */
 function fieldPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -245,8 +256,12 @@ function fieldPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** Checks across entries: unique ids, an API key belongs to one merchant only, unique endpoint ids. */
-function crossIssues(key: string, merchants: readonly ParsedMerchant[]): ConfigIssue[] {
+/**
+ * Checks across entries: unique ids, an API key belongs to one merchant only, one merchant per Plural account (a
+ * merchant without `plural.baseUrl` is on `defaultBaseUrl`, the process's `PLURAL_BASE_URL`), endpoint ids given
+ * and unique.
+ */
+function crossIssues(key: string, merchants: readonly ParsedMerchant[], defaultBaseUrl?: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const ids = new Map<string, number>();
   const keys = new Map<string, string>();
@@ -255,7 +270,7 @@ function crossIssues(key: string, merchants: readonly ParsedMerchant[]): ConfigI
     const where = `merchant ${m.id} (entry ${i + 1})`;
     // One Plural account per merchant: its customers, saved cards and order references are the account's, so a
     // second merchant on the same account could read the first's customers' cards.
-    const account = `${m.plural.baseUrl === undefined ? '' : new URL(m.plural.baseUrl).origin} ${m.plural.clientId}`;
+    const account = `${accountOrigin(m.plural.baseUrl ?? defaultBaseUrl)} ${m.plural.clientId}`;
     const accountOwner = accounts.get(account);
     if (accountOwner !== undefined) {
       issues.push({
@@ -283,6 +298,16 @@ function crossIssues(key: string, merchants: readonly ParsedMerchant[]): ConfigI
     }
     const endpointIds = new Set<string>();
     m.webhookEndpoints.forEach((e, j) => {
+      // A running payment names its endpoints by id for as long as it lives (a refund window is months): an id from
+      // the list's order would name another endpoint once the list is edited.
+      if (e.id === undefined && m.webhookEndpoints.length > 1) {
+        issues.push({
+          key,
+          message:
+            `${where}: webhookEndpoints[${j}].id is required when a merchant has several endpoints (running ` +
+            'payments name their endpoints by id; a position would change when the list is edited)',
+        });
+      }
       const id = e.id ?? `endpoint-${j + 1}`;
       if (endpointIds.has(id)) issues.push({ key, message: `${where}: webhookEndpoints[${j}].id repeats ${id}` });
       endpointIds.add(id);
@@ -324,6 +349,8 @@ export const SINGLE_MERCHANT_KEYS = [
   K.PLURAL_WEBHOOK_SECRET,
   K.RETURN_URL_ALLOWED_HOSTS,
   K.RETURN_URL_SIGNING_SECRET,
+  K.MERCHANT_WEBHOOK_URL,
+  K.MERCHANT_WEBHOOK_SECRET,
 ] as const;
 
 /** Whether `env` configures merchant accounts (`MERCHANTS_FILE` or `MERCHANTS`, non-empty). */
@@ -373,7 +400,7 @@ export function loadMerchantAccounts(env: Env, processName: string): MerchantAcc
     }
     throw new ConfigError(processName, issues);
   }
-  issues.push(...crossIssues(key, result.data));
+  issues.push(...crossIssues(key, result.data, present[K.PLURAL_BASE_URL]));
   if (issues.length > 0) throw new ConfigError(processName, issues);
   return result.data.map((m) => ({
     id: m.id,

@@ -48,6 +48,18 @@ describe('merchant webhook configuration', () => {
     expect(workerSecrets(worker)).toContain(SECRET);
   });
 
+  it("keeps the endpoint's URL as written: a trailing slash can be a route of its own, and redirects are not followed", () => {
+    const slashed = 'https://merchant.example/hooks/payments/';
+    const { merchantWebhooks } = loadWorkerConfig({
+      ...WORKER,
+      MERCHANT_WEBHOOK_URL: slashed,
+      MERCHANT_WEBHOOK_SECRET: SECRET,
+    });
+    expect(merchantWebhooks.directory.merchantWebhookEndpoint('default', 'default')?.url).toBe(slashed);
+    const api = loadApiConfig({ ...API, MERCHANT_SUCCESS_URL: 'https://shop.example/paid/' });
+    expect(api.returnUrls.success).toBe('https://shop.example/paid/');
+  });
+
   it('wants the URL and the secret together', () => {
     expect(thrown(() => loadWorkerConfig({ ...WORKER, MERCHANT_WEBHOOK_URL: URL })).issues).toEqual([
       { key: 'MERCHANT_WEBHOOK_SECRET', message: expect.stringContaining('MERCHANT_WEBHOOK_URL') },

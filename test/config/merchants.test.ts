@@ -98,8 +98,8 @@ describe('loadMerchantAccounts', () => {
         callbackSecretHex: 'a1'.repeat(16),
         webhookSecret: ACME_WEBHOOK_SECRET,
       },
-      // A trailing slash dropped; hosts lowercased.
-      webhookEndpoints: [{ id: 'orders', url: 'https://acme.example/hooks/payments', secret: ACME_ENDPOINT_SECRET }],
+      // The endpoint's URL as written (its trailing slash can be a route of its own); hosts lowercased.
+      webhookEndpoints: [{ id: 'orders', url: 'https://acme.example/hooks/payments/', secret: ACME_ENDPOINT_SECRET }],
       returnUrlHosts: ['shop.acme.example', 'shop.acme.example:8443'],
       returnUrlSigningSecret: ACME_RETURN_SECRET,
     });
@@ -111,10 +111,26 @@ describe('loadMerchantAccounts', () => {
     });
   });
 
-  it('reads the same JSON inline from MERCHANTS, and names endpoints without an id by position', () => {
+  it('reads the same JSON inline from MERCHANTS, and names a lone endpoint without an id endpoint-1', () => {
     const entry = { ...acme(), webhookEndpoints: [{ url: 'https://acme.example/a', secret: ACME_ENDPOINT_SECRET }] };
     const merchants = loadMerchantAccounts({ MERCHANTS: JSON.stringify([entry]) }, 'api');
     expect(merchants?.[0]?.webhookEndpoints[0]?.id).toBe('endpoint-1');
+  });
+
+  it('requires an id on every endpoint of a merchant with several (a position changes when the list is edited)', () => {
+    const entry = {
+      ...acme(),
+      webhookEndpoints: [
+        { id: 'orders', url: 'https://acme.example/a', secret: ACME_ENDPOINT_SECRET },
+        { url: 'https://acme.example/b', secret: ACME_ENDPOINT_SECRET },
+      ],
+    };
+    const err = configError(() => loadMerchantAccounts({ MERCHANTS: JSON.stringify([entry]) }, 'api'));
+    expect(err.issues.map((i) => i.message)).toEqual([
+      'merchant acme (entry 1): webhookEndpoints[1].id is required when a merchant has several endpoints (running ' +
+        'payments name their endpoints by id; a position would change when the list is edited)',
+    ]);
+    expectNoSecret(err);
   });
 
   it('is undefined without MERCHANTS_FILE and MERCHANTS (the single-merchant keys apply)', () => {
@@ -168,10 +184,8 @@ describe('loadMerchantAccounts', () => {
       'api',
     );
     expect(merchants?.[0]?.returnPages).toBeUndefined();
-    expect(merchants?.[1]?.returnPages).toEqual({
-      success: 'https://globex.example/paid',
-      failure: 'https://globex.example/not-paid',
-    });
+    // As written: a page's trailing slash is part of its path.
+    expect(merchants?.[1]?.returnPages).toEqual(pages);
     const bad = [
       { ...acme(), returnPages: { success: 'javascript:alert(1)', failure: 'https://acme.example/ko' } },
       { ...globex(), returnPages: { success: 'https://globex.example/ok' } },
@@ -221,6 +235,16 @@ describe('loadMerchantAccounts', () => {
     const elsewhere = { ...sameAccount, plural: { ...acme().plural, baseUrl: 'https://pluraluat.v2.pinepg.in/' } };
     const both = loadMerchantAccounts({ MERCHANTS: JSON.stringify([acme(), elsewhere]) }, 'api');
     expect(both?.map((m) => m.id)).toEqual(['acme', 'initech']);
+    // Unless that origin is the one a merchant without its own baseUrl is on: the process's PLURAL_BASE_URL.
+    const sameOrigin = configError(() =>
+      loadMerchantAccounts(
+        { MERCHANTS: JSON.stringify([acme(), elsewhere]), PLURAL_BASE_URL: 'https://pluraluat.v2.pinepg.in' },
+        'worker',
+      ),
+    );
+    expect(sameOrigin.issues.map((i) => i.message)).toEqual([
+      expect.stringContaining("merchant initech (entry 2): plural.clientId is also merchant acme's"),
+    ]);
   });
 
   it('says the JSON is invalid without quoting it, and an unreadable file by its error code', () => {
@@ -241,16 +265,21 @@ describe('loadMerchantAccounts', () => {
   it('refuses the single-merchant keys next to merchant accounts, naming each', () => {
     const err = configError(() =>
       loadMerchantAccounts(
-        { MERCHANTS: JSON.stringify([acme()]), API_KEYS: ACME_KEY, PLURAL_WEBHOOK_SECRET: 'x' },
+        {
+          MERCHANTS: JSON.stringify([acme()]),
+          API_KEYS: ACME_KEY,
+          PLURAL_WEBHOOK_SECRET: 'x',
+          // The single merchant's webhook endpoint would be ignored: each merchant lists its own.
+          MERCHANT_WEBHOOK_URL: 'https://acme.example/hooks',
+        },
         'api',
       ),
     );
+    const unset = "must be unset when MERCHANTS is set (each merchant's entry holds its own)";
     expect(err.issues).toEqual([
-      { key: 'API_KEYS', message: "must be unset when MERCHANTS is set (each merchant's entry holds its own)" },
-      {
-        key: 'PLURAL_WEBHOOK_SECRET',
-        message: "must be unset when MERCHANTS is set (each merchant's entry holds its own)",
-      },
+      { key: 'API_KEYS', message: unset },
+      { key: 'PLURAL_WEBHOOK_SECRET', message: unset },
+      { key: 'MERCHANT_WEBHOOK_URL', message: unset },
     ]);
   });
 });
@@ -262,7 +291,7 @@ describe('merchant accounts in the API and worker configuration', () => {
     expect(config.merchants.source).toBe('MERCHANTS');
     expect(config.apiKeys).toEqual([]);
     expect(config.merchants.merchantWebhookEndpoints('acme')).toEqual([
-      { id: 'orders', url: 'https://acme.example/hooks/payments', secret: ACME_ENDPOINT_SECRET },
+      { id: 'orders', url: 'https://acme.example/hooks/payments/', secret: ACME_ENDPOINT_SECRET },
     ]);
     expect(config.merchants.returnUrlHostsFor('acme')).toEqual(['shop.acme.example', 'shop.acme.example:8443']);
     expect(config.merchants.returnUrlHostsFor('globex')).toEqual([]);
