@@ -157,8 +157,8 @@ export class MerchantOutbox {
         this.payment.metrics.merchantWebhook(MERCHANT_WEBHOOK_OUTCOME.DELIVERED);
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
-        // Retried for the whole delivery window (or the endpoint is gone from the configuration): the merchant can
-        // still read the payment; later events go on.
+        // Retried for the whole delivery window (or, in runs from before an unknown endpoint was retried, the
+        // endpoint was gone from the configuration): the merchant can still read the payment; later events go on.
         const cause = err.cause;
         const last = cause instanceof TimeoutFailure ? (cause.cause ?? cause) : (cause ?? err);
         const why =
