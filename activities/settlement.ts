@@ -90,6 +90,12 @@ export function createSettlementActivities(ctx: ActivityContext) {
         if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
           const order = await getOrderSnapshot(input.orderId, signal);
           if (captured(order)) return order;
+          // Plural has this capture's key but its order does not show the capture yet (an earlier attempt still in
+          // progress, or a read that lags): an outage, retried (then parked), never a refusal — the earlier capture
+          // may yet complete, and a refusal would tell the merchant it was not captured.
+          if (order.status === ORDER_STATUS.AUTHORIZED && isPluralError(err)) {
+            throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
+          }
         }
         throw classify(err, FAILURE_TYPE.CAPTURE_REJECTED);
       }

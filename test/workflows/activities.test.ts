@@ -369,6 +369,25 @@ describe('payment activities', () => {
     expect(captures).toEqual([]);
   });
 
+  it('a DUPLICATE_REQUEST to a capture whose order does not show it yet is an outage (retried, then parked), never a refusal', async () => {
+    const { ref, order } = await approvedPayment(true);
+    const input = { workflowId: `payment:${ref}`, orderId: order.orderId };
+    // Plural has the capture's key (an earlier attempt still under way); its order still reads AUTHORIZED.
+    const duplicate = createActivities({
+      plural: pluralWith({
+        captureOrder: answered(422, { code: 'DUPLICATE_REQUEST', message: 'a capture for this order is in progress' }),
+      }),
+      vault,
+    }).captureOrder;
+    const f = await failureOf(run(2, duplicate, input));
+    expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    expect(f.details?.[0]).toMatchObject({ code: 'DUPLICATE_REQUEST' });
+    expect(sandbox.order(order.orderId)).toMatchObject({ status: 'AUTHORIZED', captureCount: 0 });
+    // Once the order shows the capture, the next attempt returns it.
+    const taken = await run(1, acts.captureOrder, input);
+    expect(await run(3, duplicate, input)).toEqual(taken);
+  });
+
   it('a refund made by an attempt whose answer was lost is returned when Plural refuses its retry, never REJECTED', async () => {
     const { ref, order } = await approvedPayment(false);
     const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };

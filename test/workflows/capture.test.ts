@@ -27,9 +27,11 @@ import { temporal } from '@temporalio/proto';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { currentSummary } from '../../api/payment-summary';
 import { WorkflowUpdateStage } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   cancelUpdate,
   DEFAULT_MERCHANT_ID,
+  FAILURE_TYPE,
   PAYMENT_MEMO_KEY,
   SEARCH_ATTRIBUTE,
   webhookReceivedSignal,
@@ -244,6 +246,60 @@ describe('pre-auth capture and cancel', () => {
         expect(described.searchAttributes.PaymentStatus).toEqual(['PROCESSED']);
         // The operator's run reads Plural's order first (a parked attempt may have captured, its answer lost).
         expect(inputs.map((i) => i.retried)).toEqual([undefined, undefined, true]);
+      },
+      { captureOrder },
+    );
+  });
+
+  it('a capture refused while an earlier attempt of it completes at Plural answers CAPTURED, as Plural says', async () => {
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    // Plural takes the capture, and the attempt ends in a refusal (a DUPLICATE_REQUEST to a retry whose read lagged).
+    const captureOrder = async (input: CaptureInput) => {
+      await real.captureOrder(input);
+      throw ApplicationFailure.create({
+        message: 'Duplicate request',
+        type: FAILURE_TYPE.CAPTURE_REJECTED,
+        nonRetryable: true,
+      });
+    };
+    await fx.withWorker(
+      async () => {
+        const { handle, orderId } = await authorized();
+        const answer = await capture(handle, 'taken');
+        expect(answer.outcome).toBe('CAPTURED');
+        expect(answer.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+        expect(answer.state).toMatchObject({ status: 'PROCESSED', lastCapture: { outcome: 'CAPTURED' } });
+        expect(answer.state.audit.map((e) => e.cause)).not.toContainEqual(expect.stringMatching(/^capture rejected/));
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
+      },
+      { captureOrder },
+    );
+  });
+
+  it("an operator's retry of a refused capture reads Plural's order first", async () => {
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    const inputs: CaptureInput[] = [];
+    let refuse = true;
+    const captureOrder = async (input: CaptureInput) => {
+      inputs.push(input);
+      if (refuse) {
+        refuse = false;
+        throw ApplicationFailure.create({
+          message: 'refused',
+          type: FAILURE_TYPE.CAPTURE_REJECTED,
+          nonRetryable: true,
+        });
+      }
+      return real.captureOrder(input);
+    };
+    await fx.withWorker(
+      async () => {
+        const { handle, orderId } = await authorized();
+        expect((await capture(handle, 'refused')).outcome).toBe('PARKED');
+        await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
+        expect((await operatorRetry(handle, 'ops@example')).status).toBe('PROCESSED');
+        expect(inputs.map((i) => i.retried)).toEqual([undefined, true]);
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
       },
       { captureOrder },
     );

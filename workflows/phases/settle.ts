@@ -105,6 +105,8 @@ async function attemptCapture(
   run: PaymentRun,
   partial: Money | undefined,
   onParked?: (f: FailureInfo) => void,
+  /** An operator's retry of a refused capture: its first call reads Plural's order first, as a retry does. */
+  operatorRetried = false,
 ): Promise<{ answer: CaptureAnswer; parked?: undefined } | { parked: FailureInfo }> {
   const { payment, steps, workflowId } = run;
   const orderId = payment.s.pluralOrderId ?? '';
@@ -116,7 +118,7 @@ async function attemptCapture(
         workflowId,
         orderId,
         amount: partial,
-        ...(afterOperatorRetry ? { retried: true } : {}),
+        ...(afterOperatorRetry || operatorRetried ? { retried: true } : {}),
       }),
     (f) => {
       rejected = f;
@@ -140,8 +142,11 @@ async function attemptCapture(
       : 'capture abandoned while parked';
     return { answer: captureAnswer(run, 'REJECTED', why) };
   }
-  // Plural said no: a declined capture fails the order there; anything else leaves it AUTHORIZED (park it).
+  // Plural said no: a declined capture fails the order there; anything else leaves it AUTHORIZED (park it). An
+  // order the read finds captured after all (an earlier attempt's capture completed) answers CAPTURED: the merchant is
+  // told what Plural took. (The answer and the audit only, no command: replay-safe.)
   await steps.reconcile('Get Order after a rejected capture', RECONCILE_TRIGGER.CAPTURE_REJECTED);
+  if (payment.status === PAYMENT_STATUS.PROCESSED) return { answer: captureAnswer(run, 'CAPTURED') };
   if (payment.status !== PAYMENT_STATUS.AUTHORIZED) return { answer: captureAnswer(run, 'REJECTED', rejected.message) };
   return { parked: rejected };
 }
@@ -160,7 +165,7 @@ async function retryParkedCapture(run: PaymentRun, parked: FailureInfo, partial:
       }
       return;
     }
-    const attempt = await attemptCapture(run, partial);
+    const attempt = await attemptCapture(run, partial, undefined, true);
     refusal = attempt.parked;
   }
 }
