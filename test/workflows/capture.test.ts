@@ -329,6 +329,39 @@ describe('pre-auth capture and cancel', () => {
     });
   });
 
+  it('a give-up on a parked OTP step of a sale Plural already authorized leaves it PROCESSING, refused, not crashed', async () => {
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    // Create Payment answers with the sale's order AUTHORIZED (PROCESSING here) and no OTP generated; Generate OTP, a
+    // step of its own then, finds Plural unreachable and parks.
+    const createPayment: typeof real.createPayment = async (input) => {
+      const created = await real.createPayment({ ...input, thenGenerateOtp: undefined });
+      return { ...created, order: { ...created.order, status: 'AUTHORIZED' } };
+    };
+    const generateOtp = () =>
+      Promise.reject(
+        ApplicationFailure.create({ message: 'Plural unreachable', type: FAILURE_TYPE.GATEWAY_UNAVAILABLE }),
+      );
+    await fx.withWorker(
+      async () => {
+        const input = cardInput(newReference('sale-park'), await putCard(fx.vault, CARDS.nativeOtp), {
+          preAuth: false,
+          limits: { activityMaxAttempts: 1 },
+        });
+        const handle = await startPayment(fx, input);
+        const parked = await waitForState(handle, (x) => x.parked?.operation === 'authenticate', 'parked OTP step');
+        expect(parked.status).toBe('PROCESSING');
+        const after = await operatorGiveUp(handle, 'ops@example', 'gateway outage');
+        expect(after.status).toBe('PROCESSING');
+        expect(after.parked).toBeUndefined();
+        expect(after.audit.map((e) => e.cause)).toContain(
+          'cancel refused: a sale Plural has authorized is processed, not cancelled',
+        );
+        await handle.terminate('test over');
+      },
+      { createPayment, generateOtp },
+    );
+  });
+
   it("an operator's retry of a parked create payment finds the payment Plural made, card hand-off gone", async () => {
     await fx.withWorker(async () => {
       const cardHandle = await putCard(fx.vault, CARDS.challenge);
