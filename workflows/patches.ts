@@ -72,4 +72,11 @@ export const PATCH = {
    * showed taken, Plural refused that, and the payment parked. Called only when such an order is named while closing.
    */
   CLOSING_COUNTS_NAMED_REFUNDS: 'closing-counts-named-refunds',
+  /**
+   * Plural answered an automatic cancel (or a closing payment's cancel of a late authorization) with its order still
+   * AUTHORIZED: the engine reads the order and asks again after a pause (the longest reconciliation delay, or the
+   * closing phase's backoff); before, it cancelled again at once, a loop with no timer that only Plural's next answer
+   * could end. Called only on that answer.
+   */
+  CANCEL_AGAIN_AFTER_A_PAUSE: 'cancel-again-after-a-pause',
 } as const;

@@ -26,6 +26,7 @@ import type { Fixture, PaymentHandle } from './harness';
 import { temporal } from '@temporalio/proto';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { currentSummary } from '../../api/payment-summary';
+import { CANCEL_ANSWERED_AUTHORIZED_NOTE } from '../../workflows/phases/settle';
 import { WorkflowUpdateStage } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
@@ -507,6 +508,47 @@ describe('pre-auth capture and cancel', () => {
         expect(Date.parse(cancelled!.at)).toBeLessThan(Date.parse(state.authorizationExpiresAt!));
         expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');
       });
+    });
+
+    it('asks again after a pause, never at once, when Plural answers the automatic cancel with its order still AUTHORIZED', async () => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      const cancels: number[] = [];
+      let withoutEffect = 2;
+      // Plural answers the first two cancels with the order as it was (its order trailing its payment), then cancels.
+      const cancelOrder: typeof real.cancelOrder = async (input) => {
+        cancels.push(Date.now());
+        if (withoutEffect-- > 0) return real.getOrder({ orderId: input.orderId });
+        return real.cancelOrder(input);
+      };
+      let readsAfterACancel = 0;
+      const getOrder: typeof real.getOrder = (input) => {
+        if (cancels.length > 0) readsAfterACancel += 1;
+        return real.getOrder(input);
+      };
+      await fx.withWorker(
+        async () => {
+          const { handle, state, orderId } = await authorized();
+          const result = await handle.result();
+          expect(result.status).toBe('CANCELLED');
+          expect(cancels).toHaveLength(3);
+          const notes = result.audit.filter((e) => e.cause === CANCEL_ANSWERED_AUTHORIZED_NOTE);
+          expect(notes).toHaveLength(1);
+          // Each cancel again comes after the longest reconciliation delay (5 minutes), with a Get Order before it.
+          const tries = result.audit.filter(
+            (e) => e.cause === 'automatic cancel before the authorization expires: cancelling at Plural',
+          );
+          expect(tries).toHaveLength(3);
+          for (let i = 1; i < tries.length; i++) {
+            expect(Date.parse(tries[i]!.at) - Date.parse(tries[i - 1]!.at)).toBeGreaterThanOrEqual(5 * 60_000);
+          }
+          // Plural's order read before each cancel again.
+          expect(readsAfterACancel).toBeGreaterThanOrEqual(2);
+          const cancelled = result.audit.find((e) => e.to === 'CANCELLED');
+          expect(Date.parse(cancelled!.at)).toBeLessThan(Date.parse(state.authorizationExpiresAt!));
+          expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');
+        },
+        { cancelOrder, getOrder },
+      );
     });
 
     it('answers a merchant cancel that parks at once, and cancels once Plural answers, without an operator', async () => {

@@ -204,6 +204,51 @@ describe('a cancel before authorization, then the customer pays on the old page'
     });
   }, 60_000);
 
+  it('challenge pre-auth: a late authorization whose cancel Plural answers without effect is cancelled again on the backoff', async () => {
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    let withoutEffect = 2;
+    const cancelAt: number[] = [];
+    // Plural answers the first two cancels with its order as it was (AUTHORIZED), then cancels.
+    const cancelOrder: typeof real.cancelOrder = async (input) => {
+      cancelAt.push(Date.now());
+      if (withoutEffect-- > 0) return real.getOrder({ orderId: input.orderId });
+      return real.cancelOrder(input);
+    };
+    await fx.withWorker(
+      async () => {
+        const handle = await startPayment(
+          fx,
+          cardInput(newReference('chm-lag'), await putCard(fx.vault, CARDS.challenge), { preAuth: true }),
+        );
+        const state = await waitForStatus(handle, 'AWAITING_CHALLENGE');
+        await cancel(handle);
+        await waitForStatus(handle, 'CLOSING');
+        expect((await authenticateAtSandbox(fx.sandbox, state.pluralPaymentIds[0]!)).status).toBe('AUTHORIZED');
+        const result = await handle.result();
+        expect(result.status).toBe('CANCELLED');
+        expect(cancelAt).toHaveLength(3);
+        const tries = result.audit.filter((e) =>
+          e.cause.startsWith('Plural authorized the payment while it was closing'),
+        );
+        expect(tries).toHaveLength(3);
+        // Each cancel again waits for the closing phase's next look (its backoff), never comes at once.
+        for (let i = 1; i < tries.length; i++) {
+          expect(Date.parse(tries[i]!.at) - Date.parse(tries[i - 1]!.at)).toBeGreaterThanOrEqual(1_000);
+        }
+        expect(
+          result.audit.filter(
+            (e) =>
+              e.cause ===
+              'Plural answered the cancel, but its order still reads AUTHORIZED: reading it again before cancelling again',
+          ),
+        ).toHaveLength(1);
+        expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('CANCELLED');
+        expectMoneyAgrees(fx.sandbox, result, 0);
+      },
+      { cancelOrder },
+    );
+  });
+
   it('challenge sale: a part refunded by hand on Plural’s dashboard counts, and only the rest is refunded', async () => {
     await fx.withWorker(async () => {
       const handle = await startPayment(

@@ -275,6 +275,59 @@ export const SCENARIOS: Record<string, Scenario> = {
       return h;
     },
   },
+  /**
+   * Pre-auth left uncaptured: Plural answers the automatic cancel once with its order still AUTHORIZED; the engine reads
+   * the order again after the longest reconciliation delay (1 s here) and cancels again (the
+   * `cancel-again-after-a-pause` patch). The build before cancelled again at once
+   * (`.before-cancel-again-after-a-pause.json`).
+   */
+  'otp-preauth-auto-cancel-answered-authorized': {
+    activities: (fx) => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      let withoutEffect = 1;
+      return {
+        cancelOrder: async (input) =>
+          withoutEffect-- > 0 ? real.getOrder({ orderId: input.orderId }) : real.cancelOrder(input),
+      };
+    },
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), {
+          durations: { autoCancelAfterMs: 2_000, reconcileMaxDelayMs: 1_000 },
+        }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForStatus(h, 'AUTHORIZED');
+      await h.result();
+      return h;
+    },
+  },
+  /**
+   * Pre-auth cancelled while the challenge was pending, then authorized on the old page; Plural answers the cancel of
+   * that late authorization once with its order still AUTHORIZED, and the closing phase cancels again at its next look
+   * (the `cancel-again-after-a-pause` patch), where the build before cancelled again at once.
+   */
+  'challenge-preauth-late-cancel-answered-authorized': {
+    activities: (fx) => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      let withoutEffect = 1;
+      return {
+        cancelOrder: async (input) =>
+          withoutEffect-- > 0 ? real.getOrder({ orderId: input.orderId }) : real.cancelOrder(input),
+      };
+    },
+    run: async (fx) => {
+      const { h, paymentId } = await cancelledDuringChallenge(fx, {
+        preAuth: true,
+        durations: { reconcileInitialDelayMs: 1_000, closingReconcileMaxDelayMs: 2_000 },
+      });
+      await authenticateAtSandbox(fx.sandbox, paymentId);
+      await h.result();
+      return h;
+    },
+  },
   /** A capture parked after Plural kept failing, completed by an operator retry. */
   'capture-parked-operator-retry': {
     run: async (fx) => {

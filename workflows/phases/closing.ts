@@ -18,7 +18,7 @@ import { isFinalStage } from '../plural-order';
 import type { PaymentRun } from '../run';
 import { refundableValue } from '../validators';
 import { closingHasRefundsToRecord, giveUpUnreadRefundOrders, recordRefundsWhileClosing } from './refunds';
-import { cancelRetryAtMs, rejectCaptures } from './settle';
+import { CANCEL_ANSWERED_AUTHORIZED_NOTE, cancelRetryAtMs, rejectCaptures } from './settle';
 
 const MIN_REFUND = MIN_REFUND_VALUE;
 
@@ -39,6 +39,8 @@ export async function closePayment(run: PaymentRun): Promise<void> {
   const lookSoon = (): void => {
     nextAt = nowMs();
   };
+  /** Not before then is a late authorization cancelled again (after Plural answered a cancel without effect). */
+  let cancelAgainAt = 0;
   while (payment.status === PAYMENT_STATUS.CLOSING) {
     rejectCaptures(run);
     const cancel = inbox.takeCancel();
@@ -71,9 +73,17 @@ export async function closePayment(run: PaymentRun): Promise<void> {
       nextAt = nowMs() + delay;
     }
     const stage = payment.stage;
-    if (stage === 'AUTHORIZED' && input.preAuth) {
-      await cancelLateAuthorization(run);
-      lookSoon();
+    if (stage === 'AUTHORIZED' && input.preAuth && nowMs() >= cancelAgainAt) {
+      const answered = await cancelLateAuthorization(run);
+      // Plural answered but its order still reads AUTHORIZED: looked at again on the backoff and cancelled again then,
+      // not at once (a loop of cancels and reads with no timer between them).
+      if (answered && payment.stage === 'AUTHORIZED' && patched(PATCH.CANCEL_AGAIN_AFTER_A_PAUSE)) {
+        if (!payment.s.audit.some((e) => e.cause === CANCEL_ANSWERED_AUTHORIZED_NOTE)) {
+          payment.note(CANCEL_ANSWERED_AUTHORIZED_NOTE);
+        }
+        nextAt = nowMs() + delay;
+        cancelAgainAt = nextAt;
+      } else lookSoon();
       continue;
     }
     if ((stage === 'CAPTURED' || stage === 'REFUNDED') && payment.netCaptured > 0 && pending === undefined) {
@@ -105,8 +115,8 @@ export async function closePayment(run: PaymentRun): Promise<void> {
 const LATE_AUTHORIZATION_NOTE =
   'Plural authorized the payment while it was closing: cancelling the authorization at Plural';
 
-/** Plural authorized a pre-auth while the payment was closing: cancel the authorization there. */
-async function cancelLateAuthorization(run: PaymentRun): Promise<void> {
+/** Plural authorized a pre-auth while the payment was closing: cancel the authorization there; whether Plural answered. */
+async function cancelLateAuthorization(run: PaymentRun): Promise<boolean> {
   const { payment, steps, workflowId, durations } = run;
   const orderId = payment.s.pluralOrderId ?? '';
   const firstSeen = payment.s.audit.find((e) => e.cause === LATE_AUTHORIZATION_NOTE);
@@ -129,6 +139,7 @@ async function cancelLateAuthorization(run: PaymentRun): Promise<void> {
     () => cancelRetryAtMs(run) ?? (patched(PATCH.LATE_AUTHORIZATION_CANCEL_RETRIED) ? retryAt() : undefined),
   );
   if (order) payment.applyOrder(order, 'late authorization cancelled');
+  return order !== undefined;
 }
 
 /** Plural took money while the payment was closing: refund what it kept, once, and record it. */

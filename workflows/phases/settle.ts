@@ -55,7 +55,14 @@ export async function settle(run: PaymentRun): Promise<void> {
     const autoCancelAt = Date.parse(payment.s.autoCancelAt ?? isoAt(nowMs()));
     if (nowMs() >= autoCancelAt) {
       payment.metrics.autoCancel(AUTO_CANCEL_REASON.AUTHORIZATION_EXPIRY);
-      await cancelAuthorization(run, 'auto-cancel', 'automatic cancel before the authorization expires');
+      const answered = await cancelAuthorization(
+        run,
+        'auto-cancel',
+        'automatic cancel before the authorization expires',
+      );
+      if (answered && payment.status === PAYMENT_STATUS.AUTHORIZED && patched(PATCH.CANCEL_AGAIN_AFTER_A_PAUSE)) {
+        await pauseBeforeCancellingAgain(run);
+      }
       continue;
     }
     await steps.waitFor(
@@ -209,12 +216,37 @@ export function cancelRetryAtMs(run: PaymentRun): number | undefined {
   return Math.min(now + run.durations.reconcileMaxDelayMs, expires);
 }
 
+/**
+ * Plural answered the automatic cancel, but its order still reads AUTHORIZED (its order can trail its payment): the
+ * order is read again after the longest reconciliation delay (until the authorization expires; after that, when an
+ * event, a request or an operator's cancel comes), and the loop cancels again only if it is still AUTHORIZED then.
+ * Before, the loop cancelled again at once, with no timer between the cancels.
+ */
+async function pauseBeforeCancellingAgain(run: PaymentRun): Promise<void> {
+  const { payment, inbox, steps } = run;
+  if (!payment.s.audit.some((e) => e.cause === CANCEL_ANSWERED_AUTHORIZED_NOTE)) {
+    payment.note(CANCEL_ANSWERED_AUTHORIZED_NOTE);
+  }
+  await steps.waitFor(
+    cancelRetryAtMs(run),
+    () => payment.status !== PAYMENT_STATUS.AUTHORIZED || inbox.captures.length > 0 || inbox.cancel !== undefined,
+  );
+  if (payment.status === PAYMENT_STATUS.AUTHORIZED) {
+    await steps.reconcile('Get Order before cancelling again', RECONCILE_TRIGGER.CANCEL_INCOMPLETE);
+  }
+}
+
+/** The audit note (once per payment) of a cancel Plural answered with its order still AUTHORIZED. */
+export const CANCEL_ANSWERED_AUTHORIZED_NOTE =
+  'Plural answered the cancel, but its order still reads AUTHORIZED: reading it again before cancelling again';
+
+/** Cancels the authorization at Plural; whether Plural answered (false: parked and abandoned, or not completed). */
 async function cancelAuthorization(
   run: PaymentRun,
   stepName: string,
   cause: string,
   onParked?: () => void,
-): Promise<void> {
+): Promise<boolean> {
   const { payment, steps, workflowId } = run;
   const orderId = payment.s.pluralOrderId ?? '';
   payment.note(`${cause}: cancelling at Plural`);
@@ -230,6 +262,7 @@ async function cancelAuthorization(
     );
     if (order) payment.applyOrder(order, cause);
     else await steps.reconcile(`Get Order after ${stepName} was not completed`, RECONCILE_TRIGGER.CANCEL_INCOMPLETE);
+    return order !== undefined;
   } finally {
     payment.cancelling = false;
   }
