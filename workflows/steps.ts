@@ -103,9 +103,16 @@ export class Steps {
 
   /**
    * Parks `operation` until an operator retries it (true) or a cancel, the payment's end or `until` (epoch ms: the
-   * payment's own deadline for the step, see `parkDeadlinePassed`) ends the wait (false).
+   * payment's own deadline for the step, see `parkDeadlinePassed`) ends the wait (false). With `stopWhen`, the gateway
+   * events that come meanwhile are confirmed (Get Order) while it waits, and the wait ends (false) once `stopWhen()`
+   * says what Plural's order showed makes the step moot.
    */
-  async parkUntilOperator(operation: ParkedOperation['operation'], f: FailureInfo, until?: number): Promise<boolean> {
+  async parkUntilOperator(
+    operation: ParkedOperation['operation'],
+    f: FailureInfo,
+    until?: number,
+    stopWhen?: () => boolean,
+  ): Promise<boolean> {
     const p = this.payment;
     if (p.s.parked?.operation === operation) {
       // Parked again after an operator's retry: the retry ran and failed again.
@@ -120,7 +127,24 @@ export class Steps {
     const woken = (): boolean =>
       this.inbox.operatorRetries > retriesBefore || this.inbox.cancel !== undefined || p.ended;
     this.parkDeadlinePassed = false;
-    if (deadline === undefined) await condition(woken);
+    // Payments that parked before events were confirmed while parked waited without reading Plural, and replay so.
+    if (stopWhen !== undefined && patched(PATCH.PARKED_CAPTURE_CONFIRMS_EVENTS)) {
+      for (;;) {
+        const wakeAt = Math.min(deadline ?? Infinity, this.inbox.unconfirmed.length > 0 ? this.confirmAt : Infinity);
+        const ready = (): boolean => woken() || this.confirmDue();
+        if (wakeAt === Infinity) await condition(ready);
+        else await condition(ready, Math.max(1, wakeAt - nowMs()));
+        if (woken()) break;
+        if (deadline !== undefined && nowMs() >= deadline) {
+          this.parkDeadlinePassed = true;
+          break;
+        }
+        if ((await this.confirmEvents()) && stopWhen()) {
+          this.unpark();
+          return false;
+        }
+      }
+    } else if (deadline === undefined) await condition(woken);
     else if (!(await condition(woken, Math.max(1, deadline - nowMs())))) this.parkDeadlinePassed = true;
     if (this.inbox.operatorRetries > retriesBefore && !p.ended) return true;
     this.unpark();

@@ -306,6 +306,36 @@ describe('pre-auth capture and cancel', () => {
     );
   });
 
+  it('a capture parked on a refusal follows Plural when its webhook says the order was captured meanwhile', async () => {
+    // Plural refuses the engine's capture (its order stays AUTHORIZED); later it is captured there (say on Plural's
+    // dashboard) and Plural's ORDER_PROCESSED webhook comes while the capture waits for an operator.
+    const captureOrder = () =>
+      Promise.reject(
+        ApplicationFailure.create({ message: 'refused', type: FAILURE_TYPE.CAPTURE_REJECTED, nonRetryable: true }),
+      );
+    await fx.withWorker(
+      async () => {
+        const { handle, orderId } = await authorized();
+        expect((await capture(handle, 'refused')).outcome).toBe('PARKED');
+        await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
+        await fx.plural.captureOrder(orderId, { merchant_capture_reference: 'dashboard-capture' });
+        await handle.signal(webhookReceivedSignal, {
+          webhookId: 'msg_captured_on_dashboard',
+          eventType: 'ORDER_PROCESSED',
+          orderId,
+          orderStatus: 'PROCESSED',
+        });
+        const after = await waitForState(handle, (x) => x.status === 'PROCESSED', 'PROCESSED, as Plural says');
+        expect(after.parked).toBeUndefined();
+        expect(after.lastCapture).toEqual({ outcome: 'CAPTURED' });
+        expect(after.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
+        await handle.terminate('test over');
+      },
+      { captureOrder },
+    );
+  });
+
   it('a give-up on a parked capture that Plural took ends PROCESSED, as Plural says, not parked on a refused cancel', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId } = await authorized(CARDS.nativeOtp, {

@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { createTemporalIdempotencyStore } from '../../api/temporal-idempotency-store';
 import { merchantEventId } from '../../merchant-webhooks';
-import { callbackReceivedSignal, getPaymentQuery } from '../../workflows/definitions';
+import { callbackReceivedSignal, FAILURE_TYPE, getPaymentQuery } from '../../workflows/definitions';
 import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
@@ -348,6 +349,35 @@ export const SCENARIOS: Record<string, Scenario> = {
         fx.sandbox.setFaults({ errorRate: 0, paths: [] });
       }
       await operatorRetry(h, 'ops');
+      await h.result();
+      return h;
+    },
+  },
+  /**
+   * Plural refuses the engine's capture (its order stays AUTHORIZED) and the capture parks; the order is then captured
+   * at Plural (its dashboard, say) and Plural's ORDER_PROCESSED webhook comes while the capture waits: the park confirms
+   * it and the payment ends PROCESSED (the `parked-capture-confirms-events` patch). The build before waited for an
+   * operator until the automatic cancel time (4 s here), whose cancel Plural refused, then followed the order
+   * (`.before-parked-capture-confirms-events.json`).
+   */
+  'capture-refused-then-captured-at-plural': {
+    activities: () => ({
+      captureOrder: () =>
+        Promise.reject(
+          ApplicationFailure.create({ message: 'refused', type: FAILURE_TYPE.CAPTURE_REJECTED, nonRetryable: true }),
+        ),
+    }),
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), { durations: { autoCancelAfterMs: 4_000 } }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      const { pluralOrderId } = await waitForStatus(h, 'AUTHORIZED');
+      await capture(h, 'refused');
+      await waitForState(h, (s) => s.parked?.operation === 'capture', 'the refused capture parked');
+      await fx.plural.captureOrder(pluralOrderId!, { merchant_capture_reference: 'dashboard-capture' });
       await h.result();
       return h;
     },

@@ -161,9 +161,23 @@ async function attemptCapture(
 /** A parked capture: wait for the operator, capture again, until it is done or the operator gives up. */
 async function retryParkedCapture(run: PaymentRun, parked: FailureInfo, partial: Money | undefined): Promise<void> {
   let refusal: FailureInfo | undefined = parked;
+  const { payment } = run;
+  // Plural's events are confirmed while the capture waits: an order captured, cancelled or failed there ends the wait.
+  const moot = (): boolean => payment.status !== PAYMENT_STATUS.AUTHORIZED;
   while (refusal) {
-    run.payment.s.lastCapture = { outcome: 'PARKED', message: refusal.message };
-    if (!(await run.steps.parkUntilOperator('capture', refusal, autoCancelAtMs(run)))) {
+    payment.s.lastCapture = { outcome: 'PARKED', message: refusal.message };
+    if (!(await run.steps.parkUntilOperator('capture', refusal, autoCancelAtMs(run), moot))) {
+      if (moot()) {
+        const status = payment.status;
+        payment.s.lastCapture =
+          status === PAYMENT_STATUS.PROCESSED
+            ? { outcome: 'CAPTURED' }
+            : {
+                outcome: 'REJECTED',
+                message: `Plural's order was ${payment.s.pluralOrderStatus ?? status} while the capture was parked`,
+              };
+        return;
+      }
       if (run.steps.parkDeadlinePassed) {
         run.payment.s.lastCapture = {
           outcome: 'REJECTED',
