@@ -305,7 +305,8 @@ function crossIssues(key: string, merchants: readonly ParsedMerchant[], defaultB
           key,
           message:
             `${where}: webhookEndpoints[${j}].id is required when a merchant has several endpoints (running ` +
-            'payments name their endpoints by id; a position would change when the list is edited)',
+            'payments name their endpoints by id; a position would change when the list is edited; to keep the ids ' +
+            `running payments hold, give endpoint-${j + 1})`,
         });
       }
       const id = e.id ?? `endpoint-${j + 1}`;

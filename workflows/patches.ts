@@ -80,9 +80,10 @@ export const PATCH = {
    */
   CANCEL_AGAIN_AFTER_A_PAUSE: 'cancel-again-after-a-pause',
   /**
-   * A capture parked on Plural's refusal confirms the gateway events that come while it waits for an operator, and
-   * the payment follows Plural's order when it is no longer AUTHORIZED (captured, cancelled or failed there); before,
-   * the park woke only for an operator, a cancel or the automatic cancel time (days later). Called at each such park.
+   * A parked capture (on Plural's refusal, or Plural unreachable past the retries) confirms the gateway events that
+   * come while it waits for an operator, and the payment follows Plural's order when it is no longer AUTHORIZED
+   * (captured, cancelled or failed there); before, the park woke only for an operator, a cancel or the automatic
+   * cancel time (days later). Called at each such park.
    */
   PARKED_CAPTURE_CONFIRMS_EVENTS: 'parked-capture-confirms-events',
 } as const;

@@ -155,8 +155,9 @@ export class Steps {
    * Runs one step. Business rejections go to `onRejected` (which returns whether to park); a missing card hand-off
    * fails the payment; a gateway outage that outlasted the retries parks the step until an operator retries it
    * (`operatorRetry`) or gives up (`cancelRequested`, then the result is undefined), or until `parkUntil()` when it
-   * gives a time (then too: `parkDeadlinePassed`). `call` learns whether it runs again after an operator's retry (a new
-   * activity, whose attempt count starts at 1 again).
+   * gives a time (then too: `parkDeadlinePassed`), or until `stopWhen` says Plural's order, read to confirm its
+   * events while parked, makes the step moot (see {@link parkUntilOperator}). `call` learns whether it runs again
+   * after an operator's retry (a new activity, whose attempt count starts at 1 again).
    */
   async run<T>(
     operation: ParkedOperation['operation'],
@@ -164,6 +165,7 @@ export class Steps {
     onRejected: (f: FailureInfo) => 'park' | 'stop',
     onParked?: (f: FailureInfo) => void,
     parkUntil?: () => number | undefined,
+    stopWhen?: () => boolean,
   ): Promise<T | undefined> {
     const p = this.payment;
     // Read by the caller once this returns: about this step's own park, never an earlier step's.
@@ -193,7 +195,7 @@ export class Steps {
         }
         // Whoever waits for this step (a merchant's Update) hears now that it is parked, not when an operator acts:
         // once parked (the wait parks the step before its first await), so the answer shows it.
-        const waited = this.parkUntilOperator(operation, f, parkUntil?.());
+        const waited = this.parkUntilOperator(operation, f, parkUntil?.(), stopWhen);
         onParked?.(f);
         if (!(await waited)) return undefined;
       }

@@ -128,7 +128,8 @@ describe('loadMerchantAccounts', () => {
     const err = configError(() => loadMerchantAccounts({ MERCHANTS: JSON.stringify([entry]) }, 'api'));
     expect(err.issues.map((i) => i.message)).toEqual([
       'merchant acme (entry 1): webhookEndpoints[1].id is required when a merchant has several endpoints (running ' +
-        'payments name their endpoints by id; a position would change when the list is edited)',
+        'payments name their endpoints by id; a position would change when the list is edited; to keep the ids ' +
+        'running payments hold, give endpoint-2)',
     ]);
     expectNoSecret(err);
   });

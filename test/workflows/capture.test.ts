@@ -336,6 +336,25 @@ describe('pre-auth capture and cancel', () => {
     );
   });
 
+  it('a capture parked on an outage follows Plural when its webhook says the order was captured meanwhile', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await authorized(CARDS.nativeOtp, {
+        limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+      });
+      await whilePluralFails(fx, ['/capture'], async () => {
+        expect((await capture(handle, 'outage')).outcome).toBe('PARKED');
+        await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
+      });
+      // Plural takes a capture of the order anyway (an attempt that reached it, or its dashboard); its webhook comes.
+      await fx.plural.captureOrder(orderId, { merchant_capture_reference: 'dashboard-capture' });
+      const after = await waitForState(handle, (x) => x.status === 'PROCESSED', 'PROCESSED, as Plural says');
+      expect(after.parked).toBeUndefined();
+      expect(after.lastCapture).toEqual({ outcome: 'CAPTURED' });
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
+      await handle.terminate('test over');
+    });
+  });
+
   it('a give-up on a parked capture that Plural took ends PROCESSED, as Plural says, not parked on a refused cancel', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId } = await authorized(CARDS.nativeOtp, {
@@ -578,6 +597,33 @@ describe('pre-auth capture and cancel', () => {
           expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');
         },
         { cancelOrder, getOrder },
+      );
+    });
+
+    it('parks the automatic cancel for an operator once the authorization has expired with Plural still answering it without effect', async () => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      const steps: string[] = [];
+      // Plural answers every cancel with its order as it was.
+      const cancelOrder: typeof real.cancelOrder = async (input) => {
+        steps.push(input.step);
+        return real.getOrder({ orderId: input.orderId });
+      };
+      await fx.withWorker(
+        async () => {
+          const { handle } = await authorized(CARDS.nativeOtp, {
+            durations: { autoCancelAfterMs: 60_000, authorizationLifetimeMs: 120_000, reconcileMaxDelayMs: 25_000 },
+          });
+          await fx.skip(130_000);
+          const parked = await waitForState(handle, (x) => x.parked?.operation === 'cancel', 'the cancel parked');
+          expect(parked.status).toBe('AUTHORIZED');
+          expect(parked.parked).toMatchObject({ code: 'CANCEL_WITHOUT_EFFECT' });
+          // Each cancel asked again under a key of its own, a pause between them, until the expiry.
+          expect(steps).toEqual(['auto-cancel', 'auto-cancel-2', 'auto-cancel-3', 'auto-cancel-4']);
+          // Captures are refused while the engine is cancelling.
+          expect((await rejection(capture(handle, 'late'))).message).toMatch(/cancel/i);
+          await handle.terminate('test over');
+        },
+        { cancelOrder },
       );
     });
 

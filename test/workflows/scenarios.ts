@@ -357,7 +357,7 @@ export const SCENARIOS: Record<string, Scenario> = {
    * Plural refuses the engine's capture (its order stays AUTHORIZED) and the capture parks; the order is then captured
    * at Plural (its dashboard, say) and Plural's ORDER_PROCESSED webhook comes while the capture waits: the park confirms
    * it and the payment ends PROCESSED (the `parked-capture-confirms-events` patch). The build before waited for an
-   * operator until the automatic cancel time (4 s here), whose cancel Plural refused, then followed the order
+   * operator until the automatic cancel time (4 s here), then confirmed the queued webhook and followed the order
    * (`.before-parked-capture-confirms-events.json`).
    */
   'capture-refused-then-captured-at-plural': {

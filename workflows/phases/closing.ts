@@ -41,6 +41,8 @@ export async function closePayment(run: PaymentRun): Promise<void> {
   };
   /** Not before then is a late authorization cancelled again (after Plural answered a cancel without effect). */
   let cancelAgainAt = 0;
+  /** Cancels of a late authorization Plural answered with its order still AUTHORIZED. */
+  let withoutEffect = 0;
   while (payment.status === PAYMENT_STATUS.CLOSING) {
     rejectCaptures(run);
     const cancel = inbox.takeCancel();
@@ -74,7 +76,7 @@ export async function closePayment(run: PaymentRun): Promise<void> {
     }
     const stage = payment.stage;
     if (stage === 'AUTHORIZED' && input.preAuth && nowMs() >= cancelAgainAt) {
-      const answered = await cancelLateAuthorization(run);
+      const answered = await cancelLateAuthorization(run, withoutEffect);
       // Plural answered but its order still reads AUTHORIZED: looked at again on the backoff and cancelled again then,
       // not at once (a loop of cancels and reads with no timer between them).
       if (answered && payment.stage === 'AUTHORIZED' && patched(PATCH.CANCEL_AGAIN_AFTER_A_PAUSE)) {
@@ -83,6 +85,7 @@ export async function closePayment(run: PaymentRun): Promise<void> {
         }
         nextAt = nowMs() + delay;
         cancelAgainAt = nextAt;
+        withoutEffect += 1;
       } else lookSoon();
       continue;
     }
@@ -116,7 +119,7 @@ const LATE_AUTHORIZATION_NOTE =
   'Plural authorized the payment while it was closing: cancelling the authorization at Plural';
 
 /** Plural authorized a pre-auth while the payment was closing: cancel the authorization there; whether Plural answered. */
-async function cancelLateAuthorization(run: PaymentRun): Promise<boolean> {
+async function cancelLateAuthorization(run: PaymentRun, withoutEffect: number): Promise<boolean> {
   const { payment, steps, workflowId, durations } = run;
   const orderId = payment.s.pluralOrderId ?? '';
   const firstSeen = payment.s.audit.find((e) => e.cause === LATE_AUTHORIZATION_NOTE);
@@ -133,7 +136,13 @@ async function cancelLateAuthorization(run: PaymentRun): Promise<boolean> {
   };
   const order = await steps.run(
     'cancel',
-    () => steps.acts.cancelOrder({ workflowId, orderId, step: 'late-authorization-cancel' }),
+    // Asked again after Plural answered one without effect: under a key of its own (see settle's automatic cancel).
+    () =>
+      steps.acts.cancelOrder({
+        workflowId,
+        orderId,
+        step: withoutEffect === 0 ? 'late-authorization-cancel' : `late-authorization-cancel-${withoutEffect + 1}`,
+      }),
     () => 'park',
     undefined,
     () => cancelRetryAtMs(run) ?? (patched(PATCH.LATE_AUTHORIZATION_CANCEL_RETRIED) ? retryAt() : undefined),

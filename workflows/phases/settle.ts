@@ -4,7 +4,7 @@
  */
 import { patched } from '@temporalio/workflow';
 import { isoAt, nowMs } from '../clock';
-import { PAYMENT_STATUS } from '../definitions';
+import { FAILURE_TYPE, PAYMENT_STATUS } from '../definitions';
 import type { CaptureAnswer, CaptureRequest, Money, PaymentStatus } from '../definitions';
 import { AUTO_CANCEL_REASON, CAPTURE_KIND, CAPTURE_OUTCOME, RECONCILE_TRIGGER } from '../metrics';
 import type { PaymentRun } from '../run';
@@ -14,6 +14,8 @@ import type { FailureInfo } from '../steps';
 /** AUTHORIZED pre-auth: wait for capture or cancel; cancel automatically before the authorization expires. */
 export async function settle(run: PaymentRun): Promise<void> {
   const { payment, inbox, steps } = run;
+  /** Automatic cancels Plural answered with its order still AUTHORIZED. */
+  let withoutEffect = 0;
   while (payment.status === PAYMENT_STATUS.AUTHORIZED) {
     if (await steps.confirmEvents()) continue;
     const req = inbox.captures.shift();
@@ -55,12 +57,15 @@ export async function settle(run: PaymentRun): Promise<void> {
     const autoCancelAt = Date.parse(payment.s.autoCancelAt ?? isoAt(nowMs()));
     if (nowMs() >= autoCancelAt) {
       payment.metrics.autoCancel(AUTO_CANCEL_REASON.AUTHORIZATION_EXPIRY);
+      // Each cancel asked again (Plural answered the one before without effect) under a key of its own: a Plural that
+      // replays a key's answer would otherwise answer it the same for ever.
       const answered = await cancelAuthorization(
         run,
-        'auto-cancel',
+        withoutEffect === 0 ? 'auto-cancel' : `auto-cancel-${withoutEffect + 1}`,
         'automatic cancel before the authorization expires',
       );
       if (answered && payment.status === PAYMENT_STATUS.AUTHORIZED && patched(PATCH.CANCEL_AGAIN_AFTER_A_PAUSE)) {
+        withoutEffect += 1;
         await pauseBeforeCancellingAgain(run);
       }
       continue;
@@ -118,6 +123,8 @@ async function attemptCapture(
   const { payment, steps, workflowId } = run;
   const orderId = payment.s.pluralOrderId ?? '';
   let rejected: FailureInfo | undefined;
+  // Parked on an outage, it confirms Plural's events while it waits: an order moved on there ends the wait.
+  const moot = (): boolean => payment.status !== PAYMENT_STATUS.AUTHORIZED;
   const order = await steps.run(
     'capture',
     (afterOperatorRetry) =>
@@ -133,6 +140,7 @@ async function attemptCapture(
     },
     onParked,
     () => autoCancelAtMs(run),
+    moot,
   );
   if (order) {
     payment.applyOrder(order, 'captured');
@@ -144,6 +152,7 @@ async function attemptCapture(
     };
   }
   if (!rejected) {
+    if (moot()) return { answer: orderMovedWhileParked(run) };
     const why = steps.parkDeadlinePassed
       ? 'capture abandoned while parked: the automatic cancel time came'
       : 'capture abandoned while parked';
@@ -168,14 +177,7 @@ async function retryParkedCapture(run: PaymentRun, parked: FailureInfo, partial:
     payment.s.lastCapture = { outcome: 'PARKED', message: refusal.message };
     if (!(await run.steps.parkUntilOperator('capture', refusal, autoCancelAtMs(run), moot))) {
       if (moot()) {
-        const status = payment.status;
-        payment.s.lastCapture =
-          status === PAYMENT_STATUS.PROCESSED
-            ? { outcome: 'CAPTURED' }
-            : {
-                outcome: 'REJECTED',
-                message: `Plural's order was ${payment.s.pluralOrderStatus ?? status} while the capture was parked`,
-              };
+        orderMovedWhileParked(run);
         return;
       }
       if (run.steps.parkDeadlinePassed) {
@@ -189,6 +191,15 @@ async function retryParkedCapture(run: PaymentRun, parked: FailureInfo, partial:
     const attempt = await attemptCapture(run, partial, undefined, true);
     refusal = attempt.parked;
   }
+}
+
+/** What a parked capture became once Plural's order moved on while it waited: CAPTURED when captured there. */
+function orderMovedWhileParked(run: PaymentRun): CaptureAnswer {
+  const { payment } = run;
+  if (payment.status === PAYMENT_STATUS.PROCESSED) return captureAnswer(run, 'CAPTURED');
+  const message = `Plural's order was ${payment.s.pluralOrderStatus ?? payment.status} while the capture was parked`;
+  payment.s.lastCapture = { outcome: 'REJECTED', message };
+  return { outcome: 'REJECTED', message, state: payment.snapshot() };
 }
 
 function captureAnswer(run: PaymentRun, outcome: CaptureAnswer['outcome'], message?: string): CaptureAnswer {
@@ -232,21 +243,37 @@ export function cancelRetryAtMs(run: PaymentRun): number | undefined {
 
 /**
  * Plural answered the automatic cancel, but its order still reads AUTHORIZED (its order can trail its payment): the
- * order is read again after the longest reconciliation delay (until the authorization expires; after that, when an
- * event, a request or an operator's cancel comes), and the loop cancels again only if it is still AUTHORIZED then.
- * Before, the loop cancelled again at once, with no timer between the cancels.
+ * order is read again after the longest reconciliation delay, and the loop cancels again only if it is still
+ * AUTHORIZED then. Past the authorization's expiry the cancel parks for an operator instead (Plural has released the
+ * authorization; the operator decides, as for a parked cancel). Captures are refused meanwhile: the engine is
+ * cancelling. Before, the loop cancelled again at once, with no timer between the cancels.
  */
 async function pauseBeforeCancellingAgain(run: PaymentRun): Promise<void> {
   const { payment, inbox, steps } = run;
   if (!payment.s.audit.some((e) => e.cause === CANCEL_ANSWERED_AUTHORIZED_NOTE)) {
     payment.note(CANCEL_ANSWERED_AUTHORIZED_NOTE);
   }
-  await steps.waitFor(
-    cancelRetryAtMs(run),
-    () => payment.status !== PAYMENT_STATUS.AUTHORIZED || inbox.captures.length > 0 || inbox.cancel !== undefined,
-  );
-  if (payment.status === PAYMENT_STATUS.AUTHORIZED) {
-    await steps.reconcile('Get Order before cancelling again', RECONCILE_TRIGGER.CANCEL_INCOMPLETE);
+  // Only the capture validator reads it (validators never run on replay): no command depends on it.
+  payment.cancelling = true;
+  try {
+    const retryAt = cancelRetryAtMs(run);
+    if (retryAt === undefined) {
+      await steps.parkUntilOperator('cancel', {
+        type: FAILURE_TYPE.CANCEL_REJECTED,
+        code: 'CANCEL_WITHOUT_EFFECT',
+        message: "Plural's order still reads AUTHORIZED after its cancel, and the authorization has expired",
+      });
+      return;
+    }
+    await steps.waitFor(
+      retryAt,
+      () => payment.status !== PAYMENT_STATUS.AUTHORIZED || inbox.captures.length > 0 || inbox.cancel !== undefined,
+    );
+    if (payment.status === PAYMENT_STATUS.AUTHORIZED) {
+      await steps.reconcile('Get Order before cancelling again', RECONCILE_TRIGGER.CANCEL_INCOMPLETE);
+    }
+  } finally {
+    payment.cancelling = false;
   }
 }
 
