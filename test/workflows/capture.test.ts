@@ -4,6 +4,7 @@ import type { CaptureInput } from '../../activities';
 import { CARDS } from '../support/cards';
 import {
   authenticateAtSandbox,
+  cancelsWithoutEffect,
   bundle,
   cardInput,
   CORRECT_OTP,
@@ -562,13 +563,8 @@ describe('pre-auth capture and cancel', () => {
     it('asks again after a pause, never at once, when Plural answers the automatic cancel with its order still AUTHORIZED', async () => {
       const real = createActivities({ plural: fx.plural, vault: fx.vault });
       const cancels: number[] = [];
-      let withoutEffect = 2;
       // Plural answers the first two cancels with the order as it was (its order trailing its payment), then cancels.
-      const cancelOrder: typeof real.cancelOrder = async (input) => {
-        cancels.push(Date.now());
-        if (withoutEffect-- > 0) return real.getOrder({ orderId: input.orderId });
-        return real.cancelOrder(input);
-      };
+      const { cancelOrder } = cancelsWithoutEffect(fx, 2, () => cancels.push(Date.now()));
       let readsAfterACancel = 0;
       const getOrder: typeof real.getOrder = (input) => {
         if (cancels.length > 0) readsAfterACancel += 1;
@@ -601,13 +597,9 @@ describe('pre-auth capture and cancel', () => {
     });
 
     it('parks the automatic cancel for an operator once the authorization has expired with Plural still answering it without effect', async () => {
-      const real = createActivities({ plural: fx.plural, vault: fx.vault });
       const steps: string[] = [];
       // Plural answers every cancel with its order as it was.
-      const cancelOrder: typeof real.cancelOrder = async (input) => {
-        steps.push(input.step);
-        return real.getOrder({ orderId: input.orderId });
-      };
+      const { cancelOrder } = cancelsWithoutEffect(fx, Infinity, (input) => steps.push(input.step));
       await fx.withWorker(
         async () => {
           const { handle } = await authorized(CARDS.nativeOtp, {

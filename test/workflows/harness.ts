@@ -627,3 +627,23 @@ export async function whilePluralFails<T>(fx: Fixture, paths: string[], fn: () =
     fx.sandbox.setFaults({ errorRate: 0, paths: [] });
   }
 }
+
+/**
+ * A `cancelOrder` activity that Plural answers `times` times with its order as it was (still AUTHORIZED: its order
+ * trailing its payment), then for real (`Infinity`: never). `seen` hears each cancel's input first.
+ */
+export function cancelsWithoutEffect(
+  fx: Fixture,
+  times: number,
+  seen?: (input: Parameters<PaymentActivities['cancelOrder']>[0]) => void,
+): Pick<PaymentActivities, 'cancelOrder'> {
+  const real = createActivities({ plural: fx.plural, vault: fx.vault });
+  let left = times;
+  return {
+    cancelOrder: async (input) => {
+      seen?.(input);
+      if (left-- > 0) return real.getOrder({ orderId: input.orderId });
+      return real.cancelOrder(input);
+    },
+  };
+}

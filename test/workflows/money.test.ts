@@ -17,6 +17,7 @@ import {
   authenticateAtSandbox,
   bundle,
   cancel as cancelPayment,
+  cancelsWithoutEffect,
   capture,
   cardInput,
   CORRECT_OTP,
@@ -205,15 +206,9 @@ describe('a cancel before authorization, then the customer pays on the old page'
   }, 60_000);
 
   it('challenge pre-auth: a late authorization whose cancel Plural answers without effect is cancelled again on the backoff', async () => {
-    const real = createActivities({ plural: fx.plural, vault: fx.vault });
-    let withoutEffect = 2;
     const cancelAt: number[] = [];
     // Plural answers the first two cancels with its order as it was (AUTHORIZED), then cancels.
-    const cancelOrder: typeof real.cancelOrder = async (input) => {
-      cancelAt.push(Date.now());
-      if (withoutEffect-- > 0) return real.getOrder({ orderId: input.orderId });
-      return real.cancelOrder(input);
-    };
+    const { cancelOrder } = cancelsWithoutEffect(fx, 2, () => cancelAt.push(Date.now()));
     await fx.withWorker(
       async () => {
         const handle = await startPayment(

@@ -19,6 +19,7 @@ import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
 import {
   authenticateAtSandbox,
+  cancelsWithoutEffect,
   callbackSignal,
   cancel,
   capture,
@@ -62,6 +63,19 @@ function recInput(cardHandle: string, overrides: Partial<PaymentWorkflowInput> =
     durations: { refundWindowMs: 2_000, ...overrides.durations },
   });
 }
+
+/** A native-OTP pre-auth taken to AUTHORIZED and left uncaptured until its workflow ends (`durations` its own). */
+async function leftUncaptured(fx: Fixture, durations: PaymentWorkflowInput['durations']): Promise<PaymentHandle> {
+  const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.nativeOtp), { durations }));
+  await waitForStatus(h, 'AWAITING_OTP');
+  await submitOtp(fx, h, 'right', CORRECT_OTP);
+  await waitForStatus(h, 'AUTHORIZED');
+  await h.result();
+  return h;
+}
+
+/** Activities whose first cancel Plural answers with its order as it was (still AUTHORIZED); the next ones cancel. */
+const firstCancelWithoutEffect = (fx: Fixture) => cancelsWithoutEffect(fx, 1);
 
 /** A card payment that reached AWAITING_OTP (`asTheApiStartsIt`: see `startPayment`). */
 async function otpPayment(fx: Fixture, asTheApiStartsIt = false): Promise<PaymentHandle> {
@@ -262,19 +276,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
   /** Pre-auth left uncaptured: cancelled automatically (after 2 s here) before the authorization expires. */
   'otp-preauth-auto-cancel': {
-    run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        recInput(await putCard(fx.vault, CARDS.nativeOtp), {
-          durations: { autoCancelAfterMs: 2_000 },
-        }),
-      );
-      await waitForStatus(h, 'AWAITING_OTP');
-      await submitOtp(fx, h, 'right', CORRECT_OTP);
-      await waitForStatus(h, 'AUTHORIZED');
-      await h.result();
-      return h;
-    },
+    run: (fx) => leftUncaptured(fx, { autoCancelAfterMs: 2_000 }),
   },
   /**
    * Pre-auth left uncaptured: Plural answers the automatic cancel once with its order still AUTHORIZED; the engine reads
@@ -283,27 +285,8 @@ export const SCENARIOS: Record<string, Scenario> = {
    * (`.before-cancel-again-after-a-pause.json`).
    */
   'otp-preauth-auto-cancel-answered-authorized': {
-    activities: (fx) => {
-      const real = createActivities({ plural: fx.plural, vault: fx.vault });
-      let withoutEffect = 1;
-      return {
-        cancelOrder: async (input) =>
-          withoutEffect-- > 0 ? real.getOrder({ orderId: input.orderId }) : real.cancelOrder(input),
-      };
-    },
-    run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        recInput(await putCard(fx.vault, CARDS.nativeOtp), {
-          durations: { autoCancelAfterMs: 2_000, reconcileMaxDelayMs: 1_000 },
-        }),
-      );
-      await waitForStatus(h, 'AWAITING_OTP');
-      await submitOtp(fx, h, 'right', CORRECT_OTP);
-      await waitForStatus(h, 'AUTHORIZED');
-      await h.result();
-      return h;
-    },
+    activities: firstCancelWithoutEffect,
+    run: (fx) => leftUncaptured(fx, { autoCancelAfterMs: 2_000, reconcileMaxDelayMs: 1_000 }),
   },
   /**
    * Pre-auth cancelled while the challenge was pending, then authorized on the old page; Plural answers the cancel of
@@ -311,14 +294,7 @@ export const SCENARIOS: Record<string, Scenario> = {
    * (the `cancel-again-after-a-pause` patch), where the build before cancelled again at once.
    */
   'challenge-preauth-late-cancel-answered-authorized': {
-    activities: (fx) => {
-      const real = createActivities({ plural: fx.plural, vault: fx.vault });
-      let withoutEffect = 1;
-      return {
-        cancelOrder: async (input) =>
-          withoutEffect-- > 0 ? real.getOrder({ orderId: input.orderId }) : real.cancelOrder(input),
-      };
-    },
+    activities: firstCancelWithoutEffect,
     run: async (fx) => {
       const { h, paymentId } = await cancelledDuringChallenge(fx, {
         preAuth: true,
