@@ -83,7 +83,8 @@ export const PATCH = {
    * A parked capture (on Plural's refusal, or Plural unreachable past the retries) confirms the gateway events that
    * come while it waits for an operator, and the payment follows Plural's order when it is no longer AUTHORIZED
    * (captured, cancelled or failed there); before, the park woke only for an operator, a cancel or the automatic
-   * cancel time (days later). Called at each such park.
+   * cancel time (days later). Called at each such park, and at the park of an automatic cancel Plural keeps answering
+   * without effect past the authorization's expiry (a park that exists only behind `CANCEL_AGAIN_AFTER_A_PAUSE`).
    */
   PARKED_CAPTURE_CONFIRMS_EVENTS: 'parked-capture-confirms-events',
 } as const;

@@ -56,7 +56,8 @@ export async function settle(run: PaymentRun): Promise<void> {
     }
     const autoCancelAt = Date.parse(payment.s.autoCancelAt ?? isoAt(nowMs()));
     if (nowMs() >= autoCancelAt) {
-      payment.metrics.autoCancel(AUTO_CANCEL_REASON.AUTHORIZATION_EXPIRY);
+      // Counted once per payment, however many times Plural answers it without effect.
+      if (withoutEffect === 0) payment.metrics.autoCancel(AUTO_CANCEL_REASON.AUTHORIZATION_EXPIRY);
       // Each cancel asked again (Plural answered the one before without effect) under a key of its own: a Plural that
       // replays a key's answer would otherwise answer it the same for ever.
       const answered = await cancelAuthorization(
@@ -258,11 +259,17 @@ async function pauseBeforeCancellingAgain(run: PaymentRun): Promise<void> {
   try {
     const retryAt = cancelRetryAtMs(run);
     if (retryAt === undefined) {
-      await steps.parkUntilOperator('cancel', {
-        type: FAILURE_TYPE.CANCEL_REJECTED,
-        code: 'CANCEL_WITHOUT_EFFECT',
-        message: "Plural's order still reads AUTHORIZED after its cancel, and the authorization has expired",
-      });
+      // Parked, it confirms Plural's events as they come: an order cancelled (or captured) there ends the park.
+      await steps.parkUntilOperator(
+        'cancel',
+        {
+          type: FAILURE_TYPE.CANCEL_REJECTED,
+          code: 'CANCEL_WITHOUT_EFFECT',
+          message: "Plural's order still reads AUTHORIZED after its cancel, and the authorization has expired",
+        },
+        undefined,
+        () => payment.status !== PAYMENT_STATUS.AUTHORIZED,
+      );
       return;
     }
     await steps.waitFor(
