@@ -346,8 +346,15 @@ describe('pre-auth capture and cancel', () => {
         expect((await capture(handle, 'outage')).outcome).toBe('PARKED');
         await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
       });
-      // Plural takes a capture of the order anyway (an attempt that reached it, or its dashboard); its webhook comes.
+      // Plural takes a capture of the order anyway (an attempt that reached it, or its dashboard); its webhook comes
+      // (sent here, not by the sandbox, whose clock the time-skipping server's may have left behind).
       await fx.plural.captureOrder(orderId, { merchant_capture_reference: 'dashboard-capture' });
+      await handle.signal(webhookReceivedSignal, {
+        webhookId: 'msg_captured_after_outage',
+        eventType: 'ORDER_PROCESSED',
+        orderId,
+        orderStatus: 'PROCESSED',
+      });
       const after = await waitForState(handle, (x) => x.status === 'PROCESSED', 'PROCESSED, as Plural says');
       expect(after.parked).toBeUndefined();
       expect(after.lastCapture).toEqual({ outcome: 'CAPTURED' });
@@ -613,8 +620,15 @@ describe('pre-auth capture and cancel', () => {
           expect(steps).toEqual(['auto-cancel', 'auto-cancel-2', 'auto-cancel-3', 'auto-cancel-4']);
           // Captures are refused while the engine is cancelling.
           expect((await rejection(capture(handle, 'late'))).message).toMatch(/cancel/i);
-          // Plural cancels the order after all (its dashboard, say); its webhook ends the park and the payment.
+          // Plural cancels the order after all (its dashboard, say); its webhook ends the park and the payment. (Sent
+          // here, not by the sandbox: the time-skipping server's clock may have jumped far ahead of the sandbox's.)
           await fx.plural.cancelOrder(orderId);
+          await handle.signal(webhookReceivedSignal, {
+            webhookId: 'msg_cancelled_on_dashboard',
+            eventType: 'ORDER_CANCELLED',
+            orderId,
+            orderStatus: 'CANCELLED',
+          });
           await waitForStatus(handle, 'CANCELLED');
           const result = await handle.result();
           expect(result.status).toBe('CANCELLED');
