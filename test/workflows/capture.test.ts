@@ -4,6 +4,8 @@ import type { CaptureInput } from '../../activities';
 import { CARDS } from '../support/cards';
 import {
   authenticateAtSandbox,
+  capturedAtPlural,
+  captureRefusal,
   cancelsWithoutEffect,
   bundle,
   cardInput,
@@ -258,11 +260,7 @@ describe('pre-auth capture and cancel', () => {
     // Plural takes the capture, and the attempt ends in a refusal (a DUPLICATE_REQUEST to a retry whose read lagged).
     const captureOrder = async (input: CaptureInput) => {
       await real.captureOrder(input);
-      throw ApplicationFailure.create({
-        message: 'Duplicate request',
-        type: FAILURE_TYPE.CAPTURE_REJECTED,
-        nonRetryable: true,
-      });
+      throw captureRefusal('Duplicate request');
     };
     await fx.withWorker(
       async () => {
@@ -286,11 +284,7 @@ describe('pre-auth capture and cancel', () => {
       inputs.push(input);
       if (refuse) {
         refuse = false;
-        throw ApplicationFailure.create({
-          message: 'refused',
-          type: FAILURE_TYPE.CAPTURE_REJECTED,
-          nonRetryable: true,
-        });
+        throw captureRefusal();
       }
       return real.captureOrder(input);
     };
@@ -310,23 +304,13 @@ describe('pre-auth capture and cancel', () => {
   it('a capture parked on a refusal follows Plural when its webhook says the order was captured meanwhile', async () => {
     // Plural refuses the engine's capture (its order stays AUTHORIZED); later it is captured there (say on Plural's
     // dashboard) and Plural's ORDER_PROCESSED webhook comes while the capture waits for an operator.
-    const captureOrder = () =>
-      Promise.reject(
-        ApplicationFailure.create({ message: 'refused', type: FAILURE_TYPE.CAPTURE_REJECTED, nonRetryable: true }),
-      );
+    const captureOrder = () => Promise.reject(captureRefusal());
     await fx.withWorker(
       async () => {
         const { handle, orderId } = await authorized();
         expect((await capture(handle, 'refused')).outcome).toBe('PARKED');
         await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
-        await fx.plural.captureOrder(orderId, { merchant_capture_reference: 'dashboard-capture' });
-        await handle.signal(webhookReceivedSignal, {
-          webhookId: 'msg_captured_on_dashboard',
-          eventType: 'ORDER_PROCESSED',
-          orderId,
-          orderStatus: 'PROCESSED',
-        });
-        const after = await waitForState(handle, (x) => x.status === 'PROCESSED', 'PROCESSED, as Plural says');
+        const after = await capturedAtPlural(fx, handle, orderId, 'msg_captured_on_dashboard');
         expect(after.parked).toBeUndefined();
         expect(after.lastCapture).toEqual({ outcome: 'CAPTURED' });
         expect(after.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
@@ -346,16 +330,8 @@ describe('pre-auth capture and cancel', () => {
         expect((await capture(handle, 'outage')).outcome).toBe('PARKED');
         await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
       });
-      // Plural takes a capture of the order anyway (an attempt that reached it, or its dashboard); its webhook comes
-      // (sent here, not by the sandbox, whose clock the time-skipping server's may have left behind).
-      await fx.plural.captureOrder(orderId, { merchant_capture_reference: 'dashboard-capture' });
-      await handle.signal(webhookReceivedSignal, {
-        webhookId: 'msg_captured_after_outage',
-        eventType: 'ORDER_PROCESSED',
-        orderId,
-        orderStatus: 'PROCESSED',
-      });
-      const after = await waitForState(handle, (x) => x.status === 'PROCESSED', 'PROCESSED, as Plural says');
+      // Plural takes a capture of the order anyway (an attempt that reached it, or its dashboard); its webhook comes.
+      const after = await capturedAtPlural(fx, handle, orderId, 'msg_captured_after_outage');
       expect(after.parked).toBeUndefined();
       expect(after.lastCapture).toEqual({ outcome: 'CAPTURED' });
       expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });

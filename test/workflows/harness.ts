@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
@@ -26,6 +27,7 @@ import {
   cancelUpdate,
   captureUpdate,
   DEFAULT_MERCHANT_ID,
+  FAILURE_TYPE,
   operatorGiveUpUpdate,
   operatorRetryUpdate,
   refundUpdate,
@@ -50,6 +52,7 @@ import { createPaymentMetricsSinks } from '../../observability/payment-metrics';
 import { workflowInterceptorModules } from '../../worker/worker';
 import { CARDS } from '../support/cards';
 import { waitForPaymentState } from '../support/payment-state';
+import { waitFor } from '../support/wait';
 import { createTimeSkippingEnv } from '../support/temporal-servers';
 import { pluralClientFor } from '../support/plural';
 
@@ -646,4 +649,40 @@ export function cancelsWithoutEffect(
       return real.cancelOrder(input);
     },
   };
+}
+
+/** The failure of a capture Plural refuses for good (its order stays AUTHORIZED), as the activity raises it. */
+export function captureRefusal(message = 'refused'): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: FAILURE_TYPE.CAPTURE_REJECTED, nonRetryable: true });
+}
+
+/**
+ * Plural captures `orderId` outside the engine (its dashboard, say) and its ORDER_PROCESSED webhook reaches the payment
+ * (sent here, not by the sandbox, whose clock the time-skipping server's may have left behind); resolves once the
+ * payment is PROCESSED.
+ */
+export async function capturedAtPlural(
+  fx: Fixture,
+  handle: PaymentHandle,
+  orderId: string,
+  webhookId: string,
+): Promise<PaymentState> {
+  await fx.plural.captureOrder(orderId, { merchant_capture_reference: 'dashboard-capture' });
+  await handle.signal(webhookReceivedSignal, {
+    webhookId,
+    eventType: 'ORDER_PROCESSED',
+    orderId,
+    orderStatus: 'PROCESSED',
+  });
+  return waitForState(handle, (x) => x.status === 'PROCESSED', 'PROCESSED, as Plural says');
+}
+
+/** Refunds `value` of `orderId` by hand on Plural's dashboard; resolves with it once its webhook has come. */
+export async function refundOnDashboard(fx: Fixture, orderId: string, value: number) {
+  const hand = await fx.plural.refundOrder(orderId, {
+    merchant_order_reference: `dash-${orderId}`,
+    order_amount: { value, currency: 'INR' },
+  });
+  await waitFor('the hand refund’s webhook', () => fx.webhooks.received.some((w) => w.orderId === hand.order_id));
+  return hand;
 }

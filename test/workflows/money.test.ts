@@ -19,6 +19,7 @@ import {
   bundle,
   cancel as cancelPayment,
   cancelsWithoutEffect,
+  refundOnDashboard,
   capture,
   cardInput,
   CORRECT_OTP,
@@ -259,11 +260,7 @@ describe('a cancel before authorization, then the customer pays on the old page'
       });
       // The operator refunds 1,500 by hand on Plural's dashboard (its webhook names the refund order), then gives up
       // on the engine's refund: the payment counts the 1,500 and refunds the 3,500 Plural still holds.
-      const hand = await fx.plural.refundOrder(orderId, {
-        merchant_order_reference: `dash-${orderId}`,
-        order_amount: { value: 1500, currency: 'INR' },
-      });
-      await waitFor('the hand refund’s webhook', () => fx.webhooks.received.some((w) => w.orderId === hand.order_id));
+      await refundOnDashboard(fx, orderId, 1500);
       await operatorGiveUp(handle, 'ops@example', 'refunded part by hand');
       const result = await handle.result();
       expect(result.status).toBe('CANCELLED');

@@ -5,12 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { createTemporalIdempotencyStore } from '../../api/temporal-idempotency-store';
 import { merchantEventId } from '../../merchant-webhooks';
-import { callbackReceivedSignal, FAILURE_TYPE, getPaymentQuery } from '../../workflows/definitions';
+import { callbackReceivedSignal, getPaymentQuery } from '../../workflows/definitions';
 import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
@@ -19,6 +18,8 @@ import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
 import {
   authenticateAtSandbox,
+  captureRefusal,
+  refundOnDashboard,
   cancelsWithoutEffect,
   callbackSignal,
   cancel,
@@ -338,10 +339,7 @@ export const SCENARIOS: Record<string, Scenario> = {
    */
   'capture-refused-then-captured-at-plural': {
     activities: () => ({
-      captureOrder: () =>
-        Promise.reject(
-          ApplicationFailure.create({ message: 'refused', type: FAILURE_TYPE.CAPTURE_REJECTED, nonRetryable: true }),
-        ),
+      captureOrder: () => Promise.reject(captureRefusal()),
     }),
     run: async (fx) => {
       const h = await startPayment(
@@ -591,11 +589,7 @@ export const SCENARIOS: Record<string, Scenario> = {
         await authenticateAtSandbox(fx.sandbox, paymentId);
         await waitForState(h, (s) => s.parked?.operation === 'refund', 'the engine’s refund parked');
       });
-      const hand = await fx.plural.refundOrder(orderId, {
-        merchant_order_reference: `dash-${orderId}`,
-        order_amount: { value: 1_500, currency: 'INR' },
-      });
-      await waitFor('the hand refund’s webhook', () => fx.webhooks.received.some((w) => w.orderId === hand.order_id));
+      await refundOnDashboard(fx, orderId, 1_500);
       await operatorGiveUp(h, 'ops', 'refunded part by hand');
       const state = await waitForState(
         h,
