@@ -87,4 +87,17 @@ export const PATCH = {
    * without effect past the authorization's expiry (a park that exists only behind `CANCEL_AGAIN_AFTER_A_PAUSE`).
    */
   PARKED_CAPTURE_CONFIRMS_EVENTS: 'parked-capture-confirms-events',
+  /**
+   * A sale Plural leaves AUTHORIZED (PROCESSING here) continues as new once its history is long and nothing is in
+   * flight; before, it read Plural's order every `reconcileMaxDelayMs` in one run until Temporal's history limit
+   * (about two weeks at the default five minutes) would have ended it. Called only when such a history is long.
+   */
+  PROCESSING_SALE_CONTINUES_AS_NEW: 'processing-sale-continues-as-new',
+  /**
+   * A CLOSING payment whose order Plural does not end (a checkout link left open) continues as new once its history is
+   * long and nothing is in flight, except while a late authorization's cancel is asked again; before, it read the
+   * order on its backoff (hourly) in one run until Temporal's history limit (about half a year) would have ended it.
+   * Called only when such a history is long.
+   */
+  CLOSING_WATCH_CONTINUES_AS_NEW: 'closing-watch-continues-as-new',
 } as const;

@@ -107,7 +107,7 @@ export class Payment {
     this.searchAttributeChangesOnly = input.searchAttributeChangesOnly === true;
     this.summaryInSearchAttributes = input.summaryInSearchAttributes === true;
     if (input.continued) {
-      // The next run of a payment in its refund window: it carries on with the state the last run left.
+      // The next run of a payment that continued as new: the state the last run left.
       this.s = JSON.parse(JSON.stringify(input.continued.state)) as PaymentState;
       return;
     }

@@ -28,7 +28,8 @@ export { PATCH } from './patches';
 
 /**
  * Carries a payment from order creation to a terminal status, and a PROCESSED one through its refund window; returns
- * the final state. A run started by continue-as-new (`input.continued`) goes straight to the refund window.
+ * the final state. A run started by continue-as-new (`input.continued`) carries on where the last run was: the refund
+ * window, a sale Plural is still processing, or a payment closing.
  */
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentState> {
   const durations = { ...DEFAULT_DURATIONS, ...input.durations };
@@ -36,6 +37,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   const payment = new Payment(input, durations);
   const inbox = new Inbox();
   for (const seen of input.continued?.seenEvents ?? []) inbox.seenEvents.add(seen);
+  inbox.refundOrdersNamed.push(...(input.continued?.refundOrdersNamed ?? []));
   inbox.refundOrdersUnread.push(...(input.continued?.refundOrdersUnread ?? []));
   for (const [id, looks] of Object.entries(input.continued?.refundOrdersNotFound ?? {})) {
     inbox.refundOrdersNotFound.set(id, looks);
@@ -73,6 +75,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     } else {
       payment.metrics.started(input.method.kind);
       await openOrder(run);
+    }
+    // A continued run is in its refund window, or watching Plural's order (a sale it is processing, a payment closing).
+    const watching = payment.status === PAYMENT_STATUS.PROCESSING || payment.status === PAYMENT_STATUS.CLOSING;
+    if (!input.continued || watching) {
       for (;;) {
         if (payment.awaiting) {
           await authenticate(run);

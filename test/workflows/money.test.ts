@@ -78,9 +78,12 @@ async function payOnCheckout(
   return (await res.json()) as { status: string };
 }
 
-async function hostedCheckout(preAuth: boolean): Promise<{ handle: PaymentHandle; state: PaymentState }> {
+async function hostedCheckout(
+  preAuth: boolean,
+  overrides: Partial<PaymentWorkflowInput> = {},
+): Promise<{ handle: PaymentHandle; state: PaymentState }> {
   const input: PaymentWorkflowInput = {
-    ...cardInput(newReference('hc'), 'unused', { preAuth }),
+    ...cardInput(newReference('hc'), 'unused', { preAuth, ...overrides }),
     method: { kind: 'hosted_checkout' },
   };
   const handle = await startPayment(fx, input);
@@ -148,6 +151,29 @@ describe('a cancel before authorization, then the customer pays on the old page'
       expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
       expect(result.amountRefunded).toEqual({ value: 5000, currency: 'INR' });
       expect(result.refunds).toMatchObject([{ reason: 'AUTO', status: 'PROCESSED', amount: { value: 5000 } }]);
+      expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('FULLY_REFUNDED');
+      expectMoneyAgrees(fx.sandbox, result, 0);
+    });
+  });
+
+  it('hosted checkout sale: a link Plural keeps open is watched over runs that continue as new', async () => {
+    await fx.withWorker(async () => {
+      // A limit a few reads long: every run of the watch continues as new after them.
+      const { handle, state } = await hostedCheckout(false, { limits: { continueAsNewAfterEvents: 40 } });
+      const firstRun = (await handle.describe()).runId;
+      await cancel(handle);
+      await waitForStatus(handle, 'CLOSING');
+      // Twenty minutes of reads on the backoff, the checkout link open at Plural (it expires unpaid after an hour).
+      for (let i = 0; i < 4; i++) await fx.skip(5 * 60_000);
+      const watching = await handle.query(getPaymentQuery);
+      expect(watching.status).toBe('CLOSING');
+      expect(watching.audit.filter((e) => e.cause.startsWith('continued as new')).length).toBeGreaterThanOrEqual(2);
+      expect((await handle.describe()).runId).not.toBe(firstRun);
+      // The customer pays on the old page: the run then watching refunds it.
+      expect((await payOnCheckout(fx.sandbox, state.redirectUrl!, 'mastercard-challenge')).status).toBe('PROCESSED');
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'CANCELLED', closing: { reason: 'MERCHANT_CANCEL' } });
+      expect(result.amountRefunded).toEqual({ value: 5000, currency: 'INR' });
       expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('FULLY_REFUNDED');
       expectMoneyAgrees(fx.sandbox, result, 0);
     });
@@ -426,6 +452,51 @@ describe('a sale Plural reports AUTHORIZED before PROCESSED', () => {
       });
       expect(state.refunds[0]).toMatchObject({ reason: 'EXTERNAL', refundOrderId, status: 'PROCESSED' });
       expect(sfx.sandbox.order(orderId)).toMatchObject({ status: 'PARTIALLY_REFUNDED', refundedAmount: 1500 });
+    });
+  });
+});
+
+describe('a sale Plural leaves unprocessed for days', () => {
+  let lfx: Fixture;
+  beforeAll(async () => {
+    lfx = await createFixture(code, { saleSettlement: { throughAuthorized: true, delayMs: 30 * 24 * 3_600_000 } });
+  });
+  afterAll(async () => {
+    await lfx?.teardown();
+  });
+
+  it('continues as new while it reads Plural’s order, and ends PROCESSED in a later run', async () => {
+    await lfx.withWorker(async () => {
+      // A limit a few reads long: every run of the waiting sale continues as new after them.
+      const handle = await startPayment(
+        lfx,
+        cardInput(newReference('slow-sale'), await putCard(lfx.vault, CARDS.nativeOtp), {
+          preAuth: false,
+          limits: { continueAsNewAfterEvents: 40 },
+        }),
+      );
+      const firstRun = (await handle.describe()).runId;
+      await waitForStatus(handle, 'AWAITING_OTP');
+      await submitOtp(lfx, handle, 'otp', CORRECT_OTP);
+      const orderId = (await waitForStatus(handle, 'PROCESSING')).pluralOrderId!;
+      // An hour of reads on the backoff (30 s doubling to every 5 minutes), Plural's order AUTHORIZED throughout.
+      for (let i = 0; i < 6; i++) await lfx.skip(10 * 60_000);
+      const waiting = await handle.query(getPaymentQuery);
+      expect(waiting.status).toBe('PROCESSING');
+      expect(waiting.audit.filter((e) => e.cause.startsWith('continued as new')).length).toBeGreaterThanOrEqual(2);
+      expect((await handle.describe()).runId).not.toBe(firstRun);
+      expect(lfx.sandbox.order(orderId)?.status).toBe('AUTHORIZED');
+      // Plural processes the sale: the run then waiting hears it and goes on to the refund window.
+      lfx.sandbox.settle(orderId);
+      const result = await handle.result();
+      expect(result.status).toBe('PROCESSED');
+      expect(result.audit.filter((e) => e.from !== e.to).map((e) => e.to)).toEqual([
+        'AWAITING_OTP',
+        'PROCESSING',
+        'PROCESSED',
+      ]);
+      expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+      expectMoneyAgrees(lfx.sandbox, result, 5000);
     });
   });
 });

@@ -572,6 +572,57 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   /**
+   * A sale Plural leaves AUTHORIZED (PROCESSING), its history past a low continue-as-new limit: the run continues as
+   * new while it reads Plural's order (the `processing-sale-continues-as-new` patch). The build before read on in the
+   * same run (`.before-processing-sale-continues-as-new.json`, taken after 3 s of reads). The history is the first
+   * run's.
+   */
+  'sale-processing-continues-as-new': {
+    sandbox: { saleSettlement: { throughAuthorized: true, delayMs: 10 * 60_000 } },
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), {
+          preAuth: false,
+          durations: { reconcileInitialDelayMs: 200 },
+          limits: { continueAsNewAfterEvents: 40 },
+        }),
+      );
+      const firstRun = (await h.describe()).runId;
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForStatus(h, 'PROCESSING');
+      const continued = async () => (await h.describe()).runId !== firstRun;
+      await waitFor('the next run', continued, { timeoutMs: 3_000 }).catch(() => undefined);
+      return fx.env.client.workflow.getHandle<typeof paymentWorkflow>(h.workflowId, firstRun);
+    },
+  },
+  /**
+   * A hosted checkout cancelled before the customer pays, its link open at Plural, its history past a low
+   * continue-as-new limit: the closing watch continues as new while it reads Plural's order (the
+   * `closing-watch-continues-as-new` patch). The build before read on in the same run
+   * (`.before-closing-watch-continues-as-new.json`, taken after 3 s of reads). The history is the first run's.
+   */
+  'hosted-checkout-closing-continues-as-new': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput('', {
+          method: { kind: 'hosted_checkout' },
+          durations: { reconcileInitialDelayMs: 200 },
+          limits: { continueAsNewAfterEvents: 40 },
+        }),
+      );
+      const firstRun = (await h.describe()).runId;
+      await waitForStatus(h, 'AWAITING_CHALLENGE');
+      await cancel(h, 'rec-cancel', 'order withdrawn');
+      await waitForStatus(h, 'CLOSING');
+      const continued = async () => (await h.describe()).runId !== firstRun;
+      await waitFor('the next run', continued, { timeoutMs: 3_000 }).catch(() => undefined);
+      return fx.env.client.workflow.getHandle<typeof paymentWorkflow>(h.workflowId, firstRun);
+    },
+  },
+  /**
    * A challenge sale cancelled, then paid on the old page while Plural's refunds fail: the engine's refund of the 5,000
    * parks; the operator refunds 1,500 by hand on Plural's dashboard (its webhook names the refund order) and gives up
    * on the engine's refund: the payment records the 1,500 (`EXTERNAL`) and refunds the 3,500 left, CANCELLED (the

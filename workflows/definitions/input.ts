@@ -70,19 +70,22 @@ export interface PaymentWorkflowInput {
    */
   summaryInSearchAttributes?: boolean;
   /**
-   * Set only by the workflow itself when a PROCESSED payment waiting out its refund window continues as new: the
-   * state it carries on with (the new run skips straight to the refund window).
+   * Set only by the workflow itself when a payment continues as new (a PROCESSED payment waiting out its refund
+   * window, a sale Plural is still processing, or a payment closing): the state it carries on with (the new run
+   * skips straight to that phase).
    */
   continued?: ContinuedPayment;
 }
 
-/** What a payment's next run carries over when it continues as new in its refund window. */
+/** What a payment's next run carries over when it continues as new (`workflows/continue-as-new.ts`). */
 export interface ContinuedPayment {
   state: PaymentState;
   /** Gateway events already seen (deduplication of Plural's resends). */
   seenEvents: string[];
   /** Merchant events not yet delivered, and the next event's sequence number. */
   merchantOutbox?: MerchantOutboxState;
+  /** Refund orders a webhook named that the last run had not read yet (read by the next as the last would have). */
+  refundOrdersNamed?: string[];
   /** Refund orders a webhook named that Plural could not be asked about yet (read again by the next run). */
   refundOrdersUnread?: string[];
   /** Of those, the ones Plural had no order for, with the number of looks that did not find each. */

@@ -5,10 +5,11 @@
  * reads it (on a backoff capped by `closingReconcileMaxDelayMs`, and at every callback or webhook) and acts on it:
  * an authorization is cancelled, money Plural took is refunded (idempotently) and confirmed. The payment then ends
  * CANCELLED, or FAILED when the customer did not authenticate in time, with the money Plural took and returned in its
- * amounts.
+ * amounts. A watch that lasts continues as new once its history is long.
  */
 import { patched } from '@temporalio/workflow';
 import { isoAt, nowMs } from '../clock';
+import { continueRun, mayContinue } from '../continue-as-new';
 import { MIN_REFUND_VALUE, PAYMENT_STATUS } from '../definitions';
 import type { ClosingReason, RefundRecord } from '../definitions';
 import { AUTO_CANCEL_REASON, AUTO_REFUND_OUTCOME, AUTO_REFUND_REASON, RECONCILE_TRIGGER } from '../metrics';
@@ -109,6 +110,11 @@ export async function closePayment(run: PaymentRun): Promise<void> {
           (refunded > 0 ? `, ${refunded} refunded of ${payment.s.amountCaptured?.value ?? 0} taken` : ''),
       );
       return;
+    }
+    // A watch that lasts (Plural never ends the order): the run continues as new when its history is long, unless a
+    // late authorization's cancel is being asked again (its pause and idempotency key are this run's).
+    if (stage !== 'AUTHORIZED' && mayContinue(run) && patched(PATCH.CLOSING_WATCH_CONTINUES_AS_NEW)) {
+      await continueRun(run);
     }
     await steps.waitFor(nextAt, () => payment.status !== PAYMENT_STATUS.CLOSING || inbox.captures.length > 0);
   }

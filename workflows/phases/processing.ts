@@ -1,11 +1,15 @@
 /**
  * A sale Plural has authorized but not yet processed (PROCESSING): neither capture nor cancel applies, and nothing
  * cancels it automatically. The engine reads Plural's order on a backoff (and at every callback or webhook) until it
- * is processed, failed, or cancelled there.
+ * is processed, failed, or cancelled there. A sale Plural leaves unprocessed for days continues as new once its history
+ * is long (its reads would otherwise grow it to Temporal's limit), with nothing in flight.
  */
+import { patched } from '@temporalio/workflow';
 import { nowMs } from '../clock';
+import { continueRun, mayContinue } from '../continue-as-new';
 import { PAYMENT_STATUS } from '../definitions';
 import { RECONCILE_TRIGGER } from '../metrics';
+import { PATCH } from '../patches';
 import type { PaymentRun } from '../run';
 import { rejectCaptures } from './settle';
 
@@ -22,6 +26,7 @@ export async function awaitSaleProcessed(run: PaymentRun): Promise<void> {
       inbox.answerAll(cancel.ids, { state: payment.snapshot() });
     }
     if (await steps.confirmEvents()) continue;
+    if (mayContinue(run) && patched(PATCH.PROCESSING_SALE_CONTINUES_AS_NEW)) await continueRun(run);
     if (nowMs() >= nextAt) {
       await steps.reconcile('Get Order while the sale is processing', RECONCILE_TRIGGER.SALE_PROCESSING);
       delay = Math.min(delay * 2, durations.reconcileMaxDelayMs);

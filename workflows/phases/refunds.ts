@@ -9,8 +9,9 @@
  * everything captured is refunded; the workflow then completes.
  * A long window continues as new when the history grows, carrying the payment's state.
  */
-import { allHandlersFinished, continueAsNew, patched, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, patched } from '@temporalio/workflow';
 import { isoAt, nowMs } from '../clock';
+import { continueRun, historyIsLong } from '../continue-as-new';
 import { MIN_REFUND_VALUE } from '../definitions';
 import type { RefundAnswer, RefundRecord } from '../definitions';
 import type { RefundSnapshot } from '../../activities';
@@ -37,7 +38,7 @@ const REFUND_ORDER_NOT_FOUND_READS = 8;
  * continues as new instead when the history has grown and nothing is in flight.
  */
 export async function refundWindow(run: PaymentRun): Promise<void> {
-  const { payment, inbox, steps, durations, limits, outbox } = run;
+  const { payment, inbox, steps, durations, outbox } = run;
   payment.takingRefunds = true;
   const windowEnd = Date.parse(payment.s.refundWindowEndsAt ?? '') || nowMs();
   let delay = durations.reconcileInitialDelayMs;
@@ -48,10 +49,7 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
   };
   let handled = false;
   /** This run has handled something and its history is long. */
-  const longHistory = (): boolean => {
-    const info = workflowInfo();
-    return handled && (info.continueAsNewSuggested || info.historyLength >= limits.continueAsNewAfterEvents);
-  };
+  const longHistory = (): boolean => handled && historyIsLong(run);
   /** This run has handled something, its history is long, and nothing is in flight but a merchant event. */
   const canContinue = (): boolean =>
     longHistory() && inbox.refunds.length === 0 && inbox.unconfirmed.length === 0 && allHandlersFinished();
@@ -104,22 +102,7 @@ export async function refundWindow(run: PaymentRun): Promise<void> {
       continue;
     }
     if (!open && pending.length === 0 && !unread && inbox.refunds.length === 0) break;
-    if (canContinue() && !delivering()) {
-      const info = workflowInfo();
-      payment.note(`continued as new after ${info.historyLength} history events`);
-      await continueAsNew<(input: typeof run.input) => Promise<unknown>>({
-        ...run.input,
-        continued: {
-          state: payment.snapshot(),
-          seenEvents: [...inbox.seenEvents],
-          ...(outbox ? { merchantOutbox: outbox.state() } : {}),
-          ...(inbox.refundOrdersUnread.length > 0 ? { refundOrdersUnread: [...inbox.refundOrdersUnread] } : {}),
-          ...(inbox.refundOrdersNotFound.size > 0
-            ? { refundOrdersNotFound: Object.fromEntries(inbox.refundOrdersNotFound) }
-            : {}),
-        },
-      });
-    }
+    if (canContinue() && !delivering()) await continueRun(run);
     // Wake for the next look at a pending refund (or an unread one made outside the engine), and at the window's end
     // while it is open (for an unread one, also with nothing left to refund: it is given up then).
     const look = pending.length > 0 || unread;
