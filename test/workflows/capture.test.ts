@@ -525,6 +525,30 @@ describe('pre-auth capture and cancel', () => {
       });
     });
 
+    it('a capture abandoned at the automatic cancel time while Plural captured the order says CAPTURED, as Plural does', async () => {
+      await fx.withWorker(async () => {
+        const { handle, orderId } = await authorized(CARDS.nativeOtp, fast);
+        fx.sandbox.setFaults({ errorRate: 1, paths: ['/capture'] });
+        try {
+          expect((await capture(handle, 'parked')).outcome).toBe('PARKED');
+        } finally {
+          fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+        }
+        // Someone captures the order on Plural's dashboard; its webhook never reaches the payment.
+        fx.webhooks.forward = false;
+        try {
+          await fx.plural.captureOrder(orderId, { merchant_capture_reference: 'dashboard-capture' });
+          // No operator acts: the automatic cancel time comes (skipped), and Plural's order says it was captured.
+          const result = await handle.result();
+          expect(result).toMatchObject({ status: 'PROCESSED', amountCaptured: { value: 5000, currency: 'INR' } });
+          expect(result.lastCapture).toMatchObject({ outcome: 'CAPTURED' });
+          expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1, cancelCount: 0 });
+        } finally {
+          fx.webhooks.forward = true;
+        }
+      });
+    });
+
     it('tries a parked automatic cancel again on its own, before the authorization expires', async () => {
       await fx.withWorker(async () => {
         const { handle, state, orderId } = await authorized(CARDS.nativeOtp, fast);

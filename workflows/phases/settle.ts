@@ -76,6 +76,15 @@ export async function settle(run: PaymentRun): Promise<void> {
       () => payment.status !== PAYMENT_STATUS.AUTHORIZED || inbox.captures.length > 0 || inbox.cancel !== undefined,
     );
   }
+  // A capture the engine ended without taking the money (abandoned at the automatic cancel time, or refused) whose
+  // order a later read finds captured after all: the payment's last capture says what Plural took. (State only.)
+  const last = payment.s.lastCapture;
+  if (payment.status === PAYMENT_STATUS.PROCESSED && last !== undefined && last.outcome !== 'CAPTURED') {
+    payment.s.lastCapture = {
+      outcome: 'CAPTURED',
+      message: `Plural's order shows it captured (this capture had ended ${last.outcome}: ${last.message ?? ''})`,
+    };
+  }
 }
 
 /** Captures that cannot apply (the payment is not an authorized pre-auth) get an answer instead of silence. */
