@@ -499,6 +499,31 @@ describe('a sale Plural leaves unprocessed for days', () => {
       expectMoneyAgrees(lfx.sandbox, result, 5000);
     });
   });
+
+  it('reads Plural’s order in every run before it continues as new, never continuing in a loop', async () => {
+    await lfx.withWorker(async () => {
+      // A limit every run starts past (as a server's own suggestion could be).
+      const handle = await startPayment(
+        lfx,
+        cardInput(newReference('can-loop'), await putCard(lfx.vault, CARDS.nativeOtp), {
+          preAuth: false,
+          limits: { continueAsNewAfterEvents: 1 },
+        }),
+      );
+      await waitForStatus(handle, 'AWAITING_OTP');
+      await submitOtp(lfx, handle, 'otp', CORRECT_OTP);
+      const orderId = (await waitForStatus(handle, 'PROCESSING')).pluralOrderId!;
+      for (let i = 0; i < 3; i++) await lfx.skip(5 * 60_000);
+      const waiting = await handle.query(getPaymentQuery);
+      const runs = waiting.audit.filter((e) => e.cause.startsWith('continued as new')).length;
+      expect(runs).toBeGreaterThanOrEqual(2);
+      // One read at least per run (the Get Order after the OTP was the first run's).
+      expect(waiting.reconciliations).toBeGreaterThanOrEqual(runs);
+      expect(runs).toBeLessThan(30);
+      lfx.sandbox.settle(orderId);
+      expect((await handle.result()).status).toBe('PROCESSED');
+    });
+  });
 });
 
 describe('a merchant reference Plural already knows', () => {

@@ -111,9 +111,11 @@ export async function closePayment(run: PaymentRun): Promise<void> {
       );
       return;
     }
-    // A watch that lasts (Plural never ends the order): the run continues as new when its history is long, unless a
-    // late authorization's cancel is being asked again (its pause and idempotency key are this run's).
-    if (stage !== 'AUTHORIZED' && mayContinue(run) && patched(PATCH.CLOSING_WATCH_CONTINUES_AS_NEW)) {
+    // A watch that lasts (Plural never ends the order): the run continues as new when its history is long (after its
+    // first look, above), unless a late authorization's cancel is being asked again (its pause and idempotency key
+    // are this run's).
+    const cancelPausing = stage === 'AUTHORIZED' && input.preAuth;
+    if (!cancelPausing && mayContinue(run) && patched(PATCH.CLOSING_WATCH_CONTINUES_AS_NEW)) {
       await continueRun(run);
     }
     await steps.waitFor(nextAt, () => payment.status !== PAYMENT_STATUS.CLOSING || inbox.captures.length > 0);

@@ -17,6 +17,8 @@ export async function awaitSaleProcessed(run: PaymentRun): Promise<void> {
   const { durations, payment, inbox, steps } = run;
   let delay = durations.reconcileInitialDelayMs;
   let nextAt = nowMs() + delay;
+  /** This run has read Plural's order: a run continues as new only after one look of its own (never in a loop). */
+  let looked = false;
   while (payment.status === PAYMENT_STATUS.PROCESSING) {
     rejectCaptures(run);
     // A cancel that arrived before Plural authorized the sale: refused now (the validator refuses new ones).
@@ -25,10 +27,14 @@ export async function awaitSaleProcessed(run: PaymentRun): Promise<void> {
       payment.note('cancel refused: a sale Plural has authorized is processed, not cancelled');
       inbox.answerAll(cancel.ids, { state: payment.snapshot() });
     }
-    if (await steps.confirmEvents()) continue;
-    if (mayContinue(run) && patched(PATCH.PROCESSING_SALE_CONTINUES_AS_NEW)) await continueRun(run);
+    if (await steps.confirmEvents()) {
+      looked = true;
+      continue;
+    }
+    if (looked && mayContinue(run) && patched(PATCH.PROCESSING_SALE_CONTINUES_AS_NEW)) await continueRun(run);
     if (nowMs() >= nextAt) {
       await steps.reconcile('Get Order while the sale is processing', RECONCILE_TRIGGER.SALE_PROCESSING);
+      looked = true;
       delay = Math.min(delay * 2, durations.reconcileMaxDelayMs);
       nextAt = nowMs() + delay;
       continue;
