@@ -129,7 +129,14 @@ export function createOtpActivities(ctx: ActivityContext, readOrder: OrderReader
       } catch (err) {
         if (isOtpRejection(err)) {
           const resendAfterSeconds = err.resendAfterSeconds;
-          return { outcome: 'REJECTED', code: err.code ?? 'HTTP_422', message: err.message, resendAfterSeconds };
+          const next = err.next !== undefined ? { next: [...err.next] } : {};
+          return {
+            outcome: 'REJECTED',
+            code: err.code ?? 'HTTP_422',
+            message: err.message,
+            resendAfterSeconds,
+            ...next,
+          };
         }
         throw classify(err, FAILURE_TYPE.GATEWAY_REJECTED);
       }

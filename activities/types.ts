@@ -192,7 +192,14 @@ export type OtpSubmitResult =
 
 export type OtpResendResult =
   | { outcome: 'SENT'; next: string[]; resendAfterSeconds: number | undefined }
-  | { outcome: 'REJECTED'; code: string; message: string; resendAfterSeconds: number | undefined };
+  | {
+      outcome: 'REJECTED';
+      code: string;
+      message: string;
+      resendAfterSeconds: number | undefined;
+      /** What Plural's refusal says the customer can do next (absent in results recorded before it was passed on). */
+      next?: string[];
+    };
 
 export interface CaptureInput {
   workflowId: string;

@@ -530,6 +530,13 @@ describe('payment activities', () => {
     expect(await vault.get(wrongHandle)).toBeUndefined();
   });
 
+  it("returns a resend Plural refuses as a result with Plural's next actions and when a resend opens", async () => {
+    const { ref, paymentId } = await otpPayment();
+    const refused = await run(1, acts.resendOtp, { workflowId: `payment:${ref}`, paymentId, resend: 1 });
+    expect(refused).toMatchObject({ outcome: 'REJECTED', code: 'RESEND_NOT_ALLOWED', next: ['SUBMIT_OTP'] });
+    expect(refused.resendAfterSeconds).toBeGreaterThan(0);
+  });
+
   it('fails an OTP submission whose hand-off is gone as non-retryable OtpUnavailable, without calling Plural', async () => {
     const { ref, paymentId } = await otpPayment();
     const gone = await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);

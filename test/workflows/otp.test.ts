@@ -122,6 +122,40 @@ describe('native OTP', () => {
   });
 });
 
+describe('a resend Plural refuses', () => {
+  it('stops offering resends when Plural says none is left (its limit lower than the engine’s)', async () => {
+    let calls = 0;
+    const resendOtp = () => {
+      calls += 1;
+      return Promise.resolve({
+        outcome: 'REJECTED' as const,
+        code: 'RESEND_LIMIT_EXCEEDED',
+        message: 'resend limit reached',
+        next: ['SUBMIT_OTP'],
+        resendAfterSeconds: undefined,
+      });
+    };
+    await fx.withWorker(
+      async () => {
+        const { handle } = await startOtpPayment();
+        await new Promise((r) => setTimeout(r, RESEND_AFTER_S * 1000 + 200));
+        const refused = await handle.executeUpdate(resendOtpUpdate, { args: [] });
+        expect(refused.outcome).toBe('REJECTED');
+        expect(refused.state.otp?.resendsLeft).toBe(0);
+        expect(refused.state.nextActions).not.toContain('RESEND_OTP');
+        // The next resend is refused by the validator: Plural is not asked again.
+        expect(await rejection(handle.executeUpdate(resendOtpUpdate, { args: [] }))).toMatchObject({
+          type: 'LimitReached',
+        });
+        expect(calls).toBe(1);
+        await submitOtp(fx, handle, 'ok', CORRECT_OTP);
+        await waitForStatus(handle, 'AUTHORIZED');
+      },
+      { resendOtp },
+    );
+  });
+});
+
 describe('the same OTP sent again (a client retrying a request it did not wait for)', () => {
   /** The real activities, with the OTP submissions that reach Plural counted. */
   function countingSubmissions() {

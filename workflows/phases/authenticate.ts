@@ -235,6 +235,10 @@ async function resendOtp(run: PaymentRun): Promise<ResendOtpAnswer> {
     payment.metrics.otpResend(OTP_RESEND_OUTCOME.SENT);
     return answer('SENT');
   }
+  // Plural's refusal says no resend is left, and not that one opens later (its limit, lower than the engine's, or a
+  // resend whose answer was lost already used it): the payment stops offering one. (State only: replay-safe.)
+  const noneLeft = result.next !== undefined && !result.next.includes('RESEND_OTP');
+  if (noneLeft && result.resendAfterSeconds === undefined) otp.resendsLeft = 0;
   payment.metrics.otpResend(OTP_RESEND_OUTCOME.REJECTED);
   return answer('REJECTED', result.message);
 }
