@@ -61,20 +61,37 @@ export function classify(err: unknown, businessType: FailureType): Error {
 /** The parked code of a step whose Plural answer broke the documented shape. */
 export const UNREADABLE_ANSWER = 'UNREADABLE_ANSWER';
 
+/** The parked code of a step whose last attempt failed in a way the engine does not recognise. */
+export const UNEXPECTED_FAILURE = 'UNEXPECTED_FAILURE';
+
 /**
- * `fn` with a card-vault failure turned into an outage: the vault unreachable, full or misconfigured is an outage of
- * the engine's own, not a verdict on the payment — retried, then parked for an operator (code: the vault's), like a
- * gateway outage; never a failed payment, which could end one whose Create Payment Plural had already taken. Anything
- * else is rethrown unchanged.
+ * `fn` with every failure that is not a verdict turned into an outage, retried, then parked for an operator, like a
+ * gateway outage — never a failed payment or a refused refund, which could end one whose Create Payment (or refund)
+ * Plural had already taken. The card vault unreachable, full or misconfigured (code: the vault's); an attempt aborted
+ * (the worker shutting down); and anything the engine does not recognise (an HTTP parser or TLS error from a proxy,
+ * a vault answer cut off mid-body), named by its class and code only, never its message (it may quote a body).
+ * The workflow takes any other type for Plural's refusal. `ApplicationFailure`s (the verdicts) pass unchanged.
  */
-export function vaultOutagesParked<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+export function outagesParked<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return async (...args: A): Promise<R> => {
     try {
       return await fn(...args);
     } catch (err) {
-      throw isCardVaultError(err) ? failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code) : err;
+      if (err instanceof ApplicationFailure) throw err;
+      if (isCardVaultError(err)) throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code);
+      if (isPluralError(err)) {
+        // `classify` keeps an abort as it is; anything else from the client it has already classified.
+        throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code ?? err.type, err);
+      }
+      throw failure(unexpectedMessage(err), FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, UNEXPECTED_FAILURE);
     }
   };
+}
+
+function unexpectedMessage(err: unknown): string {
+  const name = err instanceof Error ? err.name : typeof err;
+  const code = (err as { code?: unknown } | null)?.code;
+  return `unexpected ${name}${typeof code === 'string' ? ` (${code})` : ''}: retried as an outage`;
 }
 
 /** Plural's error code (`DUPLICATE_REQUEST`, `ORDER_NOT_FOUND`…) when `err` is a Plural error. */

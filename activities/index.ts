@@ -9,7 +9,7 @@ import { createMerchantWebhookActivities } from './merchant-webhooks';
 import { createOrderActivities, createOrderReader } from './orders';
 import { createOtpActivities, createOtpGenerator } from './otp';
 import { createCardLookup, createPaymentActivities } from './payments';
-import { vaultOutagesParked } from './failures';
+import { outagesParked } from './failures';
 import { createSettlementActivities } from './settlement';
 
 export type * from './types';
@@ -27,8 +27,9 @@ export function createActivities(deps: ActivityDeps) {
   const generateOtp = createOtpGenerator(ctx);
   const lookupCard = createCardLookup(ctx);
   return {
-    // A card-vault outage parks the step rather than failing the payment (failures.ts, `vaultOutagesParked`).
-    ...parkingVaultOutages({
+    // An outage (the card vault's, an abort, anything unrecognised) parks the step rather than failing the payment
+    // (failures.ts, `outagesParked`).
+    ...parkingOutages({
       ...createOrderActivities(ctx, readOrder, lookupCard),
       ...createPaymentActivities(ctx, lookupCard, generateOtp),
       ...createOtpActivities(ctx, readOrder, generateOtp),
@@ -38,9 +39,9 @@ export function createActivities(deps: ActivityDeps) {
   };
 }
 
-/** Each activity of `group` with its card-vault failures turned into outages. */
-function parkingVaultOutages<G extends Record<string, (input: never) => Promise<unknown>>>(group: G): G {
-  return Object.fromEntries(Object.entries(group).map(([name, fn]) => [name, vaultOutagesParked(fn)])) as G;
+/** Each activity of `group` with its failures that are not verdicts turned into outages. */
+function parkingOutages<G extends Record<string, (input: never) => Promise<unknown>>>(group: G): G {
+  return Object.fromEntries(Object.entries(group).map(([name, fn]) => [name, outagesParked(fn)])) as G;
 }
 
 /** The activities the payment workflow calls (for `proxyActivities<PaymentActivities>`). */

@@ -5,7 +5,7 @@ import { createActivities, referenceFor, snapshotOf } from '../../activities';
 import { FOLLOW_UP_TIMEOUT_MS, followUpBudgetMs } from '../../activities/context';
 import { CardVaultError, InMemoryCardVault } from '../../card-vault';
 import type { CardVault } from '../../card-vault';
-import { errorFromResponse, PluralResponseValidationError } from '../../plural-client';
+import { errorFromResponse, PluralAbortedError, PluralResponseValidationError } from '../../plural-client';
 import type { Order, PluralClient } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
@@ -184,6 +184,37 @@ describe('payment activities', () => {
     expect(created.order.payments).toHaveLength(1);
     expect(sandbox.order(order.orderId)?.payments).toHaveLength(1);
     expect(await vault.get(handle)).toBeDefined(); // left to its TTL
+  });
+
+  it('an unrecognised failure (a proxy the HTTP parser cannot read, an aborted attempt) is an outage, never a rejection', async () => {
+    const { input } = await cardPaymentInput(CARDS.challenge);
+    const parserError = Object.assign(new Error('Parse Error: Invalid header value char 4111111111111111'), {
+      name: 'HTTPParserError',
+      code: 'HPE_INVALID_HEADER_TOKEN',
+    });
+    const broken = createActivities({
+      plural: Object.assign(Object.create(plural) as typeof plural, {
+        createPayment: () => Promise.reject(parserError),
+      }),
+      vault,
+    });
+    const f = await failureOf(run(1, broken.createPayment, input));
+    expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    expect(f.details?.[0]).toMatchObject({ code: 'UNEXPECTED_FAILURE' });
+    expect(f.message).toBe('unexpected HTTPParserError (HPE_INVALID_HEADER_TOKEN): retried as an outage');
+    const aborted = createActivities({
+      plural: Object.assign(Object.create(plural) as typeof plural, {
+        createPayment: () =>
+          Promise.reject(
+            new PluralAbortedError('the call was aborted', { operation: 'create payment', retryable: false }),
+          ),
+      }),
+      vault,
+    });
+    expect(await failureOf(run(2, aborted.createPayment, input))).toMatchObject({
+      type: 'GatewayUnavailable',
+      nonRetryable: false,
+    });
   });
 
   it("a retried Create Payment that adopts the payment keeps the challenge URL when Plural's Get Order carries it", async () => {
