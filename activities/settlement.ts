@@ -168,6 +168,12 @@ export function createSettlementActivities(ctx: ActivityContext) {
           // Recording such a refund REJECTED would understate the refunded amount and invite a second refund.
           const existing = await refundUnder(reference, input.orderId, signal);
           if (existing !== null && existing.order_amount.value === input.amount.value) return snapshot(existing);
+          // Plural holds something under this refund's key that cannot be read yet (its reference lags, or the
+          // earlier attempt is still under way): an outage, retried (then parked), never a refusal — a REJECTED refund
+          // frees its amount, and the merchant's next refund of it would be a second one.
+          if (existing === null && codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
+            throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
+          }
         }
         throw classify(err, FAILURE_TYPE.REFUND_REJECTED);
       }

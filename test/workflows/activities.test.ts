@@ -442,6 +442,23 @@ describe('payment activities', () => {
     expect(sandbox.order(order.orderId)).toMatchObject({ refundedAmount: 5000 });
   });
 
+  it('a refund Plural calls a DUPLICATE_REQUEST that cannot be read under its reference yet is an outage, never REJECTED', async () => {
+    const { ref, order } = await approvedPayment(false);
+    const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };
+    // The first attempt's refund is under way at Plural (its answer lost); the retry's reference cannot be read yet.
+    const duplicate = pluralWith({
+      refundOrder: answered(
+        422,
+        { code: 'DUPLICATE_REQUEST', message: 'a request with this reference exists' },
+        `refund of order ${order.orderId}`,
+      ),
+      getOrderByReference: answered(404, { code: 'ORDER_NOT_FOUND', message: 'no such order' }),
+    });
+    const f = await failureOf(run(2, createActivities({ plural: duplicate, vault }).refundOrder, input));
+    expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    expect(f.details?.[0]).toMatchObject({ code: 'DUPLICATE_REQUEST' });
+  });
+
   it("Plural refusing the engine's credentials is an outage (retried, then parked), never a refusal of the refund", async () => {
     const { ref, order } = await approvedPayment(false);
     const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };
