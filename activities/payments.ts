@@ -9,7 +9,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { isPluralError, ORDER_STATUS, PAYMENT_STATUS, PLURAL_ERROR_CODE } from '../plural-client';
 import type { CardDetailsResponse, DeviceInfo as PluralDeviceInfo, PaymentRequest } from '../plural-client';
-import { FAILURE_TYPE } from '../workflows/definitions';
+import { ENGINE_FAILURE_CODE, FAILURE_TYPE } from '../workflows/definitions';
 import type { DeviceInfo } from '../workflows/definitions';
 import { referenceFor, snapshotOf } from './context';
 import type { ActivityContext, CardLookup, OtpGenerator } from './context';
@@ -179,7 +179,20 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
         if (typeof earlier === 'object') return earlier;
       }
 
-      const payments = await buildPayments(input, key);
+      let payments: PaymentRequest[];
+      try {
+        payments = await buildPayments(input, key);
+      } catch (err) {
+        // On a retry, a hand-off already gone was destroyed by an earlier attempt, which does that only once Plural
+        // has answered (an attempt overlapping this one, past its timeout): its payment may not be listed on the
+        // order read above yet. Read again and adopt it; with nothing to adopt, an outage (retried, then parked for
+        // an operator), never a failed payment while Plural may hold one.
+        const gone = err instanceof ApplicationFailure && err.type === FAILURE_TYPE.CARD_DATA_UNAVAILABLE;
+        if (!retried || !gone) throw err;
+        const earlier = await adoptEarlier();
+        if (typeof earlier === 'object') return earlier;
+        throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, ENGINE_FAILURE_CODE.CARD_DATA_UNAVAILABLE);
+      }
       let result: CreatePaymentResult;
       try {
         const order = await plural.createPayment(input.orderId, { payments }, { signal, idempotencyKey: key });

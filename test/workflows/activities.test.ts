@@ -288,6 +288,31 @@ describe('payment activities', () => {
     expect(f).toMatchObject({ type: 'CardDataUnavailable', nonRetryable: true });
   });
 
+  it('a retry whose hand-off an overlapping attempt used adopts that payment, or waits for it as an outage, never FAILED', async () => {
+    const { order, handle, input } = await cardPaymentInput(CARDS.challenge);
+    await vault.destroy(handle);
+    // A retry (the first attempt timed out while Plural worked): the hand-off is gone, and Plural lists no payment yet.
+    const waiting = await failureOf(run(2, acts.createPayment, input));
+    expect(waiting).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    expect(waiting.details?.[0]).toMatchObject({ code: 'CARD_DATA_UNAVAILABLE' });
+    expect(sandbox.order(order.orderId)?.payments ?? []).toHaveLength(0);
+
+    // The overlapping attempt made the payment (and destroyed its hand-off); the retry's first read lags behind it.
+    const other = await cardPaymentInput(CARDS.challenge);
+    const made = await run(1, acts.createPayment, other.input);
+    let reads = 0;
+    const lagging = pluralWith({
+      getOrder: async (orderId: string, options?: { signal?: AbortSignal }) => {
+        const read = await plural.getOrder(orderId, options);
+        return reads++ === 0 ? { ...read, payments: [] } : read;
+      },
+    });
+    const adopted = await run(2, createActivities({ plural: lagging, vault }).createPayment, other.input);
+    expect(adopted.order.payments.map((p) => p.id)).toEqual(made.order.payments.map((p) => p.id));
+    expect(reads).toBe(2);
+    expect(sandbox.order(other.order.orderId)?.payments).toHaveLength(1);
+  });
+
   it('does not create a second payment when a retry finds the first one', async () => {
     const { ref, order } = await newOrder();
     const input = {
