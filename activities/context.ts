@@ -113,15 +113,30 @@ export function snapshotOf(order: Order): OrderSnapshot {
     errorMessage: p.error_detail?.message ?? undefined,
   }));
   const listed = payments.reduce((sum, p) => sum + p.capturedValue, 0);
+  const status = statusOf(order);
   return {
     orderId: order.order_id,
-    status: order.status,
+    status,
     amount: { value: order.order_amount.value, currency: order.order_amount.currency },
     payments,
     // An order Plural calls PROCESSED took its whole amount (a partial capture is PARTIALLY_CAPTURED), also when its
     // payments lag behind it or are not listed: never read as nothing taken (a closing payment would end CANCELLED).
-    capturedValue: listed === 0 && order.status === ORDER_STATUS.PROCESSED ? order.order_amount.value : listed,
+    capturedValue: listed === 0 && status === ORDER_STATUS.PROCESSED ? order.order_amount.value : listed,
   };
+}
+
+/**
+ * The order's status as the payment moves on it. A payment's own status is the authoritative outcome of its attempt,
+ * and the order's can lag it (an integration of Plural's API reads `payments[0].status`, not the order's): an order
+ * still CREATED or PENDING whose payment reads PROCESSED or AUTHORIZED is read as its payment says. Only those, the
+ * money taken or held; a failed payment on an open order is read as the order says (it may take another attempt).
+ */
+function statusOf(order: Order): string {
+  if (order.status !== ORDER_STATUS.CREATED && order.status !== ORDER_STATUS.PENDING) return order.status;
+  const says = (status: string): boolean => order.payments.some((p) => p.status === status);
+  if (says(PAYMENT_STATUS.PROCESSED)) return ORDER_STATUS.PROCESSED;
+  if (says(PAYMENT_STATUS.AUTHORIZED)) return ORDER_STATUS.AUTHORIZED;
+  return order.status;
 }
 
 /**

@@ -849,4 +849,16 @@ describe('snapshotOf: what an order at Plural has taken', () => {
     expect(snapshotOf(order('AUTHORIZED', [payment('AUTHORIZED')] as Order['payments'])).capturedValue).toBe(0);
     expect(snapshotOf(order('CANCELLED', [])).capturedValue).toBe(0);
   });
+
+  it('reads an order still CREATED or PENDING as its payment says when that payment is AUTHORIZED or PROCESSED', () => {
+    const authorized = snapshotOf(order('PENDING', [payment('AUTHORIZED')] as Order['payments']));
+    expect(authorized).toMatchObject({ status: 'AUTHORIZED', capturedValue: 0 });
+    const processed = snapshotOf(order('CREATED', [payment('PROCESSED')] as Order['payments']));
+    expect(processed).toMatchObject({ status: 'PROCESSED', capturedValue: 5000 });
+    // A failed attempt on an open order, or one still pending, is read as the order says.
+    expect(snapshotOf(order('PENDING', [payment('FAILED')] as Order['payments'])).status).toBe('PENDING');
+    expect(snapshotOf(order('CREATED', [payment('PENDING')] as Order['payments'])).status).toBe('CREATED');
+    // An order that says more than its payments is read as the order says.
+    expect(snapshotOf(order('CANCELLED', [payment('AUTHORIZED')] as Order['payments'])).status).toBe('CANCELLED');
+  });
 });
