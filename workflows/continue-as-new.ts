@@ -46,6 +46,7 @@ export function mayContinue(run: PaymentRun): boolean {
     inbox.otps.length === 0 &&
     inbox.resends.length === 0 &&
     inbox.unconfirmed.length === 0 &&
+    inbox.lagging.length === 0 &&
     allHandlersFinished() &&
     (outbox === undefined || (outbox.drained && !outbox.inFlight))
   );

@@ -66,6 +66,8 @@ export interface UnconfirmedEvent {
   label: string;
   claimedStatus: string;
   aboutRefund: boolean;
+  /** Reads of Plural's order that found it still open since the event claimed it decided (see `Inbox.lagging`). */
+  looks?: number;
 }
 
 /** An OTP submission waiting to be sent, or being sent; `joined`: the Updates of the same OTP sent again meanwhile. */
@@ -94,6 +96,11 @@ export class Inbox {
   readonly seenEvents = new Set<string>();
   /** Gateway events waiting for a Get Order to confirm what they say (labelled for the audit trail). */
   readonly unconfirmed: UnconfirmedEvent[] = [];
+  /**
+   * Gateway events that claimed Plural decided the order (authorized, processed, failed…) while the Get Order after
+   * them still read it open: Plural's order can lag its events, so it is read again a few times (`Steps`).
+   */
+  readonly lagging: UnconfirmedEvent[] = [];
   /**
    * Refund orders of the payment's order that gateway events named and none of its refunds had when they came (one
    * made outside the engine, or the engine's own before its answer was recorded): read by the refund window.

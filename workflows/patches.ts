@@ -100,4 +100,12 @@ export const PATCH = {
    * Called only when such a history is long.
    */
   CLOSING_WATCH_CONTINUES_AS_NEW: 'closing-watch-continues-as-new',
+  /**
+   * A gateway event that says Plural decided the order (authorized, processed, failed, cancelled) while the Get Order
+   * confirming it still reads the order open is read again, up to `EVENT_LAG_LOOKS` times `EVENT_LAG_LOOK_MS` apart,
+   * and the authentication window waits for those looks before it closes; before, the event was dropped after one
+   * read, and a payment whose order lagged its callback in the window's last minutes was closed (its authorization
+   * cancelled, its sale refunded). Called only when such an event meets an open order.
+   */
+  EVENTS_AHEAD_OF_THE_ORDER_READ_AGAIN: 'events-ahead-of-the-order-read-again',
 } as const;

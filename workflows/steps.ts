@@ -17,11 +17,21 @@ import type {
 import { isoAt, nowMs } from './clock';
 import { ENGINE_FAILURE_CODE, FAILURE_TYPE, PAYMENT_STATUS } from './definitions';
 import type { ParkedOperation, PaymentDurations, PaymentLimits } from './definitions';
-import type { Inbox } from './messages';
+import type { Inbox, UnconfirmedEvent } from './messages';
 import { PATCH } from './patches';
+import { stageOf } from './plural-order';
 import { RECONCILE_OUTCOME, RECONCILE_TRIGGER } from './metrics';
 import type { ReconcileTrigger } from './metrics';
 import type { Payment } from './payment-state';
+
+/** Reads again of an order that lags an event that said it was decided, and the time between them. */
+export const EVENT_LAG_LOOKS = 3;
+export const EVENT_LAG_LOOK_MS = 20_000;
+
+/** The event says Plural decided the order (not a refund's event), and the order was just read still open. */
+function lagsBehind(e: UnconfirmedEvent, read: string): boolean {
+  return !e.aboutRefund && stageOf(e.claimedStatus) !== 'OPEN' && stageOf(read) === 'OPEN';
+}
 
 /** An activity failure as the workflow branches on it. */
 export interface FailureInfo {
@@ -57,6 +67,8 @@ export class Steps {
 
   /** When a failed confirmation Get Order may be tried again, and the delay after the next failure. */
   private confirmAt = 0;
+  /** When the events Plural's order lagged behind are read again. */
+  private lagLookAt = 0;
   private confirmDelayMs: number;
 
   constructor(
@@ -130,7 +142,7 @@ export class Steps {
     // Payments that parked before events were confirmed while parked waited without reading Plural, and replay so.
     if (stopWhen !== undefined && patched(PATCH.PARKED_CAPTURE_CONFIRMS_EVENTS)) {
       for (;;) {
-        const wakeAt = Math.min(deadline ?? Infinity, this.inbox.unconfirmed.length > 0 ? this.confirmAt : Infinity);
+        const wakeAt = Math.min(deadline ?? Infinity, this.nextConfirmAt());
         const ready = (): boolean => woken() || this.confirmDue();
         if (wakeAt === Infinity) await condition(ready);
         else await condition(ready, Math.max(1, wakeAt - nowMs()));
@@ -290,7 +302,25 @@ export class Steps {
 
   /** Gateway events wait for confirmation, and their Get Order is due. */
   confirmDue(): boolean {
-    return this.inbox.unconfirmed.length > 0 && this.payment.s.pluralOrderId !== undefined && nowMs() >= this.confirmAt;
+    if (this.payment.s.pluralOrderId === undefined) return false;
+    const now = nowMs();
+    return (
+      (this.inbox.unconfirmed.length > 0 && now >= this.confirmAt) ||
+      (this.inbox.lagging.length > 0 && now >= this.lagLookAt)
+    );
+  }
+
+  /** When the next confirmation Get Order is due (Infinity when no event waits). */
+  private nextConfirmAt(): number {
+    return Math.min(
+      this.inbox.unconfirmed.length > 0 ? this.confirmAt : Infinity,
+      this.inbox.lagging.length > 0 ? this.lagLookAt : Infinity,
+    );
+  }
+
+  /** Events whose claim Plural's order does not reflect yet are read again (`Inbox.lagging`). */
+  get lagLooking(): boolean {
+    return this.inbox.lagging.length > 0;
   }
 
   /**
@@ -299,9 +329,12 @@ export class Steps {
    */
   async confirmEvents(): Promise<boolean> {
     if (!this.confirmDue()) return false;
+    const now = nowMs();
+    const lagging = now >= this.lagLookAt ? this.inbox.lagging.splice(0) : [];
+    const fresh = now >= this.confirmAt ? this.inbox.unconfirmed.splice(0) : [];
     // What Plural's order has been read as since an event came may already say what it claims (a webhook arriving
     // while the Get Order after an OTP, or the capture, was on its way): nothing is left to confirm for it.
-    const events = this.inbox.unconfirmed.splice(0).filter((e) => {
+    const events = [...lagging, ...fresh].filter((e) => {
       if (e.aboutRefund) return true;
       const processed = this.payment.status === PAYMENT_STATUS.PROCESSED;
       if (!processed && e.claimedStatus !== this.payment.s.pluralOrderStatus) return true;
@@ -318,13 +351,28 @@ export class Steps {
     if (await this.reconcile(`Get Order to confirm ${labels.join(', ')}`, RECONCILE_TRIGGER.EVENT)) {
       this.confirmDelayMs = this.durations.reconcileInitialDelayMs;
       if (this.payment.status === before) {
-        this.payment.note(
-          `${labels.join(', ')}: Plural's order is ${this.payment.s.pluralOrderStatus ?? 'unknown'}, payment stays ${before}`,
-        );
+        const read = this.payment.s.pluralOrderStatus ?? 'unknown';
+        // Plural's order can lag the events it sends (an integration of its API polls the order after the customer's
+        // return): an event that says the order was decided while it still reads open is read again a few times. The
+        // build before confirmed once, and its histories replay so.
+        const behind = events.filter((e) => lagsBehind(e, read) && (e.looks ?? 0) < EVENT_LAG_LOOKS);
+        if (behind.length > 0 && patched(PATCH.EVENTS_AHEAD_OF_THE_ORDER_READ_AGAIN)) {
+          const look = Math.max(...behind.map((e) => e.looks ?? 0)) + 1;
+          this.inbox.lagging.push(...behind.map((e) => ({ ...e, looks: (e.looks ?? 0) + 1 })));
+          this.lagLookAt = nowMs() + EVENT_LAG_LOOK_MS;
+          this.payment.note(
+            `${labels.join(', ')}: Plural's order is ${read}; read again in ${EVENT_LAG_LOOK_MS / 1000} s ` +
+              `(look ${look} of ${EVENT_LAG_LOOKS})`,
+          );
+        } else {
+          this.payment.note(`${labels.join(', ')}: Plural's order is ${read}, payment stays ${before}`);
+        }
       }
     } else {
-      this.inbox.unconfirmed.unshift(...events);
+      this.inbox.unconfirmed.unshift(...fresh.filter((e) => events.includes(e)));
+      this.inbox.lagging.unshift(...lagging.filter((e) => events.includes(e)));
       this.confirmAt = nowMs() + this.confirmDelayMs;
+      this.lagLookAt = Math.max(this.lagLookAt, this.confirmAt);
       this.confirmDelayMs = Math.min(this.confirmDelayMs * 2, this.durations.reconcileMaxDelayMs);
     }
     return true;
@@ -332,8 +380,7 @@ export class Steps {
 
   /** Waits until `ready()` holds, a gateway event's confirmation is due, or the time `until` (epoch ms) comes. */
   async waitFor(until: number | undefined, ready: () => boolean): Promise<void> {
-    const confirmAt = this.inbox.unconfirmed.length > 0 ? this.confirmAt : Infinity;
-    const wakeAt = Math.min(until ?? Infinity, confirmAt);
+    const wakeAt = Math.min(until ?? Infinity, this.nextConfirmAt());
     const predicate = (): boolean => ready() || this.confirmDue();
     if (wakeAt === Infinity) await condition(predicate);
     else await condition(predicate, Math.max(1, wakeAt - nowMs()));

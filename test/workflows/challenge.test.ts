@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities';
 import { callbackReceivedSignal, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
 import { waitFor } from '../support/wait';
@@ -56,10 +57,14 @@ function webhooksFor(orderId: string, count: number) {
   });
 }
 
-async function withForwarding<T>(forward: boolean, fn: () => Promise<T>): Promise<T> {
+async function withForwarding<T>(
+  forward: boolean,
+  fn: () => Promise<T>,
+  activities?: Parameters<Fixture['withWorker']>[1],
+): Promise<T> {
   fx.webhooks.forward = forward;
   try {
-    return await fx.withWorker(fn);
+    return await fx.withWorker(fn, activities);
   } finally {
     fx.webhooks.forward = true;
   }
@@ -185,6 +190,13 @@ describe('3-D Secure challenge', () => {
         capturedAmount: { value: 5000, currency: 'INR' },
       });
       await handle.signal(callbackReceivedSignal, { orderId, status: 'PROCESSED' });
+      // Plural's order may lag its events: it is read again, three times 20 s apart, before the events are let go.
+      await waitForState(
+        handle,
+        (x) => x.audit.some((e) => /: Plural's order is PENDING; read again in 20 s \(look 1 of 3\)$/.test(e.cause)),
+        'the first look again',
+      );
+      await fx.skip(70_000);
       const s = await waitForState(
         handle,
         (x) =>
@@ -195,8 +207,47 @@ describe('3-D Secure challenge', () => {
       );
       expect(s.status).toBe('AWAITING_CHALLENGE');
       expect(s.amountCaptured).toBeUndefined();
+      // Each event read again up to three times (the two came apart: each had its own first look), then let go.
+      const looks = s.audit.filter((e) => /read again in 20 s/.test(e.cause)).map((e) => e.cause.slice(-13));
+      expect(looks.at(-1)).toBe('(look 3 of 3)');
+      expect(looks.length).toBeLessThanOrEqual(4);
       expect(fx.sandbox.order(orderId)?.status).toBe('PENDING');
     });
+  });
+
+  it("authorizes a customer who completed the challenge as the window closed, though Plural's order lagged the callback", async () => {
+    // Plural's order reads still PENDING for the first two reads after the customer's approval.
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    let lagging = 0;
+    const getOrder: typeof real.getOrder = async (input) => {
+      const order = await real.getOrder(input);
+      if (lagging <= 0 || order.status !== 'AUTHORIZED') return order;
+      lagging -= 1;
+      return { ...order, status: 'PENDING', payments: order.payments.map((p) => ({ ...p, status: 'PENDING' })) };
+    };
+    await withForwarding(
+      false,
+      async () => {
+        const { handle, state, paymentId } = await startChallenge(CARDS.challenge, true);
+        // Half a minute before the 15-minute window closes, the customer completes the challenge.
+        await fx.skip(14.5 * 60_000);
+        lagging = 2;
+        const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
+        await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+        await waitForState(
+          handle,
+          (s) => s.audit.some((e) => e.cause.endsWith('(look 1 of 3)')),
+          'the first look again',
+        );
+        // The window closes while the order still lags; the next look, 20 s later, finds it authorized.
+        await fx.skip(60_000);
+        const authorized = await waitForStatus(handle, 'AUTHORIZED');
+        expect(lagging).toBe(0);
+        expect(transitionsTo(authorized, 'CLOSING')).toEqual([]);
+        expect(fx.sandbox.order(state.pluralOrderId!)).toMatchObject({ status: 'AUTHORIZED', cancelCount: 0 });
+      },
+      { getOrder },
+    );
   });
 
   it('never downgrades an AUTHORIZED payment on a late ORDER_FAILED', async () => {

@@ -131,6 +131,8 @@ async function cancelledDuringChallenge(fx: Fixture, overrides: Partial<PaymentW
 
 /** Set by `sale-processing-cancelled-at-plural` once its sale is PROCESSING: Plural's Get Order then reads CANCELLED. */
 let saleCancelledAtPlural = false;
+/** Reads of an authorized order that `challenge-callback-ahead-of-the-order` still answers PENDING. */
+let orderReadsLagging = 0;
 
 export const SCENARIOS: Record<string, Scenario> = {
   /** Native OTP (one wrong, then right), pre-auth, full capture. */
@@ -568,6 +570,47 @@ export const SCENARIOS: Record<string, Scenario> = {
         'Plural’s cancel followed (or ignored by the build before)',
       );
       if (state.status === 'CANCELLED') await h.result();
+      return h;
+    },
+  },
+  /**
+   * A challenge pre-auth whose signed AUTHORIZED callback comes before Plural's order shows it (Get Order stands in:
+   * the sandbox updates its order with the event), 2 s before its 3 s window closes: the Get Order confirming it reads
+   * PENDING, and the window waits for the event's next look, 20 s later, which finds the order AUTHORIZED (the
+   * `events-ahead-of-the-order-read-again` patch). The build before let the event go after that read and made its
+   * final read as the window closed (`.before-events-ahead-of-the-order.json`), which found it AUTHORIZED there.
+   */
+  'challenge-callback-ahead-of-the-order': {
+    activities: (fx) => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      return {
+        getOrder: async (input) => {
+          const order = await real.getOrder(input);
+          if (orderReadsLagging <= 0 || order.status !== 'AUTHORIZED') return order;
+          orderReadsLagging -= 1;
+          return { ...order, status: 'PENDING', payments: order.payments.map((p) => ({ ...p, status: 'PENDING' })) };
+        },
+      };
+    },
+    run: async (fx) => {
+      orderReadsLagging = 0;
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.challenge), {
+          durations: { challengeWindowMs: 3_000, reconcileInitialDelayMs: 60_000 },
+        }),
+      );
+      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
+      fx.webhooks.forward = false;
+      try {
+        orderReadsLagging = 1;
+        const acs = await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
+        await h.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+        // The look again comes 20 s after the callback's first read.
+        await waitForState(h, (x) => x.status === 'AUTHORIZED', 'AUTHORIZED', 40_000);
+      } finally {
+        fx.webhooks.forward = true;
+      }
       return h;
     },
   },

@@ -62,16 +62,19 @@ export async function authenticate(run: PaymentRun): Promise<void> {
       continue;
     }
     const t = nowMs();
-    if (t >= deadline) break;
+    // An event that said Plural decided the order while it still read open is looked at again before the window
+    // closes on it: the customer may have completed authentication in its last minutes.
+    const past = t >= deadline;
+    if (past && !steps.lagLooking) break;
     const reconciling = payment.status === PAYMENT_STATUS.AWAITING_CHALLENGE || payment.otpSettled;
-    if (reconciling && t >= nextReconcileAt) {
+    if (!past && reconciling && t >= nextReconcileAt) {
       await steps.reconcile('reconciliation with Get Order (no callback or webhook yet)', RECONCILE_TRIGGER.NO_EVENT);
       delay = Math.min(delay * 2, durations.reconcileMaxDelayMs);
       nextReconcileAt = nowMs() + delay;
       continue;
     }
     await steps.waitFor(
-      reconciling ? Math.min(deadline, nextReconcileAt) : deadline,
+      past ? undefined : reconciling ? Math.min(deadline, nextReconcileAt) : deadline,
       () => !payment.awaiting || inbox.otps.length > 0 || inbox.resends.length > 0 || inbox.cancel !== undefined,
     );
   }
