@@ -688,7 +688,11 @@ describe('pre-auth capture and cancel', () => {
           activityRetryInitialIntervalMs: 100,
           activityRetryMaximumIntervalMs: 1_000,
         };
-        const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits }, 60_000);
+        // Real time too for the reconciliation that follows an OTP whose answer the storm lost (time skipping is
+        // locked while the test polls): looks a second or two apart, not the default 30 s doubling, which let one
+        // failed look push AUTHORIZED past the minute (seen once in CI).
+        const durations = { reconcileInitialDelayMs: 500, reconcileMaxDelayMs: 2_000 };
+        const { handle, orderId } = await authorized(CARDS.nativeOtp, { limits, durations }, 60_000);
         expect((await capture(handle, 'storm')).outcome).toBe('CAPTURED');
         const result = await handle.result();
         expect(result.status).toBe('PROCESSED');
