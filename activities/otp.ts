@@ -100,7 +100,9 @@ export function createOtpActivities(ctx: ActivityContext, readOrder: OrderReader
         if (isOtpRejection(err)) {
           const next = err.next ?? [];
           const message = err.message;
-          if (next.includes('SUBMIT_OTP')) {
+          // Plural's refusal leaves the customer a way on (another OTP, or a resend first: an expired OTP, say): a
+          // wrong OTP, not the end of the authentication.
+          if (next.includes('SUBMIT_OTP') || next.includes('RESEND_OTP')) {
             return await definitive({
               outcome: 'INCORRECT',
               next: [...next],

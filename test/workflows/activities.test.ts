@@ -610,6 +610,28 @@ describe('payment activities', () => {
     expect(refused.resendAfterSeconds).toBeGreaterThan(0);
   });
 
+  it('reports an OTP Plural refuses while offering a resend (an expired OTP) as incorrect, not as the end', async () => {
+    const { ref, paymentId } = await otpPayment();
+    const refusing = pluralWith({
+      submitOtp: answered(422, { code: 'OTP_EXPIRED', message: 'the OTP has expired', next: ['RESEND_OTP'] }),
+    });
+    const otpHandle = await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
+    const input = { workflowId: `payment:${ref}`, paymentId, otpHandle, submission: 1 };
+    const result = await run(1, createActivities({ plural: refusing, vault }).submitOtp, input);
+    expect(result).toMatchObject({ outcome: 'INCORRECT', next: ['RESEND_OTP'], counted: true });
+    // With nothing offered, Plural's refusal ends the authentication.
+    const ending = pluralWith({
+      submitOtp: answered(422, { code: 'USER_AUTHENTICATION_FAILED', message: 'too many attempts', next: ['NONE'] }),
+    });
+    const otpHandle2 = await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
+    const ended = await run(1, createActivities({ plural: ending, vault }).submitOtp, {
+      ...input,
+      otpHandle: otpHandle2,
+      submission: 2,
+    });
+    expect(ended).toMatchObject({ outcome: 'FAILED', code: 'USER_AUTHENTICATION_FAILED' });
+  });
+
   it('fails an OTP submission whose hand-off is gone as non-retryable OtpUnavailable, without calling Plural', async () => {
     const { ref, paymentId } = await otpPayment();
     const gone = await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
