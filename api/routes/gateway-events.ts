@@ -27,6 +27,22 @@ import type { RouteContext } from './context';
 /** Statuses (Plural's in a callback, or the engine's) that send the customer to the success page. */
 const SUCCESS_STATUSES: ReadonlySet<string> = new Set(['AUTHORIZED', 'PROCESSING', 'PROCESSED']);
 
+/** The status a callback carrying an `error_code` claims on the return page, whatever its status field says. */
+const CALLBACK_FAILED = 'FAILED';
+
+/**
+ * The status the customer's return page shows: the engine's once it has confirmed the result, else the callback's
+ * claim — a failure when the callback carries an `error_code`, whatever its status says (Plural's guides show a
+ * failure callback with `AUTHORIZED` and `USER_AUTHENTICATION_REQUIRED`).
+ */
+export function returnPageStatus(
+  engineStatus: string | undefined,
+  callback: { status: string; errorCode?: string },
+): string {
+  if (engineStatus !== undefined && !AWAITING_STATUSES.has(engineStatus)) return engineStatus;
+  return callback.errorCode !== undefined ? CALLBACK_FAILED : callback.status;
+}
+
 /** Statuses a payment leaves once the workflow has confirmed the customer's result with Plural. */
 const AWAITING_STATUSES: ReadonlySet<string> = new Set(['CREATED', 'AWAITING_OTP', 'AWAITING_CHALLENGE']);
 /** How often the callback reads the payment while waiting for it to leave {@link AWAITING_STATUSES}, ms. */
@@ -191,8 +207,7 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
     // The merchant's own return pages when its account names them, else the pages every merchant shares. The page
     // and `status` follow the engine once it has confirmed the result (a payment cancelled meanwhile goes to the
     // failure page however Plural's page ended); the callback's claim only while the payment still awaits it.
-    const status =
-      payment !== undefined && !AWAITING_STATUSES.has(payment.state.status) ? payment.state.status : parsed.status;
+    const status = returnPageStatus(payment?.state.status, parsed);
     const own = merchant.returnPages;
     const pages = own ?? options.returnUrls;
     const target = new URL(SUCCESS_STATUSES.has(status) ? pages.success : pages.failure);

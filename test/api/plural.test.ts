@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { EngineUnavailableError } from '../../api/engine';
+import { returnPageStatus } from '../../api/routes/gateway-events';
 import { signCallback, webhookHeaders } from '../../plural-client';
 import type { WebhookReceivedSignal } from '../../workflows/definitions';
 import { CARDS } from '../support/cards';
@@ -78,6 +79,17 @@ describe('GET|POST /v1/callbacks/plural', () => {
       errorCode: 'PAYMENT_DECLINED',
       errorMessage: 'Declined by issuer',
     });
+  });
+
+  it('shows a callback with an error_code as a failure while the payment awaits its result, whatever its status', () => {
+    // Plural's guides show a failure callback as AUTHORIZED with USER_AUTHENTICATION_REQUIRED.
+    const failure = { status: 'AUTHORIZED', errorCode: 'USER_AUTHENTICATION_REQUIRED' };
+    expect(returnPageStatus('AWAITING_CHALLENGE', failure)).toBe('FAILED');
+    expect(returnPageStatus(undefined, failure)).toBe('FAILED');
+    expect(returnPageStatus('AWAITING_CHALLENGE', { status: 'AUTHORIZED' })).toBe('AUTHORIZED');
+    // Once the engine has confirmed the result with Plural, the page shows the engine's.
+    expect(returnPageStatus('AUTHORIZED', failure)).toBe('AUTHORIZED');
+    expect(returnPageStatus('FAILED', { status: 'AUTHORIZED' })).toBe('FAILED');
   });
 
   it("takes the status as payment_status, the field Plural's guides show", async () => {
