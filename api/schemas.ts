@@ -9,6 +9,9 @@ import type { PaymentStatus } from '../workflows/definitions';
 
 /** `merchant_order_reference`: the payment's identity (and its workflow id). */
 export const REFERENCE_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;
+export const ReferenceSchema = z
+  .string()
+  .regex(REFERENCE_PATTERN, 'must be 1-50 characters, each a letter, digit, _ or -');
 
 const digits = (min: number, max: number, what: string) =>
   z
@@ -85,15 +88,6 @@ const withoutCardNumber = (text: string, ctx: z.RefinementCtx): void => {
     });
   }
 };
-
-/**
- * A merchant's reference (of an order, a customer, a refund) in a body: the pattern, and never a card number — it
- * becomes a workflow id and a search attribute, stored in clear outside payload encryption, and is sent to Plural.
- */
-export const ReferenceSchema = z
-  .string()
-  .regex(REFERENCE_PATTERN, 'must be 1-50 characters, each a letter, digit, _ or -')
-  .superRefine(withoutCardNumber);
 
 /** Free text of at most `max` characters, printable and holding no card number. */
 export function freeText(max: number, min = 0) {
