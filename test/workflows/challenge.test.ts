@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { callbackReceivedSignal, webhookReceivedSignal } from '../../workflows/definitions';
@@ -245,6 +246,39 @@ describe('3-D Secure challenge', () => {
         expect(lagging).toBe(0);
         expect(transitionsTo(authorized, 'CLOSING')).toEqual([]);
         expect(fx.sandbox.order(state.pluralOrderId!)).toMatchObject({ status: 'AUTHORIZED', cancelCount: 0 });
+      },
+      { getOrder },
+    );
+  });
+
+  it('closes the window at most a minute late when Plural stops answering the looks again', async () => {
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    let lagging = 0;
+    let down = false;
+    const getOrder: typeof real.getOrder = async (input) => {
+      if (down) throw ApplicationFailure.create({ message: 'Plural unreachable (test)', type: 'GatewayUnavailable' });
+      const order = await real.getOrder(input);
+      if (lagging <= 0 || order.status !== 'AUTHORIZED') return order;
+      lagging -= 1;
+      return { ...order, status: 'PENDING', payments: order.payments.map((p) => ({ ...p, status: 'PENDING' })) };
+    };
+    await withForwarding(
+      false,
+      async () => {
+        const { handle, paymentId } = await startChallenge(CARDS.challenge, true);
+        await fx.skip(14.5 * 60_000);
+        lagging = 1;
+        const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
+        await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+        await waitForState(handle, (s) => s.audit.some((e) => e.cause.endsWith('(look 1 of 3)')), 'the first look');
+        down = true;
+        await fx.skip(3 * 60_000);
+        const closed = await waitForState(handle, (s) => s.status !== 'AWAITING_CHALLENGE', 'the window closed');
+        expect(closed.status).toBe('CLOSING');
+        // The window (15 minutes from the challenge) and at most the looks' minute after it, plus the final read.
+        const at = Date.parse(transitionsTo(closed, 'CLOSING')[0]!.at) - Date.parse(closed.createdAt);
+        expect(at).toBeGreaterThanOrEqual(15 * 60_000);
+        expect(at).toBeLessThanOrEqual(16 * 60_000 + 15_000);
       },
       { getOrder },
     );

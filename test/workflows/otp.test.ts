@@ -1,7 +1,9 @@
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
+import type { PaymentActivities } from '../../activities';
 import { resendOtpUpdate, submitOtpUpdate } from '../../workflows/definitions';
+import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import { CARDS } from '../support/cards';
 import {
   bundle,
@@ -36,9 +38,12 @@ afterAll(async () => {
   await fx?.teardown();
 });
 
-async function startOtpPayment(preAuth = true) {
+async function startOtpPayment(preAuth = true, overrides: Partial<PaymentWorkflowInput> = {}) {
   const ref = newReference('otp');
-  const handle = await startPayment(fx, cardInput(ref, await putCard(fx.vault, CARDS.nativeOtp), { preAuth }));
+  const handle = await startPayment(
+    fx,
+    cardInput(ref, await putCard(fx.vault, CARDS.nativeOtp), { preAuth, ...overrides }),
+  );
   const state = await waitForStatus(handle, 'AWAITING_OTP');
   return { ref, handle, state };
 }
@@ -152,6 +157,28 @@ describe('a resend Plural refuses', () => {
         await waitForStatus(handle, 'AUTHORIZED');
       },
       { resendOtp },
+    );
+  });
+});
+
+describe('an OTP Plural refuses offering only a resend', () => {
+  it('ends the authentication when no resend is left, as when Plural offers nothing', async () => {
+    const submitOtp: PaymentActivities['submitOtp'] = () =>
+      Promise.resolve({
+        outcome: 'INCORRECT' as const,
+        next: ['RESEND_OTP'],
+        resendAfterSeconds: undefined,
+        message: 'the OTP has expired',
+        counted: true,
+      });
+    await fx.withWorker(
+      async () => {
+        const { handle } = await startOtpPayment(true, { limits: { otpMaxResends: 0 } });
+        const answer = await handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle: 'h-1' }] });
+        expect(answer.outcome).toBe('FAILED');
+        expect(answer.state.nextActions).not.toContain('SUBMIT_OTP');
+      },
+      { submitOtp },
     );
   });
 });

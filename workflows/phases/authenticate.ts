@@ -12,10 +12,11 @@ import type {
   ResendOtpAnswer,
   SubmitOtpAnswer,
 } from '../definitions';
+import type { OtpSubmitResult } from '../../activities';
 import type { CancelSource } from '../messages';
 import { OTP_RESEND_OUTCOME, OTP_SUBMISSION_RESULT, RECONCILE_TRIGGER } from '../metrics';
 import type { PaymentRun } from '../run';
-import { failureInfo } from '../steps';
+import { EVENT_LAG_LOOK_MS, EVENT_LAG_LOOKS, failureInfo } from '../steps';
 
 /**
  * Waits for authentication until Plural's order moves the payment on, the merchant cancels (the payment starts
@@ -63,9 +64,11 @@ export async function authenticate(run: PaymentRun): Promise<void> {
     }
     const t = nowMs();
     // An event that said Plural decided the order while it still read open is looked at again before the window
-    // closes on it: the customer may have completed authentication in its last minutes.
+    // closes on it (the customer may have completed authentication in its last minutes), for as long as those looks
+    // take when Plural answers them, never longer (a Plural that does not answer leaves them queued).
     const past = t >= deadline;
-    if (past && !steps.lagLooking) break;
+    const lookedUntil = deadline + EVENT_LAG_LOOKS * EVENT_LAG_LOOK_MS;
+    if (past && (!steps.lagLooking || t >= lookedUntil)) break;
     const reconciling = payment.status === PAYMENT_STATUS.AWAITING_CHALLENGE || payment.otpSettled;
     if (!past && reconciling && t >= nextReconcileAt) {
       await steps.reconcile('reconciliation with Get Order (no callback or webhook yet)', RECONCILE_TRIGGER.NO_EVENT);
@@ -74,7 +77,7 @@ export async function authenticate(run: PaymentRun): Promise<void> {
       continue;
     }
     await steps.waitFor(
-      past ? undefined : reconciling ? Math.min(deadline, nextReconcileAt) : deadline,
+      past ? lookedUntil : reconciling ? Math.min(deadline, nextReconcileAt) : deadline,
       () => !payment.awaiting || inbox.otps.length > 0 || inbox.resends.length > 0 || inbox.cancel !== undefined,
     );
   }
@@ -120,7 +123,7 @@ async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpA
   }
   payment.otpSubmissions += 1;
   const paymentId = payment.cardPaymentId ?? payment.s.pluralPaymentIds[0] ?? '';
-  let result;
+  let result: OtpSubmitResult;
   try {
     const thenGetOrder = steps.orderRead();
     result = await steps.acts.submitOtp({
@@ -141,6 +144,11 @@ async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpA
     payment.note(`OTP submission could not reach Plural: ${f.code}`);
     payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.ERROR);
     return answer('IGNORED', f.message);
+  }
+  // Plural refused the OTP offering only a resend (an expired OTP, say) and no resend is left: the authentication is
+  // over, as when Plural offers nothing. (Only such results take this path, and no history before recorded one.)
+  if (result.outcome === 'INCORRECT' && !result.next.includes('SUBMIT_OTP') && otp.resendsLeft <= 0) {
+    result = { outcome: 'FAILED', code: 'USER_AUTHENTICATION_FAILED', message: result.message };
   }
   switch (result.outcome) {
     case 'ACCEPTED':
