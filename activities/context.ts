@@ -128,14 +128,21 @@ export function snapshotOf(order: Order): OrderSnapshot {
 /**
  * The order's status as the payment moves on it. A payment's own status is the authoritative outcome of its attempt,
  * and the order's can lag it (an integration of Plural's API reads `payments[0].status`, not the order's): an order
- * still CREATED or PENDING whose payment reads PROCESSED or AUTHORIZED is read as its payment says. Only those, the
- * money taken or held; a failed payment on an open order is read as the order says (it may take another attempt).
+ * still CREATED or PENDING whose payments read PROCESSED or AUTHORIZED is read as they say. Only those, the money
+ * taken or held; a failed payment on an open order is read as the order says (it may take another attempt).
  */
 function statusOf(order: Order): string {
   if (order.status !== ORDER_STATUS.CREATED && order.status !== ORDER_STATUS.PENDING) return order.status;
-  const says = (status: string): boolean => order.payments.some((p) => p.status === status);
-  if (says(PAYMENT_STATUS.PROCESSED)) return ORDER_STATUS.PROCESSED;
-  if (says(PAYMENT_STATUS.AUTHORIZED)) return ORDER_STATUS.AUTHORIZED;
+  // The live attempt: its payments not failed or cancelled (a split card + points payment is two). All of them must
+  // say so: a points part PROCESSED beside a card part still PENDING (its OTP or challenge) is not the order's.
+  const live = order.payments.filter(
+    (p) => p.status !== PAYMENT_STATUS.FAILED && p.status !== PAYMENT_STATUS.CANCELLED,
+  );
+  if (live.length === 0) return order.status;
+  if (live.every((p) => p.status === PAYMENT_STATUS.PROCESSED)) return ORDER_STATUS.PROCESSED;
+  const held = (p: { status: string }): boolean =>
+    p.status === PAYMENT_STATUS.AUTHORIZED || p.status === PAYMENT_STATUS.PROCESSED;
+  if (live.every(held)) return ORDER_STATUS.AUTHORIZED;
   return order.status;
 }
 

@@ -187,10 +187,13 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
         // has answered (an attempt overlapping this one, past its timeout): its payment may not be listed on the
         // order read above yet. Read again and adopt it; with nothing to adopt, an outage (retried, then parked for
         // an operator), never a failed payment while Plural may hold one.
+        // (Temporal's retries only: an operator's retry comes long after any earlier attempt, and an order that
+        // reads ATTEMPTED had that attempt fail for good; either way the card data is gone for good too.)
         const gone = err instanceof ApplicationFailure && err.type === FAILURE_TYPE.CARD_DATA_UNAVAILABLE;
-        if (!retried || !gone) throw err;
+        if (attempt <= 1 || !gone) throw err;
         const earlier = await adoptEarlier();
         if (typeof earlier === 'object') return earlier;
+        if (earlier === ORDER_STATUS.ATTEMPTED) throw err;
         throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, ENGINE_FAILURE_CODE.CARD_DATA_UNAVAILABLE);
       }
       let result: CreatePaymentResult;

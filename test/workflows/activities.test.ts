@@ -311,6 +311,21 @@ describe('payment activities', () => {
     expect(adopted.order.payments.map((p) => p.id)).toEqual(made.order.payments.map((p) => p.id));
     expect(reads).toBe(2);
     expect(sandbox.order(other.order.orderId)?.payments).toHaveLength(1);
+
+    // An operator's retry long after (the hand-off expired, nothing at Plural), or an order whose attempt failed for
+    // good (ATTEMPTED): the card data is gone for good, and the payment fails as on a first attempt.
+    const expired = await cardPaymentInput(CARDS.challenge);
+    await vault.destroy(expired.handle);
+    const operator = await failureOf(run(1, acts.createPayment, { ...expired.input, retried: true }));
+    expect(operator).toMatchObject({ type: 'CardDataUnavailable', nonRetryable: true });
+    const attempted = pluralWith({
+      getOrder: async (orderId: string, options?: { signal?: AbortSignal }) => ({
+        ...(await plural.getOrder(orderId, options)),
+        status: 'ATTEMPTED',
+      }),
+    });
+    const failed = await failureOf(run(2, createActivities({ plural: attempted, vault }).createPayment, expired.input));
+    expect(failed).toMatchObject({ type: 'CardDataUnavailable', nonRetryable: true });
   });
 
   it('does not create a second payment when a retry finds the first one', async () => {
@@ -882,5 +897,11 @@ describe('snapshotOf: what an order at Plural has taken', () => {
     expect(snapshotOf(order('CREATED', [payment('PENDING')] as Order['payments'])).status).toBe('CREATED');
     // An order that says more than its payments is read as the order says.
     expect(snapshotOf(order('CANCELLED', [payment('AUTHORIZED')] as Order['payments'])).status).toBe('CANCELLED');
+    // A split payment is the order's only when every live part says so (a failed earlier attempt does not count).
+    const split = (...parts: string[]) => parts.map((p, i) => ({ ...payment(p), id: `v1-p${i}` })) as Order['payments'];
+    expect(snapshotOf(order('PENDING', split('PROCESSED', 'PENDING'))).status).toBe('PENDING');
+    expect(snapshotOf(order('PENDING', split('PROCESSED', 'AUTHORIZED'))).status).toBe('AUTHORIZED');
+    expect(snapshotOf(order('PENDING', split('FAILED', 'AUTHORIZED'))).status).toBe('AUTHORIZED');
+    expect(snapshotOf(order('PENDING', split('FAILED'))).status).toBe('PENDING');
   });
 });
