@@ -40,7 +40,7 @@ export function returnPageStatus(
   callback: { status: string; errorCode?: string },
 ): string {
   if (engineStatus !== undefined && !AWAITING_STATUSES.has(engineStatus)) return engineStatus;
-  return callback.errorCode !== undefined ? CALLBACK_FAILED : callback.status;
+  return callback.errorCode !== undefined && callback.errorCode.trim() !== '' ? CALLBACK_FAILED : callback.status;
 }
 
 /** Statuses a payment leaves once the workflow has confirmed the customer's result with Plural. */

@@ -87,6 +87,7 @@ describe('GET|POST /v1/callbacks/plural', () => {
     expect(returnPageStatus('AWAITING_CHALLENGE', failure)).toBe('FAILED');
     expect(returnPageStatus(undefined, failure)).toBe('FAILED');
     expect(returnPageStatus('AWAITING_CHALLENGE', { status: 'AUTHORIZED' })).toBe('AUTHORIZED');
+    expect(returnPageStatus('AWAITING_CHALLENGE', { status: 'AUTHORIZED', errorCode: '' })).toBe('AUTHORIZED');
     // Once the engine has confirmed the result with Plural, the page shows the engine's.
     expect(returnPageStatus('AUTHORIZED', failure)).toBe('AUTHORIZED');
     expect(returnPageStatus('FAILED', { status: 'AUTHORIZED' })).toBe('FAILED');
