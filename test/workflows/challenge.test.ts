@@ -1,6 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../activities';
 import { callbackReceivedSignal, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
 import { waitFor } from '../support/wait';
@@ -12,6 +10,7 @@ import {
   cancel,
   cardInput,
   createFixture,
+  laggingOrderReads,
   newReference,
   putCard,
   scanHistories,
@@ -216,62 +215,44 @@ describe('3-D Secure challenge', () => {
     });
   });
 
+  /**
+   * A challenge pre-auth whose customer approves half a minute before its 15-minute window closes, while Plural's
+   * order lags the callback for `lagging` reads: once the callback's first read has found it PENDING.
+   */
+  async function approvedAsTheWindowCloses(reads: { lagging: number }, lagging: number) {
+    const { handle, state, paymentId } = await startChallenge(CARDS.challenge, true);
+    await fx.skip(14.5 * 60_000);
+    reads.lagging = lagging;
+    const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
+    await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
+    await waitForState(handle, (s) => s.audit.some((e) => e.cause.endsWith('(look 1 of 3)')), 'the first look again');
+    return { handle, orderId: state.pluralOrderId! };
+  }
+
   it("authorizes a customer who completed the challenge as the window closed, though Plural's order lagged the callback", async () => {
-    // Plural's order reads still PENDING for the first two reads after the customer's approval.
-    const real = createActivities({ plural: fx.plural, vault: fx.vault });
-    let lagging = 0;
-    const getOrder: typeof real.getOrder = async (input) => {
-      const order = await real.getOrder(input);
-      if (lagging <= 0 || order.status !== 'AUTHORIZED') return order;
-      lagging -= 1;
-      return { ...order, status: 'PENDING', payments: order.payments.map((p) => ({ ...p, status: 'PENDING' })) };
-    };
+    const { reads, getOrder } = laggingOrderReads(fx);
     await withForwarding(
       false,
       async () => {
-        const { handle, state, paymentId } = await startChallenge(CARDS.challenge, true);
-        // Half a minute before the 15-minute window closes, the customer completes the challenge.
-        await fx.skip(14.5 * 60_000);
-        lagging = 2;
-        const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
-        await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
-        await waitForState(
-          handle,
-          (s) => s.audit.some((e) => e.cause.endsWith('(look 1 of 3)')),
-          'the first look again',
-        );
+        const { handle, orderId } = await approvedAsTheWindowCloses(reads, 2);
         // The window closes while the order still lags; the next look, 20 s later, finds it authorized.
         await fx.skip(60_000);
         const authorized = await waitForStatus(handle, 'AUTHORIZED');
-        expect(lagging).toBe(0);
+        expect(reads.lagging).toBe(0);
         expect(transitionsTo(authorized, 'CLOSING')).toEqual([]);
-        expect(fx.sandbox.order(state.pluralOrderId!)).toMatchObject({ status: 'AUTHORIZED', cancelCount: 0 });
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'AUTHORIZED', cancelCount: 0 });
       },
       { getOrder },
     );
   });
 
   it('closes the window at most a minute late when Plural stops answering the looks again', async () => {
-    const real = createActivities({ plural: fx.plural, vault: fx.vault });
-    let lagging = 0;
-    let down = false;
-    const getOrder: typeof real.getOrder = async (input) => {
-      if (down) throw ApplicationFailure.create({ message: 'Plural unreachable (test)', type: 'GatewayUnavailable' });
-      const order = await real.getOrder(input);
-      if (lagging <= 0 || order.status !== 'AUTHORIZED') return order;
-      lagging -= 1;
-      return { ...order, status: 'PENDING', payments: order.payments.map((p) => ({ ...p, status: 'PENDING' })) };
-    };
+    const { reads, getOrder } = laggingOrderReads(fx);
     await withForwarding(
       false,
       async () => {
-        const { handle, paymentId } = await startChallenge(CARDS.challenge, true);
-        await fx.skip(14.5 * 60_000);
-        lagging = 1;
-        const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
-        await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
-        await waitForState(handle, (s) => s.audit.some((e) => e.cause.endsWith('(look 1 of 3)')), 'the first look');
-        down = true;
+        const { handle } = await approvedAsTheWindowCloses(reads, 1);
+        reads.down = true;
         await fx.skip(3 * 60_000);
         const closed = await waitForState(handle, (s) => s.status !== 'AWAITING_CHALLENGE', 'the window closed');
         expect(closed.status).toBe('CLOSING');

@@ -677,6 +677,24 @@ export async function capturedAtPlural(
   return waitForState(handle, (x) => x.status === 'PROCESSED', 'PROCESSED, as Plural says');
 }
 
+/**
+ * Get Order as Plural's order lagging its events: an AUTHORIZED order reads PENDING (its payments too) for the next
+ * `reads.lagging` reads; with `reads.down` every read fails as Plural unreachable.
+ */
+export function laggingOrderReads(fx: Fixture) {
+  const real = createActivities({ plural: fx.plural, vault: fx.vault });
+  const reads = { lagging: 0, down: false };
+  const getOrder: PaymentActivities['getOrder'] = async (input) => {
+    if (reads.down)
+      throw ApplicationFailure.create({ message: 'Plural unreachable (test)', type: 'GatewayUnavailable' });
+    const order = await real.getOrder(input);
+    if (reads.lagging <= 0 || order.status !== 'AUTHORIZED') return order;
+    reads.lagging -= 1;
+    return { ...order, status: 'PENDING', payments: order.payments.map((p) => ({ ...p, status: 'PENDING' })) };
+  };
+  return { reads, getOrder };
+}
+
 /** Refunds `value` of `orderId` by hand on Plural's dashboard; resolves with it once its webhook has come. */
 export async function refundOnDashboard(fx: Fixture, orderId: string, value: number) {
   const hand = await fx.plural.refundOrder(orderId, {

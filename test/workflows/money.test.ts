@@ -465,20 +465,25 @@ describe('a sale Plural leaves unprocessed for days', () => {
     await lfx?.teardown();
   });
 
+  /** A sale whose OTP Plural accepted, PROCESSING, continuing as new from `continueAsNewAfterEvents` events. */
+  async function waitingSale(prefix: string, continueAsNewAfterEvents: number) {
+    const handle = await startPayment(
+      lfx,
+      cardInput(newReference(prefix), await putCard(lfx.vault, CARDS.nativeOtp), {
+        preAuth: false,
+        limits: { continueAsNewAfterEvents },
+      }),
+    );
+    const firstRun = (await handle.describe()).runId;
+    await waitForStatus(handle, 'AWAITING_OTP');
+    await submitOtp(lfx, handle, 'otp', CORRECT_OTP);
+    return { handle, firstRun, orderId: (await waitForStatus(handle, 'PROCESSING')).pluralOrderId! };
+  }
+
   it('continues as new while it reads Plural’s order, and ends PROCESSED in a later run', async () => {
     await lfx.withWorker(async () => {
       // A limit a few reads long: every run of the waiting sale continues as new after them.
-      const handle = await startPayment(
-        lfx,
-        cardInput(newReference('slow-sale'), await putCard(lfx.vault, CARDS.nativeOtp), {
-          preAuth: false,
-          limits: { continueAsNewAfterEvents: 40 },
-        }),
-      );
-      const firstRun = (await handle.describe()).runId;
-      await waitForStatus(handle, 'AWAITING_OTP');
-      await submitOtp(lfx, handle, 'otp', CORRECT_OTP);
-      const orderId = (await waitForStatus(handle, 'PROCESSING')).pluralOrderId!;
+      const { handle, firstRun, orderId } = await waitingSale('slow-sale', 40);
       // An hour of reads on the backoff (30 s doubling to every 5 minutes), Plural's order AUTHORIZED throughout.
       for (let i = 0; i < 6; i++) await lfx.skip(10 * 60_000);
       const waiting = await handle.query(getPaymentQuery);
@@ -503,16 +508,7 @@ describe('a sale Plural leaves unprocessed for days', () => {
   it('reads Plural’s order in every run before it continues as new, never continuing in a loop', async () => {
     await lfx.withWorker(async () => {
       // A limit every run starts past (as a server's own suggestion could be).
-      const handle = await startPayment(
-        lfx,
-        cardInput(newReference('can-loop'), await putCard(lfx.vault, CARDS.nativeOtp), {
-          preAuth: false,
-          limits: { continueAsNewAfterEvents: 1 },
-        }),
-      );
-      await waitForStatus(handle, 'AWAITING_OTP');
-      await submitOtp(lfx, handle, 'otp', CORRECT_OTP);
-      const orderId = (await waitForStatus(handle, 'PROCESSING')).pluralOrderId!;
+      const { handle, orderId } = await waitingSale('can-loop', 1);
       for (let i = 0; i < 3; i++) await lfx.skip(5 * 60_000);
       const waiting = await handle.query(getPaymentQuery);
       const runs = waiting.audit.filter((e) => e.cause.startsWith('continued as new')).length;

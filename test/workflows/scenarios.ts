@@ -26,6 +26,7 @@ import {
   capture,
   cardInput,
   CORRECT_OTP,
+  laggingOrderReads,
   newReference,
   operatorGiveUp,
   operatorRetry,
@@ -129,10 +130,22 @@ async function cancelledDuringChallenge(fx: Fixture, overrides: Partial<PaymentW
   return { h, paymentId: challenged.pluralPaymentIds[0]! };
 }
 
+/**
+ * `h`'s first run, after `reach` has brought the payment to its long wait and it has continued as new (or 3 s have
+ * passed without it: the build before a continue-as-new patch reads on in the same run).
+ */
+async function firstRunOnceContinued(fx: Fixture, h: PaymentHandle, reach: () => Promise<void>) {
+  const firstRun = (await h.describe()).runId;
+  await reach();
+  const continued = async () => (await h.describe()).runId !== firstRun;
+  await waitFor('the next run', continued, { timeoutMs: 3_000 }).catch(() => undefined);
+  return fx.env.client.workflow.getHandle<typeof paymentWorkflow>(h.workflowId, firstRun);
+}
+
 /** Set by `sale-processing-cancelled-at-plural` once its sale is PROCESSING: Plural's Get Order then reads CANCELLED. */
 let saleCancelledAtPlural = false;
-/** Reads of an authorized order that `challenge-callback-ahead-of-the-order` still answers PENDING. */
-let orderReadsLagging = 0;
+/** Plural's order lagging its events, for `challenge-callback-ahead-of-the-order` (set up with its worker). */
+let laggingReads: ReturnType<typeof laggingOrderReads>['reads'] | undefined;
 
 export const SCENARIOS: Record<string, Scenario> = {
   /** Native OTP (one wrong, then right), pre-auth, full capture. */
@@ -582,18 +595,11 @@ export const SCENARIOS: Record<string, Scenario> = {
    */
   'challenge-callback-ahead-of-the-order': {
     activities: (fx) => {
-      const real = createActivities({ plural: fx.plural, vault: fx.vault });
-      return {
-        getOrder: async (input) => {
-          const order = await real.getOrder(input);
-          if (orderReadsLagging <= 0 || order.status !== 'AUTHORIZED') return order;
-          orderReadsLagging -= 1;
-          return { ...order, status: 'PENDING', payments: order.payments.map((p) => ({ ...p, status: 'PENDING' })) };
-        },
-      };
+      const { reads, getOrder } = laggingOrderReads(fx);
+      laggingReads = reads;
+      return { getOrder };
     },
     run: async (fx) => {
-      orderReadsLagging = 0;
       const h = await startPayment(
         fx,
         recInput(await putCard(fx.vault, CARDS.challenge), {
@@ -603,7 +609,7 @@ export const SCENARIOS: Record<string, Scenario> = {
       const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
       fx.webhooks.forward = false;
       try {
-        orderReadsLagging = 1;
+        laggingReads!.lagging = 1;
         const acs = await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
         await h.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
         // The look again comes 20 s after the callback's first read.
@@ -631,13 +637,11 @@ export const SCENARIOS: Record<string, Scenario> = {
           limits: { continueAsNewAfterEvents: 40 },
         }),
       );
-      const firstRun = (await h.describe()).runId;
-      await waitForStatus(h, 'AWAITING_OTP');
-      await submitOtp(fx, h, 'right', CORRECT_OTP);
-      await waitForStatus(h, 'PROCESSING');
-      const continued = async () => (await h.describe()).runId !== firstRun;
-      await waitFor('the next run', continued, { timeoutMs: 3_000 }).catch(() => undefined);
-      return fx.env.client.workflow.getHandle<typeof paymentWorkflow>(h.workflowId, firstRun);
+      return firstRunOnceContinued(fx, h, async () => {
+        await waitForStatus(h, 'AWAITING_OTP');
+        await submitOtp(fx, h, 'right', CORRECT_OTP);
+        await waitForStatus(h, 'PROCESSING');
+      });
     },
   },
   /**
@@ -656,13 +660,11 @@ export const SCENARIOS: Record<string, Scenario> = {
           limits: { continueAsNewAfterEvents: 40 },
         }),
       );
-      const firstRun = (await h.describe()).runId;
-      await waitForStatus(h, 'AWAITING_CHALLENGE');
-      await cancel(h, 'rec-cancel', 'order withdrawn');
-      await waitForStatus(h, 'CLOSING');
-      const continued = async () => (await h.describe()).runId !== firstRun;
-      await waitFor('the next run', continued, { timeoutMs: 3_000 }).catch(() => undefined);
-      return fx.env.client.workflow.getHandle<typeof paymentWorkflow>(h.workflowId, firstRun);
+      return firstRunOnceContinued(fx, h, async () => {
+        await waitForStatus(h, 'AWAITING_CHALLENGE');
+        await cancel(h, 'rec-cancel', 'order withdrawn');
+        await waitForStatus(h, 'CLOSING');
+      });
     },
   },
   /**
