@@ -33,6 +33,7 @@ import {
   loadMerchantWebhooks,
   merchantWebhookChecks,
   merchantWebhookFields,
+  plaintextWebhookIssues,
   merchantWebhookSecrets,
 } from './merchant-webhooks';
 import type { MerchantWebhookConfig } from './merchant-webhooks';
@@ -315,7 +316,10 @@ export function loadApiConfig(env: Env): ApiConfig {
       ],
       payloadEncryption: true,
     },
-    merchantProductionIssues(env, merchants.source, merchants.merchants),
+    [
+      ...merchantProductionIssues(env, merchants.source, merchants.merchants),
+      ...plaintextWebhookIssues(env, merchants.source, merchants.merchants),
+    ],
   );
   const timings: ApiConfig['timings'] = {};
   if (e.API_START_WAIT_MS !== undefined) timings.startWaitMs = e.API_START_WAIT_MS;

@@ -12,7 +12,8 @@ import { DEFAULT_MERCHANT_ID } from '../workflows/definitions';
 import { CONFIG_KEYS as K } from './keys';
 import { pageUrl } from './fields';
 import { bothOrNeither } from './load';
-import type { CrossCheck } from './load';
+import type { ConfigIssue, CrossCheck, Env } from './load';
+import { isProduction } from './production';
 
 /** The id of the endpoint `MERCHANT_WEBHOOK_URL` configures. */
 export const ENV_WEBHOOK_ENDPOINT_ID = 'default';
@@ -29,9 +30,39 @@ export const merchantWebhookFields = {
       error: 'must be whsec_ followed by standard base64 of 24 to 64 random bytes (openssl rand -base64 32)',
     })
     .optional(),
+  [K.MERCHANT_WEBHOOK_ALLOW_HTTP]: z
+    .enum(['true', 'false'], { error: 'must be true or false (true: http:// endpoints allowed in production)' })
+    .optional(),
 };
 
 export const merchantWebhookChecks: CrossCheck = bothOrNeither(K.MERCHANT_WEBHOOK_URL, K.MERCHANT_WEBHOOK_SECRET);
+
+/**
+ * Production mode's refusal of merchant webhook endpoints over plain `http:` (payment events unencrypted on the way:
+ * signed, so not forgeable, but readable), unless `MERCHANT_WEBHOOK_ALLOW_HTTP=true` says the network between the
+ * worker and the merchant is private. Names each endpoint (`MERCHANT_WEBHOOK_URL`, or the merchant account's entry),
+ * never its URL. Empty outside production mode.
+ */
+export function plaintextWebhookIssues(
+  env: Env,
+  source: string,
+  merchants: readonly { id: string; webhookEndpoints: readonly MerchantWebhookEndpoint[] }[],
+): ConfigIssue[] {
+  if (!isProduction(env) || env[K.MERCHANT_WEBHOOK_ALLOW_HTTP]?.trim() === 'true') return [];
+  const why = 'sends payment events unencrypted; use https (or MERCHANT_WEBHOOK_ALLOW_HTTP=true on a private network)';
+  const issues: ConfigIssue[] = [];
+  for (const m of merchants) {
+    m.webhookEndpoints.forEach((e, i) => {
+      if (!e.url.toLowerCase().startsWith('http:')) return;
+      issues.push(
+        e.id === ENV_WEBHOOK_ENDPOINT_ID && source === 'single-merchant keys'
+          ? { key: K.MERCHANT_WEBHOOK_URL, message: `is an http:// URL, which ${why}` }
+          : { key: source, message: `merchant ${m.id}: webhookEndpoints[${i}].url is an http:// URL, which ${why}` },
+      );
+    });
+  }
+  return issues;
+}
 
 /** The merchants' webhook endpoints, as the directory and the config report them. */
 export interface MerchantWebhookConfig {

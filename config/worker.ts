@@ -43,6 +43,7 @@ import {
   loadMerchantWebhooks,
   merchantWebhookChecks,
   merchantWebhookFields,
+  plaintextWebhookIssues,
   merchantWebhookSecrets,
 } from './merchant-webhooks';
 import type { MerchantWebhookConfig } from './merchant-webhooks';
@@ -215,7 +216,10 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
       ],
       payloadEncryption: true,
     },
-    merchantProductionIssues(env, merchants.source, merchants.merchants),
+    [
+      ...merchantProductionIssues(env, merchants.source, merchants.merchants),
+      ...plaintextWebhookIssues(env, merchants.source, merchants.merchants),
+    ],
   );
   return {
     temporal: {

@@ -392,6 +392,33 @@ describe('merchant accounts in the API and worker configuration', () => {
     // Clean entries pass.
     expect(loadApiConfig({ ...env, MERCHANTS: JSON.stringify([acme(), globex()]) }).merchants.ids).toHaveLength(2);
   });
+
+  it('refuses a merchant webhook endpoint over plain http in production mode, unless the network is declared private', () => {
+    const plain = {
+      ...acme(),
+      webhookEndpoints: [{ id: 'orders', url: 'http://acme.internal/hooks', secret: ACME_ENDPOINT_SECRET }],
+    };
+    const env = {
+      ...WORKER_BASE,
+      NODE_ENV: 'production',
+      CARD_VAULT_URL: 'http://api:8082',
+      CARD_VAULT_TOKEN: 'v'.repeat(40),
+      MERCHANTS: JSON.stringify([plain, globex()]),
+    };
+    const err = configError(() => loadWorkerConfig(env));
+    expect(err).toBeInstanceOf(ProductionConfigError);
+    expect(err.message).toContain(
+      'MERCHANTS merchant acme: webhookEndpoints[0].url is an http:// URL, which sends payment events unencrypted',
+    );
+    expect(err.message).not.toContain('acme.internal');
+    expect(loadWorkerConfig({ ...env, MERCHANT_WEBHOOK_ALLOW_HTTP: 'true' }).merchants.ids).toHaveLength(2);
+    expect(configError(() => loadWorkerConfig({ ...env, MERCHANT_WEBHOOK_ALLOW_HTTP: 'yes' })).message).toContain(
+      'MERCHANT_WEBHOOK_ALLOW_HTTP',
+    );
+    // Outside production mode (the dev stack's own receiver is http://) nothing is refused.
+    const { NODE_ENV: _production, ...development } = env;
+    expect(loadWorkerConfig(development).merchants.ids).toHaveLength(2);
+  });
 });
 
 /** Runs an entry point as `npm run …` does, and returns its exit code and output. */

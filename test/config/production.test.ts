@@ -22,6 +22,7 @@ import {
 } from '../../config';
 import type { Env } from '../../config';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
+import { newWebhookSecret } from '../../merchant-webhooks';
 import { startDevStack } from '../../dev/stack';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -161,6 +162,24 @@ describe('production mode (NODE_ENV=production)', () => {
     expect(api.issues.map((i) => i.key)).toEqual(['API_METRICS_TOKEN']);
     expect(api.message).toMatch(/API_METRICS_TOKEN is required \(without it the API's \/metrics answers whoever/);
     expect(loadApiConfig(API).metricsToken).toBe(API.API_METRICS_TOKEN);
+  });
+
+  it('refuses MERCHANT_WEBHOOK_URL over plain http, unless MERCHANT_WEBHOOK_ALLOW_HTTP=true (a private network)', () => {
+    const hooks = {
+      MERCHANT_WEBHOOK_URL: 'http://merchant.internal/hooks',
+      MERCHANT_WEBHOOK_SECRET: newWebhookSecret(),
+    };
+    for (const [name, env] of [
+      ['worker', WORKER],
+      ['api', API],
+    ] as const) {
+      const err = refusal(() => loaders[name]({ ...env, ...hooks }));
+      expect(err.message).toContain('MERCHANT_WEBHOOK_URL is an http:// URL, which sends payment events unencrypted');
+      expect(err.message).not.toContain('merchant.internal');
+      expect(() => loaders[name]({ ...env, ...hooks, MERCHANT_WEBHOOK_ALLOW_HTTP: 'true' })).not.toThrow();
+      const https = { ...hooks, MERCHANT_WEBHOOK_URL: 'https://merchant.example/hooks' };
+      expect(() => loaders[name]({ ...env, ...https })).not.toThrow();
+    }
   });
 
   it('says it all in one line: every setting at fault, no value', () => {
