@@ -159,6 +159,11 @@ export class Payment {
     this.touch();
   }
 
+  /** Adds the audit entry `cause` unless the payment already has it (a note that says the same however often). */
+  noteOnce(cause: string): void {
+    if (!this.s.audit.some((e) => e.cause === cause)) this.note(cause);
+  }
+
   /**
    * States the payment's search attributes: those whose value changed since the workflow started (with the attributes
    * the API gave it) or last upserted them. Each upsert is a write to Temporal's visibility store, which costs the

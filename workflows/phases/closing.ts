@@ -81,9 +81,7 @@ export async function closePayment(run: PaymentRun): Promise<void> {
       // Plural answered but its order still reads AUTHORIZED: looked at again on the backoff and cancelled again then,
       // not at once (a loop of cancels and reads with no timer between them).
       if (answered && payment.stage === 'AUTHORIZED' && patched(PATCH.CANCEL_AGAIN_AFTER_A_PAUSE)) {
-        if (!payment.s.audit.some((e) => e.cause === CANCEL_ANSWERED_AUTHORIZED_NOTE)) {
-          payment.note(CANCEL_ANSWERED_AUTHORIZED_NOTE);
-        }
+        payment.noteOnce(CANCEL_ANSWERED_AUTHORIZED_NOTE);
         nextAt = nowMs() + delay;
         cancelAgainAt = nextAt;
         withoutEffect += 1;

@@ -260,9 +260,7 @@ export function cancelRetryAtMs(run: PaymentRun): number | undefined {
  */
 async function pauseBeforeCancellingAgain(run: PaymentRun): Promise<void> {
   const { payment, inbox, steps } = run;
-  if (!payment.s.audit.some((e) => e.cause === CANCEL_ANSWERED_AUTHORIZED_NOTE)) {
-    payment.note(CANCEL_ANSWERED_AUTHORIZED_NOTE);
-  }
+  payment.noteOnce(CANCEL_ANSWERED_AUTHORIZED_NOTE);
   // Only the capture validator reads it (validators never run on replay): no command depends on it.
   payment.cancelling = true;
   try {
