@@ -49,12 +49,19 @@ const AWAITING_STATUSES: ReadonlySet<string> = new Set(['CREATED', 'AWAITING_OTP
 const RETURN_STATUS_POLL_MS = 150;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** The callback's fields as a flat string record, or undefined when a field repeats or nests. */
+/**
+ * A callback field's name: Plural's are plain identifiers (`order_id`, `payment_status`, `error_code`…). One holding
+ * `=` or `&` would make the signed `key=value&…` string ambiguous: a genuine callback's fields could be regrouped under
+ * the same signature (an `error_code` folded into another field's name), so such a callback is malformed.
+ */
+const CALLBACK_FIELD_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** The callback's fields as a flat string record, or undefined when a field repeats, nests or is oddly named. */
 function callbackFields(source: unknown): Record<string, string> | undefined {
   if (source === null || typeof source !== 'object') return undefined;
   const fields: Record<string, string> = {};
   for (const [k, v] of Object.entries(source as Record<string, unknown>)) {
-    if (typeof v !== 'string') return undefined;
+    if (typeof v !== 'string' || !CALLBACK_FIELD_NAME.test(k)) return undefined;
     fields[k] = v;
   }
   return fields;

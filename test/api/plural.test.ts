@@ -162,6 +162,32 @@ describe('GET|POST /v1/callbacks/plural', () => {
     expect(api.engine.mutatingCalls).toEqual([]);
   });
 
+  it("refuses a field named with '=' or '&' (a genuine callback regrouped under its signature) with 401", async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-regrouped');
+    const fields = {
+      error_code: 'USER_AUTHENTICATION_REQUIRED',
+      error_message: 'M',
+      order_id: orderId,
+      status: 'AUTHORIZED',
+    };
+    const genuine = signed(fields);
+    // The same signed string, `error_code=…&error_message=M&…`, with the error folded into a field's name.
+    const regrouped = {
+      [`error_code=${fields.error_code}&error_message`]: fields.error_message,
+      order_id: orderId,
+      status: 'AUTHORIZED',
+      signature: genuine.signature,
+    };
+    const res = await request(api.app).post('/v1/callbacks/plural').type('form').send(regrouped);
+    expect(res.status).toBe(401);
+    expect(api.engine.mutatingCalls).toEqual([]);
+    // The genuine callback is taken.
+    const ok = await request(api.app).post('/v1/callbacks/plural').type('form').send(genuine);
+    expect(ok.status).toBe(303);
+    expect(api.engine.mutatingCalls).toHaveLength(1);
+  });
+
   it('answers a validly signed callback for an unknown order with 404', async () => {
     const api = makeApi();
     const res = await request(api.app)
