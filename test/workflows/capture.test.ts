@@ -603,6 +603,23 @@ describe('pre-auth capture and cancel', () => {
       );
     });
 
+    it("asks a merchant's cancel again under a key of its own after Plural answered the one before without effect", async () => {
+      const steps: string[] = [];
+      // Plural answers the first cancel with its order as it was (a Plural that replays a key's answer would answer a
+      // repeat under the same key the same), then cancels.
+      const { cancelOrder } = cancelsWithoutEffect(fx, 1, (input) => steps.push(input.step));
+      await fx.withWorker(
+        async () => {
+          const { handle, orderId } = await authorized();
+          expect((await cancel(handle, 'cancel-1')).status).toBe('AUTHORIZED');
+          expect((await cancel(handle, 'cancel-2')).status).toBe('CANCELLED');
+          expect(steps).toEqual(['cancel', 'cancel-2']);
+          expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');
+        },
+        { cancelOrder },
+      );
+    });
+
     it('parks the automatic cancel for an operator once the authorization has expired with Plural still answering it without effect', async () => {
       const steps: string[] = [];
       // Plural answers every cancel with its order as it was.

@@ -16,6 +16,8 @@ export async function settle(run: PaymentRun): Promise<void> {
   const { payment, inbox, steps } = run;
   /** Automatic cancels Plural answered with its order still AUTHORIZED. */
   let withoutEffect = 0;
+  /** Merchant cancels Plural answered with its order still AUTHORIZED. */
+  let merchantCancelsWithoutEffect = 0;
   while (payment.status === PAYMENT_STATUS.AUTHORIZED) {
     if (await steps.confirmEvents()) continue;
     const req = inbox.captures.shift();
@@ -42,11 +44,16 @@ export async function settle(run: PaymentRun): Promise<void> {
         answered = true;
         inbox.answerAll(cancel.ids, { state: payment.snapshot() });
       };
+      // A cancel asked again after Plural answered one without effect goes under a key of its own, as the automatic
+      // cancel's does: a Plural that replays a key's answer would answer the merchant's repeat the same. (Activity
+      // input only, which replay does not compare: payments under way replay as before.)
+      const step = merchantCancelsWithoutEffect === 0 ? 'cancel' : `cancel-${merchantCancelsWithoutEffect + 1}`;
       // Its requests hear the parked cancel at once (before: once an operator acted). `patched` only on this rare
       // path: its marker costs every payment that records it a search-attribute write.
-      await cancelAuthorization(run, 'cancel', `cancelled: ${cancel.reason ?? 'merchant request'}`, () => {
+      const took = await cancelAuthorization(run, step, `cancelled: ${cancel.reason ?? 'merchant request'}`, () => {
         if (patched(PATCH.NOTHING_WAITS_FOREVER)) answerCancel();
       });
+      if (took && payment.status === PAYMENT_STATUS.AUTHORIZED) merchantCancelsWithoutEffect += 1;
       answerCancel();
       // Parked past its retry time with the authorization still open: the cancel is asked for again.
       if (payment.status === PAYMENT_STATUS.AUTHORIZED && steps.parkDeadlinePassed) {
