@@ -92,8 +92,12 @@ export function referenceFor(key: string): string {
   return `h-${createHash('sha256').update(key).digest('base64url').slice(0, 40)}`;
 }
 
-/** Plural's answer to an order, reduced to what the workflow needs (no card data). */
-export function snapshotOf(order: Order): OrderSnapshot {
+/**
+ * Plural's answer to an order, reduced to what the workflow needs (no card data). `partialCapture`: the amount the
+ * engine's capture of this order asked for, when it asked for part: Plural's one partial capture takes exactly that, so
+ * a PARTIALLY_CAPTURED order that lists no capture took it (not the whole amount its processed payment would say).
+ */
+export function snapshotOf(order: Order, partialCapture?: number): OrderSnapshot {
   // A pre-auth's captures are listed on the payments they took from; a processed sale took its payments' whole amounts
   // without a capture of its own. Once any payment lists a capture, the order was captured, and a processed payment
   // listing none took nothing (a partial capture of card + points is taken from the card alone).
@@ -112,8 +116,16 @@ export function snapshotOf(order: Order): OrderSnapshot {
     errorCode: p.error_detail?.code ?? undefined,
     errorMessage: p.error_detail?.message ?? undefined,
   }));
-  const listed = payments.reduce((sum, p) => sum + p.capturedValue, 0);
   const status = statusOf(order);
+  // Only an order Plural calls PARTIALLY_CAPTURED: one it calls PROCESSED says it took the whole amount.
+  if (partialCapture !== undefined && !capturesListed && status === ORDER_STATUS.PARTIALLY_CAPTURED) {
+    const card =
+      payments.find((p) => p.method === 'CARD' && p.capturedValue > 0) ??
+      payments.find((p) => p.method === 'CARD') ??
+      payments[0];
+    for (const p of payments) p.capturedValue = p === card ? partialCapture : 0;
+  }
+  const listed = payments.reduce((sum, p) => sum + p.capturedValue, 0);
   return {
     orderId: order.order_id,
     status,

@@ -33,9 +33,12 @@ const SETTLED: ReadonlySet<string> = new Set([
   ORDER_STATUS.FAILED,
 ]);
 
+/** The failure code of a capture Plural answered while its order still read AUTHORIZED after it (an outage). */
+export const CAPTURE_NOT_SHOWN = 'CAPTURE_NOT_SHOWN';
+
 /** Capture, cancel and refund. */
 export function createSettlementActivities(ctx: ActivityContext) {
-  const { plural, call, log, getOrderSnapshot, refundNotFoundRereadsMs } = ctx;
+  const { plural, call, log, getOrder, getOrderSnapshot, refundNotFoundRereadsMs } = ctx;
 
   /**
    * The order `read` asks Plural for; undefined when Plural has none. Any other failure to ask Plural is an outage
@@ -74,21 +77,25 @@ export function createSettlementActivities(ctx: ActivityContext) {
       const { signal, attempt } = call();
       const captured = (o: OrderSnapshot): boolean =>
         o.status === ORDER_STATUS.PROCESSED || o.status === ORDER_STATUS.PARTIALLY_CAPTURED;
+      // Plural's one partial capture takes exactly the amount asked for, also when its order lists no capture.
+      const readOrder = async (): Promise<OrderSnapshot> =>
+        snapshotOf(await getOrder(input.orderId, signal), input.amount?.value);
       if (attempt > 1 || input.retried === true) {
-        const order = await getOrderSnapshot(input.orderId, signal);
+        const order = await readOrder();
         if (captured(order)) return order;
       }
       const key = `${input.workflowId}:capture`;
+      let answer: OrderSnapshot;
       try {
         const order = await plural.captureOrder(
           input.orderId,
           { merchant_capture_reference: referenceFor(key), capture_amount: input.amount },
           { signal, idempotencyKey: key },
         );
-        return snapshotOf(order);
+        answer = snapshotOf(order, input.amount?.value);
       } catch (err) {
         if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
-          const order = await getOrderSnapshot(input.orderId, signal);
+          const order = await readOrder();
           if (captured(order)) return order;
           // Plural has this capture's key but its order does not show the capture yet (an earlier attempt still in
           // progress, or a read that lags): an outage, retried (then parked), never a refusal — the earlier capture
@@ -99,6 +106,18 @@ export function createSettlementActivities(ctx: ActivityContext) {
         }
         throw classify(err, FAILURE_TYPE.CAPTURE_REJECTED);
       }
+      if (answer.status !== ORDER_STATUS.AUTHORIZED) return answer;
+      // Plural answered the capture, but its order still reads AUTHORIZED (an order can trail its payments): read
+      // again, and while it still says so the capture's outcome is unknown — an outage, retried (the retry reads the
+      // order first) and then parked, never a refusal: the merchant must not hear REJECTED for money Plural took.
+      const again = await readOrder();
+      if (again.status !== ORDER_STATUS.AUTHORIZED) return again;
+      throw failure(
+        `Plural answered the capture of order ${input.orderId}, but its order still reads AUTHORIZED`,
+        FAILURE_TYPE.GATEWAY_UNAVAILABLE,
+        false,
+        CAPTURE_NOT_SHOWN,
+      );
     },
 
     /**
@@ -112,8 +131,9 @@ export function createSettlementActivities(ctx: ActivityContext) {
         const order = await getOrderSnapshot(input.orderId, signal);
         if (order.status === ORDER_STATUS.CANCELLED) return order;
       }
+      let answer: OrderSnapshot;
       try {
-        return snapshotOf(
+        answer = snapshotOf(
           await plural.cancelOrder(input.orderId, { signal, idempotencyKey: `${input.workflowId}:${input.step}` }),
         );
       } catch (err) {
@@ -134,6 +154,10 @@ export function createSettlementActivities(ctx: ActivityContext) {
         }
         throw classify(err, FAILURE_TYPE.CANCEL_REJECTED);
       }
+      if (answer.status !== ORDER_STATUS.AUTHORIZED) return answer;
+      // Answered with the order still AUTHORIZED (it can trail its payments): a second read decides; the workflow
+      // reads again later, and cancels again, when it still says so.
+      return getOrderSnapshot(input.orderId, signal);
     },
 
     /**
@@ -144,7 +168,7 @@ export function createSettlementActivities(ctx: ActivityContext) {
      * it is this order's refund of this amount.
      */
     refundOrder: async (input: RefundInput): Promise<RefundSnapshot> => {
-      const { signal } = call();
+      const { signal, attempt } = call();
       const key = `${input.workflowId}:${input.step}`;
       const reference = referenceFor(key);
       const snapshot = (refund: Order): RefundSnapshot => ({
@@ -153,6 +177,14 @@ export function createSettlementActivities(ctx: ActivityContext) {
         status: refund.status,
         amount: { value: refund.order_amount.value, currency: refund.order_amount.currency },
       });
+      // A retry (a later attempt, or the first after an operator's retry) follows an attempt whose outcome is unknown
+      // (it may have refunded, its answer lost): the refund is looked up under its reference first, as a retried
+      // capture reads the order first.
+      const retry = attempt > 1 || input.retried === true;
+      if (retry) {
+        const existing = await refundUnder(reference, input.orderId, signal);
+        if (existing !== null && existing.order_amount.value === input.amount.value) return snapshot(existing);
+      }
       try {
         const refund = await plural.refundOrder(
           input.orderId,
@@ -171,7 +203,10 @@ export function createSettlementActivities(ctx: ActivityContext) {
           // Plural holds something under this refund's key that cannot be read yet (its reference lags, or the
           // earlier attempt is still under way): an outage, retried (then parked), never a refusal — a REJECTED refund
           // frees its amount, and the merchant's next refund of it would be a second one.
-          if (existing === null && codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) {
+          // So is any refusal of a retry while nothing can be read under its reference: Plural may check the order
+          // before the reference (fully refunded by the earlier attempt, or its amount held by it) while that refund
+          // is not readable yet. Only a first attempt's refusal is final.
+          if (existing === null && (retry || codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST)) {
             throw failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
           }
         }

@@ -220,6 +220,11 @@ export interface RefundInput {
   amount: Money;
   /** Names the refund in its idempotency key and merchant reference (e.g. `auto-refund`). */
   step: string;
+  /**
+   * Run again after an operator's retry of the parked refund: an earlier activity may have refunded (its answer lost),
+   * so the refund is looked up under its reference first, as on any retried attempt.
+   */
+  retried?: true;
 }
 
 /** A refund order as the workflow sees it. */

@@ -459,6 +459,106 @@ describe('payment activities', () => {
     expect(await run(3, duplicate, input)).toEqual(taken);
   });
 
+  it('a capture Plural answers with its order still AUTHORIZED is an outage until a read shows it taken, never a refusal', async () => {
+    const { ref, order } = await approvedPayment(true);
+    const input = { workflowId: `payment:${ref}`, orderId: order.orderId };
+    const before = await plural.getOrder(order.orderId);
+    expect(snapshotOf(before).status).toBe('AUTHORIZED');
+    // Plural answers 200 with the order as it read a moment before the capture, and Get Order lags the same way.
+    let lag = true;
+    let reads = 0;
+    const lagging = createActivities({
+      plural: pluralWith({
+        captureOrder: () => Promise.resolve(before),
+        getOrder: (id: string, ...rest: never[]) => {
+          reads += 1;
+          return lag ? Promise.resolve(before) : plural.getOrder(id, ...rest);
+        },
+      }),
+      vault,
+    }).captureOrder;
+    const f = await failureOf(run(1, lagging, input));
+    expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    expect(f.details?.[0]).toMatchObject({ code: 'CAPTURE_NOT_SHOWN' });
+    expect(reads).toBe(1);
+    // The capture was taken (here: by the sandbox) and Get Order catches up: the second read answers it.
+    await run(1, acts.captureOrder, input);
+    lag = false;
+    expect(await run(1, lagging, input)).toMatchObject({ status: 'PROCESSED', capturedValue: 5000 });
+    expect(sandbox.order(order.orderId)).toMatchObject({ captureCount: 1 });
+  });
+
+  it('a partial capture whose answer lists no capture took the amount asked for, never the whole authorization', async () => {
+    const { ref, order } = await approvedPayment(true);
+    const input = { workflowId: `payment:${ref}`, orderId: order.orderId, amount: { value: 1500, currency: 'INR' } };
+    const unlisted = (o: Order): Order => ({
+      ...o,
+      payments: o.payments.map((p) => ({ ...p, capture_data: undefined })),
+    });
+    const bare = createActivities({
+      plural: pluralWith({
+        captureOrder: async (id: string, ...rest: never[]) => unlisted(await plural.captureOrder(id, ...rest)),
+        getOrder: async (id: string, ...rest: never[]) => unlisted(await plural.getOrder(id, ...rest)),
+      }),
+      vault,
+    }).captureOrder;
+    expect(await run(1, bare, input)).toMatchObject({ status: 'PARTIALLY_CAPTURED', capturedValue: 1500 });
+    expect(await run(2, bare, input)).toMatchObject({ status: 'PARTIALLY_CAPTURED', capturedValue: 1500 });
+    expect(sandbox.order(order.orderId)).toMatchObject({ captureCount: 1, capturedAmount: 1500 });
+  });
+
+  it('a cancel Plural answers with its order still AUTHORIZED returns what a second read of the order says', async () => {
+    const { ref, order } = await approvedPayment(true);
+    const before = await plural.getOrder(order.orderId);
+    const stale = createActivities({
+      plural: pluralWith({
+        cancelOrder: async (id: string, ...rest: never[]) => {
+          await plural.cancelOrder(id, ...rest);
+          return before;
+        },
+      }),
+      vault,
+    }).cancelOrder;
+    const cancelled = await run(1, stale, { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'cancel' });
+    expect(cancelled.status).toBe('CANCELLED');
+  });
+
+  it('a retried refund looks its reference up first, and any refusal of a retry with nothing under it is an outage', async () => {
+    const { ref, order } = await approvedPayment(false);
+    const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };
+    // The first attempt refunded in full; its answer was lost. A retry finds it before asking Plural again.
+    const first = await run(1, acts.refundOrder, input);
+    let asked = 0;
+    const counting = createActivities({
+      plural: pluralWith({
+        refundOrder: () => {
+          asked += 1;
+          return answered(422, { code: 'AMOUNT_LIMIT_EXCEEDED', message: 'more than is refundable' })();
+        },
+      }),
+      vault,
+    }).refundOrder;
+    expect(await run(2, counting, input)).toEqual(first);
+    expect(await run(1, counting, { ...input, retried: true })).toEqual(first);
+    expect(asked).toBe(0);
+    // The earlier attempt's refund not readable yet (its reference lags) and the retry refused for the order's sake:
+    // unknown, so retried and then parked — never REJECTED, which would free an amount Plural may have refunded.
+    const lagging = createActivities({
+      plural: pluralWith({
+        refundOrder: answered(422, { code: 'AMOUNT_LIMIT_EXCEEDED', message: 'more than is refundable' }),
+        getOrderByReference: answered(404, { code: 'ORDER_NOT_FOUND', message: 'no such order' }),
+      }),
+      vault,
+    }).refundOrder;
+    const f = await failureOf(run(2, lagging, { ...input, step: 'refund-2' }));
+    expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    const g = await failureOf(run(1, lagging, { ...input, step: 'refund-2', retried: true }));
+    expect(g).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    // A first attempt's refusal stays final.
+    const h = await failureOf(run(1, lagging, { ...input, step: 'refund-2' }));
+    expect(h).toMatchObject({ type: 'RefundRejected', nonRetryable: true });
+  });
+
   it('a refund made by an attempt whose answer was lost is returned when Plural refuses its retry, never REJECTED', async () => {
     const { ref, order } = await approvedPayment(false);
     const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };
@@ -885,6 +985,20 @@ describe('snapshotOf: what an order at Plural has taken', () => {
     expect(snapshotOf(order('PROCESSED', [payment('PROCESSED')] as Order['payments'])).capturedValue).toBe(5000);
     expect(snapshotOf(order('AUTHORIZED', [payment('AUTHORIZED')] as Order['payments'])).capturedValue).toBe(0);
     expect(snapshotOf(order('CANCELLED', [])).capturedValue).toBe(0);
+  });
+
+  it("reads a partial capture's order that lists no capture as the amount the capture asked for", () => {
+    const pays = (status: string) => [payment(status)] as Order['payments'];
+    for (const status of ['PROCESSED', 'AUTHORIZED']) {
+      const o = snapshotOf(order('PARTIALLY_CAPTURED', pays(status)), 1500);
+      expect(o.capturedValue).toBe(1500);
+      expect(o.payments.map((p) => p.capturedValue)).toEqual([1500]);
+    }
+    // What Plural lists, and an order it calls PROCESSED (the whole amount), are read as Plural says.
+    expect(
+      snapshotOf(order('PARTIALLY_CAPTURED', [payment('PROCESSED', 2000)] as Order['payments']), 1500).capturedValue,
+    ).toBe(2000);
+    expect(snapshotOf(order('PROCESSED', pays('PROCESSED')), 1500).capturedValue).toBe(5000);
   });
 
   it('reads an order still CREATED or PENDING as its payment says when that payment is AUTHORIZED or PROCESSED', () => {

@@ -71,6 +71,12 @@ export const WRONG_OTPS = [WRONG_OTP, '60493725', '81736054'] as const;
 /** Lifetime of a submitted OTP in the test vault (the API's default: the OTP window). */
 export const OTP_TTL_MS = 10 * 60_000;
 
+/**
+ * The sandbox paths whose answers are lost (`errorAfterCommitRate`) for a refund Plural takes while the engine never
+ * hears: the refund itself and its lookup by reference (a retried refund looks the reference up first).
+ */
+export const LOST_REFUND_PATHS = ['/api/pay/v1/refunds/', '/api/pay/v1/orders/reference/'];
+
 /** Bundles the workflow code; once per test file. */
 export async function bundle(): Promise<WorkflowBundle> {
   const { code } = await bundleWorkflowCode({

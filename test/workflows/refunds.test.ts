@@ -25,6 +25,7 @@ import {
   submitOtp,
   waitForState,
   whilePluralFails,
+  LOST_REFUND_PATHS,
 } from './harness';
 import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
@@ -262,7 +263,7 @@ describe('refunds of a processed payment', () => {
 
     /** A refund of 2000 Plural takes while every answer of its is lost: parked. Plural answers again after. */
     async function parkedRefundPluralTook(handle: PaymentHandle, reference: string): Promise<void> {
-      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
+      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: LOST_REFUND_PATHS });
       try {
         expect((await refund(handle, reference, INR(2000))).outcome).toBe('PARKED');
       } finally {
@@ -355,7 +356,7 @@ describe('refunds of a processed payment', () => {
     it('keeps the refund parked while Plural cannot be asked, and refunds once on the next retry', async () => {
       await fx.withWorker(async () => {
         const { handle, orderId } = await processed(fastRetries);
-        fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
+        fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: LOST_REFUND_PATHS });
         try {
           expect((await refund(handle, 'unknown', INR(2000))).outcome).toBe('PARKED');
           // Plural took it; now it cannot be reached at all, not even to read the refund by its reference.

@@ -40,6 +40,7 @@ import {
   WRONG_OTPS,
   whileOtpIsWithPlural,
   whilePluralFails,
+  LOST_REFUND_PATHS,
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 
@@ -707,7 +708,7 @@ export const SCENARIOS: Record<string, Scenario> = {
       const { h } = await saleInRefundWindow(fx, {
         limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
       });
-      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: ['/api/pay/v1/refunds/'] });
+      fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: LOST_REFUND_PATHS });
       try {
         assert.equal((await refund(h, 'lost', { value: 2_000, currency: 'INR' })).outcome, 'PARKED');
       } finally {

@@ -196,7 +196,15 @@ async function refundTakenMoney(run: PaymentRun): Promise<void> {
   const step = `auto-refund-${s.refunds.length + 1}`;
   const refund = await steps.run(
     'refund',
-    () => steps.acts.refundOrder({ workflowId, orderId: s.pluralOrderId ?? '', amount, step }),
+    // An operator's retry looks the refund up first (activity input only: payments under way replay as before).
+    (afterOperatorRetry) =>
+      steps.acts.refundOrder({
+        workflowId,
+        orderId: s.pluralOrderId ?? '',
+        amount,
+        step,
+        ...(afterOperatorRetry ? { retried: true as const } : {}),
+      }),
     () => 'park',
   );
   if (!refund) return;

@@ -311,12 +311,14 @@ async function merchantRefund(
     let rejected: FailureInfo | undefined;
     const refund = await steps.run(
       'refund',
-      () =>
+      (afterOperatorRetry) =>
         steps.acts.refundOrder({
           workflowId,
           orderId: payment.s.pluralOrderId ?? '',
           amount: record.amount,
           step,
+          // Activity input only (replay compares no input): payments under way replay as before.
+          ...(afterOperatorRetry ? { retried: true as const } : {}),
         }),
       (f) => {
         rejected = f;
