@@ -108,4 +108,14 @@ export const PATCH = {
    * cancelled, its sale refunded). Called only when such an event meets an open order.
    */
   EVENTS_AHEAD_OF_THE_ORDER_READ_AGAIN: 'events-ahead-of-the-order-read-again',
+  /**
+   * A cancel parked on Plural unreachable (the merchant's, the automatic one, or a late authorization's while closing)
+   * confirms the gateway events that come while it waits, and ends its wait once Plural's order is no longer
+   * AUTHORIZED (cancelled or captured there); before, past the authorization's expiry (no retry time left) it waited
+   * for an operator alone, with Plural's ORDER_CANCELLED webhook unread. Called at each such park.
+   */
+  PARKED_CANCEL_CONFIRMS_EVENTS: 'parked-cancel-confirms-events',
 } as const;
+
+/** A patch id of {@link PATCH}. */
+export type PatchId = (typeof PATCH)[keyof typeof PATCH];

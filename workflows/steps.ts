@@ -19,6 +19,7 @@ import { ENGINE_FAILURE_CODE, FAILURE_TYPE, PAYMENT_STATUS } from './definitions
 import type { ParkedOperation, PaymentDurations, PaymentLimits } from './definitions';
 import type { Inbox, UnconfirmedEvent } from './messages';
 import { PATCH } from './patches';
+import type { PatchId } from './patches';
 import { stageOf } from './plural-order';
 import { RECONCILE_OUTCOME, RECONCILE_TRIGGER } from './metrics';
 import type { ReconcileTrigger } from './metrics';
@@ -57,6 +58,16 @@ export function failureInfo(err: unknown): FailureInfo {
   }
   throw err;
 }
+
+/**
+ * What makes a parked step moot, asked each time the gateway events that come while it waits are confirmed. `since`:
+ * the patch that began confirming them at this step's parks (payments that parked before it waited without reading
+ * Plural, and replay so); the first, a capture's, when absent.
+ */
+export type StopWhen = (() => boolean) & { readonly since?: PatchId };
+
+/** A {@link StopWhen} for a step whose parks began confirming events with patch `since`. */
+export const stopWhenSince = (since: PatchId, when: () => boolean): StopWhen => Object.assign(() => when(), { since });
 
 /** The payment's activities and the rules for calling them. */
 export class Steps {
@@ -123,7 +134,7 @@ export class Steps {
     operation: ParkedOperation['operation'],
     f: FailureInfo,
     until?: number,
-    stopWhen?: () => boolean,
+    stopWhen?: StopWhen,
   ): Promise<boolean> {
     const p = this.payment;
     if (p.s.parked?.operation === operation) {
@@ -140,7 +151,7 @@ export class Steps {
       this.inbox.operatorRetries > retriesBefore || this.inbox.cancel !== undefined || p.ended;
     this.parkDeadlinePassed = false;
     // Payments that parked before events were confirmed while parked waited without reading Plural, and replay so.
-    if (stopWhen !== undefined && patched(PATCH.PARKED_CAPTURE_CONFIRMS_EVENTS)) {
+    if (stopWhen !== undefined && patched(stopWhen.since ?? PATCH.PARKED_CAPTURE_CONFIRMS_EVENTS)) {
       for (;;) {
         const wakeAt = Math.min(deadline ?? Infinity, this.nextConfirmAt());
         const ready = (): boolean => woken() || this.confirmDue();
@@ -177,7 +188,7 @@ export class Steps {
     onRejected: (f: FailureInfo) => 'park' | 'stop',
     onParked?: (f: FailureInfo) => void,
     parkUntil?: () => number | undefined,
-    stopWhen?: () => boolean,
+    stopWhen?: StopWhen,
   ): Promise<T | undefined> {
     const p = this.payment;
     // Read by the caller once this returns: about this step's own park, never an earlier step's.

@@ -655,6 +655,41 @@ describe('pre-auth capture and cancel', () => {
       );
     });
 
+    it("ends a cancel parked past the authorization's expiry with Plural's ORDER_CANCELLED webhook, not an operator", async () => {
+      await fx.withWorker(async () => {
+        const { handle, orderId } = await authorized(CARDS.nativeOtp, {
+          ...fast,
+          durations: { autoCancelAfterMs: 60_000, authorizationLifetimeMs: 120_000, reconcileMaxDelayMs: 25_000 },
+        });
+        // Plural cannot be reached to cancel: the automatic cancel parks, is tried again until the expiry, then waits.
+        fx.sandbox.setFaults({ errorRate: 1, paths: ['/cancel'] });
+        try {
+          await fx.skip(130_000);
+          await waitForState(
+            handle,
+            (x) =>
+              x.parked?.operation === 'cancel' &&
+              Date.parse(x.parked.since) >= Date.parse(x.authorizationExpiresAt ?? ''),
+            'the cancel parked past the expiry',
+          );
+        } finally {
+          fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+        }
+        // Plural cancels the order after all (its dashboard, say); its webhook ends the park and the payment.
+        await fx.plural.cancelOrder(orderId);
+        await handle.signal(webhookReceivedSignal, {
+          webhookId: 'msg_cancelled_while_parked',
+          eventType: 'ORDER_CANCELLED',
+          orderId,
+          orderStatus: 'CANCELLED',
+        });
+        const result = await handle.result();
+        expect(result.status).toBe('CANCELLED');
+        expect(result.parked).toBeUndefined();
+        expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');
+      });
+    });
+
     it('answers a merchant cancel that parks at once, and cancels once Plural answers, without an operator', async () => {
       await fx.withWorker(async () => {
         const { handle, orderId } = await authorized(CARDS.nativeOtp, fast);

@@ -233,6 +233,48 @@ describe('a cancel before authorization, then the customer pays on the old page'
     });
   }, 60_000);
 
+  it("challenge pre-auth: a late authorization's cancel parked past its retries ends with Plural's ORDER_CANCELLED webhook", async () => {
+    await fx.withWorker(async () => {
+      const fast = { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 };
+      const handle = await startPayment(
+        fx,
+        cardInput(newReference('chm-wh'), await putCard(fx.vault, CARDS.challenge), {
+          preAuth: true,
+          limits: fast,
+          durations: { authorizationLifetimeMs: 120_000, autoCancelAfterMs: 60_000, reconcileMaxDelayMs: 25_000 },
+        }),
+      );
+      const state = await waitForStatus(handle, 'AWAITING_CHALLENGE');
+      const orderId = state.pluralOrderId!;
+      await cancel(handle);
+      await waitForStatus(handle, 'CLOSING');
+      // Plural cannot be reached to cancel the late authorization: tried again until an authorization's lifetime from
+      // when it was seen, then parked for an operator.
+      await whilePluralFails(fx, ['/cancel'], async () => {
+        expect((await authenticateAtSandbox(fx.sandbox, state.pluralPaymentIds[0]!)).status).toBe('AUTHORIZED');
+        await waitForState(handle, (s) => s.parked?.operation === 'cancel', 'the late cancel parked');
+        await fx.skip(130_000);
+        await waitForState(
+          handle,
+          (s) => s.parked?.operation === 'cancel' && Date.parse(s.parked.since) - Date.parse(s.createdAt) >= 120_000,
+          'the late cancel parked past its retries',
+        );
+      });
+      // Plural cancels the order after all (its dashboard, say); its webhook ends the park and the payment.
+      await fx.plural.cancelOrder(orderId);
+      await handle.signal(webhookReceivedSignal, {
+        webhookId: 'msg_late_cancelled_while_parked',
+        eventType: 'ORDER_CANCELLED',
+        orderId,
+        orderStatus: 'CANCELLED',
+      });
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(result.parked).toBeUndefined();
+      expectMoneyAgrees(fx.sandbox, result, 0);
+    });
+  }, 60_000);
+
   it('challenge pre-auth: a late authorization whose cancel Plural answers without effect is cancelled again on the backoff', async () => {
     const cancelAt: number[] = [];
     // Plural answers the first two cancels with its order as it was (AUTHORIZED), then cancels.

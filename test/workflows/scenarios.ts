@@ -9,7 +9,7 @@ import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { createTemporalIdempotencyStore } from '../../api/temporal-idempotency-store';
 import { merchantEventId } from '../../merchant-webhooks';
-import { callbackReceivedSignal, getPaymentQuery } from '../../workflows/definitions';
+import { callbackReceivedSignal, getPaymentQuery, webhookReceivedSignal } from '../../workflows/definitions';
 import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
@@ -294,6 +294,47 @@ export const SCENARIOS: Record<string, Scenario> = {
   /** Pre-auth left uncaptured: cancelled automatically (after 2 s here) before the authorization expires. */
   'otp-preauth-auto-cancel': {
     run: (fx) => leftUncaptured(fx, { autoCancelAfterMs: 2_000 }),
+  },
+  /**
+   * Pre-auth left uncaptured whose automatic cancel Plural cannot take: parked, tried again until the authorization
+   * expires (4 s here), then parked for an operator; Plural cancels the order on its own and its ORDER_CANCELLED
+   * webhook, confirmed while the cancel is parked, ends the payment (the `parked-cancel-confirms-events` patch).
+   */
+  'otp-preauth-cancel-parked-past-expiry': {
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), {
+          durations: { autoCancelAfterMs: 2_000, authorizationLifetimeMs: 4_000, reconcileMaxDelayMs: 1_000 },
+          limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+        }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      const { pluralOrderId } = await waitForStatus(h, 'AUTHORIZED');
+      const orderId = pluralOrderId!;
+      fx.sandbox.setFaults({ errorRate: 1, paths: ['/cancel'] });
+      try {
+        await waitForState(
+          h,
+          (x) =>
+            x.parked?.operation === 'cancel' &&
+            Date.parse(x.parked.since) >= Date.parse(x.authorizationExpiresAt ?? ''),
+          'the cancel parked past the expiry',
+        );
+      } finally {
+        fx.sandbox.setFaults({ errorRate: 0, paths: [] });
+      }
+      await fx.plural.cancelOrder(orderId);
+      await h.signal(webhookReceivedSignal, {
+        webhookId: 'msg_cancelled_while_parked',
+        eventType: 'ORDER_CANCELLED',
+        orderId,
+        orderStatus: 'CANCELLED',
+      });
+      assert.equal((await h.result()).status, 'CANCELLED');
+      return h;
+    },
   },
   /**
    * Pre-auth left uncaptured: Plural answers the automatic cancel once with its order still AUTHORIZED; the engine reads

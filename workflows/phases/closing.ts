@@ -17,6 +17,7 @@ import type { AutoRefundReason } from '../metrics';
 import { PATCH } from '../patches';
 import { isFinalStage } from '../plural-order';
 import type { PaymentRun } from '../run';
+import { stopWhenSince } from '../steps';
 import { refundableValue } from '../validators';
 import { closingHasRefundsToRecord, giveUpUnreadRefundOrders, recordRefundsWhileClosing } from './refunds';
 import { CANCEL_ANSWERED_AUTHORIZED_NOTE, cancelRetryAtMs, rejectCaptures } from './settle';
@@ -152,6 +153,8 @@ async function cancelLateAuthorization(run: PaymentRun, withoutEffect: number): 
     () => 'park',
     undefined,
     () => cancelRetryAtMs(run) ?? (patched(PATCH.LATE_AUTHORIZATION_CANCEL_RETRIED) ? retryAt() : undefined),
+    // Parked, it confirms Plural's events as they come: an order cancelled (or captured) there ends the park.
+    stopWhenSince(PATCH.PARKED_CANCEL_CONFIRMS_EVENTS, () => payment.stage !== 'AUTHORIZED'),
   );
   if (order) payment.applyOrder(order, 'late authorization cancelled');
   return order !== undefined;

@@ -9,6 +9,7 @@ import type { CaptureAnswer, CaptureRequest, Money, PaymentStatus } from '../def
 import { AUTO_CANCEL_REASON, CAPTURE_KIND, CAPTURE_OUTCOME, RECONCILE_TRIGGER } from '../metrics';
 import type { PaymentRun } from '../run';
 import { PATCH } from '../patches';
+import { stopWhenSince } from '../steps';
 import type { FailureInfo } from '../steps';
 
 /** AUTHORIZED pre-auth: wait for capture or cancel; cancel automatically before the authorization expires. */
@@ -321,6 +322,8 @@ async function cancelAuthorization(
       () => 'park',
       onParked,
       () => cancelRetryAtMs(run),
+      // Parked, it confirms Plural's events as they come: an order cancelled (or captured) there ends the park.
+      stopWhenSince(PATCH.PARKED_CANCEL_CONFIRMS_EVENTS, () => payment.status !== PAYMENT_STATUS.AUTHORIZED),
     );
     if (order) payment.applyOrder(order, cause);
     else await steps.reconcile(`Get Order after ${stepName} was not completed`, RECONCILE_TRIGGER.CANCEL_INCOMPLETE);
