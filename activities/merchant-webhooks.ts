@@ -19,6 +19,11 @@ export const MERCHANT_WEBHOOK_FAILURE = {
   UNREACHABLE: 'MerchantEndpointUnreachable',
   /** The merchant has no such endpoint in this worker's configuration (retryable: configuration can be mended). */
   UNKNOWN_ENDPOINT: 'MerchantEndpointUnknown',
+  /**
+   * Not sent: the worker already had its limit of attempts in flight to that endpoint's address, or in all (a slow or
+   * dead endpoint); retryable, with the same backoff, so that such an endpoint holds few of the worker's activity slots.
+   */
+  DEFERRED: 'MerchantDeliveryDeferred',
 } as const;
 
 export function createMerchantWebhookActivities(ctx: ActivityContext, deps: MerchantWebhookDeps | undefined) {
@@ -37,6 +42,11 @@ export function createMerchantWebhookActivities(ctx: ActivityContext, deps: Merc
       const { signal, attempt } = ctx.call();
       const result = await deps.sender.send(endpoint, webhookId, body, signal);
       const fields = { endpointId, webhookId, type: event.type, sequence: event.sequence };
+      if (result.kind === 'deferred') {
+        const message = `merchant webhook to endpoint ${endpointId} deferred: ${result.inFlight} attempts in flight (limit ${result.limit})`;
+        ctx.log('info', fields, 'merchant webhook deferred: too many attempts in flight; retrying with backoff');
+        throw ApplicationFailure.create({ message, type: MERCHANT_WEBHOOK_FAILURE.DEFERRED });
+      }
       if (result.kind === 'answered' && result.status >= 200 && result.status < 300) {
         ctx.log('info', { ...fields, status: result.status }, 'merchant webhook delivered');
         return { webhookId, status: result.status };

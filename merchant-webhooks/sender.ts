@@ -15,27 +15,72 @@ export interface WebhookSenderOptions {
   dispatcher?: Dispatcher;
   /** The clock of `webhook-timestamp`. @default `() => new Date()` */
   now?: () => Date;
+  /**
+   * Attempts in flight at most to one endpoint address (scheme, host and port); one beyond it is deferred at once
+   * rather than queued. A dead or slow merchant endpoint holds each attempt up to `timeoutMs`, and each holds one of
+   * the worker's activity slots, which captures, cancels and OTPs share: the cap keeps that endpoint's share small.
+   * @default 4
+   */
+  maxInFlightPerAddress?: number;
+  /** Attempts in flight at most in all (every endpoint), beyond which an attempt is deferred at once. @default 32 */
+  maxInFlight?: number;
 }
 
-/** What one attempt got: an HTTP answer, or none (the connection failed or timed out). */
-export type SendResult = { kind: 'answered'; status: number } | { kind: 'unreachable'; code: string };
+/**
+ * What one attempt got: an HTTP answer, none (the connection failed or timed out), or none yet — `deferred`: this
+ * sender already had its limit of attempts in flight (to that address, or in all), so nothing was sent.
+ */
+export type SendResult =
+  | { kind: 'answered'; status: number }
+  | { kind: 'unreachable'; code: string }
+  | { kind: 'deferred'; inFlight: number; limit: number };
 
 export class WebhookSender {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly timeoutMs: number;
   private readonly now: () => Date;
+  private readonly maxPerAddress: number;
+  private readonly maxInFlight: number;
+  /** Attempts in flight, per endpoint address and in all. */
+  private readonly inFlightTo = new Map<string, number>();
+  private inFlight = 0;
 
   constructor(options: WebhookSenderOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 15_000;
     this.now = options.now ?? (() => new Date());
+    this.maxPerAddress = options.maxInFlightPerAddress ?? 4;
+    this.maxInFlight = options.maxInFlight ?? 32;
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher =
       options.dispatcher ?? new Agent({ connectTimeout: this.timeoutMs, keepAliveTimeout: 30_000, connections: 16 });
   }
 
-  /** Signs `body` now and POSTs it to `endpoint` once. */
+  /** Signs `body` now and POSTs it to `endpoint` once, unless the attempts in flight are at their limit (deferred). */
   async send(endpoint: MerchantWebhookEndpoint, id: string, body: string, signal?: AbortSignal): Promise<SendResult> {
+    const address = addressOf(endpoint.url);
+    const toAddress = this.inFlightTo.get(address) ?? 0;
+    if (toAddress >= this.maxPerAddress) return { kind: 'deferred', inFlight: toAddress, limit: this.maxPerAddress };
+    if (this.inFlight >= this.maxInFlight)
+      return { kind: 'deferred', inFlight: this.inFlight, limit: this.maxInFlight };
+    this.inFlightTo.set(address, toAddress + 1);
+    this.inFlight += 1;
+    try {
+      return await this.post(endpoint, id, body, signal);
+    } finally {
+      this.inFlight -= 1;
+      const left = (this.inFlightTo.get(address) ?? 1) - 1;
+      if (left > 0) this.inFlightTo.set(address, left);
+      else this.inFlightTo.delete(address);
+    }
+  }
+
+  private async post(
+    endpoint: MerchantWebhookEndpoint,
+    id: string,
+    body: string,
+    signal: AbortSignal | undefined,
+  ): Promise<SendResult> {
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'plural-payment-engine-webhooks/1',
@@ -75,5 +120,14 @@ export class WebhookSender {
 
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+}
+
+/** The address an endpoint's attempts share connections to: its URL's origin (the whole URL if it does not parse). */
+function addressOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
   }
 }

@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { Webhook } from 'standardwebhooks';
 import { createServer } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, MockAgent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -166,6 +167,43 @@ describe('WebhookSender against an endpoint that trickles its answer', () => {
       await oneConnection.destroy();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('WebhookSender caps the attempts in flight', () => {
+  it('defers an attempt beyond the limit to one address, or in all, at once; others go on, and the slots come back', async () => {
+    const hung = new Set<ServerResponse>();
+    const listen = async () => {
+      // Never answers: each attempt holds its slot until its deadline.
+      const server = createServer((_req, res) => void hung.add(res));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks` };
+    };
+    const [a, b] = [await listen(), await listen()];
+    const capped = new WebhookSender({ timeoutMs: 500, maxInFlightPerAddress: 2, maxInFlight: 3 });
+    const to = (url: string) => ({ id: 'main', url, secret: SECRET });
+    try {
+      const held = [capped.send(to(a.url), 'msg_1', '{}'), capped.send(to(a.url), 'msg_2', '{}')];
+      expect(await capped.send(to(a.url), 'msg_3', '{}')).toEqual({ kind: 'deferred', inFlight: 2, limit: 2 });
+      // Another address is not held up by the first's, until the limit in all.
+      held.push(capped.send(to(b.url), 'msg_4', '{}'));
+      expect(await capped.send(to(b.url), 'msg_5', '{}')).toEqual({ kind: 'deferred', inFlight: 3, limit: 3 });
+      // The activity: deferred is a retryable failure of its own type, nothing sent.
+      const directory = staticWebhookDirectory({ default: [to(a.url)] });
+      const acts = createActivities({ plural, vault, merchantWebhooks: { directory, sender: capped } });
+      const f = await failureOf(run((d) => acts.deliverMerchantEvent(d)));
+      expect(f).toMatchObject({ type: MERCHANT_WEBHOOK_FAILURE.DEFERRED, nonRetryable: false });
+      expect(await Promise.all(held)).toEqual(Array(3).fill({ kind: 'unreachable', code: 'TIMEOUT' }));
+      // Their deadlines gave the slots back.
+      expect(await capped.send(to(a.url), 'msg_6', '{}')).toEqual({ kind: 'unreachable', code: 'TIMEOUT' });
+    } finally {
+      await capped.close();
+      for (const res of hung) res.destroy();
+      for (const { server } of [a, b]) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
     }
   });
 });
