@@ -21,10 +21,14 @@ export const MERCHANT_WEBHOOK_FAILURE = {
   UNKNOWN_ENDPOINT: 'MerchantEndpointUnknown',
   /**
    * Not sent: the worker already had its limit of attempts in flight to that endpoint's address, or in all (a slow or
-   * dead endpoint); retryable, with the same backoff, so that such an endpoint holds few of the worker's activity slots.
+   * dead endpoint), so that such an endpoint holds few of the worker's activity slots; retryable: in 1–3 s when the
+   * address's last attempt was answered 2xx (busy), else on the backoff (failing).
    */
   DEFERRED: 'MerchantDeliveryDeferred',
 } as const;
+
+/** The least wait before a delivery deferred from a busy but answering endpoint is tried again, ms (plus 0–2 s). */
+const DEFERRED_RETRY_MS = 1_000;
 
 export function createMerchantWebhookActivities(ctx: ActivityContext, deps: MerchantWebhookDeps | undefined) {
   return {
@@ -44,8 +48,14 @@ export function createMerchantWebhookActivities(ctx: ActivityContext, deps: Merc
       const fields = { endpointId, webhookId, type: event.type, sequence: event.sequence };
       if (result.kind === 'deferred') {
         const message = `merchant webhook to endpoint ${endpointId} deferred: ${result.inFlight} attempts in flight (limit ${result.limit})`;
-        ctx.log('info', fields, 'merchant webhook deferred: too many attempts in flight; retrying with backoff');
-        throw ApplicationFailure.create({ message, type: MERCHANT_WEBHOOK_FAILURE.DEFERRED });
+        ctx.log('info', fields, 'merchant webhook deferred: too many attempts in flight');
+        // A busy endpoint that answers is tried again in 1–3 s (not further up the backoff, which is for failures); a
+        // failing one follows the backoff.
+        throw ApplicationFailure.create({
+          message,
+          type: MERCHANT_WEBHOOK_FAILURE.DEFERRED,
+          ...(result.addressHealthy ? { nextRetryDelay: DEFERRED_RETRY_MS + Math.floor(Math.random() * 2_000) } : {}),
+        });
       }
       if (result.kind === 'answered' && result.status >= 200 && result.status < 300) {
         ctx.log('info', { ...fields, status: result.status }, 'merchant webhook delivered');

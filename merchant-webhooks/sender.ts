@@ -33,7 +33,13 @@ export interface WebhookSenderOptions {
 export type SendResult =
   | { kind: 'answered'; status: number }
   | { kind: 'unreachable'; code: string }
-  | { kind: 'deferred'; inFlight: number; limit: number };
+  | {
+      kind: 'deferred';
+      inFlight: number;
+      limit: number;
+      /** The last attempt to that address that ended was answered 2xx (busy, not failing): worth trying again soon. */
+      addressHealthy: boolean;
+    };
 
 export class WebhookSender {
   private readonly dispatcher: Dispatcher;
@@ -45,6 +51,8 @@ export class WebhookSender {
   /** Attempts in flight, per endpoint address and in all. */
   private readonly inFlightTo = new Map<string, number>();
   private inFlight = 0;
+  /** Addresses whose last attempt that ended was not answered 2xx. */
+  private readonly failing = new Set<string>();
 
   constructor(options: WebhookSenderOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 15_000;
@@ -60,13 +68,20 @@ export class WebhookSender {
   async send(endpoint: MerchantWebhookEndpoint, id: string, body: string, signal?: AbortSignal): Promise<SendResult> {
     const address = addressOf(endpoint.url);
     const toAddress = this.inFlightTo.get(address) ?? 0;
-    if (toAddress >= this.maxPerAddress) return { kind: 'deferred', inFlight: toAddress, limit: this.maxPerAddress };
-    if (this.inFlight >= this.maxInFlight)
-      return { kind: 'deferred', inFlight: this.inFlight, limit: this.maxInFlight };
+    const addressHealthy = !this.failing.has(address);
+    if (toAddress >= this.maxPerAddress) {
+      return { kind: 'deferred', inFlight: toAddress, limit: this.maxPerAddress, addressHealthy };
+    }
+    if (this.inFlight >= this.maxInFlight) {
+      return { kind: 'deferred', inFlight: this.inFlight, limit: this.maxInFlight, addressHealthy };
+    }
     this.inFlightTo.set(address, toAddress + 1);
     this.inFlight += 1;
     try {
-      return await this.post(endpoint, id, body, signal);
+      const result = await this.post(endpoint, id, body, signal);
+      if (result.kind === 'answered' && result.status >= 200 && result.status < 300) this.failing.delete(address);
+      else this.failing.add(address);
+      return result;
     } finally {
       this.inFlight -= 1;
       const left = (this.inFlightTo.get(address) ?? 1) - 1;

@@ -183,20 +183,32 @@ describe('WebhookSender caps the attempts in flight', () => {
     const [a, b] = [await listen(), await listen()];
     const capped = new WebhookSender({ timeoutMs: 500, maxInFlightPerAddress: 2, maxInFlight: 3 });
     const to = (url: string) => ({ id: 'main', url, secret: SECRET });
+    const directory = staticWebhookDirectory({ default: [to(a.url)] });
+    const acts = createActivities({ plural, vault, merchantWebhooks: { directory, sender: capped } });
     try {
       const held = [capped.send(to(a.url), 'msg_1', '{}'), capped.send(to(a.url), 'msg_2', '{}')];
-      expect(await capped.send(to(a.url), 'msg_3', '{}')).toEqual({ kind: 'deferred', inFlight: 2, limit: 2 });
+      expect(await capped.send(to(a.url), 'msg_3', '{}')).toEqual({
+        kind: 'deferred',
+        inFlight: 2,
+        limit: 2,
+        addressHealthy: true,
+      });
       // Another address is not held up by the first's, until the limit in all.
       held.push(capped.send(to(b.url), 'msg_4', '{}'));
-      expect(await capped.send(to(b.url), 'msg_5', '{}')).toEqual({ kind: 'deferred', inFlight: 3, limit: 3 });
-      // The activity: deferred is a retryable failure of its own type, nothing sent.
-      const directory = staticWebhookDirectory({ default: [to(a.url)] });
-      const acts = createActivities({ plural, vault, merchantWebhooks: { directory, sender: capped } });
-      const f = await failureOf(run((d) => acts.deliverMerchantEvent(d)));
-      expect(f).toMatchObject({ type: MERCHANT_WEBHOOK_FAILURE.DEFERRED, nonRetryable: false });
+      expect(await capped.send(to(b.url), 'msg_5', '{}')).toMatchObject({ kind: 'deferred', inFlight: 3, limit: 3 });
+      // The activity: deferred is a retryable failure of its own type, nothing sent; an address not known to fail is
+      // tried again in 1–3 s, not further up the backoff.
+      const busy = await failureOf(run((d) => acts.deliverMerchantEvent(d)));
+      expect(busy).toMatchObject({ type: MERCHANT_WEBHOOK_FAILURE.DEFERRED, nonRetryable: false });
+      expect(busy.nextRetryDelay).toBeGreaterThanOrEqual(1_000);
+      expect(busy.nextRetryDelay).toBeLessThan(3_000);
       expect(await Promise.all(held)).toEqual(Array(3).fill({ kind: 'unreachable', code: 'TIMEOUT' }));
-      // Their deadlines gave the slots back.
-      expect(await capped.send(to(a.url), 'msg_6', '{}')).toEqual({ kind: 'unreachable', code: 'TIMEOUT' });
+      // Their deadlines gave the slots back; the address now fails, so a delivery deferred from it follows the backoff.
+      const again = [capped.send(to(a.url), 'msg_6', '{}'), capped.send(to(a.url), 'msg_7', '{}')];
+      const failing = await failureOf(run((d) => acts.deliverMerchantEvent(d)));
+      expect(failing).toMatchObject({ type: MERCHANT_WEBHOOK_FAILURE.DEFERRED, nonRetryable: false });
+      expect(failing.nextRetryDelay).toBeUndefined();
+      expect(await Promise.all(again)).toEqual(Array(2).fill({ kind: 'unreachable', code: 'TIMEOUT' }));
     } finally {
       await capped.close();
       for (const res of hung) res.destroy();

@@ -354,6 +354,14 @@ describe('refunds of a processed payment', () => {
     });
 
     it('keeps the refund parked while Plural cannot be asked, and refunds once on the next retry', async () => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      const retried: boolean[] = [];
+      const seen = {
+        refundOrder: (input: RefundInput) => {
+          retried.push(input.retried === true);
+          return real.refundOrder(input);
+        },
+      };
       await fx.withWorker(async () => {
         const { handle, orderId } = await processed(fastRetries);
         fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: LOST_REFUND_PATHS });
@@ -374,7 +382,10 @@ describe('refunds of a processed payment', () => {
         expect(after.refunds[0]).toMatchObject({ status: 'PROCESSED', amount: INR(2000) });
         expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 2000 });
         expect(fx.sandbox.order(orderId)?.refundIds).toHaveLength(1);
-      });
+        // The refund asked again after the operator's retry says so: the activity looks its reference up first.
+        expect(retried.at(-1)).toBe(true);
+        expect(retried[0]).toBe(false);
+      }, seen);
     });
   });
 

@@ -307,6 +307,8 @@ async function merchantRefund(
     } satisfies RefundAnswer);
   };
   const step = stepOf(ref);
+  /** An operator retried the refund from a give-up Plural could not answer: its earlier attempts' outcome is unknown. */
+  let retriedAfterGiveUp = false;
   for (;;) {
     let rejected: FailureInfo | undefined;
     const refund = await steps.run(
@@ -318,7 +320,7 @@ async function merchantRefund(
           amount: record.amount,
           step,
           // Activity input only (replay compares no input): payments under way replay as before.
-          ...(afterOperatorRetry ? { retried: true as const } : {}),
+          ...(afterOperatorRetry || retriedAfterGiveUp ? { retried: true as const } : {}),
         }),
       (f) => {
         rejected = f;
@@ -352,6 +354,7 @@ async function merchantRefund(
     }
     if (await settleGivenUpRefund(run, record, step)) return;
     // Plural could not say: the refund stays parked, until an operator retries it (loop) or gives up again.
+    retriedAfterGiveUp = true;
   }
 }
 
