@@ -256,7 +256,15 @@ describe('a cancel before authorization, then the customer pays on the old page'
         await fx.skip(130_000);
         await waitForState(
           handle,
-          (s) => s.parked?.operation === 'cancel' && Date.parse(s.parked.since) - Date.parse(s.createdAt) >= 120_000,
+          (s) => {
+            // Tried again until an authorization's lifetime from when the late authorization was first seen.
+            const seen = s.audit.find((e) => e.cause.startsWith('Plural authorized the payment while it was closing'));
+            return (
+              s.parked?.operation === 'cancel' &&
+              seen !== undefined &&
+              Date.parse(s.parked.since) >= Date.parse(seen.at) + 120_000
+            );
+          },
           'the late cancel parked past its retries',
         );
       });
