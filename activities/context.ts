@@ -134,6 +134,7 @@ export function snapshotOf(order: Order, partialCapture?: number): OrderSnapshot
     // An order Plural calls PROCESSED took its whole amount (a partial capture is PARTIALLY_CAPTURED), also when its
     // payments lag behind it or are not listed: never read as nothing taken (a closing payment would end CANCELLED).
     capturedValue: listed === 0 && status === ORDER_STATUS.PROCESSED ? order.order_amount.value : listed,
+    capturesListed,
   };
 }
 

@@ -46,6 +46,11 @@ export interface OrderSnapshot {
   /** Sum of the payments' capture data, minor units. */
   capturedValue: number;
   /**
+   * Whether any payment lists capture data (false: `capturedValue` comes from the statuses alone). Absent in answers
+   * recorded before it existed.
+   */
+  capturesListed?: boolean;
+  /**
    * Set by `getOrder` when asked (`savedCardOf`) and Plural has saved the card: once the card payment is
    * authorized and Plural lists a token for the customer's card. Absent otherwise (ask again later).
    */

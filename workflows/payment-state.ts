@@ -342,7 +342,13 @@ export class Payment {
     // The newest answer wins: Plural's token moves INITIATED → ACTIVE.
     if (order.savedCard) s.savedCard = { ...order.savedCard };
     const stage = stageOf(order.status);
-    if (order.capturedValue > 0) s.amountCaptured = { value: order.capturedValue, currency: s.amount.currency };
+    // An order that lists no capture tells what was taken by its status alone (a captured pre-auth's whole amount):
+    // the amount already known (a partial capture's, from Plural's answer to it) stands. State only: answers recorded
+    // before `capturesListed` existed read as before.
+    const unlisted = order.capturesListed === false && s.amountCaptured !== undefined;
+    if (order.capturedValue > 0 && !unlisted) {
+      s.amountCaptured = { value: order.capturedValue, currency: s.amount.currency };
+    }
     if (stage === 'REFUNDED' && s.amountCaptured && (s.amountRefunded?.value ?? 0) < s.amountCaptured.value) {
       // Refunded in full at Plural, by the engine or by someone else (Plural's dashboard): the order's status says so.
       s.amountRefunded = { ...s.amountCaptured };

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import type { CaptureInput } from '../../activities';
+import type { Order } from '../../plural-client';
 import { CARDS } from '../support/cards';
 import {
   authenticateAtSandbox,
@@ -24,6 +25,7 @@ import {
   operatorRetry,
   rejection,
   whilePluralFails,
+  refund,
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 import { temporal } from '@temporalio/proto';
@@ -101,6 +103,46 @@ describe('pre-auth capture and cancel', () => {
       expect(result.amountCaptured).toEqual({ value: 3000, currency: 'INR' });
       expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PARTIALLY_CAPTURED', capturedAmount: 3000 });
     });
+  });
+
+  it("keeps a partial capture's amount when Plural's order lists no capture, also at the reads after it", async () => {
+    // Plural's answers list no capture data: the order says PARTIALLY_CAPTURED (later PARTIALLY_REFUNDED) and its
+    // payment PROCESSED, which alone would read as the whole 5000 taken.
+    const unlisted = (o: Order): Order => ({
+      ...o,
+      payments: o.payments.map((p) => ({ ...p, capture_data: undefined })),
+    });
+    const plural = new Proxy(fx.plural, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'captureOrder' && prop !== 'getOrder') return value;
+        return async (...args: unknown[]) =>
+          unlisted(await (value as (...a: unknown[]) => Promise<Order>).apply(target, args));
+      },
+    });
+    const bare = createActivities({ plural, vault: fx.vault });
+    let reads = 0;
+    const getOrder: typeof bare.getOrder = (input) => {
+      reads += 1;
+      return bare.getOrder(input);
+    };
+    await fx.withWorker(
+      async () => {
+        const { handle, orderId } = await authorized(CARDS.nativeOtp, { durations: { refundWindowMs: 60_000 } });
+        const answer = await capture(handle, 'part', { value: 1500, currency: 'INR' });
+        expect(answer).toMatchObject({ outcome: 'CAPTURED', amountCaptured: { value: 1500, currency: 'INR' } });
+        const before = reads;
+        // A refund; its REFUND_PROCESSED webhook is confirmed with a Get Order of the parent order.
+        expect((await refund(handle, 'r1', { value: 1000, currency: 'INR' })).outcome).toBe('REFUNDED');
+        await waitForState(handle, () => reads > before, 'a Get Order after the refund');
+        await fx.skip(61_000);
+        const result = await handle.result();
+        expect(result.amountCaptured).toEqual({ value: 1500, currency: 'INR' });
+        expect(result.amountRefunded).toEqual({ value: 1000, currency: 'INR' });
+        expect(fx.sandbox.order(orderId)).toMatchObject({ capturedAmount: 1500, refundedAmount: 1000 });
+      },
+      { captureOrder: bare.captureOrder, getOrder },
+    );
   });
 
   it('refuses a capture above the authorized amount, and a second capture, without calling Plural', async () => {
