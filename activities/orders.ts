@@ -16,7 +16,7 @@ import {
   PLURAL_ERROR_CODE,
   PLURAL_ERROR_TYPE,
 } from '../plural-client';
-import type { Address as PluralAddress, CustomerToken, Order } from '../plural-client';
+import type { Address as PluralAddress, CheckoutLinkResponse, CustomerToken, Order } from '../plural-client';
 import { ENGINE_FAILURE_CODE, FAILURE_TYPE } from '../workflows/definitions';
 import type { Address } from '../workflows/definitions';
 import { snapshotOf } from './context';
@@ -220,21 +220,44 @@ export function createOrderActivities(ctx: ActivityContext, readOrder: OrderRead
           'CHECKOUT_LINK_LOST',
         );
       if (attempt > 1 && (await findByReference(input.merchantOrderReference, signal))) throw lost();
+      let link: CheckoutLinkResponse;
       try {
         // Plural pre-authorizes card payments only on its hosted checkout (pre-authorization guide): a pre-auth link
         // offers cards alone, so the customer cannot pick a method that would be captured at once.
         const body = input.preAuth
           ? { ...orderBody(input), allowed_payment_methods: [ALLOWED_PAYMENT_METHOD.CARD] }
           : orderBody(input);
-        const link = await plural.createCheckoutLink(body, {
+        link = await plural.createCheckoutLink(body, {
           signal,
           idempotencyKey: `${input.workflowId}:create-checkout`,
         });
-        return { orderId: link.order_id, redirectUrl: link.redirect_url };
       } catch (err) {
         if (codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST) throw lost();
         throw classify(err, FAILURE_TYPE.ORDER_REJECTED);
       }
+      // Plural may answer a reference it knows with that order (its docs disagree): one that is not this payment's (a
+      // reference used again after its payment was gone from Temporal) must never stand for it, or its money would
+      // read as this payment's. Read as a follow-up (best effort: a link whose order cannot be read now stands).
+      const order = await followUp(
+        'Get Order after the checkout link',
+        (s) => plural.getOrder(link.order_id, { signal: s }),
+        signal,
+      );
+      const why = order !== undefined ? notThisPayments(order, input) : undefined;
+      if (why !== undefined) {
+        log(
+          'warn',
+          { orderId: link.order_id },
+          'Plural answered the checkout link with an order that is not this payment',
+        );
+        throw failure(
+          `Plural answered the checkout link with order ${link.order_id} under merchant_order_reference ${input.merchantOrderReference}, and it is not this payment's (${why}); start the payment with a new merchant_order_reference`,
+          FAILURE_TYPE.ORDER_REJECTED,
+          true,
+          ENGINE_FAILURE_CODE.DUPLICATE_REFERENCE,
+        );
+      }
+      return { orderId: link.order_id, redirectUrl: link.redirect_url };
     },
 
     /**

@@ -60,9 +60,14 @@ export function deviceInfoBody(d: DeviceInfo | undefined): PluralDeviceInfo | un
   return Object.keys(body).length > 0 ? body : undefined;
 }
 
-/** Create Payment's result: the order, the 3-D Secure challenge URL if any, and the card payment's id. */
+/**
+ * Create Payment's result: the order, the 3-D Secure challenge URL if any, and the card payment's id — the latest one
+ * not failed or cancelled (an order may list an earlier attempt's failed payment before it), else the latest.
+ */
 function created(order: OrderSnapshot, challengeUrl: string | undefined): CreatePaymentResult {
-  return { order, challengeUrl, cardPaymentId: order.payments.find((p) => p.method === 'CARD')?.id };
+  const cards = order.payments.filter((p) => p.method === 'CARD');
+  const live = cards.filter((p) => p.status !== PAYMENT_STATUS.FAILED && p.status !== PAYMENT_STATUS.CANCELLED);
+  return { order, challengeUrl, cardPaymentId: (live.at(-1) ?? cards.at(-1))?.id };
 }
 
 /** The card data behind a vault handle; `CardDataUnavailable` once the hand-off has expired or been used. */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { paymentWorkflowId } from '../../workflows/definitions';
+import { paymentWorkflowId, TERMINAL_STATUSES } from '../../workflows/definitions';
 import type {
   CustomerDetails,
   DeviceInfo,
@@ -176,7 +176,9 @@ export function paymentRoutes(ctx: RouteContext): Router {
       }
       res.location(`/v1/payments/${ref}`);
       if (outcome.answered) {
-        if (!outcome.created) await destroyAll(ctx, handles);
+        // Not this request's payment, or one already ended (refused before a payment was made): the card data will
+        // never be read, so it leaves the vault now rather than when it expires.
+        if (!outcome.created || TERMINAL_STATUSES.includes(outcome.state.status)) await destroyAll(ctx, handles);
         sendPayment(res, outcome.created ? 201 : 200, { state: outcome.state, requestFingerprint: fingerprint });
         return;
       }

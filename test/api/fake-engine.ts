@@ -72,6 +72,8 @@ export interface FakeEngineOptions {
   resendUnreachable?: boolean;
   /** Plural keeps failing an authorization's cancel: the step parks, the payment stays AUTHORIZED. */
   cancelParks?: boolean;
+  /** Plural refuses Create Order: a new payment ends FAILED before any payment is made. */
+  orderRefused?: boolean;
 }
 
 const REFUND_WINDOW_MS = 180 * 24 * 3600_000;
@@ -248,6 +250,11 @@ export class FakeEngine implements PaymentEngine {
       state.pluralOrderId = `v1-ord-${ref}`;
       // A payment a test has already put in a status (`seed`, `force`) stays there: the timer must not move it back.
       if (state.status !== 'CREATED') return;
+      if (this.options.orderRefused) {
+        state.failure = { code: 'INVALID_REQUEST', message: 'order refused' };
+        this.move(e, 'FAILED', 'rejected by Plural (OrderRejected)');
+        return;
+      }
       if (input.method.kind === 'hosted_checkout') {
         state.redirectUrl = `https://checkout.example.test/pay/${ref}`;
         state.nextActions = ['REDIRECT_TO_CHECKOUT', 'CANCEL'];

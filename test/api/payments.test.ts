@@ -359,6 +359,15 @@ describe('POST /v1/payments', () => {
     expect(api.vault.secrets.size).toBe(1);
   });
 
+  it('destroys the card hand-off when the payment ends before any payment was made (Plural refused the order)', async () => {
+    const api = makeApi({ orderRefused: true });
+    const res = await request(api.app).post('/v1/payments').set(auth).send(cardPayment('refused-1'));
+    expect(res.status).toBe(201);
+    expect(res.body.status).toBe('FAILED');
+    expect(api.vault.secrets.size).toBe(0);
+    expect(api.vault.destroyed).toHaveLength(1);
+  });
+
   it('answers the same reference with a different body with 409', async () => {
     const api = makeApi();
     await created(api, 'idem-2');

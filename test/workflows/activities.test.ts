@@ -328,6 +328,26 @@ describe('payment activities', () => {
     expect(failed).toMatchObject({ type: 'CardDataUnavailable', nonRetryable: true });
   });
 
+  it("names the order's live card payment, not an earlier attempt's failed one listed before it", async () => {
+    const { ref, order } = await newOrder();
+    const listingAFailedOne = pluralWith({
+      createPayment: async (...args: Parameters<PluralClient['createPayment']>) => {
+        const made = await plural.createPayment(...args);
+        const failed = { ...made.payments[0]!, id: 'v1-earlier-attempt', status: 'FAILED' };
+        return { ...made, payments: [failed, ...made.payments] };
+      },
+    });
+    const result = await run(1, createActivities({ plural: listingAFailedOne, vault }).createPayment, {
+      workflowId: `payment:${ref}`,
+      orderId: order.orderId,
+      amount: money,
+      preAuth: true,
+      instrument: { kind: 'card', cardHandle: await putCard(vault, CARDS.challenge), save: false },
+    });
+    expect(result.cardPaymentId).not.toBe('v1-earlier-attempt');
+    expect(result.cardPaymentId).toBe(result.order.payments[1]!.id);
+  });
+
   it('does not create a second payment when a retry finds the first one', async () => {
     const { ref, order } = await newOrder();
     const input = {
@@ -925,6 +945,29 @@ describe('follow-up calls (activities/README.md)', () => {
     amount: money,
     preAuth: true,
     thenLookupCard: { cardHandle: await putCard(vault, CARDS.nativeOtp), amount: money.value },
+  });
+
+  it("never takes another payment's order for a checkout link Plural answers with it: DUPLICATE_REFERENCE (read as a follow-up)", async () => {
+    // An order of another payment (another amount) under the reference; Plural answers the link with that order.
+    const { ref, order } = await newOrder();
+    const input = {
+      workflowId: `payment:${ref}-again`,
+      merchantOrderReference: ref,
+      amount: { value: 7000, currency: 'INR' },
+      preAuth: true,
+    };
+    const known = createActivities({
+      plural: pluralWith({
+        createCheckoutLink: () => Promise.resolve({ order_id: order.orderId, redirect_url: 'https://plural.test/pay' }),
+      }),
+      vault,
+    }).createCheckoutLink;
+    const f = await failureOf(runAfter(0, known, input));
+    expect(f).toMatchObject({ type: 'OrderRejected', nonRetryable: true });
+    expect(f.details?.[0]).toMatchObject({ code: 'DUPLICATE_REFERENCE' });
+    // This payment's own link stands.
+    const own = await runAfter(0, acts.createCheckoutLink, { ...input, merchantOrderReference: `${ref}-own` });
+    expect(own.redirectUrl).toMatch(/^http/);
   });
 
   it('budget: at most the follow-up limit, within the start-to-close timeout less a 5 s reserve, else none', () => {
