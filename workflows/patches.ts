@@ -115,6 +115,13 @@ export const PATCH = {
    * for an operator alone, with Plural's ORDER_CANCELLED webhook unread. Called at each such park.
    */
   PARKED_CANCEL_CONFIRMS_EVENTS: 'parked-cancel-confirms-events',
+  /**
+   * The authentication window closes on an answer: when its last Get Order fails, Plural's order is read again on the
+   * reconciliation backoff until Plural answers, and after an OTP Plural accepted whose order still reads open, up to
+   * `EVENT_LAG_LOOKS` times `EVENT_LAG_LOOK_MS` apart; before, the payment closed at once (and the closing phase
+   * cancelled, or refunded, an authorization Plural had given in time). Called only on those paths.
+   */
+  WINDOW_CLOSES_ON_AN_ANSWER: 'window-closes-on-an-answer',
 } as const;
 
 /** A patch id of {@link PATCH}. */

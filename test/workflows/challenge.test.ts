@@ -1,5 +1,7 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callbackReceivedSignal, webhookReceivedSignal } from '../../workflows/definitions';
+import { createActivities } from '../../activities';
+import { callbackReceivedSignal, FAILURE_TYPE, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
 import { waitFor } from '../support/wait';
 import { CARDS } from '../support/cards';
@@ -343,6 +345,43 @@ describe('3-D Secure challenge', () => {
         expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('CANCELLED');
         expect(result.pluralOrderStatus).toBe('CANCELLED');
       });
+    } finally {
+      fx.sandbox.setFaults({ webhookDropRate: 0 });
+    }
+  });
+
+  it("reads Plural's order until it answers before the window closes on a read that failed, and follows the authorization given in time", async () => {
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    let down = true;
+    const getOrder: typeof real.getOrder = (input) =>
+      down
+        ? Promise.reject(ApplicationFailure.retryable('Plural cannot be reached', FAILURE_TYPE.GATEWAY_UNAVAILABLE))
+        : real.getOrder(input);
+    fx.sandbox.setFaults({ webhookDropRate: 1 });
+    try {
+      await fx.withWorker(
+        async () => {
+          const { handle, paymentId, state } = await startChallenge(CARDS.challenge, true, {
+            challengeWindowMs: 60_000,
+            reconcileMaxDelayMs: 20_000,
+          });
+          // The customer completes the challenge in time; its webhook is lost, and Plural cannot be read meanwhile.
+          expect((await authenticateAtSandbox(fx.sandbox, paymentId)).status).toBe('AUTHORIZED');
+          await fx.skip(70_000);
+          const waiting = await waitForState(
+            handle,
+            (s) => s.audit.some((e) => e.cause.startsWith("Plural's order could not be read as the window closed")),
+            'reading again as the window closed',
+          );
+          expect(waiting.status).toBe('AWAITING_CHALLENGE');
+          down = false;
+          await fx.skip(30_000);
+          const authorized = await waitForStatus(handle, 'AUTHORIZED');
+          expect(authorized.closing).toBeUndefined();
+          expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('AUTHORIZED');
+        },
+        { getOrder },
+      );
     } finally {
       fx.sandbox.setFaults({ webhookDropRate: 0 });
     }

@@ -24,6 +24,7 @@ import {
   submitOtp,
   WRONG_OTPS,
   whileOtpIsWithPlural,
+  laggingOrderReads,
 } from './harness';
 import type { Fixture } from './harness';
 
@@ -49,6 +50,46 @@ async function startOtpPayment(preAuth = true, overrides: Partial<PaymentWorkflo
 }
 
 describe('native OTP', () => {
+  it('reads the order of an OTP Plural accepted again before the window closes on it, and follows the authorization', async () => {
+    // Plural's order trails the accepted OTP: it reads PENDING for the next three reads, the one right after the OTP
+    // among them.
+    const { reads, getOrder } = laggingOrderReads(fx);
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    const trailing: PaymentActivities['submitOtp'] = async (input) => {
+      const result = await real.submitOtp(input);
+      if (result.outcome !== 'ACCEPTED' || result.order === undefined) return result;
+      const o = result.order;
+      return {
+        ...result,
+        order: { ...o, status: 'PENDING', payments: o.payments.map((p) => ({ ...p, status: 'PENDING' })) },
+      };
+    };
+    await fx.withWorker(
+      async () => {
+        const { handle, state } = await startOtpPayment(true, {
+          durations: { otpWindowMs: 60_000, reconcileInitialDelayMs: 30_000, reconcileMaxDelayMs: 30_000 },
+        });
+        reads.lagging = 3;
+        // Plural's webhook is lost: the order's reads alone tell.
+        fx.webhooks.forward = false;
+        try {
+          expect((await submitOtp(fx, handle, 's1', CORRECT_OTP)).outcome).toBe('ACCEPTED');
+          // Read at 30 s and at the window's end (both PENDING), then 20 s later (PENDING) and 20 s after that.
+          await fx.skip(130_000);
+        } finally {
+          fx.webhooks.forward = true;
+        }
+        const authorized = await waitForStatus(handle, 'AUTHORIZED');
+        expect(authorized.closing).toBeUndefined();
+        expect(authorized.audit.map((e) => e.cause)).toContainEqual(
+          expect.stringMatching(/^Plural accepted the OTP but its order still reads PENDING/),
+        );
+        expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('AUTHORIZED');
+      },
+      { getOrder, submitOtp: trailing },
+    );
+  });
+
   it('authorizes a pre-auth payment when the first OTP is correct', async () => {
     await fx.withWorker(async () => {
       const { handle, state } = await startOtpPayment();

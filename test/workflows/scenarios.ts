@@ -663,6 +663,44 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   /**
+   * Challenge pre-auth whose customer completes the challenge in time while its webhook is lost and Plural's order
+   * cannot be read: the window (3 s here) does not close on the failed last read; the order is read again until Plural
+   * answers, AUTHORIZED (the `window-closes-on-an-answer` patch), and the payment is captured.
+   */
+  'challenge-window-closes-on-an-answer': {
+    activities: (fx) => {
+      const { reads, getOrder } = laggingOrderReads(fx);
+      laggingReads = reads;
+      return { getOrder };
+    },
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.challenge), {
+          durations: { challengeWindowMs: 3_000, reconcileInitialDelayMs: 1_000, reconcileMaxDelayMs: 2_000 },
+          limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+        }),
+      );
+      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
+      fx.webhooks.forward = false;
+      try {
+        laggingReads!.down = true;
+        await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
+        await waitForState(
+          h,
+          (x) => x.audit.some((e) => e.cause.startsWith("Plural's order could not be read as the window closed")),
+          'reading again as the window closed',
+        );
+        laggingReads!.down = false;
+        await waitForStatus(h, 'AUTHORIZED');
+      } finally {
+        laggingReads!.down = false;
+        fx.webhooks.forward = true;
+      }
+      return captureAndFinish(h);
+    },
+  },
+  /**
    * A sale Plural leaves AUTHORIZED (PROCESSING), its history past a low continue-as-new limit: the run continues as
    * new while it reads Plural's order (the `processing-sale-continues-as-new` patch). The build before read on in the
    * same run (`.before-processing-sale-continues-as-new.json`, taken after 3 s of reads). The history is the first

@@ -3,6 +3,7 @@
  * resending OTPs as they arrive and reconciling with Get Order on a backoff, until Plural authorizes or processes the
  * payment, the merchant cancels, or the authentication window closes.
  */
+import { patched } from '@temporalio/workflow';
 import { isoAt, nowMs } from '../clock';
 import { CLOSING_REASON, FAILURE_TYPE, PAYMENT_STATUS } from '../definitions';
 import type {
@@ -15,6 +16,7 @@ import type {
 import type { OtpSubmitResult } from '../../activities';
 import type { CancelSource } from '../messages';
 import { OTP_RESEND_OUTCOME, OTP_SUBMISSION_RESULT, RECONCILE_TRIGGER } from '../metrics';
+import { PATCH } from '../patches';
 import type { PaymentRun } from '../run';
 import { EVENT_LAG_LOOK_MS, EVENT_LAG_LOOKS, failureInfo } from '../steps';
 
@@ -82,13 +84,68 @@ export async function authenticate(run: PaymentRun): Promise<void> {
     );
   }
   if (!payment.awaiting) return;
-  await steps.reconcile('final Get Order as the authentication window closed', RECONCILE_TRIGGER.WINDOW_CLOSED);
+  const lookedUntil = deadline + EVENT_LAG_LOOKS * EVENT_LAG_LOOK_MS;
+  const answered = await steps.reconcile(
+    'final Get Order as the authentication window closed',
+    RECONCILE_TRIGGER.WINDOW_CLOSED,
+  );
   if (!payment.awaiting) return;
+  // Closing on no answer, or on an order that trails an OTP Plural accepted, would cancel (or refund) an
+  // authorization Plural gave in time. `patched` only on these rare paths.
+  const accepted = payment.s.otp?.lastSubmission?.outcome === 'ACCEPTED';
+  if ((!answered || accepted) && patched(PATCH.WINDOW_CLOSES_ON_AN_ANSWER)) {
+    await lastLooks(run, answered, accepted, lookedUntil);
+    if (!payment.awaiting) return;
+  }
   payment.close(
     CLOSING_REASON.AUTHENTICATION_WINDOW_CLOSED,
     'authentication window closed',
     `the customer did not complete authentication within ${Math.round(windowMs / 1000)} s`,
   );
+}
+
+/**
+ * The window has passed, but Plural's order could not be read, or it still reads open although Plural accepted the
+ * customer's OTP: read it again — on the reconciliation backoff until Plural answers, then, after an accepted OTP,
+ * up to {@link EVENT_LAG_LOOKS} times {@link EVENT_LAG_LOOK_MS} apart (as for an event ahead of the order) — until
+ * `lookedUntil` at most, the minute the looks at events ahead of the order may take: the window closes at most that
+ * late. Returns once the payment has moved on, the looks are done or their time is up, or a cancel came (the payment
+ * then closes, and the closing phase answers it).
+ */
+async function lastLooks(run: PaymentRun, answered: boolean, accepted: boolean, lookedUntil: number): Promise<void> {
+  const { durations, payment, inbox, steps } = run;
+  let delay = durations.reconcileInitialDelayMs;
+  let looks = 0;
+  payment.note(
+    answered
+      ? `Plural accepted the OTP but its order still reads ${payment.s.pluralOrderStatus ?? 'open'}: reading it again before the window closes on it`
+      : "Plural's order could not be read as the window closed: reading it again until Plural answers (a minute at most)",
+  );
+  for (let until = nowMs() + (answered ? EVENT_LAG_LOOK_MS : delay); ;) {
+    if (nowMs() >= lookedUntil) return;
+    until = Math.min(until, lookedUntil);
+    await steps.waitFor(until, () => !payment.awaiting || inbox.cancel !== undefined);
+    if (!payment.awaiting || inbox.cancel !== undefined) return;
+    // A gateway event that came meanwhile is confirmed as anywhere (its own Get Order, its own backoff).
+    if (await steps.confirmEvents()) {
+      if (!payment.awaiting) return;
+      continue;
+    }
+    if (nowMs() < until) continue;
+    const read = await steps.reconcile(
+      'Get Order again as the authentication window closed',
+      RECONCILE_TRIGGER.WINDOW_CLOSED,
+    );
+    if (!payment.awaiting) return;
+    if (!read) {
+      delay = Math.min(delay * 2, durations.reconcileMaxDelayMs);
+      until = nowMs() + delay;
+      continue;
+    }
+    looks += 1;
+    if (!accepted || looks >= EVENT_LAG_LOOKS) return;
+    until = nowMs() + EVENT_LAG_LOOK_MS;
+  }
 }
 
 /** The closing reason a cancel request gives. */
