@@ -5,7 +5,7 @@
  * The OTP is read from the vault only inside `submitOtp`; it is never returned, logged or put in an error.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { isPluralError, PLURAL_ERROR_TYPE } from '../plural-client';
+import { isPluralError, ORDER_STATUS, PLURAL_ERROR_TYPE } from '../plural-client';
 import type { PluralApiError } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import type { ActivityContext, OrderReader, OtpGenerator } from './context';
@@ -40,6 +40,13 @@ export function createOtpGenerator(ctx: ActivityContext): OtpGenerator {
   };
 }
 
+/** Order statuses that say an OTP was accepted: the payment is authorized, or its money taken. */
+const HELD_OR_TAKEN: ReadonlySet<string> = new Set([
+  ORDER_STATUS.AUTHORIZED,
+  ORDER_STATUS.PROCESSED,
+  ORDER_STATUS.PARTIALLY_CAPTURED,
+]);
+
 /** Generate, submit and resend the native OTP. */
 export function createOtpActivities(ctx: ActivityContext, readOrder: OrderReader, generateOtp: OtpGenerator) {
   const { plural, vault, call, log, followUp } = ctx;
@@ -55,9 +62,24 @@ export function createOtpActivities(ctx: ActivityContext, readOrder: OrderReader
      * `OtpUnavailable` (Plural never saw the OTP).
      */
     submitOtp: async (input: SubmitOtpInput): Promise<OtpSubmitResult> => {
-      const { signal } = call();
+      const { signal, attempt } = call();
       const secret = await vault.get(input.otpHandle);
       if (secret?.otp === undefined) {
+        // A retry whose hand-off an earlier attempt destroyed: that attempt had Plural's answer (it destroys only then)
+        // and lost it. An order Plural now holds or has taken says the OTP was accepted: never answered as an OTP that
+        // was not sent. (Anything else stays unavailable: the customer submits again.)
+        const read = input.thenGetOrder;
+        if (attempt > 1 && read !== undefined) {
+          const order = await followUp(
+            'Get Order for a retried OTP whose hand-off is gone',
+            (s) => readOrder(read, s),
+            signal,
+          );
+          if (order !== undefined && HELD_OR_TAKEN.has(order.status)) {
+            log('info', { orderId: order.orderId }, 'OTP retried after an earlier attempt was answered: accepted');
+            return { outcome: 'ACCEPTED', order };
+          }
+        }
         throw failure(
           'the submitted OTP is no longer available (its hand-off expired or was already used); submit the OTP again',
           FAILURE_TYPE.OTP_UNAVAILABLE,

@@ -721,7 +721,7 @@ describe('payment activities', () => {
     const paymentId = pay.cardPaymentId!;
     const gen = await run(1, acts.generateOtp, { workflowId: `payment:${ref}`, paymentId });
     expect(gen).toMatchObject({ eligible: true, next: ['SUBMIT_OTP', 'RESEND_OTP'] });
-    return { ref, paymentId };
+    return { ref, paymentId, orderId: order.orderId };
   }
 
   it('reports an incorrect OTP as a result with the attempts Plural still allows, and destroys its hand-off', async () => {
@@ -782,6 +782,30 @@ describe('payment activities', () => {
     } finally {
       submit.mockRestore();
     }
+  });
+
+  it('answers a retried OTP whose hand-off an answered attempt destroyed as accepted when Plural holds the order', async () => {
+    const { ref, paymentId, orderId } = await otpPayment();
+    const input = {
+      workflowId: `payment:${ref}`,
+      paymentId,
+      otpHandle: await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS),
+      submission: 1,
+      thenGetOrder: { orderId },
+    };
+    // The first attempt was accepted and destroyed the hand-off; its answer was lost.
+    const withReads = (attempt: number) =>
+      new MockActivityEnvironment({
+        attempt,
+        startToCloseTimeoutMs: 30_000,
+        currentAttemptScheduledTimestampMs: Date.now(),
+      });
+    expect(await withReads(1).run(acts.submitOtp, input)).toMatchObject({ outcome: 'ACCEPTED' });
+    const retried = await withReads(2).run(acts.submitOtp, input);
+    expect(retried).toMatchObject({ outcome: 'ACCEPTED', order: { orderId, status: 'AUTHORIZED' } });
+    // A first attempt with its hand-off gone never sent it: unavailable, as before.
+    const f = await failureOf(withReads(1).run(acts.submitOtp, input));
+    expect(f.type).toBe('OtpUnavailable');
   });
 
   it('keeps the OTP hand-off while Plural is unavailable (retryable) and destroys it once accepted', async () => {
