@@ -202,6 +202,32 @@ describe('a resend Plural refuses', () => {
   });
 });
 
+describe('a resend Plural refuses as too early', () => {
+  it('answers TOO_EARLY with the time Plural gives, keeping the resend offered', async () => {
+    const resendOtp = () =>
+      Promise.resolve({
+        outcome: 'REJECTED' as const,
+        code: 'RESEND_TOO_EARLY',
+        message: 'wait before resending',
+        next: ['SUBMIT_OTP', 'RESEND_OTP'],
+        resendAfterSeconds: 45,
+      });
+    await fx.withWorker(
+      async () => {
+        const { handle } = await startOtpPayment();
+        await new Promise((r) => setTimeout(r, RESEND_AFTER_S * 1000 + 200));
+        const early = await handle.executeUpdate(resendOtpUpdate, { args: [] });
+        expect(early.outcome).toBe('TOO_EARLY');
+        expect(early.message).toBe('wait before resending');
+        expect(Date.parse(early.state.otp!.resendAvailableAt!) - Date.now()).toBeGreaterThan(30_000);
+        expect(early.state.otp?.resendsLeft).toBe(2);
+        expect(early.state.nextActions).toContain('RESEND_OTP');
+      },
+      { resendOtp },
+    );
+  });
+});
+
 describe('an OTP Plural refuses offering only a resend', () => {
   it('ends the authentication when no resend is left, as when Plural offers nothing', async () => {
     const submitOtp: PaymentActivities['submitOtp'] = () =>

@@ -307,6 +307,12 @@ async function resendOtp(run: PaymentRun): Promise<ResendOtpAnswer> {
   // resend whose answer was lost already used it): the payment stops offering one. (State only: replay-safe.)
   const noneLeft = result.next !== undefined && !result.next.includes('RESEND_OTP');
   if (noneLeft && result.resendAfterSeconds === undefined) otp.resendsLeft = 0;
+  // Plural's refusal says when a resend opens (its window, longer than the engine knew): too early, as the engine's
+  // own window answers, so the merchant hears 429 with the time. (The answer and state only: replay-safe.)
+  if (!noneLeft && result.resendAfterSeconds !== undefined) {
+    payment.metrics.otpResend(OTP_RESEND_OUTCOME.TOO_EARLY);
+    return answer('TOO_EARLY', result.message ?? `resend allowed from ${otp.resendAvailableAt ?? 'later'}`);
+  }
   payment.metrics.otpResend(OTP_RESEND_OUTCOME.REJECTED);
   return answer('REJECTED', result.message);
 }
