@@ -495,7 +495,8 @@ export class Payment {
       case PAYMENT_STATUS.AWAITING_OTP: {
         // Plural accepted an OTP, or refused for good: only its order's outcome is left to wait for.
         if (this.otpSettled) return [NEXT_ACTION.CANCEL];
-        const actions: NextAction[] = [NEXT_ACTION.SUBMIT_OTP];
+        // Plural takes no OTP until one is resent when it said so (the last one expired).
+        const actions: NextAction[] = s.otp?.resendRequired ? [] : [NEXT_ACTION.SUBMIT_OTP];
         if (s.otp && s.otp.resendsLeft > 0) actions.push(NEXT_ACTION.RESEND_OTP);
         return [...actions, NEXT_ACTION.CANCEL];
       }

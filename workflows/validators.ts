@@ -37,6 +37,17 @@ export function validateOpen(input: PaymentWorkflowInput, request: OpenPaymentRe
 }
 
 export function validateSubmitOtp(s: PaymentState): void {
+  if (
+    s.status === PAYMENT_STATUS.AWAITING_OTP &&
+    s.otp?.resendRequired &&
+    s.nextActions.includes(NEXT_ACTION.RESEND_OTP)
+  ) {
+    reject(
+      UPDATE_REJECTION.INVALID_STATE,
+      'otp_resend_required',
+      `Plural takes no OTP for payment ${ref(s)} until one is resent (the last one expired, say): resend the OTP first`,
+    );
+  }
   if (s.status !== PAYMENT_STATUS.AWAITING_OTP || !s.nextActions.includes(NEXT_ACTION.SUBMIT_OTP)) {
     reject(
       UPDATE_REJECTION.INVALID_STATE,
@@ -48,7 +59,15 @@ export function validateSubmitOtp(s: PaymentState): void {
 
 /** @param nowMs the current time (workflow time inside the workflow) */
 export function validateResendOtp(s: PaymentState, nowMs: number): void {
-  validateSubmitOtp(s);
+  const awaitingOtp =
+    s.nextActions.includes(NEXT_ACTION.SUBMIT_OTP) || (s.otp?.resendRequired === true && s.otp.resendsLeft > 0);
+  if (s.status !== PAYMENT_STATUS.AWAITING_OTP || !awaitingOtp) {
+    reject(
+      UPDATE_REJECTION.INVALID_STATE,
+      'payment_not_awaiting_otp',
+      `payment ${ref(s)} is ${s.status}, not AWAITING_OTP; no OTP is expected`,
+    );
+  }
   if (!s.nextActions.includes(NEXT_ACTION.RESEND_OTP) || (s.otp?.resendsLeft ?? 0) <= 0) {
     reject(UPDATE_REJECTION.LIMIT_REACHED, 'otp_resend_limit_reached', `no OTP resends left for payment ${ref(s)}`);
   }

@@ -250,6 +250,40 @@ describe('an OTP Plural refuses offering only a resend', () => {
   });
 });
 
+describe('an OTP Plural refuses offering only a resend, with resends left', () => {
+  it('takes no OTP until one is resent, then the new one', async () => {
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    let first = true;
+    const expiring: PaymentActivities['submitOtp'] = (input) => {
+      if (!first) return real.submitOtp(input);
+      first = false;
+      return Promise.resolve({
+        outcome: 'INCORRECT' as const,
+        next: ['RESEND_OTP'],
+        resendAfterSeconds: undefined,
+        message: 'the OTP has expired',
+        counted: true,
+      });
+    };
+    await fx.withWorker(
+      async () => {
+        const { handle } = await startOtpPayment();
+        const expired = await submitOtp(fx, handle, 'expired', WRONG_OTP);
+        expect(expired.outcome).toBe('INCORRECT');
+        expect(expired.state.nextActions).toEqual(['RESEND_OTP', 'CANCEL']);
+        const refused = await rejection(submitOtp(fx, handle, 'again', CORRECT_OTP));
+        expect(refused.message).toMatch(/resend the OTP first/);
+        await new Promise((r) => setTimeout(r, RESEND_AFTER_S * 1000 + 200));
+        const resent = await handle.executeUpdate(resendOtpUpdate, { args: [] });
+        expect(resent.outcome).toBe('SENT');
+        expect(resent.state.nextActions).toContain('SUBMIT_OTP');
+        expect((await submitOtp(fx, handle, 'new', CORRECT_OTP)).outcome).toBe('ACCEPTED');
+      },
+      { submitOtp: expiring },
+    );
+  });
+});
+
 describe('the same OTP sent again (a client retrying a request it did not wait for)', () => {
   /** The real activities, with the OTP submissions that reach Plural counted. */
   function countingSubmissions() {

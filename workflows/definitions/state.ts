@@ -38,6 +38,11 @@ export interface OtpState {
   resendAvailableAt: string | undefined;
   lastSubmission?: { outcome: OtpSubmissionOutcome; message?: string };
   lastResend?: { outcome: OtpResendOutcome; message?: string };
+  /**
+   * Plural refused the last OTP offering only a resend (an expired OTP, say): it takes no OTP until one is resent, so
+   * SUBMIT_OTP is not offered until then. Absent otherwise.
+   */
+  resendRequired?: true;
 }
 
 export interface CaptureOutcome {

@@ -224,6 +224,8 @@ async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpA
     case 'INCORRECT':
       // Plural's own verdict ends the attempts (FAILED below); the engine's count never shows 0 before that.
       if (result.counted) otp.attemptsLeft = Math.max(1, otp.attemptsLeft - 1);
+      // Offering only a resend, Plural takes no OTP until one is sent: none is offered meanwhile. (State only.)
+      if (!result.next.includes('SUBMIT_OTP')) otp.resendRequired = true;
       if (result.resendAfterSeconds !== undefined) {
         otp.resendAvailableAt = isoAt(nowMs() + result.resendAfterSeconds * 1000);
       }
@@ -298,6 +300,7 @@ async function resendOtp(run: PaymentRun): Promise<ResendOtpAnswer> {
   }
   if (result.outcome === 'SENT') {
     otp.resendsLeft -= 1;
+    delete otp.resendRequired;
     if (!result.next.includes('RESEND_OTP')) otp.resendsLeft = 0;
     payment.note('OTP resent');
     payment.metrics.otpResend(OTP_RESEND_OUTCOME.SENT);

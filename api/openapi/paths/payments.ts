@@ -160,7 +160,9 @@ export const paymentPaths = {
         '200': paymentResponse('The payment after the OTP’s outcome.'),
         '202': accepted,
         ...merchantErrors,
-        '409': errorResponse('The payment is not awaiting an OTP (`payment_not_awaiting_otp`).'),
+        '409': errorResponse(
+          'The payment is not awaiting an OTP (`payment_not_awaiting_otp`), or Plural takes none until one is resent (`otp_resend_required`).',
+        ),
         '503': errorResponse(
           `${ENGINE_UNAVAILABLE}, or Plural could not be reached to check the OTP (\`gateway_unavailable\`, with ` +
             '`Retry-After`: nothing was used; send it again).',
