@@ -40,6 +40,9 @@ export function createOtpGenerator(ctx: ActivityContext): OtpGenerator {
   };
 }
 
+/** The failure code of a retried OTP submission whose earlier attempt's answer was lost and cannot be told. */
+export const OTP_OUTCOME_UNKNOWN = 'OTP_OUTCOME_UNKNOWN';
+
 /** Order statuses that say an OTP was accepted: the payment is authorized, or its money taken. */
 const HELD_OR_TAKEN: ReadonlySet<string> = new Set([
   ORDER_STATUS.AUTHORIZED,
@@ -66,19 +69,24 @@ export function createOtpActivities(ctx: ActivityContext, readOrder: OrderReader
       const secret = await vault.get(input.otpHandle);
       if (secret?.otp === undefined) {
         // A retry whose hand-off an earlier attempt destroyed: that attempt had Plural's answer (it destroys only then)
-        // and lost it. An order Plural now holds or has taken says the OTP was accepted: never answered as an OTP that
-        // was not sent. (Anything else stays unavailable: the customer submits again.)
-        const read = input.thenGetOrder;
-        if (attempt > 1 && read !== undefined) {
-          const order = await followUp(
-            'Get Order for a retried OTP whose hand-off is gone',
-            (s) => readOrder(read, s),
-            signal,
-          );
+        // and lost it. An order Plural now holds or has taken says the OTP was accepted; anything else leaves its
+        // outcome unknown (an outage: the customer is asked again), never "nothing was sent".
+        if (attempt > 1) {
+          const read = input.thenGetOrder;
+          const order =
+            read !== undefined
+              ? await followUp('Get Order for a retried OTP whose hand-off is gone', (s) => readOrder(read, s), signal)
+              : undefined;
           if (order !== undefined && HELD_OR_TAKEN.has(order.status)) {
             log('info', { orderId: order.orderId }, 'OTP retried after an earlier attempt was answered: accepted');
             return { outcome: 'ACCEPTED', order };
           }
+          throw failure(
+            "the OTP was sent to Plural and its answer lost, and Plural's order does not show it accepted; submit the OTP again",
+            FAILURE_TYPE.GATEWAY_UNAVAILABLE,
+            true,
+            OTP_OUTCOME_UNKNOWN,
+          );
         }
         throw failure(
           'the submitted OTP is no longer available (its hand-off expired or was already used); submit the OTP again',

@@ -73,6 +73,8 @@ export class Payment {
    * then reads Plural's order on a backoff until it decides.
    */
   otpSettled = false;
+  /** Plural accepted an OTP of this payment's (this run: authentication never continues as new). */
+  otpAccepted = false;
   /** A capture was sent to Plural (Plural allows one per order). */
   captureAttempted = false;
   /**

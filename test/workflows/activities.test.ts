@@ -806,6 +806,21 @@ describe('payment activities', () => {
     // A first attempt with its hand-off gone never sent it: unavailable, as before.
     const f = await failureOf(withReads(1).run(acts.submitOtp, input));
     expect(f.type).toBe('OtpUnavailable');
+    // A retry whose order does not show the OTP accepted (refused, or Plural's order trailing): unknown, an outage.
+    const pending = await otpPayment();
+    const gone = await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
+    await vault.destroy(gone);
+    const unknown = await failureOf(
+      withReads(2).run(acts.submitOtp, {
+        ...input,
+        workflowId: `payment:${pending.ref}`,
+        paymentId: pending.paymentId,
+        otpHandle: gone,
+        thenGetOrder: { orderId: pending.orderId },
+      }),
+    );
+    expect(unknown).toMatchObject({ type: 'GatewayUnavailable' });
+    expect(unknown.details?.[0]).toMatchObject({ code: 'OTP_OUTCOME_UNKNOWN' });
   });
 
   it('keeps the OTP hand-off while Plural is unavailable (retryable) and destroys it once accepted', async () => {

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
+import type { PaymentActivities } from '../../activities';
 import { callbackReceivedSignal, FAILURE_TYPE, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
 import { waitFor } from '../support/wait';
@@ -385,6 +386,26 @@ describe('3-D Secure challenge', () => {
     } finally {
       fx.sandbox.setFaults({ webhookDropRate: 0 });
     }
+  });
+
+  it("closes as the merchant's cancel a payment cancelled while the window's last reads wait for Plural", async () => {
+    const getOrder: PaymentActivities['getOrder'] = () =>
+      Promise.reject(ApplicationFailure.retryable('Plural cannot be reached', FAILURE_TYPE.GATEWAY_UNAVAILABLE));
+    await fx.withWorker(
+      async () => {
+        const { handle } = await startChallenge(CARDS.challenge, true, { challengeWindowMs: 60_000 });
+        await fx.skip(70_000);
+        await waitForState(
+          handle,
+          (s) => s.audit.some((e) => e.cause.startsWith("Plural's order could not be read as the window closed")),
+          'reading again as the window closed',
+        );
+        const answered = await cancel(handle, 'late-cancel', 'order withdrawn');
+        expect(answered.status).toBe('CLOSING');
+        expect(answered.closing?.reason).toBe('MERCHANT_CANCEL');
+      },
+      { getOrder },
+    );
   });
 
   it('cancels a payment whose authentication is still pending when the merchant asks', async () => {

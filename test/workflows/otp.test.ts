@@ -73,7 +73,15 @@ describe('native OTP', () => {
         // Plural's webhook is lost: the order's reads alone tell.
         fx.webhooks.forward = false;
         try {
-          expect((await submitOtp(fx, handle, 's1', CORRECT_OTP)).outcome).toBe('ACCEPTED');
+          // Another OTP (a second tab) arrives while the first is with Plural: answered IGNORED after the first's
+          // ACCEPTED, its answer the last the payment shows.
+          const [accepted, other] = await whileOtpIsWithPlural(
+            fx,
+            () => submitOtp(fx, handle, 's1', CORRECT_OTP),
+            () => submitOtp(fx, handle, 's2', WRONG_OTP),
+          );
+          expect(accepted.outcome).toBe('ACCEPTED');
+          expect(other.outcome).toBe('IGNORED');
           // Read at 30 s and at the window's end (both PENDING), then 20 s later (PENDING) and 20 s after that.
           await fx.skip(130_000);
         } finally {

@@ -92,10 +92,21 @@ export async function authenticate(run: PaymentRun): Promise<void> {
   if (!payment.awaiting) return;
   // Closing on no answer, or on an order that trails an OTP Plural accepted, would cancel (or refund) an
   // authorization Plural gave in time. `patched` only on these rare paths.
-  const accepted = payment.s.otp?.lastSubmission?.outcome === 'ACCEPTED';
+  const accepted = payment.otpAccepted;
   if ((!answered || accepted) && patched(PATCH.WINDOW_CLOSES_ON_AN_ANSWER)) {
     await lastLooks(run, answered, accepted, lookedUntil);
     if (!payment.awaiting) return;
+    // A cancel that came meanwhile closes the payment as the cancel it is, as before the window's end.
+    const cancel = inbox.takeCancel();
+    if (cancel) {
+      payment.close(
+        closingReasonOf(cancel.source),
+        `cancel requested before authorization (${cancel.source})`,
+        cancel.reason ?? 'cancelled before authorization',
+      );
+      inbox.answerAll(cancel.ids, { state: payment.snapshot() });
+      return;
+    }
   }
   payment.close(
     CLOSING_REASON.AUTHENTICATION_WINDOW_CLOSED,
@@ -210,6 +221,7 @@ async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpA
   switch (result.outcome) {
     case 'ACCEPTED':
       payment.otpSettled = true;
+      payment.otpAccepted = true;
       payment.note('OTP accepted');
       payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
       // The activity read Plural's order right after (one workflow step fewer). Without that read (it failed, or a
@@ -246,6 +258,7 @@ async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpA
       ];
       if (movedOn.includes(payment.status)) {
         payment.otpSettled = true;
+        payment.otpAccepted = true;
         payment.note('OTP refused on a retry, but Plural had accepted it (the first answer was lost)');
         payment.metrics.otpSubmission(OTP_SUBMISSION_RESULT.ACCEPTED);
         return answer('ACCEPTED');
