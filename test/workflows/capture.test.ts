@@ -26,6 +26,8 @@ import {
   rejection,
   whilePluralFails,
   refund,
+  cancelledAtPlural,
+  cancelParkedPastExpiry,
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 import { temporal } from '@temporalio/proto';
@@ -681,15 +683,7 @@ describe('pre-auth capture and cancel', () => {
           expect((await rejection(capture(handle, 'late'))).message).toMatch(/cancel/i);
           // Plural cancels the order after all (its dashboard, say); its webhook ends the park and the payment. (Sent
           // here, not by the sandbox: the time-skipping server's clock may have jumped far ahead of the sandbox's.)
-          await fx.plural.cancelOrder(orderId);
-          await handle.signal(webhookReceivedSignal, {
-            webhookId: 'msg_cancelled_on_dashboard',
-            eventType: 'ORDER_CANCELLED',
-            orderId,
-            orderStatus: 'CANCELLED',
-          });
-          await waitForStatus(handle, 'CANCELLED');
-          const result = await handle.result();
+          const result = await cancelledAtPlural(fx, handle, orderId, 'msg_cancelled_on_dashboard');
           expect(result.status).toBe('CANCELLED');
           expect(result.parked).toBeUndefined();
         },
@@ -707,25 +701,12 @@ describe('pre-auth capture and cancel', () => {
         fx.sandbox.setFaults({ errorRate: 1, paths: ['/cancel'] });
         try {
           await fx.skip(130_000);
-          await waitForState(
-            handle,
-            (x) =>
-              x.parked?.operation === 'cancel' &&
-              Date.parse(x.parked.since) >= Date.parse(x.authorizationExpiresAt ?? ''),
-            'the cancel parked past the expiry',
-          );
+          await cancelParkedPastExpiry(handle);
         } finally {
           fx.sandbox.setFaults({ errorRate: 0, paths: [] });
         }
         // Plural cancels the order after all (its dashboard, say); its webhook ends the park and the payment.
-        await fx.plural.cancelOrder(orderId);
-        await handle.signal(webhookReceivedSignal, {
-          webhookId: 'msg_cancelled_while_parked',
-          eventType: 'ORDER_CANCELLED',
-          orderId,
-          orderStatus: 'CANCELLED',
-        });
-        const result = await handle.result();
+        const result = await cancelledAtPlural(fx, handle, orderId, 'msg_cancelled_while_parked');
         expect(result.status).toBe('CANCELLED');
         expect(result.parked).toBeUndefined();
         expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');

@@ -389,8 +389,12 @@ describe('3-D Secure challenge', () => {
   });
 
   it("closes as the merchant's cancel a payment cancelled while the window's last reads wait for Plural", async () => {
-    const getOrder: PaymentActivities['getOrder'] = () =>
-      Promise.reject(ApplicationFailure.retryable('Plural cannot be reached', FAILURE_TYPE.GATEWAY_UNAVAILABLE));
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    let down = true;
+    const getOrder: PaymentActivities['getOrder'] = (input) =>
+      down
+        ? Promise.reject(ApplicationFailure.retryable('Plural cannot be reached', FAILURE_TYPE.GATEWAY_UNAVAILABLE))
+        : real.getOrder(input);
     await fx.withWorker(
       async () => {
         const { handle } = await startChallenge(CARDS.challenge, true, { challengeWindowMs: 60_000 });
@@ -403,6 +407,11 @@ describe('3-D Secure challenge', () => {
         const answered = await cancel(handle, 'late-cancel', 'order withdrawn');
         expect(answered.status).toBe('CLOSING');
         expect(answered.closing?.reason).toBe('MERCHANT_CANCEL');
+        // Plural answers again: the payment closes as Plural ends the pending payment.
+        down = false;
+        const result = await handle.result();
+        expect(result.status).toBe('CANCELLED');
+        expect(result.closing?.reason).toBe('MERCHANT_CANCEL');
       },
       { getOrder },
     );

@@ -684,6 +684,36 @@ export async function capturedAtPlural(
 }
 
 /**
+ * Plural cancels `orderId` outside the engine (its dashboard, say, or releasing the hold) and its ORDER_CANCELLED
+ * webhook reaches the payment (sent here, not by the sandbox, whose clock the time-skipping server's may have left
+ * behind); resolves with the payment's result.
+ */
+export async function cancelledAtPlural(
+  fx: Fixture,
+  handle: PaymentHandle,
+  orderId: string,
+  webhookId: string,
+): Promise<PaymentState> {
+  await fx.plural.cancelOrder(orderId);
+  await handle.signal(webhookReceivedSignal, {
+    webhookId,
+    eventType: 'ORDER_CANCELLED',
+    orderId,
+    orderStatus: 'CANCELLED',
+  });
+  return handle.result();
+}
+
+/** Resolves once the payment's cancel is parked for an operator past its authorization's expiry. */
+export function cancelParkedPastExpiry(handle: PaymentHandle): Promise<PaymentState> {
+  return waitForState(
+    handle,
+    (x) => x.parked?.operation === 'cancel' && Date.parse(x.parked.since) >= Date.parse(x.authorizationExpiresAt ?? ''),
+    'the cancel parked past the expiry',
+  );
+}
+
+/**
  * Get Order as Plural's order lagging its events: an AUTHORIZED order reads PENDING (its payments too) for the next
  * `reads.lagging` reads; with `reads.down` every read fails as Plural unreachable.
  */

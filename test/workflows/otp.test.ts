@@ -236,16 +236,18 @@ describe('a resend Plural refuses as too early', () => {
   });
 });
 
+/** Plural's refusal of an expired OTP: it offers only a resend. */
+const EXPIRED_OTP = {
+  outcome: 'INCORRECT' as const,
+  next: ['RESEND_OTP'],
+  resendAfterSeconds: undefined,
+  message: 'the OTP has expired',
+  counted: true,
+};
+
 describe('an OTP Plural refuses offering only a resend', () => {
   it('ends the authentication when no resend is left, as when Plural offers nothing', async () => {
-    const submitOtp: PaymentActivities['submitOtp'] = () =>
-      Promise.resolve({
-        outcome: 'INCORRECT' as const,
-        next: ['RESEND_OTP'],
-        resendAfterSeconds: undefined,
-        message: 'the OTP has expired',
-        counted: true,
-      });
+    const submitOtp: PaymentActivities['submitOtp'] = () => Promise.resolve(EXPIRED_OTP);
     await fx.withWorker(
       async () => {
         const { handle } = await startOtpPayment(true, { limits: { otpMaxResends: 0 } });
@@ -265,13 +267,7 @@ describe('an OTP Plural refuses offering only a resend, with resends left', () =
     const expiring: PaymentActivities['submitOtp'] = (input) => {
       if (!first) return real.submitOtp(input);
       first = false;
-      return Promise.resolve({
-        outcome: 'INCORRECT' as const,
-        next: ['RESEND_OTP'],
-        resendAfterSeconds: undefined,
-        message: 'the OTP has expired',
-        counted: true,
-      });
+      return Promise.resolve(EXPIRED_OTP);
     };
     await fx.withWorker(
       async () => {

@@ -9,7 +9,7 @@ import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { createTemporalIdempotencyStore } from '../../api/temporal-idempotency-store';
 import { merchantEventId } from '../../merchant-webhooks';
-import { callbackReceivedSignal, getPaymentQuery, webhookReceivedSignal } from '../../workflows/definitions';
+import { callbackReceivedSignal, getPaymentQuery } from '../../workflows/definitions';
 import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
@@ -41,6 +41,8 @@ import {
   whileOtpIsWithPlural,
   whilePluralFails,
   LOST_REFUND_PATHS,
+  cancelledAtPlural,
+  cancelParkedPastExpiry,
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 
@@ -147,6 +149,20 @@ async function firstRunOnceContinued(fx: Fixture, h: PaymentHandle, reach: () =>
 let saleCancelledAtPlural = false;
 /** Plural's order lagging its events, for `challenge-callback-ahead-of-the-order` (set up with its worker). */
 let laggingReads: ReturnType<typeof laggingOrderReads>['reads'] | undefined;
+
+/** Retries of a step that fails, few and quick: it parks within a second. */
+const FAST_RETRIES = {
+  activityMaxAttempts: 2,
+  activityRetryInitialIntervalMs: 100,
+  activityRetryMaximumIntervalMs: 100,
+};
+
+/** Activities whose Get Order lags (or fails) as `laggingReads`, set for the scenario that runs, says. */
+function laggingGetOrder(fx: Fixture) {
+  const { reads, getOrder } = laggingOrderReads(fx);
+  laggingReads = reads;
+  return { getOrder };
+}
 
 export const SCENARIOS: Record<string, Scenario> = {
   /** Native OTP (one wrong, then right), pre-auth, full capture. */
@@ -306,33 +322,15 @@ export const SCENARIOS: Record<string, Scenario> = {
         fx,
         recInput(await putCard(fx.vault, CARDS.nativeOtp), {
           durations: { autoCancelAfterMs: 2_000, authorizationLifetimeMs: 4_000, reconcileMaxDelayMs: 1_000 },
-          limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+          limits: FAST_RETRIES,
         }),
       );
       await waitForStatus(h, 'AWAITING_OTP');
       await submitOtp(fx, h, 'right', CORRECT_OTP);
       const { pluralOrderId } = await waitForStatus(h, 'AUTHORIZED');
       const orderId = pluralOrderId!;
-      fx.sandbox.setFaults({ errorRate: 1, paths: ['/cancel'] });
-      try {
-        await waitForState(
-          h,
-          (x) =>
-            x.parked?.operation === 'cancel' &&
-            Date.parse(x.parked.since) >= Date.parse(x.authorizationExpiresAt ?? ''),
-          'the cancel parked past the expiry',
-        );
-      } finally {
-        fx.sandbox.setFaults({ errorRate: 0, paths: [] });
-      }
-      await fx.plural.cancelOrder(orderId);
-      await h.signal(webhookReceivedSignal, {
-        webhookId: 'msg_cancelled_while_parked',
-        eventType: 'ORDER_CANCELLED',
-        orderId,
-        orderStatus: 'CANCELLED',
-      });
-      assert.equal((await h.result()).status, 'CANCELLED');
+      await whilePluralFails(fx, ['/cancel'], () => cancelParkedPastExpiry(h));
+      assert.equal((await cancelledAtPlural(fx, h, orderId, 'msg_cancelled_while_parked')).status, 'CANCELLED');
       return h;
     },
   },
@@ -549,7 +547,7 @@ export const SCENARIOS: Record<string, Scenario> = {
         fx,
         recInput(await putCard(fx.vault, CARDS.challenge), {
           durations: { otpWindowMs: 2_000, challengeWindowMs: 3_000 },
-          limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+          limits: FAST_RETRIES,
         }),
       );
       await whilePluralFails(fx, ['/api/pay/v1/orders'], async () => {
@@ -636,11 +634,7 @@ export const SCENARIOS: Record<string, Scenario> = {
    * final read as the window closed (`.before-events-ahead-of-the-order.json`), which found it AUTHORIZED there.
    */
   'challenge-callback-ahead-of-the-order': {
-    activities: (fx) => {
-      const { reads, getOrder } = laggingOrderReads(fx);
-      laggingReads = reads;
-      return { getOrder };
-    },
+    activities: laggingGetOrder,
     run: async (fx) => {
       const h = await startPayment(
         fx,
@@ -668,17 +662,13 @@ export const SCENARIOS: Record<string, Scenario> = {
    * answers, AUTHORIZED (the `window-closes-on-an-answer` patch), and the payment is captured.
    */
   'challenge-window-closes-on-an-answer': {
-    activities: (fx) => {
-      const { reads, getOrder } = laggingOrderReads(fx);
-      laggingReads = reads;
-      return { getOrder };
-    },
+    activities: laggingGetOrder,
     run: async (fx) => {
       const h = await startPayment(
         fx,
         recInput(await putCard(fx.vault, CARDS.challenge), {
           durations: { challengeWindowMs: 3_000, reconcileInitialDelayMs: 1_000, reconcileMaxDelayMs: 2_000 },
-          limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+          limits: FAST_RETRIES,
         }),
       );
       const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
@@ -758,7 +748,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     run: async (fx) => {
       const { h, paymentId } = await cancelledDuringChallenge(fx, {
         preAuth: false,
-        limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+        limits: FAST_RETRIES,
       });
       const orderId = (await h.query(getPaymentQuery)).pluralOrderId ?? '';
       await whilePluralFails(fx, ['/api/pay/v1/refunds/'], async () => {
@@ -785,7 +775,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'refund-parked-give-up': {
     run: async (fx) => {
       const { h } = await saleInRefundWindow(fx, {
-        limits: { activityMaxAttempts: 2, activityRetryInitialIntervalMs: 100, activityRetryMaximumIntervalMs: 100 },
+        limits: FAST_RETRIES,
       });
       fx.sandbox.setFaults({ errorAfterCommitRate: 1, paths: LOST_REFUND_PATHS });
       try {

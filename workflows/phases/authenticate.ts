@@ -36,16 +36,7 @@ export async function authenticate(run: PaymentRun): Promise<void> {
   let delay = durations.reconcileInitialDelayMs;
   let nextReconcileAt = nowMs() + delay;
   while (payment.awaiting) {
-    const cancel = inbox.takeCancel();
-    if (cancel) {
-      payment.close(
-        closingReasonOf(cancel.source),
-        `cancel requested before authorization (${cancel.source})`,
-        cancel.reason ?? 'cancelled before authorization',
-      );
-      inbox.answerAll(cancel.ids, { state: payment.snapshot() });
-      return;
-    }
+    if (closedOnCancel(run)) return;
     if (await steps.confirmEvents()) continue;
     const sub = inbox.otps.shift();
     if (sub) {
@@ -97,16 +88,7 @@ export async function authenticate(run: PaymentRun): Promise<void> {
     await lastLooks(run, answered, accepted, lookedUntil);
     if (!payment.awaiting) return;
     // A cancel that came meanwhile closes the payment as the cancel it is, as before the window's end.
-    const cancel = inbox.takeCancel();
-    if (cancel) {
-      payment.close(
-        closingReasonOf(cancel.source),
-        `cancel requested before authorization (${cancel.source})`,
-        cancel.reason ?? 'cancelled before authorization',
-      );
-      inbox.answerAll(cancel.ids, { state: payment.snapshot() });
-      return;
-    }
+    if (closedOnCancel(run)) return;
   }
   payment.close(
     CLOSING_REASON.AUTHENTICATION_WINDOW_CLOSED,
@@ -157,6 +139,20 @@ async function lastLooks(run: PaymentRun, answered: boolean, accepted: boolean, 
     if (!accepted || looks >= EVENT_LAG_LOOKS) return;
     until = nowMs() + EVENT_LAG_LOOK_MS;
   }
+}
+
+/** A cancel request waiting: the payment closes as that cancel (its reason), its requests answered. Whether one did. */
+function closedOnCancel(run: PaymentRun): boolean {
+  const { payment, inbox } = run;
+  const cancel = inbox.takeCancel();
+  if (!cancel) return false;
+  payment.close(
+    closingReasonOf(cancel.source),
+    `cancel requested before authorization (${cancel.source})`,
+    cancel.reason ?? 'cancelled before authorization',
+  );
+  inbox.answerAll(cancel.ids, { state: payment.snapshot() });
+  return true;
 }
 
 /** The closing reason a cancel request gives. */
