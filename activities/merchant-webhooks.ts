@@ -20,9 +20,9 @@ export const MERCHANT_WEBHOOK_FAILURE = {
   /** The merchant has no such endpoint in this worker's configuration (retryable: configuration can be mended). */
   UNKNOWN_ENDPOINT: 'MerchantEndpointUnknown',
   /**
-   * Not sent: the worker already had its limit of attempts in flight to that endpoint's address, or in all (a slow or
-   * dead endpoint), so that such an endpoint holds few of the worker's activity slots; retryable: in 1–3 s when the
-   * address's last attempt was answered 2xx (busy), else on the backoff (failing).
+   * Not sent: the worker already had its limit of attempts in flight in all, or to that endpoint's address while it
+   * is known to fail (a slow or dead endpoint), so that such an endpoint holds few of the worker's activity slots;
+   * retryable: in 1–3 s while the address is not known to fail (busy), else on the backoff (failing).
    */
   DEFERRED: 'MerchantDeliveryDeferred',
 } as const;

@@ -16,10 +16,10 @@ export interface WebhookSenderOptions {
   /** The clock of `webhook-timestamp`. @default `() => new Date()` */
   now?: () => Date;
   /**
-   * Attempts in flight at most to one endpoint address (scheme, host and port); one beyond it is deferred at once
-   * rather than queued. A dead or slow merchant endpoint holds each attempt up to `timeoutMs`, and each holds one of
-   * the worker's activity slots, which captures, cancels and OTPs share: the cap keeps that endpoint's share small.
-   * @default 4
+   * Attempts in flight at most to one endpoint address (scheme, host and port) known to fail (its last finished attempt
+   * not answered 2xx); one beyond it is deferred at once rather than queued. A dead or slow merchant endpoint holds each
+   * attempt up to `timeoutMs`, and each holds one of the worker's activity slots, which captures, cancels and OTPs
+   * share: the cap keeps that endpoint's share small. @default 4
    */
   maxInFlightPerAddress?: number;
   /** Attempts in flight at most in all (every endpoint), beyond which an attempt is deferred at once. @default 32 */
@@ -69,7 +69,9 @@ export class WebhookSender {
     const address = addressOf(endpoint.url);
     const toAddress = this.inFlightTo.get(address) ?? 0;
     const addressHealthy = !this.failing.has(address);
-    if (toAddress >= this.maxPerAddress) {
+    // The cap per address holds an address known to fail (its last finished attempt not answered 2xx): a busy endpoint
+    // that answers shares the cap in all with the others.
+    if (!addressHealthy && toAddress >= this.maxPerAddress) {
       return { kind: 'deferred', inFlight: toAddress, limit: this.maxPerAddress, addressHealthy };
     }
     if (this.inFlight >= this.maxInFlight) {

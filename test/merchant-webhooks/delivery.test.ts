@@ -172,7 +172,7 @@ describe('WebhookSender against an endpoint that trickles its answer', () => {
 });
 
 describe('WebhookSender caps the attempts in flight', () => {
-  it('defers an attempt beyond the limit to one address, or in all, at once; others go on, and the slots come back', async () => {
+  it('defers at once an attempt beyond the cap in all, or to an address known to fail; the slots come back', async () => {
     const hung = new Set<ServerResponse>();
     const listen = async () => {
       // Never answers: each attempt holds its slot until its deadline.
@@ -186,16 +186,14 @@ describe('WebhookSender caps the attempts in flight', () => {
     const directory = staticWebhookDirectory({ default: [to(a.url)] });
     const acts = createActivities({ plural, vault, merchantWebhooks: { directory, sender: capped } });
     try {
-      const held = [capped.send(to(a.url), 'msg_1', '{}'), capped.send(to(a.url), 'msg_2', '{}')];
-      expect(await capped.send(to(a.url), 'msg_3', '{}')).toEqual({
+      // An address not known to fail shares the cap in all (3) only.
+      const held = [1, 2, 3].map((n) => capped.send(to(a.url), `msg_${n}`, '{}'));
+      expect(await capped.send(to(b.url), 'msg_4', '{}')).toEqual({
         kind: 'deferred',
-        inFlight: 2,
-        limit: 2,
+        inFlight: 3,
+        limit: 3,
         addressHealthy: true,
       });
-      // Another address is not held up by the first's, until the limit in all.
-      held.push(capped.send(to(b.url), 'msg_4', '{}'));
-      expect(await capped.send(to(b.url), 'msg_5', '{}')).toMatchObject({ kind: 'deferred', inFlight: 3, limit: 3 });
       // The activity: deferred is a retryable failure of its own type, nothing sent; an address not known to fail is
       // tried again in 1–3 s, not further up the backoff.
       const busy = await failureOf(run((d) => acts.deliverMerchantEvent(d)));
@@ -203,12 +201,20 @@ describe('WebhookSender caps the attempts in flight', () => {
       expect(busy.nextRetryDelay).toBeGreaterThanOrEqual(1_000);
       expect(busy.nextRetryDelay).toBeLessThan(3_000);
       expect(await Promise.all(held)).toEqual(Array(3).fill({ kind: 'unreachable', code: 'TIMEOUT' }));
-      // Their deadlines gave the slots back; the address now fails, so a delivery deferred from it follows the backoff.
-      const again = [capped.send(to(a.url), 'msg_6', '{}'), capped.send(to(a.url), 'msg_7', '{}')];
+      // Their deadlines gave the slots back, and the address is now known to fail: 2 attempts to it at most, another
+      // address still goes, and a delivery deferred from the failing one follows the backoff.
+      const again = [capped.send(to(a.url), 'msg_5', '{}'), capped.send(to(a.url), 'msg_6', '{}')];
+      expect(await capped.send(to(a.url), 'msg_7', '{}')).toEqual({
+        kind: 'deferred',
+        inFlight: 2,
+        limit: 2,
+        addressHealthy: false,
+      });
+      again.push(capped.send(to(b.url), 'msg_8', '{}'));
       const failing = await failureOf(run((d) => acts.deliverMerchantEvent(d)));
       expect(failing).toMatchObject({ type: MERCHANT_WEBHOOK_FAILURE.DEFERRED, nonRetryable: false });
       expect(failing.nextRetryDelay).toBeUndefined();
-      expect(await Promise.all(again)).toEqual(Array(2).fill({ kind: 'unreachable', code: 'TIMEOUT' }));
+      expect(await Promise.all(again)).toEqual(Array(3).fill({ kind: 'unreachable', code: 'TIMEOUT' }));
     } finally {
       await capped.close();
       for (const res of hung) res.destroy();

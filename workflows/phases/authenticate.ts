@@ -102,8 +102,8 @@ export async function authenticate(run: PaymentRun): Promise<void> {
  * customer's OTP: read it again — on the reconciliation backoff until Plural answers, then, after an accepted OTP,
  * up to {@link EVENT_LAG_LOOKS} times {@link EVENT_LAG_LOOK_MS} apart (as for an event ahead of the order) — until
  * `lookedUntil` at most, the minute the looks at events ahead of the order may take: the window closes at most that
- * late. Returns once the payment has moved on, the looks are done or their time is up, or a cancel came (the payment
- * then closes, and the closing phase answers it).
+ * late. Returns once the payment has moved on, the looks are done or their time is up, or a cancel came (the caller
+ * then closes the payment as that cancel).
  */
 async function lastLooks(run: PaymentRun, answered: boolean, accepted: boolean, lookedUntil: number): Promise<void> {
   const { durations, payment, inbox, steps } = run;
