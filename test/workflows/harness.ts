@@ -90,6 +90,28 @@ export async function bundle(): Promise<WorkflowBundle> {
 /** The official time-skipping test server, one per test file. */
 export const createEnv = createTimeSkippingEnv;
 
+/** Real time for a timer the test server's pump has already fired to reach its workflow: a few milliseconds at most. */
+const FIRED_TIMER_LANDS_MS = 25;
+
+/**
+ * Runs `send` (a signal arriving on its own, as the sandbox's webhooks do) with the time-skipping server's clock held.
+ * A signal that lands while the server skips time can start a workflow task just as the pump fires one of the
+ * workflow's timers: the fire is buffered, the task's completion cancels that timer (the signal ended the wait), and
+ * the test server refuses it and never hands the task out again (temporalio/sdk-java#2606 and #3088; the real server
+ * accepts it). Held, the clock moves only with the wall clock; a timer already fired lands first, then the signal.
+ */
+async function whileTimeHeld<T>(env: TestWorkflowEnvironment, send: () => Promise<T>): Promise<T> {
+  if (!env.supportsTimeSkipping) return send();
+  const testService = env.connection.testService!;
+  await testService.lockTimeSkipping({});
+  try {
+    await new Promise((resolve) => setTimeout(resolve, FIRED_TIMER_LANDS_MS));
+    return await send();
+  } finally {
+    await testService.unlockTimeSkipping({});
+  }
+}
+
 /** Receives the sandbox's signed webhooks; forwards them as signals when `forward` is on, records them always. */
 export class WebhookReceiver {
   forward = true;
@@ -151,7 +173,9 @@ export class WebhookReceiver {
     this.received.push({ webhookId, eventType: parsed.eventType, orderId: order.order_id, reference, signal });
     if (this.forward) {
       try {
-        await this.env.client.workflow.getHandle(paymentWorkflowId(reference)).signal(webhookReceivedSignal, signal);
+        await whileTimeHeld(this.env, () =>
+          this.env.client.workflow.getHandle(paymentWorkflowId(reference)).signal(webhookReceivedSignal, signal),
+        );
       } catch (err) {
         // Workflow already closed: acknowledge, as the API does. Anything else (Temporal slow or busy under load) is a
         // 503, as the API answers, so that the sandbox delivers the event again rather than it being lost.
