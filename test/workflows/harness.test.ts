@@ -15,6 +15,7 @@ import {
   secretsFound,
   startPayment,
   waitForStatus,
+  whileTimeHeld,
 } from './harness';
 import type { Fixture, PaymentHandle } from './harness';
 
@@ -64,5 +65,21 @@ describe('the workflow test harness', () => {
     await fx.withWorker(() => Promise.resolve());
     await fx.abandon();
     expect(logged.length).toBe(before);
+  });
+
+  it('holds the server clock while it forwards a webhook, though the test is skipping an hour meanwhile', async () => {
+    let skipping: Promise<void> | undefined;
+    const moved = await whileTimeHeld(fx.env, async () => {
+      const before = await fx.env.currentTimeMs();
+      skipping = fx.env.sleep(3_600_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return (await fx.env.currentTimeMs()) - before;
+    });
+    // Held, the clock keeps the wall clock's pace: no timer can fire under a signal's workflow task.
+    expect(moved).toBeLessThan(5_000);
+    // Released, the hour is skipped.
+    const released = await fx.env.currentTimeMs();
+    await skipping;
+    expect((await fx.env.currentTimeMs()) - released).toBeGreaterThan(3_000_000);
   });
 });

@@ -100,7 +100,7 @@ const FIRED_TIMER_LANDS_MS = 25;
  * the test server refuses it and never hands the task out again (temporalio/sdk-java#2606 and #3088; the real server
  * accepts it). Held, the clock moves only with the wall clock; a timer already fired lands first, then the signal.
  */
-async function whileTimeHeld<T>(env: TestWorkflowEnvironment, send: () => Promise<T>): Promise<T> {
+export async function whileTimeHeld<T>(env: TestWorkflowEnvironment, send: () => Promise<T>): Promise<T> {
   if (!env.supportsTimeSkipping) return send();
   const testService = env.connection.testService!;
   await testService.lockTimeSkipping({});
