@@ -752,7 +752,9 @@ describe('pre-auth capture and cancel', () => {
   });
 
   it('retries through a storm of Plural 5xx, 429 and lost answers to one order and one capture', async () => {
-    fx.sandbox.setFaults({ errorRate: 0.4, rateLimitRate: 0.1, errorAfterCommitRate: 0.2 });
+    // Webhooks dropped: the payment's reads follow Plural, and none lands under its second-long timers (harness.ts,
+    // whileTimeHeld).
+    fx.sandbox.setFaults({ errorRate: 0.4, rateLimitRate: 0.1, errorAfterCommitRate: 0.2, webhookDropRate: 1 });
     try {
       await fx.withWorker(async () => {
         // Retries back off in real time: short intervals keep the storm quick; still allow a minute per phase.
@@ -776,7 +778,7 @@ describe('pre-auth capture and cancel', () => {
         expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1, paymentAttempts: 1 });
       });
     } finally {
-      fx.sandbox.setFaults({ errorRate: 0, rateLimitRate: 0, errorAfterCommitRate: 0 });
+      fx.sandbox.setFaults({ errorRate: 0, rateLimitRate: 0, errorAfterCommitRate: 0, webhookDropRate: 0 });
     }
   }, 240_000);
 

@@ -10,6 +10,7 @@ import {
   bundle,
   cardInput,
   createFixture,
+  historySummary,
   newReference,
   putCard,
   secretsFound,
@@ -75,11 +76,21 @@ describe('the workflow test harness', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       return (await fx.env.currentTimeMs()) - before;
     });
-    // Held, the clock keeps the wall clock's pace: no timer can fire under a signal's workflow task.
+    // Held, the clock keeps the wall clock's pace: no timer is skipped to under a signal's workflow task.
     expect(moved).toBeLessThan(5_000);
     // Released, the hour is skipped.
     const released = await fx.env.currentTimeMs();
     await skipping;
     expect((await fx.env.currentTimeMs()) - released).toBeGreaterThan(3_000_000);
+  });
+
+  it('sees a workflow task waiting for a worker, which the test server leaves out of its descriptions', async () => {
+    // Leftovers are ended once idle: terminated with a task outstanding, a workflow leaves the server's clock locked.
+    const handle = await startPayment(fx, cardInput(newReference('idle'), await putCard(fx.vault, CARDS.nativeOtp)));
+    expect((await handle.describe()).raw.pendingWorkflowTask ?? undefined).toBeUndefined();
+    expect(await historySummary(handle)).toMatch(/RUNNING, \d+ events, pending: a workflow task/);
+    await fx.withWorker(() => waitForStatus(handle, 'AWAITING_OTP'));
+    expect(await historySummary(handle)).toMatch(/pending: nothing/);
+    await handle.terminate('test over');
   });
 });

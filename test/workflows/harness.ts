@@ -90,8 +90,8 @@ export async function bundle(): Promise<WorkflowBundle> {
 /** The official time-skipping test server, one per test file. */
 export const createEnv = createTimeSkippingEnv;
 
-/** Real time for a timer the test server's pump has already fired to reach its workflow: a few milliseconds at most. */
-const FIRED_TIMER_LANDS_MS = 25;
+/** Real time for a timer the test server's pump has already fired to reach its workflow: a few milliseconds, or more on a busy machine. */
+const FIRED_TIMER_LANDS_MS = 50;
 
 /**
  * Runs `send` (a signal arriving on its own, as the sandbox's webhooks do) with the time-skipping server's clock held.
@@ -99,6 +99,8 @@ const FIRED_TIMER_LANDS_MS = 25;
  * workflow's timers: the fire is buffered, the task's completion cancels that timer (the signal ended the wait), and
  * the test server refuses it and never hands the task out again (temporalio/sdk-java#2606 and #3088; the real server
  * accepts it). Held, the clock moves only with the wall clock; a timer already fired lands first, then the signal.
+ * A timer due within the task's own real time can still fire under it: a test whose workflow waits on timers of a
+ * second or two in real time drops the sandbox's webhooks (`webhookDropRate: 1`) and follows Plural by its reads.
  */
 export async function whileTimeHeld<T>(env: TestWorkflowEnvironment, send: () => Promise<T>): Promise<T> {
   if (!env.supportsTimeSkipping) return send();
@@ -123,6 +125,8 @@ export class WebhookReceiver {
     signal: WebhookReceivedSignal;
   }[] = [];
   private server = createServer();
+  /** Signals being forwarded now. */
+  private readonly forwarding = new Set<Promise<unknown>>();
   url = '';
 
   constructor(
@@ -172,17 +176,26 @@ export class WebhookReceiver {
     const signal = webhookSignalOf(webhookId, parsed.eventType, order);
     this.received.push({ webhookId, eventType: parsed.eventType, orderId: order.order_id, reference, signal });
     if (this.forward) {
+      const sent = whileTimeHeld(this.env, () =>
+        this.env.client.workflow.getHandle(paymentWorkflowId(reference)).signal(webhookReceivedSignal, signal),
+      );
+      this.forwarding.add(sent);
       try {
-        await whileTimeHeld(this.env, () =>
-          this.env.client.workflow.getHandle(paymentWorkflowId(reference)).signal(webhookReceivedSignal, signal),
-        );
+        await sent;
       } catch (err) {
         // Workflow already closed: acknowledge, as the API does. Anything else (Temporal slow or busy under load) is a
         // 503, as the API answers, so that the sandbox delivers the event again rather than it being lost.
         return err instanceof WorkflowNotFoundError ? 200 : 503;
+      } finally {
+        this.forwarding.delete(sent);
       }
     }
     return 200;
+  }
+
+  /** Resolves once the signals being forwarded now have landed (or failed). */
+  async landed(): Promise<void> {
+    await Promise.allSettled([...this.forwarding]);
   }
 
   stop(): Promise<void> {
@@ -360,14 +373,14 @@ async function endRunning(fx: Fixture, handles: readonly PaymentHandle[]): Promi
   fx.webhooks.forward = false;
   try {
     // A webhook already being forwarded lands first.
-    await new Promise((r) => setTimeout(r, 300));
+    await fx.webhooks.landed();
     await Promise.all(
       handles.map(async (handle) => {
         const deadline = Date.now() + 5_000;
         for (;;) {
-          const d = await handle.describe();
+          const [d, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
           if (d.status.name !== 'RUNNING') return;
-          const idle = !d.raw.pendingWorkflowTask && (d.raw.pendingActivities ?? []).length === 0;
+          const idle = !workflowTaskOpen(d, history.events ?? []) && (d.raw.pendingActivities ?? []).length === 0;
           if (idle || Date.now() > deadline) break;
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -377,6 +390,28 @@ async function endRunning(fx: Fixture, handles: readonly PaymentHandle[]): Promi
   } finally {
     fx.webhooks.forward = forwarding;
   }
+}
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+const eventTypeName = (e: HistoryEvent): string =>
+  typeof e.eventType === 'number' ? temporal.api.enums.v1.EventType[e.eventType] : String(e.eventType);
+
+/**
+ * Whether a workflow task is scheduled or running. The time-skipping test server never fills `pendingWorkflowTask`
+ * in a description, so its history says: a task scheduled, and not yet completed, failed or timed out.
+ */
+function workflowTaskOpen(
+  description: Awaited<ReturnType<PaymentHandle['describe']>>,
+  events: HistoryEvent[],
+): boolean {
+  if (description.raw.pendingWorkflowTask) return true;
+  for (let i = events.length - 1; i >= 0; i--) {
+    const type = eventTypeName(events[i]!);
+    if (type === 'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED' || type === 'EVENT_TYPE_WORKFLOW_TASK_STARTED') return true;
+    if (/^EVENT_TYPE_WORKFLOW_TASK_(COMPLETED|FAILED|TIMED_OUT)$/.test(type)) return false;
+  }
+  return false;
 }
 
 /** Events of a workflow's history shown by {@link historySummary}: the last ones, where a hang shows. */
@@ -390,7 +425,7 @@ export async function historySummary(handle: PaymentHandle): Promise<string> {
   const [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
   const events = history.events ?? [];
   const pending = [
-    description.raw.pendingWorkflowTask ? 'a workflow task' : undefined,
+    workflowTaskOpen(description, events) ? 'a workflow task' : undefined,
     ...(description.raw.pendingActivities ?? []).map(
       (a) => `activity ${a.activityType?.name ?? '?'} (attempt ${a.attempt ?? 1})`,
     ),
@@ -403,7 +438,7 @@ export async function historySummary(handle: PaymentHandle): Promise<string> {
       e.timerStartedEventAttributes?.timerId ??
       e.workflowExecutionTerminatedEventAttributes?.reason ??
       '';
-    const type = typeof e.eventType === 'number' ? temporal.api.enums.v1.EventType[e.eventType] : String(e.eventType);
+    const type = eventTypeName(e);
     return `  ${String(e.eventId)} ${type}${name ? ` ${name}` : ''}`;
   });
   return [
@@ -568,17 +603,17 @@ export async function submitOtp(
 }
 
 /**
- * Runs `first`, then `second` 100 ms later, while Plural takes 400 ms to answer an OTP submission: the second arrives
- * while the first is with Plural. Resolves with both answers.
+ * Runs `first`, then `second` 400 ms later, while Plural takes 1.5 s to answer an OTP submission: the second arrives
+ * while the first is with Plural (margins for a busy machine). Resolves with both answers.
  */
 export async function whileOtpIsWithPlural<T>(
   fx: Fixture,
   first: () => Promise<T>,
   second: () => Promise<T>,
 ): Promise<[T, T]> {
-  fx.sandbox.setFaults({ latencyMs: 400, paths: ['/otp/submit'] });
+  fx.sandbox.setFaults({ latencyMs: 1_500, paths: ['/otp/submit'] });
   try {
-    return await Promise.all([first(), new Promise((r) => setTimeout(r, 100)).then(second)]);
+    return await Promise.all([first(), new Promise((r) => setTimeout(r, 400)).then(second)]);
   } finally {
     fx.sandbox.setFaults({ latencyMs: 0, paths: [] });
   }
