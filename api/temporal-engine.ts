@@ -204,16 +204,22 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
   /**
    * The payment workflow whose Plural order is `orderId` (found by the PluralOrderId search attribute), and when the
    * payment was created (`PaymentCreatedAt`, which a continue-as-new carries on; else its run's start, the same
-   * instant for a first run): a running one, or with `ended` one whose workflow has closed.
+   * instant for a first run): a running one, with `ended` one whose workflow has closed, with `any` either — any run
+   * of it, for a signal sent by workflow id, which reaches the current run: a payment that has just continued as new
+   * is listed under its order by its closed run until search has the new run's order too.
    */
   async function paymentForOrder(
     orderId: string,
-    which: 'running' | 'ended' = 'running',
+    which: 'running' | 'ended' | 'any' = 'running',
   ): Promise<{ workflowId: string; createdAt: Date } | undefined> {
     if (!SAFE_ORDER_ID.test(orderId)) return undefined;
     return call('list', async () => {
-      const status = which === 'running' ? `ExecutionStatus = 'Running'` : `ExecutionStatus != 'Running'`;
-      const query = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND PluralOrderId = '${orderId}' AND ${merchantClause(merchantId)} AND ${status}`;
+      const status = {
+        running: ` AND ExecutionStatus = 'Running'`,
+        ended: ` AND ExecutionStatus != 'Running'`,
+        any: '',
+      }[which];
+      const query = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND PluralOrderId = '${orderId}' AND ${merchantClause(merchantId)}${status}`;
       for await (const info of client.workflow.list({ query, pageSize: 2 })) {
         if (!ownWorkflow(info.workflowId)) continue;
         const createdAt = info.typedSearchAttributes.get(SEARCH_ATTRIBUTE.CREATED_AT);
@@ -530,7 +536,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     async deliverWebhook(ref, signal): Promise<DeliveryOutcome> {
       if (signal.parentOrderId !== undefined) {
         // A refund's event: its reference and order id are the refund's own; the payment is the parent order's.
-        const workflowId = (await paymentForOrder(signal.parentOrderId))?.workflowId;
+        const workflowId = (await paymentForOrder(signal.parentOrderId, 'any'))?.workflowId;
         if (workflowId === undefined) return { delivered: false };
         const ok = await signalIfRunning(workflowId, (h) => h.signal(webhookReceivedSignal, signal));
         return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };
@@ -541,7 +547,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
         );
         if (ok) return { delivered: true, merchantOrderReference: ref };
       }
-      const workflowId = (await paymentForOrder(signal.orderId))?.workflowId;
+      const workflowId = (await paymentForOrder(signal.orderId, 'any'))?.workflowId;
       if (workflowId === undefined) return { delivered: false };
       const ok = await signalIfRunning(workflowId, (h) => h.signal(webhookReceivedSignal, signal));
       return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };

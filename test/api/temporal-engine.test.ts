@@ -4,6 +4,7 @@
  * its signed callback (delivered once, however often the browser comes back, and the sandbox's webhooks),
  * idempotent create, and readiness.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
@@ -25,7 +26,7 @@ import { signCallback, webhookHeaders } from '../../plural-client';
 import { startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { createPaymentWorker } from '../../worker/worker';
-import { paymentWorkflowId } from '../../workflows/definitions';
+import { paymentWorkflowId, SEARCH_ATTRIBUTE } from '../../workflows/definitions';
 import { pluralClientFor } from '../support/plural';
 
 const CVV = '739';
@@ -357,6 +358,48 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
     expect(back.status).toBe(303);
     expect(back.headers.get('location')).toBe(`${SUCCESS_URL}?merchant_order_reference=${ref}&status=PROCESSED`);
   }, 90_000);
+
+  it('delivers a refund’s webhook to the payment’s current run while search lists its order under an earlier run only', async () => {
+    // A payment that has just continued as new: search lists its order under the closed run until it has indexed the
+    // new run's. Plural's REFUND_* webhook names the refund's parent order only, and is the one word of a refund made
+    // on Plural's dashboard: it must reach the run now going, not be acknowledged as undeliverable.
+    const client = new Client({ connection });
+    const ref = `it-can-${Date.now()}`;
+    const workflowId = paymentWorkflowId(ref);
+    const orderId = `v1-can-${randomUUID()}`;
+    // No worker polls this queue: each run only records what it receives.
+    const taskQueue = `runs-without-a-worker-${randomUUID()}`;
+    const earlier = await client.workflow.start('paymentWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [],
+      typedSearchAttributes: [{ key: SEARCH_ATTRIBUTE.PLURAL_ORDER_ID, value: orderId }],
+    });
+    await earlier.terminate('the run before a continue-as-new, as search sees it');
+    const current = await client.workflow.start('paymentWorkflow', { taskQueue, workflowId, args: [] });
+    try {
+      const listed = `PluralOrderId = '${orderId}'`;
+      await waitFor('search to list the earlier run under the order', async () => {
+        for await (const info of client.workflow.list({ query: listed }))
+          return info.runId === earlier.firstExecutionRunId;
+        return false;
+      });
+      const engine = createTemporalEngine({ client });
+      const refund = {
+        webhookId: 'msg_refund_on_dashboard',
+        eventType: 'REFUND_PROCESSED',
+        orderId: `v1-refund-${randomUUID()}`,
+        orderStatus: 'PROCESSED',
+        parentOrderId: orderId,
+      };
+      expect(await engine.deliverWebhook(undefined, refund)).toEqual({ delivered: true, merchantOrderReference: ref });
+      const { events } = await client.workflow.getHandle(workflowId, current.firstExecutionRunId).fetchHistory();
+      const signalled = (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes);
+      expect(signalled.map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)).toEqual(['webhookReceived']);
+    } finally {
+      await current.terminate('test over');
+    }
+  });
 
   it('answers a signed callback for an order no payment owns with 404', async () => {
     const fields = { order_id: 'v1-not-ours', status: 'AUTHORIZED' };
