@@ -7,6 +7,7 @@ import type { PaymentState } from '../../workflows/definitions';
 import { waitFor } from '../support/wait';
 import { CARDS } from '../support/cards';
 import {
+  approvedAfterWindowClosed,
   authenticateAtSandbox,
   bundle,
   callbackSignal,
@@ -323,32 +324,16 @@ describe('3-D Secure challenge', () => {
   });
 
   it('cancels at Plural an authorization that arrives after the engine gave up on authentication', async () => {
-    fx.sandbox.setFaults({ webhookDropRate: 1 });
-    try {
-      await fx.withWorker(async () => {
-        // Real-time windows: the test approves while the payment is closing.
-        const { handle, paymentId, state } = await startChallenge(CARDS.challenge, true, {
-          challengeWindowMs: 2_000,
-          reconcileInitialDelayMs: 500,
-          reconcileMaxDelayMs: 1_000,
-          closingReconcileMaxDelayMs: 1_000,
-        });
-        await waitForStatus(handle, 'CLOSING');
-        await authenticateAtSandbox(fx.sandbox, paymentId);
-        // Real time (the windows are seconds long): no time skipping while the cancel's activities run.
-        await waitForStatus(handle, 'FAILED');
-        const result = await handle.result();
-        expect(result.status).toBe('FAILED');
-        expect(result.failure?.code).toBe('AUTHENTICATION_WINDOW_CLOSED');
-        expect(result.audit.map((e) => e.cause)).toContain(
-          'Plural authorized the payment while it was closing: cancelling the authorization at Plural',
-        );
-        expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('CANCELLED');
-        expect(result.pluralOrderStatus).toBe('CANCELLED');
-      });
-    } finally {
-      fx.sandbox.setFaults({ webhookDropRate: 0 });
-    }
+    const { result, state } = await approvedAfterWindowClosed(fx, (durations) =>
+      startChallenge(CARDS.challenge, true, durations),
+    );
+    expect(result.status).toBe('FAILED');
+    expect(result.failure?.code).toBe('AUTHENTICATION_WINDOW_CLOSED');
+    expect(result.audit.map((e) => e.cause)).toContain(
+      'Plural authorized the payment while it was closing: cancelling the authorization at Plural',
+    );
+    expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('CANCELLED');
+    expect(result.pluralOrderStatus).toBe('CANCELLED');
   });
 
   it("reads Plural's order until it answers before the window closes on a read that failed, and follows the authorization given in time", async () => {

@@ -90,7 +90,7 @@ export async function bundle(): Promise<WorkflowBundle> {
 /** The official time-skipping test server, one per test file. */
 export const createEnv = createTimeSkippingEnv;
 
-/** Real time for a timer the test server's pump has already fired to reach its workflow: a few milliseconds, or more on a busy machine. */
+/** Real time for a timer the test server's pump has already fired to reach its workflow: milliseconds, more when busy. */
 const FIRED_TIMER_LANDS_MS = 50;
 
 /**
@@ -546,6 +546,40 @@ export async function authenticateAtSandbox(
   });
   if (!res.ok) throw new Error(`sandbox authenticate failed: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as { order_id: string; status: string; callback: { fields: Record<string, string> } };
+}
+
+/** Windows seconds long, waited out in real time: the authentication window closes, then the closing reads follow. */
+export const REAL_TIME_WINDOWS = {
+  challengeWindowMs: 2_000,
+  reconcileInitialDelayMs: 500,
+  reconcileMaxDelayMs: 1_000,
+  closingReconcileMaxDelayMs: 1_000,
+};
+
+/**
+ * The customer approves on Plural's challenge page after the engine's authentication window has closed: `start` starts
+ * a challenge payment with {@link REAL_TIME_WINDOWS}; once it is CLOSING the sandbox approves it. Resolves with its
+ * result once FAILED, and the state `start` answered. The sandbox's webhooks are dropped: the payment's reads find the
+ * approval, and no signal lands under its second-long timers, which a held clock still fires ({@link whileTimeHeld}).
+ */
+export async function approvedAfterWindowClosed(
+  fx: Fixture,
+  start: (
+    durations: typeof REAL_TIME_WINDOWS,
+  ) => Promise<{ handle: PaymentHandle; paymentId: string; state: PaymentState }>,
+): Promise<{ result: PaymentState; state: PaymentState }> {
+  fx.sandbox.setFaults({ webhookDropRate: 1 });
+  try {
+    return await fx.withWorker(async () => {
+      const { handle, paymentId, state } = await start(REAL_TIME_WINDOWS);
+      await waitForStatus(handle, 'CLOSING');
+      await authenticateAtSandbox(fx.sandbox, paymentId);
+      await waitForStatus(handle, 'FAILED');
+      return { result: await handle.result(), state };
+    });
+  } finally {
+    fx.sandbox.setFaults({ webhookDropRate: 0 });
+  }
 }
 
 /** The callback signal the API sends for the sandbox's signed callback fields. */

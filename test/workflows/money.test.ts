@@ -15,6 +15,7 @@ import type { RunningSandbox } from '../../plural-sandbox';
 import { CARDS } from '../support/cards';
 import { waitFor } from '../support/wait';
 import {
+  approvedAfterWindowClosed,
   authenticateAtSandbox,
   bundle,
   cancel as cancelPayment,
@@ -359,31 +360,12 @@ describe('a cancel before authorization, then the customer pays on the old page'
 
 describe("after the engine's authentication window closed", () => {
   it('a late approval of a sale is refunded, and the payment ends FAILED with the money returned', async () => {
-    // The payment's reads alone find the approval: a webhook landing under one of its second-long timers could meet
-    // the test server's refused timer cancel (harness.ts, whileTimeHeld).
-    fx.sandbox.setFaults({ webhookDropRate: 1 });
-    try {
-      await fx.withWorker(async () => {
-        const { handle, state, paymentId } = await challenge(false, {
-          challengeWindowMs: 2_000,
-          reconcileInitialDelayMs: 500,
-          reconcileMaxDelayMs: 1_000,
-          closingReconcileMaxDelayMs: 1_000,
-        });
-        await waitForStatus(handle, 'CLOSING');
-        await authenticateAtSandbox(fx.sandbox, paymentId);
-        // Real time (the windows are seconds long): no time skipping while the refund's activities run.
-        await waitForStatus(handle, 'FAILED');
-        const result = await handle.result();
-        expect(result.failure?.code).toBe('AUTHENTICATION_WINDOW_CLOSED');
-        expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
-        expect(result.amountRefunded).toEqual({ value: 5000, currency: 'INR' });
-        expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('FULLY_REFUNDED');
-        expectMoneyAgrees(fx.sandbox, result, 0);
-      });
-    } finally {
-      fx.sandbox.setFaults({ webhookDropRate: 0 });
-    }
+    const { result, state } = await approvedAfterWindowClosed(fx, (durations) => challenge(false, durations));
+    expect(result.failure?.code).toBe('AUTHENTICATION_WINDOW_CLOSED');
+    expect(result.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+    expect(result.amountRefunded).toEqual({ value: 5000, currency: 'INR' });
+    expect(fx.sandbox.order(state.pluralOrderId!)?.status).toBe('FULLY_REFUNDED');
+    expectMoneyAgrees(fx.sandbox, result, 0);
   });
 });
 
