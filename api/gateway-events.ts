@@ -5,6 +5,7 @@
  */
 import type { Order, PluralCallback } from '../plural-client';
 import type { CallbackReceivedSignal, WebhookReceivedSignal } from '../workflows/definitions';
+import { MAX_ERROR_CODE, MAX_ERROR_MESSAGE } from '../workflows/signal-guards';
 
 /** A verified callback as the `callbackReceived` Signal. */
 export function callbackSignalOf(callback: PluralCallback): CallbackReceivedSignal {
@@ -30,8 +31,9 @@ export function webhookSignalOf(webhookId: string, eventType: string, order: Ord
   }
   const failed = [...order.payments].reverse().find((p) => p.error_detail);
   if (failed?.error_detail) {
-    signal.errorCode = failed.error_detail.code;
-    if (failed.error_detail.message) signal.errorMessage = failed.error_detail.message;
+    // Cut to what the workflow keeps (it ignores a whole event whose texts are longer): the event still counts.
+    signal.errorCode = failed.error_detail.code.slice(0, MAX_ERROR_CODE);
+    if (failed.error_detail.message) signal.errorMessage = failed.error_detail.message.slice(0, MAX_ERROR_MESSAGE);
   }
   return signal;
 }

@@ -17,8 +17,8 @@ const isOptionalText = (v: unknown, max: number): boolean =>
   v === undefined || (typeof v === 'string' && v.length <= max);
 
 /** Longest error code and message kept from a gateway event (Plural's are far shorter). */
-const MAX_ERROR_CODE = 128;
-const MAX_ERROR_MESSAGE = 4096;
+export const MAX_ERROR_CODE = 128;
+export const MAX_ERROR_MESSAGE = 4096;
 
 /** What is wrong with a `callbackReceived` payload, or `undefined` when it has the shape the API sends. */
 export function callbackSignalProblem(value: unknown): string | undefined {

@@ -14,6 +14,7 @@ import {
   WEBHOOK_TOLERANCE_SECONDS,
 } from '../../plural-client';
 import { DEFAULT_MERCHANT_ID, paymentWorkflowId } from '../../workflows/definitions';
+import { webhookSignalProblem } from '../../workflows/signal-guards';
 import type { MerchantAccount } from '../../config/merchants';
 import { callbackMaxAgeMs, SeenCallbacks } from '../callback-replays';
 import { badRequest, notFound, signatureRejected } from '../errors';
@@ -264,13 +265,14 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       res.status(200).json({ received: true, delivered: false });
       return;
     }
+    const signal = webhookSignalOf(verified.id, parsed.eventType, parsed.order);
+    // The workflow ignores an event whose ids are out of shape: refused here, not acknowledged as delivered.
+    const problem = webhookSignalProblem(signal);
+    if (problem !== undefined) throw badRequest('invalid_webhook', `webhook not usable: ${problem}`);
     const reference = parsed.order.merchant_order_reference ?? undefined;
     const outcome = await ctx
       .engineOf(res)
-      .deliverWebhook(
-        reference !== undefined && REFERENCE_PATTERN.test(reference) ? reference : undefined,
-        webhookSignalOf(verified.id, parsed.eventType, parsed.order),
-      );
+      .deliverWebhook(reference !== undefined && REFERENCE_PATTERN.test(reference) ? reference : undefined, signal);
     if (outcome.delivered) {
       res.locals.workflowId = paymentWorkflowId(outcome.merchantOrderReference, merchant.id);
     } else {

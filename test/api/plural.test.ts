@@ -4,6 +4,7 @@ import { EngineUnavailableError } from '../../api/engine';
 import { returnPageStatus } from '../../api/routes/gateway-events';
 import { signCallback, webhookHeaders } from '../../plural-client';
 import type { WebhookReceivedSignal } from '../../workflows/definitions';
+import { webhookSignalProblem } from '../../workflows/signal-guards';
 import { CARDS } from '../support/cards';
 import {
   auth,
@@ -382,6 +383,38 @@ describe('POST /v1/webhooks/plural', () => {
     const signal = api.engine.mutatingCalls[0]!.args[1] as WebhookReceivedSignal;
     expect(signal.capturedAmount).toEqual({ value: 100_000, currency: 'INR' });
     expect(signal).toMatchObject({ errorCode: 'X', errorMessage: 'y' });
+  });
+
+  it('cuts a payment error longer than the workflow keeps, and still delivers the event', async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'wh-long');
+    const parsed = JSON.parse(orderWebhookBody('wh-long', orderId, 'FAILED', 'ORDER_FAILED'));
+    parsed.data.payments[0].error_detail = { code: 'C'.repeat(200), message: 'm'.repeat(5_000) };
+    const body = JSON.stringify(parsed);
+    const res = await sendWebhook(
+      api,
+      body,
+      webhookHeaders({ id: 'msg_long', timestamp: nowSeconds(), body, secret: WEBHOOK_SECRET }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ received: true, delivered: true });
+    const signal = api.engine.mutatingCalls[0]!.args[1] as WebhookReceivedSignal;
+    expect(webhookSignalProblem(signal)).toBeUndefined();
+    expect([signal.errorCode?.length, signal.errorMessage?.length]).toEqual([128, 4096]);
+  });
+
+  it('answers a signed webhook whose order id the workflow could not use with 400, signalling nothing', async () => {
+    const api = makeApi();
+    const body = orderWebhookBody('wh-bad-id', `v1-${'x'.repeat(200)}`);
+    const res = await sendWebhook(
+      api,
+      body,
+      webhookHeaders({ id: 'msg_bad_id', timestamp: nowSeconds(), body, secret: WEBHOOK_SECRET }),
+    );
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_webhook' });
+    expect(res.body.error.message).toContain('orderId must be a Plural order id');
+    expect(api.engine.mutatingCalls).toEqual([]);
   });
 
   it('accepts a duplicate delivery harmlessly (200 both times)', async () => {
