@@ -32,7 +32,7 @@ function webhookOperation(operationId: string, merchantPath: boolean) {
           properties: { received: { const: true }, delivered: { type: 'boolean' } },
         }),
       },
-      '400': errorResponse('Signed, but not a webhook body the engine understands.'),
+      '400': errorResponse('Signed, but not a webhook body the engine understands, or ids the payment could not use.'),
       '401': errorResponse(
         'Missing, malformed (not exactly base64 of the digest) or bad signature, or a timestamp outside the ' +
           'tolerance.',
