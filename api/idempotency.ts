@@ -26,7 +26,7 @@ import type {
   StoredResponse,
 } from '../workflows/idempotency-definitions';
 import { ApiError, badRequest, conflict, ERROR_TYPE, unavailable } from './errors';
-import { canonicalJson, NestedTooDeepError } from './fingerprint';
+import { canonicalJson, MAX_CANONICAL_DEPTH, NestedTooDeepError } from './fingerprint';
 import { DEFAULT_MERCHANT_ID } from '../workflows/definitions';
 
 /** The request header, and the response headers the feature adds. */
@@ -134,17 +134,33 @@ export interface RequestIdentity {
   body: unknown;
 }
 
+/** Card secrets kept out of a fingerprint altogether (a CVV is never stored after authorization, hashed or not). */
+const UNFINGERPRINTED_FIELDS: ReadonlySet<string> = new Set(['cvv', 'cryptogram']);
+
+/** `value` without the {@link UNFINGERPRINTED_FIELDS} of any object in it, however deep. */
+function withoutCardSecrets(value: unknown, depth = 0): unknown {
+  if (depth > MAX_CANONICAL_DEPTH) throw new NestedTooDeepError();
+  if (Array.isArray(value)) return value.map((v) => withoutCardSecrets(v, depth + 1));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => !UNFINGERPRINTED_FIELDS.has(k))
+      .map(([k, v]) => [k, withoutCardSecrets(v, depth + 1)]),
+  );
+}
+
 /**
  * The request's fingerprint: `ik1:` + hex HMAC-SHA256 (keyed with the API's fingerprint key) of its canonical JSON
- * (object keys sorted, so key order does not matter). Keyed because bodies hold card numbers, CVVs and OTPs, whose
- * plain hash could be searched; only this hash is stored.
+ * (object keys sorted, so key order does not matter), CVVs and cryptograms left out (a retry differing only in one is
+ * the same request). Keyed because bodies hold card numbers and OTPs, whose plain hash could be searched; only this
+ * hash is stored.
  */
 export function idempotencyFingerprint(identity: RequestIdentity, fingerprintKey: string): string {
   const text = canonicalJson({
     method: identity.method.toUpperCase(),
     route: identity.route,
     params: identity.params,
-    body: identity.body ?? {},
+    body: withoutCardSecrets(identity.body ?? {}),
   });
   return `ik1:${createHmac('sha256', fingerprintKey).update(text).digest('hex')}`;
 }

@@ -100,6 +100,24 @@ describe('the request fingerprint', () => {
     expect(fp({ ...capture, ...change })).not.toBe(fp(capture));
   });
 
+  it('leaves CVVs and cryptograms out (never kept, hashed or not): a create differing only in them is the same request', () => {
+    const create = (cvv: string, cryptogram: string): RequestIdentity => ({
+      method: 'POST',
+      route: '/v1/payments',
+      params: {},
+      body: {
+        merchant_order_reference: 'ord-1',
+        card: { number: CARDS.nativeOtp, cvv, expiry_month: '12', expiry_year: '2030' },
+        card_token: { token_id: 'tok-1', cvv },
+        network_token: { token: '4895370012345678', cryptogram, last4: '5678' },
+      },
+    });
+    expect(fp(create('123', 'AgAAAAAAAIR8CQrXcIhbQAAAAAA='))).toBe(fp(create('987', 'AgAAAAAAAIR8CQrXcIhbQBBBBBB=')));
+    const otherCard = create('123', 'c');
+    (otherCard.body as { card: { number: string } }).card.number = CARDS.challenge;
+    expect(fp(otherCard)).not.toBe(fp(create('123', 'c')));
+  });
+
   it('is keyed: the same request under another fingerprint key differs, so an OTP cannot be searched by hash', () => {
     const otp: RequestIdentity = {
       ...capture,
