@@ -365,6 +365,28 @@ describe('pre-auth capture and cancel', () => {
     );
   });
 
+  it('a give-up on a capture parked on a refusal ends CANCELLED, its last capture REJECTED rather than still PARKED', async () => {
+    const captureOrder = () => Promise.reject(captureRefusal());
+    await fx.withWorker(
+      async () => {
+        const { handle, orderId } = await authorized();
+        expect((await capture(handle, 'refused')).outcome).toBe('PARKED');
+        await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
+        expect((await operatorGiveUp(handle, 'ops@example', 'Plural refuses it')).status).toBe('CANCELLED');
+        const result = await handle.result();
+        expect(result.status).toBe('CANCELLED');
+        expect(result.amountCaptured).toBeUndefined();
+        expect(result.parked).toBeUndefined();
+        expect(result.lastCapture).toEqual({
+          outcome: 'REJECTED',
+          message: 'capture abandoned while parked: an operator gave up',
+        });
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureCount: 0 });
+      },
+      { captureOrder },
+    );
+  });
+
   it('a capture parked on an outage follows Plural when its webhook says the order was captured meanwhile', async () => {
     await fx.withWorker(async () => {
       const { handle, orderId } = await authorized(CARDS.nativeOtp, {

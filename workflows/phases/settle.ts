@@ -198,12 +198,13 @@ async function retryParkedCapture(run: PaymentRun, parked: FailureInfo, partial:
         orderMovedWhileParked(run);
         return;
       }
-      if (run.steps.parkDeadlinePassed) {
-        run.payment.s.lastCapture = {
-          outcome: 'REJECTED',
-          message: 'capture abandoned while parked: the automatic cancel time came',
-        };
-      }
+      // Abandoned: the merchant's last capture no longer reads PARKED. (State only, no command: replay-safe.)
+      run.payment.s.lastCapture = {
+        outcome: 'REJECTED',
+        message: run.steps.parkDeadlinePassed
+          ? 'capture abandoned while parked: the automatic cancel time came'
+          : 'capture abandoned while parked: an operator gave up',
+      };
       return;
     }
     const attempt = await attemptCapture(run, partial, undefined, true);
