@@ -13,6 +13,14 @@ import { classify, failure } from './failures';
 import type { GenerateOtpInput, OtpGenerateResult, OtpResendResult, OtpSubmitResult, SubmitOtpInput } from './types';
 
 /** A 422 from an OTP endpoint: a business answer (`next[]`, `resend_after`), not a failure to retry. */
+/** `err` with every occurrence of `secret` in its message masked (the same error object, its message rewritten). */
+function withoutSecret(err: unknown, secret: string): unknown {
+  if (secret.length > 0 && err instanceof Error && err.message.includes(secret)) {
+    err.message = err.message.split(secret).join('[REDACTED]');
+  }
+  return err;
+}
+
 function isOtpRejection(err: unknown): err is PluralApiError {
   return isPluralError(err) && err.type === PLURAL_ERROR_TYPE.API && err.statusCode === 422;
 }
@@ -117,7 +125,9 @@ export function createOtpActivities(ctx: ActivityContext, readOrder: OrderReader
             ? await followUp('Get Order after the accepted OTP', (s) => readOrder(read, s), signal)
             : undefined;
         return await definitive(order !== undefined ? { outcome: 'ACCEPTED', order } : { outcome: 'ACCEPTED' });
-      } catch (err) {
+      } catch (caught) {
+        // Plural's answer goes to history (the result, or the failure): never with the OTP in it, should Plural echo it.
+        const err = withoutSecret(caught, secret.otp);
         if (isPluralError(err) && !err.retryable && err.type === PLURAL_ERROR_TYPE.REQUEST_VALIDATION) {
           return await definitive({
             outcome: 'INCORRECT',

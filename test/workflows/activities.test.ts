@@ -767,6 +767,36 @@ describe('payment activities', () => {
     expect(ended).toMatchObject({ outcome: 'FAILED', code: 'USER_AUTHENTICATION_FAILED' });
   });
 
+  it('never returns or throws the OTP, should Plural echo it in its answer', async () => {
+    const { ref, paymentId } = await otpPayment();
+    const input = (otpHandle: string, submission: number) => ({
+      workflowId: `payment:${ref}`,
+      paymentId,
+      otpHandle,
+      submission,
+    });
+    const echo = `entered code ${CORRECT_OTP} does not match`;
+    const refusing = pluralWith({
+      submitOtp: answered(422, { code: 'OTP_MISMATCH', message: echo, next: ['SUBMIT_OTP'] }),
+    });
+    const wrong = await run(
+      1,
+      createActivities({ plural: refusing, vault }).submitOtp,
+      input(await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS), 1),
+    );
+    expect(wrong).toMatchObject({ outcome: 'INCORRECT', message: expect.stringMatching(/code \[REDACTED\] does not/) });
+    const failing = pluralWith({ submitOtp: answered(500, { code: 'INTERNAL', message: echo }) });
+    const f = await failureOf(
+      run(
+        1,
+        createActivities({ plural: failing, vault }).submitOtp,
+        input(await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS), 2),
+      ),
+    );
+    expect(JSON.stringify({ message: f.message, cause: f.cause?.message })).not.toContain(CORRECT_OTP);
+    expect(f.message).toContain('[REDACTED]');
+  });
+
   it('fails an OTP submission whose hand-off is gone as non-retryable OtpUnavailable, without calling Plural', async () => {
     const { ref, paymentId } = await otpPayment();
     const gone = await vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
