@@ -114,15 +114,17 @@ export function luhnValid(digits: string): boolean {
   return digits.length > 0 && sum % 10 === 0;
 }
 
-// 13 or more digits, optionally grouped by single spaces or dashes, not touching other digits.
-const DIGIT_RUN = /(?<!\d)\d(?:[ -]?\d){12,}(?!\d)/g;
+// 13 or more digits, optionally grouped by one separator between two digits (a space, no-break space, dash, dot,
+// slash or underscore: `4111.1111.1111.1111` is still a card), not touching other digits.
+const DIGIT_RUN = /(?<!\d)\d(?:[ \u00a0\u2007\u202f./_-]?\d){12,}(?!\d)/g;
+const DIGIT_SEPARATORS = /[ \u00a0\u2007\u202f./_-]/g;
 
 /**
  * Whether a digit run (separators allowed) contains something with the shape of a PAN: any 13–19 digit window that
  * passes Luhn. Windows rather than the whole run, so a PAN glued to other digits (`4111…1111 0`) is still caught.
  */
 export function looksLikePan(run: string): boolean {
-  const digits = run.replace(/[ -]/g, '');
+  const digits = run.replace(DIGIT_SEPARATORS, '');
   for (let len = 13; len <= 19 && len <= digits.length; len++) {
     for (let start = 0; start + len <= digits.length; start++) {
       if (luhnValid(digits.slice(start, start + len))) return true;

@@ -4,8 +4,9 @@
  * guards against a gateway that echoes them back.
  */
 
-// 13–19 digits, optionally grouped by single spaces or dashes: the shape of a PAN or a network token.
-const PAN_LIKE = /(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])/g;
+// 13–19 digits, optionally grouped by one separator between two digits (a space, no-break space, dash, dot, slash or
+// underscore): the shape of a PAN or a network token.
+const PAN_LIKE = /(?<![\w-])\d(?:[ \u00a0\u2007\u202f./_-]?\d){12,18}(?![\w-])/g;
 // A JWT (bearer access token) or similar long base64url triple.
 const JWT_LIKE = /\beyJ[\w-]+\.[\w-]+\.[\w-]+/g;
 // "Bearer <anything>" in echoed headers.

@@ -266,6 +266,17 @@ describe('PAN detection', () => {
     expect(maskPans(`x${PAN}y 4012001037141113`)).toBe('x[REDACTED]y 4012001037141113');
   });
 
+  it.each([
+    ['dots', '4111.1111.1111.1111'],
+    ['slashes', '4111/1111/1111/1111'],
+    ['underscores', '4111_1111_1111_1111'],
+    ['no-break spaces', '4111\u00a01111\u00a01111\u00a01111'],
+    ['narrow no-break spaces', '4111\u202f1111\u202f1111\u202f1111'],
+  ])('masks a card number grouped by %s', (_what, card) => {
+    expect(maskPans(`card ${card} stolen`)).toBe('card [REDACTED] stolen');
+    expect(scrubString(`cancelled: card ${card} stolen`)).toBe('cancelled: card [REDACTED] stolen');
+  });
+
   it('leaves a UUID whose groups happen to hold a Luhn-valid run alone (a run id), and still masks the card', () => {
     // 4111-1111-1111-1111 passes Luhn; here it is the middle of a run id, as one run id in a few thousand is.
     const runId = '01a2468b-4111-1111-1111-1111b9eaf8e9';

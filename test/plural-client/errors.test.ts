@@ -24,6 +24,17 @@ describe('redactSensitive', () => {
     expect(out).toContain('v1-240902072711-aa-KAw3iP');
   });
 
+  it('masks a card number a gateway echoes grouped by dots, slashes, underscores or no-break spaces', () => {
+    for (const card of [
+      '4012.0010.3714.1112',
+      '4012/0010/3714/1112',
+      '4012_0010_3714_1112',
+      '4012\u00a00010\u00a03714\u00a01112',
+    ]) {
+      expect(redactSensitive(`card ${card} declined`)).toBe('card [REDACTED] declined');
+    }
+  });
+
   it('masks a CVV or OTP a gateway echoes after its name, and leaves other numbers alone', () => {
     for (const [text, secret] of [
       ['OTP 482913 is invalid', '482913'],
