@@ -216,7 +216,12 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
     }
     const workflowId = idempotencyWorkflowId(merchantIdOf(res), keyDigest(key));
     const claimId = randomUUID();
-    const found = await store.claim(workflowId, merchantIdOf(res), { claimId, fingerprint, leaseMs });
+    const found = await store.claim(workflowId, merchantIdOf(res), {
+      claimId,
+      fingerprint,
+      leaseMs,
+      updateId: randomUUID(),
+    });
     res.setHeader(IDEMPOTENCY_HEADER.KEY, key);
     switch (found.outcome) {
       case 'MISMATCH':
@@ -243,7 +248,8 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
         break;
     }
 
-    // The action's Update id: the one an earlier try of this request left unanswered, else a fresh one.
+    // The action's Update id: the one an earlier try of this request left unanswered (or claimed with, then died),
+    // else the one this claim proposed (a key store of an older API may answer none: a fresh one then).
     res.locals[REQUEST_ID_LOCAL] = (found.outcome === 'CLAIMED' ? found.pendingUpdateId : undefined) ?? randomUUID();
 
     // The route's answer (or the error middleware's) goes through res.json: settle the key, then send it.

@@ -46,13 +46,20 @@ export interface ClaimRequest {
   fingerprint: string;
   /** How long the claim holds the key if its holder never completes (an API that died mid-request). */
   leaseMs: number;
+  /**
+   * The Update id this try will send its action as, unless an earlier try left one (`pendingUpdateId`). Kept with the
+   * claim, so that a try that takes over after this one's holder died sends the same Update and hears its outcome.
+   * Absent in claims from APIs before it (a takeover then sends a new Update).
+   */
+  updateId?: string;
 }
 
 /** What a claim found. */
 export type ClaimAnswer =
   /**
    * The key is this request's now: run it, then `complete` or `release`. `pendingUpdateId`: the Update the payment had
-   * not answered when an earlier try of this request ended (see {@link ReleaseRequest}); this try sends it again.
+   * not answered when an earlier try of this request ended (see {@link ReleaseRequest}), or the one an earlier try
+   * claimed the key with and never released (its API died); else the claim's own `updateId`. This try sends it.
    */
   | { outcome: 'CLAIMED'; pendingUpdateId?: string }
   /** The same request holds the key and has not answered yet (its lease runs until `leaseEndsAt`, ISO 8601). */

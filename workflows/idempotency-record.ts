@@ -26,14 +26,17 @@ export class IdempotencyRecord {
     const s = this.state;
     if (s.fingerprint !== undefined && s.fingerprint !== request.fingerprint) return { outcome: 'MISMATCH' };
     if (s.response) return { outcome: 'COMPLETED', response: s.response };
-    // An earlier try of this request left its action's Update unanswered: this try sends the same one.
-    const pending = s.fingerprint === request.fingerprint ? s.pendingUpdateId : undefined;
-    const claimed: ClaimAnswer = { outcome: 'CLAIMED', ...(pending !== undefined ? { pendingUpdateId: pending } : {}) };
     // The same claim again (its first answer was lost on the way back to the API): it still holds the key.
-    if (s.claim?.id === request.claimId) return claimed;
+    if (s.claim?.id === request.claimId) {
+      return { outcome: 'CLAIMED', ...(s.pendingUpdateId !== undefined ? { pendingUpdateId: s.pendingUpdateId } : {}) };
+    }
     if (s.claim && s.claim.leaseEndsAt > nowMs) {
       return { outcome: 'IN_PROGRESS', leaseEndsAt: new Date(s.claim.leaseEndsAt).toISOString() };
     }
+    // An earlier try of this request left its action's Update unanswered, or claimed the key with one and died before
+    // it could say (its lease ran out): this try sends the same one, and hears that action's own outcome.
+    const pending = (s.fingerprint === request.fingerprint ? s.pendingUpdateId : undefined) ?? request.updateId;
+    const claimed: ClaimAnswer = { outcome: 'CLAIMED', ...(pending !== undefined ? { pendingUpdateId: pending } : {}) };
     this.state = {
       fingerprint: request.fingerprint,
       claim: { id: request.claimId, leaseEndsAt: nowMs + request.leaseMs },

@@ -14,6 +14,7 @@ import {
   MAX_IDEMPOTENCY_KEY_LENGTH,
 } from '../../api/idempotency';
 import type { RequestIdentity } from '../../api/idempotency';
+import { EngineUnavailableError } from '../../api/engine';
 import { buildOpenApiDocument } from '../../api/openapi';
 import { IdempotencyRecord } from '../../workflows/idempotency-record';
 import { CARDS } from '../support/cards';
@@ -216,6 +217,15 @@ describe('a key’s record (the key workflow’s rules)', () => {
     expect(r.claim(claim('c5'), 4)).toEqual({ outcome: 'CLAIMED' });
   });
 
+  it('keeps the Update a claim proposed, for a try that takes over once its holder died, and only that', () => {
+    const r = new IdempotencyRecord();
+    expect(r.claim({ ...claim('c1'), updateId: 'u1' }, 0)).toEqual({ outcome: 'CLAIMED', pendingUpdateId: 'u1' });
+    expect(r.claim({ ...claim('c2'), updateId: 'u2' }, 60_000)).toEqual({ outcome: 'CLAIMED', pendingUpdateId: 'u1' });
+    // Answered by the payment (a parked step): the next try proposes its own.
+    expect(r.release({ claimId: 'c2', keepBinding: true })).toBe(true);
+    expect(r.claim({ ...claim('c3'), updateId: 'u3' }, 60_001)).toEqual({ outcome: 'CLAIMED', pendingUpdateId: 'u3' });
+  });
+
   it('frees a released key that ran nothing, and keeps one that may have taken effect bound to its request', () => {
     const freed = new IdempotencyRecord();
     freed.claim(claim('c1'), 0);
@@ -350,6 +360,35 @@ describe('Idempotency-Key over HTTP', () => {
     const ids = parked.engine.calls.filter((c) => c.method === 'capture').map((c) => c.requestId);
     expect(ids).toHaveLength(2);
     expect(ids[1]).not.toBe(ids[0]);
+  });
+
+  it('sends, after the API died before storing an answer, the Update that try claimed the key with: its own outcome', async () => {
+    const api = keyedApi();
+    api.engine.seed(seededInput('ik-10'), 'fp', 'AUTHORIZED');
+    const capture = () =>
+      request(api.app).post('/v1/payments/ik-10/capture').set(auth).set('Idempotency-Key', KEY).send({});
+    // The first try captures; its answer never reaches the key (the API died as it stored it), nor the client.
+    const store = api.store;
+    const complete = store.complete.bind(store);
+    let lost = true;
+    store.complete = (...args) => {
+      if (!lost) return complete(...args);
+      lost = false;
+      return Promise.reject(new EngineUnavailableError('the API died'));
+    };
+    expect((await capture()).status).toBe(200);
+    // Its lease runs out; the client's retry takes the key over and sends that same Update.
+    store.nowMs += 61_000;
+    const retry = await capture();
+    expect(retry.status).toBe(200);
+    expect(retry.body.status).toBe('PROCESSED');
+    const ids = api.engine.calls.filter((c) => c.method === 'capture').map((c) => c.requestId);
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).toBe(ids[0]);
+    // Stored: the next retry is a replay of the capture's own answer, not a refusal of a second capture.
+    const replay = await capture();
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body.status).toBe('PROCESSED');
   });
 
   it('runs nothing and answers 503 when the key store is unreachable', async () => {
