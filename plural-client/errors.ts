@@ -215,10 +215,21 @@ export interface ErrorContext {
   requestId: string;
   /** The token endpoint reports credential errors in its own shapes; map its 4xx to `PluralAuthError`. */
   isTokenRequest?: boolean;
+  /** The call's own secrets (the client secret, the access token): masked wherever Plural's answer echoes them. */
+  secrets?: readonly (string | undefined)[];
 }
 
-const sanitize = (text: string | null | undefined): string | undefined =>
-  text == null ? undefined : clip(redactSensitive(text));
+/** `text` with each of `secrets` (8 characters or more) replaced by `[REDACTED]`. */
+function maskSecrets(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret !== undefined && secret.length >= 8) out = out.split(secret).join('[REDACTED]');
+  }
+  return out;
+}
+
+/** An error code as Plural's are (`INVALID_REQUEST`); anything else is not kept as a code. */
+const ERROR_CODE = /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/;
 
 /**
  * Map an HTTP error response to the right `PluralError` subclass. Accepts both body shapes: the payment APIs'
@@ -226,6 +237,9 @@ const sanitize = (text: string | null | undefined): string | undefined =>
  * `{status, type, message, traceId}`. Anything else yields code `HTTP_<status>`.
  */
 export function errorFromResponse(statusCode: number, body: unknown, ctx: ErrorContext): PluralError {
+  const secrets = ctx.secrets ?? [];
+  const sanitize = (text: string | null | undefined): string | undefined =>
+    text == null ? undefined : clip(redactSensitive(maskSecrets(text, secrets)));
   const retryable = isRetryableStatus(statusCode);
   let code: string | undefined;
   let gatewayMessage: string | undefined;
@@ -250,6 +264,9 @@ export function errorFromResponse(statusCode: number, body: unknown, ctx: ErrorC
     code = gateway.data.type;
     gatewayMessage = gateway.data.message ?? undefined;
   }
+  // Kept only in the shape of a code (it goes into messages, failure details and history): never Plural's echo of a
+  // secret or a card number.
+  if (code !== undefined && !(ERROR_CODE.test(code) && sanitize(code) === code)) code = undefined;
   code ??= `HTTP_${statusCode}`;
   const safeMessage = sanitize(gatewayMessage);
   const said = safeMessage ? `: ${safeMessage}` : '';

@@ -192,7 +192,11 @@ export class PluralTransport {
         res = await this.send(spec, token, requestId, scope);
       }
       if (res.statusCode < 200 || res.statusCode >= 300) {
-        const err = errorFromResponse(res.statusCode, parseJson(res.text), { operation: spec.operation, requestId });
+        const err = errorFromResponse(res.statusCode, parseJson(res.text), {
+          operation: spec.operation,
+          requestId,
+          secrets: [this.options.clientSecret, token],
+        });
         this.logFailure(err);
         throw err;
       }
@@ -237,6 +241,7 @@ export class PluralTransport {
           operation,
           requestId,
           isTokenRequest: true,
+          secrets: [this.options.clientSecret],
         });
         this.logFailure(err);
         throw err;

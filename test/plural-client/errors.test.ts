@@ -14,6 +14,39 @@ describe('errorFromResponse', () => {
   });
 });
 
+describe('errorFromResponse with what Plural echoes', () => {
+  const SECRET = 'cs_live_7Hq2mZ9xK4pR';
+  const TOKEN = 'at_0f9e8d7c6b5a4f3e2d1c';
+
+  it("masks the call's client secret and access token wherever Plural's answer repeats them", () => {
+    const auth = errorFromResponse(
+      400,
+      { error: 'invalid_client', error_description: `client_secret ${SECRET} is not valid` },
+      { operation: 'access token request', requestId: 'r', isTokenRequest: true, secrets: [SECRET] },
+    );
+    expect(auth.message).not.toContain(SECRET);
+    expect(auth.message).toContain('client_secret [REDACTED] is not valid');
+    const api = errorFromResponse(
+      422,
+      { code: 'INVALID_REQUEST', message: `token ${TOKEN} cannot pay`, additional_error_details: { reason: TOKEN } },
+      { operation: 'create order', requestId: 'r', secrets: [SECRET, TOKEN] },
+    );
+    expect(JSON.stringify({ message: api.message, details: (api as { details?: unknown }).details })).not.toContain(
+      TOKEN,
+    );
+  });
+
+  it('keeps a code only in the shape of one: a card number or a secret as a code becomes HTTP_<status>', () => {
+    const ctx = { operation: 'create order', requestId: 'r', secrets: [SECRET] };
+    expect(errorFromResponse(422, { code: 'INVALID_REQUEST', message: 'm' }, ctx).code).toBe('INVALID_REQUEST');
+    for (const code of ['4012001037141112', 'card 4012 0010 3714 1112', SECRET, 'X'.repeat(65)]) {
+      const err = errorFromResponse(422, { code, message: 'm' }, ctx);
+      expect(err.code, code).toBe('HTTP_422');
+      expect(err.message).not.toContain(code);
+    }
+  });
+});
+
 describe('redactSensitive', () => {
   it('masks PAN-like digit runs and JWTs but keeps order ids', () => {
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.SflKxwRJSMeKKF2QT4fw';
