@@ -345,46 +345,44 @@ describe('pre-auth capture and cancel', () => {
     );
   });
 
-  it('a capture parked on a refusal follows Plural when its webhook says the order was captured meanwhile', async () => {
-    // Plural refuses the engine's capture (its order stays AUTHORIZED); later it is captured there (say on Plural's
-    // dashboard) and Plural's ORDER_PROCESSED webhook comes while the capture waits for an operator.
-    const captureOrder = () => Promise.reject(captureRefusal());
-    await fx.withWorker(
+  /** Plural refuses every capture, its order staying AUTHORIZED: `then` runs once the payment's capture is parked. */
+  const whileCaptureParkedOnARefusal = (then: (handle: PaymentHandle, orderId: string) => Promise<void>) =>
+    fx.withWorker(
       async () => {
         const { handle, orderId } = await authorized();
         expect((await capture(handle, 'refused')).outcome).toBe('PARKED');
         await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
-        const after = await capturedAtPlural(fx, handle, orderId, 'msg_captured_on_dashboard');
-        expect(after.parked).toBeUndefined();
-        expect(after.lastCapture).toEqual({ outcome: 'CAPTURED' });
-        expect(after.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
-        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
-        await handle.terminate('test over');
+        await then(handle, orderId);
       },
-      { captureOrder },
+      { captureOrder: () => Promise.reject(captureRefusal()) },
     );
+
+  it('a capture parked on a refusal follows Plural when its webhook says the order was captured meanwhile', async () => {
+    // Later the order is captured at Plural (say on its dashboard) and Plural's ORDER_PROCESSED webhook comes while
+    // the capture waits for an operator.
+    await whileCaptureParkedOnARefusal(async (handle, orderId) => {
+      const after = await capturedAtPlural(fx, handle, orderId, 'msg_captured_on_dashboard');
+      expect(after.parked).toBeUndefined();
+      expect(after.lastCapture).toEqual({ outcome: 'CAPTURED' });
+      expect(after.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
+      await handle.terminate('test over');
+    });
   });
 
   it('a give-up on a capture parked on a refusal ends CANCELLED, its last capture REJECTED rather than still PARKED', async () => {
-    const captureOrder = () => Promise.reject(captureRefusal());
-    await fx.withWorker(
-      async () => {
-        const { handle, orderId } = await authorized();
-        expect((await capture(handle, 'refused')).outcome).toBe('PARKED');
-        await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
-        expect((await operatorGiveUp(handle, 'ops@example', 'Plural refuses it')).status).toBe('CANCELLED');
-        const result = await handle.result();
-        expect(result.status).toBe('CANCELLED');
-        expect(result.amountCaptured).toBeUndefined();
-        expect(result.parked).toBeUndefined();
-        expect(result.lastCapture).toEqual({
-          outcome: 'REJECTED',
-          message: 'capture abandoned while parked: an operator gave up',
-        });
-        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureCount: 0 });
-      },
-      { captureOrder },
-    );
+    await whileCaptureParkedOnARefusal(async (handle, orderId) => {
+      expect((await operatorGiveUp(handle, 'ops@example', 'Plural refuses it')).status).toBe('CANCELLED');
+      const result = await handle.result();
+      expect(result.status).toBe('CANCELLED');
+      expect(result.amountCaptured).toBeUndefined();
+      expect(result.parked).toBeUndefined();
+      expect(result.lastCapture).toEqual({
+        outcome: 'REJECTED',
+        message: 'capture abandoned while parked: an operator gave up',
+      });
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureCount: 0 });
+    });
   });
 
   it('a capture parked on an outage follows Plural when its webhook says the order was captured meanwhile', async () => {
