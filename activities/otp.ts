@@ -12,7 +12,6 @@ import type { ActivityContext, OrderReader, OtpGenerator } from './context';
 import { classify, failure } from './failures';
 import type { GenerateOtpInput, OtpGenerateResult, OtpResendResult, OtpSubmitResult, SubmitOtpInput } from './types';
 
-/** A 422 from an OTP endpoint: a business answer (`next[]`, `resend_after`), not a failure to retry. */
 /** `err` with every occurrence of `secret` in its message masked (the same error object, its message rewritten). */
 function withoutSecret(err: unknown, secret: string): unknown {
   if (secret.length > 0 && err instanceof Error && err.message.includes(secret)) {
@@ -21,6 +20,7 @@ function withoutSecret(err: unknown, secret: string): unknown {
   return err;
 }
 
+/** A 422 from an OTP endpoint: a business answer (`next[]`, `resend_after`), not a failure to retry. */
 function isOtpRejection(err: unknown): err is PluralApiError {
   return isPluralError(err) && err.type === PLURAL_ERROR_TYPE.API && err.statusCode === 422;
 }
