@@ -12,6 +12,7 @@ import {
   createFixture,
   historySummary,
   newReference,
+  openTimersDueBy,
   putCard,
   secretsFound,
   startPayment,
@@ -92,5 +93,26 @@ describe('the workflow test harness', () => {
     await fx.withWorker(() => waitForStatus(handle, 'AWAITING_OTP'));
     expect(await historySummary(handle)).toMatch(/pending: nothing/);
     await handle.terminate('test over');
+  });
+
+  it('counts the timers a signal must wait for: started, not fired or cancelled, due by then', () => {
+    const at = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 });
+    const started = (eventId: number, atMs: number, afterMs: number) => ({
+      eventId,
+      eventTime: at(atMs),
+      timerStartedEventAttributes: { startToFireTimeout: at(afterMs) },
+    });
+    // Plain numbers where Temporal's protos hold Longs: openTimersDueBy reads both.
+    const events = [
+      started(5, 1_000, 30_000), // due at 31 s
+      started(6, 1_000, 1_500), // due at 2.5 s, fired
+      { eventId: 7, timerFiredEventAttributes: { startedEventId: 6 } },
+      started(8, 2_000, 500), // due at 2.5 s, cancelled
+      { eventId: 9, timerCanceledEventAttributes: { startedEventId: 8 } },
+      started(10, 3_000, 2_000), // due at 5 s
+    ] as unknown as Parameters<typeof openTimersDueBy>[0];
+    expect(openTimersDueBy(events, 4_999)).toBe(0);
+    expect(openTimersDueBy(events, 5_000)).toBe(1);
+    expect(openTimersDueBy(events, 31_000)).toBe(2);
   });
 });

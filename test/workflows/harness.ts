@@ -92,22 +92,62 @@ export const createEnv = createTimeSkippingEnv;
 
 /** Real time for a timer the test server's pump has already fired to reach its workflow: milliseconds, more when busy. */
 const FIRED_TIMER_LANDS_MS = 50;
+/** A timer due this soon (server time, which a held clock moves at the wall clock's pace) fires before the signal. */
+const IMMINENT_TIMER_MS = 2_000;
+/** How long a signal waits at most for the workflow's due timers to show as fired. */
+const DUE_TIMERS_WAIT_MS = 5_000;
+
+const millisOf = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number => {
+  const seconds = t?.seconds;
+  const whole =
+    typeof seconds === 'object' && seconds !== null
+      ? (seconds as { toNumber(): number }).toNumber()
+      : Number(seconds ?? 0);
+  return whole * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+};
+
+/** How many of the history's timers are still open though due by `byMs` (server time). */
+export function openTimersDueBy(events: readonly temporal.api.history.v1.IHistoryEvent[], byMs: number): number {
+  const closed = new Set<string>();
+  for (const e of events) {
+    const started = e.timerFiredEventAttributes?.startedEventId ?? e.timerCanceledEventAttributes?.startedEventId;
+    if (started !== undefined && started !== null) closed.add(String(started));
+  }
+  return events.filter((e) => {
+    const timer = e.timerStartedEventAttributes;
+    if (!timer || closed.has(String(e.eventId))) return false;
+    return millisOf(e.eventTime) + millisOf(timer.startToFireTimeout) <= byMs;
+  }).length;
+}
 
 /**
- * Runs `send` (a signal arriving on its own, as the sandbox's webhooks do) with the time-skipping server's clock held.
- * A signal that lands while the server skips time can start a workflow task just as the pump fires one of the
- * workflow's timers: the fire is buffered, the task's completion cancels that timer (the signal ended the wait), and
- * the test server refuses it and never hands the task out again (temporalio/sdk-java#2606 and #3088; the real server
- * accepts it). Held, the clock moves only with the wall clock; a timer already fired lands first, then the signal.
- * A timer due within the task's own real time can still fire under it: a test whose workflow waits on timers of a
- * second or two in real time drops the sandbox's webhooks (`webhookDropRate: 1`) and follows Plural by its reads.
+ * Runs `send` (a signal to `workflowId` arriving on its own, as the sandbox's webhooks do) with the time-skipping
+ * server's clock held, once none of the workflow's timers is due within {@link IMMINENT_TIMER_MS}. A signal that lands
+ * while one of the workflow's timers fires can start a workflow task just before the fire: the fire is buffered, the
+ * task's completion cancels that timer (the signal ended the wait), and the test server refuses it and never hands the
+ * task out again (temporalio/sdk-java#2606 and #3088; the real server accepts it). Held, the clock moves only with the
+ * wall clock; a timer that is due fires first (its TIMER_FIRED in the history), then the signal lands.
  */
-export async function whileTimeHeld<T>(env: TestWorkflowEnvironment, send: () => Promise<T>): Promise<T> {
+export async function whileTimeHeld<T>(
+  env: TestWorkflowEnvironment,
+  send: () => Promise<T>,
+  workflowId?: string,
+): Promise<T> {
   if (!env.supportsTimeSkipping) return send();
   const testService = env.connection.testService!;
   await testService.lockTimeSkipping({});
   try {
     await new Promise((resolve) => setTimeout(resolve, FIRED_TIMER_LANDS_MS));
+    if (workflowId !== undefined) {
+      const handle = env.client.workflow.getHandle(workflowId);
+      const deadline = Date.now() + DUE_TIMERS_WAIT_MS;
+      for (;;) {
+        const [now, history] = await Promise.all([env.currentTimeMs(), handle.fetchHistory().catch(() => undefined)]);
+        if (history === undefined || openTimersDueBy(history.events ?? [], now + IMMINENT_TIMER_MS) === 0) break;
+        if (Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
     return await send();
   } finally {
     await testService.unlockTimeSkipping({});
@@ -176,8 +216,11 @@ export class WebhookReceiver {
     const signal = webhookSignalOf(webhookId, parsed.eventType, order);
     this.received.push({ webhookId, eventType: parsed.eventType, orderId: order.order_id, reference, signal });
     if (this.forward) {
-      const sent = whileTimeHeld(this.env, () =>
-        this.env.client.workflow.getHandle(paymentWorkflowId(reference)).signal(webhookReceivedSignal, signal),
+      const workflowId = paymentWorkflowId(reference);
+      const sent = whileTimeHeld(
+        this.env,
+        () => this.env.client.workflow.getHandle(workflowId).signal(webhookReceivedSignal, signal),
+        workflowId,
       );
       this.forwarding.add(sent);
       try {
