@@ -5,7 +5,7 @@
  * The OTP is read from the vault only inside `submitOtp`; it is never returned, logged or put in an error.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { isPluralError, ORDER_STATUS, PLURAL_ERROR_TYPE } from '../plural-client';
+import { isPluralError, maskSecrets, ORDER_STATUS, PLURAL_ERROR_TYPE } from '../plural-client';
 import type { PluralApiError } from '../plural-client';
 import { FAILURE_TYPE } from '../workflows/definitions';
 import type { ActivityContext, OrderReader, OtpGenerator } from './context';
@@ -14,9 +14,7 @@ import type { GenerateOtpInput, OtpGenerateResult, OtpResendResult, OtpSubmitRes
 
 /** `err` with every occurrence of `secret` in its message masked (the same error object, its message rewritten). */
 function withoutSecret(err: unknown, secret: string): unknown {
-  if (secret.length > 0 && err instanceof Error && err.message.includes(secret)) {
-    err.message = err.message.split(secret).join('[REDACTED]');
-  }
+  if (err instanceof Error) err.message = maskSecrets(err.message, [secret]);
   return err;
 }
 

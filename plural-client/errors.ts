@@ -219,11 +219,11 @@ export interface ErrorContext {
   secrets?: readonly (string | undefined)[];
 }
 
-/** `text` with each of `secrets` (8 characters or more) replaced by `[REDACTED]`. */
-function maskSecrets(text: string, secrets: readonly (string | undefined)[]): string {
+/** `text` with every occurrence of each of `secrets` (the non-empty ones) replaced by `[REDACTED]`. */
+export function maskSecrets(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
   for (const secret of secrets) {
-    if (secret !== undefined && secret.length >= 8) out = out.split(secret).join('[REDACTED]');
+    if (secret !== undefined && secret.length > 0) out = out.split(secret).join('[REDACTED]');
   }
   return out;
 }

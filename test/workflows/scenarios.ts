@@ -124,13 +124,19 @@ async function dashboardRefundThenRest(fx: Fixture, h: PaymentHandle, orderId: s
   return h;
 }
 
-/** A challenge payment cancelled while its challenge page was pending: CLOSING, its challenge still open at Plural. */
-async function cancelledDuringChallenge(fx: Fixture, overrides: Partial<PaymentWorkflowInput>) {
+/** A challenge payment started with `overrides`, once its challenge page is pending (AWAITING_CHALLENGE). */
+async function awaitingChallenge(fx: Fixture, overrides: Partial<PaymentWorkflowInput> = {}) {
   const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.challenge), overrides));
   const challenged = await waitForStatus(h, 'AWAITING_CHALLENGE');
+  return { h, paymentId: challenged.pluralPaymentIds[0]! };
+}
+
+/** A challenge payment cancelled while its challenge page was pending: CLOSING, its challenge still open at Plural. */
+async function cancelledDuringChallenge(fx: Fixture, overrides: Partial<PaymentWorkflowInput>) {
+  const { h, paymentId } = await awaitingChallenge(fx, overrides);
   await cancel(h, 'rec-cancel', 'order withdrawn');
   await waitForStatus(h, 'CLOSING');
-  return { h, paymentId: challenged.pluralPaymentIds[0]! };
+  return { h, paymentId };
 }
 
 /**
@@ -217,16 +223,12 @@ export const SCENARIOS: Record<string, Scenario> = {
   /** Challenge page, sale (no pre-auth), completed by the callback; with a return URL and metadata in its state. */
   'challenge-callback-sale': {
     run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        recInput(await putCard(fx.vault, CARDS.challenge), {
-          preAuth: false,
-          returnUrl: 'https://shop.example/return?cart=7',
-          merchantMetadata: { cart_id: 'cart-7' },
-        }),
-      );
-      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
-      const acs = await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
+      const { h, paymentId } = await awaitingChallenge(fx, {
+        preAuth: false,
+        returnUrl: 'https://shop.example/return?cart=7',
+        merchantMetadata: { cart_id: 'cart-7' },
+      });
+      const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
       await h.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
       await h.result();
       return h;
@@ -636,17 +638,13 @@ export const SCENARIOS: Record<string, Scenario> = {
   'challenge-callback-ahead-of-the-order': {
     activities: laggingGetOrder,
     run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        recInput(await putCard(fx.vault, CARDS.challenge), {
-          durations: { challengeWindowMs: 3_000, reconcileInitialDelayMs: 60_000 },
-        }),
-      );
-      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
+      const { h, paymentId } = await awaitingChallenge(fx, {
+        durations: { challengeWindowMs: 3_000, reconcileInitialDelayMs: 60_000 },
+      });
       fx.webhooks.forward = false;
       try {
         laggingReads!.lagging = 1;
-        const acs = await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
+        const acs = await authenticateAtSandbox(fx.sandbox, paymentId);
         await h.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
         // The look again comes 20 s after the callback's first read.
         await waitForState(h, (x) => x.status === 'AUTHORIZED', 'AUTHORIZED', 40_000);
@@ -664,18 +662,14 @@ export const SCENARIOS: Record<string, Scenario> = {
   'challenge-window-closes-on-an-answer': {
     activities: laggingGetOrder,
     run: async (fx) => {
-      const h = await startPayment(
-        fx,
-        recInput(await putCard(fx.vault, CARDS.challenge), {
-          durations: { challengeWindowMs: 3_000, reconcileInitialDelayMs: 1_000, reconcileMaxDelayMs: 2_000 },
-          limits: FAST_RETRIES,
-        }),
-      );
-      const s = await waitForStatus(h, 'AWAITING_CHALLENGE');
+      const { h, paymentId } = await awaitingChallenge(fx, {
+        durations: { challengeWindowMs: 3_000, reconcileInitialDelayMs: 1_000, reconcileMaxDelayMs: 2_000 },
+        limits: FAST_RETRIES,
+      });
       fx.webhooks.forward = false;
       try {
         laggingReads!.down = true;
-        await authenticateAtSandbox(fx.sandbox, s.pluralPaymentIds[0]!);
+        await authenticateAtSandbox(fx.sandbox, paymentId);
         await waitForState(
           h,
           (x) => x.audit.some((e) => e.cause.startsWith("Plural's order could not be read as the window closed")),
