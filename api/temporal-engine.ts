@@ -204,22 +204,14 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
   /**
    * The payment workflow whose Plural order is `orderId` (found by the PluralOrderId search attribute), and when the
    * payment was created (`PaymentCreatedAt`, which a continue-as-new carries on; else its run's start, the same
-   * instant for a first run): a running one, with `ended` one whose workflow has closed, with `any` either — any run
-   * of it, for a signal sent by workflow id, which reaches the current run: a payment that has just continued as new
-   * is listed under its order by its closed run until search has the new run's order too.
+   * instant for a first run): any run of it, running or closed, for a signal sent by workflow id, which reaches the
+   * current run — a payment that has just continued as new is listed under its order by its closed run until search has
+   * the new run's order too — or tells that the payment has ended.
    */
-  async function paymentForOrder(
-    orderId: string,
-    which: 'running' | 'ended' | 'any' = 'running',
-  ): Promise<{ workflowId: string; createdAt: Date } | undefined> {
+  async function paymentForOrder(orderId: string): Promise<{ workflowId: string; createdAt: Date } | undefined> {
     if (!SAFE_ORDER_ID.test(orderId)) return undefined;
     return call('list', async () => {
-      const status = {
-        running: ` AND ExecutionStatus = 'Running'`,
-        ended: ` AND ExecutionStatus != 'Running'`,
-        any: '',
-      }[which];
-      const query = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND PluralOrderId = '${orderId}' AND ${merchantClause(merchantId)}${status}`;
+      const query = `WorkflowType = '${PAYMENT_WORKFLOW_TYPE}' AND PluralOrderId = '${orderId}' AND ${merchantClause(merchantId)}`;
       for await (const info of client.workflow.list({ query, pageSize: 2 })) {
         if (!ownWorkflow(info.workflowId)) continue;
         const createdAt = info.typedSearchAttributes.get(SEARCH_ATTRIBUTE.CREATED_AT);
@@ -510,24 +502,19 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     },
 
     async deliverCallback(signal, deliveryOptions = {}): Promise<CallbackDeliveryOutcome> {
-      // The customer's browser may come back after the payment has ended (a webhook settled a declined payment
-      // first, a slow or reloaded return): nothing to signal, but the payment is known, so the customer still lands
-      // on the merchant's page with its status.
-      const ended = async (): Promise<CallbackDeliveryOutcome> => {
-        const closed = await paymentForOrder(signal.orderId, 'ended');
-        return closed === undefined
-          ? { delivered: false }
-          : { delivered: false, ended: true, merchantOrderReference: referenceOf(closed.workflowId) };
-      };
+      // Any run of the payment: one that has just continued as new is listed under its order by its closed run only
+      // until search has the new run's too, and the signal, sent by workflow id, reaches the run now going.
       const found = await paymentForOrder(signal.orderId);
-      if (found === undefined) return ended();
+      if (found === undefined) return { delivered: false };
       const { workflowId, createdAt } = found;
       const after = deliveryOptions.startedAfterMs;
       if (after !== undefined && createdAt.getTime() < after) {
         return { delivered: false, tooOld: true, merchantOrderReference: referenceOf(workflowId) };
       }
       const ok = await signalIfRunning(workflowId, (h) => h.signal(callbackReceivedSignal, signal));
-      // Listed as running but gone by the signal: it closed in between (visibility trails the workflow).
+      // The customer's browser may come back after the payment has ended (a webhook settled a declined payment
+      // first, a slow or reloaded return): nothing to signal, but the payment is known, so the customer still lands
+      // on the merchant's page with its status.
       return ok
         ? { delivered: true, merchantOrderReference: referenceOf(workflowId) }
         : { delivered: false, ended: true, merchantOrderReference: referenceOf(workflowId) };
@@ -536,7 +523,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     async deliverWebhook(ref, signal): Promise<DeliveryOutcome> {
       if (signal.parentOrderId !== undefined) {
         // A refund's event: its reference and order id are the refund's own; the payment is the parent order's.
-        const workflowId = (await paymentForOrder(signal.parentOrderId, 'any'))?.workflowId;
+        const workflowId = (await paymentForOrder(signal.parentOrderId))?.workflowId;
         if (workflowId === undefined) return { delivered: false };
         const ok = await signalIfRunning(workflowId, (h) => h.signal(webhookReceivedSignal, signal));
         return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };
@@ -547,7 +534,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
         );
         if (ok) return { delivered: true, merchantOrderReference: ref };
       }
-      const workflowId = (await paymentForOrder(signal.orderId, 'any'))?.workflowId;
+      const workflowId = (await paymentForOrder(signal.orderId))?.workflowId;
       if (workflowId === undefined) return { delivered: false };
       const ok = await signalIfRunning(workflowId, (h) => h.signal(webhookReceivedSignal, signal));
       return ok ? { delivered: true, merchantOrderReference: referenceOf(workflowId) } : { delivered: false };

@@ -359,12 +359,15 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
     expect(back.headers.get('location')).toBe(`${SUCCESS_URL}?merchant_order_reference=${ref}&status=PROCESSED`);
   }, 90_000);
 
-  it('delivers a refund’s webhook to the payment’s current run while search lists its order under an earlier run only', async () => {
-    // A payment that has just continued as new: search lists its order under the closed run until it has indexed the
-    // new run's. Plural's REFUND_* webhook names the refund's parent order only, and is the one word of a refund made
-    // on Plural's dashboard: it must reach the run now going, not be acknowledged as undeliverable.
+  /**
+   * A payment that has just continued as new: search lists its order under the closed run until it has indexed the new
+   * run's. Runs `deliver` with the order id and returns the names of the signals the current run received.
+   */
+  async function afterAContinueAsNew(
+    ref: string,
+    deliver: (engine: ReturnType<typeof createTemporalEngine>, orderId: string) => Promise<unknown>,
+  ): Promise<string[]> {
     const client = new Client({ connection });
-    const ref = `it-can-${Date.now()}`;
     const workflowId = paymentWorkflowId(ref);
     const orderId = `v1-can-${randomUUID()}`;
     // No worker polls this queue: each run only records what it receives.
@@ -384,7 +387,20 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
           return info.runId === earlier.firstExecutionRunId;
         return false;
       });
-      const engine = createTemporalEngine({ client });
+      await deliver(createTemporalEngine({ client }), orderId);
+      const { events } = await client.workflow.getHandle(workflowId, current.firstExecutionRunId).fetchHistory();
+      const signalled = (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes);
+      return signalled.map((e) => e.workflowExecutionSignaledEventAttributes?.signalName ?? '');
+    } finally {
+      await current.terminate('test over');
+    }
+  }
+
+  it('delivers a refund’s webhook to the payment’s current run while search lists its order under an earlier run only', async () => {
+    // Plural's REFUND_* webhook names the refund's parent order only, and is the one word of a refund made on Plural's
+    // dashboard: it must reach the run now going, not be acknowledged as undeliverable.
+    const ref = `it-can-${Date.now()}`;
+    const signals = await afterAContinueAsNew(ref, async (engine, orderId) => {
       const refund = {
         webhookId: 'msg_refund_on_dashboard',
         eventType: 'REFUND_PROCESSED',
@@ -393,12 +409,20 @@ describe('API over Temporal, the payment worker and the sandbox', () => {
         parentOrderId: orderId,
       };
       expect(await engine.deliverWebhook(undefined, refund)).toEqual({ delivered: true, merchantOrderReference: ref });
-      const { events } = await client.workflow.getHandle(workflowId, current.firstExecutionRunId).fetchHistory();
-      const signalled = (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes);
-      expect(signalled.map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)).toEqual(['webhookReceived']);
-    } finally {
-      await current.terminate('test over');
-    }
+    });
+    expect(signals).toEqual(['webhookReceived']);
+  });
+
+  it('delivers a callback to the payment’s current run while search lists its order under an earlier run only', async () => {
+    // Not answered as for an ended payment: the customer's return is the payment's news until Plural's webhook comes.
+    const ref = `it-can-cb-${Date.now()}`;
+    const signals = await afterAContinueAsNew(ref, async (engine, orderId) => {
+      expect(await engine.deliverCallback({ orderId, status: 'AUTHORIZED' })).toEqual({
+        delivered: true,
+        merchantOrderReference: ref,
+      });
+    });
+    expect(signals).toEqual(['callbackReceived']);
   });
 
   it('answers a signed callback for an order no payment owns with 404', async () => {
