@@ -78,7 +78,14 @@ export function paymentResource(record: PaymentRecord) {
     // The merchant's own, as sent (never logged); and the page the browser returns to (see return-url.ts).
     merchant_metadata: s.merchantMetadata ? { ...s.merchantMetadata } : null,
     return_url: s.returnUrl ?? null,
-    events: s.audit.map((e) => ({ from: e.from, to: e.to, cause: e.cause, at: e.at })),
+    events: s.audit.map((e) => ({
+      from: e.from,
+      to: e.to,
+      cause: e.cause,
+      at: e.at,
+      repeats: e.repeats ?? 0,
+      last_at: e.lastAt ?? e.at,
+    })),
     created_at: s.createdAt,
     updated_at: s.updatedAt,
     // No worker answered in time: status, ids and amounts come from the payment's memo (as of its last status change).

@@ -285,7 +285,13 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
         payment.note(`operator retry of ${parked.operation}${request.operator ? ` by ${clip(request.operator)}` : ''}`);
       }
       // Answered once the step has run again: unparked (done), parked again (failed again), or the payment ended.
-      await condition(() => payment.s.parked === undefined || payment.s.parked.retries > retries || payment.ended);
+      const ranAgain = (): boolean =>
+        payment.s.parked === undefined || payment.s.parked.retries > retries || payment.ended;
+      const parksBefore = payment.parks;
+      await condition(() => ranAgain() || payment.parks > parksBefore);
+      // Parked afresh (a step that succeeded, then parked again at once: an automatic cancel Plural answered again
+      // without effect past the authorization's expiry). Retries of the build before waited for the payment to move.
+      if (!ranAgain() && !patched(PATCH.OPERATOR_RETRY_ANSWERS_A_NEW_PARK)) await condition(ranAgain);
       return { state: payment.snapshot() };
     },
     { validator: (_request) => validateOperator(stateOf(payment)) },

@@ -122,6 +122,13 @@ export const PATCH = {
    * cancelled, or refunded, an authorization Plural had given in time). Called only on those paths.
    */
   WINDOW_CLOSES_ON_AN_ANSWER: 'window-closes-on-an-answer',
+  /**
+   * An operator's retry is answered once the step has run again when that step succeeded and then parked afresh in the
+   * same workflow task (an automatic cancel parked past the authorization's expiry that Plural answers again with its
+   * order still AUTHORIZED parks again); before, the retry's Update waited until the payment moved (Plural's webhook, a
+   * give-up), its caller told 202 meanwhile. Called only when such a fresh park answers a retry.
+   */
+  OPERATOR_RETRY_ANSWERS_A_NEW_PARK: 'operator-retry-answers-a-new-park',
 } as const;
 
 /** A patch id of {@link PATCH}. */

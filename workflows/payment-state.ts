@@ -23,6 +23,7 @@ import {
   SEARCH_ATTRIBUTE,
 } from './definitions';
 import type {
+  AuditEntry,
   ClosingReason,
   NextAction,
   PaymentDurations,
@@ -84,6 +85,11 @@ export class Payment {
   captureRequested = false;
   /** A cancel of the authorization is under way at Plural: a capture arriving meanwhile is refused (`cancel_pending`). */
   cancelling = false;
+  /**
+   * Times a step parked for an operator this run, a park after an operator's retry included (`Steps`): an operator's
+   * retry is answered once it moves, even when the step unparked and parked afresh in one go.
+   */
+  parks = 0;
   /** OTP submissions and resends sent to Plural (each numbers its idempotency key). */
   otpSubmissions = 0;
   otpResends = 0;
@@ -155,9 +161,20 @@ export class Payment {
     this.touched = true;
   }
 
-  /** Adds an audit entry that changes no status. */
+  /**
+   * Adds an audit entry that changes no status; one the payment already noted since its status last changed is
+   * counted on that entry instead (`repeats`, `lastAt`). State only: the commands are those of a new entry.
+   */
   note(cause: string): void {
-    this.s.audit.push({ from: this.s.status, to: this.s.status, cause, at: isoAt(nowMs()) });
+    const { audit, status } = this.s;
+    const at = isoAt(nowMs());
+    const same = sameNoteSinceLastMove(audit, status, cause);
+    if (same) {
+      same.repeats = (same.repeats ?? 0) + 1;
+      same.lastAt = at;
+    } else {
+      audit.push({ from: status, to: status, cause, at });
+    }
     this.touch();
   }
 
@@ -555,4 +572,14 @@ export class Payment {
 function sameValue(current: unknown, wanted: unknown): boolean {
   if (current instanceof Date && wanted instanceof Date) return current.getTime() === wanted.getTime();
   return current === wanted;
+}
+
+/** The note `cause` among the notes made since the payment last moved (in `status`), if there is one. */
+function sameNoteSinceLastMove(audit: AuditEntry[], status: PaymentStatus, cause: string): AuditEntry | undefined {
+  for (let i = audit.length - 1; i >= 0; i--) {
+    const e = audit[i]!;
+    if (e.from !== status || e.to !== status) return undefined;
+    if (e.cause === cause) return e;
+  }
+  return undefined;
 }

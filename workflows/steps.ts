@@ -106,6 +106,7 @@ export class Steps {
   private park(operation: ParkedOperation['operation'], f: FailureInfo): void {
     const p = this.payment;
     p.s.parked = { operation, code: f.code, message: f.message, since: isoAt(nowMs()), retries: 0 };
+    p.parks += 1;
     p.note(`${operation} parked for an operator: ${f.code}`);
     p.upsertSearchAttributes();
     log.warn('payment operation parked for an operator', { operation, code: f.code });
@@ -140,6 +141,7 @@ export class Steps {
     if (p.s.parked?.operation === operation) {
       // Parked again after an operator's retry: the retry ran and failed again.
       p.s.parked = { ...p.s.parked, code: f.code, message: f.message, retries: p.s.parked.retries + 1 };
+      p.parks += 1;
       p.touch();
     } else {
       this.park(operation, f);

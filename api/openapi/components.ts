@@ -525,14 +525,18 @@ export const schemas = {
       }),
       events: {
         type: 'array',
-        description: 'Audit trail of status transitions.',
+        description:
+          'Audit trail: status transitions, and notes (`from` = `to`) of what happened without a move. A note that ' +
+          'comes again before the status changes (a read failing at every look) is counted on its first entry.',
         items: {
           type: 'object',
           properties: {
             from: { type: 'string' },
             to: { type: 'string' },
             cause: { type: 'string' },
-            at: { type: 'string', format: 'date-time' },
+            at: { type: 'string', format: 'date-time', description: 'When it first happened.' },
+            repeats: { type: 'integer', minimum: 0, description: 'How many more times the same note came.' },
+            last_at: { type: 'string', format: 'date-time', description: 'When it last happened (`at` if once).' },
           },
         },
       },

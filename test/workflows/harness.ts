@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -38,6 +39,7 @@ import {
   webhookReceivedSignal,
 } from '../../workflows/definitions';
 import type {
+  AuditEntry,
   CaptureAnswer,
   Money,
   PaymentState,
@@ -735,6 +737,14 @@ export async function operatorGiveUp(handle: PaymentHandle, operator: string, re
   return (await handle.executeUpdate(operatorGiveUpUpdate, { args: [{ operator, reason }] })).state;
 }
 
+/**
+ * The audit trail with each note counted on one entry (`repeats`) written out once per time it came, so a test can
+ * count and order occurrences as they happened to the payment.
+ */
+export function auditOccurrences(audit: readonly AuditEntry[]): AuditEntry[] {
+  return audit.flatMap((e) => Array.from({ length: 1 + (e.repeats ?? 0) }, () => e));
+}
+
 /** The refusal of an Update's validator: its `type` (UPDATE_REJECTION) and message; fails if the Update succeeded. */
 export async function rejection(update: Promise<unknown>): Promise<{ type: string | undefined; message: string }> {
   try {
@@ -775,18 +785,19 @@ export async function whilePluralFails<T>(fx: Fixture, paths: string[], fn: () =
 
 /**
  * A `cancelOrder` activity that Plural answers `times` times with its order as it was (still AUTHORIZED: its order
- * trailing its payment), then for real (`Infinity`: never). `seen` hears each cancel's input first.
+ * trailing its payment), then for real (`Infinity`: never). `seen` hears each cancel's input first, with the workflow
+ * time (the server's, skipped time included) its attempt was scheduled at.
  */
 export function cancelsWithoutEffect(
   fx: Fixture,
   times: number,
-  seen?: (input: Parameters<PaymentActivities['cancelOrder']>[0]) => void,
+  seen?: (input: Parameters<PaymentActivities['cancelOrder']>[0], scheduledAtMs: number) => void,
 ): Pick<PaymentActivities, 'cancelOrder'> {
   const real = createActivities({ plural: fx.plural, vault: fx.vault });
   let left = times;
   return {
     cancelOrder: async (input) => {
-      seen?.(input);
+      seen?.(input, activityInfo().currentAttemptScheduledTimestampMs);
       if (left-- > 0) return real.getOrder({ orderId: input.orderId });
       return real.cancelOrder(input);
     },

@@ -363,6 +363,30 @@ export const SCENARIOS: Record<string, Scenario> = {
       return h;
     },
   },
+  /**
+   * Pre-auth left uncaptured: Plural answers every automatic cancel with its order still AUTHORIZED, so the cancel parks
+   * once the authorization has expired; an operator's retry asks once more, the cancel parks afresh and the retry is
+   * answered then (the `operator-retry-answers-a-new-park` patch); Plural's ORDER_CANCELLED webhook ends the payment.
+   */
+  'otp-preauth-auto-cancel-parked-operator-retry': {
+    activities: (fx) => cancelsWithoutEffect(fx, Infinity),
+    run: async (fx) => {
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), {
+          durations: { autoCancelAfterMs: 2_000, authorizationLifetimeMs: 3_000, reconcileMaxDelayMs: 1_000 },
+        }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      const { pluralOrderId } = await waitForStatus(h, 'AUTHORIZED');
+      await waitForState(h, (s) => s.parked?.code === 'CANCEL_WITHOUT_EFFECT', 'the cancel parked past the expiry');
+      const retried = await operatorRetry(h, 'ops');
+      assert.equal(retried.parked?.code, 'CANCEL_WITHOUT_EFFECT');
+      assert.equal((await cancelledAtPlural(fx, h, pluralOrderId!, 'msg_cancelled_on_dashboard')).status, 'CANCELLED');
+      return h;
+    },
+  },
   /** A capture parked after Plural kept failing, completed by an operator retry. */
   'capture-parked-operator-retry': {
     run: async (fx) => {

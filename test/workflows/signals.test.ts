@@ -9,6 +9,7 @@ import type { PaymentState } from '../../workflows/definitions';
 import { callbackSignalProblem, webhookSignalProblem } from '../../workflows/signal-guards';
 import { CARDS } from '../support/cards';
 import {
+  auditOccurrences,
   authenticateAtSandbox,
   bundle,
   callbackSignal,
@@ -83,7 +84,7 @@ describe('gateway signals through Temporal', () => {
   });
 
   const MALFORMED = /^ignored a malformed (callbackReceived|webhookReceived) signal: /;
-  const malformedNotes = (s: PaymentState) => s.audit.filter((e) => MALFORMED.test(e.cause));
+  const malformedNotes = (s: PaymentState) => auditOccurrences(s.audit).filter((e) => MALFORMED.test(e.cause));
 
   it('are ignored and noted; the payment neither fails nor moves, and goes on normally after', async () => {
     await fx.withWorker(async () => {
@@ -111,6 +112,10 @@ describe('gateway signals through Temporal', () => {
         'status must be a status name (A-Z, 0-9, _)',
         'capturedAmount must be { value: integer minor units >= 0, currency: ISO 4217 code }',
         'webhookId must be 1-256 printable characters',
+      ]);
+      // The same note twice is one entry, counted (the trail does not grow with repeats).
+      expect(s.audit.filter((e) => e.cause.endsWith('the payload is not an object'))).toEqual([
+        expect.objectContaining({ repeats: 1 }),
       ]);
       expect(s.status).toBe('AWAITING_CHALLENGE');
       expect(s.amountCaptured).toBeUndefined();

@@ -12,6 +12,14 @@ export interface AuditEntry {
   cause: string;
   /** ISO 8601 workflow time. */
   at: string;
+  /**
+   * A note that came again while the status stayed the same (a read failing at every look, say) is counted here
+   * rather than added once more, so that a long wait does not grow the trail (and the continue-as-new input) without
+   * bound: how many more times it came (absent: once).
+   */
+  repeats?: number;
+  /** ISO 8601 workflow time of its last repeat (with `repeats`). */
+  lastAt?: string;
 }
 
 export interface PaymentFailure {
