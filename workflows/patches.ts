@@ -129,6 +129,13 @@ export const PATCH = {
    * give-up), its caller told 202 meanwhile. Called only when such a fresh park answers a retry.
    */
   OPERATOR_RETRY_ANSWERS_A_NEW_PARK: 'operator-retry-answers-a-new-park',
+  /**
+   * A cancel that came while the order was opened (the merchant's while Create Order was retried, or an operator's
+   * give-up sent while a retried Create Order ran) closes the payment before Create Payment; before, the card went to
+   * Plural (and an OTP to the customer) first, and a sale Plural processed at once ended PROCESSED though an operator
+   * had given up. Called only when such a cancel is waiting there.
+   */
+  CANCEL_BEFORE_CREATE_PAYMENT: 'cancel-before-create-payment',
 } as const;
 
 /** A patch id of {@link PATCH}. */

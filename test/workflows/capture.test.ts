@@ -23,6 +23,7 @@ import {
   cancel,
   operatorGiveUp,
   operatorRetry,
+  heldCreateOrder,
   rejection,
   whilePluralFails,
   refund,
@@ -40,6 +41,7 @@ import {
   cancelUpdate,
   DEFAULT_MERCHANT_ID,
   FAILURE_TYPE,
+  operatorGiveUpUpdate,
   PAYMENT_MEMO_KEY,
   SEARCH_ATTRIBUTE,
   webhookReceivedSignal,
@@ -515,6 +517,54 @@ describe('pre-auth capture and cancel', () => {
         fx.sandbox.setFaults({ errorAfterCommitRate: 0, paths: [] });
       }
     }
+
+    it.each([
+      ["an operator's give-up sent while a retried Create Order runs", true],
+      ["a merchant's cancel sent while Create Order runs", false],
+    ])('acts on %s before the card goes to Plural', async (_who, byOperator) => {
+      const held = heldCreateOrder(fx, byOperator);
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      let paymentsCreated = 0;
+      const createPayment: typeof real.createPayment = (input) => {
+        paymentsCreated += 1;
+        return real.createPayment(input);
+      };
+      await fx.withWorker(
+        async () => {
+          const input = cardInput(newReference('gu'), await putCard(fx.vault, CARDS.nativeOtp), {
+            preAuth: false,
+            limits: { activityMaxAttempts: 1 },
+          });
+          const handle = await startPayment(fx, input);
+          let retried: Promise<unknown> = Promise.resolve();
+          if (byOperator) {
+            await waitForState(handle, (s) => s.parked?.operation === 'create_order', 'Create Order parked');
+            retried = operatorRetry(handle, 'ops@example');
+          }
+          await held.holding;
+          const cancelled = byOperator
+            ? await handle.startUpdate(operatorGiveUpUpdate, {
+                args: [{ operator: 'ops@example', reason: 'the customer called to cancel' }],
+                waitForStage: WorkflowUpdateStage.ACCEPTED,
+              })
+            : await handle.startUpdate(cancelUpdate, {
+                args: [{ reason: 'order withdrawn' }],
+                waitForStage: WorkflowUpdateStage.ACCEPTED,
+              });
+          held.release();
+          const after = (await cancelled.result()).state;
+          await retried;
+          // The order exists at Plural, but no payment was made on it: no card sent, no OTP to the customer, and
+          // nothing can take money on it.
+          expect(after).toMatchObject({ status: 'CANCELLED', failure: { code: 'CANCELLED_BEFORE_AUTHORIZATION' } });
+          expect(after.parked).toBeUndefined();
+          expect(paymentsCreated).toBe(0);
+          expect(fx.sandbox.order(after.pluralOrderId!)).toMatchObject({ status: 'CREATED', payments: [] });
+          expect((await handle.result()).status).toBe('CANCELLED');
+        },
+        { ...held.activities, createPayment },
+      );
+    });
 
     it('fails a payment whose order Plural never opened once the customer’s authentication window has passed', async () => {
       await fx.withWorker(async () => {

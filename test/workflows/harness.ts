@@ -783,6 +783,36 @@ export async function whilePluralFails<T>(fx: Fixture, paths: string[], fn: () =
   }
 }
 
+/** A `createOrder` activity held before it calls Plural until `release()`; `holding` resolves once it is. */
+export interface HeldCreateOrder {
+  activities: Pick<PaymentActivities, 'createOrder'>;
+  holding: Promise<void>;
+  release(): void;
+}
+
+/**
+ * Create Order held until released (with `failFirst`, Plural unreachable for the first call, so that the step parks
+ * and an operator's retry is the call held).
+ */
+export function heldCreateOrder(fx: Fixture, failFirst = false): HeldCreateOrder {
+  const real = createActivities({ plural: fx.plural, vault: fx.vault });
+  let calls = 0;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held!: () => void;
+  const holding = new Promise<void>((resolve) => (held = resolve));
+  const createOrder: PaymentActivities['createOrder'] = async (input) => {
+    calls += 1;
+    if (failFirst && calls === 1) {
+      throw ApplicationFailure.create({ message: 'Plural unreachable', type: FAILURE_TYPE.GATEWAY_UNAVAILABLE });
+    }
+    held();
+    await released;
+    return real.createOrder(input);
+  };
+  return { activities: { createOrder }, holding, release };
+}
+
 /**
  * A `cancelOrder` activity that Plural answers `times` times with its order as it was (still AUTHORIZED: its order
  * trailing its payment), then for real (`Infinity`: never). `seen` hears each cancel's input first, with the workflow

@@ -4,12 +4,13 @@
  * windows it waits out are short ones given in the workflow input. One more runs an idempotency key's workflow.
  */
 import assert from 'node:assert/strict';
+import { WorkflowUpdateStage } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { createTemporalIdempotencyStore } from '../../api/temporal-idempotency-store';
 import { merchantEventId } from '../../merchant-webhooks';
-import { callbackReceivedSignal, getPaymentQuery } from '../../workflows/definitions';
+import { callbackReceivedSignal, cancelUpdate, getPaymentQuery } from '../../workflows/definitions';
 import { idempotencyWorkflowId } from '../../workflows/idempotency-definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
@@ -43,8 +44,9 @@ import {
   LOST_REFUND_PATHS,
   cancelledAtPlural,
   cancelParkedPastExpiry,
+  heldCreateOrder,
 } from './harness';
-import type { Fixture, PaymentHandle } from './harness';
+import type { Fixture, HeldCreateOrder, PaymentHandle } from './harness';
 
 export interface Scenario {
   /** Runs one payment (or idempotency key) to the end of its workflow and returns its handle. */
@@ -81,6 +83,9 @@ async function leftUncaptured(fx: Fixture, durations: PaymentWorkflowInput['dura
 
 /** Activities whose first cancel Plural answers with its order as it was (still AUTHORIZED); the next ones cancel. */
 const firstCancelWithoutEffect = (fx: Fixture) => cancelsWithoutEffect(fx, 1);
+
+/** The Create Order held by the scenario running now (set by its `activities`, released by its `run`). */
+let heldOrder: HeldCreateOrder | undefined;
 
 /** A card payment that reached AWAITING_OTP (`asTheApiStartsIt`: see `startPayment`). */
 async function otpPayment(fx: Fixture, asTheApiStartsIt = false): Promise<PaymentHandle> {
@@ -384,6 +389,29 @@ export const SCENARIOS: Record<string, Scenario> = {
       const retried = await operatorRetry(h, 'ops');
       assert.equal(retried.parked?.code, 'CANCEL_WITHOUT_EFFECT');
       assert.equal((await cancelledAtPlural(fx, h, pluralOrderId!, 'msg_cancelled_on_dashboard')).status, 'CANCELLED');
+      return h;
+    },
+  },
+  /**
+   * Card sale cancelled by the merchant while Create Order runs: the payment ends CANCELLED before Create Payment, the
+   * card never sent to Plural (the `cancel-before-create-payment` patch).
+   */
+  'card-sale-cancelled-while-the-order-opens': {
+    activities: (fx) => {
+      heldOrder = heldCreateOrder(fx);
+      return heldOrder.activities;
+    },
+    run: async (fx) => {
+      const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.nativeOtp), { preAuth: false }));
+      const held = heldOrder!;
+      await held.holding;
+      const cancelled = await h.startUpdate(cancelUpdate, {
+        args: [{ reason: 'order withdrawn' }],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+      held.release();
+      assert.equal((await cancelled.result()).state.status, 'CANCELLED');
+      await h.result();
       return h;
     },
   },

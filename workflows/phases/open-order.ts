@@ -168,6 +168,12 @@ export async function openOrder(run: PaymentRun): Promise<void> {
               registeredMobileNumber: method.registeredMobileNumber,
               pointsAmount: pointsAmount ?? { value: 0, currency: input.amount.currency },
             };
+  // A cancel that came while the order was opened (the merchant's, or an operator's give-up sent while a retried step
+  // ran) is acted on before the card goes to Plural: no payment is made there, no OTP sent to the customer. Payments
+  // that went on to Create Payment under the build before replay so.
+  if (run.inbox.cancel !== undefined && patched(PATCH.CANCEL_BEFORE_CREATE_PAYMENT)) {
+    return cancelledBeforePayment(run);
+  }
   const orderId = order.orderId;
   const created = await steps.run(
     'create_payment',
@@ -246,6 +252,20 @@ async function windowClosedWhileParked(run: PaymentRun): Promise<void> {
   );
   if (payment.status !== PAYMENT_STATUS.CREATED) return;
   payment.close(CLOSING_REASON.AUTHENTICATION_WINDOW_CLOSED, cause, detail);
+}
+
+/**
+ * A cancel came while the order was opened, before Create Payment: no payment exists on Plural's order and, the
+ * order being seamless, only the engine could make one (it will not), so nothing can take money on it. The payment
+ * ends CANCELLED at once; Plural's order stays open, unused, until Plural expires it.
+ */
+function cancelledBeforePayment(run: PaymentRun): void {
+  const { payment, inbox } = run;
+  const request = inbox.takeCancel();
+  const detail = request?.reason ?? 'cancelled';
+  payment.s.failure = { code: ENGINE_FAILURE_CODE.CANCELLED_BEFORE_AUTHORIZATION, message: detail };
+  payment.moveTo(PAYMENT_STATUS.CANCELLED, `cancelled before any payment was made on Plural's order (${detail})`);
+  inbox.answerAll(request?.ids ?? [], { state: payment.snapshot() });
 }
 
 /**
