@@ -136,6 +136,12 @@ export const PATCH = {
    * had given up. Called only when such a cancel is waiting there.
    */
   CANCEL_BEFORE_CREATE_PAYMENT: 'cancel-before-create-payment',
+  /**
+   * An OTP queued while the one before it was with Plural, which refused that one offering only a resend, is answered
+   * IGNORED without being sent (Plural takes none until a resend, and may count it as an attempt); before, it was sent
+   * to Plural. Called only when such a queued OTP's turn comes.
+   */
+  OTP_HELD_UNTIL_A_RESEND: 'otp-held-until-a-resend',
 } as const;
 
 /** A patch id of {@link PATCH}. */

@@ -37,8 +37,12 @@ export function actionRoutes(ctx: RouteContext): Router {
     return undefined;
   }
 
+  // The validator's codes: an OTP the workflow did not send because Plural wants a resend first, or none expected.
   const notAwaitingOtp = (ref: string, state: PaymentState, message: string | undefined) =>
-    conflict('payment_not_awaiting_otp', message ?? `payment ${ref} is ${state.status}; no OTP is expected`);
+    conflict(
+      state.otp?.resendRequired === true ? 'otp_resend_required' : 'payment_not_awaiting_otp',
+      message ?? `payment ${ref} is ${state.status}; no OTP is expected`,
+    );
 
   router
     .route('/v1/payments/:merchant_order_reference/otp')

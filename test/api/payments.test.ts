@@ -612,6 +612,20 @@ describe('POST /v1/payments/{ref}/otp', () => {
     expect(api.vault.secrets.has(handle)).toBe(false);
   });
 
+  it('answers 409 otp_resend_required when the workflow held the OTP back until a resend', async () => {
+    const api = makeApi();
+    await created(api, 'otp-r1');
+    const state = structuredClone(api.engine.payments.get('otp-r1')!.state);
+    state.otp = { ...state.otp!, resendRequired: true };
+    state.nextActions = ['RESEND_OTP', 'CANCEL'];
+    const message = 'Plural takes no OTP until one is resent: this one was not sent; resend the OTP first';
+    api.engine.submitOtp = () =>
+      Promise.resolve({ answered: true, answer: { outcome: 'IGNORED', attemptsLeft: 2, message, state } });
+    const res = await request(api.app).post('/v1/payments/otp-r1/otp').set(auth).send({ otp: CORRECT_OTP });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({ code: 'otp_resend_required', message });
+  });
+
   it('answers 404 for an unknown payment', async () => {
     const api = makeApi();
     const res = await request(api.app).post('/v1/payments/ghost/otp').set(auth).send({ otp: CORRECT_OTP });

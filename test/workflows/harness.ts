@@ -698,6 +698,33 @@ export async function whileOtpIsWithPlural<T>(
   }
 }
 
+/** Plural's refusal of an expired OTP: it offers only a resend. */
+export const EXPIRED_OTP = {
+  outcome: 'INCORRECT' as const,
+  next: ['RESEND_OTP'],
+  resendAfterSeconds: undefined,
+  message: 'the OTP has expired',
+  counted: true,
+};
+
+/**
+ * A `submitOtp` activity whose first OTP reaches Plural (the sandbox) and is then refused as expired
+ * ({@link EXPIRED_OTP}); the next ones are Plural's answers. `sent()` counts the submissions.
+ */
+export function firstOtpExpires(fx: Fixture): {
+  activities: Pick<PaymentActivities, 'submitOtp'>;
+  sent: () => number;
+} {
+  const real = createActivities({ plural: fx.plural, vault: fx.vault });
+  let sent = 0;
+  const submitOtp: PaymentActivities['submitOtp'] = async (input) => {
+    sent += 1;
+    const answer = await real.submitOtp(input);
+    return sent === 1 ? EXPIRED_OTP : answer;
+  };
+  return { activities: { submitOtp }, sent: () => sent };
+}
+
 /** Captures (all, or `amount`) as the API does; returns the Update's answer. */
 export function capture(handle: PaymentHandle, updateId: string, amount?: Money): Promise<CaptureAnswer> {
   return handle.executeUpdate(captureUpdate, { args: [amount ? { amount } : {}], updateId });

@@ -4,6 +4,7 @@ import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
 import { resendOtpUpdate, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
+import { OTP_RESEND_REQUIRED_MESSAGE } from '../../workflows/phases/authenticate';
 import { CARDS } from '../support/cards';
 import {
   bundle,
@@ -24,6 +25,8 @@ import {
   submitOtp,
   WRONG_OTPS,
   whileOtpIsWithPlural,
+  EXPIRED_OTP,
+  firstOtpExpires,
   laggingOrderReads,
 } from './harness';
 import type { Fixture } from './harness';
@@ -236,15 +239,6 @@ describe('a resend Plural refuses as too early', () => {
   });
 });
 
-/** Plural's refusal of an expired OTP: it offers only a resend. */
-const EXPIRED_OTP = {
-  outcome: 'INCORRECT' as const,
-  next: ['RESEND_OTP'],
-  resendAfterSeconds: undefined,
-  message: 'the OTP has expired',
-  counted: true,
-};
-
 describe('an OTP Plural refuses offering only a resend', () => {
   it('ends the authentication when no resend is left, as when Plural offers nothing', async () => {
     const submitOtp: PaymentActivities['submitOtp'] = () => Promise.resolve(EXPIRED_OTP);
@@ -285,6 +279,25 @@ describe('an OTP Plural refuses offering only a resend, with resends left', () =
       },
       { submitOtp: expiring },
     );
+  });
+});
+
+describe('an OTP queued behind one Plural refuses offering only a resend', () => {
+  it('is answered IGNORED without being sent to Plural', async () => {
+    // The first OTP reaches Plural (1.5 s there), which refuses it offering only a resend.
+    const { activities, sent } = firstOtpExpires(fx);
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment();
+      const [expired, queued] = await whileOtpIsWithPlural(
+        fx,
+        () => submitOtp(fx, handle, 'expired', WRONG_OTP),
+        () => submitOtp(fx, handle, 'queued', CORRECT_OTP),
+      );
+      expect(expired.outcome).toBe('INCORRECT');
+      expect(queued).toMatchObject({ outcome: 'IGNORED', message: OTP_RESEND_REQUIRED_MESSAGE });
+      expect(queued.state.nextActions).toEqual(['RESEND_OTP', 'CANCEL']);
+      expect(sent()).toBe(1);
+    }, activities);
   });
 });
 

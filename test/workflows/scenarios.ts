@@ -45,6 +45,7 @@ import {
   cancelledAtPlural,
   cancelParkedPastExpiry,
   heldCreateOrder,
+  firstOtpExpires,
 } from './harness';
 import type { Fixture, HeldCreateOrder, PaymentHandle } from './harness';
 
@@ -411,6 +412,27 @@ export const SCENARIOS: Record<string, Scenario> = {
       });
       held.release();
       assert.equal((await cancelled.result()).state.status, 'CANCELLED');
+      await h.result();
+      return h;
+    },
+  },
+  /**
+   * Native-OTP pre-auth: an OTP queued while the one before was with Plural, which refuses that one offering only a
+   * resend (expired), is answered IGNORED without being sent (the `otp-held-until-a-resend` patch); the merchant then
+   * cancels, and the payment ends once Plural times the pending payment out.
+   */
+  'otp-queued-behind-an-expired-otp': {
+    activities: (fx) => firstOtpExpires(fx).activities,
+    run: async (fx) => {
+      const h = await otpPayment(fx);
+      const [expired, queued] = await whileOtpIsWithPlural(
+        fx,
+        () => submitOtp(fx, h, 'expired', WRONG_OTP),
+        () => submitOtp(fx, h, 'queued', CORRECT_OTP),
+      );
+      assert.equal(expired.outcome, 'INCORRECT');
+      assert.equal(queued.outcome, 'IGNORED');
+      await cancel(h, 'cancel');
       await h.result();
       return h;
     },

@@ -164,6 +164,10 @@ export function closingReasonOf(source: CancelSource): ClosingReason {
       : CLOSING_REASON.MERCHANT_CANCEL;
 }
 
+/** Why an OTP queued behind one Plural refused offering only a resend was not sent. */
+export const OTP_RESEND_REQUIRED_MESSAGE =
+  'Plural takes no OTP until one is resent (the last one expired, say): this one was not sent; resend the OTP first';
+
 /** Sends one OTP to Plural and says what became of it (the Update's answer). */
 async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpAnswer> {
   const { payment, steps, workflowId } = run;
@@ -184,6 +188,12 @@ async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpA
     payment.s.pluralPaymentIds.length === 0
   ) {
     return answer('IGNORED', `payment is ${payment.status}; no OTP is expected`);
+  }
+  // Queued while the OTP before it was with Plural, which refused that one offering only a resend (it expired, say):
+  // Plural takes no OTP until one is resent, and may count this one as an attempt. Not sent; its sender resends first.
+  if (otp.resendRequired && patched(PATCH.OTP_HELD_UNTIL_A_RESEND)) {
+    payment.note('OTP not sent: Plural takes none until one is resent');
+    return answer('IGNORED', OTP_RESEND_REQUIRED_MESSAGE);
   }
   payment.otpSubmissions += 1;
   const paymentId = payment.cardPaymentId ?? payment.s.pluralPaymentIds[0] ?? '';
