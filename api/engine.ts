@@ -117,7 +117,7 @@ export interface CallbackDeliveryOptions {
 /** Outcome of {@link PaymentEngine.deliverCallback}. */
 export type CallbackDeliveryOutcome =
   | DeliveryOutcome
-  /** Not delivered: the running payment was created before `startedAfterMs`. */
+  /** Not delivered: the running payment was created before `startedAfterMs` (an ended one's answer is `ended`). */
   | { delivered: false; tooOld: true; merchantOrderReference: string }
   /** Not delivered: the order's payment has ended (its workflow closed); the customer still goes to its page. */
   | { delivered: false; ended: true; merchantOrderReference: string };
@@ -158,8 +158,9 @@ export interface PaymentEngine {
    */
   refund(ref: string, request: RefundRequest, waitMs: number, requestId?: string): Promise<Answer<RefundAnswer>>;
   /**
-   * Signal the payment whose Plural order is `signal.orderId`; `delivered: false` when none is running, and with
-   * `tooOld` when it was created before `options.startedAfterMs` (then nothing is sent to it).
+   * Signal the payment whose Plural order is `signal.orderId` (its current run, also right after a continue-as-new);
+   * `delivered: false` when no payment has that order, with `ended` when its workflow has closed, and with `tooOld`
+   * when it runs but was created before `options.startedAfterMs` (then nothing is sent to it).
    */
   deliverCallback(signal: CallbackReceivedSignal, options?: CallbackDeliveryOptions): Promise<CallbackDeliveryOutcome>;
   /**

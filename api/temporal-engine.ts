@@ -201,6 +201,17 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     }
   }
 
+  /** Whether the workflow `workflowId` has a running run (its current one). */
+  async function isRunning(workflowId: string): Promise<boolean> {
+    try {
+      const description = await call('describe', () => client.workflow.getHandle(workflowId).describe());
+      return description.status.name === 'RUNNING';
+    } catch (err) {
+      if (isNamed(err, 'WorkflowNotFoundError')) return false;
+      throw err;
+    }
+  }
+
   /**
    * The payment workflow whose Plural order is `orderId` (found by the PluralOrderId search attribute), and when the
    * payment was created (`PaymentCreatedAt`, which a continue-as-new carries on; else its run's start, the same
@@ -507,17 +518,20 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
       const found = await paymentForOrder(signal.orderId);
       if (found === undefined) return { delivered: false };
       const { workflowId, createdAt } = found;
-      const after = deliveryOptions.startedAfterMs;
-      if (after !== undefined && createdAt.getTime() < after) {
-        return { delivered: false, tooOld: true, merchantOrderReference: referenceOf(workflowId) };
-      }
-      const ok = await signalIfRunning(workflowId, (h) => h.signal(callbackReceivedSignal, signal));
       // The customer's browser may come back after the payment has ended (a webhook settled a declined payment
       // first, a slow or reloaded return): nothing to signal, but the payment is known, so the customer still lands
       // on the merchant's page with its status.
-      return ok
-        ? { delivered: true, merchantOrderReference: referenceOf(workflowId) }
-        : { delivered: false, ended: true, merchantOrderReference: referenceOf(workflowId) };
+      const reference = referenceOf(workflowId);
+      const ended: CallbackDeliveryOutcome = { delivered: false, ended: true, merchantOrderReference: reference };
+      const after = deliveryOptions.startedAfterMs;
+      if (after !== undefined && createdAt.getTime() < after) {
+        // Stale for a payment still running (nothing is sent to it); an ended one's is the reload of a return page.
+        return (await isRunning(workflowId))
+          ? { delivered: false, tooOld: true, merchantOrderReference: reference }
+          : ended;
+      }
+      const ok = await signalIfRunning(workflowId, (h) => h.signal(callbackReceivedSignal, signal));
+      return ok ? { delivered: true, merchantOrderReference: reference } : ended;
     },
 
     async deliverWebhook(ref, signal): Promise<DeliveryOutcome> {

@@ -284,14 +284,19 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
       if (parked) {
         payment.note(`operator retry of ${parked.operation}${request.operator ? ` by ${clip(request.operator)}` : ''}`);
       }
-      // Answered once the step has run again: unparked (done), parked again (failed again), or the payment ended.
-      const ranAgain = (): boolean =>
-        payment.s.parked === undefined || payment.s.parked.retries > retries || payment.ended;
+      // Answered once the step has run again: unparked (done), parked again (failed again), or the payment ended —
+      // or parked afresh (a step that succeeded, then parked again at once: an automatic cancel Plural answered again
+      // without effect past the authorization's expiry). Decided as the retry is accepted, so that a retry of the
+      // build before waits on the one condition it waited on, registered when it was (waiters resume in that order).
+      const answersNewPark = patched(PATCH.OPERATOR_RETRY_ANSWERS_A_NEW_PARK);
       const parksBefore = payment.parks;
-      await condition(() => ranAgain() || payment.parks > parksBefore);
-      // Parked afresh (a step that succeeded, then parked again at once: an automatic cancel Plural answered again
-      // without effect past the authorization's expiry). Retries of the build before waited for the payment to move.
-      if (!ranAgain() && !patched(PATCH.OPERATOR_RETRY_ANSWERS_A_NEW_PARK)) await condition(ranAgain);
+      await condition(
+        () =>
+          payment.s.parked === undefined ||
+          payment.s.parked.retries > retries ||
+          payment.ended ||
+          (answersNewPark && payment.parks > parksBefore),
+      );
       return { state: payment.snapshot() };
     },
     { validator: (_request) => validateOperator(stateOf(payment)) },

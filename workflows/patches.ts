@@ -126,7 +126,8 @@ export const PATCH = {
    * An operator's retry is answered once the step has run again when that step succeeded and then parked afresh in the
    * same workflow task (an automatic cancel parked past the authorization's expiry that Plural answers again with its
    * order still AUTHORIZED parks again); before, the retry's Update waited until the payment moved (Plural's webhook, a
-   * give-up), its caller told 202 meanwhile. Called only when such a fresh park answers a retry.
+   * give-up), its caller told 202 meanwhile. Called at each operator retry, as it is accepted (the condition its
+   * answer waits on is registered then, as before).
    */
   OPERATOR_RETRY_ANSWERS_A_NEW_PARK: 'operator-retry-answers-a-new-park',
   /**

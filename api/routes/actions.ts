@@ -37,12 +37,17 @@ export function actionRoutes(ctx: RouteContext): Router {
     return undefined;
   }
 
-  // The validator's codes: an OTP the workflow did not send because Plural wants a resend first, or none expected.
   const notAwaitingOtp = (ref: string, state: PaymentState, message: string | undefined) =>
-    conflict(
-      state.otp?.resendRequired === true ? 'otp_resend_required' : 'payment_not_awaiting_otp',
-      message ?? `payment ${ref} is ${state.status}; no OTP is expected`,
-    );
+    conflict('payment_not_awaiting_otp', message ?? `payment ${ref} is ${state.status}; no OTP is expected`);
+
+  /**
+   * An OTP the workflow did not send because Plural takes none until a resend (queued behind the one Plural refused so):
+   * the validator's `otp_resend_required`, as for an OTP sent after that answer.
+   */
+  const heldForAResend = (state: PaymentState): boolean =>
+    state.status === 'AWAITING_OTP' &&
+    state.otp?.resendRequired === true &&
+    state.nextActions.includes(NEXT_ACTION.RESEND_OTP);
 
   router
     .route('/v1/payments/:merchant_order_reference/otp')
@@ -78,6 +83,7 @@ export function actionRoutes(ctx: RouteContext): Router {
             1,
           );
         }
+        if (heldForAResend(a.state)) throw conflict('otp_resend_required', a.message ?? 'resend the OTP first');
         throw notAwaitingOtp(ref, a.state, a.message);
       }
       answer(res, 200, a.state);

@@ -5,7 +5,8 @@
 
 /**
  * Payment statuses exposed to merchants. PROCESSED, CANCELLED and FAILED are terminal, and a payment reaches one only
- * once Plural's order is final: until then the status says the engine is still working (`PROCESSING`, `CLOSING`).
+ * once Plural's order is final, or can take no money (none was created, or the engine never made a payment on its
+ * seamless order): until then the status says the engine is still working (`PROCESSING`, `CLOSING`).
  */
 export const PAYMENT_STATUS = {
   /** The order is being created at Plural. */
