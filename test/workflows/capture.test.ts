@@ -4,6 +4,7 @@ import type { CaptureInput } from '../../activities';
 import type { Order } from '../../plural-client';
 import { CARDS } from '../support/cards';
 import {
+  auditOccurrences,
   authenticateAtSandbox,
   capturedAtPlural,
   captureRefusal,
@@ -566,6 +567,39 @@ describe('pre-auth capture and cancel', () => {
       );
     });
 
+    it.each([
+      ['an operator gives up on it', 'CANCELLED', 'CANCELLED_BEFORE_AUTHORIZATION'],
+      ['the authentication window passes', 'FAILED', 'GATEWAY_UNAVAILABLE'],
+    ])(
+      'ends a payment whose card lookup is parked, before any payment on Plural’s order, at once when %s',
+      async (when, status, code) => {
+        const real = createActivities({ plural: fx.plural, vault: fx.vault });
+        // The order is created without its card lookup, which then finds Plural unreachable: the step parks.
+        const createOrder: typeof real.createOrder = (input) =>
+          real.createOrder({ ...input, thenLookupCard: undefined });
+        const lookupCard = () =>
+          Promise.reject(
+            ApplicationFailure.create({ message: 'Plural unreachable', type: FAILURE_TYPE.GATEWAY_UNAVAILABLE }),
+          );
+        await fx.withWorker(
+          async () => {
+            const input = cardInput(newReference('lk'), await putCard(fx.vault, CARDS.nativeOtp), {
+              limits: { activityMaxAttempts: 1 },
+            });
+            const handle = await startPayment(fx, input);
+            const parked = await waitForState(handle, (s) => s.parked?.operation === 'create_payment', 'lookup parked');
+            if (when.startsWith('an operator')) await operatorGiveUp(handle, 'ops@example', 'Plural is down');
+            // Not CLOSING: only the engine could make a payment on the order, and it made none.
+            const result = await handle.result();
+            expect(result).toMatchObject({ status, failure: { code } });
+            expect(result.parked).toBeUndefined();
+            expect(fx.sandbox.order(parked.pluralOrderId!)).toMatchObject({ status: 'CREATED', payments: [] });
+          },
+          { createOrder, lookupCard },
+        );
+      },
+    );
+
     it('fails a payment whose order Plural never opened once the customer’s authentication window has passed', async () => {
       await fx.withWorker(async () => {
         const handle = await startPayment(
@@ -697,7 +731,7 @@ describe('pre-auth capture and cancel', () => {
           const result = await handle.result();
           expect(result.status).toBe('CANCELLED');
           expect(cancels).toHaveLength(3);
-          const notes = result.audit.filter((e) => e.cause === CANCEL_ANSWERED_AUTHORIZED_NOTE);
+          const notes = auditOccurrences(result.audit).filter((e) => e.cause === CANCEL_ANSWERED_AUTHORIZED_NOTE);
           expect(notes).toHaveLength(1);
           // Each cancel again comes after the longest reconciliation delay (5 minutes), with a Get Order before it;
           // the audit counts the three on one note.

@@ -7,6 +7,7 @@ import type { PaymentState } from '../../workflows/definitions';
 import { waitFor } from '../support/wait';
 import { CARDS } from '../support/cards';
 import {
+  auditOccurrences,
   approvedAfterWindowClosed,
   authenticateAtSandbox,
   bundle,
@@ -162,7 +163,9 @@ describe('3-D Secure challenge', () => {
         await handle.signal(callbackReceivedSignal, callbackSignal(acs.callback.fields));
         const id = copies[0]!.webhookId;
         const s = await waitForState(handle, (x) => x.status === 'AUTHORIZED' && allConfirmed(x), 'events confirmed');
-        expect(s.audit.filter((e) => e.cause.startsWith(`webhook ORDER_AUTHORIZED (${id}) received`))).toHaveLength(1);
+        expect(
+          auditOccurrences(s.audit).filter((e) => e.cause.startsWith(`webhook ORDER_AUTHORIZED (${id}) received`)),
+        ).toHaveLength(1);
         await handle.signal(webhookReceivedSignal, copies[0]!.signal);
         const after = await handle.query('getPayment');
         expect(transitionsTo(after as PaymentState, 'AUTHORIZED')).toHaveLength(1);

@@ -766,7 +766,7 @@ export async function operatorGiveUp(handle: PaymentHandle, operator: string, re
 
 /**
  * The audit trail with each note counted on one entry (`repeats`) written out once per time it came, so a test can
- * count and order occurrences as they happened to the payment.
+ * count occurrences (repeats follow their first entry: notes A, B, A come out A, A, B).
  */
 export function auditOccurrences(audit: readonly AuditEntry[]): AuditEntry[] {
   return audit.flatMap((e) => Array.from({ length: 1 + (e.repeats ?? 0) }, () => e));

@@ -167,6 +167,9 @@ export function closingReasonOf(source: CancelSource): ClosingReason {
 /** Why an OTP queued behind one Plural refused offering only a resend was not sent. */
 export const OTP_RESEND_REQUIRED_MESSAGE =
   'Plural takes no OTP until one is resent (the last one expired, say): this one was not sent; resend the OTP first';
+/** The same, when no resend is left (the authentication ends with the window). */
+const OTP_NO_RESEND_LEFT_MESSAGE =
+  'Plural takes no OTP until one is resent (the last one expired, say), and no resend is left: this one was not sent';
 
 /** Sends one OTP to Plural and says what became of it (the Update's answer). */
 async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpAnswer> {
@@ -193,7 +196,7 @@ async function submitOtp(run: PaymentRun, otpHandle: string): Promise<SubmitOtpA
   // Plural takes no OTP until one is resent, and may count this one as an attempt. Not sent; its sender resends first.
   if (otp.resendRequired && patched(PATCH.OTP_HELD_UNTIL_A_RESEND)) {
     payment.note('OTP not sent: Plural takes none until one is resent');
-    return answer('IGNORED', OTP_RESEND_REQUIRED_MESSAGE);
+    return answer('IGNORED', otp.resendsLeft > 0 ? OTP_RESEND_REQUIRED_MESSAGE : OTP_NO_RESEND_LEFT_MESSAGE);
   }
   payment.otpSubmissions += 1;
   const paymentId = payment.cardPaymentId ?? payment.s.pluralPaymentIds[0] ?? '';

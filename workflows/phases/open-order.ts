@@ -70,7 +70,11 @@ export async function openOrder(run: PaymentRun): Promise<void> {
    * awaited: the give-up's path takes no more microtask turns than it did before the deadline existed.
    */
   const ended = (): Promise<void> | void =>
-    steps.parkDeadlinePassed ? windowClosedWhileParked(run) : cancelledWhileParked(run);
+    steps.parkDeadlinePassed
+      ? windowClosedWhileParked(run, paymentAttempted)
+      : cancelledWhileParked(run, paymentAttempted);
+  /** Create Payment was called (from then on Plural's order may hold a payment of the engine's). */
+  let paymentAttempted = false;
 
   if (method.kind === 'hosted_checkout') {
     const link = await steps.run(
@@ -175,6 +179,7 @@ export async function openOrder(run: PaymentRun): Promise<void> {
     return cancelledBeforePayment(run);
   }
   const orderId = order.orderId;
+  paymentAttempted = true;
   const created = await steps.run(
     'create_payment',
     (afterOperatorRetry) =>
@@ -231,18 +236,19 @@ export async function openOrder(run: PaymentRun): Promise<void> {
 
 /**
  * A step parked while the order opened was still parked when the customer's authentication window passed. Without an
- * order at Plural the payment fails (nothing could take money). With one, Plural's order is read first, as at the end
+ * order at Plural, or a payment the engine made on it, the payment fails (nothing could take money). With one, Plural's
+ * order is read first, as at the end
  * of an authentication window: Plural may have gone on without the engine (a Create Payment whose answer was lost,
  * authorized without a challenge), and then the payment follows it. Otherwise it closes until Plural's order is final
  * (an authorization Plural gives meanwhile is cancelled) and ends FAILED, as one whose customer did not authenticate
  * in time does.
  */
-async function windowClosedWhileParked(run: PaymentRun): Promise<void> {
+async function windowClosedWhileParked(run: PaymentRun, paymentAttempted: boolean): Promise<void> {
   const { payment, steps } = run;
   if (payment.terminal) return;
   const detail = "Plural could not be reached before the customer's authentication window closed";
   const cause = 'the parked step waited out the authentication window';
-  if (payment.s.pluralOrderId === undefined) {
+  if (payment.s.pluralOrderId === undefined || noPaymentOnTheOrder(paymentAttempted)) {
     payment.fail(ENGINE_FAILURE_CODE.GATEWAY_UNAVAILABLE, detail, cause);
     return;
   }
@@ -252,6 +258,15 @@ async function windowClosedWhileParked(run: PaymentRun): Promise<void> {
   );
   if (payment.status !== PAYMENT_STATUS.CREATED) return;
   payment.close(CLOSING_REASON.AUTHENTICATION_WINDOW_CLOSED, cause, detail);
+}
+
+/**
+ * Plural's (seamless) order exists but Create Payment was never called on it: only the engine could make a payment
+ * there, so nothing can take money and the payment may end at once. Payments that closed on such an order under the
+ * build before (a parked card lookup or points check given up on, or waited out) replay so.
+ */
+function noPaymentOnTheOrder(paymentAttempted: boolean): boolean {
+  return !paymentAttempted && patched(PATCH.CANCEL_BEFORE_CREATE_PAYMENT);
 }
 
 /**
@@ -269,12 +284,16 @@ function cancelledBeforePayment(run: PaymentRun): void {
 }
 
 /**
- * The operator gave up on a parked step before the payment could be authorized. Without an order at Plural nothing
- * can take money; with one, the payment closes until Plural's order is final.
+ * The operator gave up on a parked step before the payment could be authorized. Without an order at Plural, or a
+ * payment the engine made on it, nothing can take money; with one, the payment closes until Plural's order is final.
  */
-function cancelledWhileParked(run: PaymentRun): void {
+function cancelledWhileParked(run: PaymentRun, paymentAttempted: boolean): void {
   const { payment, inbox } = run;
   if (payment.terminal) return;
+  if (payment.s.pluralOrderId !== undefined && noPaymentOnTheOrder(paymentAttempted)) {
+    cancelledBeforePayment(run);
+    return;
+  }
   const request = inbox.takeCancel();
   const detail = request?.reason ?? 'cancelled while parked';
   if (payment.s.pluralOrderId === undefined) {

@@ -233,8 +233,8 @@ export const paymentPaths = {
         'An AUTHORIZED pre-authorization is cancelled by Plural and answers 200 CANCELLED. A payment not yet ' +
         'authorized answers 202 CLOSING: Plural cancels only authorized orders, so the customer may still pay on its page; the engine ' +
         "cancels an authorization or refunds a payment that arrives, and ends CANCELLED once Plural's order is final. " +
-        'A cancel that arrives while the order is still being created at Plural answers 200 CANCELLED: no payment was ' +
-        'made on it.',
+        'A card payment cancelled before its card was sent to Plural (its order still being created) ends CANCELLED ' +
+        'at once: no payment was made on the order.',
       parameters: [referenceParam],
       requestBody: optionalBody({ reason: text(200) }),
       responses: {
