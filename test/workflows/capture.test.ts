@@ -25,6 +25,7 @@ import {
   operatorGiveUp,
   operatorRetry,
   heldCreateOrder,
+  counting,
   rejection,
   whilePluralFails,
   refund,
@@ -126,27 +127,23 @@ describe('pre-auth capture and cancel', () => {
       },
     });
     const bare = createActivities({ plural, vault: fx.vault });
-    let reads = 0;
-    const getOrder: typeof bare.getOrder = (input) => {
-      reads += 1;
-      return bare.getOrder(input);
-    };
+    const reads = counting(bare.getOrder);
     await fx.withWorker(
       async () => {
         const { handle, orderId } = await authorized(CARDS.nativeOtp, { durations: { refundWindowMs: 60_000 } });
         const answer = await capture(handle, 'part', { value: 1500, currency: 'INR' });
         expect(answer).toMatchObject({ outcome: 'CAPTURED', amountCaptured: { value: 1500, currency: 'INR' } });
-        const before = reads;
+        const before = reads.calls();
         // A refund; its REFUND_PROCESSED webhook is confirmed with a Get Order of the parent order.
         expect((await refund(handle, 'r1', { value: 1000, currency: 'INR' })).outcome).toBe('REFUNDED');
-        await waitForState(handle, () => reads > before, 'a Get Order after the refund');
+        await waitForState(handle, () => reads.calls() > before, 'a Get Order after the refund');
         await fx.skip(61_000);
         const result = await handle.result();
         expect(result.amountCaptured).toEqual({ value: 1500, currency: 'INR' });
         expect(result.amountRefunded).toEqual({ value: 1000, currency: 'INR' });
         expect(fx.sandbox.order(orderId)).toMatchObject({ capturedAmount: 1500, refundedAmount: 1000 });
       },
-      { captureOrder: bare.captureOrder, getOrder },
+      { captureOrder: bare.captureOrder, getOrder: reads.fn },
     );
   });
 
@@ -524,12 +521,7 @@ describe('pre-auth capture and cancel', () => {
       ["a merchant's cancel sent while Create Order runs", false],
     ])('acts on %s before the card goes to Plural', async (_who, byOperator) => {
       const held = heldCreateOrder(fx, byOperator);
-      const real = createActivities({ plural: fx.plural, vault: fx.vault });
-      let paymentsCreated = 0;
-      const createPayment: typeof real.createPayment = (input) => {
-        paymentsCreated += 1;
-        return real.createPayment(input);
-      };
+      const createPayment = counting(createActivities({ plural: fx.plural, vault: fx.vault }).createPayment);
       await fx.withWorker(
         async () => {
           const input = cardInput(newReference('gu'), await putCard(fx.vault, CARDS.nativeOtp), {
@@ -559,11 +551,11 @@ describe('pre-auth capture and cancel', () => {
           // nothing can take money on it.
           expect(after).toMatchObject({ status: 'CANCELLED', failure: { code: 'CANCELLED_BEFORE_AUTHORIZATION' } });
           expect(after.parked).toBeUndefined();
-          expect(paymentsCreated).toBe(0);
+          expect(createPayment.calls()).toBe(0);
           expect(fx.sandbox.order(after.pluralOrderId!)).toMatchObject({ status: 'CREATED', payments: [] });
           expect((await handle.result()).status).toBe('CANCELLED');
         },
-        { ...held.activities, createPayment },
+        { ...held.activities, createPayment: createPayment.fn },
       );
     });
 

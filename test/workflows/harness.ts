@@ -810,6 +810,20 @@ export async function whilePluralFails<T>(fx: Fixture, paths: string[], fn: () =
   }
 }
 
+/** `fn` with its calls counted (an activity a test wants to see called, or not). */
+export function counting<A extends unknown[], R>(
+  fn: (...args: A) => R,
+): { fn: (...args: A) => R; calls: () => number } {
+  let calls = 0;
+  return {
+    fn: (...args) => {
+      calls += 1;
+      return fn(...args);
+    },
+    calls: () => calls,
+  };
+}
+
 /** A `createOrder` activity held before it calls Plural until `release()`; `holding` resolves once it is. */
 export interface HeldCreateOrder {
   activities: Pick<PaymentActivities, 'createOrder'>;
