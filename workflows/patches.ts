@@ -134,7 +134,9 @@ export const PATCH = {
    * A cancel that came while the order was opened (the merchant's while Create Order was retried, or an operator's
    * give-up sent while a retried Create Order ran) closes the payment before Create Payment; before, the card went to
    * Plural (and an OTP to the customer) first, and a sale Plural processed at once ended PROCESSED though an operator
-   * had given up. Called only when such a cancel is waiting there.
+   * had given up. Likewise a step before Create Payment (the card lookup, the points check) parked with the order open
+   * ends the payment at once when given up on (CANCELLED) or waited out (FAILED), where it closed and watched Plural's
+   * order until Plural expired it. Called only when such a cancel is waiting there, or on those two paths.
    */
   CANCEL_BEFORE_CREATE_PAYMENT: 'cancel-before-create-payment',
   /**

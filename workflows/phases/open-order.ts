@@ -236,10 +236,9 @@ export async function openOrder(run: PaymentRun): Promise<void> {
 
 /**
  * A step parked while the order opened was still parked when the customer's authentication window passed. Without an
- * order at Plural, or a payment the engine made on it, the payment fails (nothing could take money). With one, Plural's
- * order is read first, as at the end
- * of an authentication window: Plural may have gone on without the engine (a Create Payment whose answer was lost,
- * authorized without a challenge), and then the payment follows it. Otherwise it closes until Plural's order is final
+ * order at Plural, or a payment the engine made on it, the payment fails (nothing could take money). With one,
+ * Plural's order is read first, as at the end of an authentication window: Plural may have gone on without the engine
+ * (a Create Payment whose answer was lost, authorized without a challenge), and then the payment follows it. Otherwise it closes until Plural's order is final
  * (an authorization Plural gives meanwhile is cancelled) and ends FAILED, as one whose customer did not authenticate
  * in time does.
  */
