@@ -565,14 +565,34 @@ export function secretsFound(text: string): string[] {
   return found;
 }
 
-/** Polls the `getPayment` query until `check` passes (real time; time skipping is locked meanwhile). */
-export function waitForState(
+/**
+ * Polls the `getPayment` query until `check` passes (real time; time skipping is locked meanwhile), then waits for the
+ * history to catch up: see {@link historyCaughtUp}.
+ */
+export async function waitForState(
   handle: PaymentHandle,
   check: (s: PaymentState) => boolean,
   what: string,
   timeoutMs = 20_000,
 ): Promise<PaymentState> {
-  return waitForPaymentState(handle, check, what, { timeoutMs, intervalMs: 50 });
+  const state = await waitForPaymentState(handle, check, what, { timeoutMs, intervalMs: 50 });
+  await historyCaughtUp(handle);
+  return state;
+}
+
+/**
+ * The query answers from the worker's state, which runs ahead of the history: the workflow task that made the state
+ * may not have reached the server yet, with the timer it started. A test that skips virtual time right after would
+ * skip past it before the timer exists (seen in CI under load: a refund window's next look never came). Waits, up to
+ * 5 s, until the history shows no workflow task open.
+ */
+async function historyCaughtUp(handle: PaymentHandle): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    const [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
+    if (!workflowTaskOpen(description, history.events ?? [])) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 export const waitForStatus = (handle: PaymentHandle, status: PaymentStatus): Promise<PaymentState> =>
