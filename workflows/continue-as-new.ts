@@ -2,7 +2,8 @@
  * A payment that waits a long time (a PROCESSED payment's refund window, a sale Plural is still processing, a payment
  * closing while Plural's order is not final) continues
  * as new once its history is long, so that Temporal's history limit never ends it: the next run carries the payment's
- * state, the gateway events already seen, the merchant events not yet delivered and the refund orders still to read.
+ * state, the gateway events seen most recently (`limits.seenEventsCarried`), the merchant events not yet delivered and
+ * the refund orders still to read.
  */
 import { allHandlersFinished, continueAsNew, workflowInfo } from '@temporalio/workflow';
 import type { PaymentRun } from './run';
@@ -21,7 +22,7 @@ export async function continueRun(run: PaymentRun): Promise<never> {
     ...run.input,
     continued: {
       state: payment.snapshot(),
-      seenEvents: [...inbox.seenEvents],
+      seenEvents: mostRecent([...inbox.seenEvents], run.limits.seenEventsCarried),
       ...(outbox ? { merchantOutbox: outbox.state() } : {}),
       ...(inbox.refundOrdersNamed.length > 0 ? { refundOrdersNamed: [...inbox.refundOrdersNamed] } : {}),
       ...(inbox.refundOrdersUnread.length > 0 ? { refundOrdersUnread: [...inbox.refundOrdersUnread] } : {}),
@@ -30,6 +31,14 @@ export async function continueRun(run: PaymentRun): Promise<never> {
         : {}),
     },
   });
+}
+
+/**
+ * The last `keep` of `ids` (a Set keeps the order its ids were first seen in). A continue-as-new's input is not
+ * compared on replay, so the bound needs no patch: a run recorded carrying every id replays the same.
+ */
+function mostRecent(ids: readonly string[], keep: number): string[] {
+  return ids.slice(ids.length - Math.min(ids.length, Math.max(0, Math.floor(keep) || 0)));
 }
 
 /**

@@ -9,6 +9,7 @@ import type { RefundInput } from '../../activities';
 import { getPaymentQuery, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
 import {
+  auditOccurrences,
   bundle,
   capture,
   cardInput,
@@ -595,6 +596,40 @@ describe('refunds of a processed payment', () => {
         );
         expect(continued).toMatchObject({ amountRefunded: INR(1000), refunds: [first.refund] });
         expect((await handle.describe()).runId).not.toBe(firstRun);
+      });
+    });
+  });
+
+  it('carries the most recent gateway events to the next run, and drops only their repeats there', async () => {
+    await fx.withWorker(async () => {
+      const { handle, orderId } = await processed({ limits: { continueAsNewAfterEvents: 20, seenEventsCarried: 2 } });
+      const firstRun = (await handle.describe()).runId;
+      const event = (webhookId: string) =>
+        handle.signal(webhookReceivedSignal, {
+          webhookId,
+          eventType: 'ORDER_PROCESSED',
+          orderId,
+          orderStatus: 'PROCESSED',
+        });
+      const seen = (s: PaymentState, webhookId: string) =>
+        auditOccurrences(s.audit).filter((e) => e.cause.includes(`(${webhookId})`)).length;
+      // Plural's own ORDER_PROCESSED first, so that the events below are the most recent.
+      await waitForState(
+        handle,
+        (s) => s.audit.some((e) => e.cause.startsWith('webhook ORDER_PROCESSED')),
+        'Plural’s ORDER_PROCESSED',
+      );
+      await withoutWebhooks(async () => {
+        for (const id of ['wh-old-1', 'wh-old-2', 'wh-recent-1', 'wh-recent-2']) await event(id);
+        await waitForState(handle, (s) => seen(s, 'wh-recent-2') === 1, 'the four events noted');
+        expect((await refund(handle, 'seen-1', INR(1000))).outcome).toBe('REFUNDED');
+        await waitForState(handle, (s) => s.audit.some((e) => e.cause.startsWith('continued as new')), 'the next run');
+        expect((await handle.describe()).runId).not.toBe(firstRun);
+        // The next run knows the two most recent ids: their repeats are dropped; an older one is noted once more.
+        for (const id of ['wh-recent-1', 'wh-recent-2', 'wh-old-1']) await event(id);
+        const after = await waitForState(handle, (s) => seen(s, 'wh-old-1') === 2, 'the older event noted again');
+        expect(['wh-old-2', 'wh-recent-1', 'wh-recent-2'].map((id) => seen(after, id))).toEqual([1, 1, 1]);
+        expect(after).toMatchObject({ status: 'PROCESSED', amountRefunded: INR(1000) });
       });
     });
   });

@@ -172,6 +172,12 @@ export interface PaymentLimits {
    * it has handled something in this run and nothing is in flight. The server's own suggestion is followed too.
    */
   continueAsNewAfterEvents: number;
+  /**
+   * Gateway event ids (webhook ids, callbacks) a continue-as-new carries to the next run, the most recent ones, so that
+   * the next run still drops their repeats. An older event sent again is confirmed with Get Order once more, which can
+   * only repeat what the payment holds; the bound keeps the state a payment carries from growing with every event.
+   */
+  seenEventsCarried: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<PaymentLimits> = Object.freeze({
@@ -184,4 +190,5 @@ export const DEFAULT_LIMITS: Readonly<PaymentLimits> = Object.freeze({
   webhookRetryMaximumIntervalMs: 60 * 60_000,
   webhookDeliveryWindowMs: 24 * 60 * 60_000,
   continueAsNewAfterEvents: 5_000,
+  seenEventsCarried: 1_000,
 });
