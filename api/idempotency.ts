@@ -26,7 +26,7 @@ import type {
   StoredResponse,
 } from '../workflows/idempotency-definitions';
 import { ApiError, badRequest, conflict, ERROR_TYPE, unavailable } from './errors';
-import { canonicalJson, MAX_CANONICAL_DEPTH, NestedTooDeepError } from './fingerprint';
+import { canonicalJson, NestedTooDeepError } from './fingerprint';
 import { DEFAULT_MERCHANT_ID } from '../workflows/definitions';
 
 /** The request header, and the response headers the feature adds. */
@@ -134,26 +134,38 @@ export interface RequestIdentity {
   body: unknown;
 }
 
-/** Card secrets kept out of a fingerprint altogether (a CVV is never stored after authorization, hashed or not). */
-const UNFINGERPRINTED_FIELDS: ReadonlySet<string> = new Set(['cvv', 'cryptogram']);
+/**
+ * Card secrets kept out of a fingerprint altogether (a CVV is never stored after authorization, hashed or not), by
+ * where they stand: the fields of a payment's method objects. Only there: a key of the same name elsewhere (in
+ * `merchant_metadata`, whose keys the merchant names) is the merchant's data and tells two requests apart.
+ */
+const UNFINGERPRINTED_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  card: ['cvv'],
+  card_token: ['cvv'],
+  network_token: ['cvv', 'cryptogram'],
+};
 
-/** `value` without the {@link UNFINGERPRINTED_FIELDS} of any object in it, however deep. */
-function withoutCardSecrets(value: unknown, depth = 0): unknown {
-  if (depth > MAX_CANONICAL_DEPTH) throw new NestedTooDeepError();
-  if (Array.isArray(value)) return value.map((v) => withoutCardSecrets(v, depth + 1));
-  if (value === null || typeof value !== 'object') return value;
+/** `body` without the {@link UNFINGERPRINTED_FIELDS} of its method objects. */
+function withoutCardSecrets(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
   return Object.fromEntries(
-    Object.entries(value)
-      .filter(([k]) => !UNFINGERPRINTED_FIELDS.has(k))
-      .map(([k, v]) => [k, withoutCardSecrets(v, depth + 1)]),
+    Object.entries(body as Record<string, unknown>).map(([key, value]) => {
+      const secrets = Object.hasOwn(UNFINGERPRINTED_FIELDS, key) ? UNFINGERPRINTED_FIELDS[key] : undefined;
+      if (secrets === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) {
+        return [key, value];
+      }
+      const fields = Object.entries(value as Record<string, unknown>);
+      return [key, Object.fromEntries(fields.filter(([field]) => !secrets.includes(field)))];
+    }),
   );
 }
 
 /**
  * The request's fingerprint: `ik1:` + hex HMAC-SHA256 (keyed with the API's fingerprint key) of its canonical JSON
- * (object keys sorted, so key order does not matter), CVVs and cryptograms left out (a retry differing only in one is
- * the same request). Keyed because bodies hold card numbers and OTPs, whose plain hash could be searched; only this
- * hash is stored.
+ * (object keys sorted, so key order does not matter), the card's CVVs and cryptogram left out (a retry differing only
+ * in one is the same request). Keyed because bodies hold card numbers and OTPs, whose plain hash could be searched;
+ * only this hash is stored. A body without a `cvv` or `cryptogram` key elsewhere hashes as before the left-out fields
+ * were limited to the method objects, so keys stored before still match their retries.
  */
 export function idempotencyFingerprint(identity: RequestIdentity, fingerprintKey: string): string {
   const text = canonicalJson({

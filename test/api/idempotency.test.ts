@@ -119,6 +119,23 @@ describe('the request fingerprint', () => {
     expect(fp(otherCard)).not.toBe(fp(create('123', 'c')));
   });
 
+  it('leaves out only the card’s own CVV and cryptogram: a metadata key of that name tells two requests apart', () => {
+    const create = (metadata: Record<string, string>): RequestIdentity => ({
+      method: 'POST',
+      route: '/v1/payments',
+      params: {},
+      body: {
+        merchant_order_reference: 'ord-1',
+        amount: { value: 100, currency: 'INR' },
+        hosted_checkout: true,
+        merchant_metadata: metadata,
+      },
+    });
+    expect(fp(create({ cvv: 'plan-A' }))).not.toBe(fp(create({ cvv: 'plan-B' })));
+    expect(fp(create({ cryptogram: 'a' }))).not.toBe(fp(create({ cryptogram: 'b' })));
+    expect(fp(create({ plan: 'A' }))).toBe(fp(create({ plan: 'A' })));
+  });
+
   it('is keyed: the same request under another fingerprint key differs, so an OTP cannot be searched by hash', () => {
     const otp: RequestIdentity = {
       ...capture,
