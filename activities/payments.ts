@@ -70,6 +70,24 @@ function created(order: OrderSnapshot, challengeUrl: string | undefined): Create
   return { order, challengeUrl, cardPaymentId: (live.at(-1) ?? cards.at(-1))?.id };
 }
 
+/**
+ * Order statuses only a payment gives an order (one under way, authorized or captured): an order that reads so with no
+ * payment listed lags behind its own payment.
+ */
+const PAID_STATUSES: ReadonlySet<string> = new Set([
+  ORDER_STATUS.PENDING,
+  ORDER_STATUS.AUTHORIZED,
+  ORDER_STATUS.PROCESSED,
+  ORDER_STATUS.PARTIALLY_CAPTURED,
+  ORDER_STATUS.PARTIALLY_REFUNDED,
+]);
+
+/**
+ * Why a retry's read found no earlier payment to adopt: the order reads ATTEMPTED (an attempt failed for good), its
+ * status says a payment is on it that it does not list yet, or nothing (no payment was made).
+ */
+type NothingToAdopt = typeof ORDER_STATUS.ATTEMPTED | 'payment-not-listed' | undefined;
+
 /** The card data behind a vault handle; `CardDataUnavailable` once the hand-off has expired or been used. */
 async function secretOf(vault: CardVault, handle: string, what: string): Promise<CardSecret> {
   const secret = await vault.get(handle);
@@ -169,12 +187,13 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
        * challenge URL came with that lost answer; Plural's guides show it on Create Payment's order only, so it is
        * kept when Get Order's order has it.
        */
-      const adoptEarlier = async (): Promise<CreatePaymentResult | typeof ORDER_STATUS.ATTEMPTED | undefined> => {
+      const adoptEarlier = async (): Promise<CreatePaymentResult | NothingToAdopt> => {
         const read = await getOrder(input.orderId, signal);
         const order = snapshotOf(read);
         // ATTEMPTED: an attempt failed for good (a new one may be made); nothing to adopt.
         if (order.status === ORDER_STATUS.ATTEMPTED) return ORDER_STATUS.ATTEMPTED;
-        if (order.payments.length === 0) return undefined;
+        // A status only a payment gives the order, with none listed: a payment under way that this read lags behind.
+        if (order.payments.length === 0) return PAID_STATUSES.has(order.status) ? 'payment-not-listed' : undefined;
         await destroyHandles();
         return created(order, read.challenge_url ?? undefined);
       };
@@ -214,11 +233,13 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
           // Plural (its payment not yet on the order read above): read again, and adopt the payment if it is there.
           // A duplicate with nothing to show is an outage, retried (then parked), never a rejection: the earlier
           // payment may yet complete, with no workflow left to see it.
+          // So is a retry's refusal (whatever its code) while the order's status says a payment is on it that the read
+          // does not list yet: the refusal may be of this request only because the earlier attempt's payment exists.
           const duplicate = codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST;
           const earlier = retried || duplicate ? await adoptEarlier() : undefined;
           if (typeof earlier === 'object') return earlier;
           // A duplicate of an attempt Plural failed for good stays a rejection.
-          if (duplicate && earlier !== ORDER_STATUS.ATTEMPTED) {
+          if ((duplicate && earlier !== ORDER_STATUS.ATTEMPTED) || earlier === 'payment-not-listed') {
             classified = failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
           }
         }

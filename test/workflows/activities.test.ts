@@ -368,7 +368,11 @@ describe('payment activities', () => {
      * The first attempt made the payment; Plural's order shows it only from the `showAfter`-th read on (before, as
      * `before` makes the read: no payments listed).
      */
-    async function laggingPlural(showAfter: number, before = (read: Order): Order => ({ ...read, payments: [] })) {
+    async function laggingPlural(
+      showAfter: number,
+      before = (read: Order): Order => ({ ...read, payments: [] }),
+      refusal = { code: 'DUPLICATE_REQUEST', message: 'a payment for this order is in progress' },
+    ) {
       const { order, input } = await cardPaymentInput(CARDS.challenge);
       const first = await run(1, acts.createPayment, input);
       // That attempt's answer was lost (its deadline fired while Plural worked): it never destroyed the card data.
@@ -381,11 +385,7 @@ describe('payment activities', () => {
           reads += 1;
           return reads < showAfter ? before(read) : read;
         },
-        createPayment: answered(
-          422,
-          { code: 'DUPLICATE_REQUEST', message: 'a payment for this order is in progress' },
-          'create payment',
-        ),
+        createPayment: answered(422, refusal, 'create payment'),
       });
       return { order, handle, input: retryInput, first, lagging: createActivities({ plural: lagging, vault }) };
     }
@@ -404,6 +404,32 @@ describe('payment activities', () => {
       expect(f.details?.[0]).toMatchObject({ code: 'DUPLICATE_REQUEST', httpStatus: 422 });
       // Kept for the next attempt (destroyed only once the outcome is definitive).
       expect(await vault.get(handle)).toBeDefined();
+    });
+
+    it('is retried (then parked), never PaymentRejected, on any refusal while the order reads as paid and lists nothing', async () => {
+      const movedOn = {
+        code: 'INVALID_ORDER_STATUS',
+        message: 'cannot create a payment for this order: it is PENDING',
+      };
+      const { order, handle, input, lagging } = await laggingPlural(Number.POSITIVE_INFINITY, undefined, movedOn);
+      expect(sandbox.order(order.orderId)?.status).toBe('PENDING');
+      const f = await failureOf(run(2, lagging.createPayment, input));
+      expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+      expect(f.details?.[0]).toMatchObject({ code: 'INVALID_ORDER_STATUS', httpStatus: 422 });
+      expect(await vault.get(handle)).toBeDefined();
+      // Once the read lists it, the payment is adopted.
+      const adopted = await run(3, createActivities({ plural, vault }).createPayment, input);
+      expect(adopted.order.payments).toHaveLength(1);
+    });
+
+    it('stays a rejection on a refusal while the order reads CREATED (nothing on it: the refusal is of this request)', async () => {
+      const { input, lagging } = await laggingPlural(
+        Number.POSITIVE_INFINITY,
+        (read) => ({ ...read, status: 'CREATED', payments: [] }),
+        { code: 'CARD_EXPIRED', message: 'card expired' },
+      );
+      const f = await failureOf(run(2, lagging.createPayment, input));
+      expect(f).toMatchObject({ type: 'PaymentRejected', nonRetryable: true });
     });
 
     it('stays a rejection when the order shows that attempt failed for good (ATTEMPTED)', async () => {
