@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { ORDER_STATUS, PAYMENT_STATUS } from '../plural-client';
+import { ORDER_STATUS, PAYMENT_STATUS, redactSensitive } from '../plural-client';
 import type { MerchantWebhookDirectory, WebhookSender } from '../merchant-webhooks';
 import type { Order, PluralClient } from '../plural-client';
 import { DEFAULT_MERCHANT_ID, FAILURE_TYPE, parsePaymentWorkflowId } from '../workflows/definitions';
@@ -113,8 +113,10 @@ export function snapshotOf(order: Order, partialCapture?: number): OrderSnapshot
         : p.status === PAYMENT_STATUS.PROCESSED && !capturesListed
           ? p.payment_amount.value
           : 0,
-    errorCode: p.error_detail?.code ?? undefined,
-    errorMessage: p.error_detail?.message ?? undefined,
+    // Plural's texts go to history, the payment's failure and the merchant's events: masked, should they echo a card
+    // number, CVV or OTP.
+    errorCode: p.error_detail?.code != null ? redactSensitive(p.error_detail.code) : undefined,
+    errorMessage: p.error_detail?.message != null ? redactSensitive(p.error_detail.message) : undefined,
   }));
   const status = statusOf(order);
   // Only an order Plural calls PARTIALLY_CAPTURED: one it calls PROCESSED says it took the whole amount.

@@ -1,9 +1,11 @@
 /**
  * Plural's verified events as the payment workflow's Signals: what a browser callback and an order webhook say,
- * reduced to what the workflow needs (it confirms each with Get Order before anything moves). The one mapping the API
- * and the workflow tests' webhook forwarder both use.
+ * reduced to what the workflow needs (it confirms each with Get Order before anything moves), Plural's error texts
+ * masked should they echo a card number, CVV or OTP. The one mapping the API and the workflow tests' webhook forwarder
+ * both use.
  */
 import type { Order, PluralCallback } from '../plural-client';
+import { redactSensitive } from '../plural-client/redact';
 import type { CallbackReceivedSignal, WebhookReceivedSignal } from '../workflows/definitions';
 import { MAX_ERROR_CODE, MAX_ERROR_MESSAGE } from '../workflows/signal-guards';
 
@@ -12,8 +14,8 @@ export function callbackSignalOf(callback: PluralCallback): CallbackReceivedSign
   return {
     orderId: callback.orderId,
     status: callback.status,
-    ...(callback.errorCode !== undefined ? { errorCode: callback.errorCode } : {}),
-    ...(callback.errorMessage !== undefined ? { errorMessage: callback.errorMessage } : {}),
+    ...(callback.errorCode !== undefined ? { errorCode: redactSensitive(callback.errorCode) } : {}),
+    ...(callback.errorMessage !== undefined ? { errorMessage: redactSensitive(callback.errorMessage) } : {}),
   };
 }
 
@@ -32,8 +34,10 @@ export function webhookSignalOf(webhookId: string, eventType: string, order: Ord
   const failed = [...order.payments].reverse().find((p) => p.error_detail);
   if (failed?.error_detail) {
     // Cut to what the workflow keeps (it ignores a whole event whose texts are longer): the event still counts.
-    signal.errorCode = failed.error_detail.code.slice(0, MAX_ERROR_CODE);
-    if (failed.error_detail.message) signal.errorMessage = failed.error_detail.message.slice(0, MAX_ERROR_MESSAGE);
+    signal.errorCode = redactSensitive(failed.error_detail.code).slice(0, MAX_ERROR_CODE);
+    if (failed.error_detail.message) {
+      signal.errorMessage = redactSensitive(failed.error_detail.message).slice(0, MAX_ERROR_MESSAGE);
+    }
   }
   return signal;
 }

@@ -1111,6 +1111,18 @@ describe('snapshotOf: what an order at Plural has taken', () => {
     ...(capture !== undefined ? { capture_data: [{ capture_amount: { value: capture, currency: 'INR' } }] } : {}),
   });
 
+  it('masks a card number, CVV or OTP that Plural’s error texts echo', () => {
+    const failed = {
+      ...payment('FAILED'),
+      error_detail: { code: 'PAYMENT_DECLINED', message: `OTP 482913 was wrong for card ${CARDS.nativeOtp}` },
+    };
+    const [p] = snapshotOf(order('ATTEMPTED', [failed] as Order['payments'])).payments;
+    expect(p).toMatchObject({
+      errorCode: 'PAYMENT_DECLINED',
+      errorMessage: 'OTP [REDACTED] was wrong for card [REDACTED]',
+    });
+  });
+
   it('reads a PROCESSED order as its whole amount taken, also when its payments lag behind or are not listed', () => {
     expect(snapshotOf(order('PROCESSED', [])).capturedValue).toBe(5000);
     expect(snapshotOf(order('PROCESSED', [payment('AUTHORIZED')] as Order['payments'])).capturedValue).toBe(5000);

@@ -50,6 +50,23 @@ describe('signal shape checks', () => {
     expect(webhookSignalProblem(webhook)).toBe(undefined);
   });
 
+  it('carry Plural’s error texts with a card number, CVV or OTP they echo masked', () => {
+    const echoed = `cvv 739 refused for ${CARDS.nativeOtp}`;
+    expect(
+      callbackSignalOf({ orderId: ORDER, status: 'FAILED', statusField: 'status', errorMessage: echoed }),
+    ).toMatchObject({ errorMessage: 'cvv [REDACTED] refused for [REDACTED]' });
+    const order = {
+      order_id: ORDER,
+      status: 'ATTEMPTED',
+      order_amount: { value: 5000, currency: 'INR' },
+      payments: [{ error_detail: { code: 'PAYMENT_DECLINED', message: echoed } }],
+    };
+    expect(webhookSignalOf('w-1', 'ORDER_FAILED', order as never)).toMatchObject({
+      errorCode: 'PAYMENT_DECLINED',
+      errorMessage: 'cvv [REDACTED] refused for [REDACTED]',
+    });
+  });
+
   it('name what is wrong with a malformed payload, never echoing it', () => {
     expect(callbackSignalProblem(null)).toBe('the payload is not an object');
     expect(callbackSignalProblem(['PROCESSED'])).toBe('the payload is not an object');
