@@ -744,6 +744,66 @@ describe('pre-auth capture and cancel', () => {
       );
     });
 
+    it('refuses captures from a cancel Plural answered without effect until it cancels again, also when an event ends the pause', async () => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      const steps: string[] = [];
+      const { cancelOrder } = cancelsWithoutEffect(fx, 1, (input) => steps.push(input.step));
+      // The second Get Order after the event (the first is the pause's own read; the second confirms the event) waits
+      // until the test lets it go.
+      let reads = 0;
+      let holdRead = Infinity;
+      let reached!: () => void;
+      const holding = new Promise<void>((resolve) => (reached = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const getOrder: typeof real.getOrder = async (input) => {
+        reads += 1;
+        if (reads === holdRead) {
+          reached();
+          await released;
+        }
+        return real.getOrder(input);
+      };
+      await fx.withWorker(
+        async () => {
+          const { handle, orderId } = await authorized(CARDS.nativeOtp, {
+            durations: { autoCancelAfterMs: 60_000, authorizationLifetimeMs: 24 * 60 * 60_000 },
+          });
+          await fx.skip(61_000);
+          await waitForState(
+            handle,
+            (x) => x.audit.some((e) => e.cause === CANCEL_ANSWERED_AUTHORIZED_NOTE),
+            'the cancel answered without effect',
+          );
+          holdRead = reads + 2;
+          // An event that claims what the order does not read (a webhook ahead of its order) ends the pause early.
+          await handle.signal(webhookReceivedSignal, {
+            webhookId: 'msg_ahead',
+            eventType: 'ORDER_PROCESSED',
+            orderId,
+            orderStatus: 'PROCESSED',
+          });
+          await holding;
+          // Refused at once by the validator; one accepted (the build before) would wait for the read, let go after 1 s.
+          const late = rejection(capture(handle, 'during-the-read')).then(
+            (refused) => refused.message,
+            (err: Error) => err.message,
+          );
+          const timer = setTimeout(release, 1_000);
+          void late.finally(() => {
+            clearTimeout(timer);
+            release();
+          });
+          expect(await late).toMatch(/being cancelled/);
+          const result = await handle.result();
+          expect(result.status).toBe('CANCELLED');
+          expect(steps).toEqual(['auto-cancel', 'auto-cancel-2']);
+          expect(fx.sandbox.order(orderId)?.status).toBe('CANCELLED');
+        },
+        { cancelOrder, getOrder },
+      );
+    });
+
     it("asks a merchant's cancel again under a key of its own after Plural answered the one before without effect", async () => {
       const steps: string[] = [];
       // Plural answers the first cancel with its order as it was (a Plural that replays a key's answer would answer a

@@ -296,7 +296,9 @@ async function pauseBeforeCancellingAgain(run: PaymentRun): Promise<void> {
       await steps.reconcile('Get Order before cancelling again', RECONCILE_TRIGGER.CANCEL_INCOMPLETE);
     }
   } finally {
-    payment.cancelling = false;
+    // Still AUTHORIZED, the loop cancels again next (after confirming any event that ended the pause early): captures
+    // stay refused until that cancel's own step clears it. (The validator's input only: no command changes.)
+    if (payment.status !== PAYMENT_STATUS.AUTHORIZED) payment.cancelling = false;
   }
 }
 
