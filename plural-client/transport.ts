@@ -195,7 +195,7 @@ export class PluralTransport {
         const err = errorFromResponse(res.statusCode, parseJson(res.text), {
           operation: spec.operation,
           requestId,
-          secrets: [this.options.clientSecret, token],
+          secrets: [this.options.clientSecret, token, ...secretsSent(spec.body)],
         });
         this.logFailure(err);
         throw err;
@@ -368,6 +368,27 @@ export class PluralTransport {
       err.message,
     );
   }
+}
+
+/** Request fields whose values are card data or an OTP (`card_number`, `cvv`, the token's digits, the OTP…). */
+const SECRET_FIELDS: ReadonlySet<string> = new Set([
+  'card_number',
+  'cvv',
+  'cryptogram',
+  'token',
+  'payment_identifier',
+  'otp',
+]);
+
+/**
+ * The card data and OTPs a request body sends: masked by value wherever Plural's error answer echoes them (before the
+ * error is logged or thrown), whatever the words around them.
+ */
+export function secretsSent(body: unknown, depth = 0): string[] {
+  if (body === null || typeof body !== 'object' || depth > 8) return [];
+  return Object.entries(body as Record<string, unknown>).flatMap(([key, value]) =>
+    typeof value === 'string' ? (SECRET_FIELDS.has(key) ? [value] : []) : secretsSent(value, depth + 1),
+  );
 }
 
 function parseJson(text: string): unknown {

@@ -482,6 +482,45 @@ describe('native OTP', () => {
     expect(JSON.stringify(logger.lines)).not.toContain('987654');
   });
 
+  it('masks the OTP and card data it sent wherever Plural’s error answer echoes them, in the error and the log', async () => {
+    intercept('POST', '/api/pay/v1/otp/submit', 422, {
+      code: 'INVALID_OTP',
+      message: 'entered code 482913 does not match',
+      next: ['SUBMIT_OTP'],
+    });
+    const otpErr = await rejection(client.submitOtp({ payment_id: PAYMENT_ID, otp: '482913' }));
+    expect(otpErr.message).toContain('entered code [REDACTED] does not match');
+    intercept('POST', `/api/pay/v1/orders/${ORDER_ID}/payments`, 422, {
+      code: 'PAYMENT_DECLINED',
+      message: 'declined: cvc check 739 failed, cryptogram AgAAAAAAAIR8CQrXcIhbQAAAAAA= unknown',
+    });
+    const cardErr = await rejection(
+      client.createPayment(ORDER_ID, {
+        payments: [
+          {
+            payment_method: 'CARD',
+            payment_amount: { value: 5000, currency: 'INR' },
+            payment_option: {
+              card_token_details: {
+                name: 'SOME_RANDOM_NAME',
+                last4_digit: '5678',
+                cvv: '739',
+                expiry_month: '12',
+                expiry_year: '2030',
+                token: '4895370012345678',
+                cryptogram: 'AgAAAAAAAIR8CQrXcIhbQAAAAAA=',
+                token_txn_type: 'ALT_TOKEN',
+              },
+            },
+          },
+        ],
+      }),
+    );
+    expect(cardErr.message).toContain('declined: cvc check [REDACTED] failed, cryptogram [REDACTED] unknown');
+    const logged = JSON.stringify(logger.lines);
+    for (const secret of ['482913', '739', 'AgAAAAAAAIR8CQrXcIhbQAAAAAA=']) expect(logged).not.toContain(secret);
+  });
+
   it('resendOtp returns status, next actions and resend_after', async () => {
     intercept('POST', '/api/pay/v1/otp/resend', 200, {
       status: 'SUCCESS',
