@@ -354,6 +354,36 @@ describe('refunds of a processed payment', () => {
       }, refusedButTaken);
     });
 
+    it('records the amount Plural holds when it answers a reference used again with the refund made under it', async () => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      let madeBefore: Awaited<ReturnType<typeof real.refundOrder>> | undefined;
+      // Plural takes the first request but refuses it; asked again under the same reference for another amount, it
+      // answers with the refund it made (a Plural that answers a known reference so, rather than DUPLICATE_REQUEST).
+      const answersTheRefundItMade = {
+        refundOrder: async (input: RefundInput) => {
+          if (madeBefore !== undefined) return madeBefore;
+          madeBefore = await real.refundOrder(input);
+          throw ApplicationFailure.create({ type: 'RefundRejected', message: 'refused', nonRetryable: true });
+        },
+      };
+      await fx.withWorker(async () => {
+        const { handle, orderId } = await processed(fastRetries);
+        await withoutWebhooks(async () => {
+          expect((await refund(handle, 'again', INR(2000))).outcome).toBe('REJECTED');
+          const answer = await refund(handle, 'again', INR(1000));
+          expect(answer.outcome).toBe('REFUNDED');
+          expect(answer.refund).toMatchObject({ merchantRefundReference: 'again', amount: INR(2000) });
+          expect(answer.state).toMatchObject({ amountRefunded: INR(2000), amountRefundable: INR(3000) });
+          expect(answer.state.audit.map((e) => e.cause)).toContainEqual(
+            expect.stringMatching(
+              /^refund again of 1000 is Plural's refund order .* of 2000 INR: recorded as Plural has it$/,
+            ),
+          );
+        });
+        expect(fx.sandbox.order(orderId)).toMatchObject({ refundedAmount: 2000 });
+      }, answersTheRefundItMade);
+    });
+
     it('keeps the refund parked while Plural cannot be asked, and refunds once on the next retry', async () => {
       const real = createActivities({ plural: fx.plural, vault: fx.vault });
       const retried: boolean[] = [];

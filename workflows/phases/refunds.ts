@@ -413,6 +413,15 @@ function takenByPlural(run: PaymentRun, record: RefundRecord, refund: RefundSnap
   }
   record.reference = refund.reference;
   record.refundOrderId = refund.refundOrderId;
+  if (refund.amount.value !== record.amount.value || refund.amount.currency !== record.amount.currency) {
+    // Plural holds another amount under this refund's reference (a refund an earlier request under the reference made,
+    // refused in its answer yet taken): Plural's word stands, so that the refunded amount agrees with Plural's. (State
+    // only: the commands that follow are those of any refund.)
+    payment.note(
+      `refund ${record.merchantRefundReference ?? ''} of ${record.amount.value} is Plural's refund order ${refund.refundOrderId} of ${refund.amount.value} ${refund.amount.currency}: recorded as Plural has it`,
+    );
+    record.amount = { ...refund.amount };
+  }
   payment.note(
     `refund ${record.merchantRefundReference} of ${record.amount.value} taken by Plural as order ${refund.refundOrderId} (${refund.status})`,
   );
