@@ -364,9 +364,12 @@ export class Payment {
     // An order that lists no capture tells what was taken by its status alone (a captured pre-auth's whole amount):
     // the amount already known (a partial capture's, from Plural's answer to it) stands. State only: answers recorded
     // before `capturesListed` existed read as before.
-    const unlisted = order.capturesListed === false && s.amountCaptured !== undefined;
+    // A sale never lists a capture: each read says what its payments have taken so far (a points part may be taken
+    // before the card part's OTP or challenge), and what a sale took only grows.
+    const unlisted = order.capturesListed === false && s.amountCaptured !== undefined && s.preAuth;
     if (order.capturedValue > 0 && !unlisted) {
-      s.amountCaptured = { value: order.capturedValue, currency: s.amount.currency };
+      const value = s.preAuth ? order.capturedValue : Math.max(order.capturedValue, s.amountCaptured?.value ?? 0);
+      s.amountCaptured = { value, currency: s.amount.currency };
     }
     if (stage === 'REFUNDED' && s.amountCaptured && (s.amountRefunded?.value ?? 0) < s.amountCaptured.value) {
       // Refunded in full at Plural, by the engine or by someone else (Plural's dashboard): the order's status says so.

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities';
+import type { PaymentActivities } from '../../activities';
 import { callbackReceivedSignal } from '../../workflows/definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import { CARDS } from '../support/cards';
@@ -153,6 +155,47 @@ describe('payment methods, each through to capture', () => {
         ['POINTS', 3500, 'PROCESSED'],
       ]);
     });
+  });
+
+  it('records all a card + points sale took when Plural settles its points part before the card part', async () => {
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    // Plural's answer to Create Payment: the points part taken at once, the card part pending its OTP (the sandbox
+    // settles both together; a Plural that does not is what this stands for).
+    const pointsFirst: Pick<PaymentActivities, 'createPayment'> = {
+      createPayment: async (created) => {
+        const answer = await real.createPayment(created);
+        const payments = answer.order.payments.map((p) =>
+          p.method === 'POINTS' ? { ...p, status: 'PROCESSED', capturedValue: p.amount.value } : p,
+        );
+        const capturedValue = payments.reduce((sum, p) => sum + p.capturedValue, 0);
+        return {
+          ...answer,
+          order: { ...answer.order, status: 'PENDING', payments, capturedValue, capturesListed: false },
+        };
+      },
+    };
+    await fx.withWorker(async () => {
+      const wf = await startPayment(
+        fx,
+        input(
+          {
+            kind: 'card_points',
+            cardHandle: await putCard(fx.vault, CARDS.nativeOtp),
+            last4: '1112',
+            registeredMobileNumber: '9876543210',
+            customerConsent: true,
+          },
+          { preAuth: false },
+        ),
+      );
+      const waiting = await waitForStatus(wf, 'AWAITING_OTP');
+      expect(waiting.amountCaptured).toEqual({ value: 3500, currency: 'INR' });
+      await submitOtp(fx, wf, 'o', CORRECT_OTP);
+      const processed = await waitForStatus(wf, 'PROCESSED');
+      expect(fx.sandbox.order(processed.pluralOrderId!)).toMatchObject({ status: 'PROCESSED' });
+      expect(processed.amountCaptured).toEqual({ value: 5000, currency: 'INR' });
+      expect(processed.amountRefundable).toEqual({ value: 5000, currency: 'INR' });
+    }, pointsFirst);
   });
 
   it('records what a partial capture of a card + points authorization took, not every processed part', async () => {
