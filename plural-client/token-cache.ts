@@ -47,11 +47,21 @@ export class TokenCache {
 
   constructor(private readonly options: TokenCacheOptions) {}
 
-  /** A token valid for at least the refresh margin, fetching one if needed. */
+  /**
+   * A token valid for at least the refresh margin, fetching one if needed. A refresh that fails while the cached token
+   * is still accepted (inside the margin, before its expiry) leaves the call with that token: the token endpoint's
+   * outage then costs nothing until the token expires (each call past the margin tries the refresh again).
+   */
   async get(): Promise<string> {
     const cached = this.current;
     if (cached && this.options.now() < cached.refreshAtMs) return cached.token.value;
-    return (await this.refresh()).value;
+    try {
+      return (await this.refresh()).value;
+    } catch (err) {
+      const still = this.current;
+      if (still && still === cached && this.options.now() < still.token.expiresAtMs) return still.token.value;
+      throw err;
+    }
   }
 
   /** Start a refresh, or join the one already in flight. */

@@ -128,6 +128,23 @@ describe('access token cache', () => {
     expect(new Set(calls.map((c) => c.headers.authorization))).toEqual(new Set(['Bearer tok-A']));
   });
 
+  it('keeps calling with the cached token while Plural still accepts it when a refresh inside the margin fails', async () => {
+    interceptToken(pool, { access_token: 'tok-A', expires_in: 3600 });
+    const calls = interceptOrder(200, envelope(order()), 3);
+    await client.getOrder(ORDER_ID);
+    interceptToken(pool, { code: 'INTERNAL_ERROR', message: 'down' }, 503);
+    clock += 3541 * 1000; // 59 s before expiry: inside the 60 s margin, the refresh fails
+    await client.getOrder(ORDER_ID);
+    interceptToken(pool, { access_token: 'tok-B', expires_in: 3600 });
+    clock += 10 * 1000; // the next call past the margin tries the refresh again
+    await client.getOrder(ORDER_ID);
+    expect(calls.map((c) => c.headers.authorization)).toEqual(['Bearer tok-A', 'Bearer tok-A', 'Bearer tok-B']);
+    // Once the cached token has expired, a failed refresh fails the call.
+    interceptToken(pool, { code: 'INTERNAL_ERROR', message: 'down' }, 503);
+    clock += 3600 * 1000;
+    expect((await rejection(client.getOrder(ORDER_ID))).retryable).toBe(true);
+  });
+
   it('after a failed refresh, the next call tries again', async () => {
     interceptToken(pool, { code: 'INTERNAL_ERROR', message: 'down' }, 503);
     const err = await rejection(client.getOrder(ORDER_ID));
