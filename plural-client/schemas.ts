@@ -464,15 +464,27 @@ export type CheckoutLinkResponse = z.infer<typeof CheckoutLinkResponseSchema>;
 // Errors and webhooks
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Error body of the payment APIs (OTP errors add `next` and `meta_data`). */
+/**
+ * Error body of the payment APIs (OTP errors add `next` and `meta_data`). Only `code` is required: an optional field
+ * of another shape (`resend_after: "30s"`, details as a string) is dropped alone, so that Plural's code and `next[]`
+ * still decide what the refusal means (an incorrect OTP, a duplicate) instead of an anonymous `HTTP_<status>`.
+ */
 export const ApiErrorBodySchema = z.looseObject({
   code: z.string(),
-  message: z.string().nullish(),
+  message: z.string().nullish().catch(undefined),
   additional_error_details: z
-    .looseObject({ source: z.string().nullish(), step: z.string().nullish(), reason: z.string().nullish() })
-    .nullish(),
-  next: z.array(z.string()).nullish(),
-  meta_data: OtpMetaDataSchema.nullish(),
+    .looseObject({
+      source: z.string().nullish().catch(undefined),
+      step: z.string().nullish().catch(undefined),
+      reason: z.string().nullish().catch(undefined),
+    })
+    .nullish()
+    .catch(undefined),
+  next: z.array(z.string()).nullish().catch(undefined),
+  meta_data: z
+    .looseObject({ resend_after: ResendAfterSchema.nullish().catch(undefined) })
+    .nullish()
+    .catch(undefined),
 });
 export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>;
 

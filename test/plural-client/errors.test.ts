@@ -14,6 +14,32 @@ describe('errorFromResponse', () => {
   });
 });
 
+describe('errorFromResponse with an error body partly of another shape', () => {
+  const ctx = { operation: 'OTP submission', requestId: 'r' };
+  it('keeps Plural’s code, next[] and message when only an optional field has another shape', () => {
+    const err = errorFromResponse(
+      422,
+      {
+        code: 'INVALID_OTP',
+        message: 'Incorrect OTP entered',
+        next: ['SUBMIT_OTP', 'RESEND_OTP'],
+        meta_data: { resend_after: '30s' },
+        additional_error_details: 'see docs',
+      },
+      ctx,
+    );
+    expect(err).toMatchObject({ code: 'INVALID_OTP', next: ['SUBMIT_OTP', 'RESEND_OTP'] });
+    expect(err.message).toContain('Incorrect OTP entered');
+    expect((err as { resendAfterSeconds?: number }).resendAfterSeconds).toBeUndefined();
+    expect(errorFromResponse(422, { code: 'INVALID_OTP', next: 'SUBMIT_OTP' }, ctx)).toMatchObject({
+      code: 'INVALID_OTP',
+      next: undefined,
+    });
+    // Without a code there is nothing of Plural's to keep.
+    expect(errorFromResponse(422, { message: 'no code' }, ctx).code).toBe('HTTP_422');
+  });
+});
+
 describe('errorFromResponse with what Plural echoes', () => {
   const SECRET = 'cs_live_7Hq2mZ9xK4pR';
   const TOKEN = 'at_0f9e8d7c6b5a4f3e2d1c';
