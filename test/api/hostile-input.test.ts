@@ -15,6 +15,7 @@ import type { CardVaultServer } from '../../card-vault';
 import { signCallback, signWebhook } from '../../plural-sandbox';
 import { DEFAULT_MAX_AMOUNT } from '../../api/schemas';
 import { CARDS } from '../support/cards';
+import { waitFor } from '../support/wait';
 import { API_KEY, auth, CALLBACK_SECRET_HEX, cardPayment, makeApi, orderWebhookBody, WEBHOOK_SECRET } from './helpers';
 import type { TestApi } from './helpers';
 
@@ -281,7 +282,11 @@ beforeAll(async () => {
     },
     'fp',
   );
-  await new Promise((r) => setTimeout(r, 20));
+  // The fake engine opens a seeded payment's order a moment later (its transition timer): wait for both, rather than
+  // race that timer on a loaded machine (a callback for an order not opened yet is answered 404).
+  for (const ref of ['known-1', 'known-2']) {
+    await waitFor(`${ref}'s order opened`, async () => (await api.engine.get(ref))?.state.pluralOrderId !== undefined);
+  }
   server = http.createServer(api.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;

@@ -478,7 +478,8 @@ describe('POST /v1/payments', () => {
 
   it('answers 409, not 202, for another request under a running reference that no worker answered in time', async () => {
     const engineOptions: FakeEngineOptions = {};
-    const api = makeApi(engineOptions, { timings: { startWaitMs: 30, actionWaitMs: 1_000, readyTimeoutMs: 200 } });
+    // A wait well above the fake engine's transition timer, so that the first create is answered on a loaded machine.
+    const api = makeApi(engineOptions, { timings: { startWaitMs: 200, actionWaitMs: 1_000, readyTimeoutMs: 200 } });
     expect((await request(api.app).post('/v1/payments').set(auth).send(cardPayment('slow-2'))).status).toBe(201);
     engineOptions.unresponsive = true;
     const other = await request(api.app)

@@ -6,6 +6,7 @@ import { signCallback, webhookHeaders } from '../../plural-client';
 import type { WebhookReceivedSignal } from '../../workflows/definitions';
 import { webhookSignalProblem } from '../../workflows/signal-guards';
 import { CARDS } from '../support/cards';
+import { waitFor } from '../support/wait';
 import {
   auth,
   CALLBACK_SECRET_HEX,
@@ -57,9 +58,11 @@ describe('GET|POST /v1/callbacks/plural', () => {
     expect(api.engine.mutatingCalls).toEqual([
       { method: 'deliverCallback', args: [{ orderId, status: 'AUTHORIZED' }] },
     ]);
-    await new Promise((r) => setTimeout(r, 20));
-    const payment = await request(api.app).get('/v1/payments/cb-1').set(auth);
-    expect(payment.body.status).toBe('AUTHORIZED');
+    // The fake engine moves the payment a moment later (its transition timer).
+    await waitFor('cb-1 AUTHORIZED', async () => {
+      const payment = await request(api.app).get('/v1/payments/cb-1').set(auth);
+      return payment.body.status === 'AUTHORIZED';
+    });
   });
 
   it('verifies a GET callback (query string) and redirects a failure to the failure page', async () => {
@@ -204,8 +207,10 @@ describe('GET|POST /v1/callbacks/plural', () => {
     // customer's browser came back).
     const first = signed({ order_id: orderId, status: 'FAILED', error_code: 'PAYMENT_DECLINED', error_message: 'a' });
     expect((await request(api.app).get('/v1/callbacks/plural').query(first)).status).toBe(303);
-    await new Promise((r) => setTimeout(r, 20));
-    expect((await request(api.app).get('/v1/payments/cb-ended').set(auth)).body.status).toBe('FAILED');
+    await waitFor(
+      'cb-ended FAILED',
+      async () => (await request(api.app).get('/v1/payments/cb-ended').set(auth)).body.status === 'FAILED',
+    );
 
     const fields = signed({ order_id: orderId, status: 'FAILED', error_code: 'PAYMENT_DECLINED' });
     const res = await request(api.app).post('/v1/callbacks/plural').type('form').send(fields);
@@ -424,10 +429,14 @@ describe('POST /v1/webhooks/plural', () => {
     const headers = webhookHeaders({ id: 'msg_dup', timestamp: nowSeconds(), body, secret: WEBHOOK_SECRET });
     expect((await sendWebhook(api, body, headers)).status).toBe(200);
     expect((await sendWebhook(api, body, headers)).status).toBe(200);
+    const webhookEvents = async () => {
+      const payment = await request(api.app).get('/v1/payments/wh-3').set(auth);
+      return (payment.body as { events: { cause: string }[] }).events.filter((e) => e.cause === 'webhook');
+    };
+    await waitFor('the webhook applied', async () => (await webhookEvents()).length > 0);
+    // The duplicate's effect would come with the first's (the same transition timer): one, not two.
     await new Promise((r) => setTimeout(r, 20));
-    const payment = await request(api.app).get('/v1/payments/wh-3').set(auth);
-    const events = (payment.body as { events: { cause: string }[] }).events;
-    expect(events.filter((e) => e.cause === 'webhook')).toHaveLength(1);
+    expect(await webhookEvents()).toHaveLength(1);
   });
 
   it('acknowledges a webhook for no known payment with 200 delivered=false', async () => {
