@@ -38,7 +38,7 @@ export async function continueRun(run: PaymentRun): Promise<never> {
  * compared on replay, so the bound needs no patch: a run recorded carrying every id replays the same.
  */
 function mostRecent(ids: readonly string[], keep: number): string[] {
-  return ids.slice(ids.length - Math.min(ids.length, Math.max(0, Math.floor(keep) || 0)));
+  return keep > 0 ? ids.slice(-keep) : [];
 }
 
 /**

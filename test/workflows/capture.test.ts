@@ -24,6 +24,7 @@ import {
   cancel,
   operatorGiveUp,
   operatorRetry,
+  gate,
   heldCreateOrder,
   counting,
   rejection,
@@ -752,16 +753,10 @@ describe('pre-auth capture and cancel', () => {
       // until the test lets it go.
       let reads = 0;
       let holdRead = Infinity;
-      let reached!: () => void;
-      const holding = new Promise<void>((resolve) => (reached = resolve));
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
+      const held = gate();
       const getOrder: typeof real.getOrder = async (input) => {
         reads += 1;
-        if (reads === holdRead) {
-          reached();
-          await released;
-        }
+        if (reads === holdRead) await held.arrive();
         return real.getOrder(input);
       };
       await fx.withWorker(
@@ -783,16 +778,16 @@ describe('pre-auth capture and cancel', () => {
             orderId,
             orderStatus: 'PROCESSED',
           });
-          await holding;
+          await held.holding;
           // Refused at once by the validator; one accepted (the build before) would wait for the read, let go after 1 s.
           const late = rejection(capture(handle, 'during-the-read')).then(
             (refused) => refused.message,
             (err: Error) => err.message,
           );
-          const timer = setTimeout(release, 1_000);
+          const timer = setTimeout(held.release, 1_000);
           void late.finally(() => {
             clearTimeout(timer);
-            release();
+            held.release();
           });
           expect(await late).toMatch(/being cancelled/);
           const result = await handle.result();

@@ -844,6 +844,29 @@ export function counting<A extends unknown[], R>(
   };
 }
 
+/** Where a stand-in activity waits for the test: `holding` resolves once it waits (`arrive`), `release` lets it go. */
+export interface Gate {
+  holding: Promise<void>;
+  /** Called by the activity: resolves `holding`, then waits until `release()`. */
+  arrive: () => Promise<void>;
+  release: () => void;
+}
+
+export function gate(): Gate {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held!: () => void;
+  const holding = new Promise<void>((resolve) => (held = resolve));
+  return {
+    holding,
+    arrive: () => {
+      held();
+      return released;
+    },
+    release,
+  };
+}
+
 /** A `createOrder` activity held before it calls Plural until `release()`; `holding` resolves once it is. */
 export interface HeldCreateOrder {
   activities: Pick<PaymentActivities, 'createOrder'>;
@@ -858,20 +881,16 @@ export interface HeldCreateOrder {
 export function heldCreateOrder(fx: Fixture, failFirst = false): HeldCreateOrder {
   const real = createActivities({ plural: fx.plural, vault: fx.vault });
   let calls = 0;
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let held!: () => void;
-  const holding = new Promise<void>((resolve) => (held = resolve));
+  const held = gate();
   const createOrder: PaymentActivities['createOrder'] = async (input) => {
     calls += 1;
     if (failFirst && calls === 1) {
       throw ApplicationFailure.create({ message: 'Plural unreachable', type: FAILURE_TYPE.GATEWAY_UNAVAILABLE });
     }
-    held();
-    await released;
+    await held.arrive();
     return real.createOrder(input);
   };
-  return { activities: { createOrder }, holding, release };
+  return { activities: { createOrder }, holding: held.holding, release: held.release };
 }
 
 /**
