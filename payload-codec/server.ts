@@ -21,7 +21,8 @@ export const MAX_PAYLOADS_PER_REQUEST = 10_000;
 export type CodecAuth =
   /**
    * `Authorization: Bearer <token>`, one of `tokens`. A browser request from one of `trustedOrigins` made by a loopback
-   * peer needs no token: the dev stack's own Temporal UI, whose page cannot send one. Never set it in production.
+   * peer to a loopback host name needs no token: the dev stack's own Temporal UI, whose page cannot send one. Never
+   * set it in production.
    */
   | { kind: 'token'; tokens: readonly string[]; trustedOrigins?: readonly string[] }
   /** No authentication: only behind a proxy that authenticates, or on a loopback-only port in development. */
@@ -82,6 +83,16 @@ function toJson(p: Payload): { metadata: Record<string, string>; data: string } 
 const isLoopback = (address: string | undefined): boolean =>
   address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address));
 
+/**
+ * The `Host` a browser on this machine sends (`localhost`, `127.x.x.x`, `[::1]`, any port). A request relayed from
+ * outside (a tunnel to the dev stack's port, a page rebinding its own name to 127.0.0.1) carries another name.
+ */
+const isLoopbackHost = (host: string | undefined): boolean => {
+  if (host === undefined) return false;
+  const name = /^\[[^\]]*\]|^[^:]*/.exec(host.trim().toLowerCase())?.[0] ?? '';
+  return name === 'localhost' || name === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(name);
+};
+
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
 /**
@@ -121,7 +132,12 @@ export function createCodecRouter(options: CodecRouterOptions): Router {
   router.use((req: Request, _res: Response, next: NextFunction) => {
     if (options.auth.kind === 'none') return next();
     const origin = req.headers.origin;
-    if (origin !== undefined && options.auth.trustedOrigins?.includes(origin) && isLoopback(req.socket.remoteAddress)) {
+    if (
+      origin !== undefined &&
+      options.auth.trustedOrigins?.includes(origin) &&
+      isLoopback(req.socket.remoteAddress) &&
+      isLoopbackHost(req.headers.host)
+    ) {
       return next();
     }
     const header = req.headers.authorization;

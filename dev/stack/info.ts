@@ -111,7 +111,7 @@ export function describeStack(
             endpoint: `${api}/codec`,
             keyIds: encryption.keys.map((k) => k.id),
             keyFile: plan.devKeys?.file,
-            devToken: dev.CODEC_SERVER_TOKENS ? undefined : DEV_CODEC_TOKEN,
+            devToken: dev.CODEC_SERVER_TOKENS || plan.realGateway ? undefined : DEV_CODEC_TOKEN,
           }
         : undefined,
     workflowBundle: services.bundle?.source ?? 'configured',

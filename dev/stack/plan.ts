@@ -20,6 +20,7 @@ import {
   DEV_RETURN_URL_SIGNING_SECRET,
   fields,
   hasMerchantAccounts,
+  knownDevValue,
   loadApiConfig,
   loadMerchantAccounts,
   loadWorkerConfig,
@@ -27,7 +28,7 @@ import {
   parseEnv,
   payloadKeysField,
 } from '../../config';
-import type { ApiConfig, Env, MerchantAccount, WorkerConfig } from '../../config';
+import type { ApiConfig, ConfigIssue, ConfigKey, Env, MerchantAccount, WorkerConfig } from '../../config';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
 import type { RunningSandbox } from '../../plural-sandbox';
 import { DEFAULT_MERCHANT_ID } from '../../workflows/definitions';
@@ -104,8 +105,13 @@ export interface StackPlan {
   readonly sandboxAccounts: readonly MerchantAccount[];
   /** One sandbox for the single merchant (`PLURAL_BASE_URL` unset, no merchant accounts). */
   readonly singleSandbox: boolean;
-  /** The stack's own merchant webhook receiver is the default merchant's endpoint (no webhook key set). */
+  /** The stack's own merchant webhook receiver is the default merchant's endpoint (no webhook key set, no real Plural). */
   readonly ownReceiver: boolean;
+  /**
+   * A real Plural takes the payments (`PLURAL_BASE_URL`, or a merchant account's own origin): the stack fills in none
+   * of the keys this repository publishes, and its codec endpoint takes no published token.
+   */
+  readonly realGateway: boolean;
   /** The payload key the stack made or read from its data dir; undefined for `PAYLOAD_KEYS` or encryption off. */
   readonly devKeys: DevPayloadKeys | undefined;
   /** The development API key is in use (no `API_KEYS`, no merchant accounts). */
@@ -148,6 +154,35 @@ async function devPayloadKeys(dataDir: string | undefined): Promise<DevPayloadKe
   return { value, file };
 }
 
+/**
+ * With a real Plural, whoever reaches the stack's port (the tunnel Plural's callbacks come through, say) reaches an
+ * API that moves real money: its keys must be the operator's own, never a value this repository publishes.
+ */
+function realGatewayIssues(env: Env, accounts: boolean): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const required: readonly ConfigKey[] = accounts ? [K.API_FINGERPRINT_KEY] : [K.API_KEYS, K.API_FINGERPRINT_KEY];
+  const checked: readonly ConfigKey[] = [...required, K.RETURN_URL_SIGNING_SECRET, K.CODEC_SERVER_TOKENS];
+  for (const key of checked) {
+    const value = env[key]?.trim() ?? '';
+    if (value === '') {
+      if (required.includes(key)) {
+        issues.push({
+          key,
+          message:
+            'must be set with a real Plural gateway (the dev stack fills in only keys this repository publishes)',
+        });
+      }
+      continue;
+    }
+    const published = value
+      .split(',')
+      .map(knownDevValue)
+      .find((known) => known !== undefined);
+    if (published) issues.push({ key, message: `holds ${published.what}, published in this repository: set your own` });
+  }
+  return issues;
+}
+
 function withDefaults(env: Env, filled: Record<string, string>): Env {
   const out: Record<string, string | undefined> = { ...env };
   const unset = (key: string) => out[key] === undefined || out[key]?.trim() === '';
@@ -187,6 +222,11 @@ export async function planStack(env: Env): Promise<StackPlan> {
   // each merchant without a Plural origin of its own gets a sandbox of its own, with the account's credentials.
   const accounts = hasMerchantAccounts(env) ? loadMerchantAccounts(env, 'dev stack') : undefined;
   const sandboxAccounts = useSandbox ? (accounts ?? []).filter((m) => m.plural.baseUrl === undefined) : [];
+  const realGateway = !useSandbox || (accounts ?? []).some((m) => m.plural.baseUrl !== undefined);
+  if (realGateway) {
+    const issues = realGatewayIssues(env, accounts !== undefined);
+    if (issues.length > 0) throw new ConfigError('dev stack', issues);
+  }
   const encryptionOff = (env[K.PAYLOAD_ENCRYPTION] ?? '').trim() === 'off';
   const rawDataDir = (env[K.DEV_DATA_DIR] ?? '').trim() || '.data';
   const devKeys =
@@ -194,20 +234,21 @@ export async function planStack(env: Env): Promise<StackPlan> {
       ? undefined
       : await devPayloadKeys(rawDataDir === 'none' ? undefined : path.resolve(ROOT, rawDataDir));
   // Neither merchant webhook key set: the default merchant's endpoint is the stack's own receiver (merchant accounts
-  // name their own endpoints).
-  const ownReceiver = !accounts && !has(K.MERCHANT_WEBHOOK_URL) && !has(K.MERCHANT_WEBHOOK_SECRET);
+  // name their own endpoints). Not with a real Plural: the receiver lists what it received to whoever asks.
+  const ownReceiver = !accounts && !realGateway && !has(K.MERCHANT_WEBHOOK_URL) && !has(K.MERCHANT_WEBHOOK_SECRET);
 
-  // Keys the stack can fill: development API keys always; Plural's from the sandbox; Temporal's from its dev server.
+  // Keys the stack can fill: development API keys with the sandbox (a real Plural needs the operator's own, checked
+  // above); Plural's from the sandbox; Temporal's from its dev server.
   const devDefaults: Record<string, string> = {
     // Merchant accounts carry their own keys and return-URL secrets.
-    ...(accounts
+    ...(accounts || realGateway
       ? {}
       : {
           [K.API_KEYS]: DEV_API_KEY,
           // Only signs: a return_url is taken once RETURN_URL_ALLOWED_HOSTS names the merchant's hosts.
           [K.RETURN_URL_SIGNING_SECRET]: DEV_RETURN_URL_SIGNING_SECRET,
         }),
-    [K.API_FINGERPRINT_KEY]: DEV_FINGERPRINT_KEY,
+    ...(realGateway ? {} : { [K.API_FINGERPRINT_KEY]: DEV_FINGERPRINT_KEY }),
     [K.WORKER_METRICS_HOST]: '127.0.0.1',
     ...(devKeys ? { [K.PAYLOAD_KEYS]: devKeys.value } : {}),
   };
@@ -273,8 +314,9 @@ export async function planStack(env: Env): Promise<StackPlan> {
     sandboxAccounts,
     singleSandbox: useSandbox && !accounts,
     ownReceiver,
+    realGateway,
     devKeys,
-    devApiKey: !accounts && !has(K.API_KEYS),
+    devApiKey: !accounts && !realGateway && !has(K.API_KEYS),
     dataDir: preliminary.dev.DEV_DATA_DIR === 'none' ? undefined : path.resolve(ROOT, preliminary.dev.DEV_DATA_DIR),
     preliminary,
     configure,

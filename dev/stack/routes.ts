@@ -167,7 +167,12 @@ export async function createStackRoutes(
       createCodecRouter({
         // A viewer: it shows a plain-text payload someone wrote without the codec, which the worker refuses.
         codec: new EncryptionCodec({ keys: encryption.keys, unencrypted: 'pass' }),
-        auth: { kind: 'token', tokens: dev.CODEC_SERVER_TOKENS ?? [DEV_CODEC_TOKEN], trustedOrigins: uiOrigins },
+        // With a real Plural, no published token: the CLI needs CODEC_SERVER_TOKENS of the operator's own.
+        auth: {
+          kind: 'token',
+          tokens: dev.CODEC_SERVER_TOKENS ?? (plan.realGateway ? [] : [DEV_CODEC_TOKEN]),
+          trustedOrigins: uiOrigins,
+        },
         corsOrigins: [...(dev.CODEC_CORS_ORIGINS ?? []), ...uiOrigins],
         logger: logger.child({ component: 'codec' }),
       }),

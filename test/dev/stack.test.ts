@@ -5,7 +5,14 @@
  */
 import net from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import { ConfigError, ENV_WEBHOOK_ENDPOINT_ID } from '../../config';
+import {
+  ConfigError,
+  DEV_API_KEY,
+  DEV_CODEC_TOKEN,
+  DEV_FINGERPRINT_KEY,
+  DEV_RETURN_URL_SIGNING_SECRET,
+  ENV_WEBHOOK_ENDPOINT_ID,
+} from '../../config';
 import { startDevStack } from '../../dev/stack';
 import { planStack } from '../../dev/stack/plan';
 import type { SandboxAddress } from '../../dev/stack/plan';
@@ -68,9 +75,16 @@ describe('the dev stack plan', () => {
       MERCHANT_WEBHOOK_URL: 'https://merchant.example.in/hooks/payments',
       MERCHANT_WEBHOOK_SECRET: 'whsec_' + Buffer.from('merchant-webhook-signing-key-0123').toString('base64'),
       API_KEYS: 'sk_merchant_backend_0123456789abcdef',
+      API_FINGERPRINT_KEY: 'merchant-fingerprint-key-0123456789',
     };
     const plan = await planStack(env);
-    expect(plan).toMatchObject({ ownTemporal: false, singleSandbox: false, ownReceiver: false, devApiKey: false });
+    expect(plan).toMatchObject({
+      ownTemporal: false,
+      singleSandbox: false,
+      ownReceiver: false,
+      devApiKey: false,
+      realGateway: true,
+    });
     expect(plan.sandboxAccounts).toEqual([]);
     const configs = plan.configure({
       temporal: '127.0.0.1:41002',
@@ -102,6 +116,7 @@ describe('the dev stack plan', () => {
     const plan = await planStack({
       ...QUIET,
       MERCHANTS: JSON.stringify([account('acme'), account('globex', 'https://pluraluat.v2.pinepg.in')]),
+      API_FINGERPRINT_KEY: 'merchant-fingerprint-key-0123456789',
     });
     expect(plan.sandboxAccounts.map((m) => m.id)).toEqual(['acme']);
     expect(plan).toMatchObject({ singleSandbox: false, ownReceiver: false, devApiKey: false });
@@ -122,6 +137,79 @@ describe('the dev stack plan', () => {
     const message = (error as Error).message;
     expect(message).toContain('DEV_SANDBOX_PORT');
     expect(message).toContain('API_PORT');
+  });
+
+  it("with a real Plural, fills in no published key: the API keys and fingerprint key are the operator's own", async () => {
+    const real = {
+      ...QUIET,
+      PLURAL_BASE_URL: 'https://pluraluat.v2.pinepg.in',
+      PLURAL_CLIENT_ID: 'merchant-client',
+      PLURAL_CLIENT_SECRET: 'merchant-client-secret-0123456789',
+      PLURAL_CALLBACK_SECRET_HEX: Buffer.from('merchant-callback-key-0123').toString('hex'),
+      PLURAL_WEBHOOK_SECRET: 'merchant-webhook-secret-0123456789',
+      API_PUBLIC_URL: 'https://pay-dev.example.com',
+    };
+    const issues = async (env: Record<string, string>) => {
+      const error = await planStack(env).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as ConfigError).issues.map((i) => `${i.key} ${i.message}`);
+    };
+    // The README's own example sets neither: the stack refuses, naming both, rather than guard Plural with a key
+    // printed in this repository.
+    const unset = await issues(real);
+    expect(unset).toEqual([
+      expect.stringMatching(/^API_KEYS must be set with a real Plural gateway/),
+      expect.stringMatching(/^API_FINGERPRINT_KEY must be set with a real Plural gateway/),
+    ]);
+    // Published values given by hand are refused too, each named.
+    const published = await issues({
+      ...real,
+      API_KEYS: `sk_merchant_backend_0123456789abcdef,${DEV_API_KEY}`,
+      API_FINGERPRINT_KEY: DEV_FINGERPRINT_KEY,
+      RETURN_URL_SIGNING_SECRET: DEV_RETURN_URL_SIGNING_SECRET,
+      CODEC_SERVER_TOKENS: DEV_CODEC_TOKEN,
+    });
+    expect(published.map((i) => i.split(' ')[0])).toEqual([
+      'API_KEYS',
+      'API_FINGERPRINT_KEY',
+      'RETURN_URL_SIGNING_SECRET',
+      'CODEC_SERVER_TOKENS',
+    ]);
+    expect(published.join('\n')).not.toContain(DEV_API_KEY);
+    // A merchant account with its own Plural origin counts as a real Plural as well.
+    const account = {
+      id: 'globex',
+      apiKeys: ['sk_globex_merchant_0123456789abcdef'],
+      plural: {
+        baseUrl: 'https://pluraluat.v2.pinepg.in',
+        clientId: 'globex-client',
+        clientSecret: 'globex-client-secret-0123456',
+        callbackSecretHex: Buffer.from('globex-callback-key-0123').toString('hex'),
+        webhookSecret: 'globex-webhook-secret-0123456',
+      },
+    };
+    expect(await issues({ ...QUIET, MERCHANTS: JSON.stringify([account]) })).toEqual([
+      expect.stringMatching(/^API_FINGERPRINT_KEY must be set/),
+    ]);
+
+    const plan = await planStack({
+      ...real,
+      API_KEYS: 'sk_merchant_backend_0123456789abcdef',
+      API_FINGERPRINT_KEY: 'merchant-fingerprint-key-0123456789',
+    });
+    // No unauthenticated receiver listing what it received, and no development key printed.
+    expect(plan).toMatchObject({ realGateway: true, ownReceiver: false, devApiKey: false });
+    const configs = plan.configure({
+      temporal: '127.0.0.1:41002',
+      sandboxes: new Map(),
+      receiverUrl: 'http://127.0.0.1:41003/dev/merchant-webhooks',
+    });
+    expect(configs.api.apiKeys).toEqual(['sk_merchant_backend_0123456789abcdef']);
+    expect(configs.api.fingerprintKey).toBe('merchant-fingerprint-key-0123456789');
+    expect(configs.api.returnUrl.signingSecret).toBeUndefined();
+    expect(
+      configs.worker.merchantWebhooks.directory.merchantWebhookEndpoint('default', ENV_WEBHOOK_ENDPOINT_ID),
+    ).toBeUndefined();
   });
 
   it("checks with the sandbox's published credentials, so the logger learns them as secrets to mask", async () => {

@@ -110,6 +110,24 @@ describe('codec endpoint', () => {
     expect(JSON.stringify(wrong.body)).not.toContain(TOKEN);
   });
 
+  it("takes no token from the trusted UI's page on this machine, but does through a relay (a tunnel, a rebound name)", async () => {
+    const trusting = app({ kind: 'token', tokens: [TOKEN], trustedOrigins: [UI_ORIGIN] });
+    const from = (host: string) =>
+      request(trusting).post('/codec/decode').set('Origin', UI_ORIGIN).set('Host', host).send({ payloads: [] });
+    for (const host of ['localhost:8080', '127.0.0.1:8080', '[::1]:8080', 'LOCALHOST']) {
+      expect((await from(host)).status, host).toBe(200);
+    }
+    // The same page's request relayed to the port from outside carries the public name; a DNS-rebinding page its own.
+    for (const host of ['pay-dev.example.com', 'localhost.example.com:8080', '127.0.0.1.nip.io', '[::2]:8080']) {
+      const res = await from(host);
+      expect(res.status, host).toBe(401);
+      expect((res.body as { error: { code: string } }).error.code).toBe('missing_token');
+    }
+    // Another origin from this machine is not trusted at all.
+    const other = await request(trusting).post('/codec/decode').set('Host', 'localhost:8080').send({ payloads: [] });
+    expect(other.status).toBe(401);
+  });
+
   it('with auth none, serves without a token', async () => {
     const res = await request(app({ kind: 'none' }))
       .post('/codec/decode')
