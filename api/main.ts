@@ -6,7 +6,18 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
+import { DEFAULT_TIMINGS } from './options';
 import type { ApiOptions } from './options';
+
+/**
+ * How long a stopping server lets in-flight requests finish: the longest wait a handler makes (an action's Update,
+ * a create's start) and 5 s to answer. A request cut short leaves its `Idempotency-Key` claimed until its lease ends,
+ * and the merchant's retry meets 409 meanwhile.
+ */
+export function drainMs(options: Pick<ApiOptions, 'timings'>): number {
+  const timings = { ...DEFAULT_TIMINGS, ...options.timings };
+  return Math.max(timings.startWaitMs, timings.actionWaitMs) + 5_000;
+}
 
 /** Options of {@link startApiServer}: the app's options plus where to listen. */
 export interface StartApiOptions extends ApiOptions {
@@ -22,7 +33,10 @@ export interface RunningApi {
   readonly url: string;
   readonly port: number;
   readonly server: http.Server;
-  /** Stops accepting connections, ends idle keep-alive ones and waits for in-flight requests (at most 10 s). */
+  /**
+   * Stops accepting connections, ends idle keep-alive ones and waits for in-flight requests (at most {@link drainMs}:
+   * 20 s with the default waits).
+   */
   stop(): Promise<void>;
 }
 
@@ -49,7 +63,7 @@ export async function startApiServer(options: StartApiOptions): Promise<RunningA
     server,
     stop() {
       stopping ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), 10_000);
+        const force = setTimeout(() => server.closeAllConnections(), drainMs(options));
         server.close(() => {
           clearTimeout(force);
           resolve();

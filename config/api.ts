@@ -15,6 +15,7 @@ import {
   logLevel,
   optionalInteger,
   requiredString,
+  bearerToken,
   RETURN_SIGNING_SECRET_MIN_LENGTH,
   temporalName,
 } from './fields';
@@ -182,7 +183,7 @@ const apiEnvSchema = z.object({
     maxLength: 1024,
   }).optional(),
   [K.PLURAL_TIMEOUT_MS]: optionalInteger({ min: 100, max: 60_000, unit: 'ms' }),
-  [K.CARD_VAULT_TOKEN]: requiredString('the bearer token of the card-vault endpoint', {
+  [K.CARD_VAULT_TOKEN]: bearerToken('the bearer token of the card-vault endpoint', {
     minLength: CARD_VAULT_TOKEN_MIN_LENGTH,
     maxLength: 1024,
   }).optional(),
@@ -312,6 +313,10 @@ export function loadApiConfig(env: Env): ApiConfig {
         {
           key: K.API_METRICS_TOKEN,
           why: "without it the API's /metrics answers whoever reaches the API, with every merchant's request counts",
+        },
+        {
+          key: K.API_PUBLIC_URL,
+          why: 'without it the callback URL sent to Plural with every order is the listen address, which Plural cannot reach',
         },
       ],
       payloadEncryption: true,

@@ -18,6 +18,16 @@ export function requiredString(what: string, opts: { minLength?: number; maxLeng
     .max(max, { error: `must be at most ${max} characters` });
 }
 
+/**
+ * A bearer token: printable ASCII without spaces (`\x21`-`\x7e`), as an `Authorization: Bearer` header carries it and
+ * the routes that check one read it. A passphrase with a space would pass a length check and be refused at every call.
+ */
+export function bearerToken(what: string, opts: { minLength: number; maxLength?: number }) {
+  return requiredString(what, opts).regex(/^[\x21-\x7e]+$/, {
+    error: `must be printable ASCII without spaces (${what}, sent as a bearer token)`,
+  });
+}
+
 /** An integer in `[min, max]`, with a default when unset. */
 export function integer(opts: { min: number; max: number; default: number; unit?: string }) {
   return optionalInteger(opts).default(opts.default);

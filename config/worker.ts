@@ -11,6 +11,7 @@ import {
   logLevel,
   optionalInteger,
   requiredString,
+  bearerToken,
   temporalName,
 } from './fields';
 import { bothOrNeither, ConfigError, parseEnv } from './load';
@@ -119,7 +120,7 @@ const workerEnvSchema = z.object({
     unit: 'ms',
   }),
   [K.CARD_VAULT_URL]: httpUrl("the API's card-vault listener, e.g. http://api:8082").optional(),
-  [K.CARD_VAULT_TOKEN]: requiredString('the bearer token of the card-vault endpoint', {
+  [K.CARD_VAULT_TOKEN]: bearerToken('the bearer token of the card-vault endpoint', {
     minLength: CARD_VAULT_TOKEN_MIN_LENGTH,
     maxLength: 1024,
   }).optional(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiSecrets, ConfigError, loadApiConfig, resolveApiUrls } from '../../config';
+import { apiSecrets, ConfigError, loadApiConfig, loadWorkerConfig, resolveApiUrls } from '../../config';
 import { PAYMENT_TASK_QUEUE } from '../../workflows/definitions';
 
 const KEY_A = 'sk_test_aaaaaaaaaaaaaaaa';
@@ -188,6 +188,18 @@ describe('loadApiConfig', () => {
       'CARD_VAULT_PORT',
     );
     expect(() => loadApiConfig({ ...vault, API_PORT: '0', CARD_VAULT_PORT: '0' })).not.toThrow();
+    // A token with a space passes a length check but no Authorization header the vault reads: every card payment
+    // would park. Refused at start, in the API and in the worker, naming the key and not the value.
+    const spaced = 'a card vault passphrase with spaces 0123';
+    for (const load of [loadApiConfig, loadWorkerConfig]) {
+      const refused = configError(() =>
+        load({ ...vault, CARD_VAULT_URL: 'http://api:8082', CARD_VAULT_TOKEN: spaced }),
+      );
+      expect(refused.issues.filter((issue) => issue.key === 'CARD_VAULT_TOKEN')).toEqual([
+        { key: 'CARD_VAULT_TOKEN', message: expect.stringContaining('printable ASCII without spaces') },
+      ]);
+      expect(refused.message).not.toContain(spaced);
+    }
     // Without CARD_VAULT_TOKEN no vault listener is started, so its port cannot clash with anything.
     expect(() => loadApiConfig({ ...minimal, CARD_VAULT_PORT: '8080' })).not.toThrow();
   });

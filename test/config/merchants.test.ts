@@ -365,6 +365,7 @@ describe('merchant accounts in the API and worker configuration', () => {
       NODE_ENV: 'production',
       CARD_VAULT_TOKEN: 'v'.repeat(40),
       API_METRICS_TOKEN: 'm'.repeat(40),
+      API_PUBLIC_URL: 'https://pay.example.com',
       MERCHANTS: JSON.stringify([dev, globex()]),
     };
     const err = configError(() => loadApiConfig(env));

@@ -47,6 +47,7 @@ const API: Record<string, string> = {
   PLURAL_WEBHOOK_SECRET: hex(32),
   CARD_VAULT_TOKEN: hex(32),
   API_METRICS_TOKEN: hex(32),
+  API_PUBLIC_URL: 'https://pay.example.com',
   PAYLOAD_KEYS,
 };
 const CODEC: Record<string, string> = { NODE_ENV: 'production', PAYLOAD_KEYS, CODEC_SERVER_TOKENS: hex(32) };
@@ -162,6 +163,13 @@ describe('production mode (NODE_ENV=production)', () => {
     expect(api.issues.map((i) => i.key)).toEqual(['API_METRICS_TOKEN']);
     expect(api.message).toMatch(/API_METRICS_TOKEN is required \(without it the API's \/metrics answers whoever/);
     expect(loadApiConfig(API).metricsToken).toBe(API.API_METRICS_TOKEN);
+  });
+
+  it('refuses a missing public URL: the callback URL sent to Plural would be the listen address', () => {
+    const api = refusal(() => loadApiConfig({ ...API, API_PUBLIC_URL: '' }));
+    expect(api.issues.map((i) => i.key)).toEqual(['API_PUBLIC_URL']);
+    expect(api.message).toMatch(/API_PUBLIC_URL is required \(without it the callback URL sent to Plural/);
+    expect(loadApiConfig(API).publicUrl).toBe('https://pay.example.com');
   });
 
   it('refuses MERCHANT_WEBHOOK_URL over plain http, unless MERCHANT_WEBHOOK_ALLOW_HTTP=true (a private network)', () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { drainMs } from '../../api/main';
 import { loadApiConfig, loadWorkerConfig } from '../../config';
 import {
   clone,
@@ -395,6 +396,11 @@ describe('docker-compose.yml', () => {
     ]);
     expect(wiringProblems(setEnv('codec-server', 'CODEC_CORS_ORIGINS', 'http://localhost:3000'))).toEqual([
       "codec-server: CODEC_CORS_ORIGINS must allow the UI's http://localhost:8233",
+      "codec-server: CODEC_CORS_ORIGINS must allow the UI's http://127.0.0.1:8233",
+    ]);
+    // The README's address for the UI alone would leave a browser at localhost with ciphertext, and the reverse.
+    expect(wiringProblems(setEnv('codec-server', 'CODEC_CORS_ORIGINS', 'http://localhost:8233'))).toEqual([
+      "codec-server: CODEC_CORS_ORIGINS must allow the UI's http://127.0.0.1:8233",
     ]);
   });
 
@@ -407,6 +413,19 @@ describe('docker-compose.yml', () => {
     expect(configProblems(setEnv('codec-server', 'CODEC_SERVER_AUTH', 'token'))).toEqual([
       expect.stringMatching(/^codec-server: CODEC_SERVER_TOKENS is required/),
     ]);
+  });
+
+  it("gives the API longer to stop than it lets in-flight requests finish (Docker's default is 10 s)", () => {
+    const seconds = (value: string | undefined): number => {
+      const m = /^(\d+)s$/.exec(value ?? '');
+      return m ? Number(m[1]) : 10;
+    };
+    const api = compose.services.api as Service & { stop_grace_period?: string };
+    // 20 s with the default waits: an OTP or capture waits up to 15 s for its Update, then answers.
+    expect(drainMs({})).toBe(20_000);
+    expect(drainMs({ timings: { actionWaitMs: 30_000 } })).toBe(35_000);
+    expect(seconds(api.stop_grace_period) * 1000).toBeGreaterThan(drainMs({}));
+    expect(seconds(undefined) * 1000).toBeLessThan(drainMs({}));
   });
 
   it('starts services in order: database, schema, server, namespace, then API and worker', () => {

@@ -62,6 +62,8 @@ export const REQUIRED_SHELL_VARS: Readonly<Record<string, string>> = {
   PLURAL_WEBHOOK_SECRET: 'compose-check-webhook-secret',
   // The trial's choice (.env.example): the bundled sandbox.
   PLURAL_BASE_URL: 'http://sandbox:8090',
+  // The trial's public address (.env.example); production's is the HTTPS origin Plural reaches.
+  API_PUBLIC_URL: 'http://localhost:8080',
 };
 
 /**
@@ -642,9 +644,12 @@ export function wiringProblems(doc: Compose): string[] {
   if (ui.TEMPORAL_CODEC_ENDPOINT !== codecUrl) {
     problems.push(`temporal-ui: TEMPORAL_CODEC_ENDPOINT ${ui.TEMPORAL_CODEC_ENDPOINT ?? '(unset)'} is not ${codecUrl}`);
   }
-  const uiOrigin = `http://localhost:${hostPort('temporal-ui', 8080) ?? '(unpublished)'}`;
+  // The README gives the UI as 127.0.0.1; a browser may as well be at localhost: the codec compares origins exactly.
+  const uiPort = hostPort('temporal-ui', 8080) ?? '(unpublished)';
   const origins = (codec.CODEC_CORS_ORIGINS ?? '').split(',').map((o) => o.trim());
-  if (!origins.includes(uiOrigin)) problems.push(`codec-server: CODEC_CORS_ORIGINS must allow the UI's ${uiOrigin}`);
+  for (const uiOrigin of [`http://localhost:${uiPort}`, `http://127.0.0.1:${uiPort}`]) {
+    if (!origins.includes(uiOrigin)) problems.push(`codec-server: CODEC_CORS_ORIGINS must allow the UI's ${uiOrigin}`);
+  }
   return problems;
 }
 
