@@ -3,7 +3,7 @@
  * name) and an API key, under the names `@temporalio/envconfig` gives them (the Temporal CLI reads the same ones), and
  * read through it. Only the environment is read (no TOML profile file), like every other key of these processes.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { z } from 'zod';
@@ -93,6 +93,8 @@ export const temporalConnectionChecks: CrossCheck = (env) => {
     if (at === undefined) continue;
     try {
       accessSync(at, constants.R_OK);
+      // A directory is readable too (a CA directory such as /etc/ssl/certs): the SDK would fail reading it, unnamed.
+      if (!statSync(at).isFile()) issues.push({ key: file, message: 'names a directory or device, not a PEM file' });
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const why = typeof code === 'string' ? code : 'unreadable';

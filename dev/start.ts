@@ -88,7 +88,7 @@ async function main(): Promise<number> {
     process.stderr.write(`dev stack failed to start: ${message}\n`);
     if (/EADDRINUSE|address already in use/i.test(message)) {
       process.stderr.write(
-        'a port is taken: set API_PORT, DEV_TEMPORAL_PORT, DEV_SANDBOX_PORT or WORKER_METRICS_PORT (0 = any free port)\n',
+        'a port is taken: set API_PORT, DEV_TEMPORAL_PORT, DEV_TEMPORAL_UI_PORT or DEV_SANDBOX_PORT (0 = any free port), or WORKER_METRICS_PORT=0 (no worker metrics)\n',
       );
     }
     return 1;

@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const env = parsed.data;
-  const faults = faultConfigSchema.partial().parse(
+  const faultSettings = faultConfigSchema.partial().safeParse(
     Object.fromEntries(
       Object.entries({
         errorRate: env.SANDBOX_FAULT_ERROR_RATE,
@@ -88,6 +88,14 @@ async function main(): Promise<void> {
       }).filter(([, v]) => v !== undefined),
     ),
   );
+  if (!faultSettings.success) {
+    // The same limits as the control API's PUT /_sandbox/faults (latencies at most 600000 ms, say): named, no stack.
+    process.stderr.write(
+      `plural-sandbox: bad SANDBOX_FAULT_* environment (fault field names):\n${z.prettifyError(faultSettings.error)}\n`,
+    );
+    process.exit(2);
+  }
+  const faults = faultSettings.data;
   const sandbox = await startSandbox({
     port: env.SANDBOX_PORT,
     host: env.SANDBOX_HOST,

@@ -207,6 +207,11 @@ describe('Temporal connection settings (TEMPORAL_TLS_*, TEMPORAL_API_KEY)', () =
       { key: 'TEMPORAL_TLS_CLIENT_CERT_PATH', message: 'names a file this process cannot read (ENOENT)' },
     ]);
     expect(missing.message).not.toContain(API_KEY);
+    // A CA directory is readable, but not a PEM file: named here, not an unnamed EISDIR from the SDK at start.
+    const directory = configError(() => loadWorkerConfig({ ...WORKER, TEMPORAL_TLS_SERVER_CA_CERT_PATH: dir }));
+    expect(directory.issues).toEqual([
+      { key: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', message: 'names a directory or device, not a PEM file' },
+    ]);
     expect(
       configError(() => loadApiConfig({ ...API, TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: API_KEY })).issues,
     ).toEqual([

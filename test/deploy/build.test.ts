@@ -95,6 +95,17 @@ describe('npm run build', () => {
     expect(output).toMatch(/plural-sandbox listening on http:\/\//);
   });
 
+  it('refuses a sandbox fault setting beyond its limit in one line naming it, exit 2, no stack trace', async () => {
+    const { code, output } = await runNode('dist/plural-sandbox/main.js', {
+      SANDBOX_PORT: '0',
+      SANDBOX_FAULT_LATENCY_MS: '700000',
+    });
+    expect(code).toBe(2);
+    expect(output).toMatch(/^plural-sandbox: bad SANDBOX_FAULT_\* environment/);
+    expect(output).toContain('latencyMs');
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+
   it("starts the sandbox under plain node with compose's environment (its webhooks go to the API by service name)", async () => {
     const sandbox = readCompose().services.sandbox;
     if (!sandbox) throw new Error('compose has no sandbox service');
