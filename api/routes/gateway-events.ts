@@ -17,6 +17,8 @@ import { DEFAULT_MERCHANT_ID, paymentWorkflowId } from '../../workflows/definiti
 import { webhookSignalProblem } from '../../workflows/signal-guards';
 import type { MerchantAccount } from '../../config/merchants';
 import { callbackMaxAgeMs, SeenCallbacks } from '../callback-replays';
+import { EngineUnavailableError } from '../engine';
+import type { CallbackDeliveryOutcome } from '../engine';
 import { badRequest, notFound, signatureRejected } from '../errors';
 import { callbackSignalOf, webhookSignalOf } from '../gateway-events';
 import { methodNotAllowed } from '../http';
@@ -24,6 +26,17 @@ import { RETURN_LINK_PARAM } from '../return-link';
 import { checkReturnUrl, returnRedirectUrl } from '../return-url';
 import { REFERENCE_PATTERN } from '../schemas';
 import type { RouteContext } from './context';
+
+/** Seconds the customer's page asks to wait before a reload when the engine cannot take the callback. */
+const RELOAD_AFTER_SECONDS = 5;
+/** That page: static text only (nothing of the request is echoed). */
+const RELOAD_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Confirming your payment</title></head>
+<body><h1>We are confirming your payment</h1>
+<p>We could not record your payment's result just now. Please reload this page in a few seconds (and confirm sending
+the form again if your browser asks): you will not be charged twice.</p></body></html>
+`;
 
 /** Statuses (Plural's in a callback, or the engine's) that send the customer to the success page. */
 const SUCCESS_STATUSES: ReadonlySet<string> = new Set(['AUTHORIZED', 'PROCESSING', 'PROCESSED']);
@@ -189,9 +202,20 @@ export function gatewayEventRoutes(ctx: RouteContext): Router {
       metrics.signatureFailures.inc({ source: 'callback', reason: 'replayed', merchant: merchant.id });
       logger.info({ route: 'callback', reason: 'replayed' }, 'callback not delivered: already delivered');
     } else {
-      const outcome = await ctx
-        .engineOf(res)
-        .deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
+      let outcome: CallbackDeliveryOutcome;
+      try {
+        outcome = await ctx.engineOf(res).deliverCallback(callbackSignalOf(parsed), { startedAfterMs: now - maxAgeMs });
+      } catch (err) {
+        // The engine is down (Temporal unreachable): the customer's browser gets a page to reload, not a JSON error.
+        // Nothing was delivered or remembered, so the reload delivers it; Plural's webhook is retried meanwhile.
+        if (!(err instanceof EngineUnavailableError) || req.accepts(['json', 'html']) !== 'html') throw err;
+        logger.warn(
+          { err, route: 'callback' },
+          'callback not delivered: the engine is unavailable; the customer may reload',
+        );
+        res.status(503).set('Retry-After', String(RELOAD_AFTER_SECONDS)).type('html').send(RELOAD_PAGE);
+        return;
+      }
       if (!outcome.delivered && 'tooOld' in outcome) {
         metrics.signatureFailures.inc({ source: 'callback', reason: 'too_old', merchant: merchant.id });
         logger.warn({ route: 'callback', reason: 'too_old' }, 'callback not delivered: its payment is too old');

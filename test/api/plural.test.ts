@@ -263,6 +263,41 @@ describe('GET|POST /v1/callbacks/plural', () => {
     expect(reads() - before).toBe(1);
   });
 
+  it("gives the customer's browser a page to reload, not a JSON error, while the engine is down; the reload delivers", async () => {
+    const api = makeApi();
+    const orderId = await challengePayment(api, 'cb-down');
+    const deliver = api.engine.deliverCallback.bind(api.engine);
+    api.engine.deliverCallback = () => Promise.reject(new EngineUnavailableError('Temporal is unreachable'));
+    const form = signed({ order_id: orderId, status: 'AUTHORIZED' });
+    const browser = () =>
+      request(api.app)
+        .post('/v1/callbacks/plural')
+        .set('Accept', 'text/html,application/xhtml+xml,*/*;q=0.8')
+        .type('form');
+    const down = await browser().send(form);
+    expect(down.status).toBe(503);
+    expect(down.headers['content-type']).toMatch(/^text\/html/);
+    expect(down.headers['retry-after']).toBe('5');
+    expect(down.text).toContain('reload this page');
+    expect(down.text).not.toContain(orderId);
+    // A client asking for JSON keeps the API's error.
+    const client = await request(api.app)
+      .post('/v1/callbacks/plural')
+      .set('Accept', 'application/json')
+      .type('form')
+      .send(form);
+    expect(client.status).toBe(503);
+    expect(client.body.error.code).toBe('engine_unavailable');
+    // Nothing was remembered as delivered: once the engine is back, the reload delivers and redirects.
+    api.engine.deliverCallback = deliver;
+    const reload = await browser().send(form);
+    expect(reload.status).toBe(303);
+    expect(reload.headers.location).toBe(`${SUCCESS_URL}?merchant_order_reference=cb-down&status=AUTHORIZED`);
+    expect(api.engine.mutatingCalls).toEqual([
+      { method: 'deliverCallback', args: [{ orderId, status: 'AUTHORIZED' }] },
+    ]);
+  });
+
   it('answers a validly signed callback without order_id with 400', async () => {
     const api = makeApi();
     const res = await request(api.app)
