@@ -145,6 +145,13 @@ export const PATCH = {
    * to Plural. Called only when such a queued OTP's turn comes.
    */
   OTP_HELD_UNTIL_A_RESEND: 'otp-held-until-a-resend',
+  /**
+   * The memo (the amounts a search lists) is rewritten when a read of Plural's order moves the amounts taken or
+   * refunded with no change of status (a refund made on Plural's dashboard that the order now counts, say); before, it
+   * kept the amounts of the last status change or refund, for good once the payment ended. Called only when a read left
+   * the memo behind.
+   */
+  MEMO_FOLLOWS_PLURALS_AMOUNTS: 'memo-follows-plurals-amounts',
 } as const;
 
 /** A patch id of {@link PATCH}. */

@@ -62,7 +62,10 @@ export class Payment {
    * ({@link PaymentWorkflowInput.summaryInSearchAttributes}).
    */
   private readonly summaryInSearchAttributes: boolean;
-  /** The memo's own part of the summary as last written (`summaryInSearchAttributes`); undefined: not by this run. */
+  /**
+   * The memo's own part of the summary (the amounts) as last written: by the API at the start, then by this run;
+   * undefined in a continued run until it writes the memo.
+   */
   private memoWritten: string | undefined;
   /** Changed since this run started (`PaymentUpdatedAt` is stated from then on, never in the first task). */
   private touched = false;
@@ -125,7 +128,7 @@ export class Payment {
       updatedAt: isoAt(nowMs()),
     });
     // The API wrote the memo as the payment started: amounts not yet taken.
-    if (this.summaryInSearchAttributes) this.memoWritten = this.memoPart();
+    this.memoWritten = this.memoPart();
   }
 
   get status(): PaymentStatus {
@@ -316,7 +319,15 @@ export class Payment {
       updatedAt: s.updatedAt,
     };
     upsertMemo({ [PAYMENT_MEMO_KEY]: summary });
-    if (this.summaryInSearchAttributes) this.memoWritten = this.memoPart();
+    this.memoWritten = this.memoPart();
+  }
+
+  /**
+   * The memo's amounts trail the payment's: a read of Plural's order moved them with no change of status (which writes
+   * the memo). False in a continued run until it has written the memo (what the last run wrote is not known here).
+   */
+  get memoBehind(): boolean {
+    return this.memoWritten !== undefined && this.memoWritten !== this.memoPart();
   }
 
   /**

@@ -259,6 +259,9 @@ export class Steps {
     p.s.reconciliations += 1;
     p.s.lastReconciledAt = isoAt(nowMs());
     p.applyOrder(order, cause);
+    // Amounts Plural's order moved with no change of status (a refund made on its dashboard that the order now counts)
+    // reach the memo too, so that a search lists what Plural holds. A command, so behind its patch, asked only then.
+    if (p.memoBehind && patched(PATCH.MEMO_FOLLOWS_PLURALS_AMOUNTS)) p.upsertMemo();
     p.metrics.reconciliation(trigger, p.status === before ? RECONCILE_OUTCOME.UNCHANGED : RECONCILE_OUTCOME.CHANGED);
   }
 

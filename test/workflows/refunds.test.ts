@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../../activities';
 import type { RefundInput } from '../../activities';
-import { getPaymentQuery, webhookReceivedSignal } from '../../workflows/definitions';
-import type { PaymentState, PaymentWorkflowInput } from '../../workflows/definitions';
+import { getPaymentQuery, PAYMENT_MEMO_KEY, webhookReceivedSignal } from '../../workflows/definitions';
+import type { PaymentState, PaymentSummary, PaymentWorkflowInput } from '../../workflows/definitions';
 import {
   auditOccurrences,
   bundle,
@@ -20,6 +20,7 @@ import {
   operatorRetry,
   putCard,
   refund,
+  refundOnDashboard,
   rejection,
   scanHistories,
   startPayment,
@@ -581,6 +582,22 @@ describe('refunds of a processed payment', () => {
       const retry = await refund(handle, 'over', INR(1000));
       expect(retry.refund.status).toBe('PROCESSED');
       expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'FULLY_REFUNDED', refundedAmount: 5000 });
+    });
+  });
+
+  it("rewrites the memo (what a search lists) when Plural's order moves the amounts with no change of status", async () => {
+    await fx.withWorker(async () => {
+      for (const summaryInSearchAttributes of [true, false]) {
+        const { handle, orderId } = await processed({ summaryInSearchAttributes });
+        // 4000 refunded on Plural's dashboard, its webhook lost: unknown to the engine.
+        await withoutWebhooks(() => refundOnDashboard(fx, orderId, 4000));
+        const answer = await refund(handle, `rest-${String(summaryInSearchAttributes)}`, INR(1000));
+        expect(answer.state.amountRefunded).toEqual(INR(1000));
+        // Plural's event for that refund reads the order FULLY_REFUNDED: 5000 refunded, nothing left, the payment ends.
+        expect((await handle.result()).amountRefunded).toEqual(INR(5000));
+        const memo = (await handle.describe()).memo?.[PAYMENT_MEMO_KEY] as PaymentSummary;
+        expect(memo.amountRefunded).toEqual(INR(5000));
+      }
     });
   });
 

@@ -645,6 +645,26 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   /**
+   * A sale refunded in part (4,000 of 5,000) on Plural's dashboard, its webhook lost; the merchant refunds 1,000, and
+   * Plural's event for that refund reads the order FULLY_REFUNDED: the memo (what a search lists) takes the 5,000
+   * Plural has refunded before the payment ends (the `memo-follows-plurals-amounts` patch). The build before kept the
+   * merchant's 1,000 there for good (`.before-memo-follows-plurals-amounts.json`).
+   */
+  'otp-sale-unseen-dashboard-refund': {
+    run: async (fx) => {
+      const { h, orderId } = await saleInRefundWindow(fx);
+      fx.webhooks.forward = false;
+      try {
+        await refundOnDashboard(fx, orderId, 4_000);
+      } finally {
+        fx.webhooks.forward = true;
+      }
+      assert.equal((await refund(h, 'rest', { value: 1_000, currency: 'INR' })).outcome, 'REFUNDED');
+      assert.equal((await h.result()).amountRefunded?.value, 5_000);
+      return h;
+    },
+  },
+  /**
    * A sale refunded in part on Plural's dashboard whose refund order Plural cannot find yet when its webhook comes
    * (twice: Plural's order lags its event): read again at the refund window's next looks (short here) and recorded
    * (`EXTERNAL`) once Plural has it; the merchant refunds the rest. The build before dropped it at the first "not found".
