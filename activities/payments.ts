@@ -20,6 +20,7 @@ import type {
   CardVault,
   CardSecret,
   CreatePaymentInput,
+  DiscardHandOffInput,
   CreatePaymentResult,
   OrderSnapshot,
   OtpGenerateResult,
@@ -248,6 +249,19 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
       }
       const otp = input.thenGenerateOtp === true ? await otpAfterCreated(input, result, signal) : undefined;
       return otp !== undefined ? { ...result, otp } : result;
+    },
+
+    /**
+     * Destroys the card hand-offs of a payment that ended (or started closing) before its Create Payment, which would
+     * have destroyed them: the card and CVV no longer wait in the vault for their TTL. Best effort, never a failure:
+     * a vault that cannot be reached leaves them to that TTL, as Create Payment does.
+     */
+    discardHandOff: async (input: DiscardHandOffInput): Promise<void> => {
+      for (const handle of input.handles) {
+        await vault.destroy(handle).catch(() => {
+          log('warn', {}, 'could not destroy an unused card hand-off; it expires with its TTL');
+        });
+      }
     },
   };
 

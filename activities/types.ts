@@ -123,6 +123,11 @@ export type PaymentInstrument =
   | { kind: 'network_token'; handle: string; last4?: string }
   | { kind: 'card_points'; cardHandle: string; last4: string; registeredMobileNumber: string; pointsAmount: Money };
 
+/** The card hand-offs a payment that will make no Create Payment leaves in the vault (see `discardHandOff`). */
+export interface DiscardHandOffInput {
+  handles: string[];
+}
+
 export interface CreatePaymentInput {
   workflowId: string;
   orderId: string;

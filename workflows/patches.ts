@@ -152,6 +152,13 @@ export const PATCH = {
    * the memo behind.
    */
   MEMO_FOLLOWS_PLURALS_AMOUNTS: 'memo-follows-plurals-amounts',
+  /**
+   * A payment that ends, or starts closing, while its order opens, before a Create Payment that succeeded (a
+   * rejection, a cancel, a parked step given up on or waited out, invalid input) destroys its card hand-offs (card,
+   * CVV, network token) in the vault with an activity; before, they waited there for their TTL (15 minutes), Create
+   * Payment being the only step that destroyed them. Called only on that path.
+   */
+  UNUSED_HAND_OFF_DISCARDED: 'unused-hand-off-discarded',
 } as const;
 
 /** A patch id of {@link PATCH}. */

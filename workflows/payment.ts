@@ -15,7 +15,7 @@ import { RECONCILE_TRIGGER } from './metrics';
 import { Payment } from './payment-state';
 import { authenticate } from './phases/authenticate';
 import { closePayment } from './phases/closing';
-import { openOrder } from './phases/open-order';
+import { discardUnusedHandOff, openOrder } from './phases/open-order';
 import { awaitSaleProcessed } from './phases/processing';
 import { answerPending, answerStaleOtpRequests } from './phases/finish';
 import { refundWindow } from './phases/refunds';
@@ -75,6 +75,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     } else {
       payment.metrics.started(input.method.kind);
       await openOrder(run);
+      await discardUnusedHandOff(run);
     }
     // A continued run is in its refund window, or watching Plural's order (a sale it is processing, a payment closing).
     const watching = payment.status === PAYMENT_STATUS.PROCESSING || payment.status === PAYMENT_STATUS.CLOSING;

@@ -75,6 +75,8 @@ export class Steps {
   readonly acts: PaymentActivities;
   /** Reconciliation is best effort: a short retry budget, the next round will try again. */
   private readonly lookups: PaymentActivities;
+  /** Housekeeping that never holds a payment up (an unused card hand-off destroyed): the same short budget. */
+  readonly chores: PaymentActivities;
 
   /** When a failed confirmation Get Order may be tried again, and the delay after the next failure. */
   private confirmAt = 0;
@@ -101,6 +103,7 @@ export class Steps {
       startToCloseTimeout: '30 seconds',
       retry: { ...retry, maximumAttempts: Math.min(3, limits.activityMaxAttempts) },
     });
+    this.chores = this.lookups;
   }
 
   private park(operation: ParkedOperation['operation'], f: FailureInfo): void {

@@ -186,6 +186,19 @@ describe('payment activities', () => {
     expect(await vault.get(handle)).toBeDefined(); // left to its TTL
   });
 
+  it('discards unused hand-offs at once, and never fails for a vault that cannot be reached', async () => {
+    const card = await putCard(vault, CARDS.challenge);
+    const cvv = await vault.put({ cvv: '123' }, 60_000);
+    await run(1, createActivities({ plural, vault }).discardHandOff, { handles: [card, cvv] });
+    expect([await vault.get(card).then(Boolean), await vault.get(cvv).then(Boolean)]).toEqual([false, false]);
+    // Already gone (the API destroyed it), or the vault down: the entries are left to their TTL, nothing fails.
+    const kept = await putCard(vault, CARDS.challenge);
+    const outage = () => Promise.reject(new CardVaultError('VAULT_UNAVAILABLE', 'card vault unreachable (test)'));
+    const down = createActivities({ plural, vault: { ...vaultCalls(vault), destroy: outage } });
+    await expect(run(1, down.discardHandOff, { handles: [card, kept] })).resolves.toBeUndefined();
+    expect(await vault.get(kept).then(Boolean)).toBe(true);
+  });
+
   it('an unrecognised failure (a proxy the HTTP parser cannot read, an aborted attempt) is an outage, never a rejection', async () => {
     const { input } = await cardPaymentInput(CARDS.challenge);
     const parserError = Object.assign(new Error('Parse Error: Invalid header value char 4111111111111111'), {

@@ -525,7 +525,8 @@ describe('pre-auth capture and cancel', () => {
       const createPayment = counting(createActivities({ plural: fx.plural, vault: fx.vault }).createPayment);
       await fx.withWorker(
         async () => {
-          const input = cardInput(newReference('gu'), await putCard(fx.vault, CARDS.nativeOtp), {
+          const cardHandle = await putCard(fx.vault, CARDS.nativeOtp);
+          const input = cardInput(newReference('gu'), cardHandle, {
             preAuth: false,
             limits: { activityMaxAttempts: 1 },
           });
@@ -555,6 +556,8 @@ describe('pre-auth capture and cancel', () => {
           expect(createPayment.calls()).toBe(0);
           expect(fx.sandbox.order(after.pluralOrderId!)).toMatchObject({ status: 'CREATED', payments: [] });
           expect((await handle.result()).status).toBe('CANCELLED');
+          // The card no longer waits in the vault for its TTL: no Create Payment will read it.
+          expect(await fx.vault.get(cardHandle).then(Boolean)).toBe(false); // (a boolean: a failure prints no card)
         },
         { ...held.activities, createPayment: createPayment.fn },
       );
@@ -576,9 +579,8 @@ describe('pre-auth capture and cancel', () => {
           );
         await fx.withWorker(
           async () => {
-            const input = cardInput(newReference('lk'), await putCard(fx.vault, CARDS.nativeOtp), {
-              limits: { activityMaxAttempts: 1 },
-            });
+            const cardHandle = await putCard(fx.vault, CARDS.nativeOtp);
+            const input = cardInput(newReference('lk'), cardHandle, { limits: { activityMaxAttempts: 1 } });
             const handle = await startPayment(fx, input);
             const parked = await waitForState(handle, (s) => s.parked?.operation === 'create_payment', 'lookup parked');
             if (when.startsWith('an operator')) await operatorGiveUp(handle, 'ops@example', 'Plural is down');
@@ -587,6 +589,7 @@ describe('pre-auth capture and cancel', () => {
             expect(result).toMatchObject({ status, failure: { code } });
             expect(result.parked).toBeUndefined();
             expect(fx.sandbox.order(parked.pluralOrderId!)).toMatchObject({ status: 'CREATED', payments: [] });
+            expect(await fx.vault.get(cardHandle).then(Boolean)).toBe(false); // (a boolean: a failure prints no card)
           },
           { createOrder, lookupCard },
         );

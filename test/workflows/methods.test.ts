@@ -216,10 +216,11 @@ describe('payment methods, each through to capture', () => {
   it('refuses to redeem points without the customer consent, before calling Plural', async () => {
     await fx.withWorker(async () => {
       const ref = newReference('noconsent');
+      const cardHandle = await putCard(fx.vault, CARDS.nativeOtp);
       const wf = await startPayment(fx, {
         ...input({
           kind: 'card_points',
-          cardHandle: await putCard(fx.vault, CARDS.nativeOtp),
+          cardHandle,
           last4: '1112',
           registeredMobileNumber: '9876543210',
           customerConsent: false,
@@ -229,6 +230,8 @@ describe('payment methods, each through to capture', () => {
       const result = await wf.result();
       expect(result.status).toBe('FAILED');
       expect(result.failure?.code).toBe('POINTS_CONSENT_REQUIRED');
+      // Its card, never to be read, is destroyed rather than left in the vault for its TTL.
+      expect(await fx.vault.get(cardHandle).then(Boolean)).toBe(false); // (a boolean: a failure prints no card)
       expect(fx.sandbox.orderByReference(ref)).toBeUndefined();
     });
   });

@@ -235,6 +235,39 @@ export async function openOrder(run: PaymentRun): Promise<void> {
 }
 
 /**
+ * The payment stopped while its order opened (ended, or closing) before a Create Payment that succeeded, which destroys
+ * the card hand-offs: they are destroyed now rather than left in the vault until their TTL. Best effort: the activity
+ * never fails, and a workflow-side failure (its retries spent) is noted. `patched` only on that path.
+ */
+export async function discardUnusedHandOff(run: PaymentRun): Promise<void> {
+  const { input, payment, steps, workflowId } = run;
+  const handles = handOffHandles(input.method);
+  const stopped = payment.terminal || payment.status === PAYMENT_STATUS.CLOSING;
+  if (handles.length === 0 || !stopped || payment.s.pluralPaymentIds.length > 0) return;
+  if (!patched(PATCH.UNUSED_HAND_OFF_DISCARDED)) return;
+  try {
+    await steps.chores.discardHandOff({ handles });
+  } catch {
+    payment.note(`the unused card hand-off of ${workflowId} could not be destroyed; it expires with its TTL`);
+  }
+}
+
+/** The vault handles a payment method's card data waits under (none for the hosted checkout). */
+function handOffHandles(method: PaymentRun['input']['method']): string[] {
+  switch (method.kind) {
+    case 'card':
+    case 'card_points':
+      return [method.cardHandle];
+    case 'card_token':
+      return [method.cvvHandle];
+    case 'network_token':
+      return [method.handle];
+    case 'hosted_checkout':
+      return [];
+  }
+}
+
+/**
  * A step parked while the order opened was still parked when the customer's authentication window passed. Without an
  * order at Plural, or a payment the engine made on it, the payment fails (nothing could take money). With one,
  * Plural's order is read first, as at the end of an authentication window: Plural may have gone on without the engine
