@@ -159,6 +159,13 @@ export const PATCH = {
    * Payment being the only step that destroyed them. Called only on that path.
    */
   UNUSED_HAND_OFF_DISCARDED: 'unused-hand-off-discarded',
+  /**
+   * A cancel that came during the final Get Order of a closing authentication window closes the payment as that
+   * cancel (CANCELLED, its reason), as one that came before the window's end or during its last looks does; before,
+   * the payment closed as the window's (FAILED, AUTHENTICATION_WINDOW_CLOSED) and the cancel was answered as a repeat.
+   * Called only when such a cancel is waiting.
+   */
+  WINDOW_END_HONOURS_A_CANCEL: 'window-end-honours-a-cancel',
 } as const;
 
 /** A patch id of {@link PATCH}. */

@@ -1,8 +1,9 @@
+import { WorkflowUpdateStage } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
-import { callbackReceivedSignal, FAILURE_TYPE, webhookReceivedSignal } from '../../workflows/definitions';
+import { callbackReceivedSignal, cancelUpdate, FAILURE_TYPE, webhookReceivedSignal } from '../../workflows/definitions';
 import type { PaymentState } from '../../workflows/definitions';
 import { waitFor } from '../support/wait';
 import { CARDS } from '../support/cards';
@@ -15,6 +16,7 @@ import {
   cancel,
   cardInput,
   createFixture,
+  gate,
   laggingOrderReads,
   newReference,
   putCard,
@@ -400,6 +402,43 @@ describe('3-D Secure challenge', () => {
         const result = await handle.result();
         expect(result.status).toBe('CANCELLED');
         expect(result.closing?.reason).toBe('MERCHANT_CANCEL');
+      },
+      { getOrder },
+    );
+  });
+
+  it("closes as the merchant's cancel a payment cancelled during the window's final Get Order", async () => {
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    const held = gate();
+    let holdNext = false;
+    const getOrder: PaymentActivities['getOrder'] = async (input) => {
+      if (holdNext) {
+        holdNext = false;
+        await held.arrive();
+      }
+      return real.getOrder(input);
+    };
+    await fx.withWorker(
+      async () => {
+        // No reconciliation before the window's end: the first Get Order is the window's final one.
+        const { handle } = await startChallenge(CARDS.challenge, true, {
+          challengeWindowMs: 60_000,
+          reconcileInitialDelayMs: 10 * 60_000,
+        });
+        holdNext = true;
+        await fx.skip(61_000);
+        await held.holding;
+        const cancelled = await handle.startUpdate(cancelUpdate, {
+          args: [{ reason: 'order withdrawn' }],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        });
+        held.release();
+        // Closed as the cancel it is, as before the window's end, not as the window's (FAILED).
+        const answered = (await cancelled.result()).state;
+        expect(answered).toMatchObject({ status: 'CLOSING', closing: { reason: 'MERCHANT_CANCEL' } });
+        const result = await handle.result();
+        expect(result.status).toBe('CANCELLED');
+        expect(result.failure).toEqual({ code: 'CANCELLED_BEFORE_AUTHORIZATION', message: 'order withdrawn' });
       },
       { getOrder },
     );

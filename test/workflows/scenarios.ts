@@ -46,8 +46,9 @@ import {
   cancelParkedPastExpiry,
   heldCreateOrder,
   firstOtpExpires,
+  gate,
 } from './harness';
-import type { Fixture, HeldCreateOrder, PaymentHandle } from './harness';
+import type { Fixture, Gate, HeldCreateOrder, PaymentHandle } from './harness';
 
 export interface Scenario {
   /** Runs one payment (or idempotency key) to the end of its workflow and returns its handle. */
@@ -168,6 +169,24 @@ const FAST_RETRIES = {
   activityRetryInitialIntervalMs: 100,
   activityRetryMaximumIntervalMs: 100,
 };
+
+/** The next Get Order held until released, for `challenge-cancelled-during-the-final-read` (set up with its worker). */
+let heldRead: { holdNext: boolean; gate: Gate } | undefined;
+
+/** Activities whose next Get Order, once `heldRead.holdNext` is set, waits for `heldRead.gate` to be released. */
+function heldGetOrder(fx: Fixture) {
+  const real = createActivities({ plural: fx.plural, vault: fx.vault });
+  const held = { holdNext: false, gate: gate() };
+  heldRead = held;
+  const getOrder: PaymentActivities['getOrder'] = async (input) => {
+    if (held.holdNext) {
+      held.holdNext = false;
+      await held.gate.arrive();
+    }
+    return real.getOrder(input);
+  };
+  return { getOrder };
+}
 
 /** Activities whose Get Order lags (or fails) as `laggingReads`, set for the scenario that runs, says. */
 function laggingGetOrder(fx: Fixture) {
@@ -776,6 +795,31 @@ export const SCENARIOS: Record<string, Scenario> = {
         fx.webhooks.forward = true;
       }
       return captureAndFinish(h);
+    },
+  },
+  /**
+   * Challenge pre-auth whose merchant cancels during the authentication window's final Get Order (the window 3 s here,
+   * no reconciliation before it; the read held until the cancel is in): the payment closes as the merchant's cancel
+   * and ends CANCELLED once Plural times its pending payment out (the `window-end-honours-a-cancel` patch). The build
+   * before closed it as the window's and ended it FAILED (`.before-window-end-honours-a-cancel.json`).
+   */
+  'challenge-cancelled-during-the-final-read': {
+    activities: heldGetOrder,
+    run: async (fx) => {
+      const { h } = await awaitingChallenge(fx, {
+        durations: { challengeWindowMs: 3_000, reconcileInitialDelayMs: 5_000 },
+      });
+      heldRead!.holdNext = true;
+      await heldRead!.gate.holding;
+      const cancelled = await h.startUpdate(cancelUpdate, {
+        args: [{ reason: 'order withdrawn' }],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+      heldRead!.gate.release();
+      await cancelled.result();
+      // CANCELLED (FAILED on the build before).
+      assert.ok(['CANCELLED', 'FAILED'].includes((await h.result()).status));
+      return h;
     },
   },
   /**

@@ -90,6 +90,9 @@ export async function authenticate(run: PaymentRun): Promise<void> {
     // A cancel that came meanwhile closes the payment as the cancel it is, as before the window's end.
     if (closedOnCancel(run)) return;
   }
+  // So does one that came during the final Get Order. `patched` only when one is waiting: the build before closed
+  // the payment as the window's (FAILED), the cancel answered as a repeat.
+  if (inbox.cancel !== undefined && patched(PATCH.WINDOW_END_HONOURS_A_CANCEL) && closedOnCancel(run)) return;
   payment.close(
     CLOSING_REASON.AUTHENTICATION_WINDOW_CLOSED,
     'authentication window closed',
