@@ -94,6 +94,17 @@ function callbackOperation(operationId: string, where: string, merchantPath: boo
           ? 'No payment of this merchant for this Plural order, or no such merchant.'
           : 'No payment for this Plural order.',
       ),
+      '503': {
+        description:
+          'The payment engine is unavailable; nothing was delivered. A browser (`Accept` preferring HTML) gets a ' +
+          'page asking it to reload (`Retry-After: 5`), which delivers the callback once the engine is back; a ' +
+          'client asking for JSON gets the error.',
+        headers: { 'Retry-After': { schema: { type: 'integer' } } },
+        content: {
+          'text/html': { schema: { type: 'string' } },
+          ...errorResponse('').content,
+        },
+      },
     },
   };
 }
