@@ -67,6 +67,7 @@ export {
   loadMerchantAccounts,
   MerchantDirectory,
   merchantProductionIssues,
+  publishedValueIssues,
   MERCHANT_ID_PATTERN,
   SINGLE_MERCHANT_KEYS,
 } from './merchants';

@@ -455,7 +455,21 @@ export function merchantProductionIssues(
   source: MerchantSource,
   merchants: readonly MerchantAccount[],
 ): ConfigIssue[] {
-  if (!isProduction(env) || source === 'single-merchant keys') return [];
+  if (!isProduction(env)) return [];
+  return publishedValueIssues(source, merchants);
+}
+
+/**
+ * A value this repository publishes in merchant entries, named by merchant and field, never the value: in every key
+ * and secret, or (`engineSide`) only in those that guard the engine's own doors (API keys, webhook endpoint
+ * secrets, the return-URL secret), for accounts whose Plural credentials are a sandbox's to publish.
+ */
+export function publishedValueIssues(
+  source: MerchantSource,
+  merchants: readonly MerchantAccount[],
+  engineSide = false,
+): ConfigIssue[] {
+  if (source === 'single-merchant keys') return [];
   const issues: ConfigIssue[] = [];
   const check = (m: MerchantAccount, field: string, value: string | undefined): void => {
     const known = value === undefined ? undefined : knownDevValue(value);
@@ -463,10 +477,12 @@ export function merchantProductionIssues(
   };
   for (const m of merchants) {
     m.apiKeys.forEach((k, i) => check(m, `apiKeys[${i}]`, k));
-    check(m, 'plural.clientId', m.plural.credentials?.clientId);
-    check(m, 'plural.clientSecret', m.plural.credentials?.clientSecret);
-    check(m, 'plural.callbackSecretHex', m.plural.callbackSecretHex);
-    check(m, 'plural.webhookSecret', m.plural.webhookSecret);
+    if (!engineSide) {
+      check(m, 'plural.clientId', m.plural.credentials?.clientId);
+      check(m, 'plural.clientSecret', m.plural.credentials?.clientSecret);
+      check(m, 'plural.callbackSecretHex', m.plural.callbackSecretHex);
+      check(m, 'plural.webhookSecret', m.plural.webhookSecret);
+    }
     m.webhookEndpoints.forEach((e, i) => check(m, `webhookEndpoints[${i}].secret`, e.secret));
     check(m, 'returnUrlSigningSecret', m.returnUrlSigningSecret);
   }

@@ -27,6 +27,7 @@ import {
   originList,
   parseEnv,
   payloadKeysField,
+  publishedValueIssues,
 } from '../../config';
 import type { ApiConfig, ConfigIssue, ConfigKey, Env, MerchantAccount, WorkerConfig } from '../../config';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
@@ -156,9 +157,10 @@ async function devPayloadKeys(dataDir: string | undefined): Promise<DevPayloadKe
 
 /**
  * With a real Plural, whoever reaches the stack's port (the tunnel Plural's callbacks come through, say) reaches an
- * API that moves real money: its keys must be the operator's own, never a value this repository publishes.
+ * API that moves real money: its keys must be the operator's own, never a value this repository publishes. Reported
+ * with every other problem of the configuration (`loadAll`), in place of the loaders' own word on the same keys.
  */
-function realGatewayIssues(env: Env, accounts: boolean): ConfigIssue[] {
+function realGatewayIssues(env: Env, accounts: readonly MerchantAccount[] | undefined): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const required: readonly ConfigKey[] = accounts ? [K.API_FINGERPRINT_KEY] : [K.API_KEYS, K.API_FINGERPRINT_KEY];
   const checked: readonly ConfigKey[] = [...required, K.RETURN_URL_SIGNING_SECRET, K.CODEC_SERVER_TOKENS];
@@ -180,6 +182,22 @@ function realGatewayIssues(env: Env, accounts: boolean): ConfigIssue[] {
       .find((known) => known !== undefined);
     if (published) issues.push({ key, message: `holds ${published.what}, published in this repository: set your own` });
   }
+  if (accounts) {
+    // Every account's own keys face the same port; a real Plural account's Plural credentials too (a sandbox
+    // account's are the sandbox's to publish).
+    const source = env[K.MERCHANTS_FILE]?.trim() ? K.MERCHANTS_FILE : K.MERCHANTS;
+    issues.push(
+      ...publishedValueIssues(
+        source,
+        accounts.filter((m) => m.plural.baseUrl !== undefined),
+      ),
+      ...publishedValueIssues(
+        source,
+        accounts.filter((m) => m.plural.baseUrl === undefined),
+        true,
+      ),
+    );
+  }
   return issues;
 }
 
@@ -199,13 +217,20 @@ function merchantEntries(env: Env): Record<string, unknown>[] {
   return JSON.parse(file ? readFileSync(file, 'utf8') : (env[K.MERCHANTS] ?? '[]')) as Record<string, unknown>[];
 }
 
-/** Every configuration the stack reads, with the problems of all of them in one error (each listed once). */
-function loadAll(env: Env): StackConfigs {
+/**
+ * Every configuration the stack reads, with the problems of all of them in one error (each listed once); `more`
+ * (the stack's own refusals) replace a loader's "is required" on the same key.
+ */
+function loadAll(env: Env, more: readonly ConfigIssue[] = []): StackConfigs {
   const { issues, attempt } = collectIssues();
   const dev = attempt(() => parseEnv(devEnvSchema, env, 'dev stack'));
   const worker = attempt(() => loadWorkerConfig(env));
   const api = attempt(() => loadApiConfig(env));
-  if (!dev || !worker || !api) throw new ConfigError('dev stack', issues);
+  if (!dev || !worker || !api || more.length > 0) {
+    const own = new Set(more.map((i) => i.key));
+    const replaced = (i: ConfigIssue) => own.has(i.key) && i.message.startsWith('is required');
+    throw new ConfigError('dev stack', [...issues.filter((i) => !replaced(i)), ...more]);
+  }
   return { dev, worker, api };
 }
 
@@ -223,10 +248,7 @@ export async function planStack(env: Env): Promise<StackPlan> {
   const accounts = hasMerchantAccounts(env) ? loadMerchantAccounts(env, 'dev stack') : undefined;
   const sandboxAccounts = useSandbox ? (accounts ?? []).filter((m) => m.plural.baseUrl === undefined) : [];
   const realGateway = !useSandbox || (accounts ?? []).some((m) => m.plural.baseUrl !== undefined);
-  if (realGateway) {
-    const issues = realGatewayIssues(env, accounts !== undefined);
-    if (issues.length > 0) throw new ConfigError('dev stack', issues);
-  }
+  const gatewayIssues = realGateway ? realGatewayIssues(env, accounts) : [];
   const encryptionOff = (env[K.PAYLOAD_ENCRYPTION] ?? '').trim() === 'off';
   const rawDataDir = (env[K.DEV_DATA_DIR] ?? '').trim() || '.data';
   const devKeys =
@@ -290,12 +312,15 @@ export async function planStack(env: Env): Promise<StackPlan> {
         : {}),
     });
     // The sandbox's credentials replace any stray PLURAL_* values: they belong to the gateway that is not in use.
-    return loadAll({
-      ...composed,
-      ...pluralEnv(addresses.sandboxes),
-      [K.CARD_VAULT_URL]: undefined,
-      [K.CARD_VAULT_TOKEN]: undefined,
-    });
+    return loadAll(
+      {
+        ...composed,
+        ...pluralEnv(addresses.sandboxes),
+        [K.CARD_VAULT_URL]: undefined,
+        [K.CARD_VAULT_TOKEN]: undefined,
+      },
+      gatewayIssues,
+    );
   };
 
   // The sandbox runs with its default credentials, so the logger learns the real secrets to mask here too.

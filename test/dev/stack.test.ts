@@ -191,6 +191,32 @@ describe('the dev stack plan', () => {
     expect(await issues({ ...QUIET, MERCHANTS: JSON.stringify([account]) })).toEqual([
       expect.stringMatching(/^API_FINGERPRINT_KEY must be set/),
     ]);
+    // So are published values in the accounts: a real Plural account's every key, and the engine's own keys of an
+    // account on a sandbox (whose Plural credentials are the sandbox's to publish).
+    const onSandbox = {
+      id: 'acme',
+      apiKeys: [DEV_API_KEY],
+      plural: { ...DEFAULT_CREDENTIALS },
+    };
+    expect(
+      await issues({
+        ...QUIET,
+        API_FINGERPRINT_KEY: 'merchant-fingerprint-key-0123456789',
+        MERCHANTS: JSON.stringify([
+          { ...account, plural: { ...account.plural, clientSecret: DEFAULT_CREDENTIALS.clientSecret } },
+          onSandbox,
+        ]),
+      }),
+    ).toEqual([
+      expect.stringMatching(/^MERCHANTS merchant globex: plural\.clientSecret is the Plural sandbox's published/),
+      "MERCHANTS merchant acme: apiKeys[0] is the dev stack's API key",
+    ]);
+    // Reported with every other problem, in one error.
+    expect(await issues({ ...real, API_PORT: 'eighty' })).toEqual([
+      expect.stringMatching(/^API_PORT /),
+      expect.stringMatching(/^API_KEYS must be set/),
+      expect.stringMatching(/^API_FINGERPRINT_KEY must be set/),
+    ]);
 
     const plan = await planStack({
       ...real,

@@ -58,6 +58,8 @@ describe('npm start with TEMPORAL_ADDRESS and PLURAL_BASE_URL', () => {
       PLURAL_CALLBACK_SECRET_HEX: CALLBACK_SECRET_HEX,
       PLURAL_WEBHOOK_SECRET: WEBHOOK_SECRET,
       API_KEYS: 'sk_external_key_0123456789',
+      // A real gateway's stack takes no published key (README, "Against the real Plural gateway").
+      API_FINGERPRINT_KEY: 'external-fingerprint-key-0123456789',
     });
     try {
       expect(stack.info).toMatchObject({
@@ -111,6 +113,8 @@ describe('npm start with TEMPORAL_ADDRESS and PLURAL_BASE_URL', () => {
     expect(err.message).toContain('API_PORT');
     expect(err.message).toContain('PLURAL_CLIENT_ID is required');
     expect(err.message).toContain('PLURAL_WEBHOOK_SECRET is required');
+    // With the stack's own refusal for a real gateway, in the same list.
+    expect(err.message).toContain('API_FINGERPRINT_KEY must be set with a real Plural gateway');
     expect(err.message).not.toContain(CLIENT_SECRET);
   }, 60_000);
 });
