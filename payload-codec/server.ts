@@ -85,7 +85,8 @@ const isLoopback = (address: string | undefined): boolean =>
 
 /**
  * The `Host` a browser on this machine sends (`localhost`, `127.x.x.x`, `[::1]`, any port). A request relayed from
- * outside (a tunnel to the dev stack's port, a page rebinding its own name to 127.0.0.1) carries another name.
+ * outside by a tunnel that keeps the public `Host`, or a page rebinding its own name to 127.0.0.1, carries another
+ * name; a local proxy that rewrites `Host` to the loopback address does not (README: keep one off the stack's port).
  */
 const isLoopbackHost = (host: string | undefined): boolean => {
   if (host === undefined) return false;
