@@ -351,6 +351,7 @@ export const schemas = {
       'events',
       'created_at',
       'updated_at',
+      'stale',
     ],
     properties: {
       object: { const: 'payment' },
@@ -420,7 +421,8 @@ export const schemas = {
           }),
         },
       }),
-      split: nullable({ type: 'object', properties: { card: ref('Money'), points: ref('Money') } }),
+      // Points may pay the whole amount: the card's part is then 0.
+      split: nullable({ type: 'object', properties: { card: remainingMoney, points: remainingMoney } }),
       authorized_amount: nullable(ref('Money')),
       captured_amount: nullable(ref('Money')),
       refunded_amount: nullable({
@@ -545,9 +547,12 @@ export const schemas = {
       stale: {
         type: 'boolean',
         description:
-          'True when no worker answered in time and the payment was read from its memo: `status`, ids and ' +
-          'amounts are correct as of its last status change; details only the workflow holds (OTP, events, ' +
-          'next actions) are empty. Read it again shortly.',
+          'True when no worker answered in time and the payment was read from its memo and search attributes: ' +
+          '`status`, `order_id`, `amount`, `captured_amount`, `refunded_amount`, `merchant_metadata`, `return_url`, ' +
+          '`created_at` and `updated_at` are as the payment last wrote them; every other field is null or empty ' +
+          '(`payment_id`, `refunds`, `failure`, `refundable_amount`, the challenge or redirect URL, OTP, events, next ' +
+          'actions…), which here says nothing about the payment. Read it again shortly; a payment whose workflow ' +
+          'was terminated (an operator) stays stale.',
       },
     },
   },

@@ -22,17 +22,29 @@ export const ENGINE_UNAVAILABLE =
 
 export const merchantErrors = {
   '400': errorResponse(
-    'Malformed JSON (`invalid_json`), or a field missing or of the wrong type or format (`error.issues` names each ' +
-      'field).',
+    'Malformed JSON (`invalid_json`), a body missing where one is required (`body_required`), a path reference that ' +
+      'is not 1-50 letters, digits, `_` or `-` (`invalid_reference`), or a field missing or of the wrong type or ' +
+      'format (`invalid_request`; `error.issues` names each field).',
   ),
   '401': errorResponse('Missing or invalid API key.'),
   '404': errorResponse(
-    'No payment of your merchant with this reference (another merchant’s payment answers exactly the same).',
+    'No payment of your merchant with this reference (another merchant’s payment answers exactly the same); a path ' +
+      'the API does not serve answers `route_not_found`.',
   ),
+  '405': {
+    ...errorResponse('A method the path does not serve (`method_not_allowed`); `Allow` lists the ones it does.'),
+    headers: { Allow: { schema: { type: 'string' } } },
+  },
   '413': errorResponse('Request body larger than the limit.'),
   '415': errorResponse('Body is not JSON.'),
   '503': errorResponse(`${ENGINE_UNAVAILABLE}; retry later.`),
 };
+
+/** A create's answer names the resource it made or found (`Location`), also when an idempotent repeat replays it. */
+export const withLocation = <R extends object>(response: R) => ({
+  ...response,
+  headers: { Location: { schema: { type: 'string' }, description: 'The resource, e.g. `/v1/payments/{ref}`.' } },
+});
 
 export const accepted = paymentResponse(
   'The payment accepted the request, but its outcome was not known within the wait (it goes on in the payment); ' +

@@ -180,6 +180,15 @@ export function actionRoutes(ctx: RouteContext): Router {
       if (a.state.status === PAYMENT_STATUS.CLOSING) return answer(res, 202, a.state);
       // Plural kept failing the cancel: it waits (`parked`) and the payment tries it again on its own; not a refusal.
       if (a.state.parked?.operation === 'cancel') return answer(res, 202, a.state);
+      // Plural answered the cancel, but its order still reads AUTHORIZED: not cancelled, and not final either.
+      if (a.state.status === PAYMENT_STATUS.AUTHORIZED) {
+        throw conflict(
+          'cancel_not_applied',
+          `Plural answered the cancel of payment ${ref} but its order still reads AUTHORIZED: it is not cancelled ` +
+            'yet; send the cancel again with a new Idempotency-Key (the payment also cancels itself before the ' +
+            'authorization expires)',
+        );
+      }
       throw conflict('payment_not_cancellable', `payment ${ref} ended ${a.state.status} and was not cancelled`);
     })
     .all(methodNotAllowed('POST'));

@@ -72,6 +72,8 @@ export interface FakeEngineOptions {
   resendUnreachable?: boolean;
   /** Plural keeps failing an authorization's cancel: the step parks, the payment stays AUTHORIZED. */
   cancelParks?: boolean;
+  /** Plural answers an authorization's cancel with its order still AUTHORIZED: the payment stays AUTHORIZED. */
+  cancelWithoutEffect?: boolean;
   /** Plural refuses Create Order: a new payment ends FAILED before any payment is made. */
   orderRefused?: boolean;
 }
@@ -415,6 +417,8 @@ export class FakeEngine implements PaymentEngine {
           retries: 0,
         };
         e.state.nextActions = ['OPERATOR_RETRY', 'CANCEL'];
+      } else if (e.state.status === 'AUTHORIZED' && this.options.cancelWithoutEffect) {
+        // As the workflow does when Plural's order still reads AUTHORIZED after the cancel: answered as it stands.
       } else if (e.state.status === 'AUTHORIZED') this.move(e, 'CANCELLED', request.reason ?? 'cancel requested');
       else if (!TERMINAL.includes(e.state.status)) this.move(e, 'CLOSING', request.reason ?? 'cancel requested');
       return { state: structuredClone(e.state) };

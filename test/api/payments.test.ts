@@ -888,6 +888,16 @@ describe('POST /v1/payments/{ref}/cancel', () => {
     expect(res.body.parked).toMatchObject({ operation: 'cancel' });
   });
 
+  it('answers 409 cancel_not_applied, not "ended", when Plural answered the cancel with its order still AUTHORIZED', async () => {
+    const api = makeApi({ cancelWithoutEffect: true });
+    await authorized(api, 'can-10');
+    const res = await request(api.app).post('/v1/payments/can-10/cancel').set(auth);
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('cancel_not_applied');
+    expect(res.body.error.message).toMatch(/still reads AUTHORIZED: it is not cancelled yet; send the cancel again/);
+    expect((await request(api.app).get('/v1/payments/can-10').set(auth)).body.status).toBe('AUTHORIZED');
+  });
+
   it('answers 409 for a final payment', async () => {
     const api = makeApi();
     await authorized(api, 'can-2');

@@ -1,5 +1,5 @@
 /** The customer routes (api/routes/customers.ts): customers at Plural and their saved cards. */
-import { errorResponse, json, ref } from '../parts';
+import { errorResponse, json, ref, withLocation } from '../parts';
 
 export const customerPaths = {
   '/v1/customers': {
@@ -13,7 +13,7 @@ export const customerPaths = {
         '`GET /v1/customers/{customer_id}/tokens`. Personal data is sent to Plural, not echoed back nor logged.',
       requestBody: { required: true, content: json(ref('CreateCustomerRequest')) },
       responses: {
-        '201': { description: 'Created.', content: json(ref('Customer')) },
+        '201': withLocation({ description: 'Created.', content: json(ref('Customer')) }),
         '400': errorResponse(
           'A field of the wrong type or format (`error.issues` names it), or Plural refused the customer ' +
             '(`gateway_rejected`, with Plural’s error code).',

@@ -13,6 +13,7 @@ import {
   referenceParam,
   refundResponse,
   text,
+  withLocation,
 } from '../parts';
 
 /** `GET /v1/payments`'s query parameters. */
@@ -110,9 +111,9 @@ export const paymentPaths = {
         '(`API_START_WAIT_MS`): 202 with the payment as it is, and `Location` to read it.',
       requestBody: { required: true, content: json(ref('CreatePaymentRequest')) },
       responses: {
-        '201': paymentResponse('Payment created.'),
-        '200': paymentResponse('The same request was made before: the existing payment.'),
-        '202': accepted,
+        '201': withLocation(paymentResponse('Payment created.')),
+        '200': withLocation(paymentResponse('The same request was made before: the existing payment.')),
+        '202': withLocation(accepted),
         ...merchantErrors,
         '400': errorResponse(
           'Malformed JSON (`invalid_json`), or a field missing or of the wrong type or format (`error.issues` names ' +
@@ -245,7 +246,10 @@ export const paymentPaths = {
         ),
         ...merchantErrors,
         '409': errorResponse(
-          'The payment is final, or a sale Plural is processing, and cannot be cancelled (`payment_not_cancellable`).',
+          'The payment is final, or a sale Plural is processing, and cannot be cancelled (`payment_not_cancellable`); ' +
+            'or Plural answered the cancel but its order still reads AUTHORIZED (`cancel_not_applied`: not cancelled ' +
+            'yet, send the cancel again with a new `Idempotency-Key`; the payment also cancels itself before the ' +
+            'authorization expires).',
         ),
       },
     },
