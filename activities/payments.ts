@@ -20,8 +20,8 @@ import type {
   CardVault,
   CardSecret,
   CreatePaymentInput,
-  DiscardHandOffInput,
   CreatePaymentResult,
+  DiscardHandOffInput,
   OrderSnapshot,
   OtpGenerateResult,
   PointsBalanceInput,
@@ -172,15 +172,9 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
             ? [input.instrument.cvvHandle]
             : [input.instrument.handle];
       // Best effort, as for the OTP: once Plural has answered for good, a vault hiccup must not fail the activity (a
-      // failed Create Payment whose payment exists would end the payment FAILED while Plural holds it); the entry's
-      // TTL is the backstop.
-      const destroyHandles = async (): Promise<void> => {
-        for (const h of handles) {
-          await vault.destroy(h).catch(() => {
-            log('warn', { orderId: input.orderId }, 'could not destroy the card hand-off; it expires with its TTL');
-          });
-        }
-      };
+      // failed Create Payment whose payment exists would end the payment FAILED while Plural holds it).
+      const destroyHandles = (): Promise<void> =>
+        destroyQuietly(handles, { orderId: input.orderId }, 'the card hand-off');
 
       /**
        * The payment an earlier attempt created and whose answer was lost, as Plural's order lists it, adopted: never
@@ -256,14 +250,18 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
      * have destroyed them: the card and CVV no longer wait in the vault for their TTL. Best effort, never a failure:
      * a vault that cannot be reached leaves them to that TTL, as Create Payment does.
      */
-    discardHandOff: async (input: DiscardHandOffInput): Promise<void> => {
-      for (const handle of input.handles) {
-        await vault.destroy(handle).catch(() => {
-          log('warn', {}, 'could not destroy an unused card hand-off; it expires with its TTL');
-        });
-      }
-    },
+    discardHandOff: (input: DiscardHandOffInput): Promise<void> =>
+      destroyQuietly(input.handles, {}, 'an unused card hand-off'),
   };
+
+  /** Destroys vault hand-offs, never failing: one the vault cannot destroy now expires with its TTL (logged). */
+  async function destroyQuietly(handles: readonly string[], fields: Record<string, unknown>, what: string) {
+    for (const handle of handles) {
+      await vault.destroy(handle).catch(() => {
+        log('warn', fields, `could not destroy ${what}; it expires with its TTL`);
+      });
+    }
+  }
 
   /** Generate OTP after a created payment, for a card payment still pending (see `thenGenerateOtp`). */
   async function otpAfterCreated(

@@ -50,6 +50,7 @@ export {
   PRODUCTION_MODE,
   ProductionConfigError,
   productionIssues,
+  publishedIn,
   refuseInProduction,
 } from './production';
 export type { ProductionRules } from './production';

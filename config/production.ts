@@ -4,6 +4,7 @@
  * payloads stored in clear. The refusal is one line naming every setting at fault, never a value.
  */
 import { DEV_PAYLOAD_KEY_ID, knownDevValue } from './dev-values';
+import type { KnownDevValue } from './dev-values';
 import { CONFIG_KEYS as K } from './keys';
 import type { ConfigKey } from './keys';
 import { ConfigError } from './load';
@@ -11,6 +12,12 @@ import type { ConfigIssue, Env } from './load';
 
 /** The environment variable and value that switch production mode on. */
 export const PRODUCTION_MODE = { key: K.NODE_ENV, value: 'production' } as const;
+
+/** The values this repository publishes that `value` of `key` holds (each entry of a list key on its own). */
+export function publishedIn(key: ConfigKey, value: string): KnownDevValue[] {
+  const entries = LIST_KEYS.has(key) ? value.split(',') : [value];
+  return entries.map(knownDevValue).filter((known) => known !== undefined);
+}
 
 /** `true` when `env` asks for production mode (`NODE_ENV=production`). */
 export function isProduction(env: Env): boolean {
@@ -67,10 +74,8 @@ export function productionIssues(env: Env, rules: ProductionRules): ConfigIssue[
       issues.push(...payloadKeyIssues(v));
       continue;
     }
-    const entries = LIST_KEYS.has(key) ? v.split(',') : [v];
-    for (const entry of entries) {
-      const known = knownDevValue(entry);
-      if (known) issues.push({ key, message: `${LIST_KEYS.has(key) ? 'holds' : 'is'} ${known.what}` });
+    for (const known of publishedIn(key, v)) {
+      issues.push({ key, message: `${LIST_KEYS.has(key) ? 'holds' : 'is'} ${known.what}` });
     }
   }
   for (const { key, why } of rules.required ?? []) {

@@ -20,13 +20,13 @@ import {
   DEV_RETURN_URL_SIGNING_SECRET,
   fields,
   hasMerchantAccounts,
-  knownDevValue,
   loadApiConfig,
   loadMerchantAccounts,
   loadWorkerConfig,
   originList,
   parseEnv,
   payloadKeysField,
+  publishedIn,
   publishedValueIssues,
 } from '../../config';
 import type { ApiConfig, ConfigIssue, ConfigKey, Env, MerchantAccount, WorkerConfig } from '../../config';
@@ -176,10 +176,7 @@ function realGatewayIssues(env: Env, accounts: readonly MerchantAccount[] | unde
       }
       continue;
     }
-    const published = value
-      .split(',')
-      .map(knownDevValue)
-      .find((known) => known !== undefined);
+    const [published] = publishedIn(key, value);
     if (published) issues.push({ key, message: `holds ${published.what}, published in this repository: set your own` });
   }
   if (accounts) {
