@@ -29,6 +29,7 @@ export function paymentResource(record: PaymentRecord) {
           attempts_left: s.otp.attemptsLeft,
           resends_left: s.otp.resendsLeft,
           resend_available_at: s.otp.resendAvailableAt ?? null,
+          window_ends_at: s.otp.windowEndsAt ?? null,
           last_submission: s.otp.lastSubmission
             ? { outcome: s.otp.lastSubmission.outcome, message: s.otp.lastSubmission.message ?? null }
             : null,

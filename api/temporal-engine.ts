@@ -489,7 +489,7 @@ export function createTemporalEngine(options: TemporalEngineOptions): PaymentEng
     get,
 
     submitOtp: (ref, request, waitMs, requestId) =>
-      update(ref, updateMessage(submitOtpUpdate, request), waitMs, requestId, validateSubmitOtp),
+      update(ref, updateMessage(submitOtpUpdate, request), waitMs, requestId, (s) => validateSubmitOtp(s, Date.now())),
     resendOtp: (ref, waitMs, requestId) =>
       update(ref, updateMessage(resendOtpUpdate), waitMs, requestId, (s) => validateResendOtp(s, Date.now())),
     capture: (ref, request, waitMs, requestId) =>

@@ -219,7 +219,7 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
       });
       return inbox.answerOf<SubmitOtpAnswer>(id);
     },
-    { validator: (_request) => validateSubmitOtp(stateOf(payment)) },
+    { validator: (_request) => validateSubmitOtp(stateOf(payment), nowMs()) },
   );
 
   setHandler(

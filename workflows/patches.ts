@@ -166,6 +166,12 @@ export const PATCH = {
    * Called only when such a cancel is waiting.
    */
   WINDOW_END_HONOURS_A_CANCEL: 'window-end-honours-a-cancel',
+  /**
+   * Resends still queued when the authentication window has passed (they came in time, while a step ran past its
+   * end) are answered IGNORED without going to Plural; before, they were sent, a new OTP the customer could no longer
+   * use. Called only when such a resend's turn comes.
+   */
+  NO_RESEND_AFTER_THE_WINDOW: 'no-resend-after-the-window',
 } as const;
 
 /** A patch id of {@link PATCH}. */

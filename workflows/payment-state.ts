@@ -20,6 +20,7 @@ import {
   PAYMENT_STATUS,
   DEFAULT_MERCHANT_ID,
   newPaymentState,
+  otpWindowClosed,
   SEARCH_ATTRIBUTE,
 } from './definitions';
 import type {
@@ -526,8 +527,8 @@ export class Payment {
     if (s.parked) return [NEXT_ACTION.OPERATOR_RETRY, NEXT_ACTION.CANCEL];
     switch (s.status) {
       case PAYMENT_STATUS.AWAITING_OTP: {
-        // Plural accepted an OTP, or refused for good: only its order's outcome is left to wait for.
-        if (this.otpSettled) return [NEXT_ACTION.CANCEL];
+        // Plural accepted an OTP, or refused for good, or the window closed: only its order's outcome is left to wait for.
+        if (this.otpSettled || otpWindowClosed(s.otp, nowMs())) return [NEXT_ACTION.CANCEL];
         // Plural takes no OTP until one is resent when it said so (the last one expired).
         const actions: NextAction[] = s.otp?.resendRequired ? [] : [NEXT_ACTION.SUBMIT_OTP];
         if (s.otp && s.otp.resendsLeft > 0) actions.push(NEXT_ACTION.RESEND_OTP);

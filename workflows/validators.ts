@@ -4,7 +4,14 @@
  * `type` (`UPDATE_REJECTION`) to an HTTP status and keeps no copy of them.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { MIN_REFUND_VALUE, NEXT_ACTION, PAYMENT_STATUS, TERMINAL_STATUSES, UPDATE_REJECTION } from './definitions';
+import {
+  MIN_REFUND_VALUE,
+  NEXT_ACTION,
+  otpWindowClosed,
+  PAYMENT_STATUS,
+  TERMINAL_STATUSES,
+  UPDATE_REJECTION,
+} from './definitions';
 import type {
   CaptureRequest,
   OpenPaymentRequest,
@@ -36,7 +43,20 @@ export function validateOpen(input: PaymentWorkflowInput, request: OpenPaymentRe
   }
 }
 
-export function validateSubmitOtp(s: PaymentState): void {
+/** An OTP request after the authentication window closed: refused with its own code, whatever else holds. */
+function rejectAfterTheWindow(s: PaymentState, nowMs: number): void {
+  if (s.status === PAYMENT_STATUS.AWAITING_OTP && otpWindowClosed(s.otp, nowMs)) {
+    reject(
+      UPDATE_REJECTION.INVALID_STATE,
+      'authentication_window_closed',
+      `the authentication window of payment ${ref(s)} has closed: no OTP is sent or resent; the payment ends as Plural's order says`,
+    );
+  }
+}
+
+/** @param nowMs the current time (workflow time inside the workflow) */
+export function validateSubmitOtp(s: PaymentState, nowMs: number): void {
+  rejectAfterTheWindow(s, nowMs);
   if (
     s.status === PAYMENT_STATUS.AWAITING_OTP &&
     s.otp?.resendRequired &&
@@ -59,6 +79,7 @@ export function validateSubmitOtp(s: PaymentState): void {
 
 /** @param nowMs the current time (workflow time inside the workflow) */
 export function validateResendOtp(s: PaymentState, nowMs: number): void {
+  rejectAfterTheWindow(s, nowMs);
   const awaitingOtp =
     s.nextActions.includes(NEXT_ACTION.SUBMIT_OTP) || (s.otp?.resendRequired === true && s.otp.resendsLeft > 0);
   if (s.status !== PAYMENT_STATUS.AWAITING_OTP || !awaitingOtp) {

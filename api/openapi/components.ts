@@ -405,6 +405,11 @@ export const schemas = {
           attempts_left: { type: 'integer' },
           resends_left: { type: 'integer' },
           resend_available_at: nullable({ type: 'string', format: 'date-time' }),
+          window_ends_at: nullable({
+            type: 'string',
+            format: 'date-time',
+            description: 'From then on OTPs and resends are refused (`authentication_window_closed`).',
+          }),
           last_submission: nullable({
             type: 'object',
             properties: {

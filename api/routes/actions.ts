@@ -6,7 +6,7 @@
  */
 import { Router } from 'express';
 import type { Response } from 'express';
-import { NEXT_ACTION, PAYMENT_STATUS, paymentWorkflowId } from '../../workflows/definitions';
+import { NEXT_ACTION, otpWindowClosed, PAYMENT_STATUS, paymentWorkflowId } from '../../workflows/definitions';
 import type { PaymentState, RefundRecord, RefundRequest, SubmitOtpAnswer } from '../../workflows/definitions';
 import { EngineUnavailableError } from '../engine';
 import type { Answer, PaymentRecord } from '../engine';
@@ -37,8 +37,14 @@ export function actionRoutes(ctx: RouteContext): Router {
     return undefined;
   }
 
+  /** Not sent: the payment takes no OTP now (it moved on, or its authentication window closed while this one waited). */
   const notAwaitingOtp = (ref: string, state: PaymentState, message: string | undefined) =>
-    conflict('payment_not_awaiting_otp', message ?? `payment ${ref} is ${state.status}; no OTP is expected`);
+    state.status === PAYMENT_STATUS.AWAITING_OTP && otpWindowClosed(state.otp, ctx.now())
+      ? conflict(
+          'authentication_window_closed',
+          `the authentication window of payment ${ref} has closed: nothing was sent to Plural; the payment ends as Plural's order says`,
+        )
+      : conflict('payment_not_awaiting_otp', message ?? `payment ${ref} is ${state.status}; no OTP is expected`);
 
   /**
    * An OTP the workflow did not send because Plural takes none until a resend (queued behind the one Plural refused so):

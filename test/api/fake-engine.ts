@@ -309,7 +309,7 @@ export class FakeEngine implements PaymentEngine {
   async submitOtp(ref: string, request: SubmitOtpRequest, waitMs: number): Promise<Answer<SubmitOtpAnswer>> {
     this.calls.push({ method: 'submitOtp', args: [ref, request] });
     const e = this.entry(ref);
-    this.validate(() => validateSubmitOtp(e.state));
+    this.validate(() => validateSubmitOtp(e.state, Date.now()));
     return this.answer(waitMs, () => {
       const otp = e.state.otp;
       const reply = (outcome: OtpSubmissionOutcome, message?: string): SubmitOtpAnswer => {

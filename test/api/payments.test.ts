@@ -627,6 +627,40 @@ describe('POST /v1/payments/{ref}/otp', () => {
     expect(res.body.error).toMatchObject({ code: 'otp_resend_required', message });
   });
 
+  it('answers 409 authentication_window_closed for an OTP the workflow answered after its window closed', async () => {
+    const api = makeApi();
+    await created(api, 'otp-w1');
+    const state = structuredClone(api.engine.payments.get('otp-w1')!.state);
+    state.otp = { ...state.otp!, windowEndsAt: new Date(Date.now() - 1_000).toISOString() };
+    state.nextActions = ['CANCEL'];
+    api.engine.submitOtp = () =>
+      Promise.resolve({
+        answered: true,
+        answer: { outcome: 'IGNORED', attemptsLeft: 3, message: 'the authentication window has closed', state },
+      });
+    const res = await request(api.app).post('/v1/payments/otp-w1/otp').set(auth).send({ otp: CORRECT_OTP });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('authentication_window_closed');
+    expect(res.body.error.message).toContain('otp-w1');
+    expect(res.text).not.toContain(CORRECT_OTP);
+  });
+
+  it('refuses an OTP and a resend once the authentication window closed (the validator), 409 authentication_window_closed', async () => {
+    const api = makeApi();
+    await created(api, 'otp-w2');
+    const entry = api.engine.payments.get('otp-w2')!;
+    entry.state.otp = { ...entry.state.otp!, windowEndsAt: new Date(Date.now() - 1_000).toISOString() };
+    entry.state.nextActions = ['CANCEL'];
+    for (const path of ['otp', 'otp/resend']) {
+      const res = await request(api.app)
+        .post(`/v1/payments/otp-w2/${path}`)
+        .set(auth)
+        .send(path === 'otp' ? { otp: CORRECT_OTP } : {});
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('authentication_window_closed');
+    }
+  });
+
   it('answers 404 for an unknown payment', async () => {
     const api = makeApi();
     const res = await request(api.app).post('/v1/payments/ghost/otp').set(auth).send({ otp: CORRECT_OTP });

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateStage } from '@temporalio/client';
 import { activityInfo } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -32,7 +32,9 @@ import {
   operatorGiveUpUpdate,
   operatorRetryUpdate,
   refundUpdate,
+  resendOtpUpdate,
   submitOtpUpdate,
+  getPaymentQuery,
   PAYMENT_MEMO_KEY,
   PAYMENT_TASK_QUEUE,
   paymentWorkflowId,
@@ -47,6 +49,7 @@ import type {
   PaymentStatus,
   PaymentWorkflowInput,
   RefundAnswer,
+  ResendOtpAnswer,
   WebhookReceivedSignal,
 } from '../../workflows/definitions';
 import type { paymentWorkflow } from '../../workflows/payment';
@@ -743,6 +746,81 @@ export function firstOtpExpires(fx: Fixture): {
     return sent === 1 ? EXPIRED_OTP : answer;
   };
   return { activities: { submitOtp }, sent: () => sent };
+}
+
+/**
+ * A `submitOtp` activity whose first submission is held before it reaches Plural until `release()` (`holding`
+ * resolves once it is); every submission then goes to Plural (the sandbox). `sent()` counts the submissions,
+ * `resent()` the resends that reached the activity.
+ */
+export function heldFirstOtp(fx: Fixture): {
+  activities: Pick<PaymentActivities, 'submitOtp' | 'resendOtp'>;
+  holding: Promise<void>;
+  release: () => void;
+  sent: () => number;
+  resent: () => number;
+} {
+  const real = createActivities({ plural: fx.plural, vault: fx.vault });
+  const held = gate();
+  let sent = 0;
+  let resent = 0;
+  const submitOtp: PaymentActivities['submitOtp'] = async (input) => {
+    sent += 1;
+    if (sent === 1) await held.arrive();
+    return real.submitOtp(input);
+  };
+  const resendOtp: PaymentActivities['resendOtp'] = (input) => {
+    resent += 1;
+    return real.resendOtp(input);
+  };
+  return {
+    activities: { submitOtp, resendOtp },
+    holding: held.holding,
+    release: held.release,
+    sent: () => sent,
+    resent: () => resent,
+  };
+}
+
+/**
+ * An OTP payment's authentication window (`windowMs`, counted from AWAITING_OTP, which `h` has reached) ends while its
+ * first OTP (a wrong one) is with Plural, held by {@link heldFirstOtp}; a resend (once Plural allows one) and, with
+ * `thenRightOtp`, the right OTP were queued behind it in time. Resolves with the answers.
+ */
+export async function queuedPastTheWindow(
+  fx: Fixture,
+  h: PaymentHandle,
+  held: ReturnType<typeof heldFirstOtp>,
+  windowMs: number,
+  thenRightOtp: boolean,
+): Promise<{ first: SubmitOtpAnswer; resend: ResendOtpAnswer; right: SubmitOtpAnswer | undefined }> {
+  // The server's clock, which the workflow's window counts in (ahead of the wall clock once a test skipped time).
+  const serverNow = () => fx.env.currentTimeMs();
+  const windowStart = await serverNow();
+  const first = submitOtp(fx, h, 'first', WRONG_OTP);
+  await held.holding;
+  const { otp } = await h.query(getPaymentQuery);
+  const resendFrom = otp?.resendAvailableAt === undefined ? 0 : Date.parse(otp.resendAvailableAt);
+  await sleep(resendFrom + 200 - (await serverNow()));
+  const resend = await h.startUpdate(resendOtpUpdate, {
+    updateId: 'resend',
+    waitForStage: WorkflowUpdateStage.ACCEPTED,
+  });
+  const right = thenRightOtp
+    ? await h.startUpdate(submitOtpUpdate, {
+        args: [{ otpHandle: await fx.vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS) }],
+        updateId: 'right',
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      })
+    : undefined;
+  await sleep(windowStart + windowMs + 500 - (await serverNow()));
+  held.release();
+  return { first: await first, resend: await resend.result(), right: await right?.result() };
+}
+
+/** Waits `ms` of wall-clock time (none when it is not positive). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 /** Captures (all, or `amount`) as the API does; returns the Update's answer. */

@@ -2,7 +2,7 @@ import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
-import { resendOtpUpdate, submitOtpUpdate } from '../../workflows/definitions';
+import { cancelUpdate, resendOtpUpdate, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import { OTP_RESEND_REQUIRED_MESSAGE } from '../../workflows/phases/authenticate';
 import { CARDS } from '../support/cards';
@@ -27,7 +27,9 @@ import {
   whileOtpIsWithPlural,
   EXPIRED_OTP,
   firstOtpExpires,
+  heldFirstOtp,
   laggingOrderReads,
+  queuedPastTheWindow,
 } from './harness';
 import type { Fixture } from './harness';
 
@@ -298,6 +300,44 @@ describe('an OTP queued behind one Plural refuses offering only a resend', () =>
       expect(queued.state.nextActions).toEqual(['RESEND_OTP', 'CANCEL']);
       expect(sent()).toBe(1);
     }, activities);
+  });
+});
+
+describe('requests queued behind an OTP still with Plural when the authentication window ends', () => {
+  it('drops the resend (answered IGNORED, no SMS) and closes the payment as the window', async () => {
+    const held = heldFirstOtp(fx);
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment(true, { durations: { otpWindowMs: 5_000 } });
+      const { first, resend } = await queuedPastTheWindow(fx, handle, held, 5_000, false);
+      expect(first.outcome).toBe('INCORRECT');
+      expect(resend).toMatchObject({ outcome: 'IGNORED', message: expect.stringMatching(/window has closed/) });
+      expect(resend.state.nextActions).toEqual(['CANCEL']);
+      expect(held.resent()).toBe(0);
+      // Later OTP requests are refused before they reach the workflow's history.
+      const late = await fx.vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
+      const refusal = await rejection(handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle: late }] }));
+      // Refused as the window's while the last Get Order runs, or as the payment's once it is closing.
+      expect(refusal.message).toMatch(/authentication window of payment .* has closed|no OTP is expected/);
+      const end = await handle.result();
+      expect(end.status).toBe('FAILED');
+      expect(end.closing?.reason).toBe('AUTHENTICATION_WINDOW_CLOSED');
+      expect([held.sent(), held.resent()]).toEqual([1, 0]);
+    }, held.activities);
+  });
+
+  it('still sends an OTP the customer sent in time, and Plural authorizes the payment', async () => {
+    const held = heldFirstOtp(fx);
+    await fx.withWorker(async () => {
+      const { handle } = await startOtpPayment(true, { durations: { otpWindowMs: 5_000 } });
+      const { first, resend, right } = await queuedPastTheWindow(fx, handle, held, 5_000, true);
+      expect(first.outcome).toBe('INCORRECT');
+      expect(resend.outcome).toBe('IGNORED');
+      expect(right?.outcome).toBe('ACCEPTED');
+      expect([held.sent(), held.resent()]).toEqual([2, 0]);
+      await waitForStatus(handle, 'AUTHORIZED');
+      await handle.executeUpdate(cancelUpdate, { args: [{}] });
+      expect((await handle.result()).status).toBe('CANCELLED');
+    }, held.activities);
   });
 });
 

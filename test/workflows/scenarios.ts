@@ -47,6 +47,8 @@ import {
   heldCreateOrder,
   firstOtpExpires,
   gate,
+  heldFirstOtp,
+  queuedPastTheWindow,
 } from './harness';
 import type { Fixture, Gate, HeldCreateOrder, PaymentHandle } from './harness';
 
@@ -88,6 +90,8 @@ const firstCancelWithoutEffect = (fx: Fixture) => cancelsWithoutEffect(fx, 1);
 
 /** The Create Order held by the scenario running now (set by its `activities`, released by its `run`). */
 let heldOrder: HeldCreateOrder | undefined;
+/** The first OTP submission held by the scenario running now (set by its `activities`, released by its `run`). */
+let heldOtp: ReturnType<typeof heldFirstOtp> | undefined;
 
 /** A card payment that reached AWAITING_OTP (`asTheApiStartsIt`: see `startPayment`). */
 async function otpPayment(fx: Fixture, asTheApiStartsIt = false): Promise<PaymentHandle> {
@@ -452,6 +456,32 @@ export const SCENARIOS: Record<string, Scenario> = {
       assert.equal(expired.outcome, 'INCORRECT');
       assert.equal(queued.outcome, 'IGNORED');
       await cancel(h, 'cancel');
+      await h.result();
+      return h;
+    },
+  },
+  /**
+   * Native-OTP pre-auth: the authentication window (4 s) ends while a wrong OTP is with Plural, and a resend queued
+   * behind it in time is answered IGNORED without being sent (the `no-resend-after-the-window` patch); the payment
+   * closes as the window's and ends once Plural times the pending payment out.
+   */
+  'otp-resend-queued-past-the-window': {
+    sandbox: { otp: { resendAfterSeconds: 1 } },
+    activities: (fx) => {
+      heldOtp = heldFirstOtp(fx);
+      return heldOtp.activities;
+    },
+    run: async (fx) => {
+      const held = heldOtp!;
+      const h = await startPayment(
+        fx,
+        recInput(await putCard(fx.vault, CARDS.nativeOtp), { durations: { otpWindowMs: 4_000 } }),
+      );
+      await waitForStatus(h, 'AWAITING_OTP');
+      const { first, resend } = await queuedPastTheWindow(fx, h, held, 4_000, false);
+      assert.equal(first.outcome, 'INCORRECT');
+      assert.equal(resend.outcome, 'IGNORED');
+      assert.equal(held.resent(), 0);
       await h.result();
       return h;
     },

@@ -51,6 +51,16 @@ export interface OtpState {
    * SUBMIT_OTP is not offered until then. Absent otherwise.
    */
   resendRequired?: true;
+  /**
+   * When the authentication window closes (ISO 8601): from then on no OTP or resend is taken, and the payment waits
+   * for Plural's last word on its order. Absent in payments that started before it was kept.
+   */
+  windowEndsAt?: string;
+}
+
+/** The OTP's authentication window has closed at `nowMs` (never, for a payment that did not keep its end). */
+export function otpWindowClosed(otp: OtpState | undefined, nowMs: number): boolean {
+  return otp?.windowEndsAt !== undefined && nowMs >= Date.parse(otp.windowEndsAt);
 }
 
 export interface CaptureOutcome {

@@ -33,11 +33,14 @@ export async function authenticate(run: PaymentRun): Promise<void> {
         ? durations.checkoutWindowMs
         : durations.challengeWindowMs;
   const deadline = nowMs() + windowMs;
+  // The validators refuse OTPs and resends from then on. (State only: replay-safe.)
+  if (payment.status === PAYMENT_STATUS.AWAITING_OTP && payment.s.otp) payment.s.otp.windowEndsAt = isoAt(deadline);
   let delay = durations.reconcileInitialDelayMs;
   let nextReconcileAt = nowMs() + delay;
   while (payment.awaiting) {
     if (closedOnCancel(run)) return;
     if (await steps.confirmEvents()) continue;
+    if (inbox.resends.length > 0 && nowMs() >= deadline) dropLateResends(run);
     const sub = inbox.otps.shift();
     if (sub) {
       inbox.otpInFlight = sub;
@@ -141,6 +144,25 @@ async function lastLooks(run: PaymentRun, answered: boolean, accepted: boolean, 
     looks += 1;
     if (!accepted || looks >= EVENT_LAG_LOOKS) return;
     until = nowMs() + EVENT_LAG_LOOK_MS;
+  }
+}
+
+/**
+ * The authentication window has passed with resends still queued (they came in time, while a step ran past the
+ * window's end): answered IGNORED rather than sent, since a new OTP would reach a customer who can no longer use it.
+ * OTPs that came in time are still sent (the customer acted within the window); the validators refuse later ones.
+ * `patched`: before, they were sent.
+ */
+function dropLateResends(run: PaymentRun): void {
+  const { payment, inbox } = run;
+  if (!patched(PATCH.NO_RESEND_AFTER_THE_WINDOW)) return;
+  payment.note('OTP resend requested before the authentication window closed, not sent: the window has closed');
+  for (const resend of inbox.resends.splice(0)) {
+    inbox.answer(resend.id, {
+      outcome: 'IGNORED',
+      message: 'the authentication window has closed: the OTP was not resent',
+      state: payment.snapshot(),
+    });
   }
 }
 

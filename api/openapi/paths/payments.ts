@@ -162,7 +162,8 @@ export const paymentPaths = {
         '202': accepted,
         ...merchantErrors,
         '409': errorResponse(
-          'The payment is not awaiting an OTP (`payment_not_awaiting_otp`), or Plural takes none until one is resent (`otp_resend_required`).',
+          'The payment is not awaiting an OTP (`payment_not_awaiting_otp`), its authentication window has closed ' +
+            '(`authentication_window_closed`), or Plural takes none until one is resent (`otp_resend_required`).',
         ),
         '503': errorResponse(
           `${ENGINE_UNAVAILABLE}, or Plural could not be reached to check the OTP (\`gateway_unavailable\`, with ` +
@@ -182,8 +183,9 @@ export const paymentPaths = {
         '202': accepted,
         ...merchantErrors,
         '409': errorResponse(
-          'Not awaiting an OTP (`payment_not_awaiting_otp`), no resends left (`otp_resend_limit_reached`), or ' +
-            'the gateway refused (`otp_resend_rejected`).',
+          'Not awaiting an OTP (`payment_not_awaiting_otp`), the authentication window has closed ' +
+            '(`authentication_window_closed`: a resend queued before it was not sent either), no resends left ' +
+            '(`otp_resend_limit_reached`), or the gateway refused (`otp_resend_rejected`).',
         ),
         '503': errorResponse(
           `${ENGINE_UNAVAILABLE}, or Plural could not be reached to resend the OTP (\`gateway_unavailable\`, with ` +
