@@ -60,11 +60,14 @@ export function createSettlementActivities(ctx: ActivityContext) {
 
   /**
    * The refund of `orderId` that Plural holds under the merchant `reference`, or null when it has none (no order under
-   * the reference, or one of another order).
+   * the reference, or one of another order). The reference is this payment's own (derived from its workflow id and
+   * step), so an order under it that does not name its parent (the field is optional in Plural's answers) is its
+   * refund all the same.
    */
   async function refundUnder(reference: string, orderId: string, signal: AbortSignal): Promise<Order | null> {
     const existing = await orderOrNone(() => plural.getOrderByReference(reference, { signal }));
-    return existing?.parent_order_id === orderId ? existing : null;
+    if (existing === undefined) return null;
+    return !existing.parent_order_id || existing.parent_order_id === orderId ? existing : null;
   }
 
   return {
@@ -251,12 +254,21 @@ export function createSettlementActivities(ctx: ActivityContext) {
     /**
      * The refund `<workflowId>:<step>` would be at Plural, read by its merchant reference: what an operator's give-up
      * on a parked refund asks before recording it abandoned (its answer may have been lost in an outage). Null when
-     * Plural has no refund of this order under that reference; a failure when Plural cannot be asked.
+     * Plural has no refund of this order under that reference after the reads of `refundNotFoundRereadsMs`; a failure
+     * when Plural cannot be asked.
      */
     findRefund: async (input: RefundInput): Promise<RefundSnapshot | null> => {
       const { signal } = call();
       const reference = referenceFor(`${input.workflowId}:${input.step}`);
-      const existing = await refundUnder(reference, input.orderId, signal);
+      // "None" frees the refund's amount for the merchant's next refund, so it is said only after Plural has had the
+      // same time to show a refund under its reference as an order an event names (a lookup by reference can lag the
+      // refund a lost answer made).
+      let existing: Order | null = null;
+      for (const waitMs of [0, ...refundNotFoundRereadsMs]) {
+        if (waitMs > 0) await sleep(waitMs, undefined, { signal });
+        existing = await refundUnder(reference, input.orderId, signal);
+        if (existing !== null) break;
+      }
       if (existing === null) return null;
       return {
         refundOrderId: existing.order_id,

@@ -747,6 +747,37 @@ describe('payment activities', () => {
     expect(f).toMatchObject({ nonRetryable: false });
   });
 
+  it("an operator's give-up asks for the refund under its reference again before saying none, and a refund there naming no parent is its own", async () => {
+    const { ref, order } = await approvedPayment(false);
+    const input = { workflowId: `payment:${ref}`, orderId: order.orderId, step: 'refund-1', amount: money };
+    // The refund was made; its answer was lost, and Plural's lookup by reference lags it.
+    const made = await run(1, acts.refundOrder, input);
+    let lookups = 0;
+    const lagging = (behind: number, stripParent = false) =>
+      createActivities({
+        plural: pluralWith({
+          getOrderByReference: async (reference: string, options?: { signal?: AbortSignal }) => {
+            lookups += 1;
+            if (lookups <= behind) return answered(404, { code: 'ORDER_NOT_FOUND', message: 'no such order' })();
+            const found = await plural.getOrderByReference(reference, options);
+            return stripParent ? { ...found, parent_order_id: undefined } : found;
+          },
+        }),
+        vault,
+        refundNotFoundRereadsMs: [1, 1],
+      }).findRefund;
+    expect(await run(1, lagging(2), input)).toEqual(made);
+    expect(lookups).toBe(3);
+    // Not there after the last read: none (the give-up then abandons the refund).
+    lookups = 0;
+    expect(await run(1, lagging(3), input)).toBeNull();
+    expect(lookups).toBe(3);
+    // Under this payment's own reference but naming no parent order: this refund all the same.
+    lookups = 0;
+    expect(await run(1, lagging(0, true), input)).toEqual(made);
+    expect(lookups).toBe(1);
+  });
+
   /** An order with a card payment waiting for its native OTP. */
   async function otpPayment() {
     const { ref, order } = await newOrder();
