@@ -75,11 +75,10 @@ describe('GET /readyz', () => {
   it('counts a Plural that does not answer within the timeout as unreachable', async () => {
     const g = await gateway('hang');
     const api = makeApi({}, { gatewayProbe: probe(g.url, { timeoutMs: 150 }) });
-    const started = Date.now();
+    // The gateway never answers: without the probe's timeout this request would not be answered either.
     const res = await request(api.app).get('/readyz');
     expect(res.status).toBe(200);
     expect(res.body.gateway.reachable).toBe(false);
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('probes every Plural origin the merchants use: degraded while one of them does not answer', async () => {

@@ -11,6 +11,7 @@ import {
   METADATA_KEY_ID,
   PayloadCodecError,
 } from '../../payload-codec';
+import { thrownBy } from '../support/thrown';
 
 const converter = new DefaultPayloadConverter();
 const OLD = { id: 'k2025', key: randomBytes(32) };
@@ -181,11 +182,8 @@ describe('EncryptionCodec', () => {
     expect(() => new EncryptionCodec({ keys: [{ id: 'x', key: short }] })).toThrow(/must be 32 bytes/);
     expect(() => new EncryptionCodec({ keys: [NEW, { id: NEW.id, key: OLD.key }] })).toThrow(/repeated/);
     expect(() => new EncryptionCodec({ keys: [{ id: 'bad id', key: NEW.key }] })).toThrow(/key id/);
-    try {
-      new EncryptionCodec({ keys: [{ id: 'x', key: short }] });
-    } catch (err) {
-      expect(String((err as Error).message)).not.toContain(short.toString('base64'));
-    }
+    const err = thrownBy(() => new EncryptionCodec({ keys: [{ id: 'x', key: short }] }));
+    expect(String((err as Error).message)).not.toContain(short.toString('base64'));
   });
 
   it('never shows key bytes when the codec itself is inspected or serialized', () => {

@@ -68,6 +68,9 @@ describe('npm run sandbox (plural-sandbox/main.ts)', () => {
       const line = await proc.banner;
       const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1]);
       expect(await accepts('127.0.0.1', port)).toBe(true);
+      // Bound to 127.0.0.1 alone, not to every interface: another loopback address (Linux routes all of 127/8 to lo) and
+      // this machine's external address, when it has one, are refused.
+      expect(await accepts('127.0.0.2', port)).toBe(false);
       if (externalIpv4 !== undefined) expect(await accepts(externalIpv4, port)).toBe(false);
       expect(line).toContain('bound to 127.0.0.1');
     } finally {

@@ -22,7 +22,7 @@ import { webhookSignalOf } from '../../api/gateway-events';
 import { START_FLAGS, startSearchAttributes, startSummary } from '../../api/payment-summary';
 import type { PluralClient } from '../../plural-client';
 import { parseWebhookBody, verifyWebhook } from '../../plural-client';
-import { startSandbox } from '../../plural-sandbox';
+import { DEFAULT_CREDENTIALS, startSandbox } from '../../plural-sandbox';
 import type { RunningSandbox, SandboxOptions } from '../../plural-sandbox';
 import {
   cancelUpdate,
@@ -550,8 +550,9 @@ export function historyText(history: unknown): string {
 }
 
 /**
- * Secrets that must never appear in a history: every test PAN (plain and grouped), the test CVV, and every test OTP
- * (right or wrong; anywhere in the text, since they are distinctive).
+ * Secrets that must never appear in a history: every test PAN (plain and grouped), the test CVV, every test OTP
+ * (right or wrong; anywhere in the text, since they are distinctive), the sandbox's credentials, and any bearer token
+ * or JWT (Plural's access token).
  */
 export function secretsFound(text: string): string[] {
   const found: string[] = [];
@@ -565,6 +566,11 @@ export function secretsFound(text: string): string[] {
   }
   // Any OTP-shaped value under an `otp` key, whatever its digits (payload JSON is escaped inside the history text).
   if (/\\?"otp\\?"\s*:\s*\\?"\d{4,8}\\?"/.test(text)) found.push('an otp value');
+  for (const [name, secret] of Object.entries(DEFAULT_CREDENTIALS)) {
+    if (name !== 'clientId' && text.includes(secret)) found.push(`the sandbox's ${name}`);
+  }
+  if (/Bearer\s+[\w.~+/-]{8,}/i.test(text)) found.push('a bearer token');
+  if (/eyJ[\w-]{8,}\.eyJ[\w-]{8,}\./.test(text)) found.push('a JWT');
   return found;
 }
 

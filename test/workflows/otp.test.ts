@@ -5,6 +5,7 @@ import type { PaymentActivities } from '../../activities';
 import { cancelUpdate, resendOtpUpdate, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import { OTP_RESEND_REQUIRED_MESSAGE } from '../../workflows/phases/authenticate';
+import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
 import { CARDS } from '../support/cards';
 import {
   bundle,
@@ -585,6 +586,18 @@ describe('card data and OTPs', () => {
       'PAN ending 1112',
       'CVV',
     ]);
+  });
+
+  it("the history scan detects the sandbox's secrets, a bearer token or a JWT in a payload", () => {
+    const scan = (value: unknown) =>
+      secretsFound(
+        historyText({ events: [{ payloads: [{ data: new TextEncoder().encode(JSON.stringify(value)) }] }] }),
+      );
+    expect(scan({ secret: DEFAULT_CREDENTIALS.clientSecret })).toEqual(["the sandbox's clientSecret"]);
+    expect(scan({ hook: DEFAULT_CREDENTIALS.webhookSecret })).toEqual(["the sandbox's webhookSecret"]);
+    expect(scan({ authorization: 'Bearer abc.def-123456' })).toEqual(['a bearer token']);
+    expect(scan({ token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig' })).toEqual(['a JWT']);
+    expect(scan({ clientId: DEFAULT_CREDENTIALS.clientId, note: 'a bearer of news' })).toEqual([]);
   });
 
   it('the history scan detects an OTP in an Update payload, right or wrong', () => {
