@@ -126,7 +126,9 @@ export function validateCapture(s: PaymentState, request: CaptureRequest, { canc
     reject(
       UPDATE_REJECTION.LIMIT_REACHED,
       'capture_limit_reached',
-      `order ${s.pluralOrderId ?? ref(s)} was already captured once (Plural allows one capture)`,
+      s.parked?.operation === 'capture'
+        ? `the capture of order ${s.pluralOrderId ?? ref(s)} is parked for an operator (Plural allows one capture)`
+        : `a capture of order ${s.pluralOrderId ?? ref(s)} was already asked for (Plural allows one capture)`,
     );
   }
   const amount = request.amount;

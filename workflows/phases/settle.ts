@@ -117,7 +117,8 @@ async function capture(
   const authorized = s.amountAuthorized ?? s.amount;
   // The validator checked the request when it arrived; one capture per order stays the rule here too.
   if (payment.captureAttempted) {
-    return { answer: captureAnswer(run, 'REJECTED', `order ${s.pluralOrderId ?? ''} was already captured once`) };
+    const message = `a capture of order ${s.pluralOrderId ?? ''} was already asked for (Plural allows one capture)`;
+    return { answer: captureAnswer(run, 'REJECTED', message) };
   }
   payment.captureAttempted = true;
   const partial = req.amount !== undefined && req.amount.value < authorized.value ? req.amount : undefined;
