@@ -87,7 +87,10 @@ export function createSettlementActivities(ctx: ActivityContext) {
         const order = await readOrder();
         if (captured(order)) return order;
       }
-      const key = `${input.workflowId}:capture`;
+      const key =
+        input.afterRefusals === undefined
+          ? `${input.workflowId}:capture`
+          : `${input.workflowId}:capture-${input.afterRefusals}`;
       let answer: OrderSnapshot;
       try {
         const order = await plural.captureOrder(

@@ -221,6 +221,13 @@ export interface CaptureInput {
    * lost), so Plural's order is read first, as on any retried attempt.
    */
   retried?: true;
+  /**
+   * The operator's retries of a capture Plural refused (leaving the order AUTHORIZED) so far: from the first such retry
+   * on, each goes under an idempotency key and capture reference of its own (`<workflowId>:capture-<n>`), so that a
+   * Plural that replays a key's answer does not answer the refusal again. Absent for the first capture and its
+   * retries after an outage, which must reuse the key Plural may have seen.
+   */
+  afterRefusals?: number;
 }
 
 export interface RefundInput {

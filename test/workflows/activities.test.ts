@@ -499,6 +499,35 @@ describe('payment activities', () => {
     expect(captures).toEqual([]);
   });
 
+  it("an operator's retry of a refused capture goes under a key and capture reference of its own; an outage's retry does not", async () => {
+    const { ref, order } = await approvedPayment(true);
+    const input = { workflowId: `payment:${ref}`, orderId: order.orderId };
+    const sent: { key: string | undefined; reference: string | undefined }[] = [];
+    const seeing = createActivities({
+      plural: pluralWith({
+        captureOrder: (
+          id: string,
+          body: { merchant_capture_reference?: string },
+          options: { idempotencyKey?: string; signal?: AbortSignal },
+        ) => {
+          sent.push({ key: options.idempotencyKey, reference: body.merchant_capture_reference });
+          return answered(422, { code: 'PAYMENT_DECLINED', message: `capture of ${id} declined` })();
+        },
+      }),
+      vault,
+    }).captureOrder;
+    for (const more of [{}, { retried: true as const }, { retried: true as const, afterRefusals: 1 }]) {
+      await failureOf(run(1, seeing, { ...input, ...more }));
+    }
+    expect(sent.map((s) => s.key)).toEqual([
+      `payment:${ref}:capture`,
+      `payment:${ref}:capture`,
+      `payment:${ref}:capture-1`,
+    ]);
+    expect(sent[2]!.reference).not.toBe(sent[0]!.reference);
+    expect(sent[1]!.reference).toBe(sent[0]!.reference);
+  });
+
   it('a DUPLICATE_REQUEST to a capture whose order does not show it yet is an outage (retried, then parked), never a refusal', async () => {
     const { ref, order } = await approvedPayment(true);
     const input = { workflowId: `payment:${ref}`, orderId: order.orderId };

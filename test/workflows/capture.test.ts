@@ -321,7 +321,7 @@ describe('pre-auth capture and cancel', () => {
     );
   });
 
-  it("an operator's retry of a refused capture reads Plural's order first", async () => {
+  it("an operator's retry of a refused capture reads Plural's order first, and goes under a key of its own", async () => {
     const real = createActivities({ plural: fx.plural, vault: fx.vault });
     const inputs: CaptureInput[] = [];
     let refuse = true;
@@ -340,6 +340,8 @@ describe('pre-auth capture and cancel', () => {
         await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
         expect((await operatorRetry(handle, 'ops@example')).status).toBe('PROCESSED');
         expect(inputs.map((i) => i.retried)).toEqual([undefined, true]);
+        // A Plural that replays a key's answer would refuse it again under the refused capture's key.
+        expect(inputs.map((i) => i.afterRefusals)).toEqual([undefined, 1]);
         expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
       },
       { captureOrder },

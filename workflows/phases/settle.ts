@@ -136,8 +136,11 @@ async function attemptCapture(
   run: PaymentRun,
   partial: Money | undefined,
   onParked?: (f: FailureInfo) => void,
-  /** An operator's retry of a refused capture: its first call reads Plural's order first, as a retry does. */
-  operatorRetried = false,
+  /**
+   * An operator's retry of a refused capture, the how-manyth: its first call reads Plural's order first, as a retry
+   * does, and it goes under a key of its own (Plural's answer to the refused one's key would be the refusal again).
+   */
+  afterRefusals?: number,
 ): Promise<{ answer: CaptureAnswer; parked?: undefined } | { parked: FailureInfo }> {
   const { payment, steps, workflowId } = run;
   const orderId = payment.s.pluralOrderId ?? '';
@@ -151,7 +154,8 @@ async function attemptCapture(
         workflowId,
         orderId,
         amount: partial,
-        ...(afterOperatorRetry || operatorRetried ? { retried: true } : {}),
+        ...(afterOperatorRetry || afterRefusals !== undefined ? { retried: true } : {}),
+        ...(afterRefusals !== undefined ? { afterRefusals } : {}),
       }),
     (f) => {
       rejected = f;
@@ -189,6 +193,7 @@ async function attemptCapture(
 /** A parked capture: wait for the operator, capture again, until it is done or the operator gives up. */
 async function retryParkedCapture(run: PaymentRun, parked: FailureInfo, partial: Money | undefined): Promise<void> {
   let refusal: FailureInfo | undefined = parked;
+  let refusals = 0;
   const { payment } = run;
   // Plural's events are confirmed while the capture waits: an order captured, cancelled or failed there ends the wait.
   const moot = (): boolean => payment.status !== PAYMENT_STATUS.AUTHORIZED;
@@ -208,7 +213,8 @@ async function retryParkedCapture(run: PaymentRun, parked: FailureInfo, partial:
       };
       return;
     }
-    const attempt = await attemptCapture(run, partial, undefined, true);
+    refusals += 1;
+    const attempt = await attemptCapture(run, partial, undefined, refusals);
     refusal = attempt.parked;
   }
 }
