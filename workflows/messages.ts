@@ -38,6 +38,7 @@ import type {
   WebhookReceivedSignal,
 } from './definitions';
 import type { Payment } from './payment-state';
+import { cancelRequest, captureRequest, operatorRequest, refundRequest, submitOtpRequest } from './request-shapes';
 import { callbackSignalProblem, webhookSignalProblem } from './signal-guards';
 import {
   validateCancel,
@@ -219,7 +220,12 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
       });
       return inbox.answerOf<SubmitOtpAnswer>(id);
     },
-    { validator: (_request) => validateSubmitOtp(stateOf(payment), nowMs()) },
+    {
+      validator: (request) => {
+        submitOtpRequest(request);
+        validateSubmitOtp(stateOf(payment), nowMs());
+      },
+    },
   );
 
   setHandler(
@@ -238,12 +244,14 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
       const id = updateId();
       // Runs right after its validator, before the next Update of the same batch is validated: that one is refused.
       payment.captureRequested = true;
-      inbox.captures.push({ ...request, id });
+      inbox.captures.push({ ...(request ?? {}), id });
       return inbox.answerOf<CaptureAnswer>(id);
     },
     {
       validator: (request: CaptureRequest) =>
-        validateCapture(stateOf(payment), request, { cancelPending: inbox.cancel !== undefined || payment.cancelling }),
+        validateCapture(stateOf(payment), captureRequest(request), {
+          cancelPending: inbox.cancel !== undefined || payment.cancelling,
+        }),
     },
   );
 
@@ -254,10 +262,15 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
       if (payment.status === PAYMENT_STATUS.CLOSING) return { state: payment.snapshot() };
       const id = updateId();
       // A cancel sent while a step is parked is the operator giving up on it.
-      inbox.requestCancel(request.reason, payment.s.parked ? 'operator' : 'merchant', id);
+      inbox.requestCancel(request?.reason, payment.s.parked ? 'operator' : 'merchant', id);
       return inbox.answerOf<PaymentAnswer>(id);
     },
-    { validator: (_request) => validateCancel(stateOf(payment)) },
+    {
+      validator: (request) => {
+        cancelRequest(request);
+        validateCancel(stateOf(payment));
+      },
+    },
   );
 
   setHandler(
@@ -272,7 +285,7 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
       inbox.refunds.push({ id, merchantRefundReference: request.merchantRefundReference });
       return inbox.answerOf<RefundAnswer>(id);
     },
-    { validator: (request: RefundRequest) => validateRefund(stateOf(payment), request, nowMs()) },
+    { validator: (request: RefundRequest) => validateRefund(stateOf(payment), refundRequest(request), nowMs()) },
   );
 
   setHandler(
@@ -282,7 +295,9 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
       const retries = parked?.retries ?? 0;
       inbox.operatorRetries += 1;
       if (parked) {
-        payment.note(`operator retry of ${parked.operation}${request.operator ? ` by ${clip(request.operator)}` : ''}`);
+        payment.note(
+          `operator retry of ${parked.operation}${request?.operator ? ` by ${clip(request.operator)}` : ''}`,
+        );
       }
       // Answered once the step has run again: unparked (done), parked again (failed again), or the payment ended —
       // or parked afresh (a step that succeeded, then parked again at once: an automatic cancel Plural answered again
@@ -299,18 +314,28 @@ export function registerHandlers(input: PaymentWorkflowInput, payment: Payment, 
       );
       return { state: payment.snapshot() };
     },
-    { validator: (_request) => validateOperator(stateOf(payment)) },
+    {
+      validator: (request) => {
+        operatorRequest('operatorRetry', request);
+        validateOperator(stateOf(payment));
+      },
+    },
   );
 
   setHandler(
     operatorGiveUpUpdate,
     async (request): Promise<PaymentAnswer> => {
       const id = updateId();
-      const who = request.operator ? `operator ${clip(request.operator)}` : 'operator';
-      inbox.requestCancel(`${who}: ${clip(request.reason ?? 'gave up on the parked step')}`, 'operator', id);
+      const who = request?.operator ? `operator ${clip(request.operator)}` : 'operator';
+      inbox.requestCancel(`${who}: ${clip(request?.reason ?? 'gave up on the parked step')}`, 'operator', id);
       return inbox.answerOf<PaymentAnswer>(id);
     },
-    { validator: (_request) => validateOperator(stateOf(payment)) },
+    {
+      validator: (request) => {
+        operatorRequest('operatorGiveUp', request);
+        validateOperator(stateOf(payment));
+      },
+    },
   );
 
   /**

@@ -182,7 +182,7 @@ export class Steps {
   /**
    * Runs one step. Business rejections go to `onRejected` (which returns whether to park); a missing card hand-off
    * fails the payment; a gateway outage that outlasted the retries parks the step until an operator retries it
-   * (`operatorRetry`) or gives up (`cancelRequested`, then the result is undefined), or until `parkUntil()` when it
+   * (`operatorRetry`) or gives up (`operatorGiveUp`, or a cancel: then the result is undefined), or until `parkUntil()` when it
    * gives a time (then too: `parkDeadlinePassed`), or until `stopWhen` says Plural's order, read to confirm its
    * events while parked, makes the step moot (see {@link parkUntilOperator}). `call` learns whether it runs again
    * after an operator's retry (a new activity, whose attempt count starts at 1 again).

@@ -26,7 +26,7 @@ import type {
  * Refuse the request. The failure's `type` is the kind of refusal (the API's HTTP status), its one detail
  * `{ code, ...more }` the API's error code (`payment_not_authorized`…), so the API answers without knowing the rule.
  */
-function reject(type: UpdateRejection, code: string, message: string, more?: Record<string, unknown>): never {
+export function reject(type: UpdateRejection, code: string, message: string, more?: Record<string, unknown>): never {
   throw ApplicationFailure.create({ type, message, nonRetryable: true, details: [{ code, ...more }] });
 }
 

@@ -42,9 +42,11 @@ import { WorkflowUpdateStage } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   cancelUpdate,
+  captureUpdate,
   DEFAULT_MERCHANT_ID,
   FAILURE_TYPE,
   operatorGiveUpUpdate,
+  operatorRetryUpdate,
   PAYMENT_MEMO_KEY,
   SEARCH_ATTRIBUTE,
   webhookReceivedSignal,
@@ -384,6 +386,24 @@ describe('pre-auth capture and cancel', () => {
         outcome: 'REJECTED',
         message: 'capture abandoned while parked: an operator gave up',
       });
+      expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureCount: 0 });
+    });
+  });
+
+  it('refuses Updates sent by hand in another shape, and takes an operator give-up sent with no input at all', async () => {
+    await whileCaptureParkedOnARefusal(async (handle, orderId) => {
+      const byHand = (update: { name: string }, arg: unknown) =>
+        rejection(handle.executeUpdate(update.name, { args: [arg] }));
+      expect(await byHand(captureUpdate, { amount: { value: '5000', currency: 'INR' } })).toMatchObject({
+        type: 'InvalidRequest',
+        message: expect.stringMatching(/^the capture Update takes /),
+      });
+      expect(await byHand(cancelUpdate, { reason: 7 })).toMatchObject({ type: 'InvalidRequest' });
+      expect(await byHand(operatorRetryUpdate, 'ops@example')).toMatchObject({ type: 'InvalidRequest' });
+      // The CLI's `temporal workflow update execute --name operatorGiveUp` without `--input`: answered, not stuck.
+      const state = (await handle.executeUpdate(operatorGiveUpUpdate, { args: [] as never })).state;
+      expect(state.status).toBe('CANCELLED');
+      expect((await handle.result()).status).toBe('CANCELLED');
       expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'CANCELLED', captureCount: 0 });
     });
   });

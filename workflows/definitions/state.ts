@@ -27,7 +27,7 @@ export interface PaymentFailure {
   message: string;
 }
 
-/** A step that failed for good and waits for an operator (`operatorRetry` or `cancelRequested`). */
+/** A step that failed for good and waits for an operator (`operatorRetry`, or `operatorGiveUp` or a cancel). */
 export interface ParkedOperation {
   operation: 'create_order' | 'create_payment' | 'authenticate' | 'capture' | 'cancel' | 'refund' | 'reconcile';
   code: string;
