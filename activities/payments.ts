@@ -226,15 +226,15 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
         if (classified instanceof ApplicationFailure && classified.nonRetryable && isPluralError(err)) {
           // A refusal of a retry, or one Plural calls a duplicate, may answer an earlier attempt still under way at
           // Plural (its payment not yet on the order read above): read again, and adopt the payment if it is there.
-          // A duplicate with nothing to show is an outage, retried (then parked), never a rejection: the earlier
-          // payment may yet complete, with no workflow left to see it.
-          // So is a retry's refusal (whatever its code) while the order's status says a payment is on it that the read
-          // does not list yet: the refusal may be of this request only because the earlier attempt's payment exists.
+          // With nothing to show it is an outage, retried (each attempt reads the order again), then parked, never a
+          // rejection: the earlier payment may yet complete, with no workflow left to see it. Whatever the refusal's
+          // code, and whatever the order's status: Plural answers a new payment with its order still CREATED (its
+          // guides' example), so a read that lists no payment proves none was made. Only an order that shows the
+          // earlier attempt failed for good (ATTEMPTED) makes the refusal final, as a first attempt's is.
           const duplicate = codeOf(err) === PLURAL_ERROR_CODE.DUPLICATE_REQUEST;
           const earlier = retried || duplicate ? await adoptEarlier() : undefined;
           if (typeof earlier === 'object') return earlier;
-          // A duplicate of an attempt Plural failed for good stays a rejection.
-          if ((duplicate && earlier !== ORDER_STATUS.ATTEMPTED) || earlier === 'payment-not-listed') {
+          if ((retried || duplicate) && earlier !== ORDER_STATUS.ATTEMPTED) {
             classified = failure(err.message, FAILURE_TYPE.GATEWAY_UNAVAILABLE, false, err.code, err);
           }
         }

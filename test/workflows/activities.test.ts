@@ -281,7 +281,13 @@ describe('payment activities', () => {
       sandbox.setFaults({ errorRate: 0, paths: [] });
     }
     expect(await vault.get(handle)).toBeDefined();
-    const rejected = await failureOf(run(2, acts.createPayment, input));
+    // The retry's refusal, with no payment on the order, may be of this request only because that attempt's payment
+    // exists (Plural's order can lag it): an outage too, the hand-off kept.
+    const retried = await failureOf(run(2, acts.createPayment, input));
+    expect(retried).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+    expect(await vault.get(handle)).toBeDefined();
+    // A first attempt's refusal is definitive: the hand-off is destroyed.
+    const rejected = await failureOf(run(1, acts.createPayment, input));
     expect(rejected).toMatchObject({ type: 'PaymentRejected', nonRetryable: true });
     expect(rejected.details?.[0]).toEqual({ code: 'CARD_EXPIRED', httpStatus: 422, errorType: 'PluralApiError' });
     expect(await vault.get(handle)).toBeUndefined();
@@ -435,14 +441,30 @@ describe('payment activities', () => {
       expect(adopted.order.payments).toHaveLength(1);
     });
 
-    it('stays a rejection on a refusal while the order reads CREATED (nothing on it: the refusal is of this request)', async () => {
-      const { input, lagging } = await laggingPlural(
+    it('is retried (then parked) on a refusal while the order reads CREATED and lists nothing: Plural answers a new payment so', async () => {
+      const { order, handle, input, lagging } = await laggingPlural(
         Number.POSITIVE_INFINITY,
         (read) => ({ ...read, status: 'CREATED', payments: [] }),
         { code: 'CARD_EXPIRED', message: 'card expired' },
       );
       const f = await failureOf(run(2, lagging.createPayment, input));
+      expect(f).toMatchObject({ type: 'GatewayUnavailable', nonRetryable: false });
+      expect(f.details?.[0]).toMatchObject({ code: 'CARD_EXPIRED', httpStatus: 422 });
+      expect(await vault.get(handle)).toBeDefined();
+      // The first attempt's payment, once a read lists it, is adopted: never a second payment, never a failed one.
+      const adopted = await run(3, createActivities({ plural, vault }).createPayment, input);
+      expect(adopted.order.payments).toHaveLength(1);
+      expect(sandbox.order(order.orderId)?.paymentAttempts).toBe(1);
+    });
+
+    it("stays a rejection on a first attempt's refusal, whatever the order reads", async () => {
+      const { order, input } = await cardPaymentInput(CARDS.challenge);
+      const refusing = pluralWith({
+        createPayment: answered(422, { code: 'CARD_EXPIRED', message: 'card expired' }, 'create payment'),
+      });
+      const f = await failureOf(run(1, createActivities({ plural: refusing, vault }).createPayment, input));
       expect(f).toMatchObject({ type: 'PaymentRejected', nonRetryable: true });
+      expect(sandbox.order(order.orderId)?.paymentAttempts ?? 0).toBe(0);
     });
 
     it('stays a rejection when the order shows that attempt failed for good (ATTEMPTED)', async () => {

@@ -655,6 +655,39 @@ describe('pre-auth capture and cancel', () => {
       });
     });
 
+    it('a card Plural declines on a retried Create Payment parks (its refusal may be of the lost first attempt), then ends FAILED', async () => {
+      // The first attempt's answer is lost; the retries are refused (the card is expired) with nothing on the order.
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      let calls = 0;
+      const createPayment: typeof real.createPayment = (input) => {
+        calls += 1;
+        if (calls === 1) {
+          return Promise.reject(
+            ApplicationFailure.create({ message: 'Plural timed out', type: FAILURE_TYPE.GATEWAY_UNAVAILABLE }),
+          );
+        }
+        return real.createPayment(input);
+      };
+      await fx.withWorker(
+        async () => {
+          const handle = await startPayment(
+            fx,
+            cardInput(newReference('dr'), await putCard(fx.vault, CARDS.expired), {
+              limits: { activityMaxAttempts: 3 },
+            }),
+          );
+          const parked = await waitForState(handle, (s) => s.parked?.operation === 'create_payment', 'parked create');
+          expect(parked.parked).toMatchObject({ code: 'CARD_EXPIRED' });
+          expect(parked.status).toBe('CREATED');
+          const result = await handle.result();
+          expect(result.status).toBe('FAILED');
+          expect(result.parked).toBeUndefined();
+          expect(fx.sandbox.order(parked.pluralOrderId!)).toMatchObject({ payments: [], captureCount: 0 });
+        },
+        { createPayment },
+      );
+    });
+
     it('follows Plural’s order when it authorized while Create Payment was parked, rather than closing at the window', async () => {
       await fx.withWorker(async () => {
         const { handle, orderId } = await parkedCreatePayment('pa');
