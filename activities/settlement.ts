@@ -242,9 +242,12 @@ export function createSettlementActivities(ctx: ActivityContext) {
         log('warn', { refundOrderId: input.refundOrderId }, 'refund order not found at Plural');
         return { refundOrderId: input.refundOrderId, notFound: true };
       }
-      if (refund.parent_order_id !== input.orderId) return null;
       const reference = refund.merchant_order_reference ?? '';
       const ownStep = input.steps.find((step) => referenceFor(`${input.workflowId}:${step}`) === reference);
+      // Another order's refund, or no refund at all. One under this payment's own refund reference that names no
+      // parent (the field is optional in Plural's answers) is its refund all the same.
+      const parent = refund.parent_order_id;
+      if (parent !== input.orderId && !(ownStep !== undefined && !parent)) return null;
       return {
         refundOrderId: refund.order_id,
         reference,

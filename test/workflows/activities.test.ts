@@ -759,6 +759,21 @@ describe('payment activities', () => {
     // Another order's refund, and an order that is no refund: none of this payment's.
     expect(await read(dashboard.order_id, 'v1-other-order')).toBeNull();
     expect(await read(order.orderId)).toBeNull();
+    // Plural's answer naming no parent order (the field is optional): the payment's own refund by its reference; a
+    // refund under another reference is not taken for this payment's.
+    const parentless = createActivities({
+      plural: pluralWith({
+        getOrder: async (id: string, options?: { signal?: AbortSignal }) => ({
+          ...(await plural.getOrder(id, options)),
+          parent_order_id: undefined,
+        }),
+      }),
+      vault,
+    }).readRefund;
+    const readParentless = (refundOrderId: string) =>
+      run(1, parentless, { workflowId, orderId: order.orderId, refundOrderId, steps: ['refund:r-0', 'refund:r-1'] });
+    expect(await readParentless(own.refundOrderId)).toEqual({ ...own, ownStep: 'refund:r-1' });
+    expect(await readParentless(dashboard.order_id)).toBeNull();
     // An order Plural cannot find although its own event named it is read again (it may not be readable yet): found
     // on a later read, it is recorded; never found, the answer says so (the workflow reads it again at a few looks).
     const reads: string[] = [];
