@@ -172,6 +172,13 @@ export const PATCH = {
    * use. Called only when such a resend's turn comes.
    */
   NO_RESEND_AFTER_THE_WINDOW: 'no-resend-after-the-window',
+  /**
+   * An operator's retry of a capture Plural refused, refused again, keeps the capture parked while Plural's order is
+   * read, and the retry is answered with it parked again (its `retries` counted); before, the step was unparked for
+   * that read (its search attribute `none`), the retry answered with the payment AUTHORIZED and unparked, and the
+   * capture parked afresh (`retries` 0) a moment later. Called only on that path.
+   */
+  CAPTURE_RETRY_STAYS_PARKED: 'capture-retry-stays-parked',
 } as const;
 
 /** A patch id of {@link PATCH}. */

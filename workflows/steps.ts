@@ -180,7 +180,9 @@ export class Steps {
   }
 
   /**
-   * Runs one step. Business rejections go to `onRejected` (which returns whether to park); a missing card hand-off
+   * Runs one step. Business rejections go to `onRejected`, which says whether to park, to stop (the step is no longer
+   * parked), or to stop keeping the step parked as it is (`keep`: its caller unparks or parks it again once it has
+   * looked at Plural's order); a missing card hand-off
    * fails the payment; a gateway outage that outlasted the retries parks the step until an operator retries it
    * (`operatorRetry`) or gives up (`operatorGiveUp`, or a cancel: then the result is undefined), or until `parkUntil()` when it
    * gives a time (then too: `parkDeadlinePassed`), or until `stopWhen` says Plural's order, read to confirm its
@@ -190,7 +192,7 @@ export class Steps {
   async run<T>(
     operation: ParkedOperation['operation'],
     call: (afterOperatorRetry: boolean) => Promise<T>,
-    onRejected: (f: FailureInfo) => 'park' | 'stop',
+    onRejected: (f: FailureInfo) => 'park' | 'stop' | 'keep',
     onParked?: (f: FailureInfo) => void,
     parkUntil?: () => number | undefined,
     stopWhen?: StopWhen,
@@ -213,7 +215,9 @@ export class Steps {
           return undefined;
         }
         // A step that ends here (rejected for good, or the payment ended) is no longer waiting for an operator.
-        if (f.type !== FAILURE_TYPE.GATEWAY_UNAVAILABLE && onRejected(f) === 'stop') {
+        const verdict = f.type === FAILURE_TYPE.GATEWAY_UNAVAILABLE ? 'park' : onRejected(f);
+        if (verdict === 'keep') return undefined;
+        if (verdict === 'stop') {
           this.unpark();
           return undefined;
         }

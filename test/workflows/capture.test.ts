@@ -350,6 +350,34 @@ describe('pre-auth capture and cancel', () => {
     );
   });
 
+  it("an operator's retry of a refused capture that Plural refuses again is answered with the capture parked again", async () => {
+    const real = createActivities({ plural: fx.plural, vault: fx.vault });
+    let refusals = 2;
+    const captureOrder = async (input: CaptureInput) => {
+      if (refusals > 0) {
+        refusals -= 1;
+        throw captureRefusal();
+      }
+      return real.captureOrder(input);
+    };
+    await fx.withWorker(
+      async () => {
+        const { handle, orderId } = await authorized();
+        expect((await capture(handle, 'refused')).outcome).toBe('PARKED');
+        const first = await waitForState(handle, (x) => x.parked?.operation === 'capture', 'parked capture');
+        expect(first.parked?.retries).toBe(0);
+        // Refused again: the answer says so (parked, one retry counted), not AUTHORIZED with nothing parked.
+        const again = await operatorRetry(handle, 'ops@example');
+        expect(again.status).toBe('AUTHORIZED');
+        expect(again.parked).toMatchObject({ operation: 'capture', retries: 1 });
+        expect(again.audit.filter((e) => e.cause.startsWith('capture parked for an operator'))).toHaveLength(1);
+        expect((await operatorRetry(handle, 'ops@example')).status).toBe('PROCESSED');
+        expect(fx.sandbox.order(orderId)).toMatchObject({ status: 'PROCESSED', captureCount: 1 });
+      },
+      { captureOrder },
+    );
+  });
+
   /** Plural refuses every capture, its order staying AUTHORIZED: `then` runs once the payment's capture is parked. */
   const whileCaptureParkedOnARefusal = (then: (handle: PaymentHandle, orderId: string) => Promise<void>) =>
     fx.withWorker(

@@ -536,6 +536,38 @@ export const SCENARIOS: Record<string, Scenario> = {
       return h;
     },
   },
+  /**
+   * Plural refuses the capture twice, its order staying AUTHORIZED: the operator's first retry is refused again and
+   * answered with the capture parked again (the `capture-retry-stays-parked` patch); the second captures.
+   */
+  'capture-refused-retried-refused-again': {
+    activities: (fx) => {
+      const real = createActivities({ plural: fx.plural, vault: fx.vault });
+      let refusals = 2;
+      return {
+        captureOrder: (input) => {
+          if (refusals === 0) return real.captureOrder(input);
+          refusals -= 1;
+          return Promise.reject(captureRefusal());
+        },
+      };
+    },
+    run: async (fx) => {
+      const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.nativeOtp)));
+      await waitForStatus(h, 'AWAITING_OTP');
+      await submitOtp(fx, h, 'right', CORRECT_OTP);
+      await waitForStatus(h, 'AUTHORIZED');
+      await capture(h, 'refused');
+      await waitForState(h, (s) => s.parked?.operation === 'capture', 'the refused capture parked');
+      const again = await operatorRetry(h, 'ops');
+      assert.equal(again.parked?.retries, 1);
+      // (The build before answered that retry while the capture looked unparked, and parked it again after.)
+      await waitForState(h, (s) => s.parked?.operation === 'capture', 'the capture parked again');
+      await operatorRetry(h, 'ops');
+      await h.result();
+      return h;
+    },
+  },
   /** Plural hosted checkout, pre-auth, completed by the callback, full capture. */
   'hosted-checkout-capture': {
     run: async (fx) => {

@@ -159,7 +159,10 @@ async function attemptCapture(
       }),
     (f) => {
       rejected = f;
-      return 'stop';
+      // An operator's retry of a refused capture, refused again: the step stays parked while Plural's order is read
+      // below, so that the retry is answered with the capture parked again (its retries counted), not with a
+      // payment that looks unparked for the length of that read. `patched` only on this path.
+      return afterRefusals !== undefined && patched(PATCH.CAPTURE_RETRY_STAYS_PARKED) ? 'keep' : 'stop';
     },
     onParked,
     () => autoCancelAtMs(run),
@@ -185,8 +188,15 @@ async function attemptCapture(
   // order the read finds captured after all (an earlier attempt's capture completed) answers CAPTURED: the merchant is
   // told what Plural took. (The answer and the audit only, no command: replay-safe.)
   await steps.reconcile('Get Order after a rejected capture', RECONCILE_TRIGGER.CAPTURE_REJECTED);
-  if (payment.status === PAYMENT_STATUS.PROCESSED) return { answer: captureAnswer(run, 'CAPTURED') };
-  if (payment.status !== PAYMENT_STATUS.AUTHORIZED) return { answer: captureAnswer(run, 'REJECTED', rejected.message) };
+  // (A step kept parked above is unparked here when the capture is over; a no-op on every other path.)
+  if (payment.status === PAYMENT_STATUS.PROCESSED) {
+    steps.unpark();
+    return { answer: captureAnswer(run, 'CAPTURED') };
+  }
+  if (payment.status !== PAYMENT_STATUS.AUTHORIZED) {
+    steps.unpark();
+    return { answer: captureAnswer(run, 'REJECTED', rejected.message) };
+  }
   return { parked: rejected };
 }
 
