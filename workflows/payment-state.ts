@@ -524,7 +524,16 @@ export class Payment {
   /** What the merchant or customer can do now. */
   nextActions(): NextAction[] {
     const s = this.s;
-    if (s.parked) return [NEXT_ACTION.OPERATOR_RETRY, NEXT_ACTION.CANCEL];
+    if (s.parked) {
+      // An operator acts on the step; the merchant may still do what the validators take while it waits: cancel (the
+      // operator's give-up) before the payment is processed or closing, refund a processed payment in its window.
+      const actions: NextAction[] = [NEXT_ACTION.OPERATOR_RETRY];
+      const cancellable =
+        s.status !== PAYMENT_STATUS.PROCESSING && s.status !== PAYMENT_STATUS.CLOSING && !this.terminal;
+      if (cancellable) actions.push(NEXT_ACTION.CANCEL);
+      if (this.refundsOpen && refundableValue(s) >= MIN_REFUND_VALUE) actions.push(NEXT_ACTION.REFUND);
+      return actions;
+    }
     switch (s.status) {
       case PAYMENT_STATUS.AWAITING_OTP: {
         // Plural accepted an OTP, or refused for good, or the window closed: only its order's outcome is left to wait for.
