@@ -8,6 +8,7 @@ import {
   authenticateAtSandbox,
   capturedAtPlural,
   captureRefusal,
+  capturesRefused,
   cancelsWithoutEffect,
   bundle,
   cardInput,
@@ -324,17 +325,7 @@ describe('pre-auth capture and cancel', () => {
   });
 
   it("an operator's retry of a refused capture reads Plural's order first, and goes under a key of its own", async () => {
-    const real = createActivities({ plural: fx.plural, vault: fx.vault });
-    const inputs: CaptureInput[] = [];
-    let refuse = true;
-    const captureOrder = async (input: CaptureInput) => {
-      inputs.push(input);
-      if (refuse) {
-        refuse = false;
-        throw captureRefusal();
-      }
-      return real.captureOrder(input);
-    };
+    const { captureOrder, inputs } = capturesRefused(fx, 1);
     await fx.withWorker(
       async () => {
         const { handle, orderId } = await authorized();
@@ -351,15 +342,7 @@ describe('pre-auth capture and cancel', () => {
   });
 
   it("an operator's retry of a refused capture that Plural refuses again is answered with the capture parked again", async () => {
-    const real = createActivities({ plural: fx.plural, vault: fx.vault });
-    let refusals = 2;
-    const captureOrder = async (input: CaptureInput) => {
-      if (refusals > 0) {
-        refusals -= 1;
-        throw captureRefusal();
-      }
-      return real.captureOrder(input);
-    };
+    const { captureOrder } = capturesRefused(fx, 2);
     await fx.withWorker(
       async () => {
         const { handle, orderId } = await authorized();

@@ -1004,6 +1004,27 @@ export function captureRefusal(message = 'refused'): ApplicationFailure {
 }
 
 /**
+ * A `captureOrder` activity Plural refuses (its order staying AUTHORIZED) the first `times` times, then the real one;
+ * `inputs` holds every call's input.
+ */
+export function capturesRefused(
+  fx: Fixture,
+  times: number,
+): Pick<PaymentActivities, 'captureOrder'> & {
+  inputs: Parameters<PaymentActivities['captureOrder']>[0][];
+} {
+  const real = createActivities({ plural: fx.plural, vault: fx.vault });
+  const inputs: Parameters<PaymentActivities['captureOrder']>[0][] = [];
+  return {
+    inputs,
+    captureOrder: (input) => {
+      inputs.push(input);
+      return inputs.length <= times ? Promise.reject(captureRefusal()) : real.captureOrder(input);
+    },
+  };
+}
+
+/**
  * Plural captures `orderId` outside the engine (its dashboard, say) and its ORDER_PROCESSED webhook reaches the payment
  * (sent here, not by the sandbox, whose clock the time-skipping server's may have left behind); resolves once the
  * payment is PROCESSED.

@@ -20,6 +20,7 @@ import { waitFor } from '../support/wait';
 import {
   authenticateAtSandbox,
   captureRefusal,
+  capturesRefused,
   refundOnDashboard,
   cancelsWithoutEffect,
   callbackSignal,
@@ -541,17 +542,7 @@ export const SCENARIOS: Record<string, Scenario> = {
    * answered with the capture parked again (the `capture-retry-stays-parked` patch); the second captures.
    */
   'capture-refused-retried-refused-again': {
-    activities: (fx) => {
-      const real = createActivities({ plural: fx.plural, vault: fx.vault });
-      let refusals = 2;
-      return {
-        captureOrder: (input) => {
-          if (refusals === 0) return real.captureOrder(input);
-          refusals -= 1;
-          return Promise.reject(captureRefusal());
-        },
-      };
-    },
+    activities: (fx) => ({ captureOrder: capturesRefused(fx, 2).captureOrder }),
     run: async (fx) => {
       const h = await startPayment(fx, recInput(await putCard(fx.vault, CARDS.nativeOtp)));
       await waitForStatus(h, 'AWAITING_OTP');
