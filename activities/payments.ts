@@ -72,22 +72,10 @@ function created(order: OrderSnapshot, challengeUrl: string | undefined): Create
 }
 
 /**
- * Order statuses only a payment gives an order (one under way, authorized or captured): an order that reads so with no
- * payment listed lags behind its own payment.
+ * Why a retry's read found no earlier payment to adopt: the order reads ATTEMPTED (an attempt failed for good), or it
+ * lists none (none made, or one the read lags behind).
  */
-const PAID_STATUSES: ReadonlySet<string> = new Set([
-  ORDER_STATUS.PENDING,
-  ORDER_STATUS.AUTHORIZED,
-  ORDER_STATUS.PROCESSED,
-  ORDER_STATUS.PARTIALLY_CAPTURED,
-  ORDER_STATUS.PARTIALLY_REFUNDED,
-]);
-
-/**
- * Why a retry's read found no earlier payment to adopt: the order reads ATTEMPTED (an attempt failed for good), its
- * status says a payment is on it that it does not list yet, or nothing (no payment was made).
- */
-type NothingToAdopt = typeof ORDER_STATUS.ATTEMPTED | 'payment-not-listed' | undefined;
+type NothingToAdopt = typeof ORDER_STATUS.ATTEMPTED | undefined;
 
 /** The card data behind a vault handle; `CardDataUnavailable` once the hand-off has expired or been used. */
 async function secretOf(vault: CardVault, handle: string, what: string): Promise<CardSecret> {
@@ -187,8 +175,8 @@ export function createPaymentActivities(ctx: ActivityContext, lookupCard: CardLo
         const order = snapshotOf(read);
         // ATTEMPTED: an attempt failed for good (a new one may be made); nothing to adopt.
         if (order.status === ORDER_STATUS.ATTEMPTED) return ORDER_STATUS.ATTEMPTED;
-        // A status only a payment gives the order, with none listed: a payment under way that this read lags behind.
-        if (order.payments.length === 0) return PAID_STATUSES.has(order.status) ? 'payment-not-listed' : undefined;
+        // None listed: none made, or one under way that this read lags behind (the caller decides which it may assume).
+        if (order.payments.length === 0) return undefined;
         await destroyHandles();
         return created(order, read.challenge_url ?? undefined);
       };

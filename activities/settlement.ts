@@ -70,6 +70,20 @@ export function createSettlementActivities(ctx: ActivityContext) {
     return !existing.parent_order_id || existing.parent_order_id === orderId ? existing : null;
   }
 
+  /**
+   * Reads until `read` finds something, again after each of `refundNotFoundRereadsMs`: a refund Plural has made may not
+   * be readable at once. The last answer (undefined or null: not found).
+   */
+  async function readUntilFound<T>(read: () => Promise<T | undefined | null>, signal: AbortSignal) {
+    let found: T | undefined | null;
+    for (const waitMs of [0, ...refundNotFoundRereadsMs]) {
+      if (waitMs > 0) await sleep(waitMs, undefined, { signal });
+      found = await read();
+      if (found !== undefined && found !== null) break;
+    }
+    return found;
+  }
+
   return {
     /**
      * Capture (full when `amount` is omitted). Plural allows one capture: a retry (a later attempt, or the first after
@@ -232,13 +246,8 @@ export function createSettlementActivities(ctx: ActivityContext) {
      */
     readRefund: async (input: ReadRefundInput): Promise<ReadRefundResult | RefundOrderNotFound | null> => {
       const { signal } = call();
-      let refund: Order | undefined;
-      for (const waitMs of [0, ...refundNotFoundRereadsMs]) {
-        if (waitMs > 0) await sleep(waitMs, undefined, { signal });
-        refund = await refundOrderAt(input.refundOrderId, signal);
-        if (refund !== undefined) break;
-      }
-      if (refund === undefined) {
+      const refund = await readUntilFound(() => refundOrderAt(input.refundOrderId, signal), signal);
+      if (refund === undefined || refund === null) {
         log('warn', { refundOrderId: input.refundOrderId }, 'refund order not found at Plural');
         return { refundOrderId: input.refundOrderId, notFound: true };
       }
@@ -269,13 +278,8 @@ export function createSettlementActivities(ctx: ActivityContext) {
       // "None" frees the refund's amount for the merchant's next refund, so it is said only after Plural has had the
       // same time to show a refund under its reference as an order an event names (a lookup by reference can lag the
       // refund a lost answer made).
-      let existing: Order | null = null;
-      for (const waitMs of [0, ...refundNotFoundRereadsMs]) {
-        if (waitMs > 0) await sleep(waitMs, undefined, { signal });
-        existing = await refundUnder(reference, input.orderId, signal);
-        if (existing !== null) break;
-      }
-      if (existing === null) return null;
+      const existing = await readUntilFound(() => refundUnder(reference, input.orderId, signal), signal);
+      if (existing === undefined || existing === null) return null;
       return {
         refundOrderId: existing.order_id,
         reference,

@@ -181,8 +181,8 @@ export class Steps {
 
   /**
    * Runs one step. Business rejections go to `onRejected`, which says whether to park, to stop (the step is no longer
-   * parked), or to stop keeping the step parked as it is (`keep`: its caller unparks or parks it again once it has
-   * looked at Plural's order); a missing card hand-off
+   * parked), or to stop with the step left parked as it is (`keep`: its caller unparks it, or parks it again, once it
+   * has looked at Plural's order); a missing card hand-off
    * fails the payment; a gateway outage that outlasted the retries parks the step until an operator retries it
    * (`operatorRetry`) or gives up (`operatorGiveUp`, or a cancel: then the result is undefined), or until `parkUntil()` when it
    * gives a time (then too: `parkDeadlinePassed`), or until `stopWhen` says Plural's order, read to confirm its

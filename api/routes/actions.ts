@@ -42,7 +42,7 @@ export function actionRoutes(ctx: RouteContext): Router {
     state.status === PAYMENT_STATUS.AWAITING_OTP && otpWindowClosed(state.otp, ctx.now())
       ? conflict(
           'authentication_window_closed',
-          `the authentication window of payment ${ref} has closed: nothing was sent to Plural; the payment ends as Plural's order says`,
+          `the authentication window of payment ${ref} has closed (${message ?? 'no OTP is taken'}); the payment ends as Plural's order says`,
         )
       : conflict('payment_not_awaiting_otp', message ?? `payment ${ref} is ${state.status}; no OTP is expected`);
 

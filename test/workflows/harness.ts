@@ -788,6 +788,19 @@ export function heldFirstOtp(fx: Fixture): {
   };
 }
 
+/** A `getOrder` activity whose first call is held before it reads Plural until `release()`. */
+export function heldFirstRead(fx: Fixture): Pick<PaymentActivities, 'getOrder'> & Gate {
+  const real = createActivities({ plural: fx.plural, vault: fx.vault });
+  const held = gate();
+  let reads = 0;
+  const getOrder: PaymentActivities['getOrder'] = async (input) => {
+    reads += 1;
+    if (reads === 1) await held.arrive();
+    return real.getOrder(input);
+  };
+  return { ...held, getOrder };
+}
+
 /**
  * An OTP payment's authentication window (`windowMs`, counted from AWAITING_OTP, which `h` has reached) ends while its
  * first OTP (a wrong one) is with Plural, held by {@link heldFirstOtp}; a resend (once Plural allows one) and, with

@@ -2,7 +2,7 @@ import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import type { PaymentActivities } from '../../activities';
-import { cancelUpdate, resendOtpUpdate, submitOtpUpdate } from '../../workflows/definitions';
+import { cancelUpdate, getPaymentQuery, resendOtpUpdate, submitOtpUpdate } from '../../workflows/definitions';
 import type { PaymentWorkflowInput } from '../../workflows/definitions';
 import { OTP_RESEND_REQUIRED_MESSAGE } from '../../workflows/phases/authenticate';
 import { DEFAULT_CREDENTIALS } from '../../plural-sandbox';
@@ -29,6 +29,7 @@ import {
   EXPIRED_OTP,
   firstOtpExpires,
   heldFirstOtp,
+  heldFirstRead,
   laggingOrderReads,
   queuedPastTheWindow,
 } from './harness';
@@ -307,23 +308,38 @@ describe('an OTP queued behind one Plural refuses offering only a resend', () =>
 describe('requests queued behind an OTP still with Plural when the authentication window ends', () => {
   it('drops the resend (answered IGNORED, no SMS) and closes the payment as the window', async () => {
     const held = heldFirstOtp(fx);
-    await fx.withWorker(async () => {
-      const { handle } = await startOtpPayment(true, { durations: { otpWindowMs: 5_000 } });
-      const { first, resend } = await queuedPastTheWindow(fx, handle, held, 5_000, false);
-      expect(first.outcome).toBe('INCORRECT');
-      expect(resend).toMatchObject({ outcome: 'IGNORED', message: expect.stringMatching(/window has closed/) });
-      expect(resend.state.nextActions).toEqual(['CANCEL']);
-      expect(held.resent()).toBe(0);
-      // Later OTP requests are refused before they reach the workflow's history.
-      const late = await fx.vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
-      const refusal = await rejection(handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle: late }] }));
-      // Refused as the window's while the last Get Order runs, or as the payment's once it is closing.
-      expect(refusal.message).toMatch(/authentication window of payment .* has closed|no OTP is expected/);
-      const end = await handle.result();
-      expect(end.status).toBe('FAILED');
-      expect(end.closing?.reason).toBe('AUTHENTICATION_WINDOW_CLOSED');
-      expect([held.sent(), held.resent()]).toEqual([1, 0]);
-    }, held.activities);
+    // The window's last Get Order (the payment's first read) is held: the payment still AWAITING_OTP meanwhile.
+    const lastRead = heldFirstRead(fx);
+    await fx.withWorker(
+      async () => {
+        const { handle } = await startOtpPayment(true, { durations: { otpWindowMs: 5_000 } });
+        const { first, resend } = await queuedPastTheWindow(fx, handle, held, 5_000, false);
+        expect(first.outcome).toBe('INCORRECT');
+        expect(resend).toMatchObject({ outcome: 'IGNORED', message: expect.stringMatching(/window has closed/) });
+        expect(resend.state.nextActions).toEqual(['CANCEL']);
+        expect(resend.state.otp?.lastResend?.outcome).toBe('IGNORED');
+        expect(held.resent()).toBe(0);
+        // Later OTP requests are refused by the validators, before they reach the workflow's history.
+        await lastRead.holding;
+        expect((await handle.query(getPaymentQuery)).status).toBe('AWAITING_OTP');
+        const late = await fx.vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
+        for (const update of [
+          handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle: late }] }),
+          handle.executeUpdate(resendOtpUpdate),
+        ]) {
+          expect(await rejection(update)).toMatchObject({
+            type: 'InvalidState',
+            message: expect.stringMatching(/^the authentication window of payment .* has closed/),
+          });
+        }
+        lastRead.release();
+        const end = await handle.result();
+        expect(end.status).toBe('FAILED');
+        expect(end.closing?.reason).toBe('AUTHENTICATION_WINDOW_CLOSED');
+        expect([held.sent(), held.resent()]).toEqual([1, 0]);
+      },
+      { ...held.activities, getOrder: lastRead.getOrder },
+    );
   });
 
   it('still sends an OTP the customer sent in time, and Plural authorizes the payment', async () => {

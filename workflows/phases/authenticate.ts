@@ -157,13 +157,10 @@ function dropLateResends(run: PaymentRun): void {
   const { payment, inbox } = run;
   if (!patched(PATCH.NO_RESEND_AFTER_THE_WINDOW)) return;
   payment.note('OTP resend requested before the authentication window closed, not sent: the window has closed');
-  for (const resend of inbox.resends.splice(0)) {
-    inbox.answer(resend.id, {
-      outcome: 'IGNORED',
-      message: 'the authentication window has closed: the OTP was not resent',
-      state: payment.snapshot(),
-    });
-  }
+  const message = 'the authentication window has closed: the OTP was not resent';
+  if (payment.s.otp) payment.s.otp.lastResend = { outcome: 'IGNORED', message };
+  for (const resend of inbox.resends.splice(0))
+    inbox.answer(resend.id, { outcome: 'IGNORED', message, state: payment.snapshot() });
 }
 
 /** A cancel request waiting: the payment closes as that cancel (its reason), its requests answered. Whether one did. */
