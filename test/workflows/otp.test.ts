@@ -323,11 +323,12 @@ describe('requests queued behind an OTP still with Plural when the authenticatio
         await lastRead.holding;
         expect((await handle.query(getPaymentQuery)).status).toBe('AWAITING_OTP');
         const late = await fx.vault.put({ otp: CORRECT_OTP }, OTP_TTL_MS);
-        for (const update of [
-          handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle: late }] }),
-          handle.executeUpdate(resendOtpUpdate),
+        // One at a time: each refusal is awaited as it is sent (never a rejection left unhandled meanwhile).
+        for (const send of [
+          () => handle.executeUpdate(submitOtpUpdate, { args: [{ otpHandle: late }] }),
+          () => handle.executeUpdate(resendOtpUpdate),
         ]) {
-          expect(await rejection(update)).toMatchObject({
+          expect(await rejection(send())).toMatchObject({
             type: 'InvalidState',
             message: expect.stringMatching(/^the authentication window of payment .* has closed/),
           });
